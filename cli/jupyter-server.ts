@@ -1,0 +1,165 @@
+/**
+ * A private local Jupyter Server as a child process: random free port, random token, isolated
+ * config/data/runtime dirs, the iopub rate limit raised. Used by `nbtrigger run` without
+ * `--server`, by `nbtrigger local`, by the tests and by the benchmarks. `stop()` ends the
+ * server and every kernel it started (SIGTERM, then SIGKILL of the process group).
+ *
+ * Spec: ../shared/design/README.md §4 (start command, readiness probe).
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { NbtError } from '../functions/errors.js';
+import type { ServerAddress } from '../functions/request/address.js';
+
+export interface LocalJupyter {
+  address: ServerAddress;
+  token: string;
+  rootDir: string;
+  /** The server's process (its own process group). */
+  child: ChildProcess;
+  /** Stops the server and its kernels; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  rootDir: string;
+  token?: string;
+  port?: number;
+  python?: string;
+  startTimeoutMs?: number;
+  /** Extra `--Flag=value` arguments. */
+  args?: string[];
+}
+
+/** Project root (two levels up from dist/cli or cli/). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json')) ? '..' : '../..');
+
+/** The Python that has jupyter_server: `NBTRIGGER_PYTHON`, the project's `.venv`, else Debian's `/usr/bin/python3`. */
+export function findPython(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NBTRIGGER_PYTHON) return env.NBTRIGGER_PYTHON;
+  const venv = join(PROJECT_ROOT, '.venv', 'bin', 'python');
+  if (existsSync(venv)) return venv;
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+/** A free TCP port on 127.0.0.1 (bound then released). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+
+/** Starts a server and waits until it answers `GET /api/kernels` with the token. */
+export async function startLocalJupyter(opts: StartOptions): Promise<LocalJupyter> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(opts, opts.port ?? (await freePort()));
+    } catch (e) {
+      lastError = e;
+      if (opts.port !== undefined || !(e instanceof NbtError) || !/in use|Address already/i.test(e.message)) throw e;
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter> {
+  const token = opts.token ?? randomBytes(24).toString('hex');
+  const rootDir = resolve(opts.rootDir);
+  const home = await mkdtemp(join(tmpdir(), 'nbtrigger-jupyter-'));
+  const python = opts.python ?? findPython();
+  const args = ['-m', 'jupyter_server', '--allow-root', '--no-browser', '--ServerApp.ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
+    `--ServerApp.root_dir=${rootDir}`, '--ServerApp.iopub_data_rate_limit=1e10', '--ServerApp.iopub_msg_rate_limit=1e10',
+    '--ServerApp.open_browser=False', ...(opts.args ?? [])];
+  const child = spawn(python, args, {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      // The token travels by environment, never on a command line other users could read.
+      JUPYTER_TOKEN: token,
+      JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+      IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1',
+    },
+  });
+  live.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  child.once('error', () => undefined);
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopped ??= (async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      killGroup(child, 'SIGTERM');
+      const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    killGroup(child, 'SIGKILL'); // kernels left in the group, if any
+    live.delete(child);
+    await rm(home, { recursive: true, force: true });
+  })());
+  const address: ServerAddress = { host: '127.0.0.1', port, secure: false };
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const spawnError = new Promise<never>((_, rej) => child.once('error', (e) => rej(new NbtError('CONFIG', `cannot start ${python}: ${e.message}`))));
+  try {
+    for (;;) {
+      const code = await Promise.race([exited.then((c) => ({ c })), spawnError, delay(60).then(() => undefined)]);
+      if (code) throw new NbtError('SERVER_UNREACHABLE', `local Jupyter server exited (code ${code.c}): ${lastLines(stderr)}`);
+      if (await answers(port, token)) break;
+      if (Date.now() > deadline) throw new NbtError('SERVER_UNREACHABLE', `local Jupyter server did not answer within ${opts.startTimeoutMs ?? 60000} ms: ${lastLines(stderr)}`);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  // Keep draining stderr so the child never blocks on a full pipe.
+  return { address, token, rootDir, child, stop };
+}
+
+async function answers(port: number, token: string): Promise<boolean> {
+  try {
+    const res = await request(`http://127.0.0.1:${port}/api/kernels`, { headers: { authorization: `token ${token}` }, headersTimeout: 2000, bodyTimeout: 2000 });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch { /* gone */ }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function lastLines(s: string): string {
+  const lines = s.trim().split('\n').filter((l) => !/^\s*$/.test(l));
+  return lines.slice(-6).join(' | ') || '(no output)';
+}

@@ -1,0 +1,138 @@
+/**
+ * The kernel channel: one WebSocket (ws) to `/api/kernels/{id}/channels?session_id=S`
+ * carrying shell/iopub/stdin/control messages as JSON text frames (binary frames with
+ * buffers are decoded too). Validates every frame; reports an unexpected close.
+ *
+ * Spec: ../shared/design/README.md §3 and
+ * https://jupyter-server.readthedocs.io/en/latest/developers/websocket-protocols.html
+ * @module
+ */
+import WebSocket from 'ws';
+import { NbtError } from '../errors.js';
+import { wsBase, type ServerAddress } from '../request/address.js';
+import { parseFrame, type Message } from './messages.js';
+
+export interface ChannelOptions {
+  server: ServerAddress;
+  kernelId: string;
+  sessionId: string;
+  /** Headers for the upgrade request (Authorization and any extra). */
+  headers: Record<string, string>;
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export type MessageListener = (m: Message) => void;
+/** Called once when the channel ends without `close()` having been called. */
+export type CloseListener = (err: NbtError) => void;
+
+/** An open kernel channel. */
+export class KernelChannel {
+  private closedByUs = false;
+  private onMessage: MessageListener = () => undefined;
+  private onClose: CloseListener = () => undefined;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      let msg: Message;
+      try {
+        msg = parseFrame(isBinary ? binaryJson(data as Buffer) : data.toString());
+      } catch (e) {
+        this.fail(e as NbtError);
+        return;
+      }
+      this.onMessage(msg);
+    });
+    ws.on('close', (code, reason) => {
+      if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel closed unexpectedly (WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+    });
+    ws.on('error', (e) => {
+      if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel failed: ${e.message}`, { cause: e }));
+    });
+  }
+
+  /** Opens the channel; resolves once the server has accepted the upgrade. */
+  static connect(opts: ChannelOptions): Promise<KernelChannel> {
+    const url = `${wsBase(opts.server)}/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, {
+        headers: opts.headers,
+        perMessageDeflate: false,
+        handshakeTimeout: opts.connectTimeoutMs ?? 30_000,
+        maxPayload: 512 * 1024 * 1024,
+      });
+      const onAbort = (): void => ws.terminate();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        ws.terminate();
+        const code = status === 401 || status === 403 ? 'AUTH_REFUSED' : status === 404 ? 'KERNEL_DIED' : 'SERVER_ERROR';
+        reject(new NbtError(code, `kernel channel upgrade refused: HTTP ${status}`, { details: { status } }));
+      });
+      ws.once('open', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        ws.removeAllListeners('error');
+        ws.removeAllListeners('unexpected-response');
+        ws.setMaxListeners(0);
+        resolve(new KernelChannel(ws));
+      });
+      ws.once('error', (e) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        reject(new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
+      });
+    });
+  }
+
+  /** Sets the listeners (one of each; the executor owns the channel while it runs). */
+  listen(onMessage: MessageListener, onClose: CloseListener): void {
+    this.onMessage = onMessage;
+    this.onClose = onClose;
+  }
+
+  /** Sends one message as a JSON text frame. */
+  send(m: Message): void {
+    this.ws.send(JSON.stringify(m));
+  }
+
+  /** Sends several messages back to back (pipelining: one syscall burst, no waits between). */
+  sendAll(ms: Message[]): void {
+    for (const m of ms) this.ws.send(JSON.stringify(m));
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes the channel; later close events are not reported as failures. */
+  close(): void {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    try {
+      this.ws.close(1000);
+    } catch { /* already closing */ }
+    // Do not wait for the close handshake of a dead peer.
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+
+  private fail(err: NbtError): void {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    this.ws.terminate();
+    this.onClose(err);
+  }
+}
+
+/**
+ * Extracts the JSON of a binary frame: `[nbufs:u32be][offsets:u32be × nbufs][json][buffers…]`
+ * (Jupyter Server's v1 binary serialization); buffers are not needed by the runner.
+ */
+function binaryJson(buf: Buffer): string {
+  if (buf.length < 8) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame is too short');
+  const n = buf.readUInt32BE(0);
+  if (n < 1 || 4 + 4 * n > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame has a bad offset table');
+  const start = buf.readUInt32BE(4);
+  const end = n > 1 ? buf.readUInt32BE(8) : buf.length;
+  if (start > end || end > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame offsets are out of range');
+  return buf.subarray(start, end).toString('utf8');
+}

@@ -1,0 +1,196 @@
+/**
+ * Jupyter Server REST client on undici: kernelspecs, kernels, contents. Keep-alive pool,
+ * `Authorization: token <T>` (lowercase, as Kernel/Enterprise Gateway require), every
+ * response validated, every failure classified into an {@link NbtError}.
+ *
+ * Spec: https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html and
+ * ../shared/design/README.md §3.
+ * @module
+ */
+import { Pool, type Dispatcher } from 'undici';
+import { NbtError, type ErrorCode } from '../errors.js';
+import { clip, httpBase, type ServerAddress } from '../request/address.js';
+import { isObject } from './messages.js';
+
+export interface KernelModel {
+  id: string;
+  name: string;
+}
+
+export interface KernelSpecs {
+  default: string;
+  /** name → language (as the spec says) */
+  specs: Record<string, { language: string; displayName: string }>;
+}
+
+export interface RestOptions {
+  server: ServerAddress;
+  /** Empty string: send no Authorization header (a server without auth). */
+  token: string;
+  /** Extra headers on every request and the WebSocket upgrade (e.g. `X-Serverless-Authorization`). */
+  extraHeaders?: Record<string, string>;
+  /** Per-request limit on waiting for response headers and body, ms. */
+  requestTimeoutMs?: number;
+}
+
+/** HTTP statuses that mean "not up yet" while a server (e.g. a Cloud Run cold start) comes up. */
+export const STARTING_STATUSES = new Set([429, 502, 503, 504]);
+
+/** Network error codes that mean "not reachable (yet)". */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+
+/** A small, validated REST client for one Jupyter server. */
+export class JupyterRest {
+  readonly base: string;
+  readonly headers: Record<string, string>;
+  private readonly pool: Pool;
+  private readonly timeoutMs: number;
+
+  constructor(opts: RestOptions) {
+    this.base = httpBase(opts.server);
+    this.headers = { ...(opts.extraHeaders ?? {}) };
+    if (opts.token !== '') this.headers.authorization = `token ${opts.token}`;
+    this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.pool = new Pool(this.base, { connections: 8, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: Math.min(this.timeoutMs, 10_000) });
+  }
+
+  /** Lists kernelspecs; the first call of a run doubles as the readiness probe. */
+  async kernelspecs(signal?: AbortSignal): Promise<KernelSpecs> {
+    const body = await this.json('GET', '/api/kernelspecs', undefined, signal);
+    if (!isObject(body) || !isObject(body.kernelspecs)) throw badResponse('/api/kernelspecs', 'kernelspecs');
+    const specs: KernelSpecs['specs'] = {};
+    for (const [name, v] of Object.entries(body.kernelspecs)) {
+      const spec = isObject(v) && isObject(v.spec) ? v.spec : {};
+      specs[name] = { language: String(spec.language ?? ''), displayName: String(spec.display_name ?? name) };
+    }
+    return { default: typeof body.default === 'string' ? body.default : Object.keys(specs)[0] ?? '', specs };
+  }
+
+  /** Reads a file's text through the contents API (`type=file&format=text`). */
+  async readText(path: string, signal?: AbortSignal): Promise<string> {
+    const url = `/api/contents/${encodePath(path)}?type=file&format=text&content=1`;
+    const body = await this.json('GET', url, undefined, signal, (status, message) => {
+      if (status === 404) return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${path}" does not exist on the server`, { details: { status } });
+      if (status === 400 && /directory/i.test(message)) return new NbtError('NOTEBOOK_NOT_FOUND', `"${path}" is a directory, not a notebook`, { details: { status } });
+      return undefined;
+    });
+    if (!isObject(body) || typeof body.content !== 'string') throw badResponse(url, 'content');
+    return body.content;
+  }
+
+  /** Writes a file through the contents API (PUT, `type=file`, text format). */
+  async writeText(path: string, text: string, signal?: AbortSignal): Promise<void> {
+    await this.json('PUT', `/api/contents/${encodePath(path)}`, { type: 'file', format: 'text', content: text }, signal);
+  }
+
+  /** Starts a kernel of the given kernelspec. */
+  async startKernel(name: string, signal?: AbortSignal): Promise<KernelModel> {
+    const body = await this.json('POST', '/api/kernels', { name }, signal);
+    if (!isObject(body) || typeof body.id !== 'string' || body.id === '') throw badResponse('/api/kernels', 'id');
+    return { id: body.id, name: typeof body.name === 'string' ? body.name : name };
+  }
+
+  /** Lists running kernels. */
+  async listKernels(signal?: AbortSignal): Promise<KernelModel[]> {
+    const body = await this.json('GET', '/api/kernels', undefined, signal);
+    if (!Array.isArray(body)) throw badResponse('/api/kernels', '(array)');
+    return body.filter(isObject).map((k) => ({ id: String(k.id), name: String(k.name) }));
+  }
+
+  /** Interrupts a kernel; a kernel already gone is not an error. */
+  async interruptKernel(id: string, signal?: AbortSignal): Promise<void> {
+    await this.json('POST', `/api/kernels/${encodeURIComponent(id)}/interrupt`, undefined, signal, gone);
+  }
+
+  /** Deletes a kernel; 404 means already gone and is success. */
+  async deleteKernel(id: string, signal?: AbortSignal): Promise<void> {
+    await this.json('DELETE', `/api/kernels/${encodeURIComponent(id)}`, undefined, signal, gone);
+  }
+
+  /** Closes the connection pool. */
+  async close(): Promise<void> {
+    await this.pool.close().catch(() => undefined);
+  }
+
+  private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
+    special?: (status: number, message: string) => NbtError | undefined | null): Promise<unknown> {
+    const headers: Record<string, string> = { ...this.headers };
+    let body: string | undefined;
+    if (payload !== undefined) {
+      body = JSON.stringify(payload);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({ method, path, headers, body: body ?? null, signal: signal ?? null,
+        headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    } catch (e) {
+      throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
+    }
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) {
+      if (status === 204 || text === '') return null;
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new NbtError('PROTOCOL_ERROR', `${method} ${path.split('?')[0]}: server answered ${status} with a body that is not JSON`);
+      }
+    }
+    const message = serverMessage(text);
+    const mapped = special?.(status, message);
+    if (mapped === null) return null;
+    if (mapped) throw mapped;
+    throw httpError(status, `${method} ${path.split('?')[0]}`, message);
+  }
+}
+
+/** Treats 404 as success (the thing is already gone). */
+function gone(status: number): null | undefined {
+  return status === 404 ? null : undefined;
+}
+
+function encodePath(p: string): string {
+  return p.split('/').map(encodeURIComponent).join('/');
+}
+
+function serverMessage(text: string): string {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (isObject(v) && typeof v.message === 'string') return clip(v.message, 200);
+  } catch { /* not JSON */ }
+  return clip(text.replace(/\s+/g, ' ').trim(), 200);
+}
+
+/** Classifies an HTTP error status. */
+export function httpError(status: number, what: string, message: string): NbtError {
+  let code: ErrorCode = 'REQUEST_REJECTED';
+  if (status === 401 || status === 403) code = 'AUTH_REFUSED';
+  else if (STARTING_STATUSES.has(status) || status >= 500) code = 'SERVER_ERROR';
+  const text = code === 'AUTH_REFUSED'
+    ? `${what}: the server refused the token (HTTP ${status})`
+    : `${what}: HTTP ${status}${message ? ` ${message}` : ''}`;
+  return new NbtError(code, text, { details: { status } });
+}
+
+/** Classifies a thrown network error; aborts keep their reason. */
+export function networkError(e: unknown, what: string, base: string): NbtError {
+  const err = e as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  if (err?.name === 'AbortError' || err?.code === 'UND_ERR_ABORTED') {
+    const reason = (e as { cause?: unknown }).cause;
+    if (reason instanceof NbtError) return reason;
+  }
+  const code = err?.code ?? err?.cause?.code ?? '';
+  const retryable = NETWORK_CODES.has(code) || code === '';
+  return new NbtError('SERVER_UNREACHABLE', `${what}: cannot reach ${base} (${code || err?.message || 'network error'})`, { cause: e, retryable, details: { network: code } });
+}
+
+function badResponse(path: string, field: string): NbtError {
+  return new NbtError('PROTOCOL_ERROR', `${path}: response has no valid "${field}"`, { details: { field } });
+}

@@ -1,0 +1,91 @@
+/**
+ * The notebook model: parse and validate nbformat 4 JSON and pick out what the runner
+ * executes. Pure. Types come from @jupyterlab/nbformat (`import type` only).
+ *
+ * Spec: https://nbformat.readthedocs.io/en/latest/format_description.html
+ * @module
+ */
+import type { ICell, INotebookContent, MultilineString } from '@jupyterlab/nbformat';
+import { NbtError } from '../errors.js';
+import { isObject } from '../jupyter/messages.js';
+
+export type Notebook = INotebookContent;
+
+/** A cell the runner will look at: index in the notebook's own cell list (0-based). */
+export interface PlannedCell {
+  index: number;
+  source: string;
+  /** `skip-execution` tag: not sent to the kernel. */
+  skip: boolean;
+  /** `raises-exception` tag: an error here does not fail the run. */
+  allowError: boolean;
+}
+
+const CELL_TYPES = new Set(['code', 'markdown', 'raw']);
+
+/**
+ * Parses notebook JSON text. Throws BAD_NOTEBOOK naming what is wrong: not JSON, not an object,
+ * not nbformat 4, no `cells` list, a cell without a valid `cell_type` or `source`.
+ * @param label the path shown in error messages.
+ */
+export function parseNotebook(text: string, label: string): Notebook {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw bad(label, `is not JSON (${(e as Error).message})`, 'file');
+  }
+  if (!isObject(v)) throw bad(label, 'is not a JSON object', 'file');
+  if (v.nbformat !== 4) throw bad(label, `is not nbformat 4 (nbformat is ${JSON.stringify(v.nbformat) ?? 'missing'})`, 'nbformat');
+  if (!Array.isArray(v.cells)) throw bad(label, 'has no "cells" list', 'cells');
+  if (v.cells.length === 0) throw bad(label, 'has no cells', 'cells');
+  if (v.metadata !== undefined && !isObject(v.metadata)) throw bad(label, '"metadata" is not an object', 'metadata');
+  v.cells.forEach((c: unknown, i: number) => {
+    if (!isObject(c)) throw bad(label, `cell ${i} is not an object`, `cells[${i}]`);
+    if (typeof c.cell_type !== 'string' || !CELL_TYPES.has(c.cell_type)) {
+      throw bad(label, `cell ${i} has cell_type ${JSON.stringify(c.cell_type)}, expected code, markdown or raw`, `cells[${i}].cell_type`);
+    }
+    if (!isSource(c.source)) throw bad(label, `cell ${i} "source" is not a string or list of strings`, `cells[${i}].source`);
+    if (c.metadata !== undefined && !isObject(c.metadata)) throw bad(label, `cell ${i} "metadata" is not an object`, `cells[${i}].metadata`);
+  });
+  if (v.metadata === undefined) v.metadata = {};
+  return v as unknown as Notebook;
+}
+
+function isSource(s: unknown): s is MultilineString {
+  return typeof s === 'string' || (Array.isArray(s) && s.every((x) => typeof x === 'string'));
+}
+
+/** Joins a multiline source the way nbformat does (list items already carry their newlines). */
+export function sourceText(s: MultilineString): string {
+  return Array.isArray(s) ? s.join('') : s;
+}
+
+/** Tags of a cell (`metadata.tags`), tolerant of a missing or malformed list. */
+export function cellTags(cell: ICell): string[] {
+  const tags = (cell.metadata as Record<string, unknown> | undefined)?.tags;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+}
+
+/** The code cells worth sending: non-empty code cells, in notebook order, with their tag flags. */
+export function plannedCells(nb: Notebook): PlannedCell[] {
+  const out: PlannedCell[] = [];
+  nb.cells.forEach((cell, index) => {
+    if (cell.cell_type !== 'code') return;
+    const source = sourceText(cell.source);
+    if (source.trim() === '') return;
+    const tags = cellTags(cell);
+    out.push({ index, source, skip: tags.includes('skip-execution'), allowError: tags.includes('raises-exception') });
+  });
+  return out;
+}
+
+/** The kernelspec name the notebook asks for, if it names one. */
+export function notebookKernelName(nb: Notebook): string | undefined {
+  const ks = (nb.metadata as Record<string, unknown>).kernelspec;
+  return isObject(ks) && typeof ks.name === 'string' && ks.name !== '' ? ks.name : undefined;
+}
+
+function bad(label: string, why: string, field: string): NbtError {
+  return new NbtError('BAD_NOTEBOOK', `notebook "${label}" ${why}`, { details: { field } });
+}

@@ -1,0 +1,229 @@
+/**
+ * The message grammar: the one module that parses *and* encodes both forms of a run
+ * request, so the deploy module writes exactly what the function reads. Pure: no I/O.
+ *
+ * Classic form (byte-compatible with `gcloud pubsub topics publish T --message="HOST:PORT /nb.ipynb --use-https --verbose"`):
+ * whitespace-split tokens, positionals first, `JUPYTER_SERVER`/`JUPYTER_NOTEBOOK` fill missing ones.
+ * Rich form: a JSON object (see {@link RICH_FIELDS}). Spec: ../shared/design/README.md §2.
+ * @module
+ */
+import { NbtError } from '../errors.js';
+import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
+
+export type { ServerAddress } from './address.js';
+
+/** JSON values allowed as notebook parameters. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Per-run time limits in seconds; absent means the runner's default. */
+export interface Timeouts {
+  /** How long to wait for the server to answer (cold start). */
+  startSeconds?: number;
+  /** Longest a single cell may run. */
+  cellSeconds?: number;
+  /** Longest the whole run may take. */
+  runSeconds?: number;
+}
+
+/** A parsed, validated request to run one notebook. Carries no secret. */
+export interface RunRequest {
+  server: ServerAddress;
+  /** Path of the notebook relative to the server root, no leading slash, ends in `.ipynb`. */
+  notebook: string;
+  verbose: boolean;
+  kernelName?: string;
+  sequential?: boolean;
+  timeouts: Timeouts;
+  parameters?: Record<string, JsonValue>;
+  output?: string;
+  runKey?: string;
+}
+
+/** Environment variables the grammar reads. */
+export interface GrammarEnv {
+  JUPYTER_SERVER?: string;
+  JUPYTER_NOTEBOOK?: string;
+  [key: string]: string | undefined;
+}
+
+/** Fields of the rich (JSON) form, with their expected types. `token` is refused on purpose. */
+export const RICH_FIELDS = {
+  server: 'string', notebook: 'string', useHttps: 'boolean', verbose: 'boolean', kernelName: 'string',
+  sequential: 'boolean', timeouts: 'object', parameters: 'object', output: 'string', runKey: 'string',
+} as const;
+
+const CLASSIC_FLAGS = new Set(['--use-https', '--verbose']);
+
+/** Decodes Pub/Sub `data` (base64 of UTF-8 text), validating both layers. */
+export function decodeData(data: unknown): string {
+  if (data === undefined || data === null || data === '') throw msgError('data', 'message data is empty');
+  if (typeof data !== 'string') throw msgError('data', `message data must be a base64 string, got ${typeof data}`);
+  const compact = data.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
+    throw msgError('data', `message data is not base64 (got "${clip(data, 40)}")`);
+  }
+  const bytes = Buffer.from(compact, 'base64');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw msgError('data', 'message data is not valid UTF-8 text');
+  }
+}
+
+/** Parses message text (already base64-decoded) in either form. */
+export function parseMessage(text: string, env: GrammarEnv = {}): RunRequest {
+  const trimmed = text.trim();
+  if (trimmed === '') throw msgError('data', 'message data is empty');
+  if (trimmed.startsWith('{')) return parseRich(trimmed, env);
+  return parseClassic(trimmed, env);
+}
+
+function parseClassic(text: string, env: GrammarEnv): RunRequest {
+  const tokens = text.split(/\s+/).filter(Boolean);
+  const positionals: string[] = [];
+  const flags = new Set<string>();
+  for (const t of tokens) {
+    if (t.startsWith('-')) {
+      if (!CLASSIC_FLAGS.has(t)) throw msgError(t, `unknown flag "${clip(t, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; richer options need the JSON form)`);
+      flags.add(t);
+    } else {
+      if (flags.size > 0) throw msgError(t, `positional "${clip(t, 40)}" after a flag: write HOST:PORT /path.ipynb first`);
+      positionals.push(t);
+    }
+  }
+  if (positionals.length > 2) throw msgError('data', `expected at most 2 positionals (HOST:PORT /path.ipynb), got ${positionals.length}`);
+  let serverText: string | undefined;
+  let notebookText: string | undefined;
+  if (positionals.length === 2) [serverText, notebookText] = positionals;
+  else if (positionals.length === 1) {
+    // A host never contains "/", so a lone positional with one (or ending in .ipynb) is the notebook.
+    const p = positionals[0]!;
+    if (p.includes('/') || p.toLowerCase().endsWith('.ipynb')) notebookText = p;
+    else serverText = p;
+  }
+  const useHttps = flags.has('--use-https');
+  const server = serverText !== undefined
+    ? parseServer(serverText, useHttps, 'HOST:PORT', false)
+    : fromEnvServer(env, useHttps);
+  const notebook = normalizeNotebookPath(notebookText ?? fromEnvNotebook(env), notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook');
+  return { server, notebook, verbose: flags.has('--verbose'), timeouts: {} };
+}
+
+function parseRich(text: string, env: GrammarEnv): RunRequest {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw msgError('data', `message starts with "{" but is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw msgError('data', 'JSON message must be an object');
+  const o = obj as Record<string, unknown>;
+  for (const [key, value] of Object.entries(o)) {
+    if (key === 'token') throw msgError('token', 'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function');
+    const want = RICH_FIELDS[key as keyof typeof RICH_FIELDS];
+    if (want === undefined) throw msgError(key, `unknown field "${clip(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
+    const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    if (got !== want) throw msgError(key, `field "${key}" must be a ${want}, got ${got}`);
+  }
+  const useHttps = o.useHttps === true;
+  const server = typeof o.server === 'string' ? parseServer(o.server, useHttps, 'server') : fromEnvServer(env, useHttps);
+  const notebook = normalizeNotebookPath(typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
+    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK');
+  const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts) };
+  if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
+  if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
+  if (o.parameters !== undefined) req.parameters = o.parameters as Record<string, JsonValue>;
+  if (typeof o.output === 'string') req.output = nonEmpty(o.output, 'output');
+  if (typeof o.runKey === 'string') req.runKey = nonEmpty(o.runKey, 'runKey');
+  return req;
+}
+
+function parseTimeouts(v: unknown): Timeouts {
+  if (v === undefined) return {};
+  const out: Timeouts = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (k !== 'startSeconds' && k !== 'cellSeconds' && k !== 'runSeconds') {
+      throw msgError(`timeouts.${k}`, `unknown field "timeouts.${clip(k, 40)}" (known: startSeconds, cellSeconds, runSeconds)`);
+    }
+    if (typeof val !== 'number' || !Number.isFinite(val) || val <= 0 || val > 7 * 24 * 3600) {
+      throw msgError(`timeouts.${k}`, `field "timeouts.${k}" must be a number of seconds > 0 and at most 604800`);
+    }
+    out[k] = val;
+  }
+  return out;
+}
+
+function nonEmpty(s: string, field: string): string {
+  if (s.trim() === '') throw msgError(field, `field "${field}" must not be empty`);
+  return s;
+}
+
+function fromEnvServer(env: GrammarEnv, useHttps: boolean): ServerAddress {
+  const s = env.JUPYTER_SERVER;
+  if (s === undefined || s.trim() === '') throw msgError('HOST:PORT', 'no server in the message and JUPYTER_SERVER is not set');
+  return parseServer(s, useHttps, 'JUPYTER_SERVER');
+}
+
+function fromEnvNotebook(env: GrammarEnv): string {
+  const s = env.JUPYTER_NOTEBOOK;
+  if (s === undefined || s.trim() === '') throw msgError('notebook', 'no notebook path in the message and JUPYTER_NOTEBOOK is not set');
+  return s;
+}
+
+/**
+ * Normalizes a notebook path to the form the contents API takes: no leading slash, `/` separators,
+ * ends in `.ipynb`, no `..` or empty segments, no control characters.
+ */
+export function normalizeNotebookPath(path: string, field = 'notebook'): string {
+  const p = path.trim().replace(/^\/+/, '');
+  if (p === '') throw msgError(field, `${field}: notebook path is empty`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(p)) throw msgError(field, `${field}: notebook path has a control character or backslash`);
+  const segments = p.split('/');
+  if (segments.some((s) => s === '..' || s === '.' || s === '')) throw msgError(field, `${field}: notebook path "${clip(path)}" must not contain "..", "." or "//"`);
+  if (!p.toLowerCase().endsWith('.ipynb')) throw msgError(field, `${field}: notebook path "${clip(path)}" does not end in .ipynb`);
+  return p;
+}
+
+function msgError(field: string, message: string): NbtError {
+  return new NbtError('BAD_MESSAGE', message, { details: { field } });
+}
+
+/** True when the request fits the classic form exactly (nothing but server, notebook, https, verbose). */
+export function isClassic(req: RunRequest): boolean {
+  return req.kernelName === undefined && req.sequential === undefined && Object.keys(req.timeouts).length === 0 &&
+    req.parameters === undefined && req.output === undefined && req.runKey === undefined && !/\s/.test(req.notebook);
+}
+
+/** Encodes a request in the classic form. Throws when it does not fit (see {@link isClassic}). */
+export function encodeClassic(req: RunRequest): string {
+  if (!isClassic(req)) throw new NbtError('BAD_MESSAGE', 'request has fields the classic form cannot carry; use encodeMessage');
+  const parts = [hostPort(req.server), `/${req.notebook}`];
+  if (req.server.secure) parts.push('--use-https');
+  if (req.verbose) parts.push('--verbose');
+  return parts.join(' ');
+}
+
+/** Encodes a request in the rich JSON form (stable key order). */
+export function encodeRich(req: RunRequest): string {
+  const o: Record<string, unknown> = { server: hostPort(req.server), notebook: `/${req.notebook}` };
+  if (req.server.secure) o.useHttps = true;
+  if (req.verbose) o.verbose = true;
+  if (req.kernelName !== undefined) o.kernelName = req.kernelName;
+  if (req.sequential !== undefined) o.sequential = req.sequential;
+  if (Object.keys(req.timeouts).length > 0) o.timeouts = req.timeouts;
+  if (req.parameters !== undefined) o.parameters = req.parameters;
+  if (req.output !== undefined) o.output = req.output;
+  if (req.runKey !== undefined) o.runKey = req.runKey;
+  return JSON.stringify(o);
+}
+
+/** Encodes in the classic form when it fits, else JSON. `parseMessage(encodeMessage(r))` deep-equals `r`. */
+export function encodeMessage(req: RunRequest): string {
+  return isClassic(req) ? encodeClassic(req) : encodeRich(req);
+}
+
+/** Base64 Pub/Sub `data` for a request. */
+export function encodeData(req: RunRequest): string {
+  return Buffer.from(encodeMessage(req), 'utf8').toString('base64');
+}

@@ -1,0 +1,174 @@
+/**
+ * The runner: drives one notebook through a Jupyter server. Wait for the server (with the
+ * notebook read in parallel) → pick and check the kernelspec → start a kernel → open the
+ * channel → execute → record. The kernel it started is deleted on every path: success,
+ * cell error, timeout, kernel death, cancellation, a bug.
+ *
+ * Spec: ../shared/design/README.md §1 and §3; issue "Run a notebook …" (the runner must).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { NbtError, toNbtError } from '../errors.js';
+import { KernelChannel } from '../jupyter/channel.js';
+import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
+import type { Message } from '../jupyter/messages.js';
+import { JupyterRest } from '../jupyter/rest.js';
+import { untilReady } from '../jupyter/retry.js';
+import type { Logger } from '../log.js';
+import { notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
+import { httpBase } from '../request/address.js';
+import type { RunRequest } from '../request/grammar.js';
+import { countCells, recordError, statusFor, type RunRecord } from './record.js';
+
+/** Defaults that a request's `timeouts` override. */
+export interface RunLimits {
+  startTimeoutMs: number;
+  cellTimeoutMs?: number;
+  runTimeoutMs?: number;
+  /** Cap on the text one cell's outputs keep. */
+  maxOutputChars: number;
+  /** Limit on interrupt + delete at the end. */
+  cleanupTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: RunLimits = { startTimeoutMs: 120_000, maxOutputChars: 16 * 1024 * 1024, cleanupTimeoutMs: 10_000 };
+
+export interface RunOptions {
+  request: RunRequest;
+  /** The Jupyter token ('' for none). Used for headers only; never recorded. */
+  token: string;
+  extraHeaders?: Record<string, string>;
+  limits?: Partial<RunLimits>;
+  /** Notebook text read elsewhere (a local file); when absent it is read through the contents API. */
+  notebookText?: Promise<string>;
+  signal?: AbortSignal;
+  log?: Logger;
+  onProgress?: (e: ProgressEvent & { cells: number }) => void;
+  /** Called once the notebook is parsed, with the number of cells that will be sent. */
+  onPlan?: (nb: Notebook, cells: PlannedCell[]) => void;
+  now?: () => number;
+}
+
+/** What a run produced: the record, and the notebook and outputs when it got that far. */
+export interface RunOutcome {
+  record: RunRecord;
+  error?: NbtError;
+  notebook?: Notebook;
+  exec?: ExecuteResult;
+}
+
+/** Runs one notebook. Never throws: every outcome is in the record. */
+export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
+  const now = opts.now ?? Date.now;
+  const limits = resolveLimits(opts);
+  const started = now();
+  const deadline = limits.runTimeoutMs === undefined ? undefined : started + limits.runTimeoutMs;
+  const req = opts.request;
+  const rest = new JupyterRest({ server: req.server, token: opts.token, extraHeaders: opts.extraHeaders });
+  const inner = new AbortController();
+  const onOuterAbort = (): void => inner.abort(new NbtError('CANCELLED', 'run cancelled'));
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const log = opts.log;
+  const debug = req.verbose && log?.debugEnabled === true;
+  let notebook: Notebook | undefined;
+  let cells: PlannedCell[] | undefined;
+  let kernelName: string | null = req.kernelName ?? null;
+  let exec: ExecuteResult | undefined;
+  let error: NbtError | undefined;
+  const warnings: string[] = [];
+  try {
+    const startDeadline = Math.min(started + limits.startTimeoutMs, deadline ?? Infinity);
+    const ready = { deadline: startDeadline, signal: inner.signal, now };
+    const [specs, text] = await Promise.all([
+      untilReady(() => rest.kernelspecs(inner.signal), ready),
+      opts.notebookText ?? untilReady(() => rest.readText(req.notebook, inner.signal), ready),
+    ]);
+    notebook = parseNotebook(text, req.notebook);
+    cells = plannedCells(notebook);
+    opts.onPlan?.(notebook, cells);
+    kernelName = req.kernelName ?? notebookKernelName(notebook) ?? specs.default;
+    if (!specs.specs[kernelName]) {
+      throw new NbtError('NO_SUCH_KERNEL', `kernel "${kernelName}" is not on the server; it has: ${Object.keys(specs.specs).join(', ') || '(none)'}`,
+        { details: { field: 'kernelName' } });
+    }
+    if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
+    // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
+    const kernel = await rest.startKernel(kernelName);
+    if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName });
+    exec = await withKernel(rest, kernel.id, limits, async () => {
+      const session = randomUUID();
+      const channel = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal: inner.signal });
+      try {
+        return await executeCells(channel, cells!, {
+          session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline,
+          maxOutputChars: limits.maxOutputChars, signal: inner.signal, now,
+          onProgress: opts.onProgress && ((e) => opts.onProgress!({ ...e, cells: cells!.length })),
+          onMessage: debug ? (m) => logMessage(log!, m) : undefined,
+        });
+      } finally {
+        channel.close();
+      }
+    }, log);
+    error = exec.failure;
+  } catch (e) {
+    error = toNbtError(e);
+    if (error.code === 'INTERNAL') log?.log('ERROR', 'internal error', { error: String((e as Error)?.stack ?? e) });
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    inner.abort();
+    await rest.close();
+  }
+  if (exec) warnings.push(...exec.warnings);
+  for (const i of exec?.outputs.truncatedCells ?? []) warnings.push(`cell ${i}: output truncated at ${limits.maxOutputChars} characters`);
+  const record: RunRecord = {
+    status: statusFor(error),
+    notebook: req.notebook,
+    server: httpBase(req.server),
+    kernelName,
+    startedAt: new Date(started).toISOString(),
+    durationMs: now() - started,
+    cells: countCells(notebook?.cells.length ?? 0, exec?.cells, cells?.length ?? 0),
+    warnings,
+  };
+  if (error) record.error = recordError(error);
+  if (exec?.outputs.lastResult) record.lastResult = exec.outputs.lastResult;
+  return { record, error, notebook, exec };
+}
+
+/**
+ * Runs `body` with a started kernel and deletes the kernel afterwards, whatever happens.
+ * On a timeout or cancellation the kernel is interrupted first, as a person would.
+ */
+async function withKernel(rest: JupyterRest, kernelId: string, limits: RunLimits, body: () => Promise<ExecuteResult>, log?: Logger): Promise<ExecuteResult> {
+  let result: ExecuteResult | undefined;
+  try {
+    result = await body();
+    return result;
+  } finally {
+    const cleanup = AbortSignal.timeout(limits.cleanupTimeoutMs);
+    const code = result?.failure?.code;
+    if (code === 'TIMEOUT' || code === 'CANCELLED') {
+      await rest.interruptKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
+    }
+    await rest.deleteKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));
+  }
+}
+
+function resolveLimits(opts: RunOptions): RunLimits {
+  const l: RunLimits = { ...DEFAULT_LIMITS, ...stripUndefined(opts.limits ?? {}) };
+  const t = opts.request.timeouts;
+  if (t.startSeconds !== undefined) l.startTimeoutMs = t.startSeconds * 1000;
+  if (t.cellSeconds !== undefined) l.cellTimeoutMs = t.cellSeconds * 1000;
+  if (t.runSeconds !== undefined) l.runTimeoutMs = Math.min(t.runSeconds * 1000, l.runTimeoutMs ?? Infinity);
+  return l;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function logMessage(log: Logger, m: Message): void {
+  log.log('DEBUG', `kernel ${m.channel} ${m.header.msg_type}`, {
+    channel: m.channel, msgType: m.header.msg_type, parent: m.parent_header.msg_id, content: m.content,
+  });
+}

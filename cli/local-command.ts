@@ -1,0 +1,86 @@
+/**
+ * `nbtrigger local NOTEBOOK`: the whole system on one machine, no cloud account. A private
+ * Jupyter server stands in for Cloud Run, the built function runs under functions-framework
+ * as on Cloud Functions, and a Pub/Sub-shaped CloudEvent carrying the classic message is
+ * delivered to it; the function's own run record is read back from its structured log.
+ *
+ * Spec: DEVELOPERS.md "Local first"; issue "Run a notebook …" (what a user does, item 1).
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NbtError, toNbtError } from '../functions/errors.js';
+import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
+import { startFunctionServer, type FunctionServer } from './function-server.js';
+import { freePort, startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
+import { summary } from './progress.js';
+import { deliver } from './publish.js';
+import { exitCode } from './run-command.js';
+
+export const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
+
+Runs NOTEBOOK through the local stack: a local Jupyter server (for Cloud Run), the runNotebook
+function under functions-framework (for Cloud Functions) and a published Pub/Sub message.
+`;
+
+/** Runs the command; resolves to the exit code. */
+export async function localCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    process.stderr.write(`nbtrigger local: ${(e as Error).message}\n\n${LOCAL_USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    process.stdout.write(LOCAL_USAGE);
+    return 0;
+  }
+  const say = (s: string): void => { if (!v.json) process.stderr.write(`local: ${s}\n`); };
+  const started = Date.now();
+  let jupyter: LocalJupyter | undefined;
+  let fn: FunctionServer | undefined;
+  let record: RunRecord;
+  const stopAll = async (): Promise<void> => { await Promise.all([fn?.stop(), jupyter?.stop()]); };
+  const onSignal = (): void => { void stopAll().finally(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  try {
+    if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
+    const file = resolve(positionals[0]!);
+    const s = await stat(file).catch(() => undefined);
+    if (!s || !s.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist or is not a file`);
+    // Port and token are chosen up front so the server and the function start side by side.
+    const port = await freePort();
+    const token = randomBytes(24).toString('hex');
+    const echo = v.verbose ? (l: string): void => { process.stderr.write(`${l}\n`); } : undefined;
+    const [j, f] = await Promise.allSettled([
+      startLocalJupyter({ rootDir: dirname(file), port, token }),
+      startFunctionServer({ JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${port}` }, { echo }),
+    ]);
+    if (j.status === 'fulfilled') jupyter = j.value;
+    if (f.status === 'fulfilled') fn = f.value;
+    if (j.status === 'rejected') throw j.reason;
+    if (f.status === 'rejected') throw f.reason;
+    say(`Jupyter server on http://127.0.0.1:${port} (root ${dirname(file)})`);
+    say(`function runNotebook on ${fn!.url} (functions-framework, signature cloudevent)`);
+    const message = `/${basename(file)}${v.verbose ? ' --verbose' : ''}`;
+    const delivery = await deliver(fn!.url, message);
+    say(`published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${delivery.status === 204 ? 'acked' : 'retry'})`);
+    record = await fn!.waitForRecord(delivery.messageId, 30_000);
+  } catch (e) {
+    record = rejectedRecord(toNbtError(e), started, Date.now());
+  } finally {
+    process.off('SIGINT', onSignal);
+    await stopAll();
+  }
+  if (v.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+  else {
+    process.stderr.write(summary(record, process.stderr.isTTY === true));
+    const result = describeResult(record.lastResult);
+    if (result !== undefined) process.stdout.write(`${result}\n`);
+  }
+  return exitCode(record);
+}

@@ -1,0 +1,41 @@
+/**
+ * The `nbtrigger` command. Each subcommand is loaded only when used, so `run` never loads
+ * what `local` or (later) `deploy` needs.
+ *
+ * Spec: ../shared/design/README.md §5 (cli: run, publish, deploy, plan, runs, local).
+ * @module
+ */
+
+export const USAGE = `usage: nbtrigger <command> [options]
+
+commands:
+  run NOTEBOOK         run a notebook (a private local Jupyter server, or --server HOST:PORT)
+  local NOTEBOOK       run it through the whole local stack: Jupyter server + the Pub/Sub function
+                       under functions-framework + a published message
+  help                 this text
+
+Run 'nbtrigger <command> --help' for a command's options.
+`;
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return (await import('./run-command.js')).runCommand(rest);
+    case 'local':
+      return (await import('./local-command.js')).localCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    case '--version':
+      process.stdout.write('nbtrigger 0.1.0\n');
+      return 0;
+    default:
+      process.stderr.write(`nbtrigger: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

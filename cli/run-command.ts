@@ -1,0 +1,166 @@
+/**
+ * `nbtrigger run`: run one notebook, either on a private local Jupyter server started for the
+ * run (no `--server`) or on a running server. Prints a progress bar and the last result, or
+ * with `--json` exactly one run record. Exit codes: 0 succeeded, 1 failed or timed out,
+ * 2 bad input, 3 infrastructure; 130 after Ctrl-C.
+ *
+ * Spec: issue "Run a notebook …" (what a user does, items 2–3; contract).
+ * @module
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
+import { createLogger } from '../functions/log.js';
+import { parseServer } from '../functions/request/address.js';
+import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
+import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
+import { runNotebook, type RunLimits } from '../functions/run/runner.js';
+import { startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
+import { Progress, summary } from './progress.js';
+
+export const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
+
+Runs every code cell of NOTEBOOK and prints the last result.
+Without --server, NOTEBOOK is a local file run on a private Jupyter server started for the run.
+With --server, NOTEBOOK is the notebook's path on that server.
+
+options:
+  --server HOST:PORT     a running Jupyter server (JUPYTER_TOKEN or --token authenticates)
+  --use-https            https/wss to the server
+  --token TOKEN          Jupyter token (default: $JUPYTER_TOKEN)
+  --kernel NAME          kernelspec to use (default: the notebook's)
+  --sequential           send cells one at a time instead of pipelined
+  --timeout SEC          limit for the whole run
+  --cell-timeout SEC     limit for each cell
+  --start-timeout SEC    how long to wait for the server to answer (default 120)
+  --max-output CHARS     per-cell output cap (default 16777216)
+  --json                 print exactly one JSON run record on stdout
+  --verbose              log every kernel message (JSON lines on stderr)
+`;
+
+interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs the command; resolves to the exit code. */
+export async function runCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
+        sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
+        'max-output': { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    io.stderr.write(`nbtrigger run: ${(e as Error).message}\n\n${RUN_USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    io.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  const json = v.json === true;
+  const started = Date.now();
+  const controller = new AbortController();
+  let interrupts = 0;
+  let local: LocalJupyter | undefined;
+  const onSignal = (): void => {
+    interrupts++;
+    controller.abort();
+    if (interrupts > 1) void local?.stop().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let record: RunRecord;
+  try {
+    if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
+    const limits = {
+      runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
+      startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
+    } satisfies Partial<RunLimits>;
+    const base = { verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}) };
+    let request: RunRequest;
+    let token: string;
+    let notebookText: Promise<string> | undefined;
+    if (v.server !== undefined) {
+      token = v.token ?? io.env.JUPYTER_TOKEN ?? '';
+      if (v.token === undefined && io.env.JUPYTER_TOKEN === undefined) {
+        io.stderr.write('nbtrigger run: no --token and JUPYTER_TOKEN is not set: trying without a token\n');
+      }
+      request = { ...base, server: parseServer(v.server, v['use-https'] === true, '--server'), notebook: normalizeNotebookPath(positionals[0]!, 'NOTEBOOK') };
+    } else {
+      if (v['use-https'] || v.token) throw new NbtError('USAGE', '--use-https and --token need --server');
+      const file = resolve(positionals[0]!);
+      await checkLocalNotebook(file);
+      notebookText = readFile(file, 'utf8');
+      notebookText.catch(() => undefined);
+      local = await startLocalJupyter({ rootDir: dirname(file) });
+      token = local.token;
+      request = { ...base, server: local.address, notebook: basename(file) };
+    }
+    if (controller.signal.aborted) throw new NbtError('CANCELLED', 'run cancelled');
+    const log = createLogger({ write: (l) => io.stderr.write(l), secrets: [token], minSeverity: v.verbose ? 'DEBUG' : 'WARNING' });
+    const progress = json ? undefined : new Progress({ out: io.stderr });
+    try {
+      const outcome = await runNotebook({
+        request, token, limits, notebookText, signal: controller.signal, log,
+        onPlan: (_nb, cells) => progress?.plan(cells.filter((c) => !c.skip).length),
+        onProgress: (e) => progress?.update(e),
+      });
+      record = outcome.record;
+    } finally {
+      progress?.end();
+    }
+  } catch (e) {
+    record = rejectedRecord(toNbtError(e), started, Date.now());
+  } finally {
+    await local?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (json) io.stdout.write(`${JSON.stringify(record)}\n`);
+  else {
+    io.stderr.write(summary(record, io.stderr.isTTY === true));
+    const result = describeResult(record.lastResult);
+    if (result !== undefined) io.stdout.write(`${result}\n`);
+    if (record.error?.code === 'USAGE') io.stderr.write(`\n${RUN_USAGE}`);
+  }
+  if (interrupts > 0) return 130;
+  return exitCode(record);
+}
+
+/** The exit code for a record. */
+export function exitCode(record: RunRecord): number {
+  if (record.status === 'succeeded') return 0;
+  if (record.status === 'failed' || record.status === 'timed_out') return 1;
+  const code = record.error?.code;
+  return code ? exitCodeFor(new NbtError(code as never, '')) : 3;
+}
+
+async function checkLocalNotebook(file: string): Promise<void> {
+  if (!file.toLowerCase().endsWith('.ipynb')) throw new NbtError('BAD_NOTEBOOK', `"${file}" does not end in .ipynb`);
+  const s = await stat(file).catch(() => undefined);
+  if (!s) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`);
+  if (s.isDirectory()) throw new NbtError('NOTEBOOK_NOT_FOUND', `"${file}" is a directory, not a notebook`);
+}
+
+function seconds(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new NbtError('USAGE', `${flag} takes a number of seconds > 0, got "${v}"`);
+  return n * 1000;
+}
+
+function count(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new NbtError('USAGE', `${flag} takes a whole number > 0, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (npm test): builds, makes sure a local Jupyter server can be started,
+# then runs every test under node's test runner. Tests start their own Jupyter servers and
+# emulators; emulator tests skip with a notice when the emulator is missing (fail under CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+bash scripts/install-jupyter.sh
+rm -rf dist
+npm run build --silent
+# Only *.test.js files: node would also load every file under a test/ folder (helpers) as a test.
+if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find dist/test -name '*.test.js' | sort); fi
+exec node --test --test-concurrency="${NBTRIGGER_TEST_CONCURRENCY:-3}" --test-timeout=300000 "${files[@]}"

@@ -1,0 +1,171 @@
+/**
+ * `nbtrigger run` end to end as a user runs it: the real command, a real Jupyter server
+ * (private, or a running one with --server), exit codes 0/1/2/3/130, one JSON record with
+ * --json, human output otherwise, and no server or kernel left behind.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { freePort } from '../../../cli/jupyter-server.js';
+import type { RunRecord } from '../../../functions/run/record.js';
+import { runCli, startCli } from '../../helpers/cli.js';
+import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
+
+function record(stdout: string): RunRecord {
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `--json prints exactly one line, got: ${stdout}`);
+  return JSON.parse(lines[0]!) as RunRecord;
+}
+
+async function portClosed(url: string): Promise<boolean> {
+  try {
+    await request(url, { headersTimeout: 1000 });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe('nbtrigger run (private local server)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-'));
+    await writeFile(join(dir, 'ok.ipynb'), notebookJson(['a = 5', 'b = 10', { type: 'markdown', source: '# x' }, 'a + b']));
+    await writeFile(join(dir, 'fail.ipynb'), notebookJson(['x = 1', 'raise ValueError("boom")', 'x + 1']));
+    await writeFile(join(dir, 'sleep.ipynb'), notebookJson(['import time\nprint("sleeping", flush=True)\ntime.sleep(60)']));
+    await writeFile(join(dir, 'bad.ipynb'), '{"nbformat": 3, "cells": []}');
+  });
+
+  test('--json: one record, exit 0, last result 15, server stopped', async () => {
+    const r = await runCli(['run', '--json', join(dir, 'ok.ipynb')]);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = record(r.stdout);
+    assert.equal(rec.status, 'succeeded');
+    assert.deepEqual(rec.lastResult, { 'text/plain': '15' });
+    assert.deepEqual(rec.cells, { total: 4, executed: 3, succeeded: 3, failed: 0, aborted: 0, skipped: 1 });
+    assert.equal(rec.kernelName, 'python3');
+    assert.match(rec.server!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(await portClosed(rec.server!), 'private server stopped after the run');
+  });
+
+  test('human output: progress lines on a pipe, summary on stderr, last result on stdout', async () => {
+    const r = await runCli(['run', join(dir, 'ok.ipynb')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '15\n');
+    assert.match(r.stderr, /running 3 code cells/);
+    assert.match(r.stderr, /\[3\/3\] cell 3 done/);
+    assert.match(r.stderr, /ok\.ipynb succeeded/);
+  });
+
+  test('a cell error: exit 1, cell index, ename, traceback, later cells aborted', async () => {
+    const r = await runCli(['run', '--json', join(dir, 'fail.ipynb')]);
+    assert.equal(r.code, 1);
+    const rec = record(r.stdout);
+    assert.equal(rec.status, 'failed');
+    assert.equal(rec.error?.code, 'CELL_ERROR');
+    assert.equal(rec.error?.cellIndex, 1);
+    assert.equal(rec.error?.ename, 'ValueError');
+    assert.equal(rec.error?.evalue, 'boom');
+    assert.ok(rec.error?.traceback?.some((l) => l.includes('ValueError')));
+    assert.equal(rec.cells.aborted, 1);
+    const human = await runCli(['run', join(dir, 'fail.ipynb')]);
+    assert.equal(human.code, 1);
+    assert.match(human.stderr, /failed at cell 1/);
+    assert.doesNotMatch(human.stderr, /\x1b\[/, 'no ANSI colour codes when stderr is not a TTY');
+  });
+
+  test('bad input exits 2: missing file, not .ipynb, nbformat 3, usage', async () => {
+    for (const [args, code] of [
+      [['run', '--json', join(dir, 'nope.ipynb')], 'NOTEBOOK_NOT_FOUND'],
+      [['run', '--json', join(dir, 'ok.txt')], 'BAD_NOTEBOOK'],
+      [['run', '--json', join(dir, 'bad.ipynb')], 'BAD_NOTEBOOK'],
+      [['run', '--json', dir + '/'], 'BAD_NOTEBOOK'],
+      [['run', '--json'], 'USAGE'],
+      [['run', '--json', '--timeout', 'soon', join(dir, 'ok.ipynb')], 'USAGE'],
+    ] as const) {
+      const r = await runCli([...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(record(r.stdout).error?.code, code, args.join(' '));
+    }
+    const unknown = await runCli(['run', '--frobnicate', 'x.ipynb']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /frobnicate/);
+  });
+
+  test('--timeout: an endless cell times out, exit 1', async () => {
+    const r = await runCli(['run', '--json', '--timeout', '3', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
+    assert.equal(r.code, 1, r.stderr);
+    const rec = record(r.stdout);
+    assert.equal(rec.status, 'timed_out');
+    assert.equal(rec.error?.code, 'TIMEOUT');
+    assert.ok(await portClosed(rec.server!));
+  });
+
+  test('Ctrl-C mid-cell: exit 130 within seconds, server and kernel stopped', async () => {
+    const { child, result } = startCli(['run', '--json', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
+    // Wait until the cell runs (the plain progress line is not printed with --json, so poll a bit).
+    await new Promise((r) => setTimeout(r, 2500));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const r = await result;
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(Date.now() - sent < 15_000, 'exits promptly after Ctrl-C');
+    const rec = record(r.stdout);
+    assert.equal(rec.error?.code, 'CANCELLED');
+    if (rec.server) assert.ok(await portClosed(rec.server), 'server stopped');
+  });
+});
+
+describe('nbtrigger run --server (a running server)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    await server.writeNotebook('nb/hello.ipynb', ['a = 5', 'b = 10', 'a + b']);
+  });
+  after(() => server.close());
+
+  test('runs the notebook at its server path, token from JUPYTER_TOKEN; kernel deleted', async () => {
+    const r = await runCli(['run', '--json', '--server', server.hostPort, '/nb/hello.ipynb'], { env: { JUPYTER_TOKEN: server.token } });
+    assert.equal(r.code, 0, r.stderr);
+    const rec = record(r.stdout);
+    assert.equal(rec.status, 'succeeded');
+    assert.deepEqual(rec.lastResult, { 'text/plain': '15' });
+    assert.equal(rec.notebook, 'nb/hello.ipynb');
+    assert.deepEqual(await server.kernels(), []);
+    assert.ok(!r.stdout.includes(server.token) && !r.stderr.includes(server.token), 'token never printed');
+  });
+
+  test('--token flag; --sequential gives the same result', async () => {
+    const r = await runCli(['run', '--json', '--sequential', '--server', server.hostPort, '--token', server.token, 'nb/hello.ipynb'], { env: { JUPYTER_TOKEN: undefined } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(record(r.stdout).lastResult, { 'text/plain': '15' });
+  });
+
+  test('wrong token: exit 2, AUTH_REFUSED, not retryable', async () => {
+    const r = await runCli(['run', '--json', '--server', server.hostPort, '--token', 'wrong-token', 'nb/hello.ipynb']);
+    assert.equal(r.code, 2);
+    const rec = record(r.stdout);
+    assert.equal(rec.error?.code, 'AUTH_REFUSED');
+    assert.equal(rec.error?.retryable, false);
+    assert.ok(!r.stdout.includes('wrong-token') && !r.stderr.includes('wrong-token'));
+  });
+
+  test('missing notebook on the server: exit 2', async () => {
+    const r = await runCli(['run', '--json', '--server', server.hostPort, '--token', server.token, 'nb/missing.ipynb']);
+    assert.equal(r.code, 2);
+    assert.equal(record(r.stdout).error?.code, 'NOTEBOOK_NOT_FOUND');
+  });
+
+  test('server down: exit 3 after the start timeout, not before', async () => {
+    const port = await freePort();
+    const r = await runCli(['run', '--json', '--start-timeout', '1.5', '--server', `127.0.0.1:${port}`, '--token', 't', 'nb.ipynb']);
+    assert.equal(r.code, 3, r.stderr);
+    const rec = record(r.stdout);
+    assert.equal(rec.error?.code, 'SERVER_UNREACHABLE');
+    assert.equal(rec.error?.retryable, true);
+    assert.ok(rec.durationMs >= 1400 && rec.durationMs < 10_000, `waited ${rec.durationMs} ms`);
+  });
+});

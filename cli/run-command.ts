@@ -10,7 +10,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
+import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
 import { createLogger } from '../functions/log.js';
 import { parseServer } from '../functions/request/address.js';
 import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
@@ -141,7 +141,7 @@ export function exitCode(record: RunRecord): number {
   if (record.status === 'succeeded') return 0;
   if (record.status === 'failed' || record.status === 'timed_out') return 1;
   const code = record.error?.code;
-  return code ? exitCodeFor(new NbtError(code as never, '')) : 3;
+  return code !== undefined && code in ErrorCodes ? exitCodeFor(ErrorCodes[code as ErrorCode].kind) : 3;
 }
 
 async function checkLocalNotebook(file: string): Promise<void> {

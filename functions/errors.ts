@@ -82,7 +82,7 @@ export class NbtError extends Error {
 
 /** True when `e` is an nbtrigger error (by shape, so it survives module duplication). */
 export function isNbtError(e: unknown): e is NbtError {
-  return e instanceof Error && typeof (e as NbtError).code === 'string' && (e as NbtError).code in ErrorCodes &&
+  return e instanceof Error && typeof (e as NbtError).code === 'string' && Object.hasOwn(ErrorCodes, (e as NbtError).code) &&
     typeof (e as NbtError).retryable === 'boolean';
 }
 
@@ -93,9 +93,9 @@ export function toNbtError(e: unknown): NbtError {
   return new NbtError('INTERNAL', message, { cause: e });
 }
 
-/** CLI exit code for an error: 1 notebook failed/timed out, 2 bad input, 3 infrastructure. */
-export function exitCodeFor(e: NbtError): 1 | 2 | 3 {
-  switch (e.kind) {
+/** CLI exit code for an error kind: 1 notebook failed/timed out, 2 bad input, 3 infrastructure. */
+export function exitCodeFor(kind: ErrorKind): 1 | 2 | 3 {
+  switch (kind) {
     case 'notebook':
     case 'timeout':
       return 1;

@@ -29,19 +29,31 @@ export interface LoggerOptions {
 /** The redaction marker. */
 export const REDACTED = '[REDACTED]';
 
-/** Replaces every occurrence of each secret (raw and JSON-escaped) in `text`. */
+/**
+ * Replaces every occurrence of each secret in `text`: raw, JSON-escaped, JSON-escaped twice
+ * (a JSON document logged as a string field) and URI-encoded. Longer secrets go first, so a secret that
+ * contains another is never left half-redacted.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) {
-    if (s.length === 0) continue;
-    out = out.split(s).join(REDACTED);
-    const escaped = JSON.stringify(s).slice(1, -1);
-    if (escaped !== s) out = out.split(escaped).join(REDACTED);
+  const sorted = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  for (const s of sorted) {
+    const forms = [s];
+    for (let level = 0; level < 2; level++) {
+      const next = JSON.stringify(forms[forms.length - 1]).slice(1, -1);
+      if (next === forms[forms.length - 1]) break;
+      forms.push(next);
+    }
+    // Most-escaped first: a raw match inside an escape sequence would cut it in half.
+    forms.reverse();
+    const uri = encodeURIComponent(s);
+    if (uri !== s) forms.push(uri); // a token written into a URL query
+    for (const form of forms) out = out.split(form).join(REDACTED);
   }
   return out;
 }
 
-/** Creates a JSON-lines logger. */
+/** Creates a JSON-lines logger. Logging never throws (unserializable fields are replaced). */
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const secrets = (opts.secrets ?? []).filter((s) => s.length > 0);
@@ -50,13 +62,35 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
     debugEnabled: min <= RANK.DEBUG,
     log(severity, message, fields) {
       if (RANK[severity] < min) return;
-      const line = JSON.stringify({ severity, message, ...base, ...fields }, errorReplacer);
-      write(`${redact(line, secrets)}\n`);
+      // Fields may not override the two special keys; they stay first in the line.
+      const entry: Record<string, unknown> = { severity, message, ...base, ...fields };
+      entry.severity = severity;
+      entry.message = message;
+      write(`${redact(serialize(entry), secrets)}\n`);
     },
     child(fields) {
       return createLogger(opts, { ...base, ...fields });
     },
   };
+}
+
+function serialize(entry: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(entry, errorReplacer);
+  } catch {
+    // A BigInt or a cycle in some field: keep the line, say what was lost.
+    const safe: Record<string, unknown> = { severity: entry.severity, message: entry.message };
+    for (const [k, v] of Object.entries(entry)) {
+      if (k === 'severity' || k === 'message') continue;
+      try {
+        JSON.stringify(v, errorReplacer);
+        safe[k] = v;
+      } catch (e) {
+        safe[k] = `[unserializable: ${(e as Error).message}]`;
+      }
+    }
+    return JSON.stringify(safe, errorReplacer);
+  }
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

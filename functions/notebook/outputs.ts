@@ -20,15 +20,20 @@ interface CellOutputs {
   size: number;
   clearPending: boolean;
   truncated: boolean;
+  /** An error output was kept past the cap (allowed once per cell). */
+  errorKept: boolean;
 }
+
+type DisplayOutput = IDisplayData | IExecuteResult;
 
 /** Collects outputs for all cells of one run. */
 export class OutputStore {
   private readonly cells = new Map<number, CellOutputs>();
-  private readonly displays = new Map<string, Output[]>();
-  /** Data bundle of the last `execute_result` of the run. */
+  /** Outputs carrying a `display_id`, with the cell that holds them (updates cross cells). */
+  private readonly displays = new Map<string, { cell: number; out: DisplayOutput }[]>();
+  /** Data bundle of the last `execute_result` of the run (clipped when it was over the cap). */
   lastResult: IMimeBundle | undefined;
-  /** Cells whose output was truncated, in order. */
+  /** Cells whose output was truncated, in order, each listed once. */
   readonly truncatedCells: number[] = [];
 
   /** @param maxChars cap on the text a single cell keeps (strings counted in UTF-16 units). */
@@ -39,49 +44,52 @@ export class OutputStore {
     return this.cells.get(cell)?.outputs ?? [];
   }
 
-  /** True when the cell's output hit the cap. */
+  /** True when the cell's current output hit the cap (a later `clear_output` starts afresh). */
   truncated(cell: number): boolean {
     return this.cells.get(cell)?.truncated ?? false;
   }
 
   /** Applies one iopub message (by type and content) to a cell. Unknown types are ignored. */
   apply(cell: number, msgType: string, content: Record<string, unknown>): void {
-    const c = this.cell(cell);
     switch (msgType) {
-      case 'stream':
-        this.flushClear(c);
+      case 'stream': {
+        const c = this.cell(cell);
+        this.flushClear(cell, c);
         this.stream(cell, c, String(content.name) === 'stderr' ? 'stderr' : 'stdout', String(content.text ?? ''));
         return;
+      }
       case 'display_data':
       case 'execute_result': {
-        this.flushClear(c);
-        const out: IDisplayData | IExecuteResult = msgType === 'execute_result'
+        const c = this.cell(cell);
+        this.flushClear(cell, c);
+        const out: DisplayOutput = msgType === 'execute_result'
           ? { output_type: 'execute_result', data: bundle(content.data), metadata: meta(content.metadata), execution_count: count(content.execution_count) }
           : { output_type: 'display_data', data: bundle(content.data), metadata: meta(content.metadata) };
-        if (msgType === 'execute_result') this.lastResult = out.data;
-        this.push(cell, c, out, displayId(content));
+        const id = displayId(content);
+        // As in nbclient: a new output with a known display_id also refreshes the earlier ones.
+        if (id !== undefined) this.update(id, out.data, out.metadata);
+        const kept = this.push(cell, c, out, id);
+        if (msgType === 'execute_result') this.lastResult = kept ? out.data : clippedResult(out.data, this.maxChars);
         return;
       }
       case 'update_display_data': {
         const id = displayId(content);
-        if (id === undefined) return;
-        for (const o of this.displays.get(id) ?? []) {
-          (o as IDisplayData).data = bundle(content.data);
-          (o as IDisplayData).metadata = meta(content.metadata);
-        }
+        if (id !== undefined) this.update(id, bundle(content.data), meta(content.metadata));
         return;
       }
       case 'error': {
-        this.flushClear(c);
-        const err: IError = { output_type: 'error', ename: String(content.ename ?? ''), evalue: String(content.evalue ?? ''),
-          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [] };
-        this.push(cell, c, err, undefined);
+        const c = this.cell(cell);
+        this.flushClear(cell, c);
+        this.error(cell, c, { output_type: 'error', ename: String(content.ename ?? ''), evalue: String(content.evalue ?? ''),
+          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [] });
         return;
       }
-      case 'clear_output':
+      case 'clear_output': {
+        const c = this.cell(cell);
         if (content.wait === true) c.clearPending = true;
-        else this.clear(c);
+        else this.clear(cell, c);
         return;
+      }
       default:
     }
   }
@@ -89,20 +97,47 @@ export class OutputStore {
   private cell(i: number): CellOutputs {
     let c = this.cells.get(i);
     if (!c) {
-      c = { outputs: [], size: 0, clearPending: false, truncated: false };
+      c = { outputs: [], size: 0, clearPending: false, truncated: false, errorKept: false };
       this.cells.set(i, c);
     }
     return c;
   }
 
-  private flushClear(c: CellOutputs): void {
-    if (c.clearPending) this.clear(c);
+  private flushClear(cell: number, c: CellOutputs): void {
+    if (c.clearPending) this.clear(cell, c);
   }
 
-  private clear(c: CellOutputs): void {
+  /** Drops a cell's outputs, forgets their display ids (no leak), and lifts the cap state. */
+  private clear(cell: number, c: CellOutputs): void {
     c.outputs = [];
     c.size = 0;
     c.clearPending = false;
+    c.truncated = false;
+    c.errorKept = false;
+    for (const [id, list] of this.displays) {
+      const left = list.filter((e) => e.cell !== cell);
+      if (left.length === 0) this.displays.delete(id);
+      else if (left.length !== list.length) this.displays.set(id, left);
+    }
+  }
+
+  /** Rewrites every output with `id`, in any cell, keeping each cell under its cap. */
+  private update(id: string, data: IMimeBundle, metadata: DisplayOutput['metadata']): void {
+    for (const e of this.displays.get(id) ?? []) {
+      const c = this.cell(e.cell);
+      const delta = approxSize({ data, metadata }) - approxSize({ data: e.out.data, metadata: e.out.metadata });
+      if (c.size + delta > this.maxChars) {
+        if (!c.truncated) {
+          this.markTruncated(e.cell, c);
+          c.outputs.push({ output_type: 'stream', name: 'stderr', text: TRUNCATION_NOTE });
+        }
+        continue;
+      }
+      c.size += delta;
+      if (e.out.output_type === 'execute_result' && this.lastResult === e.out.data) this.lastResult = data;
+      e.out.data = data;
+      e.out.metadata = metadata;
+    }
   }
 
   private stream(cell: number, c: CellOutputs, name: 'stdout' | 'stderr', text: string): void {
@@ -110,7 +145,7 @@ export class OutputStore {
     const room = this.maxChars - c.size;
     let chunk = text;
     if (chunk.length > room) {
-      chunk = chunk.slice(0, Math.max(0, room)) + TRUNCATION_NOTE;
+      chunk = clipText(chunk, Math.max(0, room)) + TRUNCATION_NOTE;
       this.markTruncated(cell, c);
     }
     c.size += chunk.length;
@@ -122,27 +157,71 @@ export class OutputStore {
     }
   }
 
-  private push(cell: number, c: CellOutputs, out: Output, id: string | undefined): void {
-    if (c.truncated) return;
+  /** Adds an output if it fits; returns false when the cap dropped it. */
+  private push(cell: number, c: CellOutputs, out: DisplayOutput, id: string | undefined): boolean {
+    if (c.truncated) return false;
     const size = approxSize(out);
     if (c.size + size > this.maxChars) {
       this.markTruncated(cell, c);
       c.outputs.push({ output_type: 'stream', name: 'stderr', text: TRUNCATION_NOTE });
-      return;
+      return false;
     }
     c.size += size;
     c.outputs.push(out);
     if (id !== undefined) {
       const list = this.displays.get(id);
-      if (list) list.push(out);
-      else this.displays.set(id, [out]);
+      if (list) list.push({ cell, out });
+      else this.displays.set(id, [{ cell, out }]);
     }
+    return true;
+  }
+
+  /**
+   * Error outputs say why a cell failed, so one per cell is kept even past the cap,
+   * bounded on its own: `ename` and `evalue` clipped and only the last traceback frames that fit.
+   */
+  private error(cell: number, c: CellOutputs, err: IError): void {
+    const size = approxSize(err);
+    if (!c.truncated && c.size + size <= this.maxChars) {
+      c.size += size;
+      c.outputs.push(err);
+      return;
+    }
+    if (c.errorKept) return;
+    c.errorKept = true;
+    if (!c.truncated) {
+      this.markTruncated(cell, c);
+      c.outputs.push({ output_type: 'stream', name: 'stderr', text: TRUNCATION_NOTE });
+    }
+    const ename = clipText(err.ename, this.maxChars);
+    const evalue = clipText(err.evalue, this.maxChars);
+    let budget = this.maxChars - ename.length - evalue.length;
+    const frames: string[] = [];
+    for (let i = err.traceback.length - 1; i >= 0 && budget >= err.traceback[i]!.length; i--) {
+      frames.unshift(err.traceback[i]!);
+      budget -= err.traceback[i]!.length;
+    }
+    c.outputs.push({ ...err, ename, evalue, traceback: frames });
   }
 
   private markTruncated(cell: number, c: CellOutputs): void {
     c.truncated = true;
-    this.truncatedCells.push(cell);
+    if (!this.truncatedCells.includes(cell)) this.truncatedCells.push(cell);
   }
+}
+
+/** The first `n` UTF-16 units of `s`, never ending in half a surrogate pair. */
+function clipText(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const code = s.charCodeAt(n - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}
+
+/** A result over the cap keeps only a clipped `text/plain` (or nothing but the note). */
+function clippedResult(data: IMimeBundle, maxChars: number): IMimeBundle {
+  const plain = data['text/plain'];
+  const text = plain === undefined ? '' : Array.isArray(plain) ? plain.join('') : String(plain);
+  return { 'text/plain': clipText(text, maxChars) + TRUNCATION_NOTE.trimEnd() };
 }
 
 function bundle(v: unknown): IMimeBundle {
@@ -166,7 +245,7 @@ function displayId(content: Record<string, unknown>): string | undefined {
 }
 
 /** Cheap size estimate: the length of the strings in a bundle (no serialization on the hot path). */
-function approxSize(out: Output): number {
+function approxSize(out: unknown): number {
   let n = 0;
   const walk = (v: unknown): void => {
     if (typeof v === 'string') n += v.length;

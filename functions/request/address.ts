@@ -6,6 +6,7 @@
  * the port defaults follow the scheme.
  * @module
  */
+import { isIPv6 } from 'node:net';
 import { NbtError } from '../errors.js';
 
 /** Where a Jupyter server lives. */
@@ -16,7 +17,6 @@ export interface ServerAddress {
 }
 
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IPV6_RE = /^[0-9A-Fa-f:.]+$/;
 
 /**
  * Parses `HOST[:PORT]`, `[IPV6]:PORT` or, when `allowScheme`, `http(s)://HOST[:PORT][/]`.
@@ -46,7 +46,8 @@ export function parseServer(text: string, useHttps: boolean, field: string, allo
     const after = rest.slice(end + 1);
     if (after !== '' && !after.startsWith(':')) throw bad(field, text, 'expected :PORT after ]');
     portText = after === '' ? undefined : after.slice(1);
-    if (!IPV6_RE.test(host) || !host.includes(':')) throw bad(field, text, 'not an IPv6 address inside [ ]');
+    // No zone ids (`%eth0`): they are host-local and do not belong in a message.
+    if (!isIPv6(host) || host.includes('%')) throw bad(field, text, 'not an IPv6 address inside [ ]');
   } else {
     const parts = rest.split(':');
     if (parts.length > 2) throw bad(field, text, 'IPv6 addresses must be written in [brackets]');
@@ -64,7 +65,12 @@ export function parseServer(text: string, useHttps: boolean, field: string, allo
 }
 
 function bad(field: string, value: string, why: string): NbtError {
-  return new NbtError('BAD_MESSAGE', `${field}: ${why} (got "${clip(value)}")`, { details: { field } });
+  return new NbtError('BAD_MESSAGE', `${field}: ${why} (got "${clip(hideCredentials(value))}")`, { details: { field } });
+}
+
+/** Blanks a query string and user info, where a token may hide (`?token=…`, `user:pass@`), before echoing. */
+function hideCredentials(value: string): string {
+  return value.replace(/[?#].*$/s, '?…').replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#\s]*@/, '$1…@');
 }
 
 /** Shortens a value for an error message. */

@@ -84,7 +84,9 @@ function parseClassic(text: string, env: GrammarEnv): RunRequest {
   const flags = new Set<string>();
   for (const t of tokens) {
     if (t.startsWith('-')) {
-      if (!CLASSIC_FLAGS.has(t)) throw msgError(t, `unknown flag "${clip(t, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; richer options need the JSON form)`);
+      // A flag's value is never echoed: it may be a secret (`--token=…`).
+      const name = t.includes('=') ? `${t.slice(0, t.indexOf('='))}=…` : t;
+      if (!CLASSIC_FLAGS.has(t)) throw msgError(name, `unknown flag "${clip(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; richer options need the JSON form)`);
       flags.add(t);
     } else {
       if (flags.size > 0) throw msgError(t, `positional "${clip(t, 40)}" after a flag: write HOST:PORT /path.ipynb first`);
@@ -120,7 +122,8 @@ function parseRich(text: string, env: GrammarEnv): RunRequest {
   const o = obj as Record<string, unknown>;
   for (const [key, value] of Object.entries(o)) {
     if (key === 'token') throw msgError('token', 'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function');
-    const want = RICH_FIELDS[key as keyof typeof RICH_FIELDS];
+    // Own keys only: "__proto__", "constructor" and the like are unknown fields, not Object.prototype's.
+    const want = Object.hasOwn(RICH_FIELDS, key) ? RICH_FIELDS[key as keyof typeof RICH_FIELDS] : undefined;
     if (want === undefined) throw msgError(key, `unknown field "${clip(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
     const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
     if (got !== want) throw msgError(key, `field "${key}" must be a ${want}, got ${got}`);

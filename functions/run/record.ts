@@ -78,7 +78,8 @@ export function countCells(totalCells: number, runs: CellRun[] | undefined, code
     else if (r.status === 'skipped') c.skipped++;
     else c.aborted++;
   }
-  const notSent = runs === undefined ? codeCellsPlanned : 0;
+  // Planned cells with no run at all (the run ended before they were queued) are aborted too.
+  const notSent = Math.max(0, codeCellsPlanned - (runs?.length ?? 0));
   c.aborted += notSent;
   c.skipped += totalCells - codeCellsPlanned;
   return c;

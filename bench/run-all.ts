@@ -1,0 +1,144 @@
+/**
+ * `npm run bench`: nbtrigger side by side with nbclient and with the physical limit, on this
+ * machine, in one run.
+ *
+ * How: one local Jupyter server is started for the whole bench (cli/jupyter-server.ts) with
+ * a temporary root holding notebooks of 1 and 100 trivial cells. Each round runs every case
+ * once, one at a time, in an order rotated every round (interleaved, so a noisy neighbour on
+ * this shared machine hits every case alike); one warm-up round is not counted. Cases:
+ * the physical limit (bare client: kernel start + pipelined cells), `nbtrigger run --json
+ * --server` as a child process (pipelined; and `--sequential` for 100 cells), `runNotebook()`
+ * in-process, nbclient's `jupyter-execute`, and for context `node -e 0` and
+ * `python3 -c 'import nbclient'`.
+ *
+ * Output (stdout): `name ms: median` lines over BENCH_ROUNDS rounds (default 7; BENCH_WARMUP
+ * warm-up rounds, default 1), then `overhead …` and `ratio …` lines computed from the medians.
+ * Progress and min/max go to stderr. Benchmarks never assert speed; the exit code is 1 only
+ * when a run failed (wrong status or last result) or the server could not start.
+ * The server and any child still running are stopped on every path, Ctrl-C included.
+ * @module
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
+import { findJupyterExecute, jupyterExecute, killChildren, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
+import { writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
+import { measurePhysical } from './physical-limit.js';
+import { fmtMs, fmtRatio, nowMs, Samples } from './stats.js';
+
+/** One thing measured once per round; returns named wall times in ms. */
+export interface BenchCase {
+  name: string;
+  run: () => Promise<Record<string, number>>;
+}
+
+function intEnv(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v >= 0 ? v : fallback;
+}
+
+function buildCases(server: BenchServer, one: BenchNotebook, hundred: BenchNotebook, jx: string | undefined, jxHome: string): BenchCase[] {
+  const cases: BenchCase[] = [];
+  for (const nb of [one, hundred]) {
+    cases.push({ name: `physical limit (${nb.label})`, run: () => measurePhysical(server, nb.sources, nb.label) });
+    cases.push({ name: `nbtrigger (${nb.label})`, run: nbtriggerCli(server, nb) });
+    cases.push({ name: `nbtrigger in-process (${nb.label})`, run: nbtriggerInProcess(server, nb) });
+    if (jx) cases.push({ name: `jupyter-execute (${nb.label})`, run: jupyterExecute(jx, jxHome, nb) });
+  }
+  cases.push({ name: `nbtrigger --sequential (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true }) });
+  cases.push({ name: 'node start (node -e 0)', run: nodeStart() });
+  if (jx) cases.push({ name: 'python start + import nbclient', run: pythonImportNbclient() });
+  return cases;
+}
+
+/** Runs the rounds; returns the metric names in case order (for a stable report). */
+async function runRounds(cases: BenchCase[], rounds: number, warmup: number, samples: Samples, failures: Map<string, string>, signal: AbortSignal): Promise<string[]> {
+  const metrics = new Map<string, Set<string>>(cases.map((c) => [c.name, new Set<string>()]));
+  for (let r = 0; r < warmup + rounds; r++) {
+    const t = nowMs();
+    const counted = r >= warmup;
+    const shift = r % cases.length;
+    for (const c of [...cases.slice(shift), ...cases.slice(0, shift)]) {
+      if (signal.aborted) throw new Error('interrupted');
+      try {
+        const values = await c.run();
+        if (counted) samples.addAll(values);
+        for (const k of Object.keys(values)) metrics.get(c.name)!.add(k);
+      } catch (e) {
+        if (signal.aborted) throw new Error('interrupted');
+        if (!failures.has(c.name)) failures.set(c.name, e instanceof Error ? e.message : String(e));
+        process.stderr.write(`  ${c.name}: FAILED: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+    const label = counted ? `round ${r - warmup + 1}/${rounds}` : `warm-up ${r + 1}/${warmup}`;
+    process.stderr.write(`bench: ${label} done in ${((nowMs() - t) / 1000).toFixed(1)} s\n`);
+  }
+  return [...metrics.values()].flatMap((set) => [...set]).filter((name) => samples.values(name).length > 0);
+}
+
+function report(s: Samples, names: string[], rounds: number, labels: string[]): void {
+  const out: string[] = [`rounds: ${rounds}`];
+  for (const name of names) {
+    out.push(`${name} ms: ${fmtMs(s.median(name))}`);
+    const v = s.values(name);
+    process.stderr.write(`  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
+  }
+  const m = (name: string): number => s.median(name);
+  for (const l of labels) {
+    out.push(`overhead nbtrigger in-process − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l})`) - m(`physical limit (${l})`))}`);
+    out.push(`overhead nbtrigger − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger (${l})`) - m(`physical limit (${l})`))}`);
+  }
+  for (const l of labels) out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
+  for (const l of labels) out.push(`ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`);
+  for (const l of labels) out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
+  const last = labels[labels.length - 1]!;
+  out.push(`ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function main(): Promise<number> {
+  const rounds = Math.max(1, intEnv('BENCH_ROUNDS', 7));
+  const warmup = intEnv('BENCH_WARMUP', 1);
+  const t0 = nowMs();
+  const root = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-'));
+  let jupyter: LocalJupyter | undefined;
+  const cleanup = async (): Promise<void> => {
+    killChildren();
+    await jupyter?.stop();
+    await rm(root, { recursive: true, force: true });
+  };
+  const interrupted = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`bench: ${sig}, stopping\n`);
+    interrupted.abort();
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const one = await writeTrivialNotebook(root, 1);
+    const hundred = await writeTrivialNotebook(root, 100);
+    jupyter = await startLocalJupyter({ rootDir: root });
+    const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
+    const jx = findJupyterExecute();
+    if (!jx) process.stderr.write('bench: jupyter-execute not found (apt-get install python3-nbclient): its cases are skipped\n');
+    const cases = buildCases(server, one, hundred, jx, join(root, '.jupyter-execute-home'));
+    process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
+    const samples = new Samples();
+    const failures = new Map<string, string>();
+    const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
+    report(samples, names, rounds, [one.label, hundred.label]);
+    for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
+    process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
+    return failures.size > 0 ? 1 : 0;
+  } catch (e) {
+    const detail = interrupted.signal.aborted ? 'interrupted' : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`bench: ${detail}\n`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,62 @@
+/**
+ * Small statistics and formatting helpers for the benchmarks: samples grouped by metric
+ * name, medians, and the `name: value` output lines. Benchmarks never assert speed; these
+ * helpers only summarise what was measured.
+ * @module
+ */
+
+/** Wall-clock milliseconds since an arbitrary origin (monotonic). */
+export const nowMs = (): number => performance.now();
+
+/** Median of a non-empty list (mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Samples of many metrics, each a list of values in ms collected over the rounds. */
+export class Samples {
+  private readonly byName = new Map<string, number[]>();
+
+  add(name: string, value: number): void {
+    let list = this.byName.get(name);
+    if (!list) this.byName.set(name, (list = []));
+    list.push(value);
+  }
+
+  addAll(values: Record<string, number>): void {
+    for (const [k, v] of Object.entries(values)) this.add(k, v);
+  }
+
+  values(name: string): readonly number[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  median(name: string): number {
+    return median(this.values(name));
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+}
+
+/** Milliseconds with one decimal (or `n/a`). */
+export function fmtMs(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(1) : 'n/a';
+}
+
+/** A ratio with two decimals (or `n/a` when either side is missing). */
+export function fmtRatio(a: number, b: number): string {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : 'n/a';
+}
+
+/** Parses a Jupyter ISO date (microsecond precision) into epoch milliseconds with the fraction kept. */
+export function isoToEpochMs(iso: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/.exec(iso);
+  if (!m) return Date.parse(iso);
+  const whole = Date.parse(`${m[1]}${m[3] ?? 'Z'}`);
+  return whole + (m[2] ? Number(m[2]) * 1000 : 0);
+}

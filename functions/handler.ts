@@ -12,7 +12,7 @@
  * @module
  */
 import { NbtError, toNbtError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, redact, type Logger } from './log.js';
 import { decodeData, parseMessage, type GrammarEnv } from './request/grammar.js';
 import { rejectedRecord, type RunRecord } from './run/record.js';
 import { runNotebook, type RunOptions, type RunOutcome } from './run/runner.js';
@@ -82,14 +82,28 @@ export function createHandler(deps: HandlerDeps = {}): (event: PubsubCloudEvent)
     deps.onRecord?.(record);
     const retry = outcome.error?.retryable === true && withinRetryWindow(message, env, now(), log);
     finalLog(log, record, retry);
-    if (retry) throw outcome.error;
+    if (retry) throw retryError(outcome.error!, token ? [token] : []);
   };
+}
+
+/**
+ * The error thrown to make Pub/Sub redeliver. functions-framework prints the thrown error's
+ * `stack` on stderr (outside our redacting logger) and, unless NODE_ENV=production, sends its
+ * `message` as the 500 body: so both are one redacted line, never a multi-line trace.
+ */
+function retryError(err: NbtError, secrets: string[]): NbtError {
+  const e = new NbtError(err.code, redact(err.message, secrets), { details: err.details, retryable: true });
+  e.stack = `${e.name} ${e.code} (will retry): ${e.message}`;
+  return e;
 }
 
 /** Checks the CloudEvent's Pub/Sub payload; throws BAD_MESSAGE naming the bad field. */
 export function validateEvent(event: PubsubCloudEvent): PubsubMessage {
   if (typeof event !== 'object' || event === null) throw bad('event', 'event is not an object');
   let data = event.data;
+  // functions-framework converts a raw Pub/Sub push body (`{message, subscription}`) into a CloudEvent
+  // only when message.data is non-empty; otherwise the body itself arrives as the "event".
+  if (data === undefined && typeof (event as { message?: unknown }).message === 'object') data = event;
   if (typeof data === 'string' || Buffer.isBuffer(data)) {
     try {
       data = JSON.parse(data.toString());

@@ -1,0 +1,263 @@
+/**
+ * Parameter values: typed JSON, read exactly. `JSON.parse` turns `1.0` into the integer 1 and
+ * rounds `12345678901234567890`; papermill (Python) keeps both. {@link parseExactJson} keeps them
+ * as {@link JsonNumber} (the number's own text), so a float stays a float and a big integer stays
+ * exact all the way into the kernel. Every other number is a plain JS `number`. Pure.
+ *
+ * Spec: issue 3 "Parameters (papermill-compatible)"; RFC 8259 (JSON numbers).
+ * @module
+ */
+
+/** A parameter value: JSON, with numbers that `number` cannot hold exactly kept as {@link JsonNumber}. */
+export type ParamValue = string | number | boolean | null | JsonNumber | ParamValue[] | { [key: string]: ParamValue };
+
+/** Named parameters, in the order they were given. */
+export type Parameters = Record<string, ParamValue>;
+
+const NUMBER_RE = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * A JSON number kept as its text: a float whose value is integral (`1.0`, `1e5`, `-0.0`) or an
+ * integer outside ±2^53 (of any size). Serializes (`toJSON`) as the nearest double (null beyond a
+ * double's range), since plain JSON output cannot carry the text; {@link stringifyExactJson} writes the text.
+ */
+export class JsonNumber {
+  /** The number as written, in JSON number grammar. */
+  readonly text: string;
+
+  constructor(text: string) {
+    const m = NUMBER_RE.exec(text);
+    if (!m) throw new TypeError(`not a JSON number: ${JSON.stringify(text)}`);
+    // Integers have no range limit (Python's are unbounded); a float must fit a double.
+    if ((m[1] !== undefined || m[2] !== undefined) && !Number.isFinite(Number(text))) throw new RangeError(`number ${text} is out of range for a 64-bit float`);
+    this.text = text;
+  }
+
+  /** True when written with a fraction or exponent (Python's `json` reads it as float). */
+  get isFloat(): boolean {
+    return /[.eE]/.test(this.text);
+  }
+
+  /** The nearest double. */
+  valueOf(): number {
+    return Number(this.text);
+  }
+
+  toJSON(): number | null {
+    const n = Number(this.text);
+    return Number.isFinite(n) ? n : null;
+  }
+}
+
+/**
+ * The exact form of a number read from text: a plain `number` when that loses nothing (a safe
+ * integer, or a float whose value is not integral), else a {@link JsonNumber}.
+ */
+export function exactNumber(text: string): number | JsonNumber {
+  const m = NUMBER_RE.exec(text);
+  if (!m) throw new TypeError(`not a JSON number: ${JSON.stringify(text)}`);
+  const n = Number(text);
+  const isFloat = m[1] !== undefined || m[2] !== undefined;
+  if (isFloat) {
+    if (!Number.isFinite(n)) throw new RangeError(`number ${text} is out of range for a 64-bit float`);
+    return Number.isInteger(n) ? new JsonNumber(text) : n;
+  }
+  // `-0` written as an integer is the integer 0 (as in Python); only a float keeps the sign.
+  return Number.isSafeInteger(n) ? n + 0 : new JsonNumber(text);
+}
+
+/** Text of a float-valued double that Python (and JSON) read back as the same float: `1` → `1.0`, -0 → `-0.0`. */
+export function floatText(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`${n} is not a finite number`);
+  if (Object.is(n, -0)) return '-0.0';
+  const s = String(n);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+/** Thrown by {@link parseExactJson}: `position` is the offset in the text. */
+export class JsonSyntaxError extends SyntaxError {
+  constructor(message: string, readonly position: number) {
+    super(`${message} at position ${position}`);
+    this.name = 'JsonSyntaxError';
+  }
+}
+
+const MAX_DEPTH = 512;
+const STRING_RE = /"(?:[^"\\\u0000-\u001f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/y;
+const NUMBER_TOKEN_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const WS_RE = /[ \t\n\r]*/y;
+
+/**
+ * Parses JSON text (RFC 8259, as strict as `JSON.parse`) keeping numbers exact (see
+ * {@link exactNumber}). Objects are plain objects whose `__proto__` key, if any, is an own
+ * property, as with `JSON.parse`. Nesting deeper than 512 levels is refused.
+ * @throws JsonSyntaxError naming the position; RangeError for a number beyond a double's range.
+ */
+export function parseExactJson(text: string): ParamValue {
+  let pos = 0;
+  const ws = (): void => {
+    WS_RE.lastIndex = pos;
+    WS_RE.exec(text);
+    pos = WS_RE.lastIndex;
+  };
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(pos >= text.length ? 'unexpected end of JSON' : `${what} ${JSON.stringify(text[pos])}`, pos);
+  };
+  const string = (): string => {
+    STRING_RE.lastIndex = pos;
+    const m = STRING_RE.exec(text);
+    if (!m) fail('bad string at');
+    pos = STRING_RE.lastIndex;
+    return JSON.parse(m![0]) as string;
+  };
+  const value = (depth: number): ParamValue => {
+    if (depth > MAX_DEPTH) throw new JsonSyntaxError(`nesting deeper than ${MAX_DEPTH} levels`, pos);
+    ws();
+    const c = text[pos];
+    if (c === '"') return string();
+    if (c === '{') {
+      pos++;
+      const obj: { [key: string]: ParamValue } = {};
+      ws();
+      if (text[pos] === '}') { pos++; return obj; }
+      for (;;) {
+        ws();
+        if (text[pos] !== '"') fail('expected a string key, got');
+        const key = string();
+        ws();
+        if (text[pos] !== ':') fail('expected ":", got');
+        pos++;
+        Object.defineProperty(obj, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        ws();
+        if (text[pos] === ',') { pos++; continue; }
+        if (text[pos] === '}') { pos++; return obj; }
+        fail('expected "," or "}", got');
+      }
+    }
+    if (c === '[') {
+      pos++;
+      const arr: ParamValue[] = [];
+      ws();
+      if (text[pos] === ']') { pos++; return arr; }
+      for (;;) {
+        arr.push(value(depth + 1));
+        ws();
+        if (text[pos] === ',') { pos++; continue; }
+        if (text[pos] === ']') { pos++; return arr; }
+        fail('expected "," or "]", got');
+      }
+    }
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (text.startsWith(word, pos)) { pos += word.length; return v; }
+    }
+    NUMBER_TOKEN_RE.lastIndex = pos;
+    const m = NUMBER_TOKEN_RE.exec(text);
+    if (!m) return fail('unexpected');
+    pos = NUMBER_TOKEN_RE.lastIndex;
+    return exactNumber(m[0]);
+  };
+  const v = value(0);
+  ws();
+  if (pos < text.length) fail('unexpected');
+  return v;
+}
+
+/** JSON text of a value, writing each {@link JsonNumber} as its own text (so `1.0` stays `1.0`). */
+export function stringifyExactJson(v: ParamValue): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (Array.isArray(v)) return `[${v.map(stringifyExactJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`).join(',')}}`;
+  }
+  const s = JSON.stringify(v);
+  if (s === undefined || (typeof v === 'number' && !Number.isFinite(v))) throw new TypeError(`not a JSON value: ${String(v)}`);
+  return s;
+}
+
+/** The value as plain JSON (each {@link JsonNumber} becomes its nearest double), for metadata. */
+export function toPlainJson(v: ParamValue): unknown {
+  return JSON.parse(JSON.stringify(v)) as unknown;
+}
+
+/** Names the JS type of a value that is not a {@link ParamValue}, or undefined when it is one. */
+export function describeNonJson(v: unknown): string | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean' || v instanceof JsonNumber) return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : String(v);
+  if (Array.isArray(v)) return undefined;
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v) as unknown;
+    return proto === Object.prototype || proto === null ? undefined : `an object of type ${(v as object).constructor?.name ?? 'unknown'}`;
+  }
+  return typeof v === 'bigint' ? 'a bigint' : `a ${typeof v}`;
+}
+
+/** A value a translator cannot write; `path` locates it inside the parameter (`[2].name`). */
+export class TranslateError extends Error {
+  constructor(readonly reason: string, readonly path: string) {
+    super(path === '' ? reason : `${reason} at ${path}`);
+    this.name = 'TranslateError';
+  }
+}
+
+/** How one language writes literals; {@link renderLiteral} walks the value with it. */
+export interface LiteralSyntax {
+  scalar(v: string | number | boolean | null | JsonNumber): string;
+  list(items: string[]): string;
+  /** Entries as (raw key, rendered value); the syntax quotes the key. */
+  dict(entries: Array<[string, string]>): string;
+  /** Deepest list/dict nesting the language's parser accepts. */
+  maxDepth: number;
+}
+
+/**
+ * Renders a parameter value with a language's literal syntax. Refuses (TranslateError, with the
+ * path) what is not typed JSON: NaN, Infinity, undefined, functions, class instances, cycles,
+ * and nesting deeper than the language accepts.
+ */
+export function renderLiteral(v: unknown, syntax: LiteralSyntax): string {
+  const open = new Set<object>();
+  const walk = (x: unknown, path: string, depth: number): string => {
+    const bad = describeNonJson(x);
+    if (bad !== undefined) throw new TranslateError(`${bad} is not a JSON value`, path);
+    if (x === null || typeof x !== 'object' || x instanceof JsonNumber) {
+      try {
+        return syntax.scalar(x as string | number | boolean | null | JsonNumber);
+      } catch (e) {
+        throw e instanceof TranslateError && e.path === '' ? new TranslateError(e.reason, path) : e;
+      }
+    }
+    if (depth >= syntax.maxDepth) throw new TranslateError(`lists and objects nest deeper than ${syntax.maxDepth} levels`, path);
+    if (open.has(x)) throw new TranslateError('the value contains itself (a cycle)', path);
+    open.add(x);
+    try {
+      if (Array.isArray(x)) return syntax.list(x.map((e, i) => walk(e, `${path}[${i}]`, depth + 1)));
+      return syntax.dict(Object.entries(x).map(([k, e]) => [k, walk(e, `${path}[${JSON.stringify(k)}]`, depth + 1)]));
+    } finally {
+      open.delete(x);
+    }
+  };
+  return walk(v, '', 0);
+}
+
+/** Splits a string into code points, keeping a lone surrogate as its own code unit. */
+export function codePoints(s: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const hi = s.charCodeAt(i);
+    if (hi >= 0xd800 && hi <= 0xdbff && i + 1 < s.length) {
+      const lo = s.charCodeAt(i + 1);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        out.push((hi - 0xd800) * 0x400 + (lo - 0xdc00) + 0x10000);
+        i++;
+        continue;
+      }
+    }
+    out.push(hi);
+  }
+  return out;
+}
+
+/** Lower-case hex of `n`, zero-padded to `width`. */
+export function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0');
+}

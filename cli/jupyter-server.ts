@@ -86,9 +86,11 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   const rootDir = resolve(opts.rootDir);
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-jupyter-'));
   const python = opts.python ?? findPython();
+  // Defaults that `opts.args` may override (traitlets refuses an option given twice).
+  const given = new Set((opts.args ?? []).map((a) => a.split('=')[0]));
+  const defaults = ['--ServerApp.iopub_data_rate_limit=1e10', '--ServerApp.iopub_msg_rate_limit=1e10'].filter((a) => !given.has(a.split('=')[0]));
   const args = ['-m', 'jupyter_server', '--allow-root', '--no-browser', '--ServerApp.ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
-    `--ServerApp.root_dir=${rootDir}`, '--ServerApp.iopub_data_rate_limit=1e10', '--ServerApp.iopub_msg_rate_limit=1e10',
-    '--ServerApp.open_browser=False', ...(opts.args ?? [])];
+    `--ServerApp.root_dir=${rootDir}`, '--ServerApp.open_browser=False', ...defaults, ...(opts.args ?? [])];
   const child = spawn(python, args, {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -80,6 +80,7 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
   const result: ExecuteResult = { cells: [], outputs, warnings: [], started: 0 };
   const queue: Pending[] = [];
   const byMsg = new Map<string, Pending>();
+  const rateLimited = new Set<number>();
   let position = 0;
   for (const cell of cells) {
     const run: CellRun = { index: cell.index, status: cell.skip ? 'skipped' : 'aborted', executionCount: null, allowError: cell.allowError };
@@ -163,6 +164,14 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
           return failAtCurrent('KERNEL_DIED', `kernel died (status ${state})`, 'error');
         }
       }
+      // ipykernel 6 broadcasts shutdown_reply on iopub. We never send shutdown_request (the runner
+      // deletes over REST after closing the channel), so this is the server stopping or another
+      // client shutting the kernel down; the running cell is interrupted next and must not be
+      // reported as a KeyboardInterrupt in the notebook.
+      if (m.channel === 'iopub' && m.header.msg_type === 'shutdown_reply') {
+        const how = m.content.restart === true ? 'restarted' : 'shut down';
+        return failAtCurrent('KERNEL_DIED', `kernel was ${how} by the server or another client`, 'error');
+      }
       const pid = parentId(m);
       if (pid === infoRequest.header.msg_id) {
         if (m.header.msg_type === 'kernel_info_reply' && typeof m.content.language_info === 'object') {
@@ -187,7 +196,9 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
         } else if (type === 'execute_input') {
           if (typeof m.content.execution_count === 'number') p.run.executionCount = m.content.execution_count;
         } else {
-          if (type === 'stream' && typeof m.content.text === 'string' && RATE_LIMIT_RE.test(m.content.text)) {
+          // The server sends this notice each time a cell's output crosses the limit again: warn once per cell.
+          if (type === 'stream' && typeof m.content.text === 'string' && RATE_LIMIT_RE.test(m.content.text) && !rateLimited.has(p.cell.index)) {
+            rateLimited.add(p.cell.index);
             result.warnings.push(`cell ${p.cell.index}: the Jupyter server's iopub rate limit dropped output (${RATE_LIMIT_RE.exec(m.content.text)![0]})`);
           }
           outputs.apply(p.cell.index, type, m.content);

@@ -84,9 +84,12 @@ export class JupyterRest {
     await this.json('PUT', `/api/contents/${encodePath(path)}`, { type: 'file', format: 'text', content: text }, signal);
   }
 
-  /** Starts a kernel of the given kernelspec. */
-  async startKernel(name: string, signal?: AbortSignal): Promise<KernelModel> {
-    const body = await this.json('POST', '/api/kernels', { name }, signal);
+  /**
+   * Starts a kernel of the given kernelspec. `path` (a directory relative to the server root) sets
+   * the kernel's working directory; without it Jupyter Server starts the kernel in its own cwd.
+   */
+  async startKernel(name: string, signal?: AbortSignal, path?: string): Promise<KernelModel> {
+    const body = await this.json('POST', '/api/kernels', path === undefined ? { name } : { name, path }, signal);
     if (!isObject(body) || typeof body.id !== 'string' || body.id === '') throw badResponse('/api/kernels', 'id');
     return { id: body.id, name: typeof body.name === 'string' ? body.name : name };
   }

@@ -93,7 +93,8 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     }
     if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
     // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
-    const kernel = await rest.startKernel(kernelName);
+    // The kernel runs in the notebook's folder, as in JupyterLab, so relative paths in cells work.
+    const kernel = await rest.startKernel(kernelName, undefined, notebookDir(req.notebook));
     if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName });
     exec = await withKernel(rest, kernel.id, limits, async () => {
       const session = randomUUID();
@@ -150,8 +151,42 @@ async function withKernel(rest: JupyterRest, kernelId: string, limits: RunLimits
     if (code === 'TIMEOUT' || code === 'CANCELLED') {
       await rest.interruptKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
     }
-    await rest.deleteKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));
+    await deleteKernel(rest, kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));
   }
+}
+
+/**
+ * Deletes a kernel, retrying 5xx until `signal` aborts, and a network error twice (a server that
+ * is gone should not hold the run for the whole cleanup limit). Jupyter Server 1.x answers 500
+ * to a DELETE that arrives while its restarter is restarting a kernel that died
+ * (`InvalidStateError` on the pending `ready` future); a moment later the DELETE succeeds.
+ */
+async function deleteKernel(rest: JupyterRest, kernelId: string, signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rest.deleteKernel(kernelId, signal);
+      return;
+    } catch (e) {
+      const err = toNbtError(e);
+      const transient = err.code === 'SERVER_ERROR' || (err.code === 'SERVER_UNREACHABLE' && err.retryable && attempt < 2);
+      if (!transient || signal.aborted) throw e;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(1000, 100 * 2 ** attempt));
+        function done(): void {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+}
+
+/** The folder of a notebook path relative to the server root ('' for the root). */
+function notebookDir(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
 }
 
 function resolveLimits(opts: RunOptions): RunLimits {

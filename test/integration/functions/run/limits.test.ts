@@ -1,0 +1,95 @@
+/**
+ * Integration: output limits against a real local Jupyter Server with ipykernel. The server's
+ * iopub data rate limit (a server started with a low limit) must surface as a record warning;
+ * nbtrigger's own per-cell output cap must truncate and warn.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { IDisplayData, IStream } from '@jupyterlab/nbformat';
+import { TRUNCATION_NOTE } from '../../../../functions/notebook/outputs.js';
+import { parseMessage } from '../../../../functions/request/grammar.js';
+import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functions/run/runner.js';
+import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
+
+const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cellTimeoutMs: 20_000, runTimeoutMs: 40_000 };
+const T = { timeout: 45_000 };
+
+async function run(server: TestServer, path: string, limits: Partial<RunLimits> = {}): Promise<RunOutcome> {
+  const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${path}`), token: server.token, limits: { ...LIMITS, ...limits } });
+  assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
+  return out;
+}
+
+describe('the server iopub rate limit', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ args: ['--ServerApp.iopub_data_rate_limit=20000', '--ServerApp.rate_limit_window=0.5'] });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('dropped output is a warning in the record, once per cell; the run still succeeds', T, async () => {
+    const nb = await server.writeNotebook('flood.ipynb', [
+      'print("small")',
+      // Two floods, with a pause longer than the window between them: the server warns twice.
+      'import time\nfor burst in range(2):\n    for i in range(200): print("x" * 1000, flush=True)\n    time.sleep(1.2)',
+      'import time; time.sleep(1.2)\n"after"',
+    ]);
+    const { record, error, exec } = await run(server, nb);
+    assert.equal(error, undefined, error?.message);
+    assert.equal(record.status, 'succeeded');
+    assert.deepEqual(record.cells, { total: 3, executed: 3, succeeded: 3, failed: 0, aborted: 0, skipped: 0 });
+    assert.deepEqual(record.lastResult, { 'text/plain': "'after'" });
+    const rate = record.warnings.filter((w) => /rate limit/i.test(w));
+    assert.equal(rate.length, 1, `one rate-limit warning: ${JSON.stringify(record.warnings)}`);
+    assert.match(rate[0]!, /^cell 1:/);
+    const text = exec!.outputs.outputs(1).filter((o): o is IStream => o.output_type === 'stream').map((o) => String(o.text)).join('');
+    assert.match(text, /IOPub data rate exceeded/);
+    assert.ok(text.length < 2 * 200 * 1001, 'some output was dropped by the server');
+  });
+});
+
+describe('the per-cell output cap', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('a cell printing 1 MB keeps at most the cap, with a warning', T, async () => {
+    const nb = await server.writeNotebook('big.ipynb', [
+      'print("x" * 1_000_000)',
+      'for i in range(1000): print("y" * 999, flush=True)',
+      'print("small")',
+      '"done"',
+    ]);
+    const { record, error, exec } = await run(server, nb, { maxOutputChars: 10_000 });
+    assert.equal(error, undefined, error?.message);
+    assert.equal(record.status, 'succeeded');
+    assert.deepEqual(record.lastResult, { 'text/plain': "'done'" });
+    for (const cell of [0, 1]) {
+      const outs = exec!.outputs.outputs(cell) as IStream[];
+      const size = outs.reduce((n, o) => n + String(o.text).length, 0);
+      assert.ok(size <= 10_000 + TRUNCATION_NOTE.length, `cell ${cell} kept ${size} characters`);
+      assert.ok(size >= 9_000, `cell ${cell} kept up to the cap (${size})`);
+      assert.ok(String(outs[outs.length - 1]!.text).endsWith(TRUNCATION_NOTE));
+      assert.equal(exec!.outputs.truncated(cell), true);
+    }
+    assert.deepEqual(exec!.outputs.outputs(2), [{ output_type: 'stream', name: 'stdout', text: 'small\n' }]);
+    const truncated = record.warnings.filter((w) => /truncated/.test(w));
+    assert.deepEqual(truncated.map((w) => w.slice(0, 7)), ['cell 0:', 'cell 1:']);
+  });
+
+  test('a 1 MB display_data is not kept whole', T, async () => {
+    const nb = await server.writeNotebook('bigdisplay.ipynb', ['from IPython.display import display, HTML\ndisplay(HTML("<p>" + "z" * 1_000_000 + "</p>"))']);
+    const { record, exec } = await run(server, nb, { maxOutputChars: 10_000 });
+    assert.equal(record.status, 'succeeded');
+    const outs = exec!.outputs.outputs(0);
+    assert.ok(!outs.some((o) => o.output_type === 'display_data' && String((o as IDisplayData).data['text/html']).length > 10_000));
+    assert.equal(exec!.outputs.truncated(0), true);
+    assert.ok(record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(record.warnings));
+  });
+});

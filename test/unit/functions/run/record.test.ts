@@ -32,6 +32,7 @@ describe('countCells', () => {
     ['never ran: every planned cell aborted', 6, undefined, 4, counts(6, 0, 0, 0, 4, 2)],
     ['ended before every cell was queued', 4, [run(0, 'ok')], 3, counts(4, 1, 1, 0, 2, 1)],
     ['notebook never parsed', 0, undefined, 0, counts(0, 0, 0, 0, 0, 0)],
+    ['a raises-exception cell that raised counts as succeeded', 2, [{ ...run(0, 'error'), allowError: true }, run(1, 'ok')], 2, counts(2, 2, 2, 0, 0, 0)],
   ];
   for (const [name, total, runs, planned, want] of cases) {
     it(name, () => {

@@ -13,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
 import { createLogger } from '../functions/log.js';
 import { parseServer } from '../functions/request/address.js';
+import { mergeParameters, parseCliParameters } from '../functions/notebook/parameters.js';
+import { readParametersFile } from '../functions/notebook/parameters-file.js';
 import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
 import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
 import { runNotebook, type RunLimits } from '../functions/run/runner.js';
@@ -35,6 +37,10 @@ options:
   --cell-timeout SEC     limit for each cell
   --start-timeout SEC    how long to wait for the server to answer (default 120)
   --max-output CHARS     per-cell output cap (default 16777216)
+  -p, --parameter NAME VALUE
+                         a notebook parameter (repeatable; VALUE is JSON when it parses, else a string),
+                         injected after the cell tagged "parameters", as papermill does
+  --parameters-file F    parameters from a YAML or JSON file (-p wins)
   --json                 print exactly one JSON run record on stdout
   --verbose              log every kernel message (JSON lines on stderr)
 `;
@@ -48,13 +54,15 @@ interface Io {
 /** Runs the command; resolves to the exit code. */
 export async function runCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let parsed;
+  let pairs: Array<[string, string]>;
   try {
+    ({ rest: argv, pairs } = takeParameterPairs(argv));
     parsed = parseArgs({
       args: argv, allowPositionals: true, strict: true,
       options: {
         server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
         sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
-        'max-output': { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -85,7 +93,11 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
       startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
-    const base = { verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}) };
+    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await readParametersFile(v['parameters-file']), parseCliParameters(pairs));
+    const base = {
+      verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}),
+      ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
+    };
     let request: RunRequest;
     let token: string;
     let notebookText: Promise<string> | undefined;
@@ -149,6 +161,22 @@ async function checkLocalNotebook(file: string): Promise<void> {
   const s = await stat(file).catch(() => undefined);
   if (!s) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`);
   if (s.isDirectory()) throw new NbtError('NOTEBOOK_NOT_FOUND', `"${file}" is a directory, not a notebook`);
+}
+
+/** Pulls `-p NAME VALUE` / `--parameter NAME VALUE` pairs out of argv (parseArgs takes one value per option). */
+export function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[string, string]> } {
+  const rest: string[] = [];
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') { rest.push(...argv.slice(i)); break; }
+    if (a === '-p' || a === '--parameter') {
+      if (i + 2 >= argv.length) throw new Error(`${a} takes NAME VALUE`);
+      pairs.push([argv[i + 1]!, argv[i + 2]!]);
+      i += 2;
+    } else rest.push(a);
+  }
+  return { rest, pairs };
 }
 
 function seconds(v: string | undefined, flag: string): number | undefined {

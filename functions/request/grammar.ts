@@ -8,12 +8,13 @@
  * @module
  */
 import { NbtError } from '../errors.js';
+import { parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
 import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
 
 export type { ServerAddress } from './address.js';
 
-/** JSON values allowed as notebook parameters. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** JSON values allowed as notebook parameters (numbers kept exact: `1.0` stays a float). */
+export type JsonValue = ParamValue;
 
 /** Per-run time limits in seconds; absent means the runner's default. */
 export interface Timeouts {
@@ -34,7 +35,7 @@ export interface RunRequest {
   kernelName?: string;
   sequential?: boolean;
   timeouts: Timeouts;
-  parameters?: Record<string, JsonValue>;
+  parameters?: Parameters;
   output?: string;
   runKey?: string;
 }
@@ -135,7 +136,8 @@ function parseRich(text: string, env: GrammarEnv): RunRequest {
   const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts) };
   if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
   if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
-  if (o.parameters !== undefined) req.parameters = o.parameters as Record<string, JsonValue>;
+  // Re-read with exact numbers so `1.0` reaches the kernel as a float and big integers stay whole.
+  if (o.parameters !== undefined) req.parameters = (parseExactJson(text) as Record<string, ParamValue>).parameters as Parameters;
   if (typeof o.output === 'string') req.output = nonEmpty(o.output, 'output');
   if (typeof o.runKey === 'string') req.runKey = nonEmpty(o.runKey, 'runKey');
   return req;
@@ -218,7 +220,7 @@ export function encodeRich(req: RunRequest): string {
   if (req.parameters !== undefined) o.parameters = req.parameters;
   if (req.output !== undefined) o.output = req.output;
   if (req.runKey !== undefined) o.runKey = req.runKey;
-  return JSON.stringify(o);
+  return stringifyExactJson(o as ParamValue);
 }
 
 /** Encodes in the classic form when it fits, else JSON. `parseMessage(encodeMessage(r))` deep-equals `r`. */

@@ -15,6 +15,7 @@ import type { Message } from '../jupyter/messages.js';
 import { JupyterRest } from '../jupyter/rest.js';
 import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
+import { injectParameters } from '../notebook/parameters.js';
 import { notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
 import type { RunRequest } from '../request/grammar.js';
@@ -84,18 +85,23 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       opts.notebookText ?? untilReady(() => rest.readText(req.notebook, inner.signal), ready),
     ]);
     notebook = parseNotebook(text, req.notebook);
-    cells = plannedCells(notebook);
-    opts.onPlan?.(notebook, cells);
-    kernelName = req.kernelName ?? notebookKernelName(notebook) ?? specs.default;
-    if (!specs.specs[kernelName]) {
-      throw new NbtError('NO_SUCH_KERNEL', `kernel "${kernelName}" is not on the server; it has: ${Object.keys(specs.specs).join(', ') || '(none)'}`,
+    const name = req.kernelName ?? notebookKernelName(notebook) ?? specs.default;
+    kernelName = name;
+    const spec = specs.specs[name];
+    if (!spec) {
+      throw new NbtError('NO_SUCH_KERNEL', `kernel "${name}" is not on the server; it has: ${Object.keys(specs.specs).join(', ') || '(none)'}`,
         { details: { field: 'kernelName' } });
     }
+    if (req.parameters && Object.keys(req.parameters).length > 0) {
+      notebook = injectParameters(notebook, req.parameters, spec.language || undefined, { kernelName: name, onWarning: (w) => warnings.push(w) });
+    }
+    cells = plannedCells(notebook);
+    opts.onPlan?.(notebook, cells);
     if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
     // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
     // The kernel runs in the notebook's folder, as in JupyterLab, so relative paths in cells work.
-    const kernel = await rest.startKernel(kernelName, undefined, notebookDir(req.notebook));
-    if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName });
+    const kernel = await rest.startKernel(name, undefined, notebookDir(req.notebook));
+    if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName: name });
     exec = await withKernel(rest, kernel.id, limits, async () => {
       const session = randomUUID();
       const channel = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal: inner.signal });

@@ -344,3 +344,18 @@ describe('round trip', () => {
     }
   });
 });
+
+describe('exact parameter numbers', () => {
+  it('1.0, -0.0 and big integers survive parse and encode exactly', () => {
+    const text = '{"server":"h:1","notebook":"/n.ipynb","parameters":{"f":1.0,"z":-0.0,"big":123456789012345678901234567890,"x":1.5,"n":3}}';
+    const req = parseMessage(text);
+    const p = req.parameters!;
+    assert.equal((p.f as { text: string }).text, '1.0');
+    assert.equal((p.z as { text: string }).text, '-0.0');
+    assert.equal((p.big as { text: string }).text, '123456789012345678901234567890');
+    assert.equal(p.x, 1.5);
+    assert.equal(p.n, 3);
+    assert.match(encodeRich(req), /"f":1\.0,"z":-0\.0,"big":123456789012345678901234567890,"x":1\.5,"n":3/);
+    assert.deepEqual(parseMessage(encodeMessage(req)), req);
+  });
+});

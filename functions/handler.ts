@@ -14,6 +14,7 @@
 import { NbtError, toNbtError } from './errors.js';
 import { createLogger, redact, type Logger } from './log.js';
 import { decodeData, parseMessage, type GrammarEnv } from './request/grammar.js';
+import { guardFromEnv } from './security/guard.js';
 import { rejectedRecord, type RunRecord } from './run/record.js';
 import { runNotebook, type RunOptions, type RunOutcome } from './run/runner.js';
 
@@ -36,6 +37,8 @@ export interface PubsubMessage {
 
 export interface HandlerEnv extends GrammarEnv {
   JUPYTER_TOKEN?: string;
+  /** Servers the function may talk to: `host[:port]` patterns (default: JUPYTER_SERVER exactly). */
+  ALLOWED_SERVERS?: string;
   /** The function's timeout in seconds (Cloud Functions default 540 for event functions). */
   FUNCTION_TIMEOUT_SEC?: string;
   /** How long after publishing a transient failure is still retried, seconds (default 1800). */
@@ -72,7 +75,10 @@ export function createHandler(deps: HandlerDeps = {}): (event: PubsubCloudEvent)
       const request = parseMessage(decodeData(message.data), env);
       if (token === undefined) throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', { details: { field: 'JUPYTER_TOKEN' } });
       const timeoutSec = positiveNumber(env.FUNCTION_TIMEOUT_SEC, 540);
-      outcome = await run({ request, token, log: log.child({ messageId: message.messageId }), limits: { runTimeoutMs: Math.max(10, timeoutSec - DEADLINE_MARGIN_SEC) * 1000 } });
+      // SSRF guard: the server must be allowed by name, and every address it resolves to is re-checked.
+      const guard = guardFromEnv(env);
+      guard.check(request.server);
+      outcome = await run({ request, token, lookup: guard.lookupFor(request.server), log: log.child({ messageId: message.messageId }), limits: { runTimeoutMs: Math.max(10, timeoutSec - DEADLINE_MARGIN_SEC) * 1000 } });
     } catch (e) {
       const err = toNbtError(e);
       outcome = { record: rejectedRecord(err, started, now()), error: err };

@@ -8,11 +8,14 @@
  * @module
  */
 import WebSocket from 'ws';
-import { NbtError } from '../errors.js';
+import { isNbtError, NbtError } from '../errors.js';
 import { wsBase, type ServerAddress } from '../request/address.js';
+import type { LookupFn } from '../security/guard.js';
 import { parseFrame, type Message } from './messages.js';
 
 export interface ChannelOptions {
+  /** DNS lookup for the connection (the SSRF guard re-checks every resolved address). */
+  lookup?: LookupFn;
   server: ServerAddress;
   kernelId: string;
   sessionId: string;
@@ -59,6 +62,7 @@ export class KernelChannel {
         headers: opts.headers,
         perMessageDeflate: false,
         handshakeTimeout: opts.connectTimeoutMs ?? 30_000,
+        ...(opts.lookup ? { lookup: opts.lookup } : {}),
         maxPayload: 512 * 1024 * 1024,
       });
       const onAbort = (): void => ws.terminate();
@@ -79,7 +83,7 @@ export class KernelChannel {
       });
       ws.once('error', (e) => {
         opts.signal?.removeEventListener('abort', onAbort);
-        reject(new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
+        reject(isNbtError(e) ? e : new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
       });
     });
   }

@@ -8,8 +8,9 @@
  * @module
  */
 import { Pool, type Dispatcher } from 'undici';
-import { NbtError, type ErrorCode } from '../errors.js';
+import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
+import type { LookupFn } from '../security/guard.js';
 import { isObject } from './messages.js';
 
 export interface KernelModel {
@@ -31,6 +32,8 @@ export interface RestOptions {
   extraHeaders?: Record<string, string>;
   /** Per-request limit on waiting for response headers and body, ms. */
   requestTimeoutMs?: number;
+  /** DNS lookup for connections (the SSRF guard re-checks every resolved address). */
+  lookup?: LookupFn;
 }
 
 /** HTTP statuses that mean "not up yet" while a server (e.g. a Cloud Run cold start) comes up. */
@@ -52,7 +55,10 @@ export class JupyterRest {
     this.headers = { ...(opts.extraHeaders ?? {}) };
     if (opts.token !== '') this.headers.authorization = `token ${opts.token}`;
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.pool = new Pool(this.base, { connections: 8, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: Math.min(this.timeoutMs, 10_000) });
+    this.pool = new Pool(this.base, {
+      connections: 8, pipelining: 1, keepAliveTimeout: 30_000,
+      connect: { timeout: Math.min(this.timeoutMs, 10_000), ...(opts.lookup ? { lookup: opts.lookup } : {}) },
+    });
   }
 
   /** Lists kernelspecs; the first call of a run doubles as the readiness probe. */
@@ -185,6 +191,9 @@ export function httpError(status: number, what: string, message: string): NbtErr
 /** Classifies a thrown network error; aborts keep their reason. */
 export function networkError(e: unknown, what: string, base: string): NbtError {
   const err = e as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  // A refusal by the SSRF guard's lookup surfaces as the connect error itself (or its cause).
+  if (isNbtError(e)) return e;
+  if (isNbtError(err?.cause)) return err.cause;
   if (err?.name === 'AbortError' || err?.code === 'UND_ERR_ABORTED') {
     const reason = (e as { cause?: unknown }).cause;
     if (reason instanceof NbtError) return reason;

@@ -15,6 +15,7 @@ import type { Message } from '../jupyter/messages.js';
 import { JupyterRest } from '../jupyter/rest.js';
 import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
+import type { LookupFn } from '../security/guard.js';
 import { injectParameters } from '../notebook/parameters.js';
 import { notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
@@ -39,6 +40,8 @@ export interface RunOptions {
   /** The Jupyter token ('' for none). Used for headers only; never recorded. */
   token: string;
   extraHeaders?: Record<string, string>;
+  /** DNS lookup for every connection to the server (the function's SSRF guard). */
+  lookup?: LookupFn;
   limits?: Partial<RunLimits>;
   /** Notebook text read elsewhere (a local file); when absent it is read through the contents API. */
   notebookText?: Promise<string>;
@@ -65,7 +68,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   const started = now();
   const deadline = limits.runTimeoutMs === undefined ? undefined : started + limits.runTimeoutMs;
   const req = opts.request;
-  const rest = new JupyterRest({ server: req.server, token: opts.token, extraHeaders: opts.extraHeaders });
+  const rest = new JupyterRest({ server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, lookup: opts.lookup });
   const inner = new AbortController();
   const onOuterAbort = (): void => inner.abort(new NbtError('CANCELLED', 'run cancelled'));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -104,7 +107,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName: name });
     exec = await withKernel(rest, kernel.id, limits, async () => {
       const session = randomUUID();
-      const channel = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal: inner.signal });
+      const channel = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal: inner.signal, lookup: opts.lookup });
       try {
         return await executeCells(channel, cells!, {
           session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline,

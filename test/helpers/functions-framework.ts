@@ -80,14 +80,17 @@ process.once('exit', () => {
   }
 });
 
-/** Starts functions-framework serving `runNotebook` with `env` (added to a cleaned copy of process.env). */
+/**
+ * Starts functions-framework serving `runNotebook` with `env` (added to a cleaned copy of process.env).
+ * Test servers live on 127.0.0.1, so `ALLOWED_SERVERS` defaults to `127.0.0.1:*` (pass it to override).
+ */
 export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<FunctionServer> {
   const port = await freePort();
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
   const child = spawn(process.execPath, [FF_MAIN, '--target=runNotebook', '--signature-type=cloudevent', `--port=${port}`], {
     cwd: PROJECT_ROOT,
-    env: { ...baseEnv, ...opts.env },
+    env: { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

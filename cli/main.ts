@@ -12,6 +12,11 @@ commands:
   run NOTEBOOK         run a notebook (a private local Jupyter server, or --server HOST:PORT)
   local NOTEBOOK       run it through the whole local stack: Jupyter server + the Pub/Sub function
                        under functions-framework + a published message
+  runs                 list past runs newest first (--json, or --html FILE for a page with charts)
+  plan [-f MANIFEST]   show what deploy would change (nothing is changed)
+  deploy [-f MANIFEST] create/update Cloud Run services, the topic and Scheduler jobs
+  destroy [-f MANIFEST] remove what the manifest's deployment made
+  publish TOPIC --message "HOST:PORT /nb.ipynb"   publish a run message (PUBSUB_EMULATOR_HOST aware)
   help                 this text
 
 Run 'nbtrigger <command> --help' for a command's options.
@@ -25,6 +30,14 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./run-command.js')).runCommand(rest);
     case 'local':
       return (await import('./local-command.js')).localCommand(rest);
+    case 'runs':
+      return (await import('./runs-command.js')).runsCommand(rest);
+    case 'plan':
+    case 'deploy':
+    case 'destroy':
+      return (await import('./deploy-command.js')).deployCommand(command, rest);
+    case 'publish':
+      return (await import('./publish-command.js')).publishCommand(rest);
     case undefined:
     case 'help':
     case '--help':

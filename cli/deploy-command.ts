@@ -1,0 +1,112 @@
+/**
+ * `nbtrigger plan | deploy | destroy [-f manifest]`: read the manifest, read the actual state
+ * from Google Cloud (Cloud Run, Pub/Sub, Cloud Scheduler), then show (plan), apply (deploy) or
+ * remove (destroy) what the manifest makes. `plan` changes nothing. Exit codes: 0 done,
+ * 2 bad manifest / usage / refused (conflict, permission), 3 the APIs failed.
+ *
+ * Spec: issue 4 ("Commands").
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
+import { applyDeploy, applyDestroy, planDestroyFor, planFor } from '../deploy/apply.js';
+import { closeDeployClients, createDeployClients, type DeployClients } from '../deploy/clients/index.js';
+import { parseManifest, type Manifest } from '../deploy/manifest.js';
+import { renderPlan, renderSchedules, summarize } from '../deploy/render.js';
+
+export type DeployVerb = 'plan' | 'deploy' | 'destroy';
+
+export const DEPLOY_USAGE = `usage: nbtrigger plan|deploy|destroy [-f MANIFEST] [options]
+
+  plan      show what deploy would create, update or delete (changes nothing),
+            and each schedule's next three fire times in its time zone
+  deploy    create or update the Cloud Run services, the topic and the Scheduler jobs;
+            delete the jobs/services this deployment made that the manifest no longer names
+  destroy   delete what this deployment made (jobs, services, the topic if nbtrigger made it)
+
+options:
+  -f, --file MANIFEST   the manifest (default: ./nbtrigger.yaml, else ./infra/nbtrigger.yaml)
+  --check               only validate the manifest (no API call)
+  --dry-run             deploy/destroy: print the plan, change nothing
+  --json                print the actions as JSON on stdout
+
+environment: Application Default Credentials; PUBSUB_EMULATOR_HOST, NBTRIGGER_RUN_ENDPOINT,
+NBTRIGGER_SCHEDULER_ENDPOINT (HOST:PORT, plaintext) point the clients elsewhere.
+`;
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Test seam: the clients to use instead of building them from the environment. */
+  clients?: DeployClients;
+  now?: Date;
+}
+
+/** Runs one of the verbs; resolves to the exit code. */
+export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv, allowPositionals: false, strict: true,
+      options: { file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    io.stderr.write(`nbtrigger ${verb}: ${(e as Error).message}\n\n${DEPLOY_USAGE}`);
+    return 2;
+  }
+  if (v.help) {
+    io.stdout.write(DEPLOY_USAGE);
+    return 0;
+  }
+  let clients: DeployClients | undefined;
+  try {
+    const manifest = await loadManifest(v.file);
+    if (v.check) {
+      io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
+      return 0;
+    }
+    clients = io.clients ?? createDeployClients(manifest.project, io.env);
+    const json = v.json === true;
+    const out = (actions: import('../deploy/plan.js').Action[]): void => {
+      if (json) io.stdout.write(`${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`);
+      else io.stdout.write(renderPlan(actions));
+    };
+    const dry = verb === 'plan' || v['dry-run'] === true;
+    if (verb === 'destroy') {
+      if (dry) out(await planDestroyFor(clients, manifest));
+      else out(await applyDestroy(clients, manifest, (l) => io.stderr.write(`${l}\n`)));
+      return 0;
+    }
+    if (dry) {
+      const { actions } = await planFor(clients, manifest);
+      out(actions);
+      if (!json) io.stdout.write(renderSchedules(manifest, io.now ?? new Date()));
+      return summarize(actions).conflict > 0 ? 2 : 0;
+    }
+    const done = await applyDeploy(clients, manifest, (l) => io.stderr.write(`${l}\n`));
+    out(done);
+    return 0;
+  } catch (e) {
+    const err = toNbtError(e);
+    io.stderr.write(`nbtrigger ${verb}: ${err.message}\n`);
+    return exitCodeFor(err.kind);
+  } finally {
+    if (clients && !io.clients) await closeDeployClients(clients);
+  }
+}
+
+/** Reads and validates the manifest (default locations when no -f). */
+export async function loadManifest(file: string | undefined, cwd = process.cwd()): Promise<Manifest> {
+  const path = file ?? ['nbtrigger.yaml', 'infra/nbtrigger.yaml'].find((p) => existsSync(`${cwd}/${p}`));
+  if (path === undefined) throw new NbtError('USAGE', 'no manifest: pass -f MANIFEST (no ./nbtrigger.yaml or ./infra/nbtrigger.yaml here)');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new NbtError('CONFIG', `cannot read manifest ${path}: ${(e as Error).message}`);
+  }
+  return parseManifest(text, path);
+}

@@ -1,0 +1,141 @@
+/**
+ * Cloud Run Admin API v2 (the @google-cloud/run ServicesClient) for deploy: list services,
+ * create / update / delete a service and wait on the long-running operation, read and update
+ * who may invoke it (roles/run.invoker). The client is injected, so tests point it at a local server.
+ *
+ * Spec: issue 4 (deploy: Cloud Run create-or-update, waiting on the LRO; not public, the
+ * function's service account gets roles/run.invoker);
+ * https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2.
+ * @module
+ */
+import type { ServicesClient, protos } from '@google-cloud/run';
+import { INVOKER_ROLE, TOKEN_ENV, type ServiceSpec } from '../desired.js';
+import type { ActualService } from '../plan.js';
+import { apiError } from './errors.js';
+
+type IService = protos.google.cloud.run.v2.IService;
+type IPolicy = protos.google.iam.v1.IPolicy;
+
+/** Every service in `projects/P/locations/R`, as the plan compares them. */
+export async function listServices(client: ServicesClient, location: string): Promise<ActualService[]> {
+  try {
+    const [services] = await client.listServices({ parent: location });
+    return services.map(toActual);
+  } catch (e) {
+    throw apiError(`list Cloud Run services in ${location}`, e);
+  }
+}
+
+/** The Service resource nbtrigger sends for a spec (ingress and IAM stay private by default). */
+export function toService(spec: ServiceSpec): IService {
+  const template: protos.google.cloud.run.v2.IRevisionTemplate = {
+    labels: { ...spec.labels },
+    scaling: { minInstanceCount: spec.minInstances, maxInstanceCount: spec.maxInstances },
+    timeout: { seconds: spec.timeoutSeconds, nanos: 0 },
+    // Kernels live in one instance's memory: keep a client on the instance it started on.
+    sessionAffinity: true,
+    containers: [{
+      image: spec.image,
+      resources: { limits: { cpu: spec.cpu, memory: spec.memory } },
+      env: [{ name: TOKEN_ENV, valueSource: { secretKeyRef: { secret: spec.tokenSecret, version: 'latest' } } }],
+    }],
+  };
+  if (spec.serviceAccount !== undefined) template.serviceAccount = spec.serviceAccount;
+  return { labels: { ...spec.labels }, invokerIamDisabled: false, template };
+}
+
+/** Creates a service and waits until the operation is done; answers it as read back. */
+export async function createService(client: ServicesClient, spec: ServiceSpec): Promise<ActualService> {
+  const what = `create Cloud Run service ${spec.name}`;
+  try {
+    const location = spec.name.slice(0, spec.name.lastIndexOf('/services/'));
+    const [op] = await client.createService({ parent: location, serviceId: spec.serviceId, service: toService(spec) });
+    const [service] = await op.promise();
+    return toActual(service);
+  } catch (e) {
+    throw apiError(what, e);
+  }
+}
+
+/** Replaces the fields nbtrigger owns on a service and waits until the operation is done. */
+export async function updateService(client: ServicesClient, spec: ServiceSpec): Promise<ActualService> {
+  try {
+    const [op] = await client.updateService({ service: { ...toService(spec), name: spec.name } });
+    const [service] = await op.promise();
+    return toActual(service);
+  } catch (e) {
+    throw apiError(`update Cloud Run service ${spec.name}`, e);
+  }
+}
+
+/** Deletes a service and waits until the operation is done. */
+export async function deleteService(client: ServicesClient, name: string): Promise<void> {
+  try {
+    const [op] = await client.deleteService({ name });
+    await op.promise();
+  } catch (e) {
+    throw apiError(`delete Cloud Run service ${name}`, e);
+  }
+}
+
+/** Members holding roles/run.invoker on a service. */
+export async function getInvokers(client: ServicesClient, name: string): Promise<string[]> {
+  try {
+    const [policy] = await client.getIamPolicy({ resource: name });
+    return (policy.bindings ?? []).filter((b) => b.role === INVOKER_ROLE).flatMap((b) => b.members ?? []);
+  } catch (e) {
+    throw apiError(`read the IAM policy of ${name}`, e);
+  }
+}
+
+/**
+ * Adds and removes roles/run.invoker members with a read-modify-write of the policy (the etag
+ * read is sent back, so a concurrent change makes the write fail rather than be lost).
+ */
+export async function updateInvokers(client: ServicesClient, name: string, add: string[], remove: string[]): Promise<void> {
+  try {
+    const [policy] = await client.getIamPolicy({ resource: name });
+    await client.setIamPolicy({ resource: name, policy: editPolicy(policy, add, remove) });
+  } catch (e) {
+    throw apiError(`update the IAM policy of ${name}`, e);
+  }
+}
+
+/** The policy with the invoker members added/removed; other bindings are kept as they are. */
+export function editPolicy(policy: IPolicy, add: string[], remove: string[]): IPolicy {
+  const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...(b.members ?? [])] }));
+  let invoker = bindings.find((b) => b.role === INVOKER_ROLE && !b.condition);
+  if (!invoker && add.length > 0) {
+    invoker = { role: INVOKER_ROLE, members: [] };
+    bindings.push(invoker);
+  }
+  if (invoker) {
+    invoker.members = invoker.members.filter((m) => !remove.includes(m));
+    for (const m of add) if (!invoker.members.includes(m)) invoker.members.push(m);
+  }
+  const out: IPolicy = { bindings: bindings.filter((b) => b.members.length > 0) };
+  if (policy.etag && policy.etag.length > 0) out.etag = policy.etag;
+  if (policy.version) out.version = policy.version;
+  return out;
+}
+
+/** Reads back only what the plan compares. */
+export function toActual(s: IService): ActualService {
+  const t = s.template ?? {};
+  const c = t.containers?.[0];
+  const out: ActualService = { name: s.name ?? '', labels: { ...(s.labels ?? {}) } };
+  if (c?.image) out.image = c.image;
+  const limits = c?.resources?.limits ?? {};
+  if (limits.cpu !== undefined) out.cpu = limits.cpu;
+  if (limits.memory !== undefined) out.memory = limits.memory;
+  if (t.scaling) {
+    out.minInstances = Number(t.scaling.minInstanceCount ?? 0);
+    if (t.scaling.maxInstanceCount !== undefined && t.scaling.maxInstanceCount !== null) out.maxInstances = Number(t.scaling.maxInstanceCount);
+  }
+  if (t.timeout?.seconds !== undefined && t.timeout.seconds !== null) out.timeoutSeconds = Number(t.timeout.seconds);
+  if (t.serviceAccount) out.serviceAccount = t.serviceAccount;
+  const token = c?.env?.find((e) => e.name === TOKEN_ENV)?.valueSource?.secretKeyRef?.secret;
+  if (token) out.tokenSecret = token.replace(/^projects\/[^/]+\/secrets\//, '');
+  if (s.uri) out.uri = s.uri;
+  return out;
+}

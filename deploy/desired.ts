@@ -1,0 +1,143 @@
+/**
+ * Desired state: what a manifest asks Google Cloud to hold, as plain resource specs with full
+ * resource names, the labels/attributes that mark them as nbtrigger's, and each Scheduler job's
+ * Pub/Sub data encoded by the function's own message grammar. Pure: no I/O.
+ *
+ * Spec: issue 4 ("Commands": deploy; "Security by default"); message contract: issue 2 and
+ * ../shared/design/README.md §2.
+ * @module
+ */
+import { encodeData, type RunRequest } from '../functions/request/grammar.js';
+import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';
+
+/** Label / attribute keys that mark what nbtrigger made, and for which deployment. */
+export const MANAGED_BY = 'managed-by';
+export const MANAGED_BY_VALUE = 'nbtrigger';
+export const DEPLOYMENT_KEY = 'nbtrigger-deployment';
+/** Pub/Sub attributes a Scheduler job adds to each message (they travel with the request). */
+export const ATTR_SCHEDULE = 'nbtrigger-schedule';
+export const ATTR_CONCURRENCY = 'nbtrigger-concurrency';
+/** The Cloud Run role the function's service account gets on each service. */
+export const INVOKER_ROLE = 'roles/run.invoker';
+/** The env var the Jupyter container reads its token from (a Secret Manager reference). */
+export const TOKEN_ENV = 'JUPYTER_TOKEN';
+
+/** A Cloud Run service as nbtrigger wants it (only the fields nbtrigger sets). */
+export interface ServiceSpec {
+  /** `projects/P/locations/R/services/ID`. */
+  name: string;
+  serviceId: string;
+  notebook: string;
+  image: string;
+  cpu: string;
+  memory: string;
+  minInstances: number;
+  maxInstances: number;
+  timeoutSeconds: number;
+  serviceAccount?: string;
+  /** Secret Manager secret id mounted as JUPYTER_TOKEN (version `latest`). */
+  tokenSecret: string;
+  labels: Record<string, string>;
+}
+
+/** A Cloud Scheduler job as nbtrigger wants it. */
+export interface JobSpec {
+  /** `projects/P/locations/R/jobs/ID`. */
+  name: string;
+  schedule: string;
+  timeZone: string;
+  description: string;
+  /** `projects/P/topics/T`. */
+  topicName: string;
+  /** The Cloud Run service whose URL the message names. */
+  service: string;
+  /** The request the message carries; undefined while the service's URL is not known yet (to be created). */
+  request?: RunRequest;
+  /** Base64 Pub/Sub data: `encodeData(request)`; undefined when `request` is. */
+  data?: string;
+  attributes: Record<string, string>;
+}
+
+export interface DesiredState {
+  deployment: string;
+  /** `projects/P/locations/R` (parent of services and jobs). */
+  location: string;
+  project: string;
+  services: ServiceSpec[];
+  /** `serviceAccount:EMAIL` of the function (gets roles/run.invoker on every service). */
+  invoker: string;
+  topic: { name: string; labels: Record<string, string> };
+  jobs: JobSpec[];
+}
+
+/** Labels every resource of a deployment carries. */
+export function managedLabels(deployment: string): Record<string, string> {
+  return { [MANAGED_BY]: MANAGED_BY_VALUE, [DEPLOYMENT_KEY]: deployment };
+}
+
+/** True when labels (or job attributes) mark the resource as made by this deployment. */
+export function isManagedBy(marks: Record<string, string> | null | undefined, deployment: string): boolean {
+  return marks?.[DEPLOYMENT_KEY] === deployment && marks?.[MANAGED_BY] === MANAGED_BY_VALUE;
+}
+
+/** The marker nbtrigger writes at the start of a job description (for a person reading the console). */
+export function jobDescriptionMarker(deployment: string): string {
+  return `[managed by nbtrigger, deployment ${deployment}]`;
+}
+
+/**
+ * Builds the desired state. `serviceUrls` maps service ids to their `https://…run.app` URL when
+ * known (existing services); jobs of services without one carry no request yet.
+ */
+export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, string> = new Map()): DesiredState {
+  const location = `projects/${m.project}/locations/${m.region}`;
+  const labels = managedLabels(m.name);
+  const services = m.notebooks.map((nb): ServiceSpec => {
+    const s = nb.service;
+    const spec: ServiceSpec = {
+      name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image, cpu: s.cpu, memory: s.memory,
+      minInstances: s.minInstances, maxInstances: s.maxInstances, timeoutSeconds: s.timeoutSeconds, tokenSecret: m.tokenSecret,
+      labels: { ...s.labels, ...labels },
+    };
+    if (s.serviceAccount) spec.serviceAccount = s.serviceAccount;
+    return spec;
+  });
+  const topicName = `projects/${m.project}/topics/${m.topic}`;
+  const jobs = m.notebooks.flatMap((nb) => nb.schedules.map((sc) => jobSpec(m, nb, sc, location, topicName, serviceUrls.get(nb.service.name))));
+  return {
+    deployment: m.name, location, project: m.project, services, invoker: `serviceAccount:${m.function.serviceAccount}`,
+    topic: { name: topicName, labels }, jobs,
+  };
+}
+
+/** The Scheduler job id of a schedule (`_` cannot occur in either name, so ids never collide). */
+export function jobId(deployment: string, schedule: string): string {
+  return `${deployment}_${schedule}`;
+}
+
+function jobSpec(m: Manifest, nb: NotebookSpec, sc: ScheduleSpec, location: string, topicName: string, url: string | undefined): JobSpec {
+  const description = `${jobDescriptionMarker(m.name)} ${sc.description ?? `runs ${nb.file} on ${nb.service.name}`}`;
+  const spec: JobSpec = {
+    name: `${location}/jobs/${jobId(m.name, sc.name)}`, schedule: sc.cron, timeZone: sc.timeZone, description, topicName, service: nb.service.name,
+    attributes: { ...managedLabels(m.name), [ATTR_SCHEDULE]: sc.name, [ATTR_CONCURRENCY]: sc.concurrency satisfies Concurrency },
+  };
+  if (url !== undefined) {
+    spec.request = scheduleRequest(nb, sc, url);
+    spec.data = encodeData(spec.request);
+  }
+  return spec;
+}
+
+/** The run request a schedule's message carries: the service over https, the notebook, its options. */
+export function scheduleRequest(nb: NotebookSpec, sc: ScheduleSpec, serviceUrl: string): RunRequest {
+  const u = new URL(serviceUrl);
+  const secure = u.protocol === 'https:';
+  const req: RunRequest = {
+    server: { host: u.hostname.toLowerCase(), port: u.port === '' ? (secure ? 443 : 80) : Number(u.port), secure },
+    notebook: nb.path, verbose: false, timeouts: { ...(sc.timeouts ?? {}) },
+  };
+  if (sc.kernelName !== undefined) req.kernelName = sc.kernelName;
+  if (sc.parameters !== undefined) req.parameters = sc.parameters;
+  if (sc.output !== undefined) req.output = sc.output;
+  return req;
+}

@@ -1,0 +1,290 @@
+/**
+ * The deployment manifest: YAML text → a validated, typed {@link Manifest} with every default
+ * filled in. Problems are reported together, each as `FILE:LINE:COL: field.path: what was expected`.
+ * Pure: parses text it is given (the CLI reads the file).
+ *
+ * Spec: issue 4 ("The manifest"); example: infra/nbtrigger.yaml.
+ * @module
+ */
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { NbtError } from '../functions/errors.js';
+import { normalizeNotebookPath, type JsonValue } from '../functions/request/grammar.js';
+import { cronProblem, timeZoneProblem } from './cron.js';
+import { durationSeconds, FieldReader, join, typeName, type FieldProblem } from './fields.js';
+
+/** What the function does when a schedule fires while its previous run is still going. */
+export type Concurrency = 'skip' | 'queue' | 'allow';
+export const CONCURRENCY: readonly Concurrency[] = ['skip', 'queue', 'allow'];
+
+/** A validated deployment manifest, defaults filled in. */
+export interface Manifest {
+  /** The file it was read from (for messages). */
+  file: string;
+  /** Deployment name: marks every resource nbtrigger makes for this manifest (labels, attributes). */
+  name: string;
+  project: string;
+  region: string;
+  function: { name: string; serviceAccount: string };
+  /** Pub/Sub topic id (not the full name) the function is triggered by. */
+  topic: string;
+  /** Secret Manager secret holding the Jupyter token (mounted as JUPYTER_TOKEN on the service). */
+  tokenSecret: string;
+  notebooks: NotebookSpec[];
+}
+
+export interface NotebookSpec {
+  name: string;
+  /** The notebook file in the repository (copied into the image). */
+  file: string;
+  /** Extra files copied along. */
+  files: string[];
+  /** The notebook's path on the Jupyter server (contents API form, no leading slash). */
+  path: string;
+  service: ServiceConfig;
+  schedules: ScheduleSpec[];
+}
+
+export interface ServiceConfig {
+  /** Cloud Run service id. */
+  name: string;
+  image: string;
+  /** Set when the image is built from a folder (by Cloud Build), not given. */
+  build?: { context: string };
+  cpu: string;
+  memory: string;
+  minInstances: number;
+  maxInstances: number;
+  timeoutSeconds: number;
+  serviceAccount?: string;
+  labels: Record<string, string>;
+}
+
+export interface ScheduleSpec {
+  name: string;
+  /** 5-field unix-cron. */
+  cron: string;
+  /** IANA time zone. */
+  timeZone: string;
+  description?: string;
+  parameters?: Record<string, JsonValue>;
+  output?: string;
+  kernelName?: string;
+  timeouts?: { startSeconds?: number; cellSeconds?: number; runSeconds?: number };
+  concurrency: Concurrency;
+}
+
+const NAME = /^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
+const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const REGION = /^[a-z]+-[a-z]+[0-9]+$/;
+const SERVICE_ID = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
+const SERVICE_ACCOUNT = /^[a-z0-9][a-z0-9-]*@[a-z0-9.-]+\.gserviceaccount\.com$/;
+const TOPIC = /^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
+const SECRET = /^[A-Za-z0-9_-]{1,255}$/;
+const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+const CPU = /^(?:\d+(?:\.\d+)?|\d+m)$/;
+const MEMORY = /^\d+(?:Mi|Gi)$/;
+const IMAGE = /^[a-z0-9][^\s]*$/;
+const RELATIVE_FILE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\0\\]+$/;
+
+const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks'] as const;
+const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules'] as const;
+const SERVICE_KEYS = ['name', 'image', 'build', 'cpu', 'memory', 'minInstances', 'maxInstances', 'timeout', 'serviceAccount', 'labels'] as const;
+const SCHEDULE_KEYS = ['name', 'cron', 'timeZone', 'description', 'parameters', 'output', 'kernel', 'timeouts', 'concurrency'] as const;
+
+/**
+ * Parses and validates manifest text. Throws one `CONFIG` NbtError listing every problem
+ * (`details.problems` holds them as `{path, message, line?, column?}`).
+ */
+export function parseManifest(text: string, file: string): Manifest {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      return { path: '(yaml)', message: e.message.split('\n')[0]!, line: pos.line, column: pos.col };
+    });
+    throw manifestError(file, problems);
+  }
+  const r = new FieldReader();
+  const manifest = readManifest(doc.toJS({ maxAliasCount: 100 }) as unknown, file, r);
+  if (r.problems.length > 0 || manifest === undefined) throw manifestError(file, r.problems.map((p) => locate(p, doc, lineCounter)));
+  return manifest;
+}
+
+function readManifest(v: unknown, file: string, r: FieldReader): Manifest | undefined {
+  const o = r.mapping(v, '', TOP_KEYS);
+  if (!o) return undefined;
+  const name = r.string(o.name, 'name', { pattern: NAME, expect: 'a deployment name: lowercase letters, digits and hyphens, starting with a letter, at most 30 characters' });
+  const project = r.string(o.project, 'project', { pattern: PROJECT, expect: 'a Google Cloud project id (6-30 lowercase letters, digits, hyphens)' });
+  const region = r.string(o.region, 'region', { pattern: REGION, expect: 'a Google Cloud region such as "europe-west1"' });
+  const fn = o.function === undefined ? {} : r.mapping(o.function, 'function', ['name', 'serviceAccount']) ?? {};
+  const fnName = r.string(fn.name ?? 'runNotebook', 'function.name', { pattern: /^[A-Za-z][A-Za-z0-9_-]{0,62}$/, expect: 'a Cloud Functions name' });
+  const fnAccount = r.string(fn.serviceAccount ?? `nbtrigger-function@${project ?? 'PROJECT'}.iam.gserviceaccount.com`, 'function.serviceAccount',
+    { pattern: SERVICE_ACCOUNT, expect: 'a service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)' });
+  const topic = r.string(o.topic ?? 't_nbtrigger', 'topic', { pattern: TOPIC, expect: 'a Pub/Sub topic id (3-255 characters, starting with a letter, not "goog")' });
+  const tokenSecret = r.string(o.tokenSecret ?? 'nbtrigger-jupyter-token', 'tokenSecret', { pattern: SECRET, expect: 'a Secret Manager secret id' });
+  const list = r.list(o.notebooks, 'notebooks', { min: 1 }) ?? [];
+  const notebooks = list.map((n, i) => readNotebook(n, join('notebooks', i), r, { name: name ?? 'x', project: project ?? 'p', region: region ?? 'r' }));
+  uniqueNames(r, notebooks.map((n, i) => [n?.name, join(join('notebooks', i), 'name')]), 'notebook name');
+  uniqueNames(r, notebooks.map((n, i) => [n?.service.name, join(join('notebooks', i), 'service.name')]), 'Cloud Run service name');
+  // From the raw data, so a clash is reported even when a notebook has other problems.
+  uniqueNames(r, list.flatMap((n, i) => rawList(n, 'schedules').map((s, j) => [rawString(s, 'name'), `notebooks[${i}].schedules[${j}].name`] as [string | undefined, string])), 'schedule name');
+  if (r.problems.length > 0 || !name || !project || !region || !fnName || !fnAccount || !topic || !tokenSecret) return undefined;
+  return { file, name, project, region, function: { name: fnName, serviceAccount: fnAccount }, topic, tokenSecret, notebooks: notebooks as NotebookSpec[] };
+}
+
+function readNotebook(v: unknown, path: string, r: FieldReader, d: { name: string; project: string; region: string }): NotebookSpec | undefined {
+  const o = r.mapping(v, path, NOTEBOOK_KEYS);
+  if (!o) return undefined;
+  const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a notebook name: lowercase letters, digits and hyphens, starting with a letter' });
+  const file = r.string(o.file, join(path, 'file'), { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' });
+  const files = o.files === undefined ? [] : (r.list(o.files, join(path, 'files')) ?? []).map((f, i) =>
+    r.string(f, join(join(path, 'files'), i), { pattern: RELATIVE_FILE, expect: 'a relative path inside the repository' }) ?? '');
+  let nbPath: string | undefined;
+  const pathText = o.path === undefined ? file : r.string(o.path, join(path, 'path'));
+  if (pathText !== undefined) {
+    try {
+      nbPath = normalizeNotebookPath(pathText, join(path, 'path'));
+    } catch (e) {
+      r.problem(join(path, 'path'), (e as Error).message);
+    }
+  }
+  const service = readService(o.service ?? {}, join(path, 'service'), r, { ...d, notebook: name ?? 'x' });
+  const schedules = o.schedules === undefined ? [] : (r.list(o.schedules, join(path, 'schedules')) ?? [])
+    .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r));
+  if (!name || !file || !nbPath || !service || schedules.some((s) => s === undefined)) return undefined;
+  return { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[] };
+}
+
+function readService(v: unknown, path: string, r: FieldReader, d: { name: string; project: string; region: string; notebook: string }): ServiceConfig | undefined {
+  const o = r.mapping(v, path, SERVICE_KEYS);
+  if (!o) return undefined;
+  const name = r.string(o.name ?? `${d.name}-${d.notebook}`, join(path, 'name'),
+    { pattern: SERVICE_ID, expect: 'a Cloud Run service name: lowercase letters, digits, hyphens, starting with a letter, at most 49 characters' });
+  let image: string | undefined;
+  let build: { context: string } | undefined;
+  if (o.image !== undefined && o.build !== undefined) r.problem(join(path, 'image'), 'expected either "image" or "build", not both');
+  if (o.image !== undefined) image = r.string(o.image, join(path, 'image'), { pattern: IMAGE, expect: 'a container image reference' });
+  else {
+    const b = o.build ?? 'notebook-image';
+    const bo = typeof b === 'string' ? { context: b } : r.mapping(b, join(path, 'build'), ['context', 'image']);
+    const context = bo && r.string(bo.context ?? 'notebook-image', join(path, 'build.context'), { pattern: RELATIVE_FILE, expect: 'a folder relative to the repository' });
+    if (context) build = { context: context.replace(/\/+$/, '') };
+    const built = bo?.image ?? `${d.region}-docker.pkg.dev/${d.project}/nbtrigger/${name ?? 'service'}:latest`;
+    image = r.string(built, join(path, 'build.image'), { pattern: IMAGE, expect: 'a container image reference' });
+  }
+  const cpu = r.string(o.cpu === undefined ? '1' : String(o.cpu), join(path, 'cpu'), { pattern: CPU, expect: 'a CPU limit such as 1, 2, 0.5 or 500m' });
+  const memory = r.string(o.memory ?? '2Gi', join(path, 'memory'), { pattern: MEMORY, expect: 'a memory limit such as 512Mi or 2Gi' });
+  const maxInstances = r.integer(o.maxInstances ?? 1, join(path, 'maxInstances'), { min: 1, max: 1000 });
+  const minInstances = r.integer(o.minInstances ?? 0, join(path, 'minInstances'), { min: 0, max: maxInstances ?? 1000 });
+  const timeoutSeconds = durationSeconds(o.timeout ?? 3600);
+  if (timeoutSeconds === undefined || timeoutSeconds < 1 || timeoutSeconds > 3600) {
+    r.problem(join(path, 'timeout'), `expected a request timeout from 1 to 3600 seconds (e.g. 3600, "900s", "15m", "1h"), got ${typeName(o.timeout)}`);
+  }
+  const serviceAccount = r.string(o.serviceAccount, join(path, 'serviceAccount'), { pattern: SERVICE_ACCOUNT, expect: 'a service account e-mail', optional: true });
+  const labels = o.labels === undefined ? {} : r.stringMap(o.labels, join(path, 'labels'), LABEL_KEY, 'a label key (lowercase letter first, then lowercase letters, digits, _ or -)') ?? {};
+  for (const [k, val] of Object.entries(labels)) {
+    if (!/^[a-z0-9_-]{0,63}$/.test(val)) r.problem(join(join(path, 'labels'), k), `expected a label value (at most 63 lowercase letters, digits, _ or -), got "${val}"`);
+    if (k === 'managed-by' || k.startsWith('nbtrigger')) r.problem(join(join(path, 'labels'), k), `label "${k}" is reserved for nbtrigger`);
+  }
+  if (!name || !image || !cpu || !memory || maxInstances === undefined || minInstances === undefined || timeoutSeconds === undefined) return undefined;
+  const out: ServiceConfig = { name, image, cpu, memory, minInstances, maxInstances, timeoutSeconds, labels };
+  if (build) out.build = build;
+  if (serviceAccount) out.serviceAccount = serviceAccount;
+  return out;
+}
+
+function readSchedule(v: unknown, path: string, r: FieldReader): ScheduleSpec | undefined {
+  const o = r.mapping(v, path, SCHEDULE_KEYS);
+  if (!o) return undefined;
+  const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a schedule name: lowercase letters, digits and hyphens, starting with a letter' });
+  let cron = r.string(o.cron, join(path, 'cron'), { expect: 'a 5-field unix-cron expression such as "0 6 * * 1-5"' });
+  const cronWhy = cron === undefined ? undefined : cronProblem(cron);
+  if (cronWhy) cron = r.problem(join(path, 'cron'), cronWhy);
+  let timeZone = r.string(o.timeZone ?? 'UTC', join(path, 'timeZone'), { expect: 'an IANA time zone name such as "Europe/Paris"' });
+  const tzWhy = timeZone === undefined ? undefined : timeZoneProblem(timeZone);
+  if (tzWhy) timeZone = r.problem(join(path, 'timeZone'), tzWhy);
+  const description = r.string(o.description, join(path, 'description'), { optional: true });
+  const output = r.string(o.output, join(path, 'output'), { optional: true, expect: 'an output location (a path or gs://bucket/prefix)' });
+  const kernelName = r.string(o.kernel, join(path, 'kernel'), { optional: true, expect: 'a kernelspec name' });
+  const concurrency = o.concurrency === undefined ? 'skip' : r.oneOf(o.concurrency, join(path, 'concurrency'), CONCURRENCY);
+  let parameters: Record<string, JsonValue> | undefined;
+  if (o.parameters !== undefined) {
+    const p = r.mapping(o.parameters, join(path, 'parameters'), Object.keys((o.parameters ?? {}) as object));
+    if (p) {
+      for (const [k, val] of Object.entries(p)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) r.problem(join(join(path, 'parameters'), k), `expected a Python identifier as the parameter name, got "${k}"`);
+        if (!isJson(val)) r.problem(join(join(path, 'parameters'), k), `expected a JSON value (string, number, boolean, null, list, mapping), got ${typeName(val)}`);
+      }
+      parameters = p as Record<string, JsonValue>;
+    }
+  }
+  let timeouts: ScheduleSpec['timeouts'];
+  if (o.timeouts !== undefined) {
+    const t = r.mapping(o.timeouts, join(path, 'timeouts'), ['start', 'cell', 'run']);
+    if (t) {
+      timeouts = {};
+      for (const [k, key] of [['start', 'startSeconds'], ['cell', 'cellSeconds'], ['run', 'runSeconds']] as const) {
+        if (t[k] === undefined) continue;
+        const s = durationSeconds(t[k]);
+        if (s === undefined || s < 1 || s > 604800) r.problem(join(join(path, 'timeouts'), k), `expected a duration from 1 second to 7 days (e.g. 300, "90s", "15m", "2h"), got ${typeName(t[k])}`);
+        else timeouts[key] = s;
+      }
+    }
+  }
+  if (!name || !cron || !timeZone || !concurrency) return undefined;
+  const out: ScheduleSpec = { name, cron: cron.trim().split(/\s+/).join(' '), timeZone, concurrency };
+  if (description !== undefined) out.description = description;
+  if (parameters !== undefined) out.parameters = parameters;
+  if (output !== undefined) out.output = output;
+  if (kernelName !== undefined) out.kernelName = kernelName;
+  if (timeouts !== undefined && Object.keys(timeouts).length > 0) out.timeouts = timeouts;
+  return out;
+}
+
+function rawList(v: unknown, key: string): unknown[] {
+  const x = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+  return Array.isArray(x) ? x : [];
+}
+
+function rawString(v: unknown, key: string): string | undefined {
+  const x = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+  return typeof x === 'string' ? x : undefined;
+}
+
+function isJson(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(isJson);
+  if (typeof v === 'object') return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isJson);
+  return false;
+}
+
+function uniqueNames(r: FieldReader, entries: Array<[string | undefined, string]>, what: string): void {
+  const seen = new Map<string, string>();
+  for (const [n, path] of entries) {
+    if (n === undefined) continue;
+    const first = seen.get(n);
+    if (first !== undefined) r.problem(path, `${what} "${n}" is already used at ${first}; expected a unique name`);
+    else seen.set(n, path);
+  }
+}
+
+/** Adds the line and column of the field (when the YAML has it) to a problem. */
+function locate(p: FieldProblem, doc: Document, lc: LineCounter): FieldProblem & { line?: number; column?: number } {
+  const segments = p.path === '(root)' ? [] : p.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  for (let n = segments.length; n >= 0; n--) {
+    const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && Array.isArray(node.range)) {
+      const pos = lc.linePos(node.range[0]);
+      return { ...p, line: pos.line, column: pos.col };
+    }
+  }
+  return p;
+}
+
+function manifestError(file: string, problems: Array<FieldProblem & { line?: number; column?: number }>): NbtError {
+  const lines = problems.map((p) => `${file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path === '(yaml)' ? '' : `${p.path}: `}${p.message}`);
+  return new NbtError('CONFIG', `invalid manifest ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+    { details: { file, problems } });
+}

@@ -1,0 +1,180 @@
+/**
+ * The plan: desired state (from the manifest) + actual state (read from the APIs) → the list of
+ * create / update / delete / no-op actions, in the order they are applied. Resources that this
+ * deployment did not make (no matching labels/attributes) are never changed: a name clash with
+ * one is a `conflict`, which `deploy` refuses to apply. Pure: no I/O.
+ *
+ * Spec: issue 4 ("Commands": plan, deploy, destroy; prune of jobs nbtrigger made).
+ * @module
+ */
+import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type ServiceSpec } from './desired.js';
+
+/** A Cloud Run service as read back (only what nbtrigger compares). */
+export interface ActualService {
+  name: string;
+  labels: Record<string, string>;
+  image?: string;
+  cpu?: string;
+  memory?: string;
+  minInstances?: number;
+  maxInstances?: number;
+  timeoutSeconds?: number;
+  serviceAccount?: string;
+  tokenSecret?: string;
+  /** `https://…run.app`. */
+  uri?: string;
+}
+
+/** A Scheduler job as read back. `data` is base64. */
+export interface ActualJob {
+  name: string;
+  description: string;
+  schedule: string;
+  timeZone: string;
+  topicName?: string;
+  data?: string;
+  attributes: Record<string, string>;
+}
+
+export interface ActualState {
+  /** Every service in the location. */
+  services: ActualService[];
+  /** Members holding roles/run.invoker, per service name (read for existing services nbtrigger wants). */
+  invokers: ReadonlyMap<string, string[]>;
+  /** Undefined when the topic does not exist. */
+  topic?: { name: string; labels: Record<string, string> };
+  /** Every job in the location. */
+  jobs: ActualJob[];
+}
+
+export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
+export type Resource = 'service' | 'iam' | 'topic' | 'job';
+
+/** One step of a plan. `changes` says what differs (for update) or why (conflict, noop notes). */
+export interface Action {
+  resource: Resource;
+  op: Op;
+  /** Full resource name. */
+  name: string;
+  changes: string[];
+  service?: ServiceSpec;
+  job?: JobSpec;
+  iam?: { add: string[]; remove: string[] };
+}
+
+/** Members that would make a service public; nbtrigger removes them from roles/run.invoker. */
+export const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
+
+/** True when applying the plan would call a mutating API. */
+export function isMutating(a: Action): boolean {
+  return a.op === 'create' || a.op === 'update' || a.op === 'delete';
+}
+
+/** The plan for `deploy`: services, their IAM, the topic, the jobs, then prunes (jobs before services). */
+export function planDeploy(desired: DesiredState, actual: ActualState): Action[] {
+  const d = desired.deployment;
+  const serviceActions = desired.services.map((spec) => planService(spec, actual.services.find((s) => s.name === spec.name), d));
+  const iamActions = desired.services.map((spec, i) => planIam(spec, serviceActions[i]!, actual.invokers.get(spec.name), desired.invoker));
+  const topic: Action = actual.topic
+    ? { resource: 'topic', op: 'noop', name: desired.topic.name, changes: isManagedBy(actual.topic.labels, d) ? [] : ['exists (not made by nbtrigger: used as is)'] }
+    : { resource: 'topic', op: 'create', name: desired.topic.name, changes: [] };
+  const wanted = new Set(desired.services.map((s) => s.name));
+  const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
+    .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
+  return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planJobs(desired, actual.jobs), ...serviceDeletes];
+}
+
+/** Job actions alone (deploy re-plans them once new services have their URLs): upserts, then prunes. */
+export function planJobs(desired: DesiredState, jobs: ActualJob[]): Action[] {
+  const d = desired.deployment;
+  const upserts = desired.jobs.map((spec): Action => {
+    const cur = jobs.find((j) => j.name === spec.name);
+    if (!cur) return { resource: 'job', op: 'create', name: spec.name, changes: pendingNote(spec), job: spec };
+    if (!isManagedBy(cur.attributes, d)) return conflict('job', spec.name, d);
+    const changes = jobChanges(spec, cur);
+    return { resource: 'job', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, job: spec };
+  });
+  const wanted = new Set(desired.jobs.map((j) => j.name));
+  const prunes = jobs.filter((j) => !wanted.has(j.name) && isManagedBy(j.attributes, d))
+    .map((j): Action => ({ resource: 'job', op: 'delete', name: j.name, changes: ['no longer in the manifest'] }));
+  return [...upserts, ...prunes];
+}
+
+/** The plan for `destroy`: every job, service and (if nbtrigger made it) the topic of this deployment. */
+export function planDestroy(deployment: string, topicName: string, actual: ActualState): Action[] {
+  const jobs = actual.jobs.filter((j) => isManagedBy(j.attributes, deployment))
+    .map((j): Action => ({ resource: 'job', op: 'delete', name: j.name, changes: [] }));
+  const services = actual.services.filter((s) => isManagedBy(s.labels, deployment))
+    .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: [] }));
+  const topic: Action[] = !actual.topic ? []
+    : isManagedBy(actual.topic.labels, deployment) ? [{ resource: 'topic', op: 'delete', name: topicName, changes: [] }]
+    : [{ resource: 'topic', op: 'noop', name: topicName, changes: ['not made by nbtrigger: kept'] }];
+  return [...jobs, ...services, ...topic];
+}
+
+function planService(spec: ServiceSpec, cur: ActualService | undefined, deployment: string): Action {
+  if (!cur) return { resource: 'service', op: 'create', name: spec.name, changes: [], service: spec };
+  if (!isManagedBy(cur.labels, deployment)) return conflict('service', spec.name, deployment);
+  const changes = serviceChanges(spec, cur);
+  return { resource: 'service', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, service: spec };
+}
+
+function planIam(spec: ServiceSpec, serviceAction: Action, members: string[] | undefined, invoker: string): Action | undefined {
+  if (serviceAction.op === 'conflict') return undefined;
+  const current = serviceAction.op === 'create' ? [] : members ?? [];
+  const add = current.includes(invoker) ? [] : [invoker];
+  const remove = current.filter((m) => PUBLIC_MEMBERS.includes(m));
+  const changes = [...add.map((m) => `+ ${INVOKER_ROLE} ${m}`), ...remove.map((m) => `- ${INVOKER_ROLE} ${m} (the service is not public)`)];
+  return { resource: 'iam', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, iam: { add, remove } };
+}
+
+/** What differs between the wanted service and the one read back (only fields nbtrigger sets). */
+export function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] {
+  const out: string[] = [];
+  const cmp = (field: string, want: unknown, got: unknown): void => {
+    if (want !== got) out.push(`${field}: ${show(got)} → ${show(want)}`);
+  };
+  cmp('image', spec.image, cur.image);
+  cmp('cpu', spec.cpu, cur.cpu);
+  cmp('memory', spec.memory, cur.memory);
+  cmp('minInstances', spec.minInstances, cur.minInstances ?? 0);
+  cmp('maxInstances', spec.maxInstances, cur.maxInstances);
+  cmp('timeout', spec.timeoutSeconds, cur.timeoutSeconds);
+  if (spec.serviceAccount !== undefined) cmp('serviceAccount', spec.serviceAccount, cur.serviceAccount);
+  cmp('tokenSecret', spec.tokenSecret, cur.tokenSecret);
+  for (const [k, v] of Object.entries(spec.labels)) cmp(`labels.${k}`, v, cur.labels[k]);
+  return out;
+}
+
+/** What differs between the wanted job and the one read back. */
+export function jobChanges(spec: JobSpec, cur: ActualJob): string[] {
+  const out: string[] = [];
+  const cmp = (field: string, want: unknown, got: unknown): void => {
+    if (want !== got) out.push(`${field}: ${show(got)} → ${show(want)}`);
+  };
+  cmp('schedule', spec.schedule, cur.schedule);
+  cmp('timeZone', spec.timeZone, cur.timeZone);
+  cmp('description', spec.description, cur.description);
+  cmp('topic', spec.topicName, cur.topicName);
+  if (spec.data === undefined) out.push(...pendingNote(spec));
+  else if (spec.data !== cur.data) out.push(`message: ${cur.data === undefined ? '(none)' : decodeForShow(cur.data)} → ${decodeForShow(spec.data)}`);
+  const keys = new Set([...Object.keys(spec.attributes), ...Object.keys(cur.attributes)]);
+  for (const k of [...keys].sort()) cmp(`attributes.${k}`, spec.attributes[k], cur.attributes[k]);
+  return out;
+}
+
+function pendingNote(spec: JobSpec): string[] {
+  return spec.data === undefined ? [`message: set once service ${spec.service} has its URL`] : [];
+}
+
+function conflict(resource: Resource, name: string, deployment: string): Action {
+  return { resource, op: 'conflict', name, changes: [`exists but was not made by nbtrigger deployment "${deployment}": rename it in the manifest or remove it by hand`] };
+}
+
+function show(v: unknown): string {
+  return v === undefined ? '(unset)' : JSON.stringify(v);
+}
+
+function decodeForShow(b64: string): string {
+  return JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'));
+}

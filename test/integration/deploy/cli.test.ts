@@ -1,0 +1,125 @@
+/**
+ * The real `nbtrigger plan | deploy | destroy | publish` commands as child processes, pointed at
+ * the in-process Cloud Run / Scheduler gRPC fakes (NBTRIGGER_RUN_ENDPOINT,
+ * NBTRIGGER_SCHEDULER_ENDPOINT) and Google's Pub/Sub emulator (PUBSUB_EMULATOR_HOST).
+ * Spec: issue 4 ("Commands").
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { runCli } from '../../helpers/cli.js';
+import { startFakeRun, type FakeRun } from '../../helpers/grpc-run.js';
+import { startFakeScheduler, type FakeScheduler } from '../../helpers/grpc-scheduler.js';
+import { emulatorUnavailableReason, skipUnlessEmulator, startPubsubEmulator, type PubsubEmulator } from '../../helpers/pubsub-emulator.js';
+
+const PROJECT = 'nbtrigger-cli';
+const MANIFEST = `
+name: cli
+project: ${PROJECT}
+region: us-central1
+notebooks:
+  - name: hello
+    file: examples/hello.ipynb
+    service: {image: "gcr.io/${PROJECT}/hello:1"}
+    schedules:
+      - {name: morning, cron: "0 7 * * 1-5", timeZone: America/New_York}
+`;
+
+test('nbtrigger plan --check names the file, the field path and what was expected (exit 2)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nbt-cli-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, MANIFEST.replace('0 7 * * 1-5', '0 7 * * 1-5 2024'));
+    const r = await runCli(['plan', '--check', '-f', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: notebooks\\[0\\]\\.schedules\\[0\\]\\.cron: expected a 5-field unix-cron`));
+    const ok = await runCli(['plan', '--check', '-f', join(process.cwd(), 'infra', 'nbtrigger.yaml')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /valid \(1 notebook\(s\), 2 schedule\(s\)\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('nbtrigger plan / deploy / destroy / publish against the fakes and the emulator', { timeout: 180_000 }, async (t) => {
+  if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
+  let emu: PubsubEmulator | undefined;
+  let fr: FakeRun | undefined;
+  let fs: FakeScheduler | undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'nbt-cli-'));
+  t.after(async () => {
+    await Promise.allSettled([fr?.stop(), fs?.stop(), emu?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  await Promise.all([
+    startPubsubEmulator({ project: PROJECT }).then((x) => { emu = x; }),
+    startFakeRun().then((x) => { fr = x; }),
+    startFakeScheduler().then((x) => { fs = x; }),
+  ]);
+  assert.ok(emu && fr && fs);
+  const [run, sch, ps] = [fr, fs, emu];
+  const file = join(dir, 'nbtrigger.yaml');
+  await writeFile(file, MANIFEST);
+  const env = {
+    NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${run.port}`, NBTRIGGER_SCHEDULER_ENDPOINT: `127.0.0.1:${sch.port}`, PUBSUB_EMULATOR_HOST: ps.host,
+    GOOGLE_CLOUD_PROJECT: PROJECT,
+  };
+  const cli = (args: string[]) => runCli(args, { env, timeoutMs: 60_000 });
+
+  await t.test('plan shows the actions and next fire times, and changes nothing', async () => {
+    const r = await cli(['plan', '-f', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\+ service projects\/nbtrigger-cli\/locations\/us-central1\/services\/cli-hello$/m);
+    assert.match(r.stdout, /^\+ topic {3}projects\/nbtrigger-cli\/topics\/t_nbtrigger$/m);
+    assert.match(r.stdout, /^\+ job {5}projects\/nbtrigger-cli\/locations\/us-central1\/jobs\/cli_morning$/m);
+    assert.match(r.stdout, /plan: 3 to create, 1 to update, 0 to delete, 0 unchanged/);
+    assert.equal(r.stdout.match(/ {2}next: \d{4}-\d\d-\d\d 07:00 E[SD]T \(-0[45]:00\)/g)?.length, 3, r.stdout);
+    assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
+  });
+
+  await t.test('deploy creates; a second deploy changes nothing', async () => {
+    const first = await cli(['deploy', '-f', file]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /create service .*cli-hello/);
+    // Local endpoints need no credentials: no Application Default Credentials / metadata lookup.
+    assert.doesNotMatch(first.stderr, /MetadataLookupWarning|Could not load the default credentials/);
+    assert.deepEqual([...sch.jobs.keys()], [`projects/${PROJECT}/locations/us-central1/jobs/cli_morning`]);
+    const before = run.mutatingCalls().length + sch.mutatingCalls().length;
+    assert.equal(before, 3); // CreateService, SetIamPolicy, CreateJob
+    const second = await cli(['deploy', '-f', file, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const actions = JSON.parse(second.stdout) as Array<{ op: string }>;
+    assert.ok(actions.every((a) => a.op === 'noop'), second.stdout);
+    assert.equal(run.mutatingCalls().length + sch.mutatingCalls().length, before);
+  });
+
+  await t.test('publish sends the message (checked with the function grammar) to the emulator', async () => {
+    const sub = `http://${ps.host}/v1/projects/${PROJECT}/subscriptions/s_cli`;
+    const put = await request(sub, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic: `projects/${PROJECT}/topics/t_nbtrigger` }) });
+    assert.equal(put.statusCode, 200, await put.body.text());
+    const r = await cli(['publish', 't_nbtrigger', '--message', 'host.example:8888 /nb.ipynb --use-https', '--attribute', 'origin=cli']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.match(id, /^\d+$/);
+    const bad = await cli(['publish', 't_nbtrigger', '--message', 'host:1 /nb.ipynb --nope']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown flag "--nope"/);
+    const pulled = await request(`${sub}:pull`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ maxMessages: 10 }) });
+    const body = (await pulled.body.json()) as { receivedMessages?: Array<{ message: { data: string; messageId: string; attributes?: Record<string, string> } }> };
+    assert.deepEqual(body.receivedMessages?.map((m) => [m.message.messageId, Buffer.from(m.message.data, 'base64').toString('utf8'), m.message.attributes]),
+      [[id, 'host.example:8888 /nb.ipynb --use-https', { origin: 'cli' }]]);
+  });
+
+  await t.test('destroy removes the deployment', async () => {
+    const r = await cli(['destroy', '-f', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sch.jobs.size, 0);
+    assert.equal(run.services.size, 0);
+    const topic = await request(`http://${ps.host}/v1/projects/${PROJECT}/topics/t_nbtrigger`);
+    await topic.body.dump();
+    assert.equal(topic.statusCode, 404);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * `nbtrigger runs`: lists past runs newest first (when, notebook, status, duration, failing cell,
+ * output) from a local output root or Firestore, as a table or `--json`, and with `--html FILE`
+ * writes one self-contained page (summary, a chart of durations and outcomes per notebook, the table).
+ * Exit codes: 0 listed (whatever the runs' outcomes), 2 bad input, 3 the history could not be read.
+ *
+ * Spec: issue 3 "Run records and history".
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { RunStatus } from '../functions/run/record.js';
+import { renderHistoryHtml } from '../functions/report/history-html.js';
+import { formatRunsTable, RUN_STATUSES, toRow, type HistoryQuery, type RunLister } from '../functions/report/history.js';
+
+export const RUNS_USAGE = `usage: nbtrigger runs [options]
+
+Lists runs newest first: when, notebook, status, duration, failing cell, output.
+
+options:
+  --output-root DIR   where local run records are (default: $NBTRIGGER_OUTPUT_ROOT, else .)
+  --firestore         read the run history from Firestore instead (FIRESTORE_EMULATOR_HOST honoured)
+  --notebook NAME     only this notebook (a file name, or a path when it has a /)
+  --status STATUS     only runs that ended so: succeeded, failed, timed_out, error
+  --limit N           at most N runs (default 50; with --html 1000)
+  --json              print the run records as one JSON array
+  --html FILE         also write a self-contained HTML page of the runs to FILE
+`;
+
+/** Where the history comes from. */
+export type HistorySource = { kind: 'local'; root: string } | { kind: 'firestore' };
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Opens a history source. The lead may swap in the run stores here; both satisfy {@link RunLister}. */
+export async function openHistory(source: HistorySource): Promise<RunLister> {
+  if (source.kind === 'local') return new (await import('../functions/report/local-history.js')).LocalHistory(source.root);
+  const { openRunStore } = await import('../functions/store/runs-store.js');
+  return openRunStore({ kind: 'firestore' });
+}
+
+class UsageError extends Error {}
+
+function parseLimit(v: string | undefined, html: boolean): number {
+  if (v === undefined) return html ? 1000 : 50;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1000) throw new UsageError(`--limit must be an integer from 1 to 1000, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Runs the command; resolves to the exit code. `open` is injectable for tests. */
+export async function runsCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+  open: (s: HistorySource) => Promise<RunLister> = openHistory): Promise<number> {
+  let query: HistoryQuery;
+  let source: HistorySource;
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv, allowPositionals: false, strict: true,
+      options: {
+        'output-root': { type: 'string' }, firestore: { type: 'boolean' }, notebook: { type: 'string' }, status: { type: 'string' },
+        limit: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+    if (v.help) {
+      io.stdout.write(RUNS_USAGE);
+      return 0;
+    }
+    if (v.firestore && v['output-root'] !== undefined) throw new UsageError('--firestore and --output-root exclude each other');
+    if (v.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(v.status)) {
+      throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(v.status)}`);
+    }
+    if (v.html === '') throw new UsageError('--html needs a file name');
+    query = { limit: parseLimit(v.limit, v.html !== undefined) };
+    if (v.notebook) query.notebook = v.notebook;
+    if (v.status) query.status = v.status as RunStatus;
+    source = v.firestore ? { kind: 'firestore' } : { kind: 'local', root: resolve(v['output-root'] ?? io.env.NBTRIGGER_OUTPUT_ROOT ?? '.') };
+  } catch (e) {
+    io.stderr.write(`nbtrigger runs: ${(e as Error).message}\n\n${RUNS_USAGE}`);
+    return 2;
+  }
+
+  let lister: RunLister | undefined;
+  let runs;
+  try {
+    lister = await open(source);
+    runs = await lister.list(query);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (source.kind === 'local' && err.code === 'ENOENT') {
+      io.stderr.write(`nbtrigger runs: no such directory: ${source.root}\n`);
+      return 2;
+    }
+    io.stderr.write(`nbtrigger runs: cannot read the run history: ${err.message}\n`);
+    return 3;
+  } finally {
+    await lister?.close?.().catch(() => undefined);
+  }
+
+  if (v.json) io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+  else {
+    const shown = v.html !== undefined && v.limit === undefined ? runs.slice(0, 50) : runs;
+    io.stdout.write(formatRunsTable(shown.map(toRow)));
+    if (shown.length < runs.length) io.stdout.write(`(${runs.length - shown.length} older runs are in the HTML page only)\n`);
+  }
+  if (v.html !== undefined) {
+    const file = resolve(v.html);
+    const filterText = [query.notebook && `notebook=${query.notebook}`, query.status && `status=${query.status}`].filter(Boolean).join(', ');
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, renderHistoryHtml(runs, filterText ? { filterText } : {}));
+    } catch (e) {
+      io.stderr.write(`nbtrigger runs: cannot write ${file}: ${(e as Error).message}\n`);
+      return 3;
+    }
+    io.stderr.write(`wrote ${file} (${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,131 @@
+/**
+ * `nbtrigger runs` over a local output root (table, filters, --json, errors), and the `--html` page
+ * opened in headless Chromium (Debian's `chromium`): the rendered DOM holds one table row and one chart
+ * dot per run, no script ran or was created from record text, and a screenshot is taken. Skips with a
+ * notice when chromium is missing (fails instead under CI=true).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { runsCommand } from '../../../../cli/runs-command.js';
+import { sampleRuns } from '../../../unit/functions/report/fixtures.js';
+
+const CHROMIUM = process.env.NBTRIGGER_CHROMIUM ?? '/usr/bin/chromium';
+
+function skipUnlessChromium(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  const reason = `${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`;
+  if (process.env.CI === 'true') assert.fail(`chromium required when CI=true: ${reason}`);
+  console.log(`# SKIP headless Chromium checks: ${reason}`);
+  t.skip(reason);
+  return true;
+}
+
+/** Runs headless Chromium with a fresh profile; resolves to stdout. */
+async function chromium(args: string[], profile: string): Promise<string> {
+  const base = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${profile}`];
+  return new Promise((res, rej) => {
+    execFile(CHROMIUM, [...base, ...args], { timeout: 90_000, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) rej(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`));
+      else res(stdout);
+    });
+  });
+}
+
+function io(): { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (s: string) => { out += s; return true; } } as unknown as NodeJS.WritableStream,
+    stderr: { write: (s: string) => { err += s; return true; } } as unknown as NodeJS.WritableStream,
+    env: {},
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
+  let dir: string;
+  const runs = sampleRuns();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbt-runs-'));
+    for (const r of runs) {
+      const folder = join(dir, 'runs', (r.notebook ?? '_unknown').replace(/^.*\//, '').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]/g, '_'));
+      await mkdir(folder, { recursive: true });
+      await writeFile(join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.json`), JSON.stringify(r));
+      await writeFile(join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.ipynb`), '{"cells": [], "nbformat": 4}');
+    }
+    await writeFile(join(dir, 'runs', 'package.json'), '{"name": "not a record"}');
+    await writeFile(join(dir, 'runs', 'broken.json'), '{');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('lists runs newest first with when, notebook, status, duration, failing cell, output', async () => {
+    const o = io();
+    assert.equal(await runsCommand(['--output-root', dir], o), 0, o.err());
+    const lines = o.out().trimEnd().split('\n');
+    assert.equal(lines.length, runs.length + 1);
+    assert.match(lines[0]!, /^WHEN +NOTEBOOK +STATUS +DURATION +CELL +FAILURE +OUTPUT$/);
+    assert.match(lines[1]!, /^2026-01-21 21:00:00Z +reports\/daily\.ipynb +succeeded +6\.4 s +- +- +\/srv\/runs\/daily\/daily-7\.ipynb$/);
+    assert.match(o.out(), /\n2026-01-20 12:00:00Z +etl\/load\.ipynb +timed_out +5 min 00 s +- +TIMEOUT: run exceeded 300 s +-\n/);
+  });
+
+  it('filters by notebook and status, limits, and prints --json records', async () => {
+    const o = io();
+    assert.equal(await runsCommand(['--output-root', dir, '--notebook', 'daily', '--status', 'failed', '--json'], o), 0, o.err());
+    const got = JSON.parse(o.out()) as Array<{ runId: string; error: { cellIndex: number } }>;
+    assert.deepEqual(got.map((r) => r.runId), ['daily-6', 'daily-3']);
+    assert.equal(got[0]!.error.cellIndex, 2);
+    const l = io();
+    assert.equal(await runsCommand(['--output-root', dir, '--limit', '2', '--json'], l), 0);
+    assert.deepEqual((JSON.parse(l.out()) as Array<{ runId: string }>).map((r) => r.runId), ['daily-7', 'evil-0']);
+  });
+
+  it('refuses bad input with exit 2', async () => {
+    for (const argv of [['--status', 'broken'], ['--limit', '0'], ['--limit', 'x'], ['--bogus'], ['positional'], ['--firestore', '--output-root', dir]]) {
+      const o = io();
+      assert.equal(await runsCommand(argv, o), 2, argv.join(' '));
+      assert.match(o.err(), /usage: nbtrigger runs/);
+    }
+    const o = io();
+    assert.equal(await runsCommand(['--output-root', join(dir, 'nope')], o), 2);
+    assert.match(o.err(), /no such directory/);
+  });
+
+  it('writes a page that renders the runs in headless Chromium', async (t) => {
+    const page = join(dir, 'report', 'runs.html');
+    const o = io();
+    assert.equal(await runsCommand(['--output-root', dir, '--html', page], o), 0, o.err());
+    assert.match(o.err(), /wrote .*runs\.html \(12 runs\)/);
+    const html = await readFile(page, 'utf8');
+    assert.match(html, /<svg /);
+    if (skipUnlessChromium(t)) return;
+
+    const profile = await mkdtemp(join(tmpdir(), 'nbt-chromium-'));
+    try {
+      const dom = await chromium(['--virtual-time-budget=2000', '--dump-dom', pathToFileURL(page).href], profile);
+      assert.equal((dom.match(/<tr class="run /g) ?? []).length, runs.length, 'one table row per run');
+      assert.equal((dom.match(/<circle class="run /g) ?? []).length, runs.length, 'one chart dot per run');
+      assert.equal((dom.match(/<svg /g) ?? []).length, 3, 'one chart per notebook');
+      assert.match(dom, /<table id="runs">/);
+      assert.doesNotMatch(dom, /<script|<img/i, 'record text never became markup');
+      assert.match(dom, /x\/&lt;script&gt;alert\(1\)&lt;\/script&gt;\.ipynb/);
+
+      const shot = join(dir, 'report', 'runs.png');
+      await chromium(['--hide-scrollbars', '--window-size=1200,1900', `--screenshot=${shot}`, pathToFileURL(page).href], profile);
+      const png = await readFile(shot);
+      assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+      assert.ok((await stat(shot)).size > 20_000, 'a screenshot with content');
+      if (process.env.NBTRIGGER_KEEP_SCREENSHOT) await writeFile(process.env.NBTRIGGER_KEEP_SCREENSHOT, png);
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { htmlLocationFor, summarizeResults, writeOutput } from '../../../../functions/sinks/sink.js';
+
+const values = { notebook: 'daily.ipynb', runId: 'r1', date: '2026-01-21T23:49:30.123Z', status: 'succeeded' };
+
+describe('file sink and writeOutput', () => {
+  let dir: string;
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'nbt-sink-')); });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes under the base dir, creating folders, leaving no temporary file', async () => {
+    const body = '{"cells": [], "ü": "✓"}';
+    const r = await writeOutput({ template: 'runs/{notebook}/{date}-{runId}.ipynb', values, body, kind: 'notebook' }, { baseDir: dir });
+    const path = join(dir, 'runs/daily/2026-01-21T23-49-30.123Z-r1.ipynb');
+    assert.deepEqual(r, { location: path, ok: true, bytes: Buffer.byteLength(body), kind: 'notebook' });
+    assert.equal(await readFile(path, 'utf8'), body);
+    assert.deepEqual(await readdir(join(dir, 'runs/daily')), ['2026-01-21T23-49-30.123Z-r1.ipynb']);
+    const html = await writeOutput({ template: htmlLocationFor(r.location), values, body: new TextEncoder().encode('<p>x</p>'), kind: 'html' });
+    assert.equal(html.ok, true);
+    assert.equal(await readFile(join(dir, 'runs/daily/2026-01-21T23-49-30.123Z-r1.html'), 'utf8'), '<p>x</p>');
+  });
+
+  it('a write that fails is a result, not an exception', async () => {
+    await writeFile(join(dir, 'blocker'), 'a file, not a folder');
+    const r = await writeOutput({ template: 'blocker/x.ipynb', values, body: '{}', kind: 'notebook' }, { baseDir: dir });
+    assert.equal(r.ok, false);
+    assert.equal(r.error?.code, 'SINK_FAILED');
+    assert.equal(r.location, join(dir, 'blocker/x.ipynb'));
+    assert.match(r.error?.message ?? '', /ENOTDIR|EEXIST|not a directory/);
+  });
+
+  it('a bad template or location is a USAGE result', async () => {
+    const a = await writeOutput({ template: 'x/{nope}.ipynb', values, body: '{}', kind: 'notebook' }, { baseDir: dir });
+    assert.equal(a.ok, false);
+    assert.equal(a.error?.code, 'USAGE');
+    const b = await writeOutput({ template: 's3://b/{runId}.ipynb', values, body: '{}', kind: 'notebook' }, { baseDir: dir });
+    assert.deepEqual([b.ok, b.error?.code, b.location], [false, 'USAGE', 's3://b/r1.ipynb']);
+  });
+
+  it('server: without a connected server fails cleanly', async () => {
+    const r = await writeOutput({ template: 'server:/out/x.ipynb', values, body: '{}', kind: 'notebook' }, {});
+    assert.deepEqual([r.ok, r.error?.code, r.location], [false, 'SINK_FAILED', 'server:/out/x.ipynb']);
+  });
+
+  it('redacts secrets in error messages', async () => {
+    const r = await writeOutput({ template: 'blocker/sekrit-token/x.ipynb', values, body: '{}', kind: 'notebook' }, { baseDir: dir, secrets: ['sekrit-token'] });
+    assert.equal(r.ok, false);
+    assert.doesNotMatch(r.error?.message ?? '', /sekrit-token/);
+  });
+
+  it('summarizes results for the record', () => {
+    const s = summarizeResults([
+      { location: '/a.ipynb', ok: true, kind: 'notebook' },
+      { location: 'gs://b/a.html', ok: false, kind: 'html', error: { code: 'SINK_FAILED', message: 'boom' } },
+    ]);
+    assert.deepEqual(s.outputs, { notebook: '/a.ipynb' });
+    assert.deepEqual(s.failures, ['html not written to gs://b/a.html: boom (SINK_FAILED)']);
+  });
+});

@@ -99,7 +99,7 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
       // The token travels by environment, never on a command line other users could read.
       JUPYTER_TOKEN: token,
       JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
-      IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1',
+      IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1',
     },
   });
   live.add(child);

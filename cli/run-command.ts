@@ -8,7 +8,7 @@
  * @module
  */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
 import { createLogger } from '../functions/log.js';
@@ -16,8 +16,11 @@ import { parseServer } from '../functions/request/address.js';
 import { mergeParameters, parseCliParameters } from '../functions/notebook/parameters.js';
 import { readParametersFile } from '../functions/notebook/parameters-file.js';
 import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
-import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
+import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
+import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
+import { finishRun } from '../functions/run/finish.js';
 import { runNotebook, type RunLimits } from '../functions/run/runner.js';
+import { openRunStore, type StoredRun } from '../functions/store/runs-store.js';
 import { startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
 import { Progress, summary } from './progress.js';
 
@@ -41,6 +44,12 @@ options:
                          a notebook parameter (repeatable; VALUE is JSON when it parses, else a string),
                          injected after the cell tagged "parameters", as papermill does
   --parameters-file F    parameters from a YAML or JSON file (-p wins)
+  --output LOCATION      where the executed notebook goes: a path, gs://bucket/prefix/..., or server:/path.ipynb;
+                         placeholders {notebook} {runId} {date} {status}
+                         (default: OUTPUT_ROOT/{notebook}/{date}-{runId}.ipynb, beside the run record)
+  --output-root DIR      where run records go (default ./runs; see 'nbtrigger runs')
+  --html                 also write an HTML rendering next to the executed notebook
+  --no-record            write nothing: no executed notebook, no run record
   --json                 print exactly one JSON run record on stdout
   --verbose              log every kernel message (JSON lines on stderr)
 `;
@@ -62,7 +71,8 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       options: {
         server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
         sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
-        'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, output: { type: 'string' }, 'output-root': { type: 'string' },
+        html: { type: 'boolean' }, 'no-record': { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -87,7 +97,9 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let record: RunRecord;
+  let recordPath: string | undefined;
   try {
+    if (v['no-record'] && (v.output || v.html)) throw new NbtError('USAGE', '--no-record writes nothing: it excludes --output and --html');
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
     const limits = {
       runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
@@ -127,6 +139,15 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
         onProgress: (e) => progress?.update(e),
       });
       record = outcome.record;
+      if (!v['no-record']) {
+        const root = resolve(v['output-root'] ?? 'runs');
+        const store = await openRunStore({ kind: 'local', root });
+        record = await finishRun({
+          outcome, request, runId: newRunId(), token, output: v.output ?? join(root, DEFAULT_OUTPUT_SUFFIX), html: v.html === true,
+          store, onStored: (where) => { recordPath = where; },
+        });
+        await store.close();
+      }
     } finally {
       progress?.end();
     }
@@ -140,6 +161,10 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
   if (json) io.stdout.write(`${JSON.stringify(record)}\n`);
   else {
     io.stderr.write(summary(record, io.stderr.isTTY === true));
+    const outputs = (record as StoredRun).outputs;
+    if (outputs?.notebook) io.stderr.write(`executed notebook: ${outputs.notebook}\n`);
+    if (outputs?.html) io.stderr.write(`html: ${outputs.html}\n`);
+    if (recordPath) io.stderr.write(`run record: ${recordPath}\n`);
     const result = describeResult(record.lastResult);
     if (result !== undefined) io.stdout.write(`${result}\n`);
     if (record.error?.code === 'USAGE') io.stderr.write(`\n${RUN_USAGE}`);

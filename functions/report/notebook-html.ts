@@ -50,7 +50,7 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
     const res = await request(`${opts.server.base}/nbconvert/html`, {
       method: 'POST',
       headers: { ...opts.server.headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ content: notebook, name: name.replace(/^.*\//, '') }),
+      body: JSON.stringify({ content: joinMultiline(notebook), name: name.replace(/^.*\//, '') }),
       signal: opts.signal ?? null,
       headersTimeout: opts.timeoutMs ?? 60_000,
       bodyTimeout: opts.timeoutMs ?? 60_000,
@@ -68,6 +68,33 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
     html: renderNotebookHtmlBuiltin(notebook, title),
     via: 'builtin',
     warning: redact(`HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available (${why.slice(0, 200)})`, secrets),
+  };
+}
+
+/**
+ * The server builds the notebook with `nbformat.from_dict`, which (unlike `nbformat.reads`) does not
+ * join multiline strings: sources, stream text and text MIME data stored as lists of lines make
+ * nbconvert fail ("expected string … got 'list'"). Join them, as `nbformat.reads` would.
+ */
+export function joinMultiline(notebook: unknown): unknown {
+  const join = (v: unknown): unknown => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join('') : v);
+  const nb = notebook as { cells?: Array<Record<string, unknown>> };
+  if (!Array.isArray(nb?.cells)) return notebook;
+  return {
+    ...nb,
+    cells: nb.cells.map((c) => ({
+      ...c,
+      source: join(c.source),
+      ...(Array.isArray(c.outputs) ? {
+        outputs: (c.outputs as Array<Record<string, unknown>>).map((o) => ({
+          ...o,
+          ...(o.text !== undefined ? { text: join(o.text) } : {}),
+          ...(o.data && typeof o.data === 'object' ? {
+            data: Object.fromEntries(Object.entries(o.data as Record<string, unknown>).map(([k, v]) => [k, k.endsWith('json') ? v : join(v)])),
+          } : {}),
+        })),
+      } : {}),
+    })),
   };
 }
 

@@ -6,6 +6,7 @@
  * durationMs, cells, error, lastResult).
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import type { IMimeBundle } from '@jupyterlab/nbformat';
 import type { NbtError } from '../errors.js';
 import type { CellRun } from '../jupyter/executor.js';
@@ -54,6 +55,11 @@ export function rejectedRecord(e: NbtError, startedAt: number, now: number): Run
     durationMs: now - startedAt, cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
     error: recordError(e), warnings: [],
   };
+}
+
+/** A new run id: 12 hex digits, safe as a file name and a Firestore document id. */
+export function newRunId(): string {
+  return randomBytes(6).toString('hex');
 }
 
 /** Maps an outcome to the record status. */

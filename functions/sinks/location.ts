@@ -16,6 +16,9 @@ import { NbtError } from '../errors.js';
 /** The default output template in local mode, relative to the output root. */
 export const DEFAULT_OUTPUT_TEMPLATE = 'runs/{notebook}/{date}-{runId}.ipynb';
 
+/** The default template below an output root (the run records' folder): `{notebook}/{date}-{runId}.ipynb`. */
+export const DEFAULT_OUTPUT_SUFFIX = '{notebook}/{date}-{runId}.ipynb';
+
 /** The placeholders a template may use. */
 export const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];

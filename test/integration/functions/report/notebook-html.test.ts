@@ -56,6 +56,21 @@ describe('notebook HTML', () => {
     assert.match(r.html, /ZeroDivisionError/);
   });
 
+  it('renders notebooks whose sources and outputs are lists of lines (as nbformat writes them)', async () => {
+    const lines = {
+      ...executed,
+      cells: [
+        { cell_type: 'markdown', id: 'm1', metadata: {}, source: ['# Lines\n', 'of *markdown*'] },
+        { cell_type: 'code', id: 'c1', metadata: {}, execution_count: 1, source: ['x = 1\n', 'print(x)'],
+          outputs: [{ output_type: 'stream', name: 'stdout', text: ['one\n', 'two\n'] },
+            { output_type: 'execute_result', execution_count: 1, metadata: {}, data: { 'text/plain': ['a\n', 'b'], 'application/json': { k: ['v'] } } }] },
+      ],
+    };
+    const r = await renderNotebookHtml(lines, { server: rest, name: 'lines.ipynb' });
+    assert.equal(r.via, 'nbconvert', r.warning);
+    assert.match(r.html, /one\s*two/);
+  });
+
   for (const status of [404, 500]) {
     it(`falls back to the built-in page when the server answers ${status}`, async () => {
       fakeStatus = status;

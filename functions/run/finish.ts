@@ -1,0 +1,92 @@
+/**
+ * After a run: the executed notebook (and its HTML) through the sinks, the run record into the
+ * run store, notifications. Shared by the CLI and the function, so both leave the same traces.
+ * Nothing here can lose a run: a failed sink, store or notification becomes a warning in the
+ * record (and the record is still returned for the caller to log).
+ *
+ * Spec: issue "Parameters, executed notebooks, output sinks, run records and run history".
+ * @module
+ */
+import { JupyterRest } from '../jupyter/rest.js';
+import { buildExecutedNotebook } from '../notebook/executed.js';
+import type { NotifyConfig } from '../notify/notify-run.js';
+import { toPlainJson, type ParamValue } from '../notebook/translators/values.js';
+import type { RunRequest } from '../request/grammar.js';
+import { htmlLocationFor, summarizeResults, writeOutput, type SinkDeps, type SinkResult } from '../sinks/sink.js';
+import type { RunStore, StoredRun } from '../store/runs-store.js';
+import type { RunOutcome } from './runner.js';
+
+export interface FinishOptions {
+  outcome: RunOutcome;
+  request: RunRequest;
+  runId: string;
+  /** Jupyter token ('' for none): for `server:` sinks and nbconvert; never written anywhere. */
+  token: string;
+  messageId?: string;
+  schedule?: string;
+  /** Output template for the executed notebook; undefined: none written. */
+  output?: string;
+  /** Also write an HTML rendering beside the notebook. */
+  html?: boolean;
+  sinkDeps?: Omit<SinkDeps, 'contents' | 'secrets'>;
+  store?: RunStore;
+  notify?: NotifyConfig;
+  /** Where the record went (a file path or a document path), reported back. */
+  onStored?: (location: string) => void;
+}
+
+/** Writes what the run produced; never rejects. Returns the stored record (with outputs and warnings). */
+export async function finishRun(o: FinishOptions): Promise<StoredRun> {
+  const { outcome, request } = o;
+  const record: StoredRun = { ...outcome.record, runId: o.runId, warnings: [...outcome.record.warnings] };
+  if (o.messageId !== undefined) record.messageId = o.messageId;
+  if (o.schedule !== undefined) record.schedule = o.schedule;
+  if (request.parameters) record.parameters = toPlainJson(request.parameters as ParamValue) as Record<string, unknown>;
+  const needsServer = o.html === true || o.output?.startsWith('server:') === true;
+  const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token }) : undefined;
+  try {
+    if (o.output !== undefined && outcome.notebook) {
+      const results = await writeNotebook(o, record, rest);
+      const { outputs, failures } = summarizeResults(results);
+      if (Object.keys(outputs).length > 0) record.outputs = outputs;
+      record.warnings.push(...failures);
+    }
+  } catch (e) {
+    record.warnings.push(`outputs not written: ${(e as Error).message}`);
+  } finally {
+    await rest?.close();
+  }
+  if (o.store) {
+    try {
+      const ref = await o.store.save(record);
+      o.onStored?.(ref.location);
+    } catch (e) {
+      record.warnings.push(`run record not stored: ${(e as Error).message}`);
+    }
+  }
+  if (o.notify) {
+    const { notifyRun, notifyWarnings } = await import('../notify/notify-run.js');
+    record.warnings.push(...notifyWarnings(await notifyRun(record, o.notify)));
+  }
+  return record;
+}
+
+async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterRest | undefined): Promise<SinkResult[]> {
+  const { outcome } = o;
+  const started = Date.parse(record.startedAt);
+  const executed = buildExecutedNotebook(outcome.notebook!, outcome.exec?.cells ?? [], outcome.exec?.outputs ?? { outputs: () => [] }, {
+    runId: o.runId, notebook: record.notebook ?? o.request.notebook, output: o.output, parameters: o.request.parameters,
+    server: record.server, kernelName: record.kernelName, languageInfo: outcome.exec?.languageInfo, status: record.status,
+    startedAt: started, endedAt: started + record.durationMs, error: record.error, warnings: record.warnings, messageId: o.messageId,
+  });
+  const deps: SinkDeps = { ...o.sinkDeps, secrets: o.token ? [o.token] : [], ...(rest ? { contents: rest } : {}) };
+  const values = { notebook: record.notebook ?? o.request.notebook, runId: o.runId, date: record.startedAt, status: record.status };
+  const results = [await writeOutput({ template: o.output!, values, body: `${JSON.stringify(executed, null, 1)}\n`, kind: 'notebook' }, deps)];
+  if (o.html && results[0]!.ok) {
+    const { renderNotebookHtml } = await import('../report/notebook-html.js');
+    const page = await renderNotebookHtml(executed, { server: rest, name: record.notebook ?? undefined });
+    if (page.warning) record.warnings.push(page.warning);
+    results.push(await writeOutput({ template: htmlLocationFor(results[0]!.location), values, body: page.html, kind: 'html' }, deps));
+  }
+  return results;
+}

@@ -44,6 +44,10 @@ export const ErrorCodes = {
   PROTOCOL_ERROR: { kind: 'infrastructure', retryable: true },
   /** The run was cancelled by a signal (Ctrl-C). */
   CANCELLED: { kind: 'infrastructure', retryable: false },
+  /** A store (Firestore, the local state folder) could not be reached: retry later. */
+  STORE_UNAVAILABLE: { kind: 'infrastructure', retryable: true },
+  /** The same message (or runKey) is being run right now by another delivery: retry later, never run twice. */
+  IN_PROGRESS: { kind: 'infrastructure', retryable: true },
   /** Anything not classified: a bug in nbtrigger. Not retried (a retry would fail the same way). */
   INTERNAL: { kind: 'infrastructure', retryable: false },
 } as const satisfies Record<string, { kind: ErrorKind; retryable: boolean }>;

@@ -45,7 +45,7 @@ export async function notifyRun(record: NotifyRecord, config: NotifyConfig = not
     jobs.push(import('./results-topic.js').then((m) => m.publishResult(record, { topic, ...(config.projectId ? { projectId: config.projectId } : {}), ...timeout }))
       .catch((e: unknown) => ({ channel: 'results-topic' as const, target: topic, ok: false, error: String((e as Error)?.message ?? e) })));
   }
-  if (config.webhook && record.status !== 'succeeded') jobs.push(postWebhook(config.webhook, webhookBody(record), timeout));
+  if (config.webhook && record.status !== 'succeeded' && record.status !== 'skipped') jobs.push(postWebhook(config.webhook, webhookBody(record), timeout));
   return Promise.all(jobs);
 }
 

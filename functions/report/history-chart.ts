@@ -16,6 +16,7 @@ export const STATUS_COLORS: Record<RunStatus, string> = {
   failed: '#cf222e',
   timed_out: '#bf8700',
   error: '#6e7781',
+  skipped: '#8c959f',
 };
 
 const W = 760;

@@ -11,7 +11,8 @@ import type { IMimeBundle } from '@jupyterlab/nbformat';
 import type { NbtError } from '../errors.js';
 import type { CellRun } from '../jupyter/executor.js';
 
-export type RunStatus = 'succeeded' | 'failed' | 'timed_out' | 'error';
+/** `skipped`: the function did not run the notebook on purpose (a duplicate, or an overlapping firing). */
+export type RunStatus = 'succeeded' | 'failed' | 'timed_out' | 'error' | 'skipped';
 
 export interface CellCounts {
   total: number;
@@ -46,6 +47,8 @@ export interface RunRecord {
   lastResult?: IMimeBundle;
   warnings: string[];
   messageId?: string;
+  /** Why a `skipped` run was not run. */
+  skip?: { reason: 'duplicate' | 'overlap'; detail: string };
 }
 
 /** The record of a request that never reached a server (bad message, bad configuration). */
@@ -54,6 +57,15 @@ export function rejectedRecord(e: NbtError, startedAt: number, now: number): Run
     status: 'error', notebook: null, server: null, kernelName: null, startedAt: new Date(startedAt).toISOString(),
     durationMs: now - startedAt, cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
     error: recordError(e), warnings: [],
+  };
+}
+
+/** The record of a message handled without running the notebook (a duplicate, an overlapping firing). */
+export function skippedRecord(reason: 'duplicate' | 'overlap', detail: string, base: { notebook: string; server: string }, startedAt: number, now: number): RunRecord {
+  return {
+    status: 'skipped', notebook: base.notebook, server: base.server, kernelName: null, startedAt: new Date(startedAt).toISOString(),
+    durationMs: now - startedAt, cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+    warnings: [], skip: { reason, detail },
   };
 }
 

@@ -10,7 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -82,7 +84,8 @@ process.once('exit', () => {
 
 /**
  * Starts functions-framework serving `runNotebook` with `env` (added to a cleaned copy of process.env).
- * Test servers live on 127.0.0.1, so `ALLOWED_SERVERS` defaults to `127.0.0.1:*` (pass it to override).
+ * Test servers live on 127.0.0.1, so `ALLOWED_SERVERS` defaults to `127.0.0.1:*`, and records go to a
+ * fresh temp folder (`NBTRIGGER_RUNS_DIR`); pass either to override.
  */
 export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<FunctionServer> {
   const port = await freePort();
@@ -90,7 +93,7 @@ export async function startFunctionServer(opts: { env?: Record<string, string>; 
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
   const child = spawn(process.execPath, [FF_MAIN, '--target=runNotebook', '--signature-type=cloudevent', `--port=${port}`], {
     cwd: PROJECT_ROOT,
-    env: { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', ...opts.env },
+    env: { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', NBTRIGGER_RUNS_DIR: await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -1,0 +1,88 @@
+/**
+ * The function's configuration, read from its environment once per invocation: plain data in,
+ * plain data out (tests pass an object). Every knob the function has is here, with its default.
+ *
+ * Spec: issue "Run a notebook …" (JUPYTER_TOKEN, JUPYTER_SERVER, JUPYTER_NOTEBOOK), issue 3 (outputs,
+ * records, notifications), issue 5 (deadline, retries, dedupe, SSRF).
+ * @module
+ */
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { notifyConfig, type NotifyConfig } from './notify/notify-run.js';
+import type { GrammarEnv } from './request/grammar.js';
+import { DEFAULT_OUTPUT_SUFFIX } from './sinks/location.js';
+
+export interface HandlerEnv extends GrammarEnv {
+  JUPYTER_TOKEN?: string;
+  /** Servers the function may talk to: `host[:port]` patterns (default: JUPYTER_SERVER exactly). */
+  ALLOWED_SERVERS?: string;
+  /** The function's timeout in seconds (Cloud Functions default 540 for event functions). */
+  FUNCTION_TIMEOUT_SEC?: string;
+  /** How long after publishing a transient failure is still retried, seconds (default 1800). */
+  NBTRIGGER_RETRY_WINDOW_SEC?: string;
+  /** Delivery attempts after which a transient failure is given up (default 10). */
+  NBTRIGGER_MAX_ATTEMPTS?: string;
+  /** Where records and dedupe leases live: `local` (default), `firestore`, or `none`. */
+  NBTRIGGER_STORE?: string;
+  /** Local store folder (default ./runs, or $TMPDIR/nbtrigger-runs on Cloud Functions). */
+  NBTRIGGER_RUNS_DIR?: string;
+  /** Default output template for executed notebooks (a message's `output` wins). */
+  NBTRIGGER_OUTPUT?: string;
+  /** `1`/`true`: also write an HTML rendering next to each executed notebook. */
+  NBTRIGGER_HTML?: string;
+  /** Set by Cloud Run / Cloud Functions gen2: the function runs in the cloud. */
+  K_SERVICE?: string;
+}
+
+/** Seconds kept between the run deadline and the platform's kill, for interrupt, delete, outputs and logging. */
+export const DEADLINE_MARGIN_SEC = 30;
+
+export type StateConfig =
+  | { kind: 'local'; root: string }
+  | { kind: 'firestore'; runsCollection?: string; leasesCollection?: string }
+  | { kind: 'none' };
+
+export interface FunctionConfig {
+  /** undefined when JUPYTER_TOKEN is not set (a configuration error reported per message). */
+  token: string | undefined;
+  timeoutSec: number;
+  /** The run deadline: the function timeout minus {@link DEADLINE_MARGIN_SEC}. */
+  runTimeoutMs: number;
+  /** Dedupe and overlap leases outlive the function's timeout. */
+  leaseTtlMs: number;
+  retryWindowSec: number;
+  maxAttempts: number;
+  state: StateConfig;
+  /** Output template for the executed notebook, when one is written by default. */
+  output: string | undefined;
+  html: boolean;
+  notify: NotifyConfig;
+}
+
+/** Reads the configuration. Never throws: bad values fall back to defaults (and ALLOWED_SERVERS is checked by the guard). */
+export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionConfig {
+  const timeoutSec = positiveNumber(env.FUNCTION_TIMEOUT_SEC, 540);
+  const store = (env.NBTRIGGER_STORE ?? 'local').trim().toLowerCase();
+  const root = resolve(env.NBTRIGGER_RUNS_DIR ?? (env.K_SERVICE ? join(tmpdir(), 'nbtrigger-runs') : 'runs'));
+  const state: StateConfig = store === 'firestore'
+    ? { kind: 'firestore', runsCollection: env.NBTRIGGER_RUNS_COLLECTION, leasesCollection: env.NBTRIGGER_LEASES_COLLECTION }
+    : store === 'none' ? { kind: 'none' } : { kind: 'local', root };
+  const output = env.NBTRIGGER_OUTPUT ?? (state.kind === 'local' ? join(root, DEFAULT_OUTPUT_SUFFIX) : undefined);
+  return {
+    token: env.JUPYTER_TOKEN,
+    timeoutSec,
+    runTimeoutMs: Math.max(10, timeoutSec - DEADLINE_MARGIN_SEC) * 1000,
+    leaseTtlMs: (timeoutSec + 60) * 1000,
+    retryWindowSec: positiveNumber(env.NBTRIGGER_RETRY_WINDOW_SEC, 1800),
+    maxAttempts: positiveNumber(env.NBTRIGGER_MAX_ATTEMPTS, 10),
+    state,
+    output,
+    html: /^(1|true|yes)$/i.test(env.NBTRIGGER_HTML ?? ''),
+    notify: notifyConfig(env),
+  };
+}
+
+function positiveNumber(v: string | undefined, fallback: number): number {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}

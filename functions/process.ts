@@ -1,0 +1,133 @@
+/**
+ * The function's data path for one validated Pub/Sub message, top to bottom: parse the request →
+ * SSRF guard → dedupe claim (exactly-once effect) → per-schedule overlap lock → run → outputs,
+ * record, notifications → complete (or release) the claim. Returns the record and the error that
+ * decides ack or retry; throws only what the handler classifies itself.
+ *
+ * Duplicates: a key (the message's `runKey`, else its `messageId`) already *done* is acknowledged
+ * as a duplicate; one still *running* elsewhere answers IN_PROGRESS (retryable), so Pub/Sub brings
+ * it back later: acknowledging it instead would lose the run if the first delivery's instance
+ * crashed (its lease expires, and only a redelivery can then claim it).
+ *
+ * Spec: issue 5 (exactly-once effect, no overlap, SSRF, deadline), issue 3 (outputs, records).
+ * @module
+ */
+import type { FunctionConfig, HandlerEnv } from './config.js';
+import type { PubsubMessage } from './event.js';
+import { isNbtError, NbtError } from './errors.js';
+import type { Logger } from './log.js';
+import { httpBase } from './request/address.js';
+import { decodeData, parseMessage, type RunRequest } from './request/grammar.js';
+import { finishRun } from './run/finish.js';
+import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
+import type { RunOptions, RunOutcome } from './run/runner.js';
+import { guardFromEnv } from './security/guard.js';
+import { expandPlaceholders, parseLocation } from './sinks/location.js';
+import { storesFor } from './stores.js';
+import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
+
+export interface ProcessDeps {
+  run: (opts: RunOptions) => Promise<RunOutcome>;
+  log: Logger;
+  now: () => number;
+}
+
+export interface Processed {
+  record: RunRecord;
+  error?: NbtError;
+}
+
+/** Attributes the deploy module (and the local cron) put on scheduled messages. */
+export const SCHEDULE_ATTR = 'nbtrigger-schedule';
+export const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
+
+/** Handles one message. */
+export async function processMessage(message: PubsubMessage, env: HandlerEnv, cfg: FunctionConfig, deps: ProcessDeps): Promise<Processed> {
+  const started = deps.now();
+  const request = parseMessage(decodeData(message.data), env);
+  const token = cfg.token;
+  if (token === undefined) throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', { details: { field: 'JUPYTER_TOKEN' } });
+  // SSRF guard: the server must be allowed by name, and every address it resolves to is re-checked.
+  const guard = guardFromEnv(env);
+  guard.check(request.server);
+  const overlap = overlapOf(message.attributes);
+  const output = request.output ?? cfg.output;
+  if (request.output !== undefined) checkOutput(request.output);
+  const stores = await storesFor(cfg.state);
+  const base = { notebook: request.notebook, server: httpBase(request.server) };
+  const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
+  const claim = stores ? await storeCall(() => stores.leases.claim(key, cfg.leaseTtlMs)) : undefined;
+  if (claim?.state === 'done') {
+    return { record: skippedRecord('duplicate', `${key} already ran${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`, base, started, deps.now()) };
+  }
+  if (claim?.state === 'running') {
+    throw new NbtError('IN_PROGRESS', `${key} is being run by ${claim.holder} until ${claim.expiresAt}: will retry, not run twice`);
+  }
+  let completed = false;
+  let lock: LockResult | undefined;
+  try {
+    if (stores && overlap && overlap.concurrency !== 'allow') {
+      lock = await storeCall(() => stores.leases.lock(overlap.schedule, { mode: overlap.concurrency, ttlMs: cfg.leaseTtlMs, waitMs: cfg.runTimeoutMs / 2 }));
+      if (lock.state === 'skipped') {
+        await storeCall(() => stores.leases.complete(key, null));
+        completed = true;
+        const record = skippedRecord('overlap', `schedule ${overlap.schedule} is still running (${lock.holder}): firing skipped`, base, started, deps.now());
+        const stored = await finishRun({ outcome: { record }, request, runId: newRunId(), token, messageId: message.messageId, schedule: overlap.schedule, store: stores.runs });
+        return { record: stored };
+      }
+      if (lock.state === 'timed_out') {
+        throw new NbtError('IN_PROGRESS', `schedule ${overlap.schedule} still running after ${Math.round(lock.waitedMs / 1000)} s of waiting (queue): will retry`);
+      }
+    }
+    const waited = deps.now() - started;
+    const outcome = await deps.run({
+      request, token, lookup: guard.lookupFor(request.server), log: deps.log.child({ messageId: message.messageId }),
+      limits: { runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
+    });
+    const stored = await finishRun({
+      outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
+      store: stores?.runs, notify: cfg.notify, ...(overlap ? { schedule: overlap.schedule } : {}),
+    });
+    // A transient failure gives the key back so the redelivery may run; anything else is final.
+    if (stores && !outcome.error?.retryable) {
+      await stores.leases.complete(key, stored.runId).catch((e: unknown) => deps.log.log('WARNING', 'dedupe lease not completed', { key, error: String(e) }));
+      completed = true;
+    }
+    return { record: stored, ...(outcome.error ? { error: outcome.error } : {}) };
+  } finally {
+    if (lock?.state === 'acquired') await lock.release().catch(() => false);
+    if (stores && !completed) await stores.leases.release(key).catch(() => false);
+  }
+}
+
+/** The schedule and its concurrency, from the message attributes (absent: not a scheduled run). */
+export function overlapOf(attributes: Record<string, string>): { schedule: string; concurrency: Concurrency } | undefined {
+  const schedule = attributes[SCHEDULE_ATTR];
+  if (!schedule) return undefined;
+  const c = attributes[CONCURRENCY_ATTR] ?? 'skip';
+  if (c !== 'skip' && c !== 'queue' && c !== 'allow') {
+    throw new NbtError('BAD_MESSAGE', `attribute ${CONCURRENCY_ATTR} must be skip, queue or allow, got "${c.slice(0, 40)}"`, { details: { field: `attributes.${CONCURRENCY_ATTR}` } });
+  }
+  return { schedule, concurrency: c };
+}
+
+/** A message's output template must parse before anything runs (a bad one is a bad message). */
+function checkOutput(template: string): void {
+  try {
+    parseLocation(expandPlaceholders(template, { notebook: 'nb', runId: 'run', date: new Date(0).toISOString(), status: 'succeeded' }));
+  } catch (e) {
+    throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
+  }
+}
+
+/** Store errors are transient (retry), except our own classified ones. */
+async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isNbtError(e) && e.code !== 'INTERNAL') throw e;
+    throw new NbtError('STORE_UNAVAILABLE', `state store failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
+export type { RunRequest };

@@ -7,7 +7,7 @@
  * Spec: issue 3 "Run records and history".
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunStatus } from '../functions/run/record.js';
@@ -19,7 +19,7 @@ export const RUNS_USAGE = `usage: nbtrigger runs [options]
 Lists runs newest first: when, notebook, status, duration, failing cell, output.
 
 options:
-  --output-root DIR   where local run records are (default: $NBTRIGGER_OUTPUT_ROOT, else .)
+  --output-root DIR   the runs folder of 'nbtrigger run' / the local stack (default: $NBTRIGGER_RUNS_DIR, else ./runs)
   --firestore         read the run history from Firestore instead (FIRESTORE_EMULATOR_HOST honoured)
   --notebook NAME     only this notebook (a file name, or a path when it has a /)
   --status STATUS     only runs that ended so: succeeded, failed, timed_out, error
@@ -37,11 +37,10 @@ interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-/** Opens a history source. The lead may swap in the run stores here; both satisfy {@link RunLister}. */
+/** Opens a history source: the run store the runs were written to (local folder or Firestore). */
 export async function openHistory(source: HistorySource): Promise<RunLister> {
-  if (source.kind === 'local') return new (await import('../functions/report/local-history.js')).LocalHistory(source.root);
   const { openRunStore } = await import('../functions/store/runs-store.js');
-  return openRunStore({ kind: 'firestore' });
+  return openRunStore(source.kind === 'local' ? { kind: 'local', root: source.root } : { kind: 'firestore' });
 }
 
 class UsageError extends Error {}
@@ -79,7 +78,7 @@ export async function runsCommand(argv: string[], io: Io = { stdout: process.std
     query = { limit: parseLimit(v.limit, v.html !== undefined) };
     if (v.notebook) query.notebook = v.notebook;
     if (v.status) query.status = v.status as RunStatus;
-    source = v.firestore ? { kind: 'firestore' } : { kind: 'local', root: resolve(v['output-root'] ?? io.env.NBTRIGGER_OUTPUT_ROOT ?? '.') };
+    source = v.firestore ? { kind: 'firestore' } : { kind: 'local', root: resolve(v['output-root'] ?? io.env.NBTRIGGER_RUNS_DIR ?? 'runs') };
   } catch (e) {
     io.stderr.write(`nbtrigger runs: ${(e as Error).message}\n\n${RUNS_USAGE}`);
     return 2;
@@ -87,6 +86,10 @@ export async function runsCommand(argv: string[], io: Io = { stdout: process.std
 
   let lister: RunLister | undefined;
   let runs;
+  if (source.kind === 'local' && !(await stat(source.root).then((st) => st.isDirectory(), () => false))) {
+    io.stderr.write(`nbtrigger runs: no such directory: ${source.root}\n`);
+    return 2;
+  }
   try {
     lister = await open(source);
     runs = await lister.list(query);

@@ -4,7 +4,8 @@
  * --json, human output otherwise, and no server or kernel left behind.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +14,9 @@ import { freePort } from '../../../cli/jupyter-server.js';
 import type { RunRecord } from '../../../functions/run/record.js';
 import { runCli, startCli } from '../../helpers/cli.js';
 import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
+
+/** Where these tests' runs write their records and executed notebooks. */
+const runsRoot = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-runs-'));
 
 function record(stdout: string): RunRecord {
   const lines = stdout.trim().split('\n');
@@ -40,7 +44,7 @@ describe('nbtrigger run (private local server)', () => {
   });
 
   test('--json: one record, exit 0, last result 15, server stopped', async () => {
-    const r = await runCli(['run', '--json', join(dir, 'ok.ipynb')]);
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', join(dir, 'ok.ipynb')]);
     assert.equal(r.code, 0, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.status, 'succeeded');
@@ -51,8 +55,27 @@ describe('nbtrigger run (private local server)', () => {
     assert.ok(await portClosed(rec.server!), 'private server stopped after the run');
   });
 
+  test('writes the executed notebook (valid nbformat 4) and the run record side by side; nbtrigger runs lists it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-out-'));
+    const r = await runCli(['run', '--json', '--output-root', root, '-p', 'unused', '1', join(dir, 'fail.ipynb')]);
+    assert.equal(r.code, 1, r.stderr);
+    const rec = record(r.stdout) as RunRecord & { runId: string; outputs: { notebook: string } };
+    assert.match(rec.runId, /^[0-9a-f]{12}$/);
+    assert.ok(rec.outputs.notebook.startsWith(join(root, 'fail')), rec.outputs.notebook);
+    const nb = JSON.parse(await readFile(rec.outputs.notebook, 'utf8')) as { cells: Array<{ outputs?: Array<{ output_type: string; ename?: string }> }>; metadata: Record<string, unknown> };
+    assert.ok(nb.cells.some((c) => c.outputs?.some((o) => o.output_type === 'error' && o.ename === 'ValueError')), 'the failing cell holds its error');
+    assert.equal((nb.metadata.nbtrigger as { runId: string }).runId, rec.runId);
+    const stored = JSON.parse(await readFile(rec.outputs.notebook.replace(/\.ipynb$/, '.json'), 'utf8')) as { runId: string; status: string };
+    assert.deepEqual([stored.runId, stored.status], [rec.runId, 'failed']);
+    const check = spawnSync('/usr/bin/python3', ['-W', 'error', '-c', 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', rec.outputs.notebook], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    const runs = await runCli(['runs', '--output-root', root, '--json']);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.deepEqual((JSON.parse(runs.stdout) as Array<{ runId: string }>).map((x) => x.runId), [rec.runId]);
+  });
+
   test('human output: progress lines on a pipe, summary on stderr, last result on stdout', async () => {
-    const r = await runCli(['run', join(dir, 'ok.ipynb')]);
+    const r = await runCli(['run', '--output-root', runsRoot, join(dir, 'ok.ipynb')]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '15\n');
     assert.match(r.stderr, /running 3 code cells/);
@@ -61,7 +84,7 @@ describe('nbtrigger run (private local server)', () => {
   });
 
   test('a cell error: exit 1, cell index, ename, traceback, later cells aborted', async () => {
-    const r = await runCli(['run', '--json', join(dir, 'fail.ipynb')]);
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', join(dir, 'fail.ipynb')]);
     assert.equal(r.code, 1);
     const rec = record(r.stdout);
     assert.equal(rec.status, 'failed');
@@ -71,7 +94,7 @@ describe('nbtrigger run (private local server)', () => {
     assert.equal(rec.error?.evalue, 'boom');
     assert.ok(rec.error?.traceback?.some((l) => l.includes('ValueError')));
     assert.equal(rec.cells.aborted, 1);
-    const human = await runCli(['run', join(dir, 'fail.ipynb')]);
+    const human = await runCli(['run', '--output-root', runsRoot, join(dir, 'fail.ipynb')]);
     assert.equal(human.code, 1);
     assert.match(human.stderr, /failed at cell 1/);
     assert.doesNotMatch(human.stderr, /\x1b\[/, 'no ANSI colour codes when stderr is not a TTY');
@@ -90,13 +113,13 @@ describe('nbtrigger run (private local server)', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(record(r.stdout).error?.code, code, args.join(' '));
     }
-    const unknown = await runCli(['run', '--frobnicate', 'x.ipynb']);
+    const unknown = await runCli(['run', '--output-root', runsRoot, '--frobnicate', 'x.ipynb']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /frobnicate/);
   });
 
   test('--timeout: an endless cell times out, exit 1', async () => {
-    const r = await runCli(['run', '--json', '--timeout', '3', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--timeout', '3', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
     assert.equal(r.code, 1, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.status, 'timed_out');
@@ -105,7 +128,7 @@ describe('nbtrigger run (private local server)', () => {
   });
 
   test('Ctrl-C mid-cell: exit 130 within seconds, server and kernel stopped', async () => {
-    const { child, result } = startCli(['run', '--json', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
+    const { child, result } = startCli(['run', '--output-root', runsRoot, '--json', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
     // Wait until the cell runs (the plain progress line is not printed with --json, so poll a bit).
     await new Promise((r) => setTimeout(r, 2500));
     const sent = Date.now();
@@ -128,7 +151,7 @@ describe('nbtrigger run --server (a running server)', () => {
   after(() => server.close());
 
   test('runs the notebook at its server path, token from JUPYTER_TOKEN; kernel deleted', async () => {
-    const r = await runCli(['run', '--json', '--server', server.hostPort, '/nb/hello.ipynb'], { env: { JUPYTER_TOKEN: server.token } });
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '/nb/hello.ipynb'], { env: { JUPYTER_TOKEN: server.token } });
     assert.equal(r.code, 0, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.status, 'succeeded');
@@ -139,13 +162,13 @@ describe('nbtrigger run --server (a running server)', () => {
   });
 
   test('--token flag; --sequential gives the same result', async () => {
-    const r = await runCli(['run', '--json', '--sequential', '--server', server.hostPort, '--token', server.token, 'nb/hello.ipynb'], { env: { JUPYTER_TOKEN: undefined } });
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--sequential', '--server', server.hostPort, '--token', server.token, 'nb/hello.ipynb'], { env: { JUPYTER_TOKEN: undefined } });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(record(r.stdout).lastResult, { 'text/plain': '15' });
   });
 
   test('wrong token: exit 2, AUTH_REFUSED, not retryable', async () => {
-    const r = await runCli(['run', '--json', '--server', server.hostPort, '--token', 'wrong-token', 'nb/hello.ipynb']);
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '--token', 'wrong-token', 'nb/hello.ipynb']);
     assert.equal(r.code, 2);
     const rec = record(r.stdout);
     assert.equal(rec.error?.code, 'AUTH_REFUSED');
@@ -154,14 +177,14 @@ describe('nbtrigger run --server (a running server)', () => {
   });
 
   test('missing notebook on the server: exit 2', async () => {
-    const r = await runCli(['run', '--json', '--server', server.hostPort, '--token', server.token, 'nb/missing.ipynb']);
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '--token', server.token, 'nb/missing.ipynb']);
     assert.equal(r.code, 2);
     assert.equal(record(r.stdout).error?.code, 'NOTEBOOK_NOT_FOUND');
   });
 
   test('server down: exit 3 after the start timeout, not before', async () => {
     const port = await freePort();
-    const r = await runCli(['run', '--json', '--start-timeout', '1.5', '--server', `127.0.0.1:${port}`, '--token', 't', 'nb.ipynb']);
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--start-timeout', '1.5', '--server', `127.0.0.1:${port}`, '--token', 't', 'nb.ipynb']);
     assert.equal(r.code, 3, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.error?.code, 'SERVER_UNREACHABLE');

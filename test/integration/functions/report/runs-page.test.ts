@@ -57,13 +57,13 @@ describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbt-runs-'));
     for (const r of runs) {
-      const folder = join(dir, 'runs', (r.notebook ?? '_unknown').replace(/^.*\//, '').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]/g, '_'));
+      const folder = join(dir, (r.notebook ?? '_unknown').replace(/^.*\//, '').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]/g, '_'));
       await mkdir(folder, { recursive: true });
       await writeFile(join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.json`), JSON.stringify(r));
       await writeFile(join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.ipynb`), '{"cells": [], "nbformat": 4}');
     }
-    await writeFile(join(dir, 'runs', 'package.json'), '{"name": "not a record"}');
-    await writeFile(join(dir, 'runs', 'broken.json'), '{');
+    await writeFile(join(dir, 'package.json'), '{"name": "not a record"}');
+    await writeFile(join(dir, 'broken.json'), '{');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -22,7 +22,7 @@ import { finishRun } from './run/finish.js';
 import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
 import type { RunOptions, RunOutcome } from './run/runner.js';
 import { guardFromEnv } from './security/guard.js';
-import { expandPlaceholders, parseLocation } from './sinks/location.js';
+import { expandPlaceholders, outputTemplate, parseLocation } from './sinks/location.js';
 import { storesFor } from './stores.js';
 import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
 
@@ -114,7 +114,7 @@ export function overlapOf(attributes: Record<string, string>): { schedule: strin
 /** A message's output template must parse before anything runs (a bad one is a bad message). */
 function checkOutput(template: string): void {
   try {
-    parseLocation(expandPlaceholders(template, { notebook: 'nb', runId: 'run', date: new Date(0).toISOString(), status: 'succeeded' }));
+    parseLocation(expandPlaceholders(outputTemplate(template), { notebook: 'nb', runId: 'run', date: new Date(0).toISOString(), status: 'succeeded' }));
   } catch (e) {
     throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
   }

@@ -12,6 +12,7 @@ import { buildExecutedNotebook } from '../notebook/executed.js';
 import type { NotifyConfig } from '../notify/notify-run.js';
 import { toPlainJson, type ParamValue } from '../notebook/translators/values.js';
 import type { RunRequest } from '../request/grammar.js';
+import { outputTemplate } from '../sinks/location.js';
 import { htmlLocationFor, summarizeResults, writeOutput, type SinkDeps, type SinkResult } from '../sinks/sink.js';
 import type { RunStore, StoredRun } from '../store/runs-store.js';
 import type { RunOutcome } from './runner.js';
@@ -81,7 +82,7 @@ async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterR
   });
   const deps: SinkDeps = { ...o.sinkDeps, secrets: o.token ? [o.token] : [], ...(rest ? { contents: rest } : {}) };
   const values = { notebook: record.notebook ?? o.request.notebook, runId: o.runId, date: record.startedAt, status: record.status };
-  const results = [await writeOutput({ template: o.output!, values, body: `${JSON.stringify(executed, null, 1)}\n`, kind: 'notebook' }, deps)];
+  const results = [await writeOutput({ template: outputTemplate(o.output!), values, body: `${JSON.stringify(executed, null, 1)}\n`, kind: 'notebook' }, deps)];
   if (o.html && results[0]!.ok) {
     const { renderNotebookHtml } = await import('../report/notebook-html.js');
     const page = await renderNotebookHtml(executed, { server: rest, name: record.notebook ?? undefined });

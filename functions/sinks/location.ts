@@ -19,6 +19,14 @@ export const DEFAULT_OUTPUT_TEMPLATE = 'runs/{notebook}/{date}-{runId}.ipynb';
 /** The default template below an output root (the run records' folder): `{notebook}/{date}-{runId}.ipynb`. */
 export const DEFAULT_OUTPUT_SUFFIX = '{notebook}/{date}-{runId}.ipynb';
 
+/**
+ * An output ending in `/` is a folder or prefix (`gs://bucket/reports/`, `out/`): the notebook goes below
+ * it as {@link DEFAULT_OUTPUT_SUFFIX}, so every run gets its own object. Anything else is used as given.
+ */
+export function outputTemplate(output: string): string {
+  return output.endsWith('/') ? `${output}${DEFAULT_OUTPUT_SUFFIX}` : output;
+}
+
 /** The placeholders a template may use. */
 export const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];

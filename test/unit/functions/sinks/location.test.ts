@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  DEFAULT_OUTPUT_TEMPLATE, expandPlaceholders, formatDate, formatLocation, notebookStem, parseLocation, safeSegment, siblingLocation,
+  DEFAULT_OUTPUT_TEMPLATE, expandPlaceholders, formatDate, formatLocation, notebookStem, outputTemplate, parseLocation, safeSegment, siblingLocation,
 } from '../../../../functions/sinks/location.js';
 import { notebookFolder, runStem, stampOf } from '../../../../functions/store/runs-store.js';
 
@@ -82,4 +82,21 @@ describe('parseLocation', () => {
     assert.equal(formatLocation(siblingLocation(parseLocation('server:/y.IPYNB'), '.html')), 'server:/y.html');
     assert.equal(formatLocation(siblingLocation(parseLocation('out/result'), '.html')), 'out/result.html');
   });
+});
+
+describe('outputTemplate', () => {
+  const cases: Array<[string, string]> = [
+    ['gs://my-bucket/reports/', 'gs://my-bucket/reports/{notebook}/{date}-{runId}.ipynb'],
+    ['out/', 'out/{notebook}/{date}-{runId}.ipynb'],
+    ['server:/runs/', 'server:/runs/{notebook}/{date}-{runId}.ipynb'],
+    ['gs://my-bucket/x.ipynb', 'gs://my-bucket/x.ipynb'],
+    ['runs/{notebook}-{runId}.ipynb', 'runs/{notebook}-{runId}.ipynb'],
+  ];
+  for (const [given, want] of cases) {
+    it(`${given} → ${want}`, () => {
+      assert.equal(outputTemplate(given), want);
+      const loc = parseLocation(expandPlaceholders(outputTemplate(given), { notebook: 'daily.ipynb', runId: 'abc', date: '2026-01-01T00:00:00.000Z', status: 'succeeded' }));
+      assert.ok(loc, 'a folder template expands to a writable location');
+    });
+  }
 });

@@ -8,5 +8,17 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('nbtrigger: not built yet: run `npm run setup` (or `npm run build`) in the project first\n');
   process.exit(2);
 }
+// Client libraries (google-gax, google-auth-library) can leave a rejected promise behind after the
+// command has already reported the same failure: never crash with a stack trace because of one.
+// A command that claimed success while something failed unseen still exits non-zero.
+const stray = [];
+process.on('unhandledRejection', (e) => stray.push(e));
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+process.on('exit', () => {
+  if (code === 0 && stray.length > 0) {
+    process.stderr.write(`nbtrigger: unexpected failure: ${stray[0]?.message ?? String(stray[0])}\n`);
+    process.exitCode = 3;
+  }
+});

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
 import { applyDeploy, applyDestroy, planDestroyFor, planFor } from '../deploy/apply.js';
 import { closeDeployClients, createDeployClients, type DeployClients } from '../deploy/clients/index.js';
+import { checkCredentials } from '../deploy/clients/credentials.js';
 import { parseManifest, type Manifest } from '../deploy/manifest.js';
 import { renderPlan, renderSchedules, summarize } from '../deploy/render.js';
 
@@ -68,6 +69,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
       return 0;
     }
+    if (!io.clients) await checkCredentials(io.env);
     clients = io.clients ?? createDeployClients(manifest.project, io.env);
     const json = v.json === true;
     const out = (actions: import('../deploy/plan.js').Action[]): void => {

@@ -4,6 +4,9 @@
 # emulators; emulator tests skip with a notice when the emulator is missing (fail under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tests talk to loopback only: Google client libraries must not probe the cloud metadata server
+# (169.254.169.254) when no credentials are configured.
+export METADATA_SERVER_DETECTION=none GCE_METADATA_HOST=127.0.0.1:9 GCE_METADATA_IP=127.0.0.1:9
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 bash scripts/install-jupyter.sh
 rm -rf dist

@@ -3,8 +3,11 @@
  * Jupyter server stands in for Cloud Run, the built function runs under functions-framework
  * as on Cloud Functions, and a Pub/Sub-shaped CloudEvent carrying the classic message is
  * delivered to it; the function's own run record is read back from its structured log.
+ * `nbtrigger local -f MANIFEST [--fire SCHEDULE]` runs a deployment manifest the same way
+ * (cli/local-manifest.ts).
  *
- * Spec: DEVELOPERS.md "Local first"; issue "Run a notebook …" (what a user does, item 1).
+ * Spec: DEVELOPERS.md "Local first"; issue "Run a notebook …" (what a user does, item 1);
+ * issue 4 ("The same manifest, locally").
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -20,16 +23,41 @@ import { deliver } from './publish.js';
 import { exitCode } from './run-command.js';
 
 export const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
+       nbtrigger local -f MANIFEST [--fire SCHEDULE] [options]
 
 Runs NOTEBOOK through the local stack: a local Jupyter server (for Cloud Run), the runNotebook
 function under functions-framework (for Cloud Functions) and a published Pub/Sub message.
+
+With -f, runs a deployment manifest on this machine: one local Jupyter server per Cloud Run
+service (root: the repository, so notebook paths are those of the image), the function, a cron
+firing each schedule's Cloud Scheduler message in its time zone, and a Pub/Sub endpoint for
+  PUBSUB_EMULATOR_HOST=<printed address> nbtrigger publish TOPIC --project P --message "…"
+Each run's record (with its messageId) is written to RUNS/<notebook>/<time>-<runId>.json, beside the
+executed notebook (gs:// outputs are mapped there too).
+
+options:
+  -f, --file MANIFEST   the deployment manifest (e.g. infra/nbtrigger.yaml)
+  --fire SCHEDULE       publish SCHEDULE's message now, wait for the run, exit with its code
+  --root DIR            the repository root the notebook paths are relative to (default: .)
+  --runs DIR            where run records go (default: ROOT/runs)
+  --pubsub-port PORT    port of the Pub/Sub endpoint (default: a free one)
+  --now ISO             the cron's clock reads ISO at start, then runs at real speed (testing)
+  --json                JSON lines on stdout (ready, run, stopped events)
+  --verbose             echo the function's log lines
 `;
 
 /** Runs the command; resolves to the exit code. */
 export async function localCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv, allowPositionals: true,
+      options: {
+        json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        file: { type: 'string', short: 'f' }, fire: { type: 'string' }, now: { type: 'string' }, root: { type: 'string' },
+        runs: { type: 'string' }, 'pubsub-port': { type: 'string' },
+      },
+    });
   } catch (e) {
     process.stderr.write(`nbtrigger local: ${(e as Error).message}\n\n${LOCAL_USAGE}`);
     return 2;
@@ -38,6 +66,17 @@ export async function localCommand(argv: string[]): Promise<number> {
   if (v.help) {
     process.stdout.write(LOCAL_USAGE);
     return 0;
+  }
+  const manifestOnly = (['fire', 'now', 'root', 'runs', 'pubsub-port'] as const).filter((k) => v[k] !== undefined);
+  if (v.file !== undefined || manifestOnly.length > 0) {
+    if (v.file === undefined || positionals.length > 0) {
+      process.stderr.write(`nbtrigger local: ${v.file === undefined ? `--${manifestOnly[0]} needs -f MANIFEST` : 'give either NOTEBOOK or -f MANIFEST, not both'}\n\n${LOCAL_USAGE}`);
+      return 2;
+    }
+    const { localManifest } = await import('./local-manifest.js');
+    return localManifest({
+      file: v.file, fire: v.fire, now: v.now, root: v.root, runs: v.runs, pubsubPort: v['pubsub-port'], json: v.json === true, verbose: v.verbose === true,
+    });
   }
   const say = (s: string): void => { if (!v.json) process.stderr.write(`local: ${s}\n`); };
   const started = Date.now();

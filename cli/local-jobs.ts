@@ -1,0 +1,61 @@
+/**
+ * The manifest's schedules as the local stack fires them: the very Pub/Sub message and
+ * attributes `nbtrigger deploy` puts in each Cloud Scheduler job (built by deploy/desired.ts
+ * with the function's own grammar), with the local Jupyter server's address instead of the
+ * Cloud Run URL, and a `gs://` output mapped to the local runs folder (no bucket locally).
+ * Pure: no I/O.
+ *
+ * Spec: issue 4 ("The same manifest, locally"); deploy/desired.ts (jobSpec, scheduleRequest).
+ * @module
+ */
+import { NbtError } from '../functions/errors.js';
+import { decodeData, encodeMessage, parseMessage } from '../functions/request/grammar.js';
+import { desiredState, jobId } from '../deploy/desired.js';
+import type { Manifest } from '../deploy/manifest.js';
+
+/** One schedule, ready to fire locally. */
+export interface LocalJob {
+  /** Schedule name (as in the manifest). */
+  schedule: string;
+  /** The Scheduler job id deploy would use (`DEPLOYMENT_SCHEDULE`). */
+  jobId: string;
+  notebook: string;
+  service: string;
+  cron: string;
+  timeZone: string;
+  /** The message text (classic or rich form) the job publishes. */
+  text: string;
+  attributes: Record<string, string>;
+}
+
+/** The output template used locally in place of a `gs://` location: beside the run records. */
+export function localOutput(runsDir: string): string {
+  return `${runsDir.replace(/\/+$/, '')}/{notebook}/{date}-{runId}.ipynb`;
+}
+
+/**
+ * Builds every schedule's local job. `serviceUrls` maps Cloud Run service names to the local
+ * server that stands in for each (`http://127.0.0.1:PORT`); `runsDir` is an absolute folder.
+ */
+export function localJobs(m: Manifest, serviceUrls: ReadonlyMap<string, string>, runsDir: string): LocalJob[] {
+  const state = desiredState(m, serviceUrls);
+  const byService = new Map(m.notebooks.map((nb) => [nb.service.name, nb.name]));
+  return state.jobs.map((job) => {
+    if (job.data === undefined || job.request === undefined) throw new NbtError('CONFIG', `no local server for service ${job.service}`);
+    // The deploy module's message, decoded with the function's grammar: exactly what Scheduler would send.
+    const request = parseMessage(decodeData(job.data));
+    if (request.output?.startsWith('gs://')) request.output = localOutput(runsDir);
+    const schedule = job.attributes['nbtrigger-schedule']!;
+    return {
+      schedule, jobId: jobId(m.name, schedule), notebook: byService.get(job.service)!, service: job.service,
+      cron: job.schedule, timeZone: job.timeZone, text: encodeMessage(request), attributes: { ...job.attributes },
+    };
+  });
+}
+
+/** Finds a job by schedule name or Scheduler job id; a helpful error names the known ones. */
+export function findJob(jobs: LocalJob[], name: string): LocalJob {
+  const hit = jobs.find((j) => j.schedule === name || j.jobId === name);
+  if (!hit) throw new NbtError('USAGE', `no schedule "${name}" in the manifest (known: ${jobs.map((j) => j.schedule).join(', ') || 'none'})`);
+  return hit;
+}

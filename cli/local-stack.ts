@@ -1,0 +1,157 @@
+/**
+ * The whole deployment of a manifest on one machine: a local Jupyter server per Cloud Run
+ * service (root = the repository, so notebook paths match the image), the runNotebook function
+ * under functions-framework (ALLOWED_SERVERS = those servers), a Pub/Sub front that
+ * `nbtrigger publish` reaches (PUBSUB_EMULATOR_HOST), and an in-process cron that fires each
+ * schedule's Scheduler message as a Pub/Sub CloudEvent. Each run's final record is written to
+ * the local runs folder (functions/store/runs-local.ts). `stop()` ends every child process.
+ *
+ * Spec: issue 4 ("The same manifest, locally").
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { NbtError, toNbtError } from '../functions/errors.js';
+import { parseMessage } from '../functions/request/grammar.js';
+import { rejectedRecord, type RunRecord } from '../functions/run/record.js';
+import { LocalRunStore } from '../functions/store/runs-local.js';
+import type { StoredRun } from '../functions/store/runs-store.js';
+import { ATTR_SCHEDULE } from '../deploy/desired.js';
+import type { Manifest } from '../deploy/manifest.js';
+import { startFunctionServer, type FunctionServer } from './function-server.js';
+import { freePort, startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
+import { startCron, type LocalCron } from './local-clock.js';
+import { localJobs, type LocalJob } from './local-jobs.js';
+import { newMessageId, startLocalPubsub, type LocalPubsub } from './local-pubsub.js';
+import { deliver } from './publish.js';
+
+export interface LocalStackOptions {
+  manifest: Manifest;
+  /** The repository root: each Jupyter server's root, so `file` paths match. */
+  rootDir: string;
+  /** Absolute folder for run records (and gs:// outputs mapped locally). */
+  runsDir: string;
+  /** Only these Cloud Run services (default: all). */
+  services?: string[];
+  /** Start the Pub/Sub front (default true); its port (default: a free one). */
+  pubsub?: boolean;
+  pubsubPort?: number;
+  echo?: (line: string) => void;
+  say?: (line: string) => void;
+}
+
+/** A finished run: its record and where it was written. */
+export interface LocalRun {
+  record: RunRecord;
+  messageId: string;
+  path?: string;
+}
+
+export interface LocalStack {
+  jobs: LocalJob[];
+  servers: Map<string, LocalJupyter>;
+  fn: FunctionServer;
+  pubsub?: LocalPubsub;
+  runsDir: string;
+  /** Publishes a job's message now; resolves when its run is recorded. */
+  fire(job: LocalJob): Promise<LocalRun>;
+  /** Starts the cron; `onRun` hears every finished run. */
+  startClock(now: () => number, onRun: (job: LocalJob, run: LocalRun) => void): LocalCron;
+  /** Resolves when every run started so far has been recorded. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the stack; on failure everything already started is stopped. */
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const m = opts.manifest;
+  const say = opts.say ?? (() => {});
+  const wanted = m.notebooks.filter((nb) => !opts.services || opts.services.includes(nb.service.name));
+  const token = randomBytes(24).toString('hex');
+  const servers = new Map<string, LocalJupyter>();
+  let fn: FunctionServer | undefined;
+  let pubsub: LocalPubsub | undefined;
+  const pending = new Set<Promise<unknown>>();
+  const store = new LocalRunStore({ root: opts.runsDir });
+  // Runs still going are cut short (their records say so); callers wanting them wait on idle() first.
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled([pubsub?.stop(), fn?.stop(), ...[...servers.values()].map((s) => s.stop())]);
+  };
+  try {
+    const ports = await Promise.all(wanted.map(() => freePort()));
+    const allowed = ports.map((p) => `127.0.0.1:${p}`).join(',');
+    const started = await Promise.allSettled([
+      ...wanted.map((nb, i) => startLocalJupyter({ rootDir: opts.rootDir, port: ports[i]!, token }).then((s) => { servers.set(nb.service.name, s); })),
+      startFunctionServer({ JUPYTER_TOKEN: token, ALLOWED_SERVERS: allowed, NBTRIGGER_ID_TOKEN: 'off', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: opts.runsDir }, { echo: opts.echo }).then((f) => { fn = f; }),
+    ]);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const nb of wanted) say(`service ${nb.service.name}: Jupyter server on http://127.0.0.1:${servers.get(nb.service.name)!.address.port} (root ${opts.rootDir})`);
+    say(`function ${m.function.name} on ${fn!.url} (functions-framework; ALLOWED_SERVERS=${allowed})`);
+    const urls = new Map([...servers].map(([name, s]) => [name, `http://127.0.0.1:${s.address.port}`]));
+    const jobs = localJobs({ ...m, notebooks: wanted }, urls, opts.runsDir);
+
+    const record = async (text: string, attributes: Record<string, string>, messageId: string): Promise<LocalRun> => {
+      const started = Date.now();
+      let rec: RunRecord;
+      try {
+        const d = await deliver(fn!.url, text, { topic: m.topic, project: m.project, attributes, messageId });
+        rec = await fn!.waitForRecord(d.messageId, 15_000);
+      } catch (e) {
+        rec = { ...rejectedRecord(toNbtError(e), started, Date.now()), messageId };
+      }
+      // The function keeps its own local run store (NBTRIGGER_RUNS_DIR = runsDir): a record it logs
+      // with a runId is already on disk. Only a run it never recorded is written here.
+      const logged = rec as Partial<StoredRun>;
+      if (typeof logged.runId === 'string') {
+        const path = store.pathFor({ notebook: rec.notebook, startedAt: rec.startedAt, runId: logged.runId });
+        if (await exists(path)) return { record: rec, messageId, path };
+      }
+      const run: StoredRun = { ...rec, runId: typeof logged.runId === 'string' ? logged.runId : messageId };
+      const schedule = attributes[ATTR_SCHEDULE];
+      if (schedule !== undefined && run.schedule === undefined) run.schedule = schedule;
+      try {
+        const params = parseMessage(text).parameters;
+        if (params !== undefined && run.parameters === undefined) run.parameters = params;
+      } catch { /* a message the function rejected: its record says why */ }
+      try {
+        const ref = await store.save(run);
+        return { record: rec, messageId, path: ref.location };
+      } catch (e) {
+        say(`could not write the record of ${messageId}: ${(e as Error).message}`);
+        return { record: rec, messageId };
+      }
+    };
+    const track = <T>(p: Promise<T>): Promise<T> => {
+      pending.add(p);
+      void p.finally(() => pending.delete(p)).catch(() => {});
+      return p;
+    };
+
+    if (opts.pubsub !== false) {
+      const topicName = `projects/${m.project}/topics/${m.topic}`;
+      pubsub = await startLocalPubsub(topicName, (msg, id) => {
+        void track(record(msg.data.toString('utf8'), msg.attributes, id)).then((r) => say(`published message ${id}: run ${r.record.status}${r.path ? ` → ${r.path}` : ''}`));
+      }, opts.pubsubPort);
+      say(`Pub/Sub topic ${topicName}: PUBSUB_EMULATOR_HOST=${pubsub.host} nbtrigger publish ${m.topic} --project ${m.project} --message "…"`);
+    }
+    return {
+      jobs, servers, fn: fn!, pubsub, runsDir: opts.runsDir,
+      fire: (job) => track(record(job.text, job.attributes, newMessageId())),
+      startClock(now, onRun) {
+        return startCron(jobs, (job) => { void track(record(job.text, job.attributes, newMessageId())).then((r) => onRun(job, r)); }, now);
+      },
+      async idle() {
+        while (pending.size > 0) await Promise.allSettled([...pending]);
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e instanceof NbtError ? e : toNbtError(e);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
+}

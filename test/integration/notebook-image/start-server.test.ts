@@ -1,0 +1,99 @@
+/**
+ * The image's start command for real (not Docker): notebook-image/start-server.sh with its
+ * jupyter_server_config.py, run against this machine's Jupyter Server with PORT and
+ * JUPYTER_TOKEN set and JUPYTER_IP on loopback. `/api` answers, the token is required, the
+ * repository's notebooks are served at their repo paths, the token is never printed, and the
+ * server refuses to start without a token.
+ * Spec: issue 4 ("Image and build"); notebook-image/README.md.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { findPython, freePort, PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+
+const SCRIPT = join(PROJECT_ROOT, 'notebook-image', 'start-server.sh');
+
+interface Started { port: number; output: () => string; stop: () => Promise<number | null>; exited: Promise<number | null> }
+
+async function start(env: Record<string, string>): Promise<Started> {
+  const home = await mkdtemp(join(tmpdir(), 'nbtrigger-image-check-'));
+  const port = await freePort();
+  // Root in these test machines: jupyter refuses root unless told (the image runs as uid 1000).
+  const extra = process.getuid?.() === 0 ? ['--allow-root'] : [];
+  const child = spawn('/bin/sh', [SCRIPT, ...extra], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, PORT: String(port), JUPYTER_IP: '127.0.0.1', PYTHON: findPython(),
+      NBTRIGGER_ROOT_DIR: PROJECT_ROOT, JUPYTER_CONFIG_DIR: join(home, 'c'), JUPYTER_DATA_DIR: join(home, 'd'), JUPYTER_RUNTIME_DIR: join(home, 'r'),
+      IPYTHONDIR: join(home, 'i'), ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    }
+    const code = await exited;
+    await rm(home, { recursive: true, force: true });
+    return code;
+  };
+  return { port, output: () => out, stop, exited };
+}
+
+async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, { headers, headersTimeout: 3000 });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+async function waitForApi(s: Started, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await get(s.port, '/api')).status === 200) return;
+    } catch { /* not yet */ }
+    const gone = await Promise.race([s.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]);
+    if (gone) throw new Error(`server exited: ${s.output()}`);
+    if (Date.now() > deadline) throw new Error(`no answer on /api within ${ms} ms: ${s.output()}`);
+  }
+}
+
+test('start-server.sh serves /api on $PORT, requires the token and serves notebooks at their repo paths', { timeout: 60_000 }, async () => {
+  const token = randomBytes(24).toString('hex');
+  const s = await start({ JUPYTER_TOKEN: token });
+  try {
+    await waitForApi(s);
+    const api = await get(s.port, '/api');
+    assert.match(JSON.parse(api.body).version, /^\d+\./);
+    assert.equal((await get(s.port, '/api/kernels')).status, 403, 'no token: refused');
+    assert.equal((await get(s.port, '/api/kernels', { authorization: `token ${'x'.repeat(48)}` })).status, 403, 'wrong token: refused');
+    assert.equal((await get(s.port, '/api/kernels', { authorization: `token ${token}` })).status, 200);
+    const nb = await get(s.port, '/api/contents/examples/hello.ipynb?content=0', { authorization: `token ${token}` });
+    assert.equal(nb.status, 200, nb.body);
+    assert.equal(JSON.parse(nb.body).path, 'examples/hello.ipynb');
+    assert.equal((await get(s.port, '/api/terminals', { authorization: `token ${token}` })).status, 404, 'terminals are off');
+  } finally {
+    assert.notEqual(await s.stop(), undefined);
+  }
+  assert.ok(!s.output().includes(token), 'the token must never be printed');
+  assert.match(s.output(), /\?token=\.\.\./, 'the startup URL masks the token');
+});
+
+test('start-server.sh refuses to start without a token, or with a short one', { timeout: 30_000 }, async () => {
+  const none = await start({});
+  assert.equal(await none.exited, 64);
+  assert.match(none.output(), /JUPYTER_TOKEN is not set/);
+  await none.stop();
+  const short = await start({ JUPYTER_TOKEN: 'abc' });
+  assert.notEqual(await short.exited, 0);
+  assert.match(short.output(), /at least 16 characters/);
+  await short.stop();
+});

@@ -12,6 +12,8 @@ commands:
   run NOTEBOOK         run a notebook (a private local Jupyter server, or --server HOST:PORT)
   local NOTEBOOK       run it through the whole local stack: Jupyter server + the Pub/Sub function
                        under functions-framework + a published message
+  local -f MANIFEST    the deployment, locally: a Jupyter server per service, the function, a cron
+                       (--fire SCHEDULE fires one schedule now)
   runs                 list past runs newest first (--json, or --html FILE for a page with charts)
   plan [-f MANIFEST]   show what deploy would change (nothing is changed)
   deploy [-f MANIFEST] create/update Cloud Run services, the topic and Scheduler jobs

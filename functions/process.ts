@@ -12,6 +12,7 @@
  * Spec: issue 5 (exactly-once effect, no overlap, SSRF, deadline), issue 3 (outputs, records).
  * @module
  */
+import { createIdTokenProvider, type IdTokenProvider } from './auth/id-token.js';
 import type { FunctionConfig, HandlerEnv } from './config.js';
 import type { PubsubMessage } from './event.js';
 import { isNbtError, NbtError } from './errors.js';
@@ -79,9 +80,11 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
         throw new NbtError('IN_PROGRESS', `schedule ${overlap.schedule} still running after ${Math.round(lock.waitedMs / 1000)} s of waiting (queue): will retry`);
       }
     }
+    // A private Cloud Run service wants a Google ID token beside Jupyter's own token.
+    const extraHeaders = await idTokens(env).headersFor(request.server);
     const waited = deps.now() - started;
     const outcome = await deps.run({
-      request, token, lookup: guard.lookupFor(request.server), log: deps.log.child({ messageId: message.messageId }),
+      request, token, extraHeaders, lookup: guard.lookupFor(request.server), log: deps.log.child({ messageId: message.messageId }),
       limits: { runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
     });
     const stored = await finishRun({
@@ -98,6 +101,13 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     if (lock?.state === 'acquired') await lock.release().catch(() => false);
     if (stores && !completed) await stores.leases.release(key).catch(() => false);
   }
+}
+
+let provider: IdTokenProvider | undefined;
+/** One ID-token provider per process (its cache spans invocations). */
+function idTokens(env: HandlerEnv): IdTokenProvider {
+  provider ??= createIdTokenProvider({ env });
+  return provider;
 }
 
 /** The schedule and its concurrency, from the message attributes (absent: not a scheduled run). */

@@ -94,5 +94,8 @@ export function summary(record: RunRecord, color: boolean): string {
     if (c.aborted > 0) lines.push(`${c.aborted} cell${c.aborted === 1 ? '' : 's'} not run`);
   }
   for (const w of record.warnings) lines.push(`warning: ${w}`);
+  const outputs = (record as { outputs?: { notebook?: string; html?: string } }).outputs;
+  if (outputs?.notebook) lines.push(`executed notebook: ${outputs.notebook}`);
+  if (outputs?.html) lines.push(`html: ${outputs.html}`);
   return `${lines.join('\n')}\n`;
 }

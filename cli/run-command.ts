@@ -20,7 +20,7 @@ import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
 import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
 import { finishRun } from '../functions/run/finish.js';
 import { runNotebook, type RunLimits } from '../functions/run/runner.js';
-import { openRunStore, type StoredRun } from '../functions/store/runs-store.js';
+import { openRunStore } from '../functions/store/runs-store.js';
 import { startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
 import { Progress, summary } from './progress.js';
 
@@ -161,9 +161,6 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
   if (json) io.stdout.write(`${JSON.stringify(record)}\n`);
   else {
     io.stderr.write(summary(record, io.stderr.isTTY === true));
-    const outputs = (record as StoredRun).outputs;
-    if (outputs?.notebook) io.stderr.write(`executed notebook: ${outputs.notebook}\n`);
-    if (outputs?.html) io.stderr.write(`html: ${outputs.html}\n`);
     if (recordPath) io.stderr.write(`run record: ${recordPath}\n`);
     const result = describeResult(record.lastResult);
     if (result !== undefined) io.stdout.write(`${result}\n`);

@@ -70,6 +70,13 @@ describe('OutputStore folding', () => {
     ['execute_result with a non-number count', [result(0, 'A', '1')], { 0: [['result', 'A', null]] }],
     ['error with odd fields', [[0, 'error', { ename: 'E', traceback: 'not a list' }], [1, 'error', { evalue: 5, traceback: [1, 'x'] }]],
       { 0: [['error', 'E', '', []]], 1: [['error', '', '5', ['1', 'x']]] }],
+    // Sequences the nbclient parity test (test/integration/parity) also checks against a real kernel.
+    ['wait=True, then a display with a known id: other cells refreshed, this cell replaced (nbclient)',
+      [display(0, 'A', 'd'), display(1, 'X', 'd'), clear(1, true), display(1, 'B', 'd')], { 0: [['display', 'B']], 1: [['display', 'B']] }],
+    ['a clear in one cell keeps the id alive in another (nbclient)',
+      [display(0, 'A', 'd'), display(1, 'A', 'd'), clear(1), update(2, 'C', 'd')], { 0: [['display', 'C']], 1: [], 2: [] }],
+    ['a later display with the id after a clear is updated again (nbclient)',
+      [display(0, 'A', 'd'), clear(0), display(0, 'B', 'd'), update(1, 'C', 'd')], { 0: [['display', 'C']] }],
     ['other message types ignored', [[0, 'status', { execution_state: 'busy' }], [0, 'execute_input', { code: 'x' }], [0, 'comm_open', {}]], { 0: [] }],
   ];
   for (const [name, msgs, want] of cases) {

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,6 +41,9 @@ export interface StartOptions {
 
 /** Project root (two levels up from dist/cli or cli/). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json')) ? '..' : '../..');
+
+/** Kernel settings shared with the notebook image. */
+export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
 
 /** The Python that has jupyter_server: `NBTRIGGER_PYTHON`, the project's `.venv`, else Debian's `/usr/bin/python3`. */
 export function findPython(env: NodeJS.ProcessEnv = process.env): string {
@@ -85,6 +88,9 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   const token = opts.token ?? randomBytes(24).toString('hex');
   const rootDir = resolve(opts.rootDir);
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-jupyter-'));
+  // The same kernel settings as the notebook image (pipelined error window, in-memory history).
+  await mkdir(join(home, 'ipython', 'profile_default'), { recursive: true });
+  await copyFile(KERNEL_CONFIG, join(home, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
   const python = opts.python ?? findPython();
   // Defaults that `opts.args` may override (traitlets refuses an option given twice).
   const given = new Set((opts.args ?? []).map((a) => a.split('=')[0]));

@@ -13,7 +13,7 @@
  * Special cases (the corpus README): Interrupt and papermill's keyboard_interrupt end by a 3 s
  * cell timeout on both sides; Parallel Execute A/B run concurrently on each side with
  * NBEXECUTE_TEST_PARALLEL_TMPDIR in the kernels' environment, as nbclient's own test does;
- * Check History in Memory is compared against nbclient with a file history (see HISTORY below);
+ * Check History in Memory passes on both sides: both keep kernel history in memory (see HISTORY below);
  * notebooks that need packages this machine lacks are skipped with the reason in the test name.
  * Prints a parity table at the end; NBTRIGGER_PARITY_DUMP=DIR also writes each side's normalised cells.
  */
@@ -54,14 +54,11 @@ const NO_COMM = 'comm not installed (Debian python3-comm): both sides fail at th
 const NO_COMM_IMPL = 'Debian\'s ipykernel 6.17 does not register a comm implementation with the comm package: create_comm raises NotImplementedError on both sides';
 
 /**
- * Check History in Memory asserts `hist_file == ":memory:"`: nbclient launches its own kernel with
- * `--HistoryManager.hist_file=:memory:` (its `ipython_hist_file` trait). nbtrigger gets its kernel
- * from a Jupyter server over REST, which takes no kernel arguments: the server's kernelspec decides,
- * and ipykernel's default is a history file, so the assertion fails there (as it does in JupyterLab).
- * That is a kernel-launch choice, not an output rule. So the outputs are compared against nbclient
- * given a file history (`ipython_hist_file`), and nbclient's default run is checked separately.
+ * Check History in Memory asserts `hist_file == ":memory:"`: nbclient launches its kernels with
+ * `--HistoryManager.hist_file=:memory:`; nbtrigger's kernels get the same setting from
+ * notebook-image/ipython_kernel_config.py (the image's /etc/ipython, the local server's IPYTHONDIR).
  */
-const HISTORY = 'kernel history is in memory only under nbclient\'s own launcher (compared with nbclient using a history file)';
+const HISTORY = 'kernel history in memory on both sides (nbclient\'s launcher; nbtrigger\'s ipython_kernel_config.py)';
 
 interface Case {
   /** `extra`: notebooks this test writes (EXTRA below). */
@@ -82,8 +79,7 @@ interface Case {
 
 const CASES: Case[] = [
   { dir: 'nbclient', file: 'Autokill.ipynb', expect: 'died' },
-  { dir: 'nbclient', file: 'Check History in Memory.ipynb', expect: 'failed AssertionError', note: HISTORY,
-    nbclientOptions: { ipython_hist_file: join(tmpdir(), `nbtrigger-parity-${process.pid}-history.sqlite`) } },
+  { dir: 'nbclient', file: 'Check History in Memory.ipynb', expect: 'ok', note: HISTORY },
   { dir: 'nbclient', file: 'Clear Output.ipynb', expect: 'ok' },
   { dir: 'nbclient', file: 'Disable Stdin.ipynb', expect: 'failed StdinNotImplementedError' },
   { dir: 'nbclient', file: 'Empty Cell.ipynb', expect: 'ok' },
@@ -477,11 +473,6 @@ describe('parity with nbclient', { concurrency: 2, skip: !HAVE_CORPUS ? `corpus 
         [trig, ref] = await Promise.all([runTrigger(path, c), runReference(path, stripOutputs(text), c)]);
       }
       compare(label, c.expect, trig, ref, c.note);
-      if (c.file === 'Check History in Memory.ipynb') {
-        // nbclient's default launcher: history in memory, so its assertion holds there.
-        const dflt = await runReference(path, stripOutputs(text), {});
-        assert.equal(verdictText(dflt.verdict), 'ok', 'nbclient with its own :memory: history passes');
-      }
     });
   }
 

@@ -32,8 +32,14 @@ export type CloseListener = (err: NbtError) => void;
 /** An open kernel channel. */
 export class KernelChannel {
   private closedByUs = false;
-  private onMessage: MessageListener = () => undefined;
-  private onClose: CloseListener = () => undefined;
+  private onMessage?: MessageListener;
+  private onClose?: CloseListener;
+  /**
+   * What arrived before `listen()`: a server replaying its buffer to a reconnecting client may
+   * send it in the same packets as the upgrade response, before the opener gets the channel.
+   */
+  private early: Message[] = [];
+  private earlyClose?: NbtError;
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -44,7 +50,8 @@ export class KernelChannel {
         this.fail(e as NbtError);
         return;
       }
-      this.onMessage(msg);
+      if (this.onMessage) this.onMessage(msg);
+      else this.early.push(msg);
     });
     ws.on('close', (code, reason) => {
       if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel closed unexpectedly (WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`));
@@ -92,6 +99,10 @@ export class KernelChannel {
   listen(onMessage: MessageListener, onClose: CloseListener): void {
     this.onMessage = onMessage;
     this.onClose = onClose;
+    const early = this.early;
+    this.early = [];
+    for (const m of early) onMessage(m);
+    if (this.earlyClose) onClose(this.earlyClose);
   }
 
   /** Sends one message as a JSON text frame. */
@@ -123,7 +134,8 @@ export class KernelChannel {
     if (this.closedByUs) return;
     this.closedByUs = true;
     this.ws.terminate();
-    this.onClose(err);
+    if (this.onClose) this.onClose(err);
+    else this.earlyClose = err;
   }
 }
 

@@ -4,6 +4,22 @@
  * iopub `idle` have arrived. Kernel death, an unexpected close, a cell timeout, the run deadline
  * and cancellation each end the run at once with a classified error: never a hang.
  *
+ * Reconnect (when `reconnect` is given): an unexpected close of the channel is not the end. The
+ * executor stops sending, asks the reconnector for a new channel on the same session (Jupyter
+ * Server replays what it buffered meanwhile), drops any message whose `header.msg_id` it has
+ * already seen, and carries on. What it sends again is decided so that no cell can run twice:
+ *  - an execute_request never handed to the old socket (sequential mode, later cells) is sent
+ *    on the new channel as usual;
+ *  - an execute_request handed to the old socket is NEVER sent again, even if nothing came back
+ *    for it: it may have reached the kernel (and run) with its answers lost in the cut;
+ *  - to settle those, the first message on the new channel is a barrier, a `kernel_info_request`.
+ *    The kernel handles shell requests in order and publishes iopub in order, so once the
+ *    barrier's reply AND its iopub `idle` have arrived, every request sent before it that reached
+ *    the kernel has finished and all its messages were delivered (live or replayed). A request
+ *    sent before the drop that is still not done at that point was lost (never delivered, its
+ *    answers were in flight when the connection was cut, or the kernel restarted meanwhile): the
+ *    run ends with KERNEL_DIED naming the cell, it is not resent.
+ *
  * Spec: ../shared/design/README.md §3; https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
  * @module
  */
@@ -12,53 +28,10 @@ import type { PlannedCell } from '../notebook/model.js';
 import { OutputStore } from '../notebook/outputs.js';
 import type { KernelChannel } from './channel.js';
 import { executeRequest, isExecuteReply, isStatus, makeRequest, parentId, type Message } from './messages.js';
+import type { CellRun, CellStatus, ExecuteOptions, ExecuteResult } from './execution-types.js';
+import { SeenIds } from './reconnect.js';
 
-export type CellStatus = 'ok' | 'error' | 'aborted' | 'skipped' | 'timed_out';
-
-/** What happened to one code cell. */
-export interface CellRun {
-  index: number;
-  status: CellStatus;
-  executionCount: number | null;
-  startedAt?: number;
-  endedAt?: number;
-  error?: { ename: string; evalue: string; traceback: string[] };
-  /** The cell is tagged `raises-exception`: its error does not fail the run. */
-  allowError: boolean;
-}
-
-export interface ProgressEvent {
-  type: 'start' | 'done';
-  cellIndex: number;
-  /** 1-based position among the cells sent. */
-  position: number;
-  total: number;
-}
-
-export interface ExecuteOptions {
-  session: string;
-  sequential?: boolean;
-  cellTimeoutMs?: number;
-  /** Absolute time (ms since epoch) by which the run must end. */
-  deadline?: number;
-  maxOutputChars: number;
-  signal?: AbortSignal;
-  onProgress?: (e: ProgressEvent) => void;
-  /** Every kernel message, for `--verbose`. */
-  onMessage?: (m: Message) => void;
-  now?: () => number;
-}
-
-export interface ExecuteResult {
-  cells: CellRun[];
-  outputs: OutputStore;
-  warnings: string[];
-  /** Why the run did not succeed: CELL_ERROR, TIMEOUT, KERNEL_DIED, PROTOCOL_ERROR, CANCELLED. */
-  failure?: NbtError;
-  languageInfo?: Record<string, unknown>;
-  /** Cells that started executing (got `busy`). */
-  started: number;
-}
+export type { CellRun, CellStatus, ExecuteOptions, ExecuteResult, ProgressEvent } from './execution-types.js';
 
 interface Pending {
   cell: PlannedCell;
@@ -74,10 +47,10 @@ interface Pending {
 const RATE_LIMIT_RE = /IOPub (data|message) rate exceeded/;
 
 /** Runs the cells; always resolves (the outcome is in `failure`), never rejects. */
-export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts: ExecuteOptions): Promise<ExecuteResult> {
+export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts: ExecuteOptions): Promise<ExecuteResult> {
   const now = opts.now ?? Date.now;
   const outputs = new OutputStore(opts.maxOutputChars);
-  const result: ExecuteResult = { cells: [], outputs, warnings: [], started: 0 };
+  const result: ExecuteResult = { cells: [], outputs, warnings: [], started: 0, reconnects: 0 };
   const queue: Pending[] = [];
   const byMsg = new Map<string, Pending>();
   const rateLimited = new Set<number>();
@@ -90,16 +63,28 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
     queue.push(p);
   }
   const infoRequest = makeRequest(opts.session, 'kernel_info_request', {});
+  let channel = initial;
   let head = 0;
+  /** Requests handed to a socket (queue order is send order). */
   let sent = 0;
+  /** Requests that should have been sent; the gap to `sent` waits while the channel is down. */
+  let target = 0;
   let finished = false;
   let deadlineTimer: NodeJS.Timeout | undefined;
+  let connected = true;
+  let drops = 0;
+  const seen = new SeenIds();
+  /** Barrier id → how many requests it covers, and what has come back for it. */
+  const barriers = new Map<string, { covers: number; replied: boolean; idle: boolean }>();
+  const reconnecting = new AbortController();
 
   return new Promise<ExecuteResult>((resolve) => {
     const finish = (failure?: NbtError): void => {
       if (finished) return;
       finished = true;
+      reconnecting.abort();
       clearTimeout(deadlineTimer);
+      if (seen.duplicates > 0) result.warnings.push(`${seen.duplicates} duplicate kernel message(s) ignored after reconnecting`);
       for (const p of queue) clearTimeout(p.timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (failure && !result.failure) result.failure = failure;
@@ -108,10 +93,13 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
       }
       resolve(result);
     };
-    const currentCell = (): Pending | undefined => queue.slice(head).find((p) => !p.done);
+    // The kernel answers in order: the first cell without a reply is the one it is working on
+    // (its busy may never have been published if the kernel died at once).
+    const currentCell = (): Pending | undefined => queue.slice(head).find((p) => !p.done && !p.replied) ?? queue.slice(head).find((p) => !p.done);
     const failAtCurrent = (code: 'KERNEL_DIED' | 'TIMEOUT' | 'CANCELLED' | 'PROTOCOL_ERROR', message: string, status?: CellStatus): void => {
       const cur = currentCell();
       if (cur && status) cur.run.status = status;
+      if (cur && code === 'KERNEL_DIED' && cur.run.startedAt === undefined && cur.msgId !== '' && result.started > 0) cur.run.startedAt = now();
       if (cur && cur.run.startedAt !== undefined) cur.run.endedAt = now();
       finish(new NbtError(code, message, { details: cur ? { cellIndex: cur.cell.index } : {} }));
     };
@@ -128,8 +116,15 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
     };
 
     const sendNext = (count: number): void => {
+      target = Math.min(queue.length, target + count);
+      flush();
+    };
+    const flush = (): void => {
+      // A socket that is already closing is not used: a request written there is surely lost, and
+      // it would count as sent (never resent). The close event follows and the reconnect sends it.
+      if (!connected || !channel.open) return;
       const batch: Message[] = [];
-      while (count-- > 0 && sent < queue.length) {
+      while (sent < target) {
         const p = queue[sent++]!;
         const req = executeRequest(opts.session, p.cell.source);
         if (p.cell.allowError) (req.content as Record<string, unknown>).stop_on_error = false;
@@ -156,7 +151,7 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
     };
 
     const onMessage = (m: Message): void => {
-      if (finished) return;
+      if (finished || seen.check(m.header.msg_id)) return;
       opts.onMessage?.(m);
       if (isStatus(m)) {
         const state = m.content.execution_state;
@@ -173,6 +168,16 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
         return failAtCurrent('KERNEL_DIED', `kernel was ${how} by the server or another client`, 'error');
       }
       const pid = parentId(m);
+      const barrier = pid === undefined ? undefined : barriers.get(pid);
+      if (barrier) {
+        if (m.channel === 'shell' && m.header.msg_type === 'kernel_info_reply') barrier.replied = true;
+        else if (isStatus(m) && m.content.execution_state === 'idle') barrier.idle = true;
+        if (barrier.replied && barrier.idle) {
+          barriers.delete(pid!);
+          checkBarrier(barrier.covers);
+        }
+        return;
+      }
       if (pid === infoRequest.header.msg_id) {
         if (m.header.msg_type === 'kernel_info_reply' && typeof m.content.language_info === 'object') {
           result.languageInfo = m.content.language_info as Record<string, unknown>;
@@ -226,6 +231,46 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
         settle(p);
       }
     };
+    /** Every request sent before the barrier must be done by now; one that is not was lost. */
+    const checkBarrier = (covers: number): void => {
+      const lost = queue.slice(0, covers).filter((p) => !p.done);
+      if (lost.length === 0) return;
+      for (const p of lost) {
+        if (p.run.startedAt !== undefined) {
+          p.run.status = 'error';
+          p.run.endedAt = now();
+        }
+      }
+      const first = lost[0]!;
+      finish(new NbtError('KERNEL_DIED', `kernel channel was restored, but cell ${first.cell.index} (sent before the connection dropped) ` +
+        `${first.run.startedAt === undefined ? 'never started' : 'never finished'}: its request or its answers were lost with the connection, ` +
+        'or the kernel restarted meanwhile; not resent, so it cannot run twice', { details: { cellIndex: first.cell.index, lostCells: lost.map((p) => p.cell.index) } }));
+    };
+    const onClose = (err: NbtError): void => {
+      if (finished) return;
+      if (err.code === 'PROTOCOL_ERROR' || !opts.reconnect) {
+        return failAtCurrent(err.code === 'PROTOCOL_ERROR' ? 'PROTOCOL_ERROR' : 'KERNEL_DIED', err.message, 'error');
+      }
+      if (++drops > (opts.maxReconnects ?? 10)) {
+        return failAtCurrent('KERNEL_DIED', `${err.message}; the channel dropped ${drops} times, giving up`, 'error');
+      }
+      connected = false;
+      opts.reconnect(err, reconnecting.signal).then((ch) => {
+        if (finished) return ch.close();
+        channel = ch;
+        connected = true;
+        result.reconnects++;
+        result.warnings.push(`kernel channel dropped (${err.message}); reconnected with the same session and resumed`);
+        // The barrier goes first, before any new request, and covers everything sent so far.
+        const barrier = makeRequest(opts.session, 'kernel_info_request', {});
+        barriers.set(barrier.header.msg_id, { covers: sent, replied: false, idle: false });
+        ch.send(barrier);
+        ch.listen(onMessage, onClose); // delivers what arrived early (may settle cells, or report a close)
+        if (!finished && channel === ch) flush();
+      }, (e: unknown) => {
+        failAtCurrent('KERNEL_DIED', (e as Error)?.message ?? String(e), 'error');
+      });
+    };
     const failedPosition = (): number => {
       const idx = result.failure?.details.cellIndex;
       return queue.find((q) => q.cell.index === idx)?.position ?? Infinity;
@@ -233,7 +278,7 @@ export function executeCells(channel: KernelChannel, cells: PlannedCell[], opts:
 
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    channel.listen(onMessage, (err) => failAtCurrent(err.code === 'PROTOCOL_ERROR' ? 'PROTOCOL_ERROR' : 'KERNEL_DIED', err.message, 'error'));
+    channel.listen(onMessage, onClose);
     if (opts.deadline !== undefined) {
       const ms = Math.max(0, opts.deadline - now());
       deadlineTimer = setTimeout(() => failAtCurrent('TIMEOUT', `run exceeded its deadline (${(ms / 1000).toFixed(1)} s left at start)`, 'timed_out'), ms);

@@ -36,8 +36,7 @@ export async function untilReady<T>(fn: () => Promise<T>, opts: RetryOptions): P
       return await fn();
     } catch (e) {
       if (!isStartingError(e)) throw e;
-      const step = Math.min(max, base * 2 ** attempt);
-      const wait = step / 2 + Math.random() * (step / 2);
+      const wait = backoffMs(attempt, base, max);
       const left = opts.deadline - now();
       if (left <= 0 || opts.signal?.aborted) {
         const last = e as NbtError;
@@ -48,7 +47,14 @@ export async function untilReady<T>(fn: () => Promise<T>, opts: RetryOptions): P
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Jittered exponential backoff for attempt `attempt` (0-based): uniform in [step/2, step], step = min(max, base·2^attempt). */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
+  const step = Math.min(maxMs, baseMs * 2 ** attempt);
+  return step / 2 + Math.random() * (step / 2);
+}
+
+/** Waits `ms`, or less when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done(): void {

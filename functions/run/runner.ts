@@ -13,6 +13,7 @@ import { KernelChannel } from '../jupyter/channel.js';
 import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
 import type { Message } from '../jupyter/messages.js';
 import { JupyterRest } from '../jupyter/rest.js';
+import { createReconnector, fetchKernelState } from '../jupyter/reconnect.js';
 import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
 import type { LookupFn } from '../security/guard.js';
@@ -31,6 +32,8 @@ export interface RunLimits {
   maxOutputChars: number;
   /** Limit on interrupt + delete at the end. */
   cleanupTimeoutMs: number;
+  /** Attempts to restore a dropped kernel channel, per drop (0: a drop ends the run). */
+  reconnectAttempts?: number;
 }
 
 export const DEFAULT_LIMITS: RunLimits = { startTimeoutMs: 120_000, maxOutputChars: 16 * 1024 * 1024, cleanupTimeoutMs: 10_000 };
@@ -88,6 +91,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       opts.notebookText ?? untilReady(() => rest.readText(req.notebook, inner.signal), ready),
     ]);
     notebook = parseNotebook(text, req.notebook);
+    cells = plannedCells(notebook); // counted as aborted if the run ends before they are sent
     const name = req.kernelName ?? notebookKernelName(notebook) ?? specs.default;
     kernelName = name;
     const spec = specs.specs[name];
@@ -107,16 +111,32 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName: name });
     exec = await withKernel(rest, kernel.id, limits, async () => {
       const session = randomUUID();
-      const channel = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal: inner.signal, lookup: opts.lookup });
+      // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
+      const channels: KernelChannel[] = [];
+      const open = async (signal: AbortSignal): Promise<KernelChannel> => {
+        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, lookup: opts.lookup });
+        channels.push(ch);
+        return ch;
+      };
+      const reconnect = limits.reconnectAttempts === 0 ? undefined : createReconnector({
+        // The executor aborts `signal` when the run ends (which a cancellation of `inner` also causes).
+        connect: open,
+        kernelState: (signal) => fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: kernel.id, lookup: opts.lookup }, signal),
+        attempts: limits.reconnectAttempts, deadline, now,
+        onAttempt: (attempt, err) => log?.log('WARNING', err ? 'kernel channel reconnect attempt failed' : 'kernel channel dropped: reconnecting',
+          { kernelId: kernel.id, attempt, ...(err ? { error: err.message } : {}) }),
+      });
+      const channel = await open(inner.signal);
       try {
         return await executeCells(channel, cells!, {
+          reconnect,
           session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline,
           maxOutputChars: limits.maxOutputChars, signal: inner.signal, now,
           onProgress: opts.onProgress && ((e) => opts.onProgress!({ ...e, cells: cells!.length })),
           onMessage: debug ? (m) => logMessage(log!, m) : undefined,
         });
       } finally {
-        channel.close();
+        for (const ch of channels) ch.close();
       }
     }, log);
     error = exec.failure;

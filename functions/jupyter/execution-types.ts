@@ -1,0 +1,62 @@
+/**
+ * The executor's public types: what one cell's run was, progress events, the options and the
+ * result of {@link executeCells} (executor.ts re-exports them all).
+ * @module
+ */
+import type { NbtError } from '../errors.js';
+import type { OutputStore } from '../notebook/outputs.js';
+import type { Message } from './messages.js';
+import type { Reconnector } from './reconnect.js';
+
+export type CellStatus = 'ok' | 'error' | 'aborted' | 'skipped' | 'timed_out';
+
+/** What happened to one code cell. */
+export interface CellRun {
+  index: number;
+  status: CellStatus;
+  executionCount: number | null;
+  startedAt?: number;
+  endedAt?: number;
+  error?: { ename: string; evalue: string; traceback: string[] };
+  /** The cell is tagged `raises-exception`: its error does not fail the run. */
+  allowError: boolean;
+}
+
+export interface ProgressEvent {
+  type: 'start' | 'done';
+  cellIndex: number;
+  /** 1-based position among the cells sent. */
+  position: number;
+  total: number;
+}
+
+export interface ExecuteOptions {
+  session: string;
+  sequential?: boolean;
+  cellTimeoutMs?: number;
+  /** Absolute time (ms since epoch) by which the run must end. */
+  deadline?: number;
+  maxOutputChars: number;
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Every kernel message, for `--verbose`. */
+  onMessage?: (m: Message) => void;
+  now?: () => number;
+  /** Restores a channel that closed unexpectedly (same session); without it a close ends the run. */
+  reconnect?: Reconnector;
+  /** Most channel drops one run survives (default 10); each drop has its own bounded attempts. */
+  maxReconnects?: number;
+}
+
+export interface ExecuteResult {
+  cells: CellRun[];
+  outputs: OutputStore;
+  warnings: string[];
+  /** Why the run did not succeed: CELL_ERROR, TIMEOUT, KERNEL_DIED, PROTOCOL_ERROR, CANCELLED. */
+  failure?: NbtError;
+  languageInfo?: Record<string, unknown>;
+  /** Cells that started executing (got `busy`). */
+  started: number;
+  /** Channel drops that were restored. */
+  reconnects: number;
+}

@@ -1,0 +1,53 @@
+/**
+ * Fault: 20 different runs of ONE notebook at once, each with its own parameters
+ * (request.parameters), against one real Jupyter Server. Each result must belong to its own run
+ * (no shared state between runs: kernels, sessions, outputs, records), every run must succeed
+ * in bounded time, and no kernel may be left.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/jupyter.js';
+import { kernelsLeft, recordRow, requestFor, streamText, timedRun } from './common.js';
+
+let server: TestServer;
+
+before(async () => {
+  server = await startTestServer();
+});
+after(async () => {
+  await server?.close();
+});
+
+const RUNS = 20;
+
+describe('fault: many runs of one notebook at once', () => {
+  test(`${RUNS} concurrent runs with different parameters: each result is its own`, { timeout: 150_000 }, async () => {
+    const nb = await server.writeNotebook('shared.ipynb', [
+      { source: 'n = 0\nlabel = "default"', tags: ['parameters'] },
+      'import os, time\ntime.sleep(0.3)\nprint(f"{label}:{n}:{os.getpid()}")',
+      'n * 1000 + 7',
+    ]);
+    const t0 = Date.now();
+    const outs = await Promise.all(Array.from({ length: RUNS }, (_, i) => timedRun({
+      request: requestFor(server.hostPort, nb, { parameters: { n: i, label: `run-${i}` } }),
+      token: server.token,
+      limits: { runTimeoutMs: 120_000, startTimeoutMs: 60_000 },
+    })));
+    const seconds = (Date.now() - t0) / 1000;
+    const left = await kernelsLeft(server);
+    const pids = new Set<string>();
+    outs.forEach((out, i) => {
+      assert.equal(out.record.status, 'succeeded', `run ${i}: ${JSON.stringify(out.record.error)}`);
+      assert.deepEqual(out.record.lastResult, { 'text/plain': String(i * 1000 + 7) }, `run ${i} got its own last result`);
+      const line = streamText(out, 2).trim();
+      const [label, n, pid] = line.split(':');
+      assert.equal(label, `run-${i}`, `run ${i} printed ${line}`);
+      assert.equal(n, String(i));
+      pids.add(pid!);
+    });
+    assert.equal(pids.size, RUNS, 'each run had its own kernel process');
+    assert.equal(left, 0);
+    recordRow({ fault: `${RUNS} runs of one notebook at once (own parameters)`, expected: `${RUNS} succeeded, own results`,
+      observed: `${outs.filter((o) => o.record.status === 'succeeded').length} succeeded, ${pids.size} kernels, results matched`, seconds, kernelsLeft: left });
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Redelivery and overlap through the served function (Pub/Sub delivers at least once; Cloud
+ * Scheduler fires on time whatever the previous run is doing): the same message delivered 5 times
+ * concurrently runs once, and two firings of a `skip` schedule give one run and one skip record.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';
+import { startTestServer, type TestServer } from '../helpers/jupyter.js';
+import { kernelsLeft, recordRow, T } from './common.js';
+
+let server: TestServer;
+let ff: FunctionServer;
+let runsDir: string;
+
+before(async () => {
+  server = await startTestServer();
+  await server.writeNotebook('slow.ipynb', ['import time\ntime.sleep(2)', '"done"']);
+  runsDir = await mkdtemp(join(tmpdir(), 'nbtrigger-faults-redelivery-'));
+  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token, NBTRIGGER_RUNS_DIR: runsDir } });
+});
+after(async () => {
+  await ff?.stop();
+  await server?.close();
+});
+
+async function deliver(messageId: string, attributes: Record<string, string> = {}): Promise<{ status: number; final: FinalLine }> {
+  const req = binaryEvent({ text: `${server.hostPort} /slow.ipynb`, messageId, attributes });
+  const res = await ff.post(req);
+  return { status: res.status, final: (await ff.waitForLine((l) => l.eventId === req.id && isFinal(l), 60_000)) as FinalLine };
+}
+
+test('the same message delivered 5 times concurrently: one run', T, async () => {
+  const t0 = Date.now();
+  const id = `redelivered-${Date.now()}`;
+  const all = await Promise.all(Array.from({ length: 5 }, () => deliver(id)));
+  const ran = all.filter((d) => d.final.record.status === 'succeeded').length;
+  const retried = all.filter((d) => d.status === 500 && d.final.record.error?.code === 'IN_PROGRESS').length;
+  const acked = all.filter((d) => d.status === 204 && d.final.record.status === 'skipped').length;
+  assert.equal(ran, 1, JSON.stringify(all.map((d) => [d.status, d.final.record.status])));
+  assert.equal(ran + retried + acked, 5);
+  // Pub/Sub brings the retried ones back: once the run is done they are acknowledged duplicates.
+  const later = await deliver(id);
+  assert.deepEqual([later.status, later.final.record.status], [204, 'skipped']);
+  const left = await kernelsLeft(server);
+  assert.equal(left, 0);
+  recordRow({
+    fault: 'same message delivered 5 times at once', expected: '1 run; others retry while it runs, then ack as duplicates',
+    observed: `${ran} run, ${retried} IN_PROGRESS (retry), ${acked} duplicate (ack); redelivery after: duplicate (ack)`,
+    seconds: (Date.now() - t0) / 1000, kernelsLeft: left,
+  });
+});
+
+test('two firings of a skip schedule: one run, one skip record', T, async () => {
+  const t0 = Date.now();
+  const schedule = `fault-skip-${Date.now()}`;
+  const attrs = { 'nbtrigger-schedule': schedule, 'nbtrigger-concurrency': 'skip' };
+  const first = deliver(`f1-${Date.now()}`, attrs);
+  await new Promise((r) => setTimeout(r, 1000));
+  const second = await deliver(`f2-${Date.now()}`, attrs);
+  const one = await first;
+  assert.equal(one.final.record.status, 'succeeded');
+  assert.deepEqual([second.status, second.final.record.status], [204, 'skipped']);
+  const records = await Promise.all((await readdir(join(runsDir, 'slow'))).filter((f) => f.endsWith('.json'))
+    .map(async (f) => JSON.parse(await readFile(join(runsDir, 'slow', f), 'utf8')) as { status: string; schedule?: string; skip?: { reason: string } }));
+  const mine = records.filter((r) => r.schedule === schedule);
+  assert.deepEqual(mine.map((r) => r.status).sort(), ['skipped', 'succeeded']);
+  assert.equal(mine.find((r) => r.status === 'skipped')?.skip?.reason, 'overlap');
+  const left = await kernelsLeft(server);
+  assert.equal(left, 0);
+  recordRow({
+    fault: 'two firings of a skip schedule', expected: '1 run + 1 skip record (ack)',
+    observed: `records: ${mine.map((r) => r.status).sort().join(' + ')}; second HTTP ${second.status}`,
+    seconds: (Date.now() - t0) / 1000, kernelsLeft: left,
+  });
+});

@@ -46,6 +46,13 @@ export interface ExecuteOptions {
   reconnect?: Reconnector;
   /** Most channel drops one run survives (default 10); each drop has its own bounded attempts. */
   maxReconnects?: number;
+  /**
+   * Interrupts the kernel. On a cell timeout or the run deadline the executor interrupts, then keeps
+   * the timed-out cell's output for up to `graceMs` (default 2000), so the notebook shows its
+   * KeyboardInterrupt as nbclient's does. Without it the run ends at once.
+   */
+  interrupt?: () => Promise<void>;
+  graceMs?: number;
 }
 
 export interface ExecuteResult {
@@ -59,4 +66,6 @@ export interface ExecuteResult {
   started: number;
   /** Channel drops that were restored. */
   reconnects: number;
+  /** The executor interrupted the kernel (after a timeout). */
+  interrupted?: boolean;
 }

@@ -71,6 +71,9 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
   let target = 0;
   let finished = false;
   let deadlineTimer: NodeJS.Timeout | undefined;
+  /** The timed-out cell whose last output is awaited after the interrupt. */
+  let grace: Pending | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
   let connected = true;
   let drops = 0;
   const seen = new SeenIds();
@@ -84,6 +87,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       finished = true;
       reconnecting.abort();
       clearTimeout(deadlineTimer);
+      clearTimeout(graceTimer);
       if (seen.duplicates > 0) result.warnings.push(`${seen.duplicates} duplicate kernel message(s) ignored after reconnecting`);
       for (const p of queue) clearTimeout(p.timer);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -109,10 +113,20 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       if (opts.cellTimeoutMs === undefined || p.timer || p.done) return;
       p.timer = setTimeout(() => failAtCurrentTimeout(p), opts.cellTimeoutMs);
     };
-    const failAtCurrentTimeout = (p: Pending): void => {
-      p.run.status = 'timed_out';
-      p.run.endedAt = now();
-      finish(new NbtError('TIMEOUT', `cell ${p.cell.index} exceeded its ${(opts.cellTimeoutMs! / 1000).toFixed(1)} s timeout`, { details: { cellIndex: p.cell.index } }));
+    const failAtCurrentTimeout = (p: Pending): void => timeOut(p, `cell ${p.cell.index} exceeded its ${(opts.cellTimeoutMs! / 1000).toFixed(1)} s timeout`);
+    /** A timeout: interrupt, then wait (bounded) for the cell's last output, as nbclient does. */
+    const timeOut = (p: Pending | undefined, message: string): void => {
+      if (finished || grace) return;
+      if (p) {
+        p.run.status = 'timed_out';
+        p.run.endedAt = now();
+      }
+      result.failure = new NbtError('TIMEOUT', message, { details: p ? { cellIndex: p.cell.index } : {} });
+      if (!p || !opts.interrupt || !connected || p.msgId === '') return finish();
+      grace = p;
+      result.interrupted = true;
+      opts.interrupt().catch(() => undefined);
+      graceTimer = setTimeout(() => finish(), opts.graceMs ?? 2000);
     };
 
     const sendNext = (count: number): void => {
@@ -196,6 +210,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
             arm(p);
           } else if (m.content.execution_state === 'idle') {
             p.idle = true;
+            if (p === grace) return void (p.replied && finish());
             settle(p);
           }
         } else if (type === 'execute_input') {
@@ -213,6 +228,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       if (isExecuteReply(m)) {
         const c = m.content;
         p.replied = true;
+        if (p === grace) return void (p.idle && finish()); // stays timed_out: its KeyboardInterrupt is not a cell error
         if (typeof c.execution_count === 'number') p.run.executionCount = c.execution_count;
         if (c.status === 'ok') p.run.status = 'ok';
         else if (c.status === 'error') {
@@ -281,7 +297,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
     channel.listen(onMessage, onClose);
     if (opts.deadline !== undefined) {
       const ms = Math.max(0, opts.deadline - now());
-      deadlineTimer = setTimeout(() => failAtCurrent('TIMEOUT', `run exceeded its deadline (${(ms / 1000).toFixed(1)} s left at start)`, 'timed_out'), ms);
+      deadlineTimer = setTimeout(() => timeOut(currentCell(), `run exceeded its deadline (${(ms / 1000).toFixed(1)} s left at start)`), ms);
     }
     if (queue.length === 0) return finish();
     channel.send(infoRequest);

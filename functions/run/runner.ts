@@ -129,7 +129,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       const channel = await open(inner.signal);
       try {
         return await executeCells(channel, cells!, {
-          reconnect,
+          reconnect, interrupt: () => rest.interruptKernel(kernel.id, AbortSignal.timeout(Math.min(5000, limits.cleanupTimeoutMs))),
           session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline,
           maxOutputChars: limits.maxOutputChars, signal: inner.signal, now,
           onProgress: opts.onProgress && ((e) => opts.onProgress!({ ...e, cells: cells!.length })),
@@ -177,7 +177,7 @@ async function withKernel(rest: JupyterRest, kernelId: string, limits: RunLimits
   } finally {
     const cleanup = AbortSignal.timeout(limits.cleanupTimeoutMs);
     const code = result?.failure?.code;
-    if (code === 'TIMEOUT' || code === 'CANCELLED') {
+    if ((code === 'TIMEOUT' && !result?.interrupted) || code === 'CANCELLED') {
       await rest.interruptKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
     }
     await deleteKernel(rest, kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));

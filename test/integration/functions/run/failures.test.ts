@@ -40,11 +40,15 @@ async function run(path: string, limits: Partial<RunLimits>, token = server.toke
 describe('runner: timeouts', () => {
   test('a busy-looping cell exceeds its cell timeout: timed_out, interrupted, kernel deleted', T, async () => {
     const nb = await server.writeNotebook('spin.ipynb', ['x = 1', 'while True: pass', 'y = 2']);
-    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 1500 });
+    const { record, error, wallMs, exec } = await run(nb, { cellTimeoutMs: 1500 });
     assert.equal(record.status, 'timed_out');
     assert.equal(error?.code, 'TIMEOUT');
     assert.equal(record.error?.code, 'TIMEOUT');
     assert.equal(record.error?.cellIndex, 1);
+    // Interrupted, and the interrupt's KeyboardInterrupt is kept in the cell (as nbclient keeps it), not a cell error.
+    assert.equal(exec?.interrupted, true);
+    assert.deepEqual(exec?.outputs.outputs(1).map((o) => [o.output_type, (o as { ename?: string }).ename]), [['error', 'KeyboardInterrupt']]);
+    assert.equal(exec?.cells.find((c) => c.index === 1)?.status, 'timed_out');
     assert.match(record.error!.message, /cell 1/);
     assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
     assert.ok(wallMs >= 1500 && wallMs < 8000, `returned after ${wallMs} ms`);

@@ -4,7 +4,9 @@
  *
  * - `nbtrigger` — `node bin/nbtrigger.js run --json --server HOST:PORT /nb.ipynb` as a child
  *   process (JUPYTER_TOKEN in its env), timed from spawn to exit; the run record's
- *   `durationMs` is kept too, so Node start + module load = wall − durationMs;
+ *   `durationMs` is kept too. It ends when the cells are done (the kernel is deleted while the
+ *   CLI writes its outputs), so wall − durationMs (`node start + load`) = Node start + module
+ *   load + outputs + what remains of the kernel's deletion;
  * - `nbtrigger in-process` — `runNotebook()` called in this process: the runner's own wall time;
  * - `jupyter-execute` — Debian's nbclient (`/usr/bin/jupyter-execute NB`), which starts its own
  *   kernel with no server, as nbtrigger's server starts one per run;
@@ -16,7 +18,7 @@
  * it on timeout.
  * @module
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runNotebook } from '../functions/run/runner.js';
@@ -51,6 +53,18 @@ export function killChildren(): void {
     } catch { /* gone */ }
   }
   running.clear();
+}
+
+/** Registers a detached child started elsewhere, so {@link killChildren} stops it too. */
+export function trackChild(child: ChildProcess): void {
+  if (stopped) {
+    child.kill('SIGKILL');
+    throw new Error('bench is stopping');
+  }
+  if (child.pid === undefined) return;
+  const pid = child.pid;
+  running.add(pid);
+  child.once('exit', () => running.delete(pid));
 }
 
 /** Runs a command in its own process group; times it from spawn to exit. */
@@ -100,14 +114,14 @@ function checkRecord(rec: RecordLike, nb: BenchNotebook, what: string): void {
   if (last !== nb.expectedLast) throw new Error(`${what}: last result ${JSON.stringify(last)}, expected ${nb.expectedLast}`);
 }
 
-/** `nbtrigger run --json --server …` as a child process. */
-export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { sequential?: boolean } = {}): () => Promise<Record<string, number>> {
-  const name = `nbtrigger${opts.sequential ? ' --sequential' : ''} (${nb.label})`;
-  const bin = join(PROJECT_ROOT, 'bin', 'nbtrigger.js');
+/** `nbtrigger run --json --server …` as a child process (from `opts.root`, default this checkout; `opts.tag` suffixes the names). */
+export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { sequential?: boolean; root?: string; tag?: string } = {}): () => Promise<Record<string, number>> {
+  const name = `nbtrigger${opts.sequential ? ' --sequential' : ''}${opts.tag ?? ''} (${nb.label})`;
+  const bin = join(opts.root ?? PROJECT_ROOT, 'bin', 'nbtrigger.js');
   const args = [bin, 'run', '--json', '--server', `${server.host}:${server.port}`, ...(opts.sequential ? ['--sequential'] : []), nb.serverPath];
   const env = { ...process.env, JUPYTER_TOKEN: server.token };
   return async () => {
-    const r = await timeChild(process.execPath, args, { env, cwd: PROJECT_ROOT });
+    const r = await timeChild(process.execPath, args, { env, cwd: opts.root ?? PROJECT_ROOT });
     if (r.code !== 0) throw failure(name, r);
     const rec = JSON.parse(r.stdout) as RecordLike;
     checkRecord(rec, nb, name);
@@ -115,21 +129,39 @@ export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { seq
   };
 }
 
-/** `runNotebook()` in this process (no Node start, modules already loaded). */
-export function nbtriggerInProcess(server: BenchServer, nb: BenchNotebook, opts: { sequential?: boolean } = {}): () => Promise<Record<string, number>> {
-  const name = `nbtrigger in-process${opts.sequential ? ' --sequential' : ''} (${nb.label})`;
+export interface InProcessOptions {
+  sequential?: boolean;
+  /** Keep a reset kernel for the next run (issue 6 item 5). */
+  warm?: boolean;
+  /** Another build's `runNotebook` (before/after runs); default this checkout's. */
+  run?: typeof runNotebook;
+  tag?: string;
+  /** Metric name prefix (default `nbtrigger in-process`). */
+  prefix?: string;
+}
+
+/**
+ * `runNotebook()` in this process (no Node start, modules already loaded), timed until the kernel
+ * is deleted (or kept, warm): the record is ready earlier (`… to record`), as the CLI and the
+ * function write outputs meanwhile (deferCleanup).
+ */
+export function nbtriggerInProcess(server: BenchServer, nb: BenchNotebook, opts: InProcessOptions = {}): () => Promise<Record<string, number>> {
+  const name = `${opts.prefix ?? 'nbtrigger in-process'}${opts.sequential ? ' --sequential' : ''}${opts.warm ? ' warm kernel' : ''}${opts.tag ?? ''} (${nb.label})`;
+  const run = opts.run ?? runNotebook;
   return async () => {
     const t0 = nowMs();
-    const { record } = await runNotebook({
+    const outcome = await run({
       request: {
         server: { host: server.host, port: server.port, secure: false }, notebook: nb.serverPath.replace(/^\/+/, ''),
         verbose: false, timeouts: { runSeconds: 120 }, ...(opts.sequential ? { sequential: true } : {}),
       },
-      token: server.token,
+      token: server.token, deferCleanup: true, ...(opts.warm ? { warmKernel: true } : {}),
     });
+    const toRecord = nowMs() - t0;
+    await outcome.cleanup;
     const ms = nowMs() - t0;
-    checkRecord(record, nb, name);
-    return { [name]: ms };
+    checkRecord(outcome.record, nb, name);
+    return { [name]: ms, [`${name} to record`]: toRecord };
   };
 }
 

@@ -45,3 +45,17 @@ export async function writeTrivialNotebook(dir: string, cells: number): Promise<
     expectedLast: String(2 * (cells - 1)), sources,
   };
 }
+
+/** Writes a notebook of one cell printing `mb` chunks of 1 MB, each flushed (one stream message each). */
+export async function writeBigOutputNotebook(dir: string, mb: number): Promise<BenchNotebook> {
+  const source = `import sys\nfor i in range(${mb}):\n    sys.stdout.write('x' * (2**20 - 1) + '\\n')\n    sys.stdout.flush()\n${mb}`;
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
+    cells: [{ cell_type: 'code', id: 'big', metadata: {}, execution_count: null, outputs: [], source }],
+  };
+  const name = `output-${mb}mb.ipynb`;
+  const file = join(dir, name);
+  await writeFile(file, JSON.stringify(nb));
+  return { cells: 1, file, serverPath: `/${name}`, label: `${mb} MB-output cell`, expectedLast: String(mb), sources: [source] };
+}

@@ -11,8 +11,17 @@
  * in-process, nbclient's `jupyter-execute`, and for context `node -e 0` and
  * `python3 -c 'import nbclient'`.
  *
- * Output (stdout): `name ms: median` lines over BENCH_ROUNDS rounds (default 7; BENCH_WARMUP
- * warm-up rounds, default 1), then `overhead …` and `ratio …` lines computed from the medians.
+ * Also in those rounds: the in-process runner with an opt-in warm kernel, and the function's start
+ * (import time and RSS; functions-framework spawn → first event served). Then, in their own
+ * interleaved rounds (BENCH_HEAVY_ROUNDS, default 2, no warm-up): latency (100 cells pipelined vs
+ * sequential through a proxy adding BENCH_LATENCY_MS each way, default 25), concurrency (20 runs
+ * at once through one function process) and a 50 MB-output cell's peak RSS.
+ * BENCH_BASELINE=/path/to/another/checkout (built, with node_modules) adds the same CLI, in-process
+ * and function-start cases from that checkout to the same rounds and prints `ratio after/before`.
+ *
+ * Output (stdout): `name ms: median` lines (`… MB: median` for memory) over BENCH_ROUNDS rounds
+ * (default 7; BENCH_WARMUP warm-up rounds, default 1), then `overhead …` and `ratio …` lines
+ * computed from the medians.
  * Progress and min/max go to stderr. Benchmarks never assert speed; the exit code is 1 only
  * when a run failed (wrong status or last result) or the server could not start.
  * The server and any child still running are stopped on every path, Ctrl-C included.
@@ -21,9 +30,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
+import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
+import type { runNotebook } from '../functions/run/runner.js';
+import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
+import { bigOutput, concurrentRuns } from './concurrency.js';
 import { findJupyterExecute, jupyterExecute, killChildren, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
-import { writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
+import { functionFirstEvent, functionImport } from './function-start.js';
+import { latencyCases, latencyProxy } from './latency.js';
+import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
+import { reportExtras } from './report.js';
 import { measurePhysical } from './physical-limit.js';
 import { fmtMs, fmtRatio, nowMs, Samples } from './stats.js';
 
@@ -49,8 +66,36 @@ function buildCases(server: BenchServer, one: BenchNotebook, hundred: BenchNoteb
   cases.push({ name: `nbtrigger --sequential (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true }) });
   cases.push({ name: 'node start (node -e 0)', run: nodeStart() });
   if (jx) cases.push({ name: 'python start + import nbclient', run: pythonImportNbclient() });
+  cases.push({ name: `in-process warm kernel (${one.label})`, run: nbtriggerInProcess(server, one, { warm: true }) });
+  cases.push({ name: 'function import', run: functionImport() });
+  cases.push({ name: 'function first event', run: functionFirstEvent(server, one) });
   return cases;
 }
+
+/** The same cases from another checkout (before/after in one interleaved run). */
+async function baselineCases(root: string, server: BenchServer, one: BenchNotebook, hundred: BenchNotebook): Promise<BenchCase[]> {
+  const tag = ' [before]';
+  const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as { runNotebook: typeof runNotebook };
+  const cases: BenchCase[] = [];
+  for (const nb of [one, hundred]) {
+    cases.push({ name: `nbtrigger${tag} (${nb.label})`, run: nbtriggerCli(server, nb, { root, tag }) });
+    cases.push({ name: `nbtrigger in-process${tag} (${nb.label})`, run: nbtriggerInProcess(server, nb, { run: mod.runNotebook, tag }) });
+  }
+  cases.push({ name: `nbtrigger --sequential${tag} (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true, root, tag }) });
+  cases.push({ name: `function import${tag}`, run: functionImport(root, tag) });
+  cases.push({ name: `function first event${tag}`, run: functionFirstEvent(server, one, root, tag) });
+  return cases;
+}
+
+function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook): BenchCase[] {
+  return [
+    ...latencyCases(server, viaProxy, hundred, oneWayMs),
+    { name: 'concurrency', run: concurrentRuns(server, one, CONCURRENT) },
+    { name: 'big output', run: bigOutput(server, one, big) },
+  ];
+}
+
+const CONCURRENT = 20;
 
 /** Runs the rounds; returns the metric names in case order (for a stable report). */
 async function runRounds(cases: BenchCase[], rounds: number, warmup: number, samples: Samples, failures: Map<string, string>, signal: AbortSignal): Promise<string[]> {
@@ -80,7 +125,7 @@ async function runRounds(cases: BenchCase[], rounds: number, warmup: number, sam
 function report(s: Samples, names: string[], rounds: number, labels: string[]): void {
   const out: string[] = [`rounds: ${rounds}`];
   for (const name of names) {
-    out.push(`${name} ms: ${fmtMs(s.median(name))}`);
+    out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
     const v = s.values(name);
     process.stderr.write(`  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
   }
@@ -103,8 +148,11 @@ async function main(): Promise<number> {
   const t0 = nowMs();
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-'));
   let jupyter: LocalJupyter | undefined;
+  let proxy: TcpProxy | undefined;
   const cleanup = async (): Promise<void> => {
     killChildren();
+    await closeWarmKernels();
+    await proxy?.close();
     await jupyter?.stop();
     await rm(root, { recursive: true, force: true });
   };
@@ -123,12 +171,24 @@ async function main(): Promise<number> {
     const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
     const jx = findJupyterExecute();
     if (!jx) process.stderr.write('bench: jupyter-execute not found (apt-get install python3-nbclient): its cases are skipped\n');
-    const cases = buildCases(server, one, hundred, jx, join(root, '.jupyter-execute-home'));
+    const big = await writeBigOutputNotebook(root, 50);
+    const baseline = process.env.BENCH_BASELINE;
+    const cases = [...buildCases(server, one, hundred, jx, join(root, '.jupyter-execute-home')),
+      ...(baseline ? await baselineCases(baseline, server, one, hundred) : [])];
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
-    report(samples, names, rounds, [one.label, hundred.label]);
+    await closeWarmKernels();
+    const oneWayMs = intEnv('BENCH_LATENCY_MS', 25);
+    const latency = await latencyProxy(server, oneWayMs);
+    proxy = latency.proxy;
+    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big);
+    const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
+    process.stderr.write(`bench: latency, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
+    const heavyNames = await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal);
+    report(samples, [...names, ...heavyNames], rounds, [one.label, hundred.label]);
+    reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
     return failures.size > 0 ? 1 : 0;

@@ -15,10 +15,12 @@ const stray = [];
 process.on('unhandledRejection', (e) => stray.push(e));
 const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
-process.exitCode = code;
-process.on('exit', () => {
-  if (code === 0 && stray.length > 0) {
-    process.stderr.write(`nbtrigger: unexpected failure: ${stray[0]?.message ?? String(stray[0])}\n`);
-    process.exitCode = 3;
-  }
-});
+let exit = code;
+if (code === 0 && stray.length > 0) {
+  process.stderr.write(`nbtrigger: unexpected failure: ${stray[0]?.message ?? String(stray[0])}\n`);
+  exit = 3;
+}
+// The command is done (every server and kernel it started is stopped by now): exit, so nothing a
+// library left behind (a keep-alive socket, a file operation that never returns) holds the process.
+// Commands that serve until stopped (`local -f`) resolve only when they are stopped.
+process.exit(exit);

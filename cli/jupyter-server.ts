@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -91,6 +91,11 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   // The same kernel settings as the notebook image (pipelined error window, in-memory history).
   await mkdir(join(home, 'ipython', 'profile_default'), { recursive: true });
   await copyFile(KERNEL_CONFIG, join(home, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
+  // The token reaches the server by environment (never argv, which `ps` shows) and leaves it at once:
+  // kernels inherit the server's environment, and no notebook may print the token into its outputs.
+  await mkdir(join(home, 'config'), { recursive: true });
+  await writeFile(join(home, 'config', 'jupyter_server_config.py'),
+    'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n', { mode: 0o600 });
   const python = opts.python ?? findPython();
   // Defaults that `opts.args` may override (traitlets refuses an option given twice).
   const given = new Set((opts.args ?? []).map((a) => a.split('=')[0]));

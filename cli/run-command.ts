@@ -11,17 +11,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
-import { createLogger } from '../functions/log.js';
+import { createLogger, redactJson } from '../functions/log.js';
 import { parseServer } from '../functions/request/address.js';
 import { mergeParameters, parseCliParameters } from '../functions/notebook/parameters.js';
-import { readParametersFile } from '../functions/notebook/parameters-file.js';
 import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
 import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
 import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
 import { finishRun } from '../functions/run/finish.js';
 import { runNotebook, type RunLimits } from '../functions/run/runner.js';
 import { openRunStore } from '../functions/store/runs-store.js';
-import { startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
+import type { LocalJupyter } from './jupyter-server.js';
 import { Progress, summary } from './progress.js';
 
 export const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
@@ -98,6 +97,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
   process.on('SIGTERM', onSignal);
   let record: RunRecord;
   let recordPath: string | undefined;
+  const secrets: string[] = [];
   try {
     if (v['no-record'] && (v.output || v.html)) throw new NbtError('USAGE', '--no-record writes nothing: it excludes --output and --html');
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
@@ -105,7 +105,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
       startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
-    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await readParametersFile(v['parameters-file']), parseCliParameters(pairs));
+    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
     const base = {
       verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}),
       ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
@@ -115,6 +115,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
     let notebookText: Promise<string> | undefined;
     if (v.server !== undefined) {
       token = v.token ?? io.env.JUPYTER_TOKEN ?? '';
+      secrets.push(token);
       if (v.token === undefined && io.env.JUPYTER_TOKEN === undefined) {
         io.stderr.write('nbtrigger run: no --token and JUPYTER_TOKEN is not set: trying without a token\n');
       }
@@ -125,28 +126,35 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       await checkLocalNotebook(file);
       notebookText = readFile(file, 'utf8');
       notebookText.catch(() => undefined);
-      local = await startLocalJupyter({ rootDir: dirname(file) });
+      // Loaded only without --server (as yaml for --parameters-file): a lean start for the common case.
+      local = await (await import('./jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
       token = local.token;
+      secrets.push(token);
       request = { ...base, server: local.address, notebook: basename(file) };
     }
     if (controller.signal.aborted) throw new NbtError('CANCELLED', 'run cancelled');
     const log = createLogger({ write: (l) => io.stderr.write(l), secrets: [token], minSeverity: v.verbose ? 'DEBUG' : 'WARNING' });
     const progress = json ? undefined : new Progress({ out: io.stderr });
     try {
+      // The executed notebook and the record are written while the kernel is deleted (deferCleanup).
       const outcome = await runNotebook({
-        request, token, limits, notebookText, signal: controller.signal, log,
+        request, token, limits, notebookText, signal: controller.signal, log, deferCleanup: true,
         onPlan: (_nb, cells) => progress?.plan(cells.filter((c) => !c.skip).length),
         onProgress: (e) => progress?.update(e),
       });
-      record = outcome.record;
-      if (!v['no-record']) {
-        const root = resolve(v['output-root'] ?? 'runs');
-        const store = await openRunStore({ kind: 'local', root });
-        record = await finishRun({
-          outcome, request, runId: newRunId(), token, output: v.output ?? join(root, DEFAULT_OUTPUT_SUFFIX), html: v.html === true,
-          store, onStored: (where) => { recordPath = where; },
-        });
-        await store.close();
+      try {
+        record = outcome.record;
+        if (!v['no-record']) {
+          const root = resolve(v['output-root'] ?? 'runs');
+          const store = await openRunStore({ kind: 'local', root });
+          record = await finishRun({
+            outcome, request, runId: newRunId(), token, output: v.output ?? join(root, DEFAULT_OUTPUT_SUFFIX), html: v.html === true,
+            store, onStored: (where) => { recordPath = where; },
+          });
+          await store.close();
+        }
+      } finally {
+        await outcome.cleanup;
       }
     } finally {
       progress?.end();
@@ -158,6 +166,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  record = redactJson(record, secrets);
   if (json) io.stdout.write(`${JSON.stringify(record)}\n`);
   else {
     io.stderr.write(summary(record, io.stderr.isTTY === true));

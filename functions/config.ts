@@ -30,6 +30,8 @@ export interface HandlerEnv extends GrammarEnv {
   NBTRIGGER_OUTPUT?: string;
   /** `1`/`true`: also write an HTML rendering next to each executed notebook. */
   NBTRIGGER_HTML?: string;
+  /** `1`/`true`: keep a reset kernel for the next run of the same notebook folder (functions/jupyter/warm-kernels.ts). */
+  NBTRIGGER_WARM_KERNEL?: string;
   /** Set by Cloud Run / Cloud Functions gen2: the function runs in the cloud. */
   K_SERVICE?: string;
 }
@@ -57,6 +59,8 @@ export interface FunctionConfig {
   output: string | undefined;
   html: boolean;
   notify: NotifyConfig;
+  /** Opt-in warm kernels (NBTRIGGER_WARM_KERNEL). */
+  warmKernel: boolean;
 }
 
 /** Reads the configuration. Never throws: bad values fall back to defaults (and ALLOWED_SERVERS is checked by the guard). */
@@ -79,6 +83,7 @@ export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionCon
     output,
     html: /^(1|true|yes)$/i.test(env.NBTRIGGER_HTML ?? ''),
     notify: notifyConfig(env),
+    warmKernel: /^(1|true|yes)$/i.test(env.NBTRIGGER_WARM_KERNEL ?? ''),
   };
 }
 

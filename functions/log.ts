@@ -53,6 +53,24 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/**
+ * A copy of a JSON value with every secret replaced inside its string values, for records and
+ * outputs: a notebook may print whatever it can read. Walks the value instead of rewriting its
+ * serialisation, and leaves keys (the record's own schema) alone, so no secret, however short,
+ * can break the JSON or its shape.
+ */
+export function redactJson<T>(value: T, secrets: readonly string[]): T {
+  const list = secrets.filter((s) => s.length > 0);
+  if (list.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v, list);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
 /** Creates a JSON-lines logger. Logging never throws (unserializable fields are replaced). */
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stdout.write(line));

@@ -85,12 +85,18 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     const waited = deps.now() - started;
     const outcome = await deps.run({
       request, token, extraHeaders, lookup: guard.lookupFor(request.server), log: deps.log.child({ messageId: message.messageId }),
-      limits: { runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
+      limits: { runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) }, deferCleanup: true, warmKernel: cfg.warmKernel,
     });
-    const stored = await finishRun({
-      outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
-      store: stores?.runs, notify: cfg.notify, ...(overlap ? { schedule: overlap.schedule } : {}),
-    });
+    // Outputs and the record are written while the kernel is deleted; never return before it is.
+    let stored;
+    try {
+      stored = await finishRun({
+        outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
+        store: stores?.runs, notify: cfg.notify, ...(overlap ? { schedule: overlap.schedule } : {}),
+      });
+    } finally {
+      await outcome.cleanup;
+    }
     // A transient failure gives the key back so the redelivery may run; anything else is final.
     if (stores && !outcome.error?.retryable) {
       await stores.leases.complete(key, stored.runId).catch((e: unknown) => deps.log.log('WARNING', 'dedupe lease not completed', { key, error: String(e) }));

@@ -30,6 +30,10 @@ def _token_from_env():
 
 
 _token = _token_from_env()
+# Kernels inherit the server's environment: take the token out of it, so no notebook can print it
+# (`!env`, os.environ) into its outputs. The server keeps it in its own config only.
+os.environ.pop("JUPYTER_TOKEN", None)
+os.environ.pop("JUPYTER_TOKEN_FILE", None)
 if len(_token) < 16:
     # Never run an open (or trivially guessable) server: Cloud Run would expose it to the invoker.
     sys.exit("nbtrigger: JUPYTER_TOKEN (or JUPYTER_TOKEN_FILE) must hold a token of at least 16 characters; refusing to start")

@@ -16,13 +16,13 @@
  * issue 5 ("Reconnect"). How the executor decides what to resend: see executor.ts.
  * @module
  */
-import { Client } from 'undici';
 import { isNbtError, NbtError } from '../errors.js';
 import type { LookupFn } from '../security/guard.js';
 import type { KernelChannel } from './channel.js';
 import { isObject } from './messages.js';
 import { networkError } from './rest.js';
 import { backoffMs, sleep } from './retry.js';
+import { loadUndici } from './undici-lean.js';
 
 /** What the server says about a kernel: running (any live state), gone (404) or dead. */
 export type KernelState = { state: 'alive'; executionState: string } | { state: 'gone' } | { state: 'dead' };
@@ -98,10 +98,11 @@ export interface KernelStateOptions {
  */
 export async function fetchKernelState(o: KernelStateOptions, signal?: AbortSignal): Promise<KernelState> {
   const timeout = o.timeoutMs ?? 5000;
-  const client = new Client(o.base, { connect: { timeout, ...(o.lookup ? { lookup: o.lookup } : {}) }, headersTimeout: timeout, bodyTimeout: timeout });
+  const u = await loadUndici();
+  const client = new u.Client(o.base, { connect: { timeout, ...(o.lookup ? { lookup: o.lookup } : {}) }, headersTimeout: timeout, bodyTimeout: timeout });
   const what = `GET /api/kernels/${o.kernelId}`;
   try {
-    const res = await client.request({ method: 'GET', path: `/api/kernels/${encodeURIComponent(o.kernelId)}`, headers: o.headers, signal: signal ?? null })
+    const res = await u.request.call(client, { method: 'GET', path: `/api/kernels/${encodeURIComponent(o.kernelId)}`, headers: o.headers, signal: signal ?? null })
       .catch((e: unknown) => { throw networkError(e, what, o.base); });
     const text = await res.body.text().catch((e: unknown) => { throw networkError(e, what, o.base); });
     if (res.statusCode === 404) return { state: 'gone' };

@@ -7,11 +7,12 @@
  * ../shared/design/README.md §3.
  * @module
  */
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
 import type { LookupFn } from '../security/guard.js';
 import { isObject } from './messages.js';
+import { loadUndici } from './undici-lean.js';
 
 export interface KernelModel {
   id: string;
@@ -47,18 +48,26 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'EN
 export class JupyterRest {
   readonly base: string;
   readonly headers: Record<string, string>;
-  private readonly pool: Pool;
+  /** Created on the first request (undici is loaded then, off the module's import path). */
+  private pool?: Promise<Pool>;
   private readonly timeoutMs: number;
+  private readonly lookup?: LookupFn;
 
   constructor(opts: RestOptions) {
     this.base = httpBase(opts.server);
     this.headers = { ...(opts.extraHeaders ?? {}) };
     if (opts.token !== '') this.headers.authorization = `token ${opts.token}`;
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.pool = new Pool(this.base, {
+    this.lookup = opts.lookup;
+  }
+
+  /** The keep-alive pool (8 connections, no pipelining, idle sockets kept 30 s). */
+  private dispatcher(): Promise<Pool> {
+    this.pool ??= loadUndici().then((u) => new u.Pool(this.base, {
       connections: 8, pipelining: 1, keepAliveTimeout: 30_000,
-      connect: { timeout: Math.min(this.timeoutMs, 10_000), ...(opts.lookup ? { lookup: opts.lookup } : {}) },
-    });
+      connect: { timeout: Math.min(this.timeoutMs, 10_000), ...(this.lookup ? { lookup: this.lookup } : {}) },
+    }));
+    return this.pool;
   }
 
   /** Lists kernelspecs; the first call of a run doubles as the readiness probe. */
@@ -119,7 +128,8 @@ export class JupyterRest {
 
   /** Closes the connection pool. */
   async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
+    const pool = await this.pool?.catch(() => undefined);
+    await pool?.close().catch(() => undefined);
   }
 
   private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
@@ -130,9 +140,10 @@ export class JupyterRest {
       body = JSON.stringify(payload);
       headers['content-type'] = 'application/json';
     }
+    const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.pool.request({ method, path, headers, body: body ?? null, signal: signal ?? null,
+      res = await u.request.call(pool, { method, path, headers, body: body ?? null, signal: signal ?? null,
         headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
     } catch (e) {
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);

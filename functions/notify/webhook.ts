@@ -6,7 +6,6 @@
  * Spec: issue 3 "Optional notifications" (a webhook URL gets failures).
  * @module
  */
-import { request } from 'undici';
 import { redact } from '../log.js';
 
 /** What one notification did. `target` never holds a secret. */
@@ -41,6 +40,8 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
     if (u.search) secrets.push(u.search);
     if (u.password) secrets.push(u.password);
     const signal = AbortSignal.timeout(timeoutMs);
+    // Loaded here: undici's index (110 files) stays off the function's start path.
+    const { request } = await import('undici');
     const res = await request(u, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'nbtrigger' },

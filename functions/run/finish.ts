@@ -8,6 +8,7 @@
  * @module
  */
 import { JupyterRest } from '../jupyter/rest.js';
+import { redact, redactJson } from '../log.js';
 import { buildExecutedNotebook } from '../notebook/executed.js';
 import type { NotifyConfig } from '../notify/notify-run.js';
 import { toPlainJson, type ParamValue } from '../notebook/translators/values.js';
@@ -39,7 +40,9 @@ export interface FinishOptions {
 /** Writes what the run produced; never rejects. Returns the stored record (with outputs and warnings). */
 export async function finishRun(o: FinishOptions): Promise<StoredRun> {
   const { outcome, request } = o;
-  const record: StoredRun = { ...outcome.record, runId: o.runId, warnings: [...outcome.record.warnings] };
+  // Defence in depth: whatever a notebook printed, the token never reaches a record or an output.
+  const secrets = o.token ? [o.token] : [];
+  const record: StoredRun = redactJson({ ...outcome.record, runId: o.runId, warnings: [...outcome.record.warnings] }, secrets);
   if (o.messageId !== undefined) record.messageId = o.messageId;
   if (o.schedule !== undefined) record.schedule = o.schedule;
   if (request.parameters) record.parameters = toPlainJson(request.parameters as ParamValue) as Record<string, unknown>;
@@ -51,6 +54,10 @@ export async function finishRun(o: FinishOptions): Promise<StoredRun> {
       const { outputs, failures } = summarizeResults(results);
       if (Object.keys(outputs).length > 0) record.outputs = outputs;
       record.warnings.push(...failures);
+      const errors = results.filter((r) => !r.ok).map((r) => ({
+        kind: r.kind ?? 'notebook', location: r.location, code: r.error?.code ?? 'SINK_FAILED', message: r.error?.message ?? 'write failed',
+      }));
+      if (errors.length > 0) record.outputErrors = errors;
     }
   } catch (e) {
     record.warnings.push(`outputs not written: ${(e as Error).message}`);
@@ -82,12 +89,13 @@ async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterR
   });
   const deps: SinkDeps = { ...o.sinkDeps, secrets: o.token ? [o.token] : [], ...(rest ? { contents: rest } : {}) };
   const values = { notebook: record.notebook ?? o.request.notebook, runId: o.runId, date: record.startedAt, status: record.status };
-  const results = [await writeOutput({ template: outputTemplate(o.output!), values, body: `${JSON.stringify(executed, null, 1)}\n`, kind: 'notebook' }, deps)];
+  const body = redact(`${JSON.stringify(executed, null, 1)}\n`, deps.secrets ?? []);
+  const results = [await writeOutput({ template: outputTemplate(o.output!), values, body, kind: 'notebook' }, deps)];
   if (o.html && results[0]!.ok) {
     const { renderNotebookHtml } = await import('../report/notebook-html.js');
     const page = await renderNotebookHtml(executed, { server: rest, name: record.notebook ?? undefined });
     if (page.warning) record.warnings.push(page.warning);
-    results.push(await writeOutput({ template: htmlLocationFor(results[0]!.location), values, body: page.html, kind: 'html' }, deps));
+    results.push(await writeOutput({ template: htmlLocationFor(results[0]!.location), values, body: redact(page.html, deps.secrets ?? []), kind: 'html' }, deps));
   }
   return results;
 }

@@ -47,6 +47,8 @@ export interface RunRecord {
   lastResult?: IMimeBundle;
   warnings: string[];
   messageId?: string;
+  /** Outputs (executed notebook, HTML) that could not be written: the run itself is kept and recorded. */
+  outputErrors?: Array<{ kind: 'notebook' | 'html'; location: string; code: string; message: string }>;
   /** Why a `skipped` run was not run. */
   skip?: { reason: 'duplicate' | 'overlap'; detail: string };
 }

@@ -9,10 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { NbtError, toNbtError } from '../errors.js';
-import { KernelChannel } from '../jupyter/channel.js';
+import { KernelChannel, preloadWebSocket } from '../jupyter/channel.js';
 import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
 import type { Message } from '../jupyter/messages.js';
-import { JupyterRest } from '../jupyter/rest.js';
+import { JupyterRest, type RestOptions } from '../jupyter/rest.js';
+import { keepWarmKernel, silentExecute, SNAPSHOT_CODE, takeWarmKernel, warmKey } from '../jupyter/warm-kernels.js';
 import { createReconnector, fetchKernelState } from '../jupyter/reconnect.js';
 import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
@@ -54,6 +55,18 @@ export interface RunOptions {
   /** Called once the notebook is parsed, with the number of cells that will be sent. */
   onPlan?: (nb: Notebook, cells: PlannedCell[]) => void;
   now?: () => number;
+  /**
+   * Return as soon as the cells are done, before the kernel is deleted (≈0.1–0.4 s on Jupyter
+   * Server), with the deletion in {@link RunOutcome.cleanup}: the caller writes outputs and the
+   * record meanwhile and MUST await `cleanup` before it returns or exits. Default: deleted first.
+   */
+  deferCleanup?: boolean;
+  /**
+   * Reuse a kernel kept by an earlier successful run of this process (same server, credentials,
+   * kernelspec and notebook folder), reset to a fresh namespace; keep this run's kernel likewise
+   * when it succeeds. IPython kernels only. See jupyter/warm-kernels.ts for what a reset isolates.
+   */
+  warmKernel?: boolean;
 }
 
 /** What a run produced: the record, and the notebook and outputs when it got that far. */
@@ -62,16 +75,23 @@ export interface RunOutcome {
   error?: NbtError;
   notebook?: Notebook;
   exec?: ExecuteResult;
+  /**
+   * With `deferCleanup`: settles (never rejects) once the run's kernel is deleted and its
+   * connections are closed. Without it: already settled.
+   */
+  cleanup?: Promise<void>;
 }
 
 /** Runs one notebook. Never throws: every outcome is in the record. */
 export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   const now = opts.now ?? Date.now;
+  preloadWebSocket().catch(() => undefined); // loads while the server is asked and the kernel starts
   const limits = resolveLimits(opts);
   const started = now();
   const deadline = limits.runTimeoutMs === undefined ? undefined : started + limits.runTimeoutMs;
   const req = opts.request;
-  const rest = new JupyterRest({ server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, lookup: opts.lookup });
+  const conn: RestOptions = { server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, lookup: opts.lookup };
+  const rest = new JupyterRest(conn);
   const inner = new AbortController();
   const onOuterAbort = (): void => inner.abort(new NbtError('CANCELLED', 'run cancelled'));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -82,6 +102,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   let kernelName: string | null = req.kernelName ?? null;
   let exec: ExecuteResult | undefined;
   let error: NbtError | undefined;
+  let cleanup: Promise<void> | undefined;
   const warnings: string[] = [];
   try {
     const startDeadline = Math.min(started + limits.startTimeoutMs, deadline ?? Infinity);
@@ -107,9 +128,13 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
     // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
     // The kernel runs in the notebook's folder, as in JupyterLab, so relative paths in cells work.
-    const kernel = await rest.startKernel(name, undefined, notebookDir(req.notebook));
-    if (debug) log!.log('DEBUG', 'kernel started', { kernelId: kernel.id, kernelName: name });
-    exec = await withKernel(rest, kernel.id, limits, async () => {
+    const dir = notebookDir(req.notebook);
+    const key = opts.warmKernel && spec.language === 'python' ? warmKey(rest.base, rest.headers, name, dir) : undefined;
+    const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.lookup);
+    const kernel = warmId !== undefined ? { id: warmId, name } : await rest.startKernel(name, undefined, dir);
+    if (debug) log!.log('DEBUG', warmId ? 'warm kernel reused' : 'kernel started', { kernelId: kernel.id, kernelName: name });
+    const warm = key === undefined ? undefined : { key, conn };
+    const ran = await withKernel(rest, kernel.id, limits, warm, async () => {
       const session = randomUUID();
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
@@ -127,6 +152,8 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
           { kernelId: kernel.id, attempt, ...(err ? { error: err.message } : {}) }),
       });
       const channel = await open(inner.signal);
+      // A kernel that may be kept: record what its reset restores, before any cell runs (silent).
+      if (warm && warmId === undefined) channel.send(silentExecute(session, SNAPSHOT_CODE));
       try {
         return await executeCells(channel, cells!, {
           reconnect, interrupt: () => rest.interruptKernel(kernel.id, AbortSignal.timeout(Math.min(5000, limits.cleanupTimeoutMs))),
@@ -139,6 +166,8 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
         for (const ch of channels) ch.close();
       }
     }, log);
+    exec = ran.exec;
+    cleanup = ran.cleanup;
     error = exec.failure;
   } catch (e) {
     error = toNbtError(e);
@@ -146,7 +175,9 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
     inner.abort();
-    await rest.close();
+    // The kernel's deletion still needs the connection pool: it is closed after it.
+    cleanup = (cleanup ?? Promise.resolve()).then(() => rest.close());
+    if (!opts.deferCleanup) await cleanup;
   }
   if (exec) warnings.push(...exec.warnings);
   for (const i of exec?.outputs.truncatedCells ?? []) warnings.push(`cell ${i}: output truncated at ${limits.maxOutputChars} characters`);
@@ -162,26 +193,47 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   };
   if (error) record.error = recordError(error);
   if (exec?.outputs.lastResult) record.lastResult = exec.outputs.lastResult;
-  return { record, error, notebook, exec };
+  return { record, error, notebook, exec, cleanup };
 }
 
 /**
- * Runs `body` with a started kernel and deletes the kernel afterwards, whatever happens.
- * On a timeout or cancellation the kernel is interrupted first, as a person would.
+ * Runs `body` with a started kernel; the kernel is deleted afterwards whatever happens: when
+ * `body` throws, before the error propagates; otherwise by the returned `cleanup` (which never
+ * rejects). On a timeout or cancellation the kernel is interrupted first, as a person would.
  */
-async function withKernel(rest: JupyterRest, kernelId: string, limits: RunLimits, body: () => Promise<ExecuteResult>, log?: Logger): Promise<ExecuteResult> {
-  let result: ExecuteResult | undefined;
+async function withKernel(rest: JupyterRest, kernelId: string, limits: RunLimits, warm: WarmSlot | undefined, body: () => Promise<ExecuteResult>,
+  log?: Logger): Promise<{ exec: ExecuteResult; cleanup: Promise<void> }> {
+  let result: ExecuteResult;
   try {
     result = await body();
-    return result;
-  } finally {
-    const cleanup = AbortSignal.timeout(limits.cleanupTimeoutMs);
-    const code = result?.failure?.code;
-    if ((code === 'TIMEOUT' && !result?.interrupted) || code === 'CANCELLED') {
-      await rest.interruptKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
-    }
-    await deleteKernel(rest, kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));
+  } catch (e) {
+    await releaseKernel(rest, kernelId, limits, undefined, undefined, log);
+    throw e;
   }
+  return { exec: result, cleanup: releaseKernel(rest, kernelId, limits, result, warm, log) };
+}
+
+interface WarmSlot {
+  key: string;
+  conn: RestOptions;
+}
+
+async function releaseKernel(rest: JupyterRest, kernelId: string, limits: RunLimits, result: ExecuteResult | undefined, warm: WarmSlot | undefined,
+  log?: Logger): Promise<void> {
+  // Only a clean run hands its kernel on (reset first); anything else deletes it.
+  if (warm && result && !result.failure && result.reconnects === 0) {
+    const kept = await keepWarmKernel(warm.key, kernelId, warm.conn).catch((e: unknown) => {
+      log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) });
+      return 'failed';
+    });
+    if (kept !== 'failed') return;
+  }
+  const cleanup = AbortSignal.timeout(limits.cleanupTimeoutMs);
+  const code = result?.failure?.code;
+  if ((code === 'TIMEOUT' && !result?.interrupted) || code === 'CANCELLED') {
+    await rest.interruptKernel(kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
+  }
+  await deleteKernel(rest, kernelId, cleanup).catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));
 }
 
 /**

@@ -49,6 +49,8 @@ export interface SinkDeps {
   gcs?: { apiEndpoint?: string; projectId?: string; timeoutMs?: number; resumableThresholdBytes?: number };
   /** Strings that must never appear in an error message (tokens). */
   secrets?: string[];
+  /** Longest one write may take before it is reported failed (default 60 s). */
+  timeoutMs?: number;
 }
 
 /** Content types of what nbtrigger writes. */
@@ -98,7 +100,24 @@ export async function writeOutput(w: OutputWrite, deps: SinkDeps = {}, signal?: 
     where = formatLocation(location);
     const sink = await openSink(location, deps);
     const contentType = w.kind === 'html' ? CONTENT_TYPES.html : CONTENT_TYPES.notebook;
-    return { ...(await sink.write(w.body, contentType, signal)), kind: w.kind };
+    // Bounded: a write that never returns (a stuck mount, a bucket that never answers) is a failed
+    // output, not a run that never ends. The abort reaches sinks that honour it. The timer is a
+    // real (ref'd) one: it also keeps the process alive until the verdict, whatever else is pending.
+    const ms = deps.timeoutMs ?? 60_000;
+    const stop = new AbortController();
+    const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        stop.abort();
+        reject(new Error(`write did not finish within ${Math.round(ms / 1000)} s`));
+      }, ms);
+    });
+    try {
+      return { ...(await Promise.race([sink.write(w.body, contentType, both), timedOut])), kind: w.kind };
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (e) {
     return { ...failed(where, e, deps.secrets), kind: w.kind };
   }

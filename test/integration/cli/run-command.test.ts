@@ -74,6 +74,23 @@ describe('nbtrigger run (private local server)', () => {
     assert.deepEqual((JSON.parse(runs.stdout) as Array<{ runId: string }>).map((x) => x.runId), [rec.runId]);
   });
 
+  test('--html writes a page beside the notebook; a failing output is an error in the record, never a lost run', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-html-'));
+    const r = await runCli(['run', '--json', '--html', '--output-root', root, join(dir, 'ok.ipynb')]);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = record(r.stdout) as RunRecord & { outputs: { notebook: string; html: string } };
+    assert.equal(rec.outputs.html, rec.outputs.notebook.replace(/\.ipynb$/, '.html'));
+    assert.match(await readFile(rec.outputs.html, "utf8"), /<html[\s\S]*<pre>15\s*<\/pre>/);
+    const bad = await runCli(['run', '--json', '--output-root', root, '--output', join(dir, 'ok.ipynb', 'below-a-file', '{runId}.ipynb'), join(dir, 'ok.ipynb')]);
+    assert.equal(bad.code, 0, 'the notebook succeeded: the exit code says so');
+    const b = record(bad.stdout) as RunRecord & { runId: string };
+    assert.equal(b.status, 'succeeded');
+    assert.equal(b.outputErrors?.[0]?.kind, 'notebook');
+    assert.equal(b.outputErrors?.[0]?.code, 'SINK_FAILED');
+    const stored = await runCli(['runs', '--output-root', root, '--json']);
+    assert.ok((JSON.parse(stored.stdout) as Array<{ runId: string }>).some((x) => x.runId === b.runId), 'the run is still recorded');
+  });
+
   test('human output: progress lines on a pipe, summary on stderr, last result on stdout', async () => {
     const r = await runCli(['run', '--output-root', runsRoot, join(dir, 'ok.ipynb')]);
     assert.equal(r.code, 0, r.stderr);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NbtError } from '../../../functions/errors.js';
-import { createLogger, REDACTED, redact, type Severity } from '../../../functions/log.js';
+import { createLogger, REDACTED, redact, redactJson, type Severity } from '../../../functions/log.js';
 
 function capture(opts: { secrets?: string[]; minSeverity?: Severity } = {}) {
   const lines: string[] = [];
@@ -158,5 +158,15 @@ describe('redaction', () => {
       assert.ok(!l.includes(JSON.stringify(secret).slice(1, -1)), `case ${i}: escaped secret in ${l}`);
       JSON.parse(l);
     }
+  });
+});
+
+describe('redactJson', () => {
+  it('replaces secrets inside string values, keeps keys, and a one-letter secret cannot break the JSON', () => {
+    const v = { t: 'tot', a: ['xt', 1, true, null], b: { 'key-t': 'plain' }, n: 5 };
+    const r = redactJson(v, ['t']);
+    assert.deepEqual(r, { t: '[REDACTED]o[REDACTED]', a: ['x[REDACTED]', 1, true, null], b: { 'key-t': 'plain' }, n: 5 });
+    assert.deepEqual(v.a, ['xt', 1, true, null], 'the input is not changed');
+    assert.equal(redactJson(v, ['']), v);
   });
 });

@@ -61,3 +61,16 @@ describe('file sink and writeOutput', () => {
     assert.deepEqual(s.failures, ['html not written to gs://b/a.html: boom (SINK_FAILED)']);
   });
 });
+
+describe('writeOutput is bounded', () => {
+  it('a write that never finishes is a failed output after the limit, not a hang', async () => {
+    const t0 = Date.now();
+    const stuck = { base: 'http://127.0.0.1:9', headers: {}, writeText: () => new Promise<void>(() => undefined) };
+    const r = await writeOutput({ template: 'server:/{runId}.ipynb', values: { notebook: 'n.ipynb', runId: 'r1', date: '2026-01-01T00:00:00.000Z', status: 'succeeded' }, body: '{}', kind: 'notebook' },
+      { timeoutMs: 300, contents: stuck });
+    assert.equal(r.ok, false);
+    assert.equal(r.error?.code, 'SINK_FAILED');
+    assert.match(r.error?.message ?? '', /did not finish within/);
+    assert.ok(Date.now() - t0 < 5000, `returned after ${Date.now() - t0} ms`);
+  });
+});

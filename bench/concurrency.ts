@@ -1,0 +1,59 @@
+/**
+ * Concurrency and memory (issue 6 item 4), through one functions-framework process against one
+ * Jupyter server: one run alone, then N (20) runs at once (total wall time, peak RSS); and, in a
+ * fresh process, a cell printing ≈50 MB (50 × 1 MB flushed chunks) against the per-cell output
+ * cap (default 16 Mi characters): the process's peak RSS, and its growth over the RSS it had
+ * after a trivial run.
+ * @module
+ */
+import { PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { DEFAULT_LIMITS } from '../functions/run/runner.js';
+import type { BenchServer } from './contenders.js';
+import { startFunctionProcess } from './function-process.js';
+import type { BenchNotebook } from './notebooks.js';
+import { nowMs } from './stats.js';
+
+/** The output cap in MB (characters of ASCII text are bytes). */
+export const OUTPUT_CAP_MB = DEFAULT_LIMITS.maxOutputChars / 2 ** 20;
+
+/** One run alone, then `n` at once, in one function process. */
+export function concurrentRuns(server: BenchServer, nb: BenchNotebook, n: number, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+  return async () => {
+    const fn = await startFunctionProcess(root, server);
+    try {
+      const one = await fn.event(nb.serverPath);
+      const alone = fn.memory();
+      const t = nowMs();
+      await Promise.all(Array.from({ length: n }, () => fn.event(nb.serverPath)));
+      const total = nowMs() - t;
+      return {
+        [`function 1 run (${nb.label})`]: one,
+        [`function ${n} runs at once total (${nb.label})`]: total,
+        [`function peak RSS 1 run MB`]: alone.peakMb,
+        [`function peak RSS ${n} runs at once MB`]: fn.memory().peakMb,
+      };
+    } finally {
+      await fn.stop();
+    }
+  };
+}
+
+/** A trivial run (modules loaded), then the big-output notebook: peak RSS and its growth. */
+export function bigOutput(server: BenchServer, trivial: BenchNotebook, big: BenchNotebook, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+  return async () => {
+    const fn = await startFunctionProcess(root, server);
+    try {
+      await fn.event(trivial.serverPath);
+      const before = fn.memory();
+      const ms = await fn.event(big.serverPath);
+      const after = fn.memory();
+      return {
+        [`function ${big.label} run`]: ms,
+        [`function ${big.label} peak RSS MB`]: after.peakMb,
+        [`function ${big.label} peak RSS growth MB`]: after.peakMb - before.rssMb,
+      };
+    } finally {
+      await fn.stop();
+    }
+  };
+}

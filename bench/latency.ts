@@ -1,0 +1,28 @@
+/**
+ * Latency (issue 6 item 2): the runner reaches the server through a TCP proxy that delays every
+ * chunk by `oneWayMs` each way (test/helpers/tcp-proxy.ts), as the link to Cloud Run would. 100
+ * cells pipelined vs `--sequential` through it, and pipelined directly (same round) so the link's
+ * cost reads as `(via proxy − direct) / RTT`: pipelining should pay the link a few times per run,
+ * sequential once per cell.
+ * @module
+ */
+import { startTcpProxy, type TcpProxy } from '../test/helpers/tcp-proxy.js';
+import type { BenchCase } from './run-all.js';
+import { nbtriggerInProcess, type BenchServer } from './contenders.js';
+import type { BenchNotebook } from './notebooks.js';
+
+/** A proxy in front of `server` adding `oneWayMs` each way. */
+export async function latencyProxy(server: BenchServer, oneWayMs: number): Promise<{ proxy: TcpProxy; server: BenchServer }> {
+  const proxy = await startTcpProxy({ host: server.host, port: server.port }, { latencyMs: oneWayMs });
+  return { proxy, server: { host: '127.0.0.1', port: proxy.port, token: server.token } };
+}
+
+/** The three cases, interleaved in their own rounds. */
+export function latencyCases(direct: BenchServer, viaProxy: BenchServer, nb: BenchNotebook, oneWayMs: number): BenchCase[] {
+  const tag = ` via ${oneWayMs} ms proxy`;
+  return [
+    { name: `latency direct (${nb.label})`, run: nbtriggerInProcess(direct, nb, { prefix: 'latency nbtrigger direct' }) },
+    { name: `latency pipelined (${nb.label})`, run: nbtriggerInProcess(viaProxy, nb, { prefix: 'latency nbtrigger', tag }) },
+    { name: `latency sequential (${nb.label})`, run: nbtriggerInProcess(viaProxy, nb, { prefix: 'latency nbtrigger', tag, sequential: true }) },
+  ];
+}

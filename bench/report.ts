@@ -1,0 +1,58 @@
+/**
+ * The bench's derived lines for issue 6 items 2–5 and for before/after runs, from the medians:
+ * latency overhead in round trips, function start against its goals, concurrency and memory
+ * ratios, the warm kernel's gain, and `ratio after/before` for every `[before]` metric.
+ * @module
+ */
+import { OUTPUT_CAP_MB } from './concurrency.js';
+import type { BenchNotebook } from './notebooks.js';
+import { fmtMs, fmtRatio, type Samples } from './stats.js';
+
+export interface ExtrasContext {
+  one: BenchNotebook;
+  hundred: BenchNotebook;
+  big: BenchNotebook;
+  oneWayMs: number;
+  concurrent: number;
+  heavyRounds: number;
+}
+
+/** Prints the derived `name: value` and `ratio …` lines on stdout. */
+export function reportExtras(s: Samples, c: ExtrasContext): void {
+  const m = (name: string): number => s.median(name);
+  const out: string[] = [`heavy rounds: ${c.heavyRounds}`];
+  const rtt = 2 * c.oneWayMs;
+  const h = c.hundred.label;
+  const via = `via ${c.oneWayMs} ms proxy`;
+  const pipelined = m(`latency nbtrigger ${via} (${h})`);
+  const sequential = m(`latency nbtrigger --sequential ${via} (${h})`);
+  const direct = m(`latency nbtrigger direct (${h})`);
+  out.push(`latency RTT ms: ${rtt}`);
+  out.push(`overhead of the link, pipelined (${h}) RTT: ${fmtRatio(pipelined - direct, rtt)}`);
+  out.push(`overhead of the link, sequential (${h}) RTT: ${fmtRatio(sequential - direct, rtt)}`);
+  out.push(`ratio sequential/pipelined ${via} (${h}): ${fmtRatio(sequential, pipelined)}`);
+
+  out.push(`function import RSS over node baseline MB: ${fmtMs(m('function import RSS MB') - m('node baseline RSS MB'))}`);
+  out.push(`ratio function import/150 ms goal: ${fmtRatio(m('function import'), 150)}`);
+  out.push(`ratio function import RSS/60 MB goal: ${fmtRatio(m('function import RSS MB'), 60)}`);
+
+  const o = c.one.label;
+  out.push(`ratio ${c.concurrent} runs at once/1 run (${o}): ${fmtRatio(m(`function ${c.concurrent} runs at once total (${o})`), m(`function 1 run (${o})`))}`);
+  out.push(`ratio peak RSS ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS ${c.concurrent} runs at once MB`), m('function peak RSS 1 run MB'))}`);
+  out.push(`output cap MB: ${fmtMs(OUTPUT_CAP_MB)}`);
+  out.push(`ratio ${c.big.label} peak RSS/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS MB`), OUTPUT_CAP_MB)}`);
+  out.push(`ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS growth MB`), OUTPUT_CAP_MB)}`);
+
+  const cold = m(`nbtrigger in-process (${o})`);
+  const warm = m(`nbtrigger in-process warm kernel (${o})`);
+  out.push(`warm kernel saving (${o}) ms: ${fmtMs(cold - warm)}`);
+  out.push(`ratio warm kernel/cold (in-process, ${o}): ${fmtRatio(warm, cold)}`);
+  out.push(`ratio warm kernel/physical kernel start (${o}): ${fmtRatio(warm, m(`physical kernel start (${o})`))}`);
+
+  for (const name of s.names()) {
+    if (!name.includes(' [before]')) continue;
+    const after = name.replace(' [before]', '');
+    if (s.values(after).length > 0) out.push(`ratio after/before ${after}: ${fmtRatio(m(after), m(name))}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}

@@ -14,9 +14,12 @@ import type { ClientOptions } from 'ws';
 import { isNbtError, NbtError } from '../errors.js';
 import { wsBase, type ServerAddress } from '../request/address.js';
 import type { LookupFn } from '../security/guard.js';
+import { clipLongStrings } from './frame-clip.js';
 import { parseFrame, type Message } from './messages.js';
 
 export interface ChannelOptions {
+  /** Strings longer than this (bytes) in a frame are cut before decoding: the output cap + 1. */
+  maxStringBytes?: number;
   /** DNS lookup for the connection (the SSRF guard re-checks every resolved address). */
   lookup?: LookupFn;
   server: ServerAddress;
@@ -60,7 +63,7 @@ export class KernelChannel {
   private early: Message[] = [];
   private earlyClose?: NbtError;
 
-  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined) {
+  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined, private readonly maxStringBytes?: number) {
     ws.on('message', (data, isBinary) => {
       if (!this.ackDue) {
         this.ackDue = true;
@@ -68,7 +71,12 @@ export class KernelChannel {
       }
       let msg: Message;
       try {
-        msg = parseFrame(isBinary ? binaryJson(data as Buffer) : data.toString());
+        const json = isBinary ? binaryJson(data as Buffer) : (data as Buffer);
+        // A huge frame (a cell printing megabytes at once) is parsed with its long strings cut to
+        // what the output cap can keep: never two more full copies of output that is thrown away.
+        const clip = this.maxStringBytes !== undefined && json.length > this.maxStringBytes ? clipLongStrings(json, this.maxStringBytes) : undefined;
+        msg = parseFrame(clip ? clip.text : json.toString('utf8'));
+        if (clip && clip.clipped > 0) msg.clipped = true;
       } catch (e) {
         this.fail(e as NbtError);
         return;
@@ -122,7 +130,7 @@ export class KernelChannel {
         ws.removeAllListeners('error');
         ws.removeAllListeners('unexpected-response');
         ws.setMaxListeners(0);
-        resolve(new KernelChannel(ws, socket));
+        resolve(new KernelChannel(ws, socket, opts.maxStringBytes));
       });
       ws.once('error', (e) => {
         opts.signal?.removeEventListener('abort', onAbort);
@@ -201,12 +209,12 @@ export class KernelChannel {
  * Extracts the JSON of a binary frame: `[nbufs:u32be][offsets:u32be × nbufs][json][buffers…]`
  * (Jupyter Server's v1 binary serialization); buffers are not needed by the runner.
  */
-function binaryJson(buf: Buffer): string {
+function binaryJson(buf: Buffer): Buffer {
   if (buf.length < 8) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame is too short');
   const n = buf.readUInt32BE(0);
   if (n < 1 || 4 + 4 * n > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame has a bad offset table');
   const start = buf.readUInt32BE(4);
   const end = n > 1 ? buf.readUInt32BE(8) : buf.length;
   if (start > end || end > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame offsets are out of range');
-  return buf.subarray(start, end).toString('utf8');
+  return buf.subarray(start, end);
 }

@@ -222,6 +222,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
             result.warnings.push(`cell ${p.cell.index}: the Jupyter server's iopub rate limit dropped output (${RATE_LIMIT_RE.exec(m.content.text)![0]})`);
           }
           outputs.apply(p.cell.index, type, m.content);
+          if (m.clipped) outputs.truncate(p.cell.index);
         }
         return;
       }

@@ -27,6 +27,8 @@ export interface Message<C = Record<string, unknown>> {
   content: C;
   channel: Channel;
   buffers?: unknown[];
+  /** Set by the channel when a string of this message was cut to bound memory (see frame-clip.ts). */
+  clipped?: boolean;
 }
 
 export interface ExecuteReplyContent {

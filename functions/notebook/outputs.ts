@@ -204,6 +204,17 @@ export class OutputStore {
     c.outputs.push({ ...err, ename, evalue, traceback: frames });
   }
 
+  /**
+   * Marks a cell truncated because part of a message never reached the store (the channel cut a
+   * huge frame): the note is added once, like a cut made here.
+   */
+  truncate(cell: number): void {
+    const c = this.cell(cell);
+    if (c.truncated) return;
+    this.markTruncated(cell, c);
+    c.outputs.push({ output_type: 'stream', name: 'stderr', text: TRUNCATION_NOTE });
+  }
+
   private markTruncated(cell: number, c: CellOutputs): void {
     c.truncated = true;
     if (!this.truncatedCells.includes(cell)) this.truncatedCells.push(cell);

@@ -139,7 +139,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
       const open = async (signal: AbortSignal): Promise<KernelChannel> => {
-        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, lookup: opts.lookup });
+        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, lookup: opts.lookup, maxStringBytes: limits.maxOutputChars + 1 });
         channels.push(ch);
         return ch;
       };

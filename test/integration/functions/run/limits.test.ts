@@ -83,6 +83,20 @@ describe('the per-cell output cap', () => {
     assert.deepEqual(truncated.map((w) => w.slice(0, 7)), ['cell 0:', 'cell 1:']);
   });
 
+  test('one huge frame of escaped text is cut before it is decoded, and still marked truncated', T, async () => {
+    // 1 MB of "é" is one iopub frame of ~6 MB of JSON escapes: the channel keeps only what the cap can.
+    const nb = await server.writeNotebook('accents.ipynb', ['import sys\nsys.stdout.write("é" * 1_000_000)', '"done"']);
+    const { record, exec } = await run(server, nb, { maxOutputChars: 10_000 });
+    assert.equal(record.status, 'succeeded');
+    const outs = exec!.outputs.outputs(0) as IStream[];
+    const text = outs.map((o) => String(o.text)).join('');
+    assert.match(text, /^é+/);
+    assert.ok(text.length <= 10_000 + TRUNCATION_NOTE.length);
+    assert.ok(text.endsWith(TRUNCATION_NOTE), 'the cut is noted in the cell');
+    assert.equal(exec!.outputs.truncated(0), true);
+    assert.ok(record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(record.warnings));
+  });
+
   test('a 1 MB display_data is not kept whole', T, async () => {
     const nb = await server.writeNotebook('bigdisplay.ipynb', ['from IPython.display import display, HTML\ndisplay(HTML("<p>" + "z" * 1_000_000 + "</p>"))']);
     const { record, exec } = await run(server, nb, { maxOutputChars: 10_000 });

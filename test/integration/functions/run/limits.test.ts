@@ -97,6 +97,20 @@ describe('the per-cell output cap', () => {
     assert.ok(record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(record.warnings));
   });
 
+  test('the kernels nbtrigger starts send a big print as messages of at most 1 MiB; the cell gets it whole', T, async () => {
+    const nb = await server.writeNotebook('chunks.ipynb', ['print("z" * 5_000_000)']);
+    const sizes: number[] = [];
+    const log = { debugEnabled: true, child: () => log, log: (_s: string, _m: string, f?: Record<string, unknown>) => {
+      const c = f?.content as { text?: string } | undefined;
+      if (f?.msgType === 'stream' && typeof c?.text === 'string') sizes.push(c.text.length);
+    } };
+    const out = await runNotebook({ request: { ...parseMessage(`${server.hostPort} /${nb}`), verbose: true }, token: server.token, log, limits: LIMITS });
+    assert.equal(out.record.status, 'succeeded');
+    assert.ok(sizes.length >= 5 && Math.max(...sizes) <= 1 << 20, `stream messages of ${sizes.join(', ')} characters`);
+    const text = (out.exec!.outputs.outputs(0) as IStream[]).map((o) => String(o.text)).join('');
+    assert.equal(text, `${'z'.repeat(5_000_000)}\n`);
+  });
+
   test('a 1 MB display_data is not kept whole', T, async () => {
     const nb = await server.writeNotebook('bigdisplay.ipynb', ['from IPython.display import display, HTML\ndisplay(HTML("<p>" + "z" * 1_000_000 + "</p>"))']);
     const { record, exec } = await run(server, nb, { maxOutputChars: 10_000 });

@@ -31,6 +31,13 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
   out.push(`overhead of the link, pipelined (${h}) RTT: ${fmtRatio(pipelined - direct, rtt)}`);
   out.push(`overhead of the link, sequential (${h}) RTT: ${fmtRatio(sequential - direct, rtt)}`);
   out.push(`ratio sequential/pipelined ${via} (${h}): ${fmtRatio(sequential, pipelined)}`);
+  // The same to the record: what a caller waits for (the kernel's DELETE overlaps the writing of outputs).
+  const rec = (name: string): number => m(`${name} to record`);
+  const pRec = rec(`latency nbtrigger ${via} (${h})`);
+  const sRec = rec(`latency nbtrigger --sequential ${via} (${h})`);
+  const dRec = rec(`latency nbtrigger direct (${h})`);
+  out.push(`overhead of the link to the record, pipelined (${h}) RTT: ${fmtRatio(pRec - dRec, rtt)}`);
+  out.push(`ratio sequential/pipelined ${via} to the record (${h}): ${fmtRatio(sRec, pRec)}`);
 
   out.push(`function import RSS over node baseline MB: ${fmtMs(m('function import RSS MB') - m('node baseline RSS MB'))}`);
   out.push(`ratio function import/150 ms goal: ${fmtRatio(m('function import'), 150)}`);

@@ -85,9 +85,14 @@ function withinRetryWindow(m: PubsubMessage | undefined, cfg: { retryWindowSec: 
 }
 
 function finalLog(log: Logger, record: RunRecord, retry: boolean): void {
+  const what = record.notebook ?? 'message';
+  if (record.error?.code === 'IN_PROGRESS') {
+    // A duplicate delivery of a message whose first run is still going: not run twice, retried later.
+    log.log('NOTICE', `duplicate delivery: ${record.error.message}`, { record, ack: !retry, duplicate: true });
+    return;
+  }
   const ok = record.status === 'succeeded' || record.status === 'skipped';
   const severity = record.status === 'succeeded' ? 'INFO' : record.status === 'skipped' ? 'NOTICE' : retry ? 'WARNING' : 'ERROR';
-  const what = record.notebook ?? 'message';
   const tail = ok ? (record.skip ? `: ${record.skip.detail}` : '') : `: ${record.error?.message ?? ''}`;
-  log.log(severity, `run ${record.status}: ${what}${tail}${retry ? ' (will retry)' : ''}`, { record, ack: !retry });
+  log.log(severity, `run ${record.status}: ${what}${tail}${retry ? ' (will retry)' : ''}`, { record, ack: !retry, ...(record.skip?.reason === 'duplicate' ? { duplicate: true } : {}) });
 }

@@ -170,7 +170,8 @@ export function buildExecutedNotebook(nb: Notebook, cellRuns: readonly CellRun[]
     };
     if (cell.cell_type === 'code') {
       const ran = run !== undefined && run.status !== 'skipped' && (run.status !== 'aborted' || started !== undefined);
-      cell.outputs = ran ? structuredClone(outputs.outputs(i)) : [];
+      // Shallow copies: output text is immutable and can be large (up to the cap), never copied here.
+      cell.outputs = ran ? outputs.outputs(i).map((o) => ({ ...o })) : [];
       cell.execution_count = ran ? run.executionCount : null;
       if (ran && (truncated.has(i) || outputs.truncated?.(i) === true)) {
         md.nbtrigger = { ...(isRecord(md.nbtrigger) ? md.nbtrigger : {}), outputTruncated: true };

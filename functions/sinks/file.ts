@@ -6,10 +6,35 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Location } from './location.js';
 import { failed, type Sink, type SinkDeps, type SinkResult } from './sink.js';
+
+/** Text is written in 1 MiB slices: a large notebook is never converted to bytes all at once. */
+const SLICE = 1 << 20;
+
+async function writeChunked(path: string, body: string | Uint8Array, signal?: AbortSignal): Promise<void> {
+  if (typeof body !== 'string' || body.length <= SLICE) {
+    await writeFile(path, body, signal ? { signal } : {});
+    return;
+  }
+  const fh = await open(path, 'w');
+  try {
+    let i = 0;
+    while (i < body.length) {
+      signal?.throwIfAborted();
+      // A slice may end between the halves of a surrogate pair: keep the pair together.
+      let end = Math.min(body.length, i + SLICE);
+      const last = body.charCodeAt(end - 1);
+      if (end < body.length && last >= 0xd800 && last <= 0xdbff) end--;
+      await fh.write(body.slice(i, end));
+      i = end;
+    }
+  } finally {
+    await fh.close();
+  }
+}
 
 /** Writes to a local path (relative paths resolve against `deps.baseDir`, else the cwd). */
 export class FileSink implements Sink {
@@ -25,7 +50,7 @@ export class FileSink implements Sink {
     const tmp = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(tmp, body, signal ? { signal } : {});
+      await writeChunked(tmp, body, signal);
       await rename(tmp, this.path);
       return { location: this.path, ok: true, bytes: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength };
     } catch (e) {

@@ -74,3 +74,15 @@ describe('writeOutput is bounded', () => {
     assert.ok(Date.now() - t0 < 5000, `returned after ${Date.now() - t0} ms`);
   });
 });
+
+describe('large notebooks are written in slices', () => {
+  it('a 3 MiB text with surrogate pairs across every slice boundary comes back identical', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-slices-'));
+    const text = `x${'😀'.repeat(1.5 * 1024 * 1024)}`; // odd offset: pairs straddle 1 MiB boundaries
+    const r = await writeOutput({ template: join(dir, 'big.ipynb'), values: { notebook: 'n.ipynb', runId: 'r', date: '2026-01-01T00:00:00.000Z', status: 'succeeded' }, body: text, kind: 'notebook' });
+    assert.equal(r.ok, true, r.error?.message);
+    assert.equal(await readFile(join(dir, 'big.ipynb'), 'utf8'), text);
+    assert.equal(r.bytes, Buffer.byteLength(text));
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -24,17 +24,7 @@ export function normalize(v: ParamValue | undefined): unknown {
   return v;
 }
 
-/** A deterministic PRNG (mulberry32) returning [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '../../../helpers/seeded.js';
 
 const SPECIAL = ['"', "'", '\\', '\n', '\r', '\t', '\0', '#', '{', '}', '\u2028', '\x7f', '\x85', '\xa0'];
 

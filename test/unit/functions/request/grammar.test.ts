@@ -9,6 +9,7 @@ import {
   decodeData, encodeClassic, encodeData, encodeMessage, encodeRich, isClassic, normalizeNotebookPath, parseMessage,
   type GrammarEnv, type JsonValue, type RunRequest,
 } from '../../../../functions/request/grammar.js';
+import { seeded } from '../../../helpers/seeded.js';
 
 /** Asserts `fn` throws a BAD_MESSAGE NbtError whose field and message match. */
 function assertBad(fn: () => unknown, field: string | undefined, message: RegExp): void {
@@ -241,20 +242,9 @@ describe('encoders', () => {
   });
 });
 
-/** mulberry32: a tiny deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(seed: number) {
-  const r = rng(seed);
+  const r = seeded(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
   const chance = (p: number): boolean => r() < p;

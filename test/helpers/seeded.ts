@@ -1,0 +1,17 @@
+/**
+ * A deterministic PRNG for generated test cases (mulberry32): the same seed gives the same cases,
+ * so a failure names a case that can be replayed.
+ * @module
+ */
+
+/** Returns numbers in [0, 1) from `seed`. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

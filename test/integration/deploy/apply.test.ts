@@ -16,9 +16,8 @@ import { decodeData, parseMessage } from '../../../functions/request/grammar.js'
 import { applyDeploy, applyDestroy, planFor } from '../../../deploy/apply.js';
 import type { DeployClients } from '../../../deploy/clients/index.js';
 import { parseManifest } from '../../../deploy/manifest.js';
-import { startFakeRun, type FakeRun } from '../../helpers/grpc-run.js';
-import { startFakeScheduler, type FakeScheduler } from '../../helpers/grpc-scheduler.js';
-import { emulatorUnavailableReason, skipUnlessEmulator, startPubsubEmulator, type PubsubEmulator } from '../../helpers/pubsub-emulator.js';
+import { startDeployBackends } from '../../helpers/deploy-backends.js';
+import { emulatorUnavailableReason, skipUnlessEmulator } from '../../helpers/pubsub-emulator.js';
 
 const PROJECT = 'nbtrigger-deploy';
 const LOC = `projects/${PROJECT}/locations/europe-west1`;
@@ -43,21 +42,12 @@ ${over.extraNotebook ? '  - {name: taken, file: t.ipynb, service: {name: foreign
 
 test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the Pub/Sub emulator', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
-  let emu: PubsubEmulator | undefined;
-  let fr: FakeRun | undefined;
-  let fs: FakeScheduler | undefined;
   let clients: DeployClients | undefined;
+  const { run, sch, ps, stop } = await startDeployBackends(PROJECT);
   t.after(async () => {
     await Promise.allSettled([clients?.run.close(), clients?.scheduler.close(), clients?.pubsub.close()]);
-    await Promise.allSettled([fr?.stop(), fs?.stop(), emu?.stop()]);
+    await stop();
   });
-  await Promise.all([
-    startPubsubEmulator({ project: PROJECT }).then((x) => { emu = x; }),
-    startFakeRun().then((x) => { fr = x; }),
-    startFakeScheduler().then((x) => { fs = x; }),
-  ]);
-  assert.ok(emu && fr && fs);
-  const [run, sch, ps] = [fr, fs, emu];
   clients = {
     run: new ServicesClient(run.clientOptions()),
     scheduler: new CloudSchedulerClient(sch.clientOptions()),

@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { runCli } from '../../helpers/cli.js';
-import { startFakeRun, type FakeRun } from '../../helpers/grpc-run.js';
-import { startFakeScheduler, type FakeScheduler } from '../../helpers/grpc-scheduler.js';
-import { emulatorUnavailableReason, skipUnlessEmulator, startPubsubEmulator, type PubsubEmulator } from '../../helpers/pubsub-emulator.js';
+import { startDeployBackends } from '../../helpers/deploy-backends.js';
+import { emulatorUnavailableReason, skipUnlessEmulator } from '../../helpers/pubsub-emulator.js';
 
 const PROJECT = 'nbtrigger-cli';
 const MANIFEST = `
@@ -46,21 +45,10 @@ test('nbtrigger plan --check names the file, the field path and what was expecte
 
 test('nbtrigger plan / deploy / destroy / publish against the fakes and the emulator', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
-  let emu: PubsubEmulator | undefined;
-  let fr: FakeRun | undefined;
-  let fs: FakeScheduler | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-cli-'));
-  t.after(async () => {
-    await Promise.allSettled([fr?.stop(), fs?.stop(), emu?.stop()]);
-    await rm(dir, { recursive: true, force: true });
-  });
-  await Promise.all([
-    startPubsubEmulator({ project: PROJECT }).then((x) => { emu = x; }),
-    startFakeRun().then((x) => { fr = x; }),
-    startFakeScheduler().then((x) => { fs = x; }),
-  ]);
-  assert.ok(emu && fr && fs);
-  const [run, sch, ps] = [fr, fs, emu];
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { run, sch, ps, stop } = await startDeployBackends(PROJECT);
+  t.after(stop);
   const file = join(dir, 'nbtrigger.yaml');
   await writeFile(file, MANIFEST);
   const env = {

@@ -2,8 +2,9 @@
  * Concurrency and memory (issue 6 item 4), through one functions-framework process against one
  * Jupyter server: one run alone, then N (20) runs at once (total wall time, peak RSS); and, in a
  * fresh process, a cell printing ≈50 MB (50 × 1 MB flushed chunks) against the per-cell output
- * cap (default 16 Mi characters): the process's peak RSS, and its growth over the RSS it had
- * after a trivial run.
+ * cap (default 16 Mi characters): the process's peak RSS during that run (the kernel's peak,
+ * `VmHWM`, reset just before it) and its growth over the RSS it had after a trivial run; then a
+ * trivial run's own growth, measured the same way, as a control.
  * @module
  */
 import { PROJECT_ROOT } from '../cli/jupyter-server.js';
@@ -44,13 +45,22 @@ export function bigOutput(server: BenchServer, trivial: BenchNotebook, big: Benc
     const fn = await startFunctionProcess(root, server);
     try {
       await fn.event(trivial.serverPath);
+      // The peak from here on, not the process's peak ever (its start and first run set that).
+      const measured = fn.resetPeak();
       const before = fn.memory();
       const ms = await fn.event(big.serverPath);
       const after = fn.memory();
+      // A control: a trivial run's own peak growth, measured the same way.
+      fn.resetPeak();
+      const idle = fn.memory();
+      await fn.event(trivial.serverPath);
+      const control = fn.memory();
+      if (!measured) return { [`function ${big.label} run`]: ms };
       return {
         [`function ${big.label} run`]: ms,
         [`function ${big.label} peak RSS MB`]: after.peakMb,
         [`function ${big.label} peak RSS growth MB`]: after.peakMb - before.rssMb,
+        [`function ${trivial.label} run after it, peak RSS growth MB`]: control.peakMb - idle.rssMb,
       };
     } finally {
       await fn.stop();

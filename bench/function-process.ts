@@ -4,11 +4,12 @@
  * started as a child process and driven with Pub/Sub CloudEvents over HTTP. Used by the
  * function-start and concurrency benchmarks.
  *
- * Memory is read from `/proc/PID/status`: `VmRSS` (now) and `VmHWM` (the peak so far).
+ * Memory is read from `/proc/PID/status`: `VmRSS` (now) and `VmHWM` (the peak so far, which
+ * `resetPeak` brings back to now before a measured run).
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,8 @@ export interface FunctionProcess {
   event(notebook: string): Promise<number>;
   /** Resident set now and its peak so far, MB. */
   memory(): { rssMb: number; peakMb: number };
+  /** Resets the peak to the resident set now (`/proc/PID/clear_refs`); false where that is refused. */
+  resetPeak(): boolean;
   stop(): Promise<void>;
 }
 
@@ -81,6 +84,7 @@ export async function startFunctionProcess(root: string, server: BenchServer, en
       return ms;
     },
     memory: () => procMemory(child.pid!),
+    resetPeak: () => resetPeak(child.pid!),
     stop,
   };
 }
@@ -93,6 +97,19 @@ export function procMemory(pid: number): { rssMb: number; peakMb: number } {
     return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
   } catch {
     return { rssMb: NaN, peakMb: NaN };
+  }
+}
+
+/**
+ * Resets `VmHWM` to the current `VmRSS` (proc(5), `clear_refs` value 5), so the next peak read is
+ * the peak since now, not the process's peak ever.
+ */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -59,3 +59,17 @@ export async function writeBigOutputNotebook(dir: string, mb: number): Promise<B
   await writeFile(file, JSON.stringify(nb));
   return { cells: 1, file, serverPath: `/${name}`, label: `${mb} MB-output cell`, expectedLast: String(mb), sources: [source] };
 }
+
+/** Writes a notebook of one cell printing `mb` MB in a single `print` (one write, one flush). */
+export async function writeSinglePrintNotebook(dir: string, mb: number): Promise<BenchNotebook> {
+  const source = `print('x' * (${mb} * 2**20 - 1))\n${mb}`;
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
+    cells: [{ cell_type: 'code', id: 'print', metadata: {}, execution_count: null, outputs: [], source }],
+  };
+  const name = `print-${mb}mb.ipynb`;
+  const file = join(dir, name);
+  await writeFile(file, JSON.stringify(nb));
+  return { cells: 1, file, serverPath: `/${name}`, label: `${mb} MB-print cell`, expectedLast: String(mb), sources: [source] };
+}

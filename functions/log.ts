@@ -36,6 +36,14 @@ export const REDACTED = '[REDACTED]';
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
+  // No copy of a large text (an executed notebook) when the secret is not in it: the usual case.
+  for (const form of redactionForms(secrets)) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  return out;
+}
+
+/** Every form {@link redact} replaces, in the order it replaces them. */
+export function redactionForms(secrets: readonly string[]): string[] {
+  const all: string[] = [];
   const sorted = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
   for (const s of sorted) {
     const forms = [s];
@@ -48,10 +56,9 @@ export function redact(text: string, secrets: readonly string[]): string {
     forms.reverse();
     const uri = encodeURIComponent(s);
     if (uri !== s) forms.push(uri); // a token written into a URL query
-    // No copy of a large text (an executed notebook) when the secret is not in it: the usual case.
-    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    all.push(...forms);
   }
-  return out;
+  return all;
 }
 
 /**

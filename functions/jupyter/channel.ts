@@ -7,6 +7,7 @@
  * https://jupyter-server.readthedocs.io/en/latest/developers/websocket-protocols.html
  * @module
  */
+import { isUtf8 } from 'node:buffer';
 import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type WebSocket from 'ws';
@@ -14,7 +15,9 @@ import type { ClientOptions } from 'ws';
 import { isNbtError, NbtError } from '../errors.js';
 import { wsBase, type ServerAddress } from '../request/address.js';
 import type { LookupFn } from '../security/guard.js';
-import { clipLongStrings } from './frame-clip.js';
+import { RawJsonText } from '../notebook/raw-text.js';
+import { clipLongStrings, extractLongStrings, placeholder } from './frame-clip.js';
+import { noteGarbage } from './gc-hint.js';
 import { parseFrame, type Message } from './messages.js';
 
 export interface ChannelOptions {
@@ -46,6 +49,16 @@ export function preloadWebSocket(): Promise<typeof WebSocket> {
 }
 
 export type MessageListener = (m: Message) => void;
+/**
+ * Says whether the text of a stream message may be dropped unread (its cell keeps no more output).
+ * Given the message with its long strings cut; called as the frame arrives, in order.
+ */
+export type DiscardTest = (m: Message) => boolean;
+
+/** Stream frames above this size keep their text as bytes (smaller ones are decoded as usual). */
+const PEEK_FRAME_BYTES = 64 * 1024;
+/** Strings above this size are taken out of such a frame before it is parsed (header fields are far shorter). */
+const PEEK_STRING_BYTES = 1024;
 /** Called once when the channel ends without `close()` having been called. */
 export type CloseListener = (err: NbtError) => void;
 
@@ -62,6 +75,7 @@ export class KernelChannel {
    */
   private early: Message[] = [];
   private earlyClose?: NbtError;
+  private discard?: DiscardTest;
 
   private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined, private readonly maxStringBytes?: number) {
     ws.on('message', (data, isBinary) => {
@@ -72,11 +86,8 @@ export class KernelChannel {
       let msg: Message;
       try {
         const json = isBinary ? binaryJson(data as Buffer) : (data as Buffer);
-        // A huge frame (a cell printing megabytes at once) is parsed with its long strings cut to
-        // what the output cap can keep: never two more full copies of output that is thrown away.
-        const clip = this.maxStringBytes !== undefined && json.length > this.maxStringBytes ? clipLongStrings(json, this.maxStringBytes) : undefined;
-        msg = parseFrame(clip ? clip.text : json.toString('utf8'));
-        if (clip && clip.clipped > 0) msg.clipped = true;
+        noteGarbage(json.length);
+        msg = this.decode(json, isBinary);
       } catch (e) {
         this.fail(e as NbtError);
         return;
@@ -90,6 +101,38 @@ export class KernelChannel {
     ws.on('error', (e) => {
       if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel failed: ${e.message}`, { cause: e }));
     });
+  }
+
+  /** Parses one frame, decoding no more of its long strings than can be kept. */
+  private decode(json: Buffer, isBinary: boolean): Message {
+    // A large stream frame is parsed without its text: the text stays the frame's bytes
+    // (raw-text.ts), or is dropped unread when its cell keeps no more output.
+    if (!isBinary && json.length > PEEK_FRAME_BYTES) {
+      const x = extractLongStrings(json, PEEK_STRING_BYTES);
+      if (x.ranges.length === 1) {
+        const small = parseFrame(x.text);
+        if (small.header.msg_type === 'stream' && small.content.text === placeholder(0)) {
+          if (this.discard?.(small)) {
+            small.content.text = '';
+            small.clipped = true;
+            return small;
+          }
+          const bytes = json.subarray(x.ranges[0]!.start, x.ranges[0]!.end);
+          const raw = isUtf8(bytes) ? RawJsonText.of(bytes) : undefined;
+          if (raw) {
+            small.content.text = raw;
+            return small;
+          }
+          // Not valid UTF-8 or JSON string content: decoded below, as any frame (the parser decides).
+        }
+      }
+    }
+    // A huge frame (a cell printing megabytes at once) is parsed with its long strings cut to
+    // what the output cap can keep: never two more full copies of output that is thrown away.
+    const clip = this.maxStringBytes !== undefined && json.length > this.maxStringBytes ? clipLongStrings(json, this.maxStringBytes) : undefined;
+    const msg = parseFrame(clip ? clip.text : json.toString('utf8'));
+    if (clip && clip.clipped > 0) msg.clipped = true;
+    return msg;
   }
 
   /** Opens the channel; resolves once the server has accepted the upgrade. */
@@ -140,9 +183,10 @@ export class KernelChannel {
   }
 
   /** Sets the listeners (one of each; the executor owns the channel while it runs). */
-  listen(onMessage: MessageListener, onClose: CloseListener): void {
+  listen(onMessage: MessageListener, onClose: CloseListener, discard?: DiscardTest): void {
     this.onMessage = onMessage;
     this.onClose = onClose;
+    this.discard = discard;
     const early = this.early;
     this.early = [];
     for (const m of early) onMessage(m);

@@ -282,11 +282,16 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
         const barrier = makeRequest(opts.session, 'kernel_info_request', {});
         barriers.set(barrier.header.msg_id, { covers: sent, replied: false, idle: false });
         ch.send(barrier);
-        ch.listen(onMessage, onClose); // delivers what arrived early (may settle cells, or report a close)
+        ch.listen(onMessage, onClose, discardable); // delivers what arrived early (may settle cells, or report a close)
         if (!finished && channel === ch) flush();
       }, (e: unknown) => {
         failAtCurrent('KERNEL_DIED', (e as Error)?.message ?? String(e), 'error');
       });
+    };
+    // Stream text for a cell that keeps no more output (or for no pending cell) is not decoded at all.
+    const discardable = (m: Message): boolean => {
+      const p = byMsg.get(m.parent_header.msg_id ?? '');
+      return p === undefined || p.done || outputs.truncated(p.cell.index);
     };
     const failedPosition = (): number => {
       const idx = result.failure?.details.cellIndex;
@@ -295,7 +300,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
 
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    channel.listen(onMessage, onClose);
+    channel.listen(onMessage, onClose, discardable);
     if (opts.deadline !== undefined) {
       const ms = Math.max(0, opts.deadline - now());
       deadlineTimer = setTimeout(() => timeOut(currentCell(), `run exceeded its deadline (${(ms / 1000).toFixed(1)} s left at start)`), ms);

@@ -7,8 +7,10 @@
  * ../shared/design/README.md §3.
  * @module
  */
+import { Readable } from 'node:stream';
 import type { Dispatcher, Pool } from 'undici';
 import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
+import { jsonStringPieces } from '../notebook/json-pieces.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
 import type { LookupFn } from '../security/guard.js';
 import { isObject } from './messages.js';
@@ -94,9 +96,14 @@ export class JupyterRest {
     return body.content;
   }
 
-  /** Writes a file through the contents API (PUT, `type=file`, text format). */
-  async writeText(path: string, text: string, signal?: AbortSignal): Promise<void> {
-    await this.json('PUT', `/api/contents/${encodePath(path)}`, { type: 'file', format: 'text', content: text }, signal);
+  /**
+   * Writes a file through the contents API (PUT, `type=file`, text format). Text given in pieces is
+   * sent as a streamed request body, never joined.
+   */
+  async writeText(path: string, text: string | (() => Iterable<string | Uint8Array>), signal?: AbortSignal): Promise<void> {
+    const url = `/api/contents/${encodePath(path)}`;
+    if (typeof text === 'string') await this.json('PUT', url, { type: 'file', format: 'text', content: text }, signal);
+    else await this.json('PUT', url, new StreamedJson(() => contentsBody(text())), signal);
   }
 
   /**
@@ -135,8 +142,11 @@ export class JupyterRest {
   private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
     special?: (status: number, message: string) => NbtError | undefined | null): Promise<unknown> {
     const headers: Record<string, string> = { ...this.headers };
-    let body: string | undefined;
-    if (payload !== undefined) {
+    let body: string | Readable | undefined;
+    if (payload instanceof StreamedJson) {
+      body = Readable.from(utf8(payload.pieces()), { objectMode: false });
+      headers['content-type'] = 'application/json';
+    } else if (payload !== undefined) {
       body = JSON.stringify(payload);
       headers['content-type'] = 'application/json';
     }
@@ -169,6 +179,27 @@ export class JupyterRest {
     if (mapped) throw mapped;
     throw httpError(status, `${method} ${path.split('?')[0]}`, message);
   }
+}
+
+/** A JSON request body given as text pieces (sent as a stream). */
+class StreamedJson {
+  constructor(readonly pieces: () => Iterable<string | Uint8Array>) {}
+}
+
+/** `{"type":"file","format":"text","content":"…"}` around a text given in pieces (text or UTF-8 bytes). */
+function* contentsBody(text: Iterable<string | Uint8Array>): Generator<string | Uint8Array, void, undefined> {
+  yield '{"type":"file","format":"text","content":';
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  function* asText(): Generator<string, void, undefined> {
+    for (const p of text) yield typeof p === 'string' ? p : decoder.decode(p, { stream: true });
+    yield decoder.decode();
+  }
+  yield* jsonStringPieces(asText());
+  yield '}';
+}
+
+function* utf8(pieces: Iterable<string | Uint8Array>): Generator<Uint8Array, void, undefined> {
+  for (const p of pieces) yield typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
 }
 
 /** Treats 404 as success (the thing is already gone). */

@@ -19,6 +19,7 @@ import type { ICell, IOutput, MultilineString } from '@jupyterlab/nbformat';
 import type { CellRun } from '../jupyter/executor.js';
 import type { RunStatus } from '../run/record.js';
 import { cellTags, type Notebook } from './model.js';
+import { copyOutput } from './stream-text.js';
 import { toPlainJson, type Parameters, type ParamValue } from './translators/values.js';
 
 /** Tag of papermill's error-marker cells; markers from an earlier run are dropped. */
@@ -171,7 +172,7 @@ export function buildExecutedNotebook(nb: Notebook, cellRuns: readonly CellRun[]
     if (cell.cell_type === 'code') {
       const ran = run !== undefined && run.status !== 'skipped' && (run.status !== 'aborted' || started !== undefined);
       // Shallow copies: output text is immutable and can be large (up to the cap), never copied here.
-      cell.outputs = ran ? outputs.outputs(i).map((o) => ({ ...o })) : [];
+      cell.outputs = ran ? outputs.outputs(i).map(copyOutput) : [];
       cell.execution_count = ran ? run.executionCount : null;
       if (ran && (truncated.has(i) || outputs.truncated?.(i) === true)) {
         md.nbtrigger = { ...(isRecord(md.nbtrigger) ? md.nbtrigger : {}), outputTruncated: true };

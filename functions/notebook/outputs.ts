@@ -9,6 +9,8 @@
  * @module
  */
 import type { IDisplayData, IError, IExecuteResult, IMimeBundle, IOutput, IStream } from '@jupyterlab/nbformat';
+import { RawJsonText } from './raw-text.js';
+import { appendText, streamOutput, type TextPart } from './stream-text.js';
 
 export type Output = IOutput;
 
@@ -55,7 +57,8 @@ export class OutputStore {
       case 'stream': {
         const c = this.cell(cell);
         this.flushClear(cell, c);
-        this.stream(cell, c, String(content.name) === 'stderr' ? 'stderr' : 'stdout', String(content.text ?? ''));
+        const text = content.text instanceof RawJsonText ? content.text : String(content.text ?? '');
+        this.stream(cell, c, String(content.name) === 'stderr' ? 'stderr' : 'stdout', text);
         return;
       }
       case 'display_data':
@@ -140,21 +143,21 @@ export class OutputStore {
     }
   }
 
-  private stream(cell: number, c: CellOutputs, name: 'stdout' | 'stderr', text: string): void {
+  /** Text kept as bytes (raw-text.ts) stays bytes: clipped at the cap, never decoded here. */
+  private stream(cell: number, c: CellOutputs, name: 'stdout' | 'stderr', text: TextPart): void {
     if (c.truncated) return;
-    const room = this.maxChars - c.size;
-    let chunk = text;
-    if (chunk.length > room) {
-      chunk = clipText(chunk, Math.max(0, room)) + TRUNCATION_NOTE;
+    const room = Math.max(0, this.maxChars - c.size);
+    const pieces: TextPart[] = [text];
+    if (text.length > room) {
+      pieces[0] = typeof text === 'string' ? clipText(text, room) : text.clip(room);
+      pieces.push(TRUNCATION_NOTE);
       this.markTruncated(cell, c);
     }
-    c.size += chunk.length;
+    for (const p of pieces) c.size += p.length;
     const last = c.outputs[c.outputs.length - 1] as IStream | undefined;
-    if (last && last.output_type === 'stream' && last.name === name) {
-      last.text = (last.text as string) + chunk;
-    } else {
-      c.outputs.push({ output_type: 'stream', name, text: chunk });
-    }
+    // Merged as a list of pieces, never concatenated: see stream-text.ts.
+    if (last && last.output_type === 'stream' && last.name === name) for (const p of pieces) appendText(last, p);
+    else c.outputs.push(streamOutput(name, pieces));
   }
 
   /** Adds an output if it fits; returns false when the cap dropped it. */

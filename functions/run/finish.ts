@@ -9,6 +9,9 @@
  */
 import { JupyterRest } from '../jupyter/rest.js';
 import { redact, redactJson } from '../log.js';
+import { noteGarbage } from '../jupyter/gc-hint.js';
+import { jsonPieces, type Piece } from '../notebook/json-pieces.js';
+import { redactBytes } from '../redact-bytes.js';
 import { buildExecutedNotebook } from '../notebook/executed.js';
 import type { NotifyConfig } from '../notify/notify-run.js';
 import { toPlainJson, type ParamValue } from '../notebook/translators/values.js';
@@ -89,7 +92,8 @@ async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterR
   });
   const deps: SinkDeps = { ...o.sinkDeps, secrets: o.token ? [o.token] : [], ...(rest ? { contents: rest } : {}) };
   const values = { notebook: record.notebook ?? o.request.notebook, runId: o.runId, date: record.startedAt, status: record.status };
-  const body = redact(`${JSON.stringify(executed, null, 1)}\n`, deps.secrets ?? []);
+  // Streamed: the notebook (up to the output cap per cell) is never one string in memory.
+  const body = (): Iterable<Uint8Array> => redactBytes(notebookText(executed), deps.secrets ?? []);
   const results = [await writeOutput({ template: outputTemplate(o.output!), values, body, kind: 'notebook' }, deps)];
   if (o.html && results[0]!.ok) {
     const { renderNotebookHtml } = await import('../report/notebook-html.js');
@@ -98,4 +102,14 @@ async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterR
     results.push(await writeOutput({ template: htmlLocationFor(results[0]!.location), values, body: redact(page.html, deps.secrets ?? []), kind: 'html' }, deps));
   }
   return results;
+}
+
+/** The executed notebook's file text, as `JSON.stringify(nb, null, 1)` plus a newline, in pieces. */
+function* notebookText(nb: unknown): Generator<Piece, void, undefined> {
+  for (const piece of jsonPieces(nb, 1)) {
+    yield piece;
+    // Text pieces leave their escaped copy and their bytes behind; kept output (bytes) leaves nothing.
+    if (typeof piece === 'string') noteGarbage(piece.length);
+  }
+  yield '\n';
 }

@@ -9,7 +9,7 @@
  */
 import { request } from 'undici';
 import type { Location } from './location.js';
-import { failed, type Sink, type SinkDeps, type SinkResult } from './sink.js';
+import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
 function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
@@ -23,17 +23,26 @@ export class ContentsApiSink implements Sink {
     this.location = location;
   }
 
-  async write(body: string | Uint8Array, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
+  async write(body: SinkBody, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
     const where = `server:/${this.location.path}`;
     const contents = this.deps.contents;
     if (!contents) return failed(where, new Error('a server: location needs a Jupyter server (none is connected to this run)'));
     const secrets = [...(this.deps.secrets ?? []), ...tokenOf(contents.headers)];
     try {
-      const text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
+      const text = typeof body === 'function' || typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
       const parts = this.location.path.split('/');
       for (let i = 1; i < parts.length; i++) await makeDirectory(contents, parts.slice(0, i).join('/'), signal);
-      await contents.writeText(this.location.path, text, signal);
-      return { location: where, ok: true, bytes: Buffer.byteLength(text) };
+      let bytes = 0;
+      // Streamed text is counted as it goes out (the count is the last attempt's).
+      const counted = typeof text === 'string' ? text : function* count(): Generator<string | Uint8Array> {
+        bytes = 0;
+        for (const p of text()) {
+          bytes += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
+          yield p;
+        }
+      };
+      await contents.writeText(this.location.path, counted, signal);
+      return { location: where, ok: true, bytes: typeof text === 'string' ? Buffer.byteLength(text) : bytes };
     } catch (e) {
       return failed(where, e, secrets);
     }

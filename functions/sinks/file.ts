@@ -6,33 +6,56 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Location } from './location.js';
-import { failed, type Sink, type SinkDeps, type SinkResult } from './sink.js';
+import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
 /** Text is written in 1 MiB slices: a large notebook is never converted to bytes all at once. */
 const SLICE = 1 << 20;
 
-async function writeChunked(path: string, body: string | Uint8Array, signal?: AbortSignal): Promise<void> {
-  if (typeof body !== 'string' || body.length <= SLICE) {
+/** Writes the body to `path`; resolves with the bytes written. */
+async function writeBody(path: string, body: SinkBody, signal?: AbortSignal): Promise<number> {
+  if (typeof body !== 'function' && (typeof body !== 'string' || body.length <= SLICE)) {
     await writeFile(path, body, signal ? { signal } : {});
-    return;
+    return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   }
   const fh = await open(path, 'w');
+  let bytes = 0;
   try {
-    let i = 0;
-    while (i < body.length) {
+    for (const piece of typeof body === 'function' ? body() : slices(body)) {
       signal?.throwIfAborted();
-      // A slice may end between the halves of a surrogate pair: keep the pair together.
-      let end = Math.min(body.length, i + SLICE);
-      const last = body.charCodeAt(end - 1);
-      if (end < body.length && last >= 0xd800 && last <= 0xdbff) end--;
-      await fh.write(body.slice(i, end));
-      i = end;
+      bytes += await writeAll(fh, piece);
     }
   } finally {
     await fh.close();
+  }
+  return bytes;
+}
+
+/**
+ * Writes one piece whole. A string goes to the file through a native buffer freed right after the
+ * write, not a Buffer left for the garbage collector; a short write (rare) finishes from bytes.
+ */
+async function writeAll(fh: FileHandle, piece: string | Uint8Array): Promise<number> {
+  const b = typeof piece === 'string' ? undefined : piece;
+  const n = b ? b.byteLength : Buffer.byteLength(piece as string);
+  let done = b ? (await fh.write(b, 0, n)).bytesWritten : (await fh.write(piece as string, null, 'utf8')).bytesWritten;
+  if (done < n) {
+    const rest = b ?? Buffer.from(piece as string, 'utf8');
+    while (done < n) done += (await fh.write(rest, done, n - done)).bytesWritten;
+  }
+  return n;
+}
+
+/** A string in slices of at most {@link SLICE} characters, never between the halves of a surrogate pair. */
+function* slices(body: string): Generator<string, void, undefined> {
+  for (let i = 0; i < body.length;) {
+    let end = Math.min(body.length, i + SLICE);
+    const last = body.charCodeAt(end - 1);
+    if (end < body.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield body.slice(i, end);
+    i = end;
   }
 }
 
@@ -46,13 +69,13 @@ export class FileSink implements Sink {
     this.path = resolve(deps.baseDir ?? process.cwd(), location.path);
   }
 
-  async write(body: string | Uint8Array, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
+  async write(body: SinkBody, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
     const tmp = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      await writeChunked(tmp, body, signal);
+      const bytes = await writeBody(tmp, body, signal);
       await rename(tmp, this.path);
-      return { location: this.path, ok: true, bytes: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength };
+      return { location: this.path, ok: true, bytes };
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       return failed(this.path, e, this.deps.secrets);

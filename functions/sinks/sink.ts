@@ -25,10 +25,19 @@ export interface SinkResult {
 /** Stable codes in {@link SinkResult.error}: the location was invalid, or the write failed. */
 export type SinkErrorCode = 'USAGE' | 'SINK_FAILED';
 
+/**
+ * A body given in pieces, text or UTF-8 bytes (a streamed executed notebook): each call starts the
+ * text afresh, so a sink that must send it again (a retried upload) can.
+ */
+export type PieceSource = () => Iterable<string | Uint8Array>;
+
+/** What a sink writes: text, bytes, or text in pieces (never held whole). */
+export type SinkBody = string | Uint8Array | PieceSource;
+
 /** Writes one object. Implementations resolve to a result and never reject. */
 export interface Sink {
   readonly location: Location;
-  write(body: string | Uint8Array, contentType: string, signal?: AbortSignal): Promise<SinkResult>;
+  write(body: SinkBody, contentType: string, signal?: AbortSignal): Promise<SinkResult>;
 }
 
 /** What the contents-API sink needs from a Jupyter REST client ({@link JupyterRest} satisfies it). */
@@ -36,7 +45,7 @@ export interface ContentsWriter {
   /** Base URL (`http(s)://host:port`) and auth headers: used to create missing parent directories. */
   readonly base: string;
   readonly headers: Record<string, string>;
-  writeText(path: string, text: string, signal?: AbortSignal): Promise<void>;
+  writeText(path: string, text: string | PieceSource, signal?: AbortSignal): Promise<void>;
 }
 
 /** How sinks reach their back ends. */
@@ -84,7 +93,7 @@ export interface OutputWrite {
   /** The `--output` template (placeholders allowed). */
   template: string;
   values: PlaceholderValues;
-  body: string | Uint8Array;
+  body: SinkBody;
   kind: 'notebook' | 'html';
 }
 

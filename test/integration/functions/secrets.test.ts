@@ -27,6 +27,9 @@ before(async () => {
     'import os, json\nprint(json.dumps(dict(os.environ)))',
     'print(open("leak.txt").read())',
     'open("leak.txt").read()',
+    // A large print (one frame over 64 KiB: its text stays bytes end to end) with the token at and
+    // across the 64 KiB marks, between quotes and after a non-ASCII character.
+    't = open("leak.txt").read()\nprint(("x" * 65530 + t + "é\\"" + t) * 5)',
   ]);
   await server.writeNotebook('raises.ipynb', ['raise ValueError("token is " + open("leak.txt").read())']);
   runsDir = await mkdtemp(join(tmpdir(), 'nbtrigger-secrets-'));
@@ -75,5 +78,11 @@ test('no output of any kind holds the token', { timeout: 180_000 }, async () => 
   // The greps looked at real content: the notebook's outputs are there, with the token replaced.
   const nb = files.find((f) => f.endsWith('.ipynb') && f.includes('prints'))!;
   assert.match(await readFile(nb, 'utf8'), /\[REDACTED\]/);
+  // The large print kept its shape: ten tokens replaced, at and across the 64 KiB marks.
+  const big = (JSON.parse(await readFile(nb, 'utf8')) as { cells: Array<{ outputs?: Array<{ text?: string }> }> }).cells
+    .flatMap((c) => c.outputs ?? []).map((o) => o.text ?? '').find((t) => t.length > 300_000);
+  assert.ok(big, 'the large print is in the notebook');
+  assert.equal(big.split('[REDACTED]').length - 1, 10);
+  assert.equal(big, `${('x'.repeat(65530) + '[REDACTED]é"[REDACTED]').repeat(5)}\n`);
   assert.match(ff.stdout(), /"severity":"DEBUG"/, 'verbose kernel messages were logged (and grepped)');
 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { IDisplayData, IStream } from '@jupyterlab/nbformat';
+import { RawJsonText } from '../../../../functions/notebook/raw-text.js';
 import { TRUNCATION_NOTE } from '../../../../functions/notebook/outputs.js';
 import { parseMessage } from '../../../../functions/request/grammar.js';
 import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functions/run/runner.js';
@@ -101,8 +102,9 @@ describe('the per-cell output cap', () => {
     const nb = await server.writeNotebook('chunks.ipynb', ['print("z" * 5_000_000)']);
     const sizes: number[] = [];
     const log = { debugEnabled: true, child: () => log, log: (_s: string, _m: string, f?: Record<string, unknown>) => {
-      const c = f?.content as { text?: string } | undefined;
-      if (f?.msgType === 'stream' && typeof c?.text === 'string') sizes.push(c.text.length);
+      // Large stream texts arrive as bytes (raw-text.ts), small ones as strings: both have a length.
+      const c = f?.content as { text?: string | RawJsonText } | undefined;
+      if (f?.msgType === 'stream' && (typeof c?.text === 'string' || c?.text instanceof RawJsonText)) sizes.push(c.text.length);
     } };
     const out = await runNotebook({ request: { ...parseMessage(`${server.hostPort} /${nb}`), verbose: true }, token: server.token, log, limits: LIMITS });
     assert.equal(out.record.status, 'succeeded');

@@ -36,6 +36,15 @@ describe('server: sink (real Jupyter server)', () => {
     assert.equal(await readFile(join(server.rootDir, 'out/daily/second.html'), 'utf8'), '<p>x</p>');
   });
 
+  it('a body in pieces (text and bytes) goes out as one streamed request and reads back the same', async () => {
+    const chunk = Buffer.from('"quoted" \\ line\n'.repeat(50_000));
+    const body = (): Iterable<string | Uint8Array> => ['{"cells": "', chunk, 'ü ✓ ', chunk.subarray(0, 7), '"}'];
+    const want = `{"cells": "${chunk.toString()}ü ✓ ${chunk.subarray(0, 7).toString()}"}`;
+    const r = await writeOutput({ template: 'server:/pieces/{runId}.ipynb', values, body, kind: 'notebook' }, { contents: rest });
+    assert.deepEqual(r, { location: 'server:/pieces/r-9.ipynb', ok: true, bytes: Buffer.byteLength(want), kind: 'notebook' });
+    assert.equal(await readFile(join(server.rootDir, 'pieces/r-9.ipynb'), 'utf8'), want);
+  });
+
   it('a refused token is a failed result that does not show the token', async () => {
     const bad = new JupyterRest({ server: server.address, token: 'wrong-token-123456' });
     try {

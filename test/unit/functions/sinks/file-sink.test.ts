@@ -24,6 +24,26 @@ describe('file sink and writeOutput', () => {
     assert.equal(await readFile(join(dir, 'runs/daily/2026-01-21T23-49-30.123Z-r1.html'), 'utf8'), '<p>x</p>');
   });
 
+  it('writes a body given in pieces (text and bytes), counting bytes, atomically', async () => {
+    const body = (): Iterable<string | Uint8Array> => ['{"a": "', Buffer.from('ü'.repeat(300_000)), '✓', new TextEncoder().encode('"}')];
+    const want = `{"a": "${'ü'.repeat(300_000)}✓"}`;
+    const r = await writeOutput({ template: 'pieces/{runId}.ipynb', values, body, kind: 'notebook' }, { baseDir: dir });
+    assert.deepEqual(r, { location: join(dir, 'pieces/r1.ipynb'), ok: true, bytes: Buffer.byteLength(want), kind: 'notebook' });
+    assert.equal(await readFile(join(dir, 'pieces/r1.ipynb'), 'utf8'), want);
+    assert.deepEqual(await readdir(join(dir, 'pieces')), ['r1.ipynb']);
+  });
+
+  it('a piece source that throws midway is a failed result and leaves no file', async () => {
+    const body = function* broken(): Generator<string> {
+      yield '{"a": ';
+      throw new Error('serializer broke');
+    };
+    const r = await writeOutput({ template: 'broken/x.ipynb', values, body, kind: 'notebook' }, { baseDir: dir });
+    assert.equal(r.ok, false);
+    assert.match(r.error!.message, /serializer broke/);
+    assert.deepEqual(await readdir(join(dir, 'broken')), []);
+  });
+
   it('a write that fails is a result, not an exception', async () => {
     await writeFile(join(dir, 'blocker'), 'a file, not a folder');
     const r = await writeOutput({ template: 'blocker/x.ipynb', values, body: '{}', kind: 'notebook' }, { baseDir: dir });

@@ -1,6 +1,8 @@
 /**
  * Concurrency and memory (issue 6 item 4), through one functions-framework process against one
- * Jupyter server: one run alone, then N (20) runs at once (total wall time, peak RSS); and, in a
+ * Jupyter server: after a warm-up run, one run alone, then N (20) runs at once (total wall time,
+ * peak RSS and its growth, with VmHWM reset before each, so the process's start is not what is
+ * read); and, in a
  * fresh process, a cell printing ≈50 MB (50 × 1 MB flushed chunks) against the per-cell output
  * cap (default 16 Mi characters): the process's peak RSS during that run (the kernel's peak,
  * `VmHWM`, reset just before it) and its growth over the RSS it had after a trivial run; then a
@@ -22,16 +24,25 @@ export function concurrentRuns(server: BenchServer, nb: BenchNotebook, n: number
   return async () => {
     const fn = await startFunctionProcess(root, server);
     try {
+      await fn.event(nb.serverPath); // modules loaded: the process's start is not measured below
+      // Each peak is the peak since just before it (VmHWM reset), not the process's peak ever.
+      fn.resetPeak();
+      const idle = fn.memory().rssMb;
       const one = await fn.event(nb.serverPath);
       const alone = fn.memory();
+      fn.resetPeak();
+      const idleMany = fn.memory().rssMb;
       const t = nowMs();
       await Promise.all(Array.from({ length: n }, () => fn.event(nb.serverPath)));
       const total = nowMs() - t;
+      const many = fn.memory();
       return {
         [`function 1 run (${nb.label})`]: one,
         [`function ${n} runs at once total (${nb.label})`]: total,
         [`function peak RSS 1 run MB`]: alone.peakMb,
-        [`function peak RSS ${n} runs at once MB`]: fn.memory().peakMb,
+        [`function peak RSS ${n} runs at once MB`]: many.peakMb,
+        [`function peak RSS growth 1 run MB`]: alone.peakMb - idle,
+        [`function peak RSS growth ${n} runs at once MB`]: many.peakMb - idleMany,
       };
     } finally {
       await fn.stop();

@@ -46,8 +46,8 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
   const o = c.one.label;
   out.push(`ratio ${c.concurrent} runs at once/1 run (${o}): ${fmtRatio(m(`function ${c.concurrent} runs at once total (${o})`), m(`function 1 run (${o})`))}`);
   out.push(`ratio peak RSS ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS ${c.concurrent} runs at once MB`), m('function peak RSS 1 run MB'))}`);
+  out.push(`ratio peak RSS growth ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS growth ${c.concurrent} runs at once MB`), m('function peak RSS growth 1 run MB'))}`);
   out.push(`output cap MB: ${fmtMs(OUTPUT_CAP_MB)}`);
-  out.push(`ratio ${c.big.label} peak RSS/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS MB`), OUTPUT_CAP_MB)}`);
   out.push(`ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS growth MB`), OUTPUT_CAP_MB)}`);
 
   const cold = m(`nbtrigger in-process (${o})`);

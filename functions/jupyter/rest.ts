@@ -107,13 +107,15 @@ export class JupyterRest {
   }
 
   /**
-   * Starts a kernel of the given kernelspec. `path` (a directory relative to the server root) sets
-   * the kernel's working directory; without it Jupyter Server starts the kernel in its own cwd.
+   * Starts a kernel of the given kernelspec (undefined: the server's default). `path` (a directory
+   * relative to the server root) sets the kernel's working directory; without it Jupyter Server
+   * starts the kernel in its own cwd.
    */
-  async startKernel(name: string, signal?: AbortSignal, path?: string): Promise<KernelModel> {
-    const body = await this.json('POST', '/api/kernels', path === undefined ? { name } : { name, path }, signal);
+  async startKernel(name: string | undefined, signal?: AbortSignal, path?: string): Promise<KernelModel> {
+    const body = await this.json('POST', '/api/kernels', { ...(name === undefined ? {} : { name }), ...(path === undefined ? {} : { path }) }, signal);
     if (!isObject(body) || typeof body.id !== 'string' || body.id === '') throw badResponse('/api/kernels', 'id');
-    return { id: body.id, name: typeof body.name === 'string' ? body.name : name };
+    if (name === undefined && typeof body.name !== 'string') throw badResponse('/api/kernels', 'name');
+    return { id: body.id, name: typeof body.name === 'string' ? body.name : name! };
   }
 
   /** Lists running kernels. */

@@ -22,6 +22,7 @@ import { injectParameters } from '../notebook/parameters.js';
 import { notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
 import type { RunRequest } from '../request/grammar.js';
+import { EarlyKernel } from './early-kernel.js';
 import { countCells, recordError, statusFor, type RunRecord } from './record.js';
 
 /** Defaults that a request's `timeouts` override. */
@@ -103,10 +104,21 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   let exec: ExecuteResult | undefined;
   let error: NbtError | undefined;
   let cleanup: Promise<void> | undefined;
+  let early: EarlyKernel | undefined;
   const warnings: string[] = [];
   try {
     const startDeadline = Math.min(started + limits.startTimeoutMs, deadline ?? Infinity);
     const ready = { deadline: startDeadline, signal: inner.signal, now };
+    // The kernel the run most likely needs starts now, beside the reads (see early-kernel.ts).
+    // The kernel runs in the notebook's folder, as in JupyterLab, so relative paths in cells work.
+    const dir = notebookDir(req.notebook);
+    if (!opts.warmKernel) {
+      early = new EarlyKernel({
+        start: (name, path) => rest.startKernel(name, undefined, path),
+        remove: (id) => deleteKernel(rest, id, AbortSignal.timeout(limits.cleanupTimeoutMs))
+          .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId: id, error: String(e) })),
+      }, req.kernelName, dir);
+    }
     const [specs, text] = await Promise.all([
       untilReady(() => rest.kernelspecs(inner.signal), ready),
       opts.notebookText ?? untilReady(() => rest.readText(req.notebook, inner.signal), ready),
@@ -127,11 +139,9 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     opts.onPlan?.(notebook, cells);
     if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
     // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
-    // The kernel runs in the notebook's folder, as in JupyterLab, so relative paths in cells work.
-    const dir = notebookDir(req.notebook);
     const key = opts.warmKernel && spec.language === 'python' ? warmKey(rest.base, rest.headers, name, dir) : undefined;
     const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.lookup);
-    const kernel = warmId !== undefined ? { id: warmId, name } : await rest.startKernel(name, undefined, dir);
+    const kernel = warmId !== undefined ? { id: warmId, name } : (await early?.take(name)) ?? await rest.startKernel(name, undefined, dir);
     if (debug) log!.log('DEBUG', warmId ? 'warm kernel reused' : 'kernel started', { kernelId: kernel.id, kernelName: name });
     const warm = key === undefined ? undefined : { key, conn };
     const ran = await withKernel(rest, kernel.id, limits, warm, async () => {
@@ -175,8 +185,9 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
     inner.abort();
-    // The kernel's deletion still needs the connection pool: it is closed after it.
-    cleanup = (cleanup ?? Promise.resolve()).then(() => rest.close());
+    // The kernels' deletion (the run's, and an early one it did not use) still needs the
+    // connection pool: it is closed after it.
+    cleanup = Promise.all([cleanup, early?.discard()]).then(() => rest.close());
     if (!opts.deferCleanup) await cleanup;
   }
   if (exec) warnings.push(...exec.warnings);

@@ -47,29 +47,24 @@ export async function writeTrivialNotebook(dir: string, cells: number): Promise<
 }
 
 /** Writes a notebook of one cell printing `mb` chunks of 1 MB, each flushed (one stream message each). */
-export async function writeBigOutputNotebook(dir: string, mb: number): Promise<BenchNotebook> {
+export function writeBigOutputNotebook(dir: string, mb: number): Promise<BenchNotebook> {
   const source = `import sys\nfor i in range(${mb}):\n    sys.stdout.write('x' * (2**20 - 1) + '\\n')\n    sys.stdout.flush()\n${mb}`;
-  const nb = {
-    nbformat: 4, nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
-    cells: [{ cell_type: 'code', id: 'big', metadata: {}, execution_count: null, outputs: [], source }],
-  };
-  const name = `output-${mb}mb.ipynb`;
-  const file = join(dir, name);
-  await writeFile(file, JSON.stringify(nb));
-  return { cells: 1, file, serverPath: `/${name}`, label: `${mb} MB-output cell`, expectedLast: String(mb), sources: [source] };
+  return writeOneCell(dir, `output-${mb}mb.ipynb`, source, `${mb} MB-output cell`, String(mb));
 }
 
 /** Writes a notebook of one cell printing `mb` MB in a single `print` (one write, one flush). */
-export async function writeSinglePrintNotebook(dir: string, mb: number): Promise<BenchNotebook> {
-  const source = `print('x' * (${mb} * 2**20 - 1))\n${mb}`;
+export function writeSinglePrintNotebook(dir: string, mb: number): Promise<BenchNotebook> {
+  return writeOneCell(dir, `print-${mb}mb.ipynb`, `print('x' * (${mb} * 2**20 - 1))\n${mb}`, `${mb} MB-print cell`, String(mb));
+}
+
+/** A one-cell Python notebook `name` in `dir`, whose last result is `expectedLast`. */
+async function writeOneCell(dir: string, name: string, source: string, label: string, expectedLast: string): Promise<BenchNotebook> {
   const nb = {
     nbformat: 4, nbformat_minor: 5,
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
-    cells: [{ cell_type: 'code', id: 'print', metadata: {}, execution_count: null, outputs: [], source }],
+    cells: [{ cell_type: 'code', id: 'only', metadata: {}, execution_count: null, outputs: [], source }],
   };
-  const name = `print-${mb}mb.ipynb`;
   const file = join(dir, name);
   await writeFile(file, JSON.stringify(nb));
-  return { cells: 1, file, serverPath: `/${name}`, label: `${mb} MB-print cell`, expectedLast: String(mb), sources: [source] };
+  return { cells: 1, file, serverPath: `/${name}`, label, expectedLast, sources: [source] };
 }

@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { NbtError, toNbtError } from '../errors.js';
 import { KernelChannel, preloadWebSocket } from '../jupyter/channel.js';
 import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
-import type { Message } from '../jupyter/messages.js';
 import { JupyterRest, type RestOptions } from '../jupyter/rest.js';
+import { logMessage } from '../jupyter/message-log.js';
 import { keepWarmKernel, silentExecute, SNAPSHOT_CODE, takeWarmKernel, warmKey } from '../jupyter/warm-kernels.js';
 import { createReconnector, fetchKernelState } from '../jupyter/reconnect.js';
 import { untilReady } from '../jupyter/retry.js';
@@ -294,8 +294,3 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function logMessage(log: Logger, m: Message): void {
-  log.log('DEBUG', `kernel ${m.channel} ${m.header.msg_type}`, {
-    channel: m.channel, msgType: m.header.msg_type, parent: m.parent_header.msg_id, content: m.content,
-  });
-}

@@ -1,0 +1,33 @@
+/**
+ * DEBUG lines for kernel messages (a message that says `--verbose`): one line per message, with its
+ * content, long strings clipped. A cell printing 50 MB would otherwise put 50 MB into the logs
+ * (Cloud Logging drops entries over 256 KB anyway), and decode text that stays bytes on its way to
+ * the notebook (raw-text.ts). Stream lines also say how long the text was.
+ *
+ * Spec: issue "Run a notebook …" (`--verbose`: DEBUG lines per kernel message);
+ * https://cloud.google.com/logging/quotas (log entry size).
+ * @module
+ */
+import type { Logger } from '../log.js';
+import { RawJsonText } from '../notebook/raw-text.js';
+import type { Message } from './messages.js';
+
+/** Strings in a logged message are cut to this many characters. */
+export const LOG_STRING_CHARS = 2000;
+
+/** Writes one DEBUG line for `m`. */
+export function logMessage(log: Logger, m: Message): void {
+  const text = m.header.msg_type === 'stream' ? m.content.text : undefined;
+  log.log('DEBUG', `kernel ${m.channel} ${m.header.msg_type}`, {
+    channel: m.channel, msgType: m.header.msg_type, parent: m.parent_header.msg_id, content: clipped(m.content, 0),
+    ...(typeof text === 'string' || text instanceof RawJsonText ? { textLength: text.length } : {}),
+  });
+}
+
+function clipped(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return v.length > LOG_STRING_CHARS ? `${v.slice(0, LOG_STRING_CHARS)}… [${v.length} characters]` : v;
+  if (v instanceof RawJsonText) return v.length > LOG_STRING_CHARS ? `${v.clip(LOG_STRING_CHARS).toString()}… [${v.length} characters]` : v.toString();
+  if (depth > 8 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => clipped(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clipped(x, depth + 1)]));
+}

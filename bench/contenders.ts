@@ -185,6 +185,28 @@ export function jupyterExecute(cmd: string, home: string, nb: BenchNotebook): ()
   };
 }
 
+/** A Python that can run `-m nbconvert` (Debian's python3-nbconvert comes with Jupyter Server), if any. */
+export function findNbconvertPython(): string | undefined {
+  const python = ['/usr/bin/python3'].find((p) => existsSync(p));
+  return python && existsSync('/usr/lib/python3/dist-packages/nbconvert') ? python : undefined;
+}
+
+/** `jupyter nbconvert --to notebook --execute NB` (as `python3 -m nbconvert`), in an isolated Jupyter home. */
+export function nbconvertExecute(python: string, home: string, nb: BenchNotebook): () => Promise<Record<string, number>> {
+  const name = `nbconvert --execute (${nb.label})`;
+  const env = {
+    ...process.env,
+    JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+    IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1',
+  };
+  const out = `nbconvert-out-${nb.cells}`;
+  return async () => {
+    const r = await timeChild(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--output', out, nb.file], { env, cwd: dirname(nb.file) });
+    if (r.code !== 0) throw failure(name, r);
+    return { [name]: r.ms };
+  };
+}
+
 /** `node -e 0`: Node's own start, the floor under any CLI. */
 export function nodeStart(): () => Promise<Record<string, number>> {
   return async () => {

@@ -8,15 +8,12 @@
  * `resetPeak` brings back to now before a measured run).
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { freePort } from '../cli/jupyter-server.js';
+import { startFunctionServer } from '../cli/function-server.js';
 import { structuredEvent } from '../test/helpers/functions-framework.js';
 import { trackChild } from './contenders.js';
 import type { BenchServer } from './contenders.js';
@@ -37,55 +34,37 @@ export interface FunctionProcess {
 
 /** Starts functions-framework from `root` (its package.json `main` is the function) against `server`. */
 export async function startFunctionProcess(root: string, server: BenchServer, env: Record<string, string> = {}): Promise<FunctionProcess> {
-  const port = await freePort();
   const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-ff-'));
-  const main = join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
-  const t0 = nowMs();
-  const child: ChildProcess = spawn(process.execPath, [main, '--target=runNotebook', '--signature-type=cloudevent', `--port=${port}`], {
-    cwd: root, detached: true, stdio: ['ignore', 'ignore', 'pipe'],
+  const fn = await startFunctionServer({
+    root, detached: true, startTimeoutMs: 30_000,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', JUPYTER_TOKEN: server.token, ALLOWED_SERVERS: '127.0.0.1:*',
       NBTRIGGER_RUNS_DIR: runs, METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9', ...env,
     },
-  });
-  trackChild(child);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+  }).catch(async (e: unknown) => {
     await rm(runs, { recursive: true, force: true });
-  };
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`functions-framework exited: ${stderr.slice(-500)}`);
-    if (await canConnect(port)) break;
-    if (nowMs() - t0 > 30_000) {
-      await stop();
-      throw new Error('functions-framework did not listen within 30 s');
-    }
-    await sleep(5);
-  }
-  const listenMs = nowMs() - t0;
-  const url = `http://127.0.0.1:${port}/`;
+    throw e;
+  });
+  trackChild(fn.child);
+  const pid = fn.child.pid!;
   return {
-    pid: child.pid!,
-    listenMs,
+    pid,
+    listenMs: fn.listenMs,
     async event(notebook) {
       const ev = structuredEvent({ text: `${server.host}:${server.port} ${notebook}` });
       const t = nowMs();
-      const res = await request(url, { method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 300_000, bodyTimeout: 300_000 });
+      const res = await request(`${fn.url}/`, { method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 300_000, bodyTimeout: 300_000 });
       const body = await res.body.text();
       const ms = nowMs() - t;
-      if (res.statusCode !== 204) throw new Error(`function answered ${res.statusCode}: ${body.slice(0, 300)} ${stderr.slice(-300)}`);
+      if (res.statusCode !== 204) throw new Error(`function answered ${res.statusCode}: ${body.slice(0, 300)} ${fn.stderr().slice(-300)}`);
       return ms;
     },
-    memory: () => procMemory(child.pid!),
-    resetPeak: () => resetPeak(child.pid!),
-    stop,
+    memory: () => procMemory(pid),
+    resetPeak: () => resetPeak(pid),
+    async stop() {
+      await fn.stop();
+      await rm(runs, { recursive: true, force: true });
+    },
   };
 }
 
@@ -111,15 +90,4 @@ export function resetPeak(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.end();
-      res(true);
-    });
-    s.once('error', () => res(false));
-  });
 }

@@ -3,12 +3,13 @@
  * machine, in one run.
  *
  * How: one local Jupyter server is started for the whole bench (cli/jupyter-server.ts) with
- * a temporary root holding notebooks of 1 and 100 trivial cells. Each round runs every case
+ * a temporary root holding notebooks of 1, 10 and 100 trivial cells. Each round runs every case
  * once, one at a time, in an order rotated every round (interleaved, so a noisy neighbour on
  * this shared machine hits every case alike); one warm-up round is not counted. Cases:
  * the physical limit (bare client: kernel start + pipelined cells), `nbtrigger run --json
  * --server` as a child process (pipelined; and `--sequential` for 100 cells), `runNotebook()`
- * in-process, nbclient's `jupyter-execute`, and for context `node -e 0` and
+ * in-process, nbclient's `jupyter-execute` and `jupyter nbconvert --to notebook --execute` (as
+ * `python3 -m nbconvert`), on notebooks of 1, 10 and 100 cells, and for context `node -e 0` and
  * `python3 -c 'import nbclient'`.
  *
  * Also in those rounds: the in-process runner with an opt-in warm kernel, and the function's start
@@ -36,7 +37,7 @@ import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { bigOutput, concurrentRuns } from './concurrency.js';
-import { findJupyterExecute, jupyterExecute, killChildren, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
+import { findJupyterExecute, findNbconvertPython, jupyterExecute, killChildren, nbconvertExecute, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
 import { functionFirstEvent, functionImport } from './function-start.js';
 import { latencyCases, latencyProxy } from './latency.js';
 import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
@@ -55,13 +56,15 @@ function intEnv(name: string, fallback: number): number {
   return Number.isInteger(v) && v >= 0 ? v : fallback;
 }
 
-function buildCases(server: BenchServer, one: BenchNotebook, hundred: BenchNotebook, jx: string | undefined, jxHome: string): BenchCase[] {
+function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchNotebook, jx: string | undefined, nbc: string | undefined, jxHome: string): BenchCase[] {
   const cases: BenchCase[] = [];
-  for (const nb of [one, hundred]) {
+  const one = sizes[0]!;
+  for (const nb of sizes) {
     cases.push({ name: `physical limit (${nb.label})`, run: () => measurePhysical(server, nb.sources, nb.label) });
     cases.push({ name: `nbtrigger (${nb.label})`, run: nbtriggerCli(server, nb) });
     cases.push({ name: `nbtrigger in-process (${nb.label})`, run: nbtriggerInProcess(server, nb) });
     if (jx) cases.push({ name: `jupyter-execute (${nb.label})`, run: jupyterExecute(jx, jxHome, nb) });
+    if (nbc) cases.push({ name: `nbconvert --execute (${nb.label})`, run: nbconvertExecute(nbc, jxHome, nb) });
   }
   cases.push({ name: `nbtrigger --sequential (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true }) });
   cases.push({ name: 'node start (node -e 0)', run: nodeStart() });
@@ -138,6 +141,7 @@ function report(s: Samples, names: string[], rounds: number, labels: string[]): 
   }
   for (const l of labels) out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
   for (const l of labels) out.push(`ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`);
+  for (const l of labels) out.push(`ratio nbtrigger/nbconvert --execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`nbconvert --execute (${l})`))}`);
   for (const l of labels) out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
   const last = labels[labels.length - 1]!;
   out.push(`ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`);
@@ -168,14 +172,17 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const one = await writeTrivialNotebook(root, 1);
+    const ten = await writeTrivialNotebook(root, 10);
     const hundred = await writeTrivialNotebook(root, 100);
     jupyter = await startLocalJupyter({ rootDir: root });
     const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
     const jx = findJupyterExecute();
     if (!jx) process.stderr.write('bench: jupyter-execute not found (apt-get install python3-nbclient): its cases are skipped\n');
+    const nbc = findNbconvertPython();
+    if (!nbc) process.stderr.write('bench: nbconvert not found (apt-get install python3-nbconvert): its cases are skipped\n');
     const big = await writeBigOutputNotebook(root, 50);
     const baseline = process.env.BENCH_BASELINE;
-    const cases = [...buildCases(server, one, hundred, jx, join(root, '.jupyter-execute-home')),
+    const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, join(root, '.jupyter-execute-home')),
       ...(baseline ? await baselineCases(baseline, server, one, hundred) : [])];
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
@@ -189,7 +196,7 @@ async function main(): Promise<number> {
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
     process.stderr.write(`bench: latency, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
     const heavyNames = await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal);
-    report(samples, [...names, ...heavyNames], rounds, [one.label, hundred.label]);
+    report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label]);
     reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);

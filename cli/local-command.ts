@@ -97,16 +97,16 @@ export async function localCommand(argv: string[]): Promise<number> {
     const echo = v.verbose ? (l: string): void => { process.stderr.write(`${l}\n`); } : undefined;
     const [j, f] = await Promise.allSettled([
       startLocalJupyter({ rootDir: dirname(file), port, token }),
-      startFunctionServer({ JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${port}` }, { echo }),
+      startFunctionServer({ env: { ...process.env, JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${port}` }, echo, maxLines: 1000 }),
     ]);
     if (j.status === 'fulfilled') jupyter = j.value;
     if (f.status === 'fulfilled') fn = f.value;
     if (j.status === 'rejected') throw j.reason;
     if (f.status === 'rejected') throw f.reason;
     say(`Jupyter server on http://127.0.0.1:${port} (root ${dirname(file)})`);
-    say(`function runNotebook on ${fn!.url} (functions-framework, signature cloudevent)`);
+    say(`function runNotebook on ${fn!.url}/ (functions-framework, signature cloudevent)`);
     const message = `/${basename(file)}${v.verbose ? ' --verbose' : ''}`;
-    const delivery = await deliver(fn!.url, message);
+    const delivery = await deliver(`${fn!.url}/`, message);
     say(`published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${delivery.status === 204 ? 'acked' : 'retry'})`);
     record = await fn!.waitForRecord(delivery.messageId, 30_000);
   } catch (e) {

@@ -82,12 +82,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const allowed = ports.map((p) => `127.0.0.1:${p}`).join(',');
     const started = await Promise.allSettled([
       ...wanted.map((nb, i) => startLocalJupyter({ rootDir: opts.rootDir, port: ports[i]!, token }).then((s) => { servers.set(nb.service.name, s); })),
-      startFunctionServer({ JUPYTER_TOKEN: token, ALLOWED_SERVERS: allowed, NBTRIGGER_ID_TOKEN: 'off', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: opts.runsDir }, { echo: opts.echo }).then((f) => { fn = f; }),
+      startFunctionServer({ env: { ...process.env, JUPYTER_TOKEN: token, ALLOWED_SERVERS: allowed, NBTRIGGER_ID_TOKEN: 'off', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: opts.runsDir }, echo: opts.echo, maxLines: 1000 }).then((f) => { fn = f; }),
     ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     for (const nb of wanted) say(`service ${nb.service.name}: Jupyter server on http://127.0.0.1:${servers.get(nb.service.name)!.address.port} (root ${opts.rootDir})`);
-    say(`function ${m.function.name} on ${fn!.url} (functions-framework; ALLOWED_SERVERS=${allowed})`);
+    say(`function ${m.function.name} on ${fn!.url}/ (functions-framework; ALLOWED_SERVERS=${allowed})`);
     const urls = new Map([...servers].map(([name, s]) => [name, `http://127.0.0.1:${s.address.port}`]));
     const jobs = localJobs({ ...m, notebooks: wanted }, urls, opts.runsDir);
 
@@ -95,7 +95,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       const started = Date.now();
       let rec: RunRecord;
       try {
-        const d = await deliver(fn!.url, text, { topic: m.topic, project: m.project, attributes, messageId });
+        const d = await deliver(`${fn!.url}/`, text, { topic: m.topic, project: m.project, attributes, messageId });
         rec = await fn!.waitForRecord(d.messageId, 15_000);
       } catch (e) {
         rec = { ...rejectedRecord(toNbtError(e), started, Date.now()), messageId };

@@ -8,22 +8,14 @@
  * Spec: ../shared/design/README.md §4; https://github.com/cloudevents/spec (HTTP binding).
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { freePort, PROJECT_ROOT } from '../../cli/jupyter-server.js';
+import { startFunctionServer as spawnFunction, type FunctionServer as Served, type LogLine } from '../../cli/function-server.js';
 
-/** One parsed Cloud Logging JSON line from the function's stdout. */
-export interface LogLine {
-  severity: string;
-  message: string;
-  [field: string]: unknown;
-}
+export type { LogLine };
 
 /** The final line of one invocation: it carries the run record and the ack decision. */
 export interface FinalLine extends LogLine {
@@ -40,24 +32,12 @@ export interface FinalLine extends LogLine {
   ack: boolean;
 }
 
-export interface FunctionServer {
-  port: number;
-  /** `http://127.0.0.1:PORT` */
-  url: string;
-  child: ChildProcess;
-  /** Everything written to stdout / stderr so far. */
-  stdout(): string;
-  stderr(): string;
-  /** Parsed JSON lines of stdout so far (non-JSON lines are skipped). */
-  lines(): LogLine[];
+/** The served function (cli/function-server.ts) with what tests add: requests and lines by event. */
+export interface FunctionServer extends Served {
   /** Lines whose `eventId` is `id` (every line of one invocation carries the CloudEvent id). */
   linesFor(eventId: string): LogLine[];
-  /** Waits (bounded) for a line matching `pred`; rejects with the captured output on timeout. */
-  waitForLine(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** POSTs a request; answers status and body text. */
   post(req: HttpRequest, path?: string): Promise<{ status: number; body: string }>;
-  /** Stops the process (SIGTERM, then SIGKILL); safe to call twice. */
-  stop(): Promise<void>;
 }
 
 export interface HttpRequest {
@@ -65,126 +45,27 @@ export interface HttpRequest {
   body: string;
 }
 
-/** The functions-framework CLI entry in node_modules. */
-export const FF_MAIN = join(PROJECT_ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
-
 /** Variables the function reads; the parent's are dropped so they cannot leak into a test. */
 const FUNCTION_VARS = /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXECUTION_ID$|NODE_ENV$|NODE_TEST_CONTEXT$)/;
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-});
 
 /**
  * Starts functions-framework serving `runNotebook` with `env` (added to a cleaned copy of process.env).
  * Test servers live on 127.0.0.1, so `ALLOWED_SERVERS` defaults to `127.0.0.1:*`, and records go to a
- * fresh temp folder (`NBTRIGGER_RUNS_DIR`); pass either to override.
+ * fresh temp folder (`NBTRIGGER_RUNS_DIR`); pass either to override. All output is kept (tests grep it).
  */
 export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<FunctionServer> {
-  const port = await freePort();
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
-  const child = spawn(process.execPath, [FF_MAIN, '--target=runNotebook', '--signature-type=cloudevent', `--port=${port}`], {
-    cwd: PROJECT_ROOT,
+  const served = await spawnFunction({
     env: { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', NBTRIGGER_RUNS_DIR: await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')), ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    keepOutput: true,
+    ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
   });
-  live.add(child);
-  let out = '';
-  let err = '';
-  const parsed: LogLine[] = [];
-  let partial = '';
-  const waiters = new Set<() => void>();
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    out += chunk;
-    partial += chunk;
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) {
-      const l = parseLine(line);
-      if (l) parsed.push(l);
-    }
-    for (const w of waiters) w();
-  });
-  child.stderr!.on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<void>((res) => child.once('exit', () => {
-    live.delete(child);
-    for (const w of waiters) w();
-    res();
-  }));
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const done = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
-    if (!done) {
-      child.kill('SIGKILL');
-      await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
-    }
-  };
-
-  // Ready when the port accepts connections; fail fast if the process exits.
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`functions-framework exited before listening (code ${child.exitCode}, signal ${child.signalCode})\nstdout:\n${out}\nstderr:\n${err}`);
-    }
-    if (await canConnect(port)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`functions-framework did not listen on ${port} in time\nstdout:\n${out}\nstderr:\n${err}`);
-    }
-    await sleep(50);
-  }
-
-  const url = `http://127.0.0.1:${port}`;
   return {
-    port,
-    url,
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    lines: () => [...parsed],
-    linesFor: (eventId) => parsed.filter((l) => l.eventId === eventId),
-    async waitForLine(pred, timeoutMs = 30_000) {
-      const found = parsed.find(pred);
-      if (found) return found;
-      return await new Promise<LogLine>((res, rej) => {
-        const check = (): void => {
-          const l = parsed.find(pred);
-          if (l) {
-            cleanup();
-            res(l);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            cleanup();
-            rej(new Error(`functions-framework exited while waiting for a log line\nstdout:\n${out}\nstderr:\n${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          rej(new Error(`no matching log line within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    ...served,
+    linesFor: (eventId) => served.lines().filter((l) => l.eventId === eventId),
     async post(req, path = '/') {
-      const res = await request(`${url}${path}`, {
+      const res = await request(`${served.url}${path}`, {
         method: 'POST',
         headers: req.headers,
         body: req.body,
@@ -193,39 +74,7 @@ export async function startFunctionServer(opts: { env?: Record<string, string>; 
       });
       return { status: res.statusCode, body: await res.body.text() };
     },
-    stop,
   };
-}
-
-function parseLine(line: string): LogLine | undefined {
-  const t = line.trim();
-  if (!t.startsWith('{')) return undefined;
-  try {
-    const v = JSON.parse(t) as unknown;
-    if (typeof v === 'object' && v !== null && typeof (v as LogLine).severity === 'string') return v as LogLine;
-  } catch {
-    /* not a log line */
-  }
-  return undefined;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    const t = setTimeout(() => {
-      s.destroy();
-      res(false);
-    }, 1000);
-    s.once('connect', () => {
-      clearTimeout(t);
-      s.end();
-      res(true);
-    });
-    s.once('error', () => {
-      clearTimeout(t);
-      res(false);
-    });
-  });
 }
 
 /** True when `l` is the final line of an invocation (it holds the record and the ack flag). */

@@ -40,3 +40,41 @@ def _nbtrigger_split_large_streams(limit=1 << 20):
 
 
 _nbtrigger_split_large_streams()
+
+
+# A kernel asked to shut down must exit at once, not after the server's 2.5 s SIGTERM. ipykernel
+# 6.x stops its IOPub thread from an atexit hook while the control thread, done with the
+# shutdown_request, may still be flushing stdout: that flush hands an event to the IOPub thread
+# and waits up to 10 s for it; when the thread's loop stops first, nothing runs the event, the
+# kernel hangs until Jupyter Server terminates it, and the DELETE takes 2.6 s instead of 0.1-0.3 s.
+# Measured on Debian's ipykernel 6.17 with history in memory (above): 3-10 runs in 24 hung; with
+# this, none in 70. Whatever was scheduled on the IOPub thread when it stops is now run, in it
+# and again after it ended, so no waiter is left behind.
+def _nbtrigger_drain_iopub_at_stop():
+    try:
+        from ipykernel.iostream import IOPubThread
+    except Exception:  # not an ipykernel process: nothing to do
+        return
+    original = IOPubThread.stop
+    if getattr(original, "_nbtrigger_drain", False):
+        return
+
+    def drain(thread):
+        events = getattr(thread, "_events", None)
+        while events:
+            try:
+                events.popleft()()
+            except Exception:
+                pass
+
+    def stop(self):
+        if self.thread.is_alive():
+            self.io_loop.add_callback(drain, self)
+        original(self)
+        drain(self)
+
+    stop._nbtrigger_drain = True
+    IOPubThread.stop = stop
+
+
+_nbtrigger_drain_iopub_at_stop()

@@ -10,13 +10,10 @@
  * @module
  */
 import { REDACTED, redactionForms } from './log.js';
+import { pieceBytes } from './notebook/json-pieces.js';
 
 const encoder = new TextEncoder();
 const MARK = encoder.encode(REDACTED);
-
-function bytes(p: string | Uint8Array): Uint8Array {
-  return typeof p === 'string' ? encoder.encode(p) : p;
-}
 
 /** A copy (`Buffer#slice` would be a view, keeping a whole frame alive). */
 function copy(b: Uint8Array, from: number): Uint8Array {
@@ -73,7 +70,7 @@ function* replaceStream(pieces: Iterable<Uint8Array>, form: Uint8Array): Generat
 /** The pieces as UTF-8 bytes with every form of every secret replaced by `[REDACTED]`, in `redact`'s order. */
 export function* redactBytes(pieces: Iterable<string | Uint8Array>, secrets: readonly string[]): Generator<Uint8Array, void, undefined> {
   let out: Iterable<Uint8Array> = (function* asBytes() {
-    for (const p of pieces) yield bytes(p);
+    for (const p of pieces) yield pieceBytes(p);
   })();
   for (const f of redactionForms(secrets)) out = replaceStream(out, encoder.encode(f));
   yield* out;

@@ -34,6 +34,11 @@ export interface ChannelOptions {
   signal?: AbortSignal;
 }
 
+/** Stream frames above this size keep their text as bytes (smaller ones are decoded as usual). */
+const RAW_FRAME_BYTES = 64 * 1024;
+/** Strings above this size are taken out of such a frame before it is parsed (header fields are far shorter). */
+const RAW_STRING_BYTES = 1024;
+
 /** ws's readyState for an open socket. */
 const OPEN = 1;
 
@@ -54,11 +59,6 @@ export type MessageListener = (m: Message) => void;
  * Given the message with its long strings cut; called as the frame arrives, in order.
  */
 export type DiscardTest = (m: Message) => boolean;
-
-/** Stream frames above this size keep their text as bytes (smaller ones are decoded as usual). */
-const PEEK_FRAME_BYTES = 64 * 1024;
-/** Strings above this size are taken out of such a frame before it is parsed (header fields are far shorter). */
-const PEEK_STRING_BYTES = 1024;
 /** Called once when the channel ends without `close()` having been called. */
 export type CloseListener = (err: NbtError) => void;
 
@@ -107,8 +107,8 @@ export class KernelChannel {
   private decode(json: Buffer, isBinary: boolean): Message {
     // A large stream frame is parsed without its text: the text stays the frame's bytes
     // (raw-text.ts), or is dropped unread when its cell keeps no more output.
-    if (!isBinary && json.length > PEEK_FRAME_BYTES) {
-      const x = extractLongStrings(json, PEEK_STRING_BYTES);
+    if (!isBinary && json.length > RAW_FRAME_BYTES) {
+      const x = extractLongStrings(json, RAW_STRING_BYTES);
       if (x.ranges.length === 1) {
         const small = parseFrame(x.text);
         if (small.header.msg_type === 'stream' && small.content.text === placeholder(0)) {

@@ -10,7 +10,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher, Pool } from 'undici';
 import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
-import { jsonStringPieces } from '../notebook/json-pieces.js';
+import { jsonStringPieces, pieceBytes } from '../notebook/json-pieces.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
 import type { LookupFn } from '../security/guard.js';
 import { isObject } from './messages.js';
@@ -201,7 +201,7 @@ function* contentsBody(text: Iterable<string | Uint8Array>): Generator<string | 
 }
 
 function* utf8(pieces: Iterable<string | Uint8Array>): Generator<Uint8Array, void, undefined> {
-  for (const p of pieces) yield typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+  for (const p of pieces) yield pieceBytes(p);
 }
 
 /** Treats 404 as success (the thing is already gone). */

@@ -108,15 +108,25 @@ export function* jsonPieces(value: unknown, indent = 0): Generator<Piece, void, 
   if (buf) yield buf;
 }
 
-/** The escaped characters of `s` (no quotes), a slice at a time, never cutting a surrogate pair. */
-function* escapedSlices(s: string): Generator<string, void, undefined> {
+/** `s` in slices of at most `size` UTF-16 units, never between the halves of a surrogate pair. */
+export function* stringSlices(s: string, size: number): Generator<string, void, undefined> {
   for (let i = 0; i < s.length;) {
-    let end = Math.min(s.length, i + SLICE);
+    let end = Math.min(s.length, i + size);
     const last = s.charCodeAt(end - 1);
     if (end < s.length && last >= 0xd800 && last <= 0xdbff) end--;
-    yield JSON.stringify(s.slice(i, end)).slice(1, -1);
+    yield s.slice(i, end);
     i = end;
   }
+}
+
+/** A piece as UTF-8 bytes (bytes as they are, text encoded). */
+export function pieceBytes(p: Piece): Uint8Array {
+  return typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+}
+
+/** The escaped characters of `s` (no quotes), a slice at a time, never cutting a surrogate pair. */
+function* escapedSlices(s: string): Generator<string, void, undefined> {
+  for (const slice of stringSlices(s, SLICE)) yield JSON.stringify(slice).slice(1, -1);
 }
 
 /**

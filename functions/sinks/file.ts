@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { stringSlices } from '../notebook/json-pieces.js';
 import type { Location } from './location.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
@@ -23,7 +24,7 @@ async function writeBody(path: string, body: SinkBody, signal?: AbortSignal): Pr
   const fh = await open(path, 'w');
   let bytes = 0;
   try {
-    for (const piece of typeof body === 'function' ? body() : slices(body)) {
+    for (const piece of typeof body === 'function' ? body() : stringSlices(body, SLICE)) {
       signal?.throwIfAborted();
       bytes += await writeAll(fh, piece);
     }
@@ -48,16 +49,6 @@ async function writeAll(fh: FileHandle, piece: string | Uint8Array): Promise<num
   return n;
 }
 
-/** A string in slices of at most {@link SLICE} characters, never between the halves of a surrogate pair. */
-function* slices(body: string): Generator<string, void, undefined> {
-  for (let i = 0; i < body.length;) {
-    let end = Math.min(body.length, i + SLICE);
-    const last = body.charCodeAt(end - 1);
-    if (end < body.length && last >= 0xd800 && last <= 0xdbff) end--;
-    yield body.slice(i, end);
-    i = end;
-  }
-}
 
 /** Writes to a local path (relative paths resolve against `deps.baseDir`, else the cwd). */
 export class FileSink implements Sink {

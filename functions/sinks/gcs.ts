@@ -12,6 +12,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Storage } from '@google-cloud/storage';
+import { pieceBytes } from '../notebook/json-pieces.js';
 import type { Location } from './location.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
@@ -97,12 +98,12 @@ interface Gathered {
 
 function gather(pieces: Iterable<string | Uint8Array>, limit: number): Gathered {
   const it = pieces[Symbol.iterator]();
-  const bufs: Buffer[] = [];
+  const bufs: Uint8Array[] = [];
   let n = 0;
   for (;;) {
     const r = it.next();
     if (r.done) return { data: Buffer.concat(bufs, n), rest: undefined };
-    const b = toBuffer(r.value);
+    const b = pieceBytes(r.value);
     bufs.push(b);
     n += b.length;
     if (n >= limit) return { data: Buffer.concat(bufs, n), rest: it };
@@ -110,18 +111,14 @@ function gather(pieces: Iterable<string | Uint8Array>, limit: number): Gathered 
 }
 
 /** The gathered head, then the rest of the pieces, as bytes; reports the running total. */
-function* countBytes(g: Gathered, report: (n: number) => void): Generator<Buffer, void, undefined> {
+function* countBytes(g: Gathered, report: (n: number) => void): Generator<Uint8Array, void, undefined> {
   let n = g.data.length;
   report(n);
   yield g.data;
   for (let r = g.rest!.next(); !r.done; r = g.rest!.next()) {
-    const b = toBuffer(r.value);
+    const b = pieceBytes(r.value);
     n += b.length;
     report(n);
     yield b;
   }
-}
-
-function toBuffer(p: string | Uint8Array): Buffer {
-  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 }

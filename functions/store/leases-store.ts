@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NbtError } from '../errors.js';
+import type { RunStoreConfig } from './runs-store.js';
 
 /** What `claim` answers. */
 export type ClaimResult =
@@ -147,10 +148,8 @@ export async function lockWith(store: Pick<LeaseStore, 'claim' | 'release' | 're
   }
 }
 
-/** Which lease store to open. */
-export type LeaseStoreConfig =
-  | { kind: 'local'; root: string }
-  | { kind: 'firestore'; collection?: string; projectId?: string; databaseId?: string; emulatorHost?: string };
+/** Which lease store to open: the same choice as for run records. */
+export type LeaseStoreConfig = RunStoreConfig;
 
 /** Opens a lease store; the Firestore client is imported only for `kind: 'firestore'`. */
 export async function openLeaseStore(config: LeaseStoreConfig): Promise<LeaseStore> {

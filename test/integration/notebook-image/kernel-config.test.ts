@@ -3,17 +3,13 @@
  * race: an event scheduled on the IOPub thread whose wake-up lost the race with the thread's stop
  * (a control-thread flush after shutdown_request) still runs, so the kernel exits at once instead
  * of waiting for the server's SIGTERM. Checked with the same script with and without the config,
- * so the test shows the race it guards against. Then, end to end: runs on a server using the
- * config all end with a kernel DELETE that did not need the server's SIGTERM fallback (2.5 s);
- * without the fix about one DELETE in five did.
+ * so the test shows the race it guards against. (How often DELETEs waited 2.5 s before and after
+ * is a timing figure: `npm run bench` prints the kernel DELETE's max.)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { KERNEL_CONFIG } from '../../../cli/jupyter-server.js';
-import { parseMessage } from '../../../functions/request/grammar.js';
-import { runNotebook } from '../../../functions/run/runner.js';
-import { startTestServer } from '../../helpers/jupyter.js';
 
 const SCRIPT = `
 import sys, threading, zmq
@@ -39,25 +35,4 @@ function run(mode: string): string {
 test('an event scheduled on the IOPub thread as it stops is lost without the config, run with it', () => {
   assert.equal(run('plain'), 'lost', 'the race this guards against (ipykernel as shipped)');
   assert.equal(run('with-config'), 'ran');
-});
-
-test('runs on a server with the config end with a DELETE that never waits for the SIGTERM fallback', { timeout: 180_000 }, async () => {
-  const server = await startTestServer();
-  try {
-    const nb = await server.writeNotebook('one.ipynb', ['print("x")\n1 + 1']);
-    const slow: number[] = [];
-    for (let i = 0; i < 16; i++) {
-      // As the function runs: the record first, the kernel's deletion after (timed here).
-      const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${nb}`), token: server.token, deferCleanup: true });
-      assert.equal(out.record.status, 'succeeded');
-      const t = performance.now();
-      await out.cleanup;
-      const ms = performance.now() - t;
-      if (ms >= 2400) slow.push(Math.round(ms));
-    }
-    assert.deepEqual(slow, [], 'no kernel DELETE waited for the server to terminate the kernel (2.5 s)');
-    assert.deepEqual(await server.kernels(), []);
-  } finally {
-    await server.close();
-  }
 });

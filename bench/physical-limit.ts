@@ -41,7 +41,7 @@ function message(session: string, msgType: string, content: Record<string, unkno
 }
 
 /** Measures kernel start and pipelined execution of `sources`; always deletes the kernel. */
-export async function measurePhysical(server: BareServer, sources: readonly string[], label: string, timeoutMs = 60_000): Promise<Record<string, number>> {
+export async function measurePhysical(server: BareServer, sources: readonly string[], label: string, timeoutMs = 60_000, tag = ''): Promise<Record<string, number>> {
   const base = `http://${server.host}:${server.port}`;
   const headers = { authorization: `token ${server.token}`, 'content-type': 'application/json' };
   const t0 = nowMs();
@@ -93,13 +93,13 @@ export async function measurePhysical(server: BareServer, sources: readonly stri
     const start = tReady - t0;
     const cells = tDone - tReady;
     return {
-      [`physical kernel start (${label})`]: start,
-      [`physical kernel POST (${label})`]: tPosted - t0,
-      [`physical channel open + kernel_info (${label})`]: tReady - tPosted,
-      [`physical cells pipelined wall (${label})`]: cells,
-      [`physical cells kernel-reported (${label})`]: reported,
-      [`physical limit (${label})`]: start + reported,
-      ...(await deleteKernel(base, headers, kernel.id, label)),
+      [`physical kernel start${tag} (${label})`]: start,
+      [`physical kernel POST${tag} (${label})`]: tPosted - t0,
+      [`physical channel open + kernel_info${tag} (${label})`]: tReady - tPosted,
+      [`physical cells pipelined wall${tag} (${label})`]: cells,
+      [`physical cells kernel-reported${tag} (${label})`]: reported,
+      [`physical limit${tag} (${label})`]: start + reported,
+      ...(await deleteKernel(base, headers, kernel.id, `${tag} (${label})`)),
     };
   } finally {
     ws?.terminate();
@@ -108,11 +108,11 @@ export async function measurePhysical(server: BareServer, sources: readonly stri
   }
 }
 
-async function deleteKernel(base: string, headers: Record<string, string>, id: string, label: string): Promise<Record<string, number>> {
+async function deleteKernel(base: string, headers: Record<string, string>, id: string, suffix: string): Promise<Record<string, number>> {
   const t = nowMs();
   const res = await request(`${base}/api/kernels/${id}`, { method: 'DELETE', headers });
   await res.body.dump();
-  return { [`physical kernel delete (${label})`]: nowMs() - t };
+  return { [`physical kernel delete${suffix}`]: nowMs() - t };
 }
 
 /** Routes incoming frames to waiters; a waiter's predicate may throw to fail it. */

@@ -17,8 +17,10 @@
  * interleaved rounds (BENCH_HEAVY_ROUNDS, default 2, no warm-up): latency (100 cells pipelined vs
  * sequential through a proxy adding BENCH_LATENCY_MS each way, default 25), concurrency (20 runs
  * at once through one function process) and a 50 MB-output cell's peak RSS.
- * BENCH_BASELINE=/path/to/another/checkout (built, with node_modules) adds the same CLI, in-process
- * and function-start cases from that checkout to the same rounds and prints `ratio after/before`.
+ * BENCH_BASELINE=/path/to/another/checkout (built, with node_modules) adds the physical limit, CLI,
+ * in-process and function-start cases from that checkout, run against a second local server
+ * started by that checkout (so with its server and kernel configs), to the same rounds and prints
+ * `ratio after/before` and the overheads of both.
  *
  * Output (stdout): `name ms: median` lines (`… MB: median` for memory) over BENCH_ROUNDS rounds
  * (default 7; BENCH_WARMUP warm-up rounds, default 1), then `overhead …` and `ratio …` lines
@@ -75,19 +77,27 @@ function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchN
   return cases;
 }
 
-/** The same cases from another checkout (before/after in one interleaved run). */
-async function baselineCases(root: string, server: BenchServer, one: BenchNotebook, hundred: BenchNotebook): Promise<BenchCase[]> {
+/**
+ * The same cases from another checkout (before/after in one interleaved run), against that
+ * checkout's own local server: its server and kernel configs (notebook-image/) are part of what
+ * is compared, so its physical limit and kernel DELETE are measured there too.
+ */
+async function baselineCases(root: string, rootDir: string, one: BenchNotebook, hundred: BenchNotebook): Promise<{ cases: BenchCase[]; jupyter: LocalJupyter }> {
   const tag = ' [before]';
   const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as { runNotebook: typeof runNotebook };
+  const js = (await import(pathToFileURL(join(root, 'dist', 'cli', 'jupyter-server.js')).href)) as { startLocalJupyter: typeof startLocalJupyter };
+  const jupyter = await js.startLocalJupyter({ rootDir });
+  const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
   const cases: BenchCase[] = [];
   for (const nb of [one, hundred]) {
+    cases.push({ name: `physical limit${tag} (${nb.label})`, run: () => measurePhysical(server, nb.sources, nb.label, undefined, tag) });
     cases.push({ name: `nbtrigger${tag} (${nb.label})`, run: nbtriggerCli(server, nb, { root, tag }) });
     cases.push({ name: `nbtrigger in-process${tag} (${nb.label})`, run: nbtriggerInProcess(server, nb, { run: mod.runNotebook, tag }) });
   }
   cases.push({ name: `nbtrigger --sequential${tag} (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true, root, tag }) });
   cases.push({ name: `function import${tag}`, run: functionImport(root, tag) });
   cases.push({ name: `function first event${tag}`, run: functionFirstEvent(server, one, root, tag) });
-  return cases;
+  return { cases, jupyter };
 }
 
 function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook): BenchCase[] {
@@ -139,6 +149,11 @@ function report(s: Samples, names: string[], rounds: number, labels: string[]): 
     // To the record: the run's own overhead, without the kernel DELETE that overlaps writing outputs.
     out.push(`overhead nbtrigger in-process to record − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l}) to record`) - m(`physical limit (${l})`))}`);
   }
+  for (const l of labels) {
+    if (s.values(`physical limit [before] (${l})`).length === 0) continue;
+    out.push(`overhead nbtrigger in-process − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger in-process [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
+    out.push(`overhead nbtrigger − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
+  }
   for (const l of labels) out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
   for (const l of labels) out.push(`ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`);
   for (const l of labels) out.push(`ratio nbtrigger/nbconvert --execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`nbconvert --execute (${l})`))}`);
@@ -154,12 +169,14 @@ async function main(): Promise<number> {
   const t0 = nowMs();
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-'));
   let jupyter: LocalJupyter | undefined;
+  let baselineJupyter: LocalJupyter | undefined;
   let proxy: TcpProxy | undefined;
   const cleanup = async (): Promise<void> => {
     killChildren();
     await closeWarmKernels();
     await proxy?.close();
     await jupyter?.stop();
+    await baselineJupyter?.stop();
     await rm(root, { recursive: true, force: true });
   };
   const interrupted = new AbortController();
@@ -181,9 +198,10 @@ async function main(): Promise<number> {
     const nbc = findNbconvertPython();
     if (!nbc) process.stderr.write('bench: nbconvert not found (apt-get install python3-nbconvert): its cases are skipped\n');
     const big = await writeBigOutputNotebook(root, 50);
-    const baseline = process.env.BENCH_BASELINE;
-    const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, join(root, '.jupyter-execute-home')),
-      ...(baseline ? await baselineCases(baseline, server, one, hundred) : [])];
+    const baselineRoot = process.env.BENCH_BASELINE;
+    const baseline = baselineRoot ? await baselineCases(baselineRoot, root, one, hundred) : undefined;
+    baselineJupyter = baseline?.jupyter;
+    const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, join(root, '.jupyter-execute-home')), ...(baseline?.cases ?? [])];
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();

@@ -44,6 +44,20 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), exi
 
 /** Kernel settings shared with the notebook image. */
 export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
+/** Server-side kernel handling shared with the image's server config (a prompt kernel DELETE). */
+export const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
+
+/**
+ * The private local server's config file: the token from the environment (popped at once, so no
+ * kernel inherits it) and the image's kernel handling (jupyter_server_kernels.py).
+ */
+export function localServerConfig(): string {
+  // JSON string literals are Python string literals.
+  const path = JSON.stringify(SERVER_KERNELS_CONFIG);
+  return 'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n'
+    + `with open(${path}, encoding="utf-8") as f:\n`
+    + `    exec(compile(f.read(), ${path}, "exec"), {"__name__": "nbtrigger_server_kernels"})\n`;
+}
 
 /** The Python that has jupyter_server: `NBTRIGGER_PYTHON`, the project's `.venv`, else Debian's `/usr/bin/python3`. */
 export function findPython(env: NodeJS.ProcessEnv = process.env): string {
@@ -94,8 +108,7 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   // The token reaches the server by environment (never argv, which `ps` shows) and leaves it at once:
   // kernels inherit the server's environment, and no notebook may print the token into its outputs.
   await mkdir(join(home, 'config'), { recursive: true });
-  await writeFile(join(home, 'config', 'jupyter_server_config.py'),
-    'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n', { mode: 0o600 });
+  await writeFile(join(home, 'config', 'jupyter_server_config.py'), localServerConfig(), { mode: 0o600 });
   const python = opts.python ?? findPython();
   // Defaults that `opts.args` may override (traitlets refuses an option given twice).
   const given = new Set((opts.args ?? []).map((a) => a.split('=')[0]));

@@ -64,3 +64,8 @@ c.ServerApp.iopub_data_rate_limit = 1e10
 c.MappingKernelManager.cull_idle_timeout = 3600
 c.MappingKernelManager.cull_interval = 300
 c.MappingKernelManager.cull_connected = False
+
+# Kernel handling shared with the local servers (a prompt DELETE): see that file.
+_kernels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_server_kernels.py")
+with open(_kernels, encoding="utf-8") as _f:
+    exec(compile(_f.read(), _kernels, "exec"), {"__name__": "nbtrigger_server_kernels"})

@@ -48,6 +48,15 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
     if (/--(?:ServerApp\.|IdentityProvider\.)?token=/i.test(script.text)) problems.push('the start script puts the token on the command line');
     if (/lab\s+build|jupyterlab/i.test(script.text + all.map((i) => i.raw).join('\n'))) problems.push('a JupyterLab build or JupyterLab itself (slow start)');
   }
+  // Server config: copied, with every file it loads from its own folder beside it.
+  const cfgCopy = stage.find((x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes('notebook-image/jupyter_server_config.py'));
+  if (!cfgCopy) problems.push('notebook-image/jupyter_server_config.py is not copied into the image');
+  else {
+    const beside = [...files('notebook-image/jupyter_server_config.py').matchAll(/os\.path\.dirname\([^\n]*?"([\w.-]+\.py)"/g)].map((m) => m[1]!);
+    for (const f of beside) {
+      if (!cfgCopy.args.slice(0, -1).includes(`notebook-image/${f}`)) problems.push(`${f}, which the server config loads from its own folder, is not copied beside it`);
+    }
+  }
   // USER: the last one is not root.
   const user = [...stage].reverse().find((x) => x.keyword === 'USER')?.args[0];
   if (user === undefined || /^(?:root|0)(?::|$)/.test(user)) problems.push(`USER is ${user ?? 'not set'} (runs as root)`);
@@ -113,6 +122,7 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['shell-form CMD', (s) => s.replace(/^CMD .*$/m, 'CMD /bin/sh /opt/nbtrigger/start-server.sh'), /exec \(JSON\) form/],
   ['CMD without the script', (s) => s.replace(/^CMD .*$/m, 'CMD ["python", "-m", "jupyter_server"]'), /does not run the start script/],
   ['script not copied', (s) => s.replace(/ notebook-image\/start-server\.sh/, ''), /not copied into the image/],
+  ['server kernels file not copied', (s) => s.replace(/ notebook-image\/jupyter_server_kernels\.py/, ''), /jupyter_server_kernels\.py, which the server config loads/],
   ['root user', (s) => s.replace(/^USER .*$/m, 'USER root'), /runs as root/],
   ['no user', (s) => s.replace(/^USER .*$/m, ''), /USER is not set/],
   ['notebooks not copied', (s) => s.replace(/^COPY --chown=1000:1000 examples\/.*$/m, ''), /notebook examples\/hello\.ipynb is not copied/],

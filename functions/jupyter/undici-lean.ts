@@ -5,11 +5,18 @@
  * so its files are importable; should its layout change, the full package is loaded instead
  * (same classes, same behaviour), so this can cost speed but never correctness.
  *
+ * The files are CommonJS and are loaded with `require` (createRequire): an ESM `import()` of a
+ * CommonJS file runs Node's export lexer over it first, which doubled the load (with ws:
+ * 35 ms against 17 on a 2-core machine; see channel.ts).
+ *
  * The deep files do not carry `Dispatcher.prototype.request` (the index adds it): requests are
  * made with {@link LeanUndici.request} called on a dispatcher, never by patching a prototype.
  * @module
  */
+import { createRequire } from 'node:module';
 import type { Client, Dispatcher, Pool } from 'undici';
+
+const require = createRequire(import.meta.url);
 
 /** What the runner needs from undici. */
 export interface LeanUndici {
@@ -23,21 +30,29 @@ let loading: Promise<LeanUndici> | undefined;
 
 /** Loads (once) the pool, the client and the request API. */
 export function loadUndici(): Promise<LeanUndici> {
-  loading ??= loadDeep().catch(loadFull);
+  loading ??= new Promise<LeanUndici>((resolve) => {
+    let lean: LeanUndici;
+    try {
+      lean = loadDeep();
+    } catch {
+      lean = loadFull();
+    }
+    resolve(lean);
+  });
   return loading;
 }
 
-async function loadDeep(): Promise<LeanUndici> {
-  const [pool, client, request] = await Promise.all([
-    import('undici/lib/dispatcher/pool.js'), import('undici/lib/dispatcher/client.js'), import('undici/lib/api/api-request.js'),
-  ]);
-  if (typeof pool.default !== 'function' || typeof client.default !== 'function' || typeof request.default !== 'function') {
+function loadDeep(): LeanUndici {
+  const pool = require('undici/lib/dispatcher/pool.js') as unknown;
+  const client = require('undici/lib/dispatcher/client.js') as unknown;
+  const request = require('undici/lib/api/api-request.js') as unknown;
+  if (typeof pool !== 'function' || typeof client !== 'function' || typeof request !== 'function') {
     throw new Error('undici layout changed');
   }
-  return { Pool: pool.default, Client: client.default, request: request.default };
+  return { Pool: pool as typeof Pool, Client: client as typeof Client, request: request as LeanUndici['request'] };
 }
 
-async function loadFull(): Promise<LeanUndici> {
-  const u = await import('undici');
+function loadFull(): LeanUndici {
+  const u = require('undici') as typeof import('undici');
   return { Pool: u.Pool, Client: u.Client, request: u.Dispatcher.prototype.request as LeanUndici['request'] };
 }

@@ -44,16 +44,27 @@ _nbtrigger_split_large_streams()
 
 # A kernel asked to shut down must exit at once, not after the server's 2.5 s SIGTERM. ipykernel
 # 6.x stops its IOPub thread from an atexit hook while the control thread, done with the
-# shutdown_request, may still be flushing stdout: that flush hands an event to the IOPub thread
-# and waits up to 10 s for it; when the thread's loop stops first, nothing runs the event, the
-# kernel hangs until Jupyter Server terminates it, and the DELETE takes 2.6 s instead of 0.1-0.3 s.
-# Measured on Debian's ipykernel 6.17 with history in memory (above): 3-10 runs in 24 hung; with
-# this, none in 70. Whatever was scheduled on the IOPub thread when it stops is now run, in it
-# and again after it ended, so no waiter is left behind.
+# shutdown_request, is still publishing (its flush of stdout, its final `idle` status). Two races
+# follow, both seen in faulthandler dumps of hung kernels (Debian's ipykernel 6.17):
+# 1. the flush hands an event to the IOPub thread and waits up to 10 s for it; when the thread's
+#    loop stops first, nothing runs the event (3-10 DELETEs in 24 hung; with history in memory,
+#    above, the timing is tight);
+# 2. the control thread saw the IOPub thread alive and wakes it through a zmq PUSH socket whose
+#    other end the stopping thread has just closed: a PUSH with no peer blocks in send() for ever,
+#    and the main thread waits in control_thread.join() until the server's SIGTERM (1 DELETE in
+#    about 100 with 4 runs at once).
+# So whatever was scheduled on the IOPub thread when it stops is run, in it and again after it
+# ended, so no waiter is left behind; and the wake-up is sent without blocking: a pipe that is
+# full already holds wake-ups that will run the event, and one with no peer means the thread is
+# stopping, whose stop() (or this thread, once it has ended) runs what is left.
 def _nbtrigger_drain_iopub_at_stop():
     try:
+        import ipykernel
+        import zmq
         from ipykernel.iostream import IOPubThread
     except Exception:  # not an ipykernel process: nothing to do
+        return
+    if not ipykernel.__version__.startswith("6."):  # the races and this fix are ipykernel 6's
         return
     original = IOPubThread.stop
     if getattr(original, "_nbtrigger_drain", False):
@@ -73,8 +84,20 @@ def _nbtrigger_drain_iopub_at_stop():
         original(self)
         drain(self)
 
+    def schedule(self, f):
+        if self.thread.is_alive():
+            self._events.append(f)
+            try:
+                self._event_pipe.send(b"", zmq.NOBLOCK)
+            except zmq.ZMQError:  # full (wake-ups pending), or no peer / closed: the thread is stopping
+                if not self.thread.is_alive():
+                    drain(self)
+        else:
+            f()
+
     stop._nbtrigger_drain = True
     IOPubThread.stop = stop
+    IOPubThread.schedule = schedule
 
 
 _nbtrigger_drain_iopub_at_stop()

@@ -9,14 +9,15 @@
  * the physical limit (bare client: kernel start + pipelined cells), `nbtrigger run --json
  * --server` as a child process (pipelined; and `--sequential` for 100 cells), `runNotebook()`
  * in-process, nbclient's `jupyter-execute` and `jupyter nbconvert --to notebook --execute` (as
- * `python3 -m nbconvert`), on notebooks of 1, 10 and 100 cells, and for context `node -e 0` and
- * `python3 -c 'import nbclient'`.
+ * `python3 -m nbconvert`, their kernels with the same kernel config as the server's), on notebooks
+ * of 1, 10 and 100 cells, and for context `node -e 0` and `python3 -c 'import nbclient'`.
  *
- * Also in those rounds: the in-process runner with an opt-in warm kernel, and the function's start
- * (import time and RSS; functions-framework spawn → first event served). Then, in their own
- * interleaved rounds (BENCH_HEAVY_ROUNDS, default 2, no warm-up): latency (100 cells pipelined vs
- * sequential through a proxy adding BENCH_LATENCY_MS each way, default 25), concurrency (20 runs
- * at once through one function process) and a 50 MB-output cell's peak RSS.
+ * Also in those rounds: the in-process runner with an opt-in warm kernel, the function's start
+ * (import time and RSS; functions-framework spawn → first event served), and 100 cells pipelined
+ * directly and through a proxy adding BENCH_LATENCY_MS each way (default 25). Then, in their own
+ * interleaved rounds (BENCH_HEAVY_ROUNDS, default 2, no warm-up): 100 cells sequential through that
+ * proxy, concurrency (20 runs at once through one function process) and a 50 MB-output cell's
+ * peak RSS.
  * BENCH_BASELINE=/path/to/another/checkout (built, with node_modules) adds the physical limit, CLI,
  * in-process and function-start cases from that checkout, run against a second local server
  * started by that checkout (so with its server and kernel configs), to the same rounds and prints
@@ -30,18 +31,18 @@
  * The server and any child still running are stopped on every path, Ctrl-C included.
  * @module
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
+import { KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
 import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { bigOutput, concurrentRuns } from './concurrency.js';
 import { findJupyterExecute, findNbconvertPython, jupyterExecute, killChildren, nbconvertExecute, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
 import { functionFirstEvent, functionImport } from './function-start.js';
-import { latencyCases, latencyProxy } from './latency.js';
+import { latencyProxy, linkCases, sequentialLinkCase } from './latency.js';
 import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
 import { reportExtras } from './report.js';
 import { measurePhysical } from './physical-limit.js';
@@ -102,7 +103,7 @@ async function baselineCases(root: string, rootDir: string, one: BenchNotebook, 
 
 function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook): BenchCase[] {
   return [
-    ...latencyCases(server, viaProxy, hundred, oneWayMs),
+    sequentialLinkCase(viaProxy, hundred, oneWayMs),
     { name: 'concurrency', run: concurrentRuns(server, one, CONCURRENT) },
     { name: 'big output', run: bigOutput(server, one, big) },
   ];
@@ -201,18 +202,25 @@ async function main(): Promise<number> {
     const baselineRoot = process.env.BENCH_BASELINE;
     const baseline = baselineRoot ? await baselineCases(baselineRoot, root, one, hundred) : undefined;
     baselineJupyter = baseline?.jupyter;
-    const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, join(root, '.jupyter-execute-home')), ...(baseline?.cases ?? [])];
+    const oneWayMs = intEnv('BENCH_LATENCY_MS', 25);
+    const latency = await latencyProxy(server, oneWayMs);
+    proxy = latency.proxy;
+    // nbclient's kernels get the same kernel config as the server's (in-memory history, the
+    // shutdown-race fixes, the start-up freeze): the comparison is of the runners, not of kernels
+    // (without it, ipykernel 6's shutdown race adds 3 s to some of nbclient's runs).
+    const jxHome = join(root, '.jupyter-execute-home');
+    await mkdir(join(jxHome, 'ipython', 'profile_default'), { recursive: true });
+    await copyFile(KERNEL_CONFIG, join(jxHome, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
+    const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
+      ...linkCases(server, latency.server, hundred, oneWayMs), ...(baseline?.cases ?? [])];
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
     await closeWarmKernels();
-    const oneWayMs = intEnv('BENCH_LATENCY_MS', 25);
-    const latency = await latencyProxy(server, oneWayMs);
-    proxy = latency.proxy;
     const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big);
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
-    process.stderr.write(`bench: latency, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
+    process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
     const heavyNames = await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal);
     report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label]);
     reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });

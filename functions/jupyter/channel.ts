@@ -48,12 +48,19 @@ const requireCjs = createRequire(import.meta.url);
 
 /**
  * Loads ws (once). It is off the module's import path (ws pulls in http, https, tls and zlib);
- * the runner calls this when a run begins, so the load overlaps the kernel's start. ws is
+ * the runner calls this when a run begins, so the load overlaps the kernel's start: it runs on
+ * the next turn of the event loop, once the run's first requests are under way. ws is
  * CommonJS: `require` (createRequire) loads it in ≈3.5 ms where `import('ws')` took ≈15 (Node
  * lexes a CommonJS file for its exports before an ESM import).
  */
 export function preloadWebSocket(): Promise<typeof WebSocket> {
-  wsLoading ??= new Promise((resolve) => resolve(requireCjs('ws') as typeof WebSocket));
+  wsLoading ??= new Promise((resolve, reject) => setImmediate(() => {
+    try {
+      resolve(requireCjs('ws') as typeof WebSocket);
+    } catch (e) {
+      reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }));
   return wsLoading;
 }
 

@@ -31,13 +31,11 @@ let loading: Promise<LeanUndici> | undefined;
 /** Loads (once) the pool, the client and the request API. */
 export function loadUndici(): Promise<LeanUndici> {
   loading ??= new Promise<LeanUndici>((resolve) => {
-    let lean: LeanUndici;
     try {
-      lean = loadDeep();
+      resolve(loadDeep());
     } catch {
-      lean = loadFull();
+      resolve(loadFull());
     }
-    resolve(lean);
   });
   return loading;
 }

@@ -103,7 +103,7 @@ def _nbtrigger_drain_iopub_at_stop():
 _nbtrigger_drain_iopub_at_stop()
 
 
-# A kernel starts with about 100,000 objects of its own (IPython, ipykernel, zmq, tornado, jedi...)
+# A kernel starts with about 80,000 objects of its own (IPython, ipykernel, zmq, tornado, jedi...)
 # that live until it exits, and every full garbage collection walks them all: IPython's reset at
 # exit (a gc.collect), the interpreter's own collections as it tears down, and those a notebook's
 # cells trigger. Moving them to the permanent generation once, as the kernel starts serving

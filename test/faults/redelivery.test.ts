@@ -4,8 +4,7 @@
  * concurrently runs once, and two firings of a `skip` schedule give one run and one skip record.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';
@@ -14,13 +13,11 @@ import { kernelsLeft, recordRow, T } from './common.js';
 
 let server: TestServer;
 let ff: FunctionServer;
-let runsDir: string;
 
 before(async () => {
   server = await startTestServer();
   await server.writeNotebook('slow.ipynb', ['import time\ntime.sleep(2)', '"done"']);
-  runsDir = await mkdtemp(join(tmpdir(), 'nbtrigger-faults-redelivery-'));
-  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token, NBTRIGGER_RUNS_DIR: runsDir } });
+  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token } });
 });
 after(async () => {
   await ff?.stop();
@@ -64,8 +61,8 @@ test('two firings of a skip schedule: one run, one skip record', T, async () => 
   const one = await first;
   assert.equal(one.final.record.status, 'succeeded');
   assert.deepEqual([second.status, second.final.record.status], [204, 'skipped']);
-  const records = await Promise.all((await readdir(join(runsDir, 'slow'))).filter((f) => f.endsWith('.json'))
-    .map(async (f) => JSON.parse(await readFile(join(runsDir, 'slow', f), 'utf8')) as { status: string; schedule?: string; skip?: { reason: string } }));
+  const records = await Promise.all((await readdir(join(ff.runsDir, 'slow'))).filter((f) => f.endsWith('.json'))
+    .map(async (f) => JSON.parse(await readFile(join(ff.runsDir, 'slow', f), 'utf8')) as { status: string; schedule?: string; skip?: { reason: string } }));
   const mine = records.filter((r) => r.schedule === schedule);
   assert.deepEqual(mine.map((r) => r.status).sort(), ['skipped', 'succeeded']);
   assert.equal(mine.find((r) => r.status === 'skipped')?.skip?.reason, 'overlap');

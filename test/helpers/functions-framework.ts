@@ -9,7 +9,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -38,6 +38,8 @@ export interface FunctionServer extends Served {
   linesFor(eventId: string): LogLine[];
   /** POSTs a request; answers status and body text. */
   post(req: HttpRequest, path?: string): Promise<{ status: number; body: string }>;
+  /** Where the function writes run records and outputs (`NBTRIGGER_RUNS_DIR`). */
+  runsDir: string;
 }
 
 export interface HttpRequest {
@@ -51,18 +53,28 @@ const FUNCTION_VARS = /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXEC
 /**
  * Starts functions-framework serving `runNotebook` with `env` (added to a cleaned copy of process.env).
  * Test servers live on 127.0.0.1, so `ALLOWED_SERVERS` defaults to `127.0.0.1:*`, and records go to a
- * fresh temp folder (`NBTRIGGER_RUNS_DIR`); pass either to override. All output is kept (tests grep it).
+ * fresh temp folder (`NBTRIGGER_RUNS_DIR`, removed by `stop()`; `runsDir` says where); pass either to
+ * override. All output is kept (tests grep it).
  */
 export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<FunctionServer> {
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
-  const served = await spawnFunction({
-    env: { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', NBTRIGGER_RUNS_DIR: await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')), ...opts.env },
-    keepOutput: true,
-    ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
-  });
+  const ownRuns = opts.env?.NBTRIGGER_RUNS_DIR === undefined ? await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')) : undefined;
+  const env = { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', ...(ownRuns === undefined ? {} : { NBTRIGGER_RUNS_DIR: ownRuns }), ...opts.env };
+  let served: Served;
+  try {
+    served = await spawnFunction({ env, keepOutput: true, ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}) });
+  } catch (e) {
+    if (ownRuns) await rm(ownRuns, { recursive: true, force: true });
+    throw e;
+  }
   return {
     ...served,
+    runsDir: env.NBTRIGGER_RUNS_DIR!,
+    async stop() {
+      await served.stop();
+      if (ownRuns) await rm(ownRuns, { recursive: true, force: true });
+    },
     linesFor: (eventId) => served.lines().filter((l) => l.eventId === eventId),
     async post(req, path = '/') {
       const res = await request(`${served.url}${path}`, {

@@ -4,8 +4,7 @@
  * says timed_out, and the invocation returns (204, ack) well before the platform's timeout.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';
@@ -14,13 +13,11 @@ import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 const TIMEOUT_SEC = 33; // the run deadline is max(10 s, timeout − 30 s) = 10 s
 let server: TestServer;
 let ff: FunctionServer;
-let runsDir: string;
 
 before(async () => {
   server = await startTestServer();
   await server.writeNotebook('endless.ipynb', ['print("started", flush=True)\nimport time\nwhile True: time.sleep(0.1)', '"never"']);
-  runsDir = await mkdtemp(join(tmpdir(), 'nbtrigger-deadline-'));
-  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token, FUNCTION_TIMEOUT_SEC: String(TIMEOUT_SEC), NBTRIGGER_RUNS_DIR: runsDir } });
+  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token, FUNCTION_TIMEOUT_SEC: String(TIMEOUT_SEC) } });
 });
 after(async () => {
   await ff?.stop();

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { procMemory, resetPeak } from '../../../bench/function-process.js';
@@ -21,7 +20,6 @@ const CAP_MB = DEFAULT_LIMITS.maxOutputChars / 2 ** 20;
 const linux = existsSync('/proc/self/clear_refs');
 let server: TestServer;
 let ff: FunctionServer;
-let runsDir: string;
 
 before(async () => {
   if (!linux) return;
@@ -29,13 +27,11 @@ before(async () => {
   await server.writeNotebook('trivial.ipynb', ['1 + 1']);
   await server.writeNotebook('chunks.ipynb', ['import sys\nfor i in range(50):\n    sys.stdout.write("x" * (2**20 - 1) + "\\n")\n    sys.stdout.flush()', '"after"']);
   await server.writeNotebook('print.ipynb', ['print("é" + "y" * (50 * 2**20))', '"after"']);
-  runsDir = await mkdtemp(join(tmpdir(), 'nbtrigger-memory-'));
-  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token, NBTRIGGER_RUNS_DIR: runsDir } });
+  ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token } });
 });
 after(async () => {
   await ff?.stop();
   await server?.close();
-  if (runsDir) await rm(runsDir, { recursive: true, force: true });
 });
 
 /** Runs one notebook through the function: its final log line and the peak RSS growth, MB. */

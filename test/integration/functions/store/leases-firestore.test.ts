@@ -63,16 +63,25 @@ test('Firestore lease store on the emulator', { timeout: 180_000 }, async (t) =>
   });
 
   await t.test('an expired lease is taken over (server time); renew keeps a lease live', async () => {
+    // TTLs long enough that a loaded machine cannot let a lease lapse between two calls; expiry is
+    // then awaited by polling the store, never guessed with a fixed sleep.
     const crashed = store('crashed');
     const next = store('next');
-    assert.equal((await crashed.claim('msg:3', 600)).state, 'claimed');
-    assert.equal((await next.claim('msg:3', 600)).state, 'running');
-    await sleep(400);
-    assert.equal(await crashed.renew('msg:3', 600), true, 'the holder renews in time');
-    await sleep(400);
-    assert.equal((await next.claim('msg:3', 600)).state, 'running', 'still live thanks to the renewal');
-    await sleep(700);
-    assert.equal((await next.claim('msg:3', 60_000)).state, 'claimed', 'expired: taken over');
+    const ttl = 3000;
+    const t0 = Date.now();
+    assert.equal((await crashed.claim('msg:3', ttl)).state, 'claimed');
+    assert.equal((await next.claim('msg:3', ttl)).state, 'running');
+    assert.equal(await crashed.renew('msg:3', 60_000), true, 'the holder renews in time');
+    await sleep(Math.max(0, t0 + ttl + 500 - Date.now()));
+    assert.equal((await next.claim('msg:3', 60_000)).state, 'running', 'still live past the first TTL thanks to the renewal');
+    assert.equal(await crashed.renew('msg:3', 300), true, 'the holder shortens its lease');
+    const deadline = Date.now() + 30_000;
+    let state = 'running';
+    while (state === 'running' && Date.now() < deadline) {
+      await sleep(100);
+      state = (await next.claim('msg:3', 60_000)).state;
+    }
+    assert.equal(state, 'claimed', 'expired: taken over');
     assert.equal(await crashed.renew('msg:3', 60_000), false);
     assert.equal(await crashed.release('msg:3'), false);
     assert.equal((await crashed.claim('msg:3', 600)).state, 'running');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkHost, isMetadataIp, isPrivateAddress, parseAllowlist } from '../../../../functions/security/allowlist.js';
+import { isMetadataIp, isPrivateAddress } from '../../../../functions/security/address-policy.js';
+import { checkHost, parseAllowlist } from '../../../../functions/security/allowlist.js';
 
 const srv = (host: string, port = 443) => ({ host, port, secure: port === 443 });
 

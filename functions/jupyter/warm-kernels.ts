@@ -181,15 +181,25 @@ function hookExit(): void {
   }
 }
 
-/** On 'exit' only synchronous work runs: a child process sends the DELETEs (credentials on its stdin). */
+/**
+ * On 'exit' only synchronous work runs: a child process sends the DELETEs (credentials on its
+ * stdin). It cannot run the guarded connector, so a guarded connection is pinned to the address
+ * the connector last approved for that server (never a fresh DNS answer); one that never
+ * connected sends nothing.
+ */
 function deleteAllSync(): void {
   if (kept.size === 0) return;
-  const jobs = [...kept.values()].map((k) => {
+  const jobs = [...kept.values()].flatMap((k) => {
     const rest = new JupyterRest(k.conn);
-    return { url: `${rest.base}/api/kernels/${encodeURIComponent(k.kernelId)}`, headers: rest.headers };
+    const pin = k.conn.connector?.lastPeer();
+    if (k.conn.connector && !pin) return [];
+    return [{ url: `${rest.base}/api/kernels/${encodeURIComponent(k.kernelId)}`, headers: rest.headers, pin }];
   });
   kept.clear();
-  const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',async()=>{await Promise.all(JSON.parse(s).map(j=>
-fetch(j.url,{method:'DELETE',headers:j.headers,signal:AbortSignal.timeout(4000)}).catch(()=>{})))})`;
+  const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const j of JSON.parse(s)){const u=new URL(j.url);
+const o={method:'DELETE',headers:j.headers,timeout:4000};
+if(j.pin)o.lookup=(h,x,cb)=>x&&x.all?cb(null,[j.pin]):cb(null,j.pin.address,j.pin.family);
+const r=require(u.protocol==='https:'?'https':'http').request(u,o,(res)=>res.resume());
+r.on('error',()=>{});r.on('timeout',()=>r.destroy());r.end()}})`;
   spawnSync(process.execPath, ['-e', script], { input: JSON.stringify(jobs), timeout: 5000, stdio: ['pipe', 'ignore', 'ignore'] });
 }

@@ -42,6 +42,8 @@ export interface Connector {
   open(target: ConnectTarget, callback: ConnectCallback): void;
   /** The guarded lookup (every address re-checked). */
   readonly lookup: LookupFn;
+  /** The address of the last peer that passed the policy (for a connection that cannot be guarded itself). */
+  lastPeer(): LookupAddress | undefined;
 }
 
 export interface ConnectorOptions {
@@ -82,6 +84,7 @@ export function createConnector(o: ConnectorOptions): Connector {
     }, (e: unknown) => callback(e as NodeJS.ErrnoException, []));
   };
 
+  let last: LookupAddress | undefined;
   const open = (t: ConnectTarget, callback: ConnectCallback): void => {
     let settled = false;
     const done = (err: Error | null, socket?: Socket): void => {
@@ -113,6 +116,7 @@ export function createConnector(o: ConnectorOptions): Connector {
       const peer = tcp!.remoteAddress ?? '';
       const err = judge(peer, (shown, kind) => `the connected peer ${shown} is ${kind}`);
       if (err) return onError(err);
+      last = { address: peer, family: tcp!.remoteFamily === 'IPv6' ? 6 : 4 };
       if (!t.secure) {
         tcp!.removeListener('error', onError);
         return done(null, tcp);
@@ -127,7 +131,7 @@ export function createConnector(o: ConnectorOptions): Connector {
       });
     });
   };
-  return { open, lookup };
+  return { open, lookup, lastPeer: () => last };
 }
 
 /** undici's `connect` option (Pool, Client) over a connector. */

@@ -77,7 +77,10 @@ export function endpointConnector(url: URL, deps: GuardDeps = {}): Connector {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const name = `${url.protocol}//${url.host}`;
   const refuse = (why: string): NbtError => new NbtError('SERVER_NOT_ALLOWED', `${name} refused: ${why}`, { details: { field: 'NOTIFY_WEBHOOK' } });
-  if (isMetadataHost(host)) return { open: (_t, cb) => process.nextTick(cb, refuse(`"${host}" is a cloud metadata server`)), lookup: (_h, _o, cb) => cb(refuse('metadata'), []) };
+  if (isMetadataHost(host)) {
+    const err = refuse(`"${host}" is a cloud metadata server`);
+    return { open: (_t, cb) => process.nextTick(cb, err), lookup: (_h, _o, cb) => cb(err, []), lastPeer: () => undefined };
+  }
   return createConnector({ privateOk: isIP(host) !== 0, refuse, resolve: deps.resolve });
 }
 

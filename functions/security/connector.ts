@@ -54,6 +54,8 @@ export interface ConnectorOptions {
   resolve?: Resolver;
   /** Connect (and TLS handshake) limit, ms; default 10 s. */
   timeoutMs?: number;
+  /** net.connect (tests pass one that skips `lookup`, as Node does for IP literals, to reach the last line). */
+  netConnect?: typeof netConnect;
 }
 
 /** The system resolver (getaddrinfo, as Node's net uses by default). */
@@ -105,7 +107,7 @@ export function createConnector(o: ConnectorOptions): Connector {
         return;
       }
     }
-    tcp = netConnect({ host: t.host, port: t.port, lookup, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    tcp = (o.netConnect ?? netConnect)({ host: t.host, port: t.port, lookup, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
     const onError = (e: Error): void => {
       tcp!.destroy();
       done(e);

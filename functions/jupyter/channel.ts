@@ -154,7 +154,8 @@ export class KernelChannel {
     return new Promise((resolve, reject) => {
       let socket: Socket | undefined;
       const ws = new WebSocket(url, {
-        // ws's own connectors (or the guard's), keeping the socket so that a burst of frames can be corked into one write.
+        // ws's own connectors (or the guard's), keeping the socket so that a burst of frames can be corked into one
+        // write.
         // The guard's hands the socket over only once its peer passed the policy: the upgrade request is written then.
         createConnection: (opts.connector
           ? httpCreateConnection(opts.connector, opts.server.secure, (s) => { socket = s; })

@@ -100,7 +100,8 @@ export interface KernelStateOptions {
 export async function fetchKernelState(o: KernelStateOptions, signal?: AbortSignal): Promise<KernelState> {
   const timeout = o.timeoutMs ?? 5000;
   const u = await loadUndici();
-  const client = new u.Client(o.base, { connect: o.connector ? undiciConnect(o.connector) : { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+  const connect = o.connector ? undiciConnect(o.connector) : { timeout };
+  const client = new u.Client(o.base, { connect, headersTimeout: timeout, bodyTimeout: timeout });
   const what = `GET /api/kernels/${o.kernelId}`;
   try {
     const res = await u.request.call(client, { method: 'GET', path: `/api/kernels/${encodeURIComponent(o.kernelId)}`, headers: o.headers, signal: signal ?? null })

@@ -144,14 +144,16 @@ export class JupyterRest {
    * One request on the server's pool (so through its connector), answered unparsed: for
    * endpoints that do not answer JSON (nbconvert). Redirects are never followed.
    */
-  async send(method: Dispatcher.HttpMethod, path: string, o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal;
-    timeoutMs?: number } = {}): Promise<{ status: number; contentType: string; text: string }> {
+  async send(method: Dispatcher.HttpMethod, path: string,
+    o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<{ status: number; contentType: string; text: string }> {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     const timeout = o.timeoutMs ?? this.timeoutMs;
     try {
-      const res = await u.request.call(pool, { method, path, headers: { ...this.headers, ...o.headers }, body: o.body ?? null,
-        signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout });
-      return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text: await res.body.text() };
+      const res = await u.request.call(pool, { method, path, headers: { ...this.headers, ...o.headers },
+        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout });
+      const contentType = String(res.headers['content-type'] ?? '');
+      return { status: res.statusCode, contentType, text: await res.body.text() };
     } catch (e) {
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
     }

@@ -73,12 +73,14 @@ export function warmKey(base: string, headers: Record<string, string>, kernelNam
 }
 
 /** Takes the kept kernel for `key` if it still lives on the server (it is then the caller's). */
-export async function takeWarmKernel(key: string, rest: JupyterRest, connector?: RestOptions['connector']): Promise<string | undefined> {
+export async function takeWarmKernel(key: string, rest: JupyterRest,
+  connector?: RestOptions['connector']): Promise<string | undefined> {
   const k = kept.get(key);
   if (!k) return undefined;
   kept.delete(key);
   clearTimeout(k.timer);
-  const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, connector }).catch(() => undefined);
+  const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, connector })
+    .catch(() => undefined);
   if (state?.state === 'alive') return k.kernelId;
   await new JupyterRest(k.conn).deleteKernel(k.kernelId, AbortSignal.timeout(5000)).catch(() => undefined);
   return undefined;
@@ -135,7 +137,8 @@ async function resetKernel(conn: RestOptions, kernelId: string, timeoutMs = 10_0
   const rest = new JupyterRest(conn);
   const session = `nbtrigger-reset-${kernelId}`;
   const signal = AbortSignal.timeout(timeoutMs);
-  const ch = await KernelChannel.connect({ server: conn.server, kernelId, sessionId: session, headers: rest.headers, signal, connector: conn.connector });
+  const ch = await KernelChannel.connect({ server: conn.server, kernelId, sessionId: session, headers: rest.headers, signal,
+    connector: conn.connector });
   try {
     const req = silentExecute(session, RESET_CODE);
     await new Promise<void>((resolve, reject) => {

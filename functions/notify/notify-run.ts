@@ -38,7 +38,8 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 }
 
 /** Sends what is configured for this record; resolves to one result per notification sent. */
-export async function notifyRun(record: NotifyRecord, config: NotifyConfig = notifyConfig(), deps: { resolve?: Resolver } = {}): Promise<NotifyResult[]> {
+export async function notifyRun(record: NotifyRecord, config: NotifyConfig = notifyConfig(),
+  deps: { resolve?: Resolver } = {}): Promise<NotifyResult[]> {
   const jobs: Array<Promise<NotifyResult>> = [];
   const timeout = config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs };
   if (config.resultsTopic) {

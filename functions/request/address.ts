@@ -21,7 +21,8 @@ export interface ServerAddress {
   secure: boolean;
 }
 
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST_RE = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 
 /**
  * Parses `HOST[:PORT]`, `[IPV6]:PORT` or, when `allowScheme`, `http(s)://HOST[:PORT][/]`.
@@ -60,7 +61,9 @@ export function parseServer(text: string, useHttps: boolean, field: string, allo
     const written = parts[0]!;
     portText = parts[1];
     const canonical = canonicalHost(written);
-    if (canonical === undefined) throw bad(field, text, `"${clip(written, 64)}" is not a valid host name or IPv4 address`);
+    if (canonical === undefined) {
+      throw bad(field, text, `"${clip(written, 64)}" is not a valid host name or IPv4 address`);
+    }
     host = canonical;
   }
   let port = secure ? 443 : 80;

@@ -27,18 +27,23 @@ export interface Verdict {
 }
 
 /** Host names that reach a cloud metadata server; never allowed. */
-const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal']);
+const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'metadata.goog', 'instance-data',
+  'instance-data.ec2.internal']);
 
 /** Parses `ALLOWED_SERVERS`. Throws on a malformed entry (a configuration error, named). */
 export function parseAllowlist(text: string | undefined): HostPattern[] {
   if (text === undefined) return [];
   return text.split(/[\s,]+/).filter(Boolean).map((entry) => {
     const m = /^(\*|\*\.[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}|\*))?$/.exec(entry);
-    if (!m) throw new Error(`ALLOWED_SERVERS: "${entry}" is not host[:port] (host may be *, *.suffix, a name or an IP)`);
+    if (!m) {
+      throw new Error(`ALLOWED_SERVERS: "${entry}" is not host[:port] (host may be *, *.suffix, a name or an IP)`);
+    }
     const host = patternHost(m[1]!);
     if (host === undefined) throw new Error(`ALLOWED_SERVERS: "${entry}" does not name a valid host`);
     const port = m[2] === undefined || m[2] === '*' ? undefined : Number(m[2]);
-    if (port !== undefined && (port < 1 || port > 65535)) throw new Error(`ALLOWED_SERVERS: port in "${entry}" is out of range`);
+    if (port !== undefined && (port < 1 || port > 65535)) {
+      throw new Error(`ALLOWED_SERVERS: port in "${entry}" is out of range`);
+    }
     return { host, port, text: entry };
   });
 }
@@ -56,12 +61,15 @@ function patternHost(written: string): string | undefined {
 /** Decides on a server by its canonical name or address (before DNS). */
 export function checkHost(server: ServerAddress, patterns: HostPattern[]): Verdict {
   const host = server.host.toLowerCase();
-  if (isMetadataHost(host) || isMetadataIp(host)) return { allowed: false, privateOk: false, reason: `"${host}" is a cloud metadata server` };
+  if (isMetadataHost(host) || isMetadataIp(host)) {
+    return { allowed: false, privateOk: false, reason: `"${host}" is a cloud metadata server` };
+  }
   let wildcardHit = false;
   for (const p of patterns) {
     if (p.port !== undefined && p.port !== server.port) continue;
     if (p.host === host) return { allowed: true, privateOk: true };
-    if (p.host === '*' || (p.host.startsWith('*.') && host.endsWith(p.host.slice(1)) && !isIP(host))) wildcardHit = true;
+    const suffix = p.host.startsWith('*.') && host.endsWith(p.host.slice(1)) && !isIP(host);
+    if (p.host === '*' || suffix) wildcardHit = true;
   }
   if (wildcardHit) {
     const why = isIP(host) ? refusal(host, false) : undefined;

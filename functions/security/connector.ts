@@ -68,7 +68,8 @@ export function createConnector(o: ConnectorOptions): Connector {
   const resolve = o.resolve ?? systemResolver;
   const timeoutMs = o.timeoutMs ?? 10_000;
   /** `as` words the refusal: `${shown} is ${kind}` by default. */
-  const judge = (ip: string, as: (shown: string, kind: string) => string = (a, k) => `${a} is ${k}`): Error | undefined => {
+  type Words = (shown: string, kind: string) => string;
+  const judge = (ip: string, as: Words = (a, k) => `${a} is ${k}`): Error | undefined => {
     const r = refusedAddress(ip, o.privateOk);
     return r === undefined ? undefined : o.refuse(as(r.shown, r.kind));
   };
@@ -76,7 +77,9 @@ export function createConnector(o: ConnectorOptions): Connector {
     const family = (options as { family?: number }).family;
     resolve(hostname).then((all) => {
       const list = all.filter((a) => !family || a.family === family);
-      if (list.length === 0) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
+      if (list.length === 0) {
+        return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
+      }
       for (const a of list) {
         const err = judge(a.address, (shown, kind) => `${hostname} resolves to ${shown}, ${kind}`);
         if (err) return callback(err as NodeJS.ErrnoException, []);
@@ -97,7 +100,8 @@ export function createConnector(o: ConnectorOptions): Connector {
     };
     const timer = setTimeout(() => {
       tcp?.destroy();
-      done(Object.assign(new Error(`connect to ${t.host}:${t.port} timed out after ${timeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
+      const e = new Error(`connect to ${t.host}:${t.port} timed out after ${timeoutMs} ms`);
+      done(Object.assign(e, { code: 'UND_ERR_CONNECT_TIMEOUT' }));
     }, timeoutMs);
     let tcp: Socket | undefined;
     if (isIP(t.host)) {
@@ -107,7 +111,9 @@ export function createConnector(o: ConnectorOptions): Connector {
         return;
       }
     }
-    tcp = (o.netConnect ?? netConnect)({ host: t.host, port: t.port, lookup, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    tcp = (o.netConnect ?? netConnect)({
+      host: t.host, port: t.port, lookup, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000,
+    });
     const onError = (e: Error): void => {
       tcp!.destroy();
       done(e);
@@ -141,7 +147,8 @@ export function undiciConnect(c: Connector): buildConnector.connector {
   return (opts, callback) => {
     const secure = opts.protocol === 'https:';
     const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
-    c.open({ host, port: Number(opts.port) || (secure ? 443 : 80), secure, ...(opts.servername ? { servername: opts.servername } : {}) },
+    const servername = opts.servername ? { servername: opts.servername } : {};
+    c.open({ host, port: Number(opts.port) || (secure ? 443 : 80), secure, ...servername },
       (err, socket) => (err || !socket ? callback(err ?? new Error('no socket'), null) : callback(null, socket)));
   };
 }
@@ -155,7 +162,8 @@ export function httpCreateConnection(c: Connector, secure: boolean, onSocket?: (
     oncreate: (err: Error | null, socket?: Socket) => void): undefined => {
     const raw = o.host ?? o.hostname ?? 'localhost';
     const host = raw.startsWith('[') ? raw.slice(1, -1) : raw;
-    c.open({ host, port: Number(o.port) || (secure ? 443 : 80), secure, ...(o.servername ? { servername: o.servername } : {}) }, (err, socket) => {
+    const servername = o.servername ? { servername: o.servername } : {};
+    c.open({ host, port: Number(o.port) || (secure ? 443 : 80), secure, ...servername }, (err, socket) => {
       if (socket) onSocket?.(socket);
       oncreate(err, socket);
     });

@@ -57,7 +57,9 @@ function defaultFromServer(server: string | undefined): string | undefined {
 export function createGuard(patterns: HostPattern[], deps: GuardDeps = {}): Guard {
   const verdict = (server: ServerAddress) => checkHost(server, patterns);
   const connectorFor = (server: ServerAddress): Connector =>
-    createConnector({ privateOk: verdict(server).privateOk, refuse: (why) => refused(server, why), resolve: deps.resolve });
+    createConnector({
+      privateOk: verdict(server).privateOk, refuse: (why) => refused(server, why), resolve: deps.resolve,
+    });
   return {
     check(server) {
       const v = verdict(server);
@@ -76,10 +78,13 @@ export function createGuard(patterns: HostPattern[], deps: GuardDeps = {}): Guar
 export function endpointConnector(url: URL, deps: GuardDeps = {}): Connector {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const name = `${url.protocol}//${url.host}`;
-  const refuse = (why: string): NbtError => new NbtError('SERVER_NOT_ALLOWED', `${name} refused: ${why}`, { details: { field: 'NOTIFY_WEBHOOK' } });
+  const refuse = (why: string): NbtError =>
+    new NbtError('SERVER_NOT_ALLOWED', `${name} refused: ${why}`, { details: { field: 'NOTIFY_WEBHOOK' } });
   if (isMetadataHost(host)) {
     const err = refuse(`"${host}" is a cloud metadata server`);
-    return { open: (_t, cb) => process.nextTick(cb, err), lookup: (_h, _o, cb) => cb(err, []), lastPeer: () => undefined };
+    return {
+      open: (_t, cb) => process.nextTick(cb, err), lookup: (_h, _o, cb) => cb(err, []), lastPeer: () => undefined,
+    };
   }
   return createConnector({ privateOk: isIP(host) !== 0, refuse, resolve: deps.resolve });
 }

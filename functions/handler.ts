@@ -18,6 +18,7 @@ import { createLogger, redact, type Logger } from './log.js';
 import { processMessage, type Processed } from './process.js';
 import { rejectedRecord, type RunRecord } from './run/record.js';
 import { runNotebook, type RunOptions, type RunOutcome } from './run/runner.js';
+import type { Resolver } from './security/connector.js';
 
 export { validateEvent, type PubsubCloudEvent, type PubsubMessage } from './event.js';
 export { DEADLINE_MARGIN_SEC, type HandlerEnv } from './config.js';
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   now?: () => number;
   /** Called with each finished record (local stack, tests). */
   onRecord?: (record: RunRecord) => void;
+  /** DNS resolver behind every connection's SSRF guard (default: the system's; tests inject one). */
+  resolve?: Resolver;
 }
 
 /** Builds the CloudEvent handler. Reads the environment once per invocation (tests pass plain data). */
@@ -45,7 +48,7 @@ export function createHandler(deps: HandlerDeps = {}): (event: PubsubCloudEvent)
     let result: Processed;
     try {
       message = validateEvent(event);
-      result = await processMessage(message, env, cfg, { run, log, now });
+      result = await processMessage(message, env, cfg, { run, log, now, resolve: deps.resolve });
     } catch (e) {
       const err = toNbtError(e);
       if (err.code === 'INTERNAL') log.log('ERROR', 'internal error', { error: String((e as Error)?.stack ?? e) });

@@ -22,6 +22,7 @@ import { decodeData, parseMessage, type RunRequest } from './request/grammar.js'
 import { finishRun } from './run/finish.js';
 import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
 import type { RunOptions, RunOutcome } from './run/runner.js';
+import type { Resolver } from './security/connector.js';
 import { guardFromEnv } from './security/guard.js';
 import { expandPlaceholders, outputTemplate, parseLocation } from './sinks/location.js';
 import { storesFor } from './stores.js';
@@ -31,6 +32,8 @@ export interface ProcessDeps {
   run: (opts: RunOptions) => Promise<RunOutcome>;
   log: Logger;
   now: () => number;
+  /** DNS resolver behind every connection's guard (default: the system's; tests inject one). */
+  resolve?: Resolver;
 }
 
 export interface Processed {
@@ -48,9 +51,11 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const request = parseMessage(decodeData(message.data), env);
   const token = cfg.token;
   if (token === undefined) throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', { details: { field: 'JUPYTER_TOKEN' } });
-  // SSRF guard: the server must be allowed by name, and every address it resolves to is re-checked.
-  const guard = guardFromEnv(env);
+  // SSRF guard: the server must be allowed by its canonical name; every connection of the run and
+  // of its outputs goes through one connector that re-checks each resolved address and the peer.
+  const guard = guardFromEnv(env, { resolve: deps.resolve });
   guard.check(request.server);
+  const connector = guard.connectorFor(request.server);
   const overlap = overlapOf(message.attributes);
   const output = request.output ?? cfg.output;
   if (request.output !== undefined) checkOutput(request.output);
@@ -84,7 +89,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     const extraHeaders = await idTokens(env).headersFor(request.server);
     const waited = deps.now() - started;
     const outcome = await deps.run({
-      request, token, extraHeaders, lookup: guard.lookupFor(request.server), log: deps.log.child({ messageId: message.messageId }),
+      request, token, extraHeaders, connector, log: deps.log.child({ messageId: message.messageId }),
       limits: { runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) }, deferCleanup: true, warmKernel: cfg.warmKernel,
     });
     // Outputs and the record are written while the kernel is deleted; never return before it is.
@@ -92,7 +97,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     try {
       stored = await finishRun({
         outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
-        store: stores?.runs, notify: cfg.notify, ...(overlap ? { schedule: overlap.schedule } : {}),
+        store: stores?.runs, notify: cfg.notify, connector, resolve: deps.resolve, ...(overlap ? { schedule: overlap.schedule } : {}),
       });
     } finally {
       await outcome.cleanup;

@@ -15,7 +15,7 @@ import type WebSocket from 'ws';
 import type { ClientOptions } from 'ws';
 import { isNbtError, NbtError } from '../errors.js';
 import { wsBase, type ServerAddress } from '../request/address.js';
-import type { LookupFn } from '../security/guard.js';
+import { httpCreateConnection, type Connector } from '../security/connector.js';
 import { RawJsonText } from '../notebook/raw-text.js';
 import { clipLongStrings, extractLongStrings, placeholder } from './frame-clip.js';
 import { noteGarbage } from './gc-hint.js';
@@ -24,8 +24,8 @@ import { parseFrame, type Message } from './messages.js';
 export interface ChannelOptions {
   /** Strings longer than this (bytes) in a frame are cut before decoding: the output cap + 1. */
   maxStringBytes?: number;
-  /** DNS lookup for the connection (the SSRF guard re-checks every resolved address). */
-  lookup?: LookupFn;
+  /** Opens the connection (the function's SSRF guard: security/connector.ts); default: a plain socket. */
+  connector?: Connector;
   server: ServerAddress;
   kernelId: string;
   sessionId: string;
@@ -154,20 +154,23 @@ export class KernelChannel {
     return new Promise((resolve, reject) => {
       let socket: Socket | undefined;
       const ws = new WebSocket(url, {
-        // ws's own connectors, keeping the socket so that a burst of frames can be corked into one write.
-        createConnection: ((o: Record<string, unknown> & { host: string; servername?: string }) => {
-          if (opts.server.secure) {
-            if (!o.servername && o.servername !== '') o.servername = isIP(o.host) ? '' : o.host;
-            socket = tlsConnect({ ...o, path: undefined } as ConnectionOptions);
-          } else {
-            socket = netConnect({ ...o, path: o.socketPath } as unknown as NetConnectOpts);
-          }
-          return socket;
-        }) as unknown as ClientOptions['createConnection'],
+        // ws's own connectors (or the guard's), keeping the socket so that a burst of frames can be corked into one
+        // write.
+        // The guard's hands the socket over only once its peer passed the policy: the upgrade request is written then.
+        createConnection: (opts.connector
+          ? httpCreateConnection(opts.connector, opts.server.secure, (s) => { socket = s; })
+          : (o: Record<string, unknown> & { host: string; servername?: string }) => {
+            if (opts.server.secure) {
+              if (!o.servername && o.servername !== '') o.servername = isIP(o.host) ? '' : o.host;
+              socket = tlsConnect({ ...o, path: undefined } as ConnectionOptions);
+            } else {
+              socket = netConnect({ ...o, path: o.socketPath } as unknown as NetConnectOpts);
+            }
+            return socket;
+          }) as unknown as ClientOptions['createConnection'],
         headers: opts.headers,
         perMessageDeflate: false,
         handshakeTimeout: opts.connectTimeoutMs ?? 30_000,
-        ...(opts.lookup ? { lookup: opts.lookup } : {}),
         maxPayload: 512 * 1024 * 1024,
       });
       const onAbort = (): void => ws.terminate();

@@ -17,7 +17,7 @@
  * @module
  */
 import { isNbtError, NbtError } from '../errors.js';
-import type { LookupFn } from '../security/guard.js';
+import { undiciConnect, type Connector } from '../security/connector.js';
 import type { KernelChannel } from './channel.js';
 import { isObject } from './messages.js';
 import { networkError } from './rest.js';
@@ -88,7 +88,8 @@ export interface KernelStateOptions {
   base: string;
   headers: Record<string, string>;
   kernelId: string;
-  lookup?: LookupFn;
+  /** Opens the connection (the function's SSRF guard); default: a plain socket. */
+  connector?: Connector;
   timeoutMs?: number;
 }
 
@@ -99,7 +100,8 @@ export interface KernelStateOptions {
 export async function fetchKernelState(o: KernelStateOptions, signal?: AbortSignal): Promise<KernelState> {
   const timeout = o.timeoutMs ?? 5000;
   const u = await loadUndici();
-  const client = new u.Client(o.base, { connect: { timeout, ...(o.lookup ? { lookup: o.lookup } : {}) }, headersTimeout: timeout, bodyTimeout: timeout });
+  const connect = o.connector ? undiciConnect(o.connector) : { timeout };
+  const client = new u.Client(o.base, { connect, headersTimeout: timeout, bodyTimeout: timeout });
   const what = `GET /api/kernels/${o.kernelId}`;
   try {
     const res = await u.request.call(client, { method: 'GET', path: `/api/kernels/${encodeURIComponent(o.kernelId)}`, headers: o.headers, signal: signal ?? null })

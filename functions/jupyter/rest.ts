@@ -12,7 +12,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
 import { jsonStringPieces, pieceBytes } from '../notebook/json-pieces.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
-import type { LookupFn } from '../security/guard.js';
+import { undiciConnect, type Connector } from '../security/connector.js';
 import { isObject } from './messages.js';
 import { loadUndici } from './undici-lean.js';
 
@@ -35,8 +35,8 @@ export interface RestOptions {
   extraHeaders?: Record<string, string>;
   /** Per-request limit on waiting for response headers and body, ms. */
   requestTimeoutMs?: number;
-  /** DNS lookup for connections (the SSRF guard re-checks every resolved address). */
-  lookup?: LookupFn;
+  /** Opens every connection (the function's SSRF guard: security/connector.ts); default: plain sockets. */
+  connector?: Connector;
 }
 
 /** HTTP statuses that mean "not up yet" while a server (e.g. a Cloud Run cold start) comes up. */
@@ -53,21 +53,21 @@ export class JupyterRest {
   /** Created on the first request (undici is loaded then, off the module's import path). */
   private pool?: Promise<Pool>;
   private readonly timeoutMs: number;
-  private readonly lookup?: LookupFn;
+  private readonly connector?: Connector;
 
   constructor(opts: RestOptions) {
     this.base = httpBase(opts.server);
     this.headers = { ...(opts.extraHeaders ?? {}) };
     if (opts.token !== '') this.headers.authorization = `token ${opts.token}`;
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.lookup = opts.lookup;
+    this.connector = opts.connector;
   }
 
   /** The keep-alive pool (8 connections, no pipelining, idle sockets kept 30 s). */
   private dispatcher(): Promise<Pool> {
     this.pool ??= loadUndici().then((u) => new u.Pool(this.base, {
       connections: 8, pipelining: 1, keepAliveTimeout: 30_000,
-      connect: { timeout: Math.min(this.timeoutMs, 10_000), ...(this.lookup ? { lookup: this.lookup } : {}) },
+      connect: this.connector ? undiciConnect(this.connector) : { timeout: Math.min(this.timeoutMs, 10_000) },
     }));
     return this.pool;
   }
@@ -133,6 +133,30 @@ export class JupyterRest {
   /** Deletes a kernel; 404 means already gone and is success. */
   async deleteKernel(id: string, signal?: AbortSignal): Promise<void> {
     await this.json('DELETE', `/api/kernels/${encodeURIComponent(id)}`, undefined, signal, gone);
+  }
+
+  /** Creates a directory through the contents API (idempotent: an existing one is fine). */
+  async makeDirectory(path: string, signal?: AbortSignal): Promise<void> {
+    await this.json('PUT', `/api/contents/${encodePath(path)}`, { type: 'directory' }, signal);
+  }
+
+  /**
+   * One request on the server's pool (so through its connector), answered unparsed: for
+   * endpoints that do not answer JSON (nbconvert). Redirects are never followed.
+   */
+  async send(method: Dispatcher.HttpMethod, path: string,
+    o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<{ status: number; contentType: string; text: string }> {
+    const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
+    const timeout = o.timeoutMs ?? this.timeoutMs;
+    try {
+      const res = await u.request.call(pool, { method, path, headers: { ...this.headers, ...o.headers },
+        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout });
+      const contentType = String(res.headers['content-type'] ?? '');
+      return { status: res.statusCode, contentType, text: await res.body.text() };
+    } catch (e) {
+      throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
+    }
   }
 
   /** Closes the connection pool. */

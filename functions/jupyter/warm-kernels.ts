@@ -73,12 +73,14 @@ export function warmKey(base: string, headers: Record<string, string>, kernelNam
 }
 
 /** Takes the kept kernel for `key` if it still lives on the server (it is then the caller's). */
-export async function takeWarmKernel(key: string, rest: JupyterRest, lookup?: RestOptions['lookup']): Promise<string | undefined> {
+export async function takeWarmKernel(key: string, rest: JupyterRest,
+  connector?: RestOptions['connector']): Promise<string | undefined> {
   const k = kept.get(key);
   if (!k) return undefined;
   kept.delete(key);
   clearTimeout(k.timer);
-  const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, lookup }).catch(() => undefined);
+  const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, connector })
+    .catch(() => undefined);
   if (state?.state === 'alive') return k.kernelId;
   await new JupyterRest(k.conn).deleteKernel(k.kernelId, AbortSignal.timeout(5000)).catch(() => undefined);
   return undefined;
@@ -135,7 +137,8 @@ async function resetKernel(conn: RestOptions, kernelId: string, timeoutMs = 10_0
   const rest = new JupyterRest(conn);
   const session = `nbtrigger-reset-${kernelId}`;
   const signal = AbortSignal.timeout(timeoutMs);
-  const ch = await KernelChannel.connect({ server: conn.server, kernelId, sessionId: session, headers: rest.headers, signal, lookup: conn.lookup });
+  const ch = await KernelChannel.connect({ server: conn.server, kernelId, sessionId: session, headers: rest.headers, signal,
+    connector: conn.connector });
   try {
     const req = silentExecute(session, RESET_CODE);
     await new Promise<void>((resolve, reject) => {
@@ -181,15 +184,25 @@ function hookExit(): void {
   }
 }
 
-/** On 'exit' only synchronous work runs: a child process sends the DELETEs (credentials on its stdin). */
+/**
+ * On 'exit' only synchronous work runs: a child process sends the DELETEs (credentials on its
+ * stdin). It cannot run the guarded connector, so a guarded connection is pinned to the address
+ * the connector last approved for that server (never a fresh DNS answer); one that never
+ * connected sends nothing.
+ */
 function deleteAllSync(): void {
   if (kept.size === 0) return;
-  const jobs = [...kept.values()].map((k) => {
+  const jobs = [...kept.values()].flatMap((k) => {
     const rest = new JupyterRest(k.conn);
-    return { url: `${rest.base}/api/kernels/${encodeURIComponent(k.kernelId)}`, headers: rest.headers };
+    const pin = k.conn.connector?.lastPeer();
+    if (k.conn.connector && !pin) return [];
+    return [{ url: `${rest.base}/api/kernels/${encodeURIComponent(k.kernelId)}`, headers: rest.headers, pin }];
   });
   kept.clear();
-  const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',async()=>{await Promise.all(JSON.parse(s).map(j=>
-fetch(j.url,{method:'DELETE',headers:j.headers,signal:AbortSignal.timeout(4000)}).catch(()=>{})))})`;
+  const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const j of JSON.parse(s)){const u=new URL(j.url);
+const o={method:'DELETE',headers:j.headers,timeout:4000};
+if(j.pin)o.lookup=(h,x,cb)=>x&&x.all?cb(null,[j.pin]):cb(null,j.pin.address,j.pin.family);
+const r=require(u.protocol==='https:'?'https':'http').request(u,o,(res)=>res.resume());
+r.on('error',()=>{});r.on('timeout',()=>r.destroy());r.end()}})`;
   spawnSync(process.execPath, ['-e', script], { input: JSON.stringify(jobs), timeout: 5000, stdio: ['pipe', 'ignore', 'ignore'] });
 }

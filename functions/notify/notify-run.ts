@@ -7,6 +7,7 @@
  * Spec: issue 3 "Optional notifications".
  * @module
  */
+import type { Resolver } from '../security/connector.js';
 import { webhookBody, type NotifyRecord } from './message.js';
 import { postWebhook, type NotifyResult } from './webhook.js';
 
@@ -37,7 +38,8 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 }
 
 /** Sends what is configured for this record; resolves to one result per notification sent. */
-export async function notifyRun(record: NotifyRecord, config: NotifyConfig = notifyConfig()): Promise<NotifyResult[]> {
+export async function notifyRun(record: NotifyRecord, config: NotifyConfig = notifyConfig(),
+  deps: { resolve?: Resolver } = {}): Promise<NotifyResult[]> {
   const jobs: Array<Promise<NotifyResult>> = [];
   const timeout = config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs };
   if (config.resultsTopic) {
@@ -45,7 +47,7 @@ export async function notifyRun(record: NotifyRecord, config: NotifyConfig = not
     jobs.push(import('./results-topic.js').then((m) => m.publishResult(record, { topic, ...(config.projectId ? { projectId: config.projectId } : {}), ...timeout }))
       .catch((e: unknown) => ({ channel: 'results-topic' as const, target: topic, ok: false, error: String((e as Error)?.message ?? e) })));
   }
-  if (config.webhook && record.status !== 'succeeded' && record.status !== 'skipped') jobs.push(postWebhook(config.webhook, webhookBody(record), timeout));
+  if (config.webhook && record.status !== 'succeeded' && record.status !== 'skipped') jobs.push(postWebhook(config.webhook, webhookBody(record), { ...timeout, ...deps }));
   return Promise.all(jobs);
 }
 

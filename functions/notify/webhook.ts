@@ -1,12 +1,18 @@
 /**
  * Failure webhook: POSTs Slack-compatible `{"text": …}` JSON to `NOTIFY_WEBHOOK`. Bounded by a
  * timeout, never rejects. A webhook URL is a secret (Slack's carries its token in the path), so
- * results and messages name only its origin.
+ * results and messages name only its origin. The URL comes from the function's environment, and
+ * its connection still goes through the guarded connector (security/guard.ts `endpointConnector`):
+ * a metadata server is refused always, a non-public address unless the URL names it literally.
+ * Redirects are not followed.
  *
  * Spec: issue 3 "Optional notifications" (a webhook URL gets failures).
  * @module
  */
 import { redact } from '../log.js';
+import { loadUndici } from '../jupyter/undici-lean.js';
+import { undiciConnect, type Resolver } from '../security/connector.js';
+import { endpointConnector } from '../security/guard.js';
 
 /** What one notification did. `target` never holds a secret. */
 export interface NotifyResult {
@@ -29,7 +35,7 @@ export function webhookTarget(url: string): string {
 }
 
 /** Posts `body` as JSON; resolves to a result within `timeoutMs` (default 10 s), whatever happens. */
-export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?: number } = {}): Promise<NotifyResult> {
+export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?: number; resolve?: Resolver } = {}): Promise<NotifyResult> {
   const target = webhookTarget(url);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const secrets = [url];
@@ -40,17 +46,25 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
     if (u.search) secrets.push(u.search);
     if (u.password) secrets.push(u.password);
     const signal = AbortSignal.timeout(timeoutMs);
-    // Loaded here: undici's index (110 files) stays off the function's start path.
-    const { request } = await import('undici');
-    const res = await request(u, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'nbtrigger' },
-      body: JSON.stringify(body),
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const text = (await res.body.text()).slice(0, 200);
+    const connector = endpointConnector(u, { resolve: opts.resolve });
+    const undici = await loadUndici();
+    const client = new undici.Client(u.origin, { connect: undiciConnect(connector) });
+    let res;
+    let text: string;
+    try {
+      res = await undici.request.call(client, {
+        method: 'POST',
+        path: `${u.pathname}${u.search}`,
+        headers: { 'content-type': 'application/json', 'user-agent': 'nbtrigger' },
+        body: JSON.stringify(body),
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      text = (await res.body.text()).slice(0, 200);
+    } finally {
+      client.destroy().catch(() => undefined);
+    }
     if (res.statusCode >= 200 && res.statusCode < 300) return { channel: 'webhook', target, ok: true };
     return { channel: 'webhook', target, ok: false, error: redact(`HTTP ${res.statusCode}${text ? ` ${text.replace(/\s+/g, ' ').trim()}` : ''}`, secrets) };
   } catch (e) {
@@ -59,3 +73,4 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
     return { channel: 'webhook', target, ok: false, error: redact(message, secrets).slice(0, 300) };
   }
 }
+

@@ -14,14 +14,18 @@
  * Spec: issue 3 "Sinks" (`--html`: the server's own nbconvert endpoint, or any better way).
  * @module
  */
-import { request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { redact } from '../log.js';
 import { renderNotebookHtmlBuiltin } from './notebook-html-builtin.js';
 
-/** The server to convert on: base URL and auth headers ({@link JupyterRest} satisfies it). */
+/**
+ * The server to convert on ({@link JupyterRest} satisfies it): its requests go through the run's
+ * REST client, so through its guarded connector; the headers are only read to redact the token.
+ */
 export interface NbconvertServer {
-  readonly base: string;
   readonly headers: Record<string, string>;
+  send(method: Dispatcher.HttpMethod, path: string, o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal;
+    timeoutMs?: number }): Promise<{ status: number; contentType: string; text: string }>;
 }
 
 export interface NotebookHtmlOptions {
@@ -47,18 +51,14 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
   if (!opts.server) return { html: renderNotebookHtmlBuiltin(notebook, title), via: 'builtin' };
   let why: string;
   try {
-    const res = await request(`${opts.server.base}/nbconvert/html`, {
-      method: 'POST',
-      headers: { ...opts.server.headers, 'content-type': 'application/json' },
+    const res = await opts.server.send('POST', '/nbconvert/html', {
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ content: joinMultiline(notebook), name: name.replace(/^.*\//, '') }),
-      signal: opts.signal ?? null,
-      headersTimeout: opts.timeoutMs ?? 60_000,
-      bodyTimeout: opts.timeoutMs ?? 60_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      timeoutMs: opts.timeoutMs ?? 60_000,
     });
-    const text = await res.body.text();
-    const type = String(res.headers['content-type'] ?? '');
-    if (res.statusCode === 200 && type.startsWith('text/html')) return { html: text, via: 'nbconvert' };
-    why = `HTTP ${res.statusCode}${messageOf(text)}`;
+    if (res.status === 200 && res.contentType.startsWith('text/html')) return { html: res.text, via: 'nbconvert' };
+    why = `HTTP ${res.status}${messageOf(res.text)}`;
   } catch (e) {
     why = (e as Error)?.message ?? String(e);
   }

@@ -2,11 +2,16 @@
  * Server addresses in messages: `HOST[:PORT]` with no scheme (the classic form), or
  * `http(s)://HOST[:PORT]` where a scheme is allowed (JSON form, env, CLI). Pure.
  *
- * Spec: ../shared/design/README.md §2 — `--use-https` means https/wss, otherwise http/ws;
- * the port defaults follow the scheme.
+ * Every host is canonicalised once, as a WHATWG URL parser (and so the HTTP client) reads it:
+ * `2130706433`, `0x7f.1`, `0177.0.0.1` and `127.1` are all `127.0.0.1`, `[0:0::1]` is `::1`,
+ * names are lowercased (IDN to punycode) and lose a trailing dot. Every decision (allowlist,
+ * address policy) and every later use (URLs, Host header, logs) sees only that form.
+ *
+ * `--use-https` means https/wss, otherwise http/ws; the port defaults follow the scheme.
+ * Spec: https://url.spec.whatwg.org/#host-parsing
  * @module
  */
-import { isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { NbtError } from '../errors.js';
 
 /** Where a Jupyter server lives. */
@@ -16,7 +21,8 @@ export interface ServerAddress {
   secure: boolean;
 }
 
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST_RE = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 
 /**
  * Parses `HOST[:PORT]`, `[IPV6]:PORT` or, when `allowScheme`, `http(s)://HOST[:PORT][/]`.
@@ -36,7 +42,7 @@ export function parseServer(text: string, useHttps: boolean, field: string, allo
     rest = rest.slice(scheme[0].length).replace(/\/+$/, '');
   }
   if (rest === '') throw bad(field, text, 'host is empty');
-  if (/[/?#@\s]/.test(rest)) throw bad(field, text, 'expected HOST[:PORT] with no path, query, user or spaces');
+  if (/[/?#@\s\\]/.test(rest)) throw bad(field, text, 'expected HOST[:PORT] with no path, query, user or spaces');
   let host: string;
   let portText: string | undefined;
   if (rest.startsWith('[')) {
@@ -48,12 +54,17 @@ export function parseServer(text: string, useHttps: boolean, field: string, allo
     portText = after === '' ? undefined : after.slice(1);
     // No zone ids (`%eth0`): they are host-local and do not belong in a message.
     if (!isIPv6(host) || host.includes('%')) throw bad(field, text, 'not an IPv6 address inside [ ]');
+    host = canonicalHost(`[${host}]`)!;
   } else {
     const parts = rest.split(':');
     if (parts.length > 2) throw bad(field, text, 'IPv6 addresses must be written in [brackets]');
-    host = parts[0]!;
+    const written = parts[0]!;
     portText = parts[1];
-    if (!HOST_RE.test(host)) throw bad(field, text, `"${host}" is not a valid host name or IPv4 address`);
+    const canonical = canonicalHost(written);
+    if (canonical === undefined) {
+      throw bad(field, text, `"${clip(written, 64)}" is not a valid host name or IPv4 address`);
+    }
+    host = canonical;
   }
   let port = secure ? 443 : 80;
   if (portText !== undefined) {
@@ -61,7 +72,26 @@ export function parseServer(text: string, useHttps: boolean, field: string, allo
     port = Number(portText);
     if (port < 1 || port > 65535) throw bad(field, text, `port ${port} is out of range 1-65535`);
   }
-  return { host: host.toLowerCase(), port, secure };
+  return { host, port, secure };
+}
+
+/**
+ * The canonical form of a host as written (`[v6]` in brackets): what a WHATWG URL parser makes
+ * of it (IPv4 in dotted decimal, IPv6 compressed and lowercase, names lowercase in punycode),
+ * without brackets and without a name's trailing dot; undefined when it is not a valid host.
+ */
+export function canonicalHost(written: string): string | undefined {
+  if (written === '' || /[\s/?#@\\]/.test(written)) return undefined;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${written}/`).hostname;
+  } catch {
+    return undefined;
+  }
+  if (hostname.startsWith('[')) return written.startsWith('[') ? hostname.slice(1, -1) : undefined;
+  if (isIPv4(hostname)) return hostname;
+  const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+  return HOST_RE.test(name) && name.length <= 253 ? name : undefined;
 }
 
 function bad(field: string, value: string, why: string): NbtError {

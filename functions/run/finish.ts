@@ -16,6 +16,7 @@ import { buildExecutedNotebook } from '../notebook/executed.js';
 import type { NotifyConfig } from '../notify/notify-run.js';
 import { toPlainJson, type ParamValue } from '../notebook/translators/values.js';
 import type { RunRequest } from '../request/grammar.js';
+import type { Connector, Resolver } from '../security/connector.js';
 import { outputTemplate } from '../sinks/location.js';
 import { htmlLocationFor, summarizeResults, writeOutput, type SinkDeps, type SinkResult } from '../sinks/sink.js';
 import type { RunStore, StoredRun } from '../store/runs-store.js';
@@ -36,6 +37,10 @@ export interface FinishOptions {
   sinkDeps?: Omit<SinkDeps, 'contents' | 'secrets'>;
   store?: RunStore;
   notify?: NotifyConfig;
+  /** Opens every connection to the server (`server:` sinks, nbconvert): the function's SSRF guard. */
+  connector?: Connector;
+  /** DNS resolver behind the webhook's guard (default: the system's). */
+  resolve?: Resolver;
   /** Where the record went (a file path or a document path), reported back. */
   onStored?: (location: string) => void;
 }
@@ -50,7 +55,7 @@ export async function finishRun(o: FinishOptions): Promise<StoredRun> {
   if (o.schedule !== undefined) record.schedule = o.schedule;
   if (request.parameters) record.parameters = toPlainJson(request.parameters as ParamValue) as Record<string, unknown>;
   const needsServer = o.html === true || o.output?.startsWith('server:') === true;
-  const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token }) : undefined;
+  const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token, connector: o.connector }) : undefined;
   try {
     if (o.output !== undefined && outcome.notebook) {
       const results = await writeNotebook(o, record, rest);
@@ -77,7 +82,7 @@ export async function finishRun(o: FinishOptions): Promise<StoredRun> {
   }
   if (o.notify) {
     const { notifyRun, notifyWarnings } = await import('../notify/notify-run.js');
-    record.warnings.push(...notifyWarnings(await notifyRun(record, o.notify)));
+    record.warnings.push(...notifyWarnings(await notifyRun(record, o.notify, { resolve: o.resolve })));
   }
   return record;
 }

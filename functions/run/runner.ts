@@ -17,7 +17,7 @@ import { keepWarmKernel, silentExecute, SNAPSHOT_CODE, takeWarmKernel, warmKey }
 import { createReconnector, fetchKernelState } from '../jupyter/reconnect.js';
 import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
-import type { LookupFn } from '../security/guard.js';
+import type { Connector } from '../security/connector.js';
 import { injectParameters } from '../notebook/parameters.js';
 import { notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
@@ -45,8 +45,8 @@ export interface RunOptions {
   /** The Jupyter token ('' for none). Used for headers only; never recorded. */
   token: string;
   extraHeaders?: Record<string, string>;
-  /** DNS lookup for every connection to the server (the function's SSRF guard). */
-  lookup?: LookupFn;
+  /** Opens every connection to the server (the function's SSRF guard: security/connector.ts). */
+  connector?: Connector;
   limits?: Partial<RunLimits>;
   /** Notebook text read elsewhere (a local file); when absent it is read through the contents API. */
   notebookText?: Promise<string>;
@@ -91,7 +91,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   const started = now();
   const deadline = limits.runTimeoutMs === undefined ? undefined : started + limits.runTimeoutMs;
   const req = opts.request;
-  const conn: RestOptions = { server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, lookup: opts.lookup };
+  const conn: RestOptions = { server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, connector: opts.connector };
   const rest = new JupyterRest(conn);
   const inner = new AbortController();
   const onOuterAbort = (): void => inner.abort(new NbtError('CANCELLED', 'run cancelled'));
@@ -140,7 +140,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
     // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
     const key = opts.warmKernel && spec.language === 'python' ? warmKey(rest.base, rest.headers, name, dir) : undefined;
-    const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.lookup);
+    const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.connector);
     const kernel = warmId !== undefined ? { id: warmId, name } : (await early?.take(name)) ?? await rest.startKernel(name, undefined, dir);
     if (debug) log!.log('DEBUG', warmId ? 'warm kernel reused' : 'kernel started', { kernelId: kernel.id, kernelName: name });
     const warm = key === undefined ? undefined : { key, conn };
@@ -149,14 +149,14 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
       const open = async (signal: AbortSignal): Promise<KernelChannel> => {
-        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, lookup: opts.lookup, maxStringBytes: limits.maxOutputChars + 1 });
+        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, connector: opts.connector, maxStringBytes: limits.maxOutputChars + 1 });
         channels.push(ch);
         return ch;
       };
       const reconnect = limits.reconnectAttempts === 0 ? undefined : createReconnector({
         // The executor aborts `signal` when the run ends (which a cancellation of `inner` also causes).
         connect: open,
-        kernelState: (signal) => fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: kernel.id, lookup: opts.lookup }, signal),
+        kernelState: (signal) => fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: kernel.id, connector: opts.connector }, signal),
         attempts: limits.reconnectAttempts, deadline, now,
         onAttempt: (attempt, err) => log?.log('WARNING', err ? 'kernel channel reconnect attempt failed' : 'kernel channel dropped: reconnecting',
           { kernelId: kernel.id, attempt, ...(err ? { error: err.message } : {}) }),

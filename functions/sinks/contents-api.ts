@@ -2,18 +2,13 @@
  * `server:` sink: writes back to the Jupyter server through its contents API (`PUT /api/contents/…`,
  * `type: file`, text). The contents API does not create parent directories (a PUT below a missing one
  * answers 500), so each missing parent is created first with `PUT {"type": "directory"}`, which is
- * idempotent.
+ * idempotent. Every request goes through the run's REST client, so through its guarded connector.
  *
  * Spec: issue 3 "Sinks" (`server:/path.ipynb`); https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html.
  * @module
  */
-import { request } from 'undici';
 import type { Location } from './location.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
-
-function encodePath(p: string): string {
-  return p.split('/').map(encodeURIComponent).join('/');
-}
 
 /** Writes one file under the server's root. */
 export class ContentsApiSink implements Sink {
@@ -31,7 +26,7 @@ export class ContentsApiSink implements Sink {
     try {
       const text = typeof body === 'function' || typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
       const parts = this.location.path.split('/');
-      for (let i = 1; i < parts.length; i++) await makeDirectory(contents, parts.slice(0, i).join('/'), signal);
+      for (let i = 1; i < parts.length; i++) await contents.makeDirectory(parts.slice(0, i).join('/'), signal);
       let bytes = 0;
       // Streamed text is counted as it goes out (the count is the last attempt's).
       const counted = typeof text === 'string' ? text : function* count(): Generator<string | Uint8Array> {
@@ -53,26 +48,3 @@ function tokenOf(headers: Record<string, string>): string[] {
   const auth = Object.entries(headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
   return auth ? [auth, auth.replace(/^\S+\s+/, '')] : [];
 }
-
-/** `PUT /api/contents/DIR {"type":"directory"}`: 200/201 when created or already there. */
-async function makeDirectory(c: ContentsApiSinkDeps, dir: string, signal?: AbortSignal): Promise<void> {
-  const res = await request(`${c.base}/api/contents/${encodePath(dir)}`, {
-    method: 'PUT',
-    headers: { ...c.headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'directory' }),
-    signal: signal ?? null,
-    headersTimeout: 30_000,
-    bodyTimeout: 30_000,
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) {
-    let message = text.slice(0, 200);
-    try {
-      const v = JSON.parse(text) as { message?: unknown };
-      if (typeof v.message === 'string') message = v.message;
-    } catch { /* not JSON */ }
-    throw new Error(`PUT /api/contents/${dir} (directory): HTTP ${res.statusCode} ${message}`);
-  }
-}
-
-type ContentsApiSinkDeps = NonNullable<SinkDeps['contents']>;

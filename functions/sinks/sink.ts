@@ -42,9 +42,10 @@ export interface Sink {
 
 /** What the contents-API sink needs from a Jupyter REST client ({@link JupyterRest} satisfies it). */
 export interface ContentsWriter {
-  /** Base URL (`http(s)://host:port`) and auth headers: used to create missing parent directories. */
-  readonly base: string;
+  /** Auth headers (their token is redacted from error messages). */
   readonly headers: Record<string, string>;
+  /** Creates a directory (`PUT {"type":"directory"}`), idempotent. */
+  makeDirectory(path: string, signal?: AbortSignal): Promise<void>;
   writeText(path: string, text: string | PieceSource, signal?: AbortSignal): Promise<void>;
 }
 

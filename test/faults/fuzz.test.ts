@@ -15,6 +15,7 @@ import type { RunRecord } from '../../functions/run/record.js';
 import type { RunOptions, RunOutcome } from '../../functions/run/runner.js';
 import { guardFromEnv } from '../../functions/security/guard.js';
 import { recordRow } from './common.js';
+import { forbiddenSpelling } from './ssrf-spellings.js';
 
 const RUNS = 10_000;
 /** Bound per call: a parser that backtracks or loops would show here (generous for a loaded machine). */
@@ -188,5 +189,26 @@ describe('fault: random messages (fast-check)', () => {
     }), { numRuns: 300 });
     assert.ok(invalid > 0 && ran > 0, `both paths were exercised (${invalid} invalid, ${ran} runs)`);
     recordRow({ fault: '300 random events through createHandler', expected: 'run never called when invalid', observed: `${invalid} refused without run, ${ran} runs`, seconds: (Date.now() - t0) / 1000, kernelsLeft: 'n/a' });
+  });
+
+  test('1,000 random encodings of forbidden addresses through createHandler with ALLOWED_SERVERS=*: refused, run never called', { timeout: 120_000 }, async () => {
+    const t0 = Date.now();
+    const handlerEnv: HandlerEnv = { JUPYTER_TOKEN: 'fuzz-token-s3cr3t', ALLOWED_SERVERS: '*', NBTRIGGER_STORE: 'none' } as HandlerEnv;
+    let refused = 0;
+    await fc.assert(fc.asyncProperty(forbiddenSpelling, fc.integer({ min: 1, max: 65535 }), fc.boolean(), async (s, port, rich) => {
+      const calls: RunOptions[] = [];
+      const records: RunRecord[] = [];
+      const run = async (opts: RunOptions): Promise<RunOutcome> => {
+        calls.push(opts);
+        throw new Error('run must not be called');
+      };
+      const handler = createHandler({ env: handlerEnv, run, write: () => undefined, onRecord: (r) => records.push(r) });
+      const text = rich ? JSON.stringify({ server: `http://${s.text}:${port}`, notebook: '/a.ipynb' }) : `${s.text}:${port} /a.ipynb`;
+      await handler({ id: 'x', data: { message: { data: Buffer.from(text).toString('base64'), messageId: 'x' } } });
+      assert.equal(calls.length, 0, `run called for ${s.text}`);
+      assert.equal(records.at(-1)?.error?.code, 'SERVER_NOT_ALLOWED', `${s.text}: ${JSON.stringify(records.at(-1)?.error)}`);
+      refused++;
+    }), { numRuns: 1000 });
+    recordRow({ fault: '1000 random encodings of forbidden addresses into the handler', expected: 'SERVER_NOT_ALLOWED, run never called', observed: `${refused} refused, 0 runs`, seconds: (Date.now() - t0) / 1000, kernelsLeft: 'n/a' });
   });
 });

@@ -18,7 +18,8 @@ describe('SSRF guard of the served function', { timeout: 120_000 }, () => {
 
   before(async () => {
     trap = createServer((s) => { connections++; s.destroy(); });
-    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    // Every local address, v4 and v6: a connection to any spelling of loopback lands here.
+    await new Promise<void>((r) => trap.listen({ port: 0, host: '::', ipv6Only: false }, r));
     trapPort = (trap.address() as { port: number }).port;
     [wildcard, exact] = await Promise.all([
       startFunctionServer({ env: { JUPYTER_TOKEN: 'secret-token-ssrf', ALLOWED_SERVERS: '*' } }),
@@ -60,5 +61,26 @@ describe('SSRF guard of the served function', { timeout: 120_000 }, () => {
     assert.match(final.record.error!.message, /not in ALLOWED_SERVERS/);
     await refused(exact, 'nb.example.com:8443 /x.ipynb --use-https');
     assert.equal(connections, 0);
+  });
+
+  // Numeric spellings: the HTTP client would canonicalise each to loopback or the metadata
+  // server, so the guard decides on the canonical host (request/address.ts).
+  const spellings: Array<[string, string]> = [
+    ['2130706433', '127.0.0.1'], ['0x7f.1', '127.0.0.1'], ['0177.0.0.1', '127.0.0.1'], ['127.1', '127.0.0.1'], ['0', '0.0.0.0'],
+    ['0x7f000001', '127.0.0.1'], ['017700000001', '127.0.0.1'], ['[0:0::1]', '[::1]'], ['[::0:1]', '[::1]'],
+    ['[0:0:0:0:0:ffff:7f00:1]', '[::ffff:7f00:1]'], ['2852039166', '169.254.169.254'], ['0xa9fea9fe', '169.254.169.254'],
+    ['0251.0376.0251.0376', '169.254.169.254'], ['169.254.43518', '169.254.169.254'], ['169.254.169.254.', '169.254.169.254'],
+    ['[0:0:0:0:0:ffff:a9fe:a9fe]', '[::ffff:a9fe:a9fe]'],
+  ];
+  test('every numeric spelling of loopback or metadata, with ALLOWED_SERVERS=*: refused by its canonical form, no connection', async () => {
+    for (const [host, canonical] of spellings) {
+      const final = await refused(wildcard, `${host}:${trapPort} /nb.ipynb`);
+      // Decided on the canonical address itself, before any DNS: the name check and the client agree.
+      assert.ok(final.record.error!.message.startsWith(`server ${canonical}:${trapPort} refused: `), final.record.error!.message);
+      assert.match(final.record.error!.message, /metadata|private address/, host);
+      assert.doesNotMatch(final.record.error!.message, /resolves to/, host);
+      await refused(wildcard, JSON.stringify({ server: `http://${host.toUpperCase().replace('X', 'x')}:${trapPort}`, notebook: '/nb.ipynb' }));
+    }
+    assert.equal(connections, 0, 'no TCP connection reached the trap');
   });
 });

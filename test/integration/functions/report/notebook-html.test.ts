@@ -27,7 +27,7 @@ describe('notebook HTML', () => {
   let server: TestServer;
   let rest: JupyterRest;
   let fake: Server;
-  let fakeBase: string;
+  let fakeRest: JupyterRest;
   let fakeStatus = 404;
 
   before(async () => {
@@ -38,10 +38,11 @@ describe('notebook HTML', () => {
         .end(JSON.stringify({ message: fakeStatus === 500 ? 'Could not import nbconvert: No module named nbconvert' : 'Not Found' })));
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
-    fakeBase = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    fakeRest = new JupyterRest({ server: { host: '127.0.0.1', port: (fake.address() as AddressInfo).port, secure: false }, token: 's3cr3t-tok' });
   });
   after(async () => {
     await rest?.close();
+    await fakeRest?.close();
     await server?.close();
     await new Promise<void>((r) => fake.close(() => r()));
   });
@@ -74,7 +75,7 @@ describe('notebook HTML', () => {
   for (const status of [404, 500]) {
     it(`falls back to the built-in page when the server answers ${status}`, async () => {
       fakeStatus = status;
-      const r = await renderNotebookHtml(executed, { server: { base: fakeBase, headers: { authorization: 'token s3cr3t-tok' } }, name: 'daily.ipynb' });
+      const r = await renderNotebookHtml(executed, { server: fakeRest, name: 'daily.ipynb' });
       assert.equal(r.via, 'builtin');
       assert.match(r.warning ?? '', new RegExp(`nbconvert was not available \\(HTTP ${status}`));
       assert.doesNotMatch(r.warning ?? '', /s3cr3t-tok/);
@@ -83,7 +84,9 @@ describe('notebook HTML', () => {
   }
 
   it('falls back when the server cannot be reached', async () => {
-    const r = await renderNotebookHtml(executed, { server: { base: 'http://127.0.0.1:1', headers: {} }, timeoutMs: 2000 });
+    const dead = new JupyterRest({ server: { host: '127.0.0.1', port: 1, secure: false }, token: '' });
+    const r = await renderNotebookHtml(executed, { server: dead, timeoutMs: 2000 });
+    await dead.close();
     assert.equal(r.via, 'builtin');
     assert.match(r.warning ?? '', /ECONNREFUSED|connect/i);
   });

@@ -66,15 +66,22 @@ describe('warm kernels (opt-in)', () => {
     assert.deepEqual(await server.kernels(), []);
   });
 
-  for (const ending of ['natural', 'process.exit', 'SIGTERM'] as const) {
-    test(`no kernel is left after the process ends (${ending})`, T, async () => {
-      const script = join(server.rootDir, `child-${ending.replace('.', '-')}.mjs`);
+  // `guarded`: the connections go through the SSRF guard's connector, and the exit's DELETE (sent by
+  // a child process) is pinned to the address that connector approved.
+  for (const [ending, guarded] of [['natural', false], ['process.exit', false], ['SIGTERM', false], ['process.exit', true]] as const) {
+    test(`no kernel is left after the process ends (${ending}${guarded ? ', guarded connections' : ''})`, T, async () => {
+      const script = join(server.rootDir, `child-${ending.replace('.', '-')}${guarded ? '-guarded' : ''}.mjs`);
       const runner = new URL('../../../../functions/run/runner.js', import.meta.url).href;
       const grammar = new URL('../../../../functions/request/grammar.js', import.meta.url).href;
+      const guard = new URL('../../../../functions/security/guard.js', import.meta.url).href;
+      const hostPort = guarded ? `localhost:${server.address.port}` : server.hostPort;
       await writeFile(script, `
 const { runNotebook } = await import(${JSON.stringify(runner)});
 const { parseMessage } = await import(${JSON.stringify(grammar)});
-const out = await runNotebook({ request: parseMessage(${JSON.stringify(`${server.hostPort} /w/check.ipynb`)}), token: ${JSON.stringify(server.token)}, warmKernel: true });
+const { guardFromEnv } = await import(${JSON.stringify(guard)});
+const request = parseMessage(${JSON.stringify(`${hostPort} /w/check.ipynb`)});
+const connector = ${guarded} ? guardFromEnv({ ALLOWED_SERVERS: ${JSON.stringify(hostPort)} }).connectorFor(request.server) : undefined;
+const out = await runNotebook({ request, connector, token: ${JSON.stringify(server.token)}, warmKernel: true });
 process.stdout.write(out.record.status + '\\n');
 ${ending === 'process.exit' ? 'process.exit(0);' : ending === 'SIGTERM' ? 'setInterval(() => {}, 1000);' : ''}
 `);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NbtError } from '../../../../functions/errors.js';
-import { clip, hostPort, httpBase, parseServer, wsBase, type ServerAddress } from '../../../../functions/request/address.js';
+import { canonicalHost, clip, hostPort, httpBase, parseServer, wsBase, type ServerAddress } from '../../../../functions/request/address.js';
 
 describe('parseServer', () => {
   const ok: [string, boolean, boolean, ServerAddress][] = [
@@ -10,12 +10,12 @@ describe('parseServer', () => {
     ['h', true, true, { host: 'h', port: 443, secure: true }],
     ['h:8888', false, false, { host: 'h', port: 8888, secure: false }],
     ['h:8888', true, false, { host: 'h', port: 8888, secure: true }],
-    ['  Jupyter.Example.com.:1  ', false, false, { host: 'jupyter.example.com.', port: 1, secure: false }],
+    ['  Jupyter.Example.com.:1  ', false, false, { host: 'jupyter.example.com', port: 1, secure: false }],
     ['10.0.0.7:65535', false, false, { host: '10.0.0.7', port: 65535, secure: false }],
     ['[::1]', false, false, { host: '::1', port: 80, secure: false }],
     ['[::1]', true, false, { host: '::1', port: 443, secure: true }],
     ['[FE80::A:1]:8888', false, false, { host: 'fe80::a:1', port: 8888, secure: false }],
-    ['[::ffff:192.0.2.1]:80', false, false, { host: '::ffff:192.0.2.1', port: 80, secure: false }],
+    ['[::ffff:192.0.2.1]:80', false, false, { host: '::ffff:c000:201', port: 80, secure: false }],
     ['http://h', false, true, { host: 'h', port: 80, secure: false }],
     ['HTTPS://h', false, true, { host: 'h', port: 443, secure: true }],
     ['https://h:8443///', true, true, { host: 'h', port: 8443, secure: true }],
@@ -119,4 +119,35 @@ describe('clip', () => {
   const cases: [string, number, string][] = [['abc', 3, 'abc'], ['abcd', 3, 'abc…'], ['', 0, ''], ['x'.repeat(81), 80, `${'x'.repeat(80)}…`]];
   for (const [s, max, want] of cases) it(`clip(${s.length} chars, ${max})`, () => assert.equal(clip(s, max), want));
   it('defaults to 80', () => assert.equal(clip('y'.repeat(100)), `${'y'.repeat(80)}…`));
+});
+
+/** Every numeric spelling of a forbidden address, as the SSRF guard must see it: canonical. */
+export const SPELLINGS: [string, string][] = [
+  ['2130706433', '127.0.0.1'], ['0x7f.1', '127.0.0.1'], ['0177.0.0.1', '127.0.0.1'], ['127.1', '127.0.0.1'], ['0', '0.0.0.0'],
+  ['0x7f000001', '127.0.0.1'], ['017700000001', '127.0.0.1'], ['[0:0::1]', '::1'], ['[::0:1]', '::1'],
+  ['[0:0:0:0:0:ffff:7f00:1]', '::ffff:7f00:1'], ['2852039166', '169.254.169.254'], ['0xa9fea9fe', '169.254.169.254'],
+  ['0251.0376.0251.0376', '169.254.169.254'], ['169.254.43518', '169.254.169.254'], ['169.254.169.254.', '169.254.169.254'],
+  ['[0:0:0:0:0:ffff:a9fe:a9fe]', '::ffff:a9fe:a9fe'],
+];
+
+describe('canonical hosts (WHATWG URL host parsing)', () => {
+  for (const [written, canonical] of SPELLINGS) {
+    it(`${written} is ${canonical}`, () => {
+      assert.equal(canonicalHost(written), canonical);
+      assert.equal(parseServer(`${written}:8888`, false, 'HOST:PORT', false).host, canonical);
+      assert.equal(parseServer(`http://${written}:8888`, false, 'server').host, canonical);
+    });
+  }
+  const names: [string, string][] = [
+    ['Jupyter.EXAMPLE.com.', 'jupyter.example.com'], ['LOCALHOST.', 'localhost'], ['METADATA.google.internal.', 'metadata.google.internal'],
+    ['0X7F.1.', '127.0.0.1'], ['%31%32%37.0.0.1', '127.0.0.1'], ['１２７.0.0.1', '127.0.0.1'], ['exämple.com', 'xn--exmple-cua.com'], ['[::FFFF:127.0.0.1]', '::ffff:7f00:1'],
+  ];
+  for (const [written, canonical] of names) it(`${written} is ${canonical}`, () => assert.equal(canonicalHost(written), canonical));
+  for (const bad of ['1.2.3.4.5', '09.1', 'a..b', '-h', 'x_y', 'h/x', 'a\\b', '[1.2.3.4]']) {
+    it(`"${bad}" is not a host`, () => assert.equal(canonicalHost(bad), undefined));
+  }
+  it('the message names the field and the host as written', () => {
+    assert.throws(() => parseServer('1.2.3.4.5:80', false, 'HOST:PORT', false), (e: unknown) =>
+      e instanceof NbtError && e.code === 'BAD_MESSAGE' && e.details.field === 'HOST:PORT' && /"1\.2\.3\.4\.5" is not a valid host/.test(e.message));
+  });
 });

@@ -256,10 +256,12 @@ function generator(seed: number) {
     const inner = str('abcdefghijklmnopqrstuvwxyz0123456789-', 0, 10);
     return inner === '' ? str('abcxyz09', 1, 1) : `${str('abcz9', 1, 1)}${inner}${str('az09', 1, 1)}`;
   };
+  // Hosts in canonical form (what parseServer gives back): a name's last label is not a number
+  // (a URL parser would read the name as IPv4), IPv6 compressed as a URL parser writes it.
   const host = (): string => pick([
-    () => Array.from({ length: int(1, 4) }, label).join('.'),
+    () => [...Array.from({ length: int(0, 3) }, label), `x${label()}`].join('.'),
     () => Array.from({ length: 4 }, () => String(int(0, 255))).join('.'),
-    () => pick(['::1', '::', 'fe80::1', '2001:db8::a:b', '2001:db8:0:0:1:0:0:1', '::ffff:10.0.0.1']),
+    () => pick(['::1', '::', 'fe80::1', '2001:db8::a:b', '2001:db8::1:0:0:1', '::ffff:a00:1']),
   ])();
   const segment = (): string => {
     const s = str('abcXYZ019_-.,+=@~()é日本📓 ', 1, 12);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkHost, isMetadataIp, isPrivateAddress, parseAllowlist } from '../../../../functions/security/allowlist.js';
+import { isMetadataIp, isPrivateAddress } from '../../../../functions/security/address-policy.js';
+import { checkHost, parseAllowlist } from '../../../../functions/security/allowlist.js';
 
 const srv = (host: string, port = 443) => ({ host, port, secure: port === 443 });
 
@@ -76,5 +77,31 @@ describe('address classes', () => {
     assert.equal(isMetadataIp('::ffff:169.254.169.254'), true);
     assert.equal(isMetadataIp('::ffff:a9fe:a9fe'), true);
     assert.equal(isMetadataIp('169.254.169.253'), false);
+  });
+});
+
+describe('canonical patterns and spellings', () => {
+  test('patterns are canonicalised as messages are', () => {
+    const p = parseAllowlist('127.1:8888 [0:0::1] 0x0a000005 JUPYTER.example.COM. *.Example.ORG.');
+    assert.deepEqual(p.map((x) => x.host), ['127.0.0.1', '::1', '10.0.0.5', 'jupyter.example.com', '*.example.org']);
+    assert.equal(checkHost(srv('127.0.0.1', 8888), p).privateOk, true);
+    assert.throws(() => parseAllowlist('1.2.3.4.5'), /ALLOWED_SERVERS: "1\.2\.3\.4\.5" does not name a valid host/);
+  });
+  test('a wildcard suffix is a name, never digits of an IP address', () => {
+    assert.throws(() => parseAllowlist('*.0.1'), /does not name a valid host/);
+  });
+  // The canonical form of every listed spelling (request/address.ts), refused through a `*` pattern.
+  const canonical = ['127.0.0.1', '0.0.0.0', '::1', '::ffff:7f00:1', '169.254.169.254', '::ffff:a9fe:a9fe', '10.0.0.1', '64:ff9b::7f00:1'];
+  for (const host of canonical) {
+    test(`${host} is refused through *`, () => {
+      const v = checkHost(srv(host, 80), parseAllowlist('*'));
+      assert.equal(v.allowed, false);
+      assert.match(v.reason!, /metadata|private address/);
+    });
+  }
+  test('metadata names are refused in any case, with a trailing dot', () => {
+    for (const h of ['metadata.google.internal', 'metadata', 'instance-data.ec2.internal']) {
+      assert.equal(checkHost(srv(h, 80), parseAllowlist(`* ${h}`)).allowed, false, h);
+    }
   });
 });

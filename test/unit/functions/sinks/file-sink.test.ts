@@ -85,7 +85,7 @@ describe('file sink and writeOutput', () => {
 describe('writeOutput is bounded', () => {
   it('a write that never finishes is a failed output after the limit, not a hang', async () => {
     const t0 = Date.now();
-    const stuck = { base: 'http://127.0.0.1:9', headers: {}, writeText: () => new Promise<void>(() => undefined) };
+    const stuck = { headers: {}, makeDirectory: async () => undefined, writeText: () => new Promise<void>(() => undefined) };
     const r = await writeOutput({ template: 'server:/{runId}.ipynb', values: { notebook: 'n.ipynb', runId: 'r1', date: '2026-01-01T00:00:00.000Z', status: 'succeeded' }, body: '{}', kind: 'notebook' },
       { timeoutMs: 300, contents: stuck });
     assert.equal(r.ok, false);

@@ -30,7 +30,7 @@ export interface LocalJob {
   attributes: Record<string, string>;
 }
 
-/** The output template used locally in place of a `gs://` location: beside the run records, in the function's runs folder. */
+/** The output template used locally in place of a `gs://` location: beside the run records, in the runs folder. */
 export function localOutput(): string {
   return DEFAULT_OUTPUT_SUFFIX;
 }

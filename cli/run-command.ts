@@ -105,7 +105,8 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
     // Bounds on the notebook read come from the same variables as the function's (NBTRIGGER_MAX_…).
     const bounds = readBounds(io.env);
     const limits = {
-      ...bounds, runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
+      ...bounds,
+      runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
       startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
     const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
@@ -220,7 +221,8 @@ async function readLocalNotebook(file: string, maxBytes: number): Promise<string
 }
 
 function tooBig(file: string, maxBytes: number): NbtError {
-  return new NbtError('BAD_NOTEBOOK', `notebook "${file}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+  return new NbtError('BAD_NOTEBOOK',
+    `notebook "${file}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
     { details: { field: 'notebook', maxBytes } });
 }
 

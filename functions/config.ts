@@ -28,7 +28,10 @@ export interface HandlerEnv extends GrammarEnv {
   NBTRIGGER_RUNS_DIR?: string;
   /** Default output template for executed notebooks (a message's `output` wins). */
   NBTRIGGER_OUTPUT?: string;
-  /** `gs://` and `server:` outputs a message may choose (security/outputs.ts); default: NBTRIGGER_OUTPUT's and the notebook's server. */
+  /**
+   * `gs://` and `server:` outputs a message may choose (security/outputs.ts); default: NBTRIGGER_OUTPUT's
+   * `gs://` folder and the notebook's own server.
+   */
   ALLOWED_OUTPUTS?: string;
   /** Largest notebook the function reads, bytes (default 64 MiB). */
   NBTRIGGER_MAX_NOTEBOOK_BYTES?: string;

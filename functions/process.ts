@@ -54,7 +54,8 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const overlap = overlapOf(message.attributes);
   const output = request.output ?? cfg.output;
   // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
-  const confined = request.output === undefined ? undefined : checkOutput(request.output, request, outputAllowlist(env, cfg.output), cfg.runsDir);
+  const confined = request.output === undefined ? undefined
+    : checkOutput(request.output, request, outputAllowlist(env, cfg.output), cfg.runsDir);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
@@ -86,14 +87,16 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     const waited = deps.now() - started;
     const outcome = await deps.run({
       request, token, extraHeaders, lookup: guard.lookupFor(request.server), log: deps.log.child({ messageId: message.messageId }),
-      limits: { ...cfg.bounds, runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) }, deferCleanup: true, warmKernel: cfg.warmKernel,
+      limits: { ...cfg.bounds, runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
+      deferCleanup: true, warmKernel: cfg.warmKernel,
     });
     // Outputs and the record are written while the kernel is deleted; never return before it is.
     let stored;
     try {
       stored = await finishRun({
         outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
-        store: stores?.runs, notify: cfg.notify, ...(overlap ? { schedule: overlap.schedule } : {}), ...(confined ? { sinkDeps: confined } : {}),
+        store: stores?.runs, notify: cfg.notify, ...(overlap ? { schedule: overlap.schedule } : {}),
+        ...(confined ? { sinkDeps: confined } : {}),
       });
     } finally {
       await outcome.cleanup;
@@ -133,7 +136,8 @@ export function overlapOf(attributes: Record<string, string>): { schedule: strin
  * (a bad or refused one is a bad message, acknowledged). Returns the sink settings that keep a
  * local output inside the runs folder.
  */
-function checkOutput(template: string, request: RunRequest, patterns: OutputPattern[], runsDir: string): { baseDir: string; confineTo: string } {
+function checkOutput(template: string, request: RunRequest, patterns: OutputPattern[], runsDir: string):
+  { baseDir: string; confineTo: string } {
   const why = messageOutputRefusal(template, request.notebook, request.server, patterns);
   if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
   return { baseDir: runsDir, confineTo: runsDir };

@@ -105,8 +105,8 @@ export class KernelChannel {
   private earlyClose?: NbtError;
   private discard?: DiscardTest;
 
-  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined, private readonly maxStringBytes?: number,
-    maxPayload?: number) {
+  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined,
+    private readonly maxStringBytes?: number, maxPayload?: number) {
     ws.on('message', (data, isBinary) => {
       if (!this.ackDue) {
         this.ackDue = true;
@@ -131,8 +131,9 @@ export class KernelChannel {
       if (this.closedByUs) return;
       // A frame over the limit would be too big again on a redelivery: a permanent protocol error.
       if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        this.fail(new NbtError('PROTOCOL_ERROR', `a kernel message is larger than the frame limit of ${maxPayload} bytes (set from the output ` +
-          'cap and NBTRIGGER_MEMORY_BUDGET_MB)', { cause: e, retryable: false, details: { maxPayload } }));
+        const why = `a kernel message is larger than the frame limit of ${maxPayload} bytes ` +
+          '(set from the output cap and NBTRIGGER_MEMORY_BUDGET_MB)';
+        this.fail(new NbtError('PROTOCOL_ERROR', why, { cause: e, retryable: false, details: { maxPayload } }));
       } else this.fail(new NbtError('KERNEL_DIED', `kernel channel failed: ${e.message}`, { cause: e }));
     });
   }
@@ -173,7 +174,9 @@ export class KernelChannel {
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
     const url = `${wsBase(opts.server)}/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
     const WebSocket = await preloadWebSocket();
-    if (opts.signal?.aborted) throw isNbtError(opts.signal.reason) ? opts.signal.reason : new NbtError('CANCELLED', 'run cancelled');
+    if (opts.signal?.aborted) {
+      throw isNbtError(opts.signal.reason) ? opts.signal.reason : new NbtError('CANCELLED', 'run cancelled');
+    }
     // The handshake never outlasts the run's deadline.
     const left = opts.deadline === undefined ? Infinity : opts.deadline - Date.now();
     if (left <= 0) throw pastDeadline();

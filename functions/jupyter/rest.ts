@@ -91,8 +91,9 @@ export class JupyterRest {
    */
   async readText(path: string, signal?: AbortSignal, maxBytes = Infinity): Promise<string> {
     const url = `/api/contents/${encodePath(path)}?type=file&format=text&content=1`;
-    const tooBig = (): NbtError => new NbtError('BAD_NOTEBOOK', `notebook "${path}" is larger than the cap of ${maxBytes} bytes ` +
-      '(NBTRIGGER_MAX_NOTEBOOK_BYTES)', { details: { field: 'notebook', maxBytes } });
+    const tooBig = (): NbtError => new NbtError('BAD_NOTEBOOK',
+      `notebook "${path}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+      { details: { field: 'notebook', maxBytes } });
     const bound = { bytes: 2 * maxBytes + 64 * 1024, error: tooBig };
     const body = await this.json('GET', url, undefined, signal, (status, message) => {
       if (status === 404) return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${path}" does not exist on the server`, { details: { status } });
@@ -150,7 +151,8 @@ export class JupyterRest {
   }
 
   private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
-    special?: (status: number, message: string) => NbtError | undefined | null, bound: BodyBound = DEFAULT_BOUND): Promise<unknown> {
+    special?: (status: number, message: string) => NbtError | undefined | null,
+    bound: BodyBound = DEFAULT_BOUND): Promise<unknown> {
     const headers: Record<string, string> = { ...this.headers };
     let body: string | Readable | undefined;
     if (payload instanceof StreamedJson) {

@@ -31,7 +31,10 @@ export interface NotebookBounds {
   maxCellSourceChars?: number;
 }
 
-export const DEFAULT_NOTEBOOK_BOUNDS: Required<NotebookBounds> = { maxCells: 10_000, maxCellSourceChars: 4 * 1024 * 1024 };
+export const DEFAULT_NOTEBOOK_BOUNDS: Required<NotebookBounds> = {
+  maxCells: 10_000,
+  maxCellSourceChars: 4 * 1024 * 1024,
+};
 
 /**
  * Parses notebook JSON text. Throws BAD_NOTEBOOK naming what is wrong: not JSON, not an object,
@@ -63,8 +66,9 @@ export function parseNotebook(text: string, label: string, bounds: NotebookBound
     if (!isSource(c.source)) throw bad(label, `cell ${i} "source" is not a string or list of strings`, `cells[${i}].source`);
     const length = typeof c.source === 'string' ? c.source.length : c.source.reduce((n, l) => n + l.length, 0);
     if (length > maxCellSourceChars) {
-      throw bad(label, `cell ${i} source is ${length} characters, more than the cap of ${maxCellSourceChars} (NBTRIGGER_MAX_CELL_SOURCE)`,
-        `cells[${i}].source`);
+      const why = `cell ${i} source is ${length} characters, more than the cap of ${maxCellSourceChars} ` +
+        '(NBTRIGGER_MAX_CELL_SOURCE)';
+      throw bad(label, why, `cells[${i}].source`);
     }
     if (c.metadata !== undefined && !isObject(c.metadata)) throw bad(label, `cell ${i} "metadata" is not an object`, `cells[${i}].metadata`);
   });

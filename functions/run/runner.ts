@@ -19,7 +19,9 @@ import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
 import type { LookupFn } from '../security/guard.js';
 import { injectParameters } from '../notebook/parameters.js';
-import { DEFAULT_NOTEBOOK_BOUNDS, notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
+import {
+  DEFAULT_NOTEBOOK_BOUNDS, notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell,
+} from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
 import type { RunRequest } from '../request/grammar.js';
 import { EarlyKernel } from './early-kernel.js';
@@ -136,10 +138,13 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     }
     const [specs, text] = await Promise.all([
       untilReady(() => rest.kernelspecs(start.signal), ready),
-      opts.notebookText ? beforeAbort(opts.notebookText, start.signal) : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready),
+      opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
+        : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready),
     ]);
     if (text.length > limits.maxNotebookBytes && Buffer.byteLength(text) > limits.maxNotebookBytes) {
-      throw new NbtError('BAD_NOTEBOOK', `notebook "${req.notebook}" is larger than the cap of ${limits.maxNotebookBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+      throw new NbtError('BAD_NOTEBOOK',
+        `notebook "${req.notebook}" is larger than the cap of ${limits.maxNotebookBytes} bytes ` +
+        '(NBTRIGGER_MAX_NOTEBOOK_BYTES)',
         { details: { field: 'notebook', maxBytes: limits.maxNotebookBytes } });
     }
     start.phase = 'starting the kernel';
@@ -163,9 +168,12 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.lookup);
     // A kernel whose start outlasts the deadline is deleted once it has started.
     const starting = warmId !== undefined ? Promise.resolve({ id: warmId, name })
-      : (early ? early.take(name) : Promise.resolve(undefined)).then((k) => k ?? (start.signal.aborted ? Promise.reject(new Error('aborted')) : rest.startKernel(name, undefined, dir)));
+      : (early ? early.take(name) : Promise.resolve(undefined)).then((k) => k ??
+        (start.signal.aborted ? Promise.reject(new Error('aborted')) : rest.startKernel(name, undefined, dir)));
     const kernel = await beforeAbort(starting, start.signal, () => {
-      late = starting.then((k) => deleteKernel(rest, k.id, AbortSignal.timeout(limits.cleanupTimeoutMs)), () => undefined)
+      const removal = (k: { id: string }): Promise<void> =>
+        deleteKernel(rest, k.id, AbortSignal.timeout(limits.cleanupTimeoutMs));
+      late = starting.then(removal, () => undefined)
         .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { error: String(e) }));
     });
     start.phase = 'opening the kernel channel';
@@ -176,8 +184,11 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
       const open = async (signal: AbortSignal): Promise<KernelChannel> => {
-        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, lookup: opts.lookup,
-          maxStringBytes: limits.maxOutputChars + 1, deadline, maxPayload: frameLimit(limits.maxOutputChars, limits.memoryBudgetBytes) });
+        const ch = await KernelChannel.connect({
+          server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal,
+          lookup: opts.lookup, maxStringBytes: limits.maxOutputChars + 1, deadline,
+          maxPayload: frameLimit(limits.maxOutputChars, limits.memoryBudgetBytes),
+        });
         channels.push(ch);
         return ch;
       };
@@ -315,7 +326,11 @@ interface StartPhase {
 
 function startPhase(deadline: number | undefined, now: () => number, outer: AbortSignal): StartPhase {
   const stop = new AbortController();
-  const p: StartPhase = { signal: AbortSignal.any([outer, stop.signal]), phase: 'waiting for the server and reading the notebook', done: () => clearTimeout(timer) };
+  const p: StartPhase = {
+    signal: AbortSignal.any([outer, stop.signal]),
+    phase: 'waiting for the server and reading the notebook',
+    done: () => clearTimeout(timer),
+  };
   const timer = deadline === undefined ? undefined : setTimeout(() => {
     stop.abort(new NbtError('TIMEOUT', `the run deadline passed before the first cell, while ${p.phase}`));
   }, Math.max(0, deadline - now()));

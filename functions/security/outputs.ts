@@ -43,7 +43,8 @@ export function parseOutputAllowlist(text: string): OutputPattern[] {
 
 function parsePattern(entry: string): OutputPattern {
   const bad = (why: string): NbtError =>
-    new NbtError('CONFIG', `ALLOWED_OUTPUTS: "${entry.slice(0, 120)}" ${why}`, { details: { field: 'ALLOWED_OUTPUTS' } });
+    new NbtError('CONFIG', `ALLOWED_OUTPUTS: "${entry.slice(0, 120)}" ${why}`,
+      { details: { field: 'ALLOWED_OUTPUTS' } });
   if (/^gs:\/\//i.test(entry)) {
     const rest = entry.slice(5);
     const slash = rest.indexOf('/');
@@ -60,15 +61,19 @@ function parsePattern(entry: string): OutputPattern {
       server = { host: m[1]!.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(m[2]) };
       rest = m[3] ?? '';
     }
-    return { kind: 'server', ...(server ? { server } : {}), prefix: prefixOf(rest.replace(/^\/+/, ''), bad), text: entry };
+    const prefix = prefixOf(rest.replace(/^\/+/, ''), bad);
+    return { kind: 'server', ...(server ? { server } : {}), prefix, text: entry };
   }
-  throw bad('is not gs://BUCKET[/PREFIX] or server:[//HOST:PORT][/FOLDER] (local outputs of a message always stay in the runs folder)');
+  throw bad('is not gs://BUCKET[/PREFIX] or server:[//HOST:PORT][/FOLDER] ' +
+    '(local outputs of a message always stay in the runs folder)');
 }
 
 /** A prefix without its trailing `/`; `.`/`..` segments and placeholders are refused. */
 function prefixOf(p: string, bad: (why: string) => NbtError): string {
   const prefix = p.replace(/\/+$/, '');
-  if (prefix.split('/').some((s) => s === '.' || s === '..' || (s === '' && prefix !== ''))) throw bad('has an empty, "." or ".." segment');
+  if (prefix.split('/').some((s) => s === '.' || s === '..' || (s === '' && prefix !== ''))) {
+    throw bad('has an empty, "." or ".." segment');
+  }
   if (/[{}]/.test(prefix)) throw bad('has a placeholder (patterns are plain prefixes)');
   return prefix;
 }
@@ -92,8 +97,10 @@ export function defaultOutputAllowlist(configuredOutput: string | undefined): Ou
 }
 
 /** The patterns in force: `ALLOWED_OUTPUTS` when set, else the defaults. */
-export function outputAllowlist(env: { ALLOWED_OUTPUTS?: string }, configuredOutput: string | undefined): OutputPattern[] {
-  return env.ALLOWED_OUTPUTS === undefined ? defaultOutputAllowlist(configuredOutput) : parseOutputAllowlist(env.ALLOWED_OUTPUTS);
+export function outputAllowlist(env: { ALLOWED_OUTPUTS?: string }, configuredOutput: string | undefined):
+  OutputPattern[] {
+  const text = env.ALLOWED_OUTPUTS;
+  return text === undefined ? defaultOutputAllowlist(configuredOutput) : parseOutputAllowlist(text);
 }
 
 /** True when `path` is `prefix` itself or below it (`prefix` '' is everything). */
@@ -105,12 +112,14 @@ function under(path: string, prefix: string): boolean {
  * Why a message may not write to `location` (an expanded, parsed location), or undefined when it
  * may. `text` is the location as the message wrote it; `server` the server the notebook runs on.
  */
-export function refusedOutput(location: Location, text: string, server: ServerAddress, patterns: OutputPattern[]): string | undefined {
+export function refusedOutput(location: Location, text: string, server: ServerAddress, patterns: OutputPattern[]):
+  string | undefined {
+  const relative = '(use a path relative to the runs folder)';
   switch (location.kind) {
     case 'file': {
       const p = location.path;
-      if (/^file:/i.test(text.trim())) return 'a file: location is not allowed in a message (use a path relative to the runs folder)';
-      if (p.startsWith('/')) return 'an absolute path is not allowed in a message (use a path relative to the runs folder)';
+      if (/^file:/i.test(text.trim())) return `a file: location is not allowed in a message ${relative}`;
+      if (p.startsWith('/')) return `an absolute path is not allowed in a message ${relative}`;
       if (p.startsWith('~')) return 'a path starting with ~ is not allowed in a message';
       if (p.includes('\\')) return 'a backslash is not allowed in a message\'s output path';
       // eslint-disable-next-line no-control-regex
@@ -119,12 +128,17 @@ export function refusedOutput(location: Location, text: string, server: ServerAd
       return undefined;
     }
     case 'gcs':
-      if (patterns.some((q) => q.kind === 'gcs' && q.bucket === location.bucket && under(location.object, q.prefix))) return undefined;
+      if (patterns.some((q) => q.kind === 'gcs' && q.bucket === location.bucket && under(location.object, q.prefix))) {
+        return undefined;
+      }
       return `gs://${location.bucket}/${location.object} is not in ALLOWED_OUTPUTS (${listed(patterns, 'gcs')})`;
     case 'server':
-      if (patterns.some((q) => q.kind === 'server' && (!q.server || (q.server.host === server.host.toLowerCase() && q.server.port === server.port)) &&
-        under(location.path, q.prefix))) return undefined;
-      return `server:/${location.path} on ${server.host}:${server.port} is not in ALLOWED_OUTPUTS (${listed(patterns, 'server')})`;
+      if (patterns.some((q) => q.kind === 'server' && under(location.path, q.prefix) &&
+        (!q.server || (q.server.host === server.host.toLowerCase() && q.server.port === server.port)))) {
+        return undefined;
+      }
+      return `server:/${location.path} on ${server.host}:${server.port} is not in ALLOWED_OUTPUTS ` +
+        `(${listed(patterns, 'server')})`;
   }
 }
 
@@ -139,10 +153,13 @@ function listed(patterns: OutputPattern[], kind: OutputPattern['kind']): string 
  * differ in every other placeholder: values hold no `/`, so a folder the patterns compare matches
  * in both only when no placeholder is in it, and then it matches for every run.
  */
-export function messageOutputRefusal(template: string, notebook: string, server: ServerAddress, patterns: OutputPattern[]): string | undefined {
+export function messageOutputRefusal(template: string, notebook: string, server: ServerAddress,
+  patterns: OutputPattern[]): string | undefined {
+  const runs = [{ runId: 'a', date: 0, status: 'succeeded' }, { runId: 'bb', date: 4102444799999, status: 'failed' }];
   try {
-    for (const v of [{ runId: 'a', date: 0, status: 'succeeded' }, { runId: 'bb', date: 4102444799999, status: 'failed' }]) {
-      const why = refusedOutput(parseLocation(expandPlaceholders(outputTemplate(template), { notebook, ...v })), template, server, patterns);
+    for (const v of runs) {
+      const location = parseLocation(expandPlaceholders(outputTemplate(template), { notebook, ...v }));
+      const why = refusedOutput(location, template, server, patterns);
       if (why !== undefined) return why;
     }
     return undefined;

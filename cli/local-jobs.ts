@@ -2,7 +2,8 @@
  * The manifest's schedules as the local stack fires them: the very Pub/Sub message and
  * attributes `nbtrigger deploy` puts in each Cloud Scheduler job (built by deploy/desired.ts
  * with the function's own grammar), with the local Jupyter server's address instead of the
- * Cloud Run URL, and a `gs://` output mapped to the local runs folder (no bucket locally).
+ * Cloud Run URL, and a `gs://` output mapped to the local runs folder (no bucket locally): a
+ * relative path, which the function writes below its runs folder (a message may name no other).
  * Pure: no I/O.
  *
  * Spec: issue 4 ("The same manifest, locally"); deploy/desired.ts (jobSpec, scheduleRequest).
@@ -12,6 +13,7 @@ import { NbtError } from '../functions/errors.js';
 import { decodeData, encodeMessage, parseMessage } from '../functions/request/grammar.js';
 import { desiredState, jobId } from '../deploy/desired.js';
 import type { Manifest } from '../deploy/manifest.js';
+import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
 
 /** One schedule, ready to fire locally. */
 export interface LocalJob {
@@ -28,23 +30,23 @@ export interface LocalJob {
   attributes: Record<string, string>;
 }
 
-/** The output template used locally in place of a `gs://` location: beside the run records. */
-export function localOutput(runsDir: string): string {
-  return `${runsDir.replace(/\/+$/, '')}/{notebook}/{date}-{runId}.ipynb`;
+/** The output template used locally in place of a `gs://` location: beside the run records, in the runs folder. */
+export function localOutput(): string {
+  return DEFAULT_OUTPUT_SUFFIX;
 }
 
 /**
  * Builds every schedule's local job. `serviceUrls` maps Cloud Run service names to the local
- * server that stands in for each (`http://127.0.0.1:PORT`); `runsDir` is an absolute folder.
+ * server that stands in for each (`http://127.0.0.1:PORT`).
  */
-export function localJobs(m: Manifest, serviceUrls: ReadonlyMap<string, string>, runsDir: string): LocalJob[] {
+export function localJobs(m: Manifest, serviceUrls: ReadonlyMap<string, string>): LocalJob[] {
   const state = desiredState(m, serviceUrls);
   const byService = new Map(m.notebooks.map((nb) => [nb.service.name, nb.name]));
   return state.jobs.map((job) => {
     if (job.data === undefined || job.request === undefined) throw new NbtError('CONFIG', `no local server for service ${job.service}`);
     // The deploy module's message, decoded with the function's grammar: exactly what Scheduler would send.
     const request = parseMessage(decodeData(job.data));
-    if (request.output?.startsWith('gs://')) request.output = localOutput(runsDir);
+    if (request.output?.startsWith('gs://')) request.output = localOutput();
     const schedule = job.attributes['nbtrigger-schedule']!;
     return {
       schedule, jobId: jobId(m.name, schedule), notebook: byService.get(job.service)!, service: job.service,

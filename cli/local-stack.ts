@@ -89,7 +89,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     for (const nb of wanted) say(`service ${nb.service.name}: Jupyter server on http://127.0.0.1:${servers.get(nb.service.name)!.address.port} (root ${opts.rootDir})`);
     say(`function ${m.function.name} on ${fn!.url}/ (functions-framework; ALLOWED_SERVERS=${allowed})`);
     const urls = new Map([...servers].map(([name, s]) => [name, `http://127.0.0.1:${s.address.port}`]));
-    const jobs = localJobs({ ...m, notebooks: wanted }, urls, opts.runsDir);
+    const jobs = localJobs({ ...m, notebooks: wanted }, urls);
 
     const record = async (text: string, attributes: Record<string, string>, messageId: string): Promise<LocalRun> => {
       const started = Date.now();

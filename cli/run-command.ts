@@ -7,9 +7,10 @@
  * Spec: issue "Run a notebook …" (what a user does, items 2–3; contract).
  * @module
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readBounds } from '../functions/config.js';
 import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
 import { createLogger, redactJson } from '../functions/log.js';
 import { parseServer } from '../functions/request/address.js';
@@ -18,7 +19,7 @@ import { normalizeNotebookPath, type RunRequest } from '../functions/request/gra
 import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
 import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
 import { finishRun } from '../functions/run/finish.js';
-import { runNotebook, type RunLimits } from '../functions/run/runner.js';
+import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../functions/run/runner.js';
 import { openRunStore } from '../functions/store/runs-store.js';
 import type { LocalJupyter } from './jupyter-server.js';
 import { Progress, summary } from './progress.js';
@@ -101,7 +102,10 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
   try {
     if (v['no-record'] && (v.output || v.html)) throw new NbtError('USAGE', '--no-record writes nothing: it excludes --output and --html');
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
+    // Bounds on the notebook read come from the same variables as the function's (NBTRIGGER_MAX_…).
+    const bounds = readBounds(io.env);
     const limits = {
+      ...bounds,
       runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
       startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
@@ -123,8 +127,9 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
     } else {
       if (v['use-https'] || v.token) throw new NbtError('USAGE', '--use-https and --token need --server');
       const file = resolve(positionals[0]!);
-      await checkLocalNotebook(file);
-      notebookText = readFile(file, 'utf8');
+      const maxBytes = bounds.maxNotebookBytes ?? DEFAULT_LIMITS.maxNotebookBytes;
+      await checkLocalNotebook(file, maxBytes);
+      notebookText = readLocalNotebook(file, maxBytes);
       notebookText.catch(() => undefined);
       // Loaded only without --server (as yaml for --parameters-file): a lean start for the common case.
       local = await (await import('./jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
@@ -187,11 +192,38 @@ export function exitCode(record: RunRecord): number {
   return code !== undefined && code in ErrorCodes ? exitCodeFor(ErrorCodes[code as ErrorCode].kind) : 3;
 }
 
-async function checkLocalNotebook(file: string): Promise<void> {
+async function checkLocalNotebook(file: string, maxBytes: number): Promise<void> {
   if (!file.toLowerCase().endsWith('.ipynb')) throw new NbtError('BAD_NOTEBOOK', `"${file}" does not end in .ipynb`);
   const s = await stat(file).catch(() => undefined);
   if (!s) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`);
   if (s.isDirectory()) throw new NbtError('NOTEBOOK_NOT_FOUND', `"${file}" is a directory, not a notebook`);
+  if (s.size > maxBytes) throw tooBig(file, maxBytes);
+}
+
+/** Reads a local notebook, never more than `maxBytes` + 1 MiB of it (a file may grow after its size was checked). */
+async function readLocalNotebook(file: string, maxBytes: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for (;;) {
+      const b = Buffer.allocUnsafe(1 << 20);
+      const { bytesRead } = await fh.read(b, 0, b.length, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > maxBytes) throw tooBig(file, maxBytes);
+      chunks.push(b.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, n).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+function tooBig(file: string, maxBytes: number): NbtError {
+  return new NbtError('BAD_NOTEBOOK',
+    `notebook "${file}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+    { details: { field: 'notebook', maxBytes } });
 }
 
 /** Pulls `-p NAME VALUE` / `--parameter NAME VALUE` pairs out of argv (parseArgs takes one value per option). */

@@ -28,6 +28,19 @@ export interface HandlerEnv extends GrammarEnv {
   NBTRIGGER_RUNS_DIR?: string;
   /** Default output template for executed notebooks (a message's `output` wins). */
   NBTRIGGER_OUTPUT?: string;
+  /**
+   * `gs://` and `server:` outputs a message may choose (security/outputs.ts); default: NBTRIGGER_OUTPUT's
+   * `gs://` folder and the notebook's own server.
+   */
+  ALLOWED_OUTPUTS?: string;
+  /** Largest notebook the function reads, bytes (default 64 MiB). */
+  NBTRIGGER_MAX_NOTEBOOK_BYTES?: string;
+  /** Most cells a notebook may have (default 10,000). */
+  NBTRIGGER_MAX_CELLS?: string;
+  /** Longest source one cell may have, characters (default 4 Mi). */
+  NBTRIGGER_MAX_CELL_SOURCE?: string;
+  /** Memory one run may spend on a single kernel message, MiB: bounds the WebSocket frame size (default 256). */
+  NBTRIGGER_MEMORY_BUDGET_MB?: string;
   /** `1`/`true`: also write an HTML rendering next to each executed notebook. */
   NBTRIGGER_HTML?: string;
   /** `1`/`true`: keep a reset kernel for the next run of the same notebook folder (functions/jupyter/warm-kernels.ts). */
@@ -57,10 +70,34 @@ export interface FunctionConfig {
   state: StateConfig;
   /** Output template for the executed notebook, when one is written by default. */
   output: string | undefined;
+  /** The runs folder: the local store's root, and where a message's (relative) local output goes. */
+  runsDir: string;
+  /** Bounds on what a run reads and holds (each undefined: the runner's default). */
+  bounds: ReadBounds;
   html: boolean;
   notify: NotifyConfig;
   /** Opt-in warm kernels (NBTRIGGER_WARM_KERNEL). */
   warmKernel: boolean;
+}
+
+/** Bounds on the notebook read and on kernel messages (see functions/run/runner.ts RunLimits). */
+export interface ReadBounds {
+  maxNotebookBytes?: number;
+  maxCells?: number;
+  maxCellSourceChars?: number;
+  memoryBudgetBytes?: number;
+}
+
+/** The bounds set in the environment (shared by the function and the CLI). */
+export function readBounds(env: NodeJS.ProcessEnv | HandlerEnv): ReadBounds {
+  const mb = positiveNumber(env.NBTRIGGER_MEMORY_BUDGET_MB, NaN);
+  const b: ReadBounds = {
+    maxNotebookBytes: wholeNumber(env.NBTRIGGER_MAX_NOTEBOOK_BYTES),
+    maxCells: wholeNumber(env.NBTRIGGER_MAX_CELLS),
+    maxCellSourceChars: wholeNumber(env.NBTRIGGER_MAX_CELL_SOURCE),
+    memoryBudgetBytes: Number.isNaN(mb) ? undefined : Math.round(mb * 1024 * 1024),
+  };
+  return Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) as ReadBounds;
 }
 
 /** Reads the configuration. Never throws: bad values fall back to defaults (and ALLOWED_SERVERS is checked by the guard). */
@@ -81,10 +118,17 @@ export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionCon
     maxAttempts: positiveNumber(env.NBTRIGGER_MAX_ATTEMPTS, 10),
     state,
     output,
+    runsDir: root,
+    bounds: readBounds(env),
     html: /^(1|true|yes)$/i.test(env.NBTRIGGER_HTML ?? ''),
     notify: notifyConfig(env),
     warmKernel: /^(1|true|yes)$/i.test(env.NBTRIGGER_WARM_KERNEL ?? ''),
   };
+}
+
+function wholeNumber(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function positiveNumber(v: string | undefined, fallback: number): number {

@@ -24,7 +24,7 @@ import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
 import type { RunOptions, RunOutcome } from './run/runner.js';
 import type { Resolver } from './security/connector.js';
 import { guardFromEnv } from './security/guard.js';
-import { expandPlaceholders, outputTemplate, parseLocation } from './sinks/location.js';
+import { messageOutputRefusal, outputAllowlist, type OutputPattern } from './security/outputs.js';
 import { storesFor } from './stores.js';
 import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
 
@@ -58,7 +58,9 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const connector = guard.connectorFor(request.server);
   const overlap = overlapOf(message.attributes);
   const output = request.output ?? cfg.output;
-  if (request.output !== undefined) checkOutput(request.output);
+  // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
+  const confined = request.output === undefined ? undefined
+    : checkOutput(request.output, request, outputAllowlist(env, cfg.output), cfg.runsDir);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
@@ -90,14 +92,17 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     const waited = deps.now() - started;
     const outcome = await deps.run({
       request, token, extraHeaders, connector, log: deps.log.child({ messageId: message.messageId }),
-      limits: { runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) }, deferCleanup: true, warmKernel: cfg.warmKernel,
+      limits: { ...cfg.bounds, runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
+      deferCleanup: true, warmKernel: cfg.warmKernel,
     });
     // Outputs and the record are written while the kernel is deleted; never return before it is.
     let stored;
     try {
       stored = await finishRun({
         outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
-        store: stores?.runs, notify: cfg.notify, connector, resolve: deps.resolve, ...(overlap ? { schedule: overlap.schedule } : {}),
+        store: stores?.runs, notify: cfg.notify, connector, resolve: deps.resolve,
+        ...(overlap ? { schedule: overlap.schedule } : {}),
+        ...(confined ? { sinkDeps: confined } : {}),
       });
     } finally {
       await outcome.cleanup;
@@ -132,13 +137,16 @@ export function overlapOf(attributes: Record<string, string>): { schedule: strin
   return { schedule, concurrency: c };
 }
 
-/** A message's output template must parse before anything runs (a bad one is a bad message). */
-function checkOutput(template: string): void {
-  try {
-    parseLocation(expandPlaceholders(outputTemplate(template), { notebook: 'nb', runId: 'run', date: new Date(0).toISOString(), status: 'succeeded' }));
-  } catch (e) {
-    throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
-  }
+/**
+ * A message's output template must parse and be one a message may choose, before anything runs
+ * (a bad or refused one is a bad message, acknowledged). Returns the sink settings that keep a
+ * local output inside the runs folder.
+ */
+function checkOutput(template: string, request: RunRequest, patterns: OutputPattern[], runsDir: string):
+  { baseDir: string; confineTo: string } {
+  const why = messageOutputRefusal(template, request.notebook, request.server, patterns);
+  if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
+  return { baseDir: runsDir, confineTo: runsDir };
 }
 
 /** Store errors are transient (retry), except our own classified ones. */

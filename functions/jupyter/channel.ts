@@ -32,7 +32,24 @@ export interface ChannelOptions {
   /** Headers for the upgrade request (Authorization and any extra). */
   headers: Record<string, string>;
   connectTimeoutMs?: number;
+  /** The run's deadline (ms since epoch): the opening handshake never waits past it. */
+  deadline?: number;
+  /** The largest frame accepted (ws buffers a frame whole before it is parsed): see {@link frameLimit}. */
+  maxPayload?: number;
   signal?: AbortSignal;
+}
+
+/** Frame limit without a memory budget (the output cap's frames and their JSON escaping fit). */
+const MIN_FRAME_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The largest kernel frame a run accepts: room for a frame carrying a cell's whole output cap
+ * (twice the cap: JSON escaping) and 1 MiB of header, at least 8 MiB, and at most a third of the
+ * memory budget (ws holds the frame's fragments and their join, then it is parsed). The kernels
+ * nbtrigger starts send stream output in frames of at most 1 MiB of text.
+ */
+export function frameLimit(maxOutputChars: number, memoryBudgetBytes: number): number {
+  return Math.floor(Math.min(memoryBudgetBytes / 3, Math.max(MIN_FRAME_BYTES, 2 * (maxOutputChars + 1) + 1024 * 1024)));
 }
 
 /** Stream frames above this size keep their text as bytes (smaller ones are decoded as usual). */
@@ -88,7 +105,8 @@ export class KernelChannel {
   private earlyClose?: NbtError;
   private discard?: DiscardTest;
 
-  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined, private readonly maxStringBytes?: number) {
+  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined,
+    private readonly maxStringBytes?: number, maxPayload?: number) {
     ws.on('message', (data, isBinary) => {
       if (!this.ackDue) {
         this.ackDue = true;
@@ -109,8 +127,14 @@ export class KernelChannel {
     ws.on('close', (code, reason) => {
       if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel closed unexpectedly (WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`));
     });
-    ws.on('error', (e) => {
-      if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel failed: ${e.message}`, { cause: e }));
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (this.closedByUs) return;
+      // A frame over the limit would be too big again on a redelivery: a permanent protocol error.
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        const why = `a kernel message is larger than the frame limit of ${maxPayload} bytes ` +
+          '(set from the output cap and NBTRIGGER_MEMORY_BUDGET_MB)';
+        this.fail(new NbtError('PROTOCOL_ERROR', why, { cause: e, retryable: false, details: { maxPayload } }));
+      } else this.fail(new NbtError('KERNEL_DIED', `kernel channel failed: ${e.message}`, { cause: e }));
     });
   }
 
@@ -150,7 +174,14 @@ export class KernelChannel {
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
     const url = `${wsBase(opts.server)}/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
     const WebSocket = await preloadWebSocket();
-    if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
+    if (opts.signal?.aborted) {
+      throw isNbtError(opts.signal.reason) ? opts.signal.reason : new NbtError('CANCELLED', 'run cancelled');
+    }
+    // The handshake never outlasts the run's deadline.
+    const left = opts.deadline === undefined ? Infinity : opts.deadline - Date.now();
+    if (left <= 0) throw pastDeadline();
+    const handshakeTimeout = Math.max(1, Math.min(opts.connectTimeoutMs ?? 30_000, left));
+    const maxPayload = opts.maxPayload ?? 512 * 1024 * 1024;
     return new Promise((resolve, reject) => {
       let socket: Socket | undefined;
       const ws = new WebSocket(url, {
@@ -170,10 +201,14 @@ export class KernelChannel {
           }) as unknown as ClientOptions['createConnection'],
         headers: opts.headers,
         perMessageDeflate: false,
-        handshakeTimeout: opts.connectTimeoutMs ?? 30_000,
-        maxPayload: 512 * 1024 * 1024,
+        handshakeTimeout,
+        maxPayload,
       });
-      const onAbort = (): void => ws.terminate();
+      const onAbort = (): void => {
+        ws.terminate();
+        const reason: unknown = opts.signal?.reason;
+        reject(isNbtError(reason) ? reason : new NbtError('CANCELLED', 'run cancelled'));
+      };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       ws.once('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
@@ -187,11 +222,13 @@ export class KernelChannel {
         ws.removeAllListeners('error');
         ws.removeAllListeners('unexpected-response');
         ws.setMaxListeners(0);
-        resolve(new KernelChannel(ws, socket, opts.maxStringBytes));
+        resolve(new KernelChannel(ws, socket, opts.maxStringBytes, maxPayload));
       });
       ws.once('error', (e) => {
         opts.signal?.removeEventListener('abort', onAbort);
-        reject(isNbtError(e) ? e : new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
+        if (isNbtError(e)) reject(e);
+        else if (opts.deadline !== undefined && Date.now() >= opts.deadline - 10) reject(pastDeadline());
+        else reject(new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
       });
     });
   }
@@ -261,6 +298,10 @@ export class KernelChannel {
     if (this.onClose) this.onClose(err);
     else this.earlyClose = err;
   }
+}
+
+function pastDeadline(): NbtError {
+  return new NbtError('TIMEOUT', 'the run deadline passed while the kernel channel was opening');
 }
 
 /**

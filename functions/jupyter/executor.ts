@@ -100,12 +100,14 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
     // The kernel answers in order: the first cell without a reply is the one it is working on
     // (its busy may never have been published if the kernel died at once).
     const currentCell = (): Pending | undefined => queue.slice(head).find((p) => !p.done && !p.replied) ?? queue.slice(head).find((p) => !p.done);
-    const failAtCurrent = (code: 'KERNEL_DIED' | 'TIMEOUT' | 'CANCELLED' | 'PROTOCOL_ERROR', message: string, status?: CellStatus): void => {
+    const failAtCurrent = (code: 'KERNEL_DIED' | 'TIMEOUT' | 'CANCELLED' | 'PROTOCOL_ERROR', message: string,
+      status?: CellStatus, retryable?: boolean): void => {
       const cur = currentCell();
       if (cur && status) cur.run.status = status;
       if (cur && code === 'KERNEL_DIED' && cur.run.startedAt === undefined && cur.msgId !== '' && result.started > 0) cur.run.startedAt = now();
       if (cur && cur.run.startedAt !== undefined) cur.run.endedAt = now();
-      finish(new NbtError(code, message, { details: cur ? { cellIndex: cur.cell.index } : {} }));
+      const details = cur ? { cellIndex: cur.cell.index } : {};
+      finish(new NbtError(code, message, { details, ...(retryable === undefined ? {} : { retryable }) }));
     };
     const onAbort = (): void => failAtCurrent('CANCELLED', 'run cancelled');
 
@@ -266,7 +268,9 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
     const onClose = (err: NbtError): void => {
       if (finished) return;
       if (err.code === 'PROTOCOL_ERROR' || !opts.reconnect) {
-        return failAtCurrent(err.code === 'PROTOCOL_ERROR' ? 'PROTOCOL_ERROR' : 'KERNEL_DIED', err.message, 'error');
+        // A protocol error keeps its own verdict (a frame over the limit would be too big again on a redelivery).
+        return err.code === 'PROTOCOL_ERROR' ? failAtCurrent('PROTOCOL_ERROR', err.message, 'error', err.retryable)
+          : failAtCurrent('KERNEL_DIED', err.message, 'error');
       }
       if (++drops > (opts.maxReconnects ?? 10)) {
         return failAtCurrent('KERNEL_DIED', `${err.message}; the channel dropped ${drops} times, giving up`, 'error');

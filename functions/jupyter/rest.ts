@@ -84,15 +84,24 @@ export class JupyterRest {
     return { default: typeof body.default === 'string' ? body.default : Object.keys(specs)[0] ?? '', specs };
   }
 
-  /** Reads a file's text through the contents API (`type=file&format=text`). */
-  async readText(path: string, signal?: AbortSignal): Promise<string> {
+  /**
+   * Reads a file's text through the contents API (`type=file&format=text`), at most `maxBytes`
+   * of it (UTF-8). The answer is read as it streams and cut past the bound (the JSON escaping of
+   * the text is allowed for: twice the bound), so a file over it is never held whole.
+   */
+  async readText(path: string, signal?: AbortSignal, maxBytes = Infinity): Promise<string> {
     const url = `/api/contents/${encodePath(path)}?type=file&format=text&content=1`;
+    const tooBig = (): NbtError => new NbtError('BAD_NOTEBOOK',
+      `notebook "${path}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+      { details: { field: 'notebook', maxBytes } });
+    const bound = { bytes: 2 * maxBytes + 64 * 1024, error: tooBig };
     const body = await this.json('GET', url, undefined, signal, (status, message) => {
       if (status === 404) return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${path}" does not exist on the server`, { details: { status } });
       if (status === 400 && /directory/i.test(message)) return new NbtError('NOTEBOOK_NOT_FOUND', `"${path}" is a directory, not a notebook`, { details: { status } });
       return undefined;
-    });
+    }, bound);
     if (!isObject(body) || typeof body.content !== 'string') throw badResponse(url, 'content');
+    if (body.content.length > maxBytes && Buffer.byteLength(body.content) > maxBytes) throw tooBig();
     return body.content;
   }
 
@@ -166,7 +175,8 @@ export class JupyterRest {
   }
 
   private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
-    special?: (status: number, message: string) => NbtError | undefined | null): Promise<unknown> {
+    special?: (status: number, message: string) => NbtError | undefined | null,
+    bound: BodyBound = DEFAULT_BOUND): Promise<unknown> {
     const headers: Record<string, string> = { ...this.headers };
     let body: string | Readable | undefined;
     if (payload instanceof StreamedJson) {
@@ -186,8 +196,9 @@ export class JupyterRest {
     }
     let text: string;
     try {
-      text = await res.body.text();
+      text = await boundedText(res, bound);
     } catch (e) {
+      if (isNbtError(e)) throw e;
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
     }
     const status = res.statusCode;
@@ -205,6 +216,41 @@ export class JupyterRest {
     if (mapped) throw mapped;
     throw httpError(status, `${method} ${path.split('?')[0]}`, message);
   }
+}
+
+/** The most a response body may hold, and the error past it. */
+interface BodyBound {
+  bytes: number;
+  error: () => NbtError;
+}
+
+/** Answers other than a notebook (kernelspecs, kernel models, errors) are small. */
+const DEFAULT_BOUND: BodyBound = {
+  bytes: 8 * 1024 * 1024,
+  error: () => new NbtError('PROTOCOL_ERROR', 'the server\'s answer is larger than 8 MiB'),
+};
+
+/**
+ * A response body as text, read as it streams and abandoned (the connection closed) as soon as
+ * it passes the bound, or at once when its Content-Length already does.
+ */
+async function boundedText(res: Dispatcher.ResponseData, bound: BodyBound): Promise<string> {
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > bound.bytes) {
+    res.body.destroy();
+    throw bound.error();
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > bound.bytes) {
+      res.body.destroy();
+      throw bound.error();
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, n).toString('utf8');
 }
 
 /** A JSON request body given as text pieces (sent as a stream). */

@@ -23,12 +23,27 @@ export interface PlannedCell {
 
 const CELL_TYPES = new Set(['code', 'markdown', 'raw']);
 
+/** Bounds on a notebook's shape (a notebook past them is refused before anything runs). */
+export interface NotebookBounds {
+  /** Most cells (default 10,000). */
+  maxCells?: number;
+  /** Longest source of one cell, in characters (default 4 Mi). */
+  maxCellSourceChars?: number;
+}
+
+export const DEFAULT_NOTEBOOK_BOUNDS: Required<NotebookBounds> = {
+  maxCells: 10_000,
+  maxCellSourceChars: 4 * 1024 * 1024,
+};
+
 /**
  * Parses notebook JSON text. Throws BAD_NOTEBOOK naming what is wrong: not JSON, not an object,
- * not nbformat 4, no `cells` list, a cell without a valid `cell_type` or `source`.
+ * not nbformat 4, no `cells` list, a cell without a valid `cell_type` or `source`, more cells or
+ * a longer cell source than `bounds` allow (the error names the cap and the setting).
  * @param label the path shown in error messages.
  */
-export function parseNotebook(text: string, label: string): Notebook {
+export function parseNotebook(text: string, label: string, bounds: NotebookBounds = {}): Notebook {
+  const { maxCells, maxCellSourceChars } = { ...DEFAULT_NOTEBOOK_BOUNDS, ...bounds };
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -39,6 +54,9 @@ export function parseNotebook(text: string, label: string): Notebook {
   if (v.nbformat !== 4) throw bad(label, `is not nbformat 4 (nbformat is ${JSON.stringify(v.nbformat) ?? 'missing'})`, 'nbformat');
   if (!Array.isArray(v.cells)) throw bad(label, 'has no "cells" list', 'cells');
   if (v.cells.length === 0) throw bad(label, 'has no cells', 'cells');
+  if (v.cells.length > maxCells) {
+    throw bad(label, `has ${v.cells.length} cells, more than the cap of ${maxCells} (NBTRIGGER_MAX_CELLS)`, 'cells');
+  }
   if (v.metadata !== undefined && !isObject(v.metadata)) throw bad(label, '"metadata" is not an object', 'metadata');
   v.cells.forEach((c: unknown, i: number) => {
     if (!isObject(c)) throw bad(label, `cell ${i} is not an object`, `cells[${i}]`);
@@ -46,6 +64,12 @@ export function parseNotebook(text: string, label: string): Notebook {
       throw bad(label, `cell ${i} has cell_type ${JSON.stringify(c.cell_type)}, expected code, markdown or raw`, `cells[${i}].cell_type`);
     }
     if (!isSource(c.source)) throw bad(label, `cell ${i} "source" is not a string or list of strings`, `cells[${i}].source`);
+    const length = typeof c.source === 'string' ? c.source.length : c.source.reduce((n, l) => n + l.length, 0);
+    if (length > maxCellSourceChars) {
+      const why = `cell ${i} source is ${length} characters, more than the cap of ${maxCellSourceChars} ` +
+        '(NBTRIGGER_MAX_CELL_SOURCE)';
+      throw bad(label, why, `cells[${i}].source`);
+    }
     if (c.metadata !== undefined && !isObject(c.metadata)) throw bad(label, `cell ${i} "metadata" is not an object`, `cells[${i}].metadata`);
   });
   if (v.metadata === undefined) v.metadata = {};

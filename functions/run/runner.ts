@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { NbtError, toNbtError } from '../errors.js';
-import { KernelChannel, preloadWebSocket } from '../jupyter/channel.js';
+import { frameLimit, KernelChannel, preloadWebSocket } from '../jupyter/channel.js';
 import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
 import { JupyterRest, type RestOptions } from '../jupyter/rest.js';
 import { logMessage } from '../jupyter/message-log.js';
@@ -19,7 +19,9 @@ import { untilReady } from '../jupyter/retry.js';
 import type { Logger } from '../log.js';
 import type { Connector } from '../security/connector.js';
 import { injectParameters } from '../notebook/parameters.js';
-import { notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell } from '../notebook/model.js';
+import {
+  DEFAULT_NOTEBOOK_BOUNDS, notebookKernelName, parseNotebook, plannedCells, type Notebook, type PlannedCell,
+} from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
 import type { RunRequest } from '../request/grammar.js';
 import { EarlyKernel } from './early-kernel.js';
@@ -36,9 +38,20 @@ export interface RunLimits {
   cleanupTimeoutMs: number;
   /** Attempts to restore a dropped kernel channel, per drop (0: a drop ends the run). */
   reconnectAttempts?: number;
+  /** Largest notebook read, bytes (UTF-8). */
+  maxNotebookBytes: number;
+  /** Most cells a notebook may have. */
+  maxCells: number;
+  /** Longest source one cell may have, characters. */
+  maxCellSourceChars: number;
+  /** Memory one kernel message may take: bounds the WebSocket frame size (channel.ts frameLimit). */
+  memoryBudgetBytes: number;
 }
 
-export const DEFAULT_LIMITS: RunLimits = { startTimeoutMs: 120_000, maxOutputChars: 16 * 1024 * 1024, cleanupTimeoutMs: 10_000 };
+export const DEFAULT_LIMITS: RunLimits = {
+  startTimeoutMs: 120_000, maxOutputChars: 16 * 1024 * 1024, cleanupTimeoutMs: 10_000,
+  maxNotebookBytes: 64 * 1024 * 1024, ...DEFAULT_NOTEBOOK_BOUNDS, memoryBudgetBytes: 256 * 1024 * 1024,
+};
 
 export interface RunOptions {
   request: RunRequest;
@@ -105,10 +118,14 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   let error: NbtError | undefined;
   let cleanup: Promise<void> | undefined;
   let early: EarlyKernel | undefined;
+  let late: Promise<void> | undefined;
   const warnings: string[] = [];
+  // The run deadline covers the start too (server readiness, the notebook read, the kernel's
+  // start, the channel's opening): every request of that phase is aborted when it passes.
+  const start = startPhase(deadline, now, inner.signal);
   try {
     const startDeadline = Math.min(started + limits.startTimeoutMs, deadline ?? Infinity);
-    const ready = { deadline: startDeadline, signal: inner.signal, now };
+    const ready = { deadline: startDeadline, signal: start.signal, now };
     // The kernel the run most likely needs starts now, beside the reads (see early-kernel.ts).
     // The kernel runs in the notebook's folder, as in JupyterLab, so relative paths in cells work.
     const dir = notebookDir(req.notebook);
@@ -120,10 +137,18 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       }, req.kernelName, dir);
     }
     const [specs, text] = await Promise.all([
-      untilReady(() => rest.kernelspecs(inner.signal), ready),
-      opts.notebookText ?? untilReady(() => rest.readText(req.notebook, inner.signal), ready),
+      untilReady(() => rest.kernelspecs(start.signal), ready),
+      opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
+        : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready),
     ]);
-    notebook = parseNotebook(text, req.notebook);
+    if (text.length > limits.maxNotebookBytes && Buffer.byteLength(text) > limits.maxNotebookBytes) {
+      throw new NbtError('BAD_NOTEBOOK',
+        `notebook "${req.notebook}" is larger than the cap of ${limits.maxNotebookBytes} bytes ` +
+        '(NBTRIGGER_MAX_NOTEBOOK_BYTES)',
+        { details: { field: 'notebook', maxBytes: limits.maxNotebookBytes } });
+    }
+    start.phase = 'starting the kernel';
+    notebook = parseNotebook(text, req.notebook, limits);
     cells = plannedCells(notebook); // counted as aborted if the run ends before they are sent
     const name = req.kernelName ?? notebookKernelName(notebook) ?? specs.default;
     kernelName = name;
@@ -141,7 +166,17 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     // Not cancellable mid-request: a kernel created by a request we abandoned could not be deleted.
     const key = opts.warmKernel && spec.language === 'python' ? warmKey(rest.base, rest.headers, name, dir) : undefined;
     const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.connector);
-    const kernel = warmId !== undefined ? { id: warmId, name } : (await early?.take(name)) ?? await rest.startKernel(name, undefined, dir);
+    // A kernel whose start outlasts the deadline is deleted once it has started.
+    const starting = warmId !== undefined ? Promise.resolve({ id: warmId, name })
+      : (early ? early.take(name) : Promise.resolve(undefined)).then((k) => k ??
+        (start.signal.aborted ? Promise.reject(new Error('aborted')) : rest.startKernel(name, undefined, dir)));
+    const kernel = await beforeAbort(starting, start.signal, () => {
+      const removal = (k: { id: string }): Promise<void> =>
+        deleteKernel(rest, k.id, AbortSignal.timeout(limits.cleanupTimeoutMs));
+      late = starting.then(removal, () => undefined)
+        .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { error: String(e) }));
+    });
+    start.phase = 'opening the kernel channel';
     if (debug) log!.log('DEBUG', warmId ? 'warm kernel reused' : 'kernel started', { kernelId: kernel.id, kernelName: name });
     const warm = key === undefined ? undefined : { key, conn };
     const ran = await withKernel(rest, kernel.id, limits, warm, async () => {
@@ -149,7 +184,11 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
       const open = async (signal: AbortSignal): Promise<KernelChannel> => {
-        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, connector: opts.connector, maxStringBytes: limits.maxOutputChars + 1 });
+        const ch = await KernelChannel.connect({
+          server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal,
+          connector: opts.connector, maxStringBytes: limits.maxOutputChars + 1, deadline,
+          maxPayload: frameLimit(limits.maxOutputChars, limits.memoryBudgetBytes),
+        });
         channels.push(ch);
         return ch;
       };
@@ -161,7 +200,8 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
         onAttempt: (attempt, err) => log?.log('WARNING', err ? 'kernel channel reconnect attempt failed' : 'kernel channel dropped: reconnecting',
           { kernelId: kernel.id, attempt, ...(err ? { error: err.message } : {}) }),
       });
-      const channel = await open(inner.signal);
+      const channel = await open(start.signal);
+      start.done();
       // A kernel that may be kept: record what its reset restores, before any cell runs (silent).
       if (warm && warmId === undefined) channel.send(silentExecute(session, SNAPSHOT_CODE));
       try {
@@ -184,10 +224,11 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     if (error.code === 'INTERNAL') log?.log('ERROR', 'internal error', { error: String((e as Error)?.stack ?? e) });
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
+    start.done();
     inner.abort();
-    // The kernels' deletion (the run's, and an early one it did not use) still needs the
-    // connection pool: it is closed after it.
-    cleanup = Promise.all([cleanup, early?.discard()]).then(() => rest.close());
+    // The kernels' deletion (the run's, an early one it did not use, one that started late)
+    // still needs the connection pool: it is closed after it.
+    cleanup = Promise.all([cleanup, early?.discard(), late]).then(() => rest.close());
     if (!opts.deferCleanup) await cleanup;
   }
   if (exec) warnings.push(...exec.warnings);
@@ -273,6 +314,49 @@ async function deleteKernel(rest: JupyterRest, kernelId: string, signal: AbortSi
       });
     }
   }
+}
+
+/** The start of a run: a signal that aborts with TIMEOUT at the deadline, naming what was under way. */
+interface StartPhase {
+  signal: AbortSignal;
+  phase: string;
+  /** Ends the phase (the executor keeps the deadline from there); idempotent. */
+  done(): void;
+}
+
+function startPhase(deadline: number | undefined, now: () => number, outer: AbortSignal): StartPhase {
+  const stop = new AbortController();
+  const p: StartPhase = {
+    signal: AbortSignal.any([outer, stop.signal]),
+    phase: 'waiting for the server and reading the notebook',
+    done: () => clearTimeout(timer),
+  };
+  const timer = deadline === undefined ? undefined : setTimeout(() => {
+    stop.abort(new NbtError('TIMEOUT', `the run deadline passed before the first cell, while ${p.phase}`));
+  }, Math.max(0, deadline - now()));
+  return p;
+}
+
+/**
+ * `p`, or the abort reason of `signal` if it aborts first; `onLate` is then told that `p` is
+ * left running (a started kernel must still be deleted).
+ */
+function beforeAbort<T>(p: Promise<T>, signal: AbortSignal, onLate?: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      onLate?.();
+      reject(signal.reason instanceof Error ? signal.reason : new NbtError('CANCELLED', 'run cancelled'));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    }, (e: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(e instanceof Error ? e : new Error(String(e)));
+    });
+  });
 }
 
 /** The folder of a notebook path relative to the server root ('' for the root). */

@@ -6,8 +6,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, open, realpath, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { stringSlices } from '../notebook/json-pieces.js';
 import type { Location } from './location.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
@@ -50,6 +50,30 @@ async function writeAll(fh: FileHandle, piece: string | Uint8Array): Promise<num
 }
 
 
+/**
+ * Refuses a path outside `root`, by name and by where symbolic links lead: the deepest folder of
+ * it that exists must resolve inside `root` (checked before missing folders are made, and again
+ * after). The file itself is replaced by a rename, which never follows a link.
+ */
+async function checkConfined(path: string, root: string): Promise<void> {
+  const inside = (p: string, r: string): boolean => p === r || p.startsWith(r.endsWith(sep) ? r : `${r}${sep}`);
+  const base = resolve(root);
+  if (!inside(dirname(path), base)) throw new Error(`${path} is outside ${base}`);
+  await mkdir(base, { recursive: true }); // the operator's folder (it may not exist yet)
+  let dir = dirname(path);
+  let real: string | undefined;
+  while (real === undefined) {
+    try {
+      real = await realpath(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dir === base || dirname(dir) === dir) throw e;
+      dir = dirname(dir);
+    }
+  }
+  const top = await realpath(base);
+  if (!inside(real, top)) throw new Error(`${dir} leads outside ${base} (a symbolic link)`);
+}
+
 /** Writes to a local path (relative paths resolve against `deps.baseDir`, else the cwd). */
 export class FileSink implements Sink {
   readonly location: Location & { kind: 'file' };
@@ -63,7 +87,9 @@ export class FileSink implements Sink {
   async write(body: SinkBody, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
     const tmp = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
+      if (this.deps.confineTo !== undefined) await checkConfined(this.path, this.deps.confineTo);
       await mkdir(dirname(this.path), { recursive: true });
+      if (this.deps.confineTo !== undefined) await checkConfined(this.path, this.deps.confineTo);
       const bytes = await writeBody(tmp, body, signal);
       await rename(tmp, this.path);
       return { location: this.path, ok: true, bytes };

@@ -53,6 +53,11 @@ export interface ContentsWriter {
 export interface SinkDeps {
   /** Base directory for relative local paths (default: the process cwd). */
   baseDir?: string;
+  /**
+   * A folder local writes must stay in (a message's output: the runs folder). A path outside it,
+   * or a folder that a symbolic link leads out of it, is a failed write.
+   */
+  confineTo?: string;
   /** Needed for `server:` locations: the server the notebook ran on. */
   contents?: ContentsWriter;
   /** Cloud Storage client options: `apiEndpoint` (a local JSON-API server in tests), `projectId`, timeouts. */

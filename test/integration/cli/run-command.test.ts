@@ -130,6 +130,11 @@ describe('nbtrigger run (private local server)', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(record(r.stdout).error?.code, code, args.join(' '));
     }
+    // A local notebook over NBTRIGGER_MAX_NOTEBOOK_BYTES is refused before a server starts, naming the cap.
+    const big = await runCli(['run', '--json', join(dir, 'ok.ipynb')], { env: { NBTRIGGER_MAX_NOTEBOOK_BYTES: '100' } });
+    assert.equal(big.code, 2, big.stderr);
+    assert.equal(record(big.stdout).error?.code, 'BAD_NOTEBOOK');
+    assert.match(record(big.stdout).error!.message, /larger than the cap of 100 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/);
     const unknown = await runCli(['run', '--output-root', runsRoot, '--frobnicate', 'x.ipynb']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /frobnicate/);

@@ -17,7 +17,7 @@ const URLS = new Map([['reports-sales', 'http://127.0.0.1:40001'], ['reports-ops
 
 test('local messages are the Scheduler messages with the local server; gs:// outputs go to the runs folder', () => {
   const m = manifest();
-  const jobs = localJobs(m, URLS, '/tmp/runs');
+  const jobs = localJobs(m, URLS);
   const cloud = desiredState(m, new Map([['reports-sales', 'https://reports-sales-x.a.run.app'], ['reports-ops', 'https://reports-ops-x.a.run.app']])).jobs;
   assert.equal(jobs.length, cloud.length);
   for (const [i, job] of jobs.entries()) {
@@ -28,7 +28,7 @@ test('local messages are the Scheduler messages with the local server; gs:// out
     assert.deepEqual(local.server, { host: '127.0.0.1', port: Number(new URL(url).port), secure: false });
     const rest = (r: typeof local): Partial<typeof local> => { const { server: _s, output: _o, ...x } = r; return x; };
     assert.deepEqual(rest(local), rest(remote), `${job.schedule}: only server and output differ`);
-    assert.equal(local.output, remote.output?.startsWith('gs://') ? localOutput('/tmp/runs') : remote.output);
+    assert.equal(local.output, remote.output?.startsWith('gs://') ? localOutput() : remote.output);
     assert.deepEqual(job.attributes, c.attributes);
     assert.equal(job.cron, c.schedule);
     assert.equal(job.timeZone, c.timeZone);
@@ -36,10 +36,10 @@ test('local messages are the Scheduler messages with the local server; gs:// out
   }
   const nightly = findJob(jobs, 'nightly');
   assert.deepEqual(parseMessage(nightly.text).parameters, { region: 'EU', limit: 10 });
-  assert.equal(parseMessage(nightly.text).output, '/tmp/runs/{notebook}/{date}-{runId}.ipynb');
+  assert.equal(parseMessage(nightly.text).output, '{notebook}/{date}-{runId}.ipynb');
   assert.equal(findJob(jobs, 'reports_nightly'), nightly);
   assert.throws(() => findJob(jobs, 'weekly'), /no schedule "weekly".*known: nightly, hourly/);
-  assert.throws(() => localJobs(m, new Map(), '/tmp/runs'), /no local server for service reports-sales/);
+  assert.throws(() => localJobs(m, new Map()), /no local server for service reports-sales/);
 });
 
 test('Pub/Sub wire: PublishRequest round trip, attributes map, unknown fields skipped; PublishResponse', () => {

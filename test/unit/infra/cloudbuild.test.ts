@@ -43,6 +43,7 @@ function problems(text: string): string[] {
   for (const w of want) if (!fn.includes(w)) out.push(`deploy-function lacks ${w}`);
   const envVars = fn.find((a) => a.startsWith('--set-env-vars='))?.slice('--set-env-vars='.length).split(',') ?? [];
   if (!envVars.includes('ALLOWED_SERVERS=${_ALLOWED_SERVERS}') || !envVars.includes('NODE_ENV=production')) out.push('deploy-function does not set ALLOWED_SERVERS and NODE_ENV=production');
+  if (!envVars.includes('ALLOWED_OUTPUTS=${_ALLOWED_OUTPUTS}')) out.push('deploy-function does not set ALLOWED_OUTPUTS (the schedules\' gs:// outputs)');
   if (!/cp -r dist\/functions \.function-source\/dist\/functions/.test(argv('stage-function'))) out.push('stage-function does not stage the compiled function');
   const dep = argv('nbtrigger-deploy');
   if (!dep.includes(`node infra/pin-images.mjs \${_MANIFEST} ${IMAGE} > .nbtrigger-deploy.yaml`) || !/node bin\/nbtrigger\.js deploy -f \.nbtrigger-deploy\.yaml/.test(dep)) out.push('nbtrigger-deploy does not deploy the manifest pinned to this build\'s image');
@@ -68,6 +69,7 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['gen1 function', (s) => s.replace('      - --gen2\n', ''), /lacks --gen2/],
   ['token as an env var', (s) => s.replace('--set-secrets=JUPYTER_TOKEN=${_TOKEN_SECRET}:latest', '--set-env-vars=JUPYTER_TOKEN=abc'), /set-secrets|JUPYTER_TOKEN given a value/],
   ['no SSRF allowlist', (s) => s.replace('ALLOWED_SERVERS=${_ALLOWED_SERVERS},', ''), /ALLOWED_SERVERS/],
+  ['no output allowlist', (s) => s.replace('ALLOWED_OUTPUTS=${_ALLOWED_OUTPUTS},', ''), /ALLOWED_OUTPUTS/],
   ['topic differs from the manifest', (s) => s.replace('_TOPIC: t_nbtrigger', '_TOPIC: other'), /_TOPIC=other differs/],
   ['deploys the unpinned manifest', (s) => s.replace('node bin/nbtrigger.js deploy -f .nbtrigger-deploy.yaml', 'node bin/nbtrigger.js deploy -f ${_MANIFEST}'), /pinned/],
   ['a token literal', (s) => s.replace('timeout: 1800s', `timeout: 1800s\n# ${'0a1b'.repeat(10)}`), /token-like/],

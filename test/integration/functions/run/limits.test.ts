@@ -121,3 +121,26 @@ describe('the per-cell output cap', () => {
     assert.ok(record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(record.warnings));
   });
 });
+
+describe('the notebook read is bounded', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('a notebook over maxNotebookBytes, too many cells, a cell source over its cap: BAD_NOTEBOOK naming the cap, no kernel left', T, async () => {
+    const nb = await server.writeNotebook('capped.ipynb', ['1', `"${'y'.repeat(50_000)}"`]);
+    const size = await run(server, nb, { maxNotebookBytes: 20_000 });
+    assert.equal(size.error?.code, 'BAD_NOTEBOOK');
+    assert.match(size.error!.message, /"capped\.ipynb" is larger than the cap of 20000 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/);
+    const cells = await run(server, nb, { maxCells: 1 });
+    assert.match(cells.error!.message, /has 2 cells, more than the cap of 1/);
+    const source = await run(server, nb, { maxCellSourceChars: 1000 });
+    assert.match(source.error!.message, /cell 1 source is 50002 characters, more than the cap of 1000/);
+    const fits = await run(server, nb, { maxNotebookBytes: 200_000, maxCells: 2, maxCellSourceChars: 50_002 });
+    assert.equal(fits.record.status, 'succeeded', fits.error?.message);
+  });
+});

@@ -102,3 +102,25 @@ describe('notebookKernelName', () => {
     it(name, () => assert.equal(notebookKernelName({ nbformat: 4, nbformat_minor: 5, metadata, cells: [] } as unknown as Notebook), want));
   }
 });
+
+describe('parseNotebook bounds', () => {
+  it('more cells than the cap: BAD_NOTEBOOK naming the cap and its setting', () => {
+    const text = nb(Array.from({ length: 11 }, () => code('1')));
+    assert.equal(parseNotebook(text, 'n.ipynb', { maxCells: 11 }).cells.length, 11);
+    assert.throws(() => parseNotebook(text, 'n.ipynb', { maxCells: 10 }), (e: NbtError) =>
+      e.code === 'BAD_NOTEBOOK' && /has 11 cells, more than the cap of 10 \(NBTRIGGER_MAX_CELLS\)/.test(e.message) && e.details.field === 'cells');
+  });
+  it('a cell source over the cap (a string or a list of lines): BAD_NOTEBOOK naming the cell and the cap', () => {
+    for (const source of ['x'.repeat(101), ['x'.repeat(50), 'y'.repeat(51)]]) {
+      const text = nb([md('m'), code(source)]);
+      assert.equal(parseNotebook(text, 'n.ipynb', { maxCellSourceChars: 101 }).cells.length, 2);
+      assert.throws(() => parseNotebook(text, 'n.ipynb', { maxCellSourceChars: 100 }), (e: NbtError) =>
+        e.code === 'BAD_NOTEBOOK' && /cell 1 source is 101 characters, more than the cap of 100 \(NBTRIGGER_MAX_CELL_SOURCE\)/.test(e.message) &&
+        e.details.field === 'cells[1].source');
+    }
+  });
+  it('the defaults: 10,000 cells, 4 Mi characters per cell', () => {
+    assert.throws(() => parseNotebook(nb(Array.from({ length: 10_001 }, () => md(''))), 'n.ipynb'), /cap of 10000/);
+    assert.throws(() => parseNotebook(nb([code('x'.repeat(4 * 1024 * 1024 + 1))]), 'n.ipynb'), /cap of 4194304/);
+  });
+});

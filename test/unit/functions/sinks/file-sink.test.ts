@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +42,23 @@ describe('file sink and writeOutput', () => {
     assert.equal(r.ok, false);
     assert.match(r.error!.message, /serializer broke/);
     assert.deepEqual(await readdir(join(dir, 'broken')), []);
+  });
+
+  it('confined to a folder: paths and symbolic links leading out of it are failed writes, nothing written outside', async () => {
+    const runs = join(dir, 'confined');
+    const outside = join(dir, 'outside');
+    await mkdir(outside, { recursive: true });
+    await mkdir(runs, { recursive: true });
+    await symlink(outside, join(runs, 'escape'));
+    const deps = { baseDir: runs, confineTo: runs };
+    const ok = await writeOutput({ template: 'fine/{runId}.ipynb', values, body: '{}', kind: 'notebook' }, deps);
+    assert.deepEqual([ok.ok, ok.location], [true, join(runs, 'fine/r1.ipynb')]);
+    for (const template of ['escape/x.ipynb', 'escape/deeper/x.ipynb', '../outside/y.ipynb', '/tmp/never-written-by-nbtrigger.ipynb']) {
+      const r = await writeOutput({ template, values, body: '{}', kind: 'notebook' }, deps);
+      assert.equal(r.ok, false, template);
+      assert.match(r.error!.message, /outside/, template);
+    }
+    assert.deepEqual(await readdir(outside), [], 'nothing was written, and no folder made, through the link');
   });
 
   it('a write that fails is a result, not an exception', async () => {

@@ -6,7 +6,7 @@
  * Spec: issue 3 "Optional notifications" (a webhook URL gets failures).
  * @module
  */
-import { redact } from '../log.js';
+import { clipRedacted } from '../redact.js';
 
 /** What one notification did. `target` never holds a secret. */
 export interface NotifyResult {
@@ -50,12 +50,12 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const text = (await res.body.text()).slice(0, 200);
+    const text = clipRedacted((await res.body.text()).replace(/\s+/g, ' ').trim(), 200, secrets);
     if (res.statusCode >= 200 && res.statusCode < 300) return { channel: 'webhook', target, ok: true };
-    return { channel: 'webhook', target, ok: false, error: redact(`HTTP ${res.statusCode}${text ? ` ${text.replace(/\s+/g, ' ').trim()}` : ''}`, secrets) };
+    return { channel: 'webhook', target, ok: false, error: `HTTP ${res.statusCode}${text ? ` ${text}` : ''}` };
   } catch (e) {
     const err = e as { name?: string; message?: string };
     const message = err?.name === 'TimeoutError' || err?.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : String(err?.message ?? e);
-    return { channel: 'webhook', target, ok: false, error: redact(message, secrets).slice(0, 300) };
+    return { channel: 'webhook', target, ok: false, error: clipRedacted(message, 300, secrets) };
   }
 }

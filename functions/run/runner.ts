@@ -170,7 +170,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
           session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline,
           maxOutputChars: limits.maxOutputChars, signal: inner.signal, now,
           onProgress: opts.onProgress && ((e) => opts.onProgress!({ ...e, cells: cells!.length })),
-          onMessage: debug ? (m) => logMessage(log!, m) : undefined,
+          onMessage: debug ? (m) => logMessage(log!, m, opts.token ? [opts.token] : []) : undefined,
         });
       } finally {
         for (const ch of channels) ch.close();

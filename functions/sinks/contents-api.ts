@@ -9,6 +9,7 @@
  */
 import { request } from 'undici';
 import type { Location } from './location.js';
+import { clipRedacted } from '../redact.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
 function encodePath(p: string): string {
@@ -66,11 +67,13 @@ async function makeDirectory(c: ContentsApiSinkDeps, dir: string, signal?: Abort
   });
   const text = await res.body.text();
   if (res.statusCode >= 300) {
-    let message = text.slice(0, 200);
+    let message = text;
     try {
       const v = JSON.parse(text) as { message?: unknown };
       if (typeof v.message === 'string') message = v.message;
     } catch { /* not JSON */ }
+    // A server may echo the request (its token) in the error: redact first, then cut.
+    message = clipRedacted(message, 200, tokenOf(c.headers));
     throw new Error(`PUT /api/contents/${dir} (directory): HTTP ${res.statusCode} ${message}`);
   }
 }

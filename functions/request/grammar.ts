@@ -8,7 +8,7 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import { parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
+import { JsonSyntaxError, parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
 import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
 
 export type { ServerAddress } from './address.js';
@@ -55,11 +55,27 @@ export const RICH_FIELDS = {
 
 const CLASSIC_FLAGS = new Set(['--use-https', '--verbose']);
 
+/**
+ * Largest message data accepted, in bytes once decoded: Pub/Sub's own limit on a message
+ * (https://cloud.google.com/pubsub/quotas, 10 MB), checked on the base64 text before it is decoded
+ * or parsed, so nothing larger is ever decoded, whatever delivers it.
+ */
+export const MAX_DATA_BYTES = 10_000_000;
+
+/** A lone UTF-16 surrogate: a string that holds one is not Unicode text (no UTF-8 can carry it). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** Decodes Pub/Sub `data` (base64 of UTF-8 text), validating both layers. */
 export function decodeData(data: unknown): string {
   if (data === undefined || data === null || data === '') throw msgError('data', 'message data is empty');
   if (typeof data !== 'string') throw msgError('data', `message data must be a base64 string, got ${typeof data}`);
+  // Base64 is 4 characters per 3 bytes. The first check (with room for whitespace, which the
+  // decoder skips) keeps a huge string from being copied at all.
+  if (data.length > Math.ceil(MAX_DATA_BYTES / 3) * 4 * 1.1) {
+    throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
+  }
   const compact = data.replace(/\s+/g, '');
+  if (compact.length > Math.ceil(MAX_DATA_BYTES / 3) * 4) throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
     throw msgError('data', `message data is not base64 (got "${clip(data, 40)}")`);
   }
@@ -75,8 +91,14 @@ export function decodeData(data: unknown): string {
 export function parseMessage(text: string, env: GrammarEnv = {}): RunRequest {
   const trimmed = text.trim();
   if (trimmed === '') throw msgError('data', 'message data is empty');
-  if (trimmed.startsWith('{')) return parseRich(trimmed, env);
-  return parseClassic(trimmed, env);
+  try {
+    if (trimmed.startsWith('{')) return parseRich(trimmed, env);
+    return parseClassic(trimmed, env);
+  } catch (e) {
+    // Anything the message itself causes is a bad message, never INTERNAL (which means a bug of ours).
+    if (e instanceof RangeError) throw msgError('data', `message is malformed: ${e.message}`);
+    throw e;
+  }
 }
 
 function parseClassic(text: string, env: GrammarEnv): RunRequest {
@@ -121,6 +143,7 @@ function parseRich(text: string, env: GrammarEnv): RunRequest {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw msgError('data', 'JSON message must be an object');
   const o = obj as Record<string, unknown>;
+  checkText(o);
   for (const [key, value] of Object.entries(o)) {
     if (key === 'token') throw msgError('token', 'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function');
     // Own keys only: "__proto__", "constructor" and the like are unknown fields, not Object.prototype's.
@@ -137,10 +160,64 @@ function parseRich(text: string, env: GrammarEnv): RunRequest {
   if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
   if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
   // Re-read with exact numbers so `1.0` reaches the kernel as a float and big integers stay whole.
-  if (o.parameters !== undefined) req.parameters = (parseExactJson(text) as Record<string, ParamValue>).parameters as Parameters;
+  if (o.parameters !== undefined) req.parameters = exactParameters(text);
   if (typeof o.output === 'string') req.output = nonEmpty(o.output, 'output');
   if (typeof o.runKey === 'string') req.runKey = nonEmpty(o.runKey, 'runKey');
   return req;
+}
+
+/**
+ * Refuses strings that are not text: a lone surrogate anywhere (keys too), and a NUL outside
+ * `parameters` (a server, a path, a kernel name or a key never holds one; a parameter may, as
+ * Python's strings do). Iterative, so no nesting depth reaches the stack.
+ */
+function checkText(root: Record<string, unknown>): void {
+  // Each entry knows its parent and key; a path is spelled out only for the error.
+  interface Entry { v: unknown; key: string | number; parent?: Entry; inParameters: boolean }
+  const pathOf = (e: Entry | undefined): string => {
+    const keys: Array<string | number> = [];
+    for (let x = e; x?.parent !== undefined; x = x.parent) keys.unshift(x.key);
+    return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('') || 'data';
+  };
+  const stack: Entry[] = [{ v: root, key: '', inParameters: false }];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    const v = e.v;
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) {
+        const field = pathOf(e);
+        throw msgError(field, `field "${field}" holds a lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode text`);
+      }
+      if (!e.inParameters && v.includes('\u0000')) throw msgError(pathOf(e), `field "${pathOf(e)}" holds a NUL character`);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object' || typeof v[i] === 'string') stack.push({ v: v[i], key: i, parent: e, inParameters: e.inParameters });
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) throw msgError(pathOf(e), `a key in "${pathOf(e)}" holds a lone UTF-16 surrogate: not Unicode text`);
+        if (typeof x === 'object' || typeof x === 'string') {
+          stack.push({ v: x, key: k, parent: e, inParameters: e.inParameters || (e.parent === undefined && k === 'parameters') });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The parameters read again with exact numbers. A value JSON.parse took but the exact reader
+ * refuses (a float beyond a double's range such as `1e400`, nesting deeper than 512) is a bad
+ * message naming the parameter and the reason.
+ */
+function exactParameters(text: string): Parameters {
+  try {
+    return (parseExactJson(text) as Record<string, ParamValue>).parameters as Parameters;
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError || e instanceof RangeError)) throw e;
+    const path = (e as { path?: string }).path ?? '';
+    const full = path.startsWith('.') ? path.slice(1) : path || 'parameters';
+    const field = full.length > 80 ? `${full.slice(0, 79)}…` : full; // 512 levels of [0] say nothing more
+    const reason = e instanceof JsonSyntaxError ? e.reason : e.message;
+    throw msgError(field, `${field}: ${reason}`);
+  }
 }
 
 function parseTimeouts(v: unknown): Timeouts {

@@ -12,8 +12,10 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunStatus } from '../functions/run/record.js';
 import { renderHistoryHtml } from '../functions/report/history-html.js';
-import { formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow, type HistoryQuery, type HistoryRun, type RunLister }
-  from '../functions/report/history.js';
+import {
+  formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow,
+  type HistoryQuery, type HistoryRun, type RunLister,
+} from '../functions/report/history.js';
 
 export const RUNS_USAGE = `usage: nbtrigger runs [options]
 
@@ -63,7 +65,8 @@ function validRuns(runs: unknown[], stderr: NodeJS.WritableStream): HistoryRun[]
     const problem = historyRunProblem(r);
     if (problem === undefined) out.push(r as HistoryRun);
     else {
-      const id = typeof (r as { runId?: unknown })?.runId === 'string' ? `run ${printable((r as { runId: string }).runId, 40)}` : `entry ${i + 1}`;
+      const runId = (r as { runId?: unknown } | null)?.runId;
+      const id = typeof runId === 'string' ? `run ${printable(runId, 40)}` : `entry ${i + 1}`;
       stderr.write(`nbtrigger runs: warning: skipped ${id}: not a valid run record (${problem})\n`);
     }
   });

@@ -92,7 +92,9 @@ export class OutputStore {
         // As in nbclient: a new output with a known display_id also refreshes the earlier ones.
         if (id !== undefined) this.update(id, out.data, out.metadata);
         const kept = this.push(cell, c, out, id);
-        if (msgType === 'execute_result') this.lastResult = kept ? out.data : clippedResult(out.data, (s, n) => this.cut(s, n), this.maxChars);
+        if (msgType === 'execute_result') {
+          this.lastResult = kept ? out.data : clippedResult(out.data, (s, n) => this.cut(s, n), this.maxChars);
+        }
         return;
       }
       case 'update_display_data': {

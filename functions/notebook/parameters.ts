@@ -117,8 +117,9 @@ export function translateParameters(params: Readonly<Parameters>, translator: Tr
   }
   const bytes = Buffer.byteLength(JSON.stringify(out));
   if (bytes > MAX_INJECTED_CELL_BYTES) {
-    throw new NbtError(PARAMETER_ERROR_CODE, `parameters: the injected cell would be ${bytes} bytes, over the ${MAX_INJECTED_CELL_BYTES} a kernel ` +
-      'message may carry (Jupyter Server closes the WebSocket at 10 MiB)', { details: { field: 'parameters' } });
+    throw new NbtError(PARAMETER_ERROR_CODE, `parameters: the injected cell would be ${bytes} bytes, over the ` +
+      `${MAX_INJECTED_CELL_BYTES} a kernel message may carry (Jupyter Server closes the WebSocket at 10 MiB)`,
+    { details: { field: 'parameters' } });
   }
   return out;
 }

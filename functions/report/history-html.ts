@@ -48,7 +48,8 @@ td.out{word-break:break-all;max-width:300px}.badge{display:inline-block;padding:
 ${CHART_CSS}`;
 
 function badge(status: RunStatus): string {
-  return `<span class="badge" style="background:${escapeHtml(STATUS_COLORS[status] ?? '#6e7781')}">${escapeHtml(String(status).replace('_', ' '))}</span>`;
+  const color = escapeHtml(STATUS_COLORS[status] ?? '#6e7781');
+  return `<span class="badge" style="background:${color}">${escapeHtml(String(status).replace('_', ' '))}</span>`;
 }
 
 function link(location: string | undefined, linkFor: (l: string) => string | undefined, text = location): string {

@@ -95,10 +95,13 @@ export function historyRunProblem(v: unknown): string | undefined {
   const problem = runRecordProblem(v);
   if (problem !== undefined) return problem;
   const r = v as Record<string, unknown>;
-  if (r.runId !== undefined && (typeof r.runId !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(r.runId))) return 'runId must be letters, digits, _ . -';
+  if (r.runId !== undefined && (typeof r.runId !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(r.runId))) {
+    return 'runId must be letters, digits, _ . -';
+  }
   if (r.outputs !== undefined && (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs) ||
     Object.values(r.outputs).some((x) => typeof x !== 'string'))) return 'outputs must be an object of strings';
-  if (r.parameters !== undefined && (typeof r.parameters !== 'object' || r.parameters === null || Array.isArray(r.parameters))) {
+  const p = r.parameters;
+  if (p !== undefined && (typeof p !== 'object' || p === null || Array.isArray(p))) {
     return 'parameters must be an object';
   }
   return undefined;

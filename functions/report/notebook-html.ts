@@ -68,7 +68,8 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
   return {
     html: renderNotebookHtmlBuiltin(notebook, title),
     via: 'builtin',
-    warning: redact(`HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available (${clipRedacted(why, 200, secrets)})`, secrets),
+    warning: redact(`HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available ` +
+      `(${clipRedacted(why, 200, secrets)})`, secrets),
   };
 }
 

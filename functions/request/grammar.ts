@@ -8,7 +8,9 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import { JsonSyntaxError, parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
+import {
+  JsonSyntaxError, parseExactJson, stringifyExactJson, type Parameters, type ParamValue,
+} from '../notebook/translators/values.js';
 import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
 
 export type { ServerAddress } from './address.js';
@@ -75,7 +77,9 @@ export function decodeData(data: unknown): string {
     throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
   }
   const compact = data.replace(/\s+/g, '');
-  if (compact.length > Math.ceil(MAX_DATA_BYTES / 3) * 4) throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
+  if (compact.length > Math.ceil(MAX_DATA_BYTES / 3) * 4) {
+    throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
+  }
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
     throw msgError('data', `message data is not base64 (got "${clip(data, 40)}")`);
   }
@@ -188,14 +192,24 @@ function checkText(root: Record<string, unknown>): void {
         const field = pathOf(e);
         throw msgError(field, `field "${field}" holds a lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode text`);
       }
-      if (!e.inParameters && v.includes('\u0000')) throw msgError(pathOf(e), `field "${pathOf(e)}" holds a NUL character`);
+      if (!e.inParameters && v.includes('\u0000')) {
+        const field = pathOf(e);
+        throw msgError(field, `field "${field}" holds a NUL character`);
+      }
     } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object' || typeof v[i] === 'string') stack.push({ v: v[i], key: i, parent: e, inParameters: e.inParameters });
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (typeof x === 'object' || typeof x === 'string') stack.push({ v: x, key: i, parent: e, inParameters: e.inParameters });
+      }
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, x] of Object.entries(v)) {
-        if (LONE_SURROGATE.test(k)) throw msgError(pathOf(e), `a key in "${pathOf(e)}" holds a lone UTF-16 surrogate: not Unicode text`);
+        if (LONE_SURROGATE.test(k)) {
+          const field = pathOf(e);
+          throw msgError(field, `a key in "${field}" holds a lone UTF-16 surrogate: not Unicode text`);
+        }
         if (typeof x === 'object' || typeof x === 'string') {
-          stack.push({ v: x, key: k, parent: e, inParameters: e.inParameters || (e.parent === undefined && k === 'parameters') });
+          const inParameters = e.inParameters || (e.parent === undefined && k === 'parameters');
+          stack.push({ v: x, key: k, parent: e, inParameters });
         }
       }
     }

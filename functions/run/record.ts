@@ -143,11 +143,16 @@ export function runRecordProblem(v: unknown): string | undefined {
   if (typeof v.status !== 'string' || !(RECORD_STATUSES as readonly string[]).includes(v.status)) {
     return `status must be one of ${RECORD_STATUSES.join(', ')}`;
   }
-  for (const k of ['notebook', 'server', 'kernelName'] as const) if (!nullableString(v[k])) return `${k} must be a string or null`;
-  if (typeof v.startedAt !== 'string' || !/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v.startedAt) || Number.isNaN(Date.parse(v.startedAt))) {
+  for (const k of ['notebook', 'server', 'kernelName'] as const) {
+    if (!nullableString(v[k])) return `${k} must be a string or null`;
+  }
+  const iso = /^\d{4}-\d\d-\d\dT[\d:.]+Z$/;
+  if (typeof v.startedAt !== 'string' || !iso.test(v.startedAt) || Number.isNaN(Date.parse(v.startedAt))) {
     return 'startedAt must be an ISO time (UTC)';
   }
-  if (typeof v.durationMs !== 'number' || !Number.isFinite(v.durationMs) || v.durationMs < 0) return 'durationMs must be a number ≥ 0';
+  if (typeof v.durationMs !== 'number' || !Number.isFinite(v.durationMs) || v.durationMs < 0) {
+    return 'durationMs must be a number ≥ 0';
+  }
   if (!isObj(v.cells)) return 'cells must be an object';
   for (const k of ['total', 'executed', 'succeeded', 'failed', 'aborted', 'skipped'] as const) {
     if (!count(v.cells[k])) return `cells.${k} must be a count`;
@@ -160,16 +165,21 @@ export function runRecordProblem(v: unknown): string | undefined {
       return 'error must have a code, a message and retryable';
     }
     if (e.cellIndex !== undefined && !count(e.cellIndex)) return 'error.cellIndex must be a count';
-    for (const k of ['ename', 'evalue'] as const) if (e[k] !== undefined && typeof e[k] !== 'string') return `error.${k} must be a string`;
+    for (const k of ['ename', 'evalue'] as const) {
+      if (e[k] !== undefined && typeof e[k] !== 'string') return `error.${k} must be a string`;
+    }
     if (e.traceback !== undefined && !strings(e.traceback)) return 'error.traceback must be a list of strings';
   }
   if (v.lastResult !== undefined && !isObj(v.lastResult)) return 'lastResult must be an object';
   if (v.messageId !== undefined && typeof v.messageId !== 'string') return 'messageId must be a string';
-  if (v.outputErrors !== undefined && !(Array.isArray(v.outputErrors) && v.outputErrors.every((o) => isObj(o) &&
-    (o.kind === 'notebook' || o.kind === 'html') && typeof o.location === 'string' && typeof o.code === 'string' && typeof o.message === 'string'))) {
+  const outputError = (o: unknown): boolean => isObj(o) && (o.kind === 'notebook' || o.kind === 'html') &&
+    typeof o.location === 'string' && typeof o.code === 'string' && typeof o.message === 'string';
+  if (v.outputErrors !== undefined && !(Array.isArray(v.outputErrors) && v.outputErrors.every(outputError))) {
     return 'outputErrors must be a list of {kind, location, code, message}';
   }
-  if (v.skip !== undefined && !(isObj(v.skip) && (v.skip.reason === 'duplicate' || v.skip.reason === 'overlap') && typeof v.skip.detail === 'string')) {
+  const skip = v.skip;
+  const skipOk = isObj(skip) && (skip.reason === 'duplicate' || skip.reason === 'overlap') && typeof skip.detail === 'string';
+  if (skip !== undefined && !skipOk) {
     return 'skip must be {reason: duplicate|overlap, detail}';
   }
   return undefined;

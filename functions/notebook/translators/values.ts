@@ -203,7 +203,9 @@ export function parseExactJson(text: string): ParamValue {
 
 /** `.a[2]["b c"]`: where a value sits inside a parsed document. */
 function formatPath(path: ReadonlyArray<string | number>): string {
-  return path.map((k) => (typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)).join('');
+  const step = (k: string | number): string =>
+    typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  return path.map(step).join('');
 }
 
 /** JSON text of a value, writing each {@link JsonNumber} as its own text (so `1.0` stays `1.0`). */

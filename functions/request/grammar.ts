@@ -11,6 +11,7 @@ import { NbtError } from '../errors.js';
 import {
   JsonSyntaxError, parseExactJson, stringifyExactJson, type Parameters, type ParamValue,
 } from '../notebook/translators/values.js';
+import { clipRedacted } from '../redact.js';
 import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
 
 export type { ServerAddress } from './address.js';
@@ -95,9 +96,12 @@ export function decodeData(data: unknown): string {
 export function parseMessage(text: string, env: GrammarEnv = {}): RunRequest {
   const trimmed = text.trim();
   if (trimmed === '') throw msgError('data', 'message data is empty');
+  // A message may hold the token by mistake: what an error quotes of it is redacted before it is cut.
+  const secrets = env.JUPYTER_TOKEN ? [env.JUPYTER_TOKEN] : [];
+  const quote = (s: string, max = 80): string => clipRedacted(s, max, secrets);
   try {
-    if (trimmed.startsWith('{')) return parseRich(trimmed, env);
-    return parseClassic(trimmed, env);
+    if (trimmed.startsWith('{')) return parseRich(trimmed, env, quote);
+    return parseClassic(trimmed, env, quote);
   } catch (e) {
     // Anything the message itself causes is a bad message, never INTERNAL (which means a bug of ours).
     if (e instanceof RangeError) throw msgError('data', `message is malformed: ${e.message}`);
@@ -105,7 +109,9 @@ export function parseMessage(text: string, env: GrammarEnv = {}): RunRequest {
   }
 }
 
-function parseClassic(text: string, env: GrammarEnv): RunRequest {
+type Quote = (s: string, max?: number) => string;
+
+function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   const tokens = text.split(/\s+/).filter(Boolean);
   const positionals: string[] = [];
   const flags = new Set<string>();
@@ -113,10 +119,15 @@ function parseClassic(text: string, env: GrammarEnv): RunRequest {
     if (t.startsWith('-')) {
       // A flag's value is never echoed: it may be a secret (`--token=…`).
       const name = t.includes('=') ? `${t.slice(0, t.indexOf('='))}=…` : t;
-      if (!CLASSIC_FLAGS.has(t)) throw msgError(name, `unknown flag "${clip(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; richer options need the JSON form)`);
+      if (!CLASSIC_FLAGS.has(t)) {
+        throw msgError(quote(name, 40), `unknown flag "${quote(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; ` +
+          'richer options need the JSON form)');
+      }
       flags.add(t);
     } else {
-      if (flags.size > 0) throw msgError(t, `positional "${clip(t, 40)}" after a flag: write HOST:PORT /path.ipynb first`);
+      if (flags.size > 0) {
+        throw msgError(quote(t, 40), `positional "${quote(t, 40)}" after a flag: write HOST:PORT /path.ipynb first`);
+      }
       positionals.push(t);
     }
   }
@@ -134,11 +145,12 @@ function parseClassic(text: string, env: GrammarEnv): RunRequest {
   const server = serverText !== undefined
     ? parseServer(serverText, useHttps, 'HOST:PORT', false)
     : fromEnvServer(env, useHttps);
-  const notebook = normalizeNotebookPath(notebookText ?? fromEnvNotebook(env), notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook');
+  const notebookField = notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook';
+  const notebook = normalizeNotebookPath(notebookText ?? fromEnvNotebook(env), notebookField, quote);
   return { server, notebook, verbose: flags.has('--verbose'), timeouts: {} };
 }
 
-function parseRich(text: string, env: GrammarEnv): RunRequest {
+function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -152,15 +164,17 @@ function parseRich(text: string, env: GrammarEnv): RunRequest {
     if (key === 'token') throw msgError('token', 'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function');
     // Own keys only: "__proto__", "constructor" and the like are unknown fields, not Object.prototype's.
     const want = Object.hasOwn(RICH_FIELDS, key) ? RICH_FIELDS[key as keyof typeof RICH_FIELDS] : undefined;
-    if (want === undefined) throw msgError(key, `unknown field "${clip(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
+    if (want === undefined) {
+      throw msgError(quote(key, 40), `unknown field "${quote(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
+    }
     const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
     if (got !== want) throw msgError(key, `field "${key}" must be a ${want}, got ${got}`);
   }
   const useHttps = o.useHttps === true;
   const server = typeof o.server === 'string' ? parseServer(o.server, useHttps, 'server') : fromEnvServer(env, useHttps);
   const notebook = normalizeNotebookPath(typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
-    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK');
-  const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts) };
+    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK', quote);
+  const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts, quote) };
   if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
   if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
   // Re-read with exact numbers so `1.0` reaches the kernel as a float and big integers stay whole.
@@ -234,12 +248,13 @@ function exactParameters(text: string): Parameters {
   }
 }
 
-function parseTimeouts(v: unknown): Timeouts {
+function parseTimeouts(v: unknown, quote: Quote): Timeouts {
   if (v === undefined) return {};
   const out: Timeouts = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     if (k !== 'startSeconds' && k !== 'cellSeconds' && k !== 'runSeconds') {
-      throw msgError(`timeouts.${k}`, `unknown field "timeouts.${clip(k, 40)}" (known: startSeconds, cellSeconds, runSeconds)`);
+      const field = `timeouts.${quote(k, 40)}`;
+      throw msgError(field, `unknown field "${field}" (known: startSeconds, cellSeconds, runSeconds)`);
     }
     if (typeof val !== 'number' || !Number.isFinite(val) || val <= 0 || val > 7 * 24 * 3600) {
       throw msgError(`timeouts.${k}`, `field "timeouts.${k}" must be a number of seconds > 0 and at most 604800`);
@@ -270,14 +285,16 @@ function fromEnvNotebook(env: GrammarEnv): string {
  * Normalizes a notebook path to the form the contents API takes: no leading slash, `/` separators,
  * ends in `.ipynb`, no `..` or empty segments, no control characters.
  */
-export function normalizeNotebookPath(path: string, field = 'notebook'): string {
+export function normalizeNotebookPath(path: string, field = 'notebook', quote: Quote = clip): string {
   const p = path.trim().replace(/^\/+/, '');
   if (p === '') throw msgError(field, `${field}: notebook path is empty`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(p)) throw msgError(field, `${field}: notebook path has a control character or backslash`);
   const segments = p.split('/');
-  if (segments.some((s) => s === '..' || s === '.' || s === '')) throw msgError(field, `${field}: notebook path "${clip(path)}" must not contain "..", "." or "//"`);
-  if (!p.toLowerCase().endsWith('.ipynb')) throw msgError(field, `${field}: notebook path "${clip(path)}" does not end in .ipynb`);
+  if (segments.some((s) => s === '..' || s === '.' || s === '')) {
+    throw msgError(field, `${field}: notebook path "${quote(path)}" must not contain "..", "." or "//"`);
+  }
+  if (!p.toLowerCase().endsWith('.ipynb')) throw msgError(field, `${field}: notebook path "${quote(path)}" does not end in .ipynb`);
   return p;
 }
 

@@ -382,3 +382,23 @@ describe('malformed JSON messages are BAD_MESSAGE naming the field and the reaso
     assert.equal(decodeData(Buffer.from('h:1 /a.ipynb').toString('base64')), 'h:1 /a.ipynb');
   });
 });
+
+describe('an error quoting the message never leaves a piece of the token', () => {
+  const token = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4';
+  const env: GrammarEnv = { JUPYTER_TOKEN: token };
+  const cases: Array<[string, string]> = [
+    ['a positional after a flag', `h:1 /a.ipynb --verbose ${token}`],
+    ['an unknown flag', `h:1 /a.ipynb --${token}`],
+    ['an unknown field', `{"server":"h:1","notebook":"/a.ipynb","x${token}":1}`],
+    ['a notebook path', `h:1 /${'d'.repeat(60)}/${token}.py`],
+    ['an unknown timeout', `{"server":"h:1","notebook":"/a.ipynb","timeouts":{"${token}":1}}`],
+  ];
+  for (const [name, text] of cases) {
+    it(name, () => assert.throws(() => parseMessage(text, env), (e: unknown) => {
+      assert.ok(e instanceof NbtError && e.code === 'BAD_MESSAGE');
+      const all = `${e.message} ${String(e.details.field)}`;
+      assert.ok(!all.includes(token.slice(0, 6)) && !all.includes(token.slice(-6)), all);
+      return true;
+    }));
+  }
+});

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { NbtError } from '../functions/errors.js';
 import type { ServerAddress } from '../functions/request/address.js';
+import { tailRedacted } from '../functions/redact.js';
 
 export interface LocalJupyter {
   address: ServerAddress;
@@ -130,7 +131,8 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4000);
+    // The server prints its URL with the token: redacted before the tail is cut (redact.ts).
+    stderr = tailRedacted(stderr + d, 4000, [token], '');
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   child.once('error', () => undefined);

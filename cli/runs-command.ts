@@ -12,7 +12,10 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunStatus } from '../functions/run/record.js';
 import { renderHistoryHtml } from '../functions/report/history-html.js';
-import { formatRunsTable, RUN_STATUSES, toRow, type HistoryQuery, type RunLister } from '../functions/report/history.js';
+import {
+  formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow,
+  type HistoryQuery, type HistoryRun, type RunLister,
+} from '../functions/report/history.js';
 
 export const RUNS_USAGE = `usage: nbtrigger runs [options]
 
@@ -50,6 +53,24 @@ function parseLimit(v: string | undefined, html: boolean): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 1000) throw new UsageError(`--limit must be an integer from 1 to 1000, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * The runs that are valid records; each other one is skipped with a warning on stderr. Whoever can
+ * write to the store can write anything there, and nothing from it is rendered unchecked.
+ */
+function validRuns(runs: unknown[], stderr: NodeJS.WritableStream): HistoryRun[] {
+  const out: HistoryRun[] = [];
+  runs.forEach((r, i) => {
+    const problem = historyRunProblem(r);
+    if (problem === undefined) out.push(r as HistoryRun);
+    else {
+      const runId = (r as { runId?: unknown } | null)?.runId;
+      const id = typeof runId === 'string' ? `run ${printable(runId, 40)}` : `entry ${i + 1}`;
+      stderr.write(`nbtrigger runs: warning: skipped ${id}: not a valid run record (${problem})\n`);
+    }
+  });
+  return out;
 }
 
 /** Runs the command; resolves to the exit code. `open` is injectable for tests. */
@@ -92,7 +113,7 @@ export async function runsCommand(argv: string[], io: Io = { stdout: process.std
   }
   try {
     lister = await open(source);
-    runs = await lister.list(query);
+    runs = validRuns(await lister.list(query), io.stderr);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (source.kind === 'local' && err.code === 'ENOENT') {

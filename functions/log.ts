@@ -7,6 +7,8 @@
  * @module
  */
 
+import { redact } from './redact.js';
+
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
 const RANK: Record<Severity, number> = { DEBUG: 0, INFO: 1, NOTICE: 2, WARNING: 3, ERROR: 4 };
@@ -26,58 +28,7 @@ export interface LoggerOptions {
   minSeverity?: Severity;
 }
 
-/** The redaction marker. */
-export const REDACTED = '[REDACTED]';
-
-/**
- * Replaces every occurrence of each secret in `text`: raw, JSON-escaped, JSON-escaped twice
- * (a JSON document logged as a string field) and URI-encoded. Longer secrets go first, so a secret that
- * contains another is never left half-redacted.
- */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // No copy of a large text (an executed notebook) when the secret is not in it: the usual case.
-  for (const form of redactionForms(secrets)) if (out.includes(form)) out = out.split(form).join(REDACTED);
-  return out;
-}
-
-/** Every form {@link redact} replaces, in the order it replaces them. */
-export function redactionForms(secrets: readonly string[]): string[] {
-  const all: string[] = [];
-  const sorted = secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  for (const s of sorted) {
-    const forms = [s];
-    for (let level = 0; level < 2; level++) {
-      const next = JSON.stringify(forms[forms.length - 1]).slice(1, -1);
-      if (next === forms[forms.length - 1]) break;
-      forms.push(next);
-    }
-    // Most-escaped first: a raw match inside an escape sequence would cut it in half.
-    forms.reverse();
-    const uri = encodeURIComponent(s);
-    if (uri !== s) forms.push(uri); // a token written into a URL query
-    all.push(...forms);
-  }
-  return all;
-}
-
-/**
- * A copy of a JSON value with every secret replaced inside its string values, for records and
- * outputs: a notebook may print whatever it can read. Walks the value instead of rewriting its
- * serialisation, and leaves keys (the record's own schema) alone, so no secret, however short,
- * can break the JSON or its shape.
- */
-export function redactJson<T>(value: T, secrets: readonly string[]): T {
-  const list = secrets.filter((s) => s.length > 0);
-  if (list.length === 0) return value;
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redact(v, list);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-    return v;
-  };
-  return walk(value) as T;
-}
+export { REDACTED, redact, redactionForms, redactJson } from './redact.js';
 
 /** Creates a JSON-lines logger. Logging never throws (unserializable fields are replaced). */
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {

@@ -5,11 +5,10 @@
  * in them; the last `longest form − 1` bytes of each piece wait for the next one, so a secret split
  * across two pieces is still found. Pure.
  *
- * Spec: ../shared/design/README.md (never log a token); issue "Reliability and security" (secrets
- * in records, notebooks and HTML are redacted).
+ * Spec: docs/security.md (redaction).
  * @module
  */
-import { REDACTED, redactionForms } from './log.js';
+import { REDACTED, redactionForms } from './redact.js';
 import { pieceBytes } from './notebook/json-pieces.js';
 
 const encoder = new TextEncoder();

@@ -37,6 +37,8 @@ export interface ExecuteOptions {
   /** Absolute time (ms since epoch) by which the run must end. */
   deadline?: number;
   maxOutputChars: number;
+  /** Secrets whose fragment a cut at the output cap must not leave behind (redact.ts). */
+  secrets?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
   /** Every kernel message, for `--verbose`. */

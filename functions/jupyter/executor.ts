@@ -49,7 +49,7 @@ const RATE_LIMIT_RE = /IOPub (data|message) rate exceeded/;
 /** Runs the cells; always resolves (the outcome is in `failure`), never rejects. */
 export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts: ExecuteOptions): Promise<ExecuteResult> {
   const now = opts.now ?? Date.now;
-  const outputs = new OutputStore(opts.maxOutputChars);
+  const outputs = new OutputStore(opts.maxOutputChars, opts.secrets);
   const result: ExecuteResult = { cells: [], outputs, warnings: [], started: 0, reconnects: 0 };
   const queue: Pending[] = [];
   const byMsg = new Map<string, Pending>();

@@ -12,6 +12,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
 import { jsonStringPieces, pieceBytes } from '../notebook/json-pieces.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
+import { clipRedacted, headerSecrets } from '../redact.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
 import { isObject } from './messages.js';
 import { loadUndici } from './undici-lean.js';
@@ -210,7 +211,7 @@ export class JupyterRest {
         throw new NbtError('PROTOCOL_ERROR', `${method} ${path.split('?')[0]}: server answered ${status} with a body that is not JSON`);
       }
     }
-    const message = serverMessage(text);
+    const message = serverMessage(text, headerSecrets(headers));
     const mapped = special?.(status, message);
     if (mapped === null) return null;
     if (mapped) throw mapped;
@@ -283,12 +284,13 @@ function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
-function serverMessage(text: string): string {
+/** The server's explanation of an error, short: a server may echo the request (its token) in it. */
+function serverMessage(text: string, secrets: readonly string[]): string {
   try {
     const v: unknown = JSON.parse(text);
-    if (isObject(v) && typeof v.message === 'string') return clip(v.message, 200);
+    if (isObject(v) && typeof v.message === 'string') return clipRedacted(v.message, 200, secrets);
   } catch { /* not JSON */ }
-  return clip(text.replace(/\s+/g, ' ').trim(), 200);
+  return clipRedacted(text.replace(/\s+/g, ' ').trim(), 200, secrets);
 }
 
 /** Classifies an HTTP error status. */

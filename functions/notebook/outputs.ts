@@ -11,6 +11,7 @@
 import type { IDisplayData, IError, IExecuteResult, IMimeBundle, IOutput, IStream } from '@jupyterlab/nbformat';
 import { RawJsonText } from './raw-text.js';
 import { appendText, streamOutput, type TextPart } from './stream-text.js';
+import { redactTrailingFragment } from '../redact.js';
 
 export type Output = IOutput;
 
@@ -38,8 +39,27 @@ export class OutputStore {
   /** Cells whose output was truncated, in order, each listed once. */
   readonly truncatedCells: number[] = [];
 
-  /** @param maxChars cap on the text a single cell keeps (strings counted in UTF-16 units). */
-  constructor(private readonly maxChars: number) {}
+  /**
+   * @param maxChars cap on the text a single cell keeps (strings counted in UTF-16 units).
+   * @param secrets redacted where the cap cuts text: a fragment of one left at the cut would
+   *   escape the redaction of the whole notebook, which sees only whole secrets.
+   */
+  constructor(private readonly maxChars: number, private readonly secrets: readonly string[] = []) {}
+
+  /** `s` cut to `n`, with a fragment of a secret at the cut redacted. */
+  private cut(s: string, n: number): string {
+    const kept = clipText(s, n);
+    return kept.length < s.length && this.secrets.length > 0 ? redactTrailingFragment(kept, this.secrets) : kept;
+  }
+
+  /** Text kept as bytes, cut to `n`: decoded (once, at the cap) only when a secret may sit at the cut. */
+  private cutRaw(t: RawJsonText, n: number): TextPart {
+    const kept = t.clip(n);
+    if (this.secrets.length === 0) return kept;
+    const text = kept.toString();
+    const safe = redactTrailingFragment(text, this.secrets);
+    return safe === text ? kept : safe;
+  }
 
   /** Outputs of a cell, in order (empty when none). */
   outputs(cell: number): Output[] {
@@ -72,7 +92,9 @@ export class OutputStore {
         // As in nbclient: a new output with a known display_id also refreshes the earlier ones.
         if (id !== undefined) this.update(id, out.data, out.metadata);
         const kept = this.push(cell, c, out, id);
-        if (msgType === 'execute_result') this.lastResult = kept ? out.data : clippedResult(out.data, this.maxChars);
+        if (msgType === 'execute_result') {
+          this.lastResult = kept ? out.data : clippedResult(out.data, (s, n) => this.cut(s, n), this.maxChars);
+        }
         return;
       }
       case 'update_display_data': {
@@ -149,7 +171,7 @@ export class OutputStore {
     const room = Math.max(0, this.maxChars - c.size);
     const pieces: TextPart[] = [text];
     if (text.length > room) {
-      pieces[0] = typeof text === 'string' ? clipText(text, room) : text.clip(room);
+      pieces[0] = typeof text === 'string' ? this.cut(text, room) : this.cutRaw(text, room);
       pieces.push(TRUNCATION_NOTE);
       this.markTruncated(cell, c);
     }
@@ -196,8 +218,8 @@ export class OutputStore {
       this.markTruncated(cell, c);
       c.outputs.push({ output_type: 'stream', name: 'stderr', text: TRUNCATION_NOTE });
     }
-    const ename = clipText(err.ename, this.maxChars);
-    const evalue = clipText(err.evalue, this.maxChars);
+    const ename = this.cut(err.ename, this.maxChars);
+    const evalue = this.cut(err.evalue, this.maxChars);
     let budget = this.maxChars - ename.length - evalue.length;
     const frames: string[] = [];
     for (let i = err.traceback.length - 1; i >= 0 && budget >= err.traceback[i]!.length; i--) {
@@ -232,10 +254,10 @@ function clipText(s: string, n: number): string {
 }
 
 /** A result over the cap keeps only a clipped `text/plain` (or nothing but the note). */
-function clippedResult(data: IMimeBundle, maxChars: number): IMimeBundle {
+function clippedResult(data: IMimeBundle, cut: (s: string, n: number) => string, maxChars: number): IMimeBundle {
   const plain = data['text/plain'];
   const text = plain === undefined ? '' : Array.isArray(plain) ? plain.join('') : String(plain);
-  return { 'text/plain': clipText(text, maxChars) + TRUNCATION_NOTE.trimEnd() };
+  return { 'text/plain': cut(text, maxChars) + TRUNCATION_NOTE.trimEnd() };
 }
 
 function bundle(v: unknown): IMimeBundle {

@@ -89,6 +89,14 @@ export function findTranslator(language: string | undefined, kernelName?: string
 }
 
 /**
+ * Largest injected-parameters cell, in bytes of its JSON string (as it travels in the
+ * execute_request): Jupyter Server closes a kernel WebSocket on a message over 10 MiB (Tornado's
+ * `websocket_max_message_size`), so a cell near that could never run; 8 MiB leaves room for the
+ * rest of the message.
+ */
+export const MAX_INJECTED_CELL_BYTES = 8 * 1024 * 1024;
+
+/**
  * The source of an injected-parameters cell: `# Parameters` then one assignment per parameter,
  * each line ending in a newline (papermill's `Translator.codify`).
  * @throws NbtError naming the parameter whose name or value the language cannot take.
@@ -106,6 +114,12 @@ export function translateParameters(params: Readonly<Parameters>, translator: Tr
       if (!(e instanceof TranslateError)) throw e;
       throw new NbtError(PARAMETER_ERROR_CODE, `parameter ${JSON.stringify(name)}: ${e.message}`, { details: { field: `parameters.${name}`, path: e.path } });
     }
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(out));
+  if (bytes > MAX_INJECTED_CELL_BYTES) {
+    throw new NbtError(PARAMETER_ERROR_CODE, `parameters: the injected cell would be ${bytes} bytes, over the ` +
+      `${MAX_INJECTED_CELL_BYTES} a kernel message may carry (Jupyter Server closes the WebSocket at 10 MiB)`,
+    { details: { field: 'parameters' } });
   }
   return out;
 }

@@ -9,10 +9,10 @@
  * Spec: issue 3 "Optional notifications" (a webhook URL gets failures).
  * @module
  */
-import { redact } from '../log.js';
 import { loadUndici } from '../jupyter/undici-lean.js';
 import { undiciConnect, type Resolver } from '../security/connector.js';
 import { endpointConnector } from '../security/guard.js';
+import { clipRedacted } from '../redact.js';
 
 /** What one notification did. `target` never holds a secret. */
 export interface NotifyResult {
@@ -61,16 +61,16 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      text = (await res.body.text()).slice(0, 200);
+      text = clipRedacted((await res.body.text()).replace(/\s+/g, ' ').trim(), 200, secrets);
     } finally {
       client.destroy().catch(() => undefined);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return { channel: 'webhook', target, ok: true };
-    return { channel: 'webhook', target, ok: false, error: redact(`HTTP ${res.statusCode}${text ? ` ${text.replace(/\s+/g, ' ').trim()}` : ''}`, secrets) };
+    return { channel: 'webhook', target, ok: false, error: `HTTP ${res.statusCode}${text ? ` ${text}` : ''}` };
   } catch (e) {
     const err = e as { name?: string; message?: string };
     const message = err?.name === 'TimeoutError' || err?.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : String(err?.message ?? e);
-    return { channel: 'webhook', target, ok: false, error: redact(message, secrets).slice(0, 300) };
+    return { channel: 'webhook', target, ok: false, error: clipRedacted(message, 300, secrets) };
   }
 }
 

@@ -70,8 +70,10 @@ export function notebookChart(notebook: string, rows: RunRow[], t0: number, t1: 
   const dots = pts.map((p) => {
     const tip = `${formatWhen(p.r.when)} · ${p.r.status} · ${formatDuration(p.r.durationMs)}` +
       `${p.r.failingCell !== undefined ? ` · cell ${p.r.failingCell}` : ''}${p.r.failure ? ` · ${p.r.failure}` : ''}`;
-    return `<circle class="run ${p.r.status}" cx="${f(x(p.t))}" cy="${f(y(p.r.durationMs))}" r="4.5" fill="${STATUS_COLORS[p.r.status]}"` +
-      ` data-status="${p.r.status}"><title>${escapeHtml(tip)}</title></circle>`;
+    const status = escapeHtml(p.r.status);
+    return `<circle class="run ${status}" cx="${f(x(p.t))}" cy="${f(y(p.r.durationMs))}" r="4.5"` +
+      ` fill="${escapeHtml(STATUS_COLORS[p.r.status] ?? '#6e7781')}" data-status="${status}">` +
+      `<title>${escapeHtml(tip)}</title></circle>`;
   }).join('');
   const base = f(PAD.top + ih);
   const xl = t1 > t0

@@ -48,7 +48,8 @@ td.out{word-break:break-all;max-width:300px}.badge{display:inline-block;padding:
 ${CHART_CSS}`;
 
 function badge(status: RunStatus): string {
-  return `<span class="badge" style="background:${STATUS_COLORS[status]}">${escapeHtml(status.replace('_', ' '))}</span>`;
+  const color = escapeHtml(STATUS_COLORS[status] ?? '#6e7781');
+  return `<span class="badge" style="background:${color}">${escapeHtml(String(status).replace('_', ' '))}</span>`;
 }
 
 function link(location: string | undefined, linkFor: (l: string) => string | undefined, text = location): string {
@@ -75,7 +76,7 @@ function summary(rows: RunRow[]): string {
 }
 
 function table(rows: RunRow[], linkFor: (l: string) => string | undefined): string {
-  const body = rows.map((r) => `<tr class="run ${r.status}" data-run-id="${escapeHtml(r.runId ?? '')}">` +
+  const body = rows.map((r) => `<tr class="run ${escapeHtml(r.status)}" data-run-id="${escapeHtml(r.runId ?? '')}">` +
     `<td class="when">${escapeHtml(formatWhen(r.when))}</td><td>${escapeHtml(r.notebook)}</td><td>${badge(r.status)}</td>` +
     `<td class="num">${escapeHtml(formatDuration(r.durationMs))}</td><td class="num">${r.failingCell === undefined ? '' : escapeHtml(r.failingCell)}</td>` +
     `<td class="err">${escapeHtml(r.failure ?? '')}</td>` +

@@ -7,7 +7,7 @@
  * duration, failing cell, output link).
  * @module
  */
-import type { RunRecord, RunStatus } from '../run/record.js';
+import { runRecordProblem, type RunRecord, type RunStatus } from '../run/record.js';
 import { formatDuration } from './escape.js';
 
 /** A stored run as the history needs it: a run record plus, when present, identity and outputs. */
@@ -87,6 +87,26 @@ export function isRunRecord(v: unknown): v is HistoryRun {
     (r.notebook === null || typeof r.notebook === 'string') && typeof r.cells === 'object' && r.cells !== null;
 }
 
+/**
+ * Why a value read from a run store cannot be shown as a run (the record schema, then the fields
+ * the history adds: `runId`, `outputs`, `parameters`), or undefined when it can.
+ */
+export function historyRunProblem(v: unknown): string | undefined {
+  const problem = runRecordProblem(v);
+  if (problem !== undefined) return problem;
+  const r = v as Record<string, unknown>;
+  if (r.runId !== undefined && (typeof r.runId !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(r.runId))) {
+    return 'runId must be letters, digits, _ . -';
+  }
+  if (r.outputs !== undefined && (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs) ||
+    Object.values(r.outputs).some((x) => typeof x !== 'string'))) return 'outputs must be an object of strings';
+  const p = r.parameters;
+  if (p !== undefined && (typeof p !== 'object' || p === null || Array.isArray(p))) {
+    return 'parameters must be an object';
+  }
+  return undefined;
+}
+
 /** The row a run becomes. */
 export function toRow(run: HistoryRun): RunRow {
   const row: RunRow = { when: run.startedAt, notebook: run.notebook ?? '(none)', status: run.status, durationMs: run.durationMs };
@@ -119,7 +139,7 @@ export function formatRunsTable(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs found\n';
   const header = ['WHEN', 'NOTEBOOK', 'STATUS', 'DURATION', 'CELL', 'FAILURE', 'OUTPUT'];
   const lines = rows.map((r) => [
-    formatWhen(r.when), printable(r.notebook, 40), r.status, formatDuration(r.durationMs),
+    printable(formatWhen(r.when), 40), printable(r.notebook, 40), printable(r.status, 12), formatDuration(r.durationMs),
     r.failingCell === undefined ? '-' : String(r.failingCell), r.failure ? printable(r.failure, 40) : '-', r.output ? printable(r.output, 200) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

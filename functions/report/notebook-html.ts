@@ -16,6 +16,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { redact } from '../log.js';
+import { clipRedacted } from '../redact.js';
 import { renderNotebookHtmlBuiltin } from './notebook-html-builtin.js';
 
 /**
@@ -67,7 +68,8 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
   return {
     html: renderNotebookHtmlBuiltin(notebook, title),
     via: 'builtin',
-    warning: redact(`HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available (${why.slice(0, 200)})`, secrets),
+    warning: redact(`HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available ` +
+      `(${clipRedacted(why, 200, secrets)})`, secrets),
   };
 }
 

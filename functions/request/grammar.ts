@@ -8,7 +8,10 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import { parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
+import {
+  JsonSyntaxError, parseExactJson, stringifyExactJson, type Parameters, type ParamValue,
+} from '../notebook/translators/values.js';
+import { clipRedacted } from '../redact.js';
 import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
 
 export type { ServerAddress } from './address.js';
@@ -55,11 +58,29 @@ export const RICH_FIELDS = {
 
 const CLASSIC_FLAGS = new Set(['--use-https', '--verbose']);
 
+/**
+ * Largest message data accepted, in bytes once decoded: Pub/Sub's own limit on a message
+ * (https://cloud.google.com/pubsub/quotas, 10 MB), checked on the base64 text before it is decoded
+ * or parsed, so nothing larger is ever decoded, whatever delivers it.
+ */
+export const MAX_DATA_BYTES = 10_000_000;
+
+/** A lone UTF-16 surrogate: a string that holds one is not Unicode text (no UTF-8 can carry it). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** Decodes Pub/Sub `data` (base64 of UTF-8 text), validating both layers. */
 export function decodeData(data: unknown): string {
   if (data === undefined || data === null || data === '') throw msgError('data', 'message data is empty');
   if (typeof data !== 'string') throw msgError('data', `message data must be a base64 string, got ${typeof data}`);
+  // Base64 is 4 characters per 3 bytes. The first check (with room for whitespace, which the
+  // decoder skips) keeps a huge string from being copied at all.
+  if (data.length > Math.ceil(MAX_DATA_BYTES / 3) * 4 * 1.1) {
+    throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
+  }
   const compact = data.replace(/\s+/g, '');
+  if (compact.length > Math.ceil(MAX_DATA_BYTES / 3) * 4) {
+    throw msgError('data', `message data is larger than ${MAX_DATA_BYTES} bytes (Pub/Sub's limit)`);
+  }
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
     throw msgError('data', `message data is not base64 (got "${clip(data, 40)}")`);
   }
@@ -75,11 +96,22 @@ export function decodeData(data: unknown): string {
 export function parseMessage(text: string, env: GrammarEnv = {}): RunRequest {
   const trimmed = text.trim();
   if (trimmed === '') throw msgError('data', 'message data is empty');
-  if (trimmed.startsWith('{')) return parseRich(trimmed, env);
-  return parseClassic(trimmed, env);
+  // A message may hold the token by mistake: what an error quotes of it is redacted before it is cut.
+  const secrets = env.JUPYTER_TOKEN ? [env.JUPYTER_TOKEN] : [];
+  const quote = (s: string, max = 80): string => clipRedacted(s, max, secrets);
+  try {
+    if (trimmed.startsWith('{')) return parseRich(trimmed, env, quote);
+    return parseClassic(trimmed, env, quote);
+  } catch (e) {
+    // Anything the message itself causes is a bad message, never INTERNAL (which means a bug of ours).
+    if (e instanceof RangeError) throw msgError('data', `message is malformed: ${e.message}`);
+    throw e;
+  }
 }
 
-function parseClassic(text: string, env: GrammarEnv): RunRequest {
+type Quote = (s: string, max?: number) => string;
+
+function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   const tokens = text.split(/\s+/).filter(Boolean);
   const positionals: string[] = [];
   const flags = new Set<string>();
@@ -87,10 +119,15 @@ function parseClassic(text: string, env: GrammarEnv): RunRequest {
     if (t.startsWith('-')) {
       // A flag's value is never echoed: it may be a secret (`--token=…`).
       const name = t.includes('=') ? `${t.slice(0, t.indexOf('='))}=…` : t;
-      if (!CLASSIC_FLAGS.has(t)) throw msgError(name, `unknown flag "${clip(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; richer options need the JSON form)`);
+      if (!CLASSIC_FLAGS.has(t)) {
+        throw msgError(quote(name, 40), `unknown flag "${quote(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; ` +
+          'richer options need the JSON form)');
+      }
       flags.add(t);
     } else {
-      if (flags.size > 0) throw msgError(t, `positional "${clip(t, 40)}" after a flag: write HOST:PORT /path.ipynb first`);
+      if (flags.size > 0) {
+        throw msgError(quote(t, 40), `positional "${quote(t, 40)}" after a flag: write HOST:PORT /path.ipynb first`);
+      }
       positionals.push(t);
     }
   }
@@ -108,11 +145,12 @@ function parseClassic(text: string, env: GrammarEnv): RunRequest {
   const server = serverText !== undefined
     ? parseServer(serverText, useHttps, 'HOST:PORT', false)
     : fromEnvServer(env, useHttps);
-  const notebook = normalizeNotebookPath(notebookText ?? fromEnvNotebook(env), notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook');
+  const notebookField = notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook';
+  const notebook = normalizeNotebookPath(notebookText ?? fromEnvNotebook(env), notebookField, quote);
   return { server, notebook, verbose: flags.has('--verbose'), timeouts: {} };
 }
 
-function parseRich(text: string, env: GrammarEnv): RunRequest {
+function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -121,34 +159,102 @@ function parseRich(text: string, env: GrammarEnv): RunRequest {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw msgError('data', 'JSON message must be an object');
   const o = obj as Record<string, unknown>;
+  checkText(o);
   for (const [key, value] of Object.entries(o)) {
     if (key === 'token') throw msgError('token', 'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function');
     // Own keys only: "__proto__", "constructor" and the like are unknown fields, not Object.prototype's.
     const want = Object.hasOwn(RICH_FIELDS, key) ? RICH_FIELDS[key as keyof typeof RICH_FIELDS] : undefined;
-    if (want === undefined) throw msgError(key, `unknown field "${clip(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
+    if (want === undefined) {
+      throw msgError(quote(key, 40), `unknown field "${quote(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
+    }
     const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
     if (got !== want) throw msgError(key, `field "${key}" must be a ${want}, got ${got}`);
   }
   const useHttps = o.useHttps === true;
   const server = typeof o.server === 'string' ? parseServer(o.server, useHttps, 'server') : fromEnvServer(env, useHttps);
   const notebook = normalizeNotebookPath(typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
-    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK');
-  const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts) };
+    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK', quote);
+  const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts, quote) };
   if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
   if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
   // Re-read with exact numbers so `1.0` reaches the kernel as a float and big integers stay whole.
-  if (o.parameters !== undefined) req.parameters = (parseExactJson(text) as Record<string, ParamValue>).parameters as Parameters;
+  if (o.parameters !== undefined) req.parameters = exactParameters(text);
   if (typeof o.output === 'string') req.output = nonEmpty(o.output, 'output');
   if (typeof o.runKey === 'string') req.runKey = nonEmpty(o.runKey, 'runKey');
   return req;
 }
 
-function parseTimeouts(v: unknown): Timeouts {
+/**
+ * Refuses strings that are not text: a lone surrogate anywhere (keys too), and a NUL outside
+ * `parameters` (a server, a path, a kernel name or a key never holds one; a parameter may, as
+ * Python's strings do). Iterative, so no nesting depth reaches the stack.
+ */
+function checkText(root: Record<string, unknown>): void {
+  // Each entry knows its parent and key; a path is spelled out only for the error.
+  interface Entry { v: unknown; key: string | number; parent?: Entry; inParameters: boolean }
+  const pathOf = (e: Entry | undefined): string => {
+    const keys: Array<string | number> = [];
+    for (let x = e; x?.parent !== undefined; x = x.parent) keys.unshift(x.key);
+    return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('') || 'data';
+  };
+  const stack: Entry[] = [{ v: root, key: '', inParameters: false }];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    const v = e.v;
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) {
+        const field = pathOf(e);
+        throw msgError(field, `field "${field}" holds a lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode text`);
+      }
+      if (!e.inParameters && v.includes('\u0000')) {
+        const field = pathOf(e);
+        throw msgError(field, `field "${field}" holds a NUL character`);
+      }
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (typeof x === 'object' || typeof x === 'string') stack.push({ v: x, key: i, parent: e, inParameters: e.inParameters });
+      }
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) {
+          const field = pathOf(e);
+          throw msgError(field, `a key in "${field}" holds a lone UTF-16 surrogate: not Unicode text`);
+        }
+        if (typeof x === 'object' || typeof x === 'string') {
+          const inParameters = e.inParameters || (e.parent === undefined && k === 'parameters');
+          stack.push({ v: x, key: k, parent: e, inParameters });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The parameters read again with exact numbers. A value JSON.parse took but the exact reader
+ * refuses (a float beyond a double's range such as `1e400`, nesting deeper than 512) is a bad
+ * message naming the parameter and the reason.
+ */
+function exactParameters(text: string): Parameters {
+  try {
+    return (parseExactJson(text) as Record<string, ParamValue>).parameters as Parameters;
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError || e instanceof RangeError)) throw e;
+    const path = (e as { path?: string }).path ?? '';
+    const full = path.startsWith('.') ? path.slice(1) : path || 'parameters';
+    const field = full.length > 80 ? `${full.slice(0, 79)}…` : full; // 512 levels of [0] say nothing more
+    const reason = e instanceof JsonSyntaxError ? e.reason : e.message;
+    throw msgError(field, `${field}: ${reason}`);
+  }
+}
+
+function parseTimeouts(v: unknown, quote: Quote): Timeouts {
   if (v === undefined) return {};
   const out: Timeouts = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     if (k !== 'startSeconds' && k !== 'cellSeconds' && k !== 'runSeconds') {
-      throw msgError(`timeouts.${k}`, `unknown field "timeouts.${clip(k, 40)}" (known: startSeconds, cellSeconds, runSeconds)`);
+      const field = `timeouts.${quote(k, 40)}`;
+      throw msgError(field, `unknown field "${field}" (known: startSeconds, cellSeconds, runSeconds)`);
     }
     if (typeof val !== 'number' || !Number.isFinite(val) || val <= 0 || val > 7 * 24 * 3600) {
       throw msgError(`timeouts.${k}`, `field "timeouts.${k}" must be a number of seconds > 0 and at most 604800`);
@@ -179,14 +285,16 @@ function fromEnvNotebook(env: GrammarEnv): string {
  * Normalizes a notebook path to the form the contents API takes: no leading slash, `/` separators,
  * ends in `.ipynb`, no `..` or empty segments, no control characters.
  */
-export function normalizeNotebookPath(path: string, field = 'notebook'): string {
+export function normalizeNotebookPath(path: string, field = 'notebook', quote: Quote = clip): string {
   const p = path.trim().replace(/^\/+/, '');
   if (p === '') throw msgError(field, `${field}: notebook path is empty`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(p)) throw msgError(field, `${field}: notebook path has a control character or backslash`);
   const segments = p.split('/');
-  if (segments.some((s) => s === '..' || s === '.' || s === '')) throw msgError(field, `${field}: notebook path "${clip(path)}" must not contain "..", "." or "//"`);
-  if (!p.toLowerCase().endsWith('.ipynb')) throw msgError(field, `${field}: notebook path "${clip(path)}" does not end in .ipynb`);
+  if (segments.some((s) => s === '..' || s === '.' || s === '')) {
+    throw msgError(field, `${field}: notebook path "${quote(path)}" must not contain "..", "." or "//"`);
+  }
+  if (!p.toLowerCase().endsWith('.ipynb')) throw msgError(field, `${field}: notebook path "${quote(path)}" does not end in .ipynb`);
   return p;
 }
 

@@ -124,3 +124,63 @@ export function describeResult(r: IMimeBundle | undefined): string | undefined {
   if (plain !== undefined) return Array.isArray(plain) ? plain.join('') : String(plain);
   return `<${Object.keys(r).join(', ')}>`;
 }
+
+/** Every status a record may hold. */
+export const RECORD_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'error', 'skipped'];
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nullableString = (v: unknown): boolean => v === null || typeof v === 'string';
+const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * Checks a value read back from a store (a file, a Firestore document: anyone who can write there
+ * can put anything in it) against the record's schema. Returns why it is not a run record, naming
+ * the field, or undefined when it is one. Unknown extra fields are allowed (stores add their own).
+ */
+export function runRecordProblem(v: unknown): string | undefined {
+  if (!isObj(v)) return 'not a JSON object';
+  if (typeof v.status !== 'string' || !(RECORD_STATUSES as readonly string[]).includes(v.status)) {
+    return `status must be one of ${RECORD_STATUSES.join(', ')}`;
+  }
+  for (const k of ['notebook', 'server', 'kernelName'] as const) {
+    if (!nullableString(v[k])) return `${k} must be a string or null`;
+  }
+  const iso = /^\d{4}-\d\d-\d\dT[\d:.]+Z$/;
+  if (typeof v.startedAt !== 'string' || !iso.test(v.startedAt) || Number.isNaN(Date.parse(v.startedAt))) {
+    return 'startedAt must be an ISO time (UTC)';
+  }
+  if (typeof v.durationMs !== 'number' || !Number.isFinite(v.durationMs) || v.durationMs < 0) {
+    return 'durationMs must be a number ≥ 0';
+  }
+  if (!isObj(v.cells)) return 'cells must be an object';
+  for (const k of ['total', 'executed', 'succeeded', 'failed', 'aborted', 'skipped'] as const) {
+    if (!count(v.cells[k])) return `cells.${k} must be a count`;
+  }
+  if (!strings(v.warnings)) return 'warnings must be a list of strings';
+  if (v.error !== undefined) {
+    const e = v.error;
+    if (!isObj(e)) return 'error must be an object';
+    if (typeof e.code !== 'string' || typeof e.message !== 'string' || typeof e.retryable !== 'boolean') {
+      return 'error must have a code, a message and retryable';
+    }
+    if (e.cellIndex !== undefined && !count(e.cellIndex)) return 'error.cellIndex must be a count';
+    for (const k of ['ename', 'evalue'] as const) {
+      if (e[k] !== undefined && typeof e[k] !== 'string') return `error.${k} must be a string`;
+    }
+    if (e.traceback !== undefined && !strings(e.traceback)) return 'error.traceback must be a list of strings';
+  }
+  if (v.lastResult !== undefined && !isObj(v.lastResult)) return 'lastResult must be an object';
+  if (v.messageId !== undefined && typeof v.messageId !== 'string') return 'messageId must be a string';
+  const outputError = (o: unknown): boolean => isObj(o) && (o.kind === 'notebook' || o.kind === 'html') &&
+    typeof o.location === 'string' && typeof o.code === 'string' && typeof o.message === 'string';
+  if (v.outputErrors !== undefined && !(Array.isArray(v.outputErrors) && v.outputErrors.every(outputError))) {
+    return 'outputErrors must be a list of {kind, location, code, message}';
+  }
+  const skip = v.skip;
+  const skipOk = isObj(skip) && (skip.reason === 'duplicate' || skip.reason === 'overlap') && typeof skip.detail === 'string';
+  if (skip !== undefined && !skipOk) {
+    return 'skip must be {reason: duplicate|overlap, detail}';
+  }
+  return undefined;
+}

@@ -208,9 +208,9 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
         return await executeCells(channel, cells!, {
           reconnect, interrupt: () => rest.interruptKernel(kernel.id, AbortSignal.timeout(Math.min(5000, limits.cleanupTimeoutMs))),
           session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline,
-          maxOutputChars: limits.maxOutputChars, signal: inner.signal, now,
+          maxOutputChars: limits.maxOutputChars, secrets: opts.token ? [opts.token] : [], signal: inner.signal, now,
           onProgress: opts.onProgress && ((e) => opts.onProgress!({ ...e, cells: cells!.length })),
-          onMessage: debug ? (m) => logMessage(log!, m) : undefined,
+          onMessage: debug ? (m) => logMessage(log!, m, opts.token ? [opts.token] : []) : undefined,
         });
       } finally {
         for (const ch of channels) ch.close();

@@ -8,7 +8,7 @@
  * @module
  */
 import { isNbtError } from '../errors.js';
-import { redact } from '../log.js';
+import { clipRedacted } from '../redact.js';
 import { expandPlaceholders, formatLocation, parseLocation, siblingLocation, type Location, type PlaceholderValues } from './location.js';
 
 /** What one write produced; `error` only when `ok` is false. */
@@ -80,7 +80,7 @@ export function failed(location: string, e: unknown, secrets: string[] = []): Si
   const code: SinkErrorCode = isNbtError(e) && e.code === 'USAGE' ? 'USAGE' : 'SINK_FAILED';
   const m = (e as { message?: unknown } | null)?.message;
   const raw = typeof m === 'string' ? m : String(e);
-  const message = redact(raw.replace(/\s+/g, ' ').trim(), secrets).slice(0, 500);
+  const message = clipRedacted(raw.replace(/\s+/g, ' ').trim(), 500, secrets);
   return { location, ok: false, error: { code, message: message || 'write failed' } };
 }
 

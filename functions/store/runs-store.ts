@@ -160,14 +160,18 @@ export function normalizeQuery(q: RunQuery = {}): NormalizedQuery {
 
 /** True when `startedAt` (ISO) lies in the query's time range. */
 export function inTimeRange(startedAt: string, q: NormalizedQuery): boolean {
-  const t = new Date(startedAt).toISOString();
+  const d = new Date(startedAt);
+  // A record with a broken time (anyone who can write the store can write one) matches only an
+  // unbounded query, so that the reader's validation sees it, says so and skips it.
+  if (Number.isNaN(d.getTime())) return q.since === undefined && q.until === undefined;
+  const t = d.toISOString();
   return (q.since === undefined || t >= q.since) && (q.until === undefined || t < q.until);
 }
 
 /** True when a record matches every filter of the query. */
 export function matchesQuery(run: StoredRun, q: NormalizedQuery): boolean {
   if (q.notebook) {
-    if (run.notebook === null) return false;
+    if (typeof run.notebook !== 'string') return false;
     const v = q.notebook.field === 'notebookPath' ? notebookPath(run.notebook) : notebookName(run.notebook);
     if (v !== q.notebook.value) return false;
   }

@@ -74,16 +74,37 @@ export function floatText(n: number): string {
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
-/** Thrown by {@link parseExactJson}: `position` is the offset in the text. */
+/**
+ * Thrown by {@link parseExactJson}: `position` is the offset in the text, `path` where in the value
+ * it happened (`.a[2]`, empty at the top), `reason` the message without them.
+ */
 export class JsonSyntaxError extends SyntaxError {
-  constructor(message: string, readonly position: number) {
-    super(`${message} at position ${position}`);
+  path = '';
+  constructor(readonly reason: string, readonly position: number) {
+    super(`${reason} at position ${position}`);
     this.name = 'JsonSyntaxError';
   }
 }
 
+/** The end (after the closing quote) of the JSON string that opens at `start`, or -1 with `bad` set. */
+function stringEnd(text: string, start: number): { end: number; bad?: string; at?: number } {
+  // A loop, not a regular expression: a backtracking regex over megabytes of escapes overflows the stack.
+  for (let i = start + 1; i < text.length;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return { end: i + 1 };
+    if (c < 0x20) return { end: -1, bad: 'control character in a string', at: i };
+    if (c !== 0x5c) { i++; continue; }
+    const e = text[i + 1];
+    if (e !== undefined && SIMPLE_ESCAPES.has(e)) { i += 2; continue; }
+    if (e === 'u' && HEX4_RE.test(text.slice(i + 2, i + 6))) { i += 6; continue; }
+    return { end: -1, bad: 'bad escape in a string', at: i };
+  }
+  return { end: -1, bad: 'unterminated string', at: text.length };
+}
+
 const MAX_DEPTH = 512;
-const STRING_RE = /"(?:[^"\\\u0000-\u001f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/y;
+const SIMPLE_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
+const HEX4_RE = /^[0-9a-fA-F]{4}$/;
 const NUMBER_TOKEN_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WS_RE = /[ \t\n\r]*/y;
 
@@ -104,11 +125,21 @@ export function parseExactJson(text: string): ParamValue {
     throw new JsonSyntaxError(pos >= text.length ? 'unexpected end of JSON' : `${what} ${JSON.stringify(text[pos])}`, pos);
   };
   const string = (): string => {
-    STRING_RE.lastIndex = pos;
-    const m = STRING_RE.exec(text);
-    if (!m) fail('bad string at');
-    pos = STRING_RE.lastIndex;
-    return JSON.parse(m![0]) as string;
+    const s = stringEnd(text, pos);
+    if (s.end < 0) {
+      pos = s.at!;
+      throw new JsonSyntaxError(s.bad!, pos);
+    }
+    const v = JSON.parse(text.slice(pos, s.end)) as string;
+    pos = s.end;
+    return v;
+  };
+  // Where in the value the parser is, for errors: keys and indexes, kept as a stack (cheap).
+  const path: Array<string | number> = [];
+  const located = (e: unknown): unknown => {
+    if (e instanceof JsonSyntaxError && e.path === '') e.path = formatPath(path);
+    if (e instanceof RangeError && !(e as { path?: string }).path) Object.assign(e, { path: formatPath(path) });
+    return e;
   };
   const value = (depth: number): ParamValue => {
     if (depth > MAX_DEPTH) throw new JsonSyntaxError(`nesting deeper than ${MAX_DEPTH} levels`, pos);
@@ -127,7 +158,9 @@ export function parseExactJson(text: string): ParamValue {
         ws();
         if (text[pos] !== ':') fail('expected ":", got');
         pos++;
+        path.push(key);
         Object.defineProperty(obj, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        path.pop();
         ws();
         if (text[pos] === ',') { pos++; continue; }
         if (text[pos] === '}') { pos++; return obj; }
@@ -140,7 +173,9 @@ export function parseExactJson(text: string): ParamValue {
       ws();
       if (text[pos] === ']') { pos++; return arr; }
       for (;;) {
+        path.push(arr.length);
         arr.push(value(depth + 1));
+        path.pop();
         ws();
         if (text[pos] === ',') { pos++; continue; }
         if (text[pos] === ']') { pos++; return arr; }
@@ -156,10 +191,21 @@ export function parseExactJson(text: string): ParamValue {
     pos = NUMBER_TOKEN_RE.lastIndex;
     return exactNumber(m[0]);
   };
-  const v = value(0);
-  ws();
-  if (pos < text.length) fail('unexpected');
-  return v;
+  try {
+    const v = value(0);
+    ws();
+    if (pos < text.length) fail('unexpected');
+    return v;
+  } catch (e) {
+    throw located(e);
+  }
+}
+
+/** `.a[2]["b c"]`: where a value sits inside a parsed document. */
+function formatPath(path: ReadonlyArray<string | number>): string {
+  const step = (k: string | number): string =>
+    typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  return path.map(step).join('');
 }
 
 /** JSON text of a value, writing each {@link JsonNumber} as its own text (so `1.0` stays `1.0`). */

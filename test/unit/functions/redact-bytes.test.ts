@@ -29,6 +29,18 @@ describe('redactBytes', () => {
     }), { numRuns: 500 });
   });
 
+  it('equals redact() for tokens with &\'<>"%+/, spaces and unicode in their HTML, JSON and URL forms', () => {
+    const secret = fc.stringMatching(/^[a-f0-9&'<>"%+/ é€\\]{4,12}$/);
+    const html = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
+    fc.assert(fc.property(secret, fc.array(fc.oneof(fc.constant('<S>'), fc.string({ maxLength: 8 })), { maxLength: 12 }), fc.array(fc.nat(200), { maxLength: 6 }), (s, bits, at) => {
+      const forms = [s, html(s), JSON.stringify(html(s)).slice(1, -1), new URLSearchParams({ k: s }).toString().slice(2), encodeURIComponent(s)];
+      const textv = bits.map((b, i) => (b === '<S>' ? forms[i % forms.length] : b)).join('');
+      const got = Buffer.concat([...redactBytes(cut(textv, at), [s])]).toString();
+      assert.equal(got, redact(textv, [s]));
+      for (const f of forms) assert.ok(!got.includes(f), `form ${JSON.stringify(f)} left in ${JSON.stringify(got)}`);
+    }), { numRuns: 500 });
+  });
+
   it('passes byte pieces through without copying when no secret is in them', () => {
     const piece = Buffer.from('x'.repeat(100_000));
     const out = [...redactBytes([piece], ['0123456789abcdef'])];

@@ -129,3 +129,59 @@ describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
     }
   });
 });
+
+describe('nbtrigger runs over records that carry markup', () => {
+  let dir: string;
+  const base = { notebook: 'hostile.ipynb', server: 'http://127.0.0.1:1', kernelName: 'python3', durationMs: 5,
+    cells: { total: 1, executed: 1, succeeded: 0, failed: 1, aborted: 0, skipped: 0 }, warnings: [] };
+  const SCRIPT = '<script>document.title="pwned"</script>';
+  const records: Array<[string, unknown]> = [
+    ['bad-status', { ...base, status: SCRIPT, startedAt: '2026-02-01T00:00:00.000Z', runId: 'bad-status' }],
+    ['bad-duration', { ...base, status: 'failed', durationMs: '<img src=x onerror=alert(1)>', startedAt: '2026-02-01T00:00:01.000Z', runId: 'bad-duration' }],
+    ['bad-runid', { ...base, status: 'failed', startedAt: '2026-02-01T00:00:02.000Z', runId: `"><svg onload=alert(1)>` }],
+    ['bad-when', { ...base, status: 'failed', startedAt: `2026-02-01T00:00:03Z${SCRIPT}`, runId: 'bad-when' }],
+    ['bad-cells', { ...base, status: 'failed', startedAt: '2026-02-01T00:00:04.000Z', runId: 'bad-cells', cells: SCRIPT }],
+    // Valid records whose text fields all carry markup and terminal escapes: shown, escaped.
+    ['markup', { ...base, notebook: `x/${SCRIPT}.ipynb`, status: 'failed', startedAt: '2026-02-01T00:00:05.000Z', runId: 'markup',
+      kernelName: SCRIPT, server: SCRIPT, warnings: [SCRIPT],
+      error: { code: `<b>CELL_ERROR</b>`, message: SCRIPT, retryable: false, cellIndex: 0, ename: `<i>E</i>\u001b[2J`, evalue: `${SCRIPT}\u001b]0;title\u0007` },
+      outputs: { notebook: `javascript:alert(1)//${SCRIPT}`, html: `"><script>alert(2)</script>` } }],
+  ];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbt-runs-hostile-'));
+    await mkdir(join(dir, 'hostile'));
+    for (const [name, r] of records) await writeFile(join(dir, 'hostile', `2026-02-01T00-00-0${records.findIndex(([n]) => n === name)}.000Z-${name}.json`), JSON.stringify(r));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('skips invalid records with a warning and renders no live markup (page and table)', async (t) => {
+    const page = join(dir, 'runs.html');
+    const o = io();
+    assert.equal(await runsCommand(['--output-root', dir, '--html', page], o), 0, o.err());
+    for (const name of ['bad-status', 'bad-duration', 'bad-when', 'bad-cells']) {
+      assert.match(o.err(), new RegExp(`warning: skipped run ${name}: not a valid run record`), o.err());
+    }
+    assert.match(o.err(), /warning: skipped run "><svg onload=alert\(1\)>: not a valid run record \(runId/);
+    assert.match(o.err(), /wrote .*runs\.html \(1 run\)/);
+    // The table: one run, no control character reaches the terminal.
+    const lines = o.out().trimEnd().split('\n');
+    assert.equal(lines.length, 2, o.out());
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(o.out(), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    const html = await readFile(page, 'utf8');
+    assert.doesNotMatch(html, /<script|<img|<svg onload|<b>CELL|<i>E|href="javascript|pwned"/i);
+    assert.ok(html.includes('&lt;i&gt;E&lt;/i&gt;') && html.includes('javascript:alert(1)//&lt;script'), 'fields shown as text, not links');
+    assert.ok(html.includes('&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;'), 'the markup is shown as text');
+    if (skipUnlessChromium(t)) return;
+    const profile = await mkdtemp(join(tmpdir(), 'nbt-chromium-'));
+    try {
+      const dom = await chromium(['--virtual-time-budget=2000', '--dump-dom', pathToFileURL(page).href], profile);
+      assert.equal((dom.match(/<tr class="run /g) ?? []).length, 1);
+      assert.doesNotMatch(dom, /<script|<img|<b>CELL|<i>E|onload=|<a href="javascript/i, 'record text never became markup');
+      assert.match(dom, /<title>nbtrigger runs<\/title>/, 'no script changed the title');
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+});

@@ -36,3 +36,18 @@ test('long strings, nested or kept as bytes, are clipped and their length said',
   assert.equal(f1.textLength, undefined);
   assert.ok(JSON.stringify(lines).length < 20_000);
 });
+
+test('a token that the cut splits is redacted, not left as its prefix (raw text and text kept as bytes)', () => {
+  const token = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4';
+  for (const at of [LOG_STRING_CHARS - 47, LOG_STRING_CHARS - 1, LOG_STRING_CHARS - 4]) {
+    const { log, lines } = capture();
+    const text = `${'x'.repeat(at)}${token}${'y'.repeat(3000)}`;
+    logMessage(log, msg('stream', { name: 'stdout', text }), [token]);
+    logMessage(log, msg('stream', { name: 'stdout', text: RawJsonText.of(Buffer.from(text))! }), [token]);
+    for (const l of lines) {
+      const t = (l.fields!.content as { text: string }).text;
+      assert.ok(t.startsWith(`${'x'.repeat(at)}${'[REDACTED]'.slice(0, LOG_STRING_CHARS - at)}`), t.slice(at - 5, at + 20));
+      assert.ok(!t.includes(token.slice(0, 4)), `a fragment of the token at ${at}`);
+    }
+  }
+});

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutputStore, TRUNCATION_NOTE, type Output } from '../../../../functions/notebook/outputs.js';
+import { RawJsonText } from '../../../../functions/notebook/raw-text.js';
 
 type Msg = [cell: number, type: string, content: Record<string, unknown>];
 
@@ -230,5 +231,35 @@ describe('size cap', () => {
       }
       assert.equal(new Set(s.truncatedCells).size, s.truncatedCells.length, 'each cell listed once');
     }
+  });
+});
+
+describe('the cap never leaves a fragment of a secret', () => {
+  const token = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4';
+  const text = (o: Output | undefined): string => {
+    const t = (o as { text?: unknown })?.text;
+    return Array.isArray(t) ? t.map(String).join('') : String(t);
+  };
+  for (const [name, piece] of [['text', 'x'.repeat(70) + token], ['text kept as bytes', RawJsonText.of(Buffer.from('x'.repeat(70) + token))!]] as const) {
+    it(`a ${name} cut at the cap inside the token keeps no piece of it`, () => {
+      const s = new OutputStore(100, [token]);
+      s.apply(0, 'stream', { name: 'stdout', text: piece });
+      const got = text(s.outputs(0)[0]);
+      assert.equal(got, `${'x'.repeat(70)}[REDACTED]${TRUNCATION_NOTE}`);
+      assert.ok(!got.includes(token.slice(0, 4)));
+    });
+  }
+  it('an error value and a result cut at the cap', () => {
+    const s = new OutputStore(100, [token]);
+    s.apply(0, 'error', { ename: 'E', evalue: `${'y'.repeat(80)}${token}`, traceback: [] });
+    s.apply(1, 'execute_result', { data: { 'text/plain': `${'z'.repeat(90)}${token}` }, metadata: {}, execution_count: 1 });
+    const e = s.outputs(0).find((o) => o.output_type === 'error') as { evalue: string };
+    assert.equal(e.evalue, `${'y'.repeat(80)}[REDACTED]`);
+    assert.ok(!JSON.stringify(s.lastResult).includes(token.slice(0, 4)), JSON.stringify(s.lastResult));
+  });
+  it('without secrets the cut is exact', () => {
+    const s = new OutputStore(100);
+    s.apply(0, 'stream', { name: 'stdout', text: 'x'.repeat(70) + token });
+    assert.equal(text(s.outputs(0)[0]), `${'x'.repeat(70)}${token.slice(0, 30)}${TRUNCATION_NOTE}`);
   });
 });

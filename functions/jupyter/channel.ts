@@ -150,7 +150,7 @@ export class KernelChannel {
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
     const url = `${wsBase(opts.server)}/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
     const WebSocket = await preloadWebSocket();
-    if (opts.signal?.aborted) throw new NbtError('CANCELLED', 'run cancelled');
+    if (opts.signal?.aborted) throw cancelledBy(opts.signal);
     return new Promise((resolve, reject) => {
       let socket: Socket | undefined;
       const ws = new WebSocket(url, {
@@ -176,6 +176,7 @@ export class KernelChannel {
         const status = res.statusCode ?? 0;
         res.resume();
         ws.terminate();
+        if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
         const code = status === 401 || status === 403 ? 'AUTH_REFUSED' : status === 404 ? 'KERNEL_DIED' : 'SERVER_ERROR';
         reject(new NbtError(code, `kernel channel upgrade refused: HTTP ${status}`, { details: { status } }));
       });
@@ -188,6 +189,8 @@ export class KernelChannel {
       });
       ws.once('error', (e) => {
         opts.signal?.removeEventListener('abort', onAbort);
+        // Our own abort terminates the handshake, which ws reports as an error: it is a cancellation.
+        if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
         reject(isNbtError(e) ? e : new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
       });
     });
@@ -258,6 +261,11 @@ export class KernelChannel {
     if (this.onClose) this.onClose(err);
     else this.earlyClose = err;
   }
+}
+
+/** The error an aborted signal stands for: its reason when that is an NbtError, else CANCELLED. */
+function cancelledBy(signal: AbortSignal): NbtError {
+  return isNbtError(signal.reason) ? signal.reason : new NbtError('CANCELLED', 'run cancelled');
 }
 
 /**

@@ -67,8 +67,8 @@ export async function until(check: () => boolean | Promise<boolean>): Promise<vo
 
 /** A kernelspec whose launcher holds the kernel in the "starting" phase until the test opens its gate. */
 export interface GatedKernel {
-  /** `--KernelSpecManager.kernel_dirs=…`: give it to the server's arguments. */
-  serverArg: string;
+  /** A `JUPYTER_PATH` entry holding the kernelspec (the server finds kernelspecs under `kernels/`). */
+  jupyterPath: string;
   /** The kernelspec's name. */
   name: string;
   /** Resolves with the pid of the n-th launched kernel process (1-based), once it is launched and waiting. */
@@ -102,9 +102,16 @@ export async function gatedKernel(dir: string): Promise<GatedKernel> {
     argv: ['/bin/sh', launcher, '{connection_file}'], display_name: 'Python 3 (gated start)', language: 'python',
   }));
   return {
-    serverArg: `--KernelSpecManager.kernel_dirs=${join(dir, 'kernels')}`,
+    jupyterPath: dir,
     name: 'gated',
     launched: (n = 1) => waitForPid(join(dir, `launched.${n}`)),
     open: () => writeFile(gate, 'go'),
   };
+}
+
+/** A progress callback for the runner, and a promise settled once the runner has seen cell `index` start. */
+export function cellStart(index: number): { onProgress: (e: { type: string; cellIndex: number }) => void; started: Promise<void> } {
+  let seen!: () => void;
+  const started = new Promise<void>((r) => { seen = r; });
+  return { onProgress: (e) => { if (e.type === 'start' && e.cellIndex === index) seen(); }, started };
 }

@@ -3,8 +3,8 @@
  * cell timeout, run deadline, a kernel that ignores interrupts, a kernel killed mid-cell, a wrong
  * token, a server that is down. Each ends in bounded time with no kernel left behind.
  *
- * A test that means "mid-cell" waits until the cell runs (the cell writes a marker file, the test
- * waits for it), never for a time. Upper bounds on the wall time are hang checks, generous enough
+ * A test that means "mid-cell" waits until the cell runs (the cell writes a marker file) and the
+ * runner knows it (its progress event for that cell), never for a time. Upper bounds on the wall time are hang checks, generous enough
  * for a loaded machine; lower bounds check that a limit did not fire early.
  */
 import assert from 'node:assert/strict';
@@ -13,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { request as httpRequest } from 'undici';
 import { freePort } from '../../../../cli/jupyter-server.js';
 import { parseMessage, type RunRequest } from '../../../../functions/request/grammar.js';
-import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functions/run/runner.js';
-import { markerCell, waitForPid } from '../../../helpers/events.js';
+import { runNotebook, type RunLimits, type RunOptions, type RunOutcome } from '../../../../functions/run/runner.js';
+import { cellStart, markerCell, waitForPid } from '../../../helpers/events.js';
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
 const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cleanupTimeoutMs: 10_000 };
@@ -33,9 +33,9 @@ function request(path: string, extra: Partial<RunRequest> = {}, hostPort = serve
   return { ...parseMessage(`${hostPort} /${path}`), ...extra };
 }
 
-async function run(path: string, limits: Partial<RunLimits>, token = server.token): Promise<RunOutcome & { wallMs: number }> {
+async function run(path: string, limits: Partial<RunLimits>, token = server.token, onProgress?: RunOptions['onProgress']): Promise<RunOutcome & { wallMs: number }> {
   const t0 = Date.now();
-  const out = await runNotebook({ request: request(path), token, limits: { ...LIMITS, ...limits } });
+  const out = await runNotebook({ request: request(path), token, limits: { ...LIMITS, ...limits }, onProgress });
   const wallMs = Date.now() - t0;
   assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
   return { ...out, wallMs };
@@ -103,11 +103,13 @@ describe('runner: cancellation', () => {
     const nb = await server.writeNotebook('cancel.ipynb', ['x = 1', markerCell('cancel.running', 'time.sleep(1000)'), 'y = 2']);
     const ctl = new AbortController();
     const ended = new AbortController();
-    const canceller = waitForPid(join(server.rootDir, 'cancel.running'), ended.signal).then((pid) => {
+    const cell = cellStart(1);
+    const canceller = Promise.all([waitForPid(join(server.rootDir, 'cancel.running'), ended.signal), cell.started]).then(([pid]) => {
       if (pid) ctl.abort();
       return pid;
     });
-    const { record, error } = await runNotebook({ request: request(nb), token: server.token, signal: ctl.signal, limits: { ...LIMITS, cellTimeoutMs: 30_000 } });
+    const { record, error } = await runNotebook({ request: request(nb), token: server.token, signal: ctl.signal, onProgress: cell.onProgress,
+      limits: { ...LIMITS, cellTimeoutMs: 30_000 } });
     ended.abort();
     assert.ok(await canceller, `the cell ran before the cancel (run: ${JSON.stringify(record.error)})`);
     assert.deepEqual(await server.kernels(), []);
@@ -135,11 +137,12 @@ describe('runner: kernel death', () => {
   test('the kernel process is killed from outside mid-cell: KERNEL_DIED, no hang', T, async () => {
     const nb = await server.writeNotebook('victim.ipynb', [markerCell('victim.pid', 'time.sleep(1000)'), 'y = 2']);
     const ended = new AbortController();
-    const killer = waitForPid(join(server.rootDir, 'victim.pid'), ended.signal).then((pid) => {
+    const cell = cellStart(0);
+    const killer = Promise.all([waitForPid(join(server.rootDir, 'victim.pid'), ended.signal), cell.started]).then(([pid]) => {
       if (pid) process.kill(pid, 'SIGKILL');
       return pid;
     });
-    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 });
+    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 }, server.token, cell.onProgress);
     ended.abort();
     assert.ok((await killer) > 0, `the kernel was killed mid-cell (run: ${JSON.stringify(record.error)})`);
     assert.equal(record.status, 'error');
@@ -153,14 +156,15 @@ describe('runner: kernel death', () => {
   test('another client restarts the kernel mid-cell: KERNEL_DIED, kernel still deleted', T, async () => {
     const nb = await server.writeNotebook('restarted.ipynb', ['x = 1', markerCell('restarted.running', 'time.sleep(1000)')]);
     const ended = new AbortController();
-    const restarter = waitForPid(join(server.rootDir, 'restarted.running'), ended.signal).then(async (pid) => {
+    const cell = cellStart(1);
+    const restarter = Promise.all([waitForPid(join(server.rootDir, 'restarted.running'), ended.signal), cell.started]).then(async ([pid]) => {
       if (!pid) return 0;
       const [id] = await server.kernels();
       const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, { method: 'POST', headers: { authorization: `token ${server.token}` } });
       await res.body.dump();
       return res.statusCode;
     });
-    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 });
+    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 }, server.token, cell.onProgress);
     ended.abort();
     assert.equal(await restarter, 200, `the kernel was restarted mid-cell (run: ${JSON.stringify(record.error)})`);
     assert.equal(record.status, 'error');
@@ -207,12 +211,14 @@ describe('runner: the server goes away mid-cell', () => {
       const nb = await own.writeNotebook('away.ipynb', ['x = 1', markerCell('away.running', 'time.sleep(1000)')]);
       const req = { ...parseMessage(`${own.hostPort} /${nb}`) };
       const ended = new AbortController();
-      const stopper = waitForPid(join(own.rootDir, 'away.running'), ended.signal).then((pid) => {
+      const cell = cellStart(1);
+      const stopper = Promise.all([waitForPid(join(own.rootDir, 'away.running'), ended.signal), cell.started]).then(([pid]) => {
         if (pid) process.kill(own.child.pid!, 'SIGTERM');
         return pid;
       });
       const t0 = Date.now();
-      const { record, error } = await runNotebook({ request: req, token: own.token, limits: { ...LIMITS, cellTimeoutMs: 30_000, runTimeoutMs: 40_000 } });
+      const { record, error } = await runNotebook({ request: req, token: own.token, onProgress: cell.onProgress,
+        limits: { ...LIMITS, cellTimeoutMs: 30_000, runTimeoutMs: 40_000 } });
       const wallMs = Date.now() - t0;
       ended.abort();
       assert.ok(await stopper, `the server was stopped mid-cell (run: ${JSON.stringify(record.error)})`);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cellStart } from '../helpers/events.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';
 import { kernelsLeft, observed, recordRow, requestFor, streamText, T, timedRun } from './common.js';
 
@@ -58,11 +59,12 @@ describe('fault: the kernel dies', () => {
   test('kill -9 of the kernel mid-cell: KERNEL_DIED, ack (a cell had started), no hang, no kernel left', T, async () => {
     const nb = await server.writeNotebook('kill9.ipynb', [pidCell('kill9.pid', 'time.sleep(1000)'), 'y = 2']);
     const ended = new AbortController();
-    const killer = waitForPid(server.rootDir, 'kill9.pid', ended.signal).then((pid) => {
+    const cell = cellStart(0);
+    const killer = Promise.all([waitForPid(server.rootDir, 'kill9.pid', ended.signal), cell.started]).then(([pid]) => {
       if (pid) process.kill(pid, 'SIGKILL');
       return pid;
     });
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: 60_000 } });
+    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: 60_000 }, onProgress: cell.onProgress });
     ended.abort();
     assert.ok(await killer, `the kernel was killed mid-cell (run: ${JSON.stringify(out.record.error)})`);
     const left = await kernelsLeft(server);
@@ -84,13 +86,13 @@ describe('fault: the server goes away mid-run', () => {
       try {
         const nb = await own.writeNotebook('away.ipynb', [pidCell('away.pid', 'time.sleep(1000)'), 'y = 2']);
         const ended = new AbortController();
-        const stopper = waitForPid(own.rootDir, 'away.pid', ended.signal).then(async (pid) => {
+        // Mid-cell: the kernel runs the cell (its pid file) and the runner knows it (its progress event).
+        const cell = cellStart(0);
+        const stopper = Promise.all([waitForPid(own.rootDir, 'away.pid', ended.signal), cell.started]).then(([pid]) => {
           kernelPid = pid;
-          if (!pid) return;
-          await new Promise((r) => setTimeout(r, 300));
-          process.kill(own.child.pid!, signal);
+          if (pid) process.kill(own.child.pid!, signal);
         });
-        const out = await timedRun({ request: requestFor(own.hostPort, nb), token: own.token, limits: { runTimeoutMs: 60_000 } });
+        const out = await timedRun({ request: requestFor(own.hostPort, nb), token: own.token, limits: { runTimeoutMs: 60_000 }, onProgress: cell.onProgress });
         ended.abort();
         await stopper;
         assert.ok(kernelPid > 0, `the server was stopped mid-cell (run: ${JSON.stringify(out.record.error)})`);

@@ -145,8 +145,10 @@ describe('fault: cells that do not stop', () => {
     assert.equal(out.record.status, 'timed_out');
     assert.equal(out.record.error?.code, 'TIMEOUT');
     assert.equal(out.record.error?.retryable, false);
-    assert.equal(out.record.error?.cellIndex, 1);
-    assert.ok(out.seconds >= 2.9 && out.seconds < 15, `${out.seconds} s`);
+    // The deadline counts from the start of the run, kernel start included: on a loaded machine it
+    // may land before cell 1 runs. The record names whichever cell the kernel was on.
+    assert.equal(out.record.error?.cellIndex, out.record.cells.succeeded === 1 ? 1 : 0, JSON.stringify(out.record));
+    assert.ok(out.seconds >= 2.9 && out.seconds < 30, `${out.seconds} s`);
     assert.equal(left, 0);
     recordRow({ fault: 'endless cell at the run deadline (3 s)', expected: 'TIMEOUT (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: left });
   });

@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { alive, until } from '../helpers/events.js';
+import { alive, httpRequestStarted, until } from '../helpers/events.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { kernelsLeft, requestFor, T, timedRun } from './common.js';
 import { assertNothingRan, gateAndServer, restartKernel, row } from './phases-common.js';
@@ -71,6 +71,26 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
       const left = await kernelsLeft(server);
       assert.equal(left, 0);
       row('cancel', 'kernel starting', 'CANCELLED (ack)', out, left);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('cancel while the channel handshake waits for the kernel: CANCELLED (ack), the kernel deleted', T, async () => {
+    const { gate, server } = await gateAndServer(true);
+    try {
+      const nb = await server.writeNotebook('connect-cancel.ipynb', ['1']);
+      const ctl = new AbortController();
+      // The runner's upgrade request has started; the server holds it until the gated kernel answers.
+      void Promise.all([gate.launched(), httpRequestStarted(/\/api\/kernels\/[^/]+\/channels/)]).then(() => ctl.abort());
+      const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token, signal: ctl.signal });
+      await gate.open();
+      assert.equal(out.record.error?.code, 'CANCELLED', JSON.stringify(out.record.error));
+      assert.equal(out.record.error?.retryable, false);
+      assert.equal(out.record.cells.executed, 0);
+      const left = await kernelsLeft(server);
+      assert.equal(left, 0);
+      row('cancel', 'channel connecting', 'CANCELLED (ack)', out, left);
     } finally {
       await server.close();
     }

@@ -7,6 +7,7 @@
  * machine only makes them slower, never wrong.
  * @module
  */
+import diagnostics from 'node:diagnostics_channel';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findPython } from '../../cli/jupyter-server.js';
@@ -114,4 +115,21 @@ export function cellStart(index: number): { onProgress: (e: { type: string; cell
   let seen!: () => void;
   const started = new Promise<void>((r) => { seen = r; });
   return { onProgress: (e) => { if (e.type === 'start' && e.cellIndex === index) seen(); }, started };
+}
+
+/**
+ * Resolves when this process starts an HTTP request whose path matches `pattern` (Node's
+ * `http.client.request.start` diagnostics channel): e.g. the runner's kernel-channel upgrade, so a
+ * test can act while the handshake is under way.
+ */
+export function httpRequestStarted(pattern: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    const onStart = (message: unknown): void => {
+      const path = (message as { request?: { path?: string } }).request?.path ?? '';
+      if (!pattern.test(path)) return;
+      diagnostics.unsubscribe('http.client.request.start', onStart);
+      resolve();
+    };
+    diagnostics.subscribe('http.client.request.start', onStart);
+  });
 }

@@ -149,7 +149,10 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
       const open = async (signal: AbortSignal): Promise<KernelChannel> => {
-        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal, lookup: opts.lookup, maxStringBytes: limits.maxOutputChars + 1 });
+        // Jupyter Server holds the upgrade until the kernel answers: the handshake is part of the kernel's
+        // start, bounded by the start timeout (at least 30 s).
+        const ch = await KernelChannel.connect({ server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal,
+          lookup: opts.lookup, maxStringBytes: limits.maxOutputChars + 1, connectTimeoutMs: Math.max(30_000, limits.startTimeoutMs) });
         channels.push(ch);
         return ch;
       };

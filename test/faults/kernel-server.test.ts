@@ -73,7 +73,7 @@ describe('fault: the kernel dies', () => {
     assert.equal(out.record.error?.retryable, false);
     assert.equal(out.record.error?.cellIndex, 0);
     assert.equal(left, 0);
-    assert.ok(out.seconds < 20, `${out.seconds} s`);
+    assert.ok(out.seconds < 60, `${out.seconds} s`);
     recordRow({ fault: 'kernel kill -9 mid-cell', expected: 'KERNEL_DIED (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: left });
   });
 });
@@ -102,7 +102,7 @@ describe('fault: the server goes away mid-run', () => {
         assert.equal(out.record.error?.cellIndex, 0);
         // SIGKILL: the channel drops, the reconnect finds no server (bounded attempts).
         if (signal === 'SIGKILL') assert.match(out.record.error!.message, /not restored after \d+ reconnect attempt/);
-        assert.ok(out.seconds < 20, `${out.seconds} s`);
+        assert.ok(out.seconds < 60, `${out.seconds} s`);
         // The server cannot be asked any more: the kernel's process must be gone (the server
         // shuts it down on SIGTERM; ipykernel exits when its parent dies on SIGKILL).
         const orphan = await stillAlive(kernelPid, 8000);

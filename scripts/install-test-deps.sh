@@ -2,9 +2,18 @@
 # Extra system packages some tests need beyond the Jupyter server (installed by CI; on a
 # developer machine those tests skip with a notice when a package is missing):
 #   chromium — renders the run-history page headless and checks what a person sees.
+# With --heavy: the Python packages users' kernels import, for CI's heavy-kernel leg (Debian's
+# python3-numpy, python3-pandas, python3-matplotlib, python3-ipywidgets; they make kernels slower
+# to start and change what the widget notebooks of the parity corpus do).
 set -euo pipefail
 need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ "${1:-}" = --heavy ]; then
+  for p in numpy pandas matplotlib ipywidgets; do
+    /usr/bin/python3 -c "import $p" 2>/dev/null || need+=("python3-$p")
+  done
+else
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "nbtrigger: no apt-get: cannot install ${need[*]} (the tests that need them will skip or, under CI=true, fail)" >&2

@@ -13,4 +13,4 @@ rm -rf dist
 npm run build --silent
 # Only *.test.js files: node would also load every file under a test/ folder (helpers) as a test.
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find dist/test -name '*.test.js' | sort); fi
-exec node --test --test-concurrency="${NBTRIGGER_TEST_CONCURRENCY:-3}" --test-timeout=300000 "${files[@]}"
+exec node --test --test-concurrency="${NBTRIGGER_TEST_CONCURRENCY:-3}" --test-timeout=900000 "${files[@]}"

@@ -174,9 +174,7 @@ export class KernelChannel {
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
     const url = `${wsBase(opts.server)}/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
     const WebSocket = await preloadWebSocket();
-    if (opts.signal?.aborted) {
-      throw isNbtError(opts.signal.reason) ? opts.signal.reason : new NbtError('CANCELLED', 'run cancelled');
-    }
+    if (opts.signal?.aborted) throw cancelledBy(opts.signal);
     // The handshake never outlasts the run's deadline.
     const left = opts.deadline === undefined ? Infinity : opts.deadline - Date.now();
     if (left <= 0) throw pastDeadline();
@@ -214,6 +212,7 @@ export class KernelChannel {
         const status = res.statusCode ?? 0;
         res.resume();
         ws.terminate();
+        if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
         const code = status === 401 || status === 403 ? 'AUTH_REFUSED' : status === 404 ? 'KERNEL_DIED' : 'SERVER_ERROR';
         reject(new NbtError(code, `kernel channel upgrade refused: HTTP ${status}`, { details: { status } }));
       });
@@ -226,6 +225,8 @@ export class KernelChannel {
       });
       ws.once('error', (e) => {
         opts.signal?.removeEventListener('abort', onAbort);
+        // Our own abort terminates the handshake, which ws reports as an error: it is a cancellation.
+        if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
         if (isNbtError(e)) reject(e);
         else if (opts.deadline !== undefined && Date.now() >= opts.deadline - 10) reject(pastDeadline());
         else reject(new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
@@ -302,6 +303,11 @@ export class KernelChannel {
 
 function pastDeadline(): NbtError {
   return new NbtError('TIMEOUT', 'the run deadline passed while the kernel channel was opening');
+}
+
+/** The error an aborted signal stands for: its reason when that is an NbtError, else CANCELLED. */
+function cancelledBy(signal: AbortSignal): NbtError {
+  return isNbtError(signal.reason) ? signal.reason : new NbtError('CANCELLED', 'run cancelled');
 }
 
 /**

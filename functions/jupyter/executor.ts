@@ -80,6 +80,8 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
   /** Barrier id → how many requests it covers, and what has come back for it. */
   const barriers = new Map<string, { covers: number; replied: boolean; idle: boolean }>();
   const reconnecting = new AbortController();
+  /** The session id the kernel process signs its messages with (the first one seen). */
+  let kernelSession: string | undefined;
 
   return new Promise<ExecuteResult>((resolve) => {
     const finish = (failure?: NbtError): void => {
@@ -100,7 +102,7 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
     // The kernel answers in order: the first cell without a reply is the one it is working on
     // (its busy may never have been published if the kernel died at once).
     const currentCell = (): Pending | undefined => queue.slice(head).find((p) => !p.done && !p.replied) ?? queue.slice(head).find((p) => !p.done);
-    const failAtCurrent = (code: 'KERNEL_DIED' | 'TIMEOUT' | 'CANCELLED' | 'PROTOCOL_ERROR', message: string,
+    const failAtCurrent = (code: 'KERNEL_DIED' | 'SERVER_UNREACHABLE' | 'TIMEOUT' | 'CANCELLED' | 'PROTOCOL_ERROR', message: string,
       status?: CellStatus, retryable?: boolean): void => {
       const cur = currentCell();
       if (cur && status) cur.run.status = status;
@@ -182,6 +184,16 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       if (m.channel === 'iopub' && m.header.msg_type === 'shutdown_reply') {
         const how = m.content.restart === true ? 'restarted' : 'shut down';
         return failAtCurrent('KERNEL_DIED', `kernel was ${how} by the server or another client`, 'error');
+      }
+      // Every kernel process signs its messages with its own session id: a new one on the shell
+      // channel or in a busy/idle status means another kernel process answers now (a restart by
+      // another client or by the server), even when the old one's shutdown_reply never reached us.
+      if (m.channel === 'shell' || (isStatus(m) && m.content.execution_state !== 'starting')) {
+        kernelSession ??= m.header.session;
+        if (m.header.session !== kernelSession) {
+          const message = 'kernel was restarted by the server or another client (a new kernel process answers)';
+          return failAtCurrent('KERNEL_DIED', message, 'error');
+        }
       }
       const pid = parentId(m);
       const barrier = pid === undefined ? undefined : barriers.get(pid);
@@ -289,7 +301,10 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
         ch.listen(onMessage, onClose, discardable); // delivers what arrived early (may settle cells, or report a close)
         if (!finished && channel === ch) flush();
       }, (e: unknown) => {
-        failAtCurrent('KERNEL_DIED', (e as Error)?.message ?? String(e), 'error');
+        // A server that cannot be reached before any cell started is that (retryable, nothing ran);
+        // once a cell started, the kernel went with the server.
+        const unreachable = (e as NbtError)?.code === 'SERVER_UNREACHABLE' && result.started === 0;
+        failAtCurrent(unreachable ? 'SERVER_UNREACHABLE' : 'KERNEL_DIED', (e as Error)?.message ?? String(e), 'error');
       });
     };
     // Stream text for a cell that keeps no more output (or for no pending cell) is not decoded at all.

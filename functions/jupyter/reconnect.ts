@@ -54,6 +54,7 @@ export function createReconnector(o: ReconnectOptions): Reconnector {
   const now = o.now ?? Date.now;
   return async (cause, signal) => {
     let last: NbtError | undefined;
+    let unreachable = true;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
         const wait = backoffMs(attempt - 1, o.baseMs ?? 250, o.maxMs ?? 2000);
@@ -77,9 +78,12 @@ export function createReconnector(o: ReconnectOptions): Reconnector {
             : new NbtError(err.code, `${cause.message}; reconnecting failed: ${err.message}`, { details: err.details });
         }
         last = err;
+        unreachable &&= err.code === 'SERVER_UNREACHABLE';
       }
     }
-    throw new NbtError('KERNEL_DIED', `${cause.message}; not restored after ${attempts} reconnect attempt(s)${last ? `: ${last.message}` : ''}`,
+    // Every attempt found no server at all: say so (the executor decides what that means for the run).
+    const code = last !== undefined && unreachable ? 'SERVER_UNREACHABLE' : 'KERNEL_DIED';
+    throw new NbtError(code, `${cause.message}; not restored after ${attempts} reconnect attempt(s)${last ? `: ${last.message}` : ''}`,
       { details: { reconnectAttempts: attempts } });
   };
 }

@@ -38,13 +38,21 @@ export async function untilReady<T>(fn: () => Promise<T>, opts: RetryOptions): P
       if (!isStartingError(e)) throw e;
       const wait = backoffMs(attempt, base, max);
       const left = opts.deadline - now();
-      if (left <= 0 || opts.signal?.aborted) {
+      // A cancellation while the server is still coming up is a cancellation, not an unreachable server.
+      if (opts.signal?.aborted) throw cancelled(opts.signal);
+      if (left <= 0) {
         const last = e as NbtError;
         throw new NbtError('SERVER_UNREACHABLE', `server not ready before its start timeout: ${last.message}`, { cause: e, details: last.details });
       }
       await sleep(Math.min(wait, left), opts.signal);
+      if (opts.signal?.aborted) throw cancelled(opts.signal);
     }
   }
+}
+
+/** The error an aborted signal stands for: its reason when that is an NbtError, else CANCELLED. */
+export function cancelled(signal: AbortSignal): NbtError {
+  return signal.reason instanceof NbtError ? signal.reason : new NbtError('CANCELLED', 'run cancelled');
 }
 
 /** Jittered exponential backoff for attempt `attempt` (0-based): uniform in [step/2, step], step = min(max, base·2^attempt). */

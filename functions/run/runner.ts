@@ -184,9 +184,12 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
       const channels: KernelChannel[] = [];
       const open = async (signal: AbortSignal): Promise<KernelChannel> => {
+        // Jupyter Server holds the upgrade until the kernel answers: the handshake is part of the kernel's
+        // start, bounded by the start timeout (at least 30 s) and never past the run's deadline.
         const ch = await KernelChannel.connect({
           server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal,
           connector: opts.connector, maxStringBytes: limits.maxOutputChars + 1, deadline,
+          connectTimeoutMs: Math.max(30_000, limits.startTimeoutMs),
           maxPayload: frameLimit(limits.maxOutputChars, limits.memoryBudgetBytes),
         });
         channels.push(ch);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cellStart } from '../helpers/events.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';
 import { kernelsLeft, observed, recordRow, requestFor, streamText, T, timedRun } from './common.js';
 
@@ -58,11 +59,12 @@ describe('fault: the kernel dies', () => {
   test('kill -9 of the kernel mid-cell: KERNEL_DIED, ack (a cell had started), no hang, no kernel left', T, async () => {
     const nb = await server.writeNotebook('kill9.ipynb', [pidCell('kill9.pid', 'time.sleep(1000)'), 'y = 2']);
     const ended = new AbortController();
-    const killer = waitForPid(server.rootDir, 'kill9.pid', ended.signal).then((pid) => {
+    const cell = cellStart(0);
+    const killer = Promise.all([waitForPid(server.rootDir, 'kill9.pid', ended.signal), cell.started]).then(([pid]) => {
       if (pid) process.kill(pid, 'SIGKILL');
       return pid;
     });
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: 60_000 } });
+    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: 60_000 }, onProgress: cell.onProgress });
     ended.abort();
     assert.ok(await killer, `the kernel was killed mid-cell (run: ${JSON.stringify(out.record.error)})`);
     const left = await kernelsLeft(server);
@@ -71,7 +73,7 @@ describe('fault: the kernel dies', () => {
     assert.equal(out.record.error?.retryable, false);
     assert.equal(out.record.error?.cellIndex, 0);
     assert.equal(left, 0);
-    assert.ok(out.seconds < 20, `${out.seconds} s`);
+    assert.ok(out.seconds < 60, `${out.seconds} s`);
     recordRow({ fault: 'kernel kill -9 mid-cell', expected: 'KERNEL_DIED (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: left });
   });
 });
@@ -84,13 +86,13 @@ describe('fault: the server goes away mid-run', () => {
       try {
         const nb = await own.writeNotebook('away.ipynb', [pidCell('away.pid', 'time.sleep(1000)'), 'y = 2']);
         const ended = new AbortController();
-        const stopper = waitForPid(own.rootDir, 'away.pid', ended.signal).then(async (pid) => {
+        // Mid-cell: the kernel runs the cell (its pid file) and the runner knows it (its progress event).
+        const cell = cellStart(0);
+        const stopper = Promise.all([waitForPid(own.rootDir, 'away.pid', ended.signal), cell.started]).then(([pid]) => {
           kernelPid = pid;
-          if (!pid) return;
-          await new Promise((r) => setTimeout(r, 300));
-          process.kill(own.child.pid!, signal);
+          if (pid) process.kill(own.child.pid!, signal);
         });
-        const out = await timedRun({ request: requestFor(own.hostPort, nb), token: own.token, limits: { runTimeoutMs: 60_000 } });
+        const out = await timedRun({ request: requestFor(own.hostPort, nb), token: own.token, limits: { runTimeoutMs: 60_000 }, onProgress: cell.onProgress });
         ended.abort();
         await stopper;
         assert.ok(kernelPid > 0, `the server was stopped mid-cell (run: ${JSON.stringify(out.record.error)})`);
@@ -100,7 +102,7 @@ describe('fault: the server goes away mid-run', () => {
         assert.equal(out.record.error?.cellIndex, 0);
         // SIGKILL: the channel drops, the reconnect finds no server (bounded attempts).
         if (signal === 'SIGKILL') assert.match(out.record.error!.message, /not restored after \d+ reconnect attempt/);
-        assert.ok(out.seconds < 20, `${out.seconds} s`);
+        assert.ok(out.seconds < 60, `${out.seconds} s`);
         // The server cannot be asked any more: the kernel's process must be gone (the server
         // shuts it down on SIGTERM; ipykernel exits when its parent dies on SIGKILL).
         const orphan = await stillAlive(kernelPid, 8000);
@@ -143,8 +145,10 @@ describe('fault: cells that do not stop', () => {
     assert.equal(out.record.status, 'timed_out');
     assert.equal(out.record.error?.code, 'TIMEOUT');
     assert.equal(out.record.error?.retryable, false);
-    assert.equal(out.record.error?.cellIndex, 1);
-    assert.ok(out.seconds >= 2.9 && out.seconds < 15, `${out.seconds} s`);
+    // The deadline counts from the start of the run, kernel start included: on a loaded machine it
+    // may land before cell 1 runs. The record names whichever cell the kernel was on.
+    assert.equal(out.record.error?.cellIndex, out.record.cells.succeeded === 1 ? 1 : 0, JSON.stringify(out.record));
+    assert.ok(out.seconds >= 2.9 && out.seconds < 30, `${out.seconds} s`);
     assert.equal(left, 0);
     recordRow({ fault: 'endless cell at the run deadline (3 s)', expected: 'TIMEOUT (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: left });
   });

@@ -16,7 +16,7 @@ const files = readdirSync(here).filter((f) => f.endsWith('.test.js')).sort().map
 const dir = mkdtempSync(join(tmpdir(), 'nbtrigger-faults-'));
 const table = join(dir, 'rows.jsonl');
 const started = Date.now();
-const res = spawnSync(process.execPath, ['--test', `--test-concurrency=${process.env.NBTRIGGER_TEST_CONCURRENCY ?? '3'}`, '--test-timeout=300000', ...process.argv.slice(2), ...files], {
+const res = spawnSync(process.execPath, ['--test', `--test-concurrency=${process.env.NBTRIGGER_TEST_CONCURRENCY ?? '3'}`, '--test-timeout=900000', ...process.argv.slice(2), ...files], {
   stdio: 'inherit',
   env: { ...process.env, [TABLE_ENV]: table },
 });

@@ -63,7 +63,8 @@ export async function startFunctionServer(opts: { env?: Record<string, string>; 
   const env = { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', ...(ownRuns === undefined ? {} : { NBTRIGGER_RUNS_DIR: ownRuns }), ...opts.env };
   let served: Served;
   try {
-    served = await spawnFunction({ env, keepOutput: true, ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}) });
+    // A hang bound, not a speed one: on a loaded CI machine functions-framework may take tens of seconds to listen.
+    served = await spawnFunction({ env, keepOutput: true, startTimeoutMs: opts.startTimeoutMs ?? 120_000 });
   } catch (e) {
     if (ownRuns) await rm(ownRuns, { recursive: true, force: true });
     throw e;

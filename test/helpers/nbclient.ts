@@ -47,6 +47,11 @@ export interface NbclientOptions {
   env?: Record<string, string>;
   /** More `NotebookClient` options (traitlets by name, JSON values), e.g. `ipython_hist_file`. */
   options?: Record<string, unknown>;
+  /**
+   * nbclient's tracking of widget state and its Output-widget mimicry (default on). Off: widget
+   * comms are ignored, as by a client with no widget support, and outputs stay in their cells.
+   */
+  widgetState?: boolean;
   /** Kill the Python process after this long (default: 4 × timeout + 60 s). */
   hardLimitMs?: number;
 }
@@ -65,7 +70,11 @@ kw = dict(timeout=args["timeout"], allow_errors=args["allowErrors"], record_timi
 if args.get("kernelName"):
     kw["kernel_name"] = args["kernelName"]
 kw.update(args.get("options") or {})
+if args.get("widgetState") is False:
+    kw["store_widget_state"] = False
 client = NotebookClient(nb, **kw)
+if args.get("widgetState") is False:
+    client.comm_open_handlers["jupyter.widget"] = lambda msg: None
 try:
     client.execute()
     verdict = {"kind": "ok"}
@@ -106,7 +115,7 @@ export async function runNbclient(opts: NbclientOptions): Promise<NbclientRun> {
     const killer = setTimeout(() => child.kill('SIGKILL'), limit);
     child.stdin.end(JSON.stringify({
       notebook: opts.notebookText, cwd: opts.cwd, timeout: opts.timeoutSeconds, allowErrors: opts.allowErrors === true,
-      kernelName: opts.kernelName ?? null, options: opts.options ?? {},
+      kernelName: opts.kernelName ?? null, options: opts.options ?? {}, widgetState: opts.widgetState !== false,
     }));
     const code = await new Promise<number | null>((res, rej) => {
       child.once('error', rej);

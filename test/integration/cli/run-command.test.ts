@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { freePort } from '../../../cli/jupyter-server.js';
 import type { RunRecord } from '../../../functions/run/record.js';
 import { runCli, startCli } from '../../helpers/cli.js';
+import { markerCell, waitForFile } from '../../helpers/events.js';
 import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
 /** Where these tests' runs write their records and executed notebooks. */
@@ -40,6 +41,7 @@ describe('nbtrigger run (private local server)', () => {
     await writeFile(join(dir, 'ok.ipynb'), notebookJson(['a = 5', 'b = 10', { type: 'markdown', source: '# x' }, 'a + b']));
     await writeFile(join(dir, 'fail.ipynb'), notebookJson(['x = 1', 'raise ValueError("boom")', 'x + 1']));
     await writeFile(join(dir, 'sleep.ipynb'), notebookJson(['import time\nprint("sleeping", flush=True)\ntime.sleep(60)']));
+    await writeFile(join(dir, 'ctrl-c.ipynb'), notebookJson([markerCell('ctrl-c.running', 'time.sleep(60)')]));
     await writeFile(join(dir, 'bad.ipynb'), '{"nbformat": 3, "cells": []}');
   });
 
@@ -150,14 +152,14 @@ describe('nbtrigger run (private local server)', () => {
   });
 
   test('Ctrl-C mid-cell: exit 130 within seconds, server and kernel stopped', async () => {
-    const { child, result } = startCli(['run', '--output-root', runsRoot, '--json', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
-    // Wait until the cell runs (the plain progress line is not printed with --json, so poll a bit).
-    await new Promise((r) => setTimeout(r, 2500));
+    const { child, result } = startCli(['run', '--output-root', runsRoot, '--json', join(dir, 'ctrl-c.ipynb')], { timeoutMs: 60_000 });
+    // Mid-cell: the cell has written its marker (the kernel runs in the notebook's folder).
+    await Promise.race([waitForFile(join(dir, 'ctrl-c.running')), result]);
     const sent = Date.now();
     child.kill('SIGINT');
     const r = await result;
     assert.equal(r.code, 130, r.stderr);
-    assert.ok(Date.now() - sent < 15_000, 'exits promptly after Ctrl-C');
+    assert.ok(Date.now() - sent < 30_000, 'exits promptly after Ctrl-C');
     const rec = record(r.stdout);
     assert.equal(rec.error?.code, 'CANCELLED');
     if (rec.server) assert.ok(await portClosed(rec.server), 'server stopped');

@@ -21,7 +21,7 @@ import { notebookJson, startTestServer, type CellSpec, type TestServer } from '.
 
 const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cellTimeoutMs: 20_000, runTimeoutMs: 60_000, cleanupTimeoutMs: 10_000 };
 const T = { timeout: 90_000 };
-const SHARED = new URL('../../../../../../shared/corpus/', import.meta.url);
+const SHARED = new URL('../../../../../test/corpus/', import.meta.url);
 const VALIDATE = 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))';
 const PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 

@@ -2,7 +2,7 @@
  * Integration: parameters injected with injectParameters, run by the runner on a real local
  * Jupyter Server with ipykernel. The notebook prints `json.dumps` of every parameter; the test
  * compares what the kernel printed with what it was given. Also papermill's own test notebooks
- * (../shared/corpus/papermill) run with parameters as papermill would inject them.
+ * (test/corpus/papermill) run with parameters as papermill would inject them.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +20,7 @@ import { HOSTILE, normalize, randomValue, seeded } from './param-cases.js';
 
 const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cellTimeoutMs: 30_000, runTimeoutMs: 60_000, cleanupTimeoutMs: 10_000 };
 const T = { timeout: 90_000 };
-const CORPUS = new URL('../../../../../../shared/corpus/papermill/', import.meta.url);
+const CORPUS = new URL('../../../../../test/corpus/papermill/', import.meta.url);
 
 let server: TestServer;
 before(async () => {

@@ -2,19 +2,23 @@
  * Integration: the runner's failure paths against a real local Jupyter Server with ipykernel:
  * cell timeout, run deadline, a kernel that ignores interrupts, a kernel killed mid-cell, a wrong
  * token, a server that is down. Each ends in bounded time with no kernel left behind.
+ *
+ * A test that means "mid-cell" waits until the cell runs (the cell writes a marker file) and the
+ * runner knows it (its progress event for that cell), never for a time. Upper bounds on the wall time are hang checks, generous enough
+ * for a loaded machine; lower bounds check that a limit did not fire early.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request as httpRequest } from 'undici';
 import { freePort } from '../../../../cli/jupyter-server.js';
 import { parseMessage, type RunRequest } from '../../../../functions/request/grammar.js';
-import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functions/run/runner.js';
+import { runNotebook, type RunLimits, type RunOptions, type RunOutcome } from '../../../../functions/run/runner.js';
+import { cellStart, markerCell, waitForPid } from '../../../helpers/events.js';
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
 const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cleanupTimeoutMs: 10_000 };
-const T = { timeout: 45_000 };
+const T = { timeout: 90_000 };
 
 let server: TestServer;
 
@@ -29,9 +33,9 @@ function request(path: string, extra: Partial<RunRequest> = {}, hostPort = serve
   return { ...parseMessage(`${hostPort} /${path}`), ...extra };
 }
 
-async function run(path: string, limits: Partial<RunLimits>, token = server.token): Promise<RunOutcome & { wallMs: number }> {
+async function run(path: string, limits: Partial<RunLimits>, token = server.token, onProgress?: RunOptions['onProgress']): Promise<RunOutcome & { wallMs: number }> {
   const t0 = Date.now();
-  const out = await runNotebook({ request: request(path), token, limits: { ...LIMITS, ...limits } });
+  const out = await runNotebook({ request: request(path), token, limits: { ...LIMITS, ...limits }, onProgress });
   const wallMs = Date.now() - t0;
   assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
   return { ...out, wallMs };
@@ -51,18 +55,25 @@ describe('runner: timeouts', () => {
     assert.equal(exec?.cells.find((c) => c.index === 1)?.status, 'timed_out');
     assert.match(record.error!.message, /cell 1/);
     assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
-    assert.ok(wallMs >= 1500 && wallMs < 8000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs >= 1500 && wallMs < 30_000, `returned after ${wallMs} ms`);
   });
 
   test('a sleeping cell passes the run deadline: timed_out, kernel deleted', T, async () => {
     const nb = await server.writeNotebook('sleep.ipynb', ['x = 1', 'import time; time.sleep(1000)', 'y = 2']);
-    const { record, error, wallMs } = await run(nb, { runTimeoutMs: 2500 });
+    const { record, error, wallMs } = await run(nb, { runTimeoutMs: 6000 });
     assert.equal(record.status, 'timed_out');
     assert.equal(error?.code, 'TIMEOUT');
-    assert.equal(record.error?.cellIndex, 1);
     assert.match(record.error!.message, /deadline/);
-    assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
-    assert.ok(wallMs >= 2500 && wallMs < 9000, `returned after ${wallMs} ms`);
+    // The deadline counts from the start of the run, kernel start included: on a loaded machine it
+    // may land before cell 1 runs. The record names whichever cell the kernel was on.
+    if (record.cells.succeeded === 1) {
+      assert.equal(record.error?.cellIndex, 1);
+      assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
+    } else {
+      assert.equal(record.cells.succeeded, 0);
+      assert.notEqual(record.error?.cellIndex, 2);
+    }
+    assert.ok(wallMs >= 6000 && wallMs < 30_000, `returned after ${wallMs} ms`);
   });
 
   test('a cell that ignores SIGINT still ends at its timeout and its kernel is deleted', T, async () => {
@@ -72,7 +83,7 @@ describe('runner: timeouts', () => {
     assert.equal(record.error?.code, 'TIMEOUT');
     assert.equal(record.error?.cellIndex, 0);
     assert.deepEqual(record.cells, { total: 1, executed: 1, succeeded: 0, failed: 1, aborted: 0, skipped: 0 });
-    assert.ok(wallMs < 15_000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs < 30_000, `returned after ${wallMs} ms`);
   });
 
   test('the run deadline also bounds the server wait', T, async () => {
@@ -83,19 +94,24 @@ describe('runner: timeouts', () => {
     assert.equal(record.status, 'error');
     assert.equal(record.error?.code, 'SERVER_UNREACHABLE');
     assert.equal(record.error?.retryable, true);
-    assert.ok(wallMs >= 1000 && wallMs < 4000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs >= 1000 && wallMs < 15_000, `returned after ${wallMs} ms`);
   });
 });
 
 describe('runner: cancellation', () => {
   test('an aborted signal mid-cell (Ctrl-C): CANCELLED, kernel interrupted and deleted, no hang', T, async () => {
-    const nb = await server.writeNotebook('cancel.ipynb', ['x = 1', 'import time; time.sleep(1000)', 'y = 2']);
+    const nb = await server.writeNotebook('cancel.ipynb', ['x = 1', markerCell('cancel.running', 'time.sleep(1000)'), 'y = 2']);
     const ctl = new AbortController();
-    const t = setTimeout(() => ctl.abort(), 1500);
-    const t0 = Date.now();
-    const { record, error } = await runNotebook({ request: request(nb), token: server.token, signal: ctl.signal, limits: { ...LIMITS, cellTimeoutMs: 30_000 } });
-    const wallMs = Date.now() - t0;
-    clearTimeout(t);
+    const ended = new AbortController();
+    const cell = cellStart(1);
+    const canceller = Promise.all([waitForPid(join(server.rootDir, 'cancel.running'), ended.signal), cell.started]).then(([pid]) => {
+      if (pid) ctl.abort();
+      return pid;
+    });
+    const { record, error } = await runNotebook({ request: request(nb), token: server.token, signal: ctl.signal, onProgress: cell.onProgress,
+      limits: { ...LIMITS, cellTimeoutMs: 30_000 } });
+    ended.abort();
+    assert.ok(await canceller, `the cell ran before the cancel (run: ${JSON.stringify(record.error)})`);
     assert.deepEqual(await server.kernels(), []);
     assert.equal(record.status, 'error');
     assert.equal(error?.code, 'CANCELLED');
@@ -103,7 +119,6 @@ describe('runner: cancellation', () => {
     assert.equal(record.error?.cellIndex, 1);
     assert.equal(record.cells.succeeded, 1);
     assert.equal(record.cells.total, 3);
-    assert.ok(wallMs >= 1500 && wallMs < 6000, `returned after ${wallMs} ms`);
   });
 });
 
@@ -116,57 +131,49 @@ describe('runner: kernel death', () => {
     assert.equal(record.error?.cellIndex, 1);
     assert.equal(record.error?.retryable, false, 'a kernel that died mid-run is not retried');
     assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
-    assert.ok(wallMs < 15_000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs < 30_000, `returned after ${wallMs} ms`);
   });
 
   test('the kernel process is killed from outside mid-cell: KERNEL_DIED, no hang', T, async () => {
-    await rm(join(server.rootDir, 'pid.txt'), { force: true });
-    const nb = await server.writeNotebook('victim.ipynb', [
-      'import os, time\nwith open("pid.txt.tmp", "w") as f: f.write(str(os.getpid()))\nos.rename("pid.txt.tmp", "pid.txt")\ntime.sleep(1000)',
-      'y = 2',
-    ]);
-    const killer = (async () => {
-      for (let i = 0; i < 200; i++) {
-        const pid = await readFile(join(server.rootDir, 'pid.txt'), 'utf8').catch(() => '');
-        if (pid) {
-          process.kill(Number(pid), 'SIGKILL');
-          return Number(pid);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error('the kernel never wrote its pid');
-    })();
-    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 });
-    assert.ok((await killer) > 0);
+    const nb = await server.writeNotebook('victim.ipynb', [markerCell('victim.pid', 'time.sleep(1000)'), 'y = 2']);
+    const ended = new AbortController();
+    const cell = cellStart(0);
+    const killer = Promise.all([waitForPid(join(server.rootDir, 'victim.pid'), ended.signal), cell.started]).then(([pid]) => {
+      if (pid) process.kill(pid, 'SIGKILL');
+      return pid;
+    });
+    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 }, server.token, cell.onProgress);
+    ended.abort();
+    assert.ok((await killer) > 0, `the kernel was killed mid-cell (run: ${JSON.stringify(record.error)})`);
     assert.equal(record.status, 'error');
     assert.equal(error?.code, 'KERNEL_DIED');
     assert.equal(record.error?.cellIndex, 0);
     assert.equal(record.error?.retryable, false);
     assert.deepEqual(record.cells, { total: 2, executed: 1, succeeded: 0, failed: 1, aborted: 1, skipped: 0 });
-    assert.ok(wallMs < 15_000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs < 30_000, `returned after ${wallMs} ms`);
   });
+
   test('another client restarts the kernel mid-cell: KERNEL_DIED, kernel still deleted', T, async () => {
-    const nb = await server.writeNotebook('restarted.ipynb', ['x = 1', 'import time; time.sleep(1000)']);
-    const restarter = (async () => {
-      for (let i = 0; i < 100; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const [id] = await server.kernels();
-        if (id === undefined) continue;
-        await new Promise((r) => setTimeout(r, 1500));
-        const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, { method: 'POST', headers: { authorization: `token ${server.token}` } });
-        await res.body.dump();
-        return res.statusCode;
-      }
-      throw new Error('no kernel appeared');
-    })();
-    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 });
-    assert.equal(await restarter, 200);
+    const nb = await server.writeNotebook('restarted.ipynb', ['x = 1', markerCell('restarted.running', 'time.sleep(1000)')]);
+    const ended = new AbortController();
+    const cell = cellStart(1);
+    const restarter = Promise.all([waitForPid(join(server.rootDir, 'restarted.running'), ended.signal), cell.started]).then(async ([pid]) => {
+      if (!pid) return 0;
+      const [id] = await server.kernels();
+      const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, { method: 'POST', headers: { authorization: `token ${server.token}` } });
+      await res.body.dump();
+      return res.statusCode;
+    });
+    const { record, error, wallMs } = await run(nb, { cellTimeoutMs: 30_000, runTimeoutMs: 40_000 }, server.token, cell.onProgress);
+    ended.abort();
+    assert.equal(await restarter, 200, `the kernel was restarted mid-cell (run: ${JSON.stringify(record.error)})`);
     assert.equal(record.status, 'error');
     assert.equal(error?.code, 'KERNEL_DIED');
     assert.match(record.error!.message, /restart/);
     assert.equal(record.error?.cellIndex, 1);
+    assert.equal(record.error?.retryable, false);
     assert.deepEqual(record.cells, { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 });
-    assert.ok(wallMs < 15_000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs < 30_000, `returned after ${wallMs} ms`);
   });
 });
 
@@ -179,7 +186,7 @@ describe('runner: server problems', () => {
     assert.equal(record.error?.retryable, false);
     assert.ok(!JSON.stringify(record).includes('wrong-token-value'));
     assert.deepEqual(record.cells, { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 });
-    assert.ok(wallMs < 3000, `auth refusal is not retried (${wallMs} ms)`);
+    assert.ok(wallMs < 9000, `auth refusal is not retried until the 10 s start timeout (${wallMs} ms)`);
   });
 
   test('a server that is down: SERVER_UNREACHABLE after the start timeout, retryable', T, async () => {
@@ -193,7 +200,7 @@ describe('runner: server problems', () => {
     assert.match(record.error!.message, /start timeout/);
     assert.equal(record.server, `http://127.0.0.1:${port}`);
     assert.deepEqual(record.cells, { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 });
-    assert.ok(wallMs >= 1400 && wallMs < 4000, `returned after ${wallMs} ms`);
+    assert.ok(wallMs >= 1400 && wallMs < 15_000, `returned after ${wallMs} ms`);
   });
 });
 
@@ -201,19 +208,27 @@ describe('runner: the server goes away mid-cell', () => {
   test('the server stops while a cell runs: KERNEL_DIED (not a KeyboardInterrupt in the notebook), no hang', T, async () => {
     const own = await startTestServer();
     try {
-      const nb = await own.writeNotebook('away.ipynb', ['x = 1', 'import time; time.sleep(1000)']);
+      const nb = await own.writeNotebook('away.ipynb', ['x = 1', markerCell('away.running', 'time.sleep(1000)')]);
       const req = { ...parseMessage(`${own.hostPort} /${nb}`) };
-      const stopper = setTimeout(() => process.kill(own.child.pid!, 'SIGTERM'), 2000);
+      const ended = new AbortController();
+      const cell = cellStart(1);
+      const stopper = Promise.all([waitForPid(join(own.rootDir, 'away.running'), ended.signal), cell.started]).then(([pid]) => {
+        if (pid) process.kill(own.child.pid!, 'SIGTERM');
+        return pid;
+      });
       const t0 = Date.now();
-      const { record, error } = await runNotebook({ request: req, token: own.token, limits: { ...LIMITS, cellTimeoutMs: 30_000, runTimeoutMs: 40_000 } });
+      const { record, error } = await runNotebook({ request: req, token: own.token, onProgress: cell.onProgress,
+        limits: { ...LIMITS, cellTimeoutMs: 30_000, runTimeoutMs: 40_000 } });
       const wallMs = Date.now() - t0;
-      clearTimeout(stopper);
+      ended.abort();
+      assert.ok(await stopper, `the server was stopped mid-cell (run: ${JSON.stringify(record.error)})`);
       assert.equal(record.status, 'error');
       assert.equal(error?.code, 'KERNEL_DIED');
-      assert.match(record.error!.message, /shut down by the server|closed unexpectedly/);
+      assert.match(record.error!.message, /shut down by the server|closed unexpectedly|not restored/);
       assert.equal(record.error?.cellIndex, 1);
+      assert.equal(record.error?.retryable, false);
       assert.deepEqual(record.cells, { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 });
-      assert.ok(wallMs >= 2000 && wallMs < 8000, `returned after ${wallMs} ms`);
+      assert.ok(wallMs < 30_000, `returned after ${wallMs} ms`);
     } finally {
       await own.close();
     }

@@ -21,6 +21,7 @@ import type { RunStatus } from '../run/record.js';
 import { cellTags, type Notebook } from './model.js';
 import { copyOutput } from './stream-text.js';
 import { toPlainJson, type Parameters, type ParamValue } from './translators/values.js';
+import { randomCellId } from './upgrade.js';
 
 /** Tag of papermill's error-marker cells; markers from an earlier run are dropped. */
 export const ERROR_MARKER_TAG = 'papermill-error-cell-tag';
@@ -73,10 +74,7 @@ const CELL_KEYS: Record<string, string[]> = {
 };
 const ERROR_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"';
 
-/** A new cell id: 8 random hex digits, like nbformat's `random_cell_id`. */
-export function randomCellId(): string {
-  return globalThis.crypto.randomUUID().replace(/-/g, '').slice(0, 8);
-}
+export { randomCellId };
 
 /**
  * Brings a notebook to nbformat 4.5 in place, as `nbformat.v4.upgrade`: below 4.5 every cell gets

@@ -45,6 +45,11 @@ export interface ExecutedFacts {
   kernelName: string | null;
   /** `language_info` from the kernel's `kernel_info_reply`. */
   languageInfo?: Record<string, unknown>;
+  /**
+   * `metadata.widgets` from the run (widgets.ts): when given, it replaces the input's (stale) widget
+   * state, as nbclient does; when the run opened no widget model the input's stays.
+   */
+  widgets?: Record<string, unknown>;
   status: RunStatus;
   /** Run start and end, ms since the epoch. */
   startedAt: number;
@@ -204,6 +209,7 @@ function notebookMetadata(src: Notebook, cells: ICell[], failedCell: ICell | und
     md.kernelspec = { name: facts.kernelName, display_name: facts.kernelName, ...(language ? { language } : {}) };
   }
   if (facts.languageInfo) md.language_info = structuredClone(facts.languageInfo);
+  if (facts.widgets) md.widgets = facts.widgets;
   const pm = isRecord(md.papermill) ? md.papermill : {};
   const params = facts.parameters === undefined ? (pm.parameters ?? {}) : toPlainJson(facts.parameters as ParamValue);
   const anyFailed = cells.some((c) => isRecord(c.metadata.papermill) && c.metadata.papermill.status === 'failed');

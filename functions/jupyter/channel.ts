@@ -273,7 +273,9 @@ function binaryFrame(buf: Buffer): { json: Buffer; buffers: Buffer[] } {
   const offsets = Array.from({ length: n }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const parts = offsets.map((start, i) => {
     const end = i + 1 < n ? offsets[i + 1]! : buf.length;
-    if (start > end || end > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame offsets are out of range');
+    if (start > end || end > buf.length) {
+      throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame offsets are out of range');
+    }
     return buf.subarray(start, end);
   });
   return { json: parts[0]!, buffers: parts.slice(1) };

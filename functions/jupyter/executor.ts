@@ -202,7 +202,8 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       }
       if (pid === infoRequest.header.msg_id) {
         if (m.header.msg_type === 'kernel_info_reply') {
-          if (typeof m.content.language_info === 'object') result.languageInfo = m.content.language_info as Record<string, unknown>;
+          const info = m.content.language_info;
+          if (typeof info === 'object' && info !== null) result.languageInfo = info as Record<string, unknown>;
           // With no cell to send, the reply was all the run waited for (nbclient asks for it as well).
           if (queue.length === 0) finish();
         }
@@ -233,9 +234,11 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
             rateLimited.add(p.cell.index);
             result.warnings.push(`cell ${p.cell.index}: the Jupyter server's iopub rate limit dropped output (${RATE_LIMIT_RE.exec(m.content.text)![0]})`);
           }
-          // Output an Output widget captures is the widget's; a display id in it still refreshes the cell's displays.
+          // Output an Output widget captures is the widget's; its display id still refreshes the cell's displays.
           if (widgets.capture(p.msgId, type, m.content, m.clipped)) {
-            if (type === 'display_data' || type === 'execute_result') outputs.apply(p.cell.index, 'update_display_data', m.content);
+            if (type === 'display_data' || type === 'execute_result') {
+              outputs.apply(p.cell.index, 'update_display_data', m.content);
+            }
             return;
           }
           outputs.apply(p.cell.index, type, m.content);

@@ -1,6 +1,7 @@
 /**
  * The notebook model: parse and validate nbformat 4 JSON (nbformat 2 and 3 are upgraded to 4
- * first, as nbformat reads them: upgrade.ts) and pick out what the runner executes. Pure. Types come from @jupyterlab/nbformat (`import type` only).
+ * first, as nbformat reads them: upgrade.ts) and pick out what the runner executes. Pure. Types
+ * come from @jupyterlab/nbformat (`import type` only).
  *
  * Spec: https://nbformat.readthedocs.io/en/latest/format_description.html
  * @module
@@ -38,7 +39,9 @@ export function parseNotebook(text: string, label: string): Notebook {
   }
   if (!isObject(v)) throw bad(label, 'is not a JSON object', 'file');
   const nb = v.nbformat === 2 || v.nbformat === 3 ? upgradeNotebook(v, label) : v;
-  if (nb.nbformat !== 4) throw bad(label, `is not nbformat 4, 3 or 2 (nbformat is ${JSON.stringify(nb.nbformat) ?? 'missing'})`, 'nbformat');
+  if (nb.nbformat !== 4) {
+    throw bad(label, `is not nbformat 4, 3 or 2 (nbformat is ${JSON.stringify(nb.nbformat) ?? 'missing'})`, 'nbformat');
+  }
   if (!Array.isArray(nb.cells)) throw bad(label, 'has no "cells" list', 'cells');
   if (nb.cells.length === 0) throw bad(label, 'has no cells', 'cells');
   if (nb.metadata !== undefined && !isObject(nb.metadata)) throw bad(label, '"metadata" is not an object', 'metadata');

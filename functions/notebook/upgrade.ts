@@ -28,7 +28,8 @@ export function randomCellId(): string {
 /** v3 output keys that alias mime types, in nbformat's order (`_mime_map`). */
 const MIME_ALIASES: ReadonlyArray<[string, string]> = [
   ['text', 'text/plain'], ['html', 'text/html'], ['svg', 'image/svg+xml'], ['png', 'image/png'],
-  ['jpeg', 'image/jpeg'], ['latex', 'text/latex'], ['json', 'application/json'], ['javascript', 'application/javascript'],
+  ['jpeg', 'image/jpeg'], ['latex', 'text/latex'], ['json', 'application/json'],
+  ['javascript', 'application/javascript'],
 ];
 /** Output keys that readers rejoin when stored as a list of lines. */
 const MULTILINE_OUTPUT_KEYS = ['text', 'html', 'svg', 'latex', 'javascript', 'json'];
@@ -67,7 +68,9 @@ function upgradeV3(nb: Json, worksheets: Worksheet[], label: string, newId: () =
   delete metadata.name;
   delete metadata.signature;
   const cells: Json[] = [];
-  worksheets.forEach((ws, w) => ws.cells.forEach((cell, i) => cells.push(upgradeCell(cell, label, `worksheets[${w}].cells[${i}]`, newId))));
+  worksheets.forEach((ws, w) => ws.cells.forEach((cell, i) => {
+    cells.push(upgradeCell(cell, label, `worksheets[${w}].cells[${i}]`, newId));
+  }));
   delete nb.worksheets;
   nb.metadata = metadata;
   nb.nbformat = 4;
@@ -91,8 +94,9 @@ function upgradeCell(cell: Json, label: string, field: string, newId: () => stri
       delete cell.input;
       cell.execution_count = cell.prompt_number ?? null;
       delete cell.prompt_number;
-      if (cell.outputs !== undefined && !Array.isArray(cell.outputs)) throw bad(label, `${field}.outputs is not a list`, `${field}.outputs`);
-      cell.outputs = ((cell.outputs ?? []) as unknown[]).map((o, i) => upgradeOutput(o, label, `${field}.outputs[${i}]`));
+      const outputs = cell.outputs ?? [];
+      if (!Array.isArray(outputs)) throw bad(label, `${field}.outputs is not a list`, `${field}.outputs`);
+      cell.outputs = outputs.map((o: unknown, i: number) => upgradeOutput(o, label, `${field}.outputs[${i}]`));
       break;
     }
     case 'heading': {
@@ -159,11 +163,14 @@ interface Worksheet {
 }
 
 function worksheetsOf(nb: Json, label: string): Worksheet[] {
-  if (!Array.isArray(nb.worksheets)) throw bad(label, `(nbformat ${String(nb.nbformat)}) has no "worksheets" list`, 'worksheets');
+  if (!Array.isArray(nb.worksheets)) {
+    throw bad(label, `(nbformat ${String(nb.nbformat)}) has no "worksheets" list`, 'worksheets');
+  }
   return nb.worksheets.map((ws: unknown, w: number) => {
-    if (!isObject(ws) || !Array.isArray(ws.cells)) throw bad(label, `worksheets[${w}] has no "cells" list`, `worksheets[${w}].cells`);
+    const at = `worksheets[${w}]`;
+    if (!isObject(ws) || !Array.isArray(ws.cells)) throw bad(label, `${at} has no "cells" list`, `${at}.cells`);
     ws.cells.forEach((c: unknown, i: number) => {
-      if (!isObject(c)) throw bad(label, `worksheets[${w}].cells[${i}] is not an object`, `worksheets[${w}].cells[${i}]`);
+      if (!isObject(c)) throw bad(label, `${at}.cells[${i}] is not an object`, `${at}.cells[${i}]`);
     });
     return ws as unknown as Worksheet;
   });

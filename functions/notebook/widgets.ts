@@ -70,8 +70,9 @@ export class WidgetStore {
       return;
     }
     // ipywidgets 6 opens with the state as the data itself.
-    const state = isObject(data.state) ? data.state
-      : msgType === 'comm_open' && content.target_name === WIDGET_TARGET && typeof data._model_name === 'string' ? data : undefined;
+    const v6Open = msgType === 'comm_open' && content.target_name === WIDGET_TARGET
+      && typeof data._model_name === 'string';
+    const state = isObject(data.state) ? data.state : v6Open ? data : undefined;
     if (state !== undefined && this.fits(state)) {
       const kept = this.states.get(commId) ?? {};
       Object.assign(kept, state);
@@ -80,8 +81,10 @@ export class WidgetStore {
       if (paths.length > 0) this.keepBuffers(commId, paths, buffers);
     }
     if (msgType === 'comm_open') {
-      if (content.target_name === WIDGET_TARGET && state && state._model_name === 'OutputModel' && OUTPUT_MODULES.has(String(state._model_module))) {
-        this.outputModels.set(commId, { commId, outputs: Array.isArray(state.outputs) ? [...state.outputs as IOutput[]] : [], clearPending: false, msgId: '' });
+      const isOutput = state && state._model_name === 'OutputModel' && OUTPUT_MODULES.has(String(state._model_module));
+      if (content.target_name === WIDGET_TARGET && isOutput) {
+        const outputs = Array.isArray(state.outputs) ? [...state.outputs as IOutput[]] : [];
+        this.outputModels.set(commId, { commId, outputs, clearPending: false, msgId: '' });
       }
     } else if (msgType === 'comm_msg' && state !== undefined) {
       const model = this.outputModels.get(commId);
@@ -129,7 +132,9 @@ export class WidgetStore {
     for (const [id, s] of this.states) {
       if (!('_model_name' in s)) continue;
       const saved: Json = {
-        model_name: s._model_name ?? null, model_module: s._model_module ?? null, model_module_version: s._model_module_version ?? null,
+        model_name: s._model_name ?? null,
+        model_module: s._model_module ?? null,
+        model_module_version: s._model_module_version ?? null,
         state: s,
       };
       const buffers = this.buffers.get(id);
@@ -199,7 +204,7 @@ export class WidgetStore {
 
   private overflow(): void {
     this.full = true;
-    this.warnings.push(`widget state over the output cap (${this.maxChars} characters): later widget updates were not kept`);
+    this.warnings.push(`widget state over the output cap (${this.maxChars} characters): later widget updates not kept`);
   }
 }
 
@@ -213,7 +218,10 @@ export function outputFromMessage(msgType: string, c: Json): IOutput | undefined
     case 'display_data':
       return { output_type: 'display_data', data, metadata } as IOutput;
     case 'execute_result':
-      return { output_type: 'execute_result', data, metadata, execution_count: typeof c.execution_count === 'number' ? c.execution_count : null } as IOutput;
+      return {
+        output_type: 'execute_result', data, metadata,
+        execution_count: typeof c.execution_count === 'number' ? c.execution_count : null,
+      } as IOutput;
     case 'error':
       return { output_type: 'error', ename: String(c.ename ?? ''), evalue: String(c.evalue ?? ''),
         traceback: Array.isArray(c.traceback) ? c.traceback.map(String) : [] };

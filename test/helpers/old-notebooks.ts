@@ -17,16 +17,20 @@ export const V3_NOTEBOOK = {
         { cell_type: 'heading', level: 1, metadata: {}, source: 'Squares and\nroots' },
         { cell_type: 'markdown', metadata: {}, source: ['Some *text*\n', 'on two lines'] },
         {
-          cell_type: 'code', collapsed: false, input: ['import math\n', 'print("start")\n', 'squares = [i * i for i in range(5)]'],
+          cell_type: 'code', collapsed: false,
+          input: ['import math\n', 'print("start")\n', 'squares = [i * i for i in range(5)]'],
           language: 'python', metadata: { trusted: true }, prompt_number: 1,
           outputs: [{ output_type: 'stream', stream: 'stdout', text: ['start\n'] }],
         },
         {
           cell_type: 'code', collapsed: true, input: 'squares', language: 'python', metadata: {}, prompt_number: 2,
-          outputs: [{ output_type: 'pyout', prompt_number: 2, text: ['[0, 1, 4, 9, 16]'], html: ['<b>list</b>'], metadata: {} }],
+          outputs: [
+            { output_type: 'pyout', prompt_number: 2, text: ['[0, 1, 4, 9, 16]'], html: ['<b>list</b>'], metadata: {} },
+          ],
         },
         {
-          cell_type: 'code', collapsed: false, input: 'from IPython.display import display, HTML\ndisplay(HTML("<i>x</i>"))',
+          cell_type: 'code', collapsed: false,
+          input: 'from IPython.display import display, HTML\ndisplay(HTML("<i>x</i>"))',
           language: 'python', metadata: {},
           outputs: [
             { output_type: 'display_data', png: 'iVBORw0KGgo=', metadata: { png: { width: 10 } } },
@@ -35,8 +39,13 @@ export const V3_NOTEBOOK = {
         },
         { cell_type: 'heading', level: 3, metadata: {}, source: 'A section' },
         {
-          cell_type: 'code', collapsed: false, input: ['print(math.sqrt(squares[-1]))'], language: 'python', metadata: {}, prompt_number: 3,
-          outputs: [{ output_type: 'pyerr', ename: 'NameError', evalue: "name 'math' is not defined", traceback: ['NameError'] }],
+          cell_type: 'code', collapsed: false, input: ['print(math.sqrt(squares[-1]))'], language: 'python',
+          metadata: {}, prompt_number: 3,
+          outputs: [
+            {
+              output_type: 'pyerr', ename: 'NameError', evalue: "name 'math' is not defined", traceback: ['NameError'],
+            },
+          ],
         },
         { cell_type: 'raw', metadata: {}, source: 'raw text' },
         { cell_type: 'code', collapsed: false, input: [], language: 'python', metadata: {}, outputs: [] },
@@ -62,7 +71,10 @@ export const V2_NOTEBOOK = {
     },
     {
       cells: [
-        { cell_type: 'code', input: 'print(x)', language: 'python', outputs: [{ output_type: 'stream', stream: 'stdout', text: '6\n' }] },
+        {
+          cell_type: 'code', input: 'print(x)', language: 'python',
+          outputs: [{ output_type: 'stream', stream: 'stdout', text: '6\n' }],
+        },
       ],
     },
   ],

@@ -23,7 +23,8 @@ const VALIDATE = 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[
 
 function python(args: string[], input?: string): Promise<{ out: string; err: string; code: number }> {
   return new Promise((resolve) => {
-    const child = execFile('/usr/bin/python3', args, { maxBuffer: 64 << 20 }, (e, out, err) => resolve({ out, err, code: e ? 1 : 0 }));
+    const child = execFile('/usr/bin/python3', args, { maxBuffer: 64 << 20 },
+      (e, out, err) => resolve({ out, err, code: e ? 1 : 0 }));
     child.stdin!.end(input ?? '');
   });
 }
@@ -42,9 +43,10 @@ function cellsOf(nb: { cells: unknown[] }): unknown[] {
   return (nb.cells as Cell[]).map((c) => ({
     type: c.cell_type, source: text(c.source), count: c.execution_count ?? null,
     outputs: (c.outputs ?? []).map((o) => ({
-      type: o.output_type, name: o.name, text: o.text === undefined ? undefined : text(o.text), ename: o.ename, evalue: o.evalue,
-      data: o.data === undefined ? undefined
-        : Object.fromEntries(Object.entries(o.data as Record<string, unknown>).map(([k, v]) => [k, text(v).replace(/0x[0-9a-f]+/g, '0x…')])),
+      type: o.output_type, name: o.name, text: o.text === undefined ? undefined : text(o.text),
+      ename: o.ename, evalue: o.evalue,
+      data: o.data === undefined ? undefined : Object.fromEntries(Object.entries(o.data as Record<string, unknown>)
+        .map(([k, v]) => [k, text(v).replace(/0x[0-9a-f]+/g, '0x…')])),
     })),
   }));
 }
@@ -55,7 +57,10 @@ describe('nbformat 2 and 3 upgraded as nbformat upgrades them', () => {
     ['v2 (IPython 0.12)', V2_NOTEBOOK],
     ['v3 with a transient origin and a heading with a trailing newline', {
       nbformat: 3, nbformat_minor: 0, orig_nbformat: 2, metadata: { name: '' },
-      worksheets: [{ cells: [{ cell_type: 'heading', level: 2, metadata: {}, source: 'Title\n' }, { cell_type: 'raw', metadata: {}, source: ['a\n', 'b'] }] }],
+      worksheets: [{ cells: [
+        { cell_type: 'heading', level: 2, metadata: {}, source: 'Title\n' },
+        { cell_type: 'raw', metadata: {}, source: ['a\n', 'b'] },
+      ] }],
     }],
   ];
   for (const [name, nb] of cases) {
@@ -90,12 +95,14 @@ describe('a v3 notebook runs and is written as nbformat 4.5', () => {
     assert.equal(out.record.status, 'succeeded', out.error?.message);
     const started = Date.parse(out.record.startedAt);
     const built = buildExecutedNotebook(out.notebook!, out.exec!.cells, out.exec!.outputs, {
-      runId: 'r', notebook: 'old.ipynb', server: out.record.server, kernelName: out.record.kernelName, languageInfo: out.exec!.languageInfo,
+      runId: 'r', notebook: 'old.ipynb', server: out.record.server, kernelName: out.record.kernelName,
+      languageInfo: out.exec!.languageInfo,
       status: out.record.status, startedAt: started, endedAt: started + out.record.durationMs,
     });
     assert.deepEqual([built.nbformat, built.nbformat_minor], [4, 5]);
     const md = built.metadata as Record<string, unknown>;
-    // The origin stays in the metadata, as the converter sets it (nbformat's writer drops it from files nbclient writes).
+    // The origin stays in the metadata, as the converter sets it (nbformat's writer drops it from the
+    // files nbclient writes).
     assert.deepEqual([md.orig_nbformat, md.orig_nbformat_minor, md.name, md.signature], [3, 0, undefined, undefined]);
     const file = join(dir, 'old-executed.ipynb');
     await writeFile(file, JSON.stringify(built, null, 1));

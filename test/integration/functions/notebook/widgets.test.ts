@@ -20,7 +20,10 @@ import { runNbclient } from '../../../helpers/nbclient.js';
 const T = { timeout: 180_000 };
 const VIEW = 'application/vnd.jupyter.widget-view+json';
 
-/** Protocol 2 widgets as ipywidgets 7/8 send them: state + buffer_paths, update and echo_update, Output msg_id capture. */
+/**
+ * Protocol 2 widgets as ipywidgets 7/8 send them: state + buffer_paths, update and echo_update,
+ * the Output widget's msg_id capture.
+ */
 const PROTOCOL2_CELLS = [
   String.raw`from ipykernel.comm import Comm
 from IPython.display import display
@@ -28,36 +31,51 @@ import sys
 def view(c):
     display({'${VIEW}': {'model_id': c.comm_id, 'version_major': 2, 'version_minor': 0}, 'text/plain': 'W()'}, raw=True)
 base = {'_model_module': '@jupyter-widgets/controls', '_model_module_version': '2.0.0'}
-slider = Comm(target_name='jupyter.widget', data={'state': dict(base, _model_name='IntSliderModel', value=1), 'buffer_paths': []},
-              metadata={'version': '2.1.0'})
+def opened(**state):
+    return Comm(target_name='jupyter.widget', data={'state': dict(base, **state), 'buffer_paths': []},
+                metadata={'version': '2.1.0'})
+slider = opened(_model_name='IntSliderModel', value=1)
 view(slider)
 slider.send({'method': 'update', 'state': {'value': 5}, 'buffer_paths': []})
 slider.send({'method': 'echo_update', 'state': {'description': 'x'}, 'buffer_paths': []})
-img = Comm(target_name='jupyter.widget', data={'state': dict(base, _model_name='ImageModel', format='png'), 'buffer_paths': []})
+img = opened(_model_name='ImageModel', format='png')
 img.send({'method': 'update', 'state': {'width': '10'}, 'buffer_paths': [['value']]}, buffers=[b'\x89PNG\x00\x01'])`,
-  String.raw`out = Comm(target_name='jupyter.widget', data={'state': {'_model_name': 'OutputModel', '_model_module': '@jupyter-widgets/output',
-    '_model_module_version': '1.0.0', 'outputs': [], 'msg_id': ''}, 'buffer_paths': []})
+  String.raw`base = {'_model_module': '@jupyter-widgets/output', '_model_module_version': '1.0.0'}
+out = opened(_model_name='OutputModel', outputs=[], msg_id='')
 view(out)
 print('before')
 sys.stdout.flush()  # as ipywidgets' Output.__enter__ and __exit__ flush
-out.send({'method': 'update', 'state': {'msg_id': get_ipython().kernel.get_parent()['header']['msg_id']}, 'buffer_paths': []})
+request = get_ipython().kernel.get_parent()['header']['msg_id']
+out.send({'method': 'update', 'state': {'msg_id': request}, 'buffer_paths': []})
 print('captured 1')
 print('captured 2')
 display({'text/plain': 'shown in the widget'}, raw=True)
 sys.stdout.flush()
 out.send({'method': 'update', 'state': {'msg_id': ''}, 'buffer_paths': []})
 print('after')`,
-  String.raw`button = Comm(target_name='jupyter.widget', data={'state': dict(base, _model_name='ButtonModel'), 'buffer_paths': []})
+  String.raw`base = {'_model_module': '@jupyter-widgets/controls', '_model_module_version': '2.0.0'}
+button = opened(_model_name='ButtonModel')
 button.close()
 other = Comm(target_name='something.else', data={'hello': 1})
 'done'`,
 ];
 
-const STALE = { [WIDGET_STATE_MIME]: { state: { stale0: { model_name: 'OldModel', model_module: 'x', model_module_version: '1', state: {} } }, version_major: 2, version_minor: 0 } };
+const STALE = {
+  [WIDGET_STATE_MIME]: {
+    state: { stale0: { model_name: 'OldModel', model_module: 'x', model_module_version: '1', state: {} } },
+    version_major: 2, version_minor: 0,
+  },
+};
 
 type Out = Record<string, unknown> & { output_type: string; text?: unknown; name?: string };
 type Nb = { cells: Array<{ cell_type: string; outputs?: Out[] }>; metadata: Record<string, unknown> };
-type Model = { model_name: string; model_module: string; model_module_version: string | null; state: Record<string, unknown>; buffers?: unknown[] };
+interface Model {
+  model_name: string;
+  model_module: string;
+  model_module_version: string | null;
+  state: Record<string, unknown>;
+  buffers?: unknown[];
+}
 
 const joined = (t: unknown): string => (Array.isArray(t) ? t.join('') : String(t));
 /** Outputs as both write them, with consecutive streams of one name merged (nbclient 0.7 keeps them apart). */
@@ -66,8 +84,11 @@ function outputs(nb: Nb): Out[][] {
     const last = acc[acc.length - 1];
     const o2 = o.output_type === 'stream' ? { ...o, text: joined(o.text) } : { ...o };
     // nbformat's writer stores text data as lists of lines.
-    if (o2.data) o2.data = Object.fromEntries(Object.entries(o2.data).map(([k, v]) => [k, k.startsWith('text/') ? joined(v) : v]));
-    if (last && last.output_type === 'stream' && o2.output_type === 'stream' && last.name === o2.name) last.text = String(last.text) + String(o2.text);
+    if (o2.data) {
+      o2.data = Object.fromEntries(Object.entries(o2.data).map(([k, v]) => [k, k.startsWith('text/') ? joined(v) : v]));
+    }
+    const merges = last?.output_type === 'stream' && o2.output_type === 'stream' && last.name === o2.name;
+    if (merges) last.text = String(last.text) + String(o2.text);
     else acc.push(o2);
     return acc;
   }, []));
@@ -78,7 +99,9 @@ function models(nb: Nb): Record<string, Model> {
   const out: Record<string, Model> = {};
   for (const m of Object.values(bundle.state)) {
     const state = { ...m.state };
-    if (Array.isArray(state.outputs)) state.outputs = (state.outputs as Out[]).map((o) => (o.text === undefined ? o : { ...o, text: joined(o.text) }));
+    if (Array.isArray(state.outputs)) {
+      state.outputs = (state.outputs as Out[]).map((o) => (o.text === undefined ? o : { ...o, text: joined(o.text) }));
+    }
     out[m.model_name] = { ...m, state };
   }
   return out;
@@ -87,9 +110,13 @@ function models(nb: Nb): Record<string, Model> {
 function views(nb: Nb): string[] {
   const bundle = (nb.metadata.widgets as Record<string, { state: Record<string, Model> }>)[WIDGET_STATE_MIME]!;
   return outputs(nb).flat().filter((o) => (o.data as Record<string, unknown> | undefined)?.[VIEW])
-    .map((o) => bundle.state[((o.data as Record<string, { model_id: string }>)[VIEW]!).model_id]?.model_name ?? 'MISSING');
+    .map((o) => (o.data as Record<string, { model_id: string }>)[VIEW]!.model_id)
+    .map((id) => bundle.state[id]?.model_name ?? 'MISSING');
 }
-const withoutViewIds = (cells: Out[][]): unknown => JSON.parse(JSON.stringify(cells).replace(/"model_id":"[0-9a-f]+"/g, '"model_id":"ID"'));
+const withoutViewIds = (cells: Out[][]): unknown =>
+  JSON.parse(JSON.stringify(cells).replace(/"model_id":"[0-9a-f]+"/g, '"model_id":"ID"'));
+const VALIDATE = 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))';
+const stdout = (text: string): Out => ({ output_type: 'stream', name: 'stdout', text });
 
 describe('widget notebooks', () => {
   let dir: string;
@@ -107,13 +134,13 @@ describe('widget notebooks', () => {
     assert.equal(r.code, 0, r.stderr);
     const rec = JSON.parse(r.stdout) as { outputs: { notebook: string }; warnings: string[] };
     assert.deepEqual(rec.warnings, []);
-    const check = spawnSync('/usr/bin/python3', ['-W', 'error', '-c', 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))',
-      rec.outputs.notebook], { encoding: 'utf8' });
+    const check = spawnSync('/usr/bin/python3', ['-W', 'error', '-c', VALIDATE, rec.outputs.notebook],
+      { encoding: 'utf8' });
     assert.equal(check.status, 0, check.stderr);
     return JSON.parse(await readFile(rec.outputs.notebook, 'utf8')) as Nb;
   }
 
-  test('protocol 2 (ipywidgets 7/8): model state, buffers and Output capture as nbclient keeps them; stale state replaced', T, async () => {
+  test('protocol 2 (ipywidgets 7/8): state, buffers, Output capture as nbclient; stale state replaced', T, async () => {
     const text = notebookJson(PROTOCOL2_CELLS, { widgets: STALE });
     const ours = await nbtrigger('p2.ipynb', text);
     const ref = await runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: 60 });
@@ -121,15 +148,16 @@ describe('widget notebooks', () => {
     const theirs = ref.notebook as unknown as Nb;
 
     // What the Output widget captured is the widget's, not the cell's.
-    assert.deepEqual(outputs(ours)[1]!.filter((o) => o.output_type === 'stream'), [{ output_type: 'stream', name: 'stdout', text: 'before\nafter\n' }]);
+    assert.deepEqual(outputs(ours)[1]!.filter((o) => o.output_type === 'stream'), [stdout('before\nafter\n')]);
     const m = models(ours);
     assert.deepEqual(m.OutputModel!.state.outputs, [
-      { output_type: 'stream', name: 'stdout', text: 'captured 1\ncaptured 2\n' },
+      stdout('captured 1\ncaptured 2\n'),
       { output_type: 'display_data', data: { 'text/plain': 'shown in the widget' }, metadata: {} },
     ]);
     assert.equal(m.IntSliderModel!.state.value, 5);
     assert.equal(m.IntSliderModel!.state.description, 'x');
-    assert.deepEqual(m.ImageModel!.buffers, [{ data: Buffer.from('\x89PNG\x00\x01', 'latin1').toString('base64'), encoding: 'base64', path: ['value'] }]);
+    const png = Buffer.from('\x89PNG\x00\x01', 'latin1').toString('base64');
+    assert.deepEqual(m.ImageModel!.buffers, [{ data: png, encoding: 'base64', path: ['value'] }]);
     assert.ok(m.ButtonModel, 'a closed model keeps its state');
     assert.equal(m.OldModel, undefined, 'the input\'s stale state is replaced');
     assert.deepEqual(views(ours), ['IntSliderModel', 'OutputModel'], 'every widget view refers to a saved model');
@@ -142,26 +170,32 @@ describe('widget notebooks', () => {
     assert.deepEqual([bundle.version_major, bundle.version_minor], [2, 0]);
   });
 
-  const v6 = spawnSync(findPython(), ['-c', 'import ipywidgets; assert ipywidgets.__version__.startswith("6.")']).status === 0;
-  test('ipywidgets 6 (Debian): runs, keeps its models and its Output widget\'s capture (nbclient 0.7 fails on it)', { ...T, skip: !v6 && 'ipywidgets 6 is not installed' }, async () => {
+  const isV6 = 'import ipywidgets; assert ipywidgets.__version__.startswith("6.")';
+  const v6 = spawnSync(findPython(), ['-c', isV6]).status === 0;
+  const v6Options = { ...T, skip: !v6 && 'ipywidgets 6 is not installed' };
+  test('ipywidgets 6 (Debian): runs, keeps its models and Output capture (nbclient 0.7 fails)', v6Options, async () => {
     const text = notebookJson([
-      'import ipywidgets as w\nfrom IPython.display import display\ns = w.IntSlider(value=3, description="n")\ndisplay(s)\ns.value = 4',
+      'import ipywidgets as w\nfrom IPython.display import display\n' +
+        's = w.IntSlider(value=3, description="n")\ndisplay(s)\ns.value = 4',
       'out = w.Output()\ndisplay(out)\nprint("cell text")\nwith out:\n    print("in the v6 output")\nprint("after")',
     ]);
     const ours = await nbtrigger('v6.ipynb', text);
     const m = models(ours);
     assert.equal(m.IntSliderModel!.state.value, 4);
     assert.equal(m.IntSliderModel!.model_module, 'jupyter-js-widgets');
-    assert.deepEqual(m.OutputModel!.state.outputs, [{ output_type: 'stream', name: 'stdout', text: 'in the v6 output\n' }]);
-    assert.deepEqual(outputs(ours)[1]!.filter((o) => o.name === 'stdout'), [{ output_type: 'stream', name: 'stdout', text: 'cell text\nafter\n' }]);
+    assert.deepEqual(m.OutputModel!.state.outputs, [stdout('in the v6 output\n')]);
+    assert.deepEqual(outputs(ours)[1]!.filter((o) => o.name === 'stdout'), [stdout('cell text\nafter\n')]);
     assert.deepEqual(views(ours), ['IntSliderModel', 'OutputModel']);
     const ref = await runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: 60 });
-    assert.deepEqual(ref.verdict, { kind: 'other', message: "KeyError: 'state'" }, 'nbclient 0.7 cannot read ipywidgets 6 (if it can, compare with it)');
+    assert.deepEqual(ref.verdict, { kind: 'other', message: "KeyError: 'state'" },
+      'nbclient 0.7 cannot read ipywidgets 6 (if it can, compare with it)');
   });
 
-  test('language_info from the kernel replaces the notebook\'s, even with no code cell to run (as nbclient)', T, async () => {
+  test('language_info from the kernel replaces the notebook\'s, even with no code cell to run', T, async () => {
     const stale = { name: 'python', version: '2.7.0', codemirror_mode: { name: 'ipython', version: 2 } };
-    for (const cells of [[{ type: 'markdown' as const, source: '# only text' }], [{ source: 'print(1)', tags: ['skip-execution'] }]]) {
+    const textOnly = [{ type: 'markdown' as const, source: '# only text' }];
+    const allSkipped = [{ source: 'print(1)', tags: ['skip-execution'] }];
+    for (const cells of [textOnly, allSkipped]) {
       const text = notebookJson(cells, { language_info: stale });
       const ours = await nbtrigger('text-only.ipynb', text);
       const ref = await runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: 60 });

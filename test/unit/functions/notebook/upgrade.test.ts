@@ -23,28 +23,46 @@ describe('upgradeNotebook', () => {
         { cell_type: 'markdown', metadata: {}, source: '# Squares and roots', id: 'id0' },
         { cell_type: 'markdown', metadata: {}, source: 'Some *text*\non two lines', id: 'id1' },
         {
-          cell_type: 'code', metadata: { trusted: true, collapsed: false }, id: 'id2', source: 'import math\nprint("start")\nsquares = [i * i for i in range(5)]',
+          cell_type: 'code', metadata: { trusted: true, collapsed: false }, id: 'id2',
+          source: 'import math\nprint("start")\nsquares = [i * i for i in range(5)]',
           execution_count: 1, outputs: [{ output_type: 'stream', name: 'stdout', text: 'start\n' }],
         },
         {
           cell_type: 'code', metadata: { collapsed: true }, id: 'id3', source: 'squares', execution_count: 2,
-          outputs: [{ output_type: 'execute_result', execution_count: 2, metadata: {}, data: { 'text/plain': '[0, 1, 4, 9, 16]', 'text/html': '<b>list</b>' } }],
+          outputs: [{
+            output_type: 'execute_result', execution_count: 2, metadata: {},
+            data: { 'text/plain': '[0, 1, 4, 9, 16]', 'text/html': '<b>list</b>' },
+          }],
         },
         {
-          cell_type: 'code', metadata: { collapsed: false }, id: 'id4', source: 'from IPython.display import display, HTML\ndisplay(HTML("<i>x</i>"))',
+          cell_type: 'code', metadata: { collapsed: false }, id: 'id4',
+          source: 'from IPython.display import display, HTML\ndisplay(HTML("<i>x</i>"))',
           execution_count: null,
           outputs: [
-            { output_type: 'display_data', metadata: { 'image/png': { width: 10 } }, data: { 'image/png': 'iVBORw0KGgo=' } },
-            { output_type: 'display_data', metadata: {}, data: { 'text/plain': "{'a': [1, 2]}", 'application/json': { a: [1, 2] } } },
+            {
+              output_type: 'display_data', metadata: { 'image/png': { width: 10 } },
+              data: { 'image/png': 'iVBORw0KGgo=' },
+            },
+            {
+              output_type: 'display_data', metadata: {},
+              data: { 'text/plain': "{'a': [1, 2]}", 'application/json': { a: [1, 2] } },
+            },
           ],
         },
         { cell_type: 'markdown', metadata: {}, source: '### A section', id: 'id5' },
         {
-          cell_type: 'code', metadata: { collapsed: false }, id: 'id6', source: 'print(math.sqrt(squares[-1]))', execution_count: 3,
-          outputs: [{ output_type: 'error', ename: 'NameError', evalue: "name 'math' is not defined", traceback: ['NameError'] }],
+          cell_type: 'code', metadata: { collapsed: false }, id: 'id6', source: 'print(math.sqrt(squares[-1]))',
+          execution_count: 3,
+          outputs: [
+            {
+              output_type: 'error', ename: 'NameError', evalue: "name 'math' is not defined", traceback: ['NameError'],
+            },
+          ],
         },
         { cell_type: 'raw', metadata: {}, source: 'raw text', id: 'id7' },
-        { cell_type: 'code', metadata: { collapsed: false }, id: 'id8', source: '', execution_count: null, outputs: [] },
+        {
+          cell_type: 'code', metadata: { collapsed: false }, id: 'id8', source: '', execution_count: null, outputs: [],
+        },
       ],
     });
   });
@@ -59,7 +77,10 @@ describe('upgradeNotebook', () => {
         cell_type: 'code', metadata: { collapsed: false }, id: 'id1', source: 'x = 6\nx * 7', execution_count: 1,
         outputs: [{ output_type: 'execute_result', execution_count: 1, metadata: {}, data: { 'text/plain': '42' } }],
       },
-      { cell_type: 'code', metadata: {}, id: 'id2', source: 'print(x)', execution_count: null, outputs: [{ output_type: 'stream', name: 'stdout', text: '6\n' }] },
+      {
+        cell_type: 'code', metadata: {}, id: 'id2', source: 'print(x)', execution_count: null,
+        outputs: [{ output_type: 'stream', name: 'stdout', text: '6\n' }],
+      },
     ]);
   });
 
@@ -76,10 +97,11 @@ describe('upgradeNotebook', () => {
   });
 
   it('refuses what cannot be read, naming the field', () => {
+    const v3 = (cells: unknown[]): unknown => ({ nbformat: 3, nbformat_minor: 0, worksheets: [{ cells }] });
     const cases: [unknown, string][] = [
-      [{ nbformat: 3, nbformat_minor: 0, worksheets: [{ cells: [{ cell_type: 'code', input: 'x', outputs: {} }] }] }, 'worksheets[0].cells[0].outputs'],
-      [{ nbformat: 3, nbformat_minor: 0, worksheets: [{ cells: [{ cell_type: 'code', input: 'x', outputs: [7] }] }] }, 'worksheets[0].cells[0].outputs[0]'],
-      [{ nbformat: 3, nbformat_minor: 0, worksheets: [{ cells: [{ cell_type: 'code', outputs: [{ output_type: 'pyout', json: '{' }] }] }] },
+      [v3([{ cell_type: 'code', input: 'x', outputs: {} }]), 'worksheets[0].cells[0].outputs'],
+      [v3([{ cell_type: 'code', input: 'x', outputs: [7] }]), 'worksheets[0].cells[0].outputs[0]'],
+      [v3([{ cell_type: 'code', outputs: [{ output_type: 'pyout', json: '{' }] }]),
         'worksheets[0].cells[0].outputs[0].json'],
       [{ nbformat: 3, worksheets: [{ cells: ['x'] }] }, 'worksheets[0].cells[0]'],
       [{ nbformat: 3, worksheets: {} }, 'worksheets'],

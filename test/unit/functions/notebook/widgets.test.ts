@@ -4,12 +4,22 @@ import { describe, it } from 'node:test';
 import { outputFromMessage, WIDGET_STATE_MIME, WidgetStore } from '../../../../functions/notebook/widgets.js';
 
 const CONTROLS = { _model_module: '@jupyter-widgets/controls', _model_module_version: '2.0.0' };
-const OUTPUT = { _model_name: 'OutputModel', _model_module: '@jupyter-widgets/output', _model_module_version: '1.0.0', outputs: [], msg_id: '' };
+const OUTPUT = {
+  _model_name: 'OutputModel', _model_module: '@jupyter-widgets/output', _model_module_version: '1.0.0',
+  outputs: [], msg_id: '',
+};
 const open = (w: WidgetStore, id: string, state: Record<string, unknown>, extra: Record<string, unknown> = {}): void =>
   w.comm('comm_open', { comm_id: id, target_name: 'jupyter.widget', data: { state, buffer_paths: [], ...extra } });
 const update = (w: WidgetStore, id: string, state: Record<string, unknown>, method = 'update'): void =>
   w.comm('comm_msg', { comm_id: id, data: { method, state, buffer_paths: [] } });
-type Saved = { state: Record<string, { model_name: unknown; model_module: unknown; model_module_version: unknown; state: Record<string, unknown>; buffers?: unknown[] }> };
+interface SavedModel {
+  model_name: unknown;
+  model_module: unknown;
+  model_module_version: unknown;
+  state: Record<string, unknown>;
+  buffers?: unknown[];
+}
+type Saved = { state: Record<string, SavedModel> };
 const saved = (w: WidgetStore): Saved => w.metadata()![WIDGET_STATE_MIME] as Saved;
 
 describe('WidgetStore: model state', () => {
@@ -17,7 +27,8 @@ describe('WidgetStore: model state', () => {
     const w = new WidgetStore(1000);
     assert.equal(w.metadata(), undefined);
     w.comm('comm_open', { comm_id: 'x', target_name: 'other', data: { hello: 1 } });
-    w.comm('comm_open', { comm_id: 'y', target_name: 'jupyter.widget', data: { state: { value: 1 } } }); // no _model_name
+    // No _model_name: not a widget model.
+    w.comm('comm_open', { comm_id: 'y', target_name: 'jupyter.widget', data: { state: { value: 1 } } });
     assert.equal(w.metadata(), undefined);
   });
 
@@ -29,7 +40,8 @@ describe('WidgetStore: model state', () => {
     w.comm('comm_msg', { comm_id: 's', data: { method: 'custom', content: { event: 'click' } } }); // no state: ignored
     assert.deepEqual(w.metadata(), {
       [WIDGET_STATE_MIME]: {
-        state: { s: { model_name: 'IntSliderModel', model_module: '@jupyter-widgets/controls', model_module_version: '2.0.0',
+        state: { s: {
+          model_name: 'IntSliderModel', model_module: '@jupyter-widgets/controls', model_module_version: '2.0.0',
           state: { ...CONTROLS, _model_name: 'IntSliderModel', value: 5, description: 'x' } } },
         version_major: 2, version_minor: 0,
       },
@@ -41,7 +53,8 @@ describe('WidgetStore: model state', () => {
     open(w, 'i', { ...CONTROLS, _model_name: 'ImageModel' });
     w.comm('comm_msg', { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value'], ['extra', 0]] } },
       [Uint8Array.from([1, 2, 3]), Buffer.from('hi')]);
-    w.comm('comm_msg', { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value']] } }, [Uint8Array.from([9])]);
+    w.comm('comm_msg', { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value']] } },
+      [Uint8Array.from([9])]);
     assert.deepEqual(saved(w).state.i!.buffers, [
       { data: 'CQ==', encoding: 'base64', path: ['value'] },
       { data: 'aGk=', encoding: 'base64', path: ['extra', 0] },
@@ -58,9 +71,11 @@ describe('WidgetStore: model state', () => {
 
   it('ipywidgets 6: the comm_open data is the state itself', () => {
     const w = new WidgetStore(10_000);
-    w.comm('comm_open', { comm_id: 'v6', target_name: 'jupyter.widget', data: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 3 } });
+    w.comm('comm_open', { comm_id: 'v6', target_name: 'jupyter.widget',
+      data: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 3 } });
     update(w, 'v6', { value: 4 });
-    assert.deepEqual(saved(w).state.v6, { model_name: 'IntSliderModel', model_module: 'jupyter-js-widgets', model_module_version: null,
+    assert.deepEqual(saved(w).state.v6, {
+      model_name: 'IntSliderModel', model_module: 'jupyter-js-widgets', model_module_version: null,
       state: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 4 } });
   });
 
@@ -86,7 +101,8 @@ describe('WidgetStore: Output widget capture', () => {
     assert.equal(w.capture('req2', 'stream', stream('other request\n')), false);
     assert.equal(w.capture('req1', 'stream', stream('a\n')), true);
     assert.equal(w.capture('req1', 'stream', stream('b\n')), true);
-    assert.equal(w.capture('req1', 'display_data', { data: { 'text/plain': 'd' }, metadata: {}, transient: { display_id: 'z' } }), true);
+    const display = { data: { 'text/plain': 'd' }, metadata: {}, transient: { display_id: 'z' } };
+    assert.equal(w.capture('req1', 'display_data', display), true);
     assert.equal(w.capture('req1', 'stream', stream('e\n', 'stderr')), true);
     assert.equal(w.capture('req1', 'execute_input', { code: 'x' }), false, 'not an output');
     update(w, 'o', { msg_id: '' });
@@ -108,9 +124,11 @@ describe('WidgetStore: Output widget capture', () => {
     assert.deepEqual(saved(w).state.o!.state.outputs, []);
     w.capture('r', 'stream', stream('2\n'));
     w.capture('r', 'clear_output', { wait: true });
-    assert.deepEqual(saved(w).state.o!.state.outputs, [{ output_type: 'stream', name: 'stdout', text: '2\n' }], 'kept until the next output');
+    assert.deepEqual(saved(w).state.o!.state.outputs, [{ output_type: 'stream', name: 'stdout', text: '2\n' }],
+      'kept until the next output');
     w.capture('r', 'error', { ename: 'E', evalue: 'v', traceback: ['t'] });
-    assert.deepEqual(saved(w).state.o!.state.outputs, [{ output_type: 'error', ename: 'E', evalue: 'v', traceback: ['t'] }]);
+    assert.deepEqual(saved(w).state.o!.state.outputs,
+      [{ output_type: 'error', ename: 'E', evalue: 'v', traceback: ['t'] }]);
   });
 
   it('nested Output widgets: the innermost captures; closing a widget ends its capture', () => {
@@ -134,7 +152,8 @@ describe('WidgetStore: Output widget capture', () => {
 
   it('ipywidgets 6 Output model captures too; other models never do', () => {
     const w = new WidgetStore(10_000);
-    w.comm('comm_open', { comm_id: 'o6', target_name: 'jupyter.widget', data: { _model_module: 'jupyter-js-widgets', _model_name: 'OutputModel', msg_id: '' } });
+    w.comm('comm_open', { comm_id: 'o6', target_name: 'jupyter.widget',
+      data: { _model_module: 'jupyter-js-widgets', _model_name: 'OutputModel', msg_id: '' } });
     open(w, 'box', { ...CONTROLS, _model_name: 'BoxModel' });
     update(w, 'box', { msg_id: 'r' });
     assert.equal(w.capture('r', 'stream', stream('no\n')), false);
@@ -155,9 +174,11 @@ describe('WidgetStore: Output widget capture', () => {
 
 describe('outputFromMessage', () => {
   it('builds nbformat outputs as nbformat.v4.output_from_msg', () => {
-    assert.deepEqual(outputFromMessage('execute_result', { data: { 'text/plain': '1' }, metadata: {}, execution_count: 3, transient: {} }),
+    const result = { data: { 'text/plain': '1' }, metadata: {}, execution_count: 3, transient: {} };
+    assert.deepEqual(outputFromMessage('execute_result', result),
       { output_type: 'execute_result', data: { 'text/plain': '1' }, metadata: {}, execution_count: 3 });
-    assert.deepEqual(outputFromMessage('stream', { name: 'stderr', text: ['a', 'b'] }), { output_type: 'stream', name: 'stderr', text: 'ab' });
+    assert.deepEqual(outputFromMessage('stream', { name: 'stderr', text: ['a', 'b'] }),
+      { output_type: 'stream', name: 'stderr', text: 'ab' });
     assert.equal(outputFromMessage('status', {}), undefined);
   });
 });

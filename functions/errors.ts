@@ -18,7 +18,7 @@ export const ErrorCodes = {
   BAD_MESSAGE: { kind: 'input', retryable: false },
   /** The function or CLI is misconfigured (for example JUPYTER_TOKEN is not set). */
   CONFIG: { kind: 'input', retryable: false },
-  /** Notebook is not JSON, not nbformat 4, has no cells, or is not an .ipynb path. */
+  /** Notebook is not JSON, not nbformat 4 (or 2–3, upgraded), has no cells, or is not an .ipynb path. */
   BAD_NOTEBOOK: { kind: 'input', retryable: false },
   /** Notebook path does not exist (404) or is a directory. */
   NOTEBOOK_NOT_FOUND: { kind: 'input', retryable: false },

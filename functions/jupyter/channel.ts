@@ -114,9 +114,11 @@ export class KernelChannel {
       }
       let msg: Message;
       try {
-        const json = isBinary ? binaryJson(data as Buffer) : (data as Buffer);
+        const frame = isBinary ? binaryFrame(data as Buffer) : undefined;
+        const json = frame ? frame.json : (data as Buffer);
         noteGarbage(json.length);
         msg = this.decode(json, isBinary);
+        if (frame && frame.buffers.length > 0) msg.buffers = frame.buffers;
       } catch (e) {
         this.fail(e as NbtError);
         return;
@@ -311,15 +313,20 @@ function cancelledBy(signal: AbortSignal): NbtError {
 }
 
 /**
- * Extracts the JSON of a binary frame: `[nbufs:u32be][offsets:u32be × nbufs][json][buffers…]`
- * (Jupyter Server's v1 binary serialization); buffers are not needed by the runner.
+ * Splits a binary frame, `[nbufs:u32be][offsets:u32be × nbufs][json][buffers…]` (Jupyter Server's
+ * v1 binary serialization), into its JSON and its buffers (views of the frame: widget state keeps them).
  */
-function binaryJson(buf: Buffer): Buffer {
+function binaryFrame(buf: Buffer): { json: Buffer; buffers: Buffer[] } {
   if (buf.length < 8) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame is too short');
   const n = buf.readUInt32BE(0);
   if (n < 1 || 4 + 4 * n > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame has a bad offset table');
-  const start = buf.readUInt32BE(4);
-  const end = n > 1 ? buf.readUInt32BE(8) : buf.length;
-  if (start > end || end > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame offsets are out of range');
-  return buf.subarray(start, end);
+  const offsets = Array.from({ length: n }, (_, i) => buf.readUInt32BE(4 + 4 * i));
+  const parts = offsets.map((start, i) => {
+    const end = i + 1 < n ? offsets[i + 1]! : buf.length;
+    if (start > end || end > buf.length) {
+      throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame offsets are out of range');
+    }
+    return buf.subarray(start, end);
+  });
+  return { json: parts[0]!, buffers: parts.slice(1) };
 }

@@ -5,6 +5,7 @@
  */
 import type { NbtError } from '../errors.js';
 import type { OutputStore } from '../notebook/outputs.js';
+import type { WidgetStore } from '../notebook/widgets.js';
 import type { Message } from './messages.js';
 import type { Reconnector } from './reconnect.js';
 
@@ -60,6 +61,8 @@ export interface ExecuteOptions {
 export interface ExecuteResult {
   cells: CellRun[];
   outputs: OutputStore;
+  /** Widget models the cells opened, and what Output widgets captured (`metadata.widgets`). */
+  widgets?: WidgetStore;
   warnings: string[];
   /** Why the run did not succeed: CELL_ERROR, TIMEOUT, KERNEL_DIED, PROTOCOL_ERROR, CANCELLED. */
   failure?: NbtError;

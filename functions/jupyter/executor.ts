@@ -26,6 +26,7 @@
 import { NbtError } from '../errors.js';
 import type { PlannedCell } from '../notebook/model.js';
 import { OutputStore } from '../notebook/outputs.js';
+import { WidgetStore } from '../notebook/widgets.js';
 import type { KernelChannel } from './channel.js';
 import { executeRequest, isExecuteReply, isStatus, makeRequest, parentId, type Message } from './messages.js';
 import type { CellRun, CellStatus, ExecuteOptions, ExecuteResult } from './execution-types.js';
@@ -45,12 +46,15 @@ interface Pending {
 }
 
 const RATE_LIMIT_RE = /IOPub (data|message) rate exceeded/;
+/** How long a run with no cell to send waits for the kernel's language_info. */
+const INFO_WAIT_MS = 60_000;
 
 /** Runs the cells; always resolves (the outcome is in `failure`), never rejects. */
 export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts: ExecuteOptions): Promise<ExecuteResult> {
   const now = opts.now ?? Date.now;
   const outputs = new OutputStore(opts.maxOutputChars, opts.secrets);
-  const result: ExecuteResult = { cells: [], outputs, warnings: [], started: 0, reconnects: 0 };
+  const widgets = new WidgetStore(opts.maxOutputChars);
+  const result: ExecuteResult = { cells: [], outputs, widgets, warnings: [], started: 0, reconnects: 0 };
   const queue: Pending[] = [];
   const byMsg = new Map<string, Pending>();
   const rateLimited = new Set<number>();
@@ -74,6 +78,8 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
   /** The timed-out cell whose last output is awaited after the interrupt. */
   let grace: Pending | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
+  /** With no cell to run: the bound on the wait for the kernel_info_reply. */
+  let infoTimer: NodeJS.Timeout | undefined;
   let connected = true;
   let drops = 0;
   const seen = new SeenIds();
@@ -90,7 +96,9 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       reconnecting.abort();
       clearTimeout(deadlineTimer);
       clearTimeout(graceTimer);
+      clearTimeout(infoTimer);
       if (seen.duplicates > 0) result.warnings.push(`${seen.duplicates} duplicate kernel message(s) ignored after reconnecting`);
+      result.warnings.push(...widgets.warnings);
       for (const p of queue) clearTimeout(p.timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (failure && !result.failure) result.failure = failure;
@@ -207,8 +215,11 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
         return;
       }
       if (pid === infoRequest.header.msg_id) {
-        if (m.header.msg_type === 'kernel_info_reply' && typeof m.content.language_info === 'object') {
-          result.languageInfo = m.content.language_info as Record<string, unknown>;
+        if (m.header.msg_type === 'kernel_info_reply') {
+          const info = m.content.language_info;
+          if (typeof info === 'object' && info !== null) result.languageInfo = info as Record<string, unknown>;
+          // With no cell to send, the reply was all the run waited for (nbclient asks for it as well).
+          if (queue.length === 0) finish();
         }
         return;
       }
@@ -229,11 +240,20 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
           }
         } else if (type === 'execute_input') {
           if (typeof m.content.execution_count === 'number') p.run.executionCount = m.content.execution_count;
+        } else if (type === 'comm_open' || type === 'comm_msg' || type === 'comm_close') {
+          widgets.comm(type, m.content, m.buffers);
         } else {
           // The server sends this notice each time a cell's output crosses the limit again: warn once per cell.
           if (type === 'stream' && typeof m.content.text === 'string' && RATE_LIMIT_RE.test(m.content.text) && !rateLimited.has(p.cell.index)) {
             rateLimited.add(p.cell.index);
             result.warnings.push(`cell ${p.cell.index}: the Jupyter server's iopub rate limit dropped output (${RATE_LIMIT_RE.exec(m.content.text)![0]})`);
+          }
+          // Output an Output widget captures is the widget's; its display id still refreshes the cell's displays.
+          if (widgets.capture(p.msgId, type, m.content, m.clipped)) {
+            if (type === 'display_data' || type === 'execute_result') {
+              outputs.apply(p.cell.index, 'update_display_data', m.content);
+            }
+            return;
           }
           outputs.apply(p.cell.index, type, m.content);
           if (m.clipped) outputs.truncate(p.cell.index);
@@ -324,8 +344,12 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
       const ms = Math.max(0, opts.deadline - now());
       deadlineTimer = setTimeout(() => timeOut(currentCell(), `run exceeded its deadline (${(ms / 1000).toFixed(1)} s left at start)`), ms);
     }
-    if (queue.length === 0) return finish();
     channel.send(infoRequest);
+    if (queue.length === 0) {
+      // Bounded: a kernel that never answers leaves the notebook's own language_info, nothing more.
+      infoTimer = setTimeout(() => finish(), opts.cellTimeoutMs ?? INFO_WAIT_MS);
+      return;
+    }
     sendNext(opts.sequential ? 1 : queue.length);
     arm(queue[0]!);
   });

@@ -21,6 +21,7 @@ import type { RunStatus } from '../run/record.js';
 import { cellTags, type Notebook } from './model.js';
 import { copyOutput } from './stream-text.js';
 import { toPlainJson, type Parameters, type ParamValue } from './translators/values.js';
+import { randomCellId } from './upgrade.js';
 
 /** Tag of papermill's error-marker cells; markers from an earlier run are dropped. */
 export const ERROR_MARKER_TAG = 'papermill-error-cell-tag';
@@ -44,6 +45,11 @@ export interface ExecutedFacts {
   kernelName: string | null;
   /** `language_info` from the kernel's `kernel_info_reply`. */
   languageInfo?: Record<string, unknown>;
+  /**
+   * `metadata.widgets` from the run (widgets.ts): when given, it replaces the input's (stale) widget
+   * state, as nbclient does; when the run opened no widget model the input's stays.
+   */
+  widgets?: Record<string, unknown>;
   status: RunStatus;
   /** Run start and end, ms since the epoch. */
   startedAt: number;
@@ -73,10 +79,7 @@ const CELL_KEYS: Record<string, string[]> = {
 };
 const ERROR_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"';
 
-/** A new cell id: 8 random hex digits, like nbformat's `random_cell_id`. */
-export function randomCellId(): string {
-  return globalThis.crypto.randomUUID().replace(/-/g, '').slice(0, 8);
-}
+export { randomCellId };
 
 /**
  * Brings a notebook to nbformat 4.5 in place, as `nbformat.v4.upgrade`: below 4.5 every cell gets
@@ -206,6 +209,7 @@ function notebookMetadata(src: Notebook, cells: ICell[], failedCell: ICell | und
     md.kernelspec = { name: facts.kernelName, display_name: facts.kernelName, ...(language ? { language } : {}) };
   }
   if (facts.languageInfo) md.language_info = structuredClone(facts.languageInfo);
+  if (facts.widgets) md.widgets = facts.widgets;
   const pm = isRecord(md.papermill) ? md.papermill : {};
   const params = facts.parameters === undefined ? (pm.parameters ?? {}) : toPlainJson(facts.parameters as ParamValue);
   const anyFailed = cells.some((c) => isRecord(c.metadata.papermill) && c.metadata.papermill.status === 'failed');

@@ -1,6 +1,7 @@
 /**
- * The notebook model: parse and validate nbformat 4 JSON and pick out what the runner
- * executes. Pure. Types come from @jupyterlab/nbformat (`import type` only).
+ * The notebook model: parse and validate nbformat 4 JSON (nbformat 2 and 3 are upgraded to 4
+ * first, as nbformat reads them: upgrade.ts) and pick out what the runner executes. Pure. Types
+ * come from @jupyterlab/nbformat (`import type` only).
  *
  * Spec: https://nbformat.readthedocs.io/en/latest/format_description.html
  * @module
@@ -8,6 +9,7 @@
 import type { ICell, INotebookContent, MultilineString } from '@jupyterlab/nbformat';
 import { NbtError } from '../errors.js';
 import { isObject } from '../jupyter/messages.js';
+import { upgradeNotebook } from './upgrade.js';
 
 export type Notebook = INotebookContent;
 
@@ -38,8 +40,9 @@ export const DEFAULT_NOTEBOOK_BOUNDS: Required<NotebookBounds> = {
 
 /**
  * Parses notebook JSON text. Throws BAD_NOTEBOOK naming what is wrong: not JSON, not an object,
- * not nbformat 4, no `cells` list, a cell without a valid `cell_type` or `source`, more cells or
- * a longer cell source than `bounds` allow (the error names the cap and the setting).
+ * not nbformat 2, 3 or 4 (2 and 3 are upgraded to 4), no `cells` list, a cell without a valid
+ * `cell_type` or `source`, more cells or a longer cell source than `bounds` allow (the error names
+ * the cap and the setting).
  * @param label the path shown in error messages.
  */
 export function parseNotebook(text: string, label: string, bounds: NotebookBounds = {}): Notebook {
@@ -51,14 +54,17 @@ export function parseNotebook(text: string, label: string, bounds: NotebookBound
     throw bad(label, `is not JSON (${(e as Error).message})`, 'file');
   }
   if (!isObject(v)) throw bad(label, 'is not a JSON object', 'file');
-  if (v.nbformat !== 4) throw bad(label, `is not nbformat 4 (nbformat is ${JSON.stringify(v.nbformat) ?? 'missing'})`, 'nbformat');
-  if (!Array.isArray(v.cells)) throw bad(label, 'has no "cells" list', 'cells');
-  if (v.cells.length === 0) throw bad(label, 'has no cells', 'cells');
-  if (v.cells.length > maxCells) {
-    throw bad(label, `has ${v.cells.length} cells, more than the cap of ${maxCells} (NBTRIGGER_MAX_CELLS)`, 'cells');
+  const nb = v.nbformat === 2 || v.nbformat === 3 ? upgradeNotebook(v, label) : v;
+  if (nb.nbformat !== 4) {
+    throw bad(label, `is not nbformat 4, 3 or 2 (nbformat is ${JSON.stringify(nb.nbformat) ?? 'missing'})`, 'nbformat');
   }
-  if (v.metadata !== undefined && !isObject(v.metadata)) throw bad(label, '"metadata" is not an object', 'metadata');
-  v.cells.forEach((c: unknown, i: number) => {
+  if (!Array.isArray(nb.cells)) throw bad(label, 'has no "cells" list', 'cells');
+  if (nb.cells.length === 0) throw bad(label, 'has no cells', 'cells');
+  if (nb.cells.length > maxCells) {
+    throw bad(label, `has ${nb.cells.length} cells, more than the cap of ${maxCells} (NBTRIGGER_MAX_CELLS)`, 'cells');
+  }
+  if (nb.metadata !== undefined && !isObject(nb.metadata)) throw bad(label, '"metadata" is not an object', 'metadata');
+  nb.cells.forEach((c: unknown, i: number) => {
     if (!isObject(c)) throw bad(label, `cell ${i} is not an object`, `cells[${i}]`);
     if (typeof c.cell_type !== 'string' || !CELL_TYPES.has(c.cell_type)) {
       throw bad(label, `cell ${i} has cell_type ${JSON.stringify(c.cell_type)}, expected code, markdown or raw`, `cells[${i}].cell_type`);
@@ -72,8 +78,8 @@ export function parseNotebook(text: string, label: string, bounds: NotebookBound
     }
     if (c.metadata !== undefined && !isObject(c.metadata)) throw bad(label, `cell ${i} "metadata" is not an object`, `cells[${i}].metadata`);
   });
-  if (v.metadata === undefined) v.metadata = {};
-  return v as unknown as Notebook;
+  if (nb.metadata === undefined) nb.metadata = {};
+  return nb as unknown as Notebook;
 }
 
 function isSource(s: unknown): s is MultilineString {

@@ -92,7 +92,8 @@ async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterR
   const started = Date.parse(record.startedAt);
   const executed = buildExecutedNotebook(outcome.notebook!, outcome.exec?.cells ?? [], outcome.exec?.outputs ?? { outputs: () => [] }, {
     runId: o.runId, notebook: record.notebook ?? o.request.notebook, output: o.output, parameters: o.request.parameters,
-    server: record.server, kernelName: record.kernelName, languageInfo: outcome.exec?.languageInfo, status: record.status,
+    server: record.server, kernelName: record.kernelName, languageInfo: outcome.exec?.languageInfo,
+    widgets: outcome.exec?.widgets?.metadata(), status: record.status,
     startedAt: started, endedAt: started + record.durationMs, error: record.error, warnings: record.warnings, messageId: o.messageId,
   });
   const deps: SinkDeps = { ...o.sinkDeps, secrets: o.token ? [o.token] : [], ...(rest ? { contents: rest } : {}) };

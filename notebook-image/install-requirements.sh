@@ -10,7 +10,7 @@
 # package there could shadow a pinned one: every pip run here is constrained to the pinned
 # versions (-c, from versions.txt), and a requirement that needs another version of one of them
 # fails the build (pip: ResolutionImpossible) instead of replacing what the tests ran. Then
-# `pip check` and `versions.py check` confirm the result.
+# `versions.py check` and `pip check` confirm the result.
 set -eu
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 python=${PYTHON:-/usr/bin/python3}
@@ -24,5 +24,5 @@ if grep -qv '^[[:space:]]*\(#.*\)\{0,1\}$' "$requirements"; then
   "$python" -m pip install --break-system-packages --no-cache-dir --constraint "$constraints" \
     --requirement "$requirements" "$@"
 fi
-"$python" -m pip check
 "$python" "$here/versions.py" check "$here/versions.txt"
+"$python" -m pip check

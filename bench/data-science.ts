@@ -55,7 +55,8 @@ export function dataScienceCase(server: BareServer): BenchCase {
   let call = 0;
   const steps: Array<() => Promise<Record<string, number>>> = [
     async () => pick(await measurePhysical(server, ['1'], 'bare'), 'physical kernel start (bare)', BARE),
-    async () => pick(await measurePhysical(server, ['1'], 'base', undefined, '', DATA_SCIENCE_KERNEL), 'physical kernel start (base)', BASE),
+    async () => pick(await measurePhysical(server, ['1'], 'base', undefined, '', DATA_SCIENCE_KERNEL),
+      'physical kernel start (base)', BASE),
     async () => {
       const m = await measurePhysical(server, [BASE_IMPORT], 'first cell');
       return { [FIRST]: m['physical kernel start (first cell)']! + m['physical cells pipelined wall (first cell)']! };

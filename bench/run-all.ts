@@ -44,7 +44,9 @@ import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { bigOutput, concurrentRuns } from './concurrency.js';
-import { dataScienceCase, dataScienceUnavailable, reportDataScience, writeDataScienceKernelspec } from './data-science.js';
+import {
+  dataScienceCase, dataScienceUnavailable, reportDataScience, writeDataScienceKernelspec,
+} from './data-science.js';
 import { findJupyterExecute, findNbconvertPython, jupyterExecute, killChildren, nbconvertExecute, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
 import { functionFirstEvent, functionImport } from './function-start.js';
 import { latencyProxy, linkCases, sequentialLinkCase } from './latency.js';
@@ -245,10 +247,12 @@ async function main(): Promise<number> {
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
     await closeWarmKernels();
-    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big).filter((c) => !only || only.test(c.name));
+    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big)
+      .filter((c) => !only || only.test(c.name));
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
     process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
-    const heavyNames = heavy.length > 0 ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
+    const heavyNames = heavy.length > 0
+      ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
     report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
     if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);

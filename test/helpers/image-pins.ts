@@ -28,7 +28,10 @@ export function parsePins(text: string): Pin[] {
     if (words.length !== 5 || (role !== 'path' && role !== 'base')) {
       throw new Error(`versions.txt:${i + 1}: expected \`role package debian-version distribution version\``);
     }
-    pins.push({ role, debianPackage: debianPackage!, debianVersion: debianVersion!, distribution: distribution!, version: version! });
+    pins.push({
+      role, debianPackage: debianPackage!, debianVersion: debianVersion!,
+      distribution: distribution!, version: version!,
+    });
   });
   if (pins.length === 0) throw new Error('versions.txt: no packages');
   return pins;
@@ -46,7 +49,9 @@ export function pinDifferences(pins: readonly Pin[], got: Reported): string[] {
   for (const p of pins) {
     const deb = got.debian[p.debianPackage];
     if (deb === undefined) out.push(`${p.debianPackage}: not installed, pinned ${p.debianVersion}`);
-    else if (p.debianVersion !== 'any' && deb !== p.debianVersion) out.push(`${p.debianPackage}: Debian version ${deb}, pinned ${p.debianVersion}`);
+    else if (p.debianVersion !== 'any' && deb !== p.debianVersion) {
+      out.push(`${p.debianPackage}: Debian version ${deb}, pinned ${p.debianVersion}`);
+    }
     const py = got.python[p.distribution];
     if (py !== p.version) out.push(`${p.distribution}: reports ${py ?? 'nothing'}, pinned ${p.version}`);
   }

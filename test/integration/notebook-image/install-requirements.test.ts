@@ -24,9 +24,12 @@ import base64, hashlib, sys, zipfile
 def wheel(folder, name, requires):
     info = f"{name}-1.0.dist-info"
     files = {f"{name}/__init__.py": "",
-             f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n" + "".join(f"Requires-Dist: {r}\\n" for r in requires),
-             f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: nbtrigger-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
-    record = [f"{k},sha256={base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b'=').decode()},{len(v.encode())}" for k, v in files.items()]
+             f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n"
+                                 + "".join(f"Requires-Dist: {r}\\n" for r in requires),
+             f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: nbtrigger-test\\nRoot-Is-Purelib: true\\n"
+                              + "Tag: py3-none-any\\n"}
+    digest = lambda v: base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b"=").decode()
+    record = [f"{k},sha256={digest(v)},{len(v.encode())}" for k, v in files.items()]
     files[f"{info}/RECORD"] = "\\n".join(record + [f"{info}/RECORD,,"]) + "\\n"
     with zipfile.ZipFile(f"{folder}/{name}-1.0-py3-none-any.whl", "w") as z:
         for k, v in files.items():
@@ -35,7 +38,9 @@ wheel(sys.argv[1], "nbt_fits", ["numpy>=1.20", "tornado"])
 wheel(sys.argv[1], "nbt_needs_new_tornado", ["tornado>=6.3"])
 `;
 
-describe('install-requirements.sh holds pip to the pinned packages', { skip: !existsSync(PYTHON) && 'no Debian python3 here' }, () => {
+const NO_PYTHON = !existsSync(PYTHON) && 'no Debian python3 here';
+
+describe('install-requirements.sh holds pip to the pinned packages', { skip: NO_PYTHON }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbtrigger-requirements-'));

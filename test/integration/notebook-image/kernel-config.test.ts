@@ -97,7 +97,10 @@ test('a publish after the IOPub thread closed its end of the pipe blocks for eve
   assert.equal(run('with-config', SCRIPT_CLOSED_PIPE), 'ran');
 });
 
-/** Loads the config as a kernel does, ipykernel and jupyter_client reporting argv[1] and argv[2]; prints which methods it replaced. */
+/**
+ * Loads the config as a kernel does, ipykernel and jupyter_client reporting argv[1] and argv[2];
+ * prints which methods it replaced.
+ */
 const GATE = `
 import json, sys
 import ipykernel, jupyter_client
@@ -137,7 +140,7 @@ test('on other versions no patch applies, and each says so in one line', () => {
   assert.deepEqual(gate('6.29.5', '7.4.9').replaced, [true, false, false, false]);
 });
 
-/** In kernel processes only (the server imports this too): ipykernel and jupyter_client report other versions. */
+/** In kernel processes only (the server loads it too): ipykernel and jupyter_client report other versions. */
 const SITECUSTOMIZE = `
 import sys
 if "ipykernel_launcher" in getattr(sys, "orig_argv", []):
@@ -149,10 +152,12 @@ const PROBE = `
 import gc
 from ipykernel.iostream import IOPubThread
 from jupyter_client.session import Session
-print(gc.get_freeze_count(), getattr(IOPubThread.stop, "_nbtrigger_drain", False), getattr(Session.send, "_nbtrigger_split", False))
+print(gc.get_freeze_count(), getattr(IOPubThread.stop, "_nbtrigger_drain", False),
+      getattr(Session.send, "_nbtrigger_split", False))
 `;
 
-test('a real kernel reporting another ipykernel runs unpatched; the tested one patched', { timeout: 90_000 }, async () => {
+test('a real kernel reporting another ipykernel runs unpatched; the tested one patched', { timeout: 90_000 },
+  async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-other-version-'));
   await writeFile(join(dir, 'sitecustomize.py'), SITECUSTOMIZE);
   const saved = process.env.PYTHONPATH;
@@ -168,12 +173,14 @@ test('a real kernel reporting another ipykernel runs unpatched; the tested one p
   }
   const probe = async (server: Awaited<ReturnType<typeof startTestServer>>): Promise<string> => {
     const nb = await server.writeNotebook('probe.ipynb', [PROBE]);
-    const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${nb}`), token: server.token, limits: { startTimeoutMs: 30_000 } });
+    const request = parseMessage(`${server.hostPort} /${nb}`);
+    const out = await runNotebook({ request, token: server.token, limits: { startTimeoutMs: 30_000 } });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
     return out.exec!.outputs.outputs(0).map((o) => (o as { text?: string }).text ?? '').join('').trim();
   };
   try {
-    assert.match(await probe(tested), /^[1-9]\d{4,} True True$/, 'the tested versions: start-up objects frozen, both patches in');
+    assert.match(await probe(tested), /^[1-9]\d{4,} True True$/,
+      'the tested versions: start-up objects frozen, both patches in');
     assert.equal(await probe(other), '0 False False');
   } finally {
     await tested.close();

@@ -45,7 +45,8 @@ print(json.dumps({"dists": dists, "modules": modules}))
 
 /** Debian versions of `packages` on this machine (absent ones left out). */
 function dpkgVersions(packages: readonly string[]): Record<string, string> {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${Version} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8', timeout: 20_000 });
+  const format = '-f=${Package} ${Version} ${db:Status-Status}\\n';
+  const r = spawnSync('dpkg-query', ['-W', format, ...packages], { encoding: 'utf8', timeout: 20_000 });
   assert.ok(r.status === 0 || r.status === 1, `dpkg-query: ${r.stderr}`);
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
@@ -68,7 +69,8 @@ describe('the image\'s pinned versions are what this machine\'s server and kerne
     const api = await request(`http://${server.hostPort}/api`);
     serverVersion = ((await api.body.json()) as { version: string }).version;
     const nb = await server.writeNotebook('versions.ipynb', [reportCell(pins)]);
-    const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${nb}`), token: server.token, limits: { startTimeoutMs: 30_000 } });
+    const runRequest = parseMessage(`${server.hostPort} /${nb}`);
+    const out = await runNotebook({ request: runRequest, token: server.token, limits: { startTimeoutMs: 30_000 } });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
     const text = out.exec!.outputs.outputs(0).map((o) => (o as { text?: string }).text ?? '').join('');
     const got = JSON.parse(text) as { dists: Record<string, string | null>; modules: Record<string, string> };
@@ -87,8 +89,12 @@ describe('the image\'s pinned versions are what this machine\'s server and kerne
     const problems = pinDifferences(path, reported);
     // The modules' own version strings and the server's GET /api agree with the pins too.
     const pinned = (d: string): string | undefined => path.find((p) => p.distribution === d)?.version;
-    for (const [d, v] of Object.entries(modules)) if (v !== pinned(d)) problems.push(`${d} module reports ${v}, pinned ${pinned(d)}`);
-    if (serverVersion !== pinned('jupyter_server')) problems.push(`the server's GET /api reports ${serverVersion}, pinned ${pinned('jupyter_server')}`);
+    for (const [d, v] of Object.entries(modules)) {
+      if (v !== pinned(d)) problems.push(`${d} module reports ${v}, pinned ${pinned(d)}`);
+    }
+    if (serverVersion !== pinned('jupyter_server')) {
+      problems.push(`the server's GET /api reports ${serverVersion}, pinned ${pinned('jupyter_server')}`);
+    }
     assert.deepEqual(problems, [], 'notebook-image/versions.txt and this machine differ: move them together');
     assert.equal(Object.keys(modules).length, 6);
   });
@@ -146,8 +152,10 @@ describe('versions.py check (the image\'s build step)', () => {
 
   test('constraints: DISTRIBUTION==VERSION for every pin but the interpreter', T, async () => {
     const pins = parsePins(await readFile(join(IMAGE, 'versions.txt'), 'utf8'));
-    const r = spawnSync(findPython(), [join(dir, 'versions.py'), 'constraints', join(IMAGE, 'versions.txt')], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(findPython(), [join(dir, 'versions.py'), 'constraints', join(IMAGE, 'versions.txt')],
+      { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), pins.filter((p) => p.distribution !== 'python').map((p) => `${p.distribution}==${p.version}`));
+    const want = pins.filter((p) => p.distribution !== 'python').map((p) => `${p.distribution}==${p.version}`);
+    assert.deepEqual(r.stdout.trim().split('\n'), want);
   });
 });

@@ -32,8 +32,13 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
   // FROM (its ARGs resolved to their defaults): Debian bookworm, the test machine's distribution,
   // pinned by a version or dated tag or a digest, never latest.
   const from = resolveArgs(stage[0]?.keyword === 'FROM' ? stage[0].args[0] ?? '' : '', all);
-  if (!/(?::[^/:@]*(?:\d+\.\d+|-\d{8}-)[^/:@]*|@sha256:[0-9a-f]{64})$/.test(from) || /:latest(?:@|$)/.test(from)) problems.push(`FROM "${from}" is not pinned to a version tag or digest`);
-  if (!/^(?:docker\.io\/)?(?:library\/)?debian:bookworm-/.test(from)) problems.push(`FROM "${from}" is not Debian bookworm (the pinned packages are bookworm's)`);
+  const pinnedTag = /(?::[^/:@]*(?:\d+\.\d+|-\d{8}-)[^/:@]*|@sha256:[0-9a-f]{64})$/;
+  if (!pinnedTag.test(from) || /:latest(?:@|$)/.test(from)) {
+    problems.push(`FROM "${from}" is not pinned to a version tag or digest`);
+  }
+  if (!/^(?:docker\.io\/)?(?:library\/)?debian:bookworm-/.test(from)) {
+    problems.push(`FROM "${from}" is not Debian bookworm (the pinned packages are bookworm's)`);
+  }
   problems.push(...pinProblems(stage, env, files));
   // Port: EXPOSE the port Cloud Run sends to; the default PORT agrees.
   const exposed = stage.filter((x) => x.keyword === 'EXPOSE').flatMap((x) => x.args);
@@ -95,7 +100,8 @@ function resolveArgs(from: string, all: Instruction[]): string {
     const m = i.keyword === 'ARG' ? /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(i.raw) : null;
     if (m) args.set(m[1]!, m[2]!);
   }
-  return from.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a?: string, b?: string) => args.get((a ?? b)!) ?? '');
+  const ref = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+  return from.replace(ref, (_, a?: string, b?: string) => args.get((a ?? b)!) ?? '');
 }
 
 const OPT = '/opt/nbtrigger';
@@ -109,7 +115,8 @@ const OPT = '/opt/nbtrigger';
  */
 function pinProblems(stage: Instruction[], env: Map<string, string>, files: (p: string) => string): string[] {
   const problems: string[] = [];
-  const copied = (src: string): boolean => stage.some((x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes(src) && x.args.at(-1)!.replace(/\/+$/, '') === OPT);
+  const copied = (src: string): boolean => stage.some((x) => x.keyword === 'COPY'
+    && x.args.slice(0, -1).includes(src) && x.args.at(-1)!.replace(/\/+$/, '') === OPT);
   for (const f of ['versions.txt', 'versions.py', 'install-requirements.sh', 'requirements.txt']) {
     if (!copied(`notebook-image/${f}`)) problems.push(`notebook-image/${f} is not copied to ${OPT}/`);
   }
@@ -117,22 +124,39 @@ function pinProblems(stage: Instruction[], env: Map<string, string>, files: (p: 
   const aptIndex = runs.findIndex((r) => /\bapt-get\s+install\b/.test(r.raw) && /versions\.txt/.test(r.raw));
   if (aptIndex < 0) return [...problems, 'no apt-get install of the packages pinned in versions.txt'];
   const apt = runs[aptIndex]!.raw;
-  if (!/apt-get\s+install\s[^&|;]*--no-install-recommends/.test(apt)) problems.push('the apt-get install of the pins installs recommends too');
+  if (!/apt-get\s+install\s[^&|;]*--no-install-recommends/.test(apt)) {
+    problems.push('the apt-get install of the pins installs recommends too');
+  }
   const list = /\$\((awk\s+'[^']*'\s+)(\S*versions\.txt)\)/.exec(apt);
-  if (!list || list[2] !== `${OPT}/versions.txt`) problems.push(`the apt-get install does not take its packages from ${OPT}/versions.txt`);
-  else {
-    const want = parsePins(files('notebook-image/versions.txt')).map((p) => (p.debianVersion === 'any' ? p.debianPackage : `${p.debianPackage}=${p.debianVersion}`));
+  if (!list || list[2] !== `${OPT}/versions.txt`) {
+    problems.push(`the apt-get install does not take its packages from ${OPT}/versions.txt`);
+  } else {
+    const want = parsePins(files('notebook-image/versions.txt'))
+      .map((p) => (p.debianVersion === 'any' ? p.debianPackage : `${p.debianPackage}=${p.debianVersion}`));
     const got = runAwk(list[1]!, files('notebook-image/versions.txt'));
-    if (got.join(' ') !== want.join(' ')) problems.push(`the apt-get install's package list is ${got.join(' ') || '(empty)'}, not the pins ${want.join(' ')}`);
+    if (got.join(' ') !== want.join(' ')) {
+      const listed = got.join(' ') || '(empty)';
+      problems.push(`the apt-get install's package list is ${listed}, not the pins ${want.join(' ')}`);
+    }
   }
   const after = runs.slice(aptIndex).map((r) => r.raw).join('\n');
-  if (!new RegExp(`versions\\.py check ${OPT}/versions\\.txt`).test(after)) problems.push('no build-time check of the installed versions (versions.py check)');
+  if (!new RegExp(`versions\\.py check ${OPT}/versions\\.txt`).test(after)) {
+    problems.push('no build-time check of the installed versions (versions.py check)');
+  }
   const constraints = new RegExp(`versions\\.py constraints ${OPT}/versions\\.txt > (\\S+)`).exec(after)?.[1];
   if (!constraints) problems.push('no pip constraints written from versions.txt (versions.py constraints)');
-  else if (env.get('PIP_CONSTRAINT') !== constraints) problems.push(`ENV PIP_CONSTRAINT is ${env.get('PIP_CONSTRAINT') ?? 'not set'}, not the constraints ${constraints}`);
-  if (!runs.some((r) => new RegExp(`install-requirements\\.sh ${OPT}/requirements\\.txt`).test(r.raw))) problems.push('requirements.txt is not installed by install-requirements.sh');
+  else if (env.get('PIP_CONSTRAINT') !== constraints) {
+    const set = env.get('PIP_CONSTRAINT') ?? 'not set';
+    problems.push(`ENV PIP_CONSTRAINT is ${set}, not the constraints ${constraints}`);
+  }
+  const installs = new RegExp(`install-requirements\\.sh ${OPT}/requirements\\.txt`);
+  if (!runs.some((r) => installs.test(r.raw))) {
+    problems.push('requirements.txt is not installed by install-requirements.sh');
+  }
   for (const r of runs) {
-    if (/\bpip3?\s+install\b|-m\s+pip\s+install\b/.test(r.raw)) problems.push(`line ${r.line}: pip install outside install-requirements.sh (not held to the pins)`);
+    if (/\bpip3?\s+install\b|-m\s+pip\s+install\b/.test(r.raw)) {
+      problems.push(`line ${r.line}: pip install outside install-requirements.sh (not held to the pins)`);
+    }
   }
   return problems;
 }
@@ -186,17 +210,28 @@ test('the notebook image meets every rule', () => {
 const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['FROM :latest', (s) => s.replace(/^FROM .*$/m, 'FROM debian:latest'), /not pinned/],
   ['FROM without a version', (s) => s.replace(/^FROM .*$/m, 'FROM debian:bookworm-slim'), /not pinned/],
-  ['the base ARG without a version', (s) => s.replace(/^ARG DEBIAN_IMAGE=.*$/m, 'ARG DEBIAN_IMAGE=debian:bookworm-slim'), /"debian:bookworm-slim" is not pinned/],
+  ['the base ARG without a version',
+    (s) => s.replace(/^ARG DEBIAN_IMAGE=.*$/m, 'ARG DEBIAN_IMAGE=debian:bookworm-slim'),
+    /"debian:bookworm-slim" is not pinned/],
   ['not Debian bookworm', (s) => s.replace(/^FROM .*$/m, 'FROM python:3.12.8-slim-bookworm'), /not Debian bookworm/],
-  ['the pins not installed', (s) => s.replace(/\$\(awk '[^']*' [^)]*\)/, 'python3-jupyter-server python3-ipykernel'), /not take its packages from/],
-  ['the pins read without their versions', (s) => s.replace('$2 "=" $3', '$2'), /package list is python3\.11 python3-jupyter-server /],
+  ['the pins not installed', (s) => s.replace(/\$\(awk '[^']*' [^)]*\)/, 'python3-jupyter-server python3-ipykernel'),
+    /not take its packages from/],
+  ['the pins read without their versions', (s) => s.replace('$2 "=" $3', '$2'),
+    /package list is python3\.11 python3-jupyter-server /],
   ['recommends installed', (s) => s.replace('install -y --no-install-recommends', 'install -y'), /installs recommends/],
-  ['no version check', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py check [^&]*/, ' '), /no build-time check/],
-  ['no constraints', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py constraints .*$/m, ''), /no pip constraints/],
-  ['PIP_CONSTRAINT elsewhere', (s) => s.replace(/^ENV PIP_CONSTRAINT=.*$/m, 'ENV PIP_CONSTRAINT=/tmp/c.txt'), /ENV PIP_CONSTRAINT is \/tmp\/c\.txt/],
-  ['requirements not installed', (s) => s.replace(/^RUN sh \/opt\/nbtrigger\/install-requirements\.sh.*$/m, ''), /not installed by install-requirements\.sh/],
-  ['a bare pip install', (s) => s.replace(/^USER /m, 'RUN python3 -m pip install --break-system-packages tornado==6.4\nUSER '), /pip install outside install-requirements\.sh/],
-  ['versions.py not copied', (s) => s.replace(' notebook-image/versions.py ', ' '), /notebook-image\/versions\.py is not copied/],
+  ['no version check', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py check [^&]*/, ' '),
+    /no build-time check/],
+  ['no constraints', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py constraints .*$/m, ''),
+    /no pip constraints/],
+  ['PIP_CONSTRAINT elsewhere', (s) => s.replace(/^ENV PIP_CONSTRAINT=.*$/m, 'ENV PIP_CONSTRAINT=/tmp/c.txt'),
+    /ENV PIP_CONSTRAINT is \/tmp\/c\.txt/],
+  ['requirements not installed', (s) => s.replace(/^RUN sh \/opt\/nbtrigger\/install-requirements\.sh.*$/m, ''),
+    /not installed by install-requirements\.sh/],
+  ['a bare pip install',
+    (s) => s.replace(/^USER /m, 'RUN python3 -m pip install --break-system-packages tornado==6.4\nUSER '),
+    /pip install outside install-requirements\.sh/],
+  ['versions.py not copied', (s) => s.replace(' notebook-image/versions.py ', ' '),
+    /notebook-image\/versions\.py is not copied/],
   ['no EXPOSE', (s) => s.replace(/^EXPOSE .*$/m, ''), /EXPOSE 8080/],
   ['token in ENV', (s) => s.replace(/^USER /m, 'ENV JUPYTER_TOKEN=abc\nUSER '), /sets JUPYTER_TOKEN/],
   ['token literal on the CMD', (s) => s.replace(/^CMD .*$/m, 'CMD ["/bin/sh", "/opt/nbtrigger/start-server.sh", "--IdentityProvider.token=x"]'), /token literal/],

@@ -24,7 +24,9 @@ function problems(pins: readonly Pin[]): string[] {
   for (const d of PATH) {
     const p = byDist(pins, d);
     if (!p) out.push(`${d} is not pinned`);
-    else if (p.role !== 'path' || !/^(?:\d+:)?\d[\w.+~]*-[\w.+~]+$/.test(p.debianVersion)) out.push(`${d}: not a \`path\` pin with an exact Debian version (${p.role} ${p.debianVersion})`);
+    else if (p.role !== 'path' || !/^(?:\d+:)?\d[\w.+~]*-[\w.+~]+$/.test(p.debianVersion)) {
+      out.push(`${d}: not a \`path\` pin with an exact Debian version (${p.role} ${p.debianVersion})`);
+    }
   }
   for (const d of BASE) if (byDist(pins, d)?.role !== 'base') out.push(`${d} is not in the data-science base`);
   const seen = new Set<string>();
@@ -40,7 +42,8 @@ test('versions.txt pins the server and kernel path exactly and holds the data-sc
   const broken = PINS.map((p) => (p.distribution === 'tornado' ? { ...p, debianVersion: 'any' } : p));
   assert.match(problems(broken).join('\n'), /tornado: not a `path` pin with an exact Debian version/);
   assert.match(problems(PINS.filter((p) => p.distribution !== 'pyzmq')).join('\n'), /pyzmq is not pinned/);
-  assert.match(problems(PINS.filter((p) => p.distribution !== 'pandas')).join('\n'), /pandas is not in the data-science base/);
+  assert.match(problems(PINS.filter((p) => p.distribution !== 'pandas')).join('\n'),
+    /pandas is not in the data-science base/);
   assert.throws(() => parsePins('path python3-x 1.0-1 x\n'), /versions\.txt:1/);
 });
 
@@ -60,7 +63,10 @@ test('pinDifferences names every package that differs, and nothing when all agre
     python: Object.fromEntries(PINS.map((p) => [p.distribution, p.version])),
   };
   assert.deepEqual(pinDifferences(PINS, agree), []);
-  const drifted = { debian: { ...agree.debian, 'python3-tornado': '6.2.0-3+deb12u9' }, python: { ...agree.python, ipykernel: '6.29.5', numpy: undefined } };
+  const drifted = {
+    debian: { ...agree.debian, 'python3-tornado': '6.2.0-3+deb12u9' },
+    python: { ...agree.python, ipykernel: '6.29.5', numpy: undefined },
+  };
   assert.deepEqual(pinDifferences(PINS, drifted).sort(), [
     `ipykernel: reports 6.29.5, pinned ${byDist(PINS, 'ipykernel')!.version}`,
     `numpy: reports nothing, pinned ${byDist(PINS, 'numpy')!.version}`,

@@ -40,12 +40,14 @@ function message(session: string, msgType: string, content: Record<string, unkno
   };
 }
 
-/** Measures kernel start and pipelined execution of `sources`; always deletes the kernel. */
-export async function measurePhysical(server: BareServer, sources: readonly string[], label: string, timeoutMs = 60_000, tag = ''): Promise<Record<string, number>> {
+/** Measures kernel start and pipelined execution of `sources` on a `kernelName` kernel; always deletes the kernel. */
+export async function measurePhysical(server: BareServer, sources: readonly string[], label: string, timeoutMs = 60_000,
+  tag = '', kernelName = 'python3'): Promise<Record<string, number>> {
   const base = `http://${server.host}:${server.port}`;
   const headers = { authorization: `token ${server.token}`, 'content-type': 'application/json' };
   const t0 = nowMs();
-  const res = await request(`${base}/api/kernels`, { method: 'POST', headers, body: JSON.stringify({ name: 'python3' }) });
+  const body = JSON.stringify({ name: kernelName });
+  const res = await request(`${base}/api/kernels`, { method: 'POST', headers, body });
   const kernel = (await res.body.json()) as { id?: string };
   if (res.statusCode !== 201 || !kernel.id) throw new Error(`POST /api/kernels answered ${res.statusCode}`);
   const tPosted = nowMs();

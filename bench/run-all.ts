@@ -18,6 +18,10 @@
  * interleaved rounds (BENCH_HEAVY_ROUNDS, default 2, no warm-up): 100 cells sequential through that
  * proxy, concurrency (20 runs at once through one function process) and a 50 MB-output cell's
  * peak RSS.
+ * Also in the main rounds: the kernel start bare, with the data-science base imported at start, and
+ * bare plus a first cell importing the base (bench/data-science.ts; left out, saying why, when the
+ * server's Python cannot import the base).
+ * BENCH_ONLY=REGEX runs only the cases whose name matches it (e.g. `BENCH_ONLY=data-science`).
  * BENCH_BASELINE=/path/to/another/checkout (built, with node_modules) adds the physical limit, CLI,
  * in-process and function-start cases from that checkout, run against a second local server
  * started by that checkout (so with its server and kernel configs), to the same rounds and prints
@@ -35,11 +39,14 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
+import { findPython, KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
 import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { bigOutput, concurrentRuns } from './concurrency.js';
+import {
+  dataScienceCase, dataScienceUnavailable, reportDataScience, writeDataScienceKernelspec,
+} from './data-science.js';
 import { findJupyterExecute, findNbconvertPython, jupyterExecute, killChildren, nbconvertExecute, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
 import { functionFirstEvent, functionImport } from './function-start.js';
 import { latencyProxy, linkCases, sequentialLinkCase } from './latency.js';
@@ -136,7 +143,21 @@ async function runRounds(cases: BenchCase[], rounds: number, warmup: number, sam
   return [...metrics.values()].flatMap((set) => [...set]).filter((name) => samples.values(name).length > 0);
 }
 
-function report(s: Samples, names: string[], rounds: number, labels: string[]): void {
+/** Starts the bench's server; with `jupyterPath`, its kernelspecs are found there too (JUPYTER_PATH). */
+async function startBenchServer(rootDir: string, jupyterPath: string | undefined): Promise<LocalJupyter> {
+  if (!jupyterPath) return startLocalJupyter({ rootDir });
+  const saved = process.env.JUPYTER_PATH;
+  // The server's environment is this process's at spawn: set only for that moment.
+  process.env.JUPYTER_PATH = saved ? `${jupyterPath}:${saved}` : jupyterPath;
+  try {
+    return await startLocalJupyter({ rootDir });
+  } finally {
+    if (saved === undefined) delete process.env.JUPYTER_PATH;
+    else process.env.JUPYTER_PATH = saved;
+  }
+}
+
+function report(s: Samples, names: string[], rounds: number, labels: string[], only: RegExp | undefined): void {
   const out: string[] = [`rounds: ${rounds}`];
   for (const name of names) {
     out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
@@ -161,11 +182,14 @@ function report(s: Samples, names: string[], rounds: number, labels: string[]): 
   for (const l of labels) out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
   const last = labels[labels.length - 1]!;
   out.push(`ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`);
-  process.stdout.write(`${out.join('\n')}\n`);
+  out.push(...reportDataScience(s));
+  // With BENCH_ONLY, the derived lines of the cases left out are all n/a: not printed.
+  process.stdout.write(`${out.filter((l) => !only || !/: n\/a$/.test(l)).join('\n')}\n`);
 }
 
 async function main(): Promise<number> {
   const rounds = Math.max(1, intEnv('BENCH_ROUNDS', 7));
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
   const warmup = intEnv('BENCH_WARMUP', 1);
   const t0 = nowMs();
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-'));
@@ -192,7 +216,11 @@ async function main(): Promise<number> {
     const one = await writeTrivialNotebook(root, 1);
     const ten = await writeTrivialNotebook(root, 10);
     const hundred = await writeTrivialNotebook(root, 100);
-    jupyter = await startLocalJupyter({ rootDir: root });
+    const dsSkipped = dataScienceUnavailable(findPython());
+    const jupyterPath = dsSkipped ? undefined : join(root, '.jupyter-path');
+    if (jupyterPath) await writeDataScienceKernelspec(jupyterPath, findPython());
+    else process.stderr.write(`bench: kernel start with the data-science base skipped: ${dsSkipped}\n`);
+    jupyter = await startBenchServer(root, jupyterPath);
     const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
     const jx = findJupyterExecute();
     if (!jx) process.stderr.write('bench: jupyter-execute not found (apt-get install python3-nbclient): its cases are skipped\n');
@@ -212,18 +240,22 @@ async function main(): Promise<number> {
     await mkdir(join(jxHome, 'ipython', 'profile_default'), { recursive: true });
     await copyFile(KERNEL_CONFIG, join(jxHome, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
     const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
-      ...linkCases(server, latency.server, hundred, oneWayMs), ...(baseline?.cases ?? [])];
+      ...linkCases(server, latency.server, hundred, oneWayMs), ...(dsSkipped ? [] : [dataScienceCase(server)]),
+      ...(baseline?.cases ?? [])].filter((c) => !only || only.test(c.name));
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
     await closeWarmKernels();
-    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big);
+    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big)
+      .filter((c) => !only || only.test(c.name));
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
     process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
-    const heavyNames = await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal);
-    report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label]);
-    reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
+    const heavyNames = heavy.length > 0
+      ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
+    report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
+    if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
+    if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
     return failures.size > 0 ? 1 : 0;

@@ -12,16 +12,34 @@ c.IPythonKernel.stop_on_error_timeout = 0.5
 c.HistoryManager.hist_file = ":memory:"
 
 
+# The patches below change ipykernel's and jupyter_client's internals, and were measured on the
+# exact versions the image ships (notebook-image/versions.txt; test/unit/notebook-image/versions.test.ts
+# keeps these equal to it). On any other version a patch does nothing and says so in one line on
+# the kernel's stderr (the server's log): what it relies on may have changed.
+_NBTRIGGER_TESTED = {"ipykernel": "6.17.0", "jupyter_client": "7.4.9"}
+
+
+def _nbtrigger_tested(module, patch):
+    version = getattr(module, "__version__", "unknown")
+    if version == _NBTRIGGER_TESTED[module.__name__]:
+        return True
+    import sys
+    sys.stderr.write(f"nbtrigger kernel config: {patch} is off: {module.__name__} {version} is not the tested "
+                     f"{_NBTRIGGER_TESTED[module.__name__]}\n")
+    return False
+
+
 # Large outputs go out as several iopub messages of at most 1 MiB of text each, not one message of
 # everything a cell printed since the last flush (a loop printing 50 MB would otherwise be one
 # 50 MB message, held whole by the Jupyter server, the WebSocket and nbtrigger). Front ends and
 # nbtrigger merge consecutive stream messages, so the notebook is the same.
 def _nbtrigger_split_large_streams(limit=1 << 20):
     try:
+        import jupyter_client
         from jupyter_client.session import Session
     except Exception:  # not a kernel process with jupyter_client: nothing to do
         return
-    if getattr(Session.send, "_nbtrigger_split", False):
+    if getattr(Session.send, "_nbtrigger_split", False) or not _nbtrigger_tested(jupyter_client, "stream splitting"):
         return
     original = Session.send
 
@@ -64,10 +82,8 @@ def _nbtrigger_drain_iopub_at_stop():
         from ipykernel.iostream import IOPubThread
     except Exception:  # not an ipykernel process: nothing to do
         return
-    if not ipykernel.__version__.startswith("6."):  # the races and this fix are ipykernel 6's
-        return
     original = IOPubThread.stop
-    if getattr(original, "_nbtrigger_drain", False):
+    if getattr(original, "_nbtrigger_drain", False) or not _nbtrigger_tested(ipykernel, "the IOPub shutdown fix"):
         return
 
     def drain(thread):
@@ -120,22 +136,17 @@ def _nbtrigger_freeze_startup_objects():
         return
     try:
         import gc
-        import inspect
+        import ipykernel
         from ipykernel.kernelapp import IPKernelApp
     except Exception:  # not an ipykernel process: nothing to do
         return
     original = IPKernelApp.start
-    if getattr(original, "_nbtrigger_freeze", False):
+    if getattr(original, "_nbtrigger_freeze", False) or not _nbtrigger_tested(ipykernel, "the start-up gc.freeze"):
         return
 
-    if inspect.iscoroutinefunction(original):  # ipykernel 7
-        async def start(self, *args, **kwargs):
-            gc.freeze()
-            return await original(self, *args, **kwargs)
-    else:
-        def start(self, *args, **kwargs):
-            gc.freeze()
-            return original(self, *args, **kwargs)
+    def start(self, *args, **kwargs):
+        gc.freeze()
+        return original(self, *args, **kwargs)
 
     start._nbtrigger_freeze = True
     IPKernelApp.start = start

@@ -4,7 +4,9 @@
 #   chromium — renders the run-history page headless and checks what a person sees.
 # With --heavy: the Python packages users' kernels import, for CI's heavy-kernel leg (Debian's
 # python3-numpy, python3-pandas, python3-matplotlib, python3-ipywidgets; they make kernels slower
-# to start and change what the widget notebooks of the parity corpus do).
+# to start and change what the widget notebooks of the parity corpus do). They are the notebook
+# image's data-science base (notebook-image/versions.txt, role `base`): that leg also compares
+# their versions with the image's pins.
 set -euo pipefail
 need=()
 if [ "${1:-}" = --heavy ]; then

@@ -111,7 +111,10 @@ import asyncio, os, sys
 from traitlets.config import Config
 mode, path = sys.argv[1], sys.argv[2]
 c = Config()
-if mode == "image":
+if mode == "image-other-version":
+    import jupyter_client
+    jupyter_client.__version__ = "8.6.3"
+if mode.startswith("image"):
     os.environ["JUPYTER_TOKEN"] = "x" * 32
     exec(compile(open(path).read(), path, "exec"), {"c": c, "get_config": lambda: c, "__file__": path})
 elif mode == "local":
@@ -133,14 +136,26 @@ print(max(asked))
 `;
 
 function pollInterval(mode: 'plain' | 'image' | 'local'): number {
+  return poll(mode).interval;
+}
+
+function poll(mode: string): { interval: number; stderr: string } {
   const r = spawnSync(findPython(), ['-c', POLL, mode, join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_config.py')],
     { input: mode === 'local' ? localServerConfig() : '', encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
-  return Number(r.stdout.trim());
+  return { interval: Number(r.stdout.trim()), stderr: r.stderr };
 }
 
 test('servers check for a shutting-down kernel\'s exit every 5 ms (jupyter_client: 100 ms)', T, () => {
   assert.equal(pollInterval('plain'), 0.1, 'jupyter_client as shipped');
   assert.equal(pollInterval('image'), 0.005, "the image's jupyter_server_config.py");
   assert.equal(pollInterval('local'), 0.005, "the local server's config");
+});
+
+test('on another jupyter_client the server keeps its 100 ms poll and says so in one line', T, () => {
+  const other = poll('image-other-version');
+  assert.equal(other.interval, 0.1);
+  assert.deepEqual(other.stderr.split('\n').filter((l) => l.startsWith('nbtrigger')),
+    ['nbtrigger server config: prompt kernel reaping is off: jupyter_client 8.6.3 is not the tested 7.4.9']);
+  assert.doesNotMatch(poll('image').stderr, /nbtrigger server config/);
 });

@@ -1,15 +1,20 @@
 /**
  * The notebook image's intent, checked on paper (no Docker engine runs here): the Dockerfile is
- * parsed and every rule is also run against a broken copy, so each check can fail.
- * Spec: issue 4 ("Image and build"); notebook-image/README.md.
+ * parsed and every rule is also run against a broken copy, so each check can fail. The pinned
+ * packages: the apt-get step's own package list (its awk over versions.txt, run here) installs
+ * every pin at its version, the build checks the installed versions, and pip runs only under
+ * constraints from the pins. See notebook-image/README.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { finalStage, parseDockerfile, type Instruction } from '../../helpers/dockerfile.js';
+import { parsePins } from '../../helpers/image-pins.js';
 
 const read = (p: string): string => readFileSync(join(PROJECT_ROOT, p), 'utf8');
 const DOCKERFILE = read('notebook-image/Dockerfile');
@@ -24,9 +29,17 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
   for (const i of stage.filter((x) => x.keyword === 'ENV')) {
     for (const m of i.raw.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env.set(m[1]!, m[2]!.replace(/^"|"$/g, ''));
   }
-  // FROM: pinned by a full version tag or a digest, never latest.
-  const from = stage[0]?.keyword === 'FROM' ? stage[0].args[0] ?? '' : '';
-  if (!/(?::[^/:@]*\d+\.\d+[^/:@]*|@sha256:[0-9a-f]{64})$/.test(from) || /:latest(?:@|$)/.test(from)) problems.push(`FROM "${from}" is not pinned to a version tag or digest`);
+  // FROM (its ARGs resolved to their defaults): Debian bookworm, the test machine's distribution,
+  // pinned by a version or dated tag or a digest, never latest.
+  const from = resolveArgs(stage[0]?.keyword === 'FROM' ? stage[0].args[0] ?? '' : '', all);
+  const pinnedTag = /(?::[^/:@]*(?:\d+\.\d+|-\d{8}-)[^/:@]*|@sha256:[0-9a-f]{64})$/;
+  if (!pinnedTag.test(from) || /:latest(?:@|$)/.test(from)) {
+    problems.push(`FROM "${from}" is not pinned to a version tag or digest`);
+  }
+  if (!/^(?:docker\.io\/)?(?:library\/)?debian:bookworm-/.test(from)) {
+    problems.push(`FROM "${from}" is not Debian bookworm (the pinned packages are bookworm's)`);
+  }
+  problems.push(...pinProblems(stage, env, files));
   // Port: EXPOSE the port Cloud Run sends to; the default PORT agrees.
   const exposed = stage.filter((x) => x.keyword === 'EXPOSE').flatMap((x) => x.args);
   if (!exposed.includes('8080')) problems.push('EXPOSE 8080 missing');
@@ -79,6 +92,88 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
   return problems;
 }
 
+/** `${NAME}` / `$NAME` in a FROM, from the defaults of the ARGs declared before the first FROM. */
+function resolveArgs(from: string, all: Instruction[]): string {
+  const args = new Map<string, string>();
+  for (const i of all) {
+    if (i.keyword === 'FROM') break;
+    const m = i.keyword === 'ARG' ? /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(i.raw) : null;
+    if (m) args.set(m[1]!, m[2]!);
+  }
+  const ref = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+  return from.replace(ref, (_, a?: string, b?: string) => args.get((a ?? b)!) ?? '');
+}
+
+const OPT = '/opt/nbtrigger';
+
+/**
+ * The pinned packages: versions.txt and versions.py copied to /opt/nbtrigger; one apt-get install
+ * (no recommends) whose package list, its `$(awk … versions.txt)` run here on the repo's file, is
+ * exactly PACKAGE=VERSION for every pin; the installed versions checked and the pip constraints
+ * written in a RUN at or after it, PIP_CONSTRAINT set to them; users' packages installed only by
+ * install-requirements.sh (constrained), which is copied beside versions.py.
+ */
+function pinProblems(stage: Instruction[], env: Map<string, string>, files: (p: string) => string): string[] {
+  const problems: string[] = [];
+  const copied = (src: string): boolean => stage.some((x) => x.keyword === 'COPY'
+    && x.args.slice(0, -1).includes(src) && x.args.at(-1)!.replace(/\/+$/, '') === OPT);
+  for (const f of ['versions.txt', 'versions.py', 'install-requirements.sh', 'requirements.txt']) {
+    if (!copied(`notebook-image/${f}`)) problems.push(`notebook-image/${f} is not copied to ${OPT}/`);
+  }
+  const runs = stage.filter((x) => x.keyword === 'RUN');
+  const aptIndex = runs.findIndex((r) => /\bapt-get\s+install\b/.test(r.raw) && /versions\.txt/.test(r.raw));
+  if (aptIndex < 0) return [...problems, 'no apt-get install of the packages pinned in versions.txt'];
+  const apt = runs[aptIndex]!.raw;
+  if (!/apt-get\s+install\s[^&|;]*--no-install-recommends/.test(apt)) {
+    problems.push('the apt-get install of the pins installs recommends too');
+  }
+  const list = /\$\((awk\s+'[^']*'\s+)(\S*versions\.txt)\)/.exec(apt);
+  if (!list || list[2] !== `${OPT}/versions.txt`) {
+    problems.push(`the apt-get install does not take its packages from ${OPT}/versions.txt`);
+  } else {
+    const want = parsePins(files('notebook-image/versions.txt'))
+      .map((p) => (p.debianVersion === 'any' ? p.debianPackage : `${p.debianPackage}=${p.debianVersion}`));
+    const got = runAwk(list[1]!, files('notebook-image/versions.txt'));
+    if (got.join(' ') !== want.join(' ')) {
+      const listed = got.join(' ') || '(empty)';
+      problems.push(`the apt-get install's package list is ${listed}, not the pins ${want.join(' ')}`);
+    }
+  }
+  const after = runs.slice(aptIndex).map((r) => r.raw).join('\n');
+  if (!new RegExp(`versions\\.py check ${OPT}/versions\\.txt`).test(after)) {
+    problems.push('no build-time check of the installed versions (versions.py check)');
+  }
+  const constraints = new RegExp(`versions\\.py constraints ${OPT}/versions\\.txt > (\\S+)`).exec(after)?.[1];
+  if (!constraints) problems.push('no pip constraints written from versions.txt (versions.py constraints)');
+  else if (env.get('PIP_CONSTRAINT') !== constraints) {
+    const set = env.get('PIP_CONSTRAINT') ?? 'not set';
+    problems.push(`ENV PIP_CONSTRAINT is ${set}, not the constraints ${constraints}`);
+  }
+  const installs = new RegExp(`install-requirements\\.sh ${OPT}/requirements\\.txt`);
+  if (!runs.some((r) => installs.test(r.raw))) {
+    problems.push('requirements.txt is not installed by install-requirements.sh');
+  }
+  for (const r of runs) {
+    if (/\bpip3?\s+install\b|-m\s+pip\s+install\b/.test(r.raw)) {
+      problems.push(`line ${r.line}: pip install outside install-requirements.sh (not held to the pins)`);
+    }
+  }
+  return problems;
+}
+
+/** Runs the Dockerfile's awk program on `text` (as the build runs it on versions.txt); its output words. */
+function runAwk(command: string, text: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'nbtrigger-pins-'));
+  try {
+    writeFileSync(join(dir, 'versions.txt'), text);
+    const r = spawnSync('/bin/sh', ['-c', `${command} versions.txt`], { cwd: dir, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split(/\s+/).filter(Boolean);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function startScript(cmd: Instruction | undefined, stage: Instruction[], files: (p: string) => string): { text: string } | string {
   if (!cmd) return 'no CMD/ENTRYPOINT';
   if (!cmd.json) return `line ${cmd.line}: ${cmd.keyword} is not in exec (JSON) form (signals would not reach the server)`;
@@ -113,8 +208,30 @@ test('the notebook image meets every rule', () => {
 });
 
 const broken: Array<[string, (s: string) => string, RegExp]> = [
-  ['FROM :latest', (s) => s.replace(/^FROM .*$/m, 'FROM python:latest'), /not pinned/],
-  ['FROM without a version', (s) => s.replace(/^FROM .*$/m, 'FROM python:slim'), /not pinned/],
+  ['FROM :latest', (s) => s.replace(/^FROM .*$/m, 'FROM debian:latest'), /not pinned/],
+  ['FROM without a version', (s) => s.replace(/^FROM .*$/m, 'FROM debian:bookworm-slim'), /not pinned/],
+  ['the base ARG without a version',
+    (s) => s.replace(/^ARG DEBIAN_IMAGE=.*$/m, 'ARG DEBIAN_IMAGE=debian:bookworm-slim'),
+    /"debian:bookworm-slim" is not pinned/],
+  ['not Debian bookworm', (s) => s.replace(/^FROM .*$/m, 'FROM python:3.12.8-slim-bookworm'), /not Debian bookworm/],
+  ['the pins not installed', (s) => s.replace(/\$\(awk '[^']*' [^)]*\)/, 'python3-jupyter-server python3-ipykernel'),
+    /not take its packages from/],
+  ['the pins read without their versions', (s) => s.replace('$2 "=" $3', '$2'),
+    /package list is python3\.11 python3-jupyter-server /],
+  ['recommends installed', (s) => s.replace('install -y --no-install-recommends', 'install -y'), /installs recommends/],
+  ['no version check', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py check [^&]*/, ' '),
+    /no build-time check/],
+  ['no constraints', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py constraints .*$/m, ''),
+    /no pip constraints/],
+  ['PIP_CONSTRAINT elsewhere', (s) => s.replace(/^ENV PIP_CONSTRAINT=.*$/m, 'ENV PIP_CONSTRAINT=/tmp/c.txt'),
+    /ENV PIP_CONSTRAINT is \/tmp\/c\.txt/],
+  ['requirements not installed', (s) => s.replace(/^RUN sh \/opt\/nbtrigger\/install-requirements\.sh.*$/m, ''),
+    /not installed by install-requirements\.sh/],
+  ['a bare pip install',
+    (s) => s.replace(/^USER /m, 'RUN python3 -m pip install --break-system-packages tornado==6.4\nUSER '),
+    /pip install outside install-requirements\.sh/],
+  ['versions.py not copied', (s) => s.replace(' notebook-image/versions.py ', ' '),
+    /notebook-image\/versions\.py is not copied/],
   ['no EXPOSE', (s) => s.replace(/^EXPOSE .*$/m, ''), /EXPOSE 8080/],
   ['token in ENV', (s) => s.replace(/^USER /m, 'ENV JUPYTER_TOKEN=abc\nUSER '), /sets JUPYTER_TOKEN/],
   ['token literal on the CMD', (s) => s.replace(/^CMD .*$/m, 'CMD ["/bin/sh", "/opt/nbtrigger/start-server.sh", "--IdentityProvider.token=x"]'), /token literal/],
@@ -147,11 +264,13 @@ test('a start script that drops $PORT or 0.0.0.0, or puts the token on the comma
   assert.match(intentProblems(DOCKERFILE, files((s) => s.replace('-m jupyter_server', '-m notebook'))).join('\n'), /does not exec/);
 });
 
-test('requirements are pinned and hold the server and the kernel, and no JupyterLab', () => {
+test('requirements.txt: only pinned lines, none of the Debian-pinned packages, no JupyterLab', () => {
   const reqs = read('notebook-image/requirements.txt').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
   for (const r of reqs) assert.match(r, /^[A-Za-z0-9_.-]+==[0-9][^\s]*$/, `not pinned: ${r}`);
-  const names = reqs.map((r) => r.split('==')[0]!.toLowerCase().replace(/_/g, '-'));
-  assert.ok(names.includes('jupyter-server') && names.includes('ipykernel'), names.join(','));
+  const norm = (n: string): string => n.toLowerCase().replace(/[-_.]+/g, '-');
+  const names = reqs.map((r) => norm(r.split('==')[0]!));
+  const pinned = parsePins(read('notebook-image/versions.txt')).map((p) => norm(p.distribution));
+  assert.deepEqual(names.filter((n) => pinned.includes(n)), [], 'these come from Debian (versions.txt)');
   assert.ok(!names.some((n) => n === 'jupyterlab' || n === 'notebook'), names.join(','));
 });
 

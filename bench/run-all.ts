@@ -47,6 +47,8 @@ import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from
 import { reportExtras } from './report.js';
 import { measurePhysical } from './physical-limit.js';
 import { fmtMs, fmtRatio, nowMs, Samples } from './stats.js';
+import { reportSystem, systemBench, type SystemBench } from './system.js';
+import { randomBytes } from 'node:crypto';
 
 /** One thing measured once per round; returns named wall times in ms. */
 export interface BenchCase {
@@ -172,7 +174,9 @@ async function main(): Promise<number> {
   let jupyter: LocalJupyter | undefined;
   let baselineJupyter: LocalJupyter | undefined;
   let proxy: TcpProxy | undefined;
+  let system: SystemBench | undefined;
   const cleanup = async (): Promise<void> => {
+    await system?.stop().catch(() => undefined);
     killChildren();
     await closeWarmKernels();
     await proxy?.close();
@@ -192,6 +196,11 @@ async function main(): Promise<number> {
     const one = await writeTrivialNotebook(root, 1);
     const ten = await writeTrivialNotebook(root, 10);
     const hundred = await writeTrivialNotebook(root, 100);
+    // BENCH_ONLY=system: only the whole-system comparison (bench/system.ts).
+    const only = process.env.BENCH_ONLY;
+    if (only && only !== 'system') throw new Error(`BENCH_ONLY=${only}: the filter known is "system"`);
+    system = await systemBench(root, [one, hundred], randomBytes(24).toString('hex'));
+    if (only === 'system') return await runSystemOnly(system, [one.label, hundred.label], rounds, warmup, interrupted.signal);
     jupyter = await startLocalJupyter({ rootDir: root });
     const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
     const jx = findJupyterExecute();
@@ -212,7 +221,7 @@ async function main(): Promise<number> {
     await mkdir(join(jxHome, 'ipython', 'profile_default'), { recursive: true });
     await copyFile(KERNEL_CONFIG, join(jxHome, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
     const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
-      ...linkCases(server, latency.server, hundred, oneWayMs), ...(baseline?.cases ?? [])];
+      ...linkCases(server, latency.server, hundred, oneWayMs), ...(baseline?.cases ?? []), ...system.cases];
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
@@ -224,6 +233,7 @@ async function main(): Promise<number> {
     const heavyNames = await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal);
     report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label]);
     reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
+    process.stdout.write(`${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`);
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
     return failures.size > 0 ? 1 : 0;
@@ -234,6 +244,23 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/** `BENCH_ONLY=system`: the system cases alone, in their own interleaved rounds. */
+async function runSystemOnly(system: SystemBench, labels: string[], rounds: number, warmup: number, signal: AbortSignal): Promise<number> {
+  const samples = new Samples();
+  const failures = new Map<string, string>();
+  const names = await runRounds(system.cases, rounds, warmup, samples, failures, signal);
+  const out = [`rounds: ${rounds}`, ...names.map((n) => (/ CPU s /.test(n)
+    ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`))];
+  for (const n of names) {
+    const v = samples.values(n);
+    process.stderr.write(`  ${n}: min ${fmtMs(Math.min(...v))} median ${fmtMs(samples.median(n))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
+  }
+  out.push(...reportSystem(samples, labels), await system.isolation());
+  for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return failures.size > 0 ? 1 : 0;
 }
 
 process.exitCode = await main();

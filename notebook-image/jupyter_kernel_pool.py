@@ -161,7 +161,7 @@ class KernelPool:
                 estimate = self.rss.get(name, _ASSUMED_RSS)
                 pooled = sum(self.rss.get(n, _ASSUMED_RSS) * len(q) for n, q in self.queues.items())
                 if pooled + estimate > self.budget:
-                    self.log().warning("kernel pool: %s held at %d kernel(s): %d MB of RSS would exceed the %d MB budget",
+                    self.log().warning("kernel pool: %s held at %d kernel(s): %d MB of RSS would exceed %d MB",
                                        name, len(queue), (pooled + estimate) >> 20, self.budget >> 20)
                     break
                 queue.append(self._start(name))
@@ -222,7 +222,8 @@ class KernelPool:
 
     async def _move(self, entry, cwd, env):
         now = launch_env(os.environ if env is None else env, entry.km.kernel_spec)
-        changes = {k: (entry.env.get(k), now.get(k)) for k in set(entry.env) | set(now) if entry.env.get(k) != now.get(k)}
+        keys = set(entry.env) | set(now)
+        changes = {k: (entry.env.get(k), now.get(k)) for k in keys if entry.env.get(k) != now.get(k)}
         code = "__import__('builtins').exec(%r, {})" % _MOVE.format(old=self.folder, new=cwd, changes=changes)
         client = entry.client
         try:

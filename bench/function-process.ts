@@ -23,8 +23,10 @@ export interface FunctionProcess {
   pid: number;
   /** ms from spawn until the port accepted a connection. */
   listenMs: number;
-  /** Sends one event for `notebook` (server path); resolves with its wall time, ms. Throws on a non-204. */
-  event(notebook: string): Promise<number>;
+  /** Sends one event for `notebook` (server path; on `target`, default the server it started with); resolves with its wall time, ms. Throws on a non-204. */
+  event(notebook: string, target?: BenchServer): Promise<number>;
+  /** Where its run records go (NBTRIGGER_RUNS_DIR). */
+  runsDir: string;
   /** Resident set now and its peak so far, MB. */
   memory(): { rssMb: number; peakMb: number };
   /** Resets the peak to the resident set now (`/proc/PID/clear_refs`); false where that is refused. */
@@ -50,8 +52,9 @@ export async function startFunctionProcess(root: string, server: BenchServer, en
   return {
     pid,
     listenMs: fn.listenMs,
-    async event(notebook) {
-      const ev = structuredEvent({ text: `${server.host}:${server.port} ${notebook}` });
+    runsDir: runs,
+    async event(notebook, target = server) {
+      const ev = structuredEvent({ text: `${target.host}:${target.port} ${notebook}` });
       const t = nowMs();
       const res = await request(`${fn.url}/`, { method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 300_000, bodyTimeout: 300_000 });
       const body = await res.body.text();

@@ -21,7 +21,8 @@
  * Also in the main rounds: the kernel start bare, with the data-science base imported at start, and
  * bare plus a first cell importing the base (bench/data-science.ts; left out, saying why, when the
  * server's Python cannot import the base).
- * BENCH_ONLY=REGEX runs only the cases whose name matches it (e.g. `BENCH_ONLY=data-science`).
+ * BENCH_ONLY=REGEX runs only the cases whose name matches it (e.g. `BENCH_ONLY=data-science`);
+ * BENCH_ONLY=system runs the whole-system comparison alone.
  * BENCH_BASELINE=/path/to/another/checkout (built, with node_modules) adds the physical limit, CLI,
  * in-process and function-start cases from that checkout, run against a second local server
  * started by that checkout (so with its server and kernel configs), to the same rounds and prints
@@ -54,6 +55,8 @@ import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from
 import { reportExtras } from './report.js';
 import { measurePhysical } from './physical-limit.js';
 import { fmtMs, fmtRatio, nowMs, Samples } from './stats.js';
+import { reportSystem, systemBench, type SystemBench } from './system.js';
+import { randomBytes } from 'node:crypto';
 
 /** One thing measured once per round; returns named wall times in ms. */
 export interface BenchCase {
@@ -196,7 +199,9 @@ async function main(): Promise<number> {
   let jupyter: LocalJupyter | undefined;
   let baselineJupyter: LocalJupyter | undefined;
   let proxy: TcpProxy | undefined;
+  let system: SystemBench | undefined;
   const cleanup = async (): Promise<void> => {
+    await system?.stop().catch(() => undefined);
     killChildren();
     await closeWarmKernels();
     await proxy?.close();
@@ -216,6 +221,11 @@ async function main(): Promise<number> {
     const one = await writeTrivialNotebook(root, 1);
     const ten = await writeTrivialNotebook(root, 10);
     const hundred = await writeTrivialNotebook(root, 100);
+    // BENCH_ONLY=system: only the whole-system comparison (bench/system.ts), without the other servers.
+    system = await systemBench(root, [one, hundred], randomBytes(24).toString('hex'));
+    if (process.env.BENCH_ONLY === 'system') {
+      return await runSystemOnly(system, [one.label, hundred.label], rounds, warmup, interrupted.signal);
+    }
     const dsSkipped = dataScienceUnavailable(findPython());
     const jupyterPath = dsSkipped ? undefined : join(root, '.jupyter-path');
     if (jupyterPath) await writeDataScienceKernelspec(jupyterPath, findPython());
@@ -241,7 +251,7 @@ async function main(): Promise<number> {
     await copyFile(KERNEL_CONFIG, join(jxHome, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
     const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
       ...linkCases(server, latency.server, hundred, oneWayMs), ...(dsSkipped ? [] : [dataScienceCase(server)]),
-      ...(baseline?.cases ?? [])].filter((c) => !only || only.test(c.name));
+      ...(baseline?.cases ?? []), ...system.cases].filter((c) => !only || only.test(c.name));
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
@@ -256,6 +266,9 @@ async function main(): Promise<number> {
     report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
     if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
+    if (!only || only.test('system')) {
+      process.stdout.write(`${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`);
+    }
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
     return failures.size > 0 ? 1 : 0;
@@ -266,6 +279,23 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/** `BENCH_ONLY=system`: the system cases alone, in their own interleaved rounds. */
+async function runSystemOnly(system: SystemBench, labels: string[], rounds: number, warmup: number, signal: AbortSignal): Promise<number> {
+  const samples = new Samples();
+  const failures = new Map<string, string>();
+  const names = await runRounds(system.cases, rounds, warmup, samples, failures, signal);
+  const out = [`rounds: ${rounds}`, ...names.map((n) => (/ CPU s /.test(n)
+    ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`))];
+  for (const n of names) {
+    const v = samples.values(n);
+    process.stderr.write(`  ${n}: min ${fmtMs(Math.min(...v))} median ${fmtMs(samples.median(n))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
+  }
+  out.push(...reportSystem(samples, labels), await system.isolation());
+  for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  return failures.size > 0 ? 1 : 0;
 }
 
 process.exitCode = await main();

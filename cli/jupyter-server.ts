@@ -38,6 +38,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Extra `--Flag=value` arguments. */
   args?: string[];
+  /** Extra environment for the server (e.g. NBTRIGGER_KERNEL_POOL). */
+  env?: Record<string, string>;
 }
 
 /** Project root (two levels up from dist/cli or cli/). */
@@ -47,17 +49,25 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), exi
 export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
 /** Server-side kernel handling shared with the image's server config (a prompt kernel DELETE). */
 export const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
+/** The pool of pre-started kernels, shared with the image's server config (off unless NBTRIGGER_KERNEL_POOL asks). */
+export const KERNEL_POOL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_kernel_pool.py');
 
 /**
  * The private local server's config file: the token from the environment (popped at once, so no
- * kernel inherits it) and the image's kernel handling (jupyter_server_kernels.py).
+ * kernel inherits it), the image's kernel handling (jupyter_server_kernels.py) and its kernel pool
+ * (jupyter_kernel_pool.py), off unless the server's environment sets NBTRIGGER_KERNEL_POOL.
  */
 export function localServerConfig(): string {
   // JSON string literals are Python string literals.
   const path = JSON.stringify(SERVER_KERNELS_CONFIG);
+  const pool = JSON.stringify(KERNEL_POOL_CONFIG);
   return 'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n'
     + `with open(${path}, encoding="utf-8") as f:\n`
-    + `    exec(compile(f.read(), ${path}, "exec"), {"__name__": "nbtrigger_server_kernels"})\n`;
+    + `    exec(compile(f.read(), ${path}, "exec"), {"__name__": "nbtrigger_server_kernels"})\n`
+    + 'pool = {"__name__": "nbtrigger_kernel_pool"}\n'
+    + `with open(${pool}, encoding="utf-8") as f:\n`
+    + `    exec(compile(f.read(), ${pool}, "exec"), pool)\n`
+    + 'pool["install"](c, os.environ)\n';
 }
 
 /** The Python that has jupyter_server: `NBTRIGGER_PYTHON`, the project's `.venv`, else Debian's `/usr/bin/python3`. */
@@ -120,7 +130,7 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
-      ...process.env,
+      ...process.env, ...opts.env,
       // The token travels by environment, never on a command line other users could read.
       JUPYTER_TOKEN: token,
       JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),

@@ -69,3 +69,11 @@ c.MappingKernelManager.cull_connected = False
 _kernels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_server_kernels.py")
 with open(_kernels, encoding="utf-8") as _f:
     exec(compile(_f.read(), _kernels, "exec"), {"__name__": "nbtrigger_server_kernels"})
+
+# Pre-started kernels (jupyter_kernel_pool.py): one python3 kernel by default, so a run does not wait
+# for a kernel start. NBTRIGGER_KERNEL_POOL overrides it (`python3:0` turns it off).
+_pool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_kernel_pool.py")
+_pool_ns = {"__name__": "nbtrigger_kernel_pool"}
+with open(_pool, encoding="utf-8") as _f:
+    exec(compile(_f.read(), _pool, "exec"), _pool_ns)
+_pool_ns["install"](c, os.environ, default="python3:1")

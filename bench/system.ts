@@ -1,0 +1,168 @@
+/**
+ * The whole system against the classic one, on this machine, in the bench's interleaved rounds:
+ *
+ * - classic system: a stock Jupyter Server (bench/servers.ts) + the minimal pipelined Python client
+ *   (bench/classic-client.py: contents GET, kernel POST, every cell at once, done at the last
+ *   reply, kernel DELETE), a new Python process per run as the classic runner was;
+ * - nbtrigger system: the image's server (start-server.sh from this checkout, its kernel pool on)
+ *   + the function under functions-framework, warm (one event served before the rounds), fed a
+ *   Pub/Sub CloudEvent per run.
+ *
+ * Per run: wall time, and CPU seconds: the function process's own (utime + stime from
+ * /proc/PID/stat around the event, what Cloud Run bills) against the client's (its getrusage).
+ * Also the CLI (`nbtrigger run --server`) against the stock server, and the cold path: a server
+ * spawned for the run, timed from its spawn to the run's end (1 cell), for the stock server + the
+ * client and for the image's server with and without the pool + the warm function. Then, once, an
+ * isolation check: two consecutive runs through the function, different kernel pids, a global of
+ * the first absent in the second. Never asserts speed: a failed run fails the case.
+ * @module
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findPython, PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
+import { startFunctionProcess, type FunctionProcess } from './function-process.js';
+import type { BenchNotebook } from './notebooks.js';
+import type { BenchCase } from './run-all.js';
+import { spawnServer, type SpawnedServer } from './servers.js';
+import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
+import { writeFile } from 'node:fs/promises';
+
+const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
+const TICK_S = 0.01; // USER_HZ (getconf CLK_TCK) is 100 on Linux
+
+export interface SystemBench {
+  cases: BenchCase[];
+  isolation(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_S; // utime, stime (fields 14 and 15)
+}
+
+/** The classic client once: wall ms and its CPU seconds; checks the last result. */
+async function classicRun(server: BenchServer, nb: BenchNotebook, python: string): Promise<{ ms: number; cpu: number }> {
+  const r = await timeChild(python, [CLIENT, `${server.host}:${server.port}`, nb.serverPath], { env: { ...process.env, JUPYTER_TOKEN: server.token } });
+  if (r.code !== 0) throw new Error(`classic client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const out = JSON.parse(r.stdout) as { last: string | null; cpu: number };
+  if (out.last !== nb.expectedLast) throw new Error(`classic client: last result ${out.last}, expected ${nb.expectedLast}`);
+  return { ms: r.ms, cpu: out.cpu };
+}
+
+/** One function event: wall ms and the function process's CPU seconds for it. */
+async function functionRun(fn: FunctionProcess, nb: BenchNotebook, target?: BenchServer): Promise<{ ms: number; cpu: number }> {
+  const cpu0 = cpuSeconds(fn.pid);
+  const ms = await fn.event(nb.serverPath, target);
+  return { ms, cpu: cpuSeconds(fn.pid) - cpu0 };
+}
+
+export async function systemBench(root: string, sizes: BenchNotebook[], token: string): Promise<SystemBench> {
+  const python = findPython();
+  const one = sizes[0]!;
+  const stock = await spawnServer('stock', { root, token });
+  const image = await spawnServer('image', { root, token });
+  const fn = await startFunctionProcess(PROJECT_ROOT, image);
+  await fn.event(one.serverPath); // warm: modules loaded, as an instance that has served before
+  const cases: BenchCase[] = [];
+  for (const nb of sizes) {
+    cases.push({
+      name: `classic system (${nb.label})`,
+      run: async () => {
+        const r = await classicRun(stock, nb, python);
+        return { [`classic system (${nb.label})`]: r.ms, [`classic client CPU s (${nb.label})`]: r.cpu };
+      },
+    });
+    cases.push({
+      name: `nbtrigger system (${nb.label})`,
+      run: async () => {
+        const r = await functionRun(fn, nb);
+        return { [`nbtrigger system (${nb.label})`]: r.ms, [`nbtrigger function CPU s (${nb.label})`]: r.cpu };
+      },
+    });
+    const cli = nbtriggerCli(stock, nb, { tag: ' on stock server' });
+    cases.push({ name: `nbtrigger CLI on stock server (${nb.label})`, run: async () => ({ [`nbtrigger CLI on stock server (${nb.label})`]: Object.values(await cli())[0]! }) });
+  }
+  cases.push({
+    name: 'cold classic',
+    run: async () => {
+      const s = await spawnServer('stock', { root, token });
+      try {
+        await classicRun(s, one, python);
+        return { [`cold classic: stock server spawn to result (${one.label})`]: nowMs() - s.spawnedAt, 'cold stock server spawn to ready': s.readyMs };
+      } finally {
+        await s.stop();
+      }
+    },
+  });
+  for (const [tag, pool] of [['', undefined], [' no pool', 'python3:0']] as const) {
+    cases.push({
+      name: `cold nbtrigger${tag}`,
+      run: async () => {
+        const s = await spawnServer('image', { root, token, pool });
+        try {
+          await functionRun(fn, one, s);
+          return { [`cold nbtrigger${tag}: image server spawn to result (${one.label})`]: nowMs() - s.spawnedAt, [`cold image server${tag} spawn to ready`]: s.readyMs };
+        } finally {
+          await s.stop();
+        }
+      },
+    });
+  }
+  return {
+    cases,
+    isolation: () => isolation(root, fn),
+    async stop() {
+      await fn.stop();
+      await image.stop();
+      await stock.stop();
+    },
+  };
+}
+
+/** Two runs in a row through the function: kernel pids and whether run 1's global is seen by run 2. */
+async function isolation(root: string, fn: FunctionProcess): Promise<string> {
+  const cell = (source: string): unknown => ({ cell_type: 'code', id: 'c', metadata: {}, execution_count: null, outputs: [], source });
+  const write = (name: string, source: string): Promise<void> => writeFile(join(root, name), JSON.stringify({
+    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, cells: [cell(source)],
+  }));
+  await write('isolation-1.ipynb', `import os\nNBTRIGGER_ISOLATION_MARK = 1\nos.environ['NBTRIGGER_ISOLATION_ENV'] = '1'\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals())`);
+  await write('isolation-2.ipynb', `import os\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals() or 'NBTRIGGER_ISOLATION_ENV' in os.environ)`);
+  await fn.event('/isolation-1.ipynb');
+  await fn.event('/isolation-2.ipynb');
+  const last = async (name: string): Promise<string> => {
+    const files = (await readdir(fn.runsDir, { recursive: true })).filter((f) => f.includes(name) && f.endsWith('.json')).sort();
+    const rec = JSON.parse(await readFile(join(fn.runsDir, files[files.length - 1]!), 'utf8')) as { lastResult?: Record<string, string> };
+    return rec.lastResult?.['text/plain'] ?? '';
+  };
+  const [a, b] = [await last('isolation-1'), await last('isolation-2')];
+  const m1 = /^\((\d+), True\)$/.exec(a);
+  const m2 = /^\((\d+), (True|False)\)$/.exec(b);
+  if (!m1 || !m2) throw new Error(`isolation: unexpected results ${a} / ${b}`);
+  const ok = m1[1] !== m2[1] && m2[2] === 'False';
+  return `isolation: ${ok ? 'ok' : 'FAILED'} (run 1 kernel pid ${m1[1]}, run 2 kernel pid ${m2[1]}, run 1's global or environment seen by run 2: ${m2[2]})`;
+}
+
+/** The system lines: medians, ratios nbtrigger/classic, CPU seconds side by side. */
+export function reportSystem(s: Samples, labels: string[]): string[] {
+  const m = (name: string): number => s.median(name);
+  const range = (name: string): string => {
+    const v = s.values(name);
+    return v.length ? `${fmtMs(Math.min(...v))}–${fmtMs(Math.max(...v))}` : 'n/a';
+  };
+  const out: string[] = [];
+  for (const l of labels) {
+    out.push(`ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(`nbtrigger system (${l})`), m(`classic system (${l})`))}`
+      + ` (nbtrigger ${range(`nbtrigger system (${l})`)} ms, classic ${range(`classic system (${l})`)} ms)`);
+    out.push(`ratio nbtrigger CLI on stock server/classic client (${l}): ${fmtRatio(m(`nbtrigger CLI on stock server (${l})`), m(`classic system (${l})`))}`);
+    out.push(`CPU s per run, function · classic client (${l}): ${m(`nbtrigger function CPU s (${l})`).toFixed(3)} · ${m(`classic client CPU s (${l})`).toFixed(3)}`);
+  }
+  const o = labels[0]!;
+  const cold = (name: string): number => m(`${name} spawn to result (${o})`);
+  out.push(`ratio cold path nbtrigger/classic (${o}): ${fmtRatio(cold('cold nbtrigger: image server'), cold('cold classic: stock server'))}`);
+  out.push(`ratio cold path nbtrigger without pool/classic (${o}): ${fmtRatio(cold('cold nbtrigger no pool: image server'), cold('cold classic: stock server'))}`);
+  return out;
+}

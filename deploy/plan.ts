@@ -16,6 +16,10 @@ export interface ActualService {
   image?: string;
   cpu?: string;
   memory?: string;
+  /** 0: Cloud Run's default. */
+  concurrency?: number;
+  cpuIdle?: boolean;
+  startupCpuBoost?: boolean;
   minInstances?: number;
   maxInstances?: number;
   timeoutSeconds?: number;
@@ -23,6 +27,8 @@ export interface ActualService {
   tokenSecret?: string;
   /** `https://…run.app`. */
   uri?: string;
+  /** Every URL the service answers on (`uri` and the deterministic one). */
+  urls?: string[];
 }
 
 /** A Scheduler job as read back. `data` is base64. */
@@ -137,6 +143,9 @@ export function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] 
   cmp('image', spec.image, cur.image);
   cmp('cpu', spec.cpu, cur.cpu);
   cmp('memory', spec.memory, cur.memory);
+  cmp('concurrency', spec.concurrency, cur.concurrency ?? 0);
+  cmp('billing', spec.cpuIdle ? 'request' : 'instance', cur.cpuIdle === undefined ? undefined : cur.cpuIdle ? 'request' : 'instance');
+  cmp('startupCpuBoost', spec.startupCpuBoost, cur.startupCpuBoost);
   cmp('minInstances', spec.minInstances, cur.minInstances ?? 0);
   cmp('maxInstances', spec.maxInstances, cur.maxInstances);
   cmp('timeout', spec.timeoutSeconds, cur.timeoutSeconds);

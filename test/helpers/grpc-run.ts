@@ -35,6 +35,8 @@ export interface FakeRun extends FakeServer {
   clientOptions(): ReturnType<typeof fakeClientOptions>;
   /** Stores a service as if deployed by someone else (e.g. the function's own service); answers it. */
   put(name: string, service: Record<string, unknown>): any;
+  /** Called as an UpdateService arrives, before it is checked (a test changes the service here: a concurrent edit). */
+  beforeUpdate?: (name: string) => void;
 }
 
 /** What the Cloud Run rules look at, from a Service as a client sent it. */
@@ -110,6 +112,7 @@ export async function startFakeRun(): Promise<FakeRun> {
     },
     UpdateService(req) {
       const name: string = req.service?.name ?? '';
+      fake.beforeUpdate?.(name);
       const cur = store.get(name);
       if (!cur) {
         if (!req.allowMissing) throw status(grpc.status.NOT_FOUND, `Resource '${name}' was not found`);
@@ -162,7 +165,7 @@ export async function startFakeRun(): Promise<FakeRun> {
     },
   }));
   const port = await listen(server);
-  return {
+  const fake: FakeRun = {
     port, calls, services: store, policies,
     mutatingCalls: () => calls.filter((c) => MUTATING.has(c.method)),
     counts: () => countCalls(calls),
@@ -170,4 +173,5 @@ export async function startFakeRun(): Promise<FakeRun> {
     put: (name, service) => create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), { template: { containers: [{ image: 'x' }] }, ...service }),
     stop: () => shutdown(server),
   };
+  return fake;
 }

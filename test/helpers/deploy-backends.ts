@@ -4,7 +4,7 @@
  * emulator. `stop()` ends whichever of them started, even when another failed to.
  * @module
  */
-import { startFakeRun, type FakeRun } from './grpc-run.js';
+import { startFakeRun, type FakeRun, type FakeRunOptions } from './grpc-run.js';
 import { startFakeScheduler, type FakeScheduler } from './grpc-scheduler.js';
 import { startPubsubEmulator, type PubsubEmulator } from './pubsub-emulator.js';
 
@@ -43,7 +43,6 @@ async function seedTrigger(run: FakeRun, ps: PubsubEmulator, o: TriggerSeed): Pr
   const fn = (o.functionName ?? 'runNotebook').toLowerCase();
   const functionService = `projects/${project}/locations/${o.region}/services/${fn}`;
   const stored = run.put(functionService, o.functionUrl === undefined ? {} : { uri: o.functionUrl });
-  if (o.functionUrl !== undefined) Object.assign(stored, { uri: o.functionUrl, urls: [o.functionUrl] });
   const url = String(stored.uri);
   const subscription = `eventarc-${o.region}-${fn}-000000-sub-000`;
   await ps.createTopic(o.topic);
@@ -57,8 +56,8 @@ async function seedTrigger(run: FakeRun, ps: PubsubEmulator, o: TriggerSeed): Pr
 }
 
 /** Starts all three; on a failure, stops the others and rethrows. */
-export async function startDeployBackends(project: string): Promise<DeployBackends> {
-  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(), startFakeScheduler()]);
+export async function startDeployBackends(project: string, runOptions: FakeRunOptions = {}): Promise<DeployBackends> {
+  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(runOptions), startFakeScheduler()]);
   const started = [ps, run, sch].filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ stop(): Promise<void> }>).value);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(started.map((x) => x.stop()));

@@ -56,14 +56,16 @@ const FUNCTION_VARS = /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXEC
  * fresh temp folder (`NBTRIGGER_RUNS_DIR`, removed by `stop()`; `runsDir` says where); pass either to
  * override. All output is kept (tests grep it).
  */
-export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<FunctionServer> {
+export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number; port?: number } = {}): Promise<FunctionServer> {
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
   const ownRuns = opts.env?.NBTRIGGER_RUNS_DIR === undefined ? await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')) : undefined;
   const env = { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', ...(ownRuns === undefined ? {} : { NBTRIGGER_RUNS_DIR: ownRuns }), ...opts.env };
   let served: Served;
   try {
-    served = await spawnFunction({ env, keepOutput: true, ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}) });
+    served = await spawnFunction({
+      env, keepOutput: true, ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
   } catch (e) {
     if (ownRuns) await rm(ownRuns, { recursive: true, force: true });
     throw e;

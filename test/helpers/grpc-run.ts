@@ -33,7 +33,7 @@ export interface FakeRun extends FakeServer {
   policies: Map<string, any>;
   /** Client options for ServicesClient. */
   clientOptions(): ReturnType<typeof fakeClientOptions>;
-  /** Stores a service as if deployed by someone else (e.g. the function's own service); answers it. */
+  /** Stores a service as if deployed by someone else (e.g. the function's own service, with its `uri`); answers it. */
   put(name: string, service: Record<string, unknown>): any;
   /** Called as an UpdateService arrives, before it is checked (a test changes the service here: a concurrent edit). */
   beforeUpdate?: (name: string) => void;
@@ -67,8 +67,13 @@ function checkRules(service: any): void {
   if (reserved.length > 0) throw status(grpc.status.INVALID_ARGUMENT, `annotations ${reserved.join(', ')}: ${RULES.annotations.text} (${RULES.annotations.url})`);
 }
 
+export interface FakeRunOptions {
+  /** The `uri` a new service gets (by service id); a made-up `https://ID-….run.app` when it answers undefined. */
+  uriFor?: (serviceId: string) => string | undefined;
+}
+
 /** Starts the fake on a free port. */
-export async function startFakeRun(): Promise<FakeRun> {
+export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> {
   const def = loadProtos(['google/cloud/run/v2/service.proto', 'google/longrunning/operations.proto'], '@google-cloud/run');
   const services = serviceDef(def, 'google.cloud.run.v2.Services');
   const encodeService = (s: unknown): Buffer => services.GetService!.responseSerialize(s);
@@ -94,7 +99,7 @@ export async function startFakeRun(): Promise<FakeRun> {
   const create = (parent: string, id: string, service: any): any => {
     const name = `${parent}/services/${id}`;
     const region = parent.split('/')[3];
-    const uri = `https://${id}-1234567890.${region}.run.app`;
+    const uri = opts.uriFor?.(id) ?? `https://${id}-1234567890.${region}.run.app`;
     const s = { ...withoutOutputOnly(service), name, uid: randomUUID(), generation: '1', uri, urls: [uri, `https://${id}-abcdefghij-ew.a.run.app`], etag: `"e${++etag}"` };
     store.set(name, s);
     policies.set(name, { version: 1, etag: Buffer.from(`p${++etag}`), bindings: [] });
@@ -170,7 +175,11 @@ export async function startFakeRun(): Promise<FakeRun> {
     mutatingCalls: () => calls.filter((c) => MUTATING.has(c.method)),
     counts: () => countCalls(calls),
     clientOptions: () => fakeClientOptions(port),
-    put: (name, service) => create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), { template: { containers: [{ image: 'x' }] }, ...service }),
+    put(name, service) {
+      const s = create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), { template: { containers: [{ image: 'x' }] }, ...service });
+      if (typeof service.uri === 'string') Object.assign(s, { uri: service.uri, urls: service.urls ?? [service.uri] });
+      return s;
+    },
     stop: () => shutdown(server),
   };
   return fake;

@@ -10,7 +10,7 @@
  */
 import { NbtError } from '../functions/errors.js';
 import { chains, chainErrors, triggerLinks, type Chain } from './chain.js';
-import { deadLetterTopicName, desiredState, isManagedBy, type DesiredState } from './desired.js';
+import { deadLetterTopicName, desiredState, isManagedBy, requireImages, type DesiredState } from './desired.js';
 import { withImages } from './image.js';
 import type { Manifest } from './manifest.js';
 import { isMutating, planDeploy, planDestroy, planJobs, type Action, type ActualState } from './plan.js';
@@ -73,7 +73,7 @@ export function resolveImages(m: Manifest, actual: ActualState, opts: DeployOpti
   for (const s of actual.services) {
     if (s.image && isManagedBy(s.labels, m.name)) running.set(s.name.slice(s.name.lastIndexOf('/') + 1), s.image);
   }
-  return withImages(m, opts.builtImage, running);
+  return requireImages(withImages(m, opts.builtImage, running));
 }
 
 /** `nbtrigger plan`: reads, changes nothing. */

@@ -112,14 +112,12 @@ export function jobDescriptionMarker(deployment: string): string {
  * known (existing services); jobs of services without one carry no request yet.
  */
 export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, string> = new Map()): DesiredState {
-  const unknown = m.notebooks.filter((nb) => nb.service.image === undefined);
-  if (unknown.length > 0) throw unknownImages(m, unknown.map((nb) => nb.service.name));
   const location = `projects/${m.project}/locations/${m.region}`;
   const labels = managedLabels(m.name);
   const services = m.notebooks.map((nb): ServiceSpec => {
     const s = nb.service;
     const spec: ServiceSpec = {
-      name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image!, cpu: s.cpu, memory: s.memory,
+      name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image ?? '', cpu: s.cpu, memory: s.memory,
       concurrency: s.concurrency, cpuIdle: s.billing === 'request', startupCpuBoost: s.startupCpuBoost,
       minInstances: s.minInstances, maxInstances: s.maxInstances, timeoutSeconds: s.timeoutSeconds, tokenSecret: m.tokenSecret,
       labels: { ...s.labels, ...labels },
@@ -137,6 +135,13 @@ export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, strin
       deadLetterTopic: deadLetterTopicName(m.project, m.topic), maxDeliveryAttempts: m.function.maxDeliveryAttempts,
     },
   };
+}
+
+/** Answers `m` when every service's image is known; otherwise refuses, naming the services (see {@link unknownImages}). */
+export function requireImages(m: Manifest): Manifest {
+  const unknown = m.notebooks.filter((nb) => nb.service.image === undefined);
+  if (unknown.length > 0) throw unknownImages(m, unknown.map((nb) => nb.service.name));
+  return m;
 }
 
 /** The refusal for `build:` services whose image nobody named: deploying them would point at an image nobody built. */

@@ -114,6 +114,34 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
       [[id, 'host.example:8888 /nb.ipynb --use-https', { origin: 'cli' }]]);
   });
 
+  await t.test('a build: service with no known image: plan and deploy refuse it by name; plan --check stays offline; --built-image gives it', async () => {
+    const built = join(dir, 'built.yaml');
+    await writeFile(built, MANIFEST.replace(`service: {image: "gcr.io/${PROJECT}/hello:1"}`, 'service: {name: built-hello, build: notebook-image}'));
+    const before = run.mutatingCalls().length + sch.mutatingCalls().length;
+    for (const verb of ['plan', 'deploy']) {
+      const r = await cli([verb, '-f', built]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /no image is known for service built-hello .*pass --built-image us-central1-docker\.pkg\.dev\/nbtrigger-cli\/nbtrigger\/notebook:TAG/);
+    }
+    assert.equal(run.mutatingCalls().length + sch.mutatingCalls().length, before, 'nothing was deployed');
+    assert.equal((await cli(['plan', '--check', '-f', built])).code, 0);
+    const ref = 'us-central1-docker.pkg.dev/nbtrigger-cli/nbtrigger/notebook:b42';
+    const plan = await cli(['plan', '-f', built, '--built-image', ref, '--json']);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.ok(run.calls.every((x) => x.method !== 'CreateService' || x.request.serviceId !== 'built-hello'));
+    const unpinned = await cli(['plan', '-f', built, '--built-image', 'us-central1-docker.pkg.dev/nbtrigger-cli/nbtrigger/notebook']);
+    assert.equal(unpinned.code, 2);
+    assert.match(unpinned.stderr, /explicit tag or digest/);
+    const deployed = await cli(['deploy', '-f', built, '--built-image', ref]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.equal(run.services.get(`projects/${PROJECT}/locations/us-central1/services/built-hello`).template.containers[0].image, ref);
+    // From a workstation, without --built-image, the image the service runs is kept: no image change.
+    const again = await cli(['plan', '-f', built]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^= service projects\/nbtrigger-cli\/locations\/us-central1\/services\/built-hello \(unchanged\)$/m);
+    assert.equal((await cli(['destroy', '-f', built])).code, 0);
+  });
+
   await t.test('destroy removes the deployment', async () => {
     const r = await cli(['destroy', '-f', file]);
     assert.equal(r.code, 0, r.stderr);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isNbtError } from '../../../functions/errors.js';
-import { desiredState } from '../../../deploy/desired.js';
+import { desiredState, requireImages } from '../../../deploy/desired.js';
 import { builtImage, builtImageProblem, withImages } from '../../../deploy/image.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { MAX_RUN_SECONDS, RULES, runViolations, type Rule } from '../../../deploy/rules.js';
@@ -85,7 +85,7 @@ test('images: one naming rule; --built-image must be pinned; a build: service wi
   assert.equal(builtImageProblem(builtImage('europe-west1', 'p', 'abc')), undefined);
   assert.match(builtImageProblem('europe-west1-docker.pkg.dev/p/nbtrigger/notebook') ?? '', /explicit tag or digest/);
   const m = parseManifest(yaml('').replace('service: {image: "gcr.io/my-project/nb:1"}', 'service: {build: notebook-image}'), 'b.yaml');
-  assert.throws(() => desiredState(m), (e: unknown) => {
+  assert.throws(() => requireImages(withImages(m, undefined, new Map())), (e: unknown) => {
     assert.ok(isNbtError(e));
     assert.equal(e.code, 'CONFIG');
     assert.match(e.message, /no image is known for service rules-nb .*--built-image europe-west1-docker\.pkg\.dev\/my-project\/nbtrigger\/notebook:TAG/);

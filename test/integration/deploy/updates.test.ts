@@ -18,6 +18,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { isNbtError } from '../../../functions/errors.js';
 import { applyDeploy, planFor } from '../../../deploy/apply.js';
 import type { DeployClients } from '../../../deploy/clients/index.js';
+import { setDeadLetterPolicy } from '../../../deploy/clients/pubsub.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { RULES } from '../../../deploy/rules.js';
 import { deployCommand } from '../../../cli/deploy-command.js';
@@ -126,6 +127,10 @@ test('updates, refusals, job state and the allowlist against the fakes and the e
     await assert.rejects(c.scheduler.createJob({ parent: LOC, job: { ...job, schedule: '0 0 1 * * *' } }),
       (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.schedule.url));
     assert.equal(run.services.has(`${LOC}/services/bad-memory`), false);
+    // The emulator enforces the Pub/Sub rule itself.
+    const [subs] = await c.pubsub.topic(`projects/${PROJECT}/topics/t_reports`).getSubscriptions();
+    await assert.rejects(setDeadLetterPolicy(c.pubsub, subs[0]!.name, { deadLetterTopic: `projects/${PROJECT}/topics/t_reports-dead-letter`, maxDeliveryAttempts: 4 }),
+      /minimum value is 5/);
   });
 
   await t.test('a PAUSED job is shown and left paused; an UPDATE_FAILED job is updated again', async () => {

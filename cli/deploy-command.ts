@@ -2,16 +2,18 @@
  * `nbtrigger plan | deploy | destroy [-f manifest]`: read the manifest, read the actual state
  * from Google Cloud (Cloud Run, Pub/Sub, Cloud Scheduler), then show (plan), apply (deploy) or
  * remove (destroy) what the manifest makes. `plan` changes nothing. Exit codes: 0 done,
- * 2 bad manifest / usage / refused (conflict, permission), 3 the APIs failed.
+ * 2 bad manifest / usage / refused (conflict, broken chain, unknown image, permission), 3 the APIs failed.
  *
- * Spec: issue 4 ("Commands").
+ * Spec: docs/deploy.md.
  * @module
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
-import { applyDeploy, applyDestroy, planDestroyFor, planFor } from '../deploy/apply.js';
+import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../deploy/apply.js';
+import { chainErrors, renderChains } from '../deploy/chain.js';
+import { builtImageProblem } from '../deploy/image.js';
 import { closeDeployClients, createDeployClients, type DeployClients } from '../deploy/clients/index.js';
 import { checkCredentials } from '../deploy/clients/credentials.js';
 import { parseManifest, type Manifest } from '../deploy/manifest.js';
@@ -29,7 +31,12 @@ export const DEPLOY_USAGE = `usage: nbtrigger plan|deploy|destroy [-f MANIFEST] 
 
 options:
   -f, --file MANIFEST   the manifest (default: ./nbtrigger.yaml, else ./infra/nbtrigger.yaml)
-  --check               only validate the manifest (no API call)
+  --check               only validate the manifest and the API rules (no API call)
+  --built-image REF     plan/deploy: every service with build: runs REF, the image Cloud Build
+                        pushed (REGION-docker.pkg.dev/PROJECT/nbtrigger/notebook:TAG)
+  --write-allowed-servers FILE
+                        deploy: write the deployment's servers (host:443 of each service, then
+                        function.allowedServers) to FILE, comma-separated, for ALLOWED_SERVERS
   --dry-run             deploy/destroy: print the plan, change nothing
   --json                print the actions as JSON on stdout
 
@@ -52,7 +59,10 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
   try {
     ({ values: v } = parseArgs({
       args: argv, allowPositionals: false, strict: true,
-      options: { file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+        'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     io.stderr.write(`nbtrigger ${verb}: ${(e as Error).message}\n\n${DEPLOY_USAGE}`);
@@ -64,6 +74,15 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
   }
   let clients: DeployClients | undefined;
   try {
+    const opts: DeployOptions = {};
+    if (v['built-image'] !== undefined) {
+      const why = verb === 'destroy' ? '--built-image is for plan and deploy' : builtImageProblem(v['built-image']);
+      if (why) throw new NbtError('USAGE', why);
+      opts.builtImage = v['built-image'];
+    }
+    if (v['write-allowed-servers'] !== undefined && (verb !== 'deploy' || v['dry-run'])) {
+      throw new NbtError('USAGE', '--write-allowed-servers is for deploy (it writes what was deployed)');
+    }
     const manifest = await loadManifest(v.file);
     if (v.check) {
       io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
@@ -83,13 +102,18 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       return 0;
     }
     if (dry) {
-      const { actions } = await planFor(clients, manifest);
-      out(actions);
-      if (!json) io.stdout.write(renderSchedules(manifest, io.now ?? new Date()));
-      return summarize(actions).conflict > 0 ? 2 : 0;
+      const { actions, chains } = await planFor(clients, manifest, opts);
+      if (json) io.stdout.write(`${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains })}\n`);
+      else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderSchedules(manifest, io.now ?? new Date()));
+      return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 ? 2 : 0;
     }
-    const done = await applyDeploy(clients, manifest, (l) => io.stderr.write(`${l}\n`));
-    out(done);
+    const done = await deploy(clients, manifest, (l) => io.stderr.write(`${l}\n`), opts);
+    out(done.actions);
+    const file = v['write-allowed-servers'];
+    if (file !== undefined) {
+      await writeFile(file, allowedServers(manifest, done.urls).join(','));
+      io.stderr.write(`wrote the deployment's servers to ${file}\n`);
+    }
     return 0;
   } catch (e) {
     const err = toNbtError(e);

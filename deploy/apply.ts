@@ -2,20 +2,22 @@
  * Reads the actual state from the APIs and applies a plan: Cloud Run services (waiting on each
  * long-running operation) and their invoker IAM, the topic, then the Scheduler jobs, re-planned
  * once new services have their URLs (a job's message names its service's URL), then prunes.
- * A plan with a conflict is refused before anything changes. A second deploy with no change
- * makes no mutating call.
+ * A plan with a conflict, or a chain with a broken link (deploy/chain.ts), is refused before
+ * anything changes. A second deploy with no change makes no mutating call.
  *
- * Spec: issue 4 ("Commands": plan, deploy, destroy).
+ * Spec: docs/deploy.md.
  * @module
  */
 import { NbtError } from '../functions/errors.js';
-import { desiredState, type DesiredState } from './desired.js';
+import { chains, chainErrors, triggerLinks, type Chain } from './chain.js';
+import { deadLetterTopicName, desiredState, isManagedBy, requireImages, type DesiredState } from './desired.js';
+import { withImages } from './image.js';
 import type { Manifest } from './manifest.js';
 import { isMutating, planDeploy, planDestroy, planJobs, type Action, type ActualState } from './plan.js';
 import type { DeployClients } from './clients/index.js';
 import { createService, deleteService, getInvokers, listServices, updateInvokers, updateService } from './clients/run.js';
 import { createJob, deleteJob, listJobs, updateJob } from './clients/scheduler.js';
-import { createTopic, deleteTopic, getTopic } from './clients/pubsub.js';
+import { createTopic, deleteTopic, getTopic, listTopicSubscriptions, setDeadLetterPolicy } from './clients/pubsub.js';
 
 /** Progress callback: one line per action as it starts/finishes. */
 export type Reporter = (line: string) => void;
@@ -25,22 +27,32 @@ export interface Planned {
   desired: DesiredState;
   actual: ActualState;
   actions: Action[];
+  chains: Chain[];
+}
+
+/** What deploy and plan are told besides the manifest. */
+export interface DeployOptions {
+  /** `--built-image`: the image every `build:` service runs. */
+  builtImage?: string;
 }
 
 /** Reads services, their invokers (for wanted services that exist), the topic and jobs. Read-only. */
 export async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
   const location = `projects/${m.project}/locations/${m.region}`;
-  const [services, jobs, topic] = await Promise.all([
+  const topicName = `projects/${m.project}/topics/${m.topic}`;
+  const [services, jobs, topic, subscriptions, deadLetter] = await Promise.all([
     listServices(clients.run, location),
     listJobs(clients.scheduler, location),
-    getTopic(clients.pubsub, `projects/${m.project}/topics/${m.topic}`),
+    getTopic(clients.pubsub, topicName),
+    listTopicSubscriptions(clients.pubsub, topicName),
+    getTopic(clients.pubsub, deadLetterTopicName(m.project, m.topic)),
   ]);
   const wanted = new Set(m.notebooks.map((n) => `${location}/services/${n.service.name}`));
   const invokers = new Map<string, string[]>();
   await Promise.all(services.filter((s) => wanted.has(s.name)).map(async (s) => {
     invokers.set(s.name, await getInvokers(clients.run, s.name));
   }));
-  const out: ActualState = { services, invokers, jobs };
+  const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined };
   if (topic) out.topic = topic;
   return out;
 }
@@ -52,11 +64,39 @@ export function serviceUrls(actual: ActualState): Map<string, string> {
   return out;
 }
 
+/**
+ * The manifest with its images known ({@link withImages}): `--built-image`, the manifest, or
+ * what this deployment's service runs now. A `build:` service still without one is refused.
+ */
+export function resolveImages(m: Manifest, actual: ActualState, opts: DeployOptions): Manifest {
+  const running = new Map<string, string>();
+  for (const s of actual.services) {
+    if (s.image && isManagedBy(s.labels, m.name)) running.set(s.name.slice(s.name.lastIndexOf('/') + 1), s.image);
+  }
+  return requireImages(withImages(m, opts.builtImage, running));
+}
+
 /** `nbtrigger plan`: reads, changes nothing. */
-export async function planFor(clients: DeployClients, m: Manifest): Promise<Planned> {
+export async function planFor(clients: DeployClients, m: Manifest, opts: DeployOptions = {}): Promise<Planned> {
   const actual = await readActual(clients, m);
-  const desired = desiredState(m, serviceUrls(actual));
-  return { desired, actual, actions: planDeploy(desired, actual) };
+  const desired = desiredState(resolveImages(m, actual, opts), serviceUrls(actual));
+  const actions = planDeploy(desired, actual);
+  return { desired, actual, actions, chains: chains(desired, actual, actions) };
+}
+
+/** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
+export function refuseBrokenChain(p: Planned): void {
+  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter((l) => l.kind !== 'job' && l.kind !== 'service');
+  if (broken.length === 0) return;
+  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
+    { details: { broken: broken.map((l) => l.name) } });
+}
+
+/** What a deploy did, and the URL of each of its services. */
+export interface Deployed {
+  actions: Action[];
+  /** Service id → URL, for the manifest's services. */
+  urls: Map<string, string>;
 }
 
 /** Throws when the plan holds a conflict (a resource of that name that nbtrigger did not make). */
@@ -68,9 +108,17 @@ export function refuseConflicts(actions: Action[]): void {
 }
 
 /** `nbtrigger deploy`: answers the actions as applied (jobs with their final messages). */
-export async function applyDeploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}): Promise<Action[]> {
-  const { actual, actions } = await planFor(clients, m);
+export async function applyDeploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Action[]> {
+  return (await deploy(clients, m, report, opts)).actions;
+}
+
+/** `nbtrigger deploy`, with the URLs of the deployment's services. */
+export async function deploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Deployed> {
+  const planned = await planFor(clients, m, opts);
+  const { actual, actions, desired } = planned;
   refuseConflicts(actions);
+  refuseBrokenChain(planned);
+  const resolved = resolveImages(m, actual, opts);
   const urls = serviceUrls(actual);
   const done: Action[] = [];
   for (const a of actions) {
@@ -82,11 +130,13 @@ export async function applyDeploy(clients: DeployClients, m: Manifest, report: R
     } else if (a.resource === 'iam' && a.op === 'update' && a.iam) {
       await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
     } else if (a.resource === 'topic' && a.op === 'create') {
-      await createTopic(clients.pubsub, a.name, desiredState(m).topic.labels);
+      await createTopic(clients.pubsub, a.name, desired.topic.labels);
+    } else if (a.resource === 'subscription' && a.op === 'update' && a.deadLetterPolicy) {
+      await setDeadLetterPolicy(clients.pubsub, a.name, a.deadLetterPolicy);
     }
     done.push(a);
   }
-  const jobActions = planJobs(desiredState(m, urls), actual.jobs);
+  const jobActions = planJobs(desiredState(resolved, urls), actual.jobs);
   refuseConflicts(jobActions);
   for (const a of jobActions) {
     if (isMutating(a)) report(`${a.op} ${a.resource} ${a.name}`);
@@ -100,7 +150,24 @@ export async function applyDeploy(clients: DeployClients, m: Manifest, report: R
     await deleteService(clients.run, a.name);
     done.push(a);
   }
-  return done;
+  const own = new Map(m.notebooks.flatMap((nb) => (urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [])));
+  return { actions: done, urls: own };
+}
+
+/**
+ * The servers the deployment's function may call: each of its services as `host:port` (from the
+ * service's URL), then the manifest's `function.allowedServers`. Nothing else.
+ */
+export function allowedServers(m: Manifest, urls: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const nb of m.notebooks) {
+    const url = urls.get(nb.service.name);
+    if (url === undefined) continue;
+    const u = new URL(url);
+    out.push(`${u.hostname.toLowerCase()}:${u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : u.port}`);
+  }
+  out.push(...m.function.allowedServers);
+  return [...new Set(out)];
 }
 
 /** The plan `nbtrigger destroy` would apply. Read-only. */

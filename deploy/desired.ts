@@ -3,11 +3,12 @@
  * resource names, the labels/attributes that mark them as nbtrigger's, and each Scheduler job's
  * Pub/Sub data encoded by the function's own message grammar. Pure: no I/O.
  *
- * Spec: issue 4 ("Commands": deploy; "Security by default"); message contract: issue 2 and
- * ../shared/design/README.md §2.
+ * Spec: docs/deploy.md; the message contract: functions/request/grammar.ts.
  * @module
  */
 import { encodeData, type RunRequest } from '../functions/request/grammar.js';
+import { NbtError } from '../functions/errors.js';
+import { builtImage } from './image.js';
 import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';
 
 /** Label / attribute keys that mark what nbtrigger made, and for which deployment. */
@@ -31,6 +32,11 @@ export interface ServiceSpec {
   image: string;
   cpu: string;
   memory: string;
+  /** Maximum concurrent requests per instance. */
+  concurrency: number;
+  /** True: request-based billing (CPU only during requests). */
+  cpuIdle: boolean;
+  startupCpuBoost: boolean;
   minInstances: number;
   maxInstances: number;
   timeoutSeconds: number;
@@ -68,6 +74,22 @@ export interface DesiredState {
   invoker: string;
   topic: { name: string; labels: Record<string, string> };
   jobs: JobSpec[];
+  /** The function's trigger: its Cloud Run service and the dead-letter policy its subscription gets. */
+  trigger: TriggerSpec;
+}
+
+/** What the chain from the topic to the function must hold. */
+export interface TriggerSpec {
+  /** `projects/P/locations/R/services/<function name lowercased>`: the Cloud Run service of a 2nd gen function. */
+  functionService: string;
+  functionName: string;
+  deadLetterTopic: string;
+  maxDeliveryAttempts: number;
+}
+
+/** The dead-letter topic of a trigger topic (created by the one-time setup). */
+export function deadLetterTopicName(project: string, topic: string): string {
+  return `projects/${project}/topics/${topic}-dead-letter`;
 }
 
 /** Labels every resource of a deployment carries. */
@@ -95,7 +117,8 @@ export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, strin
   const services = m.notebooks.map((nb): ServiceSpec => {
     const s = nb.service;
     const spec: ServiceSpec = {
-      name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image, cpu: s.cpu, memory: s.memory,
+      name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image ?? '', cpu: s.cpu, memory: s.memory,
+      concurrency: s.concurrency, cpuIdle: s.billing === 'request', startupCpuBoost: s.startupCpuBoost,
       minInstances: s.minInstances, maxInstances: s.maxInstances, timeoutSeconds: s.timeoutSeconds, tokenSecret: m.tokenSecret,
       labels: { ...s.labels, ...labels },
     };
@@ -107,7 +130,25 @@ export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, strin
   return {
     deployment: m.name, location, project: m.project, services, invoker: `serviceAccount:${m.function.serviceAccount}`,
     topic: { name: topicName, labels }, jobs,
+    trigger: {
+      functionService: `${location}/services/${m.function.name.toLowerCase()}`, functionName: m.function.name,
+      deadLetterTopic: deadLetterTopicName(m.project, m.topic), maxDeliveryAttempts: m.function.maxDeliveryAttempts,
+    },
   };
+}
+
+/** Answers `m` when every service's image is known; otherwise refuses, naming the services (see {@link unknownImages}). */
+export function requireImages(m: Manifest): Manifest {
+  const unknown = m.notebooks.filter((nb) => nb.service.image === undefined);
+  if (unknown.length > 0) throw unknownImages(m, unknown.map((nb) => nb.service.name));
+  return m;
+}
+
+/** The refusal for `build:` services whose image nobody named: deploying them would point at an image nobody built. */
+export function unknownImages(m: Manifest, services: string[]): NbtError {
+  return new NbtError('CONFIG', `no image is known for ${services.map((s) => `service ${s}`).join(', ')} (built from a folder by Cloud Build): `
+    + `pass --built-image ${builtImage(m.region, m.project, 'TAG')} (the image a build pushed), or set service.image in ${m.file}`,
+  { details: { services } });
 }
 
 /** The Scheduler job id of a schedule (`_` cannot occur in either name, so ids never collide). */

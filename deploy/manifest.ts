@@ -3,7 +3,7 @@
  * filled in. Problems are reported together, each as `FILE:LINE:COL: field.path: what was expected`.
  * Pure: parses text it is given (the CLI reads the file).
  *
- * Spec: issue 4 ("The manifest"); example: infra/nbtrigger.yaml.
+ * Spec: docs/deploy.md; example: infra/nbtrigger.yaml.
  * @module
  */
 import { LineCounter, parseDocument, type Document } from 'yaml';
@@ -11,6 +11,11 @@ import { NbtError } from '../functions/errors.js';
 import { normalizeNotebookPath, type JsonValue } from '../functions/request/grammar.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { durationSeconds, FieldReader, join, typeName, type FieldProblem } from './fields.js';
+import { readService, type ServiceConfig } from './manifest-service.js';
+import { runTimeoutViolation, violationText } from './rules.js';
+import { parseAllowlist } from '../functions/security/allowlist.js';
+
+export type { Billing, ServiceConfig } from './manifest-service.js';
 
 /** What the function does when a schedule fires while its previous run is still going. */
 export type Concurrency = 'skip' | 'queue' | 'allow';
@@ -24,7 +29,14 @@ export interface Manifest {
   name: string;
   project: string;
   region: string;
-  function: { name: string; serviceAccount: string };
+  function: {
+    name: string;
+    serviceAccount: string;
+    /** Delivery attempts before the trigger subscription dead-letters a message (5 to 100). */
+    maxDeliveryAttempts: number;
+    /** Servers the function may call besides this deployment's services (`host[:port]` patterns). */
+    allowedServers: string[];
+  };
   /** Pub/Sub topic id (not the full name) the function is triggered by. */
   topic: string;
   /** Secret Manager secret holding the Jupyter token (mounted as JUPYTER_TOKEN on the service). */
@@ -44,21 +56,6 @@ export interface NotebookSpec {
   schedules: ScheduleSpec[];
 }
 
-export interface ServiceConfig {
-  /** Cloud Run service id. */
-  name: string;
-  image: string;
-  /** Set when the image is built from a folder (by Cloud Build), not given. */
-  build?: { context: string };
-  cpu: string;
-  memory: string;
-  minInstances: number;
-  maxInstances: number;
-  timeoutSeconds: number;
-  serviceAccount?: string;
-  labels: Record<string, string>;
-}
-
 export interface ScheduleSpec {
   name: string;
   /** 5-field unix-cron. */
@@ -76,19 +73,13 @@ export interface ScheduleSpec {
 const NAME = /^[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
 const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const REGION = /^[a-z]+-[a-z]+[0-9]+$/;
-const SERVICE_ID = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
 const SERVICE_ACCOUNT = /^[a-z0-9][a-z0-9-]*@[a-z0-9.-]+\.gserviceaccount\.com$/;
 const TOPIC = /^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
 const SECRET = /^[A-Za-z0-9_-]{1,255}$/;
-const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
-const CPU = /^(?:\d+(?:\.\d+)?|\d+m)$/;
-const MEMORY = /^\d+(?:Mi|Gi)$/;
-const IMAGE = /^[a-z0-9][^\s]*$/;
 const RELATIVE_FILE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\0\\]+$/;
 
 const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks'] as const;
 const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules'] as const;
-const SERVICE_KEYS = ['name', 'image', 'build', 'cpu', 'memory', 'minInstances', 'maxInstances', 'timeout', 'serviceAccount', 'labels'] as const;
 const SCHEDULE_KEYS = ['name', 'cron', 'timeZone', 'description', 'parameters', 'output', 'kernel', 'timeouts', 'concurrency'] as const;
 
 /**
@@ -117,23 +108,52 @@ function readManifest(v: unknown, file: string, r: FieldReader): Manifest | unde
   const name = r.string(o.name, 'name', { pattern: NAME, expect: 'a deployment name: lowercase letters, digits and hyphens, starting with a letter, at most 30 characters' });
   const project = r.string(o.project, 'project', { pattern: PROJECT, expect: 'a Google Cloud project id (6-30 lowercase letters, digits, hyphens)' });
   const region = r.string(o.region, 'region', { pattern: REGION, expect: 'a Google Cloud region such as "europe-west1"' });
-  const fn = o.function === undefined ? {} : r.mapping(o.function, 'function', ['name', 'serviceAccount']) ?? {};
+  const fn = o.function === undefined ? {} : r.mapping(o.function, 'function', ['name', 'serviceAccount', 'maxDeliveryAttempts', 'allowedServers']) ?? {};
   const fnName = r.string(fn.name ?? 'runNotebook', 'function.name', { pattern: /^[A-Za-z][A-Za-z0-9_-]{0,62}$/, expect: 'a Cloud Functions name' });
   const fnAccount = r.string(fn.serviceAccount ?? `nbtrigger-function@${project ?? 'PROJECT'}.iam.gserviceaccount.com`, 'function.serviceAccount',
     { pattern: SERVICE_ACCOUNT, expect: 'a service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)' });
+  const maxDeliveryAttempts = readDeliveryAttempts(fn.maxDeliveryAttempts, r);
+  const allowedServers = readAllowedServers(fn.allowedServers, r);
   const topic = r.string(o.topic ?? 't_nbtrigger', 'topic', { pattern: TOPIC, expect: 'a Pub/Sub topic id (3-255 characters, starting with a letter, not "goog")' });
   const tokenSecret = r.string(o.tokenSecret ?? 'nbtrigger-jupyter-token', 'tokenSecret', { pattern: SECRET, expect: 'a Secret Manager secret id' });
   const list = r.list(o.notebooks, 'notebooks', { min: 1 }) ?? [];
-  const notebooks = list.map((n, i) => readNotebook(n, join('notebooks', i), r, { name: name ?? 'x', project: project ?? 'p', region: region ?? 'r' }));
+  const notebooks = list.map((n, i) => readNotebook(n, join('notebooks', i), r, name ?? 'x'));
   uniqueNames(r, notebooks.map((n, i) => [n?.name, join(join('notebooks', i), 'name')]), 'notebook name');
   uniqueNames(r, notebooks.map((n, i) => [n?.service.name, join(join('notebooks', i), 'service.name')]), 'Cloud Run service name');
   // From the raw data, so a clash is reported even when a notebook has other problems.
   uniqueNames(r, list.flatMap((n, i) => rawList(n, 'schedules').map((s, j) => [rawString(s, 'name'), `notebooks[${i}].schedules[${j}].name`] as [string | undefined, string])), 'schedule name');
-  if (r.problems.length > 0 || !name || !project || !region || !fnName || !fnAccount || !topic || !tokenSecret) return undefined;
-  return { file, name, project, region, function: { name: fnName, serviceAccount: fnAccount }, topic, tokenSecret, notebooks: notebooks as NotebookSpec[] };
+  if (r.problems.length > 0 || !name || !project || !region || !fnName || !fnAccount || !topic || !tokenSecret || maxDeliveryAttempts === undefined) return undefined;
+  return {
+    file, name, project, region, function: { name: fnName, serviceAccount: fnAccount, maxDeliveryAttempts, allowedServers }, topic, tokenSecret,
+    notebooks: notebooks as NotebookSpec[],
+  };
 }
 
-function readNotebook(v: unknown, path: string, r: FieldReader, d: { name: string; project: string; region: string }): NotebookSpec | undefined {
+function readDeliveryAttempts(v: unknown, r: FieldReader): number | undefined {
+  const n = v ?? 5;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 5 && n <= 100) return n;
+  return r.problem('function.maxDeliveryAttempts', `got ${typeName(v)}: a dead-letter policy allows 5 to 100 delivery attempts `
+    + '(https://cloud.google.com/pubsub/docs/reference/rpc/google.pubsub.v1#deadletterpolicy)');
+}
+
+function readAllowedServers(v: unknown, r: FieldReader): string[] {
+  if (v === undefined) return [];
+  const list = r.list(v, 'function.allowedServers') ?? [];
+  return list.map((x, i) => {
+    const path = join('function.allowedServers', i);
+    const text = r.string(x, path, { expect: 'a server pattern host[:port] (host may be *.suffix)' });
+    if (text === undefined) return '';
+    try {
+      parseAllowlist(text);
+    } catch (e) {
+      r.problem(path, (e as Error).message.replace(/^ALLOWED_SERVERS: /, ''));
+    }
+    if (/[\s,]/.test(text)) r.problem(path, `expected one host[:port] pattern, got "${text}"`);
+    return text;
+  });
+}
+
+function readNotebook(v: unknown, path: string, r: FieldReader, deployment: string): NotebookSpec | undefined {
   const o = r.mapping(v, path, NOTEBOOK_KEYS);
   if (!o) return undefined;
   const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a notebook name: lowercase letters, digits and hyphens, starting with a letter' });
@@ -149,49 +169,11 @@ function readNotebook(v: unknown, path: string, r: FieldReader, d: { name: strin
       r.problem(join(path, 'path'), (e as Error).message);
     }
   }
-  const service = readService(o.service ?? {}, join(path, 'service'), r, { ...d, notebook: name ?? 'x' });
+  const service = readService(o.service ?? {}, join(path, 'service'), r, { name: deployment, notebook: name ?? 'x' });
   const schedules = o.schedules === undefined ? [] : (r.list(o.schedules, join(path, 'schedules')) ?? [])
     .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r));
   if (!name || !file || !nbPath || !service || schedules.some((s) => s === undefined)) return undefined;
   return { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[] };
-}
-
-function readService(v: unknown, path: string, r: FieldReader, d: { name: string; project: string; region: string; notebook: string }): ServiceConfig | undefined {
-  const o = r.mapping(v, path, SERVICE_KEYS);
-  if (!o) return undefined;
-  const name = r.string(o.name ?? `${d.name}-${d.notebook}`, join(path, 'name'),
-    { pattern: SERVICE_ID, expect: 'a Cloud Run service name: lowercase letters, digits, hyphens, starting with a letter, at most 49 characters' });
-  let image: string | undefined;
-  let build: { context: string } | undefined;
-  if (o.image !== undefined && o.build !== undefined) r.problem(join(path, 'image'), 'expected either "image" or "build", not both');
-  if (o.image !== undefined) image = r.string(o.image, join(path, 'image'), { pattern: IMAGE, expect: 'a container image reference' });
-  else {
-    const b = o.build ?? 'notebook-image';
-    const bo = typeof b === 'string' ? { context: b } : r.mapping(b, join(path, 'build'), ['context', 'image']);
-    const context = bo && r.string(bo.context ?? 'notebook-image', join(path, 'build.context'), { pattern: RELATIVE_FILE, expect: 'a folder relative to the repository' });
-    if (context) build = { context: context.replace(/\/+$/, '') };
-    const built = bo?.image ?? `${d.region}-docker.pkg.dev/${d.project}/nbtrigger/${name ?? 'service'}:latest`;
-    image = r.string(built, join(path, 'build.image'), { pattern: IMAGE, expect: 'a container image reference' });
-  }
-  const cpu = r.string(o.cpu === undefined ? '1' : String(o.cpu), join(path, 'cpu'), { pattern: CPU, expect: 'a CPU limit such as 1, 2, 0.5 or 500m' });
-  const memory = r.string(o.memory ?? '2Gi', join(path, 'memory'), { pattern: MEMORY, expect: 'a memory limit such as 512Mi or 2Gi' });
-  const maxInstances = r.integer(o.maxInstances ?? 1, join(path, 'maxInstances'), { min: 1, max: 1000 });
-  const minInstances = r.integer(o.minInstances ?? 0, join(path, 'minInstances'), { min: 0, max: maxInstances ?? 1000 });
-  const timeoutSeconds = durationSeconds(o.timeout ?? 3600);
-  if (timeoutSeconds === undefined || timeoutSeconds < 1 || timeoutSeconds > 3600) {
-    r.problem(join(path, 'timeout'), `expected a request timeout from 1 to 3600 seconds (e.g. 3600, "900s", "15m", "1h"), got ${typeName(o.timeout)}`);
-  }
-  const serviceAccount = r.string(o.serviceAccount, join(path, 'serviceAccount'), { pattern: SERVICE_ACCOUNT, expect: 'a service account e-mail', optional: true });
-  const labels = o.labels === undefined ? {} : r.stringMap(o.labels, join(path, 'labels'), LABEL_KEY, 'a label key (lowercase letter first, then lowercase letters, digits, _ or -)') ?? {};
-  for (const [k, val] of Object.entries(labels)) {
-    if (!/^[a-z0-9_-]{0,63}$/.test(val)) r.problem(join(join(path, 'labels'), k), `expected a label value (at most 63 lowercase letters, digits, _ or -), got "${val}"`);
-    if (k === 'managed-by' || k.startsWith('nbtrigger')) r.problem(join(join(path, 'labels'), k), `label "${k}" is reserved for nbtrigger`);
-  }
-  if (!name || !image || !cpu || !memory || maxInstances === undefined || minInstances === undefined || timeoutSeconds === undefined) return undefined;
-  const out: ServiceConfig = { name, image, cpu, memory, minInstances, maxInstances, timeoutSeconds, labels };
-  if (build) out.build = build;
-  if (serviceAccount) out.serviceAccount = serviceAccount;
-  return out;
 }
 
 function readSchedule(v: unknown, path: string, r: FieldReader): ScheduleSpec | undefined {
@@ -229,6 +211,8 @@ function readSchedule(v: unknown, path: string, r: FieldReader): ScheduleSpec | 
         const s = durationSeconds(t[k]);
         if (s === undefined || s < 1 || s > 604800) r.problem(join(join(path, 'timeouts'), k), `expected a duration from 1 second to 7 days (e.g. 300, "90s", "15m", "2h"), got ${typeName(t[k])}`);
         else timeouts[key] = s;
+        const ceiling = k === 'run' && s !== undefined ? runTimeoutViolation(s) : undefined;
+        if (ceiling) r.problem(join(join(path, 'timeouts'), k), violationText(ceiling));
       }
     }
   }

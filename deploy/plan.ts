@@ -4,10 +4,17 @@
  * deployment did not make (no matching labels/attributes) are never changed: a name clash with
  * one is a `conflict`, which `deploy` refuses to apply. Pure: no I/O.
  *
- * Spec: issue 4 ("Commands": plan, deploy, destroy; prune of jobs nbtrigger made).
+ * The function's trigger subscription gets the dead-letter policy the manifest asks for; the
+ * chain each schedule's message travels is checked in deploy/chain.ts.
+ *
+ * Spec: docs/deploy.md.
  * @module
  */
 import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type ServiceSpec } from './desired.js';
+import type { ActualSubscription } from './clients/pubsub.js';
+
+export type { ActualSubscription } from './clients/pubsub.js';
+export type JobState = 'STATE_UNSPECIFIED' | 'ENABLED' | 'PAUSED' | 'DISABLED' | 'UPDATE_FAILED';
 
 /** A Cloud Run service as read back (only what nbtrigger compares). */
 export interface ActualService {
@@ -16,6 +23,10 @@ export interface ActualService {
   image?: string;
   cpu?: string;
   memory?: string;
+  /** 0: Cloud Run's default. */
+  concurrency?: number;
+  cpuIdle?: boolean;
+  startupCpuBoost?: boolean;
   minInstances?: number;
   maxInstances?: number;
   timeoutSeconds?: number;
@@ -23,6 +34,8 @@ export interface ActualService {
   tokenSecret?: string;
   /** `https://…run.app`. */
   uri?: string;
+  /** Every URL the service answers on (`uri` and the deterministic one). */
+  urls?: string[];
 }
 
 /** A Scheduler job as read back. `data` is base64. */
@@ -34,6 +47,7 @@ export interface ActualJob {
   topicName?: string;
   data?: string;
   attributes: Record<string, string>;
+  state?: JobState;
 }
 
 export interface ActualState {
@@ -45,10 +59,14 @@ export interface ActualState {
   topic?: { name: string; labels: Record<string, string> };
   /** Every job in the location. */
   jobs: ActualJob[];
+  /** The subscriptions on the topic (undefined: not read). */
+  subscriptions?: ActualSubscription[];
+  /** Whether the dead-letter topic exists (undefined: not read). */
+  deadLetterTopicExists?: boolean;
 }
 
 export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
-export type Resource = 'service' | 'iam' | 'topic' | 'job';
+export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription';
 
 /** One step of a plan. `changes` says what differs (for update) or why (conflict, noop notes). */
 export interface Action {
@@ -57,9 +75,12 @@ export interface Action {
   /** Full resource name. */
   name: string;
   changes: string[];
+  /** What a person should know that is not a change (a paused job). */
+  notes?: string[];
   service?: ServiceSpec;
   job?: JobSpec;
   iam?: { add: string[]; remove: string[] };
+  deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
 }
 
 /** Members that would make a service public; nbtrigger removes them from roles/run.invoker. */
@@ -81,7 +102,35 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
   const wanted = new Set(desired.services.map((s) => s.name));
   const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
-  return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planJobs(desired, actual.jobs), ...serviceDeletes];
+  return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planTrigger(desired, actual),
+    ...planJobs(desired, actual.jobs), ...serviceDeletes];
+}
+
+/** The subscriptions on the topic that push to the function (Eventarc's `eventarc-REGION-…`). */
+export function triggerSubscriptions(desired: DesiredState, actual: ActualState): ActualSubscription[] {
+  const fn = actual.services.find((s) => s.name === desired.trigger.functionService);
+  const hosts = new Set((fn?.urls ?? (fn?.uri ? [fn.uri] : [])).map(hostOf));
+  return (actual.subscriptions ?? []).filter((s) => s.pushEndpoint !== undefined && hosts.has(hostOf(s.pushEndpoint)));
+}
+
+/** Sets the dead-letter policy on each trigger subscription that lacks it (the chain check reports a missing trigger). */
+export function planTrigger(desired: DesiredState, actual: ActualState): Action[] {
+  const want = { deadLetterTopic: desired.trigger.deadLetterTopic, maxDeliveryAttempts: desired.trigger.maxDeliveryAttempts };
+  return triggerSubscriptions(desired, actual).map((s): Action => {
+    const cur = s.deadLetterPolicy;
+    const same = cur?.deadLetterTopic === want.deadLetterTopic && cur.maxDeliveryAttempts === want.maxDeliveryAttempts;
+    const showPolicy = (p: typeof cur): string => (p ? `${p.deadLetterTopic} after ${p.maxDeliveryAttempts} attempts` : '(none)');
+    return { resource: 'subscription', op: same ? 'noop' : 'update', name: s.name,
+      changes: same ? [] : [`deadLetterPolicy: ${showPolicy(cur)} → ${showPolicy(want)}`], deadLetterPolicy: want };
+  });
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return url;
+  }
 }
 
 /** Job actions alone (deploy re-plans them once new services have their URLs): upserts, then prunes. */
@@ -92,7 +141,11 @@ export function planJobs(desired: DesiredState, jobs: ActualJob[]): Action[] {
     if (!cur) return { resource: 'job', op: 'create', name: spec.name, changes: pendingNote(spec), job: spec };
     if (!isManagedBy(cur.attributes, d)) return conflict('job', spec.name, d);
     const changes = jobChanges(spec, cur);
-    return { resource: 'job', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, job: spec };
+    if (cur.state === 'UPDATE_FAILED') changes.push('state: UPDATE_FAILED (the last update did not take) → the update is applied again');
+    const a: Action = { resource: 'job', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, job: spec };
+    if (cur.state === 'PAUSED') a.notes = ['PAUSED: left paused (deploy does not resume a job paused by hand; gcloud scheduler jobs resume)'];
+    if (cur.state === 'DISABLED') a.notes = ['DISABLED by Cloud Scheduler: it publishes nothing until it is resumed'];
+    return a;
   });
   const wanted = new Set(desired.jobs.map((j) => j.name));
   const prunes = jobs.filter((j) => !wanted.has(j.name) && isManagedBy(j.attributes, d))
@@ -137,6 +190,9 @@ export function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] 
   cmp('image', spec.image, cur.image);
   cmp('cpu', spec.cpu, cur.cpu);
   cmp('memory', spec.memory, cur.memory);
+  cmp('concurrency', spec.concurrency, cur.concurrency ?? 0);
+  cmp('billing', spec.cpuIdle ? 'request' : 'instance', cur.cpuIdle === undefined ? undefined : cur.cpuIdle ? 'request' : 'instance');
+  cmp('startupCpuBoost', spec.startupCpuBoost, cur.startupCpuBoost);
   cmp('minInstances', spec.minInstances, cur.minInstances ?? 0);
   cmp('maxInstances', spec.maxInstances, cur.maxInstances);
   cmp('timeout', spec.timeoutSeconds, cur.timeoutSeconds);

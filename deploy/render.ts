@@ -3,7 +3,7 @@
  * unchanged, `!` conflict) with what changes, and each schedule's next three fire times in its
  * own time zone. Pure: no I/O; the clock is a parameter.
  *
- * Spec: issue 4 (`plan` shows each schedule's next three fire times in its zone).
+ * Spec: docs/deploy.md.
  * @module
  */
 import { formatInZone, nextFireTimes } from './cron.js';
@@ -25,6 +25,7 @@ export function renderPlan(actions: Action[]): string {
   for (const a of actions) {
     lines.push(`${SIGN[a.op]} ${a.resource.padEnd(7)} ${a.name}${a.op === 'noop' ? ' (unchanged)' : a.op === 'conflict' ? ' (CONFLICT)' : ''}`);
     for (const c of a.changes) lines.push(`      ${c}`);
+    for (const n of a.notes ?? []) lines.push(`      note: ${n}`);
   }
   const s = summarize(actions);
   lines.push(`plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged${s.conflict ? `, ${s.conflict} conflict(s)` : ''}`);

@@ -48,3 +48,45 @@ export async function publishText(pubsub: PubSub, topic: string, text: string, a
     throw apiError(`publish to Pub/Sub topic ${topic}`, e);
   }
 }
+
+/** A subscription as the chain check reads it. */
+export interface ActualSubscription {
+  name: string;
+  pushEndpoint?: string;
+  deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
+}
+
+/** The subscriptions attached to a topic (none when the topic does not exist), with their push endpoint and dead-letter policy. */
+export async function listTopicSubscriptions(pubsub: PubSub, topic: string): Promise<ActualSubscription[]> {
+  let names: string[];
+  try {
+    const [subs] = await pubsub.topic(topic).getSubscriptions();
+    names = subs.map((s) => s.name);
+  } catch (e) {
+    if (grpcCode(e) === GrpcCode.NOT_FOUND) return [];
+    throw apiError(`list the subscriptions of Pub/Sub topic ${topic}`, e);
+  }
+  const out = await Promise.all(names.map(async (name): Promise<ActualSubscription | undefined> => {
+    try {
+      const [meta] = await pubsub.subscription(name).getMetadata();
+      const sub: ActualSubscription = { name };
+      if (meta.pushConfig?.pushEndpoint) sub.pushEndpoint = meta.pushConfig.pushEndpoint;
+      const dl = meta.deadLetterPolicy;
+      if (dl?.deadLetterTopic) sub.deadLetterPolicy = { deadLetterTopic: dl.deadLetterTopic, maxDeliveryAttempts: Number(dl.maxDeliveryAttempts ?? 0) || 5 };
+      return sub;
+    } catch (e) {
+      if (grpcCode(e) === GrpcCode.NOT_FOUND) return undefined;
+      throw apiError(`read Pub/Sub subscription ${name}`, e);
+    }
+  }));
+  return out.filter((s): s is ActualSubscription => s !== undefined);
+}
+
+/** Sets a subscription's dead-letter policy only (the update mask the client sends names that field alone). */
+export async function setDeadLetterPolicy(pubsub: PubSub, subscription: string, policy: { deadLetterTopic: string; maxDeliveryAttempts: number }): Promise<void> {
+  try {
+    await pubsub.subscription(subscription).setMetadata({ deadLetterPolicy: policy });
+  } catch (e) {
+    throw apiError(`set the dead-letter policy of Pub/Sub subscription ${subscription}`, e);
+  }
+}

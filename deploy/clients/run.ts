@@ -3,9 +3,13 @@
  * create / update / delete a service and wait on the long-running operation, read and update
  * who may invoke it (roles/run.invoker). The client is injected, so tests point it at a local server.
  *
- * Spec: issue 4 (deploy: Cloud Run create-or-update, waiting on the LRO; not public, the
- * function's service account gets roles/run.invoker);
- * https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2.
+ * An update is a read-modify-write of the fields nbtrigger owns (docs/deploy.md, "Updates"):
+ * the service is read, those fields are set on what was read, and it is sent back with the etag
+ * read and an update mask, so fields and annotations set by hand are kept and a concurrent
+ * change makes the update fail (ABORTED) instead of being overwritten.
+ *
+ * Spec: https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2; https://google.aip.dev/154 (etags);
+ * https://google.aip.dev/134 (update masks).
  * @module
  */
 import type { ServicesClient, protos } from '@google-cloud/run';
@@ -26,22 +30,45 @@ export async function listServices(client: ServicesClient, location: string): Pr
   }
 }
 
-/** The Service resource nbtrigger sends for a spec (ingress and IAM stay private by default). */
+/** The update mask of an update: the top-level fields nbtrigger sends (everything else is left as it is). */
+export const SERVICE_UPDATE_PATHS = ['labels', 'template', 'invoker_iam_disabled'];
+
+/** The Service resource nbtrigger sends for a new service (ingress and IAM stay private by default). */
 export function toService(spec: ServiceSpec): IService {
-  const template: protos.google.cloud.run.v2.IRevisionTemplate = {
-    labels: { ...spec.labels },
-    scaling: { minInstanceCount: spec.minInstances, maxInstanceCount: spec.maxInstances },
-    timeout: { seconds: spec.timeoutSeconds, nanos: 0 },
-    // Kernels live in one instance's memory: keep a client on the instance it started on.
-    sessionAffinity: true,
-    containers: [{
-      image: spec.image,
-      resources: { limits: { cpu: spec.cpu, memory: spec.memory } },
-      env: [{ name: TOKEN_ENV, valueSource: { secretKeyRef: { secret: spec.tokenSecret, version: 'latest' } } }],
-    }],
-  };
-  if (spec.serviceAccount !== undefined) template.serviceAccount = spec.serviceAccount;
-  return { labels: { ...spec.labels }, invokerIamDisabled: false, template };
+  return ownedFields({}, spec);
+}
+
+/**
+ * `current` with the fields nbtrigger owns set from `spec`: labels and template labels merged
+ * (others kept), the first container's image, CPU/memory limits, billing and startup boost, the
+ * token variable (other variables kept), scaling, timeout, concurrency, session affinity, the
+ * service account. Everything else in `current` (annotations, volumes, VPC access, …) is kept.
+ */
+export function ownedFields(current: IService, spec: ServiceSpec): IService {
+  const tpl: protos.google.cloud.run.v2.IRevisionTemplate = { ...(current.template ?? {}) };
+  // A revision name set by hand would clash with the new configuration (409): let Cloud Run name it.
+  delete tpl.revision;
+  tpl.labels = { ...(tpl.labels ?? {}), ...spec.labels };
+  tpl.scaling = { ...(tpl.scaling ?? {}), minInstanceCount: spec.minInstances, maxInstanceCount: spec.maxInstances };
+  tpl.timeout = { seconds: spec.timeoutSeconds, nanos: 0 };
+  tpl.maxInstanceRequestConcurrency = spec.concurrency;
+  // Kernels live in one instance's memory: keep a client on the instance it started on.
+  tpl.sessionAffinity = true;
+  if (spec.serviceAccount !== undefined) tpl.serviceAccount = spec.serviceAccount;
+  const [first, ...others] = tpl.containers ?? [{}];
+  const env = (first?.env ?? []).filter((e) => e.name !== TOKEN_ENV);
+  tpl.containers = [{
+    ...first,
+    image: spec.image,
+    resources: {
+      ...(first?.resources ?? {}),
+      limits: { ...(first?.resources?.limits ?? {}), cpu: spec.cpu, memory: spec.memory },
+      cpuIdle: spec.cpuIdle,
+      startupCpuBoost: spec.startupCpuBoost,
+    },
+    env: [...env, { name: TOKEN_ENV, valueSource: { secretKeyRef: { secret: spec.tokenSecret, version: 'latest' } } }],
+  }, ...others];
+  return { ...current, labels: { ...(current.labels ?? {}), ...spec.labels }, invokerIamDisabled: false, template: tpl };
 }
 
 /** Creates a service and waits until the operation is done; answers it as read back. */
@@ -57,10 +84,16 @@ export async function createService(client: ServicesClient, spec: ServiceSpec): 
   }
 }
 
-/** Replaces the fields nbtrigger owns on a service and waits until the operation is done. */
+/**
+ * Sets the fields nbtrigger owns on a service and waits until the operation is done: reads it,
+ * edits what was read ({@link ownedFields}), sends it back with the etag read and the update
+ * mask {@link SERVICE_UPDATE_PATHS}. A change made in between fails the update (ABORTED).
+ */
 export async function updateService(client: ServicesClient, spec: ServiceSpec): Promise<ActualService> {
   try {
-    const [op] = await client.updateService({ service: { ...toService(spec), name: spec.name } });
+    const [current] = await client.getService({ name: spec.name });
+    const read: IService = { ...writable(current), name: spec.name, etag: current.etag ?? '' };
+    const [op] = await client.updateService({ service: ownedFields(read, spec), updateMask: { paths: SERVICE_UPDATE_PATHS } });
     const [service] = await op.promise();
     return toActual(service);
   } catch (e) {
@@ -119,6 +152,18 @@ export function editPolicy(policy: IPolicy, add: string[], remove: string[]): IP
   return out;
 }
 
+/** Output-only fields of a Service: never sent back. */
+const OUTPUT_ONLY = ['uid', 'generation', 'createTime', 'updateTime', 'deleteTime', 'expireTime', 'creator', 'lastModifier', 'observedGeneration',
+  'terminalCondition', 'conditions', 'latestReadyRevision', 'latestCreatedRevision', 'trafficStatuses', 'uri', 'urls', 'reconciling',
+  'satisfiesPzs'] as const;
+
+/** A read Service without its output-only fields. */
+export function writable(s: IService): IService {
+  const out: Record<string, unknown> = { ...s };
+  for (const k of OUTPUT_ONLY) delete out[k];
+  return out as IService;
+}
+
 /** Reads back only what the plan compares. */
 export function toActual(s: IService): ActualService {
   const t = s.template ?? {};
@@ -128,6 +173,11 @@ export function toActual(s: IService): ActualService {
   const limits = c?.resources?.limits ?? {};
   if (limits.cpu !== undefined) out.cpu = limits.cpu;
   if (limits.memory !== undefined) out.memory = limits.memory;
+  if (c) {
+    out.cpuIdle = c.resources?.cpuIdle ?? false;
+    out.startupCpuBoost = c.resources?.startupCpuBoost ?? false;
+  }
+  out.concurrency = Number(t.maxInstanceRequestConcurrency ?? 0);
   if (t.scaling) {
     out.minInstances = Number(t.scaling.minInstanceCount ?? 0);
     if (t.scaling.maxInstanceCount !== undefined && t.scaling.maxInstanceCount !== null) out.maxInstances = Number(t.scaling.maxInstanceCount);
@@ -137,5 +187,7 @@ export function toActual(s: IService): ActualService {
   const token = c?.env?.find((e) => e.name === TOKEN_ENV)?.valueSource?.secretKeyRef?.secret;
   if (token) out.tokenSecret = token.replace(/^projects\/[^/]+\/secrets\//, '');
   if (s.uri) out.uri = s.uri;
+  const urls = [s.uri, ...(s.urls ?? [])].filter((u): u is string => typeof u === 'string' && u !== '');
+  if (urls.length > 0) out.urls = [...new Set(urls)];
   return out;
 }

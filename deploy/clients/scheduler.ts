@@ -4,13 +4,15 @@
  * labels in this API, so nbtrigger marks its jobs with Pub/Sub attributes (and a description
  * prefix for people). The client is injected, so tests point it at a local server.
  *
- * Spec: issue 4 (Scheduler jobs upsert; prune of jobs nbtrigger made);
- * https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1.
+ * A job's `state` is read: a PAUSED job stays paused (an update does not resume it), a job in
+ * UPDATE_FAILED is updated again until it takes (docs/deploy.md, "Updates").
+ *
+ * Spec: https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1.
  * @module
  */
 import type { CloudSchedulerClient, protos } from '@google-cloud/scheduler';
 import type { JobSpec } from '../desired.js';
-import type { ActualJob } from '../plan.js';
+import type { ActualJob, JobState } from '../plan.js';
 import { apiError } from './errors.js';
 
 type IJob = protos.google.cloud.scheduler.v1.IJob;
@@ -67,6 +69,9 @@ export async function deleteJob(client: CloudSchedulerClient, name: string): Pro
   }
 }
 
+/** Job.State by number, as the client may give it. */
+const STATES = ['STATE_UNSPECIFIED', 'ENABLED', 'PAUSED', 'DISABLED', 'UPDATE_FAILED'];
+
 /** Reads back only what the plan compares; `data` as base64 whatever form the client gave. */
 export function toActualJob(j: IJob): ActualJob {
   const out: ActualJob = {
@@ -74,6 +79,8 @@ export function toActualJob(j: IJob): ActualJob {
     attributes: { ...(j.pubsubTarget?.attributes ?? {}) },
   };
   if (j.pubsubTarget?.topicName) out.topicName = j.pubsubTarget.topicName;
+  const state = typeof j.state === 'number' ? STATES[j.state] : j.state;
+  if (state) out.state = state as JobState;
   const data = j.pubsubTarget?.data;
   if (data !== undefined && data !== null) out.data = typeof data === 'string' ? data : Buffer.from(data).toString('base64');
   return out;

@@ -4,7 +4,7 @@
  * emulator. `stop()` ends whichever of them started, even when another failed to.
  * @module
  */
-import { startFakeRun, type FakeRun } from './grpc-run.js';
+import { startFakeRun, type FakeRun, type FakeRunOptions } from './grpc-run.js';
 import { startFakeScheduler, type FakeScheduler } from './grpc-scheduler.js';
 import { startPubsubEmulator, type PubsubEmulator } from './pubsub-emulator.js';
 
@@ -12,12 +12,52 @@ export interface DeployBackends {
   run: FakeRun;
   sch: FakeScheduler;
   ps: PubsubEmulator;
+  /** What exists before `nbtrigger deploy` runs: the function, its trigger, the dead-letter topic. */
+  seedTrigger(o: TriggerSeed): Promise<SeededTrigger>;
   stop(): Promise<void>;
 }
 
+export interface TriggerSeed {
+  region: string;
+  topic: string;
+  functionName?: string;
+  /** The function's URL (its Cloud Run service `uri`); a made-up run.app URL by default. */
+  functionUrl?: string;
+  /** Where the trigger subscription pushes; the function's URL with Eventarc's query by default. */
+  pushEndpoint?: string;
+}
+
+export interface SeededTrigger {
+  functionService: string;
+  subscription: string;
+  deadLetterTopic: string;
+}
+
+/**
+ * Seeds what `gcloud functions deploy --trigger-topic` and the one-time setup leave: the
+ * function's Cloud Run service (in the Run fake), the topic (unlabelled), a push subscription
+ * named as Eventarc names them, the dead-letter topic and its subscription (in the emulator).
+ */
+async function seedTrigger(run: FakeRun, ps: PubsubEmulator, o: TriggerSeed): Promise<SeededTrigger> {
+  const project = ps.project;
+  const fn = (o.functionName ?? 'runNotebook').toLowerCase();
+  const functionService = `projects/${project}/locations/${o.region}/services/${fn}`;
+  const stored = run.put(functionService, o.functionUrl === undefined ? {} : { uri: o.functionUrl });
+  const url = String(stored.uri);
+  const subscription = `eventarc-${o.region}-${fn}-000000-sub-000`;
+  await ps.createTopic(o.topic);
+  await ps.createTopic(`${o.topic}-dead-letter`);
+  await ps.createSubscription(`${o.topic}-dead-letter-sub`, { topic: `projects/${project}/topics/${o.topic}-dead-letter` });
+  await ps.createSubscription(subscription, {
+    topic: `projects/${project}/topics/${o.topic}`, ackDeadlineSeconds: 600,
+    pushConfig: { pushEndpoint: o.pushEndpoint ?? `${url}/?__GCP_CloudEventsMode=CUSTOM_PUBSUB_projects%2F${project}%2Ftopics%2F${o.topic}` },
+  });
+  return { functionService, subscription: `projects/${project}/subscriptions/${subscription}`, deadLetterTopic: `projects/${project}/topics/${o.topic}-dead-letter` };
+}
+
 /** Starts all three; on a failure, stops the others and rethrows. */
-export async function startDeployBackends(project: string): Promise<DeployBackends> {
-  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(), startFakeScheduler()]);
+export async function startDeployBackends(project: string, runOptions: FakeRunOptions = {}): Promise<DeployBackends> {
+  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(runOptions), startFakeScheduler()]);
   const started = [ps, run, sch].filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ stop(): Promise<void> }>).value);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(started.map((x) => x.stop()));
@@ -27,5 +67,7 @@ export async function startDeployBackends(project: string): Promise<DeployBacken
     await stop();
     throw failed.reason;
   }
-  return { ps: (ps as PromiseFulfilledResult<PubsubEmulator>).value, run: (run as PromiseFulfilledResult<FakeRun>).value, sch: (sch as PromiseFulfilledResult<FakeScheduler>).value, stop };
+  const r = (run as PromiseFulfilledResult<FakeRun>).value;
+  const p = (ps as PromiseFulfilledResult<PubsubEmulator>).value;
+  return { ps: p, run: r, sch: (sch as PromiseFulfilledResult<FakeScheduler>).value, seedTrigger: (o) => seedTrigger(r, p, o), stop };
 }

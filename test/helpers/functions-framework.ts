@@ -56,7 +56,7 @@ const FUNCTION_VARS = /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXEC
  * fresh temp folder (`NBTRIGGER_RUNS_DIR`, removed by `stop()`; `runsDir` says where); pass either to
  * override. All output is kept (tests grep it).
  */
-export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<FunctionServer> {
+export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number; port?: number } = {}): Promise<FunctionServer> {
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
   const ownRuns = opts.env?.NBTRIGGER_RUNS_DIR === undefined ? await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')) : undefined;
@@ -64,7 +64,10 @@ export async function startFunctionServer(opts: { env?: Record<string, string>; 
   let served: Served;
   try {
     // A hang bound, not a speed one: on a loaded CI machine functions-framework may take tens of seconds to listen.
-    served = await spawnFunction({ env, keepOutput: true, startTimeoutMs: opts.startTimeoutMs ?? 120_000 });
+    served = await spawnFunction({
+      env, keepOutput: true, startTimeoutMs: opts.startTimeoutMs ?? 120_000,
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
   } catch (e) {
     if (ownRuns) await rm(ownRuns, { recursive: true, force: true });
     throw e;

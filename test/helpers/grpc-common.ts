@@ -72,7 +72,45 @@ export interface FakeServer {
   calls: Recorded[];
   /** Calls whose method name is in `mutating`. */
   mutatingCalls(): Recorded[];
+  /** How many calls each method received. */
+  counts(): Record<string, number>;
   stop(): Promise<void>;
+}
+
+/** Calls per method. */
+export function countCalls(calls: Recorded[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of calls) out[c.method] = (out[c.method] ?? 0) + 1;
+  return out;
+}
+
+/** snake_case → camelCase, as proto-loader names fields (`keepCase: false`). */
+export function camel(path: string): string {
+  return path.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Applies an update mask (AIP-134): each dotted path is copied from `request` onto a copy of
+ * `stored` (a path absent from the request clears the field); every other field keeps its value.
+ * Throws INVALID_ARGUMENT for a path outside `allowed` (top-level field names, snake_case).
+ */
+export function applyMask(stored: any, request: any, paths: string[], allowed: readonly string[]): any {
+  const out = structuredClone(stored);
+  for (const p of paths) {
+    const segs = p.split('.').map(camel);
+    if (!allowed.includes(p.split('.')[0]!)) throw status(grpc.status.INVALID_ARGUMENT, `update_mask path "${p}" is not a field of the resource`);
+    let src = request;
+    let dst = out;
+    for (const s of segs.slice(0, -1)) {
+      src = src?.[s];
+      dst[s] = dst[s] ?? {};
+      dst = dst[s];
+    }
+    const last = segs[segs.length - 1]!;
+    if (src?.[last] === undefined) delete dst[last];
+    else dst[last] = structuredClone(src[last]);
+  }
+  return out;
 }
 
 /** Binds `server` on 127.0.0.1:0 with plaintext credentials. */

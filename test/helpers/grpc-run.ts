@@ -4,24 +4,76 @@
  * ships, keeping services and IAM policies in memory. Create/Update/Delete answer an operation
  * that is not done; the first GetOperation on it completes it (so the client must really wait).
  *
+ * It refuses what the real API refuses (deploy/rules.ts, each rule with its documentation link):
+ * CPU values and memory per CPU, the fractional-CPU rules (memory, concurrency 1, request-based
+ * billing, first generation), concurrency and timeout ranges, instance bounds, reserved
+ * annotations: INVALID_ARGUMENT naming the rule. UpdateService honours `update_mask` (fields
+ * outside it keep their values; no mask replaces the service) and the etag: a stale one fails
+ * with ABORTED. Output-only fields (uri, urls, uid, generation, etag) are the server's.
+ *
  * Spec: https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2#services;
- * https://google.aip.dev/151 (long-running operations).
+ * https://google.aip.dev/151 (long-running operations), https://google.aip.dev/134 (update masks),
+ * https://google.aip.dev/154 (etags).
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { fakeClientOptions, grpc, listen, loadProtos, serviceDef, shutdown, status, unary, type FakeServer, type Recorded } from './grpc-common.js';
+import { reservedAnnotations, RULES, runViolations, violationText, type RunResources } from '../../deploy/rules.js';
+import {
+  applyMask, countCalls, fakeClientOptions, grpc, listen, loadProtos, serviceDef, shutdown, status, unary, type FakeServer, type Recorded,
+} from './grpc-common.js';
 
 const MUTATING = new Set(['CreateService', 'UpdateService', 'DeleteService', 'SetIamPolicy']);
+/** Top-level Service fields a client may write (snake_case, as update masks name them). */
+const WRITABLE = ['description', 'labels', 'annotations', 'client', 'client_version', 'ingress', 'launch_stage', 'binary_authorization', 'template',
+  'traffic', 'scaling', 'invoker_iam_disabled', 'default_uri_disabled', 'custom_audiences', 'build_config'] as const;
+const OUTPUT_ONLY = ['uid', 'generation', 'createTime', 'updateTime', 'uri', 'urls', 'etag', 'reconciling', 'observedGeneration', 'creator', 'lastModifier'];
 
 export interface FakeRun extends FakeServer {
   services: Map<string, any>;
   policies: Map<string, any>;
   /** Client options for ServicesClient. */
   clientOptions(): ReturnType<typeof fakeClientOptions>;
+  /** Stores a service as if deployed by someone else (e.g. the function's own service, with its `uri`); answers it. */
+  put(name: string, service: Record<string, unknown>): any;
+  /** Called as an UpdateService arrives, before it is checked (a test changes the service here: a concurrent edit). */
+  beforeUpdate?: (name: string) => void;
+}
+
+/** What the Cloud Run rules look at, from a Service as a client sent it. */
+export function resourcesOf(service: any): RunResources {
+  const tpl = service?.template ?? {};
+  const res = tpl.containers?.[0]?.resources;
+  const limits = res?.limits ?? {};
+  const out: RunResources = {
+    cpu: limits.cpu ?? '1', memory: limits.memory ?? '512Mi',
+    // With resources set, an unset cpu_idle means instance-based billing (revision.proto, ResourceRequirements.cpu_idle).
+    cpuIdle: res ? res.cpuIdle === true : true,
+  };
+  if (tpl.maxInstanceRequestConcurrency !== undefined) out.concurrency = Number(tpl.maxInstanceRequestConcurrency);
+  if (tpl.timeout?.seconds !== undefined) out.timeoutSeconds = Number(tpl.timeout.seconds);
+  if (tpl.scaling?.minInstanceCount !== undefined) out.minInstances = Number(tpl.scaling.minInstanceCount);
+  if (tpl.scaling?.maxInstanceCount !== undefined) out.maxInstances = Number(tpl.scaling.maxInstanceCount);
+  if (tpl.executionEnvironment === 'EXECUTION_ENVIRONMENT_GEN2') out.executionEnvironment = 'gen2';
+  if (tpl.executionEnvironment === 'EXECUTION_ENVIRONMENT_GEN1') out.executionEnvironment = 'gen1';
+  return out;
+}
+
+/** Throws INVALID_ARGUMENT naming the first rule `service` breaks. */
+function checkRules(service: any): void {
+  if (!service?.template?.containers?.[0]?.image) throw status(grpc.status.INVALID_ARGUMENT, 'template.containers[0].image is required');
+  const broken = runViolations(resourcesOf(service));
+  if (broken.length > 0) throw status(grpc.status.INVALID_ARGUMENT, `template: ${broken.map(violationText).join('; ')}`);
+  const reserved = [...reservedAnnotations(service.annotations), ...reservedAnnotations(service.template?.annotations)];
+  if (reserved.length > 0) throw status(grpc.status.INVALID_ARGUMENT, `annotations ${reserved.join(', ')}: ${RULES.annotations.text} (${RULES.annotations.url})`);
+}
+
+export interface FakeRunOptions {
+  /** The `uri` a new service gets (by service id); a made-up `https://ID-….run.app` when it answers undefined. */
+  uriFor?: (serviceId: string) => string | undefined;
 }
 
 /** Starts the fake on a free port. */
-export async function startFakeRun(): Promise<FakeRun> {
+export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> {
   const def = loadProtos(['google/cloud/run/v2/service.proto', 'google/longrunning/operations.proto'], '@google-cloud/run');
   const services = serviceDef(def, 'google.cloud.run.v2.Services');
   const encodeService = (s: unknown): Buffer => services.GetService!.responseSerialize(s);
@@ -43,24 +95,45 @@ export async function startFakeRun(): Promise<FakeRun> {
     if (!s) throw status(grpc.status.NOT_FOUND, `Resource '${name}' was not found`);
     return s;
   };
+  const withoutOutputOnly = (s: any): any => Object.fromEntries(Object.entries(s ?? {}).filter(([k]) => !OUTPUT_ONLY.includes(k)));
+  const create = (parent: string, id: string, service: any): any => {
+    const name = `${parent}/services/${id}`;
+    const region = parent.split('/')[3];
+    const uri = opts.uriFor?.(id) ?? `https://${id}-1234567890.${region}.run.app`;
+    const s = { ...withoutOutputOnly(service), name, uid: randomUUID(), generation: '1', uri, urls: [uri, `https://${id}-abcdefghij-ew.a.run.app`], etag: `"e${++etag}"` };
+    store.set(name, s);
+    policies.set(name, { version: 1, etag: Buffer.from(`p${++etag}`), bindings: [] });
+    return s;
+  };
 
   const server = new grpc.Server();
   server.addService(services, unary(calls, {
     CreateService(req) {
-      const name = `${req.parent}/services/${req.serviceId}`;
       if (!/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(req.serviceId ?? '')) throw status(grpc.status.INVALID_ARGUMENT, `bad service id "${req.serviceId}"`);
-      if (store.has(name)) throw status(grpc.status.ALREADY_EXISTS, `Resource '${name}' already exists`);
-      if (!req.service?.template?.containers?.[0]?.image) throw status(grpc.status.INVALID_ARGUMENT, 'template.containers[0].image is required');
-      const s = { ...req.service, name, uid: randomUUID(), generation: '1', uri: `https://${req.serviceId}-1234567890.${req.parent.split('/')[3]}.run.app`, etag: `"e${++etag}"` };
-      store.set(name, s);
-      policies.set(name, { version: 1, etag: Buffer.from(`p${++etag}`), bindings: [] });
-      return startOp(req.parent, s);
+      if (store.has(`${req.parent}/services/${req.serviceId}`)) throw status(grpc.status.ALREADY_EXISTS, `Resource '${req.parent}/services/${req.serviceId}' already exists`);
+      checkRules(req.service);
+      if (req.validateOnly) return startOp(req.parent, req.service);
+      return startOp(req.parent, create(req.parent, req.serviceId, req.service));
     },
     UpdateService(req) {
-      const cur = mustGet(req.service?.name);
-      const s = { ...req.service, uid: cur.uid, uri: cur.uri, generation: String(Number(cur.generation) + 1), etag: `"e${++etag}"` };
-      store.set(s.name, s);
-      return startOp(locationOf(s.name), s);
+      const name: string = req.service?.name ?? '';
+      fake.beforeUpdate?.(name);
+      const cur = store.get(name);
+      if (!cur) {
+        if (!req.allowMissing) throw status(grpc.status.NOT_FOUND, `Resource '${name}' was not found`);
+        checkRules(req.service);
+        return startOp(locationOf(name), create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), req.service));
+      }
+      if (req.service.etag && req.service.etag !== cur.etag) {
+        throw status(grpc.status.ABORTED, `etag ${req.service.etag} does not match the current etag ${cur.etag}: the service changed since it was read`);
+      }
+      const paths: string[] = req.updateMask?.paths ?? [];
+      const merged = paths.length === 0 ? { ...withoutOutputOnly(req.service), name } : applyMask(cur, req.service, paths, WRITABLE);
+      checkRules(merged);
+      if (req.validateOnly) return startOp(locationOf(name), merged);
+      const s = { ...merged, uid: cur.uid, uri: cur.uri, urls: cur.urls, generation: String(Number(cur.generation) + 1), etag: `"e${++etag}"` };
+      store.set(name, s);
+      return startOp(locationOf(name), s);
     },
     DeleteService(req) {
       const s = mustGet(req.name);
@@ -97,10 +170,17 @@ export async function startFakeRun(): Promise<FakeRun> {
     },
   }));
   const port = await listen(server);
-  return {
+  const fake: FakeRun = {
     port, calls, services: store, policies,
     mutatingCalls: () => calls.filter((c) => MUTATING.has(c.method)),
+    counts: () => countCalls(calls),
     clientOptions: () => fakeClientOptions(port),
+    put(name, service) {
+      const s = create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), { template: { containers: [{ image: 'x' }] }, ...service });
+      if (typeof service.uri === 'string') Object.assign(s, { uri: service.uri, urls: service.urls ?? [service.uri] });
+      return s;
+    },
     stop: () => shutdown(server),
   };
+  return fake;
 }

@@ -25,6 +25,8 @@ export interface PubsubEmulator {
   gcloudEnv: Record<string, string>;
   createTopic(topic: string): Promise<void>;
   createPushSubscription(name: string, topic: string, pushEndpoint: string, ackDeadlineSeconds?: number): Promise<void>;
+  /** PUTs a Subscription resource (REST form, `topic` as a full name) as given. */
+  createSubscription(name: string, body: Record<string, unknown>): Promise<void>;
   /** `gcloud pubsub topics publish TOPIC --message=…` (the real CLI); answers the message ids. */
   publish(topic: string, message: string, attributes?: Record<string, string>): Promise<string[]>;
   /** Emulator stdout+stderr so far. */
@@ -74,6 +76,7 @@ export async function startPubsubEmulator(opts: { project?: string; startTimeout
     project,
     gcloudEnv,
     createTopic: (topic) => put(`topics/${topic}`, {}),
+    createSubscription: (name, body) => put(`subscriptions/${name}`, body),
     createPushSubscription: (name, topic, pushEndpoint, ackDeadlineSeconds = 60) =>
       put(`subscriptions/${name}`, { topic: `projects/${project}/topics/${topic}`, pushConfig: { pushEndpoint }, ackDeadlineSeconds }),
     async publish(topic, message, attributes = {}) {

@@ -3,7 +3,9 @@
  * gRPC to in-process fakes built from the packages' own .proto files, and the REAL
  * @google-cloud/pubsub client against Google's Pub/Sub emulator. Asserts on the requests the
  * servers received, idempotency (a second deploy makes no mutating call), prune and destroy.
- * Skips with a notice without the emulator, except under CI=true. Spec: issue 4 ("Tests").
+ * The function, its trigger subscription and the dead-letter topic are seeded first, as the
+ * function's deployment and the one-time setup leave them (deploy refuses a broken chain).
+ * Skips with a notice without the emulator, except under CI=true. Spec: docs/deploy.md.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -43,7 +45,7 @@ ${over.extraNotebook ? '  - {name: taken, file: t.ipynb, service: {name: foreign
 test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the Pub/Sub emulator', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   let clients: DeployClients | undefined;
-  const { run, sch, ps, stop } = await startDeployBackends(PROJECT);
+  const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT);
   t.after(async () => {
     await Promise.allSettled([clients?.run.close(), clients?.scheduler.close(), clients?.pubsub.close()]);
     await stop();
@@ -59,6 +61,19 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     return { status: res.statusCode, body: await res.body.json().catch(() => undefined) };
   };
   const reset = (): void => { run.calls.length = 0; sch.calls.length = 0; };
+  const FN_SERVICE = `${LOC}/services/runnotebook`;
+
+  await t.test('with no function deployed, deploy is refused before any change, naming the broken links', async () => {
+    await assert.rejects(applyDeploy(c, parseManifest(yaml(), 'm.yaml')), (e: unknown) => {
+      assert.ok(isNbtError(e));
+      assert.equal(e.code, 'REQUEST_REJECTED');
+      assert.match(e.message, /function runNotebook is not deployed/);
+      assert.match(e.message, /dead-letter topic does not exist/);
+      return true;
+    });
+    assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
+  });
+  const seeded = await seedTrigger({ region: 'europe-west1', topic: 't_reports' });
 
   // Foreign resources nbtrigger must never touch.
   sch.jobs.set(`${LOC}/jobs/by-hand`, { name: `${LOC}/jobs/by-hand`, schedule: '* * * * *', timeZone: 'UTC', pubsubTarget: { topicName: TOPIC, data: Buffer.from('x') } });
@@ -66,7 +81,7 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     pubsubTarget: { topicName: TOPIC, data: Buffer.from('x'), attributes: { 'managed-by': 'nbtrigger', 'nbtrigger-deployment': 'billing' } } });
   run.services.set(`${LOC}/services/foreign-svc`, { name: `${LOC}/services/foreign-svc`, labels: { team: 'other' }, template: { containers: [{ image: 'x' }] } });
 
-  await t.test('first deploy creates the services (waiting on the operation), grants invoker, creates topic and jobs', async () => {
+  await t.test('first deploy creates the services (waiting on the operation), grants invoker, sets the trigger dead-letter policy, creates the jobs', async () => {
     reset();
     await applyDeploy(c, parseManifest(yaml(), 'm.yaml'));
     const create = run.calls.filter((x) => x.method === 'CreateService');
@@ -90,9 +105,16 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     assert.equal(setIam[0]!.request.resource, `${LOC}/services/reports-sales`);
     assert.deepEqual(setIam[0]!.request.policy.bindings, [{ role: 'roles/run.invoker', members: [FN] }]);
 
+    // The function's deployment made the topic: used as is. Its trigger subscription gets the dead-letter policy.
     const topic = await topicOnEmulator();
     assert.equal(topic.status, 200);
-    assert.deepEqual(topic.body.labels, { 'managed-by': 'nbtrigger', 'nbtrigger-deployment': 'reports' });
+    assert.equal(topic.body.labels, undefined);
+    const [sub] = await c.pubsub.subscription(seeded.subscription).getMetadata();
+    assert.equal(sub.deadLetterPolicy?.deadLetterTopic, seeded.deadLetterTopic);
+    assert.equal(sub.deadLetterPolicy?.maxDeliveryAttempts, 5);
+    assert.match(String(sub.pushConfig?.pushEndpoint), /^https:\/\/runnotebook-/, 'the push config is kept');
+    assert.equal(tpl.maxInstanceRequestConcurrency, 80);
+    assert.deepEqual([tpl.containers[0].resources.cpuIdle, tpl.containers[0].resources.startupCpuBoost], [true, true], 'billing and boost are explicit');
 
     const jobs = sch.calls.filter((x) => x.method === 'CreateJob').map((x) => x.request);
     assert.deepEqual(jobs.map((j) => j.job.name), [`${LOC}/jobs/reports_nightly`, `${LOC}/jobs/reports_hourly`]);
@@ -137,6 +159,8 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     const upd = run.calls.find((x) => x.method === 'UpdateService')!.request;
     assert.equal(upd.service.name, `${LOC}/services/reports-sales`);
     assert.equal(upd.service.template.containers[0].image, 'europe-docker.pkg.dev/p/nb/sales:v2');
+    assert.deepEqual(upd.updateMask.paths, ['labels', 'template', 'invoker_iam_disabled']);
+    assert.match(upd.service.etag, /^"e\d+"$/, 'the etag read just before is sent');
     assert.deepEqual(sch.mutatingCalls().map((x) => `${x.method} ${x.request.job?.name ?? x.request.name}`),
       [`UpdateJob ${LOC}/jobs/reports_nightly`, `DeleteJob ${LOC}/jobs/reports_hourly`]);
     const uj = sch.calls.find((x) => x.method === 'UpdateJob')!.request;
@@ -174,17 +198,16 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     assert.deepEqual(sch.mutatingCalls().map((x) => `${x.method} ${x.request.name}`), [`DeleteJob ${LOC}/jobs/reports_nightly`]);
     assert.deepEqual(run.mutatingCalls().map((x) => `${x.method} ${x.request.name}`), [`DeleteService ${LOC}/services/reports-sales`]);
     assert.ok(run.calls.some((x) => x.method === 'GetOperation'), 'waited on the delete operation');
-    assert.equal((await topicOnEmulator()).status, 404);
     assert.deepEqual([...sch.jobs.keys()].sort(), [`${LOC}/jobs/billing_daily`, `${LOC}/jobs/by-hand`]);
-    assert.deepEqual([...run.services.keys()], [`${LOC}/services/foreign-svc`]);
+    assert.deepEqual([...run.services.keys()].sort(), [`${LOC}/services/foreign-svc`, FN_SERVICE]);
+    assert.equal((await topicOnEmulator()).status, 200, 'the function\'s topic is not nbtrigger\'s to delete');
     reset();
     const again = await applyDestroy(c, m);
-    assert.deepEqual(again, []);
+    assert.deepEqual(again.map((x) => `${x.op} ${x.resource}`), ['noop topic']);
     assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
   });
 
   await t.test('destroy keeps a topic nbtrigger did not make', async () => {
-    await ps.createTopic('t_reports');
     await applyDestroy(c, parseManifest(yaml(), 'm.yaml'));
     assert.equal((await topicOnEmulator()).status, 200);
   });

@@ -1,8 +1,9 @@
 /**
  * The real `nbtrigger plan | deploy | destroy | publish` commands as child processes, pointed at
  * the in-process Cloud Run / Scheduler gRPC fakes (NBTRIGGER_RUN_ENDPOINT,
- * NBTRIGGER_SCHEDULER_ENDPOINT) and Google's Pub/Sub emulator (PUBSUB_EMULATOR_HOST).
- * Spec: issue 4 ("Commands").
+ * NBTRIGGER_SCHEDULER_ENDPOINT) and Google's Pub/Sub emulator (PUBSUB_EMULATOR_HOST), with the
+ * function and its trigger seeded as the function's deployment and the setup leave them.
+ * Spec: docs/deploy.md.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -47,7 +48,7 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const { run, sch, ps, stop } = await startDeployBackends(PROJECT);
+  const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT);
   t.after(stop);
   const file = join(dir, 'nbtrigger.yaml');
   await writeFile(file, MANIFEST);
@@ -57,13 +58,25 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
   };
   const cli = (args: string[]) => runCli(args, { env, timeoutMs: 60_000 });
 
-  await t.test('plan shows the actions and next fire times, and changes nothing', async () => {
+  await t.test('plan with no function: the chain is broken, exit 2', async () => {
+    const r = await cli(['plan', '-f', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stdout, /^ {2}ERROR {2}function {4}projects\/nbtrigger-cli\/locations\/us-central1\/services\/runnotebook {2}\(function runNotebook is not deployed/m);
+    assert.match(r.stdout, /^ {2}ERROR {2}dead-letter {1}projects\/nbtrigger-cli\/topics\/t_nbtrigger-dead-letter/m);
+    assert.match(r.stdout, /chain: \d broken link\(s\)/);
+  });
+
+  await seedTrigger({ region: 'us-central1', topic: 't_nbtrigger' });
+
+  await t.test('plan shows the actions, the chain and next fire times, and changes nothing', async () => {
     const r = await cli(['plan', '-f', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\+ service projects\/nbtrigger-cli\/locations\/us-central1\/services\/cli-hello$/m);
-    assert.match(r.stdout, /^\+ topic {3}projects\/nbtrigger-cli\/topics\/t_nbtrigger$/m);
+    assert.match(r.stdout, /^= topic {3}projects\/nbtrigger-cli\/topics\/t_nbtrigger \(unchanged\)$/m);
+    assert.match(r.stdout, /^~ subscription projects\/nbtrigger-cli\/subscriptions\/eventarc-us-central1-runnotebook-000000-sub-000$/m);
     assert.match(r.stdout, /^\+ job {5}projects\/nbtrigger-cli\/locations\/us-central1\/jobs\/cli_morning$/m);
-    assert.match(r.stdout, /plan: 3 to create, 1 to update, 0 to delete, 0 unchanged/);
+    assert.match(r.stdout, /plan: 2 to create, 2 to update, 0 to delete, 1 unchanged/);
+    assert.match(r.stdout, /^chain of projects\/nbtrigger-cli\/locations\/us-central1\/jobs\/cli_morning:\n {2}create job .*\n {2}ok {5}topic .*\n {2}update trigger .*\n {2}ok {5}dead-letter .*\n {2}ok {5}function .*\n {2}create service /m);
     assert.equal(r.stdout.match(/ {2}next: \d{4}-\d\d-\d\d 07:00 E[SD]T \(-0[45]:00\)/g)?.length, 3, r.stdout);
     assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
   });
@@ -76,7 +89,7 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
     assert.doesNotMatch(first.stderr, /MetadataLookupWarning|Could not load the default credentials/);
     assert.deepEqual([...sch.jobs.keys()], [`projects/${PROJECT}/locations/us-central1/jobs/cli_morning`]);
     const before = run.mutatingCalls().length + sch.mutatingCalls().length;
-    assert.equal(before, 3); // CreateService, SetIamPolicy, CreateJob
+    assert.equal(before, 3); // CreateService, SetIamPolicy, CreateJob (and the subscription's dead-letter policy, in the emulator)
     const second = await cli(['deploy', '-f', file, '--json']);
     assert.equal(second.code, 0, second.stderr);
     const actions = JSON.parse(second.stdout) as Array<{ op: string }>;
@@ -101,13 +114,41 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
       [[id, 'host.example:8888 /nb.ipynb --use-https', { origin: 'cli' }]]);
   });
 
+  await t.test('a build: service with no known image: plan and deploy refuse it by name; plan --check stays offline; --built-image gives it', async () => {
+    const built = join(dir, 'built.yaml');
+    await writeFile(built, MANIFEST.replace(`service: {image: "gcr.io/${PROJECT}/hello:1"}`, 'service: {name: built-hello, build: notebook-image}'));
+    const before = run.mutatingCalls().length + sch.mutatingCalls().length;
+    for (const verb of ['plan', 'deploy']) {
+      const r = await cli([verb, '-f', built]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /no image is known for service built-hello .*pass --built-image us-central1-docker\.pkg\.dev\/nbtrigger-cli\/nbtrigger\/notebook:TAG/);
+    }
+    assert.equal(run.mutatingCalls().length + sch.mutatingCalls().length, before, 'nothing was deployed');
+    assert.equal((await cli(['plan', '--check', '-f', built])).code, 0);
+    const ref = 'us-central1-docker.pkg.dev/nbtrigger-cli/nbtrigger/notebook:b42';
+    const plan = await cli(['plan', '-f', built, '--built-image', ref, '--json']);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.ok(run.calls.every((x) => x.method !== 'CreateService' || x.request.serviceId !== 'built-hello'));
+    const unpinned = await cli(['plan', '-f', built, '--built-image', 'us-central1-docker.pkg.dev/nbtrigger-cli/nbtrigger/notebook']);
+    assert.equal(unpinned.code, 2);
+    assert.match(unpinned.stderr, /explicit tag or digest/);
+    const deployed = await cli(['deploy', '-f', built, '--built-image', ref]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.equal(run.services.get(`projects/${PROJECT}/locations/us-central1/services/built-hello`).template.containers[0].image, ref);
+    // From a workstation, without --built-image, the image the service runs is kept: no image change.
+    const again = await cli(['plan', '-f', built]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^= service projects\/nbtrigger-cli\/locations\/us-central1\/services\/built-hello \(unchanged\)$/m);
+    assert.equal((await cli(['destroy', '-f', built])).code, 0);
+  });
+
   await t.test('destroy removes the deployment', async () => {
     const r = await cli(['destroy', '-f', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(sch.jobs.size, 0);
-    assert.equal(run.services.size, 0);
+    assert.deepEqual([...run.services.keys()], [`projects/${PROJECT}/locations/us-central1/services/runnotebook`], 'only the function is left');
     const topic = await request(`http://${ps.host}/v1/projects/${PROJECT}/topics/t_nbtrigger`);
     await topic.body.dump();
-    assert.equal(topic.statusCode, 404);
+    assert.equal(topic.statusCode, 200, 'the function\'s topic is left');
   });
 });

@@ -46,6 +46,7 @@ export function appliedState(desired: DesiredState, urls: Map<string, string>): 
   return {
     services: desired.services.map((s) => ({
       name: s.name, labels: { ...s.labels }, image: s.image, cpu: s.cpu, memory: s.memory, minInstances: s.minInstances,
+      concurrency: s.concurrency, cpuIdle: s.cpuIdle, startupCpuBoost: s.startupCpuBoost,
       maxInstances: s.maxInstances, timeoutSeconds: s.timeoutSeconds, tokenSecret: s.tokenSecret, uri: urls.get(s.serviceId)!,
       ...(s.serviceAccount ? { serviceAccount: s.serviceAccount } : {}),
     })),

@@ -1,6 +1,6 @@
 /**
  * Manifest validation: defaults, the example in infra/, and errors that name the file, the line,
- * the field path and what was expected. Spec: issue 4 ("The manifest").
+ * the field path and what was expected. Spec: docs/deploy.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +15,11 @@ test('manifest: defaults are filled in', () => {
   const m = manifest();
   assert.equal(m.topic, 't_nbtrigger');
   assert.equal(m.tokenSecret, 'nbtrigger-jupyter-token');
-  assert.deepEqual(m.function, { name: 'runNotebook', serviceAccount: 'fn@my-project.iam.gserviceaccount.com' });
+  assert.deepEqual(m.function, { name: 'runNotebook', serviceAccount: 'fn@my-project.iam.gserviceaccount.com', maxDeliveryAttempts: 5, allowedServers: [] });
   const [sales, ops] = m.notebooks;
   assert.deepEqual(sales!.service, {
-    name: 'reports-sales', image: 'europe-docker.pkg.dev/my-project/nb/sales:v1', cpu: '1', memory: '4Gi', minInstances: 0, maxInstances: 1, timeoutSeconds: 3600, labels: {},
+    name: 'reports-sales', image: 'europe-docker.pkg.dev/my-project/nb/sales:v1', cpu: '1', memory: '4Gi', concurrency: 80, billing: 'request',
+    startupCpuBoost: true, minInstances: 0, maxInstances: 1, timeoutSeconds: 3600, labels: {},
   });
   assert.equal(sales!.path, 'notebooks/sales.ipynb');
   assert.deepEqual(sales!.schedules[1], { name: 'hourly', cron: '15 * * * *', timeZone: 'UTC', concurrency: 'skip' });
@@ -27,13 +28,13 @@ test('manifest: defaults are filled in', () => {
   assert.deepEqual(ops!.schedules, []);
 });
 
-test('manifest: the example infra/nbtrigger.yaml is valid and builds its image from notebook-image/', () => {
+test('manifest: the example infra/nbtrigger.yaml is valid and builds its image from notebook-image/ (no image until one is named)', () => {
   const file = join(PROJECT_ROOT, 'infra', 'nbtrigger.yaml');
   const m = parseManifest(readFileSync(file, 'utf8'), file);
   assert.equal(m.notebooks[0]!.service.build?.context, 'notebook-image');
-  assert.equal(m.notebooks[0]!.service.image, 'europe-west1-docker.pkg.dev/my-project/nbtrigger/reports-hello:latest');
+  assert.equal(m.notebooks[0]!.service.image, undefined);
   assert.equal(m.notebooks[0]!.service.timeoutSeconds, 3600);
-  assert.deepEqual(m.notebooks[0]!.schedules[0]!.timeouts, { startSeconds: 300, runSeconds: 1800 });
+  assert.deepEqual(m.notebooks[0]!.schedules[0]!.timeouts, { startSeconds: 300, runSeconds: 480 });
 });
 
 /** Replaces one line of the fixture. */

@@ -45,7 +45,9 @@ try {
 }
 const open = patterns.filter((p) => p.host === '*' || /^\*\.(?:a\.)?run\.app$/.test(p.host));
 if (open.length > 0) fail(`${file}: "${open[0].text}" would let any Cloud Run service receive the Jupyter token`);
-if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(bucket) || bucket.includes('..')) fail(`"${bucket}" is not a bucket name`);
+if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
+  fail(`"${bucket}" is not a bucket name`);
+}
 if (!/^\d+$/.test(attempts) || Number(attempts) < 5 || Number(attempts) > 100) {
   fail(`--max-attempts ${attempts}: Pub/Sub takes 5 to 100 delivery attempts`);
 }

@@ -74,10 +74,14 @@ try {
   // The composite indexes, as `INDEX=COLLECTION FIELD:ORDER FIELD:ORDER …` (orders lowercase, as gcloud takes them).
   const spec = JSON.parse(readFileSync(here('firestore.indexes.json'), 'utf8'));
   for (const ix of spec.indexes) {
-    if (ix.queryScope !== 'COLLECTION') throw new Error(`manifest-facts: index on ${ix.collectionGroup} has scope ${ix.queryScope}`);
+    if (ix.queryScope !== 'COLLECTION') {
+      throw new Error(`manifest-facts: index on ${ix.collectionGroup} has scope ${ix.queryScope}`);
+    }
     const fields = ix.fields.map((f) => {
       const order = String(f.order).toLowerCase();
-      if (!SAFE.FIELD.test(f.fieldPath) || !/^(ascending|descending)$/.test(order)) throw new Error(`manifest-facts: bad index field ${JSON.stringify(f)}`);
+      if (!SAFE.FIELD.test(f.fieldPath) || !/^(ascending|descending)$/.test(order)) {
+        throw new Error(`manifest-facts: bad index field ${JSON.stringify(f)}`);
+      }
       return `${f.fieldPath}:${order}`;
     });
     put('INDEX', `${ix.collectionGroup} ${fields.join(' ')}`, /^[A-Za-z_][A-Za-z0-9_]* [A-Za-z0-9_: ]+$/);

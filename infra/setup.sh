@@ -78,7 +78,10 @@ create() {
   if (( DRY_RUN )); then json_argv gcloud "$@" --project="$PROJECT" --quiet; return 0; fi
   local err
   if err="$(gcloud "$@" --project="$PROJECT" --quiet 2>&1 >/dev/null)"; then return 0; fi
-  if grep -qiE 'already exists|ALREADY_EXISTS|already own it' <<<"$err"; then echo "   (already there)" >&2; return 0; fi
+  if grep -qiE 'already exists|ALREADY_EXISTS|already own it' <<<"$err"; then
+    echo "   (already there)" >&2
+    return 0
+  fi
   printf '%s\n' "$err" >&2
   return 1
 }
@@ -107,6 +110,10 @@ PUBSUB_AGENT="service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
 SCHEDULER_AGENT="service-${PROJECT_NUMBER}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
 COMPUTE_SA="${PROJECT_NUMBER}-compute@developer.gserviceaccount.com"   # Cloud Run's default runtime account
 sa() { printf 'serviceAccount:%s' "$1"; }
+# A role on the project, unconditional: bind_project ACCOUNT ROLE.
+bind_project() {
+  bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$1")" --role="$2" --condition=None
+}
 
 say "APIs"
 gc services enable run.googleapis.com cloudfunctions.googleapis.com cloudbuild.googleapis.com \
@@ -161,7 +168,8 @@ create artifacts repositories create "$REPOSITORY" --location="$REGION" --reposi
 
 say "Buckets: executed notebooks (${BUCKETS[*]}, objects deleted after infra/output-lifecycle.json's age)"
 for b in "${BUCKETS[@]}"; do
-  create storage buckets create "gs://${b}" --location="$REGION" --uniform-bucket-level-access --public-access-prevention
+  create storage buckets create "gs://${b}" --location="$REGION" --uniform-bucket-level-access \
+    --public-access-prevention
   gc storage buckets update "gs://${b}" --lifecycle-file=infra/output-lifecycle.json
 done
 create storage buckets create "gs://${SOURCE_BUCKET}" --location="$REGION" --uniform-bucket-level-access \
@@ -173,7 +181,8 @@ for ix in "${INDEXES[@]}"; do
   read -r collection fields <<<"$ix"
   configs=()
   for f in $fields; do configs+=("--field-config=field-path=${f%%:*},order=${f##*:}"); done
-  create firestore indexes composite create --collection-group="$collection" --query-scope=collection "${configs[@]}" --async
+  create firestore indexes composite create --collection-group="$collection" --query-scope=collection \
+    "${configs[@]}" --async
 done
 for pair in "${NO_INDEXES[@]}"; do
   read -r collection field <<<"$pair"
@@ -198,11 +207,9 @@ say "IAM: the function (${FUNCTION_SA})"
 bind secrets add-iam-policy-binding "$TOKEN_SECRET" --member="$(sa "$FUNCTION_SA")" \
   --role=roles/secretmanager.secretAccessor
 # It is the Eventarc trigger's account too. https://cloud.google.com/eventarc/docs/access-control
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$FUNCTION_SA")" \
-  --role=roles/eventarc.eventReceiver --condition=None
+bind_project "$FUNCTION_SA" roles/eventarc.eventReceiver
 # Run records and leases (NBTRIGGER_STORE=firestore). https://cloud.google.com/firestore/docs/security/iam
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$FUNCTION_SA")" \
-  --role=roles/datastore.user --condition=None
+bind_project "$FUNCTION_SA" roles/datastore.user
 # Writes executed notebooks; a redelivered run may overwrite its own object, so objectUser (create,
 # overwrite, read) rather than objectCreator. https://cloud.google.com/storage/docs/access-control/iam-roles
 for b in "${BUCKETS[@]}"; do
@@ -235,12 +242,12 @@ bind pubsub topics add-iam-policy-binding "$DEAD_LETTER_TOPIC" --member="$(sa "$
 # before the first build, and its generated name changes whenever the trigger is made anew, so a
 # binding on it would be lost. Subscriber on the project's subscriptions is the documented
 # alternative; it is granted to Google's Pub/Sub agent only.
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$PUBSUB_AGENT")" \
-  --role=roles/pubsub.subscriber --condition=None
+bind_project "$PUBSUB_AGENT" roles/pubsub.subscriber
 
 say "IAM: the Cloud Build account ${BUILD_SA} (cloudbuild.yaml runs as it)"
-# Build logs (options.logging: CLOUD_LOGGING_ONLY). https://cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$BUILD_SA")" --role=roles/logging.logWriter --condition=None
+# Build logs (options.logging: CLOUD_LOGGING_ONLY).
+# https://cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts
+bind_project "$BUILD_SA" roles/logging.logWriter
 # Reads the source `gcloud builds submit` uploads. https://cloud.google.com/storage/docs/access-control/iam-roles
 bind storage buckets add-iam-policy-binding "gs://${SOURCE_BUCKET}" --member="$(sa "$BUILD_SA")" \
   --role=roles/storage.objectViewer
@@ -248,15 +255,15 @@ bind storage buckets add-iam-policy-binding "gs://${SOURCE_BUCKET}" --member="$(
 bind artifacts repositories add-iam-policy-binding "$REPOSITORY" --location="$REGION" --member="$(sa "$BUILD_SA")" \
   --role=roles/artifactregistry.writer
 # Deploys the function. https://cloud.google.com/functions/docs/reference/iam/roles
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$BUILD_SA")" --role=roles/cloudfunctions.developer --condition=None
+bind_project "$BUILD_SA" roles/cloudfunctions.developer
 # nbtrigger deploy: Cloud Run services and their invoker bindings (also the function's invoker
 # binding: a 2nd gen function is a Cloud Run service). https://cloud.google.com/run/docs/reference/iam/roles
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$BUILD_SA")" --role=roles/run.admin --condition=None
+bind_project "$BUILD_SA" roles/run.admin
 # nbtrigger deploy: Scheduler jobs. https://cloud.google.com/scheduler/docs/access-control
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$BUILD_SA")" --role=roles/cloudscheduler.admin --condition=None
+bind_project "$BUILD_SA" roles/cloudscheduler.admin
 # nbtrigger deploy: the topic, and the dead-letter policy on the trigger's subscription.
 # https://cloud.google.com/pubsub/docs/access-control
-bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$BUILD_SA")" --role=roles/pubsub.editor --condition=None
+bind_project "$BUILD_SA" roles/pubsub.editor
 # Deploying something that runs as an account is acting as it (the function, its build, the services).
 # https://cloud.google.com/iam/docs/service-account-permissions#user-role
 for account in "$FUNCTION_SA" "$FUNCTION_BUILD_SA" $runtime_sas; do
@@ -269,7 +276,7 @@ say "IAM: the function's build account ${FUNCTION_BUILD_SA} (buildpacks of gclou
 # repository and bucket are made by Cloud Functions on first deploy, hence project-level grants.
 # https://cloud.google.com/functions/docs/securing/build-custom-sa
 for role in roles/logging.logWriter roles/artifactregistry.writer roles/storage.objectViewer; do
-  bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$FUNCTION_BUILD_SA")" --role="$role" --condition=None
+  bind_project "$FUNCTION_BUILD_SA" "$role"
 done
 
 cat >&2 <<EOF

@@ -1,5 +1,5 @@
 /**
- * Concurrency and memory (issue 6 item 4), through one functions-framework process against one
+ * Concurrency and memory (docs/benchmarks.md), through one functions-framework process against one
  * Jupyter server: after a warm-up run, one run alone, then N (20) runs at once (total wall time,
  * peak RSS and its growth, with VmHWM reset before each, so the process's start is not what is
  * read); and, in a

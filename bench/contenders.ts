@@ -131,7 +131,7 @@ export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { seq
 
 export interface InProcessOptions {
   sequential?: boolean;
-  /** Keep a reset kernel for the next run (issue 6 item 5). */
+  /** Keep a reset kernel for the next run (docs/benchmarks.md). */
   warm?: boolean;
   /** Another build's `runNotebook` (before/after runs); default this checkout's. */
   run?: typeof runNotebook;

@@ -1,5 +1,5 @@
 /**
- * Function start (issue 6 item 3): the time and memory to import the function module in a bare
+ * Function start (docs/benchmarks.md): the time and memory to import the function module in a bare
  * Node process, and to serve its first event under functions-framework (spawn → listening →
  * first event answered), with the process's RSS after it. Each contender takes a project root,
  * so a baseline checkout can run side by side (`BENCH_BASELINE`).

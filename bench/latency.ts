@@ -1,5 +1,5 @@
 /**
- * Latency (issue 6 item 2): the runner reaches the server through a TCP proxy that delays every
+ * Latency (docs/benchmarks.md): the runner reaches the server through a TCP proxy that delays every
  * chunk by `oneWayMs` each way (test/helpers/tcp-proxy.ts), as the link to Cloud Run would. 100
  * cells pipelined vs `--sequential` through it, and pipelined directly (same rounds) so the link's
  * cost reads as `(via proxy − direct) / RTT`: pipelining should pay the link a few times per run,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:memory`: the large-output memory bound alone (issue 3 "Memory", issue 6 item 4),
+ * `npm run bench:memory`: the large-output memory bound alone (docs/function.md, docs/benchmarks.md),
  * quicker to repeat than the whole bench. For each large-output notebook (50 × 1 MB flushed
  * chunks, and one `print` of 50 MB), in a fresh functions-framework process per round: a trivial
  * run first (modules loaded, record and notebook written once), then the large one; prints the

@@ -1,5 +1,5 @@
 /**
- * The bench's derived lines for issue 6 items 2–5 and for before/after runs, from the medians:
+ * The bench's derived lines for the link, start, concurrency and warm-kernel figures (docs/benchmarks.md) and for BENCH_BASELINE runs, from the medians:
  * latency overhead in round trips, function start against its goals, concurrency and memory
  * ratios, the warm kernel's gain, and `ratio after/before` for every `[before]` metric.
  * @module

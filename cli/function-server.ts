@@ -5,7 +5,7 @@
  * The one place that starts it: the local stack (`nbtrigger local`), the tests' fixture and the
  * benchmarks all build on this.
  *
- * Spec: issue "Run a notebook …" (item 4: `npx functions-framework …` serves the built function).
+ * Spec: docs/function.md (`npx functions-framework …` serves the built function).
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';

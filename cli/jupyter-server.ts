@@ -4,7 +4,7 @@
  * `--server`, by `nbtrigger local`, by the tests and by the benchmarks. `stop()` ends the
  * server and every kernel it started (SIGTERM, then SIGKILL of the process group).
  *
- * Spec: ../shared/design/README.md §4 (start command, readiness probe).
+ * Spec: docs/testing.md (start command, readiness probe).
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -3,7 +3,7 @@
  * unix-cron in the job's IANA time zone, via deploy/cron.ts and croner), reading time from an
  * injectable clock so a test can start "one second before 07:00 in Tokyo" instead of waiting.
  *
- * Spec: issue 4 ("an in-process cron … same 5-field unix-cron and time zones as Cloud Scheduler";
+ * Spec: docs/deploy.md (an in-process cron … same 5-field unix-cron and time zones as Cloud Scheduler;
  * "inject time so a test does not wait a minute").
  * @module
  */

@@ -6,8 +6,8 @@
  * `nbtrigger local -f MANIFEST [--fire SCHEDULE]` runs a deployment manifest the same way
  * (cli/local-manifest.ts).
  *
- * Spec: DEVELOPERS.md "Local first"; issue "Run a notebook …" (what a user does, item 1);
- * issue 4 ("The same manifest, locally").
+ * Spec: docs/running.md (the local stack);
+ * docs/deploy.md (The same manifest, locally).
  * @module
  */
 import { randomBytes } from 'node:crypto';

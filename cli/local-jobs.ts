@@ -6,7 +6,7 @@
  * relative path, which the function writes below its runs folder (a message may name no other).
  * Pure: no I/O.
  *
- * Spec: issue 4 ("The same manifest, locally"); deploy/desired.ts (jobSpec, scheduleRequest).
+ * Spec: docs/deploy.md (The same manifest, locally); deploy/desired.ts (jobSpec, scheduleRequest).
  * @module
  */
 import { NbtError } from '../functions/errors.js';

@@ -4,7 +4,7 @@
  * exits with that run's exit code; without it the stack runs until SIGINT/SIGTERM, firing the
  * schedules on their cron in their time zones, and `nbtrigger publish` reaches it.
  *
- * Spec: issue 4 ("The same manifest, locally").
+ * Spec: docs/deploy.md (The same manifest, locally).
  * @module
  */
 import { readFile, stat } from 'node:fs/promises';

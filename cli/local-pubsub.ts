@@ -4,7 +4,7 @@
  * (or any Pub/Sub client pointed at an emulator) reaches the local function. Every other RPC
  * answers UNIMPLEMENTED; another topic answers NOT_FOUND.
  *
- * Spec: issue 4 ("`nbtrigger publish` reaching it"); https://cloud.google.com/pubsub/docs/emulator.
+ * Spec: docs/deploy.md (`nbtrigger publish` reaching it); https://cloud.google.com/pubsub/docs/emulator.
  * @module
  */
 import { randomBytes } from 'node:crypto';

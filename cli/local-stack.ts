@@ -6,7 +6,7 @@
  * schedule's Scheduler message as a Pub/Sub CloudEvent. Each run's final record is written to
  * the local runs folder (functions/store/runs-local.ts). `stop()` ends every child process.
  *
- * Spec: issue 4 ("The same manifest, locally").
+ * Spec: docs/deploy.md (The same manifest, locally).
  * @module
  */
 import { randomBytes } from 'node:crypto';

@@ -2,7 +2,7 @@
  * The `nbtrigger` command. Each subcommand is loaded only when used, so `run` never loads
  * what `local` or (later) `deploy` needs.
  *
- * Spec: ../shared/design/README.md §5 (cli: run, publish, deploy, plan, runs, local).
+ * Spec: docs/architecture.md (cli: run, publish, deploy, plan, runs, local).
  * @module
  */
 

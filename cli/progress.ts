@@ -2,7 +2,7 @@
  * What a person sees while a notebook runs: a one-line progress bar on a TTY (cells done/total,
  * current cell, elapsed), plain lines otherwise; then a summary and the last result.
  *
- * Spec: issue "Run a notebook …" (contract: progress bar on a TTY, plain lines otherwise).
+ * Spec: docs/running.md (progress bar on a TTY, plain lines otherwise).
  * @module
  */
 import type { ProgressEvent } from '../functions/jupyter/executor.js';

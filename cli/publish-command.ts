@@ -4,7 +4,7 @@
  * reaches the emulator). The message is checked with the function's own grammar first, so a
  * message the function would reject is refused here (exit 2) unless `--no-check`.
  *
- * Spec: issue 4 ("Commands": publish); message grammar: issue 2.
+ * Spec: docs/deploy.md (Commands: publish); message grammar: docs/function.md.
  * @module
  */
 import { parseArgs } from 'node:util';

@@ -4,7 +4,7 @@
  * with `--json` exactly one run record. Exit codes: 0 succeeded, 1 failed or timed out,
  * 2 bad input, 3 infrastructure; 130 after Ctrl-C.
  *
- * Spec: issue "Run a notebook …" (what a user does, items 2–3; contract).
+ * Spec: docs/running.md (options, exit codes, the run record).
  * @module
  */
 import { open, stat } from 'node:fs/promises';

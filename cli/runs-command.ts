@@ -4,7 +4,7 @@
  * writes one self-contained page (summary, a chart of durations and outcomes per notebook, the table).
  * Exit codes: 0 listed (whatever the runs' outcomes), 2 bad input, 3 the history could not be read.
  *
- * Spec: issue 3 "Run records and history".
+ * Spec: docs/function.md.
  * @module
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';

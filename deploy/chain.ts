@@ -6,7 +6,7 @@
  * deploy cannot mend it. `plan` shows the chain and exits non-zero on an error; `deploy` refuses
  * before changing anything. Pure: no I/O.
  *
- * Spec: docs/deploy.md ("The chain").
+ * Spec: docs/deploy.md (The chain).
  * @module
  */
 import type { DesiredState } from './desired.js';

@@ -4,7 +4,7 @@
  * steps, `*`, month and weekday names; day-of-month and day-of-week OR-ed when both are
  * restricted) in an IANA time zone. Pure: no I/O.
  *
- * Spec: issue 4 ("Cron expressions and time zones are checked locally … `plan` shows each
+ * Spec: docs/deploy.md (cron expressions and time zones are checked locally … `plan` shows each
  * schedule's next three fire times in its zone");
  * https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules.
  * @module

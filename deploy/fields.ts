@@ -3,7 +3,7 @@
  * field, so every problem names `notebooks[1].schedules[0].cron` and what was expected.
  * Problems are collected, not thrown, so one run reports them all. Pure: no I/O.
  *
- * Spec: issue 4 ("Validation errors name the file, the path of the field and what was expected").
+ * Spec: docs/deploy.md (Validation errors name the file, the path of the field and what was expected).
  * @module
  */
 

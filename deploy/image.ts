@@ -4,7 +4,7 @@
  * pushes exactly this name (repository `nbtrigger`, image `notebook`); `deploy --built-image`
  * takes it. Pure: no I/O.
  *
- * Spec: docs/deploy.md ("Images"); https://cloud.google.com/artifact-registry/docs/docker/names.
+ * Spec: docs/deploy.md (Images); https://cloud.google.com/artifact-registry/docs/docker/names.
  * @module
  */
 import type { Manifest } from './manifest.js';

@@ -4,7 +4,7 @@
  * checked against the Cloud Run rules (deploy/rules.ts), so `plan --check` refuses offline what
  * the API would refuse, naming the field and the rule. Pure: no I/O.
  *
- * Spec: docs/deploy.md ("Rules", "Images").
+ * Spec: docs/deploy.md (Rules, Images).
  * @module
  */
 import { durationSeconds, FieldReader, join, typeName } from './fields.js';

@@ -2,8 +2,8 @@
  * The function's configuration, read from its environment once per invocation: plain data in,
  * plain data out (tests pass an object). Every knob the function has is here, with its default.
  *
- * Spec: issue "Run a notebook …" (JUPYTER_TOKEN, JUPYTER_SERVER, JUPYTER_NOTEBOOK), issue 3 (outputs,
- * records, notifications), issue 5 (deadline, retries, dedupe, SSRF).
+ * Spec: docs/function.md (the environment table: token, server, outputs, records, notifications,
+ * deadline, retries, dedupe), docs/security.md (ALLOWED_SERVERS, ALLOWED_OUTPUTS, bounds).
  * @module
  */
 import { tmpdir } from 'node:os';

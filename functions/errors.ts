@@ -3,7 +3,7 @@
  * (never `instanceof` chains), a `retryable` flag that decides ack (return) versus
  * retry (throw) in the Pub/Sub function, and the CLI exit code it maps to.
  *
- * Spec: ../shared/design/README.md §1 (ack/retry), issue "Run a notebook …" (exit codes).
+ * Spec: docs/architecture.md (ack/retry), docs/function.md (exit codes).
  * @module
  */
 

@@ -7,7 +7,7 @@
  * unreachable, 5xx, kernel died before the first cell), and even then only inside a bounded
  * retry window, so a message is never redelivered forever.
  *
- * Spec: ../shared/design/README.md §1–§2; issue "Run a notebook …" (function contract);
+ * Spec: docs/architecture.md and docs/function.md (the function contract);
  * https://cloud.google.com/eventarc/docs/cloudevents (google.cloud.pubsub.topic.v1.messagePublished).
  * @module
  */

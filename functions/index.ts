@@ -2,7 +2,7 @@
  * The Cloud Function entry: registers `runNotebook` (CloudEvent signature, Pub/Sub
  * MessagePublishedData) with functions-framework. Nothing else lives here.
  *
- * Spec: ../shared/design/README.md §5; https://github.com/GoogleCloudPlatform/functions-framework-nodejs
+ * Spec: docs/architecture.md; https://github.com/GoogleCloudPlatform/functions-framework-nodejs
  * @module
  */
 import { cloudEvent } from '@google-cloud/functions-framework';

@@ -9,7 +9,7 @@
  * it back later: acknowledging it instead would lose the run if the first delivery's instance
  * crashed (its lease expires, and only a redelivery can then claim it).
  *
- * Spec: issue 5 (exactly-once effect, no overlap, SSRF, deadline), issue 3 (outputs, records).
+ * Spec: docs/function.md (exactly-once effect, no overlap, SSRF, deadline), docs/function.md (outputs, records).
  * @module
  */
 import { createIdTokenProvider, type IdTokenProvider } from './auth/id-token.js';

@@ -3,7 +3,7 @@
  * invocation (a Firestore client is expensive to create; local stores are cheap). Store
  * clients are imported only when a store of that kind is used.
  *
- * Spec: issue 3 (run records in Firestore / beside the notebook), issue 5 (dedupe leases).
+ * Spec: docs/function.md (run records in Firestore / beside the notebook), docs/function.md (dedupe leases).
  * @module
  */
 import { join } from 'node:path';

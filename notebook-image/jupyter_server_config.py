@@ -10,7 +10,7 @@ the same file serves the container and a local check:
 - ``JUPYTER_IP``: ``0.0.0.0`` in the container (Cloud Run reaches it from outside the sandbox).
 - ``NBTRIGGER_ROOT_DIR``: the folder the notebooks were copied to, keeping their repo paths.
 
-Spec: issue 4 ("Image and build"); ../../shared/design/README.md section 3 (iopub rate limits).
+Spec: docs/deploy.md (Image and build); docs/jupyter-protocol.md (iopub rate limits).
 """
 import os
 import sys

@@ -4,7 +4,7 @@
  * select a plaintext gRPC endpoint (the way `PUBSUB_EMULATOR_HOST` does for Pub/Sub, which the
  * Pub/Sub client reads itself). Credentials otherwise come from Application Default Credentials.
  *
- * Spec: issue 4 (clients injected so tests point them at local servers);
+ * Spec: docs/deploy.md (clients injected so tests point them at local servers);
  * https://github.com/googleapis/gax-nodejs/blob/main/client-libraries.md#creating-the-client-instance.
  * @module
  */

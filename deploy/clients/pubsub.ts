@@ -3,7 +3,7 @@
  * nbtrigger's labels, delete it, publish a message. The PubSub instance is injected; it honours
  * `PUBSUB_EMULATOR_HOST` by itself.
  *
- * Spec: issue 4 (topic ensure; `nbtrigger publish`); https://cloud.google.com/pubsub/docs/emulator.
+ * Spec: docs/deploy.md (topic ensure; `nbtrigger publish`); https://cloud.google.com/pubsub/docs/emulator.
  * @module
  */
 import type { PubSub } from '@google-cloud/pubsub';

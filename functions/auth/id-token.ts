@@ -9,7 +9,7 @@
  * share one fetch. google-auth-library is imported only when a token is first needed, so a run
  * against a local or plain-http server never loads it. A token is never logged.
  *
- * Spec: issue 4 ("Security by default"); https://cloud.google.com/run/docs/authenticating/service-to-service
+ * Spec: docs/deploy.md (Security by default); https://cloud.google.com/run/docs/authenticating/service-to-service
  * (X-Serverless-Authorization); https://cloud.google.com/docs/authentication/get-id-token.
  * @module
  */

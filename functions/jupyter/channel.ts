@@ -3,7 +3,7 @@
  * carrying shell/iopub/stdin/control messages as JSON text frames (binary frames with
  * buffers are decoded too). Validates every frame; reports an unexpected close.
  *
- * Spec: ../shared/design/README.md §3 and
+ * Spec: docs/jupyter-protocol.md and
  * https://jupyter-server.readthedocs.io/en/latest/developers/websocket-protocols.html
  * @module
  */

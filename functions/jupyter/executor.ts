@@ -20,7 +20,7 @@
  *    answers were in flight when the connection was cut, or the kernel restarted meanwhile): the
  *    run ends with KERNEL_DIED naming the cell, it is not resent.
  *
- * Spec: ../shared/design/README.md §3; https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
+ * Spec: docs/jupyter-protocol.md; https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
  * @module
  */
 import { NbtError } from '../errors.js';

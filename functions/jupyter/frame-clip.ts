@@ -5,7 +5,7 @@
  * literal longer than `maxBytes` cut to its first `maxBytes` bytes (never inside an escape
  * sequence or a UTF-8 character), so only the kept part is ever decoded. Pure.
  *
- * Spec: issue "Parameters, executed notebooks, …" (Memory: large outputs never grow memory
+ * Spec: docs/function.md (Memory: large outputs never grow memory
  * without bound); RFC 8259 §7 (string escapes).
  * @module
  */

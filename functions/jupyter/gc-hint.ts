@@ -10,7 +10,7 @@
  * The collector is reached as Jest and others do: `--expose-gc` set at run time, then `gc` taken
  * from a fresh context. Where that is refused, the hint does nothing and V8 collects as it would.
  *
- * Spec: issue "Parameters, executed notebooks, …" (Memory) and issue 6 item 4 (a 50 MB-output cell
+ * Spec: docs/function.md (Memory) and docs/benchmarks.md (a 50 MB-output cell
  * within 2× the output cap); https://v8.dev/blog/trash-talk (young generation, large objects).
  * @module
  */

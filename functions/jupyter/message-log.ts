@@ -6,7 +6,7 @@
  * before it is cut, and a fragment of a secret left at the cut is redacted too (redact.ts): the
  * logger's own redaction of the whole line cannot see a token the cut has split.
  *
- * Spec: issue "Run a notebook …" (`--verbose`: DEBUG lines per kernel message);
+ * Spec: docs/function.md (`--verbose`: DEBUG lines per kernel message);
  * https://cloud.google.com/logging/quotas (log entry size).
  * @module
  */

@@ -3,7 +3,7 @@
  * literal-keyed shapes with guards, plus validation of incoming WebSocket frames. Pure.
  *
  * Spec: https://jupyter-client.readthedocs.io/en/stable/messaging.html and
- * ../shared/design/README.md §3 (JSON text frames with `channel`, header `version: "5.3"`).
+ * docs/jupyter-protocol.md (JSON text frames with `channel`, header `version: "5.3"`).
  * @module
  */
 import { NbtError } from '../errors.js';

@@ -12,8 +12,8 @@
  * `stream` chunk cannot be detected by the protocol. Jupyter Server 1.x also drops the buffer
  * when another session connects to the kernel meanwhile (only one session buffers).
  *
- * Spec: ../shared/design/README.md §3 (reconnect with the same session_id; the server replays);
- * issue 5 ("Reconnect"). How the executor decides what to resend: see executor.ts.
+ * Spec: docs/jupyter-protocol.md (reconnect with the same session_id; the server replays);
+ * docs/function.md (Reconnect). How the executor decides what to resend: see executor.ts.
  * @module
  */
 import { isNbtError, NbtError } from '../errors.js';

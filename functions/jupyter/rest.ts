@@ -4,7 +4,7 @@
  * response validated, every failure classified into an {@link NbtError}.
  *
  * Spec: https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html and
- * ../shared/design/README.md §3.
+ * docs/jupyter-protocol.md.
  * @module
  */
 import { Readable } from 'node:stream';

@@ -3,7 +3,7 @@
  * a Cloud Run cold start or a local server starting), with jittered exponential backoff, until
  * a deadline. Anything else fails at once.
  *
- * Spec: issue "Run a notebook …" (timeouts: server start/readiness).
+ * Spec: docs/function.md (timeouts: server start/readiness).
  * @module
  */
 import { NbtError } from '../errors.js';

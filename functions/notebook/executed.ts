@@ -10,7 +10,7 @@
  * survives a finished run), times as naive UTC ISO (`2024-01-05T10:11:12.345000`), durations in
  * seconds; cells not reached stay `pending`; code outputs and counts of cells not run are cleared.
  *
- * Spec: issue 3 "The executed notebook"; https://nbformat.readthedocs.io/en/latest/format_description.html ;
+ * Spec: docs/function.md; https://nbformat.readthedocs.io/en/latest/format_description.html ;
  * https://github.com/nteract/papermill/blob/main/papermill/engines.py (NotebookExecutionManager) and
  * papermill/execute.py (error markers).
  * @module

@@ -7,7 +7,7 @@
  *
  * Follows ECMA-262 §25.5.2.2 (SerializeJSONProperty) for plain JSON data: `toJSON` is honoured,
  * `undefined`, functions and symbols are skipped in objects and become `null` in arrays, non-finite
- * numbers become `null`; cycles throw. Spec: issue "Parameters, executed notebooks, …" (Memory).
+ * numbers become `null`; cycles throw. Spec: docs/function.md (Memory).
  * @module
  */
 import type { RawJsonText } from './raw-text.js';

@@ -6,7 +6,7 @@
  * `.nan`/`.inf` are refused: they are not JSON and could not be recorded. Only
  * {@link readParametersFile} does I/O; {@link parseParametersText} is pure.
  *
- * Spec: issue 3 "Parameters (papermill-compatible)"; https://yaml.org/spec/1.2.2/ ;
+ * Spec: docs/function.md; https://yaml.org/spec/1.2.2/ ;
  * https://eemeli.org/yaml/#options (intAsBigInt).
  * @module
  */

@@ -4,7 +4,7 @@
  * when there is none); a previous `injected-parameters` cell is replaced in place. The notebook is
  * upgraded to nbformat 4.5 with cell ids first, as papermill does (`nbformat.v4.upgrade`). Pure.
  *
- * Spec: issue 3 "Parameters (papermill-compatible)";
+ * Spec: docs/function.md;
  * https://papermill.readthedocs.io/en/latest/usage-parameterize.html ;
  * https://github.com/nteract/papermill/blob/main/papermill/parameterize.py
  * @module

@@ -6,7 +6,7 @@
  * output a cell keeps costs its size once and makes no garbage. Whoever needs the text as a string
  * (`toString`, `toJSON`) gets it decoded. Pure.
  *
- * Spec: RFC 8259 §7 (strings), issue "Parameters, executed notebooks, …" (Memory).
+ * Spec: RFC 8259 §7 (strings), docs/function.md (Memory).
  * @module
  */
 

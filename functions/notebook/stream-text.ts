@@ -5,7 +5,7 @@
  * them only when somebody reads it, and the notebook serializer ({@link ./json-pieces.ts}) writes
  * them one by one, so the kept output is never copied on the way to a sink. Pure.
  *
- * Spec: issue "Parameters, executed notebooks, …" (Memory: a cell printing 50 MB stays below 2× the
+ * Spec: docs/function.md (Memory: a cell printing 50 MB stays below 2× the
  * output cap); https://nbformat.readthedocs.io/en/latest/format_description.html#stream-output .
  * @module
  */

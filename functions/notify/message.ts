@@ -3,7 +3,7 @@
  * the Pub/Sub message (data + attributes) for the results topic. Never holds a token: the record
  * itself never does, and the text is built only from record fields.
  *
- * Spec: issue 3 "Optional notifications"; https://api.slack.com/messaging/webhooks (`text`, and
+ * Spec: docs/function.md; https://api.slack.com/messaging/webhooks (`text`, and
  * `&`, `<`, `>` escaped as entities).
  * @module
  */

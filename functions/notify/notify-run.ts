@@ -4,7 +4,7 @@
  * loaded or sent when neither is set. Never rejects: a notification that fails is a result the caller
  * records as a warning, never a lost or retried run.
  *
- * Spec: issue 3 "Optional notifications".
+ * Spec: docs/function.md.
  * @module
  */
 import type { Resolver } from '../security/connector.js';

@@ -3,7 +3,7 @@
  * client, imported only when a topic is configured. The client honours `PUBSUB_EMULATOR_HOST`. One
  * client per publish, closed afterwards (a run publishes once). Bounded by a timeout; never rejects.
  *
- * Spec: issue 3 "Optional notifications" (a results Pub/Sub topic gets the run record).
+ * Spec: docs/function.md (a results Pub/Sub topic gets the run record).
  * @module
  */
 import { redact } from '../log.js';

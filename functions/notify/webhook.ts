@@ -6,7 +6,7 @@
  * a metadata server is refused always, a non-public address unless the URL names it literally.
  * Redirects are not followed.
  *
- * Spec: issue 3 "Optional notifications" (a webhook URL gets failures).
+ * Spec: docs/function.md (a webhook URL gets failures).
  * @module
  */
 import { loadUndici } from '../jupyter/undici-lean.js';

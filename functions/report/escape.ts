@@ -1,7 +1,7 @@
 /**
  * HTML escaping and small text helpers shared by the report renderers. Pure.
  *
- * Spec: issue 3 "Run records and history" (all text on the page is HTML-escaped).
+ * Spec: docs/function.md (all text on the page is HTML-escaped).
  * @module
  */
 

@@ -3,7 +3,7 @@
  * each run a dot coloured by its outcome (with a tooltip). All panels share the time axis, so runs
  * of different notebooks line up. No script, no external asset; all text escaped.
  *
- * Spec: issue 3 "Run records and history" (a chart of durations and outcomes over time per notebook).
+ * Spec: docs/function.md (a chart of durations and outcomes over time per notebook).
  * @module
  */
 import type { RunStatus } from '../run/record.js';

@@ -4,7 +4,7 @@
  * outcomes over time per notebook, and the table of runs newest first. Every text is escaped; links
  * are made only for `http(s)`, `file` and `gs://` locations.
  *
- * Spec: issue 3 "Run records and history" (`nbtrigger runs --html report.html`).
+ * Spec: docs/function.md (`nbtrigger runs --html report.html`).
  * @module
  */
 import type { RunStatus } from '../run/record.js';

@@ -3,7 +3,7 @@
  * newest-first ordering (for sources that do not filter themselves), the row each run becomes, and
  * the plain-text table. The run stores (functions/store/) satisfy {@link RunLister} structurally.
  *
- * Spec: issue 3 "Run records and history" (`nbtrigger runs`: newest first; when, notebook, status,
+ * Spec: docs/function.md (`nbtrigger runs`: newest first; when, notebook, status,
  * duration, failing cell, output link).
  * @module
  */

@@ -4,7 +4,7 @@
  * (no Markdown library); images are inline `data:` URLs; SVG goes through `<img>` (its scripts never
  * run); `text/html` outputs are shown in a sandboxed iframe with scripts disabled.
  *
- * Spec: issue 3 "The executed notebook" / `--html`.
+ * Spec: docs/function.md / `--html`.
  * @module
  */
 import { escapeHtml, joinText, stripAnsi } from './escape.js';

@@ -11,7 +11,7 @@
  * Kernel Gateway: 404; or it is unreachable) the page comes from a small built-in renderer and the
  * result says why, so the run still gets an HTML file.
  *
- * Spec: issue 3 "Sinks" (`--html`: the server's own nbconvert endpoint, or any better way).
+ * Spec: docs/function.md (`--html`: the server's own nbconvert endpoint, or any better way).
  * @module
  */
 import type { Dispatcher } from 'undici';

@@ -4,7 +4,7 @@
  *
  * Classic form (byte-compatible with `gcloud pubsub topics publish T --message="HOST:PORT /nb.ipynb --use-https --verbose"`):
  * whitespace-split tokens, positionals first, `JUPYTER_SERVER`/`JUPYTER_NOTEBOOK` fill missing ones.
- * Rich form: a JSON object (see {@link RICH_FIELDS}). Spec: ../shared/design/README.md §2.
+ * Rich form: a JSON object (see {@link RICH_FIELDS}). Spec: docs/function.md.
  * @module
  */
 import { NbtError } from '../errors.js';

@@ -8,7 +8,7 @@
  * module started is never left running. A server not ready for it (a cold start answering 503)
  * just means no early kernel: the run starts its own once the server is up, as before.
  *
- * Spec: issue 6 "Latency" (pipelined overhead ≤ 3 RTT: the link's round trips paid once per run);
+ * Spec: docs/benchmarks.md (pipelined overhead ≤ 3 RTT: the link's round trips paid once per run);
  * https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html (POST /api/kernels
  * without a name starts the default kernelspec).
  * @module

@@ -4,7 +4,7 @@
  * Nothing here can lose a run: a failed sink, store or notification becomes a warning in the
  * record (and the record is still returned for the caller to log).
  *
- * Spec: issue "Parameters, executed notebooks, output sinks, run records and run history".
+ * Spec: docs/function.md.
  * @module
  */
 import { JupyterRest } from '../jupyter/rest.js';

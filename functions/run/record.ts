@@ -2,7 +2,7 @@
  * The run record: the one JSON document that says what a run did. Printed by
  * `nbtrigger run --json`, logged once per function invocation. Pure. Never holds a token.
  *
- * Spec: issue "Run a notebook …" (contract: status, notebook, server, kernelName, startedAt,
+ * Spec: docs/function.md (contract: status, notebook, server, kernelName, startedAt,
  * durationMs, cells, error, lastResult).
  * @module
  */

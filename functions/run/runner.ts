@@ -4,7 +4,7 @@
  * channel → execute → record. The kernel it started is deleted on every path: success,
  * cell error, timeout, kernel death, cancellation, a bug.
  *
- * Spec: ../shared/design/README.md §1 and §3; issue "Run a notebook …" (the runner must).
+ * Spec: docs/architecture.md and docs/jupyter-protocol.md; docs/function.md (the runner must).
  * @module
  */
 import { randomUUID } from 'node:crypto';

@@ -22,7 +22,7 @@
  * `..` segments and control characters are refused there) with placeholders expanded: their
  * values never hold a `/`, so the folders a template names are the folders it writes to.
  *
- * Spec: issue "Security hardening" (what a message may choose).
+ * Spec: docs/security.md (what a message may choose).
  * @module
  */
 import { NbtError } from '../errors.js';

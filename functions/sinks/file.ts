@@ -2,7 +2,7 @@
  * Local-file sink: creates missing directories and writes atomically (a temporary file in the same
  * directory, then a rename), so a reader never sees half a notebook and a crash leaves no partial file.
  *
- * Spec: issue 3 "Sinks" (a local path; default `runs/{notebook}/{date}-{runId}.ipynb`).
+ * Spec: docs/function.md (a local path; default `runs/{notebook}/{date}-{runId}.ipynb`).
  * @module
  */
 import { randomBytes } from 'node:crypto';

@@ -5,7 +5,7 @@
  * `apiEndpoint` (or the client's own `STORAGE_EMULATOR_HOST`) points it at another JSON-API server, in
  * which case the client sends no credentials.
  *
- * Spec: issue 3 "Sinks" (gs://bucket/prefix/..., tested against a local JSON-API server);
+ * Spec: docs/function.md (gs://bucket/prefix/..., tested against a local JSON-API server);
  * https://cloud.google.com/storage/docs/uploads-downloads.
  * @module
  */

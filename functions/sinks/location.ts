@@ -7,7 +7,7 @@
  * separator, a scheme colon, `..`, or a control character, so it can add no directory level and
  * cannot escape the directory the template names. The template itself is the operator's choice.
  *
- * Spec: issue 3 "Sinks" (`--output` / message field `output`, placeholders, default
+ * Spec: docs/function.md (`--output` / message field `output`, placeholders, default
  * `runs/{notebook}/{date}-{runId}.ipynb`).
  * @module
  */

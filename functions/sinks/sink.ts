@@ -4,7 +4,7 @@
  * the run: every outcome, failures included, is a {@link SinkResult} that goes into the run record.
  * The Cloud Storage client is imported only when a `gs://` location is written.
  *
- * Spec: issue 3 "Sinks" (a sink that fails is an error in the record, never a lost run).
+ * Spec: docs/function.md (a sink that fails is an error in the record, never a lost run).
  * @module
  */
 import { isNbtError } from '../errors.js';

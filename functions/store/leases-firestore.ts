@@ -15,7 +15,7 @@
  * - `expireAt` (a Timestamp) is for a Firestore TTL policy (infra/firestore.indexes.json) to delete
  *   old documents; `retentionMs` after completion (default 8 days, above Pub/Sub's 7-day retention).
  *
- * Spec: issue 5 "Exactly-once effect for duplicates", "No overlap";
+ * Spec: docs/function.md, "No overlap";
  * https://cloud.google.com/firestore/docs/manage-data/transactions (preconditions), https://cloud.google.com/firestore/docs/ttl.
  * @module
  */
@@ -53,7 +53,7 @@ function view(snap: DocumentSnapshot) {
     updateMs: snap.updateTime?.toMillis(), readMs: snap.readTime.toMillis() });
 }
 
-/** The Firestore `LeaseStore` (issue 5). */
+/** The Firestore `LeaseStore`. */
 export class FirestoreLeaseStore implements LeaseStore {
   readonly holder: string;
   readonly collectionId: string;

@@ -10,7 +10,7 @@
  * - `complete` writes `done.json` (temp + rename) before removing its generation, and a claim
  *   re-checks `done.json` after winning, so a finished key is never run again.
  *
- * Spec: issue 5 "Exactly-once effect for duplicates" (local mode: atomic create), "No overlap".
+ * Spec: docs/function.md (local mode: atomic create), "No overlap".
  * @module
  */
 import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -64,7 +64,7 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** The local-file `LeaseStore` (issue 5). */
+/** The local-file `LeaseStore`. */
 export class LocalLeaseStore implements LeaseStore {
   readonly root: string;
   readonly holder: string;

@@ -7,7 +7,7 @@
  * record's ref; a lease whose holder crashed (expired, never completed) can be claimed again.
  * `release` gives a key back on a crash path without marking it done.
  *
- * Spec: issue 5 "Exactly-once effect for duplicates" and "No overlap" (concurrency skip|queue|allow).
+ * Spec: docs/function.md and "No overlap" (concurrency skip|queue|allow).
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ export type ClaimResult =
   /** The key finished earlier; `recordRef` points at its run record. */
   | { state: 'done'; key: string; recordRef: string | null; completedAt: string };
 
-/** The lease store (issue 5). Implementations: `LocalLeaseStore`, `FirestoreLeaseStore`. */
+/** The lease store. Implementations: `LocalLeaseStore`, `FirestoreLeaseStore`. */
 export interface LeaseStore {
   /** Who this store claims as (host, pid, random): shown to other claimers as `holder`. */
   readonly holder: string;
@@ -37,12 +37,12 @@ export interface LeaseStore {
   complete(key: string, recordRef: string | null, token?: string): Promise<void>;
   /** Gives back a lease this caller holds (crash path); false when it was not ours any more. Never undoes `done`. */
   release(key: string, token?: string): Promise<boolean>;
-  /** The per-schedule overlap lock (issue 5 "No overlap"). */
+  /** The per-schedule overlap lock (docs/function.md). */
   lock(schedule: string, options: LockOptions): Promise<LockResult>;
   close(): Promise<void>;
 }
 
-/** `concurrency` of a schedule (issue 5); default `skip` for schedules. */
+/** `concurrency` of a schedule; default `skip` for schedules. */
 export type Concurrency = 'skip' | 'queue' | 'allow';
 
 export interface LockOptions {
@@ -73,7 +73,7 @@ export function viewLease(lease: { state: 'running' | 'done'; expiresAtMs: numbe
   return nowMs < lease.expiresAtMs ? 'live' : 'expired';
 }
 
-/** The dedupe key of a message: an explicit runKey wins over the Pub/Sub messageId (issue 5). */
+/** The dedupe key of a message: an explicit runKey wins over the Pub/Sub messageId. */
 export function dedupeKey(m: { runKey?: string | undefined; messageId?: string | undefined }): string | undefined {
   if (m.runKey) return `run:${m.runKey}`;
   if (m.messageId) return `msg:${m.messageId}`;

@@ -9,7 +9,7 @@
  * (ties: document id desc, Firestore's implicit order). Production needs the composite indexes in
  * infra/firestore.indexes.json (`requiredIndex` names the one a query uses); the emulator needs none.
  *
- * Spec: issue 3 "Run records and history"; https://cloud.google.com/firestore/docs/query-data/queries,
+ * Spec: docs/function.md; https://cloud.google.com/firestore/docs/query-data/queries,
  * https://cloud.google.com/firestore/quotas (1 MiB document), https://firebase.google.com/docs/reference/firestore/indexes.
  * @module
  */
@@ -73,7 +73,7 @@ export function fitRun(run: StoredRun, maxBytes = MAX_RECORD_BYTES): { run: Stor
   return { run: r, json };
 }
 
-/** The `RunStore` on Firestore (issue 3). */
+/** The `RunStore` on Firestore. */
 export class FirestoreRunStore implements RunStore {
   readonly collectionId: string;
   readonly #opts: FirestoreRunStoreOptions;

@@ -5,7 +5,7 @@
  * names only, filters by notebook and time from the file names, and reads just the files it needs
  * (newest first) until the limit is met: thousands of runs list in milliseconds.
  *
- * Spec: issue 3 "Run records and history"; pure rules in ./runs-store.ts.
+ * Spec: docs/function.md; pure rules in ./runs-store.ts.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -57,7 +57,7 @@ async function listDir(dir: string, dirs: boolean): Promise<string[]> {
   }
 }
 
-/** The local-file `RunStore` (issue 3). */
+/** The local-file `RunStore`. */
 export class LocalRunStore implements RunStore {
   readonly root: string;
   readonly #onUnreadable: (path: string, error: unknown) => void;

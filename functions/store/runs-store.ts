@@ -4,7 +4,7 @@
  * No I/O here; `openRunStore` lazily imports the chosen implementation, so a process using the
  * local store never loads the Firestore client.
  *
- * Spec: issue 3 "Run records and history" (record beside its notebook locally, Firestore in the
+ * Spec: docs/function.md (record beside its notebook locally, Firestore in the
  * cloud, queryable by notebook, status and time; `nbtrigger runs` lists newest first).
  * @module
  */
@@ -17,7 +17,7 @@ export interface OutputLocations {
   [name: string]: string | undefined;
 }
 
-/** A run record as stored: the runner's record plus identity, parameters and outputs (issue 3). */
+/** A run record as stored: the runner's record plus identity, parameters and outputs. */
 export type StoredRun = RunRecord & {
   runId: string;
   parameters?: Record<string, unknown>;
@@ -48,7 +48,7 @@ export interface RunQuery {
   limit?: number;
 }
 
-/** The run history store (issue 3). Implementations: `LocalRunStore`, `FirestoreRunStore`. */
+/** The run history store. Implementations: `LocalRunStore`, `FirestoreRunStore`. */
 export interface RunStore {
   /** Saves (creates or replaces) the record of `run.runId`. */
   save(run: StoredRun): Promise<RunRef>;
@@ -104,7 +104,7 @@ export function parseStamp(stamp: string): string | undefined {
 
 /**
  * The file stem of a run: `{stamp}-{runId}`. The default notebook output
- * (`runs/{notebook}/{date}-{runId}.ipynb`, issue 3) should use the same stem so the record sits beside it.
+ * (`runs/{notebook}/{date}-{runId}.ipynb`) should use the same stem so the record sits beside it.
  */
 export function runStem(startedAt: string, runId: string): string {
   assertRunId(runId);

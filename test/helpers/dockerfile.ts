@@ -5,7 +5,7 @@
  * `--flag=value` options of FROM/COPY/ADD/RUN split off. Pure.
  *
  * Spec: https://docs.docker.com/reference/dockerfile/ (format, parser directives, shell and exec form);
- * issue 4 ("lint the Dockerfile's intent in tests").
+ * docs/deploy.md (lint the Dockerfile's intent in tests).
  * @module
  */
 

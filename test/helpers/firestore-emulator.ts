@@ -4,7 +4,7 @@
  * every document (`DELETE /emulator/v1/projects/P/databases/(default)/documents`). Start it once per
  * test file.
  *
- * Spec: ../shared/design/README.md §4; https://cloud.google.com/firestore/docs/emulator.
+ * Spec: docs/testing.md; https://cloud.google.com/firestore/docs/emulator.
  * @module
  */
 import type { TestContext } from 'node:test';

@@ -5,7 +5,7 @@
  * Captures stdout and stderr, parses the Cloud Logging JSON lines, and stops the process after.
  *
  * Also builds Pub/Sub CloudEvent requests in both content modes and the raw Pub/Sub push body.
- * Spec: ../shared/design/README.md §4; https://github.com/cloudevents/spec (HTTP binding).
+ * Spec: docs/testing.md; https://github.com/cloudevents/spec (HTTP binding).
  * @module
  */
 import { randomUUID } from 'node:crypto';

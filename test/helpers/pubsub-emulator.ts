@@ -4,7 +4,7 @@
  * subscriptions go through the emulator's REST API (undici); publishing goes through the real
  * `gcloud pubsub topics publish` CLI.
  *
- * Spec: ../shared/design/README.md §4; https://cloud.google.com/pubsub/docs/emulator.
+ * Spec: docs/testing.md; https://cloud.google.com/pubsub/docs/emulator.
  * @module
  */
 import { execFile } from 'node:child_process';

@@ -4,14 +4,14 @@
  * strings double-quoted through the `unicode_escape` codec (pure ASCII: `\n`, `\\`, `\"`, `\xe9`,
  * `\u20ac`, `\U0001f600`), `None`/`True`/`False`, lists `[a, b]`, dicts `{"k": v}`.
  *
- * Decisions beyond papermill (issue 3: "no value can inject code"):
+ * Decisions beyond papermill (docs/function.md: "no value can inject code"):
  * - Names must be Python identifiers (XID, NFKC-normal, not a keyword), else the parameter is refused.
  * - A lone surrogate is written `\udXXX`, which Python keeps in its `str`: the value round-trips.
  * - A float with an integral value keeps a float literal (`1.0`, `-0.0`, `1e300`); integers beyond
  *   2^53 arrive exact when read with `parseExactJson`; integers over 4300 digits are written in hex
  *   (Python 3.11+ refuses longer decimal literals).
  *
- * Spec: issue 3; https://github.com/nteract/papermill/blob/main/papermill/translators.py ;
+ * Spec: docs/function.md; https://github.com/nteract/papermill/blob/main/papermill/translators.py ;
  * https://docs.python.org/3/reference/lexical_analysis.html#string-and-bytes-literals
  * @module
  */

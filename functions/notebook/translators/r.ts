@@ -6,7 +6,7 @@
  * hold (NUL, lone surrogates) are refused, and so are names that are not syntactic R names.
  * Numbers are R doubles: integers beyond 2^53 cannot stay exact in R.
  *
- * Spec: issue 3; https://github.com/nteract/papermill/blob/main/papermill/translators.py ;
+ * Spec: docs/function.md; https://github.com/nteract/papermill/blob/main/papermill/translators.py ;
  * https://cran.r-project.org/doc/manuals/r-release/R-lang.html#Literal-constants
  * @module
  */

@@ -4,7 +4,7 @@
  * as {@link JsonNumber} (the number's own text), so a float stays a float and a big integer stays
  * exact all the way into the kernel. Every other number is a plain JS `number`. Pure.
  *
- * Spec: issue 3 "Parameters (papermill-compatible)"; RFC 8259 (JSON numbers).
+ * Spec: docs/function.md; RFC 8259 (JSON numbers).
  * @module
  */
 

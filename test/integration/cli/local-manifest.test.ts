@@ -5,7 +5,7 @@
  * a schedule fired by the clock (started just before 07:00 in Tokyo with `--now`) runs and
  * writes its record; `nbtrigger publish` reaches the stack through PUBSUB_EMULATOR_HOST; on
  * SIGTERM every child process is gone.
- * Spec: issue 4 ("The same manifest, locally"; "Tests": local target end to end).
+ * Spec: docs/deploy.md (The same manifest, locally; "Tests": local target end to end).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 3 "Memory" / issue 6 item 4, as a test: the served function runs a notebook printing 50 MB
+ * docs/function.md, as a test: the served function runs a notebook printing 50 MB
  * in one cell with its peak RSS growth (VmHWM, reset just before the run) below 2× the output cap,
  * and the written notebook says where the output was cut. Two ways of printing: 50 flushed 1 MB
  * chunks, and one `print` of 50 MB (split by nbtrigger's kernel config). A trivial run measured the

@@ -5,7 +5,7 @@
  * there too) when the process exits. The deploy clients and everything else the run does not need
  * must never have been loaded: their start cost and memory belong to other paths.
  *
- * Spec: issue 6, item 3 ("the deploy clients … are never loaded on it (a test asserts which modules load)").
+ * Spec: docs/benchmarks.md (the deploy clients … are never loaded on it (a test asserts which modules load)).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

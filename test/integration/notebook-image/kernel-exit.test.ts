@@ -1,5 +1,5 @@
 /**
- * How nbtrigger's kernels end (issue 6: "write outputs while it shuts down, without ever leaving
+ * How nbtrigger's kernels end (docs/benchmarks.md: "write outputs while it shuts down, without ever leaving
  * it running"), on real Jupyter servers and ipykernels:
  *
  * - The kernel config freezes the kernel's own start-up objects (gc.freeze) so a kernel asked to

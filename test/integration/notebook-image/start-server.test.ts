@@ -4,7 +4,7 @@
  * JUPYTER_TOKEN set and JUPYTER_IP on loopback. `/api` answers, the token is required, the
  * repository's notebooks are served at their repo paths, the token is never printed, and the
  * server refuses to start without a token.
- * Spec: issue 4 ("Image and build"); notebook-image/README.md.
+ * Spec: docs/deploy.md (Image and build); notebook-image/README.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

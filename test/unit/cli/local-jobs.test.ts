@@ -2,7 +2,7 @@
  * The local stack's pure parts: each schedule's local message is the deploy module's Scheduler
  * message with only the server (and a gs:// output) changed; the Pub/Sub wire codec; the cron
  * with an injected clock (across a daylight-saving change).
- * Spec: issue 4 ("The same manifest, locally").
+ * Spec: docs/deploy.md (The same manifest, locally).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The Scheduler message round trip: what deploy writes into a job's Pub/Sub target is exactly
- * what the function parses. Spec: issue 4 ("a round-trip test proves they agree"); grammar: issue 2.
+ * what the function parses. Spec: docs/deploy.md (a round-trip test proves they agree); grammar: docs/function.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The plan, table-driven: desired state + actual state → actions. Pure.
- * Spec: issue 4 (plan; prune of nbtrigger's jobs; resources nbtrigger did not make never touched).
+ * Spec: docs/deploy.md (plan; prune of nbtrigger's jobs; resources nbtrigger did not make never touched).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -4,7 +4,7 @@
  * every request and WebSocket upgrade, strips it, and passes the rest through) in front of a
  * real local Jupyter Server, which demands `Authorization: token <T>`. runNotebook given the
  * provider's headers as `extraHeaders` runs the notebook; without them the front end refuses.
- * Spec: issue 4 ("Security by default"); https://cloud.google.com/run/docs/authenticating/service-to-service.
+ * Spec: docs/deploy.md (Security by default); https://cloud.google.com/run/docs/authenticating/service-to-service.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -2,7 +2,7 @@
  * ID tokens for private Cloud Run services: which servers get one (audience), the header shape,
  * the cache (until five minutes before expiry, one fetch for concurrent callers, per audience)
  * and how a failed fetch is classified. The fetcher is injected.
- * Spec: issue 4 ("Security by default"); functions/auth/id-token.ts.
+ * Spec: docs/deploy.md (Security by default); functions/auth/id-token.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

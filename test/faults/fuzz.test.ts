@@ -18,8 +18,12 @@ import { recordRow } from './common.js';
 import { forbiddenSpelling } from './ssrf-spellings.js';
 
 const RUNS = 10_000;
-/** Bound per call: a parser that backtracks or loops would show here (generous for a loaded machine). */
-const SLOW_MS = 500;
+/**
+ * A hang bound per call, not a speed one: a parser that backtracks catastrophically or loops takes
+ * seconds to forever on inputs this small, while one GC pause on a machine under a CPU hog can take
+ * hundreds of milliseconds (seen: a 200-byte message over 500 ms in CI's loaded leg).
+ */
+const SLOW_MS = 5000;
 
 // --- generators -------------------------------------------------------------------------------
 

@@ -152,6 +152,24 @@ export function redactTrailingFragment(text: string, secrets: readonly string[])
   return best === 0 ? text : `${text.slice(0, text.length - best)}${REDACTED}`;
 }
 
+/**
+ * Every string in `value` with a trailing fragment of a secret redacted: for content whose long
+ * strings were cut without redaction (a kernel frame the channel clipped to the output cap), where
+ * a cut may fall inside the token.
+ */
+export function redactCutStrings<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.every((s) => s.length === 0)) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactTrailingFragment(v, secrets);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
 /** `text` with a leading fragment of a secret (a prefix that ends some form of it) replaced. */
 export function redactLeadingFragment(text: string, secrets: readonly string[]): string {
   let best = 0;

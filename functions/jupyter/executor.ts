@@ -24,6 +24,7 @@
  * @module
  */
 import { NbtError } from '../errors.js';
+import { redactCutStrings } from '../redact.js';
 import type { PlannedCell } from '../notebook/model.js';
 import { OutputStore } from '../notebook/outputs.js';
 import { WidgetStore } from '../notebook/widgets.js';
@@ -248,6 +249,8 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[], opts:
             rateLimited.add(p.cell.index);
             result.warnings.push(`cell ${p.cell.index}: the Jupyter server's iopub rate limit dropped output (${RATE_LIMIT_RE.exec(m.content.text)![0]})`);
           }
+          // A frame the channel clipped was cut inside its long strings, unredacted: a cut may end inside the token.
+          if (m.clipped && opts.secrets) m.content = redactCutStrings(m.content, opts.secrets);
           // Output an Output widget captures is the widget's; its display id still refreshes the cell's displays.
           if (widgets.capture(p.msgId, type, m.content, m.clipped)) {
             if (type === 'display_data' || type === 'execute_result') {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  clipRedacted, headerSecrets, MIN_FRAGMENT, REDACTED, redact, redactionForms, redactLeadingFragment, redactTrailingFragment, tailRedacted,
+  clipRedacted, headerSecrets, MIN_FRAGMENT, REDACTED, redact, redactionForms, redactCutStrings, redactLeadingFragment, redactTrailingFragment, tailRedacted,
 } from '../../../functions/redact.js';
 import { escapeHtml } from '../../../functions/report/escape.js';
 
@@ -111,5 +111,24 @@ describe('fragments at a cut', () => {
   it('reads only what the cut keeps from a long text', () => {
     const long = `${T}${'x'.repeat(10_000_000)}`;
     assert.equal(clipRedacted(long, 20, [T]), `${REDACTED}${'x'.repeat(10)}…`);
+  });
+});
+
+describe('redactCutStrings (content of a kernel frame clipped to the output cap)', () => {
+  const token = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4';
+  it('redacts a token fragment at the end of any string, deep in the content; leaves the rest', () => {
+    const content = {
+      name: 'stdout', text: `x`.repeat(100) + token.slice(0, 30),
+      data: { 'text/plain': ['ok', `y${token.slice(0, 7)}`], 'image/png': 'iVBOR' }, n: 3, flag: true, none: null,
+    };
+    const out = redactCutStrings(content, [token]);
+    assert.ok(!JSON.stringify(out).includes(token.slice(0, 7)));
+    assert.equal(out.text.startsWith('x'.repeat(100)), true);
+    assert.deepEqual([out.data['image/png'], out.n, out.flag, out.none, out.data['text/plain'][0]], ['iVBOR', 3, true, null, 'ok']);
+  });
+  it('is the identity without a secret, and for strings that end in no fragment', () => {
+    const content = { text: 'plain text', list: ['a', 'b'] };
+    assert.deepEqual(redactCutStrings(content, []), content);
+    assert.deepEqual(redactCutStrings(content, [token]), content);
   });
 });

@@ -8,7 +8,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { NbtError, toNbtError } from '../errors.js';
+import { isNbtError, NbtError, toNbtError } from '../errors.js';
 import { frameLimit, KernelChannel, preloadWebSocket } from '../jupyter/channel.js';
 import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
 import { JupyterRest, type RestOptions } from '../jupyter/rest.js';
@@ -136,11 +136,18 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
           .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId: id, error: String(e) })),
       }, req.kernelName, dir);
     }
+    // A deadline that passes while the server has not answered yet is the server's unavailability
+    // (transient: retried), not the notebook's timeout; once it answered, a slow read is a TIMEOUT.
+    let answered = false;
+    const heard = <T>(v: T): T => { answered = true; return v; };
     const [specs, text] = await Promise.all([
-      untilReady(() => rest.kernelspecs(start.signal), ready),
+      untilReady(() => rest.kernelspecs(start.signal), ready).then(heard),
       opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
-        : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready),
-    ]);
+        : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready).then(heard),
+    ]).catch((e: unknown) => {
+      if (answered || !isNbtError(e) || e.code !== 'TIMEOUT' || inner.signal.aborted) throw e;
+      throw new NbtError('SERVER_UNREACHABLE', `server ${httpBase(req.server)} not ready before the run deadline`, { cause: e });
+    });
     if (text.length > limits.maxNotebookBytes && Buffer.byteLength(text) > limits.maxNotebookBytes) {
       throw new NbtError('BAD_NOTEBOOK',
         `notebook "${req.notebook}" is larger than the cap of ${limits.maxNotebookBytes} bytes ` +

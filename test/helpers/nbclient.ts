@@ -47,11 +47,6 @@ export interface NbclientOptions {
   env?: Record<string, string>;
   /** More `NotebookClient` options (traitlets by name, JSON values), e.g. `ipython_hist_file`. */
   options?: Record<string, unknown>;
-  /**
-   * nbclient's tracking of widget state and its Output-widget mimicry (default on). Off: widget
-   * comms are ignored, as by a client with no widget support, and outputs stay in their cells.
-   */
-  widgetState?: boolean;
   /** Kill the Python process after this long (default: 4 × timeout + 60 s). */
   hardLimitMs?: number;
 }
@@ -70,11 +65,24 @@ kw = dict(timeout=args["timeout"], allow_errors=args["allowErrors"], record_timi
 if args.get("kernelName"):
     kw["kernel_name"] = args["kernelName"]
 kw.update(args.get("options") or {})
-if args.get("widgetState") is False:
-    kw["store_widget_state"] = False
 client = NotebookClient(nb, **kw)
-if args.get("widgetState") is False:
-    client.comm_open_handlers["jupyter.widget"] = lambda msg: None
+# ipywidgets 6 (Debian bookworm's) speaks widget protocol 1: a comm_open's data is the state
+# itself and its Output model lives in module "jupyter-js-widgets" with no "outputs" trait.
+# nbclient 0.7.2 reads only protocol 2 ({"state": ..., "buffer_paths": ...}) and raises
+# KeyError: 'state'. Present protocol 1 opens in protocol 2's form, so nbclient's own widget
+# tracking and Output-widget mimicry run unchanged; protocol 2 messages pass through as they are.
+from nbclient.output_widget import OutputWidget
+client.widget_registry.setdefault("jupyter-js-widgets", {})["OutputModel"] = OutputWidget
+_handle_comm_msg = client.handle_comm_msg
+def handle_comm_msg(outs, msg, cell_index):
+    data = msg["content"].get("data") or {}
+    if msg["msg_type"] == "comm_open" and "state" not in data and "_model_name" in data:
+        state = dict(data)
+        if state.get("_model_name") == "OutputModel":
+            state.setdefault("outputs", [])
+        msg["content"]["data"] = {"state": state, "buffer_paths": []}
+    return _handle_comm_msg(outs, msg, cell_index)
+client.handle_comm_msg = handle_comm_msg
 try:
     client.execute()
     verdict = {"kind": "ok"}
@@ -115,7 +123,7 @@ export async function runNbclient(opts: NbclientOptions): Promise<NbclientRun> {
     const killer = setTimeout(() => child.kill('SIGKILL'), limit);
     child.stdin.end(JSON.stringify({
       notebook: opts.notebookText, cwd: opts.cwd, timeout: opts.timeoutSeconds, allowErrors: opts.allowErrors === true,
-      kernelName: opts.kernelName ?? null, options: opts.options ?? {}, widgetState: opts.widgetState !== false,
+      kernelName: opts.kernelName ?? null, options: opts.options ?? {},
     }));
     const code = await new Promise<number | null>((res, rej) => {
       child.once('error', rej);

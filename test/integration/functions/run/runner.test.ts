@@ -191,7 +191,8 @@ describe('runner: notebooks that cannot run', () => {
 
   const bad: Array<[string, string, RegExp]> = [
     ['not-json.ipynb', 'this is not json', /not JSON/],
-    ['v3.ipynb', JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [{ cells: [] }] }), /nbformat 4/],
+    ['v3.ipynb', JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [{ cells: [] }] }), /no cells/],
+    ['v1.ipynb', JSON.stringify({ nbformat: 1, nbformat_minor: 0, metadata: {}, cells: [] }), /nbformat 4, 3 or 2/],
     ['empty.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }), /no cells/],
     ['array.ipynb', '[1, 2]', /not a JSON object/],
   ];

@@ -67,6 +67,7 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
   async function fire(output: string, webhook: string, rebind: boolean): Promise<{ record: RunRecord; lookupsAfter: number; log: string }> {
     const env: HandlerEnv = {
       JUPYTER_TOKEN: TOKEN, ALLOWED_SERVERS: `${NB_HOST}:${jupyter.address.port}`, NBTRIGGER_STORE: 'none', NBTRIGGER_HTML: '1',
+      NBTRIGGER_RUNS_DIR: dir,
       NOTIFY_WEBHOOK: webhook,
     } as HandlerEnv;
     const { resolve, state } = resolver();
@@ -112,7 +113,7 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
   });
 
   test('nbconvert after the rebinding: refused, the page comes from the built-in renderer', async () => {
-    const { record, lookupsAfter } = await fire(join(dir, '{runId}.ipynb'), `http://127.0.0.1:${hookPort}/x`, true);
+    const { record, lookupsAfter } = await fire('rebound/{runId}.ipynb', `http://127.0.0.1:${hookPort}/x`, true);
     assert.match(String(record.outputs?.notebook), /\.ipynb$/);
     assert.match(String(record.outputs?.html), /\.html$/);
     const nbconvert = record.warnings.find((w) => /built-in renderer/.test(w));

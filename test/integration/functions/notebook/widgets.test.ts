@@ -93,12 +93,17 @@ function outputs(nb: Nb): Out[][] {
     return acc;
   }, []));
 }
-/** Models by model name (ids are random on each run), with outputs' text joined. */
+/**
+ * Models by model name (ids are random on each run), with outputs' text joined and references
+ * to other models (`IPY_MODEL_<id>`) naming the model referred to.
+ */
 function models(nb: Nb): Record<string, Model> {
   const bundle = (nb.metadata.widgets as Record<string, { state: Record<string, Model> }>)[WIDGET_STATE_MIME]!;
   const out: Record<string, Model> = {};
+  const named = (v: unknown): unknown => JSON.parse(JSON.stringify(v)
+    .replace(/IPY_MODEL_([0-9a-f]+)/g, (_, id: string) => `IPY_MODEL_${bundle.state[id]?.model_name ?? 'MISSING'}`));
   for (const m of Object.values(bundle.state)) {
-    const state = { ...m.state };
+    const state = named(m.state) as Model['state'];
     if (Array.isArray(state.outputs)) {
       state.outputs = (state.outputs as Out[]).map((o) => (o.text === undefined ? o : { ...o, text: joined(o.text) }));
     }
@@ -173,7 +178,7 @@ describe('widget notebooks', () => {
   const isV6 = 'import ipywidgets; assert ipywidgets.__version__.startswith("6.")';
   const v6 = spawnSync(findPython(), ['-c', isV6]).status === 0;
   const v6Options = { ...T, skip: !v6 && 'ipywidgets 6 is not installed' };
-  test('ipywidgets 6 (Debian): runs, keeps its models and Output capture (nbclient 0.7 fails)', v6Options, async () => {
+  test('ipywidgets 6 (Debian): runs, keeps its models and Output capture as nbclient', v6Options, async () => {
     const text = notebookJson([
       'import ipywidgets as w\nfrom IPython.display import display\n' +
         's = w.IntSlider(value=3, description="n")\ndisplay(s)\ns.value = 4',
@@ -186,9 +191,13 @@ describe('widget notebooks', () => {
     assert.deepEqual(m.OutputModel!.state.outputs, [stdout('in the v6 output\n')]);
     assert.deepEqual(outputs(ours)[1]!.filter((o) => o.name === 'stdout'), [stdout('cell text\nafter\n')]);
     assert.deepEqual(views(ours), ['IntSliderModel', 'OutputModel']);
+    // The reference: nbclient reading protocol 1 in protocol 2's form (test/helpers/nbclient.ts).
     const ref = await runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: 60 });
-    assert.deepEqual(ref.verdict, { kind: 'other', message: "KeyError: 'state'" },
-      'nbclient 0.7 cannot read ipywidgets 6 (if it can, compare with it)');
+    assert.equal(ref.verdict.kind, 'ok', ref.stderr);
+    const theirs = ref.notebook as unknown as Nb;
+    assert.deepEqual(withoutViewIds(outputs(ours)), withoutViewIds(outputs(theirs)));
+    assert.deepEqual(models(ours), models(theirs));
+    assert.deepEqual(views(ours), views(theirs));
   });
 
   test('language_info from the kernel replaces the notebook\'s, even with no code cell to run', T, async () => {

@@ -4,7 +4,7 @@
  * retry decision the platform sees:
  *
  * - outputs a message may not choose (`../../x-{runId}.ipynb`, `/tmp/x.ipynb`,
- *   `file:///tmp/x.ipynb`, a bucket not allowed, `server:` on a server not allowed): BAD_MESSAGE,
+ *   `file:///tmp/x.ipynb`, a bucket not allowed, `server:` on a server or in a folder not allowed): BAD_MESSAGE,
  *   acknowledged, nothing run, nothing written;
  * - a notebook read that trickles 1 KB every 100 ms under a 5 s deadline, a server that never
  *   answers the WebSocket handshake: TIMEOUT at the deadline, no kernel left;
@@ -112,6 +112,16 @@ describe('fault: a message chooses an output it may not', () => {
     const other = `127.0.0.1:${await freePort()}`;
     const d = await deliver(ff, { server: other, notebook: `/${nb}`, output: 'server:/allowed/x.ipynb' });
     check('message output server: on another server', d, { code: 'BAD_MESSAGE', message: new RegExp(`on ${other} is not in ALLOWED_OUTPUTS`), maxSeconds: 10 });
+  });
+
+  test('output server:/elsewhere/… on its own server, outside the allowed folder: BAD_MESSAGE, nothing written', T, async () => {
+    const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'server:/elsewhere/x.ipynb' });
+    assert.equal(d.final.record.cells?.executed ?? 0, 0, 'nothing ran');
+    const res = await fetch(`http://${server.hostPort}/api/contents/elsewhere/x.ipynb`,
+      { headers: { authorization: `token ${server.token}` } });
+    assert.equal(res.status, 404, 'nothing written on the server');
+    check('message output server:/elsewhere/ on its own server', d,
+      { code: 'BAD_MESSAGE', message: /server:\/elsewhere\/x\.ipynb.* is not in ALLOWED_OUTPUTS/, maxSeconds: 10 });
   });
 
   test('allowed outputs still work: a relative path lands in the runs folder, server:/allowed/ on its server', T, async () => {

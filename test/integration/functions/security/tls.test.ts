@@ -5,7 +5,8 @@
  * arrives, so a test observes what reached the server, not only the error the client saw.
  *
  * - a `--use-https` message runs through the whole handler (the real runner) on the TLS server,
- *   by IP literal and by a name; without the CA the same run fails (verification is on);
+ *   by IP literal and by a name; without the CA the same run fails (verification is on), and a
+ *   certificate that does not name the host is a permanent failure that ends the run;
  * - a name that resolves to loopback through a wildcard, a forbidden IP literal, and a name that
  *   rebinds to the metadata server after the run (the contents-API write-back over TLS): refused,
  *   no connection reaches the listener;

@@ -32,6 +32,8 @@ export interface HandlerDeps {
   onRecord?: (record: RunRecord) => void;
   /** DNS resolver behind every connection's SSRF guard (default: the system's; tests inject one). */
   resolve?: Resolver;
+  /** CA certificates (PEM) the run's TLS connections trust instead of Node's roots (tests: a self-signed server). */
+  ca?: string | string[];
 }
 
 /** Builds the CloudEvent handler. Reads the environment once per invocation (tests pass plain data). */
@@ -48,7 +50,7 @@ export function createHandler(deps: HandlerDeps = {}): (event: PubsubCloudEvent)
     let result: Processed;
     try {
       message = validateEvent(event);
-      result = await processMessage(message, env, cfg, { run, log, now, resolve: deps.resolve });
+      result = await processMessage(message, env, cfg, { run, log, now, resolve: deps.resolve, ca: deps.ca });
     } catch (e) {
       const err = toNbtError(e);
       if (err.code === 'INTERNAL') log.log('ERROR', 'internal error', { error: String((e as Error)?.stack ?? e) });

@@ -34,6 +34,8 @@ export interface ProcessDeps {
   now: () => number;
   /** DNS resolver behind every connection's guard (default: the system's; tests inject one). */
   resolve?: Resolver;
+  /** CA certificates (PEM) the run's TLS connections trust instead of Node's roots (tests). */
+  ca?: string | string[];
 }
 
 export interface Processed {
@@ -53,7 +55,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   if (token === undefined) throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', { details: { field: 'JUPYTER_TOKEN' } });
   // SSRF guard: the server must be allowed by its canonical name; every connection of the run and
   // of its outputs goes through one connector that re-checks each resolved address and the peer.
-  const guard = guardFromEnv(env, { resolve: deps.resolve });
+  const guard = guardFromEnv(env, { resolve: deps.resolve, ca: deps.ca });
   guard.check(request.server);
   const connector = guard.connectorFor(request.server);
   const overlap = overlapOf(message.attributes);

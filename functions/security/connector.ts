@@ -56,6 +56,8 @@ export interface ConnectorOptions {
   timeoutMs?: number;
   /** net.connect (tests pass one that skips `lookup`, as Node does for IP literals, to reach the last line). */
   netConnect?: typeof netConnect;
+  /** CA certificates (PEM) TLS trusts instead of Node's bundled roots (tests: a self-signed server). */
+  ca?: string | string[];
 }
 
 /** The system resolver (getaddrinfo, as Node's net uses by default). */
@@ -130,7 +132,11 @@ export function createConnector(o: ConnectorOptions): Connector {
         return done(null, tcp);
       }
       const servername = t.servername ?? (isIP(t.host) ? undefined : t.host);
-      const tls = tlsConnect({ socket: tcp!, ...(servername ? { servername } : {}), ALPNProtocols: ['http/1.1'] });
+      // `host` is what the certificate is checked against (Node's default is "localhost").
+      const tls = tlsConnect({
+        socket: tcp!, host: servername ?? t.host, ...(servername ? { servername } : {}), ...(o.ca ? { ca: o.ca } : {}),
+        ALPNProtocols: ['http/1.1'],
+      });
       tls.on('error', onError);
       tls.once('secureConnect', () => {
         tcp!.removeListener('error', onError);

@@ -25,6 +25,8 @@ export interface Guard {
 export interface GuardDeps {
   /** DNS resolver for every connection (tests inject a rebinding one). */
   resolve?: Resolver;
+  /** CA certificates (PEM) TLS connections trust instead of Node's roots (tests: a self-signed server). */
+  ca?: string | string[];
 }
 
 /** Builds the guard from the function's environment: ALLOWED_SERVERS, else JUPYTER_SERVER exactly. */
@@ -58,7 +60,7 @@ export function createGuard(patterns: HostPattern[], deps: GuardDeps = {}): Guar
   const verdict = (server: ServerAddress) => checkHost(server, patterns);
   const connectorFor = (server: ServerAddress): Connector =>
     createConnector({
-      privateOk: verdict(server).privateOk, refuse: (why) => refused(server, why), resolve: deps.resolve,
+      privateOk: verdict(server).privateOk, refuse: (why) => refused(server, why), resolve: deps.resolve, ca: deps.ca,
     });
   return {
     check(server) {

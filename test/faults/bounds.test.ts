@@ -4,12 +4,13 @@
  * retry decision the platform sees:
  *
  * - outputs a message may not choose (`../../x-{runId}.ipynb`, `/tmp/x.ipynb`,
- *   `file:///tmp/x.ipynb`, a bucket not allowed, `server:` on a server not allowed): BAD_MESSAGE,
+ *   `file:///tmp/x.ipynb`, a bucket not allowed, `server:` on a server or in a folder not allowed): BAD_MESSAGE,
  *   acknowledged, nothing run, nothing written;
  * - a notebook read that trickles 1 KB every 100 ms under a 5 s deadline, a server that never
  *   answers the WebSocket handshake: TIMEOUT at the deadline, no kernel left;
  * - a notebook over the size cap (an endless answer from a front: the read stops after about the
- *   cap; a real file over it on the real server), too many cells, a cell source over its cap, a
+ *   cap; a real file over it on the real server; 100 MB and more at the default cap), too many
+ *   cells (a million at the default cap), a cell source over its cap, a
  *   kernel message over the frame limit: permanent errors naming the cap, no kernel left.
  */
 import assert from 'node:assert/strict';
@@ -30,11 +31,15 @@ let bounded: FunctionServer;
 let trickle: HttpFront;
 let endless: HttpFront;
 let silent: HttpFront;
+let hundred: HttpFront;
 const endlessSent: Sent[] = [];
+const hundredSent: Sent[] = [];
+/** The default notebook cap (docs/function.md). */
+const DEFAULT_CAP = 64 * 1024 * 1024;
 
 before(async () => {
   server = await startTestServer();
-  [ff, bounded, trickle, endless, silent] = await Promise.all([
+  [ff, bounded, trickle, endless, silent, hundred] = await Promise.all([
     startFunctionServer({ env: { JUPYTER_TOKEN: server.token, ALLOWED_OUTPUTS: `gs://allowed-bucket/reports server://${server.hostPort}/allowed` } }),
     startFunctionServer({ env: {
       JUPYTER_TOKEN: server.token, NBTRIGGER_MAX_NOTEBOOK_BYTES: String(CAP), NBTRIGGER_MAX_CELLS: '100', NBTRIGGER_MAX_CELL_SOURCE: '10000',
@@ -43,10 +48,11 @@ before(async () => {
     startHttpFront(server.address, { route: endlessContents('trickle.ipynb', 1024, 100, []) }),
     startHttpFront(server.address, { route: endlessContents('endless.ipynb', 64 * 1024, 0, endlessSent) }),
     startHttpFront(server.address, { holdUpgrades: true }),
+    startHttpFront(server.address, { route: endlessContents('hundred.ipynb', 1024 * 1024, 0, hundredSent) }),
   ]);
 });
 after(async () => {
-  await Promise.all([ff?.stop(), bounded?.stop(), trickle?.close(), endless?.close(), silent?.close()]);
+  await Promise.all([ff?.stop(), bounded?.stop(), trickle?.close(), endless?.close(), silent?.close(), hundred?.close()]);
   await server?.close();
 });
 
@@ -114,6 +120,16 @@ describe('fault: a message chooses an output it may not', () => {
     check('message output server: on another server', d, { code: 'BAD_MESSAGE', message: new RegExp(`on ${other} is not in ALLOWED_OUTPUTS`), maxSeconds: 10 });
   });
 
+  test('output server:/elsewhere/… on its own server, outside the allowed folder: BAD_MESSAGE, nothing written', T, async () => {
+    const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'server:/elsewhere/x.ipynb' });
+    assert.equal(d.final.record.cells?.executed ?? 0, 0, 'nothing ran');
+    const res = await fetch(`http://${server.hostPort}/api/contents/elsewhere/x.ipynb`,
+      { headers: { authorization: `token ${server.token}` } });
+    assert.equal(res.status, 404, 'nothing written on the server');
+    check('message output server:/elsewhere/ on its own server', d,
+      { code: 'BAD_MESSAGE', message: /server:\/elsewhere\/x\.ipynb.* is not in ALLOWED_OUTPUTS/, maxSeconds: 10 });
+  });
+
   test('allowed outputs still work: a relative path lands in the runs folder, server:/allowed/ on its server', T, async () => {
     const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'mine/{notebook}-{runId}.ipynb' });
     assert.equal(d.final.record.status, 'succeeded', JSON.stringify(d.final.record));
@@ -154,6 +170,49 @@ describe('fault: the notebook read and the start are bounded', () => {
     const nb = await server.writeNotebook('big.ipynb', Array.from({ length: 10 }, (_, i) => `# ${i}\n${'x = 1\n'.repeat(90_000)}`));
     const d = await deliver(bounded, { server: server.hostPort, notebook: `/${nb}` });
     check('notebook over the size cap (real server)', d, { code: 'BAD_NOTEBOOK', message: /larger than the cap of 4194304 bytes/, maxSeconds: 20 });
+  });
+
+  /**
+   * Under the run deadline, a read this large either ends (the cap refuses it) or is cut at the
+   * deadline (TIMEOUT), depending on how fast the machine reads: either way permanent, acked,
+   * nothing run and no kernel left.
+   */
+  function capOrDeadline(fault: string, d: Delivery, cap: RegExp): void {
+    const r = d.final.record;
+    const e = r.error;
+    assert.ok(e?.code === 'BAD_NOTEBOOK' || e?.code === 'TIMEOUT', JSON.stringify(r));
+    assert.match(e.message, e.code === 'BAD_NOTEBOOK' ? cap : /deadline passed before the first cell/);
+    assert.equal(e.retryable, false);
+    assert.equal(d.final.ack, true);
+    assert.equal(r.cells?.executed ?? 0, 0, 'nothing ran');
+    // Not asserted: the run's end. The deadline aborts the read, but not a JSON parse already under
+    // way (tens of MB, seconds on a loaded machine), so a read that ends just before it ends later.
+    const ms = Number(r.durationMs);
+    assert.equal(d.left, 0, 'no kernel left');
+    recordRow({ fault, expected: 'BAD_NOTEBOOK naming the cap, or TIMEOUT at the deadline (ack)',
+      observed: `${e.code} (${d.final.ack ? 'ack' : 'retry'}), run ${(ms / 1000).toFixed(1)} s`, seconds: d.seconds,
+      kernelsLeft: d.left });
+  }
+
+  test('a notebook answer of 100 MB and more, default cap, 15 s deadline: refused by the cap or the deadline', T, async () => {
+    const d = await deliver(ff, { server: hundred.hostPort, notebook: '/hundred.ipynb', timeouts: { runSeconds: 15 } });
+    await hundredSent[0]!.closed;
+    const sent = hundredSent[0]!.bytes;
+    // The client takes at most twice the cap (JSON escaping); the rest is what socket buffers held.
+    assert.ok(sent < 2 * DEFAULT_CAP + 16 * 1024 * 1024, `the front sent ${sent} bytes before the client closed`);
+    capOrDeadline('notebook answer of 100 MB and more (default cap 64 MiB), 15 s deadline', d,
+      /larger than the cap of 67108864 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/);
+  });
+
+  test('a million cells, default caps, 15 s deadline: refused by the cell cap or the deadline, nothing run', T, async () => {
+    // 47 bytes a cell: 47 MB, under the default size cap, so the cell cap is what refuses it once read.
+    const cell = '{"cell_type":"raw","source":"","metadata":{}}';
+    const text = `{"cells":[${Array<string>(1_000_000).fill(cell).join(',')}],"metadata":{},"nbformat":4,"nbformat_minor":5}`;
+    assert.ok(text.length < DEFAULT_CAP);
+    const nb = await server.writeFile('million.ipynb', text);
+    const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, timeouts: { runSeconds: 15 } });
+    capOrDeadline('a million cells (default caps), 15 s deadline', d,
+      /has 1000000 cells, more than the cap of 10000 \(NBTRIGGER_MAX_CELLS\)/);
   });
 
   test('too many cells: BAD_NOTEBOOK naming the cap', T, async () => {

@@ -56,6 +56,22 @@ describe('fault: SSRF spellings', () => {
     });
   }
 
+  test('the listed spellings handed raw to the guarded connector (http and TLS): refused, no connection', { timeout: 60_000 }, async () => {
+    const connector = createConnector({ privateOk: false, refuse: (why) => new NbtError('SERVER_NOT_ALLOWED', why), timeoutMs: 5000 });
+    const before = connections;
+    for (const spelling of LISTED_SPELLINGS) {
+      const raw = spelling.startsWith('[') ? spelling.slice(1, -1) : spelling;
+      for (const secure of [false, true]) {
+        const err = await new Promise<Error | null>((res) => connector.open({ host: raw, port, secure }, (e, sock) => {
+          sock?.destroy();
+          res(e);
+        }));
+        assert.ok(err, `connected to ${spelling} (secure: ${secure})`);
+      }
+    }
+    assert.equal(connections, before, 'a connection reached the trap');
+  });
+
   test('property: random encodings of forbidden addresses never reach an allowed server nor open a socket', { timeout: 180_000 }, async () => {
     const t0 = Date.now();
     const guard = guardFromEnv({ ALLOWED_SERVERS: '*' });

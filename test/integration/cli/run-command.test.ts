@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { freePort } from '../../../cli/jupyter-server.js';
 import type { RunRecord } from '../../../functions/run/record.js';
-import { runCli, startCli } from '../../helpers/cli.js';
+import { BIN, runCli, startCli } from '../../helpers/cli.js';
 import { markerCell, waitForFile } from '../../helpers/events.js';
 import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
@@ -91,6 +91,22 @@ describe('nbtrigger run (private local server)', () => {
     assert.equal(b.outputErrors?.[0]?.code, 'SINK_FAILED');
     const stored = await runCli(['runs', '--output-root', root, '--json']);
     assert.ok((JSON.parse(stored.stdout) as Array<{ runId: string }>).some((x) => x.runId === b.runId), 'the run is still recorded');
+  });
+
+  test('the person at the CLI chooses any output: an absolute path outside the output root, a "../" path', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-free-'));
+    const elsewhere = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-elsewhere-'));
+    const abs = await runCli(['run', '--json', '--output-root', root, '--output', join(elsewhere, 'x-{runId}.ipynb'), join(dir, 'ok.ipynb')]);
+    assert.equal(abs.code, 0, abs.stderr);
+    const a = record(abs.stdout) as RunRecord & { runId: string; outputs: { notebook: string } };
+    assert.equal(a.outputs.notebook, join(elsewhere, `x-${a.runId}.ipynb`));
+    assert.ok((await readFile(a.outputs.notebook, 'utf8')).includes('"nbformat"'));
+    // Relative to the CLI's working folder (the project root), through "..".
+    const upPath = relative(dirname(dirname(BIN)), join(elsewhere, 'up.ipynb'));
+    assert.match(upPath, /^\.\.\//);
+    const up = await runCli(['run', '--json', '--output-root', root, '--output', upPath, join(dir, 'ok.ipynb')]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal((record(up.stdout) as RunRecord & { outputs: { notebook: string } }).outputs.notebook, join(elsewhere, 'up.ipynb'));
   });
 
   test('human output: progress lines on a pipe, summary on stderr, last result on stdout', async () => {

@@ -3,9 +3,9 @@
  * messages, executed notebooks, HTML pages. Pure.
  *
  * One rule: redact first, then cut. A secret is replaced in every encoding the outputs use (raw,
- * JSON-escaped, HTML-escaped, URL-encoded, and the combinations a page or a log line nests), and a
- * text cut short (a log line, an error quoting a server's answer) also loses any fragment of a
- * secret left at the cut: a suffix of the kept text that is a prefix of some form of a secret (or,
+ * JSON-escaped, HTML-escaped, URL-encoded, the combinations a page or a log line nests, and its
+ * bytes in base64 and hex), and a text cut short (a log line, an error quoting a server's answer)
+ * also loses any fragment of a secret left at the cut: a suffix of the kept text that is a prefix of some form of a secret (or,
  * for text cut from the front, a prefix that is a suffix of one), from {@link MIN_FRAGMENT}
  * characters up.
  *
@@ -80,9 +80,30 @@ function urlForms(s: string): string[] {
   ].filter((f): f is string => f !== undefined);
 }
 
+/**
+ * The secret's UTF-8 bytes in base64 (standard and URL-safe alphabets) at each of the three byte
+ * offsets it can start at inside a longer encoded text (`user:TOKEN` in a Basic header, a token in
+ * a base64 payload), keeping only the characters its own bytes decide; and in hex, both cases.
+ * RFC 4648 §4, §5, §8: https://www.rfc-editor.org/rfc/rfc4648
+ */
+function byteForms(s: string): string[] {
+  if (LONE_SURROGATE.test(s)) return [];
+  const bytes = Buffer.from(s, 'utf8');
+  const out = [bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
+  for (const offset of [0, 1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    // Characters that hold a bit of the prefix (start) or of the bytes after the secret (end) vary.
+    const first = Math.ceil((offset * 8) / 6);
+    const last = Math.floor(((offset + bytes.length) * 8) / 6);
+    const form = b64.slice(first, last);
+    if (form.length >= MIN_FRAGMENT * 2) out.push(form, form.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return out;
+}
+
 /** Every form of one secret, deduplicated. */
 function formsOf(s: string): string[] {
-  const out = new Set<string>();
+  const out = new Set<string>(byteForms(s));
   const base = [s, ...htmlForms(s), ...urlForms(s)];
   for (const b of base) {
     out.add(b);

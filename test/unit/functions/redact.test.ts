@@ -38,9 +38,34 @@ describe('redact', () => {
       assert.equal(out, `before ${REDACTED} after`);
     });
   }
-  it('a plain hex token has one form', () => {
-    assert.deepEqual(redactionForms(['0123456789abcdef']), ['0123456789abcdef']);
+  it('a plain hex token: raw, and its bytes in hex and base64', () => {
+    const t = '0123456789abcdef';
+    const forms = redactionForms([t]);
+    assert.ok(forms.includes(t));
+    assert.ok(forms.includes(Buffer.from(t).toString('hex')));
+    // 16 bytes are 21⅓ base64 characters: the 22nd also holds bits of whatever follows.
+    assert.ok(forms.includes(Buffer.from(t).toString('base64').slice(0, 21)));
   });
+  for (const token of [NASTY, 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4']) {
+    it(`replaces the token's bytes in base64 at every offset and in hex (${token.length} characters)`, () => {
+      for (const prefix of ['', 'u', 'us', 'user:', 'x'.repeat(7)]) {
+        for (const suffix of ['', '!', ':p', '#ab']) {
+          const b64 = Buffer.from(`${prefix}${token}${suffix}`).toString('base64');
+          const urlSafe = b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+          for (const encoded of [b64, urlSafe]) {
+            const out = redact(`Authorization: Basic ${encoded}`, [token]);
+            assert.ok(out.includes(REDACTED), `${prefix}|${suffix}: ${encoded}`);
+            // What is left cannot give the secret's bytes back: at most 2 characters either side of the marker.
+            const left = out.slice('Authorization: Basic '.length).split(REDACTED);
+            assert.ok(left[0]!.length <= Math.ceil((prefix.length * 4) / 3) + 1, `${prefix}|${suffix}: ${out}`);
+          }
+        }
+      }
+      const hex = Buffer.from(token).toString('hex');
+      assert.equal(redact(`h=${hex}.`, [token]), `h=${REDACTED}.`);
+      assert.equal(redact(`h=${hex.toUpperCase()}.`, [token]), `h=${REDACTED}.`);
+    });
+  }
   it('replaces longer forms first, so no escaped form is left half replaced', () => {
     const forms = redactionForms([NASTY, 'short']);
     for (let i = 1; i < forms.length; i++) assert.ok(forms[i - 1]!.length >= forms[i]!.length);

@@ -14,6 +14,7 @@ import { jsonStringPieces, pieceBytes } from '../notebook/json-pieces.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
 import { clipRedacted, headerSecrets } from '../redact.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
+import type { CookieJar } from './cookie-jar.js';
 import { isObject } from './messages.js';
 import { loadUndici } from './undici-lean.js';
 
@@ -38,6 +39,11 @@ export interface RestOptions {
   requestTimeoutMs?: number;
   /** Opens every connection (the function's SSRF guard: security/connector.ts); default: plain sockets. */
   connector?: Connector;
+  /**
+   * The run's cookie jar: its cookies go with every request, and what the server's front sets is
+   * kept in it (Cloud Run's session affinity: docs/deploy.md). Never shared between runs.
+   */
+  cookies?: CookieJar;
 }
 
 /** HTTP statuses that mean "not up yet" while a server (e.g. a Cloud Run cold start) comes up. */
@@ -55,6 +61,8 @@ export class JupyterRest {
   private pool?: Promise<Pool>;
   private readonly timeoutMs: number;
   private readonly connector?: Connector;
+  /** The run's cookies (see {@link RestOptions.cookies}). */
+  readonly cookies?: CookieJar;
 
   constructor(opts: RestOptions) {
     this.base = httpBase(opts.server);
@@ -62,6 +70,47 @@ export class JupyterRest {
     if (opts.token !== '') this.headers.authorization = `token ${opts.token}`;
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.connector = opts.connector;
+    this.cookies = opts.cookies;
+  }
+
+  /** The headers of a request to `path`: the client's, the run's cookies, then `extra`. */
+  private headersFor(path: string, extra?: Record<string, string>): Record<string, string> {
+    const base = this.cookies ? this.cookies.withCookies(this.headers, path) : { ...this.headers };
+    return extra ? { ...base, ...extra } : base;
+  }
+
+  /** A request of first contact is in flight (see {@link contact}). */
+  private firstContact?: Promise<void>;
+  /** The front has set its cookie, or answered 2xx without one: requests need not wait any more. */
+  private contacted = false;
+
+  /**
+   * Sends one request (`go`), keeping what its answer sets in the jar. With a jar, the first
+   * requests of a run go one at a time until the front has set a cookie (or shown it sets none by a
+   * 2xx answer without one): requests sent side by side before that would each be given an
+   * instance of their own, and the kernel would start on one the later requests do not reach.
+   */
+  private async contact(path: string, go: (headers: Record<string, string>) => Promise<Dispatcher.ResponseData>,
+    extra?: Record<string, string>): Promise<Dispatcher.ResponseData> {
+    const jar = this.cookies;
+    if (!jar) return go(this.headersFor(path, extra));
+    while (!this.contacted && this.firstContact) await this.firstContact;
+    if (this.contacted) {
+      const res = await go(this.headersFor(path, extra));
+      jar.store(res.headers['set-cookie'], path);
+      return res;
+    }
+    let release!: () => void;
+    this.firstContact = new Promise<void>((resolve) => { release = resolve; });
+    try {
+      const res = await go(this.headersFor(path, extra));
+      jar.store(res.headers['set-cookie'], path);
+      if (jar.size > 0 || (res.statusCode >= 200 && res.statusCode < 300)) this.contacted = true;
+      return res;
+    } finally {
+      this.firstContact = undefined;
+      release();
+    }
   }
 
   /** The keep-alive pool (8 connections, no pipelining, idle sockets kept 30 s). */
@@ -160,8 +209,8 @@ export class JupyterRest {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     const timeout = o.timeoutMs ?? this.timeoutMs;
     try {
-      const res = await u.request.call(pool, { method, path, headers: { ...this.headers, ...o.headers },
-        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout });
+      const res = await this.contact(path, (headers) => u.request.call(pool, { method, path, headers,
+        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout }), o.headers);
       const contentType = String(res.headers['content-type'] ?? '');
       return { status: res.statusCode, contentType, text: await res.body.text() };
     } catch (e) {
@@ -178,7 +227,7 @@ export class JupyterRest {
   private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
     special?: (status: number, message: string) => NbtError | undefined | null,
     bound: BodyBound = DEFAULT_BOUND): Promise<unknown> {
-    const headers: Record<string, string> = { ...this.headers };
+    const headers: Record<string, string> = {};
     let body: string | Readable | undefined;
     if (payload instanceof StreamedJson) {
       body = Readable.from(utf8(payload.pieces()), { objectMode: false });
@@ -190,8 +239,8 @@ export class JupyterRest {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     let res: Dispatcher.ResponseData;
     try {
-      res = await u.request.call(pool, { method, path, headers, body: body ?? null, signal: signal ?? null,
-        headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      res = await this.contact(path, (all) => u.request.call(pool, { method, path, headers: all, body: body ?? null,
+        signal: signal ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }), headers);
     } catch (e) {
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
     }
@@ -211,7 +260,7 @@ export class JupyterRest {
         throw new NbtError('PROTOCOL_ERROR', `${method} ${path.split('?')[0]}: server answered ${status} with a body that is not JSON`);
       }
     }
-    const message = serverMessage(text, headerSecrets(headers));
+    const message = serverMessage(text, [...headerSecrets(this.headers), ...(this.cookies?.secrets() ?? [])]);
     const mapped = special?.(status, message);
     if (mapped === null) return null;
     if (mapped) throw mapped;

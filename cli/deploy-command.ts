@@ -86,7 +86,9 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     if (v['iam-wait'] !== undefined) {
       const seconds = Number(v['iam-wait']);
       if (verb !== 'deploy') throw new NbtError('USAGE', '--iam-wait is for deploy');
-      if (!/^\d+$/.test(v['iam-wait']) || seconds > 3600) throw new NbtError('USAGE', `--iam-wait must be whole seconds from 0 to 3600, got "${v['iam-wait']}"`);
+      if (!/^\d+$/.test(v['iam-wait']) || seconds > 3600) {
+        throw new NbtError('USAGE', `--iam-wait must be whole seconds from 0 to 3600, got "${v['iam-wait']}"`);
+      }
       opts.iamPropagation = { windowMs: seconds * 1000 };
     }
     if (v['write-allowed-servers'] !== undefined && (verb !== 'deploy' || v['dry-run'])) {

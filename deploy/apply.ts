@@ -128,7 +128,8 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   const done: Action[] = [];
   // This deploy's grants; a call refused right after one waits for it (bounded), others fail at once.
   const iam = new GrantWatch({
-    onWait: (what, attempt, ms) => report(`permission denied right after this deploy's IAM grant; trying again in ${Math.ceil(ms / 1000)} s (attempt ${attempt}): ${what}`),
+    onWait: (what, attempt, ms) => report('permission denied right after this deploy\'s IAM grant; ' +
+      `trying again in ${Math.ceil(ms / 1000)} s (attempt ${attempt}): ${what}`),
     ...opts.iamPropagation,
   });
   for (const a of actions) {
@@ -137,7 +138,8 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
     const what = `${a.op} ${a.resource} ${a.name}`;
     if (a.resource === 'service' && a.service && (a.op === 'create' || a.op === 'update')) {
       const spec = a.service;
-      const after = await iam.call(what, () => (a.op === 'create' ? createService(clients.run, spec) : updateService(clients.run, spec)));
+      const write = a.op === 'create' ? createService : updateService;
+      const after = await iam.call(what, () => write(clients.run, spec));
       if (after.uri) urls.set(spec.serviceId, after.uri);
     } else if (a.resource === 'iam' && a.op === 'update' && a.iam) {
       const change = a.iam;

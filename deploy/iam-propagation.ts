@@ -12,7 +12,7 @@
  */
 import { isNbtError, NbtError } from '../functions/errors.js';
 
-/** Google's documented propagation time of a policy change (https://cloud.google.com/iam/docs/access-change-propagation). */
+/** Where Google documents how long a policy change takes to take effect. */
 export const IAM_PROPAGATION_URL = 'https://cloud.google.com/iam/docs/access-change-propagation';
 /** Default window after a grant: the documented "potentially 7 minutes". */
 export const DEFAULT_PROPAGATION_WINDOW_MS = 7 * 60_000;
@@ -63,7 +63,9 @@ export class GrantWatch {
 
   constructor(o: PropagationOptions = {}) {
     this.windowMs = o.windowMs ?? DEFAULT_PROPAGATION_WINDOW_MS;
-    if (!(this.windowMs >= 0)) throw new NbtError('CONFIG', `the IAM propagation window must be ≥ 0 ms, got ${this.windowMs}`);
+    if (!(this.windowMs >= 0)) {
+      throw new NbtError('CONFIG', `the IAM propagation window must be ≥ 0 ms, got ${this.windowMs}`);
+    }
     this.firstDelayMs = o.firstDelayMs ?? 2000;
     this.maxDelayMs = o.maxDelayMs ?? 30_000;
     this.now = o.now ?? Date.now;
@@ -108,11 +110,13 @@ export class GrantWatch {
   private gaveUp(what: string, e: unknown, attempts: number): NbtError {
     const granted = this.log.map((g) => `${g.role} to ${g.member} on ${g.resource}`);
     const cause = e instanceof Error ? e.message : String(e);
+    const roles = [...new Set(this.log.map((g) => g.role))];
+    const resources = [...new Set(this.log.map((g) => g.resource))];
     return new NbtError('REQUEST_REJECTED',
       `${what}: permission denied for ${Math.round(this.windowMs / 1000)} s after this deploy granted ` +
-      `${[...new Set(granted)].join('; ')} (${attempts} attempts). IAM changes typically take effect in 2 minutes, ` +
-      `potentially 7 or longer (${IAM_PROPAGATION_URL}): run deploy again later, or check the role is the one this call ` +
-      `needs. Last refusal: ${cause}`,
-      { cause: e, details: { grpcCode: 7, roles: [...new Set(this.log.map((g) => g.role))], resources: [...new Set(this.log.map((g) => g.resource))] } });
+      `${[...new Set(granted)].join('; ')} (${attempts} attempts). IAM changes typically take effect in ` +
+      `2 minutes, potentially 7 or longer (${IAM_PROPAGATION_URL}): run deploy again later, or check the ` +
+      `role is the one this call needs. Last refusal: ${cause}`,
+      { cause: e, details: { grpcCode: 7, roles, resources } });
   }
 }

@@ -127,7 +127,8 @@ export class CookieJar {
     }
     if (secure && !this.#secureOrigin) return;
     if (maxAge !== undefined) expires = maxAge;
-    const cookie: Cookie = { name, value, path: path ?? defaultPath(pathOnly(requestPath)), secure, expires, created: ++this.#serial };
+    const cookiePath = path ?? defaultPath(pathOnly(requestPath));
+    const cookie: Cookie = { name, value, path: cookiePath, secure, expires, created: ++this.#serial };
     const same = this.#cookies.findIndex((c) => c.name === name && c.path === cookie.path);
     if (same >= 0) {
       cookie.created = this.#cookies[same]!.created; // §5.3 step 11.3: keeps its creation time

@@ -63,7 +63,9 @@ export async function startAffinityFront(backends: number[]): Promise<AffinityFr
   };
   const server = createServer((req, res) => {
     const to = route(req, false);
-    const up = request({ host: '127.0.0.1', port: backends[to.backend], method: req.method, path: req.url, headers: req.headers }, (r) => {
+    const port = backends[to.backend];
+    const target = { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers };
+    const up = request(target, (r) => {
       const headers = { ...r.headers };
       if (to.setCookie) headers['set-cookie'] = [...(r.headers['set-cookie'] ?? []), to.setCookie];
       res.writeHead(r.statusCode ?? 502, headers);
@@ -97,7 +99,8 @@ export async function startAffinityFront(backends: number[]): Promise<AffinityFr
         const end = buffered.indexOf('\r\n\r\n');
         if (end < 0) return;
         up.off('data', onData);
-        socket.write(Buffer.concat([buffered.subarray(0, end), Buffer.from(`\r\nSet-Cookie: ${to.setCookie}`), buffered.subarray(end)]));
+        const cookie = Buffer.from(`\r\nSet-Cookie: ${to.setCookie}`);
+        socket.write(Buffer.concat([buffered.subarray(0, end), cookie, buffered.subarray(end)]));
         up.pipe(socket);
       };
       up.on('data', onData);

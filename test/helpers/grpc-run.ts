@@ -101,7 +101,9 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   /** `member role` → when it was first granted (ms). */
   const grantedAt = new Map<string, number>();
   const noteGrants = (policy: any): void => {
-    for (const b of policy?.bindings ?? []) for (const m of b.members ?? []) if (!grantedAt.has(`${m} ${b.role}`)) grantedAt.set(`${m} ${b.role}`, Date.now());
+    for (const b of policy?.bindings ?? []) {
+      for (const m of b.members ?? []) if (!grantedAt.has(`${m} ${b.role}`)) grantedAt.set(`${m} ${b.role}`, Date.now());
+    }
   };
   const resourceOf = (req: any): string => req?.name ?? req?.resource ?? req?.service?.name ?? req?.parent ?? '';
   /** The handlers, each refusing first what the caller may not do yet (option `iam`). */
@@ -113,7 +115,8 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
         if (need.method !== method || (need.resource !== undefined && need.resource !== resourceOf(req))) continue;
         const at = grantedAt.get(`${iam.caller} ${need.role}`);
         if (at === undefined || Date.now() < at + iam.propagationMs) {
-          throw status(grpc.status.PERMISSION_DENIED, `Permission denied on resource '${resourceOf(req)}' (or it may not exist): ${iam.caller} lacks ${need.role}`);
+          const why = `Permission denied on resource '${resourceOf(req)}' (or it may not exist): ${iam.caller} lacks ${need.role}`;
+          throw status(grpc.status.PERMISSION_DENIED, why);
         }
       }
       return fn(req);

@@ -42,6 +42,10 @@ export class CookieJar {
   readonly #now: () => number;
   #cookies: Cookie[] = [];
   #serial = 0;
+  /** A request of first contact is in flight (see {@link exchange}). */
+  #firstContact?: Promise<void>;
+  /** The front has set its cookie, or answered 2xx without one: requests need not wait any more. */
+  #contacted = false;
 
   /** `origin`: the server's base URL (`https://host[:port]`). */
   constructor(origin: string, now: () => number = Date.now) {
@@ -72,6 +76,34 @@ export class CookieJar {
   withCookies(headers: Readonly<Record<string, string>>, path: string): Record<string, string> {
     const value = this.header(path);
     return value === undefined ? { ...headers } : { ...headers, cookie: value };
+  }
+
+  /**
+   * Sends one request of the run to `path` (`send`, given `headers` with the run's cookies) and
+   * keeps what its answer sets. Until the front has set a cookie, or answered 2xx without one
+   * (it sets none), the run's requests go one at a time: sent side by side, each would be given an
+   * instance of its own, and the kernel would start on one that the later requests do not reach.
+   * A request cancelled while it waits goes on at once (its client rejects it unsent).
+   */
+  async exchange<R extends Answer>(path: string, headers: Readonly<Record<string, string>>,
+    send: (headers: Record<string, string>) => Promise<R>, signal?: AbortSignal): Promise<R> {
+    while (!this.#contacted && this.#firstContact && !signal?.aborted) await untilEither(this.#firstContact, signal);
+    if (this.#contacted) {
+      const res = await send(this.withCookies(headers, path));
+      this.store(res.headers['set-cookie'], path);
+      return res;
+    }
+    let release!: () => void;
+    this.#firstContact = new Promise<void>((resolve) => { release = resolve; });
+    try {
+      const res = await send(this.withCookies(headers, path));
+      this.store(res.headers['set-cookie'], path);
+      if (this.#cookies.length > 0 || (res.statusCode >= 200 && res.statusCode < 300)) this.#contacted = true;
+      return res;
+    } finally {
+      this.#firstContact = undefined;
+      release();
+    }
   }
 
   /** How many cookies it holds (unexpired or not). */
@@ -142,6 +174,25 @@ export class CookieJar {
       this.#cookies.splice(this.#cookies.indexOf(oldest), 1);
     }
   }
+}
+
+/** What {@link CookieJar.exchange} reads of an answer. */
+export interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Settles when `p` settles or `signal` aborts, whichever is first (never rejects; no listener left behind). */
+function untilEither(p: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return p;
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    p.then(done, done);
+  });
 }
 
 /** The path of a request target, without its query. */

@@ -73,44 +73,15 @@ export class JupyterRest {
     this.cookies = opts.cookies;
   }
 
-  /** The headers of a request to `path`: the client's, the run's cookies, then `extra`. */
-  private headersFor(path: string, extra?: Record<string, string>): Record<string, string> {
-    const base = this.cookies ? this.cookies.withCookies(this.headers, path) : { ...this.headers };
-    return extra ? { ...base, ...extra } : base;
-  }
-
-  /** A request of first contact is in flight (see {@link contact}). */
-  private firstContact?: Promise<void>;
-  /** The front has set its cookie, or answered 2xx without one: requests need not wait any more. */
-  private contacted = false;
-
   /**
-   * Sends one request (`go`), keeping what its answer sets in the jar. With a jar, the first
-   * requests of a run go one at a time until the front has set a cookie (or shown it sets none by a
-   * 2xx answer without one): requests sent side by side before that would each be given an
-   * instance of their own, and the kernel would start on one the later requests do not reach.
+   * Sends one request (`go`, given its headers). With the run's cookie jar, the run's cookies go
+   * with it, what its answer sets is kept, and the first requests go one at a time
+   * ({@link CookieJar.exchange}).
    */
-  private async contact(path: string, go: (headers: Record<string, string>) => Promise<Dispatcher.ResponseData>,
-    extra?: Record<string, string>): Promise<Dispatcher.ResponseData> {
-    const jar = this.cookies;
-    if (!jar) return go(this.headersFor(path, extra));
-    while (!this.contacted && this.firstContact) await this.firstContact;
-    if (this.contacted) {
-      const res = await go(this.headersFor(path, extra));
-      jar.store(res.headers['set-cookie'], path);
-      return res;
-    }
-    let release!: () => void;
-    this.firstContact = new Promise<void>((resolve) => { release = resolve; });
-    try {
-      const res = await go(this.headersFor(path, extra));
-      jar.store(res.headers['set-cookie'], path);
-      if (jar.size > 0 || (res.statusCode >= 200 && res.statusCode < 300)) this.contacted = true;
-      return res;
-    } finally {
-      this.firstContact = undefined;
-      release();
-    }
+  private contact(path: string, go: (headers: Record<string, string>) => Promise<Dispatcher.ResponseData>,
+    extra?: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const headers = extra ? { ...this.headers, ...extra } : { ...this.headers };
+    return this.cookies ? this.cookies.exchange(path, headers, go, signal) : go(headers);
   }
 
   /** The keep-alive pool (8 connections, no pipelining, idle sockets kept 30 s). */
@@ -210,7 +181,7 @@ export class JupyterRest {
     const timeout = o.timeoutMs ?? this.timeoutMs;
     try {
       const res = await this.contact(path, (headers) => u.request.call(pool, { method, path, headers,
-        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout }), o.headers);
+        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout }), o.headers, o.signal);
       const contentType = String(res.headers['content-type'] ?? '');
       return { status: res.statusCode, contentType, text: await res.body.text() };
     } catch (e) {
@@ -240,7 +211,7 @@ export class JupyterRest {
     let res: Dispatcher.ResponseData;
     try {
       res = await this.contact(path, (all) => u.request.call(pool, { method, path, headers: all, body: body ?? null,
-        signal: signal ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }), headers);
+        signal: signal ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }), headers, signal);
     } catch (e) {
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
     }

@@ -109,3 +109,56 @@ test('two jars share nothing', () => {
   a.store('GOOGAPPUID=one', '/');
   assert.equal(b.header('/'), undefined);
 });
+
+/** A request whose answer the test gives when it likes. */
+function pending(): { answer: (status: number, setCookie?: string) => void; promise: Promise<{ statusCode: number; headers: Record<string, string> }> } {
+  let answer!: (status: number, setCookie?: string) => void;
+  const promise = new Promise<{ statusCode: number; headers: Record<string, string> }>((resolve) => {
+    answer = (statusCode, setCookie) => resolve({ statusCode, headers: setCookie ? { 'set-cookie': setCookie } : {} });
+  });
+  return { answer, promise };
+}
+
+test('first contact goes alone: later requests wait for its answer, then carry the cookie it set', async () => {
+  const jar = new CookieJar('http://127.0.0.1:8888');
+  const first = pending();
+  const sent: Array<string | undefined> = [];
+  const a = jar.exchange('/api/kernelspecs', { authorization: 'token t' }, (h) => { sent.push(h.cookie); return first.promise; });
+  const b = jar.exchange('/api/contents/nb.ipynb', {}, async (h) => { sent.push(h.cookie); return { statusCode: 200, headers: {} }; });
+  const c = jar.exchange('/api/kernels', {}, async (h) => { sent.push(h.cookie); return { statusCode: 201, headers: {} }; });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(sent, [undefined], 'the others wait');
+  first.answer(200, 'GOOGAPPUID=v1; Path=/');
+  await Promise.all([a, b, c]);
+  assert.deepEqual(sent, [undefined, 'GOOGAPPUID=v1', 'GOOGAPPUID=v1']);
+});
+
+test('an answer that is not 2xx and sets no cookie keeps the gate; a 2xx without one opens it', async () => {
+  const jar = new CookieJar('http://127.0.0.1:8888');
+  const order: string[] = [];
+  const starting = pending();
+  const a = jar.exchange('/api/kernelspecs', {}, () => { order.push('a'); return starting.promise; });
+  const ready = pending();
+  const b = jar.exchange('/api/kernelspecs', {}, () => { order.push('b'); return ready.promise; });
+  const c = jar.exchange('/api/contents/x', {}, async () => { order.push('c'); return { statusCode: 200, headers: {} }; });
+  await new Promise((r) => setImmediate(r));
+  starting.answer(503);
+  await a;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, ['a', 'b'], 'after a 503 the next request goes alone');
+  ready.answer(200);
+  await Promise.all([b, c]);
+  assert.deepEqual(order, ['a', 'b', 'c']);
+  assert.equal(jar.size, 0);
+});
+
+test('a waiting request that is cancelled goes on at once (its client rejects it unsent)', async () => {
+  const jar = new CookieJar('http://127.0.0.1:8888');
+  const first = pending();
+  void jar.exchange('/a', {}, () => first.promise);
+  const ac = new AbortController();
+  const waiting = jar.exchange('/b', {}, async () => { throw new Error('aborted before sending'); }, ac.signal);
+  ac.abort();
+  await assert.rejects(waiting, /aborted before sending/);
+  first.answer(200);
+});

@@ -37,6 +37,9 @@ options:
   --write-allowed-servers FILE
                         deploy: write the deployment's servers (host:443 of each service, then
                         function.allowedServers) to FILE, comma-separated, for ALLOWED_SERVERS
+  --iam-wait SECONDS    deploy: how long a call refused (permission denied) right after this
+                        deploy granted a role is tried again while IAM takes effect
+                        (default 420; 0: never)
   --dry-run             deploy/destroy: print the plan, change nothing
   --json                print the actions as JSON on stdout
 
@@ -61,7 +64,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       args: argv, allowPositionals: false, strict: true,
       options: {
         file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
-        'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, 'iam-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -79,6 +82,14 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       const why = verb === 'destroy' ? '--built-image is for plan and deploy' : builtImageProblem(v['built-image']);
       if (why) throw new NbtError('USAGE', why);
       opts.builtImage = v['built-image'];
+    }
+    if (v['iam-wait'] !== undefined) {
+      const seconds = Number(v['iam-wait']);
+      if (verb !== 'deploy') throw new NbtError('USAGE', '--iam-wait is for deploy');
+      if (!/^\d+$/.test(v['iam-wait']) || seconds > 3600) {
+        throw new NbtError('USAGE', `--iam-wait must be whole seconds from 0 to 3600, got "${v['iam-wait']}"`);
+      }
+      opts.iamPropagation = { windowMs: seconds * 1000 };
     }
     if (v['write-allowed-servers'] !== undefined && (verb !== 'deploy' || v['dry-run'])) {
       throw new NbtError('USAGE', '--write-allowed-servers is for deploy (it writes what was deployed)');

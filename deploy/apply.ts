@@ -3,14 +3,17 @@
  * long-running operation) and their invoker IAM, the topic, then the Scheduler jobs, re-planned
  * once new services have their URLs (a job's message names its service's URL), then prunes.
  * A plan with a conflict, or a chain with a broken link (deploy/chain.ts), is refused before
- * anything changes. A second deploy with no change makes no mutating call.
+ * anything changes. A second deploy with no change makes no mutating call. A call refused
+ * (PERMISSION_DENIED) right after a grant of the same deploy is tried again within a bounded
+ * window, as IAM changes take minutes to take effect (deploy/iam-propagation.ts).
  *
  * Spec: docs/deploy.md.
  * @module
  */
 import { NbtError } from '../functions/errors.js';
 import { chains, chainErrors, triggerLinks, type Chain } from './chain.js';
-import { deadLetterTopicName, desiredState, isManagedBy, requireImages, type DesiredState } from './desired.js';
+import { deadLetterTopicName, desiredState, INVOKER_ROLE, isManagedBy, requireImages, type DesiredState } from './desired.js';
+import { GrantWatch, type PropagationOptions } from './iam-propagation.js';
 import { withImages } from './image.js';
 import type { Manifest } from './manifest.js';
 import { isMutating, planDeploy, planDestroy, planJobs, type Action, type ActualState } from './plan.js';
@@ -34,6 +37,8 @@ export interface Planned {
 export interface DeployOptions {
   /** `--built-image`: the image every `build:` service runs. */
   builtImage?: string;
+  /** The wait for this deploy's IAM grants to take effect (window, backoff); default: 7 minutes. */
+  iamPropagation?: PropagationOptions;
 }
 
 /** Reads services, their invokers (for wanted services that exist), the topic and jobs. Read-only. */
@@ -121,18 +126,30 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   const resolved = resolveImages(m, actual, opts);
   const urls = serviceUrls(actual);
   const done: Action[] = [];
+  // This deploy's grants; a call refused right after one waits for it (bounded), others fail at once.
+  const iam = new GrantWatch({
+    onWait: (what, attempt, ms) => report('permission denied right after this deploy\'s IAM grant; ' +
+      `trying again in ${Math.ceil(ms / 1000)} s (attempt ${attempt}): ${what}`),
+    ...opts.iamPropagation,
+  });
   for (const a of actions) {
     if (a.resource === 'job' || (a.resource === 'service' && a.op === 'delete')) continue;
     if (isMutating(a)) report(`${a.op} ${a.resource} ${a.name}`);
+    const what = `${a.op} ${a.resource} ${a.name}`;
     if (a.resource === 'service' && a.service && (a.op === 'create' || a.op === 'update')) {
-      const after = a.op === 'create' ? await createService(clients.run, a.service) : await updateService(clients.run, a.service);
-      if (after.uri) urls.set(a.service.serviceId, after.uri);
+      const spec = a.service;
+      const write = a.op === 'create' ? createService : updateService;
+      const after = await iam.call(what, () => write(clients.run, spec));
+      if (after.uri) urls.set(spec.serviceId, after.uri);
     } else if (a.resource === 'iam' && a.op === 'update' && a.iam) {
-      await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
+      const change = a.iam;
+      await iam.call(what, () => updateInvokers(clients.run, a.name, change.add, change.remove));
+      if (change.add.length > 0) iam.granted(INVOKER_ROLE, change.add, a.name);
     } else if (a.resource === 'topic' && a.op === 'create') {
-      await createTopic(clients.pubsub, a.name, desired.topic.labels);
+      await iam.call(what, () => createTopic(clients.pubsub, a.name, desired.topic.labels));
     } else if (a.resource === 'subscription' && a.op === 'update' && a.deadLetterPolicy) {
-      await setDeadLetterPolicy(clients.pubsub, a.name, a.deadLetterPolicy);
+      const policy = a.deadLetterPolicy;
+      await iam.call(what, () => setDeadLetterPolicy(clients.pubsub, a.name, policy));
     }
     done.push(a);
   }
@@ -140,14 +157,16 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   refuseConflicts(jobActions);
   for (const a of jobActions) {
     if (isMutating(a)) report(`${a.op} ${a.resource} ${a.name}`);
-    if (a.op === 'create' && a.job) await createJob(clients.scheduler, a.job);
-    else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);
-    else if (a.op === 'delete') await deleteJob(clients.scheduler, a.name);
+    const what = `${a.op} ${a.resource} ${a.name}`;
+    const job = a.job;
+    if (a.op === 'create' && job) await iam.call(what, () => createJob(clients.scheduler, job));
+    else if (a.op === 'update' && job) await iam.call(what, () => updateJob(clients.scheduler, job));
+    else if (a.op === 'delete') await iam.call(what, () => deleteJob(clients.scheduler, a.name));
     done.push(a);
   }
   for (const a of actions.filter((x) => x.resource === 'service' && x.op === 'delete')) {
     report(`delete service ${a.name}`);
-    await deleteService(clients.run, a.name);
+    await iam.call(`delete service ${a.name}`, () => deleteService(clients.run, a.name));
     done.push(a);
   }
   const own = new Map(m.notebooks.flatMap((nb) => (urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [])));

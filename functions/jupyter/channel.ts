@@ -17,6 +17,7 @@ import { isNbtError, NbtError } from '../errors.js';
 import { wsBase, type ServerAddress } from '../request/address.js';
 import { httpCreateConnection, type Connector } from '../security/connector.js';
 import { RawJsonText } from '../notebook/raw-text.js';
+import type { CookieJar } from './cookie-jar.js';
 import { clipLongStrings, extractLongStrings, placeholder } from './frame-clip.js';
 import { noteGarbage } from './gc-hint.js';
 import { parseFrame, type Message } from './messages.js';
@@ -31,6 +32,8 @@ export interface ChannelOptions {
   sessionId: string;
   /** Headers for the upgrade request (Authorization and any extra). */
   headers: Record<string, string>;
+  /** The run's cookie jar: sent on the upgrade, and what the upgrade's answer sets is kept (session affinity). */
+  cookies?: CookieJar;
   connectTimeoutMs?: number;
   /** The run's deadline (ms since epoch): the opening handshake never waits past it. */
   deadline?: number;
@@ -174,7 +177,8 @@ export class KernelChannel {
 
   /** Opens the channel; resolves once the server has accepted the upgrade. */
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
-    const url = `${wsBase(opts.server)}/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
+    const path = `/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
+    const url = `${wsBase(opts.server)}${path}`;
     const WebSocket = await preloadWebSocket();
     if (opts.signal?.aborted) throw cancelledBy(opts.signal);
     // The handshake never outlasts the run's deadline.
@@ -199,7 +203,7 @@ export class KernelChannel {
             }
             return socket;
           }) as unknown as ClientOptions['createConnection'],
-        headers: opts.headers,
+        headers: opts.cookies ? opts.cookies.withCookies(opts.headers, path) : opts.headers,
         perMessageDeflate: false,
         handshakeTimeout,
         maxPayload,
@@ -210,7 +214,9 @@ export class KernelChannel {
         reject(isNbtError(reason) ? reason : new NbtError('CANCELLED', 'run cancelled'));
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('upgrade', (res) => opts.cookies?.store(res.headers['set-cookie'], path));
       ws.once('unexpected-response', (_req, res) => {
+        opts.cookies?.store(res.headers['set-cookie'], path);
         const status = res.statusCode ?? 0;
         res.resume();
         ws.terminate();
@@ -222,6 +228,7 @@ export class KernelChannel {
         opts.signal?.removeEventListener('abort', onAbort);
         ws.removeAllListeners('error');
         ws.removeAllListeners('unexpected-response');
+        ws.removeAllListeners('upgrade');
         ws.setMaxListeners(0);
         resolve(new KernelChannel(ws, socket, opts.maxStringBytes, maxPayload));
       });

@@ -19,6 +19,7 @@
 import { isNbtError, NbtError } from '../errors.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
 import type { KernelChannel } from './channel.js';
+import type { CookieJar } from './cookie-jar.js';
 import { isObject } from './messages.js';
 import { networkError } from './rest.js';
 import { backoffMs, sleep } from './retry.js';
@@ -92,6 +93,8 @@ export interface KernelStateOptions {
   base: string;
   headers: Record<string, string>;
   kernelId: string;
+  /** The run's cookie jar (session affinity): sent, and what the answer sets is kept. */
+  cookies?: CookieJar;
   /** Opens the connection (the function's SSRF guard); default: a plain socket. */
   connector?: Connector;
   timeoutMs?: number;
@@ -108,8 +111,11 @@ export async function fetchKernelState(o: KernelStateOptions, signal?: AbortSign
   const client = new u.Client(o.base, { connect, headersTimeout: timeout, bodyTimeout: timeout });
   const what = `GET /api/kernels/${o.kernelId}`;
   try {
-    const res = await u.request.call(client, { method: 'GET', path: `/api/kernels/${encodeURIComponent(o.kernelId)}`, headers: o.headers, signal: signal ?? null })
+    const path = `/api/kernels/${encodeURIComponent(o.kernelId)}`;
+    const headers = o.cookies ? o.cookies.withCookies(o.headers, path) : o.headers;
+    const res = await u.request.call(client, { method: 'GET', path, headers, signal: signal ?? null })
       .catch((e: unknown) => { throw networkError(e, what, o.base); });
+    o.cookies?.store(res.headers['set-cookie'], path);
     const text = await res.body.text().catch((e: unknown) => { throw networkError(e, what, o.base); });
     if (res.statusCode === 404) return { state: 'gone' };
     if (res.statusCode === 401 || res.statusCode === 403) throw new NbtError('AUTH_REFUSED', `${what}: the server refused the token (HTTP ${res.statusCode})`, { details: { status: res.statusCode } });

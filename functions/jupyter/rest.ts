@@ -14,6 +14,7 @@ import { jsonStringPieces, pieceBytes } from '../notebook/json-pieces.js';
 import { clip, httpBase, type ServerAddress } from '../request/address.js';
 import { clipRedacted, headerSecrets } from '../redact.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
+import type { CookieJar } from './cookie-jar.js';
 import { isObject } from './messages.js';
 import { loadUndici } from './undici-lean.js';
 
@@ -38,6 +39,11 @@ export interface RestOptions {
   requestTimeoutMs?: number;
   /** Opens every connection (the function's SSRF guard: security/connector.ts); default: plain sockets. */
   connector?: Connector;
+  /**
+   * The run's cookie jar: its cookies go with every request, and what the server's front sets is
+   * kept in it (Cloud Run's session affinity: docs/deploy.md). Never shared between runs.
+   */
+  cookies?: CookieJar;
 }
 
 /** HTTP statuses that mean "not up yet" while a server (e.g. a Cloud Run cold start) comes up. */
@@ -58,6 +64,8 @@ export class JupyterRest {
   private pool?: Promise<Pool>;
   private readonly timeoutMs: number;
   private readonly connector?: Connector;
+  /** The run's cookies (see {@link RestOptions.cookies}). */
+  readonly cookies?: CookieJar;
 
   constructor(opts: RestOptions) {
     this.base = httpBase(opts.server);
@@ -65,6 +73,18 @@ export class JupyterRest {
     if (opts.token !== '') this.headers.authorization = `token ${opts.token}`;
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.connector = opts.connector;
+    this.cookies = opts.cookies;
+  }
+
+  /**
+   * Sends one request (`go`, given its headers). With the run's cookie jar, the run's cookies go
+   * with it, what its answer sets is kept, and the first requests go one at a time
+   * ({@link CookieJar.exchange}).
+   */
+  private contact(path: string, go: (headers: Record<string, string>) => Promise<Dispatcher.ResponseData>,
+    extra?: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const headers = extra ? { ...this.headers, ...extra } : { ...this.headers };
+    return this.cookies ? this.cookies.exchange(path, headers, go, signal) : go(headers);
   }
 
   /** The keep-alive pool (8 connections, no pipelining, idle sockets kept 30 s). */
@@ -163,8 +183,8 @@ export class JupyterRest {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     const timeout = o.timeoutMs ?? this.timeoutMs;
     try {
-      const res = await u.request.call(pool, { method, path, headers: { ...this.headers, ...o.headers },
-        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout });
+      const res = await this.contact(path, (headers) => u.request.call(pool, { method, path, headers,
+        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout }), o.headers, o.signal);
       const contentType = String(res.headers['content-type'] ?? '');
       return { status: res.statusCode, contentType, text: await res.body.text() };
     } catch (e) {
@@ -190,7 +210,7 @@ export class JupyterRest {
   private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
     special?: (status: number, message: string) => NbtError | undefined | null,
     bound: BodyBound = DEFAULT_BOUND): Promise<unknown> {
-    const headers: Record<string, string> = { ...this.headers };
+    const headers: Record<string, string> = {};
     let body: string | Readable | undefined;
     if (payload instanceof StreamedJson) {
       body = Readable.from(utf8(payload.pieces()), { objectMode: false });
@@ -202,8 +222,8 @@ export class JupyterRest {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     let res: Dispatcher.ResponseData;
     try {
-      res = await u.request.call(pool, { method, path, headers, body: body ?? null, signal: signal ?? null,
-        headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      res = await this.contact(path, (all) => u.request.call(pool, { method, path, headers: all, body: body ?? null,
+        signal: signal ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }), headers, signal);
     } catch (e) {
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
     }
@@ -223,7 +243,7 @@ export class JupyterRest {
         throw new NbtError('PROTOCOL_ERROR', `${method} ${path.split('?')[0]}: server answered ${status} with a body that is not JSON`);
       }
     }
-    const message = serverMessage(text, headerSecrets(headers));
+    const message = serverMessage(text, [...headerSecrets(this.headers), ...(this.cookies?.secrets() ?? [])]);
     const mapped = special?.(status, message);
     if (mapped === null) return null;
     if (mapped) throw mapped;

@@ -55,7 +55,7 @@ export async function finishRun(o: FinishOptions): Promise<StoredRun> {
   if (o.schedule !== undefined) record.schedule = o.schedule;
   if (request.parameters) record.parameters = toPlainJson(request.parameters as ParamValue) as Record<string, unknown>;
   const needsServer = o.html === true || o.output?.startsWith('server:') === true;
-  const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token, connector: o.connector }) : undefined;
+  const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token, connector: o.connector, cookies: outcome.cookies }) : undefined;
   try {
     if (o.output !== undefined && outcome.notebook) {
       const results = await writeNotebook(o, record, rest);

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { isNbtError, NbtError, toNbtError } from '../errors.js';
 import { frameLimit, KernelChannel, preloadWebSocket } from '../jupyter/channel.js';
+import { CookieJar } from '../jupyter/cookie-jar.js';
 import { executeCells, type ExecuteResult, type ProgressEvent } from '../jupyter/executor.js';
 import { JupyterRest, type RestOptions } from '../jupyter/rest.js';
 import { logMessage } from '../jupyter/message-log.js';
@@ -81,6 +82,8 @@ export interface RunOptions {
    * when it succeeds. IPython kernels only. See jupyter/warm-kernels.ts for what a reset isolates.
    */
   warmKernel?: boolean;
+  /** `false`: no cookie jar (tests show what a run without session affinity does). Default: one jar per run. */
+  cookieJar?: false;
 }
 
 /** What a run produced: the record, and the notebook and outputs when it got that far. */
@@ -94,6 +97,8 @@ export interface RunOutcome {
    * connections are closed. Without it: already settled.
    */
   cleanup?: Promise<void>;
+  /** The run's cookie jar (session affinity): the run's later requests (outputs, nbconvert) carry it. */
+  cookies?: CookieJar;
 }
 
 /** Runs one notebook. Never throws: every outcome is in the record. */
@@ -105,7 +110,9 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   const deadline = limits.runTimeoutMs === undefined ? undefined : started + limits.runTimeoutMs;
   const req = opts.request;
   const conn: RestOptions = { server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, connector: opts.connector };
-  const rest = new JupyterRest(conn);
+  // One jar per run (never in `conn`, which a warm kernel keeps for later runs): docs/deploy.md, session affinity.
+  const cookies = opts.cookieJar === false ? undefined : new CookieJar(httpBase(req.server));
+  const rest = new JupyterRest({ ...conn, cookies });
   const inner = new AbortController();
   const onOuterAbort = (): void => inner.abort(new NbtError('CANCELLED', 'run cancelled'));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -194,7 +201,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
         // Jupyter Server holds the upgrade until the kernel answers: the handshake is part of the kernel's
         // start, bounded by the start timeout (at least 30 s) and never past the run's deadline.
         const ch = await KernelChannel.connect({
-          server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, signal,
+          server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, cookies, signal,
           connector: opts.connector, maxStringBytes: limits.maxOutputChars + 1, deadline,
           connectTimeoutMs: Math.max(30_000, limits.startTimeoutMs),
           maxPayload: frameLimit(limits.maxOutputChars, limits.memoryBudgetBytes),
@@ -205,7 +212,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
       const reconnect = limits.reconnectAttempts === 0 ? undefined : createReconnector({
         // The executor aborts `signal` when the run ends (which a cancellation of `inner` also causes).
         connect: open,
-        kernelState: (signal) => fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: kernel.id, connector: opts.connector }, signal),
+        kernelState: (signal) => fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: kernel.id, connector: opts.connector, cookies }, signal),
         attempts: limits.reconnectAttempts, deadline, now,
         onAttempt: (attempt, err) => log?.log('WARNING', err ? 'kernel channel reconnect attempt failed' : 'kernel channel dropped: reconnecting',
           { kernelId: kernel.id, attempt, ...(err ? { error: err.message } : {}) }),
@@ -255,7 +262,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
   };
   if (error) record.error = recordError(error);
   if (exec?.outputs.lastResult) record.lastResult = exec.outputs.lastResult;
-  return { record, error, notebook, exec, cleanup };
+  return { record, error, notebook, exec, cleanup, cookies };
 }
 
 /**

@@ -11,6 +11,11 @@
  * outside it keep their values; no mask replaces the service) and the etag: a stale one fails
  * with ABORTED. Output-only fields (uri, urls, uid, generation, etag) are the server's.
  *
+ * IAM propagation (option `iam`): a role that SetIamPolicy grants takes effect only `propagationMs`
+ * later, as IAM changes do (https://cloud.google.com/iam/docs/access-change-propagation); a call
+ * listed in `needs` answers PERMISSION_DENIED until the caller holds its role. The fake holds one
+ * project, so a role counts wherever it was granted (real IAM inherits project grants downwards).
+ *
  * Spec: https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2#services;
  * https://google.aip.dev/151 (long-running operations), https://google.aip.dev/134 (update masks),
  * https://google.aip.dev/154 (etags).
@@ -67,7 +72,18 @@ function checkRules(service: any): void {
   if (reserved.length > 0) throw status(grpc.status.INVALID_ARGUMENT, `annotations ${reserved.join(', ')}: ${RULES.annotations.text} (${RULES.annotations.url})`);
 }
 
+/** The caller's IAM as the fake enforces it. */
+export interface FakeRunIam {
+  /** The member the clients act as (`serviceAccount:…`). */
+  caller: string;
+  /** A granted role takes effect this long after the SetIamPolicy that granted it, ms. */
+  propagationMs: number;
+  /** Calls the caller may make only while it holds `role` (optionally only on `resource`). */
+  needs: Array<{ method: string; role: string; resource?: string }>;
+}
+
 export interface FakeRunOptions {
+  iam?: FakeRunIam;
   /** The `uri` a new service gets (by service id); a made-up `https://ID-….run.app` when it answers undefined. */
   uriFor?: (serviceId: string) => string | undefined;
 }
@@ -82,6 +98,30 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   const policies = new Map<string, any>();
   const operations = new Map<string, { done: boolean; service: any }>();
   let etag = 0;
+  /** `member role` → when it was first granted (ms). */
+  const grantedAt = new Map<string, number>();
+  const noteGrants = (policy: any): void => {
+    for (const b of policy?.bindings ?? []) {
+      for (const m of b.members ?? []) if (!grantedAt.has(`${m} ${b.role}`)) grantedAt.set(`${m} ${b.role}`, Date.now());
+    }
+  };
+  const resourceOf = (req: any): string => req?.name ?? req?.resource ?? req?.service?.name ?? req?.parent ?? '';
+  /** The handlers, each refusing first what the caller may not do yet (option `iam`). */
+  const gated = (handlers: Record<string, (req: any) => unknown>): Record<string, (req: any) => unknown> => {
+    const iam = opts.iam;
+    if (!iam) return handlers;
+    return Object.fromEntries(Object.entries(handlers).map(([method, fn]) => [method, (req: any) => {
+      for (const need of iam.needs) {
+        if (need.method !== method || (need.resource !== undefined && need.resource !== resourceOf(req))) continue;
+        const at = grantedAt.get(`${iam.caller} ${need.role}`);
+        if (at === undefined || Date.now() < at + iam.propagationMs) {
+          const why = `Permission denied on resource '${resourceOf(req)}' (or it may not exist): ${iam.caller} lacks ${need.role}`;
+          throw status(grpc.status.PERMISSION_DENIED, why);
+        }
+      }
+      return fn(req);
+    }]));
+  };
 
   const any = (s: unknown): { typeUrl: string; value: Buffer } => ({ typeUrl: 'type.googleapis.com/google.cloud.run.v2.Service', value: encodeService(s) });
   const startOp = (location: string, service: any): any => {
@@ -107,7 +147,7 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   };
 
   const server = new grpc.Server();
-  server.addService(services, unary(calls, {
+  server.addService(services, unary(calls, gated({
     CreateService(req) {
       if (!/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(req.serviceId ?? '')) throw status(grpc.status.INVALID_ARGUMENT, `bad service id "${req.serviceId}"`);
       if (store.has(`${req.parent}/services/${req.serviceId}`)) throw status(grpc.status.ALREADY_EXISTS, `Resource '${req.parent}/services/${req.serviceId}' already exists`);
@@ -158,9 +198,10 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
       if (sent && sent.length > 0 && !Buffer.from(sent).equals(cur.etag)) throw status(grpc.status.ABORTED, 'etag mismatch: the policy changed');
       const next = { version: req.policy?.version ?? 1, bindings: req.policy?.bindings ?? [], etag: Buffer.from(`p${++etag}`) };
       policies.set(req.resource, next);
+      noteGrants(next);
       return next;
     },
-  }));
+  })));
   server.addService(serviceDef(def, 'google.longrunning.Operations'), unary(calls, {
     GetOperation(req) {
       const op = operations.get(req.name);

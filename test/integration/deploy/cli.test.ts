@@ -44,6 +44,20 @@ test('nbtrigger plan --check names the file, the field path and what was expecte
   }
 });
 
+test('--iam-wait takes whole seconds from 0 to 3600, on deploy only (exit 2 otherwise, before any call)', async () => {
+  for (const [args, why] of [
+    [['deploy', '--iam-wait', '2m'], /--iam-wait must be whole seconds from 0 to 3600, got "2m"/],
+    [['deploy', '--iam-wait', '3601'], /--iam-wait must be whole seconds from 0 to 3600/],
+    [['plan', '--iam-wait', '60'], /--iam-wait is for deploy/],
+  ] as const) {
+    const r = await runCli([...args, '-f', 'infra/nbtrigger.yaml']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, why);
+  }
+  const help = await runCli(['deploy', '--help']);
+  assert.match(help.stdout, /--iam-wait SECONDS/);
+});
+
 test('nbtrigger plan / deploy / destroy / publish against the fakes and the emulator', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-cli-'));

@@ -247,8 +247,27 @@ export class JupyterRest {
     const mapped = special?.(status, message);
     if (mapped === null) return null;
     if (mapped) throw mapped;
-    throw httpError(status, `${method} ${path.split('?')[0]}`, message);
+    throw httpError(status, `${method} ${path.split('?')[0]}`, message, {
+      frontRefusal: isFrontRefusal(status, text, this.headers) });
   }
+}
+
+/**
+ * A 403 that Cloud Run's front gave a request carrying the function's identity token, not one
+ * from Jupyter (whose errors are JSON with a `message`). Right after a deploy grants
+ * `roles/run.invoker`, the grant takes minutes to propagate
+ * (https://cloud.google.com/iam/docs/access-change-propagation), and the front answers 403
+ * (https://cloud.google.com/run/docs/troubleshooting#unauthorized-client) until it has.
+ */
+export function isFrontRefusal(status: number, body: string, requestHeaders: Readonly<Record<string, string>>): boolean {
+  if (status !== 403) return false;
+  const identity = Object.keys(requestHeaders).some((k) => k.toLowerCase() === 'x-serverless-authorization');
+  if (!identity) return false;
+  try {
+    const v: unknown = JSON.parse(body);
+    if (isObject(v) && 'message' in v) return false; // Jupyter's own refusal: the token is wrong
+  } catch { /* not JSON: not Jupyter */ }
+  return true;
 }
 
 /** The most a response body may hold, and the error past it. */
@@ -325,11 +344,19 @@ function serverMessage(text: string, secrets: readonly string[]): string {
   return clipRedacted(text.replace(/\s+/g, ' ').trim(), 200, secrets);
 }
 
-/** Classifies an HTTP error status. */
-export function httpError(status: number, what: string, message: string): NbtError {
+/**
+ * Classifies an HTTP error status. A refusal by Cloud Run's front ({@link isFrontRefusal}) is
+ * AUTH_REFUSED but retryable: the message is redelivered within the handler's retry window
+ * (NBTRIGGER_RETRY_WINDOW_SEC, NBTRIGGER_MAX_ATTEMPTS), which bounds the wait for IAM.
+ */
+export function httpError(status: number, what: string, message: string, opts: { frontRefusal?: boolean } = {}): NbtError {
   let code: ErrorCode = 'REQUEST_REJECTED';
   if (status === 401 || status === 403) code = 'AUTH_REFUSED';
   else if (STARTING_STATUSES.has(status) || status >= 500) code = 'SERVER_ERROR';
+  if (code === 'AUTH_REFUSED' && opts.frontRefusal) {
+    return new NbtError(code, `${what}: Cloud Run refused the function's identity (HTTP ${status}); an invoker role granted `
+      + 'minutes ago may still be propagating, so the message is retried within the retry window', { details: { status }, retryable: true });
+  }
   const text = code === 'AUTH_REFUSED'
     ? `${what}: the server refused the token (HTTP ${status})`
     : `${what}: HTTP ${status}${message ? ` ${message}` : ''}`;

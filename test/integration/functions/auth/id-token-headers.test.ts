@@ -23,6 +23,11 @@ let jupyter: TestServer;
 let front: Server;
 let frontPort: number;
 const seen: Seen[] = [];
+/** Whether the invoker role has reached the front: false answers as Cloud Run does before it has. */
+let granted = true;
+/** Cloud Run's answer to a caller without the invoker role (https://cloud.google.com/run/docs/troubleshooting#unauthorized-client). */
+const FRONT_403 = '<html><head><title>403 Forbidden</title></head><body><h1>Error: Forbidden</h1>'
+  + '<h2>Your client does not have permission to get URL <code>/api/kernelspecs</code> from this server.</h2></body></html>';
 
 /** Cloud Run's front end, reduced to the part under test. */
 function startFront(upstream: number): Promise<Server> {
@@ -39,6 +44,10 @@ function startFront(upstream: number): Promise<Server> {
     note(req.method!, req.url!, false, req.headers);
     if (!allowed(req.headers)) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Your client does not have permission (no valid X-Serverless-Authorization)');
+      return;
+    }
+    if (!granted) {
+      res.writeHead(403, { 'content-type': 'text/html; charset=UTF-8', server: 'Google Frontend' }).end(FRONT_403);
       return;
     }
     const up = httpRequest({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: passOn(req.headers) }, (r) => {
@@ -110,4 +119,27 @@ test('without the ID token the front end refuses and the run fails as refused, n
   assert.equal(error.code, 'AUTH_REFUSED', error.message);
   assert.ok(seen.length > 0 && seen.every((s) => s.serverless === undefined));
   assert.ok(!seen.some((s) => s.upgrade), 'no kernel channel was opened');
+});
+
+test('a 403 from the front to a caller with an ID token (the invoker role still propagating) is AUTH_REFUSED but retryable; once granted the run succeeds', { timeout: 60_000 }, async () => {
+  const server: ServerAddress = { host: '127.0.0.1', port: frontPort, secure: false };
+  const provider = createIdTokenProvider({ env: { NBTRIGGER_ID_TOKEN: 'always' }, allowHttp: true, fetch: async () => ID_TOKEN });
+  const extraHeaders = await provider.headersFor(server);
+  const request = parseMessage(`127.0.0.1:${frontPort} /private/hello.ipynb`);
+  granted = false;
+  try {
+    const refused = await runNotebook({ request, token: jupyter.token, extraHeaders, limits: { startTimeoutMs: 5_000, runTimeoutMs: 15_000 } });
+    assert.equal(refused.error?.code, 'AUTH_REFUSED', refused.error?.message);
+    assert.equal(refused.error?.retryable, true, 'redelivered within the retry window, not acked as permanent');
+    assert.match(refused.error!.message, /propagating/);
+  } finally {
+    granted = true;
+  }
+  const ok = await runNotebook({ request, token: jupyter.token, extraHeaders, limits: { startTimeoutMs: 10_000, runTimeoutMs: 30_000 } });
+  assert.equal(ok.record.status, 'succeeded', ok.error?.message);
+  // Jupyter's own 403 (a wrong token) behind the same front stays permanent.
+  const wrong = await runNotebook({ request, token: 'not-the-token', extraHeaders, limits: { startTimeoutMs: 5_000, runTimeoutMs: 15_000 } });
+  assert.equal(wrong.error?.code, 'AUTH_REFUSED', wrong.error?.message);
+  assert.equal(wrong.error?.retryable, false);
+  assert.deepEqual(await jupyter.kernels(), []);
 });

@@ -90,7 +90,7 @@ export async function localCommand(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
     const file = resolve(positionals[0]!);
     const s = await stat(file).catch(() => undefined);
-    if (!s || !s.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist or is not a file`);
+    if (!s?.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist or is not a file`);
     // Port and token are chosen up front so the server and the function start side by side.
     const port = await freePort();
     const token = randomBytes(24).toString('hex');

@@ -20,7 +20,7 @@ import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
 import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
 import { finishRun } from '../functions/run/finish.js';
 import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../functions/run/runner.js';
-import { openRunStore } from '../functions/store/runs-store.js';
+import { openRunStore } from '../functions/store/open-stores.js';
 import type { LocalJupyter } from './jupyter-server.js';
 import { Progress, summary } from './progress.js';
 

@@ -42,7 +42,7 @@ interface Io {
 
 /** Opens a history source: the run store the runs were written to (local folder or Firestore). */
 export async function openHistory(source: HistorySource): Promise<RunLister> {
-  const { openRunStore } = await import('../functions/store/runs-store.js');
+  const { openRunStore } = await import('../functions/store/open-stores.js');
   return openRunStore(source.kind === 'local' ? { kind: 'local', root: source.root } : { kind: 'firestore' });
 }
 
@@ -106,7 +106,7 @@ export async function runsCommand(argv: string[], io: Io = { stdout: process.std
   }
 
   let lister: RunLister | undefined;
-  let runs;
+  let runs: HistoryRun[];
   if (source.kind === 'local' && !(await stat(source.root).then((st) => st.isDirectory(), () => false))) {
     io.stderr.write(`nbtrigger runs: no such directory: ${source.root}\n`);
     return 2;

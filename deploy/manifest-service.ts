@@ -7,7 +7,7 @@
  * Spec: docs/deploy.md (Rules, Images).
  * @module
  */
-import { durationSeconds, FieldReader, join, typeName } from './fields.js';
+import { durationSeconds, type FieldReader, join, typeName } from './fields.js';
 import { notebookServiceViolations, violationText } from './rules.js';
 
 /** Billing: `request` = CPU only during requests (cpu_idle true); `instance` = CPU for the instance's life. */

@@ -23,9 +23,10 @@ import { finishRun } from './run/finish.js';
 import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
 import type { RunOptions, RunOutcome } from './run/runner.js';
 import type { Resolver } from './security/connector.js';
+import type { StoredRun } from './store/runs-store.js';
 import { guardFromEnv } from './security/guard.js';
 import { messageOutputRefusal, outputAllowlist, type OutputPattern } from './security/outputs.js';
-import { storesFor } from './stores.js';
+import { storesFor } from './store/open-stores.js';
 import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
 
 export interface ProcessDeps {
@@ -96,7 +97,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
       deferCleanup: true, warmKernel: cfg.warmKernel,
     });
     // Outputs and the record are written while the kernel is deleted; never return before it is.
-    let stored;
+    let stored: StoredRun;
     try {
       stored = await finishRun({
         outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,

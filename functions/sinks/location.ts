@@ -97,11 +97,6 @@ export function expandPlaceholders(template: string, values: PlaceholderValues):
   });
 }
 
-/** True when `template` holds at least one placeholder. */
-export function hasPlaceholders(template: string): boolean {
-  return /\{(notebook|runId|date|status)\}/.test(template);
-}
-
 // Bucket names: https://cloud.google.com/storage/docs/buckets#naming (dotted names up to 222).
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 

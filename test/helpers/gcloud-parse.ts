@@ -108,6 +108,6 @@ export function gcloudVerdicts(list: string[][], opts: { cwd: string; configDir:
         return verdict(list[i]!, r.code, r.stderr);
       }));
     });
-    child.stdin.end(list.map((argv) => JSON.stringify(argv.slice(1))).join('\n') + '\n');
+    child.stdin.end(`${list.map((argv) => JSON.stringify(argv.slice(1))).join('\n')}\n`);
   });
 }

@@ -51,7 +51,7 @@ export interface NbclientOptions {
   hardLimitMs?: number;
 }
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 import json, sys, traceback
 import nbformat
 from nbclient import NotebookClient

@@ -124,7 +124,7 @@ describe('nbtrigger run (private local server)', () => {
       [['run', '--json', join(dir, 'nope.ipynb')], 'NOTEBOOK_NOT_FOUND'],
       [['run', '--json', join(dir, 'ok.txt')], 'BAD_NOTEBOOK'],
       [['run', '--json', join(dir, 'bad.ipynb')], 'BAD_NOTEBOOK'],
-      [['run', '--json', dir + '/'], 'BAD_NOTEBOOK'],
+      [['run', '--json', `${dir}/`], 'BAD_NOTEBOOK'],
       [['run', '--json'], 'USAGE'],
       [['run', '--json', '--timeout', 'soon', join(dir, 'ok.ipynb')], 'USAGE'],
     ] as const) {

@@ -39,7 +39,7 @@ import type { Notebook } from '../../../functions/notebook/model.js';
 import type { Parameters } from '../../../functions/notebook/translators/values.js';
 import type { RunRequest } from '../../../functions/request/grammar.js';
 import { runNotebook, type RunOutcome } from '../../../functions/run/runner.js';
-import { runNbclient, verdictText, type NbclientRun, type Verdict } from '../../helpers/nbclient.js';
+import { runNbclient, verdictText, type NbclientRun, } from '../../helpers/nbclient.js';
 import { notebookJson, startTestServer, type CellSpec, type TestServer } from '../../helpers/jupyter.js';
 import {
   deadCellCountRace, diffCells, nbtriggerVerdict, normaliseCells, ranAfterErrorGap, verdictKey, type NormCell, type NormOutput, type Normaliser,

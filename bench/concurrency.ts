@@ -9,7 +9,7 @@
  * trivial run's own growth, measured the same way, as a control.
  * @module
  */
-import { PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import { DEFAULT_LIMITS } from '../functions/run/runner.js';
 import type { BenchServer } from './contenders.js';
 import { startFunctionProcess } from './function-process.js';

@@ -160,4 +160,3 @@ async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export type { RunRequest };

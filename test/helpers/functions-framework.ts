@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFunctionServer as spawnFunction, type FunctionServer as Served, type LogLine } from '../../cli/function-server.js';
+import { startFunctionServer as spawnFunction, type FunctionServer as Served, type LogLine } from '../../cli/local/function-server.js';
 
 export type { LogLine };
 
@@ -32,7 +32,7 @@ export interface FinalLine extends LogLine {
   ack: boolean;
 }
 
-/** The served function (cli/function-server.ts) with what tests add: requests and lines by event. */
+/** The served function (cli/local/function-server.ts) with what tests add: requests and lines by event. */
 export interface FunctionServer extends Served {
   /** Lines whose `eventId` is `id` (every line of one invocation carries the CloudEvent id). */
   linesFor(eventId: string): LogLine[];

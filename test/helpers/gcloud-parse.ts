@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PROJECT_ROOT } from '../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../cli/project-root.js';
 import { which } from './gcloud-emulator.js';
 
 export interface GcloudVerdict {

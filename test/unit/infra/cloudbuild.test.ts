@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 
 interface Step { id?: string; name: string; entrypoint?: string; args?: string[]; env?: string[] }

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findPython } from '../../../../cli/jupyter-server.js';
+import { findPython } from '../../../../cli/local/jupyter-server.js';
 import { WIDGET_STATE_MIME } from '../../../../functions/notebook/widgets.js';
 import { runCli } from '../../../helpers/cli.js';
 import { notebookJson } from '../../../helpers/jupyter.js';

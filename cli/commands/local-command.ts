@@ -4,7 +4,7 @@
  * as on Cloud Functions, and a Pub/Sub-shaped CloudEvent carrying the classic message is
  * delivered to it; the function's own run record is read back from its structured log.
  * `nbtrigger local -f MANIFEST [--fire SCHEDULE]` runs a deployment manifest the same way
- * (cli/local-manifest.ts).
+ * (cli/commands/local-manifest.ts).
  *
  * Spec: docs/running.md (the local stack);
  * docs/deploy.md (The same manifest, locally).
@@ -14,12 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NbtError, toNbtError } from '../functions/errors.js';
-import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
-import { startFunctionServer, type FunctionServer } from './function-server.js';
-import { freePort, startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
+import { NbtError, toNbtError } from '../../functions/errors.js';
+import { describeResult, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import { startFunctionServer, type FunctionServer } from '../local/function-server.js';
+import { freePort, startLocalJupyter, type LocalJupyter } from '../local/jupyter-server.js';
 import { summary } from './progress.js';
-import { deliver } from './publish.js';
+import { deliver } from '../local/publish.js';
 import { exitCode } from './run-command.js';
 
 export const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK

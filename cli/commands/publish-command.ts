@@ -9,10 +9,10 @@
  */
 import { parseArgs } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
-import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
-import { parseMessage } from '../functions/request/grammar.js';
-import { createPubSub } from '../deploy/clients/index.js';
-import { publishText } from '../deploy/clients/pubsub.js';
+import { exitCodeFor, NbtError, toNbtError } from '../../functions/errors.js';
+import { parseMessage } from '../../functions/request/grammar.js';
+import { createPubSub } from '../../deploy/clients/index.js';
+import { publishText } from '../../deploy/clients/pubsub.js';
 
 export const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message "HOST:PORT /path/nb.ipynb [--use-https] [--verbose]" [options]
 

@@ -7,17 +7,16 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
-import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../deploy/apply.js';
-import { chainErrors, renderChains } from '../deploy/chain.js';
-import { builtImageProblem } from '../deploy/image.js';
-import { closeDeployClients, createDeployClients, type DeployClients } from '../deploy/clients/index.js';
-import { checkCredentials } from '../deploy/clients/credentials.js';
-import { parseManifest, type Manifest } from '../deploy/manifest.js';
-import { renderPlan, renderSchedules, summarize } from '../deploy/render.js';
+import { exitCodeFor, NbtError, toNbtError } from '../../functions/errors.js';
+import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../../deploy/apply.js';
+import { chainErrors, renderChains } from '../../deploy/chain.js';
+import { builtImageProblem } from '../../deploy/image.js';
+import { closeDeployClients, createDeployClients, type DeployClients } from '../../deploy/clients/index.js';
+import { checkCredentials } from '../../deploy/clients/credentials.js';
+import { renderPlan, renderSchedules, summarize } from '../../deploy/render.js';
+import { loadManifest } from './manifest-file.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
 
@@ -91,7 +90,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     if (!io.clients) await checkCredentials(io.env);
     clients = io.clients ?? createDeployClients(manifest.project, io.env);
     const json = v.json === true;
-    const out = (actions: import('../deploy/plan.js').Action[]): void => {
+    const out = (actions: import('../../deploy/plan.js').Action[]): void => {
       if (json) io.stdout.write(`${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`);
       else io.stdout.write(renderPlan(actions));
     };
@@ -122,17 +121,4 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
   } finally {
     if (clients && !io.clients) await closeDeployClients(clients);
   }
-}
-
-/** Reads and validates the manifest (default locations when no -f). */
-export async function loadManifest(file: string | undefined, cwd = process.cwd()): Promise<Manifest> {
-  const path = file ?? ['nbtrigger.yaml', 'infra/nbtrigger.yaml'].find((p) => existsSync(`${cwd}/${p}`));
-  if (path === undefined) throw new NbtError('USAGE', 'no manifest: pass -f MANIFEST (no ./nbtrigger.yaml or ./infra/nbtrigger.yaml here)');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new NbtError('CONFIG', `cannot read manifest ${path}: ${(e as Error).message}`);
-  }
-  return parseManifest(text, path);
 }

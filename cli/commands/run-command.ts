@@ -10,18 +10,18 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readBounds } from '../functions/config.js';
-import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
-import { createLogger, redactJson } from '../functions/log.js';
-import { parseServer } from '../functions/request/address.js';
-import { mergeParameters, parseCliParameters } from '../functions/notebook/parameters.js';
-import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
-import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
-import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
-import { finishRun } from '../functions/run/finish.js';
-import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../functions/run/runner.js';
-import { openRunStore } from '../functions/store/open-stores.js';
-import type { LocalJupyter } from './jupyter-server.js';
+import { readBounds } from '../../functions/config.js';
+import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../../functions/errors.js';
+import { createLogger, redactJson } from '../../functions/log.js';
+import { parseServer } from '../../functions/request/address.js';
+import { mergeParameters, parseCliParameters } from '../../functions/notebook/parameters.js';
+import { normalizeNotebookPath, type RunRequest } from '../../functions/request/grammar.js';
+import { DEFAULT_OUTPUT_SUFFIX } from '../../functions/sinks/location.js';
+import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import { finishRun } from '../../functions/run/finish.js';
+import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../../functions/run/runner.js';
+import { openRunStore } from '../../functions/store/open-stores.js';
+import type { LocalJupyter } from '../local/jupyter-server.js';
 import { Progress, summary } from './progress.js';
 
 export const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
@@ -109,7 +109,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
       startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
-    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
+    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
     const base = {
       verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}),
       ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
@@ -132,7 +132,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       notebookText = readLocalNotebook(file, maxBytes);
       notebookText.catch(() => undefined);
       // Loaded only without --server (as yaml for --parameters-file): a lean start for the common case.
-      local = await (await import('./jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
+      local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
       token = local.token;
       secrets.push(token);
       request = { ...base, server: local.address, notebook: basename(file) };

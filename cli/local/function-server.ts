@@ -12,9 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NbtError } from '../functions/errors.js';
-import type { RunRecord } from '../functions/run/record.js';
-import { freePort, PROJECT_ROOT } from './jupyter-server.js';
+import { NbtError } from '../../functions/errors.js';
+import type { RunRecord } from '../../functions/run/record.js';
+import { PROJECT_ROOT } from '../project-root.js';
+import { freePort } from './jupyter-server.js';
 
 /** One parsed Cloud Logging JSON line from the function's stdout. */
 export interface LogLine {

@@ -10,12 +10,12 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RunStatus } from '../functions/run/record.js';
-import { renderHistoryHtml } from '../functions/report/history-html.js';
+import type { RunStatus } from '../../functions/run/record.js';
+import { renderHistoryHtml } from '../../functions/report/history-html.js';
 import {
   formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow,
   type HistoryQuery, type HistoryRun, type RunLister,
-} from '../functions/report/history.js';
+} from '../../functions/report/history.js';
 
 export const RUNS_USAGE = `usage: nbtrigger runs [options]
 
@@ -42,7 +42,7 @@ interface Io {
 
 /** Opens a history source: the run store the runs were written to (local folder or Firestore). */
 export async function openHistory(source: HistorySource): Promise<RunLister> {
-  const { openRunStore } = await import('../functions/store/open-stores.js');
+  const { openRunStore } = await import('../../functions/store/open-stores.js');
   return openRunStore(source.kind === 'local' ? { kind: 'local', root: source.root } : { kind: 'firestore' });
 }
 

@@ -8,7 +8,6 @@
  * @module
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { exitCodeFor, NbtError, toNbtError } from '../../functions/errors.js';
 import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../../deploy/apply.js';
 import { chainErrors, renderChains } from '../../deploy/chain.js';
@@ -16,6 +15,7 @@ import { builtImageProblem } from '../../deploy/image.js';
 import { closeDeployClients, createDeployClients, type DeployClients } from '../../deploy/clients/index.js';
 import { checkCredentials } from '../../deploy/clients/credentials.js';
 import { renderPlan, renderSchedules, summarize } from '../../deploy/render.js';
+import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 import { loadManifest } from './manifest-file.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
@@ -43,34 +43,23 @@ environment: Application Default Credentials; PUBSUB_EMULATOR_HOST, NBTRIGGER_RU
 NBTRIGGER_SCHEDULER_ENDPOINT (HOST:PORT, plaintext) point the clients elsewhere.
 `;
 
-interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
+interface Io extends CommandIo {
   /** Test seam: the clients to use instead of building them from the environment. */
   clients?: DeployClients;
   now?: Date;
 }
 
 /** Runs one of the verbs; resolves to the exit code. */
-export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv, allowPositionals: false, strict: true,
-      options: {
-        file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
-        'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    io.stderr.write(`nbtrigger ${verb}: ${(e as Error).message}\n\n${DEPLOY_USAGE}`);
-    return 2;
-  }
-  if (v.help) {
-    io.stdout.write(DEPLOY_USAGE);
-    return 0;
-  }
+export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = processIo()): Promise<number> {
+  const parsed = parseCommandArgs(verb, DEPLOY_USAGE, {
+    args: argv, allowPositionals: false, strict: true,
+    options: {
+      file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+      'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  }, io);
+  if (typeof parsed === 'number') return parsed;
+  const v = parsed.values;
   let clients: DeployClients | undefined;
   try {
     const opts: DeployOptions = {};

@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { NbtError, toNbtError } from '../../functions/errors.js';
 import { describeResult, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
 import { startFunctionServer, type FunctionServer } from '../local/function-server.js';
@@ -21,6 +20,7 @@ import { freePort, startLocalJupyter, type LocalJupyter } from '../local/jupyter
 import { summary } from './progress.js';
 import { deliver } from '../local/publish.js';
 import { exitCode } from './run-command.js';
+import { parseCommandArgs, processIo } from './command-args.js';
 
 export const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
        nbtrigger local -f MANIFEST [--fire SCHEDULE] [options]
@@ -48,25 +48,16 @@ options:
 
 /** Runs the command; resolves to the exit code. */
 export async function localCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true,
-      options: {
-        json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        file: { type: 'string', short: 'f' }, fire: { type: 'string' }, now: { type: 'string' }, root: { type: 'string' },
-        runs: { type: 'string' }, 'pubsub-port': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`nbtrigger local: ${(e as Error).message}\n\n${LOCAL_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs('local', LOCAL_USAGE, {
+    args: argv, allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      file: { type: 'string', short: 'f' }, fire: { type: 'string' }, now: { type: 'string' }, root: { type: 'string' },
+      runs: { type: 'string' }, 'pubsub-port': { type: 'string' },
+    },
+  }, processIo());
+  if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
-  if (v.help) {
-    process.stdout.write(LOCAL_USAGE);
-    return 0;
-  }
   const manifestOnly = (['fire', 'now', 'root', 'runs', 'pubsub-port'] as const).filter((k) => v[k] !== undefined);
   if (v.file !== undefined || manifestOnly.length > 0) {
     if (v.file === undefined || positionals.length > 0) {

@@ -9,7 +9,6 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { readBounds } from '../../functions/config.js';
 import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../../functions/errors.js';
 import { createLogger, redactJson } from '../../functions/log.js';
@@ -23,6 +22,7 @@ import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../../functions/run
 import { openRunStore } from '../../functions/store/open-stores.js';
 import type { LocalJupyter } from '../local/jupyter-server.js';
 import { Progress, summary } from './progress.js';
+import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
 export const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
 
@@ -54,36 +54,26 @@ options:
   --verbose              log every kernel message (JSON lines on stderr)
 `;
 
-interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  env: NodeJS.ProcessEnv;
-}
-
 /** Runs the command; resolves to the exit code. */
-export async function runCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  let parsed;
+export async function runCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
   let pairs: Array<[string, string]>;
   try {
     ({ rest: argv, pairs } = takeParameterPairs(argv));
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: {
-        server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
-        sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
-        'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, output: { type: 'string' }, 'output-root': { type: 'string' },
-        html: { type: 'boolean' }, 'no-record': { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
   } catch (e) {
     io.stderr.write(`nbtrigger run: ${(e as Error).message}\n\n${RUN_USAGE}`);
     return 2;
   }
+  const parsed = parseCommandArgs('run', RUN_USAGE, {
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
+      sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
+      'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, output: { type: 'string' }, 'output-root': { type: 'string' },
+      html: { type: 'boolean' }, 'no-record': { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  }, io);
+  if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
-  if (v.help) {
-    io.stdout.write(RUN_USAGE);
-    return 0;
-  }
   const json = v.json === true;
   const started = Date.now();
   const controller = new AbortController();

@@ -45,7 +45,7 @@ const SERVICE_KEYS = ['name', 'image', 'build', 'cpu', 'memory', 'concurrency', 
   'timeout', 'serviceAccount', 'labels'] as const;
 
 /** Defaults: 1 CPU, 2 GiB, concurrency 80 (Cloud Run's own for 1 CPU), request-based billing, startup boost on. */
-export const SERVICE_DEFAULTS = { cpu: '1', memory: '2Gi', concurrency: 80, billing: 'request' as Billing, startupCpuBoost: true };
+const SERVICE_DEFAULTS = { cpu: '1', memory: '2Gi', concurrency: 80, billing: 'request' as Billing, startupCpuBoost: true };
 
 export function readService(v: unknown, path: string, r: FieldReader, d: { name: string; notebook: string }): ServiceConfig | undefined {
   const o = r.mapping(v, path, SERVICE_KEYS);

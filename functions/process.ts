@@ -43,8 +43,8 @@ export interface Processed {
 }
 
 /** Attributes the deploy module (and the local cron) put on scheduled messages. */
-export const SCHEDULE_ATTR = 'nbtrigger-schedule';
-export const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
+const SCHEDULE_ATTR = 'nbtrigger-schedule';
+const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
 
 /** Handles one message. */
 export async function processMessage(message: PubsubMessage, env: HandlerEnv, cfg: FunctionConfig, deps: ProcessDeps): Promise<Processed> {
@@ -128,7 +128,7 @@ function idTokens(env: HandlerEnv): IdTokenProvider {
 }
 
 /** The schedule and its concurrency, from the message attributes (absent: not a scheduled run). */
-export function overlapOf(attributes: Record<string, string>): { schedule: string; concurrency: Concurrency } | undefined {
+function overlapOf(attributes: Record<string, string>): { schedule: string; concurrency: Concurrency } | undefined {
   const schedule = attributes[SCHEDULE_ATTR];
   if (!schedule) return undefined;
   const c = attributes[CONCURRENCY_ATTR] ?? 'skip';

@@ -20,7 +20,7 @@ import { loadManifest } from './manifest-file.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
 
-export const DEPLOY_USAGE = `usage: nbtrigger plan|deploy|destroy [-f MANIFEST] [options]
+const DEPLOY_USAGE = `usage: nbtrigger plan|deploy|destroy [-f MANIFEST] [options]
 
   plan      show what deploy would create, update or delete (changes nothing),
             and each schedule's next three fire times in its time zone

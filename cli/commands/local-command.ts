@@ -22,7 +22,7 @@ import { deliver } from '../local/publish.js';
 import { exitCode } from './run-command.js';
 import { parseCommandArgs, processIo } from './command-args.js';
 
-export const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
+const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
        nbtrigger local -f MANIFEST [--fire SCHEDULE] [options]
 
 Runs NOTEBOOK through the local stack: a local Jupyter server (for Cloud Run), the runNotebook

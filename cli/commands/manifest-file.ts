@@ -12,7 +12,7 @@ import { parseManifest, type Manifest } from '../../deploy/manifest.js';
 import { NbtError } from '../../functions/errors.js';
 
 /** The places looked at, in order, when no `-f` is given. */
-export const DEFAULT_MANIFESTS = ['nbtrigger.yaml', 'infra/nbtrigger.yaml'];
+const DEFAULT_MANIFESTS = ['nbtrigger.yaml', 'infra/nbtrigger.yaml'];
 
 /** Reads and validates the manifest `file` (the first of {@link DEFAULT_MANIFESTS} under `cwd` when undefined). */
 export async function loadManifest(file: string | undefined, cwd = process.cwd()): Promise<Manifest> {

@@ -14,7 +14,7 @@ import { createPubSub } from '../../deploy/clients/index.js';
 import { publishText } from '../../deploy/clients/pubsub.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-export const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message "HOST:PORT /path/nb.ipynb [--use-https] [--verbose]" [options]
+const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message "HOST:PORT /path/nb.ipynb [--use-https] [--verbose]" [options]
 
   TOPIC                  topic id (project from --project) or projects/P/topics/T
 options:

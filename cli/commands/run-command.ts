@@ -24,7 +24,7 @@ import type { LocalJupyter } from '../local/jupyter-server.js';
 import { Progress, summary } from './progress.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-export const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
+const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
 
 Runs every code cell of NOTEBOOK and prints the last result.
 Without --server, NOTEBOOK is a local file run on a private Jupyter server started for the run.
@@ -217,7 +217,7 @@ function tooBig(file: string, maxBytes: number): NbtError {
 }
 
 /** Pulls `-p NAME VALUE` / `--parameter NAME VALUE` pairs out of argv (parseArgs takes one value per option). */
-export function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[string, string]> } {
+function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[string, string]> } {
   const rest: string[] = [];
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < argv.length; i++) {

@@ -17,7 +17,7 @@ import {
 } from '../../functions/report/history.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-export const RUNS_USAGE = `usage: nbtrigger runs [options]
+const RUNS_USAGE = `usage: nbtrigger runs [options]
 
 Lists runs newest first: when, notebook, status, duration, failing cell, output.
 
@@ -35,7 +35,7 @@ options:
 export type HistorySource = { kind: 'local'; root: string } | { kind: 'firestore' };
 
 /** Opens a history source: the run store the runs were written to (local folder or Firestore). */
-export async function openHistory(source: HistorySource): Promise<RunLister> {
+async function openHistory(source: HistorySource): Promise<RunLister> {
   const { openRunStore } = await import('../../functions/store/open-stores.js');
   return openRunStore(source.kind === 'local' ? { kind: 'local', root: source.root } : { kind: 'firestore' });
 }

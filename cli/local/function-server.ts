@@ -64,7 +64,7 @@ export interface FunctionServerOptions {
 const TAIL = 64 * 1024;
 
 /** Path of functions-framework's CLI in a project. */
-export function ffMain(root = PROJECT_ROOT): string {
+function ffMain(root = PROJECT_ROOT): string {
   return join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 }
 

@@ -46,9 +46,9 @@ export interface StartOptions {
 /** Kernel settings shared with the notebook image. */
 export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
 /** Server-side kernel handling shared with the image's server config (a prompt kernel DELETE). */
-export const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
+const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
 /** The pool of pre-started kernels, shared with the image's server config (off unless NBTRIGGER_KERNEL_POOL asks). */
-export const KERNEL_POOL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_kernel_pool.py');
+const KERNEL_POOL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_kernel_pool.py');
 
 /**
  * The private local server's config file: the token from the environment (popped at once, so no

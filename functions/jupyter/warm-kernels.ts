@@ -35,7 +35,7 @@ get_ipython()._nbtrigger_snapshot = (_nbt_os.getcwd(), dict(_nbt_os.environ), li
 del _nbt_os, _nbt_sys`;
 
 /** Runs after a run: a fresh namespace and history session, the start's cwd, environment and sys.path. */
-export const RESET_CODE = `def _nbt_reset():
+const RESET_CODE = `def _nbt_reset():
     import os, sys
     ip = get_ipython()
     cwd, env, path = ip._nbtrigger_snapshot
@@ -61,7 +61,7 @@ const kept = new Map<string, Kept>();
 let hooked = false;
 
 /** Idle time after which a kept kernel is deleted, ms. */
-export function warmIdleMs(env: NodeJS.ProcessEnv = process.env): number {
+function warmIdleMs(env: NodeJS.ProcessEnv = process.env): number {
   const s = Number(env.NBTRIGGER_WARM_KERNEL_IDLE_SEC);
   return Number.isFinite(s) && s > 0 ? s * 1000 : 300_000;
 }
@@ -82,7 +82,7 @@ export async function takeWarmKernel(key: string, rest: JupyterRest,
   const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, connector })
     .catch(() => undefined);
   if (state?.state === 'alive') return k.kernelId;
-  await new JupyterRest(k.conn).deleteKernel(k.kernelId, AbortSignal.timeout(5000)).catch(() => undefined);
+  await deleteWith(k.conn, k.kernelId, 5000).catch(() => undefined);
   return undefined;
 }
 
@@ -123,10 +123,11 @@ export async function closeWarmKernels(): Promise<void> {
   }));
 }
 
-async function deleteWith(conn: RestOptions, kernelId: string): Promise<void> {
+/** Deletes a kernel through a client of its own, whose connection pool is closed afterwards. */
+async function deleteWith(conn: RestOptions, kernelId: string, timeoutMs = 10_000): Promise<void> {
   const rest = new JupyterRest(conn);
   try {
-    await rest.deleteKernel(kernelId, AbortSignal.timeout(10_000));
+    await rest.deleteKernel(kernelId, AbortSignal.timeout(timeoutMs));
   } finally {
     await rest.close();
   }

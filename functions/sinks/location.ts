@@ -28,7 +28,7 @@ export function outputTemplate(output: string): string {
 }
 
 /** The placeholders a template may use. */
-export const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
+const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** Values for the placeholders; raw (unsafe) values are fine, they are made safe here. */

@@ -10,7 +10,7 @@ import { expandPlaceholders, formatLocation, parseLocation, siblingLocation, typ
 import { CONTENT_TYPES, failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
 /** Opens the sink for a parsed location. Throws only for a `server:` location without a contents client. */
-export async function openSink(location: Location | string, deps: SinkDeps = {}): Promise<Sink> {
+async function openSink(location: Location | string, deps: SinkDeps = {}): Promise<Sink> {
   const l = typeof location === 'string' ? parseLocation(location) : location;
   switch (l.kind) {
     case 'file': return new (await import('./file.js')).FileSink(l, deps);

@@ -57,8 +57,8 @@ export interface RunStore {
   close(): Promise<void>;
 }
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 export const DEFAULT_RUNS_COLLECTION = 'nbtrigger_runs';
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

@@ -27,7 +27,7 @@ const NEEDS_CREDENTIALS = /You do not currently have an active account selected|
 const REJECTED = /unrecognized arguments|argument [^\n]* is required|must be specified|Invalid value|Invalid choice|expected one argument|not a valid|Bad syntax|ambiguous option/i;
 
 /** The environment of an isolated, credential-less gcloud. */
-export function isolatedGcloudEnv(configDir: string): NodeJS.ProcessEnv {
+function isolatedGcloudEnv(configDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith('CLOUDSDK_') || k.startsWith('GOOGLE_') || k.startsWith('GCE_')) continue;

@@ -97,9 +97,9 @@ function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchN
 async function baselineCases(root: string, rootDir: string, one: BenchNotebook, hundred: BenchNotebook): Promise<{ cases: BenchCase[]; jupyter: LocalJupyter }> {
   const tag = ' [before]';
   const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as { runNotebook: typeof runNotebook };
-  // The other checkout keeps the local server under cli/local/ or, in older layouts, directly under cli/.
-  const serverModule = ['local/jupyter-server.js', 'jupyter-server.js'].map((p) => join(root, 'dist', 'cli', p)).find((p) => existsSync(p));
-  if (serverModule === undefined) throw new Error(`BENCH_BASELINE=${root}: no dist/cli/local/jupyter-server.js (build it first)`);
+  // The compared checkout has its local server in dist/cli/local/ or dist/cli/, as its commit lays it out.
+  const serverModule = ['local', '.'].map((d) => join(root, 'dist', 'cli', d, 'jupyter-server.js')).find((p) => existsSync(p))
+    ?? join(root, 'dist', 'cli', 'local', 'jupyter-server.js');
   const js = (await import(pathToFileURL(serverModule).href)) as { startLocalJupyter: typeof startLocalJupyter };
   const jupyter = await js.startLocalJupyter({ rootDir });
   const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };

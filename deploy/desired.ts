@@ -6,7 +6,8 @@
  * Spec: docs/deploy.md; the message contract: functions/request/grammar.ts.
  * @module
  */
-import { encodeData, type RunRequest } from '../functions/request/grammar.js';
+import { encodeData } from '../functions/request/encode.js';
+import type { RunRequest } from '../functions/request/grammar.js';
 import { NbtError } from '../functions/errors.js';
 import { builtImage } from './image.js';
 import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';

@@ -10,7 +10,8 @@
  * @module
  */
 import { NbtError } from '../../functions/errors.js';
-import { decodeData, encodeMessage, parseMessage } from '../../functions/request/grammar.js';
+import { encodeMessage } from '../../functions/request/encode.js';
+import { decodeData, parseMessage } from '../../functions/request/grammar.js';
 import { desiredState, jobId } from '../../deploy/desired.js';
 import type { Manifest } from '../../deploy/manifest.js';
 import { DEFAULT_OUTPUT_SUFFIX } from '../../functions/sinks/location.js';

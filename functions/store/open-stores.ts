@@ -15,22 +15,14 @@ import type { RunStore, RunStoreConfig } from './runs-store.js';
 
 /** Opens a run store; the Firestore client is imported only for `kind: 'firestore'`. */
 export async function openRunStore(config: RunStoreConfig): Promise<RunStore> {
-  if (config.kind === 'local') {
-    const { LocalRunStore } = await import('./runs-local.js');
-    return new LocalRunStore({ root: config.root });
-  }
-  const { FirestoreRunStore } = await import('./runs-firestore.js');
-  return new FirestoreRunStore(config);
+  if (config.kind === 'local') return new (await import('./runs-local.js')).LocalRunStore({ root: config.root });
+  return new (await import('./runs-firestore.js')).FirestoreRunStore(config);
 }
 
 /** Opens a lease store (the same choice as for run records); Firestore is imported only for `kind: 'firestore'`. */
 export async function openLeaseStore(config: RunStoreConfig): Promise<LeaseStore> {
-  if (config.kind === 'local') {
-    const { LocalLeaseStore } = await import('./leases-local.js');
-    return new LocalLeaseStore({ root: config.root });
-  }
-  const { FirestoreLeaseStore } = await import('./leases-firestore.js');
-  return new FirestoreLeaseStore(config);
+  if (config.kind === 'local') return new (await import('./leases-local.js')).LocalLeaseStore({ root: config.root });
+  return new (await import('./leases-firestore.js')).FirestoreLeaseStore(config);
 }
 
 /** The function's run and lease stores. */

@@ -49,7 +49,7 @@ let counter = 0;
 const prefix = `${process.pid.toString(16)}-${Date.now().toString(36)}`;
 
 /** Unique, cheap message id (no crypto on the hot path; uniqueness only needs to hold per session). */
-function newMsgId(): string {
+export function newMsgId(): string {
   counter = (counter + 1) >>> 0;
   return `${prefix}-${counter.toString(36)}`;
 }

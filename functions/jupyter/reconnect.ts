@@ -46,7 +46,7 @@ export interface ReconnectOptions {
   onAttempt?: (attempt: number, error?: NbtError) => void;
 }
 
-const DEFAULT_RECONNECT_ATTEMPTS = 5;
+export const DEFAULT_RECONNECT_ATTEMPTS = 5;
 
 /** Builds the reconnect policy the executor calls after each unexpected close. */
 export function createReconnector(o: ReconnectOptions): Reconnector {

@@ -294,7 +294,7 @@ function serverMessage(text: string, secrets: readonly string[]): string {
 }
 
 /** Classifies an HTTP error status. */
-function httpError(status: number, what: string, message: string): NbtError {
+export function httpError(status: number, what: string, message: string): NbtError {
   let code: ErrorCode = 'REQUEST_REJECTED';
   if (status === 401 || status === 403) code = 'AUTH_REFUSED';
   else if (STARTING_STATUSES.has(status) || status >= 500) code = 'SERVER_ERROR';

@@ -20,7 +20,7 @@ export interface RetryOptions {
 }
 
 /** True for errors that mean "not up yet". */
-function isStartingError(e: unknown): boolean {
+export function isStartingError(e: unknown): boolean {
   if (!(e instanceof NbtError)) return false;
   if (e.code === 'SERVER_UNREACHABLE') return e.retryable;
   return e.code === 'SERVER_ERROR' && typeof e.details.status === 'number' && STARTING_STATUSES.has(e.details.status);

@@ -35,7 +35,7 @@ get_ipython()._nbtrigger_snapshot = (_nbt_os.getcwd(), dict(_nbt_os.environ), li
 del _nbt_os, _nbt_sys`;
 
 /** Runs after a run: a fresh namespace and history session, the start's cwd, environment and sys.path. */
-const RESET_CODE = `def _nbt_reset():
+export const RESET_CODE = `def _nbt_reset():
     import os, sys
     ip = get_ipython()
     cwd, env, path = ip._nbtrigger_snapshot
@@ -61,7 +61,7 @@ const kept = new Map<string, Kept>();
 let hooked = false;
 
 /** Idle time after which a kept kernel is deleted, ms. */
-function warmIdleMs(env: NodeJS.ProcessEnv = process.env): number {
+export function warmIdleMs(env: NodeJS.ProcessEnv = process.env): number {
   const s = Number(env.NBTRIGGER_WARM_KERNEL_IDLE_SEC);
   return Number.isFinite(s) && s > 0 ? s * 1000 : 300_000;
 }

@@ -8,9 +8,7 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import {
-  JsonSyntaxError, parseExactJson, type Parameters, type ParamValue,
-} from '../notebook/translators/values.js';
+import { JsonSyntaxError, parseExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
 import { clipRedacted } from '../redact.js';
 import { clip, parseServer, type ServerAddress } from './address.js';
 

@@ -9,7 +9,7 @@
  * trivial run's own growth, measured the same way, as a control.
  * @module
  */
-import { PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import { DEFAULT_LIMITS } from '../functions/run/runner.js';
 import type { BenchServer } from './contenders.js';
 import { startFunctionProcess } from './function-process.js';
@@ -39,9 +39,9 @@ export function concurrentRuns(server: BenchServer, nb: BenchNotebook, n: number
       return {
         [`function 1 run (${nb.label})`]: one,
         [`function ${n} runs at once total (${nb.label})`]: total,
-        [`function peak RSS 1 run MB`]: alone.peakMb,
+        'function peak RSS 1 run MB': alone.peakMb,
         [`function peak RSS ${n} runs at once MB`]: many.peakMb,
-        [`function peak RSS growth 1 run MB`]: alone.peakMb - idle,
+        'function peak RSS growth 1 run MB': alone.peakMb - idle,
         [`function peak RSS growth ${n} runs at once MB`]: many.peakMb - idleMany,
       };
     } finally {

@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runNotebook } from '../functions/run/runner.js';
-import { PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import type { BenchNotebook } from './notebooks.js';
 import { nowMs } from './stats.js';
 

@@ -21,9 +21,9 @@ import { measurePhysical, type BareServer } from './physical-limit.js';
 import { fmtRatio, type Samples } from './stats.js';
 
 /** The base's modules as a notebook's first cell imports them. */
-export const BASE_IMPORT = 'import numpy, pandas, matplotlib.pyplot, ipywidgets';
+const BASE_IMPORT = 'import numpy, pandas, matplotlib.pyplot, ipywidgets';
 /** The kernelspec that imports the base as it starts (in the bench's own JUPYTER_PATH folder). */
-export const DATA_SCIENCE_KERNEL = 'nbtrigger-bench-data-science';
+const DATA_SCIENCE_KERNEL = 'nbtrigger-bench-data-science';
 
 const BARE = 'kernel start bare';
 const BASE = 'kernel start data-science base';

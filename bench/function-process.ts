@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFunctionServer } from '../cli/function-server.js';
+import { startFunctionServer } from '../cli/local/function-server.js';
 import { structuredEvent } from '../test/helpers/functions-framework.js';
 import { trackChild } from './contenders.js';
 import type { BenchServer } from './contenders.js';

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import type { BenchServer } from './contenders.js';
 import { timeChild } from './contenders.js';
 import { startFunctionProcess } from './function-process.js';

@@ -12,7 +12,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
+import { startLocalJupyter, type LocalJupyter } from '../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import { bigOutput, OUTPUT_CAP_MB } from './concurrency.js';
 import { killChildren, type BenchServer } from './contenders.js';
 import { writeBigOutputNotebook, writeSinglePrintNotebook, writeTrivialNotebook } from './notebooks.js';

@@ -140,7 +140,13 @@ class Inbox {
   waitFor(pred: (m: Msg) => boolean): Promise<void> {
     return new Promise((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      this.waiters.push({ pred, ok: () => (clearTimeout(timer), ok()), fail: (e) => (clearTimeout(timer), fail(e)) });
+      this.waiters.push({ pred, ok: () => {
+        clearTimeout(timer);
+        ok();
+      }, fail: (e) => {
+        clearTimeout(timer);
+        fail(e);
+      }  });
     });
   }
 

@@ -2,7 +2,7 @@
  * `npm run bench`: nbtrigger side by side with nbclient and with the physical limit, on this
  * machine, in one run.
  *
- * How: one local Jupyter server is started for the whole bench (cli/jupyter-server.ts) with
+ * How: one local Jupyter server is started for the whole bench (cli/local/jupyter-server.ts) with
  * a temporary root holding notebooks of 1, 10 and 100 trivial cells. Each round runs every case
  * once, one at a time, in an order rotated every round (interleaved, so a noisy neighbour on
  * this shared machine hits every case alike); one warm-up round is not counted. Cases:
@@ -36,11 +36,12 @@
  * The server and any child still running are stopped on every path, Ctrl-C included.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { findPython, KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from '../cli/jupyter-server.js';
+import { findPython, KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from '../cli/local/jupyter-server.js';
 import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
@@ -96,7 +97,10 @@ function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchN
 async function baselineCases(root: string, rootDir: string, one: BenchNotebook, hundred: BenchNotebook): Promise<{ cases: BenchCase[]; jupyter: LocalJupyter }> {
   const tag = ' [before]';
   const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as { runNotebook: typeof runNotebook };
-  const js = (await import(pathToFileURL(join(root, 'dist', 'cli', 'jupyter-server.js')).href)) as { startLocalJupyter: typeof startLocalJupyter };
+  // The compared checkout has its local server in dist/cli/local/ or dist/cli/, as its commit lays it out.
+  const serverModule = ['local', '.'].map((d) => join(root, 'dist', 'cli', d, 'jupyter-server.js')).find((p) => existsSync(p))
+    ?? join(root, 'dist', 'cli', 'local', 'jupyter-server.js');
+  const js = (await import(pathToFileURL(serverModule).href)) as { startLocalJupyter: typeof startLocalJupyter };
   const jupyter = await js.startLocalJupyter({ rootDir });
   const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
   const cases: BenchCase[] = [];

@@ -22,7 +22,10 @@ export class Samples {
 
   add(name: string, value: number): void {
     let list = this.byName.get(name);
-    if (!list) this.byName.set(name, (list = []));
+    if (!list) {
+      list = [];
+      this.byName.set(name, list);
+    }
     list.push(value);
   }
 

@@ -20,12 +20,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findPython, PROJECT_ROOT } from '../cli/jupyter-server.js';
+import { findPython } from '../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
 import { startFunctionProcess, type FunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
 import type { BenchCase } from './run-all.js';
-import { spawnServer, type SpawnedServer } from './servers.js';
+import { spawnServer, } from './servers.js';
 import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
 

@@ -1,6 +1,6 @@
 /**
  * The `nbtrigger` command. Each subcommand is loaded only when used, so `run` never loads
- * what `local` or (later) `deploy` needs.
+ * what `local` or `deploy` needs.
  *
  * Spec: docs/architecture.md (cli: run, publish, deploy, plan, runs, local).
  * @module
@@ -29,17 +29,17 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
-      return (await import('./run-command.js')).runCommand(rest);
+      return (await import('./commands/run-command.js')).runCommand(rest);
     case 'local':
-      return (await import('./local-command.js')).localCommand(rest);
+      return (await import('./commands/local-command.js')).localCommand(rest);
     case 'runs':
-      return (await import('./runs-command.js')).runsCommand(rest);
+      return (await import('./commands/runs-command.js')).runsCommand(rest);
     case 'plan':
     case 'deploy':
     case 'destroy':
-      return (await import('./deploy-command.js')).deployCommand(command, rest);
+      return (await import('./commands/deploy-command.js')).deployCommand(command, rest);
     case 'publish':
-      return (await import('./publish-command.js')).publishCommand(rest);
+      return (await import('./commands/publish-command.js')).publishCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     case '--version':
-      process.stdout.write('nbtrigger 0.1.0\n');
+      process.stdout.write(`nbtrigger ${(await import('./project-root.js')).packageVersion()}\n`);
       return 0;
     default:
       process.stderr.write(`nbtrigger: unknown command "${command}"\n\n${USAGE}`);

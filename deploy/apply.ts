@@ -42,7 +42,7 @@ export interface DeployOptions {
 }
 
 /** Reads services, their invokers (for wanted services that exist), the topic and jobs. Read-only. */
-export async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
+async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
   const location = `projects/${m.project}/locations/${m.region}`;
   const topicName = `projects/${m.project}/topics/${m.topic}`;
   const [services, jobs, topic, subscriptions, deadLetter] = await Promise.all([
@@ -73,7 +73,7 @@ export function serviceUrls(actual: ActualState): Map<string, string> {
  * The manifest with its images known ({@link withImages}): `--built-image`, the manifest, or
  * what this deployment's service runs now. A `build:` service still without one is refused.
  */
-export function resolveImages(m: Manifest, actual: ActualState, opts: DeployOptions): Manifest {
+function resolveImages(m: Manifest, actual: ActualState, opts: DeployOptions): Manifest {
   const running = new Map<string, string>();
   for (const s of actual.services) {
     if (s.image && isManagedBy(s.labels, m.name)) running.set(s.name.slice(s.name.lastIndexOf('/') + 1), s.image);
@@ -90,7 +90,7 @@ export async function planFor(clients: DeployClients, m: Manifest, opts: DeployO
 }
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
-export function refuseBrokenChain(p: Planned): void {
+function refuseBrokenChain(p: Planned): void {
   const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter((l) => l.kind !== 'job' && l.kind !== 'service');
   if (broken.length === 0) return;
   throw new NbtError('REQUEST_REJECTED', `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
@@ -105,7 +105,7 @@ export interface Deployed {
 }
 
 /** Throws when the plan holds a conflict (a resource of that name that nbtrigger did not make). */
-export function refuseConflicts(actions: Action[]): void {
+function refuseConflicts(actions: Action[]): void {
   const conflicts = actions.filter((a) => a.op === 'conflict');
   if (conflicts.length === 0) return;
   throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${conflicts.map((c) => `${c.resource} ${c.name} ${c.changes.join('; ')}`).join('\n  ')}`,

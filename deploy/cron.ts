@@ -73,7 +73,7 @@ export function formatInZone(date: Date, timeZone: string): string {
 }
 
 /** Offset of `timeZone` from UTC at `date`, in minutes (east positive). */
-export function zoneOffsetMinutes(date: Date, timeZone: string): number {
+function zoneOffsetMinutes(date: Date, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
   }).formatToParts(date);

@@ -6,18 +6,19 @@
  * Spec: docs/deploy.md; the message contract: functions/request/grammar.ts.
  * @module
  */
-import { encodeData, type RunRequest } from '../functions/request/grammar.js';
+import { encodeData } from '../functions/request/encode.js';
+import type { RunRequest } from '../functions/request/grammar.js';
 import { NbtError } from '../functions/errors.js';
 import { builtImage } from './image.js';
 import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';
 
 /** Label / attribute keys that mark what nbtrigger made, and for which deployment. */
-export const MANAGED_BY = 'managed-by';
-export const MANAGED_BY_VALUE = 'nbtrigger';
-export const DEPLOYMENT_KEY = 'nbtrigger-deployment';
+const MANAGED_BY = 'managed-by';
+const MANAGED_BY_VALUE = 'nbtrigger';
+const DEPLOYMENT_KEY = 'nbtrigger-deployment';
 /** Pub/Sub attributes a Scheduler job adds to each message (they travel with the request). */
 export const ATTR_SCHEDULE = 'nbtrigger-schedule';
-export const ATTR_CONCURRENCY = 'nbtrigger-concurrency';
+const ATTR_CONCURRENCY = 'nbtrigger-concurrency';
 /** The Cloud Run role the function's service account gets on each service. */
 export const INVOKER_ROLE = 'roles/run.invoker';
 /** The env var the Jupyter container reads its token from (a Secret Manager reference). */
@@ -93,7 +94,7 @@ export function deadLetterTopicName(project: string, topic: string): string {
 }
 
 /** Labels every resource of a deployment carries. */
-export function managedLabels(deployment: string): Record<string, string> {
+function managedLabels(deployment: string): Record<string, string> {
   return { [MANAGED_BY]: MANAGED_BY_VALUE, [DEPLOYMENT_KEY]: deployment };
 }
 
@@ -103,7 +104,7 @@ export function isManagedBy(marks: Record<string, string> | null | undefined, de
 }
 
 /** The marker nbtrigger writes at the start of a job description (for a person reading the console). */
-export function jobDescriptionMarker(deployment: string): string {
+function jobDescriptionMarker(deployment: string): string {
   return `[managed by nbtrigger, deployment ${deployment}]`;
 }
 
@@ -145,7 +146,7 @@ export function requireImages(m: Manifest): Manifest {
 }
 
 /** The refusal for `build:` services whose image nobody named: deploying them would point at an image nobody built. */
-export function unknownImages(m: Manifest, services: string[]): NbtError {
+function unknownImages(m: Manifest, services: string[]): NbtError {
   return new NbtError('CONFIG', `no image is known for ${services.map((s) => `service ${s}`).join(', ')} (built from a folder by Cloud Build): `
     + `pass --built-image ${builtImage(m.region, m.project, 'TAG')} (the image a build pushed), or set service.image in ${m.file}`,
   { details: { services } });

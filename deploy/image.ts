@@ -10,12 +10,12 @@
 import type { Manifest } from './manifest.js';
 
 /** Artifact Registry Docker repository the notebook image lives in. */
-export const IMAGE_REPOSITORY = 'nbtrigger';
+const IMAGE_REPOSITORY = 'nbtrigger';
 /** Image name of `notebook-image/`. */
-export const IMAGE_NAME = 'notebook';
+const IMAGE_NAME = 'notebook';
 
 /** `REGION-docker.pkg.dev/PROJECT/nbtrigger/notebook` (no tag). */
-export function builtImageRepository(region: string, project: string): string {
+function builtImageRepository(region: string, project: string): string {
   return `${region}-docker.pkg.dev/${project}/${IMAGE_REPOSITORY}/${IMAGE_NAME}`;
 }
 
@@ -25,7 +25,7 @@ export function builtImage(region: string, project: string, tag: string): string
 }
 
 /** An image reference with an explicit tag or digest (a bare name would mean `:latest`, which never changes name). */
-export const PINNED_IMAGE = /^[a-z0-9][^\s:@]*(?::[0-9]+)?[^\s:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/;
+const PINNED_IMAGE = /^[a-z0-9][^\s:@]*(?::[0-9]+)?[^\s:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/;
 
 /** Why `ref` cannot be used as `--built-image`, or undefined. */
 export function builtImageProblem(ref: string): string | undefined {

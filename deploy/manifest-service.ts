@@ -7,7 +7,7 @@
  * Spec: docs/deploy.md (Rules, Images).
  * @module
  */
-import { durationSeconds, FieldReader, join, typeName } from './fields.js';
+import { durationSeconds, type FieldReader, join, typeName } from './fields.js';
 import { notebookServiceViolations, violationText } from './rules.js';
 
 /** Billing: `request` = CPU only during requests (cpu_idle true); `instance` = CPU for the instance's life. */
@@ -45,7 +45,7 @@ const SERVICE_KEYS = ['name', 'image', 'build', 'cpu', 'memory', 'concurrency', 
   'timeout', 'serviceAccount', 'labels'] as const;
 
 /** Defaults: 1 CPU, 2 GiB, concurrency 80 (Cloud Run's own for 1 CPU), request-based billing, startup boost on. */
-export const SERVICE_DEFAULTS = { cpu: '1', memory: '2Gi', concurrency: 80, billing: 'request' as Billing, startupCpuBoost: true };
+const SERVICE_DEFAULTS = { cpu: '1', memory: '2Gi', concurrency: 80, billing: 'request' as Billing, startupCpuBoost: true };
 
 export function readService(v: unknown, path: string, r: FieldReader, d: { name: string; notebook: string }): ServiceConfig | undefined {
   const o = r.mapping(v, path, SERVICE_KEYS);

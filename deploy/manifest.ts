@@ -12,14 +12,14 @@ import { normalizeNotebookPath, type JsonValue } from '../functions/request/gram
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { durationSeconds, FieldReader, join, typeName, type FieldProblem } from './fields.js';
 import { readService, type ServiceConfig } from './manifest-service.js';
-import { runTimeoutViolation, violationText } from './rules.js';
+import { deliveryAttemptsViolation, RULES, runTimeoutViolation, violationText } from './rules.js';
 import { parseAllowlist } from '../functions/security/allowlist.js';
 
 export type { Billing, ServiceConfig } from './manifest-service.js';
 
 /** What the function does when a schedule fires while its previous run is still going. */
 export type Concurrency = 'skip' | 'queue' | 'allow';
-export const CONCURRENCY: readonly Concurrency[] = ['skip', 'queue', 'allow'];
+const CONCURRENCY: readonly Concurrency[] = ['skip', 'queue', 'allow'];
 
 /** A validated deployment manifest, defaults filled in. */
 export interface Manifest {
@@ -131,9 +131,9 @@ function readManifest(v: unknown, file: string, r: FieldReader): Manifest | unde
 
 function readDeliveryAttempts(v: unknown, r: FieldReader): number | undefined {
   const n = v ?? 5;
-  if (typeof n === 'number' && Number.isInteger(n) && n >= 5 && n <= 100) return n;
-  return r.problem('function.maxDeliveryAttempts', `got ${typeName(v)}: a dead-letter policy allows 5 to 100 delivery attempts `
-    + '(https://cloud.google.com/pubsub/docs/reference/rpc/google.pubsub.v1#deadletterpolicy)');
+  if (typeof n === 'number' && deliveryAttemptsViolation(n) === undefined) return n;
+  const { text, url } = RULES.deliveryAttempts;
+  return r.problem('function.maxDeliveryAttempts', `got ${typeName(v)}: ${text} (${url})`);
 }
 
 function readAllowedServers(v: unknown, r: FieldReader): string[] {

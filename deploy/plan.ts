@@ -84,7 +84,7 @@ export interface Action {
 }
 
 /** Members that would make a service public; nbtrigger removes them from roles/run.invoker. */
-export const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
+const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
 
 /** True when applying the plan would call a mutating API. */
 export function isMutating(a: Action): boolean {
@@ -114,7 +114,7 @@ export function triggerSubscriptions(desired: DesiredState, actual: ActualState)
 }
 
 /** Sets the dead-letter policy on each trigger subscription that lacks it (the chain check reports a missing trigger). */
-export function planTrigger(desired: DesiredState, actual: ActualState): Action[] {
+function planTrigger(desired: DesiredState, actual: ActualState): Action[] {
   const want = { deadLetterTopic: desired.trigger.deadLetterTopic, maxDeliveryAttempts: desired.trigger.maxDeliveryAttempts };
   return triggerSubscriptions(desired, actual).map((s): Action => {
     const cur = s.deadLetterPolicy;
@@ -182,7 +182,7 @@ function planIam(spec: ServiceSpec, serviceAction: Action, members: string[] | u
 }
 
 /** What differs between the wanted service and the one read back (only fields nbtrigger sets). */
-export function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] {
+function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] {
   const out: string[] = [];
   const cmp = (field: string, want: unknown, got: unknown): void => {
     if (want !== got) out.push(`${field}: ${show(got)} → ${show(want)}`);
@@ -203,7 +203,7 @@ export function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] 
 }
 
 /** What differs between the wanted job and the one read back. */
-export function jobChanges(spec: JobSpec, cur: ActualJob): string[] {
+function jobChanges(spec: JobSpec, cur: ActualJob): string[] {
   const out: string[] = [];
   const cmp = (field: string, want: unknown, got: unknown): void => {
     if (want !== got) out.push(`${field}: ${show(got)} → ${show(want)}`);

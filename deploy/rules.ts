@@ -137,21 +137,21 @@ export function violationText(v: Violation): string {
 }
 
 /** Longest the function may run, seconds (event-driven functions). */
-export const FUNCTION_MAX_SECONDS = 540;
+const FUNCTION_MAX_SECONDS = 540;
 /** Seconds between the run deadline and the function's timeout (functions/config.ts, DEADLINE_MARGIN_SEC). */
-export const FUNCTION_MARGIN_SECONDS = 30;
+const FUNCTION_MARGIN_SECONDS = 30;
 /** The longest run a schedule can ask for. */
 export const MAX_RUN_SECONDS = FUNCTION_MAX_SECONDS - FUNCTION_MARGIN_SECONDS;
 
 /** CPU text (`1`, `0.5`, `500m`) → CPUs, or undefined. */
-export function parseCpu(text: string): number | undefined {
+function parseCpu(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(text.trim());
   if (!m) return undefined;
   return m[2] === 'm' ? Number(m[1]) / 1000 : Number(m[1]);
 }
 
 /** Memory text (`512Mi`, `2Gi`, `1G`, `500M`, `1048576Ki`) → MiB, or undefined. */
-export function parseMemoryMiB(text: string): number | undefined {
+function parseMemoryMiB(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)$/.exec(text.trim());
   if (!m) return undefined;
   const n = Number(m[1]);

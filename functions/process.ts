@@ -23,9 +23,10 @@ import { finishRun } from './run/finish.js';
 import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
 import type { RunOptions, RunOutcome } from './run/runner.js';
 import type { Resolver } from './security/connector.js';
+import type { StoredRun } from './store/runs-store.js';
 import { guardFromEnv } from './security/guard.js';
 import { messageOutputRefusal, outputAllowlist, type OutputPattern } from './security/outputs.js';
-import { storesFor } from './stores.js';
+import { storesFor } from './store/open-stores.js';
 import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
 
 export interface ProcessDeps {
@@ -44,8 +45,8 @@ export interface Processed {
 }
 
 /** Attributes the deploy module (and the local cron) put on scheduled messages. */
-export const SCHEDULE_ATTR = 'nbtrigger-schedule';
-export const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
+const SCHEDULE_ATTR = 'nbtrigger-schedule';
+const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
 
 /** Handles one message. */
 export async function processMessage(message: PubsubMessage, env: HandlerEnv, cfg: FunctionConfig, deps: ProcessDeps): Promise<Processed> {
@@ -98,7 +99,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
       deferCleanup: true, warmKernel: cfg.warmKernel,
     });
     // Outputs and the record are written while the kernel is deleted; never return before it is.
-    let stored;
+    let stored: StoredRun;
     try {
       stored = await finishRun({
         outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
@@ -129,7 +130,7 @@ function idTokens(env: HandlerEnv): IdTokenProvider {
 }
 
 /** The schedule and its concurrency, from the message attributes (absent: not a scheduled run). */
-export function overlapOf(attributes: Record<string, string>): { schedule: string; concurrency: Concurrency } | undefined {
+function overlapOf(attributes: Record<string, string>): { schedule: string; concurrency: Concurrency } | undefined {
   const schedule = attributes[SCHEDULE_ATTR];
   if (!schedule) return undefined;
   const c = attributes[CONCURRENCY_ATTR] ?? 'skip';
@@ -161,4 +162,3 @@ async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export type { RunRequest };

@@ -1,5 +1,5 @@
 """A pool of pre-started kernels for nbtrigger's Jupyter servers: the image's (jupyter_server_config.py
-runs this file) and the private local ones (cli/jupyter-server.ts), for any client of the REST API.
+runs this file) and the private local ones (cli/local/jupyter-server.ts), for any client of the REST API.
 
 A kernel start is most of a short run (a Python process importing IPython, ipykernel, zmq...). With a
 pool, POST /api/kernels for a pooled kernelspec hands out a kernel that has already started and

@@ -1,5 +1,5 @@
 """Kernel handling shared by nbtrigger's Jupyter servers: the image's (jupyter_server_config.py
-runs this file) and the private local ones nbtrigger starts (cli/jupyter-server.ts).
+runs this file) and the private local ones nbtrigger starts (cli/local/jupyter-server.ts).
 
 A DELETE /api/kernels/{id} asks the kernel to shut down and then waits for its process to exit,
 checking every 100 ms (jupyter_client's KernelManager._async_wait): up to 100 ms (50 on average)

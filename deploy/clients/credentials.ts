@@ -9,7 +9,7 @@
 import { NbtError } from '../../functions/errors.js';
 
 /** True when the clients are pointed at local servers (tests, emulators) and need no credentials. */
-export function usesLocalEndpoints(env: NodeJS.ProcessEnv): boolean {
+function usesLocalEndpoints(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.NBTRIGGER_RUN_ENDPOINT && env.NBTRIGGER_SCHEDULER_ENDPOINT && env.PUBSUB_EMULATOR_HOST);
 }
 

@@ -30,12 +30,12 @@ export interface Endpoint {
  * gax options for a plaintext endpoint (no TLS, no credentials): what tests and fakes need. The
  * explicit universe domain keeps google-auth-library from looking for credentials at all.
  */
-export function insecureOptions(e: Endpoint): { apiEndpoint: string; port: number; sslCreds: ReturnType<typeof credentials.createInsecure>; clientOptions: { universeDomain: string } } {
+function insecureOptions(e: Endpoint): { apiEndpoint: string; port: number; sslCreds: ReturnType<typeof credentials.createInsecure>; clientOptions: { universeDomain: string } } {
   return { apiEndpoint: e.host, port: e.port, sslCreds: credentials.createInsecure(), clientOptions: { universeDomain: 'googleapis.com' } };
 }
 
 /** Parses `HOST:PORT` from an environment variable. */
-export function parseEndpoint(text: string, variable: string): Endpoint {
+function parseEndpoint(text: string, variable: string): Endpoint {
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text.trim());
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new NbtError('CONFIG', `${variable} must be HOST:PORT, got "${text}"`);
   return { host: m[1]!, port: Number(m[2]) };

@@ -31,10 +31,10 @@ export async function listServices(client: ServicesClient, location: string): Pr
 }
 
 /** The update mask of an update: the top-level fields nbtrigger sends (everything else is left as it is). */
-export const SERVICE_UPDATE_PATHS = ['labels', 'template', 'invoker_iam_disabled'];
+const SERVICE_UPDATE_PATHS = ['labels', 'template', 'invoker_iam_disabled'];
 
 /** The Service resource nbtrigger sends for a new service (ingress and IAM stay private by default). */
-export function toService(spec: ServiceSpec): IService {
+function toService(spec: ServiceSpec): IService {
   return ownedFields({}, spec);
 }
 
@@ -44,7 +44,7 @@ export function toService(spec: ServiceSpec): IService {
  * token variable (other variables kept), scaling, timeout, concurrency, session affinity, the
  * service account. Everything else in `current` (annotations, volumes, VPC access, …) is kept.
  */
-export function ownedFields(current: IService, spec: ServiceSpec): IService {
+function ownedFields(current: IService, spec: ServiceSpec): IService {
   const tpl: protos.google.cloud.run.v2.IRevisionTemplate = { ...(current.template ?? {}) };
   // A revision name set by hand would clash with the new configuration (409): let Cloud Run name it.
   delete tpl.revision;
@@ -135,7 +135,7 @@ export async function updateInvokers(client: ServicesClient, name: string, add: 
 }
 
 /** The policy with the invoker members added/removed; other bindings are kept as they are. */
-export function editPolicy(policy: IPolicy, add: string[], remove: string[]): IPolicy {
+function editPolicy(policy: IPolicy, add: string[], remove: string[]): IPolicy {
   const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...(b.members ?? [])] }));
   let invoker = bindings.find((b) => b.role === INVOKER_ROLE && !b.condition);
   if (!invoker && add.length > 0) {
@@ -165,7 +165,7 @@ export function writable(s: IService): IService {
 }
 
 /** Reads back only what the plan compares. */
-export function toActual(s: IService): ActualService {
+function toActual(s: IService): ActualService {
   const t = s.template ?? {};
   const c = t.containers?.[0];
   const out: ActualService = { name: s.name ?? '', labels: { ...(s.labels ?? {}) } };

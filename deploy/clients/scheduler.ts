@@ -18,7 +18,7 @@ import { apiError } from './errors.js';
 type IJob = protos.google.cloud.scheduler.v1.IJob;
 
 /** Fields nbtrigger owns on a job (the update mask of an update). */
-export const JOB_UPDATE_PATHS = ['description', 'schedule', 'time_zone', 'pubsub_target'];
+const JOB_UPDATE_PATHS = ['description', 'schedule', 'time_zone', 'pubsub_target'];
 
 /** Every job in `projects/P/locations/R`. */
 export async function listJobs(client: CloudSchedulerClient, location: string): Promise<ActualJob[]> {

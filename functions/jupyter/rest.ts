@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher, Pool } from 'undici';
 import { isNbtError, NbtError, type ErrorCode } from '../errors.js';
 import { jsonStringPieces, pieceBytes } from '../notebook/json-pieces.js';
-import { clip, httpBase, type ServerAddress } from '../request/address.js';
+import { httpBase, type ServerAddress } from '../request/address.js';
 import { clipRedacted, headerSecrets } from '../redact.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
 import type { CookieJar } from './cookie-jar.js';

@@ -82,7 +82,7 @@ export async function takeWarmKernel(key: string, rest: JupyterRest,
   const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, connector })
     .catch(() => undefined);
   if (state?.state === 'alive') return k.kernelId;
-  await new JupyterRest(k.conn).deleteKernel(k.kernelId, AbortSignal.timeout(5000)).catch(() => undefined);
+  await deleteWith(k.conn, k.kernelId, 5000).catch(() => undefined);
   return undefined;
 }
 
@@ -123,10 +123,11 @@ export async function closeWarmKernels(): Promise<void> {
   }));
 }
 
-async function deleteWith(conn: RestOptions, kernelId: string): Promise<void> {
+/** Deletes a kernel through a client of its own, whose connection pool is closed afterwards. */
+async function deleteWith(conn: RestOptions, kernelId: string, timeoutMs = 10_000): Promise<void> {
   const rest = new JupyterRest(conn);
   try {
-    await rest.deleteKernel(kernelId, AbortSignal.timeout(10_000));
+    await rest.deleteKernel(kernelId, AbortSignal.timeout(timeoutMs));
   } finally {
     await rest.close();
   }

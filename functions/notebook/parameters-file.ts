@@ -18,7 +18,7 @@ import { floatText, JsonNumber, JsonSyntaxError, parseExactJson, type Parameters
 export type ParametersFormat = 'json' | 'yaml';
 
 /** The format a file name implies: `.json` is JSON, anything else YAML (which also reads most JSON). */
-export function parametersFormat(path: string): ParametersFormat {
+function parametersFormat(path: string): ParametersFormat {
   return /\.json$/i.test(path) ? 'json' : 'yaml';
 }
 

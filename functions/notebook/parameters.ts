@@ -21,7 +21,7 @@ import { JsonSyntaxError, parseExactJson, toPlainJson, TranslateError, type Para
 export { JsonNumber, parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from './translators/values.js';
 
 /** Tag of the cell holding a notebook's default parameters. */
-export const PARAMETERS_TAG = 'parameters';
+const PARAMETERS_TAG = 'parameters';
 /** Tag of the cell nbtrigger (and papermill) inserts. */
 export const INJECTED_TAG = 'injected-parameters';
 
@@ -29,7 +29,7 @@ export const INJECTED_TAG = 'injected-parameters';
  * The error code for a bad parameter (a name that is not an identifier, a value a language cannot
  * write, a kernel language without a translator). One constant so a dedicated code can replace it.
  */
-export const PARAMETER_ERROR_CODE: ErrorCode = 'BAD_MESSAGE';
+const PARAMETER_ERROR_CODE: ErrorCode = 'BAD_MESSAGE';
 
 /** Writes parameter assignments in one kernel language. */
 export interface Translator {
@@ -94,7 +94,7 @@ export function findTranslator(language: string | undefined, kernelName?: string
  * `websocket_max_message_size`), so a cell near that could never run; 8 MiB leaves room for the
  * rest of the message.
  */
-export const MAX_INJECTED_CELL_BYTES = 8 * 1024 * 1024;
+const MAX_INJECTED_CELL_BYTES = 8 * 1024 * 1024;
 
 /**
  * The source of an injected-parameters cell: `# Parameters` then one assignment per parameter,

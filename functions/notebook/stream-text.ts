@@ -16,7 +16,7 @@ import type { RawJsonText } from './raw-text.js';
 export type TextPart = string | RawJsonText;
 
 /** Where a stream output built here keeps its pieces (not enumerable: spreads and JSON skip it). */
-export const TEXT_PARTS: unique symbol = Symbol('nbtrigger.textParts');
+const TEXT_PARTS: unique symbol = Symbol('nbtrigger.textParts');
 
 type PartsHolder = { [TEXT_PARTS]?: TextPart[] };
 

@@ -68,9 +68,9 @@ function upgradeV3(nb: Json, worksheets: Worksheet[], label: string, newId: () =
   delete metadata.name;
   delete metadata.signature;
   const cells: Json[] = [];
-  worksheets.forEach((ws, w) => ws.cells.forEach((cell, i) => {
-    cells.push(upgradeCell(cell, label, `worksheets[${w}].cells[${i}]`, newId));
-  }));
+  for (const [w, ws] of worksheets.entries()) {
+    for (const [i, cell] of ws.cells.entries()) cells.push(upgradeCell(cell, label, `worksheets[${w}].cells[${i}]`, newId));
+  }
   delete nb.worksheets;
   nb.metadata = metadata;
   nb.nbformat = 4;

@@ -26,7 +26,7 @@ import type { IOutput } from '@jupyterlab/nbformat';
 /** The notebook metadata key of saved widget state. */
 export const WIDGET_STATE_MIME = 'application/vnd.jupyter.widget-state+json';
 /** The comm target widgets open. */
-export const WIDGET_TARGET = 'jupyter.widget';
+const WIDGET_TARGET = 'jupyter.widget';
 /** Output model modules: widget protocol 2 and ipywidgets 6. */
 const OUTPUT_MODULES = new Set(['@jupyter-widgets/output', 'jupyter-js-widgets']);
 

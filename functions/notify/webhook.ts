@@ -9,6 +9,7 @@
  * Spec: docs/function.md (a webhook URL gets failures).
  * @module
  */
+import type { Dispatcher } from 'undici';
 import { loadUndici } from '../jupyter/undici-lean.js';
 import { undiciConnect, type Resolver } from '../security/connector.js';
 import { endpointConnector } from '../security/guard.js';
@@ -49,7 +50,7 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
     const connector = endpointConnector(u, { resolve: opts.resolve });
     const undici = await loadUndici();
     const client = new undici.Client(u.origin, { connect: undiciConnect(connector) });
-    let res;
+    let res: Dispatcher.ResponseData;
     let text: string;
     try {
       res = await undici.request.call(client, {

@@ -64,7 +64,7 @@ export function matchesHistoryQuery(run: HistoryRun, q: HistoryQuery): boolean {
 }
 
 /** Newest first by startedAt, then by runId (descending), so equal times order stably. */
-export function newestFirst(a: HistoryRun, b: HistoryRun): number {
+function newestFirst(a: HistoryRun, b: HistoryRun): number {
   const d = Date.parse(b.startedAt) - Date.parse(a.startedAt);
   if (d !== 0 && !Number.isNaN(d)) return d;
   const ra = a.runId ?? '';

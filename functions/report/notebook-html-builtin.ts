@@ -36,7 +36,7 @@ function output(o: Json): string {
 }
 
 /** Picks the richest representation it can show safely. */
-export function mimeBundle(data: Json): string {
+function mimeBundle(data: Json): string {
   for (const mime of ['image/png', 'image/jpeg', 'image/gif']) {
     const v = data[mime];
     if (v !== undefined) return `<img alt="${escapeHtml(mime)} output" src="data:${mime};base64,${escapeHtml(joinText(v).replace(/\s+/g, ''))}">`;

@@ -78,7 +78,7 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
  * join multiline strings: sources, stream text and text MIME data stored as lists of lines make
  * nbconvert fail ("expected string … got 'list'"). Join them, as `nbformat.reads` would.
  */
-export function joinMultiline(notebook: unknown): unknown {
+function joinMultiline(notebook: unknown): unknown {
   const join = (v: unknown): unknown => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join('') : v);
   const nb = notebook as { cells?: Array<Record<string, unknown>> };
   if (!Array.isArray(nb?.cells)) return notebook;

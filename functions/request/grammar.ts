@@ -1,6 +1,6 @@
 /**
- * The message grammar: the one module that parses *and* encodes both forms of a run
- * request, so the deploy module writes exactly what the function reads. Pure: no I/O.
+ * The message grammar: parses both forms of a run request (encode.ts writes them, so the deploy
+ * module writes exactly what the function reads; a round-trip test holds the two together). Pure: no I/O.
  *
  * Classic form (byte-compatible with `gcloud pubsub topics publish T --message="HOST:PORT /nb.ipynb --use-https --verbose"`):
  * whitespace-split tokens, positionals first, `JUPYTER_SERVER`/`JUPYTER_NOTEBOOK` fill missing ones.
@@ -8,13 +8,9 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import {
-  JsonSyntaxError, parseExactJson, stringifyExactJson, type Parameters, type ParamValue,
-} from '../notebook/translators/values.js';
+import { JsonSyntaxError, parseExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
 import { clipRedacted } from '../redact.js';
-import { clip, hostPort, parseServer, type ServerAddress } from './address.js';
-
-export type { ServerAddress } from './address.js';
+import { clip, parseServer, type ServerAddress } from './address.js';
 
 /** JSON values allowed as notebook parameters (numbers kept exact: `1.0` stays a float). */
 export type JsonValue = ParamValue;
@@ -300,43 +296,4 @@ export function normalizeNotebookPath(path: string, field = 'notebook', quote: Q
 
 function msgError(field: string, message: string): NbtError {
   return new NbtError('BAD_MESSAGE', message, { details: { field } });
-}
-
-/** True when the request fits the classic form exactly (nothing but server, notebook, https, verbose). */
-export function isClassic(req: RunRequest): boolean {
-  return req.kernelName === undefined && req.sequential === undefined && Object.keys(req.timeouts).length === 0 &&
-    req.parameters === undefined && req.output === undefined && req.runKey === undefined && !/\s/.test(req.notebook);
-}
-
-/** Encodes a request in the classic form. Throws when it does not fit (see {@link isClassic}). */
-export function encodeClassic(req: RunRequest): string {
-  if (!isClassic(req)) throw new NbtError('BAD_MESSAGE', 'request has fields the classic form cannot carry; use encodeMessage');
-  const parts = [hostPort(req.server), `/${req.notebook}`];
-  if (req.server.secure) parts.push('--use-https');
-  if (req.verbose) parts.push('--verbose');
-  return parts.join(' ');
-}
-
-/** Encodes a request in the rich JSON form (stable key order). */
-export function encodeRich(req: RunRequest): string {
-  const o: Record<string, unknown> = { server: hostPort(req.server), notebook: `/${req.notebook}` };
-  if (req.server.secure) o.useHttps = true;
-  if (req.verbose) o.verbose = true;
-  if (req.kernelName !== undefined) o.kernelName = req.kernelName;
-  if (req.sequential !== undefined) o.sequential = req.sequential;
-  if (Object.keys(req.timeouts).length > 0) o.timeouts = req.timeouts;
-  if (req.parameters !== undefined) o.parameters = req.parameters;
-  if (req.output !== undefined) o.output = req.output;
-  if (req.runKey !== undefined) o.runKey = req.runKey;
-  return stringifyExactJson(o as ParamValue);
-}
-
-/** Encodes in the classic form when it fits, else JSON. `parseMessage(encodeMessage(r))` deep-equals `r`. */
-export function encodeMessage(req: RunRequest): string {
-  return isClassic(req) ? encodeClassic(req) : encodeRich(req);
-}
-
-/** Base64 Pub/Sub `data` for a request. */
-export function encodeData(req: RunRequest): string {
-  return Buffer.from(encodeMessage(req), 'utf8').toString('base64');
 }

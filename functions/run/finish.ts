@@ -18,7 +18,8 @@ import { toPlainJson, type ParamValue } from '../notebook/translators/values.js'
 import type { RunRequest } from '../request/grammar.js';
 import type { Connector, Resolver } from '../security/connector.js';
 import { outputTemplate } from '../sinks/location.js';
-import { htmlLocationFor, summarizeResults, writeOutput, type SinkDeps, type SinkResult } from '../sinks/sink.js';
+import type { SinkDeps, SinkResult } from '../sinks/sink.js';
+import { htmlLocationFor, summarizeResults, writeOutput } from '../sinks/write-output.js';
 import type { RunStore, StoredRun } from '../store/runs-store.js';
 import type { RunOutcome } from './runner.js';
 

@@ -126,7 +126,7 @@ export function describeResult(r: IMimeBundle | undefined): string | undefined {
 }
 
 /** Every status a record may hold. */
-export const RECORD_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'error', 'skipped'];
+const RECORD_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'error', 'skipped'];
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nullableString = (v: unknown): boolean => v === null || typeof v === 'string';

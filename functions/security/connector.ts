@@ -61,7 +61,7 @@ export interface ConnectorOptions {
 }
 
 /** The system resolver (getaddrinfo, as Node's net uses by default). */
-export const systemResolver: Resolver = (hostname) => new Promise((resolve, reject) => {
+const systemResolver: Resolver = (hostname) => new Promise((resolve, reject) => {
   dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
 });
 

@@ -5,9 +5,9 @@
  * Spec: docs/function.md (a local path; default `runs/{notebook}/{date}-{runId}.ipynb`).
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, realpath, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, realpath, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
+import { replaceAtomically } from '../atomic-write.js';
 import { stringSlices } from '../notebook/json-pieces.js';
 import type { Location } from './location.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
@@ -85,16 +85,13 @@ export class FileSink implements Sink {
   }
 
   async write(body: SinkBody, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
-    const tmp = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
       if (this.deps.confineTo !== undefined) await checkConfined(this.path, this.deps.confineTo);
       await mkdir(dirname(this.path), { recursive: true });
       if (this.deps.confineTo !== undefined) await checkConfined(this.path, this.deps.confineTo);
-      const bytes = await writeBody(tmp, body, signal);
-      await rename(tmp, this.path);
+      const bytes = await replaceAtomically(this.path, (tmp) => writeBody(tmp, body, signal));
       return { location: this.path, ok: true, bytes };
     } catch (e) {
-      await rm(tmp, { force: true }).catch(() => undefined);
       return failed(this.path, e, this.deps.secrets);
     }
   }

@@ -17,10 +17,10 @@ import type { Location } from './location.js';
 import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
 /** Below this size an upload is one multipart request; at or above it, resumable. */
-export const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
+const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 /** A body in pieces is gathered up to this many bytes (or the threshold, if lower) before it streams. */
-export const GATHER_LIMIT_BYTES = 1024 * 1024;
+const GATHER_LIMIT_BYTES = 1024 * 1024;
 
 const clients = new Map<string, Promise<Storage>>();
 

@@ -28,7 +28,7 @@ export function outputTemplate(output: string): string {
 }
 
 /** The placeholders a template may use. */
-export const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
+const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** Values for the placeholders; raw (unsafe) values are fine, they are made safe here. */
@@ -95,11 +95,6 @@ export function expandPlaceholders(template: string, values: PlaceholderValues):
       case 'status': return safeSegment(values.status);
     }
   });
-}
-
-/** True when `template` holds at least one placeholder. */
-export function hasPlaceholders(template: string): boolean {
-  return /\{(notebook|runId|date|status)\}/.test(template);
 }
 
 // Bucket names: https://cloud.google.com/storage/docs/buckets#naming (dotted names up to 222).

@@ -41,7 +41,7 @@ export interface FirestoreLeaseStoreOptions extends FirestoreConnection {
 }
 
 /** The server-time view of a lease document (pure, given its snapshot fields). */
-export function viewSnapshot(s: { exists: boolean; state?: unknown; ttlMs?: unknown; updateMs?: number; readMs: number }) {
+function viewSnapshot(s: { exists: boolean; state?: unknown; ttlMs?: unknown; updateMs?: number; readMs: number }) {
   if (!s.exists) return viewLease(undefined, s.readMs);
   if (s.state === 'done') return viewLease({ state: 'done', expiresAtMs: 0 }, s.readMs);
   const ttl = typeof s.ttlMs === 'number' ? s.ttlMs : 0;

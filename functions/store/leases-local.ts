@@ -16,8 +16,7 @@
 import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NbtError } from '../errors.js';
-import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from './runs-local.js';
+import { tempPathBeside, writeFileAtomic } from '../atomic-write.js';
 import {
   assertTtl, leaseId, lockWith, newHolderId, newToken, viewLease,
   type ClaimResult, type LeaseStore, type LockOptions, type LockResult,
@@ -101,7 +100,7 @@ export class LocalLeaseStore implements LeaseStore {
 
   /** Creates generation `gen` holding `lease`, atomically and exclusively; false when it already exists. */
   async #create(dir: string, gen: number, lease: LeaseFile): Promise<boolean> {
-    const tmp = join(dir, `.g${gen}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const tmp = tempPathBeside(join(dir, genName(gen)));
     try {
       await writeFile(tmp, JSON.stringify(lease), { flag: 'wx' });
       await link(tmp, join(dir, genName(gen)));
@@ -170,9 +169,9 @@ export class LocalLeaseStore implements LeaseStore {
     if (!token) return false;
     const dir = this.#dir(key);
     const own = await this.#own(dir, token);
-    if (!own || !own.newest || (await this.#done(dir))) return false;
+    if (!own?.newest || (await this.#done(dir))) return false;
     const lease: LeaseFile = { ...own.lease, expiresAt: new Date(this.#now() + ttlMs).toISOString() };
-    await writeFileAtomic(join(dir, genName(own.gen)), dir, genName(own.gen), JSON.stringify(lease));
+    await writeFileAtomic(join(dir, genName(own.gen)), JSON.stringify(lease));
     // A takeover between our read and our write shows up as a newer generation.
     return (await this.#generations(dir)).at(-1) === own.gen;
   }
@@ -181,7 +180,7 @@ export class LocalLeaseStore implements LeaseStore {
     const dir = this.#dir(key);
     await mkdir(dir, { recursive: true });
     const done: DoneFile = { key, state: 'done', recordRef, completedAt: new Date(this.#now()).toISOString(), holder: this.holder };
-    await writeFileAtomic(join(dir, 'done.json'), dir, 'done.json', JSON.stringify(done));
+    await writeFileAtomic(join(dir, 'done.json'), JSON.stringify(done));
     if (token) {
       const own = await this.#own(dir, token);
       if (own) await rm(join(dir, genName(own.gen)), { force: true });

@@ -14,7 +14,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NbtError } from '../errors.js';
-import type { RunStoreConfig } from './runs-store.js';
 
 /** What `claim` answers. */
 export type ClaimResult =
@@ -146,17 +145,4 @@ export async function lockWith(store: Pick<LeaseStore, 'claim' | 'release' | 're
     if (left <= 0) return { state: 'timed_out', key, holder: r.holder, waitedMs: now() - start };
     await sleep(pollDelay(pollMs, left), undefined, o.signal ? { signal: o.signal } : undefined);
   }
-}
-
-/** Which lease store to open: the same choice as for run records. */
-export type LeaseStoreConfig = RunStoreConfig;
-
-/** Opens a lease store; the Firestore client is imported only for `kind: 'firestore'`. */
-export async function openLeaseStore(config: LeaseStoreConfig): Promise<LeaseStore> {
-  if (config.kind === 'local') {
-    const { LocalLeaseStore } = await import('./leases-local.js');
-    return new LocalLeaseStore({ root: config.root });
-  }
-  const { FirestoreLeaseStore } = await import('./leases-firestore.js');
-  return new FirestoreLeaseStore(config);
 }

@@ -21,7 +21,7 @@ import {
 } from './runs-store.js';
 
 /** Firestore's document limit is 1 MiB; keep the record string well below it. */
-export const MAX_RECORD_BYTES = 900_000;
+const MAX_RECORD_BYTES = 900_000;
 
 export interface FirestoreRunStoreOptions extends FirestoreConnection {
   /** Collection id; default `nbtrigger_runs`. */

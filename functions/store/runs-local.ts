@@ -8,9 +8,9 @@
  * Spec: docs/function.md; pure rules in ./runs-store.ts.
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
 import {
   assertRunId, compareNewestFirst, inTimeRange, matchesQuery, normalizeQuery, notebookFolder, parseRecordFileName, runStem,
   type RunQuery, type RunRef, type RunStore, type StoredRun,
@@ -27,24 +27,6 @@ interface Candidate {
   startedAt: string;
   runId: string;
   path: string;
-}
-
-/** Writes `text` to `path` atomically: temp file beside it, fsync, rename over. */
-export async function writeFileAtomic(path: string, dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 async function listDir(dir: string, dirs: boolean): Promise<string[]> {
@@ -78,7 +60,7 @@ export class LocalRunStore implements RunStore {
     const name = `${runStem(run.startedAt, run.runId)}.json`;
     await mkdir(dir, { recursive: true });
     const path = join(dir, name);
-    await writeFileAtomic(path, dir, name, `${JSON.stringify(run, null, 2)}\n`);
+    await writeFileAtomic(path, `${JSON.stringify(run, null, 2)}\n`);
     return { runId: run.runId, location: path };
   }
 

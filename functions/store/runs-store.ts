@@ -1,8 +1,7 @@
 /**
  * Run history: the one interface both run stores implement (local files, Firestore), and the
  * pure logic they share (record naming, query normalisation, matching, ordering).
- * No I/O here; `openRunStore` lazily imports the chosen implementation, so a process using the
- * local store never loads the Firestore client.
+ * No I/O here; `open-stores.ts` opens an implementation.
  *
  * Spec: docs/function.md (record beside its notebook locally, Firestore in the
  * cloud, queryable by notebook, status and time; `nbtrigger runs` lists newest first).
@@ -58,8 +57,8 @@ export interface RunStore {
   close(): Promise<void>;
 }
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 export const DEFAULT_RUNS_COLLECTION = 'nbtrigger_runs';
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -191,13 +190,3 @@ export function compareNewestFirst(a: { startedAt: string; runId: string }, b: {
 export type RunStoreConfig =
   | { kind: 'local'; root: string }
   | { kind: 'firestore'; collection?: string; projectId?: string; databaseId?: string; emulatorHost?: string };
-
-/** Opens a run store; the Firestore client is imported only for `kind: 'firestore'`. */
-export async function openRunStore(config: RunStoreConfig): Promise<RunStore> {
-  if (config.kind === 'local') {
-    const { LocalRunStore } = await import('./runs-local.js');
-    return new LocalRunStore({ root: config.root });
-  }
-  const { FirestoreRunStore } = await import('./runs-firestore.js');
-  return new FirestoreRunStore(config);
-}

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../cli/jupyter-server.js';
+import { freePort } from '../../cli/local/jupyter-server.js';
 import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';
 import { endlessContents, startHttpFront, type HttpFront, type Sent } from '../helpers/http-front.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';

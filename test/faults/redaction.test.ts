@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runsCommand } from '../../cli/runs-command.js';
+import { runsCommand } from '../../cli/commands/runs-command.js';
 import { createHandler, type HandlerEnv } from '../../functions/handler.js';
 import type { RunRecord } from '../../functions/run/record.js';
 import { runCli } from '../helpers/cli.js';

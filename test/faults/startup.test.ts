@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../cli/jupyter-server.js';
+import { freePort } from '../../cli/local/jupyter-server.js';
 import { createHandler } from '../../functions/handler.js';
 import type { RunRecord } from '../../functions/run/record.js';
 import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../cli/project-root.js';
 
 export interface CliResult {
   code: number | null;

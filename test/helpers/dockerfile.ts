@@ -30,12 +30,12 @@ const FLAGGED = new Set(['FROM', 'COPY', 'ADD', 'RUN', 'HEALTHCHECK']);
 /** Parses Dockerfile text. Throws on an unterminated continuation or a malformed JSON form. */
 export function parseDockerfile(text: string): Instruction[] {
   const lines = text.replace(/\r\n/g, '\n').split('\n');
-  let escape = '\\';
+  let escapeChar = '\\';
   // Parser directives: `# key=value` lines at the very top, before any other line.
   for (const l of lines) {
     const m = /^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$/.exec(l);
     if (!m) break;
-    if (m[1]!.toLowerCase() === 'escape') escape = m[2]!;
+    if (m[1]!.toLowerCase() === 'escape') escapeChar = m[2]!;
   }
   const out: Instruction[] = [];
   let buf: string | undefined;
@@ -50,8 +50,8 @@ export function parseDockerfile(text: string): Instruction[] {
       buf = '';
       start = i + 1;
     } else if (trimmed === '') continue; // empty lines inside a continuation are skipped
-    const continued = line.trimEnd().endsWith(escape);
-    buf += (buf === '' ? '' : ' ') + (continued ? line.trimEnd().slice(0, -escape.length) : line).trim();
+    const continued = line.trimEnd().endsWith(escapeChar);
+    buf += (buf === '' ? '' : ' ') + (continued ? line.trimEnd().slice(0, -escapeChar.length) : line).trim();
     if (!continued) {
       out.push(instruction(buf, start));
       buf = undefined;

@@ -10,7 +10,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findPython } from '../../cli/jupyter-server.js';
+import { findPython } from '../../cli/local/jupyter-server.js';
 
 const POLL_MS = 20;
 

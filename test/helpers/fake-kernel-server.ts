@@ -24,7 +24,7 @@ export interface FakeKernelHooks {
    * Called for each request before it is answered; return false to swallow it (a request lost
    * in a cut). `conn` is the connection index (0 = first).
    */
-  onRequest?: (req: Message, conn: number, server: FakeKernelServer) => boolean | void;
+  onRequest?: (req: Message, conn: number, server: FakeKernelServer) => unknown;
   /** Called when a connection opens (after the upgrade), before anything is sent on it. */
   onOpen?: (conn: number, server: FakeKernelServer) => void;
   /** Answers the upgrade with this HTTP status instead (e.g. 503), for connection `conn`. */

@@ -4,16 +4,18 @@
  * run from the project root so `package.json` `main` is what gets loaded), on a free port.
  * Captures stdout and stderr, parses the Cloud Logging JSON lines, and stops the process after.
  *
- * Also builds Pub/Sub CloudEvent requests in both content modes and the raw Pub/Sub push body.
+ * Also builds Pub/Sub CloudEvent requests in both content modes (cli/local/publish.ts) and the raw Pub/Sub push body.
  * Spec: docs/testing.md; https://github.com/cloudevents/spec (HTTP binding).
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFunctionServer as spawnFunction, type FunctionServer as Served, type LogLine } from '../../cli/function-server.js';
+import { startFunctionServer as spawnFunction, type FunctionServer as Served, type LogLine } from '../../cli/local/function-server.js';
+import {
+  binaryEvent as binary, messagePublishedData, structuredEvent as structured, type PublishedMessage,
+} from '../../cli/local/publish.js';
 
 export type { LogLine };
 
@@ -32,7 +34,7 @@ export interface FinalLine extends LogLine {
   ack: boolean;
 }
 
-/** The served function (cli/function-server.ts) with what tests add: requests and lines by event. */
+/** The served function (cli/local/function-server.ts) with what tests add: requests and lines by event. */
 export interface FunctionServer extends Served {
   /** Lines whose `eventId` is `id` (every line of one invocation carries the CloudEvent id). */
   linesFor(eventId: string): LogLine[];
@@ -99,72 +101,21 @@ export function isFinal(l: LogLine): l is FinalLine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pub/Sub CloudEvents (google.cloud.pubsub.topic.v1.messagePublished)
+// Pub/Sub CloudEvents (google.cloud.pubsub.topic.v1.messagePublished), built as cli/local/publish.ts builds them
 
-export const PUBSUB_CE_TYPE = 'google.cloud.pubsub.topic.v1.messagePublished';
+/** A message for the events below; the project defaults to `nbtrigger-test`. */
+export type PubsubEventOptions = PublishedMessage & { id?: string };
 
-export interface PubsubEventOptions {
-  /** Message text; base64-encoded into `message.data` unless `rawData` is given. */
-  text?: string;
-  /** `message.data` exactly as given (to send something that is not base64). */
-  rawData?: string;
-  /** CloudEvent id (also the id every log line of the invocation carries). Random by default. */
-  id?: string;
-  messageId?: string;
-  publishTime?: string;
-  attributes?: Record<string, string>;
-  project?: string;
-  topic?: string;
-}
-
-/** MessagePublishedData, as Eventarc delivers it. */
-export function messagePublishedData(o: PubsubEventOptions): Record<string, unknown> {
-  const project = o.project ?? 'nbtrigger-test';
-  return {
-    message: {
-      data: o.rawData ?? Buffer.from(o.text ?? '', 'utf8').toString('base64'),
-      messageId: o.messageId ?? String(Math.floor(Math.random() * 1e12)),
-      publishTime: o.publishTime ?? new Date().toISOString(),
-      attributes: o.attributes ?? {},
-    },
-    subscription: `projects/${project}/subscriptions/eventarc-sub`,
-  };
-}
-
-function ceSource(o: PubsubEventOptions): string {
-  return `//pubsub.googleapis.com/projects/${o.project ?? 'nbtrigger-test'}/topics/${o.topic ?? 't_nbtrigger'}`;
-}
+const inTestProject = (o: PubsubEventOptions): PubsubEventOptions => ({ project: 'nbtrigger-test', ...o });
 
 /** A structured-mode CloudEvent: the whole event in a JSON body, `application/cloudevents+json`. */
 export function structuredEvent(o: PubsubEventOptions): HttpRequest & { id: string } {
-  const id = o.id ?? randomUUID();
-  const body = {
-    specversion: '1.0',
-    type: PUBSUB_CE_TYPE,
-    source: ceSource(o),
-    id,
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    data: messagePublishedData(o),
-  };
-  return { id, headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' }, body: JSON.stringify(body) };
+  return structured(inTestProject(o));
 }
 
 /** A binary-mode CloudEvent: attributes in `ce-*` headers, the data (MessagePublishedData) as the JSON body. */
 export function binaryEvent(o: PubsubEventOptions): HttpRequest & { id: string } {
-  const id = o.id ?? randomUUID();
-  return {
-    id,
-    headers: {
-      'content-type': 'application/json',
-      'ce-specversion': '1.0',
-      'ce-type': PUBSUB_CE_TYPE,
-      'ce-source': ceSource(o),
-      'ce-id': id,
-      'ce-time': new Date().toISOString(),
-    },
-    body: JSON.stringify(messagePublishedData(o)),
-  };
+  return binary(inTestProject(o));
 }
 
 /**
@@ -173,6 +124,6 @@ export function binaryEvent(o: PubsubEventOptions): HttpRequest & { id: string }
  * messageId; the topic in the CloudEvent source comes from the request path (`/projects/P/topics/T`).
  */
 export function rawPushRequest(o: PubsubEventOptions): HttpRequest & { id: string } {
-  const data = messagePublishedData(o) as { message: { messageId: string } };
+  const data = messagePublishedData(inTestProject(o));
   return { id: data.message.messageId, headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) };
 }

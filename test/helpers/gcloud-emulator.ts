@@ -15,7 +15,7 @@ import { delimiter, dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { freePort } from '../../cli/jupyter-server.js';
+import { freePort } from '../../cli/local/jupyter-server.js';
 
 /** Looks up an executable on PATH. */
 export function which(cmd: string, path = process.env.PATH ?? ''): string | undefined {

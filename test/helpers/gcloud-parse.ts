@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PROJECT_ROOT } from '../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../cli/project-root.js';
 import { which } from './gcloud-emulator.js';
 
 export interface GcloudVerdict {
@@ -27,7 +27,7 @@ const NEEDS_CREDENTIALS = /You do not currently have an active account selected|
 const REJECTED = /unrecognized arguments|argument [^\n]* is required|must be specified|Invalid value|Invalid choice|expected one argument|not a valid|Bad syntax|ambiguous option/i;
 
 /** The environment of an isolated, credential-less gcloud. */
-export function isolatedGcloudEnv(configDir: string): NodeJS.ProcessEnv {
+function isolatedGcloudEnv(configDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith('CLOUDSDK_') || k.startsWith('GOOGLE_') || k.startsWith('GCE_')) continue;
@@ -108,6 +108,6 @@ export function gcloudVerdicts(list: string[][], opts: { cwd: string; configDir:
         return verdict(list[i]!, r.code, r.stderr);
       }));
     });
-    child.stdin.end(list.map((argv) => JSON.stringify(argv.slice(1))).join('\n') + '\n');
+    child.stdin.end(`${list.map((argv) => JSON.stringify(argv.slice(1))).join('\n')}\n`);
   });
 }

@@ -65,7 +65,7 @@ const CRC_TABLE = (() => {
 })();
 
 /** CRC32C (Castagnoli), as Cloud Storage reports it: base64 of the 4 big-endian bytes. */
-export function crc32cBase64(buf: Buffer): string {
+function crc32cBase64(buf: Buffer): string {
   let c = 0xffffffff;
   for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
   const out = Buffer.alloc(4);
@@ -83,7 +83,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Splits a multipart/related body into parts (headers lower-cased, body bytes). */
-export function parseMultipart(body: Buffer, contentType: string): Array<{ headers: Record<string, string>; body: Buffer }> {
+function parseMultipart(body: Buffer, contentType: string): Array<{ headers: Record<string, string>; body: Buffer }> {
   const m = /boundary="?([^";]+)"?/i.exec(contentType);
   if (!m) throw new Error(`no boundary in ${contentType}`);
   const delim = Buffer.from(`--${m[1]}`);

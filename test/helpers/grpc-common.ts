@@ -16,7 +16,7 @@ import * as protoLoader from '@grpc/proto-loader';
 const require = createRequire(import.meta.url);
 
 /** The `build/protos` folder of an installed package. */
-export function protosDir(pkg: string): string {
+function protosDir(pkg: string): string {
   // Some packages (google-gax) do not export ./package.json: find the package root from its main file.
   const main = require.resolve(pkg);
   const marker = `${sep}node_modules${sep}${pkg.split('/').join(sep)}${sep}`;
@@ -85,7 +85,7 @@ export function countCalls(calls: Recorded[]): Record<string, number> {
 }
 
 /** snake_case → camelCase, as proto-loader names fields (`keepCase: false`). */
-export function camel(path: string): string {
+function camel(path: string): string {
   return path.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 

@@ -45,7 +45,7 @@ export interface FakeRun extends FakeServer {
 }
 
 /** What the Cloud Run rules look at, from a Service as a client sent it. */
-export function resourcesOf(service: any): RunResources {
+function resourcesOf(service: any): RunResources {
   const tpl = service?.template ?? {};
   const res = tpl.containers?.[0]?.resources;
   const limits = res?.limits ?? {};

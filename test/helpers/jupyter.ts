@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
-import { startLocalJupyter, type LocalJupyter } from '../../cli/jupyter-server.js';
+import { startLocalJupyter, type LocalJupyter } from '../../cli/local/jupyter-server.js';
 import { httpBase } from '../../functions/request/address.js';
 
 export interface TestServer extends LocalJupyter {

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPython } from '../../cli/jupyter-server.js';
+import { findPython } from '../../cli/local/jupyter-server.js';
 
 export type Verdict =
   | { kind: 'ok' }
@@ -51,7 +51,7 @@ export interface NbclientOptions {
   hardLimitMs?: number;
 }
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 import json, sys, traceback
 import nbformat
 from nbclient import NotebookClient

@@ -36,7 +36,7 @@ export interface Normaliser {
 
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 
-export function normText(s: string, n: Normaliser): string {
+function normText(s: string, n: Normaliser): string {
   let t = s.replace(ANSI, '');
   if (n.root) t = t.split(n.root).join('<ROOT>');
   return t
@@ -45,7 +45,7 @@ export function normText(s: string, n: Normaliser): string {
     .replace(/\/tmp\/[^\s'"]*/g, '<TMP>');
 }
 
-export function stableJson(v: unknown): string {
+function stableJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'object' && x !== null && !Array.isArray(x)
     ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
 }
@@ -56,7 +56,7 @@ export function joinText(v: unknown): string {
   return stableJson(v);
 }
 
-export function normData(data: Record<string, unknown>, n: Normaliser): Record<string, string> {
+function normData(data: Record<string, unknown>, n: Normaliser): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of Object.keys(data).sort()) {
     let v: unknown = data[key];

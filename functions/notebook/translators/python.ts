@@ -37,7 +37,7 @@ export function pythonNameProblem(name: string): string | undefined {
 }
 
 /** A double-quoted Python string literal for `s`, exactly as papermill writes it (ASCII only). */
-export function pythonString(s: string): string {
+function pythonString(s: string): string {
   let out = '"';
   for (const cp of codePoints(s)) {
     if (cp === 0x5c) out += '\\\\';
@@ -54,7 +54,7 @@ export function pythonString(s: string): string {
 }
 
 /** A Python int or float literal: ints stay ints, floats stay floats, values stay exact. */
-export function pythonNumber(v: number | JsonNumber): string {
+function pythonNumber(v: number | JsonNumber): string {
   if (v instanceof JsonNumber) {
     if (v.isFloat) return v.text;
     const digits = v.text.replace('-', '');

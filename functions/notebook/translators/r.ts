@@ -32,7 +32,7 @@ export function rNameProblem(name: string): string | undefined {
 }
 
 /** A double-quoted R string literal for `s`. @throws TranslateError for NUL or a lone surrogate. */
-export function rString(s: string): string {
+function rString(s: string): string {
   let out = '"';
   for (const cp of codePoints(s)) {
     if (cp === 0) throw new TranslateError('R strings cannot hold the NUL character', '');

@@ -53,7 +53,7 @@ export class JsonNumber {
  * The exact form of a number read from text: a plain `number` when that loses nothing (a safe
  * integer, or a float whose value is not integral), else a {@link JsonNumber}.
  */
-export function exactNumber(text: string): number | JsonNumber {
+function exactNumber(text: string): number | JsonNumber {
   const m = NUMBER_RE.exec(text);
   if (!m) throw new TypeError(`not a JSON number: ${JSON.stringify(text)}`);
   const n = Number(text);
@@ -226,7 +226,7 @@ export function toPlainJson(v: ParamValue): unknown {
 }
 
 /** Names the JS type of a value that is not a {@link ParamValue}, or undefined when it is one. */
-export function describeNonJson(v: unknown): string | undefined {
+function describeNonJson(v: unknown): string | undefined {
   if (v === null || typeof v === 'string' || typeof v === 'boolean' || v instanceof JsonNumber) return undefined;
   if (typeof v === 'number') return Number.isFinite(v) ? undefined : String(v);
   if (Array.isArray(v)) return undefined;

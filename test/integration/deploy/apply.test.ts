@@ -56,9 +56,9 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     pubsub: new PubSub({ projectId: PROJECT, apiEndpoint: ps.host }),
   };
   const c = clients;
-  const topicOnEmulator = async (): Promise<{ status: number; body: any }> => {
+  const topicOnEmulator = async (): Promise<{ status: number; body: { labels?: Record<string, string> } | undefined }> => {
     const res = await request(`http://${ps.host}/v1/${TOPIC}`);
-    return { status: res.statusCode, body: await res.body.json().catch(() => undefined) };
+    return { status: res.statusCode, body: (await res.body.json().catch(() => undefined)) as { labels?: Record<string, string> } | undefined };
   };
   const reset = (): void => { run.calls.length = 0; sch.calls.length = 0; };
   const FN_SERVICE = `${LOC}/services/runnotebook`;
@@ -108,7 +108,7 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
     // The function's deployment made the topic: used as is. Its trigger subscription gets the dead-letter policy.
     const topic = await topicOnEmulator();
     assert.equal(topic.status, 200);
-    assert.equal(topic.body.labels, undefined);
+    assert.equal(topic.body?.labels, undefined);
     const [sub] = await c.pubsub.subscription(seeded.subscription).getMetadata();
     assert.equal(sub.deadLetterPolicy?.deadLetterTopic, seeded.deadLetterTopic);
     assert.equal(sub.deadLetterPolicy?.maxDeliveryAttempts, 5);

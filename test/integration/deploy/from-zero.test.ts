@@ -22,7 +22,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { freePort } from '../../../cli/jupyter-server.js';
+import { freePort } from '../../../cli/local/jupyter-server.js';
 import { runCli } from '../../helpers/cli.js';
 import { startDeployBackends, type DeployBackends } from '../../helpers/deploy-backends.js';
 import { isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';

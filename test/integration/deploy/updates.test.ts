@@ -21,7 +21,7 @@ import type { DeployClients } from '../../../deploy/clients/index.js';
 import { setDeadLetterPolicy } from '../../../deploy/clients/pubsub.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { RULES } from '../../../deploy/rules.js';
-import { deployCommand } from '../../../cli/deploy-command.js';
+import { deployCommand } from '../../../cli/commands/deploy-command.js';
 import { startDeployBackends } from '../../helpers/deploy-backends.js';
 import { emulatorUnavailableReason, skipUnlessEmulator } from '../../helpers/pubsub-emulator.js';
 

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';

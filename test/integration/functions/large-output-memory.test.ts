@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { procMemory, resetPeak } from '../../../bench/function-process.js';
 import { DEFAULT_LIMITS } from '../../../functions/run/runner.js';

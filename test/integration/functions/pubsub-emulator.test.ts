@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../../cli/jupyter-server.js';
+import { freePort } from '../../../cli/local/jupyter-server.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 import { isFinal, startFunctionServer, type FinalLine, type FunctionServer, type LogLine } from '../../helpers/functions-framework.js';
 import { emulatorUnavailableReason, skipUnlessEmulator, startPubsubEmulator, type PubsubEmulator } from '../../helpers/pubsub-emulator.js';

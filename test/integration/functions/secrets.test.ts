@@ -83,6 +83,6 @@ test('no output of any kind holds the token', { timeout: 180_000 }, async () => 
     .flatMap((c) => c.outputs ?? []).map((o) => o.text ?? '').find((t) => t.length > 300_000);
   assert.ok(big, 'the large print is in the notebook');
   assert.equal(big.split('[REDACTED]').length - 1, 10);
-  assert.equal(big, `${('x'.repeat(65530) + '[REDACTED]é"[REDACTED]').repeat(5)}\n`);
+  assert.equal(big, `${(`${'x'.repeat(65530)}[REDACTED]é"[REDACTED]`).repeat(5)}\n`);
   assert.match(ff.stdout(), /"severity":"DEBUG"/, 'verbose kernel messages were logged (and grepped)');
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../../cli/jupyter-server.js';
+import { freePort } from '../../../cli/local/jupyter-server.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 import {
   binaryEvent, isFinal, rawPushRequest, startFunctionServer, structuredEvent,

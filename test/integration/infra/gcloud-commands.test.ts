@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { gcloudInstall, gcloudVerdict, gcloudVerdicts, type GcloudVerdict } from '../../helpers/gcloud-parse.js';
 import { skipOrFail, which } from '../../helpers/gcloud-emulator.js';
 

@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 
 const SCRIPT = join(PROJECT_ROOT, 'notebook-image', 'install-requirements.sh');
 const PYTHON = '/usr/bin/python3'; // the image's interpreter: Debian's, with Debian's pip

@@ -21,7 +21,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KERNEL_CONFIG } from '../../../cli/jupyter-server.js';
+import { KERNEL_CONFIG } from '../../../cli/local/jupyter-server.js';
 import { parseMessage } from '../../../functions/request/grammar.js';
 import { runNotebook } from '../../../functions/run/runner.js';
 import { startTestServer } from '../../helpers/jupyter.js';

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPython, startLocalJupyter, type LocalJupyter } from '../../../cli/jupyter-server.js';
+import { findPython, startLocalJupyter, type LocalJupyter } from '../../../cli/local/jupyter-server.js';
 import { alive, evaluate, evaluateJson, kernelChildren, rest, startKernel, until, type RestServer } from '../../helpers/kernel-exec.js';
 
 interface PoolServer extends RestServer {

@@ -14,7 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { findPython, freePort, PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { findPython, freePort } from '../../../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 
 const SCRIPT = join(PROJECT_ROOT, 'notebook-image', 'start-server.sh');
 

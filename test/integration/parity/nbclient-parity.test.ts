@@ -22,7 +22,7 @@
  * Special cases (the corpus README): Interrupt and papermill's keyboard_interrupt end by a 3 s
  * cell timeout on both sides; Parallel Execute A/B run concurrently on each side with
  * NBEXECUTE_TEST_PARALLEL_TMPDIR in the kernels' environment, as nbclient's own test does;
- * Check History in Memory passes on both sides: both keep kernel history in memory (see HISTORY below);
+ * Check History in Memory passes on both sides: both keep kernel history in memory (see HISTORY in parity-cases.ts);
  * notebooks that need packages this machine lacks are skipped with the reason in the test name.
  * Prints a parity table at the end; NBTRIGGER_PARITY_DUMP=DIR also writes each side's normalised cells.
  */
@@ -33,22 +33,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { findPython, PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { findPython } from '../../../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { buildExecutedNotebook } from '../../../functions/notebook/executed.js';
 import type { Notebook } from '../../../functions/notebook/model.js';
-import type { Parameters } from '../../../functions/notebook/translators/values.js';
 import type { RunRequest } from '../../../functions/request/grammar.js';
 import { runNotebook, type RunOutcome } from '../../../functions/run/runner.js';
-import { runNbclient, verdictText, type NbclientRun, type Verdict } from '../../helpers/nbclient.js';
-import { notebookJson, startTestServer, type CellSpec, type TestServer } from '../../helpers/jupyter.js';
+import { runNbclient, verdictText, type NbclientRun, } from '../../helpers/nbclient.js';
+import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
 import {
   deadCellCountRace, diffCells, nbtriggerVerdict, normaliseCells, ranAfterErrorGap, verdictKey, type NormCell, type NormOutput, type Normaliser,
 } from '../../helpers/parity-compare.js';
+import { CASES, EXTRA, type Case } from './parity-cases.js';
 
 const CORPUS = join(PROJECT_ROOT, 'test', 'corpus');
 const HAVE_CORPUS = existsSync(join(CORPUS, 'nbclient')) && existsSync(join(CORPUS, 'papermill'));
 const DEFAULT_TIMEOUT_S = 60;
-const SHORT_TIMEOUT_S = 3;
 
 function pythonHas(module: string): boolean {
   try {
@@ -62,106 +62,6 @@ const HAVE_NBCLIENT = pythonHas('nbclient');
 const HAVE_IPYWIDGETS = pythonHas('ipywidgets');
 const HAVE_COMM = pythonHas('comm');
 const INSTALLED: Record<string, boolean> = { ipywidgets: HAVE_IPYWIDGETS, comm: HAVE_COMM };
-
-/**
- * Check History in Memory asserts `hist_file == ":memory:"`: nbclient launches its kernels with
- * `--HistoryManager.hist_file=:memory:`; nbtrigger's kernels get the same setting from
- * notebook-image/ipython_kernel_config.py (the image's /etc/ipython, the local server's IPYTHONDIR).
- */
-const HISTORY = 'kernel history in memory on both sides (nbclient\'s launcher; nbtrigger\'s ipython_kernel_config.py)';
-
-interface Case {
-  /** `extra`: notebooks this test writes (EXTRA below). */
-  dir: 'nbclient' | 'papermill' | 'extra';
-  file: string;
-  /** An optional Python package the outcome depends on (said in the test name; compared either way). */
-  dependsOn?: 'ipywidgets' | 'comm';
-  skip?: string | false;
-  timeoutS?: number;
-  /** Kernel for both sides, instead of the notebook's. */
-  kernelName?: string;
-  /** Papermill-style parameters: nbtrigger injects them; nbclient runs nbtrigger's injected notebook. */
-  parameters?: Parameters;
-  /** Extra NotebookClient options for nbclient. */
-  nbclientOptions?: Record<string, unknown>;
-  note?: string;
-}
-
-const CASES: Case[] = [
-  { dir: 'nbclient', file: 'Autokill.ipynb' },
-  { dir: 'nbclient', file: 'Check History in Memory.ipynb', note: HISTORY },
-  { dir: 'nbclient', file: 'Clear Output.ipynb' },
-  { dir: 'nbclient', file: 'Disable Stdin.ipynb' },
-  { dir: 'nbclient', file: 'Empty Cell.ipynb' },
-  { dir: 'nbclient', file: 'Error.ipynb' },
-  { dir: 'nbclient', file: 'Factorials.ipynb' },
-  { dir: 'nbclient', file: 'HelloWorld.ipynb' },
-  { dir: 'nbclient', file: 'Inline Image.ipynb' },
-  { dir: 'nbclient', file: 'Interrupt.ipynb', timeoutS: SHORT_TIMEOUT_S, note: 'while True: a 3 s cell timeout on both sides' },
-  { dir: 'nbclient', file: 'JupyterWidgets.ipynb', dependsOn: 'ipywidgets' },
-  { dir: 'nbclient', file: 'Other Comms.ipynb', dependsOn: 'comm' },
-  { dir: 'nbclient', file: 'Output.ipynb', dependsOn: 'ipywidgets' },
-  // Parallel Execute A and B: one test below, both notebooks at once on each side.
-  { dir: 'nbclient', file: 'SVG.ipynb' },
-  { dir: 'nbclient', file: 'Skip Exceptions with Cell Tags.ipynb' },
-  { dir: 'nbclient', file: 'Skip Exceptions.ipynb' },
-  { dir: 'nbclient', file: 'Skip Execution with Cell Tag.ipynb' },
-  { dir: 'nbclient', file: 'Sleep1s.ipynb' },
-  { dir: 'nbclient', file: 'Unicode.ipynb' },
-  { dir: 'nbclient', file: 'UnicodePy3.ipynb' },
-  { dir: 'nbclient', file: 'update-display-id.ipynb' },
-
-  { dir: 'extra', file: 'output-edge-cases.ipynb', note: 'written by this test: output folding corners the corpora miss' },
-
-  { dir: 'papermill', file: 'binder.ipynb', note: '%%bash calling papermill\'s CLI from its checkout: fails alike on both sides' },
-  { dir: 'papermill', file: 'blank-vscode.ipynb' },
-  { dir: 'papermill', file: 'broken.ipynb' },
-  { dir: 'papermill', file: 'broken1.ipynb', note: 'old papermill error-marker cells in the input are dropped' },
-  { dir: 'papermill', file: 'broken2.ipynb' },
-  { dir: 'papermill', file: 'complex_parameters.ipynb', note: 'its parameters cell ends in a deliberately broken line (`= 2`) for papermill\'s inspect tests', parameters: { msg: 'Hello', a: 0.5, b: ['x', 'y\n"z"'], c: { k: [1, null, true] } } },
-  { dir: 'papermill', file: 'gcs-simple_notebook.ipynb', note: 'papermill reads it from gs://; here it is a plain notebook (sleeps ~14 s)' },
-  { dir: 'papermill', file: 'keyboard_interrupt.ipynb', timeoutS: SHORT_TIMEOUT_S, note: 'papermill\'s test sends SIGINT to its own process; here sleep(60) meets a 3 s cell timeout on both sides' },
-  { dir: 'papermill', file: 'line_magic_error.ipynb' },
-  { dir: 'papermill', file: 'nb_version_4.4.ipynb', parameters: { var: 2 } },
-  { dir: 'papermill', file: 'no_parameters.ipynb', parameters: { msg: 'injected at the top' } },
-  { dir: 'papermill', file: 'notimplemented_translator.ipynb', note: 'papermill tests its missing R translator; no R kernel here, so both sides report the missing kernel' },
-  { dir: 'papermill', file: 'read_check.ipynb', note: 'check.txt written next to it, as papermill\'s test does' },
-  { dir: 'papermill', file: 'report_mode_test.ipynb', parameters: { a: 2, b: 3 } },
-  { dir: 'papermill', file: 'result_no_exec.ipynb', parameters: { foo: 2, bar: 'world' } },
-  { dir: 'papermill', file: 's3-simple_notebook.ipynb', parameters: { msg: 'from s3' }, note: 'papermill reads it from s3://; here a plain notebook' },
-  { dir: 'papermill', file: 'simple_execute.ipynb', parameters: { msg: 'Hello' } },
-  { dir: 'papermill', file: 'sysexit.ipynb' },
-  { dir: 'papermill', file: 'sysexit0.ipynb', note: 'papermill itself forgives sys.exit(0); nbclient (and nbtrigger) report SystemExit' },
-  { dir: 'papermill', file: 'sysexit1.ipynb' },
-  { dir: 'papermill', file: 'systemexit.ipynb' },
-  { dir: 'papermill', file: 'test_autosave.ipynb', kernelName: 'python3', note: 'kernelspec "python" exists on neither side: run under python3 on both; papermill\'s autosave is papermill-only' },
-  { dir: 'papermill', file: 'test_logging.ipynb', note: 'ggplot is not installed: fails alike' },
-  { dir: 'papermill', file: 'test_notebooknode_io.ipynb' },
-];
-
-/** Output-folding corners beyond the corpora, run the same way on both sides. */
-const EXTRA: Record<string, CellSpec[]> = {
-  'output-edge-cases.ipynb': [
-    'import sys\nfrom IPython.display import display, update_display, clear_output, HTML, Markdown, JSON, Image\n' +
-      'print("a")\nprint("b", file=sys.stderr)\nprint("c")\nsys.stdout.write("no newline")\nsys.stdout.flush()\n' +
-      'display(HTML("<b>x</b>"))\nprint("after display")\nprint("err", file=sys.stderr)\nprint("err 2", file=sys.stderr)',
-    'h = display("first", display_id="shared")',
-    '# a new display with a known id refreshes the earlier one, then this cell is cleared\n' +
-      'display("second", display_id="shared")\nclear_output()\nprint("second cell cleared")',
-    'h.update("third")  # reaches the first cell only',
-    'update_display("nobody", display_id="never-shown")\nprint("unknown id ignored")',
-    'display("pending", display_id="p")\nclear_output(wait=True)\nupdate_display("updated while the clear waits", display_id="p")',
-    'for i in range(3):\n    clear_output(wait=True)\n    print(i)',
-    'print("x\\ry")\nprint("progress 1", end="\\r")\nprint("progress 2")',
-    'display(Markdown("**md**"), JSON({"b": 1, "a": [1, 2]}), metadata={"custom": True})',
-    'Image("python.png", width=10)',
-    'x = 1  # no output',
-    { source: 'print("before")\nraise ValueError("allowed here")', tags: ['raises-exception'] },
-    { source: 'print("skipped")', tags: ['skip-execution'] },
-    'display("result", display_id="r")\n"last " + "result"',
-    'update_display("r updated", display_id="r")',
-  ],
-};
 
 // ---------------------------------------------------------------- running both sides
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isNbtError } from '../../../functions/errors.js';
 import { parseManifest } from '../../../deploy/manifest.js';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { manifest, MANIFEST_YAML } from './fixtures.js';
 
 test('manifest: defaults are filled in', () => {

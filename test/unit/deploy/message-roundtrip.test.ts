@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeData, encodeData, parseMessage } from '../../../functions/request/grammar.js';
+import { encodeData } from '../../../functions/request/encode.js';
+import { decodeData, parseMessage } from '../../../functions/request/grammar.js';
 import { desiredState, scheduleRequest } from '../../../deploy/desired.js';
 import { toActualJob, toJob } from '../../../deploy/clients/scheduler.js';
 import { manifest, urlsFor } from './fixtures.js';

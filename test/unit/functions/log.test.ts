@@ -141,7 +141,10 @@ describe('redaction', () => {
 
   it('property: a generated token never reaches the output', () => {
     let seed = 12345;
-    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     const alphabet = [...'0123456789abcdefABCDEF-_."\\/\n\t=+é📓'];
     for (let i = 0; i < 300; i++) {
       const secret = Array.from({ length: 8 + Math.floor(next() * 40) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 
 interface Step { id?: string; name: string; entrypoint?: string; args?: string[]; env?: string[] }
@@ -97,8 +97,8 @@ test('cloudbuild.yaml: order, key arguments, substitutions, no token', () => {
 
 const IMG = '${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/${_IMAGE}';
 const broken: Array<[string, (s: string) => string, RegExp]> = [
-  ['deploy before the tests', (s) => s.replace(/  # 3\. Unit tests[\s\S]*?(?=  # 4\.)/, '').replace('  # 10. The trigger', `  - id: unit-tests\n    name: node\n    args: []\n\n  # 10. The trigger`), /steps are/],
-  ['function before the services', (s) => s.replace(/  # 7\. The manifest[\s\S]*?(?=  # 8\.)/, '').replace('  # 9. Eventarc', `  - id: nbtrigger-deploy\n    name: node\n    args: []\n\n  # 9. Eventarc`), /steps are/],
+  ['deploy before the tests', (s) => s.replace(/ {2}# 3\. Unit tests[\s\S]*?(?= {2}# 4\.)/, '').replace('  # 10. The trigger', `  - id: unit-tests\n    name: node\n    args: []\n\n  # 10. The trigger`), /steps are/],
+  ['function before the services', (s) => s.replace(/ {2}# 7\. The manifest[\s\S]*?(?= {2}# 8\.)/, '').replace('  # 9. Eventarc', `  - id: nbtrigger-deploy\n    name: node\n    args: []\n\n  # 9. Eventarc`), /steps are/],
   ['no unit tests', (s) => s.replace("node --test --test-concurrency=4", 'echo skipped'), /does not run the unit tests/],
   ['a decommissioned runtime', (s) => s.replace('--runtime=nodejs22', '--runtime=nodejs20'), /runtime is --runtime=nodejs20/],
   ['image tagged $SHORT_SHA (empty by hand)', (s) => s.replaceAll(`${IMG}:$BUILD_ID`, `${IMG}:$SHORT_SHA`), /empty in a hand-run build/],
@@ -107,17 +107,17 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['gen1 function', (s) => s.replace('      - --gen2\n', ''), /lacks --gen2/],
   ['the legacy build account', (s) => s.replace(/^serviceAccount: .*\n/m, ''), /serviceAccount is undefined/],
   ['a user account without its logging option', (s) => s.replace('  logging: CLOUD_LOGGING_ONLY\n', '  machineType: E2_MEDIUM\n'), /options\.logging/],
-  ['the function build on the default account', (s) => s.replace(/      - --build-service-account=.*\n/, ''), /lacks --build-service-account/],
+  ['the function build on the default account', (s) => s.replace(/ {6}- --build-service-account=.*\n/, ''), /lacks --build-service-account/],
   ['token as an env var', (s) => s.replace('--set-secrets=JUPYTER_TOKEN=${_TOKEN_SECRET}:latest', '--set-env-vars=JUPYTER_TOKEN=abc'), /set-secrets|JUPYTER_TOKEN given a value|besides/],
   ['any run.app service allowed', (s) => s.replace('      - --env-vars-file=.function-env.yaml\n', "      - --env-vars-file=.function-env.yaml\n      - --update-env-vars=ALLOWED_SERVERS=*.run.app\n"), /run\.app pattern|besides/],
   ['no function environment (no Firestore, no bucket, no allowlist)', (s) => s.replace('      - --env-vars-file=.function-env.yaml\n', ''), /lacks --env-vars-file/],
   ['the environment without the bucket', (s) => s.replace('--bucket "$${bucket:-$PROJECT_ID-nbtrigger-runs}" ', ''), /function-env\.yaml/],
   ['allowed servers not written', (s) => s.replace(' \\\n          --write-allowed-servers .allowed-servers', ''), /write the allowed servers/],
   ['the manifest deployed on a fixed tag', (s) => s.replace(`--built-image ${IMG}:$BUILD_ID \\\n          --write`, `--built-image ${IMG}:latest \\\n          --write`), /this build's image/],
-  ['no dead-letter pass', (s) => s.replace(/  # 10\. The trigger[\s\S]*?(?=images:)/, ''), /steps are|dead-letter/],
+  ['no dead-letter pass', (s) => s.replace(/ {2}# 10\. The trigger[\s\S]*?(?=images:)/, ''), /steps are|dead-letter/],
   ['topic differs from the manifest', (s) => s.replace('_TOPIC: t_nbtrigger', '_TOPIC: other'), /_TOPIC=other differs/],
   ['max attempts differ from the manifest', (s) => s.replace("_MAX_DELIVERY_ATTEMPTS: '5'", "_MAX_DELIVERY_ATTEMPTS: '7'"), /_MAX_DELIVERY_ATTEMPTS=7 differs/],
-  ['code on Node 20', (s) => s.replace(/(- id: build\n    name: )node:22\.\d+\.\d+-bookworm-slim/, '$1node:20.18.1-bookworm-slim'), /step build runs node:20/],
+  ['code on Node 20', (s) => s.replace(/(- id: build\n {4}name: )node:22\.\d+\.\d+-bookworm-slim/, '$1node:20.18.1-bookworm-slim'), /step build runs node:20/],
   ['a token literal', (s) => s.replace('timeout: 1800s', `timeout: 1800s\n# ${'0a1b'.repeat(10)}`), /token-like/],
 ];
 for (const [name, mutate, why] of broken) {

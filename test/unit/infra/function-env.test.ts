@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { functionConfig } from '../../../functions/config.js';
 import { checkHost, parseAllowlist } from '../../../functions/security/allowlist.js';
 import { messageOutputRefusal, outputAllowlist } from '../../../functions/security/outputs.js';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { requiredIndex } from '../../../functions/store/runs-firestore.js';
 import { DEFAULT_LEASES_COLLECTION } from '../../../functions/store/leases-firestore.js';
 import { normalizeQuery } from '../../../functions/store/runs-store.js';

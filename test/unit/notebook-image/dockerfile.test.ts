@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { finalStage, parseDockerfile, type Instruction } from '../../helpers/dockerfile.js';
 import { parsePins } from '../../helpers/image-pins.js';

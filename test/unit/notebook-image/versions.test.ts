@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parsePins, pinDifferences, type Pin } from '../../helpers/image-pins.js';
 
 const read = (p: string): string => readFileSync(join(PROJECT_ROOT, 'notebook-image', p), 'utf8');

@@ -21,6 +21,27 @@ import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
 const T = { timeout: 40_000 };
 
+/**
+ * Deletes a kernel the server may be restarting: Jupyter Server 1.x answers 500 to a DELETE that
+ * lands during the restart, and later ones succeed. Resolves with each attempt's answer; throws
+ * the last failure after 15 s.
+ */
+async function deleteWhileRestarting(rest: JupyterRest, kernelId: string): Promise<string[]> {
+  const statuses: string[] = [];
+  const until = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await rest.deleteKernel(kernelId);
+      statuses.push('ok');
+      return statuses;
+    } catch (e) {
+      statuses.push(String((e as { details?: { status?: number } }).details?.status ?? (e as Error).message));
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 let server: TestServer;
 let rest: JupyterRest;
 
@@ -156,20 +177,7 @@ describe('kernel protocol facts', () => {
       assert.ok(!all.some((m) => isReply(m, req.header.msg_id)), 'the dying request gets no reply');
     } finally {
       ch.close();
-      // Jupyter Server 1.x answers 500 to a DELETE that lands while it restarts the kernel; later ones succeed.
-      const statuses: string[] = [];
-      const until = Date.now() + 15_000;
-      for (;;) {
-        try {
-          await rest.deleteKernel(kernel.id);
-          statuses.push('ok');
-          break;
-        } catch (e) {
-          statuses.push(String((e as { details?: { status?: number } }).details?.status ?? (e as Error).message));
-          if (Date.now() > until) throw e;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      const statuses = await deleteWhileRestarting(rest, kernel.id);
       t.diagnostic(`DELETE right after the death: ${statuses.join(' → ')}`);
       assert.deepEqual(await server.kernels(), []);
     }

@@ -68,7 +68,7 @@ describe('Python reads injected parameters back exactly', () => {
   test('structures: nested lists and objects with hostile keys, null, booleans', { timeout: 30_000 }, async () => {
     await roundTrip([{
       obj: { 'k"ey': [1, new JsonNumber('2.0'), { '\\': null }], "'); import os #": true, '': false, '😀\ud800': 'v' },
-      deep: JSON.parse('['.repeat(150) + '1' + ']'.repeat(150)) as ParamValue,
+      deep: JSON.parse(`${'['.repeat(150)}1${']'.repeat(150)}`) as ParamValue,
       empty: [], emptyObj: {}, __proto__x: 'x', _: 'underscore', café: 'é',
     }]);
   });

@@ -6,12 +6,12 @@
  * Also: `metadata.language_info` comes from the kernel even when no code cell runs.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findPython } from '../../../../cli/jupyter-server.js';
+import { findPython } from '../../../../cli/local/jupyter-server.js';
 import { WIDGET_STATE_MIME } from '../../../../functions/notebook/widgets.js';
 import { runCli } from '../../../helpers/cli.js';
 import { notebookJson } from '../../../helpers/jupyter.js';
@@ -40,7 +40,7 @@ slider.send({'method': 'update', 'state': {'value': 5}, 'buffer_paths': []})
 slider.send({'method': 'echo_update', 'state': {'description': 'x'}, 'buffer_paths': []})
 img = opened(_model_name='ImageModel', format='png')
 img.send({'method': 'update', 'state': {'width': '10'}, 'buffer_paths': [['value']]}, buffers=[b'\x89PNG\x00\x01'])`,
-  String.raw`base = {'_model_module': '@jupyter-widgets/output', '_model_module_version': '1.0.0'}
+  `base = {'_model_module': '@jupyter-widgets/output', '_model_module_version': '1.0.0'}
 out = opened(_model_name='OutputModel', outputs=[], msg_id='')
 view(out)
 print('before')
@@ -53,7 +53,7 @@ display({'text/plain': 'shown in the widget'}, raw=True)
 sys.stdout.flush()
 out.send({'method': 'update', 'state': {'msg_id': ''}, 'buffer_paths': []})
 print('after')`,
-  String.raw`base = {'_model_module': '@jupyter-widgets/controls', '_model_module_version': '2.0.0'}
+  `base = {'_model_module': '@jupyter-widgets/controls', '_model_module_version': '2.0.0'}
 button = opened(_model_name='ButtonModel')
 button.close()
 other = Comm(target_name='something.else', data={'hello': 1})

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { runsCommand } from '../../../../cli/runs-command.js';
+import { runsCommand } from '../../../../cli/commands/runs-command.js';
 import { sampleRuns } from '../../../unit/functions/report/fixtures.js';
 
 const CHROMIUM = process.env.NBTRIGGER_CHROMIUM ?? '/usr/bin/chromium';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request as httpRequest } from 'undici';
-import { freePort } from '../../../../cli/jupyter-server.js';
+import { freePort } from '../../../../cli/local/jupyter-server.js';
 import { parseMessage, type RunRequest } from '../../../../functions/request/grammar.js';
 import { runNotebook, type RunLimits, type RunOptions, type RunOutcome } from '../../../../functions/run/runner.js';
 import { cellStart, markerCell, waitForPid } from '../../../helpers/events.js';

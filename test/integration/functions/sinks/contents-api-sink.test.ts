@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JupyterRest } from '../../../../functions/jupyter/rest.js';
-import { writeOutput } from '../../../../functions/sinks/sink.js';
+import { writeOutput } from '../../../../functions/sinks/write-output.js';
 import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
 const values = { notebook: 'daily.ipynb', runId: 'r-9', date: '2026-01-21T23:49:30.123Z', status: 'succeeded' };

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer } from 'node:net';
 import { Storage } from '@google-cloud/storage';
-import { writeOutput, type SinkDeps } from '../../../../functions/sinks/sink.js';
+import type { SinkDeps } from '../../../../functions/sinks/sink.js';
+import { writeOutput } from '../../../../functions/sinks/write-output.js';
 import { startGcsServer, type GcsServer } from '../../../helpers/gcs-server.js';
 
 const values = { notebook: 'reports/daily.ipynb', runId: 'r-1', date: '2026-01-21T23:49:30.123Z', status: 'succeeded' };
@@ -64,7 +65,7 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
   });
 
   it('uses a resumable upload at or above the threshold, and the client reads the object back (alt=media)', async () => {
-    const big = 'x'.repeat(300_000) + 'é';
+    const big = `${'x'.repeat(300_000)}é`;
     const before = gcs.requests.length;
     const r = await writeOutput({ template: 'gs://nbt-out/big/{runId}.html', values, body: big, kind: 'html' },
       { gcs: { ...deps.gcs, resumableThresholdBytes: 64 * 1024 } });

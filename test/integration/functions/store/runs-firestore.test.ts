@@ -13,7 +13,8 @@ import type { Firestore } from '@google-cloud/firestore';
 import { createFirestore } from '../../../../functions/store/firestore-client.js';
 import { FirestoreRunStore } from '../../../../functions/store/runs-firestore.js';
 import { LocalRunStore } from '../../../../functions/store/runs-local.js';
-import { openRunStore, type RunQuery, type StoredRun } from '../../../../functions/store/runs-store.js';
+import { openRunStore } from '../../../../functions/store/open-stores.js';
+import type { RunQuery, StoredRun } from '../../../../functions/store/runs-store.js';
 import { sampleRun } from '../../../unit/functions/store/fixtures.js';
 import { skipUnlessFirestore, startFirestoreEmulator, type FirestoreEmulator } from '../../../helpers/firestore-emulator.js';
 

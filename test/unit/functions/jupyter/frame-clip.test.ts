@@ -7,7 +7,7 @@ import { clipLongStrings } from '../../../../functions/jupyter/frame-clip.js';
 /** Pairs the strings of two JSON values walked in the same order. */
 function strings(v: unknown, out: string[] = []): string[] {
   if (typeof v === 'string') out.push(v);
-  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
+  else if (Array.isArray(v)) for (const x of v) strings(x, out);
   else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push(k); strings(x, out); }
   return out;
 }

@@ -54,7 +54,11 @@ function facts(extra: Partial<ExecutedFacts> = {}): ExecutedFacts {
     languageInfo: { name: 'python', version: '3.11.2' }, warnings: ['w1'], ...extra,
   };
 }
-const pm = (c: ICell | undefined): Record<string, unknown> => (c?.metadata as Record<string, Record<string, unknown>>).papermill!;
+const pm = (c: ICell | undefined): Record<string, unknown> => {
+  const papermill = (c?.metadata as Record<string, Record<string, unknown>> | undefined)?.papermill;
+  assert.ok(papermill, 'the cell has papermill metadata');
+  return papermill;
+};
 
 describe('buildExecutedNotebook: a run that succeeded', () => {
   const runs = [run(1, 'ok', 1, 0), run(2, 'error', 2, 1000, true), run(3, 'skipped', null)];

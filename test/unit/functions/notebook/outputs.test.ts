@@ -204,7 +204,10 @@ describe('size cap', () => {
 
   it('property: kept text per cell stays bounded for random message streams', () => {
     let seed = 99;
-    const next = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
     const int = (n: number): number => Math.floor(next() * n);
     const textLen = (v: unknown, key = ''): number => {
       if (key === 'output_type' || key === 'name') return 0;

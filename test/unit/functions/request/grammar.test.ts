@@ -1,32 +1,13 @@
 /**
  * Message grammar: table-driven parse tests for both forms, every bad input, env fallbacks,
- * gcloud byte compatibility, and an encode → parse round-trip property over generated requests.
+ * gcloud byte compatibility, exact numbers, malformed JSON, and token-safe error quotes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NbtError } from '../../../../functions/errors.js';
-import {
-  decodeData, encodeClassic, encodeData, encodeMessage, encodeRich, isClassic, normalizeNotebookPath, parseMessage,
-  type GrammarEnv, type JsonValue, type RunRequest,
-} from '../../../../functions/request/grammar.js';
-import { seeded } from '../../../helpers/seeded.js';
-
-/** Asserts `fn` throws a BAD_MESSAGE NbtError whose field and message match. */
-function assertBad(fn: () => unknown, field: string | undefined, message: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof NbtError, `expected NbtError, got ${String(e)}`);
-    assert.equal(e.code, 'BAD_MESSAGE');
-    assert.equal(e.retryable, false);
-    if (field !== undefined) assert.equal(e.details.field, field);
-    assert.match(e.message, message);
-    return true;
-  });
-}
-
-const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
-const srv = (host: string, port: number, secure = false) => ({ host, port, secure });
-const req = (server: RunRequest['server'], notebook: string, extra: Partial<RunRequest> = {}): RunRequest =>
-  ({ server, notebook, verbose: false, timeouts: {}, ...extra });
+import { encodeClassic, encodeData, encodeMessage, encodeRich } from '../../../../functions/request/encode.js';
+import { decodeData, parseMessage, type GrammarEnv, type RunRequest } from '../../../../functions/request/grammar.js';
+import { assertBad, b64, req, srv } from '../../../helpers/run-requests.js';
 
 describe('decodeData', () => {
   const ok: [string, string, string][] = [
@@ -219,121 +200,6 @@ describe('gcloud byte compatibility', () => {
   it('encodes a plain request without flags', () => {
     assert.equal(encodeMessage(req(srv('h', 8888), 'dir/nb.ipynb')), 'h:8888 /dir/nb.ipynb');
     assert.equal(encodeMessage(req(srv('::1', 80), 'nb.ipynb')), '[::1]:80 /nb.ipynb');
-  });
-});
-
-describe('encoders', () => {
-  it('encodeClassic refuses a request the classic form cannot carry', () => {
-    for (const extra of [{ kernelName: 'k' }, { sequential: false }, { timeouts: { runSeconds: 1 } }, { parameters: {} }, { output: 'o' }, { runKey: 'r' }]) {
-      const r = req(srv('h', 1), 'a.ipynb', extra);
-      assert.equal(isClassic(r), false, JSON.stringify(extra));
-      assertBad(() => encodeClassic(r), undefined, /classic form cannot carry/);
-      assert.ok(encodeMessage(r).startsWith('{'));
-    }
-    assert.equal(isClassic(req(srv('h', 1), 'a b.ipynb')), false);
-  });
-  it('encodeRich never writes a token and keeps a stable key order', () => {
-    const text = encodeRich(req(srv('h', 443, true), 'a.ipynb', { verbose: true, runKey: 'r' }));
-    assert.equal(text, '{"server":"h:443","notebook":"/a.ipynb","useHttps":true,"verbose":true,"runKey":"r"}');
-  });
-  it('normalizeNotebookPath strips leading slashes and names the field', () => {
-    assert.equal(normalizeNotebookPath('///a/b.ipynb'), 'a/b.ipynb');
-    assertBad(() => normalizeNotebookPath('a.txt', 'JUPYTER_NOTEBOOK'), 'JUPYTER_NOTEBOOK', /^JUPYTER_NOTEBOOK: /);
-  });
-});
-
-
-function generator(seed: number) {
-  const r = seeded(seed);
-  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
-  const chance = (p: number): boolean => r() < p;
-  const str = (alphabet: string, lo: number, hi: number): string => {
-    const chars = [...alphabet];
-    return Array.from({ length: int(lo, hi) }, () => pick(chars)).join('');
-  };
-  const label = (): string => {
-    const inner = str('abcdefghijklmnopqrstuvwxyz0123456789-', 0, 10);
-    return inner === '' ? str('abcxyz09', 1, 1) : `${str('abcz9', 1, 1)}${inner}${str('az09', 1, 1)}`;
-  };
-  // Hosts in canonical form (what parseServer gives back): a name's last label is not a number
-  // (a URL parser would read the name as IPv4), IPv6 compressed as a URL parser writes it.
-  const host = (): string => pick([
-    () => [...Array.from({ length: int(0, 3) }, label), `x${label()}`].join('.'),
-    () => Array.from({ length: 4 }, () => String(int(0, 255))).join('.'),
-    () => pick(['::1', '::', 'fe80::1', '2001:db8::a:b', '2001:db8::1:0:0:1', '::ffff:a00:1']),
-  ])();
-  const segment = (): string => {
-    const s = str('abcXYZ019_-.,+=@~()é日本📓 ', 1, 12);
-    return s === '.' || s === '..' ? `${s}x` : s;
-  };
-  const notebook = (): string => {
-    const segs = Array.from({ length: int(0, 3) }, segment);
-    const p = [...segs, `${chance(0.2) ? '' : segment()}.ipynb`].join('/');
-    return p.trim() === p ? p : `n${p.trim()}x.ipynb`;
-  };
-  const json = (depth: number): JsonValue => {
-    const kind = int(0, depth > 2 ? 3 : 5);
-    switch (kind) {
-      case 0: return str('ab "\\\n\t\u0001é📓', 0, 8);
-      case 1: return chance(0.5) ? int(-1e6, 1e6) : Math.round(r() * 1e6) / 1e3 + 0.5;
-      case 2: return chance(0.5);
-      case 3: return null;
-      case 4: return Array.from({ length: int(0, 3) }, () => json(depth + 1));
-      default: return Object.fromEntries(Array.from({ length: int(0, 3) }, () => [str('abk _$"', 1, 5), json(depth + 1)]));
-    }
-  };
-  return (): RunRequest => {
-    const secure = chance(0.5);
-    const port = pick([80, 443, 8888, 1, 65535, int(1, 65535)]);
-    const out: RunRequest = { server: { host: host(), port, secure }, notebook: notebook(), verbose: chance(0.5), timeouts: {} };
-    if (chance(0.5)) return out; // classic-sized
-    if (chance(0.3)) out.kernelName = str('python3 -_.ir', 1, 10).replace(/^\s+|\s+$/g, 'k') || 'k';
-    if (chance(0.3)) out.sequential = chance(0.5);
-    for (const k of ['startSeconds', 'cellSeconds', 'runSeconds'] as const) {
-      if (chance(0.3)) out.timeouts[k] = pick([1, 0.25, 604800, int(1, 100000), Math.round(r() * 1e5) / 100 + 0.01]);
-    }
-    if (chance(0.3)) out.parameters = json(5) as Record<string, JsonValue>;
-    if (out.parameters !== undefined && (typeof out.parameters !== 'object' || out.parameters === null || Array.isArray(out.parameters))) {
-      out.parameters = { value: out.parameters };
-    }
-    if (chance(0.2)) out.output = pick(['gs://b/o.ipynb', 'out/x.ipynb', 'file:///tmp/é.ipynb']);
-    if (chance(0.2)) out.runKey = str('abc-123:/é', 1, 20);
-    return out;
-  };
-}
-
-describe('round trip', () => {
-  const N = 2000;
-  it(`parseMessage(encodeMessage(r)) deep-equals r for ${N} generated requests, also via base64 data`, () => {
-    const gen = generator(20240601);
-    let classic = 0;
-    let ipv6 = 0;
-    for (let i = 0; i < N; i++) {
-      const r = gen();
-      const text = encodeMessage(r);
-      if (!text.startsWith('{')) classic++;
-      if (r.server.host.includes(':')) ipv6++;
-      assert.deepEqual(parseMessage(text), r, `case ${i}: ${text}`);
-      assert.deepEqual(parseMessage(decodeData(encodeData(r))), r, `case ${i} via data`);
-      assert.deepEqual(parseMessage(encodeRich(r)), r, `case ${i} rich: ${encodeRich(r)}`);
-      // Env values never leak into a fully specified message.
-      assert.deepEqual(parseMessage(text, { JUPYTER_SERVER: 'other:1', JUPYTER_NOTEBOOK: 'other.ipynb' }), r);
-    }
-    // The generator covers both forms and IPv6 (else the property proves little).
-    assert.ok(classic > N / 5 && classic < N * 0.9, `classic ${classic}`);
-    assert.ok(ipv6 > N / 10, `ipv6 ${ipv6}`);
-  });
-  it('the classic encoding is whitespace-split safe and flags come last', () => {
-    const gen = generator(7);
-    for (let i = 0; i < 300; i++) {
-      const r = gen();
-      if (!isClassic(r)) continue;
-      const tokens = encodeClassic(r).split(/\s+/);
-      assert.ok(tokens.length >= 2 && tokens.length <= 4);
-      assert.ok(tokens.slice(2).every((t) => t === '--use-https' || t === '--verbose'));
-      assert.equal(tokens.includes('--use-https'), r.server.secure);
-    }
   });
 });
 

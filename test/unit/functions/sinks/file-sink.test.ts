@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { htmlLocationFor, summarizeResults, writeOutput } from '../../../../functions/sinks/sink.js';
+import { htmlLocationFor, summarizeResults, writeOutput } from '../../../../functions/sinks/write-output.js';
 
 const values = { notebook: 'daily.ipynb', runId: 'r1', date: '2026-01-21T23:49:30.123Z', status: 'succeeded' };
 

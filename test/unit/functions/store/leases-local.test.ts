@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { LocalLeaseStore } from '../../../../functions/store/leases-local.js';
-import { dedupeKey, leaseId, lockKey, openLeaseStore, pollDelay, viewLease, type ClaimResult } from '../../../../functions/store/leases-store.js';
+import { dedupeKey, leaseId, lockKey, pollDelay, viewLease, type ClaimResult } from '../../../../functions/store/leases-store.js';
+import { openLeaseStore } from '../../../../functions/store/open-stores.js';
 
 let root: string;
 before(async () => { root = await mkdtemp(join(tmpdir(), 'nbt-leases-')); });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT } from '../../../../cli/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../../cli/project-root.js';
 import {
   assertRunId, compareNewestFirst, matchesQuery, normalizeQuery, notebookFolder, notebookName, notebookPath,
   parseRecordFileName, parseStamp, runStem, stampOf,

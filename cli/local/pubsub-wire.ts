@@ -101,7 +101,7 @@ function encodeVarint(n: number): Buffer {
 }
 
 /** A length-delimited field. */
-export function lengthDelimited(no: number, value: Buffer | string): Buffer {
+function lengthDelimited(no: number, value: Buffer | string): Buffer {
   const b = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   return Buffer.concat([encodeVarint((no << 3) | 2), encodeVarint(b.length), b]);
 }

@@ -9,22 +9,22 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { readBounds } from '../functions/config.js';
-import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../functions/errors.js';
-import { createLogger, redactJson } from '../functions/log.js';
-import { parseServer } from '../functions/request/address.js';
-import { mergeParameters, parseCliParameters } from '../functions/notebook/parameters.js';
-import { normalizeNotebookPath, type RunRequest } from '../functions/request/grammar.js';
-import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
-import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../functions/run/record.js';
-import { finishRun } from '../functions/run/finish.js';
-import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../functions/run/runner.js';
-import { openRunStore } from '../functions/store/runs-store.js';
-import type { LocalJupyter } from './jupyter-server.js';
+import { readBounds } from '../../functions/config.js';
+import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../../functions/errors.js';
+import { createLogger, redactJson } from '../../functions/log.js';
+import { parseServer } from '../../functions/request/address.js';
+import { mergeParameters, parseCliParameters } from '../../functions/notebook/parameters.js';
+import { normalizeNotebookPath, type RunRequest } from '../../functions/request/grammar.js';
+import { DEFAULT_OUTPUT_SUFFIX } from '../../functions/sinks/location.js';
+import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import { finishRun } from '../../functions/run/finish.js';
+import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../../functions/run/runner.js';
+import { openRunStore } from '../../functions/store/open-stores.js';
+import type { LocalJupyter } from '../local/jupyter-server.js';
 import { Progress, summary } from './progress.js';
+import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-export const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
+const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
 
 Runs every code cell of NOTEBOOK and prints the last result.
 Without --server, NOTEBOOK is a local file run on a private Jupyter server started for the run.
@@ -54,36 +54,26 @@ options:
   --verbose              log every kernel message (JSON lines on stderr)
 `;
 
-interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  env: NodeJS.ProcessEnv;
-}
-
 /** Runs the command; resolves to the exit code. */
-export async function runCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  let parsed;
+export async function runCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
   let pairs: Array<[string, string]>;
   try {
     ({ rest: argv, pairs } = takeParameterPairs(argv));
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: {
-        server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
-        sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
-        'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, output: { type: 'string' }, 'output-root': { type: 'string' },
-        html: { type: 'boolean' }, 'no-record': { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
   } catch (e) {
     io.stderr.write(`nbtrigger run: ${(e as Error).message}\n\n${RUN_USAGE}`);
     return 2;
   }
+  const parsed = parseCommandArgs('run', RUN_USAGE, {
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
+      sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
+      'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, output: { type: 'string' }, 'output-root': { type: 'string' },
+      html: { type: 'boolean' }, 'no-record': { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  }, io);
+  if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
-  if (v.help) {
-    io.stdout.write(RUN_USAGE);
-    return 0;
-  }
   const json = v.json === true;
   const started = Date.now();
   const controller = new AbortController();
@@ -109,7 +99,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
       startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
-    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
+    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
     const base = {
       verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}),
       ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
@@ -132,7 +122,7 @@ export async function runCommand(argv: string[], io: Io = { stdout: process.stdo
       notebookText = readLocalNotebook(file, maxBytes);
       notebookText.catch(() => undefined);
       // Loaded only without --server (as yaml for --parameters-file): a lean start for the common case.
-      local = await (await import('./jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
+      local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
       token = local.token;
       secrets.push(token);
       request = { ...base, server: local.address, notebook: basename(file) };
@@ -227,7 +217,7 @@ function tooBig(file: string, maxBytes: number): NbtError {
 }
 
 /** Pulls `-p NAME VALUE` / `--parameter NAME VALUE` pairs out of argv (parseArgs takes one value per option). */
-export function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[string, string]> } {
+function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[string, string]> } {
   const rest: string[] = [];
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < argv.length; i++) {

@@ -12,9 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NbtError } from '../functions/errors.js';
-import type { RunRecord } from '../functions/run/record.js';
-import { freePort, PROJECT_ROOT } from './jupyter-server.js';
+import { NbtError } from '../../functions/errors.js';
+import type { RunRecord } from '../../functions/run/record.js';
+import { PROJECT_ROOT } from '../project-root.js';
+import { freePort } from './jupyter-server.js';
 
 /** One parsed Cloud Logging JSON line from the function's stdout. */
 export interface LogLine {
@@ -63,7 +64,7 @@ export interface FunctionServerOptions {
 const TAIL = 64 * 1024;
 
 /** Path of functions-framework's CLI in a project. */
-export function ffMain(root = PROJECT_ROOT): string {
+function ffMain(root = PROJECT_ROOT): string {
   return join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 }
 

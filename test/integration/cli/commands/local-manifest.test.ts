@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredRun } from '../../../functions/store/runs-store.js';
-import { runCli, startCli } from '../../helpers/cli.js';
-import { notebookJson } from '../../helpers/jupyter.js';
+import type { StoredRun } from '../../../../functions/store/runs-store.js';
+import { runCli, startCli } from '../../../helpers/cli.js';
+import { notebookJson } from '../../../helpers/jupyter.js';
 
 let root: string;
 let manifest: string;

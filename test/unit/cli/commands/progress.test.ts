@@ -1,8 +1,8 @@
 /** What a person sees: the TTY progress bar (done/total, current cell, elapsed), plain lines on a pipe, the summary. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Progress, summary } from '../../../cli/progress.js';
-import type { RunRecord } from '../../../functions/run/record.js';
+import { Progress, summary } from '../../../../cli/commands/progress.js';
+import type { RunRecord } from '../../../../functions/run/record.js';
 
 function sink(isTTY: boolean): NodeJS.WritableStream & { isTTY: boolean; columns: number; text: () => string } {
   let text = '';

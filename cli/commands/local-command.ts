@@ -4,7 +4,7 @@
  * as on Cloud Functions, and a Pub/Sub-shaped CloudEvent carrying the classic message is
  * delivered to it; the function's own run record is read back from its structured log.
  * `nbtrigger local -f MANIFEST [--fire SCHEDULE]` runs a deployment manifest the same way
- * (cli/local-manifest.ts).
+ * (cli/commands/local-manifest.ts).
  *
  * Spec: docs/running.md (the local stack);
  * docs/deploy.md (The same manifest, locally).
@@ -13,16 +13,16 @@
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { NbtError, toNbtError } from '../functions/errors.js';
-import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
-import { startFunctionServer, type FunctionServer } from './function-server.js';
-import { freePort, startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
+import { NbtError, toNbtError } from '../../functions/errors.js';
+import { describeResult, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import { startFunctionServer, type FunctionServer } from '../local/function-server.js';
+import { freePort, startLocalJupyter, type LocalJupyter } from '../local/jupyter-server.js';
 import { summary } from './progress.js';
-import { deliver } from './publish.js';
+import { deliver } from '../local/publish.js';
 import { exitCode } from './run-command.js';
+import { parseCommandArgs, processIo } from './command-args.js';
 
-export const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
+const LOCAL_USAGE = `usage: nbtrigger local [--json] [--verbose] NOTEBOOK
        nbtrigger local -f MANIFEST [--fire SCHEDULE] [options]
 
 Runs NOTEBOOK through the local stack: a local Jupyter server (for Cloud Run), the runNotebook
@@ -48,25 +48,16 @@ options:
 
 /** Runs the command; resolves to the exit code. */
 export async function localCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true,
-      options: {
-        json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        file: { type: 'string', short: 'f' }, fire: { type: 'string' }, now: { type: 'string' }, root: { type: 'string' },
-        runs: { type: 'string' }, 'pubsub-port': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`nbtrigger local: ${(e as Error).message}\n\n${LOCAL_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs('local', LOCAL_USAGE, {
+    args: argv, allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      file: { type: 'string', short: 'f' }, fire: { type: 'string' }, now: { type: 'string' }, root: { type: 'string' },
+      runs: { type: 'string' }, 'pubsub-port': { type: 'string' },
+    },
+  }, processIo());
+  if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
-  if (v.help) {
-    process.stdout.write(LOCAL_USAGE);
-    return 0;
-  }
   const manifestOnly = (['fire', 'now', 'root', 'runs', 'pubsub-port'] as const).filter((k) => v[k] !== undefined);
   if (v.file !== undefined || manifestOnly.length > 0) {
     if (v.file === undefined || positionals.length > 0) {
@@ -90,7 +81,7 @@ export async function localCommand(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
     const file = resolve(positionals[0]!);
     const s = await stat(file).catch(() => undefined);
-    if (!s || !s.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist or is not a file`);
+    if (!s?.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist or is not a file`);
     // Port and token are chosen up front so the server and the function start side by side.
     const port = await freePort();
     const token = randomBytes(24).toString('hex');

@@ -1,21 +1,22 @@
 /**
  * `nbtrigger local -f MANIFEST [--fire SCHEDULE]`: the manifest's deployment on this machine
- * (cli/local-stack.ts). With `--fire` one schedule's message is published now and the command
+ * (cli/local/local-stack.ts). With `--fire` one schedule's message is published now and the command
  * exits with that run's exit code; without it the stack runs until SIGINT/SIGTERM, firing the
  * schedules on their cron in their time zones, and `nbtrigger publish` reaches it.
  *
  * Spec: docs/deploy.md (The same manifest, locally).
  * @module
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { NbtError, toNbtError } from '../functions/errors.js';
-import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
-import { formatInZone } from '../deploy/cron.js';
-import { parseManifest, type Manifest } from '../deploy/manifest.js';
-import { offsetClock } from './local-clock.js';
-import { findJob } from './local-jobs.js';
-import { startLocalStack, type LocalStack } from './local-stack.js';
+import { NbtError, toNbtError } from '../../functions/errors.js';
+import { describeResult, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import { formatInZone } from '../../deploy/cron.js';
+import type { Manifest } from '../../deploy/manifest.js';
+import { offsetClock } from '../local/local-clock.js';
+import { findJob } from '../local/local-jobs.js';
+import { startLocalStack, type LocalStack } from '../local/local-stack.js';
+import { loadManifest } from './manifest-file.js';
 import { summary } from './progress.js';
 import { exitCode } from './run-command.js';
 
@@ -46,7 +47,7 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const m = await readManifest(o.file);
+    const m = await loadManifest(o.file);
     const root = resolve(o.root ?? process.cwd());
     const runsDir = resolve(o.runs ?? join(root, 'runs'));
     await checkNotebooks(m, root);
@@ -114,16 +115,6 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
     await stopAll();
     out({ event: 'stopped' });
   }
-}
-
-async function readManifest(file: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new NbtError('CONFIG', `cannot read manifest ${file}: ${(e as Error).message}`);
-  }
-  return parseManifest(text, file);
 }
 
 /** Every notebook the manifest names must be under the root (the image copies them from there). */

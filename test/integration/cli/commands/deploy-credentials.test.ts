@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../../helpers/cli.js';
+import { runCli } from '../../../helpers/cli.js';
 
 test('plan without credentials: exit 2, one clear line, no stack trace', async () => {
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-noadc-'));

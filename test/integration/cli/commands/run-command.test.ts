@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { freePort } from '../../../cli/jupyter-server.js';
-import type { RunRecord } from '../../../functions/run/record.js';
-import { BIN, runCli, startCli } from '../../helpers/cli.js';
-import { markerCell, waitForFile } from '../../helpers/events.js';
-import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
+import { freePort } from '../../../../cli/local/jupyter-server.js';
+import type { RunRecord } from '../../../../functions/run/record.js';
+import { BIN, runCli, startCli } from '../../../helpers/cli.js';
+import { markerCell, waitForFile } from '../../../helpers/events.js';
+import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
 /** Where these tests' runs write their records and executed notebooks. */
 const runsRoot = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-runs-'));
@@ -140,7 +140,7 @@ describe('nbtrigger run (private local server)', () => {
       [['run', '--json', join(dir, 'nope.ipynb')], 'NOTEBOOK_NOT_FOUND'],
       [['run', '--json', join(dir, 'ok.txt')], 'BAD_NOTEBOOK'],
       [['run', '--json', join(dir, 'bad.ipynb')], 'BAD_NOTEBOOK'],
-      [['run', '--json', dir + '/'], 'BAD_NOTEBOOK'],
+      [['run', '--json', `${dir}/`], 'BAD_NOTEBOOK'],
       [['run', '--json'], 'USAGE'],
       [['run', '--json', '--timeout', 'soon', join(dir, 'ok.ipynb')], 'USAGE'],
     ] as const) {

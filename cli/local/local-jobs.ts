@@ -9,11 +9,12 @@
  * Spec: docs/deploy.md (The same manifest, locally); deploy/desired.ts (jobSpec, scheduleRequest).
  * @module
  */
-import { NbtError } from '../functions/errors.js';
-import { decodeData, encodeMessage, parseMessage } from '../functions/request/grammar.js';
-import { desiredState, jobId } from '../deploy/desired.js';
-import type { Manifest } from '../deploy/manifest.js';
-import { DEFAULT_OUTPUT_SUFFIX } from '../functions/sinks/location.js';
+import { NbtError } from '../../functions/errors.js';
+import { encodeMessage } from '../../functions/request/encode.js';
+import { decodeData, parseMessage } from '../../functions/request/grammar.js';
+import { desiredState, jobId } from '../../deploy/desired.js';
+import type { Manifest } from '../../deploy/manifest.js';
+import { DEFAULT_OUTPUT_SUFFIX } from '../../functions/sinks/location.js';
 
 /** One schedule, ready to fire locally. */
 export interface LocalJob {

@@ -13,12 +13,12 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { NbtError } from '../functions/errors.js';
-import type { ServerAddress } from '../functions/request/address.js';
-import { tailRedacted } from '../functions/redact.js';
+import { NbtError } from '../../functions/errors.js';
+import type { ServerAddress } from '../../functions/request/address.js';
+import { tailRedacted } from '../../functions/redact.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
 export interface LocalJupyter {
   address: ServerAddress;
@@ -42,15 +42,13 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** Project root (two levels up from dist/cli or cli/). */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json')) ? '..' : '../..');
 
 /** Kernel settings shared with the notebook image. */
 export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
 /** Server-side kernel handling shared with the image's server config (a prompt kernel DELETE). */
-export const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
+const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
 /** The pool of pre-started kernels, shared with the image's server config (off unless NBTRIGGER_KERNEL_POOL asks). */
-export const KERNEL_POOL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_kernel_pool.py');
+const KERNEL_POOL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_kernel_pool.py');
 
 /**
  * The private local server's config file: the token from the environment (popped at once, so no

@@ -5,8 +5,8 @@
  * Spec: docs/running.md (progress bar on a TTY, plain lines otherwise).
  * @module
  */
-import type { ProgressEvent } from '../functions/jupyter/executor.js';
-import type { RunRecord } from '../functions/run/record.js';
+import type { ProgressEvent } from '../../functions/jupyter/executor.js';
+import type { RunRecord } from '../../functions/run/record.js';
 
 export interface ProgressOptions {
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

@@ -10,9 +10,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findPython } from '../../../cli/jupyter-server.js';
-import { BIN } from '../../helpers/cli.js';
-import { notebookJson } from '../../helpers/jupyter.js';
+import { findPython } from '../../../../cli/local/jupyter-server.js';
+import { BIN } from '../../../helpers/cli.js';
+import { notebookJson } from '../../../helpers/jupyter.js';
 
 /**
  * Runs a command with its stdout on an os.pipe() read 4 KiB at a time with a pause after each read.

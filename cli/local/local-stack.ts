@@ -11,13 +11,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { NbtError, toNbtError } from '../functions/errors.js';
-import { parseMessage } from '../functions/request/grammar.js';
-import { rejectedRecord, type RunRecord } from '../functions/run/record.js';
-import { LocalRunStore } from '../functions/store/runs-local.js';
-import type { StoredRun } from '../functions/store/runs-store.js';
-import { ATTR_SCHEDULE } from '../deploy/desired.js';
-import type { Manifest } from '../deploy/manifest.js';
+import { NbtError, toNbtError } from '../../functions/errors.js';
+import { parseMessage } from '../../functions/request/grammar.js';
+import { rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import { LocalRunStore } from '../../functions/store/runs-local.js';
+import type { StoredRun } from '../../functions/store/runs-store.js';
+import { ATTR_SCHEDULE } from '../../deploy/desired.js';
+import type { Manifest } from '../../deploy/manifest.js';
 import { startFunctionServer, type FunctionServer } from './function-server.js';
 import { freePort, startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
 import { startCron, type LocalCron } from './local-clock.js';

@@ -7,14 +7,14 @@
  * Spec: docs/deploy.md (Commands: publish); message grammar: docs/function.md.
  * @module
  */
-import { parseArgs } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
-import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
-import { parseMessage } from '../functions/request/grammar.js';
-import { createPubSub } from '../deploy/clients/index.js';
-import { publishText } from '../deploy/clients/pubsub.js';
+import { exitCodeFor, NbtError, toNbtError } from '../../functions/errors.js';
+import { parseMessage } from '../../functions/request/grammar.js';
+import { createPubSub } from '../../deploy/clients/index.js';
+import { publishText } from '../../deploy/clients/pubsub.js';
+import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-export const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message "HOST:PORT /path/nb.ipynb [--use-https] [--verbose]" [options]
+const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message "HOST:PORT /path/nb.ipynb [--use-https] [--verbose]" [options]
 
   TOPIC                  topic id (project from --project) or projects/P/topics/T
 options:
@@ -26,32 +26,17 @@ options:
 PUBSUB_EMULATOR_HOST=HOST:PORT publishes to the Pub/Sub emulator.
 `;
 
-interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-}
-
 /** Runs the command; resolves to the exit code. Prints the message id on stdout. */
-export async function publishCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: {
-        message: { type: 'string', short: 'm' }, attribute: { type: 'string', multiple: true }, project: { type: 'string' },
-        'no-check': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    io.stderr.write(`nbtrigger publish: ${(e as Error).message}\n\n${PUBLISH_USAGE}`);
-    return 2;
-  }
+export async function publishCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  const parsed = parseCommandArgs('publish', PUBLISH_USAGE, {
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      message: { type: 'string', short: 'm' }, attribute: { type: 'string', multiple: true }, project: { type: 'string' },
+      'no-check': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  }, io);
+  if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
-  if (v.help) {
-    io.stdout.write(PUBLISH_USAGE);
-    return 0;
-  }
   let pubsub: PubSub | undefined;
   try {
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one TOPIC, got ${positionals.length}`);

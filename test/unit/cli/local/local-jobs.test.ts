@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredState } from '../../../deploy/desired.js';
-import { decodeData, parseMessage } from '../../../functions/request/grammar.js';
-import { offsetClock, startCron } from '../../../cli/local-clock.js';
-import { findJob, localJobs, localOutput } from '../../../cli/local-jobs.js';
-import { decodePublishRequest, encodePublishRequest, encodePublishResponse, readFields, type PublishRequest } from '../../../cli/pubsub-wire.js';
-import { manifest } from '../deploy/fixtures.js';
+import { desiredState } from '../../../../deploy/desired.js';
+import { decodeData, parseMessage } from '../../../../functions/request/grammar.js';
+import { offsetClock, startCron } from '../../../../cli/local/local-clock.js';
+import { findJob, localJobs, localOutput } from '../../../../cli/local/local-jobs.js';
+import { decodePublishRequest, encodePublishRequest, encodePublishResponse, readFields, type PublishRequest } from '../../../../cli/local/pubsub-wire.js';
+import { manifest } from '../../deploy/fixtures.js';
 
 const URLS = new Map([['reports-sales', 'http://127.0.0.1:40001'], ['reports-ops', 'http://127.0.0.1:40002']]);
 

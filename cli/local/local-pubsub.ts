@@ -53,7 +53,9 @@ export async function startLocalPubsub(topicName: string, onPublish: OnPublish, 
     }
     const ids = req.messages.map(() => newMessageId());
     callback(null, ids);
-    req.messages.forEach((m, i) => setImmediate(() => onPublish(m, ids[i]!)));
+    req.messages.forEach((m, i) => {
+      setImmediate(() => onPublish(m, ids[i]!));
+    });
   };
   server.addService(PUBLISH, { Publish: publish });
   const bound = await new Promise<number>((res, rej) => server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));

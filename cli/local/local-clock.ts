@@ -7,7 +7,7 @@
  * "inject time so a test does not wait a minute").
  * @module
  */
-import { nextFireTimes } from '../deploy/cron.js';
+import { nextFireTimes } from '../../deploy/cron.js';
 
 export interface CronJob {
   cron: string;

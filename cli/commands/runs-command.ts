@@ -9,15 +9,15 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { RunStatus } from '../functions/run/record.js';
-import { renderHistoryHtml } from '../functions/report/history-html.js';
+import type { RunStatus } from '../../functions/run/record.js';
+import { renderHistoryHtml } from '../../functions/report/history-html.js';
 import {
   formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow,
   type HistoryQuery, type HistoryRun, type RunLister,
-} from '../functions/report/history.js';
+} from '../../functions/report/history.js';
+import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-export const RUNS_USAGE = `usage: nbtrigger runs [options]
+const RUNS_USAGE = `usage: nbtrigger runs [options]
 
 Lists runs newest first: when, notebook, status, duration, failing cell, output.
 
@@ -34,15 +34,9 @@ options:
 /** Where the history comes from. */
 export type HistorySource = { kind: 'local'; root: string } | { kind: 'firestore' };
 
-interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-}
-
 /** Opens a history source: the run store the runs were written to (local folder or Firestore). */
-export async function openHistory(source: HistorySource): Promise<RunLister> {
-  const { openRunStore } = await import('../functions/store/runs-store.js');
+async function openHistory(source: HistorySource): Promise<RunLister> {
+  const { openRunStore } = await import('../../functions/store/open-stores.js');
   return openRunStore(source.kind === 'local' ? { kind: 'local', root: source.root } : { kind: 'firestore' });
 }
 
@@ -74,23 +68,20 @@ function validRuns(runs: unknown[], stderr: NodeJS.WritableStream): HistoryRun[]
 }
 
 /** Runs the command; resolves to the exit code. `open` is injectable for tests. */
-export async function runsCommand(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+export async function runsCommand(argv: string[], io: CommandIo = processIo(),
   open: (s: HistorySource) => Promise<RunLister> = openHistory): Promise<number> {
   let query: HistoryQuery;
   let source: HistorySource;
-  let v;
+  const parsed = parseCommandArgs('runs', RUNS_USAGE, {
+    args: argv, allowPositionals: false, strict: true,
+    options: {
+      'output-root': { type: 'string' }, firestore: { type: 'boolean' }, notebook: { type: 'string' }, status: { type: 'string' },
+      limit: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  }, io);
+  if (typeof parsed === 'number') return parsed;
+  const v = parsed.values;
   try {
-    ({ values: v } = parseArgs({
-      args: argv, allowPositionals: false, strict: true,
-      options: {
-        'output-root': { type: 'string' }, firestore: { type: 'boolean' }, notebook: { type: 'string' }, status: { type: 'string' },
-        limit: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-    if (v.help) {
-      io.stdout.write(RUNS_USAGE);
-      return 0;
-    }
     if (v.firestore && v['output-root'] !== undefined) throw new UsageError('--firestore and --output-root exclude each other');
     if (v.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(v.status)) {
       throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(v.status)}`);
@@ -106,7 +97,7 @@ export async function runsCommand(argv: string[], io: Io = { stdout: process.std
   }
 
   let lister: RunLister | undefined;
-  let runs;
+  let runs: HistoryRun[];
   if (source.kind === 'local' && !(await stat(source.root).then((st) => st.isDirectory(), () => false))) {
     io.stderr.write(`nbtrigger runs: no such directory: ${source.root}\n`);
     return 2;

@@ -7,21 +7,20 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
-import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../deploy/apply.js';
-import { chainErrors, renderChains } from '../deploy/chain.js';
-import { builtImageProblem } from '../deploy/image.js';
-import { closeDeployClients, createDeployClients, type DeployClients } from '../deploy/clients/index.js';
-import { checkCredentials } from '../deploy/clients/credentials.js';
-import { parseManifest, type Manifest } from '../deploy/manifest.js';
-import { renderPlan, renderSchedules, summarize } from '../deploy/render.js';
+import { writeFile } from 'node:fs/promises';
+import { exitCodeFor, NbtError, toNbtError } from '../../functions/errors.js';
+import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../../deploy/apply.js';
+import { chainErrors, renderChains } from '../../deploy/chain.js';
+import { builtImageProblem } from '../../deploy/image.js';
+import { closeDeployClients, createDeployClients, type DeployClients } from '../../deploy/clients/index.js';
+import { checkCredentials } from '../../deploy/clients/credentials.js';
+import { renderPlan, renderSchedules, summarize } from '../../deploy/render.js';
+import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
+import { loadManifest } from './manifest-file.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
 
-export const DEPLOY_USAGE = `usage: nbtrigger plan|deploy|destroy [-f MANIFEST] [options]
+const DEPLOY_USAGE = `usage: nbtrigger plan|deploy|destroy [-f MANIFEST] [options]
 
   plan      show what deploy would create, update or delete (changes nothing),
             and each schedule's next three fire times in its time zone
@@ -47,34 +46,24 @@ environment: Application Default Credentials; PUBSUB_EMULATOR_HOST, NBTRIGGER_RU
 NBTRIGGER_SCHEDULER_ENDPOINT (HOST:PORT, plaintext) point the clients elsewhere.
 `;
 
-interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
+interface Io extends CommandIo {
   /** Test seam: the clients to use instead of building them from the environment. */
   clients?: DeployClients;
   now?: Date;
 }
 
 /** Runs one of the verbs; resolves to the exit code. */
-export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv, allowPositionals: false, strict: true,
-      options: {
-        file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
-        'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, 'iam-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    io.stderr.write(`nbtrigger ${verb}: ${(e as Error).message}\n\n${DEPLOY_USAGE}`);
-    return 2;
-  }
-  if (v.help) {
-    io.stdout.write(DEPLOY_USAGE);
-    return 0;
-  }
+export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = processIo()): Promise<number> {
+  const parsed = parseCommandArgs(verb, DEPLOY_USAGE, {
+    args: argv, allowPositionals: false, strict: true,
+    options: {
+      file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+      'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, 'iam-wait': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }, io);
+  if (typeof parsed === 'number') return parsed;
+  const v = parsed.values;
   let clients: DeployClients | undefined;
   try {
     const opts: DeployOptions = {};
@@ -102,7 +91,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     if (!io.clients) await checkCredentials(io.env);
     clients = io.clients ?? createDeployClients(manifest.project, io.env);
     const json = v.json === true;
-    const out = (actions: import('../deploy/plan.js').Action[]): void => {
+    const out = (actions: import('../../deploy/plan.js').Action[]): void => {
       if (json) io.stdout.write(`${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`);
       else io.stdout.write(renderPlan(actions));
     };
@@ -133,17 +122,4 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
   } finally {
     if (clients && !io.clients) await closeDeployClients(clients);
   }
-}
-
-/** Reads and validates the manifest (default locations when no -f). */
-export async function loadManifest(file: string | undefined, cwd = process.cwd()): Promise<Manifest> {
-  const path = file ?? ['nbtrigger.yaml', 'infra/nbtrigger.yaml'].find((p) => existsSync(`${cwd}/${p}`));
-  if (path === undefined) throw new NbtError('USAGE', 'no manifest: pass -f MANIFEST (no ./nbtrigger.yaml or ./infra/nbtrigger.yaml here)');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new NbtError('CONFIG', `cannot read manifest ${path}: ${(e as Error).message}`);
-  }
-  return parseManifest(text, path);
 }

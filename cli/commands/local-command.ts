@@ -99,7 +99,8 @@ export async function localCommand(argv: string[]): Promise<number> {
     const message = `/${basename(file)}${v.verbose ? ' --verbose' : ''}`;
     const delivery = await deliver(`${fn!.url}/`, message);
     say(`published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${delivery.status === 204 ? 'acked' : 'retry'})`);
-    record = await fn!.waitForRecord(delivery.messageId, 30_000);
+    // The function logged the record before it answered: this bounds only reading its stdout pipe (a hang bound).
+    record = await fn!.waitForRecord(delivery.messageId, 60_000);
   } catch (e) {
     record = rejectedRecord(toNbtError(e), started, Date.now());
   } finally {

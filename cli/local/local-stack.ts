@@ -96,7 +96,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       let rec: RunRecord;
       try {
         const d = await deliver(`${fn!.url}/`, text, { topic: m.topic, project: m.project, attributes, messageId });
-        rec = await fn!.waitForRecord(d.messageId, 15_000);
+        // The function logged the record before it answered: this bounds only reading its stdout pipe (a hang bound).
+        rec = await fn!.waitForRecord(d.messageId, 60_000);
       } catch (e) {
         rec = { ...rejectedRecord(toNbtError(e), started, Date.now()), messageId };
       }

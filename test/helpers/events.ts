@@ -133,3 +133,25 @@ export function httpRequestStarted(pattern: RegExp): Promise<void> {
     diagnostics.subscribe('http.client.request.start', onStart);
   });
 }
+
+/**
+ * A run deadline meant to land while a given cell runs. The deadline counts from the run's start,
+ * kernel start included, so on a loaded machine it can pass before that cell starts: then the
+ * attempt is repeated with twice the deadline, until it lands where meant. Every attempt goes
+ * through `check` (whatever phase it landed in, it must be a well-classified timeout); the result
+ * is the attempt that landed in the cell. `maxMs` bounds the deadline, so a machine where the
+ * kernel never starts fails (with what each attempt saw) instead of hanging.
+ */
+export async function deadlineInCell<R>(
+  firstMs: number, maxMs: number, attempt: (deadlineMs: number) => Promise<R>,
+  landed: (r: R) => boolean, check: (r: R) => void | Promise<void>,
+): Promise<R & { deadlineMs: number }> {
+  const seen: string[] = [];
+  for (let ms = firstMs; ms <= maxMs; ms *= 2) {
+    const r = await attempt(ms);
+    await check(r);
+    if (landed(r)) return { ...r, deadlineMs: ms };
+    seen.push(`${ms} ms: ${JSON.stringify((r as { record?: { error?: unknown } }).record?.error ?? r)}`);
+  }
+  throw new Error(`no run deadline up to ${maxMs} ms landed in the cell (the kernel never started in time):\n${seen.join('\n')}`);
+}

@@ -3,26 +3,47 @@
  * jupyter_server_config.py, run against this machine's Jupyter Server with PORT and
  * JUPYTER_TOKEN set and JUPYTER_IP on loopback. `/api` answers, the token is required, the
  * repository's notebooks are served at their repo paths, the token is never printed, and the
- * server refuses to start without a token.
+ * server refuses to start without a token. And a notebook run by nbtrigger's runner on that
+ * server as the image configures it: the pooled kernel (the config's default pool) runs it with the
+ * image's kernel settings (ipython_kernel_config.py, which the image puts in /etc/ipython, one of
+ * the folders IPython reads config from), and the kernel is gone after the run.
  * Spec: docs/deploy.md (Image and build); notebook-image/README.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { findPython, freePort } from '../../../cli/local/jupyter-server.js';
+import { findPython, freePort, KERNEL_CONFIG } from '../../../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
+import { parseMessage } from '../../../functions/request/grammar.js';
+import { runNotebook } from '../../../functions/run/runner.js';
+import { notebookJson } from '../../helpers/jupyter.js';
+import { alive, kernelChildren, until } from '../../helpers/kernel-exec.js';
 
 const SCRIPT = join(PROJECT_ROOT, 'notebook-image', 'start-server.sh');
 
-interface Started { port: number; output: () => string; stop: () => Promise<number | null>; exited: Promise<number | null> }
+interface Started {
+  port: number;
+  pid: number;
+  output: () => string;
+  stop: () => Promise<number | null>;
+  exited: Promise<number | null>;
+}
 
-async function start(env: Record<string, string>): Promise<Started> {
+/** A hang bound: on a loaded machine the server (and its pooled kernel) can take tens of seconds to start. */
+const HANG_MS = 120_000;
+
+/** Starts start-server.sh; `ipythonConfig` puts the image's kernel config in the kernels' IPython config folder. */
+async function start(env: Record<string, string>, opts: { ipythonConfig?: boolean } = {}): Promise<Started> {
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-image-check-'));
+  if (opts.ipythonConfig) {
+    await mkdir(join(home, 'i', 'profile_default'), { recursive: true });
+    await copyFile(KERNEL_CONFIG, join(home, 'i', 'profile_default', 'ipython_kernel_config.py'));
+  }
   const port = await freePort();
   // Root in these test machines: jupyter refuses root unless told (the image runs as uid 1000).
   const extra = process.getuid?.() === 0 ? ['--allow-root'] : [];
@@ -47,7 +68,7 @@ async function start(env: Record<string, string>): Promise<Started> {
     await rm(home, { recursive: true, force: true });
     return code;
   };
-  return { port, output: () => out, stop, exited };
+  return { port, pid: child.pid!, output: () => out, stop, exited };
 }
 
 async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -55,7 +76,7 @@ async function get(port: number, path: string, headers: Record<string, string> =
   return { status: res.statusCode, body: await res.body.text() };
 }
 
-async function waitForApi(s: Started, ms = 20_000): Promise<void> {
+async function waitForApi(s: Started, ms = HANG_MS): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
@@ -67,7 +88,7 @@ async function waitForApi(s: Started, ms = 20_000): Promise<void> {
   }
 }
 
-test('start-server.sh serves /api on $PORT, requires the token and serves notebooks at their repo paths', { timeout: 60_000 }, async () => {
+test('start-server.sh serves /api on $PORT, requires the token and serves notebooks at their repo paths', { timeout: 2 * HANG_MS }, async () => {
   const token = randomBytes(24).toString('hex');
   const s = await start({ JUPYTER_TOKEN: token });
   try {
@@ -88,7 +109,7 @@ test('start-server.sh serves /api on $PORT, requires the token and serves notebo
   assert.match(s.output(), /\?token=\.\.\./, 'the startup URL masks the token');
 });
 
-test('start-server.sh refuses to start without a token, or with a short one', { timeout: 30_000 }, async () => {
+test('start-server.sh refuses to start without a token, or with a short one', { timeout: HANG_MS }, async () => {
   const none = await start({});
   assert.equal(await none.exited, 64);
   assert.match(none.output(), /JUPYTER_TOKEN is not set/);
@@ -97,4 +118,35 @@ test('start-server.sh refuses to start without a token, or with a short one', { 
   assert.notEqual(await short.exited, 0);
   assert.match(short.output(), /at least 16 characters/);
   await short.stop();
+});
+
+test('a run on the image\'s server gets its pooled kernel, with the image\'s kernel settings; no kernel is left', { timeout: 2 * HANG_MS }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'nbtrigger-image-run-'));
+  const token = randomBytes(24).toString('hex');
+  const s = await start({ JUPYTER_TOKEN: token, NBTRIGGER_ROOT_DIR: root }, { ipythonConfig: true });
+  try {
+    await writeFile(join(root, 'image.ipynb'), notebookJson([
+      'import os\nhist = get_ipython().history_manager.hist_file\n(os.getpid(), str(hist), os.getcwd())',
+    ]));
+    await waitForApi(s);
+    // The config's default pool (python3:1): a kernel waits, a child of the server no listing shows.
+    const pooled = await until(() => kernelChildren(s.pid)[0]);
+    const out = await runNotebook({ request: parseMessage(`127.0.0.1:${s.port} /image.ipynb`), token, limits: { startTimeoutMs: 60_000 } });
+    assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
+    assert.deepEqual(out.record.lastResult, { 'text/plain': `(${pooled}, ':memory:', '${root}')` },
+      'the pooled kernel ran it, in the notebook\'s folder, with the image\'s kernel settings (history in memory)');
+    assert.deepEqual(JSON.parse((await get(s.port, '/api/kernels', { authorization: `token ${token}` })).body), [], 'the run\'s kernel is deleted');
+    await until(() => (alive(pooled) ? undefined : true));
+  } finally {
+    await s.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+  assert.ok(!s.output().includes(token), 'the token must never be printed');
+});
+
+test('IPython reads /etc/ipython, where the image puts its kernel settings', { timeout: HANG_MS }, () => {
+  const r = spawnSync(findPython(), ['-c', 'import IPython.core.application as a, json; print(json.dumps(a.SYSTEM_CONFIG_DIRS))'],
+    { encoding: 'utf8', timeout: HANG_MS });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok((JSON.parse(r.stdout) as string[]).includes('/etc/ipython'), r.stdout);
 });

@@ -71,7 +71,7 @@ test('a refusal right after the deploy\'s own grant waits for it, within a bound
     assert.ok(reads(`${LOC}/services/a-second`) > 1, 'the refused read was tried again');
     assert.ok(lines.some((l) => /permission denied right after this deploy's IAM grant; trying again/.test(l)), lines.join('\n'));
     const second = run.policies.get(`${LOC}/services/a-second`);
-    assert.ok(second.bindings.some((b: any) => b.role === 'roles/run.invoker' && b.members.includes(member('fn-a'))), 'the grant was made');
+    assert.ok(second.bindings.some((b: { role: string; members: string[] }) => b.role === 'roles/run.invoker' && b.members.includes(member('fn-a'))), 'the grant was made');
   });
 
   await t.test('gives up at the end of the window, naming the role, the member and the resource', async () => {

@@ -22,7 +22,7 @@ import type { KernelChannel } from './channel.js';
 import { isObject } from './messages.js';
 import { networkError } from './rest.js';
 import { backoffMs, sleep } from './retry.js';
-import { loadUndici } from './undici-lean.js';
+import { loadUndici } from '../patches/undici-lean.js';
 
 /** What the server says about a kernel: running (any live state), gone (404) or dead. */
 export type KernelState = { state: 'alive'; executionState: string } | { state: 'gone' } | { state: 'dead' };

@@ -15,7 +15,7 @@ import { clip, httpBase, type ServerAddress } from '../request/address.js';
 import { clipRedacted, headerSecrets } from '../redact.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
 import { isObject } from './messages.js';
-import { loadUndici } from './undici-lean.js';
+import { loadUndici } from '../patches/undici-lean.js';
 
 export interface KernelModel {
   id: string;

@@ -9,7 +9,7 @@
  * Spec: docs/function.md (a webhook URL gets failures).
  * @module
  */
-import { loadUndici } from '../jupyter/undici-lean.js';
+import { loadUndici } from '../patches/undici-lean.js';
 import { undiciConnect, type Resolver } from '../security/connector.js';
 import { endpointConnector } from '../security/guard.js';
 import { clipRedacted } from '../redact.js';

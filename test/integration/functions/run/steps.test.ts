@@ -34,7 +34,8 @@ async function end(ctx: RunContext & { dispose(): void }): Promise<void> {
 
 describe('runner steps, one at a time', () => {
   test('plan: a kernelspec the server lacks is NO_SUCH_KERNEL, with what was learned kept', T, async () => {
-    const nb = await server.writeNotebook('steps-nokernel.ipynb', ['1'], { kernelspec: { name: 'nope', display_name: 'x' } });
+    const metadata = { kernelspec: { name: 'nope', display_name: 'x' } };
+    const nb = await server.writeNotebook('steps-nokernel.ipynb', ['1'], metadata);
     const ctx = context(nb);
     await assert.rejects(loadPlan(ctx), (e: Error & { code?: string }) => e.code === 'NO_SUCH_KERNEL');
     assert.equal(ctx.found.kernelName, 'nope');
@@ -50,7 +51,7 @@ describe('runner steps, one at a time', () => {
     const plan = await loadPlan(ctx);
     const kernel = await acquireKernel(ctx, plan, early);
     assert.equal(kernel.reused, false);
-    assert.deepEqual((await server.kernels()).map((k) => k.id), [kernel.id], 'the early kernel, no second one');
+    assert.deepEqual(await server.kernels(), [kernel.id], 'the early kernel, no second one');
     const exec = await executeOnKernel(ctx, kernel, plan.cells);
     assert.equal(exec.failure, undefined, exec.failure?.message);
     assert.deepEqual(exec.outputs.lastResult, { 'text/plain': '42' });

@@ -9,25 +9,19 @@
  */
 import type { NbtError } from '../errors.js';
 import type { PlannedCell } from '../notebook/model.js';
-import type { CellRun, ExecuteResult, ProgressEvent } from './execution-types.js';
+import type { CellRun, ExecuteOptions, ExecuteResult, ProgressEvent } from './execution-types.js';
 import type { Message } from './messages.js';
 
+/** The data options of the run (executor options without callbacks, signal or clock). */
+type DataOptions = 'session' | 'sequential' | 'cellTimeoutMs' | 'deadline' | 'maxOutputChars' | 'secrets' | 'graceMs' |
+  'maxReconnects';
+
 /** What the machine needs to know of the run's options (no callbacks, no clock). */
-export interface MachineConfig {
-  session: string;
-  sequential?: boolean;
-  cellTimeoutMs?: number;
-  /** Absolute time (ms since epoch) by which the run must end. */
-  deadline?: number;
-  maxOutputChars: number;
-  secrets?: readonly string[];
+export interface MachineConfig extends Pick<ExecuteOptions, DataOptions> {
   /** The driver can interrupt the kernel (a timeout then waits `graceMs` for the cell's last output). */
   canInterrupt?: boolean;
-  graceMs?: number;
   /** The driver can restore a dropped channel (without it a close ends the run). */
   canReconnect?: boolean;
-  /** Most channel drops one run survives (default 10). */
-  maxReconnects?: number;
 }
 
 /** One code cell the run sends, and how far its request has got. */

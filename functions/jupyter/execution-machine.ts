@@ -271,7 +271,10 @@ export class ExecutionMachine extends ExecutionState {
       p.run.endedAt = this.now;
     }
     this.result.failure = new NbtError('TIMEOUT', message, { details: p ? { cellIndex: p.cell.index } : {} });
-    if (!p || !this.config.canInterrupt || this.link !== 'connected' || p.msgId === '') return this.finish();
+    if (!p || !this.config.canInterrupt || this.link !== 'connected' || p.msgId === '') {
+      this.finish();
+      return;
+    }
     this.grace = p;
     this.result.interrupted = true;
     this.emit({ type: 'interrupt' });

@@ -90,11 +90,11 @@ export class ExecutionState {
         total: this.queue.length } });
     }
     while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
-    if (this.head === this.queue.length) return this.finish();
-    if (this.config.sequential) {
-      if (this.result.failure) return this.finish();
-      this.sendNext(1);
+    if (this.head === this.queue.length || (this.config.sequential && this.result.failure)) {
+      this.finish();
+      return;
     }
+    if (this.config.sequential) this.sendNext(1);
     this.arm(this.queue[this.head]!);
   }
 

@@ -39,7 +39,10 @@ let collections = 0;
 /** The collector, or null where it is refused or the Node is not a targeted one. */
 export function collector(): GcFn | null {
   if (gc !== undefined) return gc;
-  if (!GC_HINT_NODE_MAJORS.includes(nodeMajor())) return (gc = null);
+  if (!GC_HINT_NODE_MAJORS.includes(nodeMajor())) {
+    gc = null;
+    return gc;
+  }
   try {
     const exposed = (globalThis as { gc?: unknown }).gc;
     if (typeof exposed === 'function') gc = exposed as GcFn;

@@ -11,8 +11,9 @@
  * Spec: docs/architecture.md and docs/jupyter-protocol.md; docs/function.md (the runner must).
  * @module
  */
-import { NbtError, toNbtError } from '../errors.js';
+import { type NbtError, toNbtError } from '../errors.js';
 import { preloadWebSocket } from '../jupyter/channel.js';
+import type { ExecuteResult } from '../jupyter/executor.js';
 import { httpBase } from '../request/address.js';
 import { executeOnKernel } from './execute-step.js';
 import { acquireKernel, releaseKernel } from './kernel-steps.js';
@@ -32,7 +33,7 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     const early = startEarlyKernel(ctx);
     const plan = await loadPlan(ctx);
     const kernel = await acquireKernel(ctx, plan, early);
-    let exec;
+    let exec: ExecuteResult;
     try {
       exec = await executeOnKernel(ctx, kernel, plan.cells);
     } catch (e) {

@@ -35,7 +35,8 @@ const SCRIPT = readFileSync(join(UPSTREAM, 'repro_lost_event.py'), 'utf8');
 const SCRIPT_CLOSED_PIPE = readFileSync(join(UPSTREAM, 'repro_blocked_wakeup.py'), 'utf8');
 
 function run(mode: string, script = SCRIPT, env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync('/usr/bin/python3', ['-c', script, mode, KERNEL_CONFIG], { encoding: 'utf8', timeout: 30_000, env });
+  const r = spawnSync('/usr/bin/python3', ['-c', script, mode, KERNEL_CONFIG],
+    { encoding: 'utf8', timeout: 30_000, env });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
@@ -56,8 +57,8 @@ test('a publish after the IOPub thread closed its end of the pipe blocks for eve
  * when an ipykernel upgrade no longer takes the patch (the code it changes has moved).
  */
 test('the upstream patch applies to the installed ipykernel and fixes both races', { timeout: 60_000 }, async () => {
-  const where = spawnSync('/usr/bin/python3', ['-c', 'import ipykernel, os; print(os.path.dirname(ipykernel.__file__))'],
-    { encoding: 'utf8' });
+  const where = spawnSync('/usr/bin/python3',
+    ['-c', 'import ipykernel, os; print(os.path.dirname(ipykernel.__file__))'], { encoding: 'utf8' });
   const dir = await mkdtemp(join(tmpdir(), 'nbt-upstream-'));
   try {
     await cp(where.stdout.trim(), join(dir, 'ipykernel'), { recursive: true });

@@ -11,8 +11,8 @@ export function cells(n: number, o: Partial<PlannedCell> = {}): PlannedCell[] {
   return Array.from({ length: n }, (_, i) => ({ index: i, source: `c${i}`, skip: false, allowError: false, ...o }));
 }
 
-export function msg(parent: Message | string, channel: Message['channel'], type: string, content: Record<string, unknown>,
-  session = KERNEL): Message {
+export function msg(parent: Message | string, channel: Message['channel'], type: string,
+  content: Record<string, unknown>, session = KERNEL): Message {
   const pid = typeof parent === 'string' ? parent : parent.header.msg_id;
   return { header: { msg_id: `k${++ids}`, session, username: 'k', date: '', msg_type: type, version: '5.3' },
     parent_header: { msg_id: pid }, metadata: {}, content, channel };

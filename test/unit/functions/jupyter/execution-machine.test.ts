@@ -110,7 +110,8 @@ describe('execution machine: timeouts', () => {
     assert.ok(h.start().some((e) => e.type === 'set-timer' && e.timer === 'cell:1' && e.ms === 5000));
     const [a] = h.executes;
     h.deliver(status(a!, 'busy'));
-    const fired = h.take(h.m.onTimer('cell:1', h.t += 5000));
+    h.t += 5000;
+    const fired = h.take(h.m.onTimer('cell:1', h.t));
     assert.deepEqual(h.types(fired), ['interrupt', 'set-timer']);
     assert.deepEqual(fired[1], { type: 'set-timer', timer: 'grace', ms: 700 });
     h.deliver(stream(a!, 'KeyboardInterrupt'), reply(a!, 'error', { ename: 'KeyboardInterrupt' }), status(a!, 'idle'));
@@ -146,7 +147,8 @@ describe('execution machine: timeouts', () => {
     const h = new Harness(2, { deadline: 4000 });
     assert.ok(h.start().some((e) => e.type === 'set-timer' && e.timer === 'deadline' && e.ms === 3000));
     h.run(h.executes[0]!);
-    h.take(h.m.onTimer('deadline', h.t += 3000));
+    h.t += 3000;
+    h.take(h.m.onTimer('deadline', h.t));
     assert.equal(h.m.result.failure?.code, 'TIMEOUT');
     assert.equal(h.m.result.failure?.details.cellIndex, 1);
     assert.match(h.m.result.failure!.message, /3\.0 s left at start/);

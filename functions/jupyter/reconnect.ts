@@ -8,12 +8,12 @@
  *
  * What cannot be recovered: bytes the server had already written to the connection that was
  * cut (it buffers only once it notices that no client is connected). The executor's barrier
- * (see executor.ts) turns a lost reply or idle into KERNEL_DIED instead of a hang; a lost
+ * (see execution-machine.ts) turns a lost reply or idle into KERNEL_DIED instead of a hang; a lost
  * `stream` chunk cannot be detected by the protocol. Jupyter Server 1.x also drops the buffer
  * when another session connects to the kernel meanwhile (only one session buffers).
  *
  * Spec: docs/jupyter-protocol.md (reconnect with the same session_id; the server replays);
- * docs/function.md (Reconnect). How the executor decides what to resend: see executor.ts.
+ * docs/function.md (Reconnect). How the executor decides what to resend: see execution-machine.ts.
  * @module
  */
 import { isNbtError, NbtError } from '../errors.js';

@@ -75,6 +75,8 @@ _nbtrigger_split_large_streams()
 # ended, so no waiter is left behind; and the wake-up is sent without blocking: a pipe that is
 # full already holds wake-ups that will run the event, and one with no peer means the thread is
 # stopping, whose stop() (or this thread, once it has ended) runs what is left.
+# The same fix as an upstream patch, with a reproduction of each race: notebook-image/upstream/ and
+# docs/kernel.md.
 def _nbtrigger_drain_iopub_at_stop():
     try:
         import ipykernel

@@ -19,7 +19,7 @@ import { httpCreateConnection, type Connector } from '../security/connector.js';
 import { RawJsonText } from '../notebook/raw-text.js';
 import type { CookieJar } from './cookie-jar.js';
 import { clipLongStrings, extractLongStrings, placeholder } from './frame-clip.js';
-import { noteGarbage } from './gc-hint.js';
+import { noteGarbage } from '../patches/gc-hint.js';
 import { parseFrame, type Message } from './messages.js';
 
 export interface ChannelOptions {

@@ -8,12 +8,12 @@
  *
  * What cannot be recovered: bytes the server had already written to the connection that was
  * cut (it buffers only once it notices that no client is connected). The executor's barrier
- * (see executor.ts) turns a lost reply or idle into KERNEL_DIED instead of a hang; a lost
+ * (see execution-machine.ts) turns a lost reply or idle into KERNEL_DIED instead of a hang; a lost
  * `stream` chunk cannot be detected by the protocol. Jupyter Server 1.x also drops the buffer
  * when another session connects to the kernel meanwhile (only one session buffers).
  *
  * Spec: docs/jupyter-protocol.md (reconnect with the same session_id; the server replays);
- * docs/function.md (Reconnect). How the executor decides what to resend: see executor.ts.
+ * docs/function.md (Reconnect). How the executor decides what to resend: see execution-machine.ts.
  * @module
  */
 import { isNbtError, NbtError } from '../errors.js';
@@ -23,7 +23,7 @@ import type { CookieJar } from './cookie-jar.js';
 import { isObject } from './messages.js';
 import { networkError } from './rest.js';
 import { backoffMs, sleep } from './retry.js';
-import { loadUndici } from './undici-lean.js';
+import { loadUndici } from '../patches/undici-lean.js';
 
 /** What the server says about a kernel: running (any live state), gone (404) or dead. */
 export type KernelState = { state: 'alive'; executionState: string } | { state: 'gone' } | { state: 'dead' };
@@ -133,32 +133,4 @@ export async function fetchKernelState(o: KernelStateOptions, signal?: AbortSign
   }
 }
 
-/**
- * A bounded window of recently seen message ids: drops a message delivered twice (a replay
- * overlapping what the previous connection already delivered) without growing without bound
- * on a cell that prints millions of messages.
- */
-export class SeenIds {
-  private readonly set = new Set<string>();
-  private readonly ring: string[];
-  private next = 0;
-  duplicates = 0;
-
-  constructor(private readonly capacity = 50_000) {
-    this.ring = new Array<string>(capacity);
-  }
-
-  /** True when `id` was seen before (and counts it); otherwise remembers it. */
-  check(id: string): boolean {
-    if (this.set.has(id)) {
-      this.duplicates++;
-      return true;
-    }
-    const old = this.ring[this.next];
-    if (old !== undefined) this.set.delete(old);
-    this.ring[this.next] = id;
-    this.next = (this.next + 1) % this.capacity;
-    this.set.add(id);
-    return false;
-  }
-}
+export { SeenIds } from './seen-ids.js';

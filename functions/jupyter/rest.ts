@@ -16,7 +16,7 @@ import { clipRedacted, headerSecrets } from '../redact.js';
 import { undiciConnect, type Connector } from '../security/connector.js';
 import type { CookieJar } from './cookie-jar.js';
 import { isObject } from './messages.js';
-import { loadUndici } from './undici-lean.js';
+import { loadUndici } from '../patches/undici-lean.js';
 
 export interface KernelModel {
   id: string;

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Dispatcher } from 'undici';
-import { loadUndici } from '../jupyter/undici-lean.js';
+import { loadUndici } from '../patches/undici-lean.js';
 import { undiciConnect, type Resolver } from '../security/connector.js';
 import { endpointConnector } from '../security/guard.js';
 import { clipRedacted } from '../redact.js';

@@ -9,7 +9,7 @@
  */
 import { JupyterRest } from '../jupyter/rest.js';
 import { redact, redactJson } from '../log.js';
-import { noteGarbage } from '../jupyter/gc-hint.js';
+import { noteGarbage } from '../patches/gc-hint.js';
 import { jsonPieces, type Piece } from '../notebook/json-pieces.js';
 import { redactBytes } from '../redact-bytes.js';
 import { buildExecutedNotebook } from '../notebook/executed.js';

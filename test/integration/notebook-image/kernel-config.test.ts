@@ -17,72 +17,27 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KERNEL_CONFIG } from '../../../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseMessage } from '../../../functions/request/grammar.js';
 import { runNotebook } from '../../../functions/run/runner.js';
 import { startTestServer } from '../../helpers/jupyter.js';
 
-const SCRIPT = `
-import sys, threading, zmq
-if sys.argv[1] == "with-config":
-    from traitlets.config import Config
-    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), {"c": Config(), "get_config": Config})
-from ipykernel.iostream import IOPubThread
-ctx = zmq.Context()
-t = IOPubThread(ctx.socket(zmq.PUB))
-t.start()
-ran = threading.Event()
-t._events.append(ran.set)  # scheduled; its wake-up lost the race with stop()
-t.stop()
-print("ran" if ran.is_set() else "lost")
-`;
-
+/** The reproductions (also what docs/kernel.md gives upstream), run as scripts. */
+const UPSTREAM = join(PROJECT_ROOT, 'notebook-image', 'upstream');
+/** Race 1: an event appended to the IOPub thread's queue whose wake-up lost the race with stop(). */
+const SCRIPT = readFileSync(join(UPSTREAM, 'repro_lost_event.py'), 'utf8');
 /** Race 2: the control thread's pipe was connected; the thread stopping closed the other end. */
-const SCRIPT_CLOSED_PIPE = `
-import os, sys, threading, time, zmq
-if sys.argv[1] == "with-config":
-    from traitlets.config import Config
-    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), {"c": Config(), "get_config": Config})
-from ipykernel.iostream import IOPubThread
-closed, hold = threading.Event(), threading.Event()
-def thread_main(self):  # ipykernel's, then held alive after its end of the event pipe is closed
-    self.io_loop.start()
-    self.io_loop.close(all_fds=True)
-    closed.set()
-    hold.wait()
-IOPubThread._thread_main = thread_main
-t = IOPubThread(zmq.Context().socket(zmq.PUB))
-t.start()
-ran, first, go = threading.Event(), threading.Event(), threading.Event()
-def control():  # publishes while the thread runs (its pipe connects), then again as the thread stops
-    t.schedule(first.set)
-    go.wait(10)
-    for _ in range(50):  # until zmq has seen the closed end (then a plain send blocks)
-        t.schedule(lambda: None)
-        time.sleep(0.01)
-    t.schedule(ran.set)
-waker = threading.Thread(target=control, daemon=True)
-waker.start()
-first.wait(10)
-t.io_loop.add_callback(t.io_loop.stop)
-closed.wait(10)
-go.set()
-waker.join(4)
-if waker.is_alive():
-    print("blocked", flush=True)
-    os._exit(0)
-hold.set()
-t.stop()
-print("ran" if ran.is_set() else "lost", flush=True)
-os._exit(0)
-`;
+const SCRIPT_CLOSED_PIPE = readFileSync(join(UPSTREAM, 'repro_blocked_wakeup.py'), 'utf8');
 
-function run(mode: string, script = SCRIPT): string {
-  const r = spawnSync('/usr/bin/python3', ['-c', script, mode, KERNEL_CONFIG], { encoding: 'utf8', timeout: 30_000 });
+function run(mode: string, script = SCRIPT, env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync('/usr/bin/python3', ['-c', script, mode, KERNEL_CONFIG],
+    { encoding: 'utf8', timeout: 30_000, env });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
@@ -95,6 +50,28 @@ test('an event scheduled on the IOPub thread as it stops is lost without the con
 test('a publish after the IOPub thread closed its end of the pipe blocks for ever without the config, returns and runs with it', { timeout: 60_000 }, () => {
   assert.equal(run('plain', SCRIPT_CLOSED_PIPE), 'blocked', 'the race this guards against (ipykernel as shipped)');
   assert.equal(run('with-config', SCRIPT_CLOSED_PIPE), 'ran');
+});
+
+/**
+ * The upstream patch of docs/kernel.md (notebook-image/upstream/ipykernel-iostream-shutdown.diff),
+ * applied with `patch` to a copy of the installed ipykernel, fixes both reproductions. It fails
+ * when an ipykernel upgrade no longer takes the patch (the code it changes has moved).
+ */
+test('the upstream patch applies to the installed ipykernel and fixes both races', { timeout: 60_000 }, async () => {
+  const where = spawnSync('/usr/bin/python3',
+    ['-c', 'import ipykernel, os; print(os.path.dirname(ipykernel.__file__))'], { encoding: 'utf8' });
+  const dir = await mkdtemp(join(tmpdir(), 'nbt-upstream-'));
+  try {
+    await cp(where.stdout.trim(), join(dir, 'ipykernel'), { recursive: true });
+    const applied = spawnSync('patch', ['-p1', '--forward', '-i', join(UPSTREAM, 'ipykernel-iostream-shutdown.diff')],
+      { cwd: dir, encoding: 'utf8' });
+    assert.equal(applied.status, 0, `the patch no longer applies: ${applied.stdout}${applied.stderr}`);
+    const env = { ...process.env, PYTHONPATH: dir };
+    assert.equal(run('plain', SCRIPT, env), 'ran');
+    assert.equal(run('plain', SCRIPT_CLOSED_PIPE, env), 'ran');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 /**

@@ -1,4 +1,10 @@
 /**
+ * PATCH (memory): `--expose-gc` switched on at run time. Targets the V8 of Node
+ * {@link GC_HINT_NODE_MAJORS} (Node 20 here, nodejs22 on Cloud Functions): V8 flags are not a
+ * stable interface. On any other Node the hint does nothing (the plain fallback: V8 collects as
+ * it would). test/unit/functions/patches/gc-hint.test.ts fails when the running Node is not a
+ * target or no longer hands out a collector taking `{ type: 'minor' }`: re-check, then add it.
+ *
  * Keeps the garbage of large kernel output bounded. Every frame leaves garbage behind: the socket's
  * read buffers, the frame ws assembles, the decoded JSON, and the text of a cell already past the
  * output cap. V8 collects it only when its young generation fills (up to 2 × 16 MiB) or external
@@ -17,6 +23,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+/** The Node major versions whose V8 the run-time flag and the `minor` collection were checked on. */
+export const GC_HINT_NODE_MAJORS: readonly number[] = [20, 22];
+
 /** Bytes of frames between two collections. */
 export const GC_EVERY_BYTES = 2 * 1024 * 1024;
 
@@ -27,8 +36,13 @@ let pending = 0;
 let scheduled = false;
 let collections = 0;
 
-function collector(): GcFn | null {
+/** The collector, or null where it is refused or the Node is not a targeted one. */
+export function collector(): GcFn | null {
   if (gc !== undefined) return gc;
+  if (!GC_HINT_NODE_MAJORS.includes(nodeMajor())) {
+    gc = null;
+    return gc;
+  }
   try {
     const exposed = (globalThis as { gc?: unknown }).gc;
     if (typeof exposed === 'function') gc = exposed as GcFn;
@@ -64,6 +78,10 @@ function collect(): void {
   if (!fn) return;
   collections++;
   fn({ type: 'minor' });
+}
+
+function nodeMajor(): number {
+  return Number(process.versions.node.split('.')[0]);
 }
 
 /** How many collections the hint has asked for in this process (for tests and the bench). */

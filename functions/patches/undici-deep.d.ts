@@ -1,4 +1,4 @@
-// Types for the undici files that functions/jupyter/undici-lean.ts imports directly (CommonJS:
+// Types for the undici files that functions/patches/undici-lean.ts imports directly (CommonJS:
 // `module.exports` is the default export). The package ships types for its index only.
 declare module 'undici/lib/dispatcher/pool.js' {
   import type { Pool } from 'undici';

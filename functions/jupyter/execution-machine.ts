@@ -1,0 +1,283 @@
+/**
+ * The execution of a notebook's code cells as a state machine over protocol events. Pure: no
+ * socket, no timer, no clock inside. Each handler takes one event (a kernel message, a close, a
+ * timer firing, the reconnector's answer, a cancellation) with the time it happened, updates the
+ * named state and returns the effects for the driver (executor.ts) to carry out.
+ *
+ * A cell is done only when both its `execute_reply` and its iopub `idle` have arrived. Kernel
+ * death, an unexpected close, a cell timeout, the run deadline and cancellation each end the run
+ * at once with a classified error: never a hang. Cells are pipelined (all requests sent at once)
+ * or sequential.
+ *
+ * Reconnect (`canReconnect`): an unexpected close is not the end. The machine stops sending, asks
+ * for a new channel on the same session (Jupyter Server replays what it buffered), drops any
+ * message whose `header.msg_id` it has already seen, and carries on. No cell can run twice:
+ *  - an execute_request never handed to the old socket (sequential mode, later cells) is sent on
+ *    the new channel as usual;
+ *  - one handed to the old socket is NEVER sent again, even if nothing came back for it: it may
+ *    have reached the kernel (and run) with its answers lost in the cut;
+ *  - to settle those, the first message on the new channel is a barrier, a `kernel_info_request`.
+ *    The kernel handles shell requests in order and publishes iopub in order, so once the
+ *    barrier's reply AND its iopub `idle` have arrived, every request sent before it that reached
+ *    the kernel has finished and all its messages were delivered (live or replayed). One still
+ *    not done then was lost: the run ends with KERNEL_DIED naming the cell, it is not resent.
+ *
+ * Handlers are named after protocol steps, as nbclient's NotebookClient and @jupyterlab/services'
+ * kernel future name theirs. Spec: docs/jupyter-protocol.md;
+ * https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
+ * @module
+ */
+import { NbtError } from '../errors.js';
+import type { Barrier, Effect, PendingCell, TimerId } from './execution-events.js';
+import { onCellOutput } from './execution-output.js';
+import { ExecutionState } from './execution-state.js';
+import { isExecuteReply, isStatus, makeRequest, type Message, parentId, type ExecuteReplyContent } from './messages.js';
+
+/** How long a run with no cell to send waits for the kernel's language_info. */
+export const INFO_WAIT_MS = 60_000;
+
+export class ExecutionMachine extends ExecutionState {
+  /** The run begins on an open channel: ask for language_info, send the first requests, arm the timers. */
+  onStart(now: number, writable: boolean): Effect[] {
+    return this.step(now, writable, () => {
+      const { deadline, sequential } = this.config;
+      if (deadline !== undefined) {
+        this.deadlineLeftMs = Math.max(0, deadline - now);
+        this.emit({ type: 'set-timer', timer: 'deadline', ms: this.deadlineLeftMs });
+      }
+      this.emit({ type: 'send', messages: [this.infoRequest] });
+      if (this.queue.length === 0) {
+        // Bounded: a kernel that never answers leaves the notebook's own language_info, nothing more.
+        this.emit({ type: 'set-timer', timer: 'info', ms: this.config.cellTimeoutMs ?? INFO_WAIT_MS });
+        return;
+      }
+      this.sendNext(sequential ? 1 : this.queue.length);
+      this.arm(this.queue[0]!);
+    });
+  }
+
+  /** A kernel message arrived (any channel). */
+  onMessage(m: Message, now: number, writable: boolean): Effect[] {
+    return this.step(now, writable, () => {
+      if (this.seen.check(m.header.msg_id)) return;
+      this.emit({ type: 'observe', message: m });
+      if (this.onKernelLifecycle(m)) return;
+      const pid = parentId(m);
+      const barrier = pid === undefined ? undefined : this.barriers.get(pid);
+      if (barrier) return this.onBarrierMessage(pid!, barrier, m);
+      if (pid === this.infoRequest.header.msg_id) return this.onKernelInfo(m);
+      const p = pid === undefined ? undefined : this.byMsg.get(pid);
+      if (!p || p.done) return;
+      if (m.channel === 'iopub') this.onIopub(p, m);
+      else if (isExecuteReply(m)) this.onExecuteReply(p, m);
+    });
+  }
+
+  /** The channel ended without the driver closing it. */
+  onClose(err: NbtError, now: number): Effect[] {
+    return this.step(now, false, () => {
+      if (err.code === 'PROTOCOL_ERROR') {
+        // Keeps its own verdict: a frame over the limit would be too big again on a redelivery.
+        return this.failAtCurrent('PROTOCOL_ERROR', err.message, 'error', err.retryable);
+      }
+      if (!this.config.canReconnect) return this.failAtCurrent('KERNEL_DIED', err.message, 'error');
+      if (++this.drops > (this.config.maxReconnects ?? 10)) {
+        return this.failAtCurrent('KERNEL_DIED', `${err.message}; the channel dropped ${this.drops} times, giving up`,
+          'error');
+      }
+      this.link = 'reconnecting';
+      this.lastDrop = err;
+      this.emit({ type: 'reconnect', cause: err });
+    });
+  }
+
+  /** The reconnector restored the channel: the barrier goes first and covers everything sent so far. */
+  onReconnected(now: number): Effect[] {
+    return this.step(now, false, () => {
+      this.link = 'connected';
+      this.result.reconnects++;
+      this.result.warnings.push(`kernel channel dropped (${this.lastDrop?.message ?? 'closed'}); ` +
+        'reconnected with the same session and resumed');
+      const barrier = makeRequest(this.config.session, 'kernel_info_request', {});
+      this.barriers.set(barrier.header.msg_id, { covers: this.sent, replied: false, idle: false });
+      this.emit({ type: 'send', messages: [barrier] });
+      this.emit({ type: 'listen' });
+    });
+  }
+
+  /** The restored channel delivered what arrived early: send what waited for it. */
+  onListening(now: number, writable: boolean): Effect[] {
+    return this.step(now, writable, () => this.flush());
+  }
+
+  /** The reconnector gave up. */
+  onReconnectFailed(e: unknown, now: number): Effect[] {
+    return this.step(now, false, () => {
+      // A server that cannot be reached before any cell started is that (retryable, nothing ran);
+      // once a cell started, the kernel went with the server.
+      const unreachable = (e as NbtError)?.code === 'SERVER_UNREACHABLE' && this.result.started === 0;
+      const message = (e as Error)?.message ?? String(e);
+      this.failAtCurrent(unreachable ? 'SERVER_UNREACHABLE' : 'KERNEL_DIED', message, 'error');
+    });
+  }
+
+  /** A timer the machine set fired. */
+  onTimer(timer: TimerId, now: number): Effect[] {
+    return this.step(now, false, () => {
+      if (timer === 'grace' || timer === 'info') return this.finish();
+      if (timer === 'deadline') {
+        const left = (this.deadlineLeftMs / 1000).toFixed(1);
+        return this.onTimeout(this.currentCell(), `run exceeded its deadline (${left} s left at start)`);
+      }
+      const p = this.queue[Number(timer.slice('cell:'.length)) - 1]!;
+      const limit = (this.config.cellTimeoutMs! / 1000).toFixed(1);
+      this.onTimeout(p, `cell ${p.cell.index} exceeded its ${limit} s timeout`);
+    });
+  }
+
+  /** The run was cancelled. */
+  onAbort(now: number): Effect[] {
+    return this.step(now, false, () => this.failAtCurrent('CANCELLED', 'run cancelled'));
+  }
+
+  /** Stream text for a cell that keeps no more output (or for no pending cell) need not be decoded. */
+  discardable(m: Message): boolean {
+    const p = this.byMsg.get(m.parent_header.msg_id ?? '');
+    return p === undefined || p.done || this.result.outputs.truncated(p.cell.index);
+  }
+
+  /** Status and shutdown messages that end the run; true when the message was one. */
+  private onKernelLifecycle(m: Message): boolean {
+    if (isStatus(m)) {
+      const state = m.content.execution_state;
+      if (state === 'restarting' || state === 'dead') {
+        this.failAtCurrent('KERNEL_DIED', `kernel died (status ${state})`, 'error');
+        return true;
+      }
+    }
+    // ipykernel 6 broadcasts shutdown_reply on iopub. We never send shutdown_request (the runner
+    // deletes over REST after closing the channel), so this is the server stopping or another
+    // client shutting the kernel down; the running cell is interrupted next and must not be
+    // reported as a KeyboardInterrupt in the notebook.
+    if (m.channel === 'iopub' && m.header.msg_type === 'shutdown_reply') {
+      const how = m.content.restart === true ? 'restarted' : 'shut down';
+      this.failAtCurrent('KERNEL_DIED', `kernel was ${how} by the server or another client`, 'error');
+      return true;
+    }
+    // Every kernel process signs its messages with its own session id: a new one on the shell
+    // channel or in a busy/idle status means another kernel process answers now (a restart by
+    // another client or by the server), even when the old one's shutdown_reply never reached us.
+    if (m.channel === 'shell' || (isStatus(m) && m.content.execution_state !== 'starting')) {
+      this.kernelSession ??= m.header.session;
+      if (m.header.session !== this.kernelSession) {
+        const message = 'kernel was restarted by the server or another client (a new kernel process answers)';
+        this.failAtCurrent('KERNEL_DIED', message, 'error');
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private onBarrierMessage(id: string, barrier: Barrier, m: Message): void {
+    if (m.channel === 'shell' && m.header.msg_type === 'kernel_info_reply') barrier.replied = true;
+    else if (isStatus(m) && m.content.execution_state === 'idle') barrier.idle = true;
+    if (!barrier.replied || !barrier.idle) return;
+    this.barriers.delete(id);
+    this.onBarrierPassed(barrier.covers);
+  }
+
+  /** Every request sent before the barrier must be done by now; one that is not was lost. */
+  private onBarrierPassed(covers: number): void {
+    const lost = this.queue.slice(0, covers).filter((p) => !p.done);
+    if (lost.length === 0) return;
+    for (const p of lost) {
+      if (p.run.startedAt === undefined) continue;
+      p.run.status = 'error';
+      p.run.endedAt = this.now;
+    }
+    const first = lost[0]!;
+    const what = first.run.startedAt === undefined ? 'never started' : 'never finished';
+    this.finish(new NbtError('KERNEL_DIED', `kernel channel was restored, but cell ${first.cell.index} (sent before ` +
+      `the connection dropped) ${what}: its request or its answers were lost with the connection, or the kernel ` +
+      'restarted meanwhile; not resent, so it cannot run twice',
+    { details: { cellIndex: first.cell.index, lostCells: lost.map((p) => p.cell.index) } }));
+  }
+
+  private onKernelInfo(m: Message): void {
+    if (m.header.msg_type !== 'kernel_info_reply') return;
+    const info = m.content.language_info;
+    if (typeof info === 'object' && info !== null) this.result.languageInfo = info as Record<string, unknown>;
+    // With no cell to send, the reply was all the run waited for (nbclient asks for it as well).
+    if (this.queue.length === 0) this.finish();
+  }
+
+  private onIopub(p: PendingCell, m: Message): void {
+    if (!isStatus(m)) {
+      onCellOutput(this, p, m);
+      return;
+    }
+    if (m.content.execution_state === 'busy' && p.run.startedAt === undefined) this.onCellStart(p);
+    else if (m.content.execution_state === 'idle') {
+      p.idle = true;
+      if (p === this.grace) {
+        if (p.replied) this.finish();
+        return;
+      }
+      this.settle(p);
+    }
+  }
+
+  private onCellStart(p: PendingCell): void {
+    p.run.startedAt = this.now;
+    this.result.started++;
+    this.emit({ type: 'progress', event: { type: 'start', cellIndex: p.cell.index, position: p.position,
+      total: this.queue.length } });
+    this.arm(p);
+  }
+
+  private onExecuteReply(p: PendingCell, m: Message<ExecuteReplyContent>): void {
+    const c = m.content;
+    const { result } = this;
+    p.replied = true;
+    if (p === this.grace) { // stays timed_out: its KeyboardInterrupt is not a cell error
+      if (p.idle) this.finish();
+      return;
+    }
+    if (typeof c.execution_count === 'number') p.run.executionCount = c.execution_count;
+    if (c.status === 'ok') p.run.status = 'ok';
+    else if (c.status === 'error') this.onCellError(p, c);
+    else p.run.status = 'aborted';
+    if (result.failure && c.status !== 'aborted' && p.run.status !== 'error' && p.position > this.failedPosition()) {
+      result.warnings.push(`cell ${p.cell.index} ran after an earlier error: its request reached the kernel after ` +
+        'the abort window');
+    }
+    this.settle(p);
+  }
+
+  private onCellError(p: PendingCell, c: ExecuteReplyContent): void {
+    p.run.status = 'error';
+    const traceback = Array.isArray(c.traceback) ? c.traceback.map(String) : [];
+    p.run.error = { ename: String(c.ename ?? ''), evalue: String(c.evalue ?? ''), traceback };
+    if (p.cell.allowError || this.result.failure) return;
+    this.result.failure = new NbtError('CELL_ERROR', `cell ${p.cell.index} raised ${p.run.error.ename}: ` +
+      p.run.error.evalue, { details: { cellIndex: p.cell.index, ...p.run.error } });
+  }
+
+  /** A timeout: interrupt, then wait (bounded) for the cell's last output, as nbclient does. */
+  private onTimeout(p: PendingCell | undefined, message: string): void {
+    if (this.grace) return;
+    if (p) {
+      p.run.status = 'timed_out';
+      p.run.endedAt = this.now;
+    }
+    this.result.failure = new NbtError('TIMEOUT', message, { details: p ? { cellIndex: p.cell.index } : {} });
+    if (!p || !this.config.canInterrupt || this.link !== 'connected' || p.msgId === '') {
+      this.finish();
+      return;
+    }
+    this.grace = p;
+    this.result.interrupted = true;
+    this.emit({ type: 'interrupt' });
+    this.emit({ type: 'set-timer', timer: 'grace', ms: this.config.graceMs ?? 2000 });
+  }
+}

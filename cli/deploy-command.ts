@@ -11,13 +11,11 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
-import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../deploy/apply.js';
-import { chainErrors, renderChains } from '../deploy/chain.js';
+import type { DeployOptions } from '../deploy/apply.js';
 import { builtImageProblem } from '../deploy/image.js';
-import { closeDeployClients, createDeployClients, type DeployClients } from '../deploy/clients/index.js';
+import type { DeployClients } from '../deploy/clients/index.js';
 import { checkCredentials } from '../deploy/clients/credentials.js';
 import { parseManifest, type Manifest } from '../deploy/manifest.js';
-import { renderPlan, renderSchedules, summarize } from '../deploy/render.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
 
@@ -88,8 +86,12 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
       return 0;
     }
+    // Loaded only past --check: the Google client libraries take longer to load than the check takes.
+    const { allowedServers, applyDestroy, deploy, planDestroyFor, planFor } = await import('../deploy/apply.js');
+    const { chainErrors, renderChains } = await import('../deploy/chain.js');
+    const { renderPlan, renderSchedules, summarize } = await import('../deploy/render.js');
     if (!io.clients) await checkCredentials(io.env);
-    clients = io.clients ?? createDeployClients(manifest.project, io.env);
+    clients = io.clients ?? (await import('../deploy/clients/index.js')).createDeployClients(manifest.project, io.env);
     const json = v.json === true;
     const out = (actions: import('../deploy/plan.js').Action[]): void => {
       if (json) io.stdout.write(`${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`);
@@ -120,7 +122,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     io.stderr.write(`nbtrigger ${verb}: ${err.message}\n`);
     return exitCodeFor(err.kind);
   } finally {
-    if (clients && !io.clients) await closeDeployClients(clients);
+    if (clients && !io.clients) await (await import('../deploy/clients/index.js')).closeDeployClients(clients);
   }
 }
 

@@ -87,7 +87,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       return 0;
     }
     // Loaded only past --check: the Google client libraries take longer to load than the check takes.
-    const { allowedServers, applyDestroy, deploy, planDestroyFor, planFor } = await import('../deploy/apply.js');
+    const { allowedServers, applyDestroy, deploy, partialFailure, planDestroyFor, planFor } = await import('../deploy/apply.js');
     const { chainErrors, renderChains } = await import('../deploy/chain.js');
     const { renderPlan, renderSchedules, summarize } = await import('../deploy/render.js');
     if (!io.clients) await checkCredentials(io.env);
@@ -109,8 +109,22 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderSchedules(manifest, io.now ?? new Date()));
       return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 ? 2 : 0;
     }
-    const done = await deploy(clients, manifest, (l) => io.stderr.write(`${l}\n`), opts);
+    const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+    // On a terminal one line counts the changes (a deploy of 1,000 notebooks makes thousands);
+    // elsewhere (a build log) each change is a line of its own. A failure is always a line.
+    const line = (l: string): void => {
+      if (!tty) io.stderr.write(`${l}\n`);
+      else if (l.startsWith('FAILED ')) io.stderr.write(`\r\x1b[2K${l}\n`);
+    };
+    if (tty) opts.progress = (finished, total, failed) => io.stderr.write(`\r\x1b[2Kdeploy: ${finished}/${total} changes${failed > 0 ? `, ${failed} failed` : ''}`);
+    const done = await deploy(clients, manifest, line, opts);
+    if (tty) io.stderr.write('\r\x1b[2K');
     out(done.actions);
+    if (done.failures.length > 0) {
+      const err = partialFailure(done);
+      io.stderr.write(`nbtrigger deploy: ${err.message}\n`);
+      return exitCodeFor(err.kind);
+    }
     const file = v['write-allowed-servers'];
     if (file !== undefined) {
       await writeFile(file, allowedServers(manifest, done.urls).join(','));

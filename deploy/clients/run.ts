@@ -20,10 +20,14 @@ import { apiError } from './errors.js';
 type IService = protos.google.cloud.run.v2.IService;
 type IPolicy = protos.google.iam.v1.IPolicy;
 
+/** Services asked for a page (ListServicesRequest.page_size; the server may answer fewer). */
+const LIST_PAGE_SIZE = 500;
+
 /** Every service in `projects/P/locations/R`, as the plan compares them. */
 export async function listServices(client: ServicesClient, location: string): Promise<ActualService[]> {
   try {
-    const [services] = await client.listServices({ parent: location });
+    // The client follows next_page_token: one call a page (https://google.aip.dev/158).
+    const [services] = await client.listServices({ parent: location, pageSize: LIST_PAGE_SIZE });
     return services.map(toActual);
   } catch (e) {
     throw apiError(`list Cloud Run services in ${location}`, e);

@@ -23,7 +23,8 @@ export const JOB_UPDATE_PATHS = ['description', 'schedule', 'time_zone', 'pubsub
 /** Every job in `projects/P/locations/R`. */
 export async function listJobs(client: CloudSchedulerClient, location: string): Promise<ActualJob[]> {
   try {
-    const [jobs] = await client.listJobs({ parent: location });
+    // 500 a page, the most ListJobsRequest.page_size allows; the client follows next_page_token.
+    const [jobs] = await client.listJobs({ parent: location, pageSize: 500 });
     return jobs.map(toActualJob);
   } catch (e) {
     throw apiError(`list Cloud Scheduler jobs in ${location}`, e);

@@ -26,9 +26,15 @@ const LIST_PAGE_SIZE = 500;
 /** Every service in `projects/P/locations/R`, as the plan compares them. */
 export async function listServices(client: ServicesClient, location: string): Promise<ActualService[]> {
   try {
-    // The client follows next_page_token: one call a page (https://google.aip.dev/158).
-    const [services] = await client.listServices({ parent: location, pageSize: LIST_PAGE_SIZE });
-    return services.map(toActual);
+    // One call a page, following next_page_token (https://google.aip.dev/158).
+    const out: ActualService[] = [];
+    let pageToken = '';
+    do {
+      const [services, next] = await client.listServices({ parent: location, pageSize: LIST_PAGE_SIZE, pageToken }, { autoPaginate: false });
+      out.push(...services.map(toActual));
+      pageToken = next?.pageToken ?? '';
+    } while (pageToken !== '');
+    return out;
   } catch (e) {
     throw apiError(`list Cloud Run services in ${location}`, e);
   }

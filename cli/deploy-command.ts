@@ -16,6 +16,7 @@ import { builtImageProblem } from '../deploy/image.js';
 import type { DeployClients } from '../deploy/clients/index.js';
 import { checkCredentials } from '../deploy/clients/credentials.js';
 import { parseManifest, type Manifest } from '../deploy/manifest.js';
+import { manifestCounts, quotaFindings, renderQuotas } from '../deploy/quotas.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
 
@@ -84,7 +85,9 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     const manifest = await loadManifest(v.file);
     if (v.check) {
       io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
-      return 0;
+      const quotas = quotaFindings(manifestCounts(manifest));
+      io.stdout.write(renderQuotas(quotas));
+      return quotas.some((q) => q.level === 'error') ? 2 : 0;
     }
     // Loaded only past --check: the Google client libraries take longer to load than the check takes.
     const { allowedServers, applyDestroy, deploy, partialFailure, planDestroyFor, planFor } = await import('../deploy/apply.js');
@@ -104,10 +107,10 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
       return 0;
     }
     if (dry) {
-      const { actions, chains } = await planFor(clients, manifest, opts);
-      if (json) io.stdout.write(`${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains })}\n`);
-      else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderSchedules(manifest, io.now ?? new Date()));
-      return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 ? 2 : 0;
+      const { actions, chains, quotas } = await planFor(clients, manifest, opts);
+      if (json) io.stdout.write(`${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains, quotas })}\n`);
+      else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderQuotas(quotas) + renderSchedules(manifest, io.now ?? new Date()));
+      return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 || quotas.some((q) => q.level === 'error') ? 2 : 0;
     }
     const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
     // On a terminal one line counts the changes (a deploy of 1,000 notebooks makes thousands);

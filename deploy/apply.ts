@@ -15,6 +15,7 @@ import { withImages } from './image.js';
 import type { Manifest } from './manifest.js';
 import { isMutating, planDeploy, planDestroy, planJobs, type Action, type ActualState } from './plan.js';
 import type { DeployClients } from './clients/index.js';
+import { planCounts, quotaFindings, renderQuotas, type QuotaFinding } from './quotas.js';
 import { DEFAULT_PACING, forEachBounded, withQuotaRetry, type Pacing } from './pacing.js';
 import { createService, deleteService, getInvokers, listServices, updateInvokers, updateService } from './clients/run.js';
 import { createJob, deleteJob, listJobs, updateJob } from './clients/scheduler.js';
@@ -29,6 +30,8 @@ export interface Planned {
   actual: ActualState;
   actions: Action[];
   chains: Chain[];
+  /** The documented quotas this plan meets (deploy/quotas.ts). */
+  quotas: QuotaFinding[];
 }
 
 /** What deploy and plan are told besides the manifest. */
@@ -93,7 +96,7 @@ export async function planFor(clients: DeployClients, m: Manifest, opts: DeployO
   const actual = await readActual(clients, m);
   const desired = desiredState(resolveImages(m, actual, opts), serviceUrls(actual));
   const actions = planDeploy(desired, actual);
-  return { desired, actual, actions, chains: chains(desired, actual, actions) };
+  return { desired, actual, actions, chains: chains(desired, actual, actions), quotas: quotaFindings(planCounts(actual, actions)) };
 }
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
@@ -119,6 +122,13 @@ export interface Deployed {
   urls: Map<string, string>;
   /** What could not be applied: the rest was. A second deploy tries them again. */
   failures: Failure[];
+}
+
+/** Throws when the plan breaks a quota no project can have raised (deploy/quotas.ts). */
+export function refuseQuotas(findings: readonly QuotaFinding[]): void {
+  const errors = findings.filter((f) => f.level === 'error');
+  if (errors.length === 0) return;
+  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${renderQuotas(errors).trimEnd()}`, { details: { quotas: errors.map((f) => f.rule.id) } });
 }
 
 /** Throws when the plan holds a conflict (a resource of that name that nbtrigger did not make). */
@@ -157,6 +167,8 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   const { actual, actions, desired } = planned;
   refuseConflicts(actions);
   refuseBrokenChain(planned);
+  refuseQuotas(planned.quotas);
+  for (const q of planned.quotas) report(renderQuotas([q]).trimEnd());
   const pacing: Pacing = { ...DEFAULT_PACING, ...opts.pacing };
   const resolved = resolveImages(m, actual, opts);
   const urls = serviceUrls(actual);

@@ -8,7 +8,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { exitCodeFor, NbtError, toNbtError } from '../functions/errors.js';
 import type { DeployOptions } from '../deploy/apply.js';
@@ -16,6 +16,7 @@ import { builtImageProblem } from '../deploy/image.js';
 import type { DeployClients } from '../deploy/clients/index.js';
 import { checkCredentials } from '../deploy/clients/credentials.js';
 import { parseManifest, type Manifest } from '../deploy/manifest.js';
+import { manifestFiles, readManifestText } from './manifest-files.js';
 import { manifestCounts, quotaFindings, renderQuotas } from '../deploy/quotas.js';
 
 export type DeployVerb = 'plan' | 'deploy' | 'destroy';
@@ -84,7 +85,8 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     }
     const manifest = await loadManifest(v.file);
     if (v.check) {
-      io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
+      const files = manifest.included.length > 0 ? `, ${manifest.included.length} included file(s)` : '';
+      io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s)${files})\n`);
       const quotas = quotaFindings(manifestCounts(manifest));
       io.stdout.write(renderQuotas(quotas));
       return quotas.some((q) => q.level === 'error') ? 2 : 0;
@@ -149,9 +151,9 @@ export async function loadManifest(file: string | undefined, cwd = process.cwd()
   if (path === undefined) throw new NbtError('USAGE', 'no manifest: pass -f MANIFEST (no ./nbtrigger.yaml or ./infra/nbtrigger.yaml here)');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readManifestText(path);
   } catch (e) {
     throw new NbtError('CONFIG', `cannot read manifest ${path}: ${(e as Error).message}`);
   }
-  return parseManifest(text, path);
+  return parseManifest(text, path, manifestFiles);
 }

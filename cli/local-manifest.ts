@@ -7,11 +7,12 @@
  * Spec: docs/deploy.md (The same manifest, locally).
  * @module
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NbtError, toNbtError } from '../functions/errors.js';
 import { describeResult, rejectedRecord, type RunRecord } from '../functions/run/record.js';
 import { formatInZone } from '../deploy/cron.js';
+import { manifestFiles, readManifestText } from './manifest-files.js';
 import { parseManifest, type Manifest } from '../deploy/manifest.js';
 import { offsetClock } from './local-clock.js';
 import { findJob } from './local-jobs.js';
@@ -119,11 +120,11 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
 async function readManifest(file: string): Promise<Manifest> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readManifestText(file);
   } catch (e) {
     throw new NbtError('CONFIG', `cannot read manifest ${file}: ${(e as Error).message}`);
   }
-  return parseManifest(text, file);
+  return parseManifest(text, file, manifestFiles);
 }
 
 /** Every notebook the manifest names must be under the root (the image copies them from there). */

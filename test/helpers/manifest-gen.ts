@@ -46,6 +46,22 @@ export function notebookEntries(count: number, from = 0, image = 'europe-docker.
 
 /** A whole manifest of `count` notebooks × 2 schedules. */
 export function generatedManifest(count: number, o: GeneratedManifest = {}): string {
+  return `${header(o)}notebooks:\n${notebookEntries(count, 0, o.image)}`;
+}
+
+/**
+ * The same notebooks split a folder per team: the manifest (`include: [teams]`) and
+ * `teams/team-NN.yaml` files of `perTeam` notebooks each. Answers relative path → text.
+ */
+export function splitManifest(count: number, perTeam: number, o: GeneratedManifest = {}): Map<string, string> {
+  const out = new Map([['nbtrigger.yaml', `${header(o)}include: [teams]\n`]]);
+  for (let from = 0, t = 0; from < count; from += perTeam, t++) {
+    out.set(`teams/team-${String(t).padStart(2, '0')}.yaml`, `notebooks:\n${notebookEntries(Math.min(perTeam, count - from), from, o.image)}`);
+  }
+  return out;
+}
+
+function header(o: GeneratedManifest): string {
   const project = o.project ?? 'my-project';
   return [
     `name: ${o.name ?? 'scale'}`,
@@ -53,7 +69,6 @@ export function generatedManifest(count: number, o: GeneratedManifest = {}): str
     `region: ${o.region ?? 'europe-west1'}`,
     'function:',
     `  serviceAccount: nbtrigger-function@${project}.iam.gserviceaccount.com`,
-    'notebooks:',
-    notebookEntries(count, 0, o.image),
+    '',
   ].join('\n');
 }

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../../../cli/jupyter-server.js';
 import { runCli } from '../../helpers/cli.js';
-import { generatedManifest } from '../../helpers/manifest-gen.js';
+import { generatedManifest, splitManifest } from '../../helpers/manifest-gen.js';
 import { MODULE_TRACE_IMPORT } from '../../helpers/module-trace.js';
 
 /** A loaded module that belongs to a Google client library (or its gRPC/protobuf stack). */
@@ -37,6 +37,25 @@ test('plan --check of 1, 100 and 1,000 generated notebooks is valid and loads no
       assert.ok(r.loaded.some((u) => u.includes('deploy/manifest.js')), 'the tracer saw the manifest module');
       assert.deepEqual(r.loaded.filter((u) => GOOGLE_CLIENT.test(u)), [], `plan --check of ${n} loaded Google client modules`);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('plan --check of 1,000 notebooks split a folder per team: the same counts, each file validated', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nbt-scale-'));
+  try {
+    await mkdir(join(dir, 'teams'));
+    const files = splitManifest(1000, 100);
+    for (const [path, text] of files) await writeFile(join(dir, path), text);
+    const r = await traced(dir, 'split', ['plan', '--check', '-f', join(dir, 'nbtrigger.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /valid \(1000 notebook\(s\), 2000 schedule\(s\), 10 included file\(s\)\)/);
+    assert.deepEqual(r.loaded.filter((u) => GOOGLE_CLIENT.test(u)), []);
+    await writeFile(join(dir, 'teams', 'team-03.yaml'), files.get('teams/team-03.yaml')!.replace('timeZone: Asia/Tokyo', 'timeZone: Asia/Tokio'));
+    const bad = await runCli(['plan', '--check', '-f', join(dir, 'nbtrigger.yaml')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, new RegExp(`${join(dir, 'teams', 'team-03.yaml').replace(/[.]/g, '\\.')}:\\d+:\\d+: notebooks\\[\\d+\\]\\.schedules\\[\\d\\]\\.timeZone: "Asia/Tokio" is not an IANA time zone`));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -116,10 +116,10 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = {
     }
     const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
     // On a terminal one line counts the changes (a deploy of 1,000 notebooks makes thousands);
-    // elsewhere (a build log) each change is a line of its own. A failure is always a line.
+    // elsewhere (a build log) each change is a line of its own. Failures and quota notes are always lines.
     const line = (l: string): void => {
       if (!tty) io.stderr.write(`${l}\n`);
-      else if (l.startsWith('FAILED ')) io.stderr.write(`\r\x1b[2K${l}\n`);
+      else if (!/^(create|update|delete) /.test(l)) io.stderr.write(`\r\x1b[2K${l}\n`);
     };
     if (tty) opts.progress = (finished, total, failed) => io.stderr.write(`\r\x1b[2Kdeploy: ${finished}/${total} changes${failed > 0 ? `, ${failed} failed` : ''}`);
     const done = await deploy(clients, manifest, line, opts);

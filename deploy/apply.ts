@@ -201,6 +201,8 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
     const after = a.op === 'create' ? await createService(clients.run, a.service) : await updateService(clients.run, a.service);
     if (after.uri) urls.set(a.service.serviceId, after.uri);
   }));
+  // The invoker policy of a service that failed is not written (the service may not exist): not counted either.
+  total -= actions.filter((a) => a.resource === 'iam' && failedServices.has(a.name) && isMutating(a)).length;
   const iam = actions.filter((a) => a.resource === 'iam' && !failedServices.has(a.name));
   await forEachBounded(iam, pacing.concurrency, (a) => apply(a, async () => {
     if (a.op === 'update' && a.iam) await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
@@ -213,7 +215,7 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   }
   const jobActions = planJobs(desiredState(resolved, urls), actual.jobs);
   refuseConflicts(jobActions);
-  total = [...nonJob, ...jobActions].filter(isMutating).length;
+  total += jobActions.filter(isMutating).length - actions.filter((a) => a.resource === 'job' && isMutating(a)).length;
   await forEachBounded(jobActions, pacing.concurrency, (a) => apply(a, async () => {
     if (a.job?.data === undefined && a.op !== 'delete') {
       throw new NbtError('REQUEST_REJECTED', `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`);

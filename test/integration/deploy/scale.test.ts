@@ -9,7 +9,12 @@
  * Spec: docs/deploy.md ("Scale").
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { deployCommand } from '../../../cli/deploy-command.js';
 import { ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
@@ -131,4 +136,38 @@ test('a server that refuses one resource of many: the rest is applied, the failu
   b.sch.calls.length = 0;
   assert.deepEqual((await deploy(c, m)).failures, []);
   assert.deepEqual([...b.run.mutatingCalls(), ...b.sch.mutatingCalls()], []);
+});
+
+test('nbtrigger deploy on a terminal: one counting line, each failure on a line of its own, exit 2 naming them', { timeout: 300_000 }, async (t) => {
+  if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
+  const project = 'nbtrigger-tty';
+  const runFaults: FakeRunOptions = { failWhen: { method: 'CreateService', resource: /\/services\/scale-nb-0002$/ } };
+  const { b, c, close } = await backends(project, runFaults);
+  const dir = await mkdtemp(join(tmpdir(), 'nbt-tty-'));
+  t.after(async () => { await close(); await rm(dir, { recursive: true, force: true }); });
+  const file = join(dir, 'm.yaml');
+  await writeFile(file, generatedManifest(5, { project }));
+  const capture = (tty: boolean): { stream: PassThrough & { isTTY?: boolean }; text(): string } => {
+    const stream: PassThrough & { isTTY?: boolean } = new PassThrough();
+    if (tty) stream.isTTY = true;
+    let text = '';
+    stream.on('data', (d: Buffer) => { text += d.toString('utf8'); });
+    return { stream, text: () => text };
+  };
+  const out = capture(false);
+  const err = capture(true);
+  const code = await deployCommand('deploy', ['-f', file], { stdout: out.stream, stderr: err.stream, env: {}, clients: c });
+  assert.equal(code, 2, err.text());
+  assert.match(err.text(), /\r\x1b\[2Kdeploy: 1\/\d+ changes/);
+  assert.match(err.text(), /deploy: (\d+)\/\1 changes, 3 failed/, 'the count reaches the total');
+  assert.doesNotMatch(err.text(), /^create job /m, 'no line per change on a terminal');
+  assert.match(err.text(), /\r\x1b\[2KFAILED create service .*scale-nb-0002: .*\n/, 'the failure clears the counting line and keeps a line');
+  assert.match(err.text(), /nbtrigger deploy: 3 change\(s\) failed, \d+ applied; run deploy again to finish:\n {2}service .*scale-nb-0002: /);
+  assert.match(out.text(), /scale_nb-0004-weekly/, 'the applied changes are printed');
+  assert.equal(b.sch.jobs.size, 8);
+  runFaults.failWhen = undefined;
+  const plain = capture(false);
+  assert.equal(await deployCommand('deploy', ['-f', file], { stdout: capture(false).stream, stderr: plain.stream, env: {}, clients: c }), 0, plain.text());
+  assert.match(plain.text(), /^create service .*scale-nb-0002$/m, 'off a terminal, a line per change');
+  assert.equal(b.sch.jobs.size, 10);
 });

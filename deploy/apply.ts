@@ -10,7 +10,7 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { NbtError } from '../functions/errors.js';
+import { NbtError, toNbtError } from '../functions/errors.js';
 import { chains, chainErrors, triggerLinks, type Chain } from './chain.js';
 import { deadLetterTopicName, desiredState, INVOKER_ROLE, isManagedBy, requireImages, type DesiredState } from './desired.js';
 import { GrantWatch, type PropagationOptions } from './iam-propagation.js';
@@ -18,6 +18,8 @@ import { withImages } from './image.js';
 import type { Manifest } from './manifest.js';
 import { isMutating, planDeploy, planDestroy, planJobs, type Action, type ActualState } from './plan.js';
 import type { DeployClients } from './clients/index.js';
+import { planCounts, quotaFindings, renderQuotas, type QuotaFinding } from './quotas.js';
+import { DEFAULT_PACING, forEachBounded, withQuotaRetry, type Pacing } from './pacing.js';
 import { createService, deleteService, getInvokers, listServices, updateInvokers, updateService } from './clients/run.js';
 import { createJob, deleteJob, listJobs, updateJob } from './clients/scheduler.js';
 import { createTopic, deleteTopic, getTopic, listTopicSubscriptions, setDeadLetterPolicy } from './clients/pubsub.js';
@@ -31,6 +33,8 @@ export interface Planned {
   actual: ActualState;
   actions: Action[];
   chains: Chain[];
+  /** The documented quotas this plan meets (deploy/quotas.ts). */
+  quotas: QuotaFinding[];
 }
 
 /** What deploy and plan are told besides the manifest. */
@@ -39,6 +43,10 @@ export interface DeployOptions {
   builtImage?: string;
   /** The wait for this deploy's IAM grants to take effect (window, backoff); default: 7 minutes. */
   iamPropagation?: PropagationOptions;
+  /** Concurrency and quota backoff of deploy's calls (deploy/pacing.ts); {@link DEFAULT_PACING} by default. */
+  pacing?: Partial<Pacing>;
+  /** Told after each change is applied or has failed: how many are finished, of how many, how many failed. */
+  progress?: (finished: number, total: number, failed: number) => void;
 }
 
 /** Reads services, their invokers (for wanted services that exist), the topic and jobs. Read-only. */
@@ -54,9 +62,16 @@ async function readActual(clients: DeployClients, m: Manifest): Promise<ActualSt
   ]);
   const wanted = new Set(m.notebooks.map((n) => `${location}/services/${n.service.name}`));
   const invokers = new Map<string, string[]>();
-  await Promise.all(services.filter((s) => wanted.has(s.name)).map(async (s) => {
-    invokers.set(s.name, await getInvokers(clients.run, s.name));
-  }));
+  // IAM policies have no list call: one read per existing service of the manifest, paced like deploy's writes.
+  const errors: unknown[] = [];
+  await forEachBounded(services.filter((s) => wanted.has(s.name)), DEFAULT_PACING.concurrency, async (s) => {
+    try {
+      invokers.set(s.name, await withQuotaRetry(`read the IAM policy of ${s.name}`, () => getInvokers(clients.run, s.name)));
+    } catch (e) {
+      errors.push(e);
+    }
+  });
+  if (errors.length > 0) throw errors[0];
   const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined };
   if (topic) out.topic = topic;
   return out;
@@ -86,7 +101,7 @@ export async function planFor(clients: DeployClients, m: Manifest, opts: DeployO
   const actual = await readActual(clients, m);
   const desired = desiredState(resolveImages(m, actual, opts), serviceUrls(actual));
   const actions = planDeploy(desired, actual);
-  return { desired, actual, actions, chains: chains(desired, actual, actions) };
+  return { desired, actual, actions, chains: chains(desired, actual, actions), quotas: quotaFindings(planCounts(actual, actions)) };
 }
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
@@ -97,11 +112,28 @@ function refuseBrokenChain(p: Planned): void {
     { details: { broken: broken.map((l) => l.name) } });
 }
 
+/** A resource deploy could not change, with why. */
+export interface Failure {
+  resource: Action['resource'];
+  name: string;
+  error: NbtError;
+}
+
 /** What a deploy did, and the URL of each of its services. */
 export interface Deployed {
+  /** The actions applied (and the unchanged ones); a failed one is in `failures` instead. */
   actions: Action[];
   /** Service id → URL, for the manifest's services. */
   urls: Map<string, string>;
+  /** What could not be applied: the rest was. A second deploy tries them again. */
+  failures: Failure[];
+}
+
+/** Throws when the plan breaks a quota no project can have raised (deploy/quotas.ts). */
+export function refuseQuotas(findings: readonly QuotaFinding[]): void {
+  const errors = findings.filter((f) => f.level === 'error');
+  if (errors.length === 0) return;
+  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${renderQuotas(errors).trimEnd()}`, { details: { quotas: errors.map((f) => f.rule.id) } });
 }
 
 /** Throws when the plan holds a conflict (a resource of that name that nbtrigger did not make). */
@@ -112,17 +144,37 @@ function refuseConflicts(actions: Action[]): void {
     { details: { conflicts: conflicts.map((c) => c.name) } });
 }
 
-/** `nbtrigger deploy`: answers the actions as applied (jobs with their final messages). */
+/** `nbtrigger deploy`: answers the actions as applied (jobs with their final messages); throws when any failed. */
 export async function applyDeploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Action[]> {
-  return (await deploy(clients, m, report, opts)).actions;
+  const done = await deploy(clients, m, report, opts);
+  if (done.failures.length > 0) throw partialFailure(done);
+  return done.actions;
 }
 
-/** `nbtrigger deploy`, with the URLs of the deployment's services. */
+/** One error naming every resource a deploy could not change (and how many it did change). */
+export function partialFailure(d: Deployed): NbtError {
+  const codes = new Set(d.failures.map((f) => f.error.code));
+  const code = codes.size === 1 ? d.failures[0]!.error.code : d.failures.some((f) => f.error.retryable) ? 'SERVER_ERROR' : 'REQUEST_REJECTED';
+  const applied = d.actions.filter(isMutating).length;
+  return new NbtError(code, `${d.failures.length} change(s) failed, ${applied} applied; run deploy again to finish:\n  `
+    + d.failures.map((f) => `${f.resource} ${f.name}: ${f.error.message}`).join('\n  '),
+  { details: { failed: d.failures.map((f) => ({ resource: f.resource, name: f.name, code: f.error.code })) } });
+}
+
+/**
+ * `nbtrigger deploy`, with the URLs of the deployment's services. Calls run at most
+ * `pacing.concurrency` at a time and a rate-quota refusal is retried after the server's delay
+ * (deploy/pacing.ts); a change that still fails is recorded in `failures` and the others are
+ * applied (a job whose new service failed is not written: it would have no URL to call).
+ */
 export async function deploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Deployed> {
   const planned = await planFor(clients, m, opts);
   const { actual, actions, desired } = planned;
   refuseConflicts(actions);
   refuseBrokenChain(planned);
+  refuseQuotas(planned.quotas);
+  for (const q of planned.quotas) report(renderQuotas([q]).trimEnd());
+  const pacing: Pacing = { ...DEFAULT_PACING, ...opts.pacing };
   const resolved = resolveImages(m, actual, opts);
   const urls = serviceUrls(actual);
   const done: Action[] = [];
@@ -132,45 +184,68 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
       `trying again in ${Math.ceil(ms / 1000)} s (attempt ${attempt}): ${what}`),
     ...opts.iamPropagation,
   });
-  for (const a of actions) {
-    if (a.resource === 'job' || (a.resource === 'service' && a.op === 'delete')) continue;
-    if (isMutating(a)) report(`${a.op} ${a.resource} ${a.name}`);
-    const what = `${a.op} ${a.resource} ${a.name}`;
-    if (a.resource === 'service' && a.service && (a.op === 'create' || a.op === 'update')) {
-      const spec = a.service;
-      const write = a.op === 'create' ? createService : updateService;
-      const after = await iam.call(what, () => write(clients.run, spec));
-      if (after.uri) urls.set(spec.serviceId, after.uri);
-    } else if (a.resource === 'iam' && a.op === 'update' && a.iam) {
-      const change = a.iam;
-      await iam.call(what, () => updateInvokers(clients.run, a.name, change.add, change.remove));
-      if (change.add.length > 0) iam.granted(INVOKER_ROLE, change.add, a.name);
-    } else if (a.resource === 'topic' && a.op === 'create') {
-      await iam.call(what, () => createTopic(clients.pubsub, a.name, desired.topic.labels));
-    } else if (a.resource === 'subscription' && a.op === 'update' && a.deadLetterPolicy) {
-      const policy = a.deadLetterPolicy;
-      await iam.call(what, () => setDeadLetterPolicy(clients.pubsub, a.name, policy));
+  const failures: Failure[] = [];
+  const failedServices = new Set<string>();
+  const nonJob = actions.filter((a) => a.resource !== 'job');
+  let total = [...nonJob, ...actions.filter((a) => a.resource === 'job')].filter(isMutating).length;
+  let finished = 0;
+  const apply = async (a: Action, fn: () => Promise<void>): Promise<void> => {
+    if (!isMutating(a)) {
+      done.push(a);
+      return;
     }
-    done.push(a);
+    report(`${a.op} ${a.resource} ${a.name}`);
+    try {
+      const what = `${a.op} ${a.resource} ${a.name}`;
+      await withQuotaRetry(what, () => iam.call(what, fn), pacing);
+      done.push(a);
+    } catch (e) {
+      const error = toNbtError(e);
+      failures.push({ resource: a.resource, name: a.name, error });
+      if (a.resource === 'service') failedServices.add(a.name);
+      report(`FAILED ${a.op} ${a.resource} ${a.name}: ${error.message}`);
+    }
+    opts.progress?.(++finished, total, failures.length);
+  };
+  const serviceUpserts = actions.filter((a) => a.resource === 'service' && a.op !== 'delete');
+  await forEachBounded(serviceUpserts, pacing.concurrency, (a) => apply(a, async () => {
+    if (!a.service || (a.op !== 'create' && a.op !== 'update')) return;
+    const after = a.op === 'create' ? await createService(clients.run, a.service) : await updateService(clients.run, a.service);
+    if (after.uri) urls.set(a.service.serviceId, after.uri);
+  }));
+  // The invoker policy of a service that failed is not written (the service may not exist): not counted either.
+  total -= actions.filter((a) => a.resource === 'iam' && failedServices.has(a.name) && isMutating(a)).length;
+  const invokers = actions.filter((a) => a.resource === 'iam' && !failedServices.has(a.name));
+  await forEachBounded(invokers, pacing.concurrency, (a) => apply(a, async () => {
+    if (a.op !== 'update' || !a.iam) return;
+    await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
+    if (a.iam.add.length > 0) iam.granted(INVOKER_ROLE, a.iam.add, a.name);
+  }));
+  for (const a of actions.filter((x) => x.resource === 'topic' || x.resource === 'subscription')) {
+    await apply(a, async () => {
+      if (a.resource === 'topic' && a.op === 'create') await createTopic(clients.pubsub, a.name, desired.topic.labels);
+      else if (a.resource === 'subscription' && a.op === 'update' && a.deadLetterPolicy) await setDeadLetterPolicy(clients.pubsub, a.name, a.deadLetterPolicy);
+    });
   }
   const jobActions = planJobs(desiredState(resolved, urls), actual.jobs);
   refuseConflicts(jobActions);
-  for (const a of jobActions) {
-    if (isMutating(a)) report(`${a.op} ${a.resource} ${a.name}`);
-    const what = `${a.op} ${a.resource} ${a.name}`;
-    const job = a.job;
-    if (a.op === 'create' && job) await iam.call(what, () => createJob(clients.scheduler, job));
-    else if (a.op === 'update' && job) await iam.call(what, () => updateJob(clients.scheduler, job));
-    else if (a.op === 'delete') await iam.call(what, () => deleteJob(clients.scheduler, a.name));
-    done.push(a);
-  }
-  for (const a of actions.filter((x) => x.resource === 'service' && x.op === 'delete')) {
-    report(`delete service ${a.name}`);
-    await iam.call(`delete service ${a.name}`, () => deleteService(clients.run, a.name));
-    done.push(a);
-  }
+  total += jobActions.filter(isMutating).length - actions.filter((a) => a.resource === 'job' && isMutating(a)).length;
+  await forEachBounded(jobActions, pacing.concurrency, (a) => apply(a, async () => {
+    if (a.job?.data === undefined && a.op !== 'delete') {
+      throw new NbtError('REQUEST_REJECTED', `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`);
+    }
+    if (a.op === 'create' && a.job) await createJob(clients.scheduler, a.job);
+    else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);
+    else if (a.op === 'delete') await deleteJob(clients.scheduler, a.name);
+  }));
+  await forEachBounded(actions.filter((x) => x.resource === 'service' && x.op === 'delete'), pacing.concurrency,
+    (a) => apply(a, () => deleteService(clients.run, a.name)));
   const own = new Map(m.notebooks.flatMap((nb) => (urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [])));
-  return { actions: done, urls: own };
+  // Calls finish in any order: answer the actions in plan order.
+  const deletes = nonJob.filter((a) => a.resource === 'service' && a.op === 'delete');
+  const order = new Map([...nonJob.filter((a) => !deletes.includes(a)), ...jobActions, ...deletes].map((a, i) => [a, i]));
+  done.sort((x, y) => (order.get(x) ?? 0) - (order.get(y) ?? 0));
+  return { actions: done, urls: own, failures };
 }
 
 /**

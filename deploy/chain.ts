@@ -30,12 +30,14 @@ export interface Chain {
 
 /** The chain of every job the desired state holds, from what was read and the planned actions. */
 export function chains(desired: DesiredState, actual: ActualState, actions: Action[]): Chain[] {
-  const actionFor = (resource: Action['resource'], name: string): Action | undefined => actions.find((a) => a.resource === resource && a.name === name);
+  const byKey = new Map(actions.map((a) => [`${a.resource} ${a.name}`, a]));
+  const actionFor = (resource: Action['resource'], name: string): Action | undefined => byKey.get(`${resource} ${name}`);
+  const jobStates = new Map(actual.jobs.map((j) => [j.name, j.state]));
   const status = (a: Action | undefined): LinkStatus => (a?.op === 'create' ? 'create' : a?.op === 'update' ? 'update' : a?.op === 'conflict' ? 'error' : 'ok');
   const shared = triggerLinks(desired, actual, actions);
   return desired.jobs.map((job) => {
     const ja = actionFor('job', job.name);
-    const state = actual.jobs.find((j) => j.name === job.name)?.state;
+    const state = jobStates.get(job.name);
     const jobLink: Link = { kind: 'job', name: job.name, status: status(ja) };
     if (ja?.op === 'conflict') jobLink.detail = ja.changes.join('; ');
     else if (state === 'PAUSED' || state === 'DISABLED') Object.assign(jobLink, { status: ja?.op === 'update' ? 'update' : 'warn', detail: `${state}: publishes nothing until resumed` });

@@ -42,6 +42,20 @@ export function cronProblem(expr: string): string | undefined {
  * else why not. Names that only differ in case from a known zone are refused with the right spelling.
  */
 export function timeZoneProblem(tz: string): string | undefined {
+  // A manifest repeats a handful of zones over thousands of schedules, and building a formatter
+  // loads the zone's data each time: the answer is kept per name (the tz database is fixed for the process).
+  if (zoneAnswers.has(tz)) return zoneAnswers.get(tz);
+  const answer = checkZone(tz);
+  if (zoneAnswers.size >= ZONE_CACHE_MAX) zoneAnswers.clear();
+  zoneAnswers.set(tz, answer);
+  return answer;
+}
+
+/** Bounds the per-zone caches (a manifest names a few dozen zones; the tz database about 600). */
+const ZONE_CACHE_MAX = 1000;
+const zoneAnswers = new Map<string, string | undefined>();
+
+function checkZone(tz: string): string | undefined {
   let resolved: string;
   try {
     resolved = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
@@ -53,6 +67,25 @@ export function timeZoneProblem(tz: string): string | undefined {
   return undefined;
 }
 
+/** One formatter per (kind, zone): `plan` formats three fire times for each of thousands of schedules. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(kind: 'show' | 'offset', timeZone: string): Intl.DateTimeFormat {
+  const key = `${kind} ${timeZone}`;
+  let f = formatters.get(key);
+  if (f) return f;
+  f = kind === 'show'
+    ? new Intl.DateTimeFormat('en-CA', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+    })
+    : new Intl.DateTimeFormat('en-US', {
+      timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
+    });
+  if (formatters.size >= ZONE_CACHE_MAX) formatters.clear();
+  formatters.set(key, f);
+  return f;
+}
+
 /** The next `count` fire times of a valid expression in `timeZone`, strictly after `from`. */
 export function nextFireTimes(expr: string, timeZone: string, count: number, from: Date = new Date()): Date[] {
   const cron = new Cron(expr.trim().split(/\s+/).join(' '), { paused: true, mode: '5-part', legacyMode: true, timezone: timeZone });
@@ -61,9 +94,7 @@ export function nextFireTimes(expr: string, timeZone: string, count: number, fro
 
 /** `2024-04-01 09:00 CEST (+02:00)`: a time as a person in `timeZone` reads it. */
 export function formatInZone(date: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
-  }).formatToParts(date);
+  const parts = formatter('show', timeZone).formatToParts(date);
   const get = (t: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === t)?.value ?? '';
   const offsetMin = zoneOffsetMinutes(date, timeZone);
   const sign = offsetMin < 0 ? '-' : '+';
@@ -73,10 +104,8 @@ export function formatInZone(date: Date, timeZone: string): string {
 }
 
 /** Offset of `timeZone` from UTC at `date`, in minutes (east positive). */
-function zoneOffsetMinutes(date: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
-  }).formatToParts(date);
+export function zoneOffsetMinutes(date: Date, timeZone: string): number {
+  const parts = formatter('offset', timeZone).formatToParts(date);
   const n = (t: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === t)?.value ?? 0);
   const asUtc = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
   return Math.round((asUtc - Math.floor(date.getTime() / 1000) * 1000) / 60_000);

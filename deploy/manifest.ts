@@ -6,16 +6,17 @@
  * Spec: docs/deploy.md; example: infra/nbtrigger.yaml.
  * @module
  */
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import { NbtError } from '../functions/errors.js';
 import { normalizeNotebookPath, type JsonValue } from '../functions/request/grammar.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
-import { durationSeconds, FieldReader, join, typeName, type FieldProblem } from './fields.js';
+import { durationSeconds, FieldReader, join, typeName } from './fields.js';
+import { includedProblems, readIncludes, type IncludedFile, type ManifestSource } from './manifest-include.js';
+import { locate, manifestError, parseYamlFile, type LocatedProblem } from './manifest-yaml.js';
 import { readService, type ServiceConfig } from './manifest-service.js';
 import { deliveryAttemptsViolation, RULES, runTimeoutViolation, violationText } from './rules.js';
 import { parseAllowlist } from '../functions/security/allowlist.js';
 
 export type { Billing, ServiceConfig } from './manifest-service.js';
+export type { ManifestSource } from './manifest-include.js';
 
 /** What the function does when a schedule fires while its previous run is still going. */
 export type Concurrency = 'skip' | 'queue' | 'allow';
@@ -41,7 +42,10 @@ export interface Manifest {
   topic: string;
   /** Secret Manager secret holding the Jupyter token (mounted as JUPYTER_TOKEN on the service). */
   tokenSecret: string;
+  /** The manifest's own notebooks, then those of the files it includes, in include order. */
   notebooks: NotebookSpec[];
+  /** The files `include:` pulled in, in the order read. */
+  included: string[];
 }
 
 export interface NotebookSpec {
@@ -78,31 +82,27 @@ const TOPIC = /^(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/;
 const SECRET = /^[A-Za-z0-9_-]{1,255}$/;
 const RELATIVE_FILE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\0\\]+$/;
 
-const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks'] as const;
+const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks', 'include'] as const;
 const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules'] as const;
 const SCHEDULE_KEYS = ['name', 'cron', 'timeZone', 'description', 'parameters', 'output', 'kernel', 'timeouts', 'concurrency'] as const;
 
 /**
- * Parses and validates manifest text. Throws one `CONFIG` NbtError listing every problem
- * (`details.problems` holds them as `{path, message, line?, column?}`).
+ * Parses and validates manifest text, with the files it includes (read through `source`).
+ * Throws one `CONFIG` NbtError listing every problem (`details.problems` holds them as
+ * `{path, message, file?, line?, column?}`; `file` names an included file).
  */
-export function parseManifest(text: string, file: string): Manifest {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return { path: '(yaml)', message: e.message.split('\n')[0]!, line: pos.line, column: pos.col };
-    });
-    throw manifestError(file, problems);
-  }
+export function parseManifest(text: string, file: string, source?: ManifestSource): Manifest {
+  const root = parseYamlFile(text, file);
   const r = new FieldReader();
-  const manifest = readManifest(doc.toJS({ maxAliasCount: 100 }) as unknown, file, r);
-  if (r.problems.length > 0 || manifest === undefined) throw manifestError(file, r.problems.map((p) => locate(p, doc, lineCounter)));
+  const inc = { files: [] as IncludedFile[], problems: [] as LocatedProblem[] };
+  const manifest = readManifest(root.value, file, r, source, inc);
+  const problems = [...r.problems.map((p) => locate(p, root)), ...inc.problems, ...includedProblems(inc.files)];
+  if (problems.length > 0 || manifest === undefined) throw manifestError(file, problems);
   return manifest;
 }
 
-function readManifest(v: unknown, file: string, r: FieldReader): Manifest | undefined {
+function readManifest(v: unknown, file: string, r: FieldReader, source: ManifestSource | undefined,
+  inc: { files: IncludedFile[]; problems: LocatedProblem[] }): Manifest | undefined {
   const o = r.mapping(v, '', TOP_KEYS);
   if (!o) return undefined;
   const name = r.string(o.name, 'name', { pattern: NAME, expect: 'a deployment name: lowercase letters, digits and hyphens, starting with a letter, at most 30 characters' });
@@ -116,16 +116,34 @@ function readManifest(v: unknown, file: string, r: FieldReader): Manifest | unde
   const allowedServers = readAllowedServers(fn.allowedServers, r);
   const topic = r.string(o.topic ?? 't_nbtrigger', 'topic', { pattern: TOPIC, expect: 'a Pub/Sub topic id (3-255 characters, starting with a letter, not "goog")' });
   const tokenSecret = r.string(o.tokenSecret ?? 'nbtrigger-jupyter-token', 'tokenSecret', { pattern: SECRET, expect: 'a Secret Manager secret id' });
-  const list = r.list(o.notebooks, 'notebooks', { min: 1 }) ?? [];
-  const notebooks = list.map((n, i) => readNotebook(n, join('notebooks', i), r, name ?? 'x'));
-  uniqueNames(r, notebooks.map((n, i) => [n?.name, join(join('notebooks', i), 'name')]), 'notebook name');
-  uniqueNames(r, notebooks.map((n, i) => [n?.service.name, join(join('notebooks', i), 'service.name')]), 'Cloud Run service name');
+  // With include:, the notebooks may all live in the included files.
+  const list = o.notebooks === undefined && o.include !== undefined ? [] : r.list(o.notebooks, 'notebooks', { min: o.include === undefined ? 1 : 0 }) ?? [];
+  if (o.include !== undefined) readIncludes(o.include, file, r, source, inc);
+  // Every notebook with the file it is written in, so a name clash across files names both.
+  const all = [
+    ...list.map((raw, i) => ({ raw, path: join('notebooks', i), reader: r, where: '' })),
+    ...inc.files.flatMap((f) => f.notebooks.map((raw, i) => ({ raw, path: join('notebooks', i), reader: f.reader, where: `${f.yaml.file}: ` }))),
+  ];
+  if (o.include !== undefined && all.length === 0 && r.problems.length === 0) r.problem('include', 'expected at least 1 notebook in the manifest or the files it includes, got none');
+  const notebooks = all.map((n) => readNotebook(n.raw, n.path, n.reader, name ?? 'x'));
+  const unique = (what: string, entries: Array<{ value: string | undefined; path: string; reader: FieldReader; where: string }>): void => {
+    const seen = new Map<string, string>();
+    for (const e of entries) {
+      if (e.value === undefined) continue;
+      const first = seen.get(e.value);
+      if (first !== undefined) e.reader.problem(e.path, `${what} "${e.value}" is already used at ${first}; expected a unique name`);
+      else seen.set(e.value, `${e.where}${e.path}`);
+    }
+  };
+  unique('notebook name', all.map((n, i) => ({ ...n, value: notebooks[i]?.name, path: join(n.path, 'name') })));
+  unique('Cloud Run service name', all.map((n, i) => ({ ...n, value: notebooks[i]?.service.name, path: join(n.path, 'service.name') })));
   // From the raw data, so a clash is reported even when a notebook has other problems.
-  uniqueNames(r, list.flatMap((n, i) => rawList(n, 'schedules').map((s, j) => [rawString(s, 'name'), `notebooks[${i}].schedules[${j}].name`] as [string | undefined, string])), 'schedule name');
-  if (r.problems.length > 0 || !name || !project || !region || !fnName || !fnAccount || !topic || !tokenSecret || maxDeliveryAttempts === undefined) return undefined;
+  unique('schedule name', all.flatMap((n) => rawList(n.raw, 'schedules').map((s, j) => ({ ...n, value: rawString(s, 'name'), path: `${n.path}.schedules[${j}].name` }))));
+  const failed = r.problems.length > 0 || inc.problems.length > 0 || inc.files.some((f) => f.reader.problems.length > 0);
+  if (failed || !name || !project || !region || !fnName || !fnAccount || !topic || !tokenSecret || maxDeliveryAttempts === undefined) return undefined;
   return {
     file, name, project, region, function: { name: fnName, serviceAccount: fnAccount, maxDeliveryAttempts, allowedServers }, topic, tokenSecret,
-    notebooks: notebooks as NotebookSpec[],
+    notebooks: notebooks as NotebookSpec[], included: inc.files.map((f) => f.yaml.file),
   };
 }
 
@@ -242,33 +260,4 @@ function isJson(v: unknown): boolean {
   if (Array.isArray(v)) return v.every(isJson);
   if (typeof v === 'object') return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isJson);
   return false;
-}
-
-function uniqueNames(r: FieldReader, entries: Array<[string | undefined, string]>, what: string): void {
-  const seen = new Map<string, string>();
-  for (const [n, path] of entries) {
-    if (n === undefined) continue;
-    const first = seen.get(n);
-    if (first !== undefined) r.problem(path, `${what} "${n}" is already used at ${first}; expected a unique name`);
-    else seen.set(n, path);
-  }
-}
-
-/** Adds the line and column of the field (when the YAML has it) to a problem. */
-function locate(p: FieldProblem, doc: Document, lc: LineCounter): FieldProblem & { line?: number; column?: number } {
-  const segments = p.path === '(root)' ? [] : p.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-  for (let n = segments.length; n >= 0; n--) {
-    const node = doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && Array.isArray(node.range)) {
-      const pos = lc.linePos(node.range[0]);
-      return { ...p, line: pos.line, column: pos.col };
-    }
-  }
-  return p;
-}
-
-function manifestError(file: string, problems: Array<FieldProblem & { line?: number; column?: number }>): NbtError {
-  const lines = problems.map((p) => `${file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path === '(yaml)' ? '' : `${p.path}: `}${p.message}`);
-  return new NbtError('CONFIG', `invalid manifest ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
-    { details: { file, problems } });
 }

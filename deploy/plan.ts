@@ -94,7 +94,8 @@ export function isMutating(a: Action): boolean {
 /** The plan for `deploy`: services, their IAM, the topic, the jobs, then prunes (jobs before services). */
 export function planDeploy(desired: DesiredState, actual: ActualState): Action[] {
   const d = desired.deployment;
-  const serviceActions = desired.services.map((spec) => planService(spec, actual.services.find((s) => s.name === spec.name), d));
+  const byName = new Map(actual.services.map((s) => [s.name, s]));
+  const serviceActions = desired.services.map((spec) => planService(spec, byName.get(spec.name), d));
   const iamActions = desired.services.map((spec, i) => planIam(spec, serviceActions[i]!, actual.invokers.get(spec.name), desired.invoker));
   const topic: Action = actual.topic
     ? { resource: 'topic', op: 'noop', name: desired.topic.name, changes: isManagedBy(actual.topic.labels, d) ? [] : ['exists (not made by nbtrigger: used as is)'] }
@@ -136,8 +137,9 @@ function hostOf(url: string): string {
 /** Job actions alone (deploy re-plans them once new services have their URLs): upserts, then prunes. */
 export function planJobs(desired: DesiredState, jobs: ActualJob[]): Action[] {
   const d = desired.deployment;
+  const byName = new Map(jobs.map((j) => [j.name, j]));
   const upserts = desired.jobs.map((spec): Action => {
-    const cur = jobs.find((j) => j.name === spec.name);
+    const cur = byName.get(spec.name);
     if (!cur) return { resource: 'job', op: 'create', name: spec.name, changes: pendingNote(spec), job: spec };
     if (!isManagedBy(cur.attributes, d)) return conflict('job', spec.name, d);
     const changes = jobChanges(spec, cur);

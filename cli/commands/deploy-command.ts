@@ -9,12 +9,11 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { exitCodeFor, NbtError, toNbtError } from '../../functions/errors.js';
-import { allowedServers, applyDestroy, deploy, planDestroyFor, planFor, type DeployOptions } from '../../deploy/apply.js';
-import { chainErrors, renderChains } from '../../deploy/chain.js';
+import type { DeployOptions } from '../../deploy/apply.js';
 import { builtImageProblem } from '../../deploy/image.js';
-import { closeDeployClients, createDeployClients, type DeployClients } from '../../deploy/clients/index.js';
+import type { DeployClients } from '../../deploy/clients/index.js';
 import { checkCredentials } from '../../deploy/clients/credentials.js';
-import { renderPlan, renderSchedules, summarize } from '../../deploy/render.js';
+import { manifestCounts, quotaFindings, renderQuotas } from '../../deploy/quotas.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 import { loadManifest } from './manifest-file.js';
 
@@ -85,11 +84,18 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
     }
     const manifest = await loadManifest(v.file);
     if (v.check) {
-      io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s))\n`);
-      return 0;
+      const files = manifest.included.length > 0 ? `, ${manifest.included.length} included file(s)` : '';
+      io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s)${files})\n`);
+      const quotas = quotaFindings(manifestCounts(manifest));
+      io.stdout.write(renderQuotas(quotas));
+      return quotas.some((q) => q.level === 'error') ? 2 : 0;
     }
+    // Loaded only past --check: the Google client libraries take longer to load than the check takes.
+    const { allowedServers, applyDestroy, deploy, partialFailure, planDestroyFor, planFor } = await import('../../deploy/apply.js');
+    const { chainErrors, renderChains } = await import('../../deploy/chain.js');
+    const { renderPlan, renderSchedules, summarize } = await import('../../deploy/render.js');
     if (!io.clients) await checkCredentials(io.env);
-    clients = io.clients ?? createDeployClients(manifest.project, io.env);
+    clients = io.clients ?? (await import('../../deploy/clients/index.js')).createDeployClients(manifest.project, io.env);
     const json = v.json === true;
     const out = (actions: import('../../deploy/plan.js').Action[]): void => {
       if (json) io.stdout.write(`${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`);
@@ -102,13 +108,27 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
       return 0;
     }
     if (dry) {
-      const { actions, chains } = await planFor(clients, manifest, opts);
-      if (json) io.stdout.write(`${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains })}\n`);
-      else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderSchedules(manifest, io.now ?? new Date()));
-      return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 ? 2 : 0;
+      const { actions, chains, quotas } = await planFor(clients, manifest, opts);
+      if (json) io.stdout.write(`${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains, quotas })}\n`);
+      else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderQuotas(quotas) + renderSchedules(manifest, io.now ?? new Date()));
+      return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 || quotas.some((q) => q.level === 'error') ? 2 : 0;
     }
-    const done = await deploy(clients, manifest, (l) => io.stderr.write(`${l}\n`), opts);
+    const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+    // On a terminal one line counts the changes (a deploy of 1,000 notebooks makes thousands);
+    // elsewhere (a build log) each change is a line of its own. Failures and quota notes are always lines.
+    const line = (l: string): void => {
+      if (!tty) io.stderr.write(`${l}\n`);
+      else if (!/^(create|update|delete) /.test(l)) io.stderr.write(`\r\x1b[2K${l}\n`);
+    };
+    if (tty) opts.progress = (finished, total, failed) => io.stderr.write(`\r\x1b[2Kdeploy: ${finished}/${total} changes${failed > 0 ? `, ${failed} failed` : ''}`);
+    const done = await deploy(clients, manifest, line, opts);
+    if (tty) io.stderr.write('\r\x1b[2K');
     out(done.actions);
+    if (done.failures.length > 0) {
+      const err = partialFailure(done);
+      io.stderr.write(`nbtrigger deploy: ${err.message}\n`);
+      return exitCodeFor(err.kind);
+    }
     const file = v['write-allowed-servers'];
     if (file !== undefined) {
       await writeFile(file, allowedServers(manifest, done.urls).join(','));
@@ -120,6 +140,6 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
     io.stderr.write(`nbtrigger ${verb}: ${err.message}\n`);
     return exitCodeFor(err.kind);
   } finally {
-    if (clients && !io.clients) await closeDeployClients(clients);
+    if (clients && !io.clients) await (await import('../../deploy/clients/index.js')).closeDeployClients(clients);
   }
 }

@@ -20,11 +20,21 @@ import { apiError } from './errors.js';
 type IService = protos.google.cloud.run.v2.IService;
 type IPolicy = protos.google.iam.v1.IPolicy;
 
+/** Services asked for a page (ListServicesRequest.page_size; the server may answer fewer). */
+const LIST_PAGE_SIZE = 500;
+
 /** Every service in `projects/P/locations/R`, as the plan compares them. */
 export async function listServices(client: ServicesClient, location: string): Promise<ActualService[]> {
   try {
-    const [services] = await client.listServices({ parent: location });
-    return services.map(toActual);
+    // One call a page, following next_page_token (https://google.aip.dev/158).
+    const out: ActualService[] = [];
+    let pageToken = '';
+    do {
+      const [services, next] = await client.listServices({ parent: location, pageSize: LIST_PAGE_SIZE, pageToken }, { autoPaginate: false });
+      out.push(...services.map(toActual));
+      pageToken = next?.pageToken ?? '';
+    } while (pageToken !== '');
+    return out;
   } catch (e) {
     throw apiError(`list Cloud Run services in ${location}`, e);
   }

@@ -23,8 +23,15 @@ const JOB_UPDATE_PATHS = ['description', 'schedule', 'time_zone', 'pubsub_target
 /** Every job in `projects/P/locations/R`. */
 export async function listJobs(client: CloudSchedulerClient, location: string): Promise<ActualJob[]> {
   try {
-    const [jobs] = await client.listJobs({ parent: location });
-    return jobs.map(toActualJob);
+    // 500 a page, the most ListJobsRequest.page_size allows; one call a page, following next_page_token.
+    const out: ActualJob[] = [];
+    let pageToken = '';
+    do {
+      const [jobs, next] = await client.listJobs({ parent: location, pageSize: 500, pageToken }, { autoPaginate: false });
+      out.push(...jobs.map(toActualJob));
+      pageToken = next?.pageToken ?? '';
+    } while (pageToken !== '');
+    return out;
   } catch (e) {
     throw apiError(`list Cloud Scheduler jobs in ${location}`, e);
   }

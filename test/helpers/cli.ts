@@ -15,12 +15,19 @@ export interface CliResult {
   ms: number;
 }
 
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  /** Options for node itself, before the script (e.g. `--import` of a module-load tracer). */
+  nodeArgs?: string[];
+}
+
 export const BIN = join(PROJECT_ROOT, 'bin', 'nbtrigger.js');
 
 /** Starts the CLI; `result` resolves when it exits (or rejects after `timeoutMs`, killing it). */
-export function startCli(args: string[], opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): { child: ChildProcess; result: Promise<CliResult> } {
+export function startCli(args: string[], opts: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult> } {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -39,6 +46,6 @@ export function startCli(args: string[], opts: { env?: Record<string, string | u
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return startCli(args, opts).result;
 }

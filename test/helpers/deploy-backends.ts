@@ -6,6 +6,7 @@
  */
 import { startFakeRun, type FakeRun, type FakeRunOptions } from './grpc-run.js';
 import { startFakeScheduler, type FakeScheduler } from './grpc-scheduler.js';
+import type { FakeFaults } from './grpc-common.js';
 import { startPubsubEmulator, type PubsubEmulator } from './pubsub-emulator.js';
 
 export interface DeployBackends {
@@ -56,8 +57,8 @@ async function seedTrigger(run: FakeRun, ps: PubsubEmulator, o: TriggerSeed): Pr
 }
 
 /** Starts all three; on a failure, stops the others and rethrows. */
-export async function startDeployBackends(project: string, runOptions: FakeRunOptions = {}): Promise<DeployBackends> {
-  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(runOptions), startFakeScheduler()]);
+export async function startDeployBackends(project: string, runOptions: FakeRunOptions = {}, schedulerFaults: FakeFaults = {}): Promise<DeployBackends> {
+  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(runOptions), startFakeScheduler(schedulerFaults)]);
   const started = [ps, run, sch].filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ stop(): Promise<void> }>).value);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(started.map((x) => x.stop()));

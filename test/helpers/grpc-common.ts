@@ -66,6 +66,87 @@ export function unary(calls: Recorded[], handlers: Record<string, Handler>): grp
   return impl;
 }
 
+/**
+ * RESOURCE_EXHAUSTED as Google's APIs answer a rate quota: a `google.rpc.Status` in the
+ * `grpc-status-details-bin` trailer carrying a `google.rpc.RetryInfo` with the delay to wait
+ * (https://google.aip.dev/193#retryinfo, https://cloud.google.com/apis/design/errors#error_payloads).
+ * Encoded by hand: field numbers from google/rpc/status.proto, error_details.proto, any.proto, duration.proto.
+ */
+export function resourceExhausted(details: string, retryDelayMs: number): grpc.ServiceError {
+  const delay = pb([[1, Math.floor(retryDelayMs / 1000)], [2, (retryDelayMs % 1000) * 1_000_000]]);
+  const retryInfo = pb([[1, delay]]);
+  const any = pb([[1, 'type.googleapis.com/google.rpc.RetryInfo'], [2, retryInfo]]);
+  const statusProto = pb([[1, grpc.status.RESOURCE_EXHAUSTED], [2, details], [3, any]]);
+  const metadata = new grpc.Metadata();
+  metadata.set('grpc-status-details-bin', statusProto);
+  return Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata });
+}
+
+/** A protobuf message from (field number, value) pairs: numbers as varints, strings and bytes length-delimited. */
+function pb(fields: Array<[number, number | string | Buffer]>): Buffer {
+  const varint = (n: number): Buffer => {
+    const out: number[] = [];
+    let v = n;
+    while (v > 0x7f) {
+      out.push((v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
+    return Buffer.from(out);
+  };
+  const parts: Buffer[] = [];
+  for (const [no, value] of fields) {
+    if (typeof value === 'number') {
+      if (value !== 0) parts.push(varint(no * 8), varint(value));
+    } else {
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+      parts.push(varint(no * 8 + 2), varint(bytes.length), bytes);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * One page of a list (AIP-158): `pageSize` capped at `maxPageSize` (0 or unset: the maximum),
+ * `pageToken` the offset the previous page gave. https://google.aip.dev/158
+ */
+export function page<T>(items: T[], request: { pageSize?: number; pageToken?: string }, maxPageSize: number): { items: T[]; nextPageToken: string } {
+  const size = request.pageSize && request.pageSize > 0 ? Math.min(request.pageSize, maxPageSize) : maxPageSize;
+  const from = request.pageToken ? Number(Buffer.from(request.pageToken, 'base64url').toString('utf8')) : 0;
+  if (!Number.isInteger(from) || from < 0 || from > items.length) throw status(grpc.status.INVALID_ARGUMENT, `bad page_token "${request.pageToken}"`);
+  const to = Math.min(from + size, items.length);
+  return { items: items.slice(from, to), nextPageToken: to < items.length ? Buffer.from(String(to)).toString('base64url') : '' };
+}
+
+/**
+ * Faults a fake can be told to answer, by method: `exhaustOnce` answers the first call of the
+ * method RESOURCE_EXHAUSTED with a RetryInfo delay; `failWhen` refuses (FAILED_PRECONDITION)
+ * every call of the method whose request names a resource matching the pattern.
+ */
+export interface FakeFaults {
+  exhaustOnce?: { method: string; retryDelayMs: number };
+  failWhen?: { method: string; resource: RegExp };
+}
+
+/** Wraps handlers so the faults in `f` are answered before the real handler runs. */
+export function withFaults(f: FakeFaults, handlers: Record<string, Handler>, nameOf: (request: any) => string): Record<string, Handler> {
+  let exhausted = false;
+  const out: Record<string, Handler> = {};
+  for (const [method, fn] of Object.entries(handlers)) {
+    out[method] = (req) => {
+      if (f.exhaustOnce?.method === method && !exhausted) {
+        exhausted = true;
+        throw resourceExhausted(`Quota exceeded for quota metric 'Write requests' (${method}); retry after the delay`, f.exhaustOnce.retryDelayMs);
+      }
+      if (f.failWhen?.method === method && f.failWhen.resource.test(nameOf(req))) {
+        throw status(grpc.status.FAILED_PRECONDITION, `${method} ${nameOf(req)}: refused by the fault this test set`);
+      }
+      return fn(req);
+    };
+  }
+  return out;
+}
+
 /** A started fake: its port, what it received, and stop(). */
 export interface FakeServer {
   port: number;

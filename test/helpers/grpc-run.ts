@@ -24,8 +24,15 @@
 import { randomUUID } from 'node:crypto';
 import { reservedAnnotations, RULES, runViolations, violationText, type RunResources } from '../../deploy/rules.js';
 import {
-  applyMask, countCalls, fakeClientOptions, grpc, listen, loadProtos, serviceDef, shutdown, status, unary, type FakeServer, type Recorded,
+  applyMask, countCalls, fakeClientOptions, grpc, listen, loadProtos, page, serviceDef, shutdown, status, unary, withFaults,
+  type FakeFaults, type FakeServer, type Recorded,
 } from './grpc-common.js';
+
+/**
+ * ListServicesRequest.page_size documents no maximum: this fake answers at most 100 a page, so
+ * a deployment of hundreds of services is listed over several pages, as a real project's is.
+ */
+const MAX_PAGE_SIZE = 100;
 
 const MUTATING = new Set(['CreateService', 'UpdateService', 'DeleteService', 'SetIamPolicy']);
 /** Top-level Service fields a client may write (snake_case, as update masks name them). */
@@ -82,7 +89,7 @@ export interface FakeRunIam {
   needs: Array<{ method: string; role: string; resource?: string }>;
 }
 
-export interface FakeRunOptions {
+export interface FakeRunOptions extends FakeFaults {
   iam?: FakeRunIam;
   /** The `uri` a new service gets (by service id); a made-up `https://ID-….run.app` when it answers undefined. */
   uriFor?: (serviceId: string) => string | undefined;
@@ -147,7 +154,8 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   };
 
   const server = new grpc.Server();
-  server.addService(services, unary(calls, gated({
+  const nameOf = (req: any): string => String(req.service?.name ?? (req.serviceId ? `${req.parent}/services/${req.serviceId}` : undefined) ?? req.name ?? req.resource ?? req.parent ?? '');
+  server.addService(services, unary(calls, withFaults(opts, gated({
     CreateService(req) {
       if (!/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(req.serviceId ?? '')) throw status(grpc.status.INVALID_ARGUMENT, `bad service id "${req.serviceId}"`);
       if (store.has(`${req.parent}/services/${req.serviceId}`)) throw status(grpc.status.ALREADY_EXISTS, `Resource '${req.parent}/services/${req.serviceId}' already exists`);
@@ -183,8 +191,8 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
     },
     GetService: (req) => mustGet(req.name),
     ListServices(req) {
-      if (req.pageToken) throw status(grpc.status.INVALID_ARGUMENT, 'this fake answers one page');
-      return { services: [...store.values()].filter((s) => locationOf(s.name) === req.parent) };
+      const p = page([...store.values()].filter((s) => locationOf(s.name) === req.parent), req, MAX_PAGE_SIZE);
+      return { services: p.items, nextPageToken: p.nextPageToken };
     },
     GetIamPolicy(req) {
       mustGet(req.resource);
@@ -201,7 +209,7 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
       noteGrants(next);
       return next;
     },
-  })));
+  }), nameOf)));
   server.addService(serviceDef(def, 'google.longrunning.Operations'), unary(calls, {
     GetOperation(req) {
       const op = operations.get(req.name);

@@ -15,7 +15,12 @@
  */
 import { cronProblem, timeZoneProblem } from '../../deploy/cron.js';
 import { jobIdViolation, RULES, violationText, type Rule } from '../../deploy/rules.js';
-import { countCalls, fakeClientOptions, grpc, listen, loadProtos, serviceDef, shutdown, status, unary, type FakeServer, type Recorded } from './grpc-common.js';
+import {
+  countCalls, fakeClientOptions, grpc, listen, loadProtos, page, serviceDef, shutdown, status, unary, withFaults, type FakeFaults, type FakeServer, type Recorded,
+} from './grpc-common.js';
+
+/** ListJobs: "The maximum page size is 500. If unspecified, the page size will be the maximum." (ListJobsRequest.page_size) */
+const MAX_PAGE_SIZE = 500;
 
 const MUTATING = new Set(['CreateJob', 'UpdateJob', 'DeleteJob', 'PauseJob', 'ResumeJob', 'RunJob']);
 /** proto field names in an update mask → the camelCase keys proto-loader gives. */
@@ -27,7 +32,7 @@ export interface FakeScheduler extends FakeServer {
 }
 
 /** Starts the fake on a free port. */
-export async function startFakeScheduler(): Promise<FakeScheduler> {
+export async function startFakeScheduler(faults: FakeFaults = {}): Promise<FakeScheduler> {
   const def = loadProtos(['google/cloud/scheduler/v1/cloudscheduler.proto'], '@google-cloud/scheduler');
   const calls: Recorded[] = [];
   const jobs = new Map<string, any>();
@@ -61,7 +66,8 @@ export async function startFakeScheduler(): Promise<FakeScheduler> {
   };
 
   const server = new grpc.Server();
-  server.addService(serviceDef(def, 'google.cloud.scheduler.v1.CloudScheduler'), unary(calls, {
+  const nameOf = (req: any): string => String(req.job?.name ?? req.name ?? req.parent ?? '');
+  server.addService(serviceDef(def, 'google.cloud.scheduler.v1.CloudScheduler'), unary(calls, withFaults(faults, {
     CreateJob(req) {
       const job = req.job ?? {};
       if (parentOf(job.name ?? '') !== req.parent) throw status(grpc.status.INVALID_ARGUMENT, `job name ${job.name} is not under ${req.parent}`);
@@ -97,10 +103,10 @@ export async function startFakeScheduler(): Promise<FakeScheduler> {
     PauseJob: (req) => setState(req.name, 'PAUSED'),
     ResumeJob: (req) => setState(req.name, 'ENABLED'),
     ListJobs(req) {
-      if (req.pageToken) throw status(grpc.status.INVALID_ARGUMENT, 'this fake answers one page');
-      return { jobs: [...jobs.values()].filter((j) => parentOf(j.name) === req.parent) };
+      const p = page([...jobs.values()].filter((j) => parentOf(j.name) === req.parent), req, MAX_PAGE_SIZE);
+      return { jobs: p.items, nextPageToken: p.nextPageToken };
     },
-  }));
+  }, nameOf)));
   const port = await listen(server);
   return {
     port, calls, jobs,

@@ -41,20 +41,21 @@ export function readIncludes(include: unknown, manifest: string, r: FieldReader,
       const at = join(path, i);
       const rel = reader.string(e, at, { pattern: /^(?!\/)[^\0\\]+$/, expect: 'a manifest file or folder, relative to this file' });
       if (rel === undefined) return;
-      if (!source) return void reader.problem(at, 'include: needs the manifest to be read from a file');
+      if (!source) { reader.problem(at, 'include: needs the manifest to be read from a file'); return; }
       const target = posix.normalize(posix.join(posix.dirname(from), rel));
       let files: string[];
       try {
         files = source.folder(target) ?? [target];
       } catch (err) {
-        return void reader.problem(at, `cannot read ${target}: ${(err as Error).message}`);
+        reader.problem(at, `cannot read ${target}: ${(err as Error).message}`);
+        return;
       }
       for (const file of files) {
         if (seen.has(file)) {
           reader.problem(at, `${file} is included more than once (or includes itself)`);
           continue;
         }
-        if (seen.size > MAX_INCLUDED_FILES) return void reader.problem(at, `more than ${MAX_INCLUDED_FILES} included files`);
+        if (seen.size > MAX_INCLUDED_FILES) { reader.problem(at, `more than ${MAX_INCLUDED_FILES} included files`); return; }
         seen.add(file);
         let text: string;
         try {

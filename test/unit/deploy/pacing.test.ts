@@ -35,7 +35,7 @@ test('without a RetryInfo, HTTP 429 backs off exponentially within bounds', asyn
   await assert.rejects(withQuotaRetry('w', async () => { throw Object.assign(new Error('Too Many Requests'), { code: 429 }); }, p), /Too Many/);
   assert.equal(p.slept.length, 4, 'attempts - 1 waits');
   const caps = [100, 200, 300, 300];
-  p.slept.forEach((ms, i) => assert.ok(ms >= caps[i]! / 2 && ms <= caps[i]!, `wait ${i}: ${ms}`));
+  for (const [i, ms] of p.slept.entries()) assert.ok(ms >= caps[i]! / 2 && ms <= caps[i]!, `wait ${i}: ${ms}`);
 });
 
 test('other failures are not retried; a delay above the bound is not waited for', async () => {

@@ -32,8 +32,10 @@ async function exitFlushed(code) {
  */
 async function loadMain() {
   const bundle = fileURLToPath(new URL('../dist/bundle/nbtrigger.cjs', import.meta.url));
-  const bundleTime = process.env.NBTRIGGER_CLI_BUNDLE === '0' ? undefined : statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
-  if (bundleTime !== undefined && bundleTime >= statSync(fileURLToPath(compiled)).mtimeMs) return loadBundle(bundle).main;
+  const off = process.env.NBTRIGGER_CLI_BUNDLE === '0';
+  const bundleTime = off ? undefined : statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
+  const fresh = bundleTime !== undefined && bundleTime >= statSync(fileURLToPath(compiled)).mtimeMs;
+  if (fresh) return loadBundle(bundle).main;
   return (await import(compiled.href)).main;
 }
 

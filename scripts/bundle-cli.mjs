@@ -33,7 +33,11 @@ const BUNDLED = /^(undici\/lib\/|ws$)/;
  * fails the build rather than leaving a bundle that loads those files from disk.
  */
 const REWRITES = [
-  { file: /dist[\\/]functions[\\/]jupyter[\\/]undici-lean\.js$/, from: 'const require = createRequire(import.meta.url);', to: '' },
+  {
+    file: /dist[\\/]functions[\\/]jupyter[\\/]undici-lean\.js$/,
+    from: 'const require = createRequire(import.meta.url);',
+    to: '',
+  },
   { file: /dist[\\/]functions[\\/]jupyter[\\/]channel\.js$/, from: "requireCjs('ws')", to: "require('ws')" },
 ];
 

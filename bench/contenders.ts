@@ -115,11 +115,11 @@ function checkRecord(rec: RecordLike, nb: BenchNotebook, what: string): void {
 }
 
 /** `nbtrigger run --json --server …` as a child process (from `opts.root`, default this checkout; `opts.tag` suffixes the names). */
-export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { sequential?: boolean; root?: string; tag?: string } = {}): () => Promise<Record<string, number>> {
+export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { sequential?: boolean; root?: string; tag?: string; env?: NodeJS.ProcessEnv } = {}): () => Promise<Record<string, number>> {
   const name = `nbtrigger${opts.sequential ? ' --sequential' : ''}${opts.tag ?? ''} (${nb.label})`;
   const bin = join(opts.root ?? PROJECT_ROOT, 'bin', 'nbtrigger.js');
   const args = [bin, 'run', '--json', '--server', `${server.host}:${server.port}`, ...(opts.sequential ? ['--sequential'] : []), nb.serverPath];
-  const env = { ...process.env, JUPYTER_TOKEN: server.token };
+  const env = { ...process.env, ...opts.env, JUPYTER_TOKEN: server.token };
   return async () => {
     const r = await timeChild(process.execPath, args, { env, cwd: opts.root ?? PROJECT_ROOT });
     if (r.code !== 0) throw failure(name, r);

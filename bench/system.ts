@@ -32,6 +32,10 @@ import { writeFile } from 'node:fs/promises';
 
 const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
 const TICK_S = 0.01; // USER_HZ (getconf CLK_TCK) is 100 on Linux
+/** How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules. */
+const CLI_LOADS: [string, NodeJS.ProcessEnv][] = [
+  ['', {}], [' bundle no cache', { NODE_DISABLE_COMPILE_CACHE: '1' }], [' modules', { NBTRIGGER_CLI_BUNDLE: '0' }],
+];
 
 export interface SystemBench {
   cases: BenchCase[];
@@ -84,8 +88,13 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
         return { [`nbtrigger system (${nb.label})`]: r.ms, [`nbtrigger function CPU s (${nb.label})`]: r.cpu };
       },
     });
-    const cli = nbtriggerCli(stock, nb, { tag: ' on stock server' });
-    cases.push({ name: `nbtrigger CLI on stock server (${nb.label})`, run: async () => ({ [`nbtrigger CLI on stock server (${nb.label})`]: Object.values(await cli())[0]! }) });
+    // The CLI as installed (its bundle, with the code cache), and the two steps under it: the bundle
+    // without a code cache, and the compiled modules (bin/nbtrigger.js, bin/load-bundle.js).
+    for (const [tag, env] of CLI_LOADS) {
+      const name = `nbtrigger CLI${tag} on stock server (${nb.label})`;
+      const cli = nbtriggerCli(stock, nb, { tag: `${tag} on stock server`, env });
+      cases.push({ name, run: async () => ({ [name]: Object.values(await cli())[0]! }) });
+    }
   }
   cases.push({
     name: 'cold classic',
@@ -158,7 +167,10 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
   for (const l of labels) {
     out.push(`ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(`nbtrigger system (${l})`), m(`classic system (${l})`))}`
       + ` (nbtrigger ${range(`nbtrigger system (${l})`)} ms, classic ${range(`classic system (${l})`)} ms)`);
-    out.push(`ratio nbtrigger CLI on stock server/classic client (${l}): ${fmtRatio(m(`nbtrigger CLI on stock server (${l})`), m(`classic system (${l})`))}`);
+    for (const [tag] of CLI_LOADS) {
+      const cli = m(`nbtrigger CLI${tag} on stock server (${l})`);
+      out.push(`ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`);
+    }
     out.push(`CPU s per run, function · classic client (${l}): ${m(`nbtrigger function CPU s (${l})`).toFixed(3)} · ${m(`classic client CPU s (${l})`).toFixed(3)}`);
   }
   const o = labels[0]!;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The nbtrigger command: a thin shim over the compiled CLI (npm run build makes dist/).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { loadBundle } from './load-bundle.js';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -24,17 +25,31 @@ async function exitFlushed(code) {
   process.exit(code);
 }
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
-if (!existsSync(fileURLToPath(entry))) {
+/**
+ * The CLI's `main`: from the bundle `npm run build` makes (scripts/bundle-cli.mjs), which starts faster
+ * than the ≈85 modules it is made of, when it is at least as new as the compiled CLI (so a `tsc` run
+ * without the bundle step never runs stale code); else, or with NBTRIGGER_CLI_BUNDLE=0, the compiled CLI.
+ */
+async function loadMain() {
+  const bundle = fileURLToPath(new URL('../dist/bundle/nbtrigger.cjs', import.meta.url));
+  const off = process.env.NBTRIGGER_CLI_BUNDLE === '0';
+  const bundleTime = off ? undefined : statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
+  const fresh = bundleTime !== undefined && bundleTime >= statSync(fileURLToPath(compiled)).mtimeMs;
+  if (fresh) return loadBundle(bundle).main;
+  return (await import(compiled.href)).main;
+}
+
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(compiled))) {
   process.stderr.write('nbtrigger: not built yet: run `npm run setup` (or `npm run build`) in the project first\n');
   await exitFlushed(2);
 }
+const main = await loadMain();
 // Client libraries (google-gax, google-auth-library) can leave a rejected promise behind after the
 // command has already reported the same failure: never crash with a stack trace because of one.
 // A command that claimed success while something failed unseen still exits non-zero.
 const stray = [];
 process.on('unhandledRejection', (e) => stray.push(e));
-const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
 let exit = code;
 if (code === 0 && stray.length > 0) {

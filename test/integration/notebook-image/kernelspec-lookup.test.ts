@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findPython, localServerConfig, PROJECT_ROOT } from '../../../cli/jupyter-server.js';
+import { findPython, localServerConfig } from '../../../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 
 const T = { timeout: 60_000 };
 

@@ -21,7 +21,7 @@ import { undiciConnect, type Connector } from '../security/connector.js';
 import type { KernelChannel } from './channel.js';
 import type { CookieJar } from './cookie-jar.js';
 import { isObject } from './messages.js';
-import { networkError } from './rest.js';
+import { networkError } from './http-errors.js';
 import { backoffMs, sleep } from './retry.js';
 import { loadUndici } from '../patches/undici-lean.js';
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import { STARTING_STATUSES } from './rest.js';
+import { STARTING_STATUSES } from './http-errors.js';
 
 export interface RetryOptions {
   /** Absolute time (ms since epoch) after which no new attempt starts. */

@@ -216,11 +216,14 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   // The invoker policy of a service that failed is not written (the service may not exist): not counted either.
   total -= actions.filter((a) => a.resource === 'iam' && failedServices.has(a.name) && isMutating(a)).length;
   const invokers = actions.filter((a) => a.resource === 'iam' && !failedServices.has(a.name));
-  await forEachBounded(invokers, pacing.concurrency, (a) => apply(a, async () => {
-    if (a.op !== 'update' || !a.iam) return;
-    await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
-    if (a.iam.add.length > 0) iam.granted(INVOKER_ROLE, a.iam.add, a.name);
-  }));
+  await forEachBounded(invokers, pacing.concurrency, (a) => {
+    // Noted once, before the call (not in what a retry runs again): the policies are written side
+    // by side, and a call refused while this grant is in flight waits for it as for one already made.
+    if (a.op === 'update' && a.iam && a.iam.add.length > 0) iam.granted(INVOKER_ROLE, a.iam.add, a.name);
+    return apply(a, async () => {
+      if (a.op === 'update' && a.iam) await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
+    });
+  });
   for (const a of actions.filter((x) => x.resource === 'topic' || x.resource === 'subscription')) {
     await apply(a, async () => {
       if (a.resource === 'topic' && a.op === 'create') await createTopic(clients.pubsub, a.name, desired.topic.labels);

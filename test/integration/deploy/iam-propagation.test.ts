@@ -77,15 +77,17 @@ test('a refusal right after the deploy\'s own grant waits for it, within a bound
   await t.test('gives up at the end of the window, naming the role, the member and the resource', async () => {
     Object.assign(iam, needsInvoker('fn-b', 'b', 600_000));
     const lines: string[] = [];
-    await assert.rejects(deploy(c, parseManifest(yaml('b', 'fn-b'), 'm.yaml'), (l) => lines.push(l),
-      { iamPropagation: { windowMs: 1500, firstDelayMs: 200, maxDelayMs: 400 } }), (e: unknown) => {
+    const done = await deploy(c, parseManifest(yaml('b', 'fn-b'), 'm.yaml'), (l) => lines.push(l),
+      { iamPropagation: { windowMs: 1500, firstDelayMs: 200, maxDelayMs: 400 } });
+    // A failed change is reported with the resource it names; the rest of the deploy is applied.
+    assert.deepEqual(done.failures.map((f) => [f.resource, f.name]), [['iam', `${LOC}/services/b-second`]]);
+    ((e: unknown) => {
       assert.ok(isNbtError(e) && e.code === 'REQUEST_REJECTED' && !e.retryable, String(e));
       assert.match(e.message, /update iam projects\/nbtrigger-iam\/locations\/europe-west1\/services\/b-second/);
       assert.ok(e.message.includes(`roles/run.invoker to ${member('fn-b')} on ${LOC}/services/b-first`), e.message);
       assert.ok(e.message.includes(IAM_PROPAGATION_URL), e.message);
       assert.match(e.message, /PERMISSION_DENIED|Permission denied/);
-      return true;
-    });
+    })(done.failures[0]!.error);
     assert.ok(reads(`${LOC}/services/b-second`) >= 2, 'it was tried again before giving up');
     assert.ok(lines.some((l) => /trying again/.test(l)));
   });
@@ -94,14 +96,16 @@ test('a refusal right after the deploy\'s own grant waits for it, within a bound
     Object.assign(iam, { caller: member('fn-c'), propagationMs: 0, needs: [{ method: 'CreateService', role: 'roles/run.admin' }] });
     const creates = run.calls.filter((x) => x.method === 'CreateService').length;
     const lines: string[] = [];
-    await assert.rejects(deploy(c, parseManifest(yaml('c', 'fn-c'), 'm.yaml'), (l) => lines.push(l),
-      { iamPropagation: { windowMs: 60_000, firstDelayMs: 200 } }), (e: unknown) => {
-      assert.ok(isNbtError(e) && e.code === 'REQUEST_REJECTED', String(e));
-      assert.match(e.message, /create Cloud Run service .*c-first failed: Permission denied.*roles\/run\.admin/);
-      assert.ok(!e.message.includes('after this deploy granted'), e.message);
-      return true;
-    });
-    assert.equal(run.calls.filter((x) => x.method === 'CreateService').length - creates, 1, 'not tried again');
+    const done = await deploy(c, parseManifest(yaml('c', 'fn-c'), 'm.yaml'), (l) => lines.push(l),
+      { iamPropagation: { windowMs: 60_000, firstDelayMs: 200 } });
+    const first = done.failures.find((f) => f.resource === 'service' && f.name.endsWith('c-first'));
+    assert.ok(first, JSON.stringify(done.failures.map((f) => f.name)));
+    const e = first.error;
+    assert.ok(isNbtError(e) && e.code === 'REQUEST_REJECTED', String(e));
+    assert.match(e.message, /create Cloud Run service .*c-first failed: Permission denied.*roles\/run\.admin/);
+    assert.ok(!e.message.includes('after this deploy granted'), e.message);
+    // Each of the two services was asked once: neither was tried again.
+    assert.equal(run.calls.filter((x) => x.method === 'CreateService').length - creates, 2, 'not tried again');
     assert.ok(!lines.some((l) => /trying again/.test(l)));
   });
 });

@@ -18,10 +18,15 @@ import { MODULE_TRACE_IMPORT } from '../../helpers/module-trace.js';
 /** A loaded module that belongs to a Google client library (or its gRPC/protobuf stack). */
 const GOOGLE_CLIENT = /@google-cloud[/\\]|google-gax|@grpc[/\\]|protobufjs|google-auth-library/;
 
-async function traced(dir: string, name: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
+/**
+ * The CLI as installed runs its bundle (deploy/manifest.js is inside it; packages it leaves out are
+ * `require`d and traced); `NBTRIGGER_CLI_BUNDLE=0` runs the compiled modules, each traced.
+ */
+async function traced(dir: string, name: string, args: string[], bundle = true): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
   const trace = join(dir, `${name}.trace`);
   await writeFile(trace, '');
-  const r = await runCli(args, { nodeArgs: ['--import', MODULE_TRACE_IMPORT], env: { NBTRIGGER_MODULE_TRACE: trace }, timeoutMs: 120_000 });
+  const env = { NBTRIGGER_MODULE_TRACE: trace, ...(bundle ? {} : { NBTRIGGER_CLI_BUNDLE: '0' }) };
+  const r = await runCli(args, { nodeArgs: ['--import', MODULE_TRACE_IMPORT], env, timeoutMs: 120_000 });
   return { ...r, loaded: (await readFile(trace, 'utf8')).split('\n').filter(Boolean) };
 }
 
@@ -31,11 +36,15 @@ test('plan --check of 1, 100 and 1,000 generated notebooks is valid and loads no
     for (const n of [1, 100, 1000]) {
       const file = join(dir, `m${n}.yaml`);
       await writeFile(file, generatedManifest(n));
-      const r = await traced(dir, `m${n}`, ['plan', '--check', '-f', file]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`valid \\(${n} notebook\\(s\\), ${2 * n} schedule\\(s\\)\\)`));
-      assert.ok(r.loaded.some((u) => u.includes('deploy/manifest.js')), 'the tracer saw the manifest module');
-      assert.deepEqual(r.loaded.filter((u) => GOOGLE_CLIENT.test(u)), [], `plan --check of ${n} loaded Google client modules`);
+      for (const bundle of [true, false]) {
+        const how = bundle ? 'bundle' : 'modules';
+        const r = await traced(dir, `m${n}-${how}`, ['plan', '--check', '-f', file], bundle);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, new RegExp(`valid \\(${n} notebook\\(s\\), ${2 * n} schedule\\(s\\)\\)`));
+        const entry = bundle ? 'bundle/nbtrigger.cjs' : 'deploy/manifest.js';
+        assert.ok(r.loaded.some((u) => u.includes(entry)), `the tracer saw ${entry}`);
+        assert.deepEqual(r.loaded.filter((u) => GOOGLE_CLIENT.test(u)), [], `plan --check of ${n} (${how}) loaded Google client modules`);
+      }
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -259,6 +259,15 @@ export class ExecutionMachine extends ExecutionState {
     const traceback = Array.isArray(c.traceback) ? c.traceback.map(String) : [];
     p.run.error = { ename: String(c.ename ?? ''), evalue: String(c.evalue ?? ''), traceback };
     if (p.cell.allowError || this.result.failure) return;
+    // A KeyboardInterrupt nbtrigger did not ask for (its own, after a timeout, is the grace cell's)
+    // comes from outside the run: jupyter_client interrupts a kernel before every shutdown and
+    // restart (the server stopping, another client restarting it), often before the shutdown_reply.
+    if (p.run.error.ename === 'KeyboardInterrupt') {
+      this.result.failure = new NbtError('KERNEL_DIED', `cell ${p.cell.index} was interrupted from outside the run ` +
+        '(KeyboardInterrupt): the server stopping or restarting the kernel, or another client',
+      { details: { cellIndex: p.cell.index, ...p.run.error } });
+      return;
+    }
     this.result.failure = new NbtError('CELL_ERROR', `cell ${p.cell.index} raised ${p.run.error.ename}: ` +
       p.run.error.evalue, { details: { cellIndex: p.cell.index, ...p.run.error } });
   }

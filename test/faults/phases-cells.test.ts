@@ -22,7 +22,7 @@ describe('phase: cells running (the cell wrote its marker)', () => {
   const cells = (marker: string): string[] => ['x = 1', markerCell(marker, 'time.sleep(1000)'), 'y = 2'];
   /** Cell 1 was running: an error at cell 1, not retryable (cell 0 ran; a retry would run it again). */
   const assertMidCell = (out: RunOutcome, code: string): void => {
-    assert.equal(out.record.status, 'error');
+    assert.equal(out.record.status, 'error', JSON.stringify(out.record));
     assert.equal(out.record.error?.code, code, JSON.stringify(out.record.error));
     assert.equal(out.record.error?.retryable, false);
     assert.equal(out.record.error?.cellIndex, 1);

@@ -58,9 +58,15 @@ export async function startTestServer(opts: { token?: string; args?: string[] } 
     writeFile: write,
     writeNotebook: (path, cells, metadata) => write(path, notebookJson(cells, metadata)),
     async kernels() {
-      const res = await request(`${httpBase(server.address)}/api/kernels`, { headers: { authorization: `token ${server.token}` } });
-      const body = (await res.body.json()) as Array<{ id: string }>;
-      return body.map((k) => k.id);
+      // While a kernel is launching the server may answer an error for the list (a model not
+      // ready yet): asked again, bounded (a hang bound), then the answer is the failure.
+      for (let attempt = 0; ; attempt++) {
+        const res = await request(`${httpBase(server.address)}/api/kernels`, { headers: { authorization: `token ${server.token}` } });
+        const body = (await res.body.json().catch(() => undefined)) as unknown;
+        if (res.statusCode === 200 && Array.isArray(body)) return (body as Array<{ id: string }>).map((k) => k.id);
+        if (attempt >= 300) throw new Error(`GET /api/kernels: HTTP ${res.statusCode} ${JSON.stringify(body)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
     async close() {
       await server.stop();

@@ -144,8 +144,15 @@ async function runTrigger(path: string, c: Pick<Case, 'timeoutS' | 'kernelName' 
 async function runReference(path: string, text: string, c: Pick<Case, 'timeoutS' | 'kernelName' | 'nbclientOptions'>,
   env?: Record<string, string>): Promise<NbclientRun> {
   const dir = join(server.rootDir, path.slice(0, path.lastIndexOf('/')));
-  return runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: c.timeoutS ?? DEFAULT_TIMEOUT_S, kernelName: c.kernelName, env,
-    options: c.nbclientOptions });
+  const once = (): Promise<NbclientRun> => runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: c.timeoutS ?? DEFAULT_TIMEOUT_S,
+    kernelName: c.kernelName, env, options: c.nbclientOptions });
+  // The reference is a tool, not the subject: when nbclient's own kernel dies before it answers
+  // kernel_info (its start, not the notebook), nbclient is asked again, at most twice.
+  let ref = await once();
+  for (let i = 0; i < 2 && ref.verdict.kind === 'other' && /Kernel died before replying to kernel_info/.test(ref.stderr); i++) {
+    ref = await once();
+  }
+  return ref;
 }
 
 /** Compares one notebook's two runs, records the table row, and fails on any difference. */

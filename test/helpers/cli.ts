@@ -3,6 +3,7 @@
  * output, with a hard time limit so a hang fails the test instead of stalling the suite.
  * @module
  */
+import { request } from 'undici';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../cli/project-root.js';
@@ -48,4 +49,14 @@ export function startCli(args: string[], opts: CliOptions = {}): { child: ChildP
 /** Runs the CLI to completion. */
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return startCli(args, opts).result;
+}
+
+/** Whether nothing answers HTTP at `url` any more (a stopped server's port), within 1 s. */
+export async function portClosed(url: string): Promise<boolean> {
+  try {
+    await request(url, { headersTimeout: 1000 });
+    return false;
+  } catch {
+    return true;
+  }
 }

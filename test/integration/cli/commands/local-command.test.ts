@@ -11,9 +11,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { request } from 'undici';
 import type { RunRecord } from '../../../../functions/run/record.js';
-import { runCli } from '../../../helpers/cli.js';
+import { portClosed, runCli } from '../../../helpers/cli.js';
 import { notebookJson } from '../../../helpers/jupyter.js';
 
 const HANG_MS = 300_000;
@@ -29,15 +28,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function portClosed(url: string): Promise<boolean> {
-  try {
-    await request(url, { headersTimeout: 1000 });
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 test('--json: the function\'s record of the run, exit 0, the private server stopped', T, async () => {
   const r = await runCli(['local', '--json', join(dir, 'ok.ipynb')], { timeoutMs: HANG_MS });

@@ -9,10 +9,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { freePort } from '../../../../cli/local/jupyter-server.js';
 import type { RunRecord } from '../../../../functions/run/record.js';
-import { BIN, runCli, startCli } from '../../../helpers/cli.js';
+import { BIN, portClosed, runCli, startCli } from '../../../helpers/cli.js';
 import { markerCell, waitForFile } from '../../../helpers/events.js';
 import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
@@ -23,15 +22,6 @@ function record(stdout: string): RunRecord {
   const lines = stdout.trim().split('\n');
   assert.equal(lines.length, 1, `--json prints exactly one line, got: ${stdout}`);
   return JSON.parse(lines[0]!) as RunRecord;
-}
-
-async function portClosed(url: string): Promise<boolean> {
-  try {
-    await request(url, { headersTimeout: 1000 });
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 describe('nbtrigger run (private local server)', () => {

@@ -117,7 +117,7 @@ describe('phase: after the last cell (outcome returned, kernel deletion under wa
         if (fault === 'cancel') ctl.abort();
         else if (fault === 'server SIGTERM') process.kill(server.child.pid!, 'SIGTERM');
         else if (fault === 'server SIGKILL') process.kill(server.child.pid!, 'SIGKILL');
-        else if (fault === 'kernel restart') await restartKernel(server).catch(() => 0); // may find the kernel gone already
+        else if (fault === 'kernel restart') await restartKernel(server, 0).catch(() => 0); // may find the kernel gone already
         else if (alive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
         await out.cleanup; // settles, never rejects
         assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));

@@ -43,9 +43,19 @@ export async function gateAndServer(own: boolean): Promise<{ gate: GatedKernel; 
   }
 }
 
-/** Restarts the server's (only) kernel as another client would: `POST /api/kernels/{id}/restart`. */
-export async function restartKernel(server: TestServer): Promise<number> {
-  const [id] = await server.kernels();
+/**
+ * Restarts the server's (only) kernel as another client would: `POST /api/kernels/{id}/restart`.
+ * A launched kernel is listed only once the server's start call has returned (jupyter_client adds
+ * it to its table after the launch), and on a loaded machine the launcher can run first: the list
+ * is asked again until it shows a kernel, for at most `listedWithinMs`; 404 if none shows.
+ */
+export async function restartKernel(server: TestServer, listedWithinMs = 30_000): Promise<number> {
+  const deadline = Date.now() + listedWithinMs;
+  let [id] = await server.kernels();
+  while (id === undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    [id] = await server.kernels();
+  }
   if (id === undefined) return 404;
   const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, { method: 'POST', headers: { authorization: `token ${server.token}` } });
   await res.body.dump();

@@ -123,8 +123,13 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
       const nb = await server.writeNotebook('start-restart.ipynb', ['x = 1', 'x + 1']);
       const restarted = gate.launched(1).then(async () => {
         const status = restartKernel(server);
-        await gate.launched(2); // the replacement is launched: only now may kernels start serving
-        await gate.open();
+        try {
+          // The replacement is launched: only now may kernels start serving. A restart refused
+          // (no replacement comes) ends the wait too, and the gate opens either way: never a hang.
+          await Promise.race([gate.launched(2), status]);
+        } finally {
+          await gate.open();
+        }
         return status;
       });
       const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token });

@@ -7,7 +7,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { frameLimit, KernelChannel } from '../jupyter/channel.js';
+import { KernelChannel } from '../jupyter/channel.js';
+import { frameLimit } from '../jupyter/channel-frames.js';
 import { executeCells, type ExecuteResult } from '../jupyter/executor.js';
 import { logMessage } from '../jupyter/message-log.js';
 import { createReconnector, fetchKernelState, type Reconnector } from '../jupyter/reconnect.js';

@@ -16,7 +16,8 @@ import { randomCellId, upgradeToNbformat45 } from './executed.js';
 import { cellTags, notebookKernelName, type Notebook } from './model.js';
 import { pythonLiteral, pythonNameProblem } from './translators/python.js';
 import { rLiteral, rName, rNameProblem } from './translators/r.js';
-import { JsonSyntaxError, parseExactJson, toPlainJson, TranslateError, type Parameters, type ParamValue } from './translators/values.js';
+import { TranslateError } from './translators/literal.js';
+import { JsonSyntaxError, parseExactJson, toPlainJson, type Parameters, type ParamValue } from './translators/values.js';
 
 export { JsonNumber, parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from './translators/values.js';
 

@@ -15,7 +15,8 @@
  * https://docs.python.org/3/reference/lexical_analysis.html#string-and-bytes-literals
  * @module
  */
-import { codePoints, floatText, hex, JsonNumber, renderLiteral, TranslateError, type LiteralSyntax, type ParamValue } from './values.js';
+import { codePoints, hex, renderLiteral, TranslateError, type LiteralSyntax } from './literal.js';
+import { floatText, JsonNumber, type ParamValue } from './values.js';
 
 /** Python 3 keywords: names that cannot be assigned (soft keywords such as `match` can). */
 const KEYWORDS = new Set([

@@ -10,7 +10,8 @@
  * https://cran.r-project.org/doc/manuals/r-release/R-lang.html#Literal-constants
  * @module
  */
-import { codePoints, hex, JsonNumber, renderLiteral, TranslateError, type LiteralSyntax, type ParamValue } from './values.js';
+import { codePoints, hex, renderLiteral, TranslateError, type LiteralSyntax } from './literal.js';
+import { JsonNumber, type ParamValue } from './values.js';
 
 const RESERVED = new Set([
   'if', 'else', 'repeat', 'while', 'function', 'for', 'next', 'break', 'TRUE', 'FALSE', 'NULL', 'Inf', 'NaN', 'NA',

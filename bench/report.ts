@@ -1,10 +1,12 @@
 /**
  * The bench's derived lines for the link, start, concurrency and warm-kernel figures (docs/benchmarks.md) and for BENCH_BASELINE runs, from the medians:
  * latency overhead in round trips, function start against its goals, concurrency and memory
- * ratios, the warm kernel's gain, and `ratio after/before` for every `[before]` metric.
+ * ratios, the warm kernel's gain, and `ratio after/before` for every `[before]` metric; and the main
+ * rounds' overhead and ratio lines.
  * @module
  */
 import { OUTPUT_CAP_MB } from './concurrency.js';
+import { reportDataScience } from './data-science.js';
 import type { BenchNotebook } from './notebooks.js';
 import { fmtMs, fmtRatio, type Samples } from './stats.js';
 
@@ -62,4 +64,35 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
     if (s.values(after).length > 0) out.push(`ratio after/before ${after}: ${fmtRatio(m(after), m(name))}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Prints the main rounds' medians (spread on stderr) and their derived overhead and ratio lines on stdout. */
+export function reportMain(s: Samples, names: string[], rounds: number, labels: string[], only: RegExp | undefined): void {
+  const out: string[] = [`rounds: ${rounds}`];
+  for (const name of names) {
+    out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
+    const v = s.values(name);
+    process.stderr.write(`  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
+  }
+  const m = (name: string): number => s.median(name);
+  for (const l of labels) {
+    out.push(`overhead nbtrigger in-process − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l})`) - m(`physical limit (${l})`))}`);
+    out.push(`overhead nbtrigger − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger (${l})`) - m(`physical limit (${l})`))}`);
+    // To the record: the run's own overhead, without the kernel DELETE that overlaps writing outputs.
+    out.push(`overhead nbtrigger in-process to record − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l}) to record`) - m(`physical limit (${l})`))}`);
+  }
+  for (const l of labels) {
+    if (s.values(`physical limit [before] (${l})`).length === 0) continue;
+    out.push(`overhead nbtrigger in-process − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger in-process [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
+    out.push(`overhead nbtrigger − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
+  }
+  for (const l of labels) out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
+  for (const l of labels) out.push(`ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`);
+  for (const l of labels) out.push(`ratio nbtrigger/nbconvert --execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`nbconvert --execute (${l})`))}`);
+  for (const l of labels) out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
+  const last = labels[labels.length - 1]!;
+  out.push(`ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`);
+  out.push(...reportDataScience(s));
+  // With BENCH_ONLY, the derived lines of the cases left out are all n/a: not printed.
+  process.stdout.write(`${out.filter((l) => !only || !/: n\/a$/.test(l)).join('\n')}\n`);
 }

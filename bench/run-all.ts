@@ -47,15 +47,15 @@ import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { bigOutput, concurrentRuns } from './concurrency.js';
 import {
-  dataScienceCase, dataScienceUnavailable, reportDataScience, writeDataScienceKernelspec,
+  dataScienceCase, dataScienceUnavailable, writeDataScienceKernelspec,
 } from './data-science.js';
 import { findJupyterExecute, findNbconvertPython, jupyterExecute, killChildren, nbconvertExecute, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
 import { functionFirstEvent, functionImport } from './function-start.js';
 import { latencyProxy, linkCases, sequentialLinkCase } from './latency.js';
 import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
-import { reportExtras } from './report.js';
+import { reportExtras, reportMain } from './report.js';
 import { measurePhysical } from './physical-limit.js';
-import { fmtMs, fmtRatio, nowMs, Samples } from './stats.js';
+import { fmtMs, nowMs, Samples } from './stats.js';
 import { reportSystem, systemBench, type SystemBench } from './system.js';
 import { randomBytes } from 'node:crypto';
 
@@ -164,36 +164,6 @@ async function startBenchServer(rootDir: string, jupyterPath: string | undefined
   }
 }
 
-function report(s: Samples, names: string[], rounds: number, labels: string[], only: RegExp | undefined): void {
-  const out: string[] = [`rounds: ${rounds}`];
-  for (const name of names) {
-    out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
-    const v = s.values(name);
-    process.stderr.write(`  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
-  }
-  const m = (name: string): number => s.median(name);
-  for (const l of labels) {
-    out.push(`overhead nbtrigger in-process − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l})`) - m(`physical limit (${l})`))}`);
-    out.push(`overhead nbtrigger − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger (${l})`) - m(`physical limit (${l})`))}`);
-    // To the record: the run's own overhead, without the kernel DELETE that overlaps writing outputs.
-    out.push(`overhead nbtrigger in-process to record − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l}) to record`) - m(`physical limit (${l})`))}`);
-  }
-  for (const l of labels) {
-    if (s.values(`physical limit [before] (${l})`).length === 0) continue;
-    out.push(`overhead nbtrigger in-process − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger in-process [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
-    out.push(`overhead nbtrigger − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
-  }
-  for (const l of labels) out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
-  for (const l of labels) out.push(`ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`);
-  for (const l of labels) out.push(`ratio nbtrigger/nbconvert --execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`nbconvert --execute (${l})`))}`);
-  for (const l of labels) out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
-  const last = labels[labels.length - 1]!;
-  out.push(`ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`);
-  out.push(...reportDataScience(s));
-  // With BENCH_ONLY, the derived lines of the cases left out are all n/a: not printed.
-  process.stdout.write(`${out.filter((l) => !only || !/: n\/a$/.test(l)).join('\n')}\n`);
-}
-
 async function main(): Promise<number> {
   const rounds = Math.max(1, intEnv('BENCH_ROUNDS', 7));
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
@@ -267,7 +237,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
     const heavyNames = heavy.length > 0
       ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
-    report(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
+    reportMain(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
     if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
     if (!only || only.test('system')) {

@@ -6,9 +6,14 @@
  * fresh process, a cell printing ≈50 MB (50 × 1 MB flushed chunks) against the per-cell output
  * cap (default 16 Mi characters): the process's peak RSS during that run (the kernel's peak,
  * `VmHWM`, reset just before it) and its growth over the RSS it had after a trivial run; then a
- * trivial run's own growth, measured the same way, as a control.
+ * trivial run's own growth, measured the same way, as a control. And N (50) isolated runs at once
+ * through one function process ({@link isolatedRuns}): what an instance with a concurrency above 1
+ * carries, with the longest event-loop stall it had.
  * @module
  */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
 import { PROJECT_ROOT } from '../cli/project-root.js';
 import { DEFAULT_LIMITS } from '../functions/run/runner.js';
 import type { BenchServer } from './contenders.js';
@@ -77,4 +82,88 @@ export function bigOutput(server: BenchServer, trivial: BenchNotebook, big: Benc
       await fn.stop();
     }
   };
+}
+
+/**
+ * `n` runs at once through one function process, each with its own parameter: every run must
+ * succeed with its own tag and its own kernel pid (nothing one run defines reaches another), and
+ * no kernel may be left. Measures the total against one run, the peak RSS, and the longest
+ * event-loop stall the process had meanwhile (loop-stall-probe.ts). Throws when isolation fails.
+ */
+export function isolatedRuns(server: BenchServer, notebookDir: string, n: number, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+  return async () => {
+    const path = await writeIsolationNotebook(notebookDir);
+    const fn = await startFunctionProcess(root, server, {}, { stallProbe: true });
+    const message = (tag: number): Record<string, unknown> => ({ server: `${server.host}:${server.port}`, notebook: path, parameters: { tag } });
+    try {
+      await fn.eventJson(message(-1)); // modules loaded: the process's start is not measured below
+      fn.resetPeak();
+      const idle = fn.memory().rssMb;
+      await fn.loopStall();
+      const one = await fn.eventJson(message(-2));
+      const oneStall = (await fn.loopStall())!;
+      fn.resetPeak();
+      const t = nowMs();
+      await Promise.all(Array.from({ length: n }, (_, i) => fn.eventJson(message(i))));
+      const total = nowMs() - t;
+      const stall = (await fn.loopStall())!;
+      const many = fn.memory();
+      await checkIsolation(fn.runsDir, n);
+      const left = await kernelCount(server);
+      if (left !== 0) throw new Error(`${left} kernels left on the server after ${n} runs at once`);
+      return {
+        'function 1 isolated run': one,
+        [`function ${n} isolated runs at once total`]: total,
+        [`function peak RSS growth ${n} isolated runs at once MB`]: many.peakMb - idle,
+        'function event-loop stall max, 1 run': oneStall.maxMs,
+        [`function event-loop stall max, ${n} runs at once`]: stall.maxMs,
+        [`function event-loop stall p99, ${n} runs at once`]: stall.p99Ms,
+      };
+    } finally {
+      await fn.stop();
+    }
+  };
+}
+
+async function writeIsolationNotebook(dir: string): Promise<string> {
+  const cells = [
+    { source: 'tag = -100', tags: ['parameters'] },
+    // Anything an earlier run left would be seen here: a global, an environment variable.
+    'import os, time\nassert "nbt_seen" not in globals() and "NBT_TAG" not in os.environ\nnbt_seen = tag\nos.environ["NBT_TAG"] = str(tag)\ntime.sleep(0.2)',
+    'f"{tag}:{os.getpid()}:{os.environ[\'NBT_TAG\']}"',
+  ];
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells: cells.map((c, i) => {
+      const spec = typeof c === 'string' ? { source: c, tags: [] } : c;
+      return { cell_type: 'code', id: `c${i}`, metadata: { tags: spec.tags }, execution_count: null, outputs: [], source: spec.source };
+    }),
+  };
+  await writeFile(join(dir, 'isolation-many.ipynb'), JSON.stringify(nb));
+  return '/isolation-many.ipynb';
+}
+
+/** Every record of tags 0…n-1 succeeded once, with its own tag and a kernel pid no other run had. */
+async function checkIsolation(runsDir: string, n: number): Promise<void> {
+  const seen = new Map<number, string>();
+  for (const file of await readdir(runsDir, { recursive: true })) {
+    if (!file.endsWith('.json') || file.endsWith('loop-stall.json')) continue;
+    const record = JSON.parse(await readFile(join(runsDir, file), 'utf8')) as { status?: string; runId?: string; lastResult?: Record<string, string> };
+    if (record.runId === undefined || record.status === undefined) continue; // a lease, not a run record
+    const m = /^'(-?\d+):(\d+):(-?\d+)'$/.exec(record.lastResult?.['text/plain'] ?? '');
+    if (record.status !== 'succeeded' || !m) throw new Error(`a run did not succeed with its own result: ${JSON.stringify(record).slice(0, 400)}`);
+    const tag = Number(m[1]);
+    if (m[3] !== m[1]) throw new Error(`run ${tag} saw another run's environment: ${m[3]}`);
+    if (tag < 0) continue;
+    if (seen.has(tag)) throw new Error(`run ${tag} recorded twice`);
+    seen.set(tag, m[2]!);
+  }
+  if (seen.size !== n) throw new Error(`${seen.size} of ${n} runs recorded`);
+  if (new Set(seen.values()).size !== n) throw new Error('two runs shared a kernel process');
+}
+
+async function kernelCount(server: BenchServer): Promise<number> {
+  const res = await request(`http://${server.host}:${server.port}/api/kernels`, { headers: { authorization: `token ${server.token}` } });
+  return ((await res.body.json()) as unknown[]).length;
 }

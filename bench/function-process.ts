@@ -9,9 +9,11 @@
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../cli/project-root.js';
 import { request } from 'undici';
 import { startFunctionServer } from '../cli/local/function-server.js';
 import { structuredEvent } from '../test/helpers/functions-framework.js';
@@ -31,17 +33,29 @@ export interface FunctionProcess {
   memory(): { rssMb: number; peakMb: number };
   /** Resets the peak to the resident set now (`/proc/PID/clear_refs`); false where that is refused. */
   resetPeak(): boolean;
+  /** Sends one JSON-form message; resolves with its wall time, ms. Throws on a non-204. */
+  eventJson(message: Record<string, unknown>): Promise<number>;
+  /**
+   * The longest event-loop stall (and p99), ms, since the last call (loop-stall-probe.ts, loaded
+   * when the process was started with `stallProbe`); undefined without the probe.
+   */
+  loopStall(): Promise<{ maxMs: number; p99Ms: number } | undefined>;
   stop(): Promise<void>;
 }
 
 /** Starts functions-framework from `root` (its package.json `main` is the function) against `server`. */
-export async function startFunctionProcess(root: string, server: BenchServer, env: Record<string, string> = {}): Promise<FunctionProcess> {
+export async function startFunctionProcess(root: string, server: BenchServer, env: Record<string, string> = {},
+  opts: { stallProbe?: boolean } = {}): Promise<FunctionProcess> {
   const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-ff-'));
+  const stallFile = join(runs, 'loop-stall.json');
+  const probe = opts.stallProbe
+    ? { NODE_OPTIONS: `--import=${pathToFileURL(join(PROJECT_ROOT, 'dist/bench/loop-stall-probe.js')).href}`, NBTRIGGER_BENCH_STALL_FILE: stallFile }
+    : {};
   const fn = await startFunctionServer({
     root, detached: true, startTimeoutMs: 30_000,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', JUPYTER_TOKEN: server.token, ALLOWED_SERVERS: '127.0.0.1:*',
-      NBTRIGGER_RUNS_DIR: runs, METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9', ...env,
+      NBTRIGGER_RUNS_DIR: runs, METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9', ...probe, ...env,
     },
   }).catch(async (e: unknown) => {
     await rm(runs, { recursive: true, force: true });
@@ -53,14 +67,18 @@ export async function startFunctionProcess(root: string, server: BenchServer, en
     pid,
     listenMs: fn.listenMs,
     runsDir: runs,
-    async event(notebook, target = server) {
-      const ev = structuredEvent({ text: `${target.host}:${target.port} ${notebook}` });
-      const t = nowMs();
-      const res = await request(`${fn.url}/`, { method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 300_000, bodyTimeout: 300_000 });
-      const body = await res.body.text();
-      const ms = nowMs() - t;
-      if (res.statusCode !== 204) throw new Error(`function answered ${res.statusCode}: ${body.slice(0, 300)} ${fn.stderr().slice(-300)}`);
-      return ms;
+    event: (notebook, target = server) => send(structuredEvent({ text: `${target.host}:${target.port} ${notebook}` })),
+    eventJson: (message) => send(structuredEvent({ text: JSON.stringify(message) })),
+    async loopStall() {
+      if (!opts.stallProbe) return undefined;
+      await rm(stallFile, { force: true });
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 200; i++) {
+        const text = await readFile(stallFile, 'utf8').catch(() => undefined);
+        if (text) return JSON.parse(text) as { maxMs: number; p99Ms: number };
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('the loop-stall probe did not answer within 2 s');
     },
     memory: () => procMemory(pid),
     resetPeak: () => resetPeak(pid),
@@ -69,6 +87,15 @@ export async function startFunctionProcess(root: string, server: BenchServer, en
       await rm(runs, { recursive: true, force: true });
     },
   };
+
+  async function send(ev: { headers: Record<string, string>; body: string }): Promise<number> {
+    const t = nowMs();
+    const res = await request(`${fn.url}/`, { method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 300_000, bodyTimeout: 300_000 });
+    const body = await res.body.text();
+    const ms = nowMs() - t;
+    if (res.statusCode !== 204) throw new Error(`function answered ${res.statusCode}: ${body.slice(0, 300)} ${fn.stderr().slice(-300)}`);
+    return ms;
+  }
 }
 
 /** `VmRSS` and `VmHWM` of a process, MB (NaN when unreadable, e.g. not Linux). */

@@ -16,6 +16,8 @@ export interface ExtrasContext {
   big: BenchNotebook;
   oneWayMs: number;
   concurrent: number;
+  /** Isolated runs at once (concurrency.ts isolatedRuns). */
+  many: number;
   heavyRounds: number;
 }
 
@@ -49,6 +51,7 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
   out.push(`ratio ${c.concurrent} runs at once/1 run (${o}): ${fmtRatio(m(`function ${c.concurrent} runs at once total (${o})`), m(`function 1 run (${o})`))}`);
   out.push(`ratio peak RSS ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS ${c.concurrent} runs at once MB`), m('function peak RSS 1 run MB'))}`);
   out.push(`ratio peak RSS growth ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS growth ${c.concurrent} runs at once MB`), m('function peak RSS growth 1 run MB'))}`);
+  out.push(`ratio ${c.many} isolated runs at once/1 run: ${fmtRatio(m(`function ${c.many} isolated runs at once total`), m('function 1 isolated run'))}`);
   out.push(`output cap MB: ${fmtMs(OUTPUT_CAP_MB)}`);
   out.push(`ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS growth MB`), OUTPUT_CAP_MB)}`);
 

@@ -45,7 +45,7 @@ import { findPython, KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from 
 import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
-import { bigOutput, concurrentRuns } from './concurrency.js';
+import { bigOutput, concurrentRuns, isolatedRuns } from './concurrency.js';
 import {
   dataScienceCase, dataScienceUnavailable, writeDataScienceKernelspec,
 } from './data-science.js';
@@ -115,15 +115,18 @@ async function baselineCases(root: string, rootDir: string, one: BenchNotebook, 
   return { cases, jupyter };
 }
 
-function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook): BenchCase[] {
+function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook, root: string): BenchCase[] {
   return [
     sequentialLinkCase(viaProxy, hundred, oneWayMs),
     { name: 'concurrency', run: concurrentRuns(server, one, CONCURRENT) },
+    { name: 'isolated concurrency', run: isolatedRuns(server, root, MANY) },
     { name: 'big output', run: bigOutput(server, one, big) },
   ];
 }
 
 const CONCURRENT = 20;
+/** Isolated runs at once through one function process (BENCH_MANY): what one instance is set to carry. */
+const MANY = intEnv('BENCH_MANY', 50);
 
 /** Runs the rounds; returns the metric names in case order (for a stable report). */
 async function runRounds(cases: BenchCase[], rounds: number, warmup: number, samples: Samples, failures: Map<string, string>, signal: AbortSignal): Promise<string[]> {
@@ -231,14 +234,14 @@ async function main(): Promise<number> {
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
     await closeWarmKernels();
-    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big)
+    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big, root)
       .filter((c) => !only || only.test(c.name));
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
     process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
     const heavyNames = heavy.length > 0
       ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
     reportMain(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
-    if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, heavyRounds });
+    if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, many: MANY, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
     if (!only || only.test('system')) {
       process.stdout.write(`${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`);

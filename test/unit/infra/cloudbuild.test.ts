@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseManifest } from '../../../deploy/manifest.js';
+import { runViolations, violationText } from '../../../deploy/rules.js';
 
 interface Step { id?: string; name: string; entrypoint?: string; args?: string[]; env?: string[] }
 interface Build {
@@ -60,8 +61,16 @@ function problems(text: string): string[] {
     '--set-secrets=JUPYTER_TOKEN=${_TOKEN_SECRET}:latest', '--service-account=${_FUNCTION_SA}@$PROJECT_ID.iam.gserviceaccount.com',
     '--trigger-service-account=${_FUNCTION_SA}@$PROJECT_ID.iam.gserviceaccount.com', '--source=.function-source',
     '--build-service-account=projects/$PROJECT_ID/serviceAccounts/${_FUNCTION_BUILD_SA}@$PROJECT_ID.iam.gserviceaccount.com',
-    '--env-vars-file=.function-env.yaml', '--timeout=540s', '--memory=512Mi', '--retry'];
+    '--env-vars-file=.function-env.yaml', '--timeout=540s', '--retry'];
   for (const w of want) if (!fn.includes(w)) out.push(`deploy-function lacks ${w}`);
+  // The function's instance is a Cloud Run service: its CPU, memory and concurrency obey the same
+  // documented rules (deploy/rules.ts), with request-based billing (functions idle their CPU).
+  const flag = (name: string): string | undefined => fn.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const concurrency = Number(flag('concurrency') ?? 1);
+  const resources = { cpu: flag('cpu') ?? '', memory: flag('memory') ?? '', concurrency, timeoutSeconds: 540, cpuIdle: true };
+  if (!flag('cpu') || !flag('memory')) out.push('deploy-function does not set --cpu and --memory (its concurrency depends on them)');
+  else for (const v of runViolations(resources)) out.push(`deploy-function: ${violationText(v)}`);
+  if (concurrency < 2) out.push('deploy-function takes one message per instance (--concurrency): runs mostly wait, an instance carries several');
   if (fn.some((a) => /^--(set|update)-env-vars=/.test(a))) out.push('deploy-function sets env vars besides .function-env.yaml');
   if (/run\.app/.test(text.replace(/#.*$/gm, ''))) out.push('a run.app pattern in the build: the function must allow exactly the deployment\'s hosts');
   if (!/node bin\/nbtrigger\.js deploy -f \$\{_MANIFEST\} \\\s+--built-image \S+ \\\s+--write-allowed-servers \.allowed-servers/.test(dep)) {
@@ -101,6 +110,11 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['function before the services', (s) => s.replace(/ {2}# 7\. The manifest[\s\S]*?(?= {2}# 8\.)/, '').replace('  # 9. Eventarc', `  - id: nbtrigger-deploy\n    name: node\n    args: []\n\n  # 9. Eventarc`), /steps are/],
   ['no unit tests', (s) => s.replace("node --test --test-concurrency=4", 'echo skipped'), /does not run the unit tests/],
   ['a decommissioned runtime', (s) => s.replace('--runtime=nodejs22', '--runtime=nodejs20'), /runtime is --runtime=nodejs20/],
+  ['concurrency on a fractional CPU', (s) => s.replace('--cpu=1\n', '--cpu=0.5\n'), /below 1 CPU, maximum concurrency must be 1/],
+  ['more memory than one CPU allows', (s) => s.replace('--memory=1Gi', '--memory=8Gi'), /memory 8Gi with cpu 1/],
+  ['concurrency beyond 1000', (s) => s.replace('--concurrency=8', '--concurrency=1001'), /concurrency 1001/],
+  ['one message per instance', (s) => s.replace('      - --concurrency=8\n', ''), /takes one message per instance/],
+  ['no CPU set', (s) => s.replace('      - --cpu=1\n', ''), /does not set --cpu and --memory/],
   ['image tagged $SHORT_SHA (empty by hand)', (s) => s.replaceAll(`${IMG}:$BUILD_ID`, `${IMG}:$SHORT_SHA`), /empty in a hand-run build/],
   ['image tagged ${COMMIT_SHA} in images', (s) => s.replace(`images:\n  - ${IMG}:$BUILD_ID`, `images:\n  - ${IMG}:\${COMMIT_SHA}`), /empty in a hand-run build|images does not list/],
   ['pushes another tag', (s) => s.replace(`args: [push, '${IMG}:$BUILD_ID']`, 'args: [push, gcr.io/x/y]'), /push-image/],

@@ -37,11 +37,11 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { findPython, KERNEL_CONFIG, startLocalJupyter, type LocalJupyter } from '../cli/local/jupyter-server.js';
+import { findPython, installKernelConfig, startLocalJupyter, type LocalJupyter } from '../cli/local/jupyter-server.js';
 import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
@@ -224,8 +224,7 @@ async function main(): Promise<number> {
     // shutdown-race fixes, the start-up freeze): the comparison is of the runners, not of kernels
     // (without it, ipykernel 6's shutdown race adds 3 s to some of nbclient's runs).
     const jxHome = join(root, '.jupyter-execute-home');
-    await mkdir(join(jxHome, 'ipython', 'profile_default'), { recursive: true });
-    await copyFile(KERNEL_CONFIG, join(jxHome, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
+    await installKernelConfig(join(jxHome, 'ipython', 'profile_default'));
     const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
       ...linkCases(server, latency.server, hundred, oneWayMs), ...(dsSkipped ? [] : [dataScienceCase(server)]),
       ...(baseline?.cases ?? []), ...system.cases].filter((c) => !only || only.test(c.name));

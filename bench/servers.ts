@@ -12,11 +12,11 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { findPython, freePort, KERNEL_CONFIG } from '../cli/local/jupyter-server.js';
+import { findPython, freePort, installKernelConfig } from '../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../cli/project-root.js';
 import type { BenchServer } from './contenders.js';
 import { trackChild } from './contenders.js';
@@ -43,7 +43,7 @@ export interface ServerOptions {
 export async function spawnServer(kind: ServerKind, opts: ServerOptions): Promise<SpawnedServer> {
   const home = await mkdtemp(join(tmpdir(), `nbtrigger-bench-${kind}-`));
   await mkdir(join(home, 'ipython', 'profile_default'), { recursive: true });
-  if (kind === 'image') await copyFile(KERNEL_CONFIG, join(home, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
+  if (kind === 'image') await installKernelConfig(join(home, 'ipython', 'profile_default'));
   const port = await freePort();
   const python = findPython();
   const rootUser = process.getuid?.() === 0 ? ['--allow-root'] : [];

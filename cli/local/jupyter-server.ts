@@ -45,6 +45,18 @@ export interface StartOptions {
 
 /** Kernel settings shared with the notebook image. */
 export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
+/** The kernel patches the config loads from beside itself (notebook-image/nbtrigger_kernel_patches.py). */
+const KERNEL_PATCHES = join(PROJECT_ROOT, 'notebook-image', 'nbtrigger_kernel_patches.py');
+
+/**
+ * Puts the image's kernel settings in an IPython profile folder (`IPYTHONDIR/profile_default`), as
+ * the image puts them in /etc/ipython: the config and, beside it, the patches it loads.
+ */
+export async function installKernelConfig(profileDir: string): Promise<void> {
+  await mkdir(profileDir, { recursive: true });
+  await copyFile(KERNEL_CONFIG, join(profileDir, 'ipython_kernel_config.py'));
+  await copyFile(KERNEL_PATCHES, join(profileDir, 'nbtrigger_kernel_patches.py'));
+}
 /** Server-side kernel handling shared with the image's server config (a prompt kernel DELETE). */
 const SERVER_KERNELS_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_kernels.py');
 /** The pool of pre-started kernels, shared with the image's server config (off unless NBTRIGGER_KERNEL_POOL asks). */
@@ -112,8 +124,7 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   const rootDir = resolve(opts.rootDir);
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-jupyter-'));
   // The same kernel settings as the notebook image (pipelined error window, in-memory history).
-  await mkdir(join(home, 'ipython', 'profile_default'), { recursive: true });
-  await copyFile(KERNEL_CONFIG, join(home, 'ipython', 'profile_default', 'ipython_kernel_config.py'));
+  await installKernelConfig(join(home, 'ipython', 'profile_default'));
   // The token reaches the server by environment (never argv, which `ps` shows) and leaves it at once:
   // kernels inherit the server's environment, and no notebook may print the token into its outputs.
   await mkdir(join(home, 'config'), { recursive: true });

@@ -1,5 +1,6 @@
 /**
- * notebook-image/ipython_kernel_config.py, loaded as a kernel loads it, fixes ipykernel 6's two
+ * notebook-image/ipython_kernel_config.py, loaded as a kernel loads it (with the patches module beside
+ * it, nbtrigger_kernel_patches.py), fixes ipykernel 6's two
  * shutdown races, so the kernel exits at once instead of waiting for the server's SIGTERM:
  * 1. an event scheduled on the IOPub thread whose wake-up lost the race with the thread's stop
  *    (a control-thread flush after shutdown_request) still runs;
@@ -89,7 +90,7 @@ from jupyter_client.session import Session
 methods = lambda: [Session.send, IOPubThread.stop, IOPubThread.schedule, IPKernelApp.start]
 before = methods()
 from traitlets.config import Config
-exec(compile(open(sys.argv[3]).read(), sys.argv[3], "exec"), {"c": Config(), "get_config": Config})
+exec(compile(open(sys.argv[3]).read(), sys.argv[3], "exec"), {"c": Config(), "get_config": Config, "__file__": sys.argv[3]})
 print(json.dumps([a is not b for a, b in zip(before, methods())]))
 `;
 

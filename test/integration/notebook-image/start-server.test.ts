@@ -13,11 +13,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { findPython, freePort, KERNEL_CONFIG } from '../../../cli/local/jupyter-server.js';
+import { findPython, freePort, installKernelConfig } from '../../../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseMessage } from '../../../functions/request/grammar.js';
 import { runNotebook } from '../../../functions/run/runner.js';
@@ -41,8 +41,7 @@ const HANG_MS = 120_000;
 async function start(env: Record<string, string>, opts: { ipythonConfig?: boolean } = {}): Promise<Started> {
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-image-check-'));
   if (opts.ipythonConfig) {
-    await mkdir(join(home, 'i', 'profile_default'), { recursive: true });
-    await copyFile(KERNEL_CONFIG, join(home, 'i', 'profile_default', 'ipython_kernel_config.py'));
+    await installKernelConfig(join(home, 'i', 'profile_default'));
   }
   const port = await freePort();
   // Root in these test machines: jupyter refuses root unless told (the image runs as uid 1000).

@@ -71,10 +71,15 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
     }
   }
   // Kernel config: where every kernel's IPython reads it, one of IPython's system config folders
-  // (the local servers read the same file: cli/local/jupyter-server.ts KERNEL_CONFIG).
-  const kernelCfg = stage.some((x) => x.keyword === 'COPY' && x.args.length === 2 && x.args[0] === 'notebook-image/ipython_kernel_config.py'
-    && /^\/(?:usr\/local\/)?etc\/ipython\/(?:ipython_kernel_config\.py)?$/.test(x.args[1]!));
+  // (the local servers read the same file: cli/local/jupyter-server.ts KERNEL_CONFIG), with the
+  // patches module it loads from its own folder.
+  const sysDir = /^\/(?:usr\/local\/)?etc\/ipython\/$/;
+  const kernelCfg = stage.some((x) => x.keyword === 'COPY' && ((x.args.length === 2 && x.args[0] === 'notebook-image/ipython_kernel_config.py'
+    && /^\/(?:usr\/local\/)?etc\/ipython\/(?:ipython_kernel_config\.py)?$/.test(x.args[1]!))
+    || (x.args.slice(0, -1).includes('notebook-image/ipython_kernel_config.py') && sysDir.test(x.args.at(-1)!))));
   if (!kernelCfg) problems.push('notebook-image/ipython_kernel_config.py is not copied to /etc/ipython/ipython_kernel_config.py (where kernels read it)');
+  const patchesDir = stage.find((x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes('notebook-image/nbtrigger_kernel_patches.py'))?.args.at(-1);
+  if (!patchesDir || !sysDir.test(patchesDir)) problems.push('notebook-image/nbtrigger_kernel_patches.py is not copied beside the kernel config (/etc/ipython/)');
   // USER: the last one is not root.
   const user = [...stage].reverse().find((x) => x.keyword === 'USER')?.args[0];
   if (user === undefined || /^(?:root|0)(?::|$)/.test(user)) problems.push(`USER is ${user ?? 'not set'} (runs as root)`);
@@ -247,7 +252,8 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['server kernels file not copied', (s) => s.replace(/ notebook-image\/jupyter_server_kernels\.py/, ''), /jupyter_server_kernels\.py, which the server config loads/],
   ['kernel pool file not copied', (s) => s.replace(/ notebook-image\/jupyter_kernel_pool\.py/, ''), /jupyter_kernel_pool\.py, which the server config loads/],
   ['kernel config not copied', (s) => s.replace(/^COPY notebook-image\/ipython_kernel_config\.py .*$/m, ''), /ipython_kernel_config\.py is not copied/],
-  ['kernel config elsewhere', (s) => s.replace('/etc/ipython/ipython_kernel_config.py', '/opt/nbtrigger/'), /ipython_kernel_config\.py is not copied/],
+  ['kernel config elsewhere', (s) => s.replace('nbtrigger_kernel_patches.py /etc/ipython/', 'nbtrigger_kernel_patches.py /opt/nbtrigger/'), /ipython_kernel_config\.py is not copied/],
+  ['kernel patches not copied', (s) => s.replace(' notebook-image/nbtrigger_kernel_patches.py /etc/ipython/', ' /etc/ipython/'), /nbtrigger_kernel_patches\.py is not copied beside/],
   ['root user', (s) => s.replace(/^USER .*$/m, 'USER root'), /runs as root/],
   ['no user', (s) => s.replace(/^USER .*$/m, ''), /USER is not set/],
   ['notebooks not copied', (s) => s.replace(/^COPY --chown=1000:1000 examples\/.*$/m, ''), /notebook examples\/hello\.ipynb is not copied/],

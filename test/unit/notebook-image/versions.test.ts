@@ -48,9 +48,9 @@ test('versions.txt pins the server and kernel path exactly and holds the data-sc
 });
 
 test('the configs patch only the pinned ipykernel and jupyter_client', () => {
-  const kernel = read('ipython_kernel_config.py');
-  const tested = /_NBTRIGGER_TESTED = \{"ipykernel": "([^"]+)", "jupyter_client": "([^"]+)"\}/.exec(kernel);
-  assert.ok(tested, 'ipython_kernel_config.py names the versions its patches were measured on');
+  const kernel = read('nbtrigger_kernel_patches.py');
+  const tested = /^TESTED = \{"ipykernel": "([^"]+)", "jupyter_client": "([^"]+)"\}/m.exec(kernel);
+  assert.ok(tested, 'nbtrigger_kernel_patches.py names the versions its patches were measured on');
   assert.equal(tested[1], byDist(PINS, 'ipykernel')?.version);
   assert.equal(tested[2], byDist(PINS, 'jupyter_client')?.version);
   const server = /_NBTRIGGER_TESTED_JUPYTER_CLIENT = "([^"]+)"/.exec(read('jupyter_server_kernels.py'));

@@ -11,7 +11,9 @@
  * carries, with the longest event-loop stall it had.
  * @module
  */
+import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { PROJECT_ROOT } from '../cli/project-root.js';
@@ -90,10 +92,14 @@ export function bigOutput(server: BenchServer, trivial: BenchNotebook, big: Benc
  * no kernel may be left. Measures the total against one run, the peak RSS, and the longest
  * event-loop stall the process had meanwhile (loop-stall-probe.ts). Throws when isolation fails.
  */
-export function isolatedRuns(server: BenchServer, notebookDir: string, n: number, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+export function isolatedRuns(server: BenchServer, notebookDir: string, n: number, serverPid?: number, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
   return async () => {
     const path = await writeIsolationNotebook(notebookDir);
     const fn = await startFunctionProcess(root, server, {}, { stallProbe: true });
+    // The function runs on an instance of its own, the kernels on the server's: with two CPUs or
+    // more, the function is held to the first and the server (with the kernels it starts) to the
+    // others, so a stall measured is the function's own, not fifty kernel starts taking its CPU.
+    const pinned = serverPid !== undefined && pin(fn.pid, '0') && pin(serverPid, `1-${cpus().length - 1}`);
     const message = (tag: number): Record<string, unknown> => ({ server: `${server.host}:${server.port}`, notebook: path, parameters: { tag } });
     try {
       await fn.eventJson(message(-1)); // modules loaded: the process's start is not measured below
@@ -118,11 +124,19 @@ export function isolatedRuns(server: BenchServer, notebookDir: string, n: number
         'function event-loop stall max, 1 run': oneStall.maxMs,
         [`function event-loop stall max, ${n} runs at once`]: stall.maxMs,
         [`function event-loop stall p99, ${n} runs at once`]: stall.p99Ms,
+        'function and server on CPUs of their own (1 = yes)': pinned ? 1 : 0,
       };
     } finally {
       await fn.stop();
+      if (pinned) pin(serverPid, `0-${cpus().length - 1}`);
     }
   };
+}
+
+/** Sets the CPUs of a process and all its threads (`taskset`); false where that cannot be done. */
+function pin(pid: number, cpuList: string): boolean {
+  if (cpus().length < 2) return false;
+  return spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' }).status === 0;
 }
 
 async function writeIsolationNotebook(dir: string): Promise<string> {

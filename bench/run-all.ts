@@ -115,11 +115,11 @@ async function baselineCases(root: string, rootDir: string, one: BenchNotebook, 
   return { cases, jupyter };
 }
 
-function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook, root: string): BenchCase[] {
+function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook, root: string, serverPid?: number): BenchCase[] {
   return [
     sequentialLinkCase(viaProxy, hundred, oneWayMs),
     { name: 'concurrency', run: concurrentRuns(server, one, CONCURRENT) },
-    { name: 'isolated concurrency', run: isolatedRuns(server, root, MANY) },
+    { name: 'isolated concurrency', run: isolatedRuns(server, root, MANY, serverPid) },
     { name: 'big output', run: bigOutput(server, one, big) },
   ];
 }
@@ -233,7 +233,7 @@ async function main(): Promise<number> {
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
     await closeWarmKernels();
-    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big, root)
+    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big, root, jupyter.child.pid)
       .filter((c) => !only || only.test(c.name));
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
     process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);

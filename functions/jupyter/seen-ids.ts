@@ -8,13 +8,12 @@
  */
 export class SeenIds {
   private readonly set = new Set<string>();
-  private readonly ring: string[];
+  /** The ids in arrival order, oldest at `next` once full: grown as ids come (most runs see few). */
+  private readonly ring: string[] = [];
   private next = 0;
   duplicates = 0;
 
-  constructor(private readonly capacity = 50_000) {
-    this.ring = new Array<string>(capacity);
-  }
+  constructor(private readonly capacity = 50_000) {}
 
   /** True when `id` was seen before (and counts it); otherwise remembers it. */
   check(id: string): boolean {
@@ -22,10 +21,13 @@ export class SeenIds {
       this.duplicates++;
       return true;
     }
-    const old = this.ring[this.next];
-    if (old !== undefined) this.set.delete(old);
-    this.ring[this.next] = id;
-    this.next = (this.next + 1) % this.capacity;
+    if (this.ring.length < this.capacity) {
+      this.ring.push(id);
+    } else {
+      this.set.delete(this.ring[this.next]!);
+      this.ring[this.next] = id;
+      this.next = (this.next + 1) % this.capacity;
+    }
     this.set.add(id);
     return false;
   }

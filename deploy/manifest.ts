@@ -12,7 +12,7 @@ import { durationSeconds, FieldReader, join, typeName } from './fields.js';
 import { includedProblems, readIncludes, type IncludedFile, type ManifestSource } from './manifest-include.js';
 import { locate, manifestError, parseYamlFile, type LocatedProblem } from './manifest-yaml.js';
 import { readService, type ServiceConfig } from './manifest-service.js';
-import { readSource, type NotebookSource } from './notebook-source.js';
+import { readSource, SOURCE_FILE, sourceServerPath, type NotebookSource } from './notebook-source.js';
 import { deliveryAttemptsViolation, RULES, runTimeoutViolation, violationText } from './rules.js';
 import { parseAllowlist } from '../functions/security/allowlist.js';
 
@@ -180,11 +180,12 @@ function readNotebook(v: unknown, path: string, r: FieldReader,
   const o = r.mapping(v, path, NOTEBOOK_KEYS);
   if (!o) return undefined;
   const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a notebook name: lowercase letters, digits and hyphens, starting with a letter' });
-  const file = r.string(o.file, join(path, 'file'), { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' });
+  const file = r.string(o.file, join(path, 'file'), o.source === undefined
+    ? { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' } : SOURCE_FILE);
   const files = o.files === undefined ? [] : (r.list(o.files, join(path, 'files')) ?? []).map((f, i) =>
     r.string(f, join(join(path, 'files'), i), { pattern: RELATIVE_FILE, expect: 'a relative path inside the repository' }) ?? '');
   let nbPath: string | undefined;
-  const pathText = o.path === undefined ? file : r.string(o.path, join(path, 'path'));
+  const pathText = o.path === undefined ? (o.source === undefined ? file : sourceServerPath(file)) : r.string(o.path, join(path, 'path'));
   if (pathText !== undefined) {
     try {
       nbPath = normalizeNotebookPath(pathText, join(path, 'path'));

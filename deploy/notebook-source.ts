@@ -48,6 +48,14 @@ export function sourceUri(bucket: string, object: string): string {
   return `gs://${bucket}/${object}`;
 }
 
+/** `file:` of a `source:` notebook: a file on the deployer's machine, relative to the manifest (`..` allowed). */
+export const SOURCE_FILE = { pattern: /^(?![/\\])[^\0]+\.ipynb$/, expect: 'a path to an .ipynb file, relative to the manifest' };
+
+/** The `path` of a `source:` notebook (unused: its messages name the object): the file's name. */
+export function sourceServerPath(file: string | undefined): string | undefined {
+  return file === undefined ? undefined : posix.basename(file);
+}
+
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 /** "google" and close misspellings (digits for letters): https://cloud.google.com/storage/docs/buckets#naming. */
 const GOOGLE_LIKE = /g[o0]{2}g[l1]e/;

@@ -50,6 +50,9 @@ test('source: gs://BUCKET/PREFIX/ and source: bucket; file: is relative to the m
   assert.deepEqual(d.notebooks[0]!.source, { bucket: 'my-project-nbtrigger-runs', prefix: 'notebooks/', file: 'notebooks/sales.ipynb' });
   assert.deepEqual(parseManifest(yaml('"gs://team-nb"'), 'm.yaml').notebooks[0]!.source?.prefix, '');
   assert.equal(parseManifest(yaml('"gs://team-nb/a/b/"'), 'm.yaml').notebooks[0]!.source?.prefix, 'a/b/');
+  const up = yaml('bucket').replace('file: notebooks/sales.ipynb', 'file: ../examples/hello.ipynb');
+  assert.equal(parseManifest(up, 'infra/m.yaml').notebooks[0]!.source?.file, 'examples/hello.ipynb');
+  assert.ok(problems(up.replace('    source: bucket\n', '')).some((p) => p.path === 'notebooks[0].file'), 'without source:, the file is in the repository');
 });
 
 const refused: Array<{ name: string; source: string; rule: Rule | RegExp }> = [

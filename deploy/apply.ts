@@ -216,8 +216,10 @@ export async function deploy(clients: DeployClients, manifest: Manifest, report:
     opts.progress?.(++finished, total, failures.length);
   };
   // Notebooks first: a job's message names its notebook's object, which must exist before the job does.
-  await forEachBounded(actions.filter((a) => a.resource === 'notebook'), pacing.concurrency, (a) => apply(a, async () => {
-    if (a.upload && (await uploadNotebook(clients.storage, a.upload)) === 'exists') report(`${a.name} exists already (uploaded by another deploy)`);
+  const uploads = actions.filter((a) => a.resource === 'notebook');
+  await forEachBounded(uploads, pacing.concurrency, (a) => apply(a, async () => {
+    const done = a.upload && (await uploadNotebook(clients.storage, a.upload));
+    if (done === 'exists') report(`${a.name} exists already (uploaded by another deploy)`);
   }));
   const serviceUpserts = actions.filter((a) => a.resource === 'service' && a.op !== 'delete');
   await forEachBounded(serviceUpserts, pacing.concurrency, (a) => apply(a, async () => {

@@ -159,8 +159,9 @@ function notebookObjects(m: Manifest): NotebookObjectSpec[] {
   return m.notebooks.flatMap((nb) => {
     const s = nb.source;
     if (s === undefined) return [];
-    if (s.object === undefined || s.sha256 === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${s.file} has not been read`);
-    return [{ name: sourceUri(s.bucket, s.object), notebook: nb.name, bucket: s.bucket, object: s.object, file: s.file, sha256: s.sha256 }];
+    const { bucket, object, file, sha256 } = s;
+    if (object === undefined || sha256 === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${file} has not been read`);
+    return [{ name: sourceUri(bucket, object), notebook: nb.name, bucket, object, file, sha256 }];
   });
 }
 

@@ -49,7 +49,10 @@ export function sourceUri(bucket: string, object: string): string {
 }
 
 /** `file:` of a `source:` notebook: a file on the deployer's machine, relative to the manifest (`..` allowed). */
-export const SOURCE_FILE = { pattern: /^(?![/\\])[^\0]+\.ipynb$/, expect: 'a path to an .ipynb file, relative to the manifest' };
+export const SOURCE_FILE = {
+  pattern: /^(?![/\\])[^\0]+\.ipynb$/,
+  expect: 'a path to an .ipynb file, relative to the manifest',
+};
 
 /** The `path` of a `source:` notebook (unused: its messages name the object): the file's name. */
 export function sourceServerPath(file: string | undefined): string | undefined {
@@ -66,7 +69,8 @@ export function bucketNameViolations(name: string): Violation[] {
   const v = (rule: Violation['rule']): void => void out.push({ field: 'bucket', rule, found: `bucket "${name}"` });
   if (!/^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/.test(name)) v(RULES.bucketNameChars);
   const parts = name.split('.');
-  if (name.length < 3 || name.length > (parts.length > 1 ? 222 : 63) || parts.some((p) => p.length > 63)) v(RULES.bucketNameLength);
+  if (name.length < 3 || name.length > (parts.length > 1 ? 222 : 63) || parts.some((p) => p.length > 63))
+    v(RULES.bucketNameLength);
   if (IPV4.test(name) || name.startsWith('goog') || GOOGLE_LIKE.test(name)) v(RULES.bucketNameReserved);
   return out;
 }
@@ -75,7 +79,8 @@ export function bucketNameViolations(name: string): Violation[] {
 export function objectNameViolations(name: string): Violation[] {
   const out: Violation[] = [];
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes < 1 || bytes > 1024) out.push({ field: 'object', rule: RULES.objectNameLength, found: `object name of ${bytes} bytes` });
+  if (bytes < 1 || bytes > 1024)
+    out.push({ field: 'object', rule: RULES.objectNameLength, found: `object name of ${bytes} bytes` });
   if (/[\r\n]/.test(name) || name === '.' || name === '..' || name.startsWith('.well-known/acme-challenge/')) {
     out.push({ field: 'object', rule: RULES.objectNameChars, found: `object "${name.replace(/[\r\n]/g, ' ')}"` });
   }
@@ -86,10 +91,15 @@ export function objectNameViolations(name: string): Violation[] {
  * Reads `source:` (`gs://BUCKET/PREFIX/`, or `bucket`: {@link deploymentBucket} with `notebooks/`),
  * checking the bucket and the object names it leads to. `at` says where the notebook is written.
  */
-export function readSource(v: unknown, path: string, r: FieldReader,
-  at: { project: string | undefined; manifestFile: string; file: string | undefined; notebook: string | undefined }): NotebookSource | undefined {
+export function readSource(
+  v: unknown,
+  path: string,
+  r: FieldReader,
+  at: { project: string | undefined; manifestFile: string; file: string | undefined; notebook: string | undefined },
+): NotebookSource | undefined {
   if (v === undefined) return undefined;
-  const expect = 'a Cloud Storage folder gs://BUCKET/PREFIX/, or "bucket" (the deployment\'s bucket, folder notebooks/)';
+  const expect =
+    'a Cloud Storage folder gs://BUCKET/PREFIX/, or "bucket" (the deployment\'s bucket, folder notebooks/)';
   const text = r.string(v, path, { expect });
   if (text === undefined) return undefined;
   let bucket: string;
@@ -104,11 +114,20 @@ export function readSource(v: unknown, path: string, r: FieldReader,
     prefix = m[2] ?? '';
     if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
     // nbtrigger's own: a folder reads one way only (no empty, "." or ".." segment).
-    if (prefix !== '' && prefix.slice(0, -1).split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    if (
+      prefix !== '' &&
+      prefix
+        .slice(0, -1)
+        .split('/')
+        .some((s) => s === '' || s === '.' || s === '..')
+    ) {
       return r.problem(path, `expected a folder without "//", "." or ".." segments, got ${typeName(v)}`);
     }
   }
-  const problems = [...bucketNameViolations(bucket), ...objectNameViolations(sourceObjectName(prefix, at.notebook ?? 'x', '0'.repeat(64)))];
+  const problems = [
+    ...bucketNameViolations(bucket),
+    ...objectNameViolations(sourceObjectName(prefix, at.notebook ?? 'x', '0'.repeat(64))),
+  ];
   for (const x of problems) r.problem(path, violationText(x));
   if (problems.length > 0 || at.file === undefined) return undefined;
   return { bucket, prefix, file: posix.join(posix.dirname(at.manifestFile), at.file) };

@@ -43,7 +43,12 @@ function checkNotebook(bytes: Buffer, file: string): void {
     throw new NbtError('CONFIG', `notebook ${file} is not JSON: ${(e as Error).message}`);
   }
   const o = nb as { nbformat?: unknown; cells?: unknown } | null;
-  if (typeof o !== 'object' || o === null || typeof o.nbformat !== 'number' || (o.nbformat >= 4 && !Array.isArray(o.cells))) {
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    typeof o.nbformat !== 'number' ||
+    (o.nbformat >= 4 && !Array.isArray(o.cells))
+  ) {
     throw new NbtError('CONFIG', `notebook ${file} is not a Jupyter notebook (no nbformat, or no cells list)`);
   }
 }
@@ -56,34 +61,47 @@ function sha256(bytes: Buffer): string {
  * The manifest with each `source:` notebook read and named by its content. A file that is missing,
  * too large or not a notebook is refused, naming it and the notebook.
  */
-export async function readNotebookSources(m: Manifest, read: (path: string) => Promise<Buffer> = readBounded): Promise<Manifest> {
+export async function readNotebookSources(
+  m: Manifest,
+  read: (path: string) => Promise<Buffer> = readBounded,
+): Promise<Manifest> {
   if (!m.notebooks.some((nb) => nb.source)) return m;
-  const notebooks = await Promise.all(m.notebooks.map(async (nb) => {
-    const s = nb.source;
-    if (s === undefined) return nb;
-    let bytes: Buffer;
-    try {
-      bytes = await read(s.file);
-    } catch (e) {
-      if (e instanceof NbtError) throw e;
-      throw new NbtError('CONFIG', `${m.file}: notebook ${nb.name}: cannot read ${s.file}: ${(e as Error).message}`, { cause: e });
-    }
-    checkNotebook(bytes, s.file);
-    const hash = sha256(bytes);
-    return { ...nb, source: { ...s, sha256: hash, object: sourceObjectName(s.prefix, nb.name, hash) } };
-  }));
+  const notebooks = await Promise.all(
+    m.notebooks.map(async (nb) => {
+      const s = nb.source;
+      if (s === undefined) return nb;
+      let bytes: Buffer;
+      try {
+        bytes = await read(s.file);
+      } catch (e) {
+        if (e instanceof NbtError) throw e;
+        throw new NbtError('CONFIG', `${m.file}: notebook ${nb.name}: cannot read ${s.file}: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+      checkNotebook(bytes, s.file);
+      const hash = sha256(bytes);
+      return { ...nb, source: { ...s, sha256: hash, object: sourceObjectName(s.prefix, nb.name, hash) } };
+    }),
+  );
   return { ...m, notebooks };
 }
 
 /** The store, or a refusal when the clients have none (a manifest with `source:` needs one). */
 export function requireStore(store: NotebookStore | undefined): NotebookStore {
-  if (store === undefined) throw new NbtError('CONFIG', 'a notebook has a source: (Cloud Storage) but deploy was given no Cloud Storage client');
+  if (store === undefined)
+    throw new NbtError(
+      'CONFIG',
+      'a notebook has a source: (Cloud Storage) but deploy was given no Cloud Storage client',
+    );
   return store;
 }
 
 /** Which of the manifest's notebook objects exist (`gs://` names); one read each, a bounded number at a time. */
 export async function existingNotebookObjects(store: NotebookStore | undefined, m: Manifest): Promise<Set<string>> {
-  const wanted = m.notebooks.flatMap((nb) => (nb.source?.object ? [{ bucket: nb.source.bucket, object: nb.source.object }] : []));
+  const wanted = m.notebooks.flatMap((nb) =>
+    nb.source?.object ? [{ bucket: nb.source.bucket, object: nb.source.object }] : [],
+  );
   const out = new Set<string>();
   if (wanted.length === 0) return out;
   const s = requireStore(store);
@@ -97,11 +115,17 @@ export async function existingNotebookObjects(store: NotebookStore | undefined, 
  * Uploads one notebook unless its object exists. The file is read again and must still have the
  * content the plan named (else the object would hold other bytes than its name says).
  */
-export async function uploadNotebook(store: NotebookStore | undefined, n: NotebookObjectSpec,
-  read: (path: string) => Promise<Buffer> = readBounded): Promise<'created' | 'exists'> {
+export async function uploadNotebook(
+  store: NotebookStore | undefined,
+  n: NotebookObjectSpec,
+  read: (path: string) => Promise<Buffer> = readBounded,
+): Promise<'created' | 'exists'> {
   const bytes = await read(n.file);
   if (sha256(bytes) !== n.sha256) {
-    throw new NbtError('REQUEST_REJECTED', `${n.file} changed since it was planned (its content no longer matches ${n.name}): run deploy again`);
+    throw new NbtError(
+      'REQUEST_REJECTED',
+      `${n.file} changed since it was planned (its content no longer matches ${n.name}): run deploy again`,
+    );
   }
   return requireStore(store).createIfAbsent(n.bucket, n.object, bytes);
 }

@@ -115,8 +115,10 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
  * that exists holds that content, so it is no change and gets no line.
  */
 function planNotebooks(desired: DesiredState, actual: ActualState): Action[] {
-  return desired.notebooks.filter((n) => !actual.notebookObjects?.has(n.name)).map((n): Action => (
-    { resource: 'notebook', op: 'create', name: n.name, changes: [`upload ${n.file} (sha256 ${n.sha256.slice(0, 16)}…)`], upload: n }));
+  return desired.notebooks.filter((n) => !actual.notebookObjects?.has(n.name)).map((n): Action => ({
+    resource: 'notebook', op: 'create', name: n.name, upload: n,
+    changes: [`upload ${n.file} (sha256 ${n.sha256.slice(0, 16)}…)`],
+  }));
 }
 
 /** The subscriptions on the topic that push to the function (Eventarc's `eventarc-REGION-…`). */

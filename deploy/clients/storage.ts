@@ -26,16 +26,26 @@ const NOTEBOOK_TYPE = 'application/x-ipynb+json';
 const CALL_TIMEOUT_MS = 120_000;
 
 /** A store on the real client; the library is imported by the first call, not before. */
-export function createNotebookStore(o: { apiEndpoint?: string; projectId?: string; timeoutMs?: number } = {}): NotebookStore {
+export function createNotebookStore(
+  o: { apiEndpoint?: string; projectId?: string; timeoutMs?: number } = {},
+): NotebookStore {
   const timeoutMs = o.timeoutMs ?? CALL_TIMEOUT_MS;
   let client: Promise<Storage> | undefined;
   const storage = (): Promise<Storage> => {
-    client ??= import('@google-cloud/storage').then(({ Storage, IdempotencyStrategy }) => new Storage({
-      ...(o.apiEndpoint ? { apiEndpoint: o.apiEndpoint } : {}),
-      ...(o.projectId ? { projectId: o.projectId } : {}),
-      // With ifGenerationMatch the upload is idempotent: the client retries it (RetryConditional).
-      retryOptions: { autoRetry: true, maxRetries: 3, totalTimeout: Math.ceil(timeoutMs / 1000), idempotencyStrategy: IdempotencyStrategy.RetryConditional },
-    }));
+    client ??= import('@google-cloud/storage').then(
+      ({ Storage, IdempotencyStrategy }) =>
+        new Storage({
+          ...(o.apiEndpoint ? { apiEndpoint: o.apiEndpoint } : {}),
+          ...(o.projectId ? { projectId: o.projectId } : {}),
+          // With ifGenerationMatch the upload is idempotent: the client retries it (RetryConditional).
+          retryOptions: {
+            autoRetry: true,
+            maxRetries: 3,
+            totalTimeout: Math.ceil(timeoutMs / 1000),
+            idempotencyStrategy: IdempotencyStrategy.RetryConditional,
+          },
+        }),
+    );
     return client;
   };
   return {
@@ -53,10 +63,17 @@ export function createNotebookStore(o: { apiEndpoint?: string; projectId?: strin
       const what = `upload gs://${bucket}/${object}`;
       try {
         const file = (await storage()).bucket(bucket).file(object);
-        await within(timeoutMs, what, file.save(bytes, {
-          resumable: false, contentType: NOTEBOOK_TYPE, metadata: { contentType: NOTEBOOK_TYPE },
-          preconditionOpts: { ifGenerationMatch: 0 }, timeout: timeoutMs,
-        }));
+        await within(
+          timeoutMs,
+          what,
+          file.save(bytes, {
+            resumable: false,
+            contentType: NOTEBOOK_TYPE,
+            metadata: { contentType: NOTEBOOK_TYPE },
+            preconditionOpts: { ifGenerationMatch: 0 },
+            timeout: timeoutMs,
+          }),
+        );
         return 'created';
       } catch (e) {
         if (httpStatus(e) === 412) return 'exists';
@@ -76,8 +93,11 @@ function storageError(what: string, e: unknown): NbtError {
   if (e instanceof NbtError) return e;
   const status = httpStatus(e);
   const transient = status === undefined || status === 408 || status === 429 || status >= 500;
-  return new NbtError(transient ? 'SERVER_ERROR' : 'REQUEST_REJECTED', `${what} failed: ${(e as Error).message ?? String(e)}${status ? ` (HTTP ${status})` : ''}`,
-    { cause: e, details: status === undefined ? {} : { httpStatus: status } });
+  return new NbtError(
+    transient ? 'SERVER_ERROR' : 'REQUEST_REJECTED',
+    `${what} failed: ${(e as Error).message ?? String(e)}${status ? ` (HTTP ${status})` : ''}`,
+    { cause: e, details: status === undefined ? {} : { httpStatus: status } },
+  );
 }
 
 /** `p`, or a transient error after `ms`. */
@@ -85,10 +105,13 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   p.catch(() => undefined); // a late failure after the timeout must not be unhandled
   try {
-    return await Promise.race([p, new Promise<never>((_res, rej) => {
-      timer = setTimeout(() => rej(new NbtError('SERVER_ERROR', `${what}: no answer within ${ms} ms`)), ms);
-      timer.unref();
-    })]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_res, rej) => {
+        timer = setTimeout(() => rej(new NbtError('SERVER_ERROR', `${what}: no answer within ${ms} ms`)), ms);
+        timer.unref();
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -44,11 +44,21 @@ notebooks:
       - {name: daily, cron: "0 6 * * *", timeZone: Europe/Paris, parameters: {region: EU}}
 `;
 
-const notebook = (code: string): string => `${JSON.stringify({
-  nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', id: 'c1', source: code, metadata: {}, outputs: [], execution_count: null }],
-}, null, 1)}\n`;
+const notebook = (code: string): string =>
+  `${JSON.stringify(
+    {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [{ cell_type: 'code', id: 'c1', source: code, metadata: {}, outputs: [], execution_count: null }],
+    },
+    null,
+    1,
+  )}\n`;
 
-test('deploy uploads a source: notebook once, again only when it changes, and the job names the object', { timeout: 180_000 }, async (t) => {
+test('deploy uploads a source: notebook once, again only when it changes, and the job names the object', {
+  timeout: 180_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-src-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -59,8 +69,10 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   t.after(stop);
   await seedTrigger({ region: REGION, topic: 't_nbtrigger' });
   const clients: DeployClients = {
-    run: new ServicesClient(run.clientOptions()), scheduler: new CloudSchedulerClient(sch.clientOptions()),
-    pubsub: new PubSub({ projectId: PROJECT, apiEndpoint: ps.host }), storage: createNotebookStore({ apiEndpoint: gcs.endpoint }),
+    run: new ServicesClient(run.clientOptions()),
+    scheduler: new CloudSchedulerClient(sch.clientOptions()),
+    pubsub: new PubSub({ projectId: PROJECT, apiEndpoint: ps.host }),
+    storage: createNotebookStore({ apiEndpoint: gcs.endpoint }),
   };
   t.after(() => Promise.allSettled([clients.run.close(), clients.scheduler.close(), clients.pubsub.close()]));
   await mkdir(join(dir, 'nb'));
@@ -69,7 +81,8 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   await writeFile(file, manifest());
   const load = () => parseManifest(manifest(), file);
   const uploads = () => gcs.requests.filter((r) => r.path.startsWith('/upload/'));
-  const jobNotebook = (): string => JSON.parse(Buffer.from(sch.jobs.get(JOB).pubsubTarget.data).toString('utf8')).notebook;
+  const jobNotebook = (): string =>
+    JSON.parse(Buffer.from(sch.jobs.get(JOB).pubsubTarget.data).toString('utf8')).notebook;
   const objects = () => [...gcs.objects.values()].map((o) => o.name).sort();
 
   await writeFile(nbFile, notebook('print(1)'));
@@ -87,7 +100,11 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   sch.calls.length = 0;
   await applyDeploy(clients, load());
   assert.deepEqual(uploads(), [], 'a second deploy uploads nothing');
-  assert.deepEqual(gcs.requests.map((r) => r.method), ['GET'], 'one existence read');
+  assert.deepEqual(
+    gcs.requests.map((r) => r.method),
+    ['GET'],
+    'one existence read',
+  );
   assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
 
   await writeFile(nbFile, notebook('print(2)'));
@@ -108,10 +125,16 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   gcs.requests.length = 0;
   assert.equal(await clients.storage!.createIfAbsent('team-nb', second, Buffer.from('other bytes')), 'exists');
   assert.equal(gcs.requests.at(-1)?.query.ifGenerationMatch, '0');
-  assert.equal(gcs.get('team-nb', second)!.body.toString('utf8'), notebook('print(2)'), 'the object is not overwritten');
+  assert.equal(
+    gcs.get('team-nb', second)!.body.toString('utf8'),
+    notebook('print(2)'),
+    'the object is not overwritten',
+  );
 });
 
-test('the CLI: plan shows the notebook upload; a bad bucket name is refused before any call', { timeout: 180_000 }, async (t) => {
+test('the CLI: plan shows the notebook upload; a bad bucket name is refused before any call', {
+  timeout: 180_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-src-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -124,27 +147,46 @@ test('the CLI: plan shows the notebook upload; a bad bucket name is refused befo
   await mkdir(join(dir, 'nb'));
   await writeFile(join(dir, 'nb', 'sales.ipynb'), notebook('print(1)'));
   const env = {
-    NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${run.port}`, NBTRIGGER_SCHEDULER_ENDPOINT: `127.0.0.1:${sch.port}`, PUBSUB_EMULATOR_HOST: ps.host,
-    STORAGE_EMULATOR_HOST: gcs.endpoint, GOOGLE_CLOUD_PROJECT: PROJECT,
+    NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${run.port}`,
+    NBTRIGGER_SCHEDULER_ENDPOINT: `127.0.0.1:${sch.port}`,
+    PUBSUB_EMULATOR_HOST: ps.host,
+    STORAGE_EMULATOR_HOST: gcs.endpoint,
+    GOOGLE_CLOUD_PROJECT: PROJECT,
   };
   const file = join(dir, 'm.yaml');
 
   await writeFile(file, manifest());
   const r = await runCli(['plan', '-f', file], { env, timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^\+ notebook gs:\/\/team-nb\/reports\/sales-[0-9a-f]{16}\.ipynb\n {6}upload .*nb\/sales\.ipynb \(sha256 [0-9a-f]{16}…\)$/m);
-  assert.deepEqual(gcs.requests.map((x) => x.method), ['GET'], 'plan reads whether the object exists, uploads nothing');
+  assert.match(
+    r.stdout,
+    /^\+ notebook gs:\/\/team-nb\/reports\/sales-\w{16}\.ipynb\n {6}upload .*nb\/sales\.ipynb \(sha256 \w{16}…\)$/m,
+  );
+  assert.deepEqual(
+    gcs.requests.map((x) => x.method),
+    ['GET'],
+    'plan reads whether the object exists, uploads nothing',
+  );
 
-  for (const [source, rule] of [['gs://Team_NB/', 'storage/docs/buckets#naming'], ['gs://goog-nb/', 'storage/docs/buckets#naming'],
-    [`gs://team-nb/${'x'.repeat(1010)}/`, 'storage/docs/objects#naming']] as const) {
+  for (const [source, rule] of [
+    ['gs://Team_NB/', 'storage/docs/buckets#naming'],
+    ['gs://goog-nb/', 'storage/docs/buckets#naming'],
+    [`gs://team-nb/${'x'.repeat(1010)}/`, 'storage/docs/objects#naming'],
+  ] as const) {
     gcs.requests.length = 0;
     run.calls.length = 0;
     sch.calls.length = 0;
     await writeFile(file, manifest(source));
-    for (const args of [['plan', '--check', '-f', file], ['plan', '-f', file]]) {
+    for (const args of [
+      ['plan', '--check', '-f', file],
+      ['plan', '-f', file],
+    ]) {
       const bad = await runCli(args, { env, timeoutMs: 60_000 });
       assert.equal(bad.code, 2, bad.stderr);
-      assert.match(bad.stderr, new RegExp(`notebooks\\[0\\]\\.source: .*\\(https://cloud\\.google\\.com/${rule.replace(/[.#/]/g, '\\$&')}\\)`));
+      assert.match(
+        bad.stderr,
+        new RegExp(`notebooks\\[0\\]\\.source: .*\\(https://cloud\\.google\\.com/${rule.replace(/[.#/]/g, '\\$&')}\\)`),
+      );
     }
     assert.deepEqual([gcs.requests.length, run.calls.length, sch.calls.length], [0, 0, 0], `no call for ${source}`);
   }

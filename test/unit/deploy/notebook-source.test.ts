@@ -31,7 +31,15 @@ notebooks:
       - {name: daily, cron: "0 6 * * *", parameters: {region: EU}}
 ${more}`;
 
-const notebook = (text: string): Buffer => Buffer.from(JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', source: text, metadata: {}, outputs: [], execution_count: null }] }));
+const notebook = (text: string): Buffer =>
+  Buffer.from(
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [{ cell_type: 'code', source: text, metadata: {}, outputs: [], execution_count: null }],
+    }),
+  );
 
 function problems(text: string): Array<{ path: string; message: string }> {
   try {
@@ -45,14 +53,25 @@ function problems(text: string): Array<{ path: string; message: string }> {
 
 test('source: gs://BUCKET/PREFIX/ and source: bucket; file: is relative to the manifest', () => {
   const m = parseManifest(yaml('"gs://team-nb/reports"'), 'infra/m.yaml');
-  assert.deepEqual(m.notebooks[0]!.source, { bucket: 'team-nb', prefix: 'reports/', file: 'infra/notebooks/sales.ipynb' });
+  assert.deepEqual(m.notebooks[0]!.source, {
+    bucket: 'team-nb',
+    prefix: 'reports/',
+    file: 'infra/notebooks/sales.ipynb',
+  });
   const d = parseManifest(yaml('bucket'), 'm.yaml');
-  assert.deepEqual(d.notebooks[0]!.source, { bucket: 'my-project-nbtrigger-runs', prefix: 'notebooks/', file: 'notebooks/sales.ipynb' });
+  assert.deepEqual(d.notebooks[0]!.source, {
+    bucket: 'my-project-nbtrigger-runs',
+    prefix: 'notebooks/',
+    file: 'notebooks/sales.ipynb',
+  });
   assert.deepEqual(parseManifest(yaml('"gs://team-nb"'), 'm.yaml').notebooks[0]!.source?.prefix, '');
   assert.equal(parseManifest(yaml('"gs://team-nb/a/b/"'), 'm.yaml').notebooks[0]!.source?.prefix, 'a/b/');
   const up = yaml('bucket').replace('file: notebooks/sales.ipynb', 'file: ../examples/hello.ipynb');
   assert.equal(parseManifest(up, 'infra/m.yaml').notebooks[0]!.source?.file, 'examples/hello.ipynb');
-  assert.ok(problems(up.replace('    source: bucket\n', '')).some((p) => p.path === 'notebooks[0].file'), 'without source:, the file is in the repository');
+  assert.ok(
+    problems(up.replace('    source: bucket\n', '')).some((p) => p.path === 'notebooks[0].file'),
+    'without source:, the file is in the repository',
+  );
 });
 
 const refused: Array<{ name: string; source: string; rule: Rule | RegExp }> = [
@@ -66,18 +85,34 @@ const refused: Array<{ name: string; source: string; rule: Rule | RegExp }> = [
   { name: 'bucket starting with goog', source: '"gs://goog-nb/"', rule: RULES.bucketNameReserved },
   { name: 'bucket containing a misspelt google', source: '"gs://my-g00gle-nb/"', rule: RULES.bucketNameReserved },
   { name: 'object name above 1024 bytes', source: `"gs://team-nb/${'é'.repeat(500)}/"`, rule: RULES.objectNameLength },
-  { name: 'object under .well-known/acme-challenge/', source: '"gs://team-nb/.well-known/acme-challenge/"', rule: RULES.objectNameChars },
+  {
+    name: 'object under .well-known/acme-challenge/',
+    source: '"gs://team-nb/.well-known/acme-challenge/"',
+    rule: RULES.objectNameChars,
+  },
   { name: 'prefix with a line feed', source: '"gs://team-nb/a\\nb/"', rule: RULES.objectNameChars },
   { name: 'prefix with ..', source: '"gs://team-nb/a/../b/"', rule: /without "\/\/", "\." or "\.\." segments/ },
-  { name: 'not a gs:// folder', source: '"s3://team-nb/"', rule: /expected a Cloud Storage folder gs:\/\/BUCKET\/PREFIX\// },
+  {
+    name: 'not a gs:// folder',
+    source: '"s3://team-nb/"',
+    rule: /expected a Cloud Storage folder gs:\/\/BUCKET\/PREFIX\//,
+  },
 ];
 
 for (const c of refused) {
   test(`plan --check refuses: ${c.name}`, () => {
     const found = problems(yaml(c.source)).filter((p) => p.path === 'notebooks[0].source');
     assert.ok(found.length > 0, `no problem at notebooks[0].source: ${JSON.stringify(problems(yaml(c.source)))}`);
-    const want = c.rule instanceof RegExp ? c.rule : new RegExp(`${c.rule.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(${c.rule.url.replace(/[.#/]/g, '\\$&')}\\)`);
-    assert.ok(found.some((p) => want.test(p.message)), `${JSON.stringify(found)} does not match ${want}`);
+    const want =
+      c.rule instanceof RegExp
+        ? c.rule
+        : new RegExp(
+            `${c.rule.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(${c.rule.url.replace(/[.#/]/g, '\\$&')}\\)`,
+          );
+    assert.ok(
+      found.some((p) => want.test(p.message)),
+      `${JSON.stringify(found)} does not match ${want}`,
+    );
   });
 }
 
@@ -86,15 +121,34 @@ test('naming rules at their edges', () => {
   assert.deepEqual(bucketNameViolations('a'.repeat(63)), []);
   assert.deepEqual(bucketNameViolations(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.dd`), []);
   assert.deepEqual(bucketNameViolations('my_bucket.example-1'), []);
-  assert.deepEqual(bucketNameViolations(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(31)}`).map((v) => v.rule.id), ['storage.bucket-name-length']);
+  assert.deepEqual(
+    bucketNameViolations(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(31)}`).map(
+      (v) => v.rule.id,
+    ),
+    ['storage.bucket-name-length'],
+  );
   assert.deepEqual(objectNameViolations('x'.repeat(1024)), []);
-  assert.deepEqual(objectNameViolations('x'.repeat(1025)).map((v) => v.rule.id), ['storage.object-name-length']);
-  assert.deepEqual(objectNameViolations('..').map((v) => v.rule.id), ['storage.object-name-chars']);
-  assert.deepEqual(objectNameViolations('a\rb').map((v) => v.rule.id), ['storage.object-name-chars']);
+  assert.deepEqual(
+    objectNameViolations('x'.repeat(1025)).map((v) => v.rule.id),
+    ['storage.object-name-length'],
+  );
+  assert.deepEqual(
+    objectNameViolations('..').map((v) => v.rule.id),
+    ['storage.object-name-chars'],
+  );
+  assert.deepEqual(
+    objectNameViolations('a\rb').map((v) => v.rule.id),
+    ['storage.object-name-chars'],
+  );
 });
 
+/** An uploaded object's name after its prefix. */
+const OBJECT = 'sales-[0-9a-f]{16}\\.ipynb';
+
 async function sourced(text: string): Promise<Manifest> {
-  return readNotebookSources(parseManifest(yaml('"gs://team-nb/reports/"'), 'infra/m.yaml'), async () => notebook(text));
+  return readNotebookSources(parseManifest(yaml('"gs://team-nb/reports/"'), 'infra/m.yaml'), async () =>
+    notebook(text),
+  );
 }
 
 test('a new notebook content: the service is the same, the job names the new content-addressed object', async () => {
@@ -109,29 +163,60 @@ test('a new notebook content: the service is the same, the job names the new con
   assert.equal(request.notebook, `gs://team-nb/${ob}`);
   assert.equal(JSON.parse(Buffer.from(db.jobs[0]!.data!, 'base64').toString('utf8')).notebook, `gs://team-nb/${ob}`);
   assert.deepEqual(JSON.parse(encodeRich(request)).parameters, { region: 'EU' });
-  assert.deepEqual(db.notebooks.map((n) => n.name), [`gs://team-nb/${ob}`]);
+  assert.deepEqual(
+    db.notebooks.map((n) => n.name),
+    [`gs://team-nb/${ob}`],
+  );
 });
 
-test('plan: an upload line when the object is missing, none when it exists; the job update shows the new object', async () => {
+test('plan: an upload line for a missing object, none for one that exists; the job shows the new object', async () => {
   const a = await sourced('print(1)');
   const b = await sourced('print(2)');
   const da = desiredState(a, urlsFor(a));
   const applied = { ...appliedState(da, urlsFor(a)), notebookObjects: new Set(da.notebooks.map((n) => n.name)) };
   const same = planDeploy(da, applied);
-  assert.deepEqual(same.filter((x) => x.op !== 'noop'), [], 'no change');
+  assert.deepEqual(
+    same.filter((x) => x.op !== 'noop'),
+    [],
+    'no change',
+  );
   assert.doesNotMatch(renderPlan(same), /notebook/);
   const changed = planDeploy(desiredState(b, urlsFor(b)), applied);
   const up = changed.filter((x) => x.resource === 'notebook');
-  assert.deepEqual(up.map((x) => [x.op, x.name]), [['create', `gs://team-nb/${b.notebooks[0]!.source!.object}`]]);
-  assert.deepEqual(changed.filter((x) => x.op !== 'noop').map((x) => x.resource).sort(), ['job', 'notebook']);
+  assert.deepEqual(
+    up.map((x) => [x.op, x.name]),
+    [['create', `gs://team-nb/${b.notebooks[0]!.source!.object}`]],
+  );
+  assert.deepEqual(
+    changed
+      .filter((x) => x.op !== 'noop')
+      .map((x) => x.resource)
+      .sort(),
+    ['job', 'notebook'],
+  );
   const text = renderPlan(changed);
-  assert.match(text, /^\+ notebook gs:\/\/team-nb\/reports\/sales-[0-9a-f]{16}\.ipynb\n {6}upload infra\/notebooks\/sales\.ipynb \(sha256 [0-9a-f]{16}…\)$/m);
-  assert.match(text, /^~ job {5}.*src_daily\n {6}message: .*reports\/sales-[0-9a-f]{16}\.ipynb.* → .*reports\/sales-[0-9a-f]{16}\.ipynb/m);
+  assert.match(
+    text,
+    new RegExp(
+      `^\\+ notebook gs://team-nb/reports/${OBJECT}\n {6}upload infra/notebooks/sales\\.ipynb \\(sha256 \\w{16}…\\)$`,
+      'm',
+    ),
+  );
+  assert.match(
+    text,
+    new RegExp(`^~ job {5}.*src_daily\n {6}message: .*reports/${OBJECT}.* → .*reports/${OBJECT}`, 'm'),
+  );
 });
 
 test('a missing, oversized or non-notebook file is refused naming it', async () => {
   const m = parseManifest(yaml('bucket'), 'm.yaml');
   await assert.rejects(readNotebookSources(m), /notebook sales: cannot read notebooks\/sales\.ipynb/);
-  await assert.rejects(readNotebookSources(m, async () => Buffer.from('{"cells": []}')), /notebooks\/sales\.ipynb is not a Jupyter notebook/);
-  await assert.rejects(readNotebookSources(m, async () => Buffer.from('nope')), /notebooks\/sales\.ipynb is not JSON/);
+  await assert.rejects(
+    readNotebookSources(m, async () => Buffer.from('{"cells": []}')),
+    /notebooks\/sales\.ipynb is not a Jupyter notebook/,
+  );
+  await assert.rejects(
+    readNotebookSources(m, async () => Buffer.from('nope')),
+    /notebooks\/sales\.ipynb is not JSON/,
+  );
 });

@@ -2,7 +2,8 @@
  * Notebooks with `source: gs://…` deployed with the REAL @google-cloud/storage client against the
  * repo's Cloud Storage JSON-API server (test/helpers/gcs-server.ts), and the real Run / Scheduler /
  * Pub/Sub clients against the deploy fakes and the Pub/Sub emulator: the first deploy uploads once
- * (ifGenerationMatch=0), a second uploads nothing, a changed notebook uploads the new content and
+ * (ifGenerationMatch=0), a second uploads nothing, a refused upload fails the deploy and leaves the job
+ * on its object, a changed notebook uploads the new content and
  * updates the job's message without touching the service; a concurrent upload of the same object
  * (412) is fine; `plan` (the CLI) shows the upload; a bad bucket name is refused before any call.
  * Spec: docs/deploy.md ("Notebooks in Cloud Storage").
@@ -108,6 +109,17 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
 
   await writeFile(nbFile, notebook('print(2)'));
+  // A refused upload (403): deploy fails naming it, and the job keeps the object it names (no job without its notebook).
+  gcs.failUploads(1, 403);
+  await assert.rejects(applyDeploy(clients, load()), (e: Error) => {
+    assert.match(e.message, /notebook gs:\/\/team-nb\/reports\/sales-\w{16}\.ipynb: upload .* \(HTTP 403\)/);
+    assert.match(
+      e.message,
+      /job .*src_daily: not written: the upload of its notebook gs:\/\/team-nb\/reports\/sales-\w{16}\.ipynb failed/,
+    );
+    return true;
+  });
+  assert.equal(jobNotebook(), `gs://team-nb/${first}`);
   const plan = renderPlan((await planFor(clients, load())).actions);
   assert.match(plan, /^\+ notebook gs:\/\/team-nb\/reports\/sales-[0-9a-f]{16}\.ipynb$/m);
   assert.match(plan, /^~ job {5}.*src_daily$/m);

@@ -109,7 +109,7 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
 
   await writeFile(nbFile, notebook('print(2)'));
-  // A refused upload (403): deploy fails naming it, and the job keeps the object it names (no job without its notebook).
+  // A refused upload (403): deploy fails naming it; the job keeps the object it names.
   gcs.failUploads(1, 403);
   await assert.rejects(applyDeploy(clients, load()), (e: Error) => {
     assert.match(e.message, /notebook gs:\/\/team-nb\/reports\/sales-\w{16}\.ipynb: upload .* \(HTTP 403\)/);

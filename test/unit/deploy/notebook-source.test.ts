@@ -220,3 +220,17 @@ test('a missing, oversized or non-notebook file is refused naming it', async () 
     /notebooks\/sales\.ipynb is not JSON/,
   );
 });
+
+test('in an included file, file: of a source: notebook is relative to that file', () => {
+  const files: Record<string, string> = {
+    'infra/teams/sales.yaml': 'notebooks:\n  - {name: team, file: nb/team.ipynb, source: bucket, service: {image: "gcr.io/p/k:1"}}\n',
+  };
+  const m = parseManifest(`${yaml('bucket')}include: [teams/sales.yaml]\n`, 'infra/m.yaml', {
+    read: (path) => files[path] ?? assert.fail(`read ${path}`),
+    folder: () => undefined,
+  });
+  assert.deepEqual(
+    m.notebooks.map((nb) => nb.source?.file),
+    ['infra/notebooks/sales.ipynb', 'infra/teams/nb/team.ipynb'],
+  );
+});

@@ -23,6 +23,7 @@ import { DEFAULT_PACING, forEachBounded, withQuotaRetry, type Pacing } from './p
 import { createService, deleteService, getInvokers, listServices, updateInvokers, updateService } from './clients/run.js';
 import { createJob, deleteJob, listJobs, updateJob } from './clients/scheduler.js';
 import { createTopic, deleteTopic, getTopic, listTopicSubscriptions, setDeadLetterPolicy } from './clients/pubsub.js';
+import { existingNotebookObjects, readNotebookSources, uploadNotebook } from './notebook-upload.js';
 
 /** Progress callback: one line per action as it starts/finishes. */
 export type Reporter = (line: string) => void;
@@ -35,6 +36,8 @@ export interface Planned {
   chains: Chain[];
   /** The documented quotas this plan meets (deploy/quotas.ts). */
   quotas: QuotaFinding[];
+  /** The manifest planned, its `source:` notebooks read and named by their content. */
+  manifest: Manifest;
 }
 
 /** What deploy and plan are told besides the manifest. */
@@ -53,12 +56,13 @@ export interface DeployOptions {
 async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
   const location = `projects/${m.project}/locations/${m.region}`;
   const topicName = `projects/${m.project}/topics/${m.topic}`;
-  const [services, jobs, topic, subscriptions, deadLetter] = await Promise.all([
+  const [services, jobs, topic, subscriptions, deadLetter, notebookObjects] = await Promise.all([
     listServices(clients.run, location),
     listJobs(clients.scheduler, location),
     getTopic(clients.pubsub, topicName),
     listTopicSubscriptions(clients.pubsub, topicName),
     getTopic(clients.pubsub, deadLetterTopicName(m.project, m.topic)),
+    existingNotebookObjects(clients.storage, m),
   ]);
   const wanted = new Set(m.notebooks.map((n) => `${location}/services/${n.service.name}`));
   const invokers = new Map<string, string[]>();
@@ -72,7 +76,7 @@ async function readActual(clients: DeployClients, m: Manifest): Promise<ActualSt
     }
   });
   if (errors.length > 0) throw errors[0];
-  const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined };
+  const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined, notebookObjects };
   if (topic) out.topic = topic;
   return out;
 }
@@ -97,11 +101,12 @@ function resolveImages(m: Manifest, actual: ActualState, opts: DeployOptions): M
 }
 
 /** `nbtrigger plan`: reads, changes nothing. */
-export async function planFor(clients: DeployClients, m: Manifest, opts: DeployOptions = {}): Promise<Planned> {
+export async function planFor(clients: DeployClients, manifest: Manifest, opts: DeployOptions = {}): Promise<Planned> {
+  const m = await readNotebookSources(manifest);
   const actual = await readActual(clients, m);
   const desired = desiredState(resolveImages(m, actual, opts), serviceUrls(actual));
   const actions = planDeploy(desired, actual);
-  return { desired, actual, actions, chains: chains(desired, actual, actions), quotas: quotaFindings(planCounts(actual, actions)) };
+  return { desired, actual, actions, chains: chains(desired, actual, actions), quotas: quotaFindings(planCounts(actual, actions)), manifest: m };
 }
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
@@ -167,8 +172,9 @@ export function partialFailure(d: Deployed): NbtError {
  * (deploy/pacing.ts); a change that still fails is recorded in `failures` and the others are
  * applied (a job whose new service failed is not written: it would have no URL to call).
  */
-export async function deploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Deployed> {
-  const planned = await planFor(clients, m, opts);
+export async function deploy(clients: DeployClients, manifest: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Deployed> {
+  const planned = await planFor(clients, manifest, opts);
+  const m = planned.manifest;
   const { actual, actions, desired } = planned;
   refuseConflicts(actions);
   refuseBrokenChain(planned);
@@ -186,6 +192,7 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   });
   const failures: Failure[] = [];
   const failedServices = new Set<string>();
+  const failedNotebooks = new Set<string>();
   const nonJob = actions.filter((a) => a.resource !== 'job');
   let total = [...nonJob, ...actions.filter((a) => a.resource === 'job')].filter(isMutating).length;
   let finished = 0;
@@ -203,10 +210,17 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
       const error = toNbtError(e);
       failures.push({ resource: a.resource, name: a.name, error });
       if (a.resource === 'service') failedServices.add(a.name);
+      if (a.resource === 'notebook') failedNotebooks.add(a.name);
       report(`FAILED ${a.op} ${a.resource} ${a.name}: ${error.message}`);
     }
     opts.progress?.(++finished, total, failures.length);
   };
+  // Notebooks first: a job's message names its notebook's object, which must exist before the job does.
+  const uploads = actions.filter((a) => a.resource === 'notebook');
+  await forEachBounded(uploads, pacing.concurrency, (a) => apply(a, async () => {
+    const done = a.upload && (await uploadNotebook(clients.storage, a.upload));
+    if (done === 'exists') report(`${a.name} exists already (uploaded by another deploy)`);
+  }));
   const serviceUpserts = actions.filter((a) => a.resource === 'service' && a.op !== 'delete');
   await forEachBounded(serviceUpserts, pacing.concurrency, (a) => apply(a, async () => {
     if (!a.service || (a.op !== 'create' && a.op !== 'update')) return;
@@ -236,6 +250,9 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   await forEachBounded(jobActions, pacing.concurrency, (a) => apply(a, async () => {
     if (a.job?.data === undefined && a.op !== 'delete') {
       throw new NbtError('REQUEST_REJECTED', `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`);
+    }
+    if (a.job?.request && failedNotebooks.has(a.job.request.notebook)) {
+      throw new NbtError('REQUEST_REJECTED', `not written: the upload of its notebook ${a.job.request.notebook} failed`);
     }
     if (a.op === 'create' && a.job) await createJob(clients.scheduler, a.job);
     else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);

@@ -11,6 +11,7 @@ import type { RunRequest } from '../functions/request/grammar.js';
 import { NbtError } from '../functions/errors.js';
 import { builtImage } from './image.js';
 import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';
+import { sourceUri } from './notebook-source.js';
 
 /** Label / attribute keys that mark what nbtrigger made, and for which deployment. */
 const MANAGED_BY = 'managed-by';
@@ -77,6 +78,20 @@ export interface DesiredState {
   jobs: JobSpec[];
   /** The function's trigger: its Cloud Run service and the dead-letter policy its subscription gets. */
   trigger: TriggerSpec;
+  /** The notebooks deploy uploads to Cloud Storage (those with a `source:`). */
+  notebooks: NotebookObjectSpec[];
+}
+
+/** A notebook as the object deploy uploads: content-addressed, so a new content is a new object. */
+export interface NotebookObjectSpec {
+  /** `gs://BUCKET/OBJECT`. */
+  name: string;
+  notebook: string;
+  bucket: string;
+  object: string;
+  /** The file read on the deployer's machine, and the SHA-256 (hex) its bytes had when read. */
+  file: string;
+  sha256: string;
 }
 
 /** What the chain from the topic to the function must hold. */
@@ -131,11 +146,23 @@ export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, strin
   return {
     deployment: m.name, location, project: m.project, services, invoker: `serviceAccount:${m.function.serviceAccount}`,
     topic: { name: topicName, labels }, jobs,
+    notebooks: notebookObjects(m),
     trigger: {
       functionService: `${location}/services/${m.function.name.toLowerCase()}`, functionName: m.function.name,
       deadLetterTopic: deadLetterTopicName(m.project, m.topic), maxDeliveryAttempts: m.function.maxDeliveryAttempts,
     },
   };
+}
+
+/** The uploads of the notebooks with a `source:`; each must have been read (deploy/notebook-upload.ts). */
+function notebookObjects(m: Manifest): NotebookObjectSpec[] {
+  return m.notebooks.flatMap((nb) => {
+    const s = nb.source;
+    if (s === undefined) return [];
+    const { bucket, object, file, sha256 } = s;
+    if (object === undefined || sha256 === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${file} has not been read`);
+    return [{ name: sourceUri(bucket, object), notebook: nb.name, bucket, object, file, sha256 }];
+  });
 }
 
 /** Answers `m` when every service's image is known; otherwise refuses, naming the services (see {@link unknownImages}). */
@@ -176,10 +203,18 @@ export function scheduleRequest(nb: NotebookSpec, sc: ScheduleSpec, serviceUrl: 
   const secure = u.protocol === 'https:';
   const req: RunRequest = {
     server: { host: u.hostname.toLowerCase(), port: u.port === '' ? (secure ? 443 : 80) : Number(u.port), secure },
-    notebook: nb.path, verbose: false, timeouts: { ...(sc.timeouts ?? {}) },
+    notebook: notebookRef(nb), verbose: false, timeouts: { ...(sc.timeouts ?? {}) },
   };
   if (sc.kernelName !== undefined) req.kernelName = sc.kernelName;
   if (sc.parameters !== undefined) req.parameters = sc.parameters;
   if (sc.output !== undefined) req.output = sc.output;
   return req;
+}
+
+/** What a message names as its notebook: the uploaded `gs://` object with a `source:`, else the path on the server. */
+function notebookRef(nb: NotebookSpec): string {
+  const s = nb.source;
+  if (s === undefined) return nb.path;
+  if (s.object === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${s.file} has not been read`);
+  return sourceUri(s.bucket, s.object);
 }

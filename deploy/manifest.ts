@@ -12,11 +12,13 @@ import { durationSeconds, FieldReader, join, typeName } from './fields.js';
 import { includedProblems, readIncludes, type IncludedFile, type ManifestSource } from './manifest-include.js';
 import { locate, manifestError, parseYamlFile, type LocatedProblem } from './manifest-yaml.js';
 import { readService, type ServiceConfig } from './manifest-service.js';
+import { readSource, SOURCE_FILE, sourceServerPath, type NotebookSource } from './notebook-source.js';
 import { deliveryAttemptsViolation, RULES, runTimeoutViolation, violationText } from './rules.js';
 import { parseAllowlist } from '../functions/security/allowlist.js';
 
 export type { Billing, ServiceConfig } from './manifest-service.js';
 export type { ManifestSource } from './manifest-include.js';
+export type { NotebookSource } from './notebook-source.js';
 
 /** What the function does when a schedule fires while its previous run is still going. */
 export type Concurrency = 'skip' | 'queue' | 'allow';
@@ -50,7 +52,7 @@ export interface Manifest {
 
 export interface NotebookSpec {
   name: string;
-  /** The notebook file in the repository (copied into the image). */
+  /** The notebook file: in the repository (copied into the image), or with `source`, relative to the manifest naming it. */
   file: string;
   /** Extra files copied along. */
   files: string[];
@@ -58,6 +60,8 @@ export interface NotebookSpec {
   path: string;
   service: ServiceConfig;
   schedules: ScheduleSpec[];
+  /** Set when the notebook is uploaded to Cloud Storage and read from there (not from the image). */
+  source?: NotebookSource;
 }
 
 export interface ScheduleSpec {
@@ -83,7 +87,7 @@ const SECRET = /^[A-Za-z0-9_-]{1,255}$/;
 const RELATIVE_FILE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\0\\]+$/;
 
 const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks', 'include'] as const;
-const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules'] as const;
+const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules', 'source'] as const;
 const SCHEDULE_KEYS = ['name', 'cron', 'timeZone', 'description', 'parameters', 'output', 'kernel', 'timeouts', 'concurrency'] as const;
 
 /**
@@ -121,11 +125,11 @@ function readManifest(v: unknown, file: string, r: FieldReader, source: Manifest
   if (o.include !== undefined) readIncludes(o.include, file, r, source, inc);
   // Every notebook with the file it is written in, so a name clash across files names both.
   const all = [
-    ...list.map((raw, i) => ({ raw, path: join('notebooks', i), reader: r, where: '' })),
-    ...inc.files.flatMap((f) => f.notebooks.map((raw, i) => ({ raw, path: join('notebooks', i), reader: f.reader, where: `${f.yaml.file}: ` }))),
+    ...list.map((raw, i) => ({ raw, path: join('notebooks', i), reader: r, where: '', file })),
+    ...inc.files.flatMap((f) => f.notebooks.map((raw, i) => ({ raw, path: join('notebooks', i), reader: f.reader, where: `${f.yaml.file}: `, file: f.yaml.file }))),
   ];
   if (o.include !== undefined && all.length === 0 && r.problems.length === 0) r.problem('include', 'expected at least 1 notebook in the manifest or the files it includes, got none');
-  const notebooks = all.map((n) => readNotebook(n.raw, n.path, n.reader, name ?? 'x'));
+  const notebooks = all.map((n) => readNotebook(n.raw, n.path, n.reader, { deployment: name ?? 'x', project, manifestFile: n.file }));
   const unique = (what: string, entries: Array<{ value: string | undefined; path: string; reader: FieldReader; where: string }>): void => {
     const seen = new Map<string, string>();
     for (const e of entries) {
@@ -171,15 +175,17 @@ function readAllowedServers(v: unknown, r: FieldReader): string[] {
   });
 }
 
-function readNotebook(v: unknown, path: string, r: FieldReader, deployment: string): NotebookSpec | undefined {
+function readNotebook(v: unknown, path: string, r: FieldReader,
+  at: { deployment: string; project: string | undefined; manifestFile: string }): NotebookSpec | undefined {
   const o = r.mapping(v, path, NOTEBOOK_KEYS);
   if (!o) return undefined;
   const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a notebook name: lowercase letters, digits and hyphens, starting with a letter' });
-  const file = r.string(o.file, join(path, 'file'), { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' });
+  const file = r.string(o.file, join(path, 'file'), o.source === undefined
+    ? { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' } : SOURCE_FILE);
   const files = o.files === undefined ? [] : (r.list(o.files, join(path, 'files')) ?? []).map((f, i) =>
     r.string(f, join(join(path, 'files'), i), { pattern: RELATIVE_FILE, expect: 'a relative path inside the repository' }) ?? '');
   let nbPath: string | undefined;
-  const pathText = o.path === undefined ? file : r.string(o.path, join(path, 'path'));
+  const pathText = o.path === undefined ? (o.source === undefined ? file : sourceServerPath(file)) : r.string(o.path, join(path, 'path'));
   if (pathText !== undefined) {
     try {
       nbPath = normalizeNotebookPath(pathText, join(path, 'path'));
@@ -187,11 +193,12 @@ function readNotebook(v: unknown, path: string, r: FieldReader, deployment: stri
       r.problem(join(path, 'path'), (e as Error).message);
     }
   }
-  const service = readService(o.service ?? {}, join(path, 'service'), r, { name: deployment, notebook: name ?? 'x' });
+  const service = readService(o.service ?? {}, join(path, 'service'), r, { name: at.deployment, notebook: name ?? 'x' });
+  const source = readSource(o.source, join(path, 'source'), r, { project: at.project, manifestFile: at.manifestFile, file, notebook: name });
   const schedules = o.schedules === undefined ? [] : (r.list(o.schedules, join(path, 'schedules')) ?? [])
     .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r));
-  if (!name || !file || !nbPath || !service || schedules.some((s) => s === undefined)) return undefined;
-  return { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[] };
+  if (!name || !file || !nbPath || !service || schedules.some((s) => s === undefined) || (o.source !== undefined && !source)) return undefined;
+  return { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[], ...(source ? { source } : {}) };
 }
 
 function readSchedule(v: unknown, path: string, r: FieldReader): ScheduleSpec | undefined {

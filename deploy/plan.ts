@@ -10,7 +10,7 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type ServiceSpec } from './desired.js';
+import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type NotebookObjectSpec, type ServiceSpec } from './desired.js';
 import type { ActualSubscription } from './clients/pubsub.js';
 
 export type { ActualSubscription } from './clients/pubsub.js';
@@ -63,10 +63,12 @@ export interface ActualState {
   subscriptions?: ActualSubscription[];
   /** Whether the dead-letter topic exists (undefined: not read). */
   deadLetterTopicExists?: boolean;
+  /** The `gs://` notebook objects of the desired state that exist (read only for those). */
+  notebookObjects?: ReadonlySet<string>;
 }
 
 export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
-export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription';
+export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription' | 'notebook';
 
 /** One step of a plan. `changes` says what differs (for update) or why (conflict, noop notes). */
 export interface Action {
@@ -81,6 +83,7 @@ export interface Action {
   job?: JobSpec;
   iam?: { add: string[]; remove: string[] };
   deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
+  upload?: NotebookObjectSpec;
 }
 
 /** Members that would make a service public; nbtrigger removes them from roles/run.invoker. */
@@ -103,8 +106,19 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
   const wanted = new Set(desired.services.map((s) => s.name));
   const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
-  return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planTrigger(desired, actual),
+  return [...planNotebooks(desired, actual), ...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planTrigger(desired, actual),
     ...planJobs(desired, actual.jobs), ...serviceDeletes];
+}
+
+/**
+ * An upload for each notebook object that does not exist yet. Objects are content-addressed: one
+ * that exists holds that content, so it is no change and gets no line.
+ */
+function planNotebooks(desired: DesiredState, actual: ActualState): Action[] {
+  return desired.notebooks.filter((n) => !actual.notebookObjects?.has(n.name)).map((n): Action => ({
+    resource: 'notebook', op: 'create', name: n.name, upload: n,
+    changes: [`upload ${n.file} (sha256 ${n.sha256.slice(0, 16)}…)`],
+  }));
 }
 
 /** The subscriptions on the topic that push to the function (Eventarc's `eventarc-REGION-…`). */

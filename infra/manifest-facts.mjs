@@ -10,7 +10,7 @@
 // Keys: PROJECT REGION DEPLOYMENT TOPIC TOKEN_SECRET FUNCTION FUNCTION_SA SERVICE_SAS (the accounts
 // the Cloud Run services run as, from `service.serviceAccount`), DEFAULT_RUNTIME_SA (1 when a service
 // has none: it then runs as the project's default compute account), OUTPUT_BUCKETS (buckets of the
-// schedules' gs:// outputs), one INDEX line per composite index of the run history, and the field
+// schedules' gs:// outputs), SOURCE_BUCKETS (buckets of the notebooks' `source:`), one INDEX line per composite index of the run history, and the field
 // overrides (TTL, NO_INDEX) of infra/firestore.indexes.json.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,7 @@ const accounts = [...new Set(services.map((s) => s.serviceAccount).filter(Boolea
 const buckets = [...new Set(m.notebooks.flatMap((n) => n.schedules.map((s) => s.output))
   .filter((o) => typeof o === 'string' && o.startsWith('gs://'))
   .map((o) => o.slice('gs://'.length).split('/')[0]))].sort();
+const sourceBuckets = [...new Set(m.notebooks.flatMap((n) => (n.source ? [n.source.bucket] : [])))].sort();
 
 try {
   put('PROJECT', m.project);
@@ -71,6 +72,7 @@ try {
   put('SERVICE_SAS', accounts, SAFE.ACCOUNT);
   put('DEFAULT_RUNTIME_SA', services.some((s) => !s.serviceAccount) ? '1' : '0', /^[01]$/);
   put('OUTPUT_BUCKETS', buckets, SAFE.BUCKET);
+  put('SOURCE_BUCKETS', sourceBuckets, SAFE.BUCKET);
   // The composite indexes, as `INDEX=COLLECTION FIELD:ORDER FIELD:ORDER …` (orders lowercase, as gcloud takes them).
   const spec = JSON.parse(readFileSync(here('firestore.indexes.json'), 'utf8'));
   for (const ix of spec.indexes) {

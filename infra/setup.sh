@@ -36,14 +36,14 @@ while [ $# -gt 0 ]; do
 done
 
 # --- What the manifest says ------------------------------------------------------------------
-SERVICE_SAS='' OUTPUT_BUCKETS='' INDEXES=() TTLS=() NO_INDEXES=()
+SERVICE_SAS='' OUTPUT_BUCKETS='' SOURCE_BUCKETS='' INDEXES=() TTLS=() NO_INDEXES=()
 facts="$(node infra/manifest-facts.mjs "$MANIFEST")"
 while IFS='=' read -r key value; do
   case "$key" in
     INDEX) INDEXES+=("$value") ;;
     TTL) TTLS+=("$value") ;;
     NO_INDEX) NO_INDEXES+=("$value") ;;
-    PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|OUTPUT_BUCKETS)
+    PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|OUTPUT_BUCKETS|SOURCE_BUCKETS)
       printf -v "$key" '%s' "$value" ;;
     *) echo "setup.sh: unexpected line from manifest-facts: $key" >&2; exit 2 ;;
   esac
@@ -172,6 +172,11 @@ for b in "${BUCKETS[@]}"; do
     --public-access-prevention
   gc storage buckets update "gs://${b}" --lifecycle-file=infra/output-lifecycle.json
 done
+# Buckets of the notebooks' source: not made above: no age rule (a schedule reads its notebook as long as it runs).
+for b in $SOURCE_BUCKETS; do
+  [[ " ${BUCKETS[*]} " == *" ${b} "* ]] && continue
+  create storage buckets create "gs://${b}" --location="$REGION" --uniform-bucket-level-access --public-access-prevention
+done
 create storage buckets create "gs://${SOURCE_BUCKET}" --location="$REGION" --uniform-bucket-level-access \
   --public-access-prevention
 
@@ -217,6 +222,12 @@ for b in "${BUCKETS[@]}"; do
     --role=roles/storage.objectUser
 done
 
+# Reads the notebooks of source: (docs/deploy.md, "Notebooks in Cloud Storage"). objectViewer: get and list.
+# https://cloud.google.com/storage/docs/access-control/iam-roles
+for b in $SOURCE_BUCKETS; do
+  bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$FUNCTION_SA")" --role=roles/storage.objectViewer
+done
+
 say "IAM: the Cloud Run services' runtime accounts read the token (mounted as JUPYTER_TOKEN)"
 runtime_sas="$SERVICE_SAS"
 if [ "$DEFAULT_RUNTIME_SA" = 1 ]; then runtime_sas="$runtime_sas $COMPUTE_SA"; fi
@@ -254,6 +265,13 @@ bind storage buckets add-iam-policy-binding "gs://${SOURCE_BUCKET}" --member="$(
 # Pushes the notebook image. https://cloud.google.com/artifact-registry/docs/access-control
 bind artifacts repositories add-iam-policy-binding "$REPOSITORY" --location="$REGION" --member="$(sa "$BUILD_SA")" \
   --role=roles/artifactregistry.writer
+# nbtrigger deploy uploads the notebooks of source: (objectCreator: create, never overwrite or delete) and
+# first reads whether each object exists (objectViewer). https://cloud.google.com/storage/docs/access-control/iam-roles
+for b in $SOURCE_BUCKETS; do
+  for role in roles/storage.objectCreator roles/storage.objectViewer; do
+    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$BUILD_SA")" --role="$role"
+  done
+done
 # Deploys the function. https://cloud.google.com/functions/docs/reference/iam/roles
 bind_project "$BUILD_SA" roles/cloudfunctions.developer
 # nbtrigger deploy: Cloud Run services and their invoker bindings (also the function's invoker

@@ -8,7 +8,7 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { NbtError, toNbtError } from '../../functions/errors.js';
 import { describeResult, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
 import { formatInZone } from '../../deploy/cron.js';
@@ -47,8 +47,8 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const m = await loadManifest(o.file);
     const root = resolve(o.root ?? process.cwd());
+    const m = localSources(await loadManifest(o.file), root);
     const runsDir = resolve(o.runs ?? join(root, 'runs'));
     await checkNotebooks(m, root);
     const clockStart = o.now === undefined ? undefined : new Date(o.now);
@@ -115,6 +115,24 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
     await stopAll();
     out({ event: 'stopped' });
   }
+}
+
+/**
+ * Locally, a notebook with `source:` (Cloud Storage) runs from its file on this machine, which the
+ * private Jupyter server serves from the root like a notebook of the image: no upload, no bucket.
+ */
+function localSources(m: Manifest, root: string): Manifest {
+  const notebooks = m.notebooks.map((nb) => {
+    if (nb.source === undefined) return nb;
+    const file = relative(root, resolve(nb.source.file)).split(sep).join('/');
+    if (file.startsWith('../') || isAbsolute(file)) {
+      throw new NbtError('CONFIG', `${m.file}: notebook ${nb.source.file} (${nb.name}) is not under ${root} (pass --root)`);
+    }
+    const local = { ...nb, file, path: file };
+    delete local.source;
+    return local;
+  });
+  return { ...m, notebooks };
 }
 
 /** Every notebook the manifest names must be under the root (the image copies them from there). */

@@ -1,5 +1,5 @@
 /**
- * The three Google Cloud clients deploy uses, built in one place. Endpoints can be overridden
+ * The Google Cloud clients deploy uses, built in one place. Endpoints can be overridden
  * (tests, local fakes): `NBTRIGGER_RUN_ENDPOINT` / `NBTRIGGER_SCHEDULER_ENDPOINT` as `HOST:PORT`
  * select a plaintext gRPC endpoint (the way `PUBSUB_EMULATOR_HOST` does for Pub/Sub, which the
  * Pub/Sub client reads itself). Credentials otherwise come from Application Default Credentials.
@@ -13,11 +13,14 @@ import { ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
 import { NbtError } from '../../functions/errors.js';
+import { createNotebookStore, type NotebookStore } from './storage.js';
 
 export interface DeployClients {
   run: ServicesClient;
   scheduler: CloudSchedulerClient;
   pubsub: PubSub;
+  /** Cloud Storage, for notebooks with a `source:` (its library is imported by its first call). */
+  storage?: NotebookStore;
 }
 
 /** Where a client connects: a plaintext local endpoint, or Google's default (TLS + ADC). */
@@ -48,7 +51,8 @@ export function createDeployClients(project: string, env: NodeJS.ProcessEnv = pr
   const run = new ServicesClient(runEnv ? insecureOptions(parseEndpoint(runEnv, 'NBTRIGGER_RUN_ENDPOINT')) : {});
   const scheduler = new CloudSchedulerClient(schedulerEnv ? insecureOptions(parseEndpoint(schedulerEnv, 'NBTRIGGER_SCHEDULER_ENDPOINT')) : {});
   const pubsub = createPubSub(project, env);
-  return { run, scheduler, pubsub };
+  // STORAGE_EMULATOR_HOST, when set, is read by the Storage client itself.
+  return { run, scheduler, pubsub, storage: createNotebookStore({ projectId: project }) };
 }
 
 /**

@@ -14,7 +14,13 @@ import type { RunRequest } from './grammar.js';
 /** True when the request fits the classic form exactly (nothing but server, notebook, https, verbose). */
 export function isClassic(req: RunRequest): boolean {
   return req.kernelName === undefined && req.sequential === undefined && Object.keys(req.timeouts).length === 0 &&
-    req.parameters === undefined && req.output === undefined && req.runKey === undefined && !/\s/.test(req.notebook);
+    req.parameters === undefined && req.output === undefined && req.runKey === undefined && !/\s/.test(req.notebook) &&
+    !isNotebookUrl(req.notebook);
+}
+
+/** A notebook read from a URL (`gs://…`, `https://…`) rather than a path on the Jupyter server: JSON form only. */
+function isNotebookUrl(notebook: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(notebook);
 }
 
 /** Encodes a request in the classic form. Throws when it does not fit (see {@link isClassic}). */
@@ -28,7 +34,8 @@ export function encodeClassic(req: RunRequest): string {
 
 /** Encodes a request in the rich JSON form (stable key order). */
 export function encodeRich(req: RunRequest): string {
-  const o: Record<string, unknown> = { server: hostPort(req.server), notebook: `/${req.notebook}` };
+  const notebook = isNotebookUrl(req.notebook) ? req.notebook : `/${req.notebook}`;
+  const o: Record<string, unknown> = { server: hostPort(req.server), notebook };
   if (req.server.secure) o.useHttps = true;
   if (req.verbose) o.verbose = true;
   if (req.kernelName !== undefined) o.kernelName = req.kernelName;

@@ -14,10 +14,13 @@
  * - `GET /storage/v1/b/{bucket}/o/{object}` (metadata) and `?alt=media` (the bytes, with `x-goog-hash`);
  * - `GET /storage/v1/b/{bucket}/o?prefix=…` (list);
  * - `DELETE /storage/v1/b/{bucket}/o/{object}` (the client deletes after a failed integrity check).
- * Object resources carry `md5Hash` and `crc32c` (base64, big-endian), which the client verifies.
+ * Object resources carry `md5Hash` and `crc32c` (base64, big-endian), which the client verifies. An upload
+ * with `ifGenerationMatch` is answered 412 `conditionNotMet` unless the object's generation is that
+ * number (0: the object must not exist), checked when the object would be written.
  * Every request is recorded for assertions.
  *
  * Spec: https://cloud.google.com/storage/docs/json_api/v1/objects/insert,
+ * https://cloud.google.com/storage/docs/request-preconditions,
  * https://cloud.google.com/storage/docs/performing-resumable-uploads.
  * @module
  */
@@ -115,7 +118,8 @@ export async function startGcsServer(): Promise<GcsServer> {
   const buckets = new Set<string>();
   const objects = new Map<string, StoredObject>();
   const requests: ReceivedRequest[] = [];
-  const sessions = new Map<string, { bucket: string; name: string; metadata: Record<string, unknown>; contentType: string; chunks: Buffer[]; received: number }>();
+  const sessions = new Map<string, { bucket: string; name: string; metadata: Record<string, unknown>; contentType: string; chunks: Buffer[]; received: number;
+    ifGenerationMatch?: string }>();
   let failing = { n: 0, status: 503 };
   let generation = 1;
   let endpoint = '';
@@ -135,6 +139,15 @@ export async function startGcsServer(): Promise<GcsServer> {
     ...(typeof o.metadata.cacheControl === 'string' ? { cacheControl: o.metadata.cacheControl } : {}),
     updated: new Date().toISOString(),
   });
+  /** False (and answered 412) when `ifGenerationMatch` is given and the object's generation is not it (0: absent). */
+  const preconditionHolds = (res: ServerResponse, bucket: string, name: string, ifGenerationMatch: string | undefined): boolean => {
+    if (ifGenerationMatch === undefined) return true;
+    const generation = objects.get(key(bucket, name))?.generation ?? 0;
+    if (generation === Number(ifGenerationMatch)) return true;
+    const message = 'At least one of the pre-conditions you specified did not hold.';
+    send(res, 412, { error: { code: 412, message, errors: [{ message, reason: 'conditionNotMet', domain: 'global' }] } });
+    return false;
+  };
   const store = (bucket: string, name: string, metadata: Record<string, unknown>, contentType: string, body: Buffer): StoredObject => {
     const o: StoredObject = { bucket, name, metadata, contentType, body, generation: generation++ };
     objects.set(key(bucket, name), o);
@@ -163,10 +176,12 @@ export async function startGcsServer(): Promise<GcsServer> {
           if (parts.length !== 2) return error(res, 400, `multipart upload needs 2 parts, got ${parts.length}`);
           const meta = JSON.parse(parts[0]!.body.toString('utf8')) as Record<string, unknown>;
           const name = query.name ?? String(meta.name ?? '');
+          if (!preconditionHolds(res, bucket, name, query.ifGenerationMatch)) return;
           const o = store(bucket, name, meta, parts[1]!.headers['content-type'] ?? String(meta.contentType ?? 'application/octet-stream'), parts[1]!.body);
           return send(res, 200, resource(o));
         }
         if (req.method === 'POST' && type === 'media') {
+          if (!preconditionHolds(res, bucket, query.name ?? '', query.ifGenerationMatch)) return;
           const o = store(bucket, query.name ?? '', {}, String(req.headers['content-type'] ?? 'application/octet-stream'), body);
           return send(res, 200, resource(o));
         }
@@ -175,7 +190,8 @@ export async function startGcsServer(): Promise<GcsServer> {
           const name = query.name ?? String(meta.name ?? '');
           const id = randomUUID();
           const contentType = String(req.headers['x-upload-content-type'] ?? meta.contentType ?? 'application/octet-stream');
-          sessions.set(id, { bucket, name, metadata: meta, contentType, chunks: [], received: 0 });
+          if (!preconditionHolds(res, bucket, name, query.ifGenerationMatch)) return;
+          sessions.set(id, { bucket, name, metadata: meta, contentType, chunks: [], received: 0, ifGenerationMatch: query.ifGenerationMatch });
           const location = `${endpoint}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`;
           return send(res, 200, undefined, { location });
         }
@@ -196,6 +212,7 @@ export async function startGcsServer(): Promise<GcsServer> {
           const total = m[3] === '*' ? (m[2] === '*' ? s.received : undefined) : Number(m[3]);
           if (total !== undefined && s.received === total) {
             sessions.delete(query.upload_id ?? '');
+            if (!preconditionHolds(res, s.bucket, s.name, s.ifGenerationMatch)) return;
             return send(res, 200, resource(store(s.bucket, s.name, s.metadata, s.contentType, Buffer.concat(s.chunks))));
           }
           return send(res, 308, undefined, s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {});

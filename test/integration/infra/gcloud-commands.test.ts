@@ -50,10 +50,24 @@ function cloudbuildCalls(text: string): string[][] {
   return calls;
 }
 
-function setupCalls(): string[][] {
-  const out = execFileSync('bash', [join(PROJECT_ROOT, 'infra/setup.sh'), '-f', join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), '--dry-run'],
+function setupCalls(manifest = join(PROJECT_ROOT, 'infra/nbtrigger.yaml')): string[][] {
+  const out = execFileSync('bash', [join(PROJECT_ROOT, 'infra/setup.sh'), '-f', manifest, '--dry-run'],
     { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as string[]);
+}
+
+/** Setup's calls for the example manifest with its notebook in a bucket of its own (`source:`) that the example's lack. */
+function sourceBucketCalls(): string[][] {
+  const dir = mkdtempSync(join(tmpdir(), 'nbt-setup-source-'));
+  try {
+    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
+      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: hello.ipynb\n$1source: "gs://my-project-notebooks/reports/"');
+    writeFileSync(join(dir, 'm.yaml'), text);
+    const seen = new Set(setupCalls().map((c) => JSON.stringify(c)));
+    return setupCalls(join(dir, 'm.yaml')).filter((c) => !seen.has(JSON.stringify(c)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function report(vs: GcloudVerdict[]): string {
@@ -103,7 +117,14 @@ test('gcloud accepts every gcloud invocation of cloudbuild.yaml', SLOW, async (t
 
 test('gcloud accepts every gcloud invocation of infra/setup.sh', SLOW, async (t) => {
   if (skipOrFail(t, gcloudMissing(), 'gcloud')) return;
-  const calls = setupCalls();
+  const sources = sourceBucketCalls();
+  assert.deepEqual(sources.map((c) => `${c.slice(1, 4).join(' ')} ${c[4]} ${c.find((a) => a.startsWith('--role=')) ?? ''}`.trim()), [
+    'storage buckets create gs://my-project-notebooks',
+    'storage buckets add-iam-policy-binding gs://my-project-notebooks --role=roles/storage.objectViewer',
+    'storage buckets add-iam-policy-binding gs://my-project-notebooks --role=roles/storage.objectCreator',
+    'storage buckets add-iam-policy-binding gs://my-project-notebooks --role=roles/storage.objectViewer',
+  ], 'a source: bucket: made, the function reads it, the build uploads to it');
+  const calls = [...setupCalls(), ...sources];
   const configDir = mkdtempSync(join(tmpdir(), 'nbt-gcloud-config-'));
   try {
     const vs = await gcloudVerdicts(calls, { cwd: PROJECT_ROOT, configDir });

@@ -24,7 +24,7 @@ test('manifest-facts: the example manifest', () => {
   assert.equal(r.status, 0, r.stderr);
   for (const want of ['PROJECT=my-project', 'REGION=europe-west1', 'TOPIC=t_nbtrigger', 'TOKEN_SECRET=nbtrigger-jupyter-token', 'FUNCTION=runNotebook',
     'FUNCTION_SA=nbtrigger-function@my-project.iam.gserviceaccount.com', 'SERVICE_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com',
-    'DEFAULT_RUNTIME_SA=0', 'OUTPUT_BUCKETS=my-project-nbtrigger-runs', 'TTL=nbtrigger_leases expireAt', 'NO_INDEX=nbtrigger_runs record']) {
+    'DEFAULT_RUNTIME_SA=0', 'OUTPUT_BUCKETS=my-project-nbtrigger-runs', 'SOURCE_BUCKETS=', 'TTL=nbtrigger_leases expireAt', 'NO_INDEX=nbtrigger_runs record']) {
     assert.ok(r.lines.includes(want), `${want} in\n${r.lines.join('\n')}`);
   }
   assert.equal(r.lines.filter((l) => l.startsWith('INDEX=')).length, 5);

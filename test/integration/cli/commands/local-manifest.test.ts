@@ -118,6 +118,29 @@ test('--fire runs the schedule\'s message now, writes its record and exits with 
   assert.equal(rec.schedule, 'on-demand');
 });
 
+test('a notebook with source: (Cloud Storage) runs locally from its file, no bucket involved', { timeout: TEST_MS }, async () => {
+  const runs = join(root, 'runs-source');
+  const sourced = join(root, 'nb', 'sourced.yaml');
+  // file: is relative to the manifest naming it (nb/), as for a deploy that uploads it.
+  await writeFile(sourced, `
+name: localsrc
+project: local-project
+region: europe-west1
+notebooks:
+  - name: uploaded
+    file: report.ipynb
+    source: gs://team-notebooks/reports/
+    schedules:
+      - {name: now, cron: "0 0 1 1 *", parameters: { greeting: stored, repeat: 3 }}
+`);
+  const r = await runCli(['local', '-f', sourced, '--root', root, '--runs', runs, '--fire', 'now'], { timeoutMs: HANG_MS });
+  assert.equal(r.code, 0, r.stderr);
+  const [rec] = await records(runs, 'report');
+  assert.equal(rec?.status, 'succeeded');
+  assert.equal(rec?.notebook, 'nb/report.ipynb', 'the local file, served from the root');
+  assert.deepEqual(rec?.lastResult, { 'text/plain': "'stored-3'" });
+});
+
 test('--fire of a failing notebook exits 1 with its record; an unknown schedule exits 2 naming the known ones', { timeout: TEST_MS }, async () => {
   const runs = join(root, 'runs-broken');
   const r = await runCli(['local', '-f', manifest, '--root', root, '--runs', runs, '--fire', 'localtest_broken-now'], { timeoutMs: HANG_MS });

@@ -90,11 +90,15 @@ async function readSpecsAndNotebook(ctx: RunContext): Promise<[KernelSpecs, stri
     answered = true;
     return v;
   };
-  return Promise.all([
-    untilReady(() => rest.kernelspecs(start.signal), ready).then(heard),
-    opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
-      : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready).then(heard),
-  ]).catch((e: unknown) => {
+  const source = opts.notebookSource;
+  const read = source
+    ? beforeAbort(source.read(start.signal, limits.maxNotebookBytes), start.signal).then((r) => {
+      ctx.found.source = { url: r.url, version: r.version };
+      return r.text;
+    })
+    : opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
+      : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready).then(heard);
+  return Promise.all([untilReady(() => rest.kernelspecs(start.signal), ready).then(heard), read]).catch((e: unknown) => {
     if (answered || !isNbtError(e) || e.code !== 'TIMEOUT' || ctx.inner.signal.aborted) throw e;
     throw new NbtError('SERVER_UNREACHABLE', `server ${httpBase(req.server)} not ready before the run deadline`,
       { cause: e });

@@ -10,7 +10,7 @@
 import { NbtError } from '../errors.js';
 import type { Parameters, ParamValue } from '../notebook/translators/values.js';
 import { clipRedacted } from '../redact.js';
-import { isExternalRef, parseSourceRef, shownUrl, type ExternalRef } from '../sources/source-ref.js';
+import { hasScheme, parseSourceRef, shownUrl, type ExternalRef } from '../sources/source-ref.js';
 import { clip, parseServer, type ServerAddress } from './address.js';
 import { checkText, exactParameters } from './json-checks.js';
 
@@ -232,7 +232,8 @@ function fromEnvNotebook(env: GrammarEnv): string {
  * (sources/source-ref.ts) with its recorded URL as `notebook`.
  */
 function notebookRef(text: string, field: string, quote: Quote): { notebook: string; source?: ExternalRef } {
-  if (!isExternalRef(text)) return { notebook: normalizeNotebookPath(text, field, quote) };
+  // Only a URL is a source here: `./`, `../` and `~/` stay server paths (and are refused as such).
+  if (!hasScheme(text)) return { notebook: normalizeNotebookPath(text, field, quote) };
   const ref = parseSourceRef(text, { field });
   if (ref.kind === 'server') return { notebook: normalizeNotebookPath(ref.path, field, quote) };
   return { notebook: shownUrl(ref), source: ref };

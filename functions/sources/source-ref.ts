@@ -41,10 +41,18 @@ const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/**
+ * True when `text` starts with a source scheme (`gs:`, `http:`, `https:`, `file:`): anything else,
+ * `a:b/nb.ipynb` included, is a path on the server as the classic grammar always read it.
+ */
+export function hasScheme(text: string): boolean {
+  return /^(gs|https?|file):/i.test(text.trim());
+}
+
 /** True when `text` names something other than a path on the server (a URL or a local path form). */
 export function isExternalRef(text: string): boolean {
   const t = text.trim();
-  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(t) || /^(\.\.?|~)\//.test(t);
+  return hasScheme(t) || /^(\.\.?|~)\//.test(t);
 }
 
 /**

@@ -41,6 +41,8 @@ export function httpSource(ref: HttpRef, o: HttpSourceOptions): NotebookSource {
           const res = await client.request({
             method: 'GET', path: pathQuery, signal, headers: { accept: 'application/x-ipynb+json, application/json, */*' },
           });
+          // Abandoning a body (destroy) makes undici emit an abort error: the read already failed with its reason.
+          res.body.on('error', () => undefined);
           if (res.statusCode >= 300 && res.statusCode < 400) {
             res.body.resume();
             pathQuery = redirectTarget(ref, pathQuery, res.headers.location, hop, o);

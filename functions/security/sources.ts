@@ -35,7 +35,8 @@ export function parseSourceAllowlist(text: string): SourcePattern[] {
 
 function parsePattern(entry: string): SourcePattern {
   const bad = (why: string): NbtError =>
-    new NbtError('CONFIG', `ALLOWED_SOURCES: "${entry.slice(0, 120)}" ${why}`, { details: { field: 'ALLOWED_SOURCES' } });
+    new NbtError('CONFIG', `ALLOWED_SOURCES: "${entry.slice(0, 120)}" ${why}`,
+      { details: { field: 'ALLOWED_SOURCES' } });
   const folder = (p: string): string => {
     const f = p.endsWith('/') ? p : `${p}/`;
     if (f.split('/').slice(1, -1).some((s) => s === '.' || s === '..' || s === '')) {
@@ -48,7 +49,9 @@ function parsePattern(entry: string): SourcePattern {
   const scheme = m[1]!.toLowerCase();
   const authority = m[2]!;
   const path = m[3] ?? '/';
-  if (/[?#%\\]/.test(path)) throw bad('has a query, fragment, backslash or percent-encoding (patterns are plain prefixes)');
+  if (/[?#%\\]/.test(path)) {
+    throw bad('has a query, fragment, backslash or percent-encoding (patterns are plain prefixes)');
+  }
   if (scheme === 'gs') {
     if (!BUCKET.test(authority) || authority.includes('..')) throw bad('has no valid bucket name (lowercase)');
     return { origin: `gs://${authority}`, prefix: folder(path), text: entry };
@@ -89,8 +92,10 @@ export function defaultSourceAllowlist(configuredOutput: string | undefined): So
 }
 
 /** The patterns in force: `ALLOWED_SOURCES` when set, else the default. */
-export function sourceAllowlist(env: { ALLOWED_SOURCES?: string }, configuredOutput: string | undefined): SourcePattern[] {
-  return env.ALLOWED_SOURCES === undefined ? defaultSourceAllowlist(configuredOutput) : parseSourceAllowlist(env.ALLOWED_SOURCES);
+export function sourceAllowlist(env: { ALLOWED_SOURCES?: string }, configuredOutput: string | undefined):
+  SourcePattern[] {
+  const text = env.ALLOWED_SOURCES;
+  return text === undefined ? defaultSourceAllowlist(configuredOutput) : parseSourceAllowlist(text);
 }
 
 /** Origin and path of a canonical reference, as patterns are compared. */
@@ -113,5 +118,7 @@ export function refusedSource(ref: ExternalRef, patterns: SourcePattern[]): stri
 /** Throws SOURCE_NOT_ALLOWED unless a pattern allows `ref`. */
 export function checkSource(ref: ExternalRef, patterns: SourcePattern[]): void {
   const why = refusedSource(ref, patterns);
-  if (why !== undefined) throw new NbtError('SOURCE_NOT_ALLOWED', `notebook source refused: ${why}`, { details: { field: 'notebook' } });
+  if (why !== undefined) {
+    throw new NbtError('SOURCE_NOT_ALLOWED', `notebook source refused: ${why}`, { details: { field: 'notebook' } });
+  }
 }

@@ -83,12 +83,14 @@ function classify(e: unknown, url: string, signal: AbortSignal): NbtError {
   if (signal.aborted) return abortError(signal, url);
   const status = Number((e as { code?: unknown }).code);
   const message = (e as Error)?.message ?? String(e);
-  if (status === 404) return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist`, { details: { status, field: 'notebook' } });
+  const said = message.slice(0, 200);
+  const details = { status };
+  if (status === 404) {
+    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist`, { details: { ...details, field: 'notebook' } });
+  }
   if (status === 429 || status >= 500) {
-    return new NbtError('SERVER_ERROR', `Cloud Storage answered ${status} for ${url}: ${message.slice(0, 200)}`, { details: { status } });
+    return new NbtError('SERVER_ERROR', `Cloud Storage answered ${status} for ${url}: ${said}`, { details });
   }
-  if (status >= 400 && status < 500) {
-    return new NbtError('REQUEST_REJECTED', `Cloud Storage refused ${url} (${status}): ${message.slice(0, 200)}`, { details: { status } });
-  }
-  return new NbtError('SERVER_UNREACHABLE', `Cloud Storage not reached for ${url}: ${message.slice(0, 200)}`, { cause: e });
+  if (status >= 400 && status < 500) return new NbtError('REQUEST_REJECTED', `Cloud Storage refused ${url} (${status}): ${said}`, { details });
+  return new NbtError('SERVER_UNREACHABLE', `Cloud Storage not reached for ${url}: ${said}`, { cause: e });
 }

@@ -39,7 +39,8 @@ export function httpSource(ref: HttpRef, o: HttpSourceOptions): NotebookSource {
         let pathQuery = ref.pathQuery;
         for (let hop = 0; ; hop++) {
           const res = await client.request({
-            method: 'GET', path: pathQuery, signal, headers: { accept: 'application/x-ipynb+json, application/json, */*' },
+            method: 'GET', path: pathQuery, signal,
+            headers: { accept: 'application/x-ipynb+json, application/json, */*' },
           });
           // Abandoning a body (destroy) makes undici emit an abort error: the read already failed with its reason.
           res.body.on('error', () => undefined);
@@ -77,8 +78,9 @@ export function httpSource(ref: HttpRef, o: HttpSourceOptions): NotebookSource {
 function redirectTarget(ref: HttpRef, from: string, location: string | string[] | undefined, hop: number,
   o: HttpSourceOptions): string {
   const origin = originOf(ref.secure, ref.host, ref.port);
-  if (hop >= MAX_REDIRECTS) throw new NbtError('REQUEST_REJECTED', `${shownUrl(ref)}: more than ${MAX_REDIRECTS} redirects`);
-  if (typeof location !== 'string') throw new NbtError('REQUEST_REJECTED', `${shownUrl(ref)}: a redirect without a Location`);
+  const rejected = (why: string): NbtError => new NbtError('REQUEST_REJECTED', `${shownUrl(ref)}: ${why}`);
+  if (hop >= MAX_REDIRECTS) throw rejected(`more than ${MAX_REDIRECTS} redirects`);
+  if (typeof location !== 'string') throw rejected('a redirect without a Location');
   const target = new URL(location, `${origin}${from}`).href;
   const next = parseSourceRef(target, { field: 'redirect' });
   if (next.kind !== 'http' || originOf(next.secure, next.host, next.port) !== origin) {
@@ -91,9 +93,12 @@ function redirectTarget(ref: HttpRef, from: string, location: string | string[] 
 
 function statusError(status: number, url: string): NbtError {
   if (status === 404 || status === 410) {
-    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist (HTTP ${status})`, { details: { status, field: 'notebook' } });
+    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist (HTTP ${status})`,
+      { details: { status, field: 'notebook' } });
   }
-  if (status === 429 || status >= 500) return new NbtError('SERVER_ERROR', `${url} answered HTTP ${status}`, { details: { status } });
+  if (status === 429 || status >= 500) {
+    return new NbtError('SERVER_ERROR', `${url} answered HTTP ${status}`, { details: { status } });
+  }
   return new NbtError('REQUEST_REJECTED', `${url} answered HTTP ${status}`, { details: { status } });
 }
 

@@ -24,7 +24,8 @@ export async function openSource(ref: ExternalRef, deps: SourceDeps): Promise<No
     case 'file': return (await import('./file-source.js')).fileSource(ref.path, ref.url);
     case 'gcs': return (await import('./gcs-source.js')).gcsSource(ref.bucket, ref.object,
       deps.gcsApiEndpoint ? { apiEndpoint: deps.gcsApiEndpoint } : {});
-    case 'http': return (await import('./http-source.js')).httpSource(ref, { connector: deps.connector(), allow: deps.allow });
+    case 'http': return (await import('./http-source.js')).httpSource(ref,
+      { connector: deps.connector(), allow: deps.allow });
   }
 }
 
@@ -37,7 +38,8 @@ export async function messageSource(ref: ExternalRef, patterns: SourcePattern[],
   checkSource(ref, patterns);
   const { sourceConnector } = await import('../security/guard.js');
   return openSource(ref, {
-    connector: () => sourceConnector(ref.kind === 'http' ? originOf(ref.secure, ref.host, ref.port) : 'http://invalid', deps),
+    connector: () =>
+      sourceConnector(ref.kind === 'http' ? originOf(ref.secure, ref.host, ref.port) : 'http://invalid', deps),
     allow: (next) => checkSource(next, patterns),
     ...(deps.gcsApiEndpoint ? { gcsApiEndpoint: deps.gcsApiEndpoint } : {}),
   });

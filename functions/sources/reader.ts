@@ -28,7 +28,8 @@ export interface NotebookSource {
 
 /** The BAD_NOTEBOOK error for a notebook past its cap. */
 export function tooBig(url: string, maxBytes: number): NbtError {
-  return new NbtError('BAD_NOTEBOOK', `notebook "${url}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+  return new NbtError('BAD_NOTEBOOK',
+    `notebook "${url}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
     { details: { field: 'notebook', maxBytes } });
 }
 

@@ -164,7 +164,10 @@ export function sourceFolder(ref: ExternalRef | undefined, serverPath?: string):
     const dir = posix.dirname(serverPath ?? '');
     return `server:/${dir === '.' ? '' : `${dir}/`}`;
   }
-  if (ref.kind === 'gcs') return `gs://${ref.bucket}/${posix.dirname(ref.object) === '.' ? '' : `${posix.dirname(ref.object)}/`}`;
+  if (ref.kind === 'gcs') {
+    const dir = posix.dirname(ref.object);
+    return `gs://${ref.bucket}/${dir === '.' ? '' : `${dir}/`}`;
+  }
   if (ref.kind === 'file') return `${posix.dirname(ref.path).replace(/\/$/, '')}/`;
   return undefined;
 }

@@ -1,8 +1,10 @@
 /**
  * Picks the reader for an external reference (each imported on first use, so the Cloud Storage
- * client loads only for a `gs://` source). The caller has checked the allowlist.
+ * client loads only for a `gs://` source). `openSource` trusts its caller (the command line);
+ * `messageSource` checks the allowlist first (a message).
  * @module
  */
+import { realpath } from 'node:fs/promises';
 import type { Connector } from '../security/connector.js';
 import type { GuardDeps } from '../security/guard.js';
 import { checkSource, type SourcePattern } from '../security/sources.js';
@@ -36,6 +38,15 @@ export async function openSource(ref: ExternalRef, deps: SourceDeps): Promise<No
 export async function messageSource(ref: ExternalRef, patterns: SourcePattern[],
   deps: GuardDeps & { gcsApiEndpoint?: string } = {}): Promise<NotebookSource> {
   checkSource(ref, patterns);
+  if (ref.kind === 'file') {
+    // A symbolic link inside an allowed folder may lead out of it: the real path must be allowed too.
+    const real = await realpath(ref.path).catch(() => undefined); // a missing file is the reader's NOTEBOOK_NOT_FOUND
+    if (real !== undefined) {
+      const resolved = { ...ref, path: real };
+      checkSource(resolved, patterns);
+      return openSource(resolved, { connector: () => { throw new Error('no connection for a file'); }, allow: () => undefined });
+    }
+  }
   const { sourceConnector } = await import('../security/guard.js');
   return openSource(ref, {
     connector: () =>

@@ -18,6 +18,7 @@ import { runNotebook } from '../../../../functions/run/runner.js';
 import { sourceConnector } from '../../../../functions/security/guard.js';
 import { checkSource, parseSourceAllowlist } from '../../../../functions/security/sources.js';
 import { httpSource } from '../../../../functions/sources/http-source.js';
+import { messageSource } from '../../../../functions/sources/open-source.js';
 import { parseSourceRef, type ExternalRef } from '../../../../functions/sources/source-ref.js';
 import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
@@ -118,6 +119,17 @@ describe('https:// notebook source', { timeout: 180_000 }, () => {
   test('404 is NOTEBOOK_NOT_FOUND (permanent), 503 SERVER_ERROR (retryable)', async () => {
     await rejectsWith(read('/nbs/none.ipynb'), 'NOTEBOOK_NOT_FOUND');
     await assert.rejects(read('/nbs/down.ipynb'), (e: unknown) => e instanceof NbtError && e.code === 'SERVER_ERROR' && e.retryable);
+  });
+
+  test('outside ALLOWED_SOURCES: refused before any request; the metadata server never reached', async () => {
+    const before = hits.length;
+    const other = parseSourceRef(`https://127.0.0.1:${port}/other/ok.ipynb`) as ExternalRef;
+    await assert.rejects(messageSource(other, patterns(), { ca: cert }),
+      (e: unknown) => e instanceof NbtError && e.code === 'SOURCE_NOT_ALLOWED');
+    assert.equal(hits.length, before, 'the server saw no request');
+    const meta = parseSourceRef('http://169.254.169.254/computeMetadata/v1/nb.ipynb') as ExternalRef;
+    const s = await messageSource(meta, parseSourceAllowlist('http://169.254.169.254/'));
+    await rejectsWith(s.read(new AbortController().signal, 1 << 20), 'SOURCE_NOT_ALLOWED', /metadata/);
   });
 
   test('an untrusted certificate is not accepted', async () => {

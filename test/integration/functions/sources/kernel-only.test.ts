@@ -70,4 +70,13 @@ describe('a local notebook on a kernel-only server', { timeout: 180_000 }, () =>
     assert.deepEqual(refused, [], 'no contents, files or nbconvert request reached the front');
     assert.deepEqual(await jup.kernels(), []);
   });
+
+  test('a server path on a kernel-only server: NOTEBOOK_NOT_FOUND saying the server has no contents API', async () => {
+    await jup.writeNotebook('there.ipynb', ['1']);
+    const request = { server: { host: '127.0.0.1', port: front.port, secure: false }, notebook: 'there.ipynb', verbose: false, timeouts: {} };
+    const out = await runNotebook({ request, token: jup.token });
+    assert.equal(out.record.error?.code, 'NOTEBOOK_NOT_FOUND');
+    assert.match(out.record.error?.message ?? '', /no contents API \(kernel-only\)/);
+    assert.deepEqual(await jup.kernels(), []);
+  });
 });

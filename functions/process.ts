@@ -72,7 +72,9 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     : undefined;
   const overlap = overlapOf(message.attributes);
   const own = request.output === undefined ? undefined : withSourceDir(request.output, request);
-  const output = own ?? cfg.output;
+  // The deployment's own output may use {sourceDir} too; for a source with no folder (https) the
+  // write then fails as an output error in the record, never the run.
+  const output = own ?? (cfg.output === undefined ? undefined : configuredOutput(cfg.output, request));
   // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
   const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), cfg.runsDir);
   const stores = await storesFor(cfg.state);
@@ -174,6 +176,14 @@ function withSourceDir(template: string, request: RunRequest): string {
     return resolveSourceDir(template, sourceFolder(request.source, request.notebook));
   } catch (e) {
     throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
+  }
+}
+
+function configuredOutput(template: string, request: RunRequest): string {
+  try {
+    return resolveSourceDir(template, sourceFolder(request.source, request.notebook));
+  } catch {
+    return template;
   }
 }
 

@@ -11,7 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import { Storage } from '@google-cloud/storage';
 import { NbtError } from '../../../../functions/errors.js';
 import { parseMessage } from '../../../../functions/request/grammar.js';
+import { finishRun } from '../../../../functions/run/finish.js';
 import { runNotebook } from '../../../../functions/run/runner.js';
+import { resolveSourceDir } from '../../../../functions/sinks/location.js';
+import { sourceFolder } from '../../../../functions/sources/source-ref.js';
 import { gcsSource } from '../../../../functions/sources/gcs-source.js';
 import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../../helpers/functions-framework.js';
 import { startGcsServer, type GcsServer } from '../../../helpers/gcs-server.js';
@@ -61,6 +64,17 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
     assert.equal(second.record.source?.version, g2);
     // Nothing was read through the server's contents API, and no kernel is left.
     assert.deepEqual(await jup.kernels(), []);
+  });
+
+  test('{sourceDir}: the executed notebook is written next to the source object', async () => {
+    await put('nbs/side/w.ipynb', notebookJson(['"written"']));
+    const out = await run('gs://nbt-src/nbs/side/w.ipynb');
+    const request = parseMessage(`${jup.hostPort} gs://nbt-src/nbs/side/w.ipynb`);
+    const output = resolveSourceDir('{sourceDir}/out/{notebook}.ipynb', sourceFolder(request.source));
+    const record = await finishRun({ outcome: out, request, runId: 'r1', token: jup.token, output, html: true,
+      sinkDeps: { gcs: { apiEndpoint: gcs.endpoint, projectId: 'nbt-test' } } });
+    assert.deepEqual(record.outputs, { notebook: 'gs://nbt-src/nbs/side/out/w.ipynb', html: 'gs://nbt-src/nbs/side/out/w.html' });
+    assert.match(gcs.get('nbt-src', 'nbs/side/out/w.ipynb')!.body.toString('utf8'), /written/);
   });
 
   test('a missing object is NOTEBOOK_NOT_FOUND (permanent), and no kernel is left', async () => {

@@ -172,11 +172,18 @@ function sourcePatterns(env: HandlerEnv, cfg: FunctionConfig): SourcePattern[] {
 
 /** A message's output with `{sourceDir}` resolved (a bad use is a bad message). */
 function withSourceDir(template: string, request: RunRequest): string {
+  let out: string;
   try {
-    return resolveSourceDir(template, sourceFolder(request.source, request.notebook));
+    out = resolveSourceDir(template, sourceFolder(request.source, request.notebook));
   } catch (e) {
     throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
   }
+  // Nothing is written to the server's files for a notebook read elsewhere (or on a kernel-only server).
+  if ((request.source || request.kernelOnly) && out.trim().startsWith('server:')) {
+    throw new NbtError('BAD_MESSAGE', 'output: a server: output needs the notebook to be the server\'s own file ' +
+      '(this one is read from elsewhere, or the server is kernel-only): use gs:// or a path', { details: { field: 'output' } });
+  }
+  return out;
 }
 
 function configuredOutput(template: string, request: RunRequest): string {

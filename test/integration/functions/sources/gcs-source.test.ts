@@ -134,5 +134,15 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
       assert.equal(gcs.requests.length, seen, 'the storage server saw no request');
       assert.deepEqual(await jup.kernels(), []);
     });
+
+    test('a server: output with a gs:// source is a bad message, refused before any read', async () => {
+      const seen = gcs.requests.length;
+      const { status, final } = await invoke(JSON.stringify({
+        server: jup.hostPort, notebook: 'gs://nbt-src/nbs/e2e.ipynb', output: 'server:/out/x.ipynb' }));
+      assert.equal(status, 204);
+      assert.equal(final.record.error?.code, 'BAD_MESSAGE');
+      assert.match(final.record.error?.message ?? '', /server's own file/);
+      assert.equal(gcs.requests.length, seen);
+    });
   });
 });

@@ -33,6 +33,11 @@ export interface HandlerEnv extends GrammarEnv {
    * `gs://` folder and the notebook's own server.
    */
   ALLOWED_OUTPUTS?: string;
+  /**
+   * Notebook sources (gs://, https://, file://) a message may read (security/sources.ts); default:
+   * the bucket of NBTRIGGER_OUTPUT when it is gs://, else none.
+   */
+  ALLOWED_SOURCES?: string;
   /** Largest notebook the function reads, bytes (default 64 MiB). */
   NBTRIGGER_MAX_NOTEBOOK_BYTES?: string;
   /** Most cells a notebook may have (default 10,000). */

@@ -50,6 +50,8 @@ export const ErrorCodes = {
   IN_PROGRESS: { kind: 'infrastructure', retryable: true },
   /** Anything not classified: a bug in nbtrigger. Not retried (a retry would fail the same way). */
   INTERNAL: { kind: 'infrastructure', retryable: false },
+  /** The notebook source (gs://, https://, file://) is not in ALLOWED_SOURCES. */
+  SOURCE_NOT_ALLOWED: { kind: 'input', retryable: false },
 } as const satisfies Record<string, { kind: ErrorKind; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -26,6 +26,10 @@ import type { Resolver } from './security/connector.js';
 import type { StoredRun } from './store/runs-store.js';
 import { guardFromEnv } from './security/guard.js';
 import { messageOutputRefusal, outputAllowlist, type OutputPattern } from './security/outputs.js';
+import { sourceAllowlist, type SourcePattern } from './security/sources.js';
+import { resolveSourceDir } from './sinks/location.js';
+import { messageSource } from './sources/open-source.js';
+import { sourceFolder } from './sources/source-ref.js';
 import { storesFor } from './store/open-stores.js';
 import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
 
@@ -37,6 +41,8 @@ export interface ProcessDeps {
   resolve?: Resolver;
   /** CA certificates (PEM) the run's TLS connections trust instead of Node's roots (tests). */
   ca?: string | string[];
+  /** Cloud Storage endpoint for gs:// notebook sources (tests; STORAGE_EMULATOR_HOST works too). */
+  gcsApiEndpoint?: string;
 }
 
 export interface Processed {
@@ -59,11 +65,18 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const guard = guardFromEnv(env, { resolve: deps.resolve, ca: deps.ca });
   guard.check(request.server);
   const connector = guard.connectorFor(request.server);
+  // A notebook read from elsewhere must be in ALLOWED_SOURCES, refused before any request.
+  const notebookSource = request.source
+    ? await messageSource(request.source, sourcePatterns(env, cfg), { resolve: deps.resolve, ca: deps.ca,
+      ...(deps.gcsApiEndpoint ? { gcsApiEndpoint: deps.gcsApiEndpoint } : {}) })
+    : undefined;
   const overlap = overlapOf(message.attributes);
-  const output = request.output ?? cfg.output;
+  const own = request.output === undefined ? undefined : withSourceDir(request.output, request);
+  // The deployment's own output may use {sourceDir} too; for a source with no folder (https) the
+  // write then fails as an output error in the record, never the run.
+  const output = own ?? (cfg.output === undefined ? undefined : configuredOutput(cfg.output, request));
   // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
-  const confined = request.output === undefined ? undefined
-    : checkOutput(request.output, request, outputAllowlist(env, cfg.output), cfg.runsDir);
+  const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), cfg.runsDir);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
@@ -96,7 +109,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     const outcome = await deps.run({
       request, token, extraHeaders, connector, log: deps.log.child({ messageId: message.messageId }),
       limits: { ...cfg.bounds, runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
-      deferCleanup: true, warmKernel: cfg.warmKernel,
+      deferCleanup: true, warmKernel: cfg.warmKernel, ...(notebookSource ? { notebookSource } : {}),
     });
     // Outputs and the record are written while the kernel is deleted; never return before it is.
     let stored: StoredRun;
@@ -150,6 +163,35 @@ function checkOutput(template: string, request: RunRequest, patterns: OutputPatt
   const why = messageOutputRefusal(template, request.notebook, request.server, patterns);
   if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
   return { baseDir: runsDir, confineTo: runsDir };
+}
+
+/** ALLOWED_SOURCES (or its default), a malformed entry being a configuration error. */
+function sourcePatterns(env: HandlerEnv, cfg: FunctionConfig): SourcePattern[] {
+  return sourceAllowlist(env, cfg.output);
+}
+
+/** A message's output with `{sourceDir}` resolved (a bad use is a bad message). */
+function withSourceDir(template: string, request: RunRequest): string {
+  let out: string;
+  try {
+    out = resolveSourceDir(template, sourceFolder(request.source, request.notebook));
+  } catch (e) {
+    throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
+  }
+  // Nothing is written to the server's files for a notebook read elsewhere (or on a kernel-only server).
+  if ((request.source || request.kernelOnly) && out.trim().startsWith('server:')) {
+    throw new NbtError('BAD_MESSAGE', 'output: a server: output needs the notebook to be the server\'s own file ' +
+      '(this one is read from elsewhere, or the server is kernel-only): use gs:// or a path', { details: { field: 'output' } });
+  }
+  return out;
+}
+
+function configuredOutput(template: string, request: RunRequest): string {
+  try {
+    return resolveSourceDir(template, sourceFolder(request.source, request.notebook));
+  } catch {
+    return template;
+  }
 }
 
 /** Store errors are transient (retry), except our own classified ones. */

@@ -21,14 +21,19 @@ import { finishRun } from '../../functions/run/finish.js';
 import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../../functions/run/runner.js';
 import { openRunStore } from '../../functions/store/open-stores.js';
 import type { LocalJupyter } from '../local/jupyter-server.js';
+import type { NotebookSource } from '../../functions/sources/reader.js';
+import { isExternalRef } from '../../functions/sources/source-ref.js';
 import { Progress, summary } from './progress.js';
+import { cliOutput, cliSource } from './run-source.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
 const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
 
 Runs every code cell of NOTEBOOK and prints the last result.
 Without --server, NOTEBOOK is a local file run on a private Jupyter server started for the run.
-With --server, NOTEBOOK is the notebook's path on that server.
+With --server, NOTEBOOK is the notebook's path on that server (/path/nb.ipynb), or a notebook read
+here and run on the server's kernels only: ./nb.ipynb, ~/nb.ipynb, file:///abs/nb.ipynb,
+gs://bucket/nb.ipynb or https://host/nb.ipynb.
 
 options:
   --server HOST:PORT     a running Jupyter server (JUPYTER_TOKEN or --token authenticates)
@@ -45,7 +50,7 @@ options:
                          injected after the cell tagged "parameters", as papermill does
   --parameters-file F    parameters from a YAML or JSON file (-p wins)
   --output LOCATION      where the executed notebook goes: a path, gs://bucket/prefix/..., or server:/path.ipynb;
-                         placeholders {notebook} {runId} {date} {status}
+                         placeholders {notebook} {runId} {date} {status}; {sourceDir}/… next to the source
                          (default: OUTPUT_ROOT/{notebook}/{date}-{runId}.ipynb, beside the run record)
   --output-root DIR      where run records go (default ./runs; see 'nbtrigger runs')
   --html                 also write an HTML rendering next to the executed notebook
@@ -107,16 +112,31 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
     let request: RunRequest;
     let token: string;
     let notebookText: Promise<string> | undefined;
+    let notebookSource: NotebookSource | undefined;
     if (v.server !== undefined) {
       token = v.token ?? io.env.JUPYTER_TOKEN ?? '';
       secrets.push(token);
       if (v.token === undefined && io.env.JUPYTER_TOKEN === undefined) {
         io.stderr.write('nbtrigger run: no --token and JUPYTER_TOKEN is not set: trying without a token\n');
       }
-      request = { ...base, server: parseServer(v.server, v['use-https'] === true, '--server'), notebook: normalizeNotebookPath(positionals[0]!, 'NOTEBOOK') };
+      const server = parseServer(v.server, v['use-https'] === true, '--server');
+      const external = await cliSource(positionals[0]!, process.cwd());
+      if (external) {
+        notebookSource = external.source;
+        request = { ...base, server, notebook: external.notebook, source: external.ref };
+      } else request = { ...base, server, notebook: normalizeNotebookPath(positionals[0]!, 'NOTEBOOK') };
+    } else if (isExternalRef(positionals[0]!) && !/^(\.\.?|~)\//.test(positionals[0]!)) {
+      // A URL without --server: read by the command, run on a private server rooted here.
+      if (v['use-https'] || v.token) throw new NbtError('USAGE', '--use-https and --token need --server');
+      const external = (await cliSource(positionals[0]!, process.cwd()))!;
+      notebookSource = external.source;
+      local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir: process.cwd() });
+      token = local.token;
+      secrets.push(token);
+      request = { ...base, server: local.address, notebook: external.notebook, source: external.ref };
     } else {
       if (v['use-https'] || v.token) throw new NbtError('USAGE', '--use-https and --token need --server');
-      const file = resolve(positionals[0]!);
+      const file = resolve(positionals[0]!.replace(/^file:\/\//i, ''));
       const maxBytes = bounds.maxNotebookBytes ?? DEFAULT_LIMITS.maxNotebookBytes;
       await checkLocalNotebook(file, maxBytes);
       notebookText = readLocalNotebook(file, maxBytes);
@@ -133,7 +153,7 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
     try {
       // The executed notebook and the record are written while the kernel is deleted (deferCleanup).
       const outcome = await runNotebook({
-        request, token, limits, notebookText, signal: controller.signal, log, deferCleanup: true,
+        request, token, limits, notebookText, notebookSource, signal: controller.signal, log, deferCleanup: true,
         onPlan: (_nb, cells) => progress?.plan(cells.filter((c) => !c.skip).length),
         onProgress: (e) => progress?.update(e),
       });
@@ -143,7 +163,8 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
           const root = resolve(v['output-root'] ?? 'runs');
           const store = await openRunStore({ kind: 'local', root });
           record = await finishRun({
-            outcome, request, runId: newRunId(), token, output: v.output ?? join(root, DEFAULT_OUTPUT_SUFFIX), html: v.html === true,
+            outcome, request, runId: newRunId(), token, html: v.html === true,
+            output: cliOutput(v.output, request.source, request.notebook) ?? join(root, DEFAULT_OUTPUT_SUFFIX),
             store, onStored: (where) => { recordPath = where; },
           });
           await store.close();

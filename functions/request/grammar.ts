@@ -8,9 +8,11 @@
  * @module
  */
 import { NbtError } from '../errors.js';
-import { JsonSyntaxError, parseExactJson, type Parameters, type ParamValue } from '../notebook/translators/values.js';
+import type { Parameters, ParamValue } from '../notebook/translators/values.js';
 import { clipRedacted } from '../redact.js';
+import { hasScheme, parseSourceRef, shownUrl, type ExternalRef } from '../sources/source-ref.js';
 import { clip, parseServer, type ServerAddress } from './address.js';
+import { checkText, exactParameters } from './json-checks.js';
 
 /** JSON values allowed as notebook parameters (numbers kept exact: `1.0` stays a float). */
 export type JsonValue = ParamValue;
@@ -28,8 +30,17 @@ export interface Timeouts {
 /** A parsed, validated request to run one notebook. Carries no secret. */
 export interface RunRequest {
   server: ServerAddress;
-  /** Path of the notebook relative to the server root, no leading slash, ends in `.ipynb`. */
+  /**
+   * Path of the notebook relative to the server root, no leading slash, ends in `.ipynb`; for a
+   * notebook read elsewhere, its URL as recorded (`source` holds the reference).
+   */
   notebook: string;
+  /** The notebook's source when it is not the server's own file (gs://, https://, file://). */
+  source?: ExternalRef;
+  /** The server has only kernels (no contents API): nothing is read from or written to its files. */
+  kernelOnly?: boolean;
+  /** The kernel's working folder on the server (relative to its root); default: the notebook's folder, or the server's. */
+  kernelCwd?: string;
   verbose: boolean;
   kernelName?: string;
   sequential?: boolean;
@@ -50,6 +61,7 @@ export interface GrammarEnv {
 export const RICH_FIELDS = {
   server: 'string', notebook: 'string', useHttps: 'boolean', verbose: 'boolean', kernelName: 'string',
   sequential: 'boolean', timeouts: 'object', parameters: 'object', output: 'string', runKey: 'string',
+  kernelOnly: 'boolean', kernelCwd: 'string',
 } as const;
 
 const CLASSIC_FLAGS = new Set(['--use-https', '--verbose']);
@@ -60,9 +72,6 @@ const CLASSIC_FLAGS = new Set(['--use-https', '--verbose']);
  * or parsed, so nothing larger is ever decoded, whatever delivers it.
  */
 export const MAX_DATA_BYTES = 10_000_000;
-
-/** A lone UTF-16 surrogate: a string that holds one is not Unicode text (no UTF-8 can carry it). */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Decodes Pub/Sub `data` (base64 of UTF-8 text), validating both layers. */
 export function decodeData(data: unknown): string {
@@ -142,8 +151,8 @@ function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
     ? parseServer(serverText, useHttps, 'HOST:PORT', false)
     : fromEnvServer(env, useHttps);
   const notebookField = notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook';
-  const notebook = normalizeNotebookPath(notebookText ?? fromEnvNotebook(env), notebookField, quote);
-  return { server, notebook, verbose: flags.has('--verbose'), timeouts: {} };
+  return { server, ...notebookRef(notebookText ?? fromEnvNotebook(env), notebookField, quote), verbose: flags.has('--verbose'),
+    timeouts: {} };
 }
 
 function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
@@ -168,9 +177,14 @@ function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   }
   const useHttps = o.useHttps === true;
   const server = typeof o.server === 'string' ? parseServer(o.server, useHttps, 'server') : fromEnvServer(env, useHttps);
-  const notebook = normalizeNotebookPath(typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
+  const ref = notebookRef(typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
     typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK', quote);
-  const req: RunRequest = { server, notebook, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts, quote) };
+  const req: RunRequest = { server, ...ref, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts, quote) };
+  if (typeof o.kernelOnly === 'boolean') req.kernelOnly = o.kernelOnly;
+  if (typeof o.kernelCwd === 'string') req.kernelCwd = normalizeFolder(o.kernelCwd, 'kernelCwd', quote);
+  if (req.kernelOnly === true && req.source === undefined) {
+    throw msgError('notebook', 'kernelOnly: a kernel-only server has no files; name the notebook as gs://, https:// or file://');
+  }
   if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
   if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
   // Re-read with exact numbers so `1.0` reaches the kernel as a float and big integers stay whole.
@@ -178,70 +192,6 @@ function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   if (typeof o.output === 'string') req.output = nonEmpty(o.output, 'output');
   if (typeof o.runKey === 'string') req.runKey = nonEmpty(o.runKey, 'runKey');
   return req;
-}
-
-/**
- * Refuses strings that are not text: a lone surrogate anywhere (keys too), and a NUL outside
- * `parameters` (a server, a path, a kernel name or a key never holds one; a parameter may, as
- * Python's strings do). Iterative, so no nesting depth reaches the stack.
- */
-function checkText(root: Record<string, unknown>): void {
-  // Each entry knows its parent and key; a path is spelled out only for the error.
-  interface Entry { v: unknown; key: string | number; parent?: Entry; inParameters: boolean }
-  const pathOf = (e: Entry | undefined): string => {
-    const keys: Array<string | number> = [];
-    for (let x = e; x?.parent !== undefined; x = x.parent) keys.unshift(x.key);
-    return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('') || 'data';
-  };
-  const stack: Entry[] = [{ v: root, key: '', inParameters: false }];
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    const v = e.v;
-    if (typeof v === 'string') {
-      if (LONE_SURROGATE.test(v)) {
-        const field = pathOf(e);
-        throw msgError(field, `field "${field}" holds a lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode text`);
-      }
-      if (!e.inParameters && v.includes('\u0000')) {
-        const field = pathOf(e);
-        throw msgError(field, `field "${field}" holds a NUL character`);
-      }
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const x: unknown = v[i];
-        if (typeof x === 'object' || typeof x === 'string') stack.push({ v: x, key: i, parent: e, inParameters: e.inParameters });
-      }
-    } else if (typeof v === 'object' && v !== null) {
-      for (const [k, x] of Object.entries(v)) {
-        if (LONE_SURROGATE.test(k)) {
-          const field = pathOf(e);
-          throw msgError(field, `a key in "${field}" holds a lone UTF-16 surrogate: not Unicode text`);
-        }
-        if (typeof x === 'object' || typeof x === 'string') {
-          const inParameters = e.inParameters || (e.parent === undefined && k === 'parameters');
-          stack.push({ v: x, key: k, parent: e, inParameters });
-        }
-      }
-    }
-  }
-}
-
-/**
- * The parameters read again with exact numbers. A value JSON.parse took but the exact reader
- * refuses (a float beyond a double's range such as `1e400`, nesting deeper than 512) is a bad
- * message naming the parameter and the reason.
- */
-function exactParameters(text: string): Parameters {
-  try {
-    return (parseExactJson(text) as Record<string, ParamValue>).parameters as Parameters;
-  } catch (e) {
-    if (!(e instanceof JsonSyntaxError || e instanceof RangeError)) throw e;
-    const path = (e as { path?: string }).path ?? '';
-    const full = path.startsWith('.') ? path.slice(1) : path || 'parameters';
-    const field = full.length > 80 ? `${full.slice(0, 79)}…` : full; // 512 levels of [0] say nothing more
-    const reason = e instanceof JsonSyntaxError ? e.reason : e.message;
-    throw msgError(field, `${field}: ${reason}`);
-  }
 }
 
 function parseTimeouts(v: unknown, quote: Quote): Timeouts {
@@ -275,6 +225,29 @@ function fromEnvNotebook(env: GrammarEnv): string {
   const s = env.JUPYTER_NOTEBOOK;
   if (s === undefined || s.trim() === '') throw msgError('notebook', 'no notebook path in the message and JUPYTER_NOTEBOOK is not set');
   return s;
+}
+
+/**
+ * The notebook as a request holds it: a server path normalised, or an external reference
+ * (sources/source-ref.ts) with its recorded URL as `notebook`.
+ */
+function notebookRef(text: string, field: string, quote: Quote): { notebook: string; source?: ExternalRef } {
+  // Only a URL is a source here: `./`, `../` and `~/` stay server paths (and are refused as such).
+  if (!hasScheme(text)) return { notebook: normalizeNotebookPath(text, field, quote) };
+  const ref = parseSourceRef(text, { field });
+  if (ref.kind === 'server') return { notebook: normalizeNotebookPath(ref.path, field, quote) };
+  return { notebook: shownUrl(ref), source: ref };
+}
+
+/** A folder on the server: relative, no `..`, `.` or empty segments (`''` is the root). */
+function normalizeFolder(path: string, field: string, quote: Quote): string {
+  const p = path.trim().replace(/^\/+|\/+$/g, '');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(p)) throw msgError(field, `${field}: a control character or backslash`);
+  if (p !== '' && p.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    throw msgError(field, `${field}: folder "${quote(path)}" must not contain "..", "." or "//"`);
+  }
+  return p;
 }
 
 /**

@@ -47,15 +47,26 @@ export interface FinishOptions {
 }
 
 /** Writes what the run produced; never rejects. Returns the stored record (with outputs and warnings). */
-export async function finishRun(o: FinishOptions): Promise<StoredRun> {
-  const { outcome, request } = o;
+export async function finishRun(given: FinishOptions): Promise<StoredRun> {
+  const { outcome, request } = given;
+  let o = given;
   // Defence in depth: whatever a notebook printed, the token never reaches a record or an output.
   const secrets = o.token ? [o.token] : [];
   const record: StoredRun = redactJson({ ...outcome.record, runId: o.runId, warnings: [...outcome.record.warnings] }, secrets);
   if (o.messageId !== undefined) record.messageId = o.messageId;
   if (o.schedule !== undefined) record.schedule = o.schedule;
   if (request.parameters) record.parameters = toPlainJson(request.parameters as ParamValue) as Record<string, unknown>;
-  const needsServer = o.html === true || o.output?.startsWith('server:') === true;
+  // A notebook read from elsewhere (or a kernel-only server): the server's files are never touched,
+  // so HTML comes from the built-in renderer and there is no "next to the notebook on the server".
+  const filesless = request.source !== undefined || request.kernelOnly === true;
+  if (filesless && o.output?.trim().startsWith('server:')) {
+    const message = `server: output refused: the notebook ${request.source ? `came from ${request.notebook}, not ` +
+      'the server' : 'runs on a kernel-only server'}, so nothing is written to the server's files (use a path or gs://)`;
+    record.warnings.push(`outputs not written: ${message}`);
+    record.outputErrors = [{ kind: 'notebook', location: o.output, code: 'USAGE', message }];
+    o = { ...o, output: undefined };
+  }
+  const needsServer = !filesless && (o.html === true || o.output?.startsWith('server:') === true);
   const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token, connector: o.connector, cookies: outcome.cookies }) : undefined;
   try {
     if (o.output !== undefined && outcome.notebook) {

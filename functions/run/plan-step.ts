@@ -90,13 +90,32 @@ async function readSpecsAndNotebook(ctx: RunContext): Promise<[KernelSpecs, stri
     answered = true;
     return v;
   };
-  return Promise.all([
-    untilReady(() => rest.kernelspecs(start.signal), ready).then(heard),
-    opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
-      : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready).then(heard),
-  ]).catch((e: unknown) => {
+  const source = opts.notebookSource;
+  const read = source
+    ? beforeAbort(source.read(start.signal, limits.maxNotebookBytes), start.signal).then((r) => {
+      ctx.found.source = { url: r.url, version: r.version };
+      return r.text;
+    })
+    : opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
+      : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready).then(heard)
+        .catch((e: unknown) => kernelOnlyHint(ctx, e));
+  return Promise.all([untilReady(() => rest.kernelspecs(start.signal), ready).then(heard), read]).catch((e: unknown) => {
     if (answered || !isNbtError(e) || e.code !== 'TIMEOUT' || ctx.inner.signal.aborted) throw e;
     throw new NbtError('SERVER_UNREACHABLE', `server ${httpBase(req.server)} not ready before the run deadline`,
       { cause: e });
   });
+}
+
+/**
+ * A server path that is not found may mean the server has no contents API at all (a kernel-only
+ * server, such as a Jupyter Kernel Gateway): asked once, on that path only, so the error says so.
+ */
+async function kernelOnlyHint(ctx: RunContext, e: unknown): Promise<never> {
+  if (!isNbtError(e) || e.code !== 'NOTEBOOK_NOT_FOUND') throw e;
+  const root = await ctx.rest.send('GET', '/api/contents?content=0', { signal: ctx.start.signal, timeoutMs: 10_000 })
+    .catch(() => undefined);
+  if (root?.status !== 404) throw e;
+  throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${ctx.req.notebook}": the server has no contents API ` +
+    '(kernel-only); name the notebook as gs://, https:// or file:// so nbtrigger reads it itself',
+  { details: { field: 'notebook', status: 404 } });
 }

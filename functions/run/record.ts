@@ -49,6 +49,11 @@ export interface RunRecord {
   messageId?: string;
   /** Outputs (executed notebook, HTML) that could not be written: the run itself is kept and recorded. */
   outputErrors?: Array<{ kind: 'notebook' | 'html'; location: string; code: string; message: string }>;
+  /**
+   * Where the notebook was read from, when not the server's own file: its URL (never a query) and
+   * version (GCS `generation`, HTTP `ETag`, or `sha256:<hex>` of the bytes).
+   */
+  source?: { url: string; version: string };
   /** Why a `skipped` run was not run. */
   skip?: { reason: 'duplicate' | 'overlap'; detail: string };
 }
@@ -176,6 +181,10 @@ export function runRecordProblem(v: unknown): string | undefined {
     typeof o.location === 'string' && typeof o.code === 'string' && typeof o.message === 'string';
   if (v.outputErrors !== undefined && !(Array.isArray(v.outputErrors) && v.outputErrors.every(outputError))) {
     return 'outputErrors must be a list of {kind, location, code, message}';
+  }
+  const src = v.source;
+  if (src !== undefined && !(isObj(src) && typeof src.url === 'string' && typeof src.version === 'string')) {
+    return 'source must be {url, version}';
   }
   const skip = v.skip;
   const skipOk = isObj(skip) && (skip.reason === 'duplicate' || skip.reason === 'overlap') && typeof skip.detail === 'string';

@@ -16,6 +16,7 @@ import { DEFAULT_NOTEBOOK_BOUNDS, type Notebook, type PlannedCell } from '../not
 import { httpBase } from '../request/address.js';
 import type { RunRequest } from '../request/grammar.js';
 import type { Connector } from '../security/connector.js';
+import type { NotebookSource } from '../sources/reader.js';
 import type { RunRecord } from './record.js';
 
 /** Defaults that a request's `timeouts` override. */
@@ -54,6 +55,12 @@ export interface RunOptions {
   limits?: Partial<RunLimits>;
   /** Notebook text read elsewhere (a local file); when absent it is read through the contents API. */
   notebookText?: Promise<string>;
+  /**
+   * Where the notebook is read from when it is not the server's own file (sources/: a local file,
+   * gs://, https://): read within the start deadline and the notebook cap; its URL and version go
+   * to the record. The run then never calls the server's contents API.
+   */
+  notebookSource?: NotebookSource;
   signal?: AbortSignal;
   log?: Logger;
   onProgress?: (e: ProgressEvent & { cells: number }) => void;
@@ -99,6 +106,8 @@ export interface RunFindings {
   kernelName: string | null;
   exec?: ExecuteResult;
   warnings: string[];
+  /** Where the notebook came from (an external source), once read. */
+  source?: { url: string; version: string };
 }
 
 export interface RunContext {
@@ -152,7 +161,7 @@ export function createRunContext(opts: RunOptions): RunContext & { dispose(): vo
   return {
     opts, req, limits, now, started, deadline, conn, rest: new JupyterRest({ ...conn, cookies }), cookies, inner, start,
     log: opts.log,
-    debug: req.verbose === true && opts.log?.debugEnabled === true, dir: notebookDir(req.notebook),
+    debug: req.verbose === true && opts.log?.debugEnabled === true, dir: kernelDir(req, opts),
     found: { kernelName: req.kernelName ?? null, warnings: [] }, sideCleanups: [],
     /** Ends the start phase and the run's signal; detaches from the caller's signal. Idempotent. */
     dispose: () => {
@@ -204,6 +213,15 @@ export function beforeAbort<T>(p: Promise<T>, signal: AbortSignal, onLate?: () =
       reject(e instanceof Error ? e : new Error(String(e)));
     });
   });
+}
+
+/**
+ * Where kernels start: the request's folder, else the notebook's folder on the server; a notebook
+ * read from elsewhere has none there, so the server's own default ('' is its root).
+ */
+function kernelDir(req: RunRequest, opts: RunOptions): string {
+  if (req.kernelCwd !== undefined) return req.kernelCwd;
+  return req.source || opts.notebookSource ? '' : notebookDir(req.notebook);
 }
 
 /** The folder of a notebook path relative to the server root ('' for the root). */

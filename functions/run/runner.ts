@@ -77,5 +77,6 @@ export function recordRun(ctx: RunContext, error: NbtError | undefined): RunReco
   };
   if (error) record.error = recordError(error);
   if (exec?.outputs.lastResult) record.lastResult = exec.outputs.lastResult;
+  if (ctx.found.source) record.source = ctx.found.source;
   return record;
 }

@@ -95,3 +95,19 @@ function refused(server: ServerAddress, why: string): NbtError {
   const host = isIP(server.host) === 6 ? `[${server.host}]` : server.host;
   return new NbtError('SERVER_NOT_ALLOWED', `server ${host}:${server.port} refused: ${why}`, { details: { field: 'server' } });
 }
+
+/**
+ * The connector for an http(s) notebook source the allowlist names (security/sources.ts): the
+ * pattern names the host exactly, so its addresses may be private, as for an exact
+ * ALLOWED_SERVERS pattern; metadata servers never, and every resolved address and peer is judged.
+ */
+export function sourceConnector(origin: string, deps: GuardDeps = {}): Connector {
+  const refuse = (why: string): NbtError =>
+    new NbtError('SOURCE_NOT_ALLOWED', `${origin} refused: ${why}`, { details: { field: 'notebook' } });
+  const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+  if (isMetadataHost(host)) {
+    const err = refuse(`"${host}" is a cloud metadata server`);
+    return { open: (_t, cb) => process.nextTick(cb, err), lookup: (_h, _o, cb) => cb(err, []), lastPeer: () => undefined };
+  }
+  return createConnector({ privateOk: true, refuse, resolve: deps.resolve, ca: deps.ca });
+}

@@ -27,6 +27,22 @@ export function outputTemplate(output: string): string {
   return output.endsWith('/') ? `${output}${DEFAULT_OUTPUT_SUFFIX}` : output;
 }
 
+/**
+ * `{sourceDir}` at the start of a template is the folder the notebook was read from, as a location
+ * (`gs://bucket/folder/`, a local folder, or `server:/folder/` for the server's own file), so
+ * `{sourceDir}/out/{notebook}.ipynb` writes next to the source. Resolved before the other
+ * placeholders (and before a message's output is checked): `folder` is undefined for a source that
+ * cannot be written to (https), which makes such a template a usage error.
+ */
+export function resolveSourceDir(template: string, folder: string | undefined): string {
+  if (!template.includes('{sourceDir}')) return template;
+  if (!template.startsWith('{sourceDir}') || template.indexOf('{sourceDir}', 1) >= 0) {
+    throw usage('{sourceDir} may appear once, at the start of the output location');
+  }
+  if (folder === undefined) throw usage('{sourceDir}: the notebook\'s source cannot be written to (use a path or gs://)');
+  return `${folder.replace(/\/+$/, '')}/${template.slice('{sourceDir}'.length).replace(/^\/+/, '')}`;
+}
+
 /** The placeholders a template may use. */
 const PLACEHOLDERS = ['notebook', 'runId', 'date', 'status'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];

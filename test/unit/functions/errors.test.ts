@@ -14,6 +14,7 @@ describe('ErrorCodes', () => {
     ['KERNEL_DIED', 'infrastructure', true, 3], ['PROTOCOL_ERROR', 'infrastructure', true, 3],
     ['CANCELLED', 'infrastructure', false, 3], ['INTERNAL', 'infrastructure', false, 3],
     ['STORE_UNAVAILABLE', 'infrastructure', true, 3], ['IN_PROGRESS', 'infrastructure', true, 3],
+    ['SOURCE_NOT_ALLOWED', 'input', false, 2],
   ];
   it('the table covers every code', () => assert.deepEqual(table.map((r) => r[0]).sort(), Object.keys(ErrorCodes).sort()));
   for (const [code, kind, retryable, exit] of table) {

@@ -12,6 +12,7 @@ import { NbtError } from '../functions/errors.js';
 import { builtImage } from './image.js';
 import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';
 import { sourceUri } from './notebook-source.js';
+import { parseSourceRef, shownUrl, type ExternalRef } from '../functions/sources/source-ref.js';
 
 /** Label / attribute keys that mark what nbtrigger made, and for which deployment. */
 const MANAGED_BY = 'managed-by';
@@ -203,18 +204,25 @@ export function scheduleRequest(nb: NotebookSpec, sc: ScheduleSpec, serviceUrl: 
   const secure = u.protocol === 'https:';
   const req: RunRequest = {
     server: { host: u.hostname.toLowerCase(), port: u.port === '' ? (secure ? 443 : 80) : Number(u.port), secure },
-    notebook: notebookRef(nb), verbose: false, timeouts: { ...(sc.timeouts ?? {}) },
+    notebook: nb.path, verbose: false, timeouts: { ...(sc.timeouts ?? {}) },
   };
+  const source = notebookSource(nb);
+  if (source) {
+    req.source = source;
+    req.notebook = shownUrl(source);
+  }
   if (sc.kernelName !== undefined) req.kernelName = sc.kernelName;
   if (sc.parameters !== undefined) req.parameters = sc.parameters;
   if (sc.output !== undefined) req.output = sc.output;
   return req;
 }
 
-/** What a message names as its notebook: the uploaded `gs://` object with a `source:`, else the path on the server. */
-function notebookRef(nb: NotebookSpec): string {
+/** The uploaded `gs://` object a message names as its notebook with a `source:`; none without. */
+function notebookSource(nb: NotebookSpec): ExternalRef | undefined {
   const s = nb.source;
-  if (s === undefined) return nb.path;
+  if (s === undefined) return undefined;
   if (s.object === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${s.file} has not been read`);
-  return sourceUri(s.bucket, s.object);
+  const ref = parseSourceRef(sourceUri(s.bucket, s.object), { field: 'source' });
+  if (ref.kind === 'server') throw new NbtError('CONFIG', `notebook ${nb.name}: ${sourceUri(s.bucket, s.object)} is not a gs:// object`);
+  return ref;
 }

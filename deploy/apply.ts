@@ -237,6 +237,9 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   refuseConflicts(jobActions);
   total += jobActions.filter(isMutating).length - actions.filter((a) => a.resource === 'job' && isMutating(a)).length;
   await forEachBounded(jobActions, pacing.concurrency, (a) => apply(a, async () => {
+    if (a.op !== 'delete' && a.job && failedServices.has(`${desired.location}/jobs/${a.job.service}`)) {
+      throw new NbtError('REQUEST_REJECTED', `not written: its Cloud Run job ${a.job.service} failed`);
+    }
     if (a.job?.data === undefined && a.op !== 'delete') {
       throw new NbtError('REQUEST_REJECTED', `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`);
     }

@@ -21,6 +21,7 @@ import type { DeployClients } from '../../../deploy/clients/index.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { runCli } from '../../helpers/cli.js';
 import { startDeployBackends } from '../../helpers/deploy-backends.js';
+import type { FakeFaults } from '../../helpers/grpc-common.js';
 import { emulatorUnavailableReason, skipUnlessEmulator } from '../../helpers/pubsub-emulator.js';
 
 const PROJECT = 'nbtrigger-jobs';
@@ -47,7 +48,9 @@ ${opts.withLong === false ? '' : `  - name: long
 
 test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
-  const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT);
+  // Read at each call: a subtest sets a fault on the Jobs fake.
+  const jobFaults: FakeFaults = {};
+  const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT, { jobs: jobFaults });
   const c: DeployClients = {
     run: new ServicesClient(run.clientOptions()),
     runJobs: new JobsClient(run.clientOptions()),
@@ -115,8 +118,21 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
     assert.ok(!sch.jobs.has(`${LOC}/jobs/jd_long-weekly`));
   });
 
+  await t.test('a Cloud Run job that fails is reported; its schedule is not written; the rest is applied', async () => {
+    jobFaults.failWhen = { method: 'CreateJob', resource: /\/jobs\/jd-long$/ };
+    const done = await deploy(c, m);
+    jobFaults.failWhen = undefined;
+    assert.deepEqual(done.failures.map((f) => [f.resource, f.name]).sort(),
+      [['job', `${LOC}/jobs/jd_long-weekly`], ['runjob', longJob]], 'the grant of the failed job is not attempted');
+    assert.match(done.failures.find((f) => f.resource === 'job')!.error.message, /not written: its Cloud Run job jd-long failed/);
+    assert.ok(!sch.jobs.has(`${LOC}/jobs/jd_long-weekly`));
+    assert.ok(sch.jobs.has(`${LOC}/jobs/jd_quick-daily`));
+    const again = await deploy(c, m);
+    assert.deepEqual(again.failures, []);
+    assert.ok(run.jobs.jobs.has(longJob) && sch.jobs.has(`${LOC}/jobs/jd_long-weekly`));
+  });
+
   await t.test('destroy deletes the deployment\'s Cloud Run jobs', async () => {
-    await deploy(c, m);
     assert.ok(run.jobs.jobs.has(longJob));
     const actions = await applyDestroy(c, m);
     assert.ok(actions.some((a) => a.resource === 'runjob' && a.op === 'delete'));

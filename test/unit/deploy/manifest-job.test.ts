@@ -11,6 +11,7 @@ import { parseManifest, type Manifest } from '../../../deploy/manifest.js';
 import { jobViolations, MAX_JOB_TASK_SECONDS } from '../../../deploy/rules-jobs.js';
 import { RULES, violationText } from '../../../deploy/rules.js';
 import { desiredState } from '../../../deploy/desired.js';
+import { manifestCounts, quotaFindings, RUN_JOBS_PER_REGION } from '../../../deploy/quotas.js';
 
 const yaml = (nb: string): string => `
 name: rep
@@ -121,4 +122,15 @@ test('jobViolations: each Jobs rule, with its link', () => {
   assert.match(text({ cpu: '8', memory: '33Gi' }), /32 GiB/);
   // Service-only rules (concurrency, billing, generation) do not apply to a job.
   assert.equal(text({ cpu: '0.5', memory: '512Mi' }), '');
+});
+
+test('quotas: a job-mode notebook counts as a Cloud Run job, not a service; past 1000 jobs a warning names the quota', () => {
+  const c = manifestCounts(parse(yaml('    execution: job\n')));
+  assert.equal(c.servicesAfter, 0);
+  assert.equal(c.runJobsAfter, 1);
+  assert.deepEqual(quotaFindings(c), []);
+  const over = quotaFindings({ ...c, runJobsAfter: RUN_JOBS_PER_REGION + 1 });
+  assert.equal(over.length, 1);
+  assert.equal(over[0]!.rule.id, 'run.jobs-per-region');
+  assert.equal(over[0]!.rule.url, 'https://cloud.google.com/run/quotas');
 });

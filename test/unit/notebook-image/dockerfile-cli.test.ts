@@ -15,6 +15,7 @@ import { finalStage, parseDockerfile, type Instruction } from '../../helpers/doc
 
 const DOCKERFILE = readFileSync(join(PROJECT_ROOT, 'notebook-image/Dockerfile'), 'utf8');
 const BUNDLE = 'dist/bundle/nbtrigger.cjs';
+const LOCAL_SERVER = readFileSync(join(PROJECT_ROOT, 'cli/local/jupyter-server.ts'), 'utf8');
 
 /** The default of an ARG declared before the first FROM. */
 function argDefault(all: Instruction[], name: string): string | undefined {
@@ -56,6 +57,16 @@ function cliStageProblems(text: string): string[] {
   else if (!/chmod 0?755 \/usr\/local\/bin\/nbtrigger/.test(wrapper.raw) || !wrapper.raw.includes(`/${BUNDLE}`)) {
     problems.push(`/usr/local/bin/${JOB_COMMAND[0]} does not run ${BUNDLE} or is not executable`);
   }
+  // The local server's configs, read from PROJECT_ROOT/notebook-image/ (the CLI's package.json folder).
+  if (!last.some((x) => x.keyword === 'RUN' && x.raw.includes('ln -s /opt/nbtrigger /opt/nbtrigger/cli/notebook-image'))) {
+    problems.push('the CLI\'s notebook-image/ folder (/opt/nbtrigger/cli/notebook-image) is not linked to /opt/nbtrigger');
+  }
+  const named = [...LOCAL_SERVER.matchAll(/join\(PROJECT_ROOT, 'notebook-image', '([\w.-]+)'\)/g)].map((x) => x[1]!);
+  for (const f of named) {
+    const copied = last.some((x) => x.keyword === 'COPY' && x.flags.from === undefined
+      && x.args.slice(0, -1).includes(`notebook-image/${f}`) && x.args.at(-1)!.replace(/\/+$/, '') === '/opt/nbtrigger');
+    if (!copied) problems.push(`notebook-image/${f}, which the CLI's local server reads, is not copied to /opt/nbtrigger/`);
+  }
   return problems;
 }
 
@@ -73,6 +84,9 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['bundle not copied', (s) => s.replace(/^COPY --from=nbtrigger-cli \/src\/dist\/bundle\/ .*$/m, ''), /copy the CLI bundle/],
   ['packages elsewhere', (s) => s.replace('/opt/nbtrigger/cli/node_modules/', '/opt/other/node_modules/'), /same folder/],
   ['no nbtrigger on the PATH', (s) => s.replace('> /usr/local/bin/nbtrigger', '> /tmp/nbtrigger'), /not on the PATH/],
+  ['configs not linked', (s) => s.replace(' && ln -s /opt/nbtrigger /opt/nbtrigger/cli/notebook-image \\\n', ' \\\n'), /not linked/],
+  ['kernel config not beside the others', (s) => s.replace(' \\\n     notebook-image/ipython_kernel_config.py /opt/nbtrigger/', ' /opt/nbtrigger/'),
+    /ipython_kernel_config\.py, which the CLI's local server reads/],
   ['wrapper not executable', (s) => s.replace('chmod 0755 /usr/local/bin/nbtrigger', 'true'), /not executable/],
 ];
 for (const [name, mutate, why] of broken) {

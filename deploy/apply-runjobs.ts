@@ -10,7 +10,14 @@
  */
 import { NbtError } from '../functions/errors.js';
 import type { DeployClients } from './clients/index.js';
-import { addJobExecutors, createRunJob, deleteRunJob, getJobExecutors, listRunJobs, type ActualRunJob } from './clients/run-jobs.js';
+import {
+  addJobExecutors,
+  createRunJob,
+  deleteRunJob,
+  getJobExecutors,
+  listRunJobs,
+  type ActualRunJob,
+} from './clients/run-jobs.js';
 import { isManagedBy } from './desired.js';
 import type { GrantWatch } from './iam-propagation.js';
 import type { Manifest } from './manifest.js';
@@ -26,7 +33,11 @@ function jobsClient(clients: DeployClients, m: Manifest): DeployClients['runJobs
 }
 
 /** The location's Cloud Run jobs and the executors of the wanted ones that exist. Read-only. */
-export async function readRunJobs(clients: DeployClients, m: Manifest, location: string): Promise<{
+export async function readRunJobs(
+  clients: DeployClients,
+  m: Manifest,
+  location: string,
+): Promise<{
   runJobs: ActualRunJob[];
   runJobExecutors: Map<string, string[]>;
 }> {
@@ -34,15 +45,24 @@ export async function readRunJobs(clients: DeployClients, m: Manifest, location:
   const runJobExecutors = new Map<string, string[]>();
   if (!client) return { runJobs: [], runJobExecutors };
   const runJobs = await listRunJobs(client, location);
-  const wanted = new Set(m.notebooks.filter((nb) => nb.execution === 'job').map((nb) => `${location}/jobs/${nb.service.name}`));
+  const wanted = new Set(
+    m.notebooks.filter((nb) => nb.execution === 'job').map((nb) => `${location}/jobs/${nb.service.name}`),
+  );
   const errors: unknown[] = [];
-  await forEachBounded(runJobs.filter((j) => wanted.has(j.name)), DEFAULT_PACING.concurrency, async (j) => {
-    try {
-      runJobExecutors.set(j.name, await withQuotaRetry(`read the IAM policy of ${j.name}`, () => getJobExecutors(client, j.name)));
-    } catch (e) {
-      errors.push(e);
-    }
-  });
+  await forEachBounded(
+    runJobs.filter((j) => wanted.has(j.name)),
+    DEFAULT_PACING.concurrency,
+    async (j) => {
+      try {
+        runJobExecutors.set(
+          j.name,
+          await withQuotaRetry(`read the IAM policy of ${j.name}`, () => getJobExecutors(client, j.name)),
+        );
+      } catch (e) {
+        errors.push(e);
+      }
+    },
+  );
   if (errors.length > 0) throw errors[0];
   return { runJobs, runJobExecutors };
 }
@@ -50,7 +70,8 @@ export async function readRunJobs(clients: DeployClients, m: Manifest, location:
 /** Job id → image of this deployment's Cloud Run jobs (what a `build:` notebook runs now). */
 export function runningJobImages(jobs: readonly ActualRunJob[], deployment: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const j of jobs) if (j.image && isManagedBy(j.labels, deployment)) out.set(j.name.slice(j.name.lastIndexOf('/') + 1), j.image);
+  for (const j of jobs)
+    if (j.image && isManagedBy(j.labels, deployment)) out.set(j.name.slice(j.name.lastIndexOf('/') + 1), j.image);
   return out;
 }
 
@@ -60,19 +81,31 @@ type Apply = (a: Action, fn: () => Promise<void>) => Promise<void>;
  * Applies the plan's Cloud Run job upserts, then the grants of the jobs that did not fail.
  * Answers how many grant actions were skipped because their job failed (deploy counts them out).
  */
-export async function applyRunJobUpserts(clients: DeployClients, m: Manifest, actions: Action[], apply: Apply, iam: GrantWatch,
-  concurrency: number, failed: (name: string) => boolean): Promise<number> {
+export async function applyRunJobUpserts(
+  clients: DeployClients,
+  m: Manifest,
+  actions: Action[],
+  apply: Apply,
+  iam: GrantWatch,
+  concurrency: number,
+  failed: (name: string) => boolean,
+): Promise<number> {
   const client = jobsClient(clients, m);
-  const upserts = actions.filter((a) => a.resource === 'runjob' && (a.op === 'create' || a.op === 'update' || a.op === 'noop'));
-  await forEachBounded(upserts, concurrency, (a) => apply(a, async () => {
-    if (!client || !a.runJob) return;
-    if (a.op === 'create') await createRunJob(client, a.runJob);
-    else if (a.op === 'update') await updateRunJob(client, a.runJob);
-  }));
+  const upserts = actions.filter(
+    (a) => a.resource === 'runjob' && (a.op === 'create' || a.op === 'update' || a.op === 'noop'),
+  );
+  await forEachBounded(upserts, concurrency, (a) =>
+    apply(a, async () => {
+      if (!client || !a.runJob) return;
+      if (a.op === 'create') await createRunJob(client, a.runJob);
+      else if (a.op === 'update') await updateRunJob(client, a.runJob);
+    }),
+  );
   const grants = actions.filter((a) => a.resource === 'runjob-iam');
   const kept = grants.filter((a) => !failed(a.name));
   await forEachBounded(kept, concurrency, (a) => {
-    if (a.op === 'update' && a.iam && a.iam.add.length > 0) iam.granted(JOBS_EXECUTOR_WITH_OVERRIDES, a.iam.add, a.name);
+    if (a.op === 'update' && a.iam && a.iam.add.length > 0)
+      iam.granted(JOBS_EXECUTOR_WITH_OVERRIDES, a.iam.add, a.name);
     return apply(a, async () => {
       if (client && a.op === 'update' && a.iam) await addJobExecutors(client, a.name, a.iam.add);
     });

@@ -74,7 +74,9 @@ async function readActual(clients: DeployClients, m: Manifest): Promise<ActualSt
     }
   });
   if (errors.length > 0) throw errors[0];
-  const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined, ...runJobs };
+  const out: ActualState = {
+    services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined, ...runJobs,
+  };
   if (topic) out.topic = topic;
   return out;
 }
@@ -108,7 +110,8 @@ export async function planFor(clients: DeployClients, m: Manifest, opts: DeployO
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
 function refuseBrokenChain(p: Planned): void {
-  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter((l) => l.kind !== 'job' && l.kind !== 'service' && l.kind !== 'runjob');
+  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }])
+    .filter((l) => l.kind !== 'job' && l.kind !== 'service' && l.kind !== 'runjob');
   if (broken.length === 0) return;
   throw new NbtError('REQUEST_REJECTED', `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
     { details: { broken: broken.map((l) => l.name) } });
@@ -226,7 +229,8 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
       if (a.op === 'update' && a.iam) await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
     });
   });
-  total -= await applyRunJobUpserts(clients, m, actions, apply, iam, pacing.concurrency, (name) => failedServices.has(name));
+  const failed = (name: string): boolean => failedServices.has(name);
+  total -= await applyRunJobUpserts(clients, m, actions, apply, iam, pacing.concurrency, failed);
   for (const a of actions.filter((x) => x.resource === 'topic' || x.resource === 'subscription')) {
     await apply(a, async () => {
       if (a.resource === 'topic' && a.op === 'create') await createTopic(clients.pubsub, a.name, desired.topic.labels);
@@ -249,7 +253,8 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
   }));
   const isDelete = (a: Action): boolean => (a.resource === 'service' || a.resource === 'runjob') && a.op === 'delete';
   await forEachBounded(actions.filter(isDelete), pacing.concurrency,
-    (a) => apply(a, () => (a.resource === 'runjob' ? deleteRunJobOf(clients, m, a.name) : deleteService(clients.run, a.name))));
+    (a) => apply(a, () => (a.resource === 'runjob' ? deleteRunJobOf(clients, m, a.name)
+      : deleteService(clients.run, a.name))));
   const own = new Map(m.notebooks.flatMap((nb) => (urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [])));
   // Calls finish in any order: answer the actions in plan order.
   const deletes = nonJob.filter(isDelete);

@@ -31,16 +31,25 @@ export interface RunJobSpec {
 
 /** The Cloud Run job of each job-mode notebook. `labels`: the deployment's marks. */
 export function runJobSpecs(notebooks: NotebookSpec[], location: string, labels: Record<string, string>): RunJobSpec[] {
-  return notebooks.filter((nb) => nb.execution === 'job' && nb.job).map((nb): RunJobSpec => {
-    const s = nb.service;
-    const j = nb.job!;
-    const spec: RunJobSpec = {
-      name: `${location}/jobs/${s.name}`, jobId: s.name, notebook: nb.name, image: s.image ?? '', cpu: j.cpu, memory: j.memory,
-      timeoutSeconds: j.timeoutSeconds, maxRetries: j.maxRetries, labels: { ...s.labels, ...labels },
-    };
-    if (s.serviceAccount) spec.serviceAccount = s.serviceAccount;
-    return spec;
-  });
+  return notebooks
+    .filter((nb) => nb.execution === 'job' && nb.job)
+    .map((nb): RunJobSpec => {
+      const s = nb.service;
+      const j = nb.job!;
+      const spec: RunJobSpec = {
+        name: `${location}/jobs/${s.name}`,
+        jobId: s.name,
+        notebook: nb.name,
+        image: s.image ?? '',
+        cpu: j.cpu,
+        memory: j.memory,
+        timeoutSeconds: j.timeoutSeconds,
+        maxRetries: j.maxRetries,
+        labels: { ...s.labels, ...labels },
+      };
+      if (s.serviceAccount) spec.serviceAccount = s.serviceAccount;
+      return spec;
+    });
 }
 
 /**

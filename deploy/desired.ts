@@ -76,7 +76,10 @@ export interface DesiredState {
   services: ServiceSpec[];
   /** The Cloud Run job of each job-mode notebook. */
   runJobs: RunJobSpec[];
-  /** `serviceAccount:EMAIL` of the function (roles/run.invoker on every service, roles/run.jobsExecutorWithOverrides on every job). */
+  /**
+   * `serviceAccount:EMAIL` of the function: roles/run.invoker on every service,
+   * roles/run.jobsExecutorWithOverrides on every Cloud Run job.
+   */
   invoker: string;
   topic: { name: string; labels: Record<string, string> };
   jobs: JobSpec[];
@@ -134,7 +137,8 @@ export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, strin
   const topicName = `projects/${m.project}/topics/${m.topic}`;
   const jobs = m.notebooks.flatMap((nb) => nb.schedules.map((sc) => jobSpec(m, nb, sc, location, topicName, serviceUrls.get(nb.service.name))));
   return {
-    deployment: m.name, location, project: m.project, services, runJobs: runJobSpecs(m.notebooks, location, labels), invoker: `serviceAccount:${m.function.serviceAccount}`,
+    deployment: m.name, location, project: m.project, services, runJobs: runJobSpecs(m.notebooks, location, labels),
+    invoker: `serviceAccount:${m.function.serviceAccount}`,
     topic: { name: topicName, labels }, jobs,
     trigger: {
       functionService: `${location}/services/${m.function.name.toLowerCase()}`, functionName: m.function.name,
@@ -163,7 +167,8 @@ export function jobId(deployment: string, schedule: string): string {
 }
 
 function jobSpec(m: Manifest, nb: NotebookSpec, sc: ScheduleSpec, location: string, topicName: string, url: string | undefined): JobSpec {
-  const description = `${jobDescriptionMarker(m.name)} ${sc.description ?? `runs ${nb.file} on ${nb.execution === 'job' ? 'Cloud Run job ' : ''}${nb.service.name}`}`;
+  const on = `${nb.execution === 'job' ? 'Cloud Run job ' : ''}${nb.service.name}`;
+  const description = `${jobDescriptionMarker(m.name)} ${sc.description ?? `runs ${nb.file} on ${on}`}`;
   const spec: JobSpec = {
     name: `${location}/jobs/${jobId(m.name, sc.name)}`, schedule: sc.cron, timeZone: sc.timeZone, description, topicName, service: nb.service.name,
     attributes: { ...managedLabels(m.name), [ATTR_SCHEDULE]: sc.name, [ATTR_CONCURRENCY]: sc.concurrency satisfies Concurrency },

@@ -52,28 +52,47 @@ export function runTimeoutProblem(seconds: number, execution: Execution): string
  * task timeout defaults to one hour, or the longest run plus {@link TASK_MARGIN_SECONDS} (at most
  * 168 h); a `job.timeout` shorter than a schedule's run is refused, naming both.
  */
-export function readJobConfig(v: unknown, path: string, r: FieldReader, runSeconds: number | undefined): JobConfig | undefined {
+export function readJobConfig(
+  v: unknown,
+  path: string,
+  r: FieldReader,
+  runSeconds: number | undefined,
+): JobConfig | undefined {
   const o = r.mapping(v ?? {}, path, JOB_KEYS);
   if (!o) return undefined;
-  const cpu = r.string(o.cpu === undefined ? JOB_DEFAULTS.cpu : String(o.cpu), join(path, 'cpu'), { pattern: CPU, expect: 'a CPU limit such as 1, 2 or 0.5' });
-  const memory = r.string(o.memory ?? JOB_DEFAULTS.memory, join(path, 'memory'), { pattern: MEMORY, expect: 'a memory limit such as 512Mi or 2Gi' });
+  const cpu = r.string(o.cpu === undefined ? JOB_DEFAULTS.cpu : String(o.cpu), join(path, 'cpu'), {
+    pattern: CPU,
+    expect: 'a CPU limit such as 1, 2 or 0.5',
+  });
+  const memory = r.string(o.memory ?? JOB_DEFAULTS.memory, join(path, 'memory'), {
+    pattern: MEMORY,
+    expect: 'a memory limit such as 512Mi or 2Gi',
+  });
   // The range is the rule's (deploy/rules-jobs.ts): the reader only checks the type here.
   const maxRetries = o.maxRetries ?? JOB_DEFAULTS.maxRetries;
-  if (typeof maxRetries !== 'number') r.problem(join(path, 'maxRetries'), `expected an integer from 0 to 10, got ${typeName(maxRetries)}`);
+  if (typeof maxRetries !== 'number')
+    r.problem(join(path, 'maxRetries'), `expected an integer from 0 to 10, got ${typeName(maxRetries)}`);
   let timeoutSeconds: number | undefined;
   if (o.timeout === undefined) {
-    timeoutSeconds = runSeconds === undefined ? DEFAULT_TASK_SECONDS
-      : Math.min(MAX_JOB_TASK_SECONDS, Math.max(DEFAULT_TASK_SECONDS, runSeconds + TASK_MARGIN_SECONDS));
+    timeoutSeconds =
+      runSeconds === undefined
+        ? DEFAULT_TASK_SECONDS
+        : Math.min(MAX_JOB_TASK_SECONDS, Math.max(DEFAULT_TASK_SECONDS, runSeconds + TASK_MARGIN_SECONDS));
   } else {
     timeoutSeconds = durationSeconds(o.timeout);
-    if (timeoutSeconds === undefined) r.problem(join(path, 'timeout'), `expected a duration (e.g. 3600, "90m", "24h"), got ${typeName(o.timeout)}`);
+    if (timeoutSeconds === undefined)
+      r.problem(join(path, 'timeout'), `expected a duration (e.g. 3600, "90m", "24h"), got ${typeName(o.timeout)}`);
     else if (runSeconds !== undefined && runSeconds > timeoutSeconds) {
-      r.problem(join(path, 'timeout'), `task timeout ${timeoutSeconds} s is shorter than a schedule's timeouts.run (${runSeconds} s): `
-        + 'the task would be stopped before the run deadline');
+      r.problem(
+        join(path, 'timeout'),
+        `task timeout ${timeoutSeconds} s is shorter than a schedule's timeouts.run (${runSeconds} s): ` +
+          'the task would be stopped before the run deadline',
+      );
     }
   }
   if (cpu && memory && timeoutSeconds !== undefined && typeof maxRetries === 'number') {
-    for (const x of jobViolations({ cpu, memory, timeoutSeconds, maxRetries })) r.problem(join(path, x.field), violationText(x));
+    for (const x of jobViolations({ cpu, memory, timeoutSeconds, maxRetries }))
+      r.problem(join(path, x.field), violationText(x));
   }
   if (!cpu || !memory || timeoutSeconds === undefined || typeof maxRetries !== 'number') return undefined;
   return { cpu, memory, timeoutSeconds, maxRetries };
@@ -85,9 +104,10 @@ export function readJobConfig(v: unknown, path: string, r: FieldReader, runSecon
  * pattern, `projects/P/locations/R/jobs/DEPLOYMENT-*` (cloudbuild.yaml).
  */
 export function jobIdProblem(jobId: string, deployment: string): string | undefined {
-  return jobId.startsWith(`${deployment}-`) ? undefined
-    : `a job-mode notebook's Cloud Run job is named by service.name and must begin with "${deployment}-" `
-      + `(the function starts only jobs matching ${jobNamePrefix(deployment)}*), got "${jobId}"`;
+  return jobId.startsWith(`${deployment}-`)
+    ? undefined
+    : `a job-mode notebook's Cloud Run job is named by service.name and must begin with "${deployment}-" ` +
+        `(the function starts only jobs matching ${jobNamePrefix(deployment)}*), got "${jobId}"`;
 }
 
 /** The prefix every Cloud Run job id of a deployment has. */
@@ -99,13 +119,20 @@ export function jobNamePrefix(deployment: string): string {
  * A notebook's `execution:` and, in job mode, a reader of its `job:` to call once its schedules
  * are read (the task timeout follows their longest run). `job:` without `execution: job` is refused.
  */
-export function readNotebookJob(o: Record<string, unknown>, path: string, r: FieldReader, deployment: string, jobId: string | undefined): {
+export function readNotebookJob(
+  o: Record<string, unknown>,
+  path: string,
+  r: FieldReader,
+  deployment: string,
+  jobId: string | undefined,
+): {
   execution: Execution | undefined;
   job?: (runs: Array<number | undefined>) => JobConfig | undefined;
 } {
   const execution = readExecution(o.execution, join(path, 'execution'), r);
   if (execution !== 'job') {
-    if (o.job !== undefined) r.problem(join(path, 'job'), 'job settings apply only to a notebook with "execution: job"');
+    if (o.job !== undefined)
+      r.problem(join(path, 'job'), 'job settings apply only to a notebook with "execution: job"');
     return { execution };
   }
   const why = jobId === undefined ? undefined : jobIdProblem(jobId, deployment);

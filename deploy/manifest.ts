@@ -199,9 +199,13 @@ function readNotebook(v: unknown, path: string, r: FieldReader, deployment: stri
   const schedules = o.schedules === undefined ? [] : (r.list(o.schedules, join(path, 'schedules')) ?? [])
     .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r, mode.execution ?? 'service'));
   const job = mode.job?.(schedules.map((s) => s?.timeouts?.runSeconds));
-  if (!name || !file || !nbPath || !service || !mode.execution || schedules.some((s) => s === undefined)) return undefined;
+  if (!name || !file || !nbPath || !service || !mode.execution || schedules.some((s) => s === undefined)) {
+    return undefined;
+  }
   if (mode.execution === 'job' && !job) return undefined;
-  const out: NotebookSpec = { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[], execution: mode.execution };
+  const out: NotebookSpec = {
+    name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[], execution: mode.execution,
+  };
   if (job) out.job = job;
   return out;
 }

@@ -10,7 +10,9 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type RunJobSpec, type ServiceSpec } from './desired.js';
+import {
+  INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type RunJobSpec, type ServiceSpec,
+} from './desired.js';
 import type { ActualSubscription } from './clients/pubsub.js';
 import { planRunJobDeletes, planRunJobUpserts, type ActualRunJob } from './plan-runjobs.js';
 
@@ -111,7 +113,8 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
   const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
   const runJobs = actual.runJobs ?? [];
-  const runJobDeletes = planRunJobDeletes(d, runJobs, new Set(desired.runJobs.map((j) => j.name)), ['no longer in the manifest']);
+  const wantedRunJobs = new Set(desired.runJobs.map((j) => j.name));
+  const runJobDeletes = planRunJobDeletes(d, runJobs, wantedRunJobs, ['no longer in the manifest']);
   return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined),
     ...planRunJobUpserts(desired, runJobs, actual.runJobExecutors ?? new Map()), topic, ...planTrigger(desired, actual),
     ...planJobs(desired, actual.jobs), ...runJobDeletes, ...serviceDeletes];

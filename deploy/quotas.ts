@@ -76,7 +76,8 @@ export function quotaFindings(c: QuotaCounts): QuotaFinding[] {
     out.push({ level: 'warn', rule: QUOTAS.runServices, found: `${c.servicesAfter} services in the region: creates past the project's limit fail (split the deployment over regions or projects)` });
   }
   if ((c.runJobsAfter ?? 0) > RUN_JOBS_PER_REGION) {
-    out.push({ level: 'warn', rule: QUOTAS.runJobs, found: `${c.runJobsAfter} Cloud Run jobs in the region: creates past the project's limit fail` });
+    const found = `${c.runJobsAfter} Cloud Run jobs in the region: creates past the project's limit fail`;
+    out.push({ level: 'warn', rule: QUOTAS.runJobs, found });
   }
   if (c.schedulerWrites > SCHEDULER_WRITES_PER_MINUTE) {
     const minutes = Math.ceil(c.schedulerWrites / SCHEDULER_WRITES_PER_MINUTE);
@@ -105,7 +106,10 @@ export function planCounts(actual: ActualState, actions: readonly Action[]): Quo
 export function manifestCounts(m: Manifest): QuotaCounts {
   const jobs = m.notebooks.reduce((k, nb) => k + nb.schedules.length, 0);
   const runJobs = m.notebooks.filter((nb) => nb.execution === 'job').length;
-  return { jobsAfter: jobs, servicesAfter: m.notebooks.length - runJobs, schedulerWrites: jobs, runWrites: 2 * m.notebooks.length, runJobsAfter: runJobs };
+  return {
+    jobsAfter: jobs, servicesAfter: m.notebooks.length - runJobs, schedulerWrites: jobs, runWrites: 2 * m.notebooks.length,
+    runJobsAfter: runJobs,
+  };
 }
 
 /** `LEVEL quota: FOUND: RULE (URL)`, one line a finding. */

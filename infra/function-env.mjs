@@ -59,8 +59,9 @@ if (!/^\d+$/.test(attempts) || Number(attempts) < 5 || Number(attempts) > 100) {
 }
 
 const jobs = args.get('--allowed-jobs');
-if (jobs !== undefined && !/^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z]+-[a-z]+[0-9]+\/jobs\/[a-z][a-z0-9-]*-\*$/.test(jobs)) {
-  fail(`--allowed-jobs ${jobs}: expected projects/PROJECT/locations/REGION/jobs/DEPLOYMENT-* (the deployment's own jobs)`);
+const JOBS_PATTERN = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z]+-[a-z]+[0-9]+\/jobs\/[a-z][a-z0-9-]*-\*$/;
+if (jobs !== undefined && !JOBS_PATTERN.test(jobs)) {
+  fail(`--allowed-jobs ${jobs}: expected projects/PROJECT/locations/REGION/jobs/DEPLOYMENT-* (the deployment's jobs)`);
 }
 
 const env = {

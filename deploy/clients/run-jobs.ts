@@ -40,7 +40,10 @@ export async function listRunJobs(client: JobsClient, location: string): Promise
     const out: ActualRunJob[] = [];
     let pageToken = '';
     do {
-      const [jobs, next] = await client.listJobs({ parent: location, pageSize: LIST_PAGE_SIZE, pageToken }, { autoPaginate: false });
+      const [jobs, next] = await client.listJobs(
+        { parent: location, pageSize: LIST_PAGE_SIZE, pageToken },
+        { autoPaginate: false },
+      );
       out.push(...jobs.map(toActual));
       pageToken = next?.pageToken ?? '';
     } while (pageToken !== '');
@@ -61,12 +64,18 @@ function ownedFields(current: IJob, spec: RunJobSpec): IJob {
   task.maxRetries = spec.maxRetries;
   if (spec.serviceAccount !== undefined) task.serviceAccount = spec.serviceAccount;
   const [first, ...others] = task.containers ?? [{}];
-  task.containers = [{
-    ...first,
-    image: spec.image,
-    command: [...JOB_COMMAND],
-    resources: { ...(first?.resources ?? {}), limits: { ...(first?.resources?.limits ?? {}), cpu: spec.cpu, memory: spec.memory } },
-  }, ...others];
+  task.containers = [
+    {
+      ...first,
+      image: spec.image,
+      command: [...JOB_COMMAND],
+      resources: {
+        ...(first?.resources ?? {}),
+        limits: { ...(first?.resources?.limits ?? {}), cpu: spec.cpu, memory: spec.memory },
+      },
+    },
+    ...others,
+  ];
   exec.template = task;
   return { ...current, labels: { ...(current.labels ?? {}), ...spec.labels }, template: exec };
 }
@@ -84,9 +93,23 @@ export async function createRunJob(client: JobsClient, spec: RunJobSpec): Promis
 }
 
 /** Output-only fields of a Job: never sent back. */
-const OUTPUT_ONLY = ['uid', 'generation', 'createTime', 'updateTime', 'deleteTime', 'expireTime', 'creator', 'lastModifier',
-  'observedGeneration', 'terminalCondition', 'conditions', 'executionCount', 'latestCreatedExecution', 'reconciling',
-  'satisfiesPzs'] as const;
+const OUTPUT_ONLY = [
+  'uid',
+  'generation',
+  'createTime',
+  'updateTime',
+  'deleteTime',
+  'expireTime',
+  'creator',
+  'lastModifier',
+  'observedGeneration',
+  'terminalCondition',
+  'conditions',
+  'executionCount',
+  'latestCreatedExecution',
+  'reconciling',
+  'satisfiesPzs',
+] as const;
 
 /** Sets the fields nbtrigger owns on a job (read, edit, send back with the etag read) and waits. */
 export async function updateRunJob(client: JobsClient, spec: RunJobSpec): Promise<ActualRunJob> {
@@ -94,7 +117,9 @@ export async function updateRunJob(client: JobsClient, spec: RunJobSpec): Promis
     const [current] = await client.getJob({ name: spec.name });
     const read: Record<string, unknown> = { ...current };
     for (const k of OUTPUT_ONLY) delete read[k];
-    const [op] = await client.updateJob({ job: ownedFields({ ...(read as IJob), name: spec.name, etag: current.etag ?? '' }, spec) });
+    const [op] = await client.updateJob({
+      job: ownedFields({ ...(read as IJob), name: spec.name, etag: current.etag ?? '' }, spec),
+    });
     const [job] = await op.promise();
     return toActual(job);
   } catch (e) {
@@ -116,7 +141,9 @@ export async function deleteRunJob(client: JobsClient, name: string): Promise<vo
 export async function getJobExecutors(client: JobsClient, name: string): Promise<string[]> {
   try {
     const [policy] = await client.getIamPolicy({ resource: name });
-    return (policy.bindings ?? []).filter((b) => b.role === JOBS_EXECUTOR_WITH_OVERRIDES && !b.condition).flatMap((b) => b.members ?? []);
+    return (policy.bindings ?? [])
+      .filter((b) => b.role === JOBS_EXECUTOR_WITH_OVERRIDES && !b.condition)
+      .flatMap((b) => b.members ?? []);
   } catch (e) {
     throw apiError(`read the IAM policy of ${name}`, e);
   }
@@ -152,7 +179,8 @@ function toActual(j: IJob): ActualRunJob {
   const limits = c?.resources?.limits ?? {};
   if (limits.cpu !== undefined) out.cpu = limits.cpu;
   if (limits.memory !== undefined) out.memory = limits.memory;
-  if (task.timeout?.seconds !== undefined && task.timeout.seconds !== null) out.timeoutSeconds = Number(task.timeout.seconds);
+  if (task.timeout?.seconds !== undefined && task.timeout.seconds !== null)
+    out.timeoutSeconds = Number(task.timeout.seconds);
   if (task.maxRetries !== undefined && task.maxRetries !== null) out.maxRetries = Number(task.maxRetries);
   if (task.serviceAccount) out.serviceAccount = task.serviceAccount;
   return out;

@@ -38,13 +38,17 @@ notebooks:
     file: quick.ipynb
     service: {image: "gcr.io/p/nb:1"}
     schedules: [{name: quick-daily, cron: "0 6 * * *"}]
-${opts.withLong === false ? '' : `  - name: long
+${
+  opts.withLong === false
+    ? ''
+    : `  - name: long
     file: long.ipynb
     execution: job
     service: {image: "gcr.io/p/nb:1"}
     job: {cpu: 2, memory: 4Gi, maxRetries: 1}
     schedules: [{name: long-weekly, cron: "0 1 * * 0", timeouts: {run: "${opts.run ?? '48h'}"}, parameters: {n: 3}}]
-`}`;
+`
+}`;
 
 test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
@@ -80,11 +84,21 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
     assert.equal(Number(task.maxRetries), 1);
     assert.equal(job.labels['nbtrigger-deployment'], 'jd');
     const policy = run.jobs.policies.get(longJob);
-    assert.ok(policy.bindings.some((b: { role: string; members: string[] }) =>
-      b.role === 'roles/run.jobsExecutorWithOverrides' && b.members.includes(FN)), JSON.stringify(policy.bindings));
+    assert.ok(
+      policy.bindings.some(
+        (b: { role: string; members: string[] }) =>
+          b.role === 'roles/run.jobsExecutorWithOverrides' && b.members.includes(FN),
+      ),
+      JSON.stringify(policy.bindings),
+    );
     const weekly = sch.jobs.get(`${LOC}/jobs/jd_long-weekly`);
     const data = JSON.parse(Buffer.from(weekly.pubsubTarget.data).toString('utf8'));
-    assert.deepEqual(data, { job: longJob, notebook: '/long.ipynb', timeouts: { runSeconds: 48 * 3600 }, parameters: { n: 3 } });
+    assert.deepEqual(data, {
+      job: longJob,
+      notebook: '/long.ipynb',
+      timeouts: { runSeconds: 48 * 3600 },
+      parameters: { n: 3 },
+    });
     const daily = Buffer.from(sch.jobs.get(`${LOC}/jobs/jd_quick-daily`).pubsubTarget.data).toString('utf8');
     assert.ok(!daily.includes('"job"'), daily);
   });
@@ -94,7 +108,16 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
     const schBefore = sch.mutatingCalls().length;
     const counts = run.counts();
     await deploy(c, m);
-    assert.equal(run.mutatingCalls().length - runBefore, 0, JSON.stringify(run.mutatingCalls().slice(runBefore).map((x) => x.method)));
+    assert.equal(
+      run.mutatingCalls().length - runBefore,
+      0,
+      JSON.stringify(
+        run
+          .mutatingCalls()
+          .slice(runBefore)
+          .map((x) => x.method),
+      ),
+    );
     assert.equal(sch.mutatingCalls().length - schBefore, 0);
     const after = run.counts();
     assert.equal((after.ListJobs ?? 0) - (counts.ListJobs ?? 0), 1, 'one ListJobs page');
@@ -103,7 +126,10 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
 
   await t.test('a job of that name not made by nbtrigger is a conflict; nothing is written', async () => {
     run.jobs.put(`${LOC}/jobs/jd-other`, { labels: { owner: 'someone' } });
-    const other = parseManifest(yaml().replace('name: long\n', 'name: other\n').replace('long.ipynb', 'other.ipynb'), 'm.yaml');
+    const other = parseManifest(
+      yaml().replace('name: long\n', 'name: other\n').replace('long.ipynb', 'other.ipynb'),
+      'm.yaml',
+    );
     const before = run.mutatingCalls().length;
     await assert.rejects(deploy(c, other), /runjob .*jd-other exists but was not made by nbtrigger/);
     assert.equal(run.mutatingCalls().length, before);
@@ -122,9 +148,18 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
     jobFaults.failWhen = { method: 'CreateJob', resource: /\/jobs\/jd-long$/ };
     const done = await deploy(c, m);
     jobFaults.failWhen = undefined;
-    assert.deepEqual(done.failures.map((f) => [f.resource, f.name]).sort(),
-      [['job', `${LOC}/jobs/jd_long-weekly`], ['runjob', longJob]], 'the grant of the failed job is not attempted');
-    assert.match(done.failures.find((f) => f.resource === 'job')!.error.message, /not written: its Cloud Run job jd-long failed/);
+    assert.deepEqual(
+      done.failures.map((f) => [f.resource, f.name]).sort(),
+      [
+        ['job', `${LOC}/jobs/jd_long-weekly`],
+        ['runjob', longJob],
+      ],
+      'the grant of the failed job is not attempted',
+    );
+    assert.match(
+      done.failures.find((f) => f.resource === 'job')!.error.message,
+      /not written: its Cloud Run job jd-long failed/,
+    );
     assert.ok(!sch.jobs.has(`${LOC}/jobs/jd_long-weekly`));
     assert.ok(sch.jobs.has(`${LOC}/jobs/jd_quick-daily`));
     const again = await deploy(c, m);
@@ -132,7 +167,7 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
     assert.ok(run.jobs.jobs.has(longJob) && sch.jobs.has(`${LOC}/jobs/jd_long-weekly`));
   });
 
-  await t.test('destroy deletes the deployment\'s Cloud Run jobs', async () => {
+  await t.test("destroy deletes the deployment's Cloud Run jobs", async () => {
     assert.ok(run.jobs.jobs.has(longJob));
     const actions = await applyDestroy(c, m);
     assert.ok(actions.some((a) => a.resource === 'runjob' && a.op === 'delete'));
@@ -141,7 +176,7 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
   });
 });
 
-test('plan --check refuses a run over 168 h in job mode and over the function\'s limit in service mode, before any call', async () => {
+test('plan --check refuses a run over 168 h (job mode) and over 510 s (service mode), before any call', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nbt-jobs-'));
   const file = join(dir, 'm.yaml');
   await writeFile(file, yaml({ run: '169h' }));
@@ -154,7 +189,12 @@ test('plan --check refuses a run over 168 h in job mode and over the function\'s
   await writeFile(file, yaml({ run: '168h' }).replace('maxRetries: 1', 'maxRetries: 1, timeout: 168h'));
   const ok = await runCli(['plan', '--check', '-f', file], { env, timeoutMs: 60_000 });
   assert.equal(ok.code, 0, ok.stderr);
-  await writeFile(file, yaml({ run: '2h' }).replace('    execution: job\n', '').replace('    job: {cpu: 2, memory: 4Gi, maxRetries: 1}\n', ''));
+  await writeFile(
+    file,
+    yaml({ run: '2h' })
+      .replace('    execution: job\n', '')
+      .replace('    job: {cpu: 2, memory: 4Gi, maxRetries: 1}\n', ''),
+  );
   const service = await runCli(['plan', '--check', '-f', file], { env, timeoutMs: 60_000 });
   assert.notEqual(service.code, 0);
   assert.match(service.stderr, /510 s.*functions\/docs\/configuring\/timeout/);

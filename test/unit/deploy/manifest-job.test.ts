@@ -55,7 +55,7 @@ test('the task timeout follows the longest run (plus the margin), up to 168 h', 
   assert.equal(parse(yaml(runs('1h', '168h'))).notebooks[0]!.job!.timeoutSeconds, MAX_JOB_TASK_SECONDS);
 });
 
-test('timeouts.run: 168 h in job mode, the function\'s 510 s in service mode, each naming its rule', () => {
+test("timeouts.run: 168 h in job mode, the function's 510 s in service mode, each naming its rule", () => {
   const sched = (run: string): string => `    schedules: [{name: a, cron: "0 1 * * *", timeouts: {run: "${run}"}}]\n`;
   assert.equal(problems(yaml(`    execution: job\n${sched('168h')}`)), '');
   const over = problems(yaml(`    execution: job\n${sched('169h')}`));
@@ -71,43 +71,70 @@ test('timeouts.run: 168 h in job mode, the function\'s 510 s in service mode, ea
 test('job settings are checked against the Jobs rules before any call', () => {
   const job = (settings: string): string => problems(yaml(`    execution: job\n    job: {${settings}}\n`));
   assert.equal(job('cpu: 2, memory: 8Gi, maxRetries: 10, timeout: 168h'), '');
-  assert.match(job('maxRetries: 11'), /job\.maxRetries: maxRetries 11: max retries per task is an integer from 0 to 10 \(https:\/\/cloud\.google\.com\/run\/docs\/configuring\/max-retries\)/);
+  assert.match(
+    job('maxRetries: 11'),
+    new RegExp('job\\.maxRetries: maxRetries 11: max retries per task is an integer from 0 to 10 '
+      + '\\(https://cloud\\.google\\.com/run/docs/configuring/max-retries\\)'),
+  );
   assert.match(job('maxRetries: "3"'), /job\.maxRetries: expected an integer/);
   assert.match(job('timeout: 169h'), /job\.timeout: task timeout 608400 s: .*168 hours.*task-timeout/);
   assert.match(job('cpu: 3'), /job\.cpu: .*jobs\/cpu/);
   assert.match(job('cpu: 1, memory: 8Gi'), /job\.memory: .*memory per CPU/);
-  assert.match(problems(yaml(`    execution: job
+  assert.match(
+    problems(
+      yaml(`    execution: job
     job: {timeout: 1h}
     schedules: [{name: a, cron: "0 1 * * *", timeouts: {run: 2h}}]
-`)), /job\.timeout: task timeout 3600 s is shorter than a schedule's timeouts\.run \(7200 s\)/);
+`),
+    ),
+    /job\.timeout: task timeout 3600 s is shorter than a schedule's timeouts\.run \(7200 s\)/,
+  );
   assert.match(job('retries: 1'), /unknown field "retries"/);
 });
 
 test('job: without execution: job is refused; a bad execution is named', () => {
-  assert.match(problems(yaml('    job: {cpu: 2}\n')), /notebooks\[0\]\.job: job settings apply only to a notebook with "execution: job"/);
+  assert.match(
+    problems(yaml('    job: {cpu: 2}\n')),
+    /notebooks\[0\]\.job: job settings apply only to a notebook with "execution: job"/,
+  );
   assert.match(problems(yaml('    execution: batch\n')), /notebooks\[0\]\.execution: expected one of service, job/);
 });
 
-test('a job-mode notebook\'s job name begins with the deployment\'s prefix (ALLOWED_JOBS)', () => {
-  const text = yaml('    execution: job\n').replace('service: {image: "gcr.io/p/nb:1"}', 'service: {name: other-long, image: "gcr.io/p/nb:1"}');
+test("a job-mode notebook's job name begins with the deployment's prefix (ALLOWED_JOBS)", () => {
+  const text = yaml('    execution: job\n').replace(
+    'service: {image: "gcr.io/p/nb:1"}',
+    'service: {name: other-long, image: "gcr.io/p/nb:1"}',
+  );
   assert.match(problems(text), /service\.name: .*must begin with "rep-".*projects\/P\/locations\/R|rep-\*/);
 });
 
 test('desired state: a job-mode notebook is a Cloud Run job, not a service; its schedule names the job', () => {
-  const m = parse(yaml(`    execution: job
+  const m = parse(
+    yaml(`    execution: job
     schedules: [{name: weekly, cron: "0 1 * * 0", timeouts: {run: 30h}, output: "gs://b/o/"}]
-`));
+`),
+  );
   const d = desiredState(m);
   assert.deepEqual(d.services, []);
-  assert.deepEqual(d.runJobs.map((j) => [j.name, j.timeoutSeconds]), [['projects/my-project/locations/europe-west1/jobs/rep-long', 30 * 3600 + 600]]);
+  assert.deepEqual(
+    d.runJobs.map((j) => [j.name, j.timeoutSeconds]),
+    [['projects/my-project/locations/europe-west1/jobs/rep-long', 30 * 3600 + 600]],
+  );
   const data = JSON.parse(Buffer.from(d.jobs[0]!.data!, 'base64').toString('utf8'));
-  assert.deepEqual(data, { job: 'projects/my-project/locations/europe-west1/jobs/rep-long', notebook: '/long.ipynb',
-    timeouts: { runSeconds: 30 * 3600 }, output: 'gs://b/o/' });
+  assert.deepEqual(data, {
+    job: 'projects/my-project/locations/europe-west1/jobs/rep-long',
+    notebook: '/long.ipynb',
+    timeouts: { runSeconds: 30 * 3600 },
+    output: 'gs://b/o/',
+  });
 });
 
 test('jobViolations: each Jobs rule, with its link', () => {
   const ok = { cpu: '1', memory: '512Mi' };
-  assert.deepEqual(jobViolations({ ...ok, timeoutSeconds: MAX_JOB_TASK_SECONDS, maxRetries: 0, taskCount: 10_000, parallelism: 0 }), []);
+  assert.deepEqual(
+    jobViolations({ ...ok, timeoutSeconds: MAX_JOB_TASK_SECONDS, maxRetries: 0, taskCount: 10_000, parallelism: 0 }),
+    [],
+  );
   const text = (v: Parameters<typeof jobViolations>[0]): string => jobViolations(v).map(violationText).join('\n');
   assert.match(text({ ...ok, timeoutSeconds: 0 }), /task-timeout/);
   assert.match(text({ ...ok, timeoutSeconds: MAX_JOB_TASK_SECONDS + 1 }), /168 hours/);
@@ -124,7 +151,7 @@ test('jobViolations: each Jobs rule, with its link', () => {
   assert.equal(text({ cpu: '0.5', memory: '512Mi' }), '');
 });
 
-test('quotas: a job-mode notebook counts as a Cloud Run job, not a service; past 1000 jobs a warning names the quota', () => {
+test('quotas: a job-mode notebook counts as a Cloud Run job, not a service; past 1000, a warning', () => {
   const c = manifestCounts(parse(yaml('    execution: job\n')));
   assert.equal(c.servicesAfter, 0);
   assert.equal(c.runJobsAfter, 1);

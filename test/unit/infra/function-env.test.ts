@@ -75,9 +75,10 @@ test('function-env: refuses what would hand out the token, and bad values', () =
 test('function-env: ALLOWED_JOBS is the deployment\'s own jobs; a pattern without a prefix is refused', () => {
   const ok = run('', ['--allowed-jobs', 'projects/my-project/locations/europe-west1/jobs/reports-*']);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.equal((parse(ok.stdout) as Record<string, string>).ALLOWED_JOBS, 'projects/my-project/locations/europe-west1/jobs/reports-*');
+  const loc = 'projects/my-project/locations/europe-west1';
+  assert.equal((parse(ok.stdout) as Record<string, string>).ALLOWED_JOBS, `${loc}/jobs/reports-*`);
   assert.equal((parse(run('').stdout) as Record<string, string>).ALLOWED_JOBS, undefined, 'none without --allowed-jobs');
-  for (const bad of ['projects/my-project/locations/europe-west1/jobs/*', 'projects/my-project/locations/europe-west1/jobs/reports-x']) {
+  for (const bad of [`${loc}/jobs/*`, `${loc}/jobs/reports-x`]) {
     const r = run('', ['--allowed-jobs', bad]);
     assert.equal(r.status, 2, bad);
     assert.match(r.stderr, /--allowed-jobs/);

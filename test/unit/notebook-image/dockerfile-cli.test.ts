@@ -39,18 +39,28 @@ function cliStageProblems(text: string): string[] {
   else if (Number(m[1]) < 22) problems.push(`the CLI stage runs Node ${m[1]}; the image needs Node 22 or newer`);
   const start = all.indexOf(cli);
   const stage = all.slice(start + 1, all.indexOf(froms[froms.indexOf(cli) + 1] ?? all[all.length - 1]!));
-  if (!stage.some((x) => x.keyword === 'RUN' && /node scripts\/bundle-cli\.mjs/.test(x.raw))) problems.push(`the CLI stage does not build ${BUNDLE}`);
-  if (!stage.some((x) => x.keyword === 'RUN' && /npm ci\b/.test(x.raw))) problems.push('the CLI stage does not install the locked packages (npm ci)');
+  if (!stage.some((x) => x.keyword === 'RUN' && /node scripts\/bundle-cli\.mjs/.test(x.raw)))
+    problems.push(`the CLI stage does not build ${BUNDLE}`);
+  if (!stage.some((x) => x.keyword === 'RUN' && /npm ci\b/.test(x.raw)))
+    problems.push('the CLI stage does not install the locked packages (npm ci)');
   const last = finalStage(all);
   const from = (src: string): Instruction | undefined =>
-    last.find((x) => x.keyword === 'COPY' && x.flags.from === 'nbtrigger-cli' && x.args[0]?.replace(/\/+$/, '') === src);
+    last.find(
+      (x) => x.keyword === 'COPY' && x.flags.from === 'nbtrigger-cli' && x.args[0]?.replace(/\/+$/, '') === src,
+    );
   if (!from('/usr/local/bin/node')) problems.push('the final stage does not copy node from the CLI stage');
   const bundle = from('/src/dist/bundle');
   const modules = from('/src/node_modules');
   if (!bundle) problems.push('the final stage does not copy the CLI bundle');
   if (!modules) problems.push('the final stage does not copy the packages the bundle loads');
-  if (bundle && modules && bundle.args[1]!.replace(/dist\/bundle\/?$/, '') !== modules.args[1]!.replace(/node_modules\/?$/, '')) {
-    problems.push('the bundle and its node_modules are not in the same folder (the bundle would not find its packages)');
+  if (
+    bundle &&
+    modules &&
+    bundle.args[1]!.replace(/dist\/bundle\/?$/, '') !== modules.args[1]!.replace(/node_modules\/?$/, '')
+  ) {
+    problems.push(
+      'the bundle and its node_modules are not in the same folder (the bundle would not find its packages)',
+    );
   }
   const wrapper = last.find((x) => x.keyword === 'RUN' && x.raw.includes(`> /usr/local/bin/${JOB_COMMAND[0]}`));
   if (!wrapper) problems.push(`\`${JOB_COMMAND[0]}\` is not on the PATH (/usr/local/bin/${JOB_COMMAND[0]})`);
@@ -58,14 +68,24 @@ function cliStageProblems(text: string): string[] {
     problems.push(`/usr/local/bin/${JOB_COMMAND[0]} does not run ${BUNDLE} or is not executable`);
   }
   // The local server's configs, read from PROJECT_ROOT/notebook-image/ (the CLI's package.json folder).
-  if (!last.some((x) => x.keyword === 'RUN' && x.raw.includes('ln -s /opt/nbtrigger /opt/nbtrigger/cli/notebook-image'))) {
-    problems.push('the CLI\'s notebook-image/ folder (/opt/nbtrigger/cli/notebook-image) is not linked to /opt/nbtrigger');
+  if (
+    !last.some((x) => x.keyword === 'RUN' && x.raw.includes('ln -s /opt/nbtrigger /opt/nbtrigger/cli/notebook-image'))
+  ) {
+    problems.push(
+      "the CLI's notebook-image/ folder (/opt/nbtrigger/cli/notebook-image) is not linked to /opt/nbtrigger",
+    );
   }
   const named = [...LOCAL_SERVER.matchAll(/join\(PROJECT_ROOT, 'notebook-image', '([\w.-]+)'\)/g)].map((x) => x[1]!);
   for (const f of named) {
-    const copied = last.some((x) => x.keyword === 'COPY' && x.flags.from === undefined
-      && x.args.slice(0, -1).includes(`notebook-image/${f}`) && x.args.at(-1)!.replace(/\/+$/, '') === '/opt/nbtrigger');
-    if (!copied) problems.push(`notebook-image/${f}, which the CLI's local server reads, is not copied to /opt/nbtrigger/`);
+    const copied = last.some(
+      (x) =>
+        x.keyword === 'COPY' &&
+        x.flags.from === undefined &&
+        x.args.slice(0, -1).includes(`notebook-image/${f}`) &&
+        x.args.at(-1)!.replace(/\/+$/, '') === '/opt/nbtrigger',
+    );
+    if (!copied)
+      problems.push(`notebook-image/${f}, which the CLI's local server reads, is not copied to /opt/nbtrigger/`);
   }
   return problems;
 }
@@ -81,12 +101,27 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['Node on alpine', (s) => s.replace(/-bookworm-slim@/, '-alpine@'), /pinned by digest/],
   ['no bundle built', (s) => s.replace(' && node scripts/bundle-cli.mjs', ''), /does not build/],
   ['node not copied', (s) => s.replace(/^COPY --from=nbtrigger-cli \/usr\/local\/bin\/node .*$/m, ''), /copy node/],
-  ['bundle not copied', (s) => s.replace(/^COPY --from=nbtrigger-cli \/src\/dist\/bundle\/ .*$/m, ''), /copy the CLI bundle/],
-  ['packages elsewhere', (s) => s.replace('/opt/nbtrigger/cli/node_modules/', '/opt/other/node_modules/'), /same folder/],
+  [
+    'bundle not copied',
+    (s) => s.replace(/^COPY --from=nbtrigger-cli \/src\/dist\/bundle\/ .*$/m, ''),
+    /copy the CLI bundle/,
+  ],
+  [
+    'packages elsewhere',
+    (s) => s.replace('/opt/nbtrigger/cli/node_modules/', '/opt/other/node_modules/'),
+    /same folder/,
+  ],
   ['no nbtrigger on the PATH', (s) => s.replace('> /usr/local/bin/nbtrigger', '> /tmp/nbtrigger'), /not on the PATH/],
-  ['configs not linked', (s) => s.replace(' && ln -s /opt/nbtrigger /opt/nbtrigger/cli/notebook-image \\\n', ' \\\n'), /not linked/],
-  ['kernel config not beside the others', (s) => s.replace(' \\\n     notebook-image/ipython_kernel_config.py /opt/nbtrigger/', ' /opt/nbtrigger/'),
-    /ipython_kernel_config\.py, which the CLI's local server reads/],
+  [
+    'configs not linked',
+    (s) => s.replace(' && ln -s /opt/nbtrigger /opt/nbtrigger/cli/notebook-image \\\n', ' \\\n'),
+    /not linked/,
+  ],
+  [
+    'kernel config not beside the others',
+    (s) => s.replace(' \\\n     notebook-image/ipython_kernel_config.py /opt/nbtrigger/', ' /opt/nbtrigger/'),
+    /ipython_kernel_config\.py, which the CLI's local server reads/,
+  ],
   ['wrapper not executable', (s) => s.replace('chmod 0755 /usr/local/bin/nbtrigger', 'true'), /not executable/],
 ];
 for (const [name, mutate, why] of broken) {

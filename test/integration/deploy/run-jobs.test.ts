@@ -124,6 +124,22 @@ test('job-mode notebooks: deploy, no-change deploy, conflict, prune, destroy', {
     assert.equal((after.GetJob ?? 0) - (counts.GetJob ?? 0), 0, 'never a get per job');
   });
 
+  await t.test('a changed setting updates the job, keeping what was set by hand', async () => {
+    const stored = run.jobs.jobs.get(longJob);
+    stored.template.template.containers[0].env = [{ name: 'BY_HAND', value: '1' }];
+    const counts = run.counts();
+    const done = await deploy(c, parseManifest(yaml().replace('cpu: 2, memory: 4Gi', 'cpu: 4, memory: 4Gi'), 'm.yaml'));
+    assert.deepEqual(done.failures, []);
+    const update = done.actions.find((a) => a.resource === 'runjob' && a.op === 'update');
+    assert.deepEqual(update?.changes, ['cpu: "2" → "4"']);
+    const job = run.jobs.jobs.get(longJob);
+    assert.equal(job.template.template.containers[0].resources.limits.cpu, '4');
+    const env = job.template.template.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]);
+    assert.deepEqual(env, [['BY_HAND', '1']], 'the variable set by hand is kept');
+    assert.equal((run.counts().UpdateJob ?? 0) - (counts.UpdateJob ?? 0), 1);
+    await deploy(c, m);
+  });
+
   await t.test('a job of that name not made by nbtrigger is a conflict; nothing is written', async () => {
     run.jobs.put(`${LOC}/jobs/jd-other`, { labels: { owner: 'someone' } });
     const other = parseManifest(

@@ -10,8 +10,11 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type NotebookObjectSpec, type ServiceSpec } from './desired.js';
+import {
+  INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type NotebookObjectSpec, type RunJobSpec, type ServiceSpec,
+} from './desired.js';
 import type { ActualSubscription } from './clients/pubsub.js';
+import { planRunJobDeletes, planRunJobUpserts, type ActualRunJob } from './plan-runjobs.js';
 
 export type { ActualSubscription } from './clients/pubsub.js';
 export type JobState = 'STATE_UNSPECIFIED' | 'ENABLED' | 'PAUSED' | 'DISABLED' | 'UPDATE_FAILED';
@@ -65,10 +68,15 @@ export interface ActualState {
   deadLetterTopicExists?: boolean;
   /** The `gs://` notebook objects of the desired state that exist (read only for those). */
   notebookObjects?: ReadonlySet<string>;
+  /** Every Cloud Run job in the location (undefined: none read). */
+  runJobs?: ActualRunJob[];
+  /** Members holding roles/run.jobsExecutorWithOverrides, per Cloud Run job name (existing jobs nbtrigger wants). */
+  runJobExecutors?: ReadonlyMap<string, string[]>;
 }
 
 export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
-export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription' | 'notebook';
+/** `job`: a Cloud Scheduler job; `runjob`: a Cloud Run job; `runjob-iam`: who may start it; `notebook`: a gs:// upload. */
+export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription' | 'runjob' | 'runjob-iam' | 'notebook';
 
 /** One step of a plan. `changes` says what differs (for update) or why (conflict, noop notes). */
 export interface Action {
@@ -81,6 +89,7 @@ export interface Action {
   notes?: string[];
   service?: ServiceSpec;
   job?: JobSpec;
+  runJob?: RunJobSpec;
   iam?: { add: string[]; remove: string[] };
   deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
   upload?: NotebookObjectSpec;
@@ -106,8 +115,12 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
   const wanted = new Set(desired.services.map((s) => s.name));
   const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
-  return [...planNotebooks(desired, actual), ...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planTrigger(desired, actual),
-    ...planJobs(desired, actual.jobs), ...serviceDeletes];
+  const runJobs = actual.runJobs ?? [];
+  const wantedRunJobs = new Set(desired.runJobs.map((j) => j.name));
+  const runJobDeletes = planRunJobDeletes(d, runJobs, wantedRunJobs, ['no longer in the manifest']);
+  return [...planNotebooks(desired, actual), ...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined),
+    ...planRunJobUpserts(desired, runJobs, actual.runJobExecutors ?? new Map()), topic, ...planTrigger(desired, actual),
+    ...planJobs(desired, actual.jobs), ...runJobDeletes, ...serviceDeletes];
 }
 
 /**
@@ -178,7 +191,7 @@ export function planDestroy(deployment: string, topicName: string, actual: Actua
   const topic: Action[] = !actual.topic ? []
     : isManagedBy(actual.topic.labels, deployment) ? [{ resource: 'topic', op: 'delete', name: topicName, changes: [] }]
     : [{ resource: 'topic', op: 'noop', name: topicName, changes: ['not made by nbtrigger: kept'] }];
-  return [...jobs, ...services, ...topic];
+  return [...jobs, ...planRunJobDeletes(deployment, actual.runJobs ?? [], new Set(), []), ...services, ...topic];
 }
 
 function planService(spec: ServiceSpec, cur: ActualService | undefined, deployment: string): Action {

@@ -21,6 +21,8 @@ export const SCHEDULER_WRITES_PER_MINUTE = 500;
 /** Cloud Run: "Service: maximum number of services, 1000, per project and region". */
 export const RUN_SERVICES_PER_REGION = 1000;
 /** From this many Cloud Run writes in one deploy, plan says that the per-region write quota paces them (nbtrigger's threshold). */
+/** Cloud Run jobs per project and region (https://cloud.google.com/run/quotas). */
+export const RUN_JOBS_PER_REGION = 1000;
 export const RUN_WRITES_NOTE_FROM = 100;
 
 export const QUOTAS = {
@@ -35,6 +37,10 @@ export const QUOTAS = {
   runServices: {
     id: 'run.services-per-region', url: RUN_QUOTAS,
     text: `Cloud Run allows ${RUN_SERVICES_PER_REGION} services per project and region`,
+  },
+  runJobs: {
+    id: 'run.jobs-per-region', url: RUN_QUOTAS,
+    text: `Cloud Run allows ${RUN_JOBS_PER_REGION} jobs per project and region`,
   },
   runWrites: {
     id: 'run.admin-write-rate', url: RUN_QUOTAS,
@@ -54,6 +60,8 @@ export interface QuotaCounts {
   servicesAfter: number;
   schedulerWrites: number;
   runWrites: number;
+  /** Cloud Run jobs (job-mode notebooks) in the region after the plan; undefined: none counted. */
+  runJobsAfter?: number;
 }
 
 /** The findings for `c`, most serious first. */
@@ -66,6 +74,10 @@ export function quotaFindings(c: QuotaCounts): QuotaFinding[] {
   }
   if (c.servicesAfter > RUN_SERVICES_PER_REGION) {
     out.push({ level: 'warn', rule: QUOTAS.runServices, found: `${c.servicesAfter} services in the region: creates past the project's limit fail (split the deployment over regions or projects)` });
+  }
+  if ((c.runJobsAfter ?? 0) > RUN_JOBS_PER_REGION) {
+    const found = `${c.runJobsAfter} Cloud Run jobs in the region: creates past the project's limit fail`;
+    out.push({ level: 'warn', rule: QUOTAS.runJobs, found });
   }
   if (c.schedulerWrites > SCHEDULER_WRITES_PER_MINUTE) {
     const minutes = Math.ceil(c.schedulerWrites / SCHEDULER_WRITES_PER_MINUTE);
@@ -85,14 +97,19 @@ export function planCounts(actual: ActualState, actions: readonly Action[]): Quo
     jobsAfter: actual.jobs.length - n('job', 'delete') + n('job', 'create'),
     servicesAfter: actual.services.length - n('service', 'delete') + n('service', 'create'),
     schedulerWrites: writes('job'),
-    runWrites: writes('service', 'iam'),
+    runWrites: writes('service', 'iam', 'runjob', 'runjob-iam'),
+    runJobsAfter: (actual.runJobs?.length ?? 0) - n('runjob', 'delete') + n('runjob', 'create'),
   };
 }
 
 /** Counts from the manifest alone (`plan --check`): as a first deploy into an empty region. */
 export function manifestCounts(m: Manifest): QuotaCounts {
   const jobs = m.notebooks.reduce((k, nb) => k + nb.schedules.length, 0);
-  return { jobsAfter: jobs, servicesAfter: m.notebooks.length, schedulerWrites: jobs, runWrites: 2 * m.notebooks.length };
+  const runJobs = m.notebooks.filter((nb) => nb.execution === 'job').length;
+  return {
+    jobsAfter: jobs, servicesAfter: m.notebooks.length - runJobs, schedulerWrites: jobs, runWrites: 2 * m.notebooks.length,
+    runJobsAfter: runJobs,
+  };
 }
 
 /** `LEVEL quota: FOUND: RULE (URL)`, one line a finding. */

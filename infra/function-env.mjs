@@ -2,7 +2,8 @@
 // Writes the runNotebook function's environment as a gcloud --env-vars-file (YAML; every value a
 // JSON string). Used by cloudbuild.yaml after `nbtrigger deploy --write-allowed-servers FILE`:
 //
-//   node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N > env.yaml
+//   node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N \
+//     [--allowed-jobs projects/P/locations/R/jobs/DEPLOYMENT-*] > env.yaml
 //
 // - ALLOWED_SERVERS: exactly the hosts the deployment's services have (the file deploy wrote, plus the
 //   manifest's own extra entries), checked with the function's own parser. A wildcard that matches
@@ -14,6 +15,9 @@
 //   deployment's bucket, and the notebook's own server (docs/security.md).
 // - NBTRIGGER_MAX_ATTEMPTS: the trigger subscription's max delivery attempts, so the last attempt records
 //   the failure and acknowledges; only a crash or a kill on the last attempt reaches the dead-letter topic.
+// - ALLOWED_JOBS (with --allowed-jobs): the Cloud Run jobs a message may start, the deployment's own
+//   (their ids begin with `DEPLOYMENT-`: deploy/manifest-job.ts). A pattern with no prefix (`jobs/*`)
+//   is refused: it would let whoever can publish start any job of the project.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -24,8 +28,8 @@ function fail(message) {
 const args = new Map();
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
-  if (!['--allowed-servers-file', '--bucket', '--max-attempts'].includes(argv[i]) || argv[i + 1] === undefined) {
-    fail('usage: node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N');
+  if (!['--allowed-servers-file', '--bucket', '--max-attempts', '--allowed-jobs'].includes(argv[i]) || argv[i + 1] === undefined) {
+    fail('usage: node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N [--allowed-jobs PATTERN]');
   }
   args.set(argv[i], argv[i + 1]);
 }
@@ -54,6 +58,12 @@ if (!/^\d+$/.test(attempts) || Number(attempts) < 5 || Number(attempts) > 100) {
   fail(`--max-attempts ${attempts}: Pub/Sub takes 5 to 100 delivery attempts`);
 }
 
+const jobs = args.get('--allowed-jobs');
+const JOBS_PATTERN = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z]+-[a-z]+[0-9]+\/jobs\/[a-z][a-z0-9-]*-\*$/;
+if (jobs !== undefined && !JOBS_PATTERN.test(jobs)) {
+  fail(`--allowed-jobs ${jobs}: expected projects/PROJECT/locations/REGION/jobs/DEPLOYMENT-* (the deployment's jobs)`);
+}
+
 const env = {
   NODE_ENV: 'production',
   ALLOWED_SERVERS: patterns.map((p) => p.text).join(','),
@@ -61,5 +71,6 @@ const env = {
   NBTRIGGER_OUTPUT: `gs://${bucket}/runs/`,
   ALLOWED_OUTPUTS: `gs://${bucket} server:`,
   NBTRIGGER_MAX_ATTEMPTS: attempts,
+  ...(jobs === undefined ? {} : { ALLOWED_JOBS: jobs }),
 };
 process.stdout.write(Object.entries(env).map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`).join(''));

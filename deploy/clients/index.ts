@@ -9,7 +9,7 @@
  * @module
  */
 import { credentials } from '@grpc/grpc-js';
-import { ServicesClient } from '@google-cloud/run';
+import { JobsClient, ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
 import { NbtError } from '../../functions/errors.js';
@@ -17,6 +17,11 @@ import { createNotebookStore, type NotebookStore } from './storage.js';
 
 export interface DeployClients {
   run: ServicesClient;
+  /**
+   * Cloud Run Jobs, on the same endpoint as `run`. Without it no Cloud Run job is read or
+   * written, and a manifest with a job-mode notebook is refused (deploy/apply-runjobs.ts).
+   */
+  runJobs?: JobsClient;
   scheduler: CloudSchedulerClient;
   pubsub: PubSub;
   /** Cloud Storage, for notebooks with a `source:` (its library is imported by its first call). */
@@ -48,11 +53,13 @@ function parseEndpoint(text: string, variable: string): Endpoint {
 export function createDeployClients(project: string, env: NodeJS.ProcessEnv = process.env): DeployClients {
   const runEnv = env.NBTRIGGER_RUN_ENDPOINT;
   const schedulerEnv = env.NBTRIGGER_SCHEDULER_ENDPOINT;
-  const run = new ServicesClient(runEnv ? insecureOptions(parseEndpoint(runEnv, 'NBTRIGGER_RUN_ENDPOINT')) : {});
+  const runOptions = runEnv ? insecureOptions(parseEndpoint(runEnv, 'NBTRIGGER_RUN_ENDPOINT')) : {};
+  const run = new ServicesClient(runOptions);
+  const runJobs = new JobsClient(runOptions);
   const scheduler = new CloudSchedulerClient(schedulerEnv ? insecureOptions(parseEndpoint(schedulerEnv, 'NBTRIGGER_SCHEDULER_ENDPOINT')) : {});
   const pubsub = createPubSub(project, env);
   // STORAGE_EMULATOR_HOST, when set, is read by the Storage client itself.
-  return { run, scheduler, pubsub, storage: createNotebookStore({ projectId: project }) };
+  return { run, runJobs, scheduler, pubsub, storage: createNotebookStore({ projectId: project }) };
 }
 
 /**
@@ -65,5 +72,5 @@ export function createPubSub(project: string, env: NodeJS.ProcessEnv = process.e
 
 /** Closes the clients' channels so the process can exit. */
 export async function closeDeployClients(c: DeployClients): Promise<void> {
-  await Promise.allSettled([c.run.close(), c.scheduler.close(), c.pubsub.close()]);
+  await Promise.allSettled([c.run.close(), c.runJobs?.close(), c.scheduler.close(), c.pubsub.close()]);
 }

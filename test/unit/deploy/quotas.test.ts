@@ -28,11 +28,11 @@ test('plan counts: what exists, less deletes, plus creates; writes by API', () =
   };
   const a = (resource: Action['resource'], op: Action['op']): Action => ({ resource, op, name: `${resource}-${op}`, changes: [] });
   const actions = [a('service', 'create'), a('iam', 'update'), a('service', 'noop'), a('job', 'create'), a('job', 'create'), a('job', 'delete'), a('job', 'noop')];
-  assert.deepEqual(planCounts(actual, actions), { jobsAfter: 1000, servicesAfter: 3, schedulerWrites: 3, runWrites: 2 });
+  assert.deepEqual(planCounts(actual, actions), { jobsAfter: 1000, servicesAfter: 3, schedulerWrites: 3, runWrites: 2, runJobsAfter: 0 });
 });
 
 test('the manifest alone: a first deploy of 2,501 notebooks × 2 schedules breaks the 5,000-job maximum', () => {
   const m = parseManifest(generatedManifest(2501), 'big.yaml');
-  assert.deepEqual(manifestCounts(m), { jobsAfter: 5002, servicesAfter: 2501, schedulerWrites: 5002, runWrites: 5002 });
+  assert.deepEqual(manifestCounts(m), { jobsAfter: 5002, servicesAfter: 2501, schedulerWrites: 5002, runWrites: 5002, runJobsAfter: 0 });
   assert.equal(quotaFindings(manifestCounts(m))[0]!.level, 'error');
 });

@@ -77,8 +77,8 @@ function problems(text: string): string[] {
     out.push('nbtrigger-deploy does not deploy the manifest on the built image and write the allowed servers');
   }
   if (!dep.includes(`--built-image ${IMAGE}`)) out.push('nbtrigger-deploy does not use this build\'s image');
-  if (!/node infra\/function-env\.mjs --allowed-servers-file \.allowed-servers \\\s+--bucket "\$\$\{bucket:-\$PROJECT_ID-nbtrigger-runs\}" --max-attempts \$\{_MAX_DELIVERY_ATTEMPTS\} > \.function-env\.yaml/.test(dep)) {
-    out.push('nbtrigger-deploy does not write .function-env.yaml from the allowed servers, the bucket and the max attempts');
+  if (!/node infra\/function-env\.mjs --allowed-servers-file \.allowed-servers \\\s+--bucket "\$\$\{bucket:-\$PROJECT_ID-nbtrigger-runs\}" --max-attempts \$\{_MAX_DELIVERY_ATTEMPTS\} \\\s+--allowed-jobs "projects\/\$PROJECT_ID\/locations\/\$\{_REGION\}\/jobs\/\$\$\{deployment\}-\*" > \.function-env\.yaml/.test(dep)) {
+    out.push('nbtrigger-deploy does not write .function-env.yaml from the allowed servers, the bucket, the max attempts and the allowed jobs');
   }
   if (!/cp -r dist\/functions \.function-source\/dist\/functions/.test(argv('stage-function'))) out.push('stage-function does not stage the compiled function');
   if (!argv('dead-letter').includes(`node bin/nbtrigger.js deploy -f \${_MANIFEST} \\\n  --built-image ${IMAGE}`)) out.push('dead-letter does not deploy again after the function (its trigger subscription)');
@@ -126,6 +126,7 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['any run.app service allowed', (s) => s.replace('      - --env-vars-file=.function-env.yaml\n', "      - --env-vars-file=.function-env.yaml\n      - --update-env-vars=ALLOWED_SERVERS=*.run.app\n"), /run\.app pattern|besides/],
   ['no function environment (no Firestore, no bucket, no allowlist)', (s) => s.replace('      - --env-vars-file=.function-env.yaml\n', ''), /lacks --env-vars-file/],
   ['the environment without the bucket', (s) => s.replace('--bucket "$${bucket:-$PROJECT_ID-nbtrigger-runs}" ', ''), /function-env\.yaml/],
+  ['every job allowed', (s) => s.replace('/jobs/$${deployment}-*"', '/jobs/*"'), /allowed jobs/],
   ['allowed servers not written', (s) => s.replace(' \\\n          --write-allowed-servers .allowed-servers', ''), /write the allowed servers/],
   ['the manifest deployed on a fixed tag', (s) => s.replace(`--built-image ${IMG}:$BUILD_ID \\\n          --write`, `--built-image ${IMG}:latest \\\n          --write`), /this build's image/],
   ['no dead-letter pass', (s) => s.replace(/ {2}# 10\. The trigger[\s\S]*?(?=images:)/, ''), /steps are|dead-letter/],

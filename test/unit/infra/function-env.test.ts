@@ -71,3 +71,16 @@ test('function-env: refuses what would hand out the token, and bad values', () =
   assert.match(run('a.example.com:443', ['--max-attempts', '4']).stderr, /5 to 100/);
   assert.match(run('a.example.com:443', ['--bucket', 'Bad_Bucket']).stderr, /not a bucket name/);
 });
+
+test('function-env: ALLOWED_JOBS is the deployment\'s own jobs; a pattern without a prefix is refused', () => {
+  const ok = run('', ['--allowed-jobs', 'projects/my-project/locations/europe-west1/jobs/reports-*']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const loc = 'projects/my-project/locations/europe-west1';
+  assert.equal((parse(ok.stdout) as Record<string, string>).ALLOWED_JOBS, `${loc}/jobs/reports-*`);
+  assert.equal((parse(run('').stdout) as Record<string, string>).ALLOWED_JOBS, undefined, 'none without --allowed-jobs');
+  for (const bad of [`${loc}/jobs/*`, `${loc}/jobs/reports-x`]) {
+    const r = run('', ['--allowed-jobs', bad]);
+    assert.equal(r.status, 2, bad);
+    assert.match(r.stderr, /--allowed-jobs/);
+  }
+});

@@ -12,6 +12,7 @@ import { offsetClock, startCron } from '../../../../cli/local/local-clock.js';
 import { findJob, localJobs, localOutput } from '../../../../cli/local/local-jobs.js';
 import { decodePublishRequest, encodePublishRequest, encodePublishResponse, readFields, type PublishRequest } from '../../../../cli/local/pubsub-wire.js';
 import { manifest } from '../../deploy/fixtures.js';
+import { parseManifest } from '../../../../deploy/manifest.js';
 
 const URLS = new Map([['reports-sales', 'http://127.0.0.1:40001'], ['reports-ops', 'http://127.0.0.1:40002']]);
 
@@ -81,4 +82,23 @@ test('cron: nothing fires before its time, and nothing after stop()', async () =
   cron.stop();
   await new Promise((r) => setTimeout(r, 400));
   assert.deepEqual(fired, [], 'stopped before 07:00');
+});
+
+test('a job-mode notebook runs locally on its local server, as a service-mode one does', () => {
+  const m = parseManifest(`
+name: rep
+project: my-project
+region: europe-west1
+notebooks:
+  - name: long
+    file: long.ipynb
+    execution: job
+    service: {image: "gcr.io/p/nb:1"}
+    schedules: [{name: weekly, cron: "0 1 * * 0", timeouts: {run: 30h}}]
+`, 'm.yaml');
+  const [job] = localJobs(m, new Map([['rep-long', 'http://127.0.0.1:40003']]));
+  const request = parseMessage(job!.text);
+  assert.deepEqual(request.server, { host: '127.0.0.1', port: 40003, secure: false });
+  assert.equal(request.notebook, 'long.ipynb');
+  assert.equal(request.timeouts.runSeconds, 30 * 3600);
 });

@@ -50,6 +50,10 @@ export const ErrorCodes = {
   IN_PROGRESS: { kind: 'infrastructure', retryable: true },
   /** Anything not classified: a bug in nbtrigger. Not retried (a retry would fail the same way). */
   INTERNAL: { kind: 'infrastructure', retryable: false },
+  /** Cloud Run could not start a job execution now (RESOURCE_EXHAUSTED, UNAVAILABLE): retry later. */
+  JOB_UNAVAILABLE: { kind: 'infrastructure', retryable: true },
+  /** Cloud Run refused to start the job (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT): final. */
+  JOB_REFUSED: { kind: 'input', retryable: false },
 } as const satisfies Record<string, { kind: ErrorKind; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -17,6 +17,7 @@ export const STATUS_COLORS: Record<RunStatus, string> = {
   timed_out: '#bf8700',
   error: '#6e7781',
   skipped: '#8c959f',
+  dispatched: '#0969da',
 };
 
 const W = 760;

@@ -23,6 +23,7 @@ import { DEFAULT_PACING, forEachBounded, withQuotaRetry, type Pacing } from './p
 import { createService, deleteService, getInvokers, listServices, updateInvokers, updateService } from './clients/run.js';
 import { createJob, deleteJob, listJobs, updateJob } from './clients/scheduler.js';
 import { createTopic, deleteTopic, getTopic, listTopicSubscriptions, setDeadLetterPolicy } from './clients/pubsub.js';
+import { applyRunJobUpserts, deleteRunJobOf, readRunJobs, runningJobImages } from './apply-runjobs.js';
 
 /** Progress callback: one line per action as it starts/finishes. */
 export type Reporter = (line: string) => void;
@@ -53,12 +54,13 @@ export interface DeployOptions {
 async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
   const location = `projects/${m.project}/locations/${m.region}`;
   const topicName = `projects/${m.project}/topics/${m.topic}`;
-  const [services, jobs, topic, subscriptions, deadLetter] = await Promise.all([
+  const [services, jobs, topic, subscriptions, deadLetter, runJobs] = await Promise.all([
     listServices(clients.run, location),
     listJobs(clients.scheduler, location),
     getTopic(clients.pubsub, topicName),
     listTopicSubscriptions(clients.pubsub, topicName),
     getTopic(clients.pubsub, deadLetterTopicName(m.project, m.topic)),
+    readRunJobs(clients, m, location),
   ]);
   const wanted = new Set(m.notebooks.map((n) => `${location}/services/${n.service.name}`));
   const invokers = new Map<string, string[]>();
@@ -72,7 +74,7 @@ async function readActual(clients: DeployClients, m: Manifest): Promise<ActualSt
     }
   });
   if (errors.length > 0) throw errors[0];
-  const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined };
+  const out: ActualState = { services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined, ...runJobs };
   if (topic) out.topic = topic;
   return out;
 }
@@ -89,7 +91,7 @@ export function serviceUrls(actual: ActualState): Map<string, string> {
  * what this deployment's service runs now. A `build:` service still without one is refused.
  */
 function resolveImages(m: Manifest, actual: ActualState, opts: DeployOptions): Manifest {
-  const running = new Map<string, string>();
+  const running = runningJobImages(actual.runJobs ?? [], m.name);
   for (const s of actual.services) {
     if (s.image && isManagedBy(s.labels, m.name)) running.set(s.name.slice(s.name.lastIndexOf('/') + 1), s.image);
   }
@@ -106,7 +108,7 @@ export async function planFor(clients: DeployClients, m: Manifest, opts: DeployO
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
 function refuseBrokenChain(p: Planned): void {
-  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter((l) => l.kind !== 'job' && l.kind !== 'service');
+  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter((l) => l.kind !== 'job' && l.kind !== 'service' && l.kind !== 'runjob');
   if (broken.length === 0) return;
   throw new NbtError('REQUEST_REJECTED', `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
     { details: { broken: broken.map((l) => l.name) } });
@@ -202,7 +204,7 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
     } catch (e) {
       const error = toNbtError(e);
       failures.push({ resource: a.resource, name: a.name, error });
-      if (a.resource === 'service') failedServices.add(a.name);
+      if (a.resource === 'service' || a.resource === 'runjob') failedServices.add(a.name);
       report(`FAILED ${a.op} ${a.resource} ${a.name}: ${error.message}`);
     }
     opts.progress?.(++finished, total, failures.length);
@@ -224,6 +226,7 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
       if (a.op === 'update' && a.iam) await updateInvokers(clients.run, a.name, a.iam.add, a.iam.remove);
     });
   });
+  total -= await applyRunJobUpserts(clients, m, actions, apply, iam, pacing.concurrency, (name) => failedServices.has(name));
   for (const a of actions.filter((x) => x.resource === 'topic' || x.resource === 'subscription')) {
     await apply(a, async () => {
       if (a.resource === 'topic' && a.op === 'create') await createTopic(clients.pubsub, a.name, desired.topic.labels);
@@ -241,11 +244,12 @@ export async function deploy(clients: DeployClients, m: Manifest, report: Report
     else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);
     else if (a.op === 'delete') await deleteJob(clients.scheduler, a.name);
   }));
-  await forEachBounded(actions.filter((x) => x.resource === 'service' && x.op === 'delete'), pacing.concurrency,
-    (a) => apply(a, () => deleteService(clients.run, a.name)));
+  const isDelete = (a: Action): boolean => (a.resource === 'service' || a.resource === 'runjob') && a.op === 'delete';
+  await forEachBounded(actions.filter(isDelete), pacing.concurrency,
+    (a) => apply(a, () => (a.resource === 'runjob' ? deleteRunJobOf(clients, m, a.name) : deleteService(clients.run, a.name))));
   const own = new Map(m.notebooks.flatMap((nb) => (urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [])));
   // Calls finish in any order: answer the actions in plan order.
-  const deletes = nonJob.filter((a) => a.resource === 'service' && a.op === 'delete');
+  const deletes = nonJob.filter(isDelete);
   const order = new Map([...nonJob.filter((a) => !deletes.includes(a)), ...jobActions, ...deletes].map((a, i) => [a, i]));
   done.sort((x, y) => (order.get(x) ?? 0) - (order.get(y) ?? 0));
   return { actions: done, urls: own, failures };
@@ -280,6 +284,7 @@ export async function applyDestroy(clients: DeployClients, m: Manifest, report: 
     report(`delete ${a.resource} ${a.name}`);
     if (a.resource === 'job') await deleteJob(clients.scheduler, a.name);
     else if (a.resource === 'service') await deleteService(clients.run, a.name);
+    else if (a.resource === 'runjob') await deleteRunJobOf(clients, m, a.name);
     else if (a.resource === 'topic') await deleteTopic(clients.pubsub, a.name);
   }
   return actions;

@@ -13,7 +13,8 @@ import type { DesiredState } from './desired.js';
 import { triggerSubscriptions, type Action, type ActualState } from './plan.js';
 
 export type LinkStatus = 'ok' | 'create' | 'update' | 'warn' | 'error';
-export type LinkKind = 'job' | 'topic' | 'trigger' | 'dead-letter' | 'function' | 'service';
+/** `runjob`: the Cloud Run job a job-mode schedule starts, in place of a service. */
+export type LinkKind = 'job' | 'topic' | 'trigger' | 'dead-letter' | 'function' | 'service' | 'runjob';
 
 export interface Link {
   kind: LinkKind;
@@ -42,9 +43,10 @@ export function chains(desired: DesiredState, actual: ActualState, actions: Acti
     if (ja?.op === 'conflict') jobLink.detail = ja.changes.join('; ');
     else if (state === 'PAUSED' || state === 'DISABLED') Object.assign(jobLink, { status: ja?.op === 'update' ? 'update' : 'warn', detail: `${state}: publishes nothing until resumed` });
     else if (state) jobLink.detail = state;
-    const svcName = `${desired.location}/services/${job.service}`;
-    const sa = actionFor('service', svcName);
-    const svcLink: Link = { kind: 'service', name: svcName, status: status(sa) };
+    const runJob = desired.runJobs.find((r) => r.jobId === job.service);
+    const svcName = runJob ? runJob.name : `${desired.location}/services/${job.service}`;
+    const sa = actionFor(runJob ? 'runjob' : 'service', svcName);
+    const svcLink: Link = { kind: runJob ? 'runjob' : 'service', name: svcName, status: status(sa) };
     if (sa?.op === 'conflict') svcLink.detail = sa.changes.join('; ');
     return { job: job.name, links: [jobLink, ...shared, svcLink] };
   });

@@ -11,6 +11,9 @@ import type { RunRequest } from '../functions/request/grammar.js';
 import { NbtError } from '../functions/errors.js';
 import { builtImage } from './image.js';
 import type { Concurrency, Manifest, NotebookSpec, ScheduleSpec } from './manifest.js';
+import { jobMessageData, runJobSpecs, type RunJobSpec } from './desired-runjobs.js';
+
+export type { RunJobSpec } from './desired-runjobs.js';
 
 /** Label / attribute keys that mark what nbtrigger made, and for which deployment. */
 const MANAGED_BY = 'managed-by';
@@ -71,7 +74,9 @@ export interface DesiredState {
   location: string;
   project: string;
   services: ServiceSpec[];
-  /** `serviceAccount:EMAIL` of the function (gets roles/run.invoker on every service). */
+  /** The Cloud Run job of each job-mode notebook. */
+  runJobs: RunJobSpec[];
+  /** `serviceAccount:EMAIL` of the function (roles/run.invoker on every service, roles/run.jobsExecutorWithOverrides on every job). */
   invoker: string;
   topic: { name: string; labels: Record<string, string> };
   jobs: JobSpec[];
@@ -115,7 +120,7 @@ function jobDescriptionMarker(deployment: string): string {
 export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, string> = new Map()): DesiredState {
   const location = `projects/${m.project}/locations/${m.region}`;
   const labels = managedLabels(m.name);
-  const services = m.notebooks.map((nb): ServiceSpec => {
+  const services = m.notebooks.filter((nb) => nb.execution !== 'job').map((nb): ServiceSpec => {
     const s = nb.service;
     const spec: ServiceSpec = {
       name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image ?? '', cpu: s.cpu, memory: s.memory,
@@ -129,7 +134,7 @@ export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, strin
   const topicName = `projects/${m.project}/topics/${m.topic}`;
   const jobs = m.notebooks.flatMap((nb) => nb.schedules.map((sc) => jobSpec(m, nb, sc, location, topicName, serviceUrls.get(nb.service.name))));
   return {
-    deployment: m.name, location, project: m.project, services, invoker: `serviceAccount:${m.function.serviceAccount}`,
+    deployment: m.name, location, project: m.project, services, runJobs: runJobSpecs(m.notebooks, location, labels), invoker: `serviceAccount:${m.function.serviceAccount}`,
     topic: { name: topicName, labels }, jobs,
     trigger: {
       functionService: `${location}/services/${m.function.name.toLowerCase()}`, functionName: m.function.name,
@@ -158,12 +163,13 @@ export function jobId(deployment: string, schedule: string): string {
 }
 
 function jobSpec(m: Manifest, nb: NotebookSpec, sc: ScheduleSpec, location: string, topicName: string, url: string | undefined): JobSpec {
-  const description = `${jobDescriptionMarker(m.name)} ${sc.description ?? `runs ${nb.file} on ${nb.service.name}`}`;
+  const description = `${jobDescriptionMarker(m.name)} ${sc.description ?? `runs ${nb.file} on ${nb.execution === 'job' ? 'Cloud Run job ' : ''}${nb.service.name}`}`;
   const spec: JobSpec = {
     name: `${location}/jobs/${jobId(m.name, sc.name)}`, schedule: sc.cron, timeZone: sc.timeZone, description, topicName, service: nb.service.name,
     attributes: { ...managedLabels(m.name), [ATTR_SCHEDULE]: sc.name, [ATTR_CONCURRENCY]: sc.concurrency satisfies Concurrency },
   };
-  if (url !== undefined) {
+  if (nb.execution === 'job') spec.data = jobMessageData(nb, sc, `${location}/jobs/${nb.service.name}`);
+  else if (url !== undefined) {
     spec.request = scheduleRequest(nb, sc, url);
     spec.data = encodeData(spec.request);
   }

@@ -12,11 +12,13 @@ import { durationSeconds, FieldReader, join, typeName } from './fields.js';
 import { includedProblems, readIncludes, type IncludedFile, type ManifestSource } from './manifest-include.js';
 import { locate, manifestError, parseYamlFile, type LocatedProblem } from './manifest-yaml.js';
 import { readService, type ServiceConfig } from './manifest-service.js';
-import { deliveryAttemptsViolation, RULES, runTimeoutViolation, violationText } from './rules.js';
+import { readNotebookJob, runTimeoutProblem, type Execution, type JobConfig } from './manifest-job.js';
+import { deliveryAttemptsViolation, RULES } from './rules.js';
 import { parseAllowlist } from '../functions/security/allowlist.js';
 
 export type { Billing, ServiceConfig } from './manifest-service.js';
 export type { ManifestSource } from './manifest-include.js';
+export type { Execution, JobConfig } from './manifest-job.js';
 
 /** What the function does when a schedule fires while its previous run is still going. */
 export type Concurrency = 'skip' | 'queue' | 'allow';
@@ -56,8 +58,13 @@ export interface NotebookSpec {
   files: string[];
   /** The notebook's path on the Jupyter server (contents API form, no leading slash). */
   path: string;
+  /** The image and settings of its Cloud Run service; in job mode, its image and the job's name. */
   service: ServiceConfig;
   schedules: ScheduleSpec[];
+  /** `service` (the default): run on its Cloud Run service; `job`: run as a Cloud Run Job execution. */
+  execution: Execution;
+  /** The Cloud Run Job settings of a job-mode notebook. */
+  job?: JobConfig;
 }
 
 export interface ScheduleSpec {
@@ -83,7 +90,7 @@ const SECRET = /^[A-Za-z0-9_-]{1,255}$/;
 const RELATIVE_FILE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\0\\]+$/;
 
 const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks', 'include'] as const;
-const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules'] as const;
+const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules', 'execution', 'job'] as const;
 const SCHEDULE_KEYS = ['name', 'cron', 'timeZone', 'description', 'parameters', 'output', 'kernel', 'timeouts', 'concurrency'] as const;
 
 /**
@@ -188,13 +195,18 @@ function readNotebook(v: unknown, path: string, r: FieldReader, deployment: stri
     }
   }
   const service = readService(o.service ?? {}, join(path, 'service'), r, { name: deployment, notebook: name ?? 'x' });
+  const mode = readNotebookJob(o, path, r, deployment, service?.name);
   const schedules = o.schedules === undefined ? [] : (r.list(o.schedules, join(path, 'schedules')) ?? [])
-    .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r));
-  if (!name || !file || !nbPath || !service || schedules.some((s) => s === undefined)) return undefined;
-  return { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[] };
+    .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r, mode.execution ?? 'service'));
+  const job = mode.job?.(schedules.map((s) => s?.timeouts?.runSeconds));
+  if (!name || !file || !nbPath || !service || !mode.execution || schedules.some((s) => s === undefined)) return undefined;
+  if (mode.execution === 'job' && !job) return undefined;
+  const out: NotebookSpec = { name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[], execution: mode.execution };
+  if (job) out.job = job;
+  return out;
 }
 
-function readSchedule(v: unknown, path: string, r: FieldReader): ScheduleSpec | undefined {
+function readSchedule(v: unknown, path: string, r: FieldReader, execution: Execution): ScheduleSpec | undefined {
   const o = r.mapping(v, path, SCHEDULE_KEYS);
   if (!o) return undefined;
   const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a schedule name: lowercase letters, digits and hyphens, starting with a letter' });
@@ -229,8 +241,8 @@ function readSchedule(v: unknown, path: string, r: FieldReader): ScheduleSpec | 
         const s = durationSeconds(t[k]);
         if (s === undefined || s < 1 || s > 604800) r.problem(join(join(path, 'timeouts'), k), `expected a duration from 1 second to 7 days (e.g. 300, "90s", "15m", "2h"), got ${typeName(t[k])}`);
         else timeouts[key] = s;
-        const ceiling = k === 'run' && s !== undefined ? runTimeoutViolation(s) : undefined;
-        if (ceiling) r.problem(join(join(path, 'timeouts'), k), violationText(ceiling));
+        const ceiling = k === 'run' && s !== undefined ? runTimeoutProblem(s, execution) : undefined;
+        if (ceiling) r.problem(join(join(path, 'timeouts'), k), ceiling);
       }
     }
   }

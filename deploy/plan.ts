@@ -10,8 +10,9 @@
  * Spec: docs/deploy.md.
  * @module
  */
-import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type ServiceSpec } from './desired.js';
+import { INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type RunJobSpec, type ServiceSpec } from './desired.js';
 import type { ActualSubscription } from './clients/pubsub.js';
+import { planRunJobDeletes, planRunJobUpserts, type ActualRunJob } from './plan-runjobs.js';
 
 export type { ActualSubscription } from './clients/pubsub.js';
 export type JobState = 'STATE_UNSPECIFIED' | 'ENABLED' | 'PAUSED' | 'DISABLED' | 'UPDATE_FAILED';
@@ -63,10 +64,15 @@ export interface ActualState {
   subscriptions?: ActualSubscription[];
   /** Whether the dead-letter topic exists (undefined: not read). */
   deadLetterTopicExists?: boolean;
+  /** Every Cloud Run job in the location (undefined: none read). */
+  runJobs?: ActualRunJob[];
+  /** Members holding roles/run.jobsExecutorWithOverrides, per Cloud Run job name (existing jobs nbtrigger wants). */
+  runJobExecutors?: ReadonlyMap<string, string[]>;
 }
 
 export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
-export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription';
+/** `job`: a Cloud Scheduler job; `runjob`: a Cloud Run job; `runjob-iam`: who may start it. */
+export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription' | 'runjob' | 'runjob-iam';
 
 /** One step of a plan. `changes` says what differs (for update) or why (conflict, noop notes). */
 export interface Action {
@@ -79,6 +85,7 @@ export interface Action {
   notes?: string[];
   service?: ServiceSpec;
   job?: JobSpec;
+  runJob?: RunJobSpec;
   iam?: { add: string[]; remove: string[] };
   deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
 }
@@ -103,8 +110,11 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
   const wanted = new Set(desired.services.map((s) => s.name));
   const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
-  return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined), topic, ...planTrigger(desired, actual),
-    ...planJobs(desired, actual.jobs), ...serviceDeletes];
+  const runJobs = actual.runJobs ?? [];
+  const runJobDeletes = planRunJobDeletes(d, runJobs, new Set(desired.runJobs.map((j) => j.name)), ['no longer in the manifest']);
+  return [...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined),
+    ...planRunJobUpserts(desired, runJobs, actual.runJobExecutors ?? new Map()), topic, ...planTrigger(desired, actual),
+    ...planJobs(desired, actual.jobs), ...runJobDeletes, ...serviceDeletes];
 }
 
 /** The subscriptions on the topic that push to the function (Eventarc's `eventarc-REGION-…`). */
@@ -164,7 +174,7 @@ export function planDestroy(deployment: string, topicName: string, actual: Actua
   const topic: Action[] = !actual.topic ? []
     : isManagedBy(actual.topic.labels, deployment) ? [{ resource: 'topic', op: 'delete', name: topicName, changes: [] }]
     : [{ resource: 'topic', op: 'noop', name: topicName, changes: ['not made by nbtrigger: kept'] }];
-  return [...jobs, ...services, ...topic];
+  return [...jobs, ...planRunJobDeletes(deployment, actual.runJobs ?? [], new Set(), []), ...services, ...topic];
 }
 
 function planService(spec: ServiceSpec, cur: ActualService | undefined, deployment: string): Action {

@@ -122,6 +122,33 @@ export const RULES = {
     url: 'https://cloud.google.com/functions/docs/configuring/timeout',
     text: 'an event-driven function runs at most 540 s, and the run deadline is 30 s less: 510 s',
   },
+  jobTaskTimeout: {
+    id: 'run-jobs.task-timeout',
+    url: 'https://cloud.google.com/run/docs/configuring/task-timeout',
+    text: 'a Cloud Run job task runs at most 168 hours (604800 s); at least 1 s',
+  },
+  jobMaxRetries: {
+    id: 'run-jobs.max-retries',
+    url: 'https://cloud.google.com/run/docs/configuring/max-retries',
+    text: 'max retries per task is an integer from 0 to 10',
+  },
+  jobTaskCount: {
+    id: 'run-jobs.task-count',
+    url: 'https://cloud.google.com/run/quotas',
+    text: 'a job execution has 1 to 10,000 tasks, and parallelism is 0 (as many as possible) to the task count',
+  },
+  jobResources: {
+    id: 'run-jobs.cpu-memory',
+    url: 'https://cloud.google.com/run/docs/configuring/jobs/cpu',
+    text: 'job CPU and memory follow the service rules: CPU 0.08 to 1 in steps of 0.001 or 1, 2, 4, 6, 8; '
+      + 'memory per CPU as for services',
+  },
+  jobOverridesRole: {
+    id: 'run-jobs.overrides-role',
+    url: 'https://cloud.google.com/run/docs/execute/jobs#override-job-configuration',
+    text: 'starting a job with overrides needs run.jobs.runWithOverrides on the job '
+      + '(roles/run.jobsExecutorWithOverrides, https://cloud.google.com/run/docs/reference/iam/roles)',
+  },
 } as const satisfies Record<string, Rule>;
 
 /** A broken rule: which field, which rule, and what was found. */

@@ -1,5 +1,5 @@
 /**
- * The three Google Cloud clients deploy uses, built in one place. Endpoints can be overridden
+ * The Google Cloud clients deploy uses, built in one place. Endpoints can be overridden
  * (tests, local fakes): `NBTRIGGER_RUN_ENDPOINT` / `NBTRIGGER_SCHEDULER_ENDPOINT` as `HOST:PORT`
  * select a plaintext gRPC endpoint (the way `PUBSUB_EMULATOR_HOST` does for Pub/Sub, which the
  * Pub/Sub client reads itself). Credentials otherwise come from Application Default Credentials.
@@ -9,13 +9,18 @@
  * @module
  */
 import { credentials } from '@grpc/grpc-js';
-import { ServicesClient } from '@google-cloud/run';
+import { JobsClient, ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
 import { NbtError } from '../../functions/errors.js';
 
 export interface DeployClients {
   run: ServicesClient;
+  /**
+   * Cloud Run Jobs, on the same endpoint as `run`. Without it no Cloud Run job is read or
+   * written, and a manifest with a job-mode notebook is refused (deploy/apply-runjobs.ts).
+   */
+  runJobs?: JobsClient;
   scheduler: CloudSchedulerClient;
   pubsub: PubSub;
 }
@@ -45,10 +50,12 @@ function parseEndpoint(text: string, variable: string): Endpoint {
 export function createDeployClients(project: string, env: NodeJS.ProcessEnv = process.env): DeployClients {
   const runEnv = env.NBTRIGGER_RUN_ENDPOINT;
   const schedulerEnv = env.NBTRIGGER_SCHEDULER_ENDPOINT;
-  const run = new ServicesClient(runEnv ? insecureOptions(parseEndpoint(runEnv, 'NBTRIGGER_RUN_ENDPOINT')) : {});
+  const runOptions = runEnv ? insecureOptions(parseEndpoint(runEnv, 'NBTRIGGER_RUN_ENDPOINT')) : {};
+  const run = new ServicesClient(runOptions);
+  const runJobs = new JobsClient(runOptions);
   const scheduler = new CloudSchedulerClient(schedulerEnv ? insecureOptions(parseEndpoint(schedulerEnv, 'NBTRIGGER_SCHEDULER_ENDPOINT')) : {});
   const pubsub = createPubSub(project, env);
-  return { run, scheduler, pubsub };
+  return { run, runJobs, scheduler, pubsub };
 }
 
 /**
@@ -61,5 +68,5 @@ export function createPubSub(project: string, env: NodeJS.ProcessEnv = process.e
 
 /** Closes the clients' channels so the process can exit. */
 export async function closeDeployClients(c: DeployClients): Promise<void> {
-  await Promise.allSettled([c.run.close(), c.scheduler.close(), c.pubsub.close()]);
+  await Promise.allSettled([c.run.close(), c.runJobs?.close(), c.scheduler.close(), c.pubsub.close()]);
 }

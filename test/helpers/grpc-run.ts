@@ -16,6 +16,9 @@
  * listed in `needs` answers PERMISSION_DENIED until the caller holds its role. The fake holds one
  * project, so a role counts wherever it was granted (real IAM inherits project grants downwards).
  *
+ * The same server serves the `Jobs` and `Executions` services (test/helpers/grpc-run-jobs.ts, option
+ * `jobs`), as run.googleapis.com serves both: `jobs` holds their state.
+ *
  * Spec: https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2#services;
  * https://google.aip.dev/151 (long-running operations), https://google.aip.dev/134 (update masks),
  * https://google.aip.dev/154 (etags).
@@ -27,6 +30,7 @@ import {
   applyMask, countCalls, fakeClientOptions, grpc, listen, loadProtos, page, serviceDef, shutdown, status, unary, withFaults,
   type FakeFaults, type FakeServer, type Recorded,
 } from './grpc-common.js';
+import { JOBS_MUTATING, mountJobs, type FakeRunJobsOptions, type MountedJobs } from './grpc-run-jobs.js';
 
 /**
  * ListServicesRequest.page_size documents no maximum: this fake answers at most 100 a page, so
@@ -34,7 +38,7 @@ import {
  */
 const MAX_PAGE_SIZE = 100;
 
-const MUTATING = new Set(['CreateService', 'UpdateService', 'DeleteService', 'SetIamPolicy']);
+const MUTATING = new Set<string>(['CreateService', 'UpdateService', 'DeleteService', 'SetIamPolicy', ...JOBS_MUTATING]);
 /** Top-level Service fields a client may write (snake_case, as update masks name them). */
 const WRITABLE = ['description', 'labels', 'annotations', 'client', 'client_version', 'ingress', 'launch_stage', 'binary_authorization', 'template',
   'traffic', 'scaling', 'invoker_iam_disabled', 'default_uri_disabled', 'custom_audiences', 'build_config'] as const;
@@ -43,7 +47,9 @@ const OUTPUT_ONLY = ['uid', 'generation', 'createTime', 'updateTime', 'uri', 'ur
 export interface FakeRun extends FakeServer {
   services: Map<string, any>;
   policies: Map<string, any>;
-  /** Client options for ServicesClient. */
+  /** The Jobs and Executions services' state (same endpoint). */
+  jobs: MountedJobs;
+  /** Client options for ServicesClient (and JobsClient, ExecutionsClient: same endpoint). */
   clientOptions(): ReturnType<typeof fakeClientOptions>;
   /** Stores a service as if deployed by someone else (e.g. the function's own service, with its `uri`); answers it. */
   put(name: string, service: Record<string, unknown>): any;
@@ -93,6 +99,8 @@ export interface FakeRunOptions extends FakeFaults {
   iam?: FakeRunIam;
   /** The `uri` a new service gets (by service id); a made-up `https://ID-….run.app` when it answers undefined. */
   uriFor?: (serviceId: string) => string | undefined;
+  /** Options of the Jobs fake mounted on the same server (its faults and IAM). */
+  jobs?: FakeRunJobsOptions;
 }
 
 /** Starts the fake on a free port. */
@@ -210,8 +218,11 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
       return next;
     },
   }), nameOf)));
+  const jobs = mountJobs(server, calls, opts.jobs ?? {});
   server.addService(serviceDef(def, 'google.longrunning.Operations'), unary(calls, {
     GetOperation(req) {
+      const jobOp = jobs.getOperation(req.name);
+      if (jobOp) return jobOp;
       const op = operations.get(req.name);
       if (!op) throw status(grpc.status.NOT_FOUND, `operation ${req.name} not found`);
       op.done = true;
@@ -220,7 +231,7 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   }));
   const port = await listen(server);
   const fake: FakeRun = {
-    port, calls, services: store, policies,
+    port, calls, services: store, policies, jobs,
     mutatingCalls: () => calls.filter((c) => MUTATING.has(c.method)),
     counts: () => countCalls(calls),
     clientOptions: () => fakeClientOptions(port),

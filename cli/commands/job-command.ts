@@ -23,6 +23,7 @@ import { NbtError, toNbtError } from '../../functions/errors.js';
 import { CONCURRENCY_ENV, REQUEST_ENV, SCHEDULE_ENV } from '../../functions/jobs/job-message.js';
 import { createLogger, redactJson } from '../../functions/log.js';
 import { processMessage } from '../../functions/process.js';
+import { parseExactJson, stringifyExactJson, type ParamValue } from '../../functions/notebook/translators/values.js';
 import { parseMessage } from '../../functions/request/grammar.js';
 import { rejectedRecord, type RunRecord } from '../../functions/run/record.js';
 import { runNotebook } from '../../functions/run/runner.js';
@@ -72,7 +73,7 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
     const body = requestBody(io.env[REQUEST_ENV]);
     const env: HandlerEnv & NodeJS.ProcessEnv = { ...io.env };
     // The grammar validates the request before anything starts (a bad one: exit 2, nothing run).
-    const probe = parseMessage(JSON.stringify(body), body.server === undefined ? { JUPYTER_SERVER: '127.0.0.1:8888' } : env);
+    const probe = parseMessage(io.env[REQUEST_ENV]!, body.server === undefined ? { JUPYTER_SERVER: '127.0.0.1:8888' } : env);
     if (body.server === undefined) {
       const file = resolve(String(body.notebook));
       const s = await stat(file).catch(() => undefined);
@@ -87,7 +88,7 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
     if (io.env[SCHEDULE_ENV]) attributes['nbtrigger-schedule'] = io.env[SCHEDULE_ENV]!;
     if (io.env[CONCURRENCY_ENV]) attributes['nbtrigger-concurrency'] = io.env[CONCURRENCY_ENV]!;
     // The execution name stands in for a Pub/Sub messageId: a request without runKey dedupes per execution.
-    const message = { data: Buffer.from(JSON.stringify(body)).toString('base64'), messageId: task.execution, attributes, publishTime: new Date(started).toISOString() };
+    const message = { data: Buffer.from(stringifyExactJson(body)).toString('base64'), messageId: task.execution, attributes, publishTime: new Date(started).toISOString() };
     const cfg = jobConfig(env, probe.timeouts.runSeconds);
     const result = await processMessage(message, env, cfg, {
       run: runNotebook, log: createLogger({ write: (l) => io.stderr.write(l), secrets, minSeverity: 'INFO' }), now: Date.now,
@@ -125,7 +126,7 @@ export function taskEnv(env: NodeJS.ProcessEnv): { execution: string; index: num
 }
 
 /** NBTRIGGER_REQUEST as a JSON object (the grammar checks its fields). */
-export function requestBody(text: string | undefined): Record<string, unknown> {
+export function requestBody(text: string | undefined): Record<string, ParamValue> {
   if (text === undefined || text.trim() === '') throw new NbtError('USAGE', `${REQUEST_ENV} is not set: it holds the run request`, { details: { field: REQUEST_ENV } });
   let o: unknown;
   try {
@@ -134,5 +135,10 @@ export function requestBody(text: string | undefined): Record<string, unknown> {
     throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} is not valid JSON: ${(e as Error).message}`, { details: { field: REQUEST_ENV } });
   }
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} must be a JSON object`, { details: { field: REQUEST_ENV } });
-  return o as Record<string, unknown>;
+  // Read again with exact numbers (`1.0` stays a float), as the grammar reads parameters.
+  try {
+    return parseExactJson(text) as Record<string, ParamValue>;
+  } catch (e) {
+    throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV}: ${(e as Error).message}`, { details: { field: REQUEST_ENV } });
+  }
 }

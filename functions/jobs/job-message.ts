@@ -15,6 +15,7 @@
  */
 import { DEADLINE_MARGIN_SEC } from '../config.js';
 import { NbtError } from '../errors.js';
+import { parseExactJson, stringifyExactJson, type ParamValue } from '../notebook/translators/values.js';
 import { parseMessage, type GrammarEnv, type RunRequest } from '../request/grammar.js';
 
 /** The env var of the job's container that carries the request (the message without `job`, plus `runKey`). */
@@ -38,8 +39,8 @@ const JOB_NAME = /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})\/locatio
 /** A job-mode message, split: the job, the request the job reads, and that request parsed. */
 export interface JobMessage {
   job: string;
-  /** The message object without `job` (what the job's NBTRIGGER_REQUEST carries, before `runKey`). */
-  body: Record<string, unknown>;
+  /** The message object without `job`, numbers exact (what the job's NBTRIGGER_REQUEST carries, before `runKey`). */
+  body: Record<string, ParamValue>;
   /** The request as the function sees it; `server` is absent when the job starts its own. */
   request: RunRequest;
   /** True when the message names no server: the job runs the notebook on a Jupyter server it starts. */
@@ -75,13 +76,22 @@ export function checkJobName(v: unknown, field = 'job'): string {
 export function parseJobMessage(text: string, env: GrammarEnv = {}): JobMessage {
   const o = JSON.parse(text.trim()) as Record<string, unknown>;
   const job = checkJobName(o.job);
-  const body: Record<string, unknown> = { ...o };
-  delete body.job;
-  const localServer = body.server === undefined;
-  if (typeof body.notebook !== 'string') throw bad('notebook', 'a job message must name its notebook ("notebook")');
+  const localServer = o.server === undefined;
+  if (typeof o.notebook !== 'string') throw bad('notebook', 'a job message must name its notebook ("notebook")');
   const grammarEnv: GrammarEnv = { ...(env.JUPYTER_TOKEN ? { JUPYTER_TOKEN: env.JUPYTER_TOKEN } : {}), ...(localServer ? { JUPYTER_SERVER: '127.0.0.1:8888' } : {}) };
-  const request = parseMessage(JSON.stringify(body), grammarEnv);
+  // The grammar reads the message without `job` first: a bad field is named before anything else.
+  const plain: Record<string, unknown> = { ...o };
+  delete plain.job;
+  const request = parseMessage(JSON.stringify(plain), grammarEnv);
+  // Passed on with exact numbers (`1.0` stays a float, big integers whole), as the grammar reads them.
+  const body = { ...(parseExactJson(text.trim()) as Record<string, ParamValue>) };
+  delete body.job;
   return { job, body, request, localServer };
+}
+
+/** The NBTRIGGER_REQUEST text of a job message for `runKey`, numbers exact. */
+export function requestEnvText(m: JobMessage, runKey: string): string {
+  return stringifyExactJson({ ...m.body, runKey });
 }
 
 /** ALLOWED_JOBS: comma list of full job names, each may end in `*` (a prefix). Unset or empty: nothing. */
@@ -115,7 +125,7 @@ export interface RunJobCall {
  * record and delete its kernel, never above 168 h.
  */
 export function buildRunJob(m: JobMessage, runKey: string, schedule?: { schedule: string; concurrency: string }): RunJobCall {
-  const value = JSON.stringify({ ...m.body, runKey });
+  const value = requestEnvText(m, runKey);
   if (Buffer.byteLength(value) > MAX_REQUEST_ENV_BYTES) {
     throw bad('data', `a job message may be at most ${MAX_REQUEST_ENV_BYTES} bytes (it travels as ${REQUEST_ENV})`);
   }

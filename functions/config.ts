@@ -47,6 +47,8 @@ export interface HandlerEnv extends GrammarEnv {
   NBTRIGGER_WARM_KERNEL?: string;
   /** Job mode: the Cloud Run Jobs a message may start (full names, comma separated, a trailing `*` a prefix). */
   ALLOWED_JOBS?: string;
+  /** Job mode, the local stack: the path of bin/nbtrigger.js; jobs run as `nbtrigger job` child processes. */
+  NBTRIGGER_LOCAL_JOB_BIN?: string;
   /** Set by Cloud Run / Cloud Functions gen2: the function runs in the cloud. */
   K_SERVICE?: string;
 }

@@ -63,7 +63,10 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   // Job mode: a message naming `job` runs as a Cloud Run Job execution, not here (functions/jobs/).
   if (jobField(text) !== undefined && deps.job === undefined) {
     const { dispatchJob } = await import('./jobs/dispatch.js');
-    const launcher = deps.launcher ?? (await import('./jobs/cloud-run-launcher.js')).cloudRunLauncher(env);
+    // The local stack runs `nbtrigger job` as a child process; a deployment calls Cloud Run's RunJob.
+    const launcher = deps.launcher ?? (env.NBTRIGGER_LOCAL_JOB_BIN
+      ? (await import('./jobs/local-launcher.js')).localLauncher(env.NBTRIGGER_LOCAL_JOB_BIN, deps.log)
+      : (await import('./jobs/cloud-run-launcher.js')).cloudRunLauncher(env));
     return dispatchJob(text, message, env, cfg, { launcher, log: deps.log, now: deps.now, resolve: deps.resolve }, overlapOf(message.attributes));
   }
   const request = parseMessage(text, env);

@@ -38,8 +38,8 @@ Runs the notebook of one Cloud Run Job task. Reads its environment:
   CLOUD_RUN_EXECUTION      the execution's name (recorded)
   CLOUD_RUN_TASK_INDEX     the task's index (0 for nbtrigger's one-task jobs)
   CLOUD_RUN_TASK_ATTEMPT   the attempt (0 first; a retry of a run already done does not run again)
-Without "server", "notebook" is a local file (absolute or relative to the working directory) run on a
-private Jupyter server. Records go to the function's store (NBTRIGGER_STORE, NBTRIGGER_RUNS_DIR).
+Without "server", "notebook" is a local file run on a private Jupyter server: below
+NBTRIGGER_NOTEBOOK_ROOT when it is set, else absolute or relative to the working directory. Records go to the function's store (NBTRIGGER_STORE, NBTRIGGER_RUNS_DIR).
 Exit codes: 0 succeeded (or already done), 1 failed or timed out, 2 bad input, 3 infrastructure,
 143 stopped by SIGTERM (the run is recorded).
 `;
@@ -75,7 +75,10 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
     // The grammar validates the request before anything starts (a bad one: exit 2, nothing run).
     const probe = parseMessage(io.env[REQUEST_ENV]!, body.server === undefined ? { JUPYTER_SERVER: '127.0.0.1:8888' } : env);
     if (body.server === undefined) {
-      const file = resolve(String(body.notebook));
+      // NBTRIGGER_NOTEBOOK_ROOT (the image's notebook folder, the local stack's root) holds the notebook's
+      // server-style path; without it the path is a file, absolute or relative to the working directory.
+      const root = io.env.NBTRIGGER_NOTEBOOK_ROOT;
+      const file = root ? resolve(root, probe.notebook) : resolve(String(body.notebook));
       const s = await stat(file).catch(() => undefined);
       if (!s?.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`, { details: { field: 'notebook' } });
       local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });

@@ -13,7 +13,6 @@
  *   https://cloud.google.com/run/docs/reference/iam/roles).
  * @module
  */
-import { DEADLINE_MARGIN_SEC } from '../config.js';
 import { NbtError } from '../errors.js';
 import { parseExactJson, stringifyExactJson, type ParamValue } from '../notebook/translators/values.js';
 import { parseMessage, type GrammarEnv, type RunRequest } from '../request/grammar.js';
@@ -23,6 +22,13 @@ export const REQUEST_ENV = 'NBTRIGGER_REQUEST';
 /** Schedule attributes of the message, passed on so the job takes the schedule's overlap lock. */
 export const SCHEDULE_ENV = 'NBTRIGGER_SCHEDULE';
 export const CONCURRENCY_ENV = 'NBTRIGGER_CONCURRENCY';
+
+/**
+ * Seconds the task timeout leaves past the run's deadline, to interrupt, record and delete the
+ * kernel: the function's DEADLINE_MARGIN_SEC (functions/config.ts; a unit test holds them equal),
+ * kept here so this module imports nothing with I/O.
+ */
+export const TASK_MARGIN_SEC = 30;
 
 /** Longest task timeout Cloud Run accepts: 168 hours (https://cloud.google.com/run/docs/configuring/task-timeout). */
 export const MAX_TASK_TIMEOUT_SEC = 168 * 3600;
@@ -133,7 +139,7 @@ export function buildRunJob(m: JobMessage, runKey: string, schedule?: { schedule
   if (schedule) env.push({ name: SCHEDULE_ENV, value: schedule.schedule }, { name: CONCURRENCY_ENV, value: schedule.concurrency });
   const call: RunJobCall = { name: m.job, overrides: { containerOverrides: [{ env }] } };
   const run = m.request.timeouts.runSeconds;
-  if (run !== undefined) call.overrides.timeout = { seconds: Math.min(MAX_TASK_TIMEOUT_SEC, Math.ceil(run) + DEADLINE_MARGIN_SEC) };
+  if (run !== undefined) call.overrides.timeout = { seconds: Math.min(MAX_TASK_TIMEOUT_SEC, Math.ceil(run) + TASK_MARGIN_SEC) };
   return call;
 }
 

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEADLINE_MARGIN_SEC } from '../../../../functions/config.js';
 import { NbtError } from '../../../../functions/errors.js';
 import {
-  allowedJobs, buildRunJob, checkJobAllowed, checkJobName, jobField, launchError, MAX_TASK_TIMEOUT_SEC, parseJobMessage,
+  allowedJobs, buildRunJob, checkJobAllowed, checkJobName, jobField, launchError, MAX_TASK_TIMEOUT_SEC, parseJobMessage, TASK_MARGIN_SEC,
 } from '../../../../functions/jobs/job-message.js';
 
 const JOB = 'projects/my-proj/locations/europe-west1/jobs/nb-daily';
@@ -102,6 +103,7 @@ describe('buildRunJob', () => {
   });
   it('timeouts.runSeconds: the task timeout is the deadline plus the margin, at most 168 h', () => {
     const t = (s: number): unknown => buildRunJob(parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "timeouts": {"runSeconds": ${s}}}`), 'k').overrides.timeout;
+    assert.equal(TASK_MARGIN_SEC, DEADLINE_MARGIN_SEC, 'the function\'s margin');
     assert.deepEqual(t(3600), { seconds: 3630 });
     assert.deepEqual(t(90.5), { seconds: 121 });
     assert.deepEqual(t(MAX_TASK_TIMEOUT_SEC), { seconds: MAX_TASK_TIMEOUT_SEC });

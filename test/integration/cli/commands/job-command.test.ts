@@ -45,6 +45,7 @@ describe('nbtrigger job', () => {
     runs = await mkdtemp(join(tmpdir(), 'nbtrigger-job-runs-'));
     // Appends one line per run: a second run of the same request would show two.
     await writeFile(join(dir, 'long.ipynb'), notebookJson(['import time\nwith open("long.count", "a") as f: f.write("run\\n")', 'time.sleep(12)\n21 * 2']));
+    await writeFile(join(dir, 'pause.ipynb'), notebookJson([markerCell('pause.running', 'time.sleep(3)'), '"resumed"']));
     await writeFile(join(dir, 'term.ipynb'), notebookJson([`print("partial", flush=True)\n${markerCell('term.running', 'time.sleep(120)')}`, '1']));
   });
 
@@ -93,6 +94,25 @@ describe('nbtrigger job', () => {
     const text = JSON.stringify(nb.cells.map((c) => c.outputs ?? []));
     assert.match(text, /partial/, 'the partial output is kept');
     assert.equal(alive(kernelPid), false, 'no kernel left');
+  });
+
+  test('SIGTSTP, a pause (SIGSTOP) and SIGCONT mid-cell, as Cloud Run moves a task: the run goes on to success', async () => {
+    const request = { notebook: join(dir, 'pause.ipynb'), runKey: 'msg:pause-1' };
+    const { child, result } = startCli(['job'], { env: env(request, 'nb-job-pause1'), timeoutMs: 90_000 });
+    assert.ok(Number(await Promise.race([waitForFile(join(dir, 'pause.running')), result.then(() => '0')])) > 0, 'the cell started');
+    child.kill('SIGTSTP');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(child.exitCode, null, 'SIGTSTP does not end the job');
+    child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGCONT');
+    const r = await result;
+    assert.equal(r.code, 0, r.stderr);
+    const rec = record(r.stdout);
+    assert.equal(rec.status, 'succeeded', JSON.stringify(rec.error));
+    assert.deepEqual(rec.lastResult, { 'text/plain': "'resumed'" });
+    assert.match(r.stderr, /SIGTSTP/);
+    assert.match(r.stderr, /SIGCONT/);
   });
 
   test('bad input: no CLOUD_RUN_EXECUTION, or a request the grammar refuses, exits 2 and runs nothing', async () => {

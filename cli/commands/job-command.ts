@@ -39,7 +39,8 @@ Runs the notebook of one Cloud Run Job task. Reads its environment:
   CLOUD_RUN_TASK_INDEX     the task's index (0 for nbtrigger's one-task jobs)
   CLOUD_RUN_TASK_ATTEMPT   the attempt (0 first; a retry of a run already done does not run again)
 Without "server", "notebook" is a local file run on a private Jupyter server: below
-NBTRIGGER_NOTEBOOK_ROOT when it is set, else absolute or relative to the working directory. Records go to the function's store (NBTRIGGER_STORE, NBTRIGGER_RUNS_DIR).
+NBTRIGGER_NOTEBOOK_ROOT when it is set, else absolute or relative to the working directory.
+Records go to the function's store (NBTRIGGER_STORE, NBTRIGGER_RUNS_DIR).
 Exit codes: 0 succeeded (or already done), 1 failed or timed out, 2 bad input, 3 infrastructure,
 143 stopped by SIGTERM (the run is recorded).
 `;
@@ -49,7 +50,12 @@ export const SIGTERM_EXIT = 143;
 
 /** Runs the command; resolves to the exit code. */
 export async function jobCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  const parsed = parseCommandArgs('job', JOB_USAGE, { args: argv, allowPositionals: false, strict: true, options: { help: { type: 'boolean', short: 'h' } } }, io);
+  const parsed = parseCommandArgs(
+    'job',
+    JOB_USAGE,
+    { args: argv, allowPositionals: false, strict: true, options: { help: { type: 'boolean', short: 'h' } } },
+    io,
+  );
   if (typeof parsed === 'number') return parsed;
   const started = Date.now();
   const controller = new AbortController();
@@ -58,12 +64,21 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
   const onTerm = (signal: string) => (): void => {
     terminated = true;
     log.log('WARNING', `${signal}: stopping the run (interrupt the cell, record, delete the kernel)`);
-    controller.abort(new NbtError('CANCELLED', `the job task was stopped by ${signal} (task timeout or cancelled execution)`));
+    controller.abort(
+      new NbtError('CANCELLED', `the job task was stopped by ${signal} (task timeout or cancelled execution)`),
+    );
   };
   // Cloud Run sends SIGTSTP 10 s before it moves a task and SIGCONT once moved: the run goes on.
-  const onPause = (): void => log.log('NOTICE', 'SIGTSTP: the task is about to be moved (maintenance); the run goes on');
-  const onResume = (): void => log.log('NOTICE', 'SIGCONT: the task was moved; the run goes on (the kernel channel reconnects)');
-  const handlers: Array<[NodeJS.Signals, () => void]> = [['SIGTERM', onTerm('SIGTERM')], ['SIGINT', onTerm('SIGINT')], ['SIGTSTP', onPause], ['SIGCONT', onResume]];
+  const onPause = (): void =>
+    log.log('NOTICE', 'SIGTSTP: the task is about to be moved (maintenance); the run goes on');
+  const onResume = (): void =>
+    log.log('NOTICE', 'SIGCONT: the task was moved; the run goes on (the kernel channel reconnects)');
+  const handlers: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGTERM', onTerm('SIGTERM')],
+    ['SIGINT', onTerm('SIGINT')],
+    ['SIGTSTP', onPause],
+    ['SIGCONT', onResume],
+  ];
   for (const [s, h] of handlers) process.on(s, h);
   let local: LocalJupyter | undefined;
   let record: RunRecord;
@@ -73,14 +88,20 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
     const body = requestBody(io.env[REQUEST_ENV]);
     const env: HandlerEnv & NodeJS.ProcessEnv = { ...io.env };
     // The grammar validates the request before anything starts (a bad one: exit 2, nothing run).
-    const probe = parseMessage(io.env[REQUEST_ENV]!, body.server === undefined ? { JUPYTER_SERVER: '127.0.0.1:8888' } : env);
+    const probe = parseMessage(
+      io.env[REQUEST_ENV]!,
+      body.server === undefined ? { JUPYTER_SERVER: '127.0.0.1:8888' } : env,
+    );
     if (body.server === undefined) {
       // NBTRIGGER_NOTEBOOK_ROOT (the image's notebook folder, the local stack's root) holds the notebook's
       // server-style path; without it the path is a file, absolute or relative to the working directory.
       const root = io.env.NBTRIGGER_NOTEBOOK_ROOT;
       const file = root ? resolve(root, probe.notebook) : resolve(String(body.notebook));
       const s = await stat(file).catch(() => undefined);
-      if (!s?.isFile()) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`, { details: { field: 'notebook' } });
+      if (!s?.isFile())
+        throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`, {
+          details: { field: 'notebook' },
+        });
       local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
       const server = `${local.address.host}:${local.address.port}`;
       Object.assign(env, { JUPYTER_SERVER: server, ALLOWED_SERVERS: server, JUPYTER_TOKEN: local.token });
@@ -91,11 +112,19 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
     if (io.env[SCHEDULE_ENV]) attributes['nbtrigger-schedule'] = io.env[SCHEDULE_ENV]!;
     if (io.env[CONCURRENCY_ENV]) attributes['nbtrigger-concurrency'] = io.env[CONCURRENCY_ENV]!;
     // The execution name stands in for a Pub/Sub messageId: a request without runKey dedupes per execution.
-    const message = { data: Buffer.from(stringifyExactJson(body)).toString('base64'), messageId: task.execution, attributes, publishTime: new Date(started).toISOString() };
+    const message = {
+      data: Buffer.from(stringifyExactJson(body)).toString('base64'),
+      messageId: task.execution,
+      attributes,
+      publishTime: new Date(started).toISOString(),
+    };
     const cfg = jobConfig(env, probe.timeouts.runSeconds);
     const result = await processMessage(message, env, cfg, {
-      run: runNotebook, log: createLogger({ write: (l) => io.stderr.write(l), secrets, minSeverity: 'INFO' }), now: Date.now,
-      job: { execution: task.execution, attempt: task.attempt }, signal: controller.signal,
+      run: runNotebook,
+      log: createLogger({ write: (l) => io.stderr.write(l), secrets, minSeverity: 'INFO' }),
+      now: Date.now,
+      job: { execution: task.execution, attempt: task.attempt },
+      signal: controller.signal,
     });
     record = result.record;
   } catch (e) {
@@ -113,31 +142,48 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
 /** CLOUD_RUN_EXECUTION (required), CLOUD_RUN_TASK_INDEX and CLOUD_RUN_TASK_ATTEMPT (whole numbers, default 0). */
 export function taskEnv(env: NodeJS.ProcessEnv): { execution: string; index: number; attempt: number } {
   const execution = env.CLOUD_RUN_EXECUTION?.trim();
-  if (!execution) throw new NbtError('USAGE', 'CLOUD_RUN_EXECUTION is not set: nbtrigger job runs as a Cloud Run Job task', { details: { field: 'CLOUD_RUN_EXECUTION' } });
+  if (!execution)
+    throw new NbtError('USAGE', 'CLOUD_RUN_EXECUTION is not set: nbtrigger job runs as a Cloud Run Job task', {
+      details: { field: 'CLOUD_RUN_EXECUTION' },
+    });
   if (execution.length > 200 || !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(execution)) {
-    throw new NbtError('USAGE', `CLOUD_RUN_EXECUTION is not an execution name: "${execution.slice(0, 80)}"`, { details: { field: 'CLOUD_RUN_EXECUTION' } });
+    throw new NbtError('USAGE', `CLOUD_RUN_EXECUTION is not an execution name: "${execution.slice(0, 80)}"`, {
+      details: { field: 'CLOUD_RUN_EXECUTION' },
+    });
   }
   const whole = (name: string): number => {
     const v = env[name];
     if (v === undefined || v === '') return 0;
-    if (!/^\d{1,6}$/.test(v)) throw new NbtError('USAGE', `${name} must be a whole number, got "${v.slice(0, 40)}"`, { details: { field: name } });
+    if (!/^\d{1,6}$/.test(v))
+      throw new NbtError('USAGE', `${name} must be a whole number, got "${v.slice(0, 40)}"`, {
+        details: { field: name },
+      });
     return Number(v);
   };
   const index = whole('CLOUD_RUN_TASK_INDEX');
-  if (index !== 0) throw new NbtError('USAGE', `CLOUD_RUN_TASK_INDEX is ${index}: a notebook job has one task`, { details: { field: 'CLOUD_RUN_TASK_INDEX' } });
+  if (index !== 0)
+    throw new NbtError('USAGE', `CLOUD_RUN_TASK_INDEX is ${index}: a notebook job has one task`, {
+      details: { field: 'CLOUD_RUN_TASK_INDEX' },
+    });
   return { execution, index, attempt: whole('CLOUD_RUN_TASK_ATTEMPT') };
 }
 
 /** NBTRIGGER_REQUEST as a JSON object (the grammar checks its fields). */
 export function requestBody(text: string | undefined): Record<string, ParamValue> {
-  if (text === undefined || text.trim() === '') throw new NbtError('USAGE', `${REQUEST_ENV} is not set: it holds the run request`, { details: { field: REQUEST_ENV } });
+  if (text === undefined || text.trim() === '')
+    throw new NbtError('USAGE', `${REQUEST_ENV} is not set: it holds the run request`, {
+      details: { field: REQUEST_ENV },
+    });
   let o: unknown;
   try {
     o = JSON.parse(text);
   } catch (e) {
-    throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} is not valid JSON: ${(e as Error).message}`, { details: { field: REQUEST_ENV } });
+    throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} is not valid JSON: ${(e as Error).message}`, {
+      details: { field: REQUEST_ENV },
+    });
   }
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} must be a JSON object`, { details: { field: REQUEST_ENV } });
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} must be a JSON object`, { details: { field: REQUEST_ENV } });
   // Read again with exact numbers (`1.0` stays a float), as the grammar reads parameters.
   try {
     return parseExactJson(text) as Record<string, ParamValue>;

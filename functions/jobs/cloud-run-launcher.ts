@@ -20,9 +20,17 @@ export function cloudRunLauncher(env: { [key: string]: string | undefined }): Jo
     const endpoint = env.NBTRIGGER_RUN_ENDPOINT;
     if (!endpoint) return new v2.JobsClient();
     const m = /^(.+):(\d+)$/.exec(endpoint);
-    if (!m) throw new NbtError('CONFIG', `NBTRIGGER_RUN_ENDPOINT must be HOST:PORT, got "${endpoint.slice(0, 80)}"`, { details: { field: 'NBTRIGGER_RUN_ENDPOINT' } });
+    if (!m)
+      throw new NbtError('CONFIG', `NBTRIGGER_RUN_ENDPOINT must be HOST:PORT, got "${endpoint.slice(0, 80)}"`, {
+        details: { field: 'NBTRIGGER_RUN_ENDPOINT' },
+      });
     const { credentials } = await import('@grpc/grpc-js');
-    return new v2.JobsClient({ apiEndpoint: m[1]!, port: Number(m[2]), sslCreds: credentials.createInsecure(), clientOptions: { universeDomain: 'googleapis.com' } } as never);
+    return new v2.JobsClient({
+      apiEndpoint: m[1]!,
+      port: Number(m[2]),
+      sslCreds: credentials.createInsecure(),
+      clientOptions: { universeDomain: 'googleapis.com' },
+    } as never);
   };
   return {
     async start(call: RunJobCall) {
@@ -30,7 +38,10 @@ export function cloudRunLauncher(env: { [key: string]: string | undefined }): Jo
       let operation: { name?: string | null; metadata?: { name?: string | null } | null };
       try {
         const c = await client;
-        [operation] = await c.runJob(call as never, { timeout: RUN_JOB_TIMEOUT_MS, retry: null } as never) as unknown as [typeof operation];
+        [operation] = (await c.runJob(
+          call as never,
+          { timeout: RUN_JOB_TIMEOUT_MS, retry: null } as never,
+        )) as unknown as [typeof operation];
       } catch (e) {
         if (isNbtError(e)) throw e;
         const err = e as { code?: number; details?: string; message?: string };
@@ -38,8 +49,11 @@ export function cloudRunLauncher(env: { [key: string]: string | undefined }): Jo
       }
       const execution = operation.metadata?.name;
       if (!execution) {
-        throw new NbtError('JOB_UNAVAILABLE', `job ${call.name}: RunJob answered operation ${operation.name ?? '?'} without an execution in its metadata`,
-          { details: { job: call.name } });
+        throw new NbtError(
+          'JOB_UNAVAILABLE',
+          `job ${call.name}: RunJob answered operation ${operation.name ?? '?'} without an execution in its metadata`,
+          { details: { job: call.name } },
+        );
       }
       return { execution };
     },

@@ -36,9 +36,15 @@ export function dispatchKey(key: string): string {
   return `dispatch:${key}`;
 }
 
-/** Dispatches one job-mode message. Returns the `dispatched` (or duplicate) record; throws what decides ack or retry. */
-export async function dispatchJob(text: string, message: PubsubMessage, env: HandlerEnv, cfg: FunctionConfig, deps: DispatchDeps,
-  overlap?: { schedule: string; concurrency: string }): Promise<{ record: RunRecord }> {
+/** Dispatches one job-mode message: the `dispatched` (or duplicate) record; throws what decides ack or retry. */
+export async function dispatchJob(
+  text: string,
+  message: PubsubMessage,
+  env: HandlerEnv,
+  cfg: FunctionConfig,
+  deps: DispatchDeps,
+  overlap?: { schedule: string; concurrency: string },
+): Promise<{ record: RunRecord }> {
   const started = deps.now();
   const m = parseJobMessage(text, env);
   checkJobAllowed(m.job, allowedJobs(env.ALLOWED_JOBS));
@@ -50,33 +56,57 @@ export async function dispatchJob(text: string, message: PubsubMessage, env: Han
   const stores = await storesFor(cfg.state);
   const claim = stores ? await stores.leases.claim(dkey, cfg.leaseTtlMs).catch(storeError) : undefined;
   if (claim?.state === 'done') {
-    const rec = skippedRecord('duplicate', `${dkey} already dispatched${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`,
-      { notebook: base.notebook, server: base.server ?? '' }, started, deps.now());
+    const rec = skippedRecord(
+      'duplicate',
+      `${dkey} already dispatched${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`,
+      { notebook: base.notebook, server: base.server ?? '' },
+      started,
+      deps.now(),
+    );
     return { record: { ...rec, server: base.server, job: m.job } };
   }
   if (claim?.state === 'running') {
-    throw new NbtError('IN_PROGRESS', `${dkey} is being dispatched by ${claim.holder} until ${claim.expiresAt}: will retry, not start twice`);
+    throw new NbtError(
+      'IN_PROGRESS',
+      `${dkey} is being dispatched by ${claim.holder} until ${claim.expiresAt}: will retry, not start twice`,
+    );
   }
   let completed = false;
   try {
     const { execution } = await deps.launcher.start(buildRunJob(m, key, overlap));
     deps.log.log('INFO', `job ${m.job}: execution ${execution} started`, { job: m.job, execution, key });
     const record: RunRecord = {
-      status: 'dispatched', ...base, kernelName: m.request.kernelName ?? null, startedAt: new Date(started).toISOString(),
-      durationMs: deps.now() - started, cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
-      warnings: [], job: m.job, execution, runKey: dedupeKey({ runKey: key })!,
+      status: 'dispatched',
+      ...base,
+      kernelName: m.request.kernelName ?? null,
+      startedAt: new Date(started).toISOString(),
+      durationMs: deps.now() - started,
+      cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+      warnings: [],
+      job: m.job,
+      execution,
+      runKey: dedupeKey({ runKey: key })!,
     };
     // The execution started: whatever follows, a redelivery must not start another one.
     const runId = newRunId();
     const stored = await finishRun({
-      outcome: { record }, request: m.request, runId, token: cfg.token ?? '', messageId: message.messageId, store: stores?.runs,
+      outcome: { record },
+      request: m.request,
+      runId,
+      token: cfg.token ?? '',
+      messageId: message.messageId,
+      store: stores?.runs,
       ...(overlap ? { schedule: overlap.schedule } : {}),
     }).catch((e: unknown) => {
       deps.log.log('WARNING', 'dispatched record not stored', { execution, error: String(e) });
       return { ...record, runId };
     });
     if (stores) {
-      await stores.leases.complete(dkey, stored.runId).catch((e: unknown) => deps.log.log('WARNING', 'dispatch lease not completed', { key: dkey, error: String(e) }));
+      await stores.leases
+        .complete(dkey, stored.runId)
+        .catch((e: unknown) =>
+          deps.log.log('WARNING', 'dispatch lease not completed', { key: dkey, error: String(e) }),
+        );
       completed = true;
     }
     return { record: stored };

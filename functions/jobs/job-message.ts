@@ -39,8 +39,11 @@ export const MAX_TASK_TIMEOUT_SEC = 168 * 3600;
  */
 export const MAX_REQUEST_ENV_BYTES = 32 * 1024;
 
-/** Project id (6-30) or number / region / job name (a DNS label: lowercase, digits, '-', ≤ 63, starts with a letter). */
-const JOB_NAME = /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})\/locations\/([a-z][a-z0-9-]{1,40}[a-z0-9])\/jobs\/([a-z](?:[a-z0-9-]{0,61}[a-z0-9])?)$/;
+/** Project id (6-30) or number / region / job name (a DNS label: lowercase, digits, '-', ≤ 63, from a letter). */
+const JOB_NAME = new RegExp(
+  '^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})/locations/([a-z][a-z0-9-]{1,40}[a-z0-9])' +
+    '/jobs/([a-z](?:[a-z0-9-]{0,61}[a-z0-9])?)$',
+);
 
 /** A job-mode message, split: the job, the request the job reads, and that request parsed. */
 export interface JobMessage {
@@ -59,7 +62,9 @@ export function jobField(text: string): unknown {
   if (!t.startsWith('{') || !t.includes('"job"')) return undefined;
   try {
     const o = JSON.parse(t) as unknown;
-    return o !== null && typeof o === 'object' && !Array.isArray(o) && Object.hasOwn(o, 'job') ? (o as { job: unknown }).job : undefined;
+    return o !== null && typeof o === 'object' && !Array.isArray(o) && Object.hasOwn(o, 'job')
+      ? (o as { job: unknown }).job
+      : undefined;
   } catch {
     return undefined; // the grammar reports the bad JSON
   }
@@ -67,9 +72,13 @@ export function jobField(text: string): unknown {
 
 /** Validates a job's full resource name (the field named in the error). */
 export function checkJobName(v: unknown, field = 'job'): string {
-  if (typeof v !== 'string') throw bad(field, `field "${field}" must be a string, got ${v === null ? 'null' : typeof v}`);
+  if (typeof v !== 'string')
+    throw bad(field, `field "${field}" must be a string, got ${v === null ? 'null' : typeof v}`);
   if (!JOB_NAME.test(v)) {
-    throw bad(field, `field "${field}" must be a job's full name projects/PROJECT/locations/REGION/jobs/JOB, got "${v.slice(0, 120)}"`);
+    throw bad(
+      field,
+      `field "${field}" must be a job's full name projects/PROJECT/locations/REGION/jobs/JOB, got "${v.slice(0, 120)}"`,
+    );
   }
   return v;
 }
@@ -84,7 +93,10 @@ export function parseJobMessage(text: string, env: GrammarEnv = {}): JobMessage 
   const job = checkJobName(o.job);
   const localServer = o.server === undefined;
   if (typeof o.notebook !== 'string') throw bad('notebook', 'a job message must name its notebook ("notebook")');
-  const grammarEnv: GrammarEnv = { ...(env.JUPYTER_TOKEN ? { JUPYTER_TOKEN: env.JUPYTER_TOKEN } : {}), ...(localServer ? { JUPYTER_SERVER: '127.0.0.1:8888' } : {}) };
+  const grammarEnv: GrammarEnv = {
+    ...(env.JUPYTER_TOKEN ? { JUPYTER_TOKEN: env.JUPYTER_TOKEN } : {}),
+    ...(localServer ? { JUPYTER_SERVER: '127.0.0.1:8888' } : {}),
+  };
   // The grammar reads the message without `job` first: a bad field is named before anything else.
   const plain: Record<string, unknown> = { ...o };
   delete plain.job;
@@ -102,20 +114,26 @@ export function requestEnvText(m: JobMessage, runKey: string): string {
 
 /** ALLOWED_JOBS: comma list of full job names, each may end in `*` (a prefix). Unset or empty: nothing. */
 export function allowedJobs(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Refuses a job ALLOWED_JOBS does not name (default deny; permanent CONFIG error). */
 export function checkJobAllowed(job: string, patterns: string[]): void {
   if (patterns.length === 0) {
-    throw new NbtError('CONFIG', `job ${job} is not allowed: ALLOWED_JOBS is not set, so the function starts no job (default deny)`,
-      { details: { field: 'ALLOWED_JOBS' } });
+    throw new NbtError(
+      'CONFIG',
+      `job ${job} is not allowed: ALLOWED_JOBS is not set, so the function starts no job (default deny)`,
+      { details: { field: 'ALLOWED_JOBS' } },
+    );
   }
   const ok = patterns.some((p) => (p.endsWith('*') ? job.startsWith(p.slice(0, -1)) : job === p));
   if (!ok) throw new NbtError('CONFIG', `job ${job} is not in ALLOWED_JOBS`, { details: { field: 'job' } });
 }
 
-/** What the launcher sends: the RunJob request (google.cloud.run.v2.RunJobRequest, camelCase as the client takes it). */
+/** What the launcher sends: google.cloud.run.v2.RunJobRequest, camelCase as the client takes it. */
 export interface RunJobCall {
   name: string;
   overrides: {
@@ -130,21 +148,35 @@ export interface RunJobCall {
  * when the request sets `timeouts.runSeconds`: the run's deadline plus the margin the job needs to
  * record and delete its kernel, never above 168 h.
  */
-export function buildRunJob(m: JobMessage, runKey: string, schedule?: { schedule: string; concurrency: string }): RunJobCall {
+export function buildRunJob(
+  m: JobMessage,
+  runKey: string,
+  schedule?: { schedule: string; concurrency: string },
+): RunJobCall {
   const value = requestEnvText(m, runKey);
   if (Buffer.byteLength(value) > MAX_REQUEST_ENV_BYTES) {
     throw bad('data', `a job message may be at most ${MAX_REQUEST_ENV_BYTES} bytes (it travels as ${REQUEST_ENV})`);
   }
   const env = [{ name: REQUEST_ENV, value }];
-  if (schedule) env.push({ name: SCHEDULE_ENV, value: schedule.schedule }, { name: CONCURRENCY_ENV, value: schedule.concurrency });
+  if (schedule)
+    env.push({ name: SCHEDULE_ENV, value: schedule.schedule }, { name: CONCURRENCY_ENV, value: schedule.concurrency });
   const call: RunJobCall = { name: m.job, overrides: { containerOverrides: [{ env }] } };
   const run = m.request.timeouts.runSeconds;
-  if (run !== undefined) call.overrides.timeout = { seconds: Math.min(MAX_TASK_TIMEOUT_SEC, Math.ceil(run) + TASK_MARGIN_SEC) };
+  if (run !== undefined)
+    call.overrides.timeout = { seconds: Math.min(MAX_TASK_TIMEOUT_SEC, Math.ceil(run) + TASK_MARGIN_SEC) };
   return call;
 }
 
 /** gRPC status codes RunJob answers with (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
-const GRPC = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, INTERNAL: 13 } as const;
+const GRPC = {
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNAVAILABLE: 14,
+  INTERNAL: 13,
+} as const;
 
 /** What a failed RunJob means: retry later (capacity, availability) or final (refused), naming the job. */
 export function launchError(job: string, code: number | undefined, message: string): NbtError {
@@ -154,16 +186,26 @@ export function launchError(job: string, code: number | undefined, message: stri
     case GRPC.UNAVAILABLE:
     case GRPC.DEADLINE_EXCEEDED:
     case GRPC.INTERNAL:
-      return new NbtError('JOB_UNAVAILABLE', `job ${job} could not be started now (gRPC ${code}): ${text}`, { details: { job, grpcCode: code } });
+      return new NbtError('JOB_UNAVAILABLE', `job ${job} could not be started now (gRPC ${code}): ${text}`, {
+        details: { job, grpcCode: code },
+      });
     case GRPC.PERMISSION_DENIED:
-      return new NbtError('JOB_REFUSED', `job ${job}: permission denied (the function's account needs roles/run.jobsExecutorWithOverrides on it): ${text}`,
-        { details: { job, grpcCode: code } });
+      return new NbtError(
+        'JOB_REFUSED',
+        `job ${job}: permission denied (the function's account needs roles/run.jobsExecutorWithOverrides ` +
+          `on it): ${text}`,
+        { details: { job, grpcCode: code } },
+      );
     case GRPC.NOT_FOUND:
       return new NbtError('JOB_REFUSED', `job ${job} does not exist: ${text}`, { details: { job, grpcCode: code } });
     case GRPC.INVALID_ARGUMENT:
-      return new NbtError('JOB_REFUSED', `job ${job} refused the run's overrides: ${text}`, { details: { job, grpcCode: code } });
+      return new NbtError('JOB_REFUSED', `job ${job} refused the run's overrides: ${text}`, {
+        details: { job, grpcCode: code },
+      });
     default:
-      return new NbtError('JOB_UNAVAILABLE', `job ${job} could not be started (gRPC ${code ?? 'no code'}): ${text}`, { details: { job, grpcCode: code } });
+      return new NbtError('JOB_UNAVAILABLE', `job ${job} could not be started (gRPC ${code ?? 'no code'}): ${text}`, {
+        details: { job, grpcCode: code },
+      });
   }
 }
 

@@ -22,14 +22,27 @@ export function localLauncher(bin: string, log: Logger, env: NodeJS.ProcessEnv =
       const jobId = call.name.slice(call.name.lastIndexOf('/') + 1);
       const id = `${jobId}-${randomBytes(3).toString('hex').slice(0, 5)}`;
       const execution = `${call.name}/executions/${id}`;
-      const overrides = Object.fromEntries(call.overrides.containerOverrides.flatMap((c) => c.env.map((e) => [e.name, e.value])));
+      const overrides = Object.fromEntries(
+        call.overrides.containerOverrides.flatMap((c) => c.env.map((e) => [e.name, e.value])),
+      );
       const child = spawn(process.execPath, [bin, 'job'], {
-        env: { ...env, ...overrides, CLOUD_RUN_JOB: jobId, CLOUD_RUN_EXECUTION: id, CLOUD_RUN_TASK_INDEX: '0', CLOUD_RUN_TASK_ATTEMPT: '0' },
+        env: {
+          ...env,
+          ...overrides,
+          CLOUD_RUN_JOB: jobId,
+          CLOUD_RUN_EXECUTION: id,
+          CLOUD_RUN_TASK_INDEX: '0',
+          CLOUD_RUN_TASK_ATTEMPT: '0',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (out.length < MAX_STDOUT) out += d; });
-      child.once('error', (e) => log.log('ERROR', `job execution ${id} could not start: ${e.message}`, { execution, jobExit: -1 }));
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        if (out.length < MAX_STDOUT) out += d;
+      });
+      child.once('error', (e) =>
+        log.log('ERROR', `job execution ${id} could not start: ${e.message}`, { execution, jobExit: -1 }),
+      );
       child.once('close', (code, signal) => {
         let record: unknown;
         try {
@@ -38,7 +51,11 @@ export function localLauncher(bin: string, log: Logger, env: NodeJS.ProcessEnv =
           record = undefined;
         }
         const exit = code ?? (signal ? 128 : -1);
-        log.log(exit === 0 ? 'INFO' : 'WARNING', `job execution ${id} ended (exit ${code ?? signal})`, { execution, jobExit: exit, jobRecord: record });
+        log.log(exit === 0 ? 'INFO' : 'WARNING', `job execution ${id} ended (exit ${code ?? signal})`, {
+          execution,
+          jobExit: exit,
+          jobRecord: record,
+        });
       });
       return { execution };
     },

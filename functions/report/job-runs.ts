@@ -21,17 +21,23 @@ export function executionId(name: string): string {
 
 /** The dispatched runs whose job has not written a record among `runs` (they need their lease looked at). */
 export function pendingDispatches(runs: HistoryRun[]): HistoryRun[] {
-  const recorded = new Set(runs.filter((r) => r.status !== 'dispatched' && r.execution).map((r) => executionId(r.execution!)));
+  const recorded = new Set(
+    runs.filter((r) => r.status !== 'dispatched' && r.execution).map((r) => executionId(r.execution!)),
+  );
   return runs.filter((r) => r.status === 'dispatched' && !(r.execution && recorded.has(executionId(r.execution))));
 }
 
 /** The state shown for a pending dispatch, from its lease; undefined when the run is done (its record is elsewhere). */
 export function jobRunState(lease: LeaseView | undefined): JobRunState | undefined {
   switch (lease) {
-    case 'live': return 'running';
-    case 'expired': return 'lost';
-    case 'done': return undefined;
-    default: return 'dispatched';
+    case 'live':
+      return 'running';
+    case 'expired':
+      return 'lost';
+    case 'done':
+      return undefined;
+    default:
+      return 'dispatched';
   }
 }
 
@@ -39,10 +45,15 @@ export function jobRunState(lease: LeaseView | undefined): JobRunState | undefin
  * The runs to list: a dispatched run whose job wrote its record is left out (that record stands for
  * the run, with the execution); a pending one carries its state.
  */
-export function jobRunsView(runs: HistoryRun[], states: Map<HistoryRun, JobRunState | undefined>): Array<{ run: HistoryRun; state?: JobRunState }> {
+export function jobRunsView(
+  runs: HistoryRun[],
+  states: Map<HistoryRun, JobRunState | undefined>,
+): Array<{ run: HistoryRun; state?: JobRunState }> {
   const pending = new Set(pendingDispatches(runs));
-  return runs.filter((r) => r.status !== 'dispatched' || pending.has(r)).map((run) => {
-    const state = states.get(run);
-    return state === undefined ? { run } : { run, state };
-  });
+  return runs
+    .filter((r) => r.status !== 'dispatched' || pending.has(r))
+    .map((run) => {
+      const state = states.get(run);
+      return state === undefined ? { run } : { run, state };
+    });
 }

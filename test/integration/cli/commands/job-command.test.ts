@@ -37,19 +37,33 @@ describe('nbtrigger job', () => {
   let dir: string;
   let runs: string;
   const env = (request: object, execution: string, attempt = 0): Record<string, string> => ({
-    NBTRIGGER_REQUEST: JSON.stringify(request), CLOUD_RUN_EXECUTION: execution, CLOUD_RUN_TASK_INDEX: '0',
-    CLOUD_RUN_TASK_ATTEMPT: String(attempt), NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: runs, FUNCTION_TIMEOUT_SEC: '40',
+    NBTRIGGER_REQUEST: JSON.stringify(request),
+    CLOUD_RUN_EXECUTION: execution,
+    CLOUD_RUN_TASK_INDEX: '0',
+    CLOUD_RUN_TASK_ATTEMPT: String(attempt),
+    NBTRIGGER_STORE: 'local',
+    NBTRIGGER_RUNS_DIR: runs,
+    FUNCTION_TIMEOUT_SEC: '40',
   });
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbtrigger-job-'));
     runs = await mkdtemp(join(tmpdir(), 'nbtrigger-job-runs-'));
     // Appends one line per run: a second run of the same request would show two.
-    await writeFile(join(dir, 'long.ipynb'), notebookJson(['import time\nwith open("long.count", "a") as f: f.write("run\\n")', 'time.sleep(12)\n21 * 2']));
-    await writeFile(join(dir, 'pause.ipynb'), notebookJson([markerCell('pause.running', 'time.sleep(3)'), '"resumed"']));
-    await writeFile(join(dir, 'term.ipynb'), notebookJson([`print("partial", flush=True)\n${markerCell('term.running', 'time.sleep(120)')}`, '1']));
+    await writeFile(
+      join(dir, 'long.ipynb'),
+      notebookJson(['import time\nwith open("long.count", "a") as f: f.write("run\\n")', 'time.sleep(12)\n21 * 2']),
+    );
+    await writeFile(
+      join(dir, 'pause.ipynb'),
+      notebookJson([markerCell('pause.running', 'time.sleep(3)'), '"resumed"']),
+    );
+    await writeFile(
+      join(dir, 'term.ipynb'),
+      notebookJson([`print("partial", flush=True)\n${markerCell('term.running', 'time.sleep(120)')}`, '1']),
+    );
   });
 
-  test('runs past the function deadline to success, records execution and attempt; a retry attempt does not run again', async () => {
+  test('runs past the function deadline, records execution and attempt; a retried attempt does not run again', async () => {
     // FUNCTION_TIMEOUT_SEC=40 gives the function a 10 s run deadline; the job's cell sleeps 12 s.
     assert.equal(functionConfig({ FUNCTION_TIMEOUT_SEC: '40' }).runTimeoutMs, 10_000);
     const request = { notebook: join(dir, 'long.ipynb'), runKey: 'msg:long-1' };
@@ -89,17 +103,22 @@ describe('nbtrigger job', () => {
     assert.equal(rec.error?.code, 'CANCELLED');
     assert.match(rec.error!.message, /SIGTERM/);
     assert.equal(rec.execution, 'nb-job-term1');
-    const nb = JSON.parse(await readFile(rec.outputs!.notebook!, 'utf8')) as { cells: Array<{ outputs?: Array<{ text?: string | string[] }> }> };
+    const nb = JSON.parse(await readFile(rec.outputs!.notebook!, 'utf8')) as {
+      cells: Array<{ outputs?: Array<{ text?: string | string[] }> }>;
+    };
     // Papermill's error marker comes first; the interrupted cell keeps what it printed.
     const text = JSON.stringify(nb.cells.map((c) => c.outputs ?? []));
     assert.match(text, /partial/, 'the partial output is kept');
     assert.equal(alive(kernelPid), false, 'no kernel left');
   });
 
-  test('SIGTSTP, a pause (SIGSTOP) and SIGCONT mid-cell, as Cloud Run moves a task: the run goes on to success', async () => {
+  test('SIGTSTP, a pause (SIGSTOP), SIGCONT mid-cell, as Cloud Run moves a task: the run goes on', async () => {
     const request = { notebook: join(dir, 'pause.ipynb'), runKey: 'msg:pause-1' };
     const { child, result } = startCli(['job'], { env: env(request, 'nb-job-pause1'), timeoutMs: 90_000 });
-    assert.ok(Number(await Promise.race([waitForFile(join(dir, 'pause.running')), result.then(() => '0')])) > 0, 'the cell started');
+    assert.ok(
+      Number(await Promise.race([waitForFile(join(dir, 'pause.running')), result.then(() => '0')])) > 0,
+      'the cell started',
+    );
     child.kill('SIGTSTP');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(child.exitCode, null, 'SIGTSTP does not end the job');
@@ -116,10 +135,14 @@ describe('nbtrigger job', () => {
   });
 
   test('bad input: no CLOUD_RUN_EXECUTION, or a request the grammar refuses, exits 2 and runs nothing', async () => {
-    const a = await runCli(['job'], { env: { ...env({ notebook: join(dir, 'long.ipynb') }, 'x'), CLOUD_RUN_EXECUTION: '' } });
+    const a = await runCli(['job'], {
+      env: { ...env({ notebook: join(dir, 'long.ipynb') }, 'x'), CLOUD_RUN_EXECUTION: '' },
+    });
     assert.equal(a.code, 2, a.stderr);
     assert.equal(record(a.stdout).error?.code, 'USAGE');
-    const b = await runCli(['job'], { env: env({ notebook: join(dir, 'long.ipynb'), job: 'projects/p/locations/l/jobs/j' }, 'nb-job-bad') });
+    const b = await runCli(['job'], {
+      env: env({ notebook: join(dir, 'long.ipynb'), job: 'projects/p/locations/l/jobs/j' }, 'nb-job-bad'),
+    });
     assert.equal(b.code, 2, b.stderr);
     assert.match(record(b.stdout).error!.message, /unknown field "job"/);
   });

@@ -22,9 +22,18 @@ const JOB = 'projects/p1-test/locations/europe-west1/jobs/nb-long';
 
 function dispatched(execution: string, key: string, startedAt: string): RunRecord & { runId: string } {
   return {
-    status: 'dispatched', notebook: 'long.ipynb', server: null, kernelName: null, startedAt, durationMs: 40,
-    cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 }, warnings: [],
-    job: JOB, execution: `${JOB}/executions/${execution}`, runKey: `run:${key}`, runId: `d-${execution}`,
+    status: 'dispatched',
+    notebook: 'long.ipynb',
+    server: null,
+    kernelName: null,
+    startedAt,
+    durationMs: 40,
+    cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+    warnings: [],
+    job: JOB,
+    execution: `${JOB}/executions/${execution}`,
+    runKey: `run:${key}`,
+    runId: `d-${execution}`,
   };
 }
 
@@ -35,7 +44,7 @@ async function parentOf(pid: number): Promise<number> {
 }
 
 describe('nbtrigger runs: job runs', { timeout: 120_000 }, () => {
-  test('killed job → lost (after its lease expired); live lease → running; recorded → its own record with the execution', async () => {
+  test('killed job → lost (lease expired); live lease → running; recorded → its own record, with the execution', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-'));
     const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-store-'));
     await writeFile(join(dir, 'long.ipynb'), notebookJson([markerCell('long.running', 'time.sleep(120)')]));
@@ -43,11 +52,19 @@ describe('nbtrigger runs: job runs', { timeout: 120_000 }, () => {
     const store = await openRunStore({ kind: 'local', root: runs });
     await store.save(dispatched('nb-long-lost1', 'msg:lost', '2026-12-01T10:00:00.000Z'));
     await store.save(dispatched('nb-long-busy1', 'msg:busy', '2026-12-01T11:00:00.000Z'));
-    await store.save({ ...dispatched('nb-long-done1', 'msg:done', '2026-12-01T12:00:00.000Z'), notebook: 'quick.ipynb' });
+    await store.save({
+      ...dispatched('nb-long-done1', 'msg:done', '2026-12-01T12:00:00.000Z'),
+      notebook: 'quick.ipynb',
+    });
     await store.close();
     const env = (file: string, execution: string, key: string): Record<string, string> => ({
-      NBTRIGGER_REQUEST: JSON.stringify({ notebook: join(dir, file), runKey: key }), CLOUD_RUN_EXECUTION: execution,
-      CLOUD_RUN_TASK_INDEX: '0', CLOUD_RUN_TASK_ATTEMPT: '0', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: runs, NBTRIGGER_JOB_LEASE_SEC: '2',
+      NBTRIGGER_REQUEST: JSON.stringify({ notebook: join(dir, file), runKey: key }),
+      CLOUD_RUN_EXECUTION: execution,
+      CLOUD_RUN_TASK_INDEX: '0',
+      CLOUD_RUN_TASK_ATTEMPT: '0',
+      NBTRIGGER_STORE: 'local',
+      NBTRIGGER_RUNS_DIR: runs,
+      NBTRIGGER_JOB_LEASE_SEC: '2',
     });
 
     // The finished one: its job recorded the run.
@@ -55,13 +72,20 @@ describe('nbtrigger runs: job runs', { timeout: 120_000 }, () => {
     assert.equal(done.code, 0, done.stderr);
 
     // The lost one: the job is killed mid-cell (no record), with its private server and kernel.
-    const { child, result } = startCli(['job'], { env: env('long.ipynb', 'nb-long-lost1', 'msg:lost'), timeoutMs: 60_000 });
+    const { child, result } = startCli(['job'], {
+      env: env('long.ipynb', 'nb-long-lost1', 'msg:lost'),
+      timeoutMs: 60_000,
+    });
     const kernel = Number(await Promise.race([waitForFile(join(dir, 'long.running')), result.then(() => '0')]));
     assert.ok(kernel > 0, 'the cell started');
     const server = await parentOf(kernel);
     child.kill('SIGKILL');
     await result;
-    try { process.kill(-server, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-server, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     // The busy one: a live lease, as a running job holds it.
     const leases = new LocalLeaseStore({ root: join(runs, '.leases') });
     assert.equal((await leases.claim('run:msg:busy', 60_000)).state, 'claimed');

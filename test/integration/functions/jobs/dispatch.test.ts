@@ -9,13 +9,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openRunStore } from '../../../../functions/store/open-stores.js';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../../../helpers/functions-framework.js';
 import { startFakeRunJobs, type FakeRunJobs } from '../../../helpers/grpc-run-jobs.js';
 
 const JOB = 'projects/p1-test/locations/europe-west1/jobs/nb-long';
 const CALLER = 'serviceAccount:fn@p1-test.iam.gserviceaccount.com';
 
-async function deliver(ff: FunctionServer, body: object, messageId: string): Promise<{ status: number; final: FinalLine; ms: number }> {
+async function deliver(
+  ff: FunctionServer,
+  body: object,
+  messageId: string,
+): Promise<{ status: number; final: FinalLine; ms: number }> {
   const req = binaryEvent({ text: JSON.stringify(body), messageId, attributes: {} });
   const t0 = Date.now();
   const res = await ff.post(req);
@@ -31,18 +41,26 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     fake = await startFakeRunJobs({ exhaustOnce: { method: 'RunJob', retryDelayMs: 10 } });
     fake.put(JOB, {});
     fake.put('projects/p1-test/locations/europe-west1/jobs/other', {});
-    ff = await startFunctionServer({ env: {
-      NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${fake.port}`, JUPYTER_TOKEN: 'fn-token-0123456789',
-      ALLOWED_JOBS: `${JOB},projects/p1-test/locations/europe-west1/jobs/gone*`,
-    } });
+    ff = await startFunctionServer({
+      env: {
+        NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${fake.port}`,
+        JUPYTER_TOKEN: 'fn-token-0123456789',
+        ALLOWED_JOBS: `${JOB},projects/p1-test/locations/europe-west1/jobs/gone*`,
+      },
+    });
   });
   after(async () => {
     await ff?.stop();
     await fake?.stop();
   });
 
-  test('RUNJOB exhausted once: retried; then RunJob with overrides, the execution recorded, acked; a redelivery is a duplicate', async () => {
-    const body = { job: JOB, notebook: 'reports/daily.ipynb', timeouts: { runSeconds: 7200 }, parameters: { day: '2026-12-01' } };
+  test('exhausted once: retried; then RunJob with overrides, the execution recorded, acked; then a duplicate', async () => {
+    const body = {
+      job: JOB,
+      notebook: 'reports/daily.ipynb',
+      timeouts: { runSeconds: 7200 },
+      parameters: { day: '2026-12-01' },
+    };
     const first = await deliver(ff, body, 'm-1');
     assert.equal(first.status, 500, 'RESOURCE_EXHAUSTED: retried');
     assert.equal(first.final.record.error?.code, 'JOB_UNAVAILABLE');
@@ -64,12 +82,20 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     assert.ok(exec, 'the fake holds the execution');
     const env = exec.template.containers[0].env as Array<{ name: string; value: string }>;
     const request = JSON.parse(env.find((e) => e.name === 'NBTRIGGER_REQUEST')!.value) as Record<string, unknown>;
-    assert.deepEqual(request, { notebook: 'reports/daily.ipynb', timeouts: { runSeconds: 7200 }, parameters: { day: '2026-12-01' }, runKey: 'msg:m-1' });
+    assert.deepEqual(request, {
+      notebook: 'reports/daily.ipynb',
+      timeouts: { runSeconds: 7200 },
+      parameters: { day: '2026-12-01' },
+      runKey: 'msg:m-1',
+    });
     assert.equal(Number(exec.template.timeout.seconds), 7230, 'the run deadline plus the margin to record');
     // The dispatched record is stored with the execution.
     const store = await openRunStore({ kind: 'local', root: ff.runsDir });
     const stored = (await store.list({ limit: 50 })).filter((x) => x.status === 'dispatched');
-    assert.deepEqual(stored.map((x) => x.execution), [execution]);
+    assert.deepEqual(
+      stored.map((x) => x.execution),
+      [execution],
+    );
 
     const dup = await deliver(ff, body, 'm-1');
     assert.equal(dup.status, 204);
@@ -77,9 +103,13 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, 2, 'one execution for one message');
   });
 
-  test('refused: a job outside ALLOWED_JOBS, a bad job name, a job that does not exist: acked, nothing started, the field or job named', async () => {
+  test('refused: not in ALLOWED_JOBS, a bad name, no such job: acked, nothing started, the field or job named', async () => {
     const n = fake.calls.filter((c) => c.method === 'RunJob').length;
-    const notAllowed = await deliver(ff, { job: 'projects/p1-test/locations/europe-west1/jobs/other', notebook: 'a.ipynb' }, 'm-2');
+    const notAllowed = await deliver(
+      ff,
+      { job: 'projects/p1-test/locations/europe-west1/jobs/other', notebook: 'a.ipynb' },
+      'm-2',
+    );
     assert.equal(notAllowed.status, 204);
     assert.equal(notAllowed.final.record.error?.code, 'CONFIG');
     assert.match(notAllowed.final.record.error!.message, /jobs\/other is not in ALLOWED_JOBS/);
@@ -87,7 +117,11 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     assert.equal(badName.final.record.error?.code, 'BAD_MESSAGE');
     assert.match(badName.final.record.error!.message, /field "job" must be a job's full name/);
     assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, n, 'nothing reached RunJob');
-    const gone = await deliver(ff, { job: 'projects/p1-test/locations/europe-west1/jobs/gone-1', notebook: 'a.ipynb' }, 'm-4');
+    const gone = await deliver(
+      ff,
+      { job: 'projects/p1-test/locations/europe-west1/jobs/gone-1', notebook: 'a.ipynb' },
+      'm-4',
+    );
     assert.equal(gone.status, 204, 'NOT_FOUND is permanent');
     assert.equal(gone.final.record.error?.code, 'JOB_REFUSED');
     assert.match(gone.final.record.error!.message, /jobs\/gone-1 does not exist/);
@@ -95,10 +129,12 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
 });
 
 describe('job mode: the overrides role (fake with IAM)', { timeout: 60_000 }, () => {
-  test('without roles/run.jobsExecutorWithOverrides RunJob is PERMISSION_DENIED: acked, naming the job and the role', async () => {
+  test('without roles/run.jobsExecutorWithOverrides: PERMISSION_DENIED, acked, naming the job and the role', async () => {
     const fake = await startFakeRunJobs({ iam: { caller: CALLER, propagationMs: 0, needs: [] } });
     fake.put(JOB, {});
-    const ff = await startFunctionServer({ env: { NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${fake.port}`, ALLOWED_JOBS: JOB } });
+    const ff = await startFunctionServer({
+      env: { NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${fake.port}`, ALLOWED_JOBS: JOB },
+    });
     try {
       const r = await deliver(ff, { job: JOB, notebook: 'a.ipynb' }, 'm-5');
       assert.equal(r.status, 204, JSON.stringify(r.final));

@@ -8,7 +8,15 @@ import { describe, it } from 'node:test';
 import { DEADLINE_MARGIN_SEC } from '../../../../functions/config.js';
 import { NbtError } from '../../../../functions/errors.js';
 import {
-  allowedJobs, buildRunJob, checkJobAllowed, checkJobName, jobField, launchError, MAX_TASK_TIMEOUT_SEC, parseJobMessage, TASK_MARGIN_SEC,
+  allowedJobs,
+  buildRunJob,
+  checkJobAllowed,
+  checkJobName,
+  jobField,
+  launchError,
+  MAX_TASK_TIMEOUT_SEC,
+  parseJobMessage,
+  TASK_MARGIN_SEC,
 } from '../../../../functions/jobs/job-message.js';
 
 const JOB = 'projects/my-proj/locations/europe-west1/jobs/nb-daily';
@@ -28,19 +36,29 @@ describe('jobField', () => {
     assert.equal(jobField(`{"job": "${JOB}", "notebook": "a.ipynb"}`), JOB);
     assert.equal(jobField('{"notebook": "a.ipynb"}'), undefined);
     assert.equal(jobField('h:1 /job.ipynb'), undefined);
-    assert.equal(jobField('{"job": '), undefined, 'bad JSON is the grammar\'s to report');
+    assert.equal(jobField('{"job": '), undefined, "bad JSON is the grammar's to report");
     assert.equal(jobField('{"job": 5}'), 5);
   });
 });
 
 describe('checkJobName', () => {
-  for (const ok of [JOB, 'projects/123456789/locations/us-central1/jobs/a', `projects/p-1234/locations/asia-northeast1/jobs/${'a'.repeat(63)}`]) {
+  for (const ok of [
+    JOB,
+    'projects/123456789/locations/us-central1/jobs/a',
+    `projects/p-1234/locations/asia-northeast1/jobs/${'a'.repeat(63)}`,
+  ]) {
     it(`accepts ${ok.slice(0, 60)}`, () => assert.equal(checkJobName(ok), ok));
   }
-  for (const bad of ['nb-daily', 'projects/my-proj/locations/europe-west1/jobs/', 'projects/my-proj/locations/europe-west1/jobs/Nb',
-    'projects/my-proj/locations/europe-west1/jobs/1nb', 'projects/my-proj/locations/europe-west1/services/nb',
-    `projects/my-proj/locations/europe-west1/jobs/${'a'.repeat(64)}`, 'projects/my-proj/locations/europe-west1/jobs/nb/executions/x',
-    'projects/../locations/europe-west1/jobs/nb']) {
+  for (const bad of [
+    'nb-daily',
+    'projects/my-proj/locations/europe-west1/jobs/',
+    'projects/my-proj/locations/europe-west1/jobs/Nb',
+    'projects/my-proj/locations/europe-west1/jobs/1nb',
+    'projects/my-proj/locations/europe-west1/services/nb',
+    `projects/my-proj/locations/europe-west1/jobs/${'a'.repeat(64)}`,
+    'projects/my-proj/locations/europe-west1/jobs/nb/executions/x',
+    'projects/../locations/europe-west1/jobs/nb',
+  ]) {
     it(`refuses ${bad.slice(0, 60)}, naming the field`, () => {
       const e = code(() => checkJobName(bad));
       assert.equal(e.code, 'BAD_MESSAGE');
@@ -62,8 +80,14 @@ describe('ALLOWED_JOBS', () => {
   it('an exact name, or a prefix ending in *', () => {
     checkJobAllowed(JOB, allowedJobs(`projects/x-yyyy/locations/l1/jobs/a, ${JOB}`));
     checkJobAllowed(JOB, allowedJobs('projects/my-proj/locations/europe-west1/jobs/nb-*'));
-    assert.equal(code(() => checkJobAllowed(JOB, allowedJobs('projects/my-proj/locations/europe-west1/jobs/nb'))).code, 'CONFIG');
-    assert.equal(code(() => checkJobAllowed(JOB, allowedJobs('projects/my-proj/locations/us-east1/jobs/*'))).code, 'CONFIG');
+    assert.equal(
+      code(() => checkJobAllowed(JOB, allowedJobs('projects/my-proj/locations/europe-west1/jobs/nb'))).code,
+      'CONFIG',
+    );
+    assert.equal(
+      code(() => checkJobAllowed(JOB, allowedJobs('projects/my-proj/locations/us-east1/jobs/*'))).code,
+      'CONFIG',
+    );
   });
 });
 
@@ -76,34 +100,47 @@ describe('parseJobMessage', () => {
     assert.equal(Object.hasOwn(m.body, 'job'), false);
   });
   it('a named server is kept (the guard checks it)', () => {
-    const m = parseJobMessage(`{"job": "${JOB}", "server": "jup.example.com:443", "useHttps": true, "notebook": "a.ipynb"}`);
+    const m = parseJobMessage(
+      `{"job": "${JOB}", "server": "jup.example.com:443", "useHttps": true, "notebook": "a.ipynb"}`,
+    );
     assert.equal(m.localServer, false);
     assert.equal(m.request.server.host, 'jup.example.com');
   });
-  it('the function\'s JUPYTER_SERVER / JUPYTER_NOTEBOOK fill nothing: a job message names its notebook', () => {
+  it("the function's JUPYTER_SERVER / JUPYTER_NOTEBOOK fill nothing: a job message names its notebook", () => {
     const e = code(() => parseJobMessage(`{"job": "${JOB}"}`, { JUPYTER_NOTEBOOK: 'x.ipynb', JUPYTER_SERVER: 'h:1' }));
     assert.equal(e.field, 'notebook');
   });
   it('a bad field of the rest is named by the grammar', () => {
-    assert.equal(code(() => parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "timeouts": {"runSeconds": 700000}}`)).field, 'timeouts.runSeconds');
+    assert.equal(
+      code(() => parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "timeouts": {"runSeconds": 700000}}`)).field,
+      'timeouts.runSeconds',
+    );
     assert.equal(code(() => parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "token": "t"}`)).field, 'token');
   });
 });
 
 describe('buildRunJob', () => {
   it('NBTRIGGER_REQUEST is the message without job, with runKey, numbers exact; the schedule passed on', () => {
-    const m = parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "parameters": {"f": 1.0, "big": 12345678901234567890}}`);
+    const m = parseJobMessage(
+      `{"job": "${JOB}", "notebook": "a.ipynb", "parameters": {"f": 1.0, "big": 12345678901234567890}}`,
+    );
     const call = buildRunJob(m, 'msg:42', { schedule: 'daily', concurrency: 'skip' });
     assert.equal(call.name, JOB);
     assert.deepEqual(call.overrides.containerOverrides[0]!.env, [
-      { name: 'NBTRIGGER_REQUEST', value: '{"notebook":"a.ipynb","parameters":{"f":1.0,"big":12345678901234567890},"runKey":"msg:42"}' },
-      { name: 'NBTRIGGER_SCHEDULE', value: 'daily' }, { name: 'NBTRIGGER_CONCURRENCY', value: 'skip' },
+      {
+        name: 'NBTRIGGER_REQUEST',
+        value: '{"notebook":"a.ipynb","parameters":{"f":1.0,"big":12345678901234567890},"runKey":"msg:42"}',
+      },
+      { name: 'NBTRIGGER_SCHEDULE', value: 'daily' },
+      { name: 'NBTRIGGER_CONCURRENCY', value: 'skip' },
     ]);
-    assert.equal(call.overrides.timeout, undefined, 'no timeouts.run: the job\'s own task timeout');
+    assert.equal(call.overrides.timeout, undefined, "no timeouts.run: the job's own task timeout");
   });
   it('timeouts.runSeconds: the task timeout is the deadline plus the margin, at most 168 h', () => {
-    const t = (s: number): unknown => buildRunJob(parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "timeouts": {"runSeconds": ${s}}}`), 'k').overrides.timeout;
-    assert.equal(TASK_MARGIN_SEC, DEADLINE_MARGIN_SEC, 'the function\'s margin');
+    const t = (s: number): unknown =>
+      buildRunJob(parseJobMessage(`{"job": "${JOB}", "notebook": "a.ipynb", "timeouts": {"runSeconds": ${s}}}`), 'k')
+        .overrides.timeout;
+    assert.equal(TASK_MARGIN_SEC, DEADLINE_MARGIN_SEC, "the function's margin");
     assert.deepEqual(t(3600), { seconds: 3630 });
     assert.deepEqual(t(90.5), { seconds: 121 });
     assert.deepEqual(t(MAX_TASK_TIMEOUT_SEC), { seconds: MAX_TASK_TIMEOUT_SEC });
@@ -116,9 +153,12 @@ describe('buildRunJob', () => {
 
 describe('launchError', () => {
   const cases: Array<[number | undefined, string, boolean, RegExp]> = [
-    [8, 'JOB_UNAVAILABLE', true, /could not be started now/], [14, 'JOB_UNAVAILABLE', true, /could not be started now/],
-    [7, 'JOB_REFUSED', false, /permission denied.*roles\/run\.jobsExecutorWithOverrides/], [5, 'JOB_REFUSED', false, /does not exist/],
-    [3, 'JOB_REFUSED', false, /refused the run's overrides/], [undefined, 'JOB_UNAVAILABLE', true, /could not be started/],
+    [8, 'JOB_UNAVAILABLE', true, /could not be started now/],
+    [14, 'JOB_UNAVAILABLE', true, /could not be started now/],
+    [7, 'JOB_REFUSED', false, /permission denied.*roles\/run\.jobsExecutorWithOverrides/],
+    [5, 'JOB_REFUSED', false, /does not exist/],
+    [3, 'JOB_REFUSED', false, /refused the run's overrides/],
+    [undefined, 'JOB_UNAVAILABLE', true, /could not be started/],
   ];
   for (const [grpc, want, retryable, msg] of cases) {
     it(`gRPC ${grpc}: ${want}, naming the job`, () => {

@@ -90,9 +90,10 @@ describe('nbtrigger runs: job runs', { timeout: 120_000 }, () => {
     const leases = new LocalLeaseStore({ root: join(runs, '.leases') });
     assert.equal((await leases.claim('run:msg:busy', 60_000)).state, 'claimed');
 
-    // The killed job's lease (2 s, renewed while it ran) expires: the run is lost.
+    // The killed job's lease (2 s, renewed while it ran) expires: the run is lost. Waited on, bounded.
     const line = (out: string, id: string): string => out.split('\n').find((l) => l.includes(id)) ?? '';
-    await sleep(2500);
+    for (let i = 0; i < 300 && (await leases.peek('run:msg:lost')) !== 'expired'; i++) await sleep(100);
+    assert.equal(await leases.peek('run:msg:lost'), 'expired');
     const r = await runCli(['runs', '--output-root', runs]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.split('\n')[0]!, /EXECUTION/);

@@ -119,6 +119,10 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     const badName = await deliver(ff, { job: 'nb-long', notebook: 'a.ipynb' }, 'm-3');
     assert.equal(badName.final.record.error?.code, 'BAD_MESSAGE');
     assert.match(badName.final.record.error!.message, /field "job" must be a job's full name/);
+    // A named server passes the same guard as any run (ALLOWED_SERVERS: 127.0.0.1:* here).
+    const server = await deliver(ff, { job: JOB, server: 'jupyter.example.com:443', notebook: 'a.ipynb' }, 'm-3b');
+    assert.equal(server.status, 204);
+    assert.equal(server.final.record.error?.code, 'SERVER_NOT_ALLOWED');
     assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, n, 'nothing reached RunJob');
     const gone = await deliver(
       ff,

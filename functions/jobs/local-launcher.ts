@@ -7,11 +7,15 @@
  * which the local stack waits for. Chosen by NBTRIGGER_LOCAL_JOB_BIN (the path of bin/nbtrigger.js).
  * @module
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { JobLauncher } from './job-launcher.js';
 import type { RunJobCall } from './job-message.js';
+
+/** Job children still running; SIGTERMed when this process exits, so a stopped local stack leaves none. */
+const live = new Set<ChildProcess>();
+let exitHook = false;
 
 /** Most of the child's stdout kept: its one record line. */
 const MAX_STDOUT = 4 * 1024 * 1024;
@@ -36,6 +40,13 @@ export function localLauncher(bin: string, log: Logger, env: NodeJS.ProcessEnv =
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      live.add(child);
+      if (!exitHook) {
+        exitHook = true;
+        process.once('exit', () => {
+          for (const c of live) c.kill('SIGTERM');
+        });
+      }
       let out = '';
       child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         if (out.length < MAX_STDOUT) out += d;
@@ -44,6 +55,7 @@ export function localLauncher(bin: string, log: Logger, env: NodeJS.ProcessEnv =
         log.log('ERROR', `job execution ${id} could not start: ${e.message}`, { execution, jobExit: -1 }),
       );
       child.once('close', (code, signal) => {
+        live.delete(child);
         let record: unknown;
         try {
           record = JSON.parse(out.trim().split('\n').at(-1) ?? '');

@@ -14,6 +14,7 @@ commands:
                        under functions-framework + a published message
   local -f MANIFEST    the deployment, locally: a Jupyter server per service, the function, a cron
                        (--fire SCHEDULE fires one schedule now)
+  job                  run the notebook of a Cloud Run Job task (NBTRIGGER_REQUEST, CLOUD_RUN_EXECUTION)
   runs                 list past runs newest first (--json, or --html FILE for a page with charts)
   plan [-f MANIFEST]   show what deploy would change (nothing is changed)
   deploy [-f MANIFEST] create/update Cloud Run services, the topic and Scheduler jobs
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./commands/run-command.js')).runCommand(rest);
     case 'local':
       return (await import('./commands/local-command.js')).localCommand(rest);
+    case 'job':
+      return (await import('./commands/job-command.js')).jobCommand(rest);
     case 'runs':
       return (await import('./commands/runs-command.js')).runsCommand(rest);
     case 'plan':

@@ -50,6 +50,10 @@ export interface HandlerEnv extends GrammarEnv {
   NBTRIGGER_HTML?: string;
   /** `1`/`true`: keep a reset kernel for the next run of the same notebook folder (functions/jupyter/warm-kernels.ts). */
   NBTRIGGER_WARM_KERNEL?: string;
+  /** Job mode: the Cloud Run Jobs a message may start (full names, comma separated, a trailing `*` a prefix). */
+  ALLOWED_JOBS?: string;
+  /** Job mode, the local stack: the path of bin/nbtrigger.js; jobs run as `nbtrigger job` child processes. */
+  NBTRIGGER_LOCAL_JOB_BIN?: string;
   /** Set by Cloud Run / Cloud Functions gen2: the function runs in the cloud. */
   K_SERVICE?: string;
 }
@@ -129,6 +133,22 @@ export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionCon
     notify: notifyConfig(env),
     warmKernel: /^(1|true|yes)$/i.test(env.NBTRIGGER_WARM_KERNEL ?? ''),
   };
+}
+
+/** A job's dedupe and overlap leases (NBTRIGGER_JOB_LEASE_SEC): short, renewed while the run lasts, so a lost task frees them soon. */
+export const JOB_LEASE_TTL_MS = 5 * 60_000;
+
+/**
+ * The configuration of a run inside a Cloud Run Job (`nbtrigger job`): the function's, except that
+ * FUNCTION_TIMEOUT_SEC does not cap it. The deadline is the request's `timeouts.runSeconds`, else
+ * the longest task Cloud Run allows (168 h, https://cloud.google.com/run/docs/configuring/task-timeout);
+ * the task's own timeout ends it sooner with SIGTERM.
+ */
+export function jobConfig(env: HandlerEnv & NodeJS.ProcessEnv, runSeconds: number | undefined): FunctionConfig {
+  const cfg = functionConfig(env);
+  const runTimeoutMs = (runSeconds ?? 168 * 3600) * 1000;
+  const leaseSec = positiveNumber(env.NBTRIGGER_JOB_LEASE_SEC, JOB_LEASE_TTL_MS / 1000);
+  return { ...cfg, timeoutSec: runTimeoutMs / 1000, runTimeoutMs, leaseTtlMs: Math.round(leaseSec * 1000) };
 }
 
 function wholeNumber(v: string | undefined): number | undefined {

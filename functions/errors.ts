@@ -52,6 +52,10 @@ export const ErrorCodes = {
   INTERNAL: { kind: 'infrastructure', retryable: false },
   /** The notebook source (gs://, https://, file://) is not in ALLOWED_SOURCES. */
   SOURCE_NOT_ALLOWED: { kind: 'input', retryable: false },
+  /** Cloud Run could not start a job execution now (RESOURCE_EXHAUSTED, UNAVAILABLE): retry later. */
+  JOB_UNAVAILABLE: { kind: 'infrastructure', retryable: true },
+  /** Cloud Run refused to start the job (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT): final. */
+  JOB_REFUSED: { kind: 'input', retryable: false },
 } as const satisfies Record<string, { kind: ErrorKind; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -16,6 +16,8 @@ import { createIdTokenProvider, type IdTokenProvider } from './auth/id-token.js'
 import type { FunctionConfig, HandlerEnv } from './config.js';
 import type { PubsubMessage } from './event.js';
 import { isNbtError, NbtError } from './errors.js';
+import type { JobLauncher } from './jobs/job-launcher.js';
+import { jobField } from './jobs/job-message.js';
 import type { Logger } from './log.js';
 import { httpBase } from './request/address.js';
 import { decodeData, parseMessage, type RunRequest } from './request/grammar.js';
@@ -43,6 +45,12 @@ export interface ProcessDeps {
   ca?: string | string[];
   /** Cloud Storage endpoint for gs:// notebook sources (tests; STORAGE_EMULATOR_HOST works too). */
   gcsApiEndpoint?: string;
+  /** Job mode, the function: what starts a job execution (default: Cloud Run RunJob, loaded on first use). */
+  launcher?: JobLauncher;
+  /** Job mode, the job itself (`nbtrigger job`): the execution and task attempt every record carries. */
+  job?: { execution: string; attempt: number };
+  /** Aborts the run (the job's SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export interface Processed {
@@ -57,7 +65,17 @@ const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
 /** Handles one message. */
 export async function processMessage(message: PubsubMessage, env: HandlerEnv, cfg: FunctionConfig, deps: ProcessDeps): Promise<Processed> {
   const started = deps.now();
-  const request = parseMessage(decodeData(message.data), env);
+  const text = decodeData(message.data);
+  // Job mode: a message naming `job` runs as a Cloud Run Job execution, not here (functions/jobs/).
+  if (jobField(text) !== undefined && deps.job === undefined) {
+    const { dispatchJob } = await import('./jobs/dispatch.js');
+    // The local stack runs `nbtrigger job` as a child process; a deployment calls Cloud Run's RunJob.
+    const launcher = deps.launcher ?? (env.NBTRIGGER_LOCAL_JOB_BIN
+      ? (await import('./jobs/local-launcher.js')).localLauncher(env.NBTRIGGER_LOCAL_JOB_BIN, deps.log)
+      : (await import('./jobs/cloud-run-launcher.js')).cloudRunLauncher(env));
+    return dispatchJob(text, message, env, cfg, { launcher, log: deps.log, now: deps.now, resolve: deps.resolve }, overlapOf(message.attributes));
+  }
+  const request = parseMessage(text, env);
   const token = cfg.token;
   if (token === undefined) throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', { details: { field: 'JUPYTER_TOKEN' } });
   // SSRF guard: the server must be allowed by its canonical name; every connection of the run and
@@ -81,21 +99,28 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
   const claim = stores ? await storeCall(() => stores.leases.claim(key, cfg.leaseTtlMs)) : undefined;
+  const stamp = (r: RunRecord): RunRecord => (deps.job ? Object.assign(r, deps.job) : r);
   if (claim?.state === 'done') {
-    return { record: skippedRecord('duplicate', `${key} already ran${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`, base, started, deps.now()) };
+    return { record: stamp(skippedRecord('duplicate', `${key} already ran${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`, base, started, deps.now())) };
   }
   if (claim?.state === 'running') {
     throw new NbtError('IN_PROGRESS', `${key} is being run by ${claim.holder} until ${claim.expiresAt}: will retry, not run twice`);
   }
   let completed = false;
   let lock: LockResult | undefined;
+  // The leases outlive a run of any length: renewed every third of their TTL until the run is recorded.
+  const renewal = stores && claim?.state === 'claimed' ? setInterval(() => {
+    void stores.leases.renew(key, cfg.leaseTtlMs, claim.token).catch(() => false);
+    if (lock?.state === 'acquired') void lock.renew(cfg.leaseTtlMs).catch(() => false);
+  }, Math.max(1000, Math.floor(cfg.leaseTtlMs / 3))) : undefined;
+  renewal?.unref();
   try {
     if (stores && overlap && overlap.concurrency !== 'allow') {
       lock = await storeCall(() => stores.leases.lock(overlap.schedule, { mode: overlap.concurrency, ttlMs: cfg.leaseTtlMs, waitMs: cfg.runTimeoutMs / 2 }));
       if (lock.state === 'skipped') {
         await storeCall(() => stores.leases.complete(key, null));
         completed = true;
-        const record = skippedRecord('overlap', `schedule ${overlap.schedule} is still running (${lock.holder}): firing skipped`, base, started, deps.now());
+        const record = stamp(skippedRecord('overlap', `schedule ${overlap.schedule} is still running (${lock.holder}): firing skipped`, base, started, deps.now()));
         const stored = await finishRun({ outcome: { record }, request, runId: newRunId(), token, messageId: message.messageId, schedule: overlap.schedule, store: stores.runs });
         return { record: stored };
       }
@@ -110,7 +135,9 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
       request, token, extraHeaders, connector, log: deps.log.child({ messageId: message.messageId }),
       limits: { ...cfg.bounds, runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
       deferCleanup: true, warmKernel: cfg.warmKernel, ...(notebookSource ? { notebookSource } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
+    stamp(outcome.record);
     // Outputs and the record are written while the kernel is deleted; never return before it is.
     let stored: StoredRun;
     try {
@@ -130,6 +157,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     }
     return { record: stored, ...(outcome.error ? { error: outcome.error } : {}) };
   } finally {
+    clearInterval(renewal);
     if (lock?.state === 'acquired') await lock.release().catch(() => false);
     if (stores && !completed) await stores.leases.release(key).catch(() => false);
   }

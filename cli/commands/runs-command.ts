@@ -15,6 +15,7 @@ import {
   formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow,
   type HistoryQuery, type HistoryRun, type RunLister,
 } from '../../functions/report/history.js';
+import { jobRunState, jobRunsView, pendingDispatches, type JobRunState } from '../../functions/report/job-runs.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
 const RUNS_USAGE = `usage: nbtrigger runs [options]
@@ -26,6 +27,8 @@ options:
   --firestore         read the run history from Firestore instead (FIRESTORE_EMULATOR_HOST honoured)
   --notebook NAME     only this notebook (a file name, or a path when it has a /)
   --status STATUS     only runs that ended so: succeeded, failed, timed_out, error
+A job-mode run shows its execution; one whose job has not recorded it yet is running, lost
+(its lease expired: the task died unrecorded) or dispatched (not started yet).
   --limit N           at most N runs (default 50; with --html 1000)
   --json              print the run records as one JSON array
   --html FILE         also write a self-contained HTML page of the runs to FILE
@@ -33,6 +36,29 @@ options:
 
 /** Where the history comes from. */
 export type HistorySource = { kind: 'local'; root: string } | { kind: 'firestore' };
+
+/**
+ * The state of each job run whose job has written no record yet, from its lease in the same store
+ * (`running`, `lost`, `dispatched`). A lease store that cannot be read leaves them `dispatched`.
+ */
+async function jobStates(source: HistorySource, runs: HistoryRun[], stderr: NodeJS.WritableStream): Promise<Map<HistoryRun, JobRunState | undefined>> {
+  const states = new Map<HistoryRun, JobRunState | undefined>();
+  const pending = pendingDispatches(runs).filter((r) => typeof r.runKey === 'string');
+  if (pending.length === 0) return states;
+  const { openLeaseStore } = await import('../../functions/store/open-stores.js');
+  const { join } = await import('node:path');
+  try {
+    const leases = await openLeaseStore(source.kind === 'local' ? { kind: 'local', root: join(source.root, '.leases') } : { kind: 'firestore' });
+    try {
+      for (const r of pending) states.set(r, jobRunState(await leases.peek(r.runKey!)));
+    } finally {
+      await leases.close();
+    }
+  } catch (e) {
+    stderr.write(`nbtrigger runs: warning: job runs' leases not read: ${(e as Error).message}\n`);
+  }
+  return states;
+}
 
 /** Opens a history source: the run store the runs were written to (local folder or Firestore). */
 async function openHistory(source: HistorySource): Promise<RunLister> {
@@ -120,7 +146,8 @@ export async function runsCommand(argv: string[], io: CommandIo = processIo(),
   if (v.json) io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
   else {
     const shown = v.html !== undefined && v.limit === undefined ? runs.slice(0, 50) : runs;
-    io.stdout.write(formatRunsTable(shown.map(toRow)));
+    const states = await jobStates(source, shown, io.stderr);
+    io.stdout.write(formatRunsTable(jobRunsView(shown, states).map(({ run, state }) => toRow(run, state))));
     if (shown.length < runs.length) io.stdout.write(`(${runs.length - shown.length} older runs are in the HTML page only)\n`);
   }
   if (v.html !== undefined) {

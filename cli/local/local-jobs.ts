@@ -13,6 +13,8 @@
  */
 import { NbtError } from '../../functions/errors.js';
 import { encodeMessage } from '../../functions/request/encode.js';
+import { jobField } from '../../functions/jobs/job-message.js';
+import { parseExactJson, stringifyExactJson, type ParamValue } from '../../functions/notebook/translators/values.js';
 import { decodeData, parseMessage } from '../../functions/request/grammar.js';
 import { desiredState, jobId } from '../../deploy/desired.js';
 import type { Manifest } from '../../deploy/manifest.js';
@@ -47,16 +49,27 @@ export function localJobs(m: Manifest, serviceUrls: ReadonlyMap<string, string>)
   const state = desiredState({ ...m, notebooks: asServices }, serviceUrls);
   const byService = new Map(m.notebooks.map((nb) => [nb.service.name, nb.name]));
   return state.jobs.map((job) => {
-    if (job.data === undefined || job.request === undefined) throw new NbtError('CONFIG', `no local server for service ${job.service}`);
+    if (job.data === undefined) throw new NbtError('CONFIG', `no local server for service ${job.service}`);
     // The deploy module's message, decoded with the function's grammar: exactly what Scheduler would send.
-    const request = parseMessage(decodeData(job.data));
-    if (request.output?.startsWith('gs://')) request.output = localOutput();
     const schedule = job.attributes['nbtrigger-schedule']!;
-    return {
+    const base = {
       schedule, jobId: jobId(m.name, schedule), notebook: byService.get(job.service)!, service: job.service,
-      cron: job.schedule, timeZone: job.timeZone, text: encodeMessage(request), attributes: { ...job.attributes },
+      cron: job.schedule, timeZone: job.timeZone, attributes: { ...job.attributes },
     };
+    const text = decodeData(job.data);
+    // Job mode: the message names its Cloud Run job; the local function runs it as `nbtrigger job`.
+    if (jobField(text) !== undefined) return { ...base, text: localJobText(text) };
+    const request = parseMessage(text);
+    if (request.output?.startsWith('gs://')) request.output = localOutput();
+    return { ...base, text: encodeMessage(request) };
   });
+}
+
+/** A job-mode message as fired locally: its `gs://` output mapped to the runs folder, numbers exact. */
+function localJobText(text: string): string {
+  const o = parseExactJson(text) as Record<string, ParamValue>;
+  if (typeof o.output === 'string' && o.output.startsWith('gs://')) o.output = localOutput();
+  return stringifyExactJson(o);
 }
 
 /** Finds a job by schedule name or Scheduler job id; a helpful error names the known ones. */

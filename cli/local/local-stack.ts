@@ -11,13 +11,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { NbtError, toNbtError } from '../../functions/errors.js';
+import { parseJobMessage } from '../../functions/jobs/job-message.js';
 import { parseMessage } from '../../functions/request/grammar.js';
 import { rejectedRecord, type RunRecord } from '../../functions/run/record.js';
 import { LocalRunStore } from '../../functions/store/runs-local.js';
 import type { StoredRun } from '../../functions/store/runs-store.js';
 import { ATTR_SCHEDULE } from '../../deploy/desired.js';
 import type { Manifest } from '../../deploy/manifest.js';
+import { PROJECT_ROOT } from '../project-root.js';
 import { startFunctionServer, type FunctionServer } from './function-server.js';
 import { freePort, startLocalJupyter, type LocalJupyter } from './jupyter-server.js';
 import { startCron, type LocalCron } from './local-clock.js';
@@ -82,7 +85,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const allowed = ports.map((p) => `127.0.0.1:${p}`).join(',');
     const started = await Promise.allSettled([
       ...wanted.map((nb, i) => startLocalJupyter({ rootDir: opts.rootDir, port: ports[i]!, token }).then((s) => { servers.set(nb.service.name, s); })),
-      startFunctionServer({ env: { ...process.env, JUPYTER_TOKEN: token, ALLOWED_SERVERS: allowed, NBTRIGGER_ID_TOKEN: 'off', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: opts.runsDir }, echo: opts.echo, maxLines: 1000 }).then((f) => { fn = f; }),
+      startFunctionServer({ env: { ...process.env, JUPYTER_TOKEN: token, ALLOWED_SERVERS: allowed, NBTRIGGER_ID_TOKEN: 'off', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: opts.runsDir, ...localJobEnv(m, opts.rootDir) }, echo: opts.echo, maxLines: 1000 }).then((f) => { fn = f; }),
     ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -98,6 +101,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         const d = await deliver(`${fn!.url}/`, text, { topic: m.topic, project: m.project, attributes, messageId });
         // The function logged the record before it answered: this bounds only reading its stdout pipe (a hang bound).
         rec = await fn!.waitForRecord(d.messageId, 60_000);
+        // Job mode: the function started `nbtrigger job` as a child; its record is the run's.
+        if (rec.status === 'dispatched' && rec.execution) rec = await jobRecord(fn!, rec.execution, text);
       } catch (e) {
         rec = { ...rejectedRecord(toNbtError(e), started, Date.now()), messageId };
       }
@@ -151,6 +156,31 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await stop();
     throw e instanceof NbtError ? e : toNbtError(e);
   }
+}
+
+/**
+ * The local function's job mode: jobs run as `nbtrigger job` child processes (functions/jobs/local-launcher.ts)
+ * on notebooks below the stack's root; the manifest's job-mode notebooks are the allowed jobs.
+ */
+function localJobEnv(m: Manifest, rootDir: string): Record<string, string> {
+  const jobs = m.notebooks.filter((nb) => nb.execution === 'job').map((nb) => `projects/${m.project}/locations/${m.region}/jobs/${nb.service.name}`);
+  const allowed = [process.env.ALLOWED_JOBS, ...jobs].filter((x) => x !== undefined && x.trim() !== '').join(',');
+  return {
+    NBTRIGGER_LOCAL_JOB_BIN: join(PROJECT_ROOT, 'bin', 'nbtrigger.js'), NBTRIGGER_NOTEBOOK_ROOT: rootDir,
+    ...(allowed ? { ALLOWED_JOBS: allowed } : {}),
+  };
+}
+
+/** The record of a local job execution, once its child exits (bounded by the run's own deadline, else a day). */
+async function jobRecord(fn: FunctionServer, execution: string, text: string): Promise<RunRecord> {
+  let runSeconds = 24 * 3600;
+  try {
+    runSeconds = parseJobMessage(text).request.timeouts.runSeconds ?? runSeconds;
+  } catch { /* the function validated it */ }
+  const line = await fn.waitForLine((l) => l.execution === execution && l.jobExit !== undefined, (runSeconds + 120) * 1000);
+  const rec = line.jobRecord as RunRecord | undefined;
+  if (!rec) throw new NbtError('INTERNAL', `job execution ${execution} ended (exit ${String(line.jobExit)}) without a record`);
+  return rec;
 }
 
 async function exists(path: string): Promise<boolean> {

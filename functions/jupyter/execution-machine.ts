@@ -135,9 +135,9 @@ export class ExecutionMachine extends ExecutionState {
     });
   }
 
-  /** The run was cancelled. */
-  onAbort(now: number): Effect[] {
-    return this.step(now, false, () => this.failAtCurrent('CANCELLED', 'run cancelled'));
+  /** The run was cancelled (`why`: the canceller's own words, such as the job's SIGTERM). */
+  onAbort(now: number, why = 'run cancelled'): Effect[] {
+    return this.step(now, false, () => this.failAtCurrent('CANCELLED', why));
   }
 
   /** Stream text for a cell that keeps no more output (or for no pending cell) need not be decoded. */

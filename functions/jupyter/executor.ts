@@ -8,7 +8,7 @@
  * Spec: docs/jupyter-protocol.md; https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
  * @module
  */
-import type { NbtError } from '../errors.js';
+import { isNbtError, type NbtError } from '../errors.js';
 import type { PlannedCell } from '../notebook/model.js';
 import type { KernelChannel } from './channel.js';
 import type { Effect, TimerId } from './execution-events.js';
@@ -61,7 +61,10 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[],
     const onMessage = (m: Message): void => apply(machine.onMessage(m, now(), channel.open));
     const onClose = (err: NbtError): void => apply(machine.onClose(err, now()));
     const discardable = (m: Message): boolean => machine.discardable(m);
-    const onAbort = (): void => apply(machine.onAbort(now()));
+    const onAbort = (): void => {
+      const r: unknown = opts.signal?.reason;
+      apply(machine.onAbort(now(), isNbtError(r) && r.code === 'CANCELLED' ? r.message : undefined));
+    };
     const reconnect = (e: Extract<Effect, { type: 'reconnect' }>): void => {
       opts.reconnect!(e.cause, reconnecting.signal).then((ch) => {
         if (machine.phase === 'finished') return ch.close();

@@ -23,7 +23,8 @@ function seconds(ms: number): string {
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-const VERB: Record<RunRecord['status'], string> = { succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out', error: 'could not run', skipped: 'was skipped' };
+const VERB: Record<RunRecord['status'], string> = { succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out', error: 'could not run', skipped: 'was skipped',
+  dispatched: 'was handed to a job' };
 
 /**
  * The webhook text: one headline, then the error, the failing cell, the run id and where the

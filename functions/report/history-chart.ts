@@ -7,16 +7,20 @@
  * @module
  */
 import type { RunStatus } from '../run/record.js';
+import type { JobRunState } from './job-runs.js';
 import { escapeHtml, formatDuration } from './escape.js';
 import { formatWhen, type RunRow } from './history.js';
 
 /** Colours of the outcomes (also used by the page's badges). */
-export const STATUS_COLORS: Record<RunStatus, string> = {
+export const STATUS_COLORS: Record<RunStatus | JobRunState, string> = {
   succeeded: '#1a7f37',
   failed: '#cf222e',
   timed_out: '#bf8700',
   error: '#6e7781',
   skipped: '#8c959f',
+  dispatched: '#0969da',
+  running: '#54aeff',
+  lost: '#953800',
 };
 
 const W = 760;

@@ -8,6 +8,7 @@
  * @module
  */
 import type { RunStatus } from '../run/record.js';
+import type { JobRunState } from './job-runs.js';
 import { escapeHtml, formatDuration } from './escape.js';
 import { CHART_CSS, STATUS_COLORS, byNotebook, renderCharts } from './history-chart.js';
 import { formatWhen, toRow, type HistoryRun, type RunRow } from './history.js';
@@ -47,7 +48,7 @@ td.out{word-break:break-all;max-width:300px}.badge{display:inline-block;padding:
 .empty{padding:20px;background:#fff;border:1px dashed #d0d7de;border-radius:6px;color:#57606a}
 ${CHART_CSS}`;
 
-function badge(status: RunStatus): string {
+function badge(status: RunStatus | JobRunState): string {
   const color = escapeHtml(STATUS_COLORS[status] ?? '#6e7781');
   return `<span class="badge" style="background:${color}">${escapeHtml(String(status).replace('_', ' '))}</span>`;
 }
@@ -87,7 +88,7 @@ function table(rows: RunRow[], linkFor: (l: string) => string | undefined): stri
 
 /** Renders the page for runs (any order; shown newest first in the table). */
 export function renderHistoryHtml(runs: HistoryRun[], opts: HistoryPageOptions = {}): string {
-  const rows = runs.map(toRow).sort((a, b) => Date.parse(b.when) - Date.parse(a.when));
+  const rows = runs.map((r) => toRow(r)).sort((a, b) => Date.parse(b.when) - Date.parse(a.when));
   const title = opts.title ?? 'nbtrigger runs';
   const linkFor = opts.linkFor ?? defaultLink;
   const when = formatWhen((opts.generatedAt ?? new Date()).toISOString());

@@ -9,6 +9,7 @@
  */
 import { runRecordProblem, type RunRecord, type RunStatus } from '../run/record.js';
 import { formatDuration } from './escape.js';
+import { executionId, type JobRunState } from './job-runs.js';
 
 /** A stored run as the history needs it: a run record plus, when present, identity and outputs. */
 export type HistoryRun = RunRecord & {
@@ -37,7 +38,10 @@ export interface RunLister {
 export interface RunRow {
   when: string;
   notebook: string;
-  status: RunStatus;
+  /** The record's status; for a job run without its record yet, its state (functions/report/job-runs.ts). */
+  status: RunStatus | JobRunState;
+  /** Job mode: the execution's id. */
+  execution?: string;
   durationMs: number;
   runId?: string;
   /** 0-based index of the cell that raised, when a cell did. */
@@ -108,8 +112,9 @@ export function historyRunProblem(v: unknown): string | undefined {
 }
 
 /** The row a run becomes. */
-export function toRow(run: HistoryRun): RunRow {
-  const row: RunRow = { when: run.startedAt, notebook: run.notebook ?? '(none)', status: run.status, durationMs: run.durationMs };
+export function toRow(run: HistoryRun, state?: JobRunState): RunRow {
+  const row: RunRow = { when: run.startedAt, notebook: run.notebook ?? '(none)', status: state ?? run.status, durationMs: run.durationMs };
+  if (run.execution) row.execution = executionId(run.execution);
   if (run.runId) row.runId = run.runId;
   const e = run.error;
   if (e) {
@@ -137,10 +142,13 @@ export function printable(s: string, max = 80): string {
 /** The plain-text table `nbtrigger runs` prints (header + one line per run). */
 export function formatRunsTable(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs found\n';
-  const header = ['WHEN', 'NOTEBOOK', 'STATUS', 'DURATION', 'CELL', 'FAILURE', 'OUTPUT'];
+  // The EXECUTION column only when a job run is listed.
+  const jobs = rows.some((r) => r.execution !== undefined);
+  const header = ['WHEN', 'NOTEBOOK', 'STATUS', 'DURATION', 'CELL', 'FAILURE', ...(jobs ? ['EXECUTION'] : []), 'OUTPUT'];
   const lines = rows.map((r) => [
     printable(formatWhen(r.when), 40), printable(r.notebook, 40), printable(r.status, 12), formatDuration(r.durationMs),
-    r.failingCell === undefined ? '-' : String(r.failingCell), r.failure ? printable(r.failure, 40) : '-', r.output ? printable(r.output, 200) : '-',
+    r.failingCell === undefined ? '-' : String(r.failingCell), r.failure ? printable(r.failure, 40) : '-',
+    ...(jobs ? [r.execution ? printable(r.execution, 80) : '-'] : []), r.output ? printable(r.output, 200) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cols: string[]): string => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();

@@ -11,8 +11,12 @@ import type { IMimeBundle } from '@jupyterlab/nbformat';
 import type { NbtError } from '../errors.js';
 import type { CellRun } from '../jupyter/executor.js';
 
-/** `skipped`: the function did not run the notebook on purpose (a duplicate, or an overlapping firing). */
-export type RunStatus = 'succeeded' | 'failed' | 'timed_out' | 'error' | 'skipped';
+/**
+ * `skipped`: the function did not run the notebook on purpose (a duplicate, or an overlapping firing).
+ * `dispatched`: the function started a Cloud Run Job execution that runs it (job mode); the job
+ * writes its own record, holding the same `execution`.
+ */
+export type RunStatus = 'succeeded' | 'failed' | 'timed_out' | 'error' | 'skipped' | 'dispatched';
 
 export interface CellCounts {
   total: number;
@@ -54,6 +58,14 @@ export interface RunRecord {
    * version (GCS `generation`, HTTP `ETag`, or `sha256:<hex>` of the bytes).
    */
   source?: { url: string; version: string };
+  /** Job mode: the Cloud Run Job (full name) that runs the notebook. */
+  job?: string;
+  /** Job mode: the execution's full name (the dispatch's record and the job's own). */
+  execution?: string;
+  /** Job mode: CLOUD_RUN_TASK_ATTEMPT of the task that wrote the record (0 = the first attempt). */
+  attempt?: number;
+  /** Job mode: the dedupe key the job claims (`run:` + the dispatch's key); `nbtrigger runs` reads its lease. */
+  runKey?: string;
   /** Why a `skipped` run was not run. */
   skip?: { reason: 'duplicate' | 'overlap'; detail: string };
 }
@@ -131,7 +143,7 @@ export function describeResult(r: IMimeBundle | undefined): string | undefined {
 }
 
 /** Every status a record may hold. */
-const RECORD_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'error', 'skipped'];
+const RECORD_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'error', 'skipped', 'dispatched'];
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nullableString = (v: unknown): boolean => v === null || typeof v === 'string';

@@ -153,7 +153,11 @@ export function createRunContext(opts: RunOptions): RunContext & { dispose(): vo
   };
   const cookies = opts.cookieJar === false ? undefined : new CookieJar(httpBase(req.server));
   const inner = new AbortController();
-  const onOuterAbort = (): void => inner.abort(new NbtError('CANCELLED', 'run cancelled'));
+  // A caller's own CANCELLED reason (the job's SIGTERM) names why; anything else is a plain cancel.
+  const onOuterAbort = (): void => {
+    const r: unknown = opts.signal?.reason;
+    inner.abort(r instanceof NbtError && r.code === 'CANCELLED' ? r : new NbtError('CANCELLED', 'run cancelled'));
+  };
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   // The run deadline covers the start too (server readiness, the notebook read, the kernel's
   // start, the channel's opening): every request of that phase is aborted when it passes.

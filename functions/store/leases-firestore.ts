@@ -25,6 +25,7 @@ import { createFirestore, grpcCode, GrpcCode, loadFirestoreModule, type Firestor
 import {
   assertTtl, leaseId, lockWith, newHolderId, newToken, viewLease,
   type ClaimResult, type LeaseStore, type LockOptions, type LockResult,
+  type LeaseView,
 } from './leases-store.js';
 
 export const DEFAULT_LEASES_COLLECTION = 'nbtrigger_leases';
@@ -134,6 +135,10 @@ export class FirestoreLeaseStore implements LeaseStore {
     if (!token) return undefined;
     const snap = await ref.get();
     return snap.exists && snap.get('state') === 'running' && snap.get('token') === token ? snap : undefined;
+  }
+
+  async peek(key: string): Promise<LeaseView> {
+    return view(await (await this.#ref(key)).get());
   }
 
   async renew(key: string, ttlMs: number, token = this.#mine.get(key)): Promise<boolean> {

@@ -20,6 +20,7 @@ import { tempPathBeside, writeFileAtomic } from '../atomic-write.js';
 import {
   assertTtl, leaseId, lockWith, newHolderId, newToken, viewLease,
   type ClaimResult, type LeaseStore, type LockOptions, type LockResult,
+  type LeaseView,
 } from './leases-store.js';
 
 export interface LocalLeaseStoreOptions {
@@ -152,6 +153,14 @@ export class LocalLeaseStore implements LeaseStore {
       return { state: 'claimed', key, token: lease.token, expiresAt: lease.expiresAt };
     }
     throw new NbtError('INTERNAL', `lease ${key}: no stable state after ${MAX_ATTEMPTS} attempts`, { retryable: true });
+  }
+
+  async peek(key: string): Promise<LeaseView> {
+    const dir = this.#dir(key);
+    if (await this.#done(dir)) return 'done';
+    const top = (await this.#generations(dir)).at(-1);
+    const cur = top === undefined ? undefined : await readJson<LeaseFile>(join(dir, genName(top)));
+    return cur ? viewLease({ state: 'running', expiresAtMs: Date.parse(cur.expiresAt) }, this.#now()) : 'free';
   }
 
   /** Finds the generation holding `token`, newest first. */

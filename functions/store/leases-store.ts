@@ -36,6 +36,8 @@ export interface LeaseStore {
   complete(key: string, recordRef: string | null, token?: string): Promise<void>;
   /** Gives back a lease this caller holds (crash path); false when it was not ours any more. Never undoes `done`. */
   release(key: string, token?: string): Promise<boolean>;
+  /** The state of `key` now, claiming nothing (`nbtrigger runs` tells a lost job run from a running one). */
+  peek(key: string): Promise<LeaseView>;
   /** The per-schedule overlap lock (docs/function.md). */
   lock(schedule: string, options: LockOptions): Promise<LockResult>;
   close(): Promise<void>;

@@ -13,6 +13,7 @@ describe('ErrorCodes', () => {
     ['SERVER_UNREACHABLE', 'infrastructure', true, 3], ['SERVER_ERROR', 'infrastructure', true, 3],
     ['KERNEL_DIED', 'infrastructure', true, 3], ['PROTOCOL_ERROR', 'infrastructure', true, 3],
     ['CANCELLED', 'infrastructure', false, 3], ['INTERNAL', 'infrastructure', false, 3],
+    ['JOB_UNAVAILABLE', 'infrastructure', true, 3], ['JOB_REFUSED', 'input', false, 2],
     ['STORE_UNAVAILABLE', 'infrastructure', true, 3], ['IN_PROGRESS', 'infrastructure', true, 3],
     ['SOURCE_NOT_ALLOWED', 'input', false, 2],
   ];

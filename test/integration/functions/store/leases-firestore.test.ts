@@ -87,6 +87,24 @@ test('Firestore lease store on the emulator', { timeout: 180_000 }, async (t) =>
     assert.equal((await crashed.claim('msg:3', 600)).state, 'running');
   });
 
+  await t.test('peek: free, live, expired, done, claiming nothing', async () => {
+    const a = store('A');
+    assert.equal(await a.peek('msg:peek'), 'free');
+    assert.equal((await a.claim('msg:peek', 60_000)).state, 'claimed');
+    assert.equal(await store('B').peek('msg:peek'), 'live');
+    assert.equal(await a.renew('msg:peek', 300), true);
+    const deadline = Date.now() + 30_000;
+    let v = await a.peek('msg:peek');
+    while (v === 'live' && Date.now() < deadline) {
+      await sleep(100);
+      v = await a.peek('msg:peek');
+    }
+    assert.equal(v, 'expired', 'a lease whose holder stopped renewing');
+    assert.equal((await store('C').claim('msg:peek', 60_000)).state, 'claimed', 'peek took nothing');
+    await store('C').complete('msg:peek', null);
+    assert.equal(await a.peek('msg:peek'), 'done');
+  });
+
   await t.test('20 concurrent claims of one key on one client: exactly one claimed (5 rounds)', async () => {
     for (let round = 0; round < 5; round++) {
       const t0 = Date.now();

@@ -30,7 +30,7 @@ describe('history listing', () => {
   });
 
   it('prints an aligned table without control characters', () => {
-    const rows = selectRuns(sampleRuns(), { limit: 3 }).map(toRow);
+    const rows = selectRuns(sampleRuns(), { limit: 3 }).map((r) => toRow(r));
     rows[1]!.failure = 'Bad\u001b[31mRED\u001b[0m\nline';
     const text = formatRunsTable(rows);
     const lines = text.trimEnd().split('\n');

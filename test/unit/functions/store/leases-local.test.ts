@@ -186,3 +186,17 @@ test('prune removes old done keys and released (empty) folders only', async () =
   assert.equal((await s.claim('done-new', 1000)).state, 'done');
   await rm(dir, { recursive: true, force: true });
 });
+
+test('peek: free, live, expired, done, claiming nothing', async () => {
+  let now = 1_000_000;
+  const a = new LocalLeaseStore({ root: join(root, 'peek'), now: () => now });
+  const b = new LocalLeaseStore({ root: join(root, 'peek'), now: () => now });
+  assert.equal(await a.peek('run:k'), 'free');
+  assert.equal((await a.claim('run:k', 1000)).state, 'claimed');
+  assert.equal(await b.peek('run:k'), 'live');
+  now += 1000;
+  assert.equal(await b.peek('run:k'), 'expired', 'its holder stopped renewing');
+  assert.equal((await b.claim('run:k', 1000)).state, 'claimed', 'peek took nothing');
+  await b.complete('run:k', 'r1');
+  assert.equal(await a.peek('run:k'), 'done');
+});

@@ -28,7 +28,7 @@ import type { Resolver } from './security/connector.js';
 import type { StoredRun } from './store/runs-store.js';
 import { guardFromEnv } from './security/guard.js';
 import { messageOutputRefusal, outputAllowlist, type OutputPattern } from './security/outputs.js';
-import { sourceAllowlist, type SourcePattern } from './security/sources.js';
+import { outputOverSourcesRefusal, sourceAllowlist, type SourcePattern } from './security/sources.js';
 import { resolveSourceDir } from './sinks/location.js';
 import { messageSource } from './sources/open-source.js';
 import { sourceFolder } from './sources/source-ref.js';
@@ -94,7 +94,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   // write then fails as an output error in the record, never the run.
   const output = own ?? (cfg.output === undefined ? undefined : configuredOutput(cfg.output, request));
   // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
-  const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), cfg.runsDir);
+  const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), sourcePatterns(env, cfg), cfg.runsDir);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
@@ -186,9 +186,11 @@ function overlapOf(attributes: Record<string, string>): { schedule: string; conc
  * (a bad or refused one is a bad message, acknowledged). Returns the sink settings that keep a
  * local output inside the runs folder.
  */
-function checkOutput(template: string, request: RunRequest, patterns: OutputPattern[], runsDir: string):
+function checkOutput(template: string, request: RunRequest, patterns: OutputPattern[], sources: SourcePattern[],
+  runsDir: string):
   { baseDir: string; confineTo: string } {
-  const why = messageOutputRefusal(template, request.notebook, request.server, patterns);
+  const why = messageOutputRefusal(template, request.notebook, request.server, patterns) ??
+    outputOverSourcesRefusal(template, request.notebook, sources);
   if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
   return { baseDir: runsDir, confineTo: runsDir };
 }

@@ -4,8 +4,8 @@
  * with the function's own grammar), with the local Jupyter server's address instead of the
  * Cloud Run URL, and a `gs://` output mapped to the local runs folder (no bucket locally): a
  * relative path, which the function writes below its runs folder (a message may name no other).
- * A job-mode notebook (`execution: job`) runs locally as a service-mode one does, on its local
- * Jupyter server: there is no Cloud Run Jobs locally.
+ * A job-mode notebook's message (`execution: job`) names its Cloud Run job, as deployed: the local
+ * function runs it as an `nbtrigger job` child process (functions/jobs/local-launcher.ts).
  * Pure: no I/O.
  *
  * Spec: docs/deploy.md (The same manifest, locally); deploy/desired.ts (jobSpec, scheduleRequest).
@@ -45,8 +45,7 @@ export function localOutput(): string {
  * server that stands in for each (`http://127.0.0.1:PORT`).
  */
 export function localJobs(m: Manifest, serviceUrls: ReadonlyMap<string, string>): LocalJob[] {
-  const asServices = m.notebooks.map((nb) => ({ ...nb, execution: 'service' as const }));
-  const state = desiredState({ ...m, notebooks: asServices }, serviceUrls);
+  const state = desiredState(m, serviceUrls);
   const byService = new Map(m.notebooks.map((nb) => [nb.service.name, nb.name]));
   return state.jobs.map((job) => {
     if (job.data === undefined) throw new NbtError('CONFIG', `no local server for service ${job.service}`);

@@ -17,6 +17,7 @@
  */
 import { NbtError } from '../errors.js';
 import { canonicalHost } from '../request/address.js';
+import { expandPlaceholders, outputTemplate, parseLocation, type Location } from '../sinks/location.js';
 import { originOf, type ExternalRef } from '../sources/source-ref.js';
 
 /** One `ALLOWED_SOURCES` entry, canonical: `scheme://authority` and a path prefix ending in `/`. */
@@ -27,6 +28,9 @@ export interface SourcePattern {
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+/** The folder of the deployment's bucket that `source: bucket` notebooks are uploaded to (docs/deploy.md). */
+export const DEPLOYMENT_NOTEBOOKS = 'notebooks/';
 
 /** Parses `ALLOWED_SOURCES`. Throws a CONFIG error naming a malformed entry. */
 export function parseSourceAllowlist(text: string): SourcePattern[] {
@@ -85,7 +89,7 @@ export function defaultSourceAllowlist(configuredOutput: string | undefined): So
   const m = /^gs:\/\/([^/{]+)/i.exec(configuredOutput?.trim() ?? '');
   if (!m) return [];
   try {
-    return [parsePattern(`gs://${m[1]!}/`)];
+    return [parsePattern(`gs://${m[1]!}/${DEPLOYMENT_NOTEBOOKS}`)];
   } catch {
     return [];
   }
@@ -121,4 +125,32 @@ export function checkSource(ref: ExternalRef, patterns: SourcePattern[]): void {
   if (why !== undefined) {
     throw new NbtError('SOURCE_NOT_ALLOWED', `notebook source refused: ${why}`, { details: { field: 'notebook' } });
   }
+}
+
+/**
+ * Refuses a message's output that would write where notebooks are read from (inside the source
+ * allowlist) under a name that is the same for every run: such a message could replace a notebook
+ * that later runs read. A name holding `{runId}` (random for each run) is a file of the run's own,
+ * next to the sources (`{sourceDir}/out/{notebook}-{runId}.ipynb`, or a folder: the default name
+ * ends in the run id).
+ */
+export function outputOverSourcesRefusal(template: string, notebook: string, patterns: SourcePattern[]):
+  string | undefined {
+  if (patterns.length === 0) return undefined;
+  const at = (runId: string): Location =>
+    parseLocation(expandPlaceholders(outputTemplate(template), { notebook, runId, date: 0, status: 'succeeded' }));
+  let a: Location;
+  let b: Location;
+  try {
+    [a, b] = [at('a'), at('bb')];
+  } catch {
+    return undefined; // a malformed output is refused by the output checks, with their message
+  }
+  const inside = (l: Location): boolean => patterns.some((p) =>
+    (l.kind === 'gcs' && p.origin === `gs://${l.bucket}` && `/${l.object}`.startsWith(p.prefix)) ||
+    (l.kind === 'file' && p.origin === 'file://' && `${l.path}`.startsWith(p.prefix)));
+  if (!inside(a) && !inside(b)) return undefined;
+  if (JSON.stringify(a) !== JSON.stringify(b)) return undefined;
+  return `"${template.slice(0, 200)}" is inside ALLOWED_SOURCES and names the same file on every run: ` +
+    'put {runId} in the name (a run may not replace a notebook that runs read)';
 }

@@ -84,7 +84,7 @@ test('cron: nothing fires before its time, and nothing after stop()', async () =
   assert.deepEqual(fired, [], 'stopped before 07:00');
 });
 
-test('a job-mode notebook runs locally on its local server, as a service-mode one does', () => {
+test('a job-mode notebook fires locally with its job message, which the local function runs as `nbtrigger job`', () => {
   const m = parseManifest(`
 name: rep
 project: my-project
@@ -94,11 +94,11 @@ notebooks:
     file: long.ipynb
     execution: job
     service: {image: "gcr.io/p/nb:1"}
-    schedules: [{name: weekly, cron: "0 1 * * 0", timeouts: {run: 30h}}]
+    schedules: [{name: weekly, cron: "0 1 * * 0", timeouts: {run: 30h}, output: "gs://bkt/out/"}]
 `, 'm.yaml');
   const [job] = localJobs(m, new Map([['rep-long', 'http://127.0.0.1:40003']]));
-  const request = parseMessage(job!.text);
-  assert.deepEqual(request.server, { host: '127.0.0.1', port: 40003, secure: false });
-  assert.equal(request.notebook, 'long.ipynb');
-  assert.equal(request.timeouts.runSeconds, 30 * 3600);
+  const o = JSON.parse(job!.text) as { job: string; notebook: string; timeouts: { run: string }; output: string };
+  assert.equal(o.job, 'projects/my-project/locations/europe-west1/jobs/rep-long');
+  assert.equal(o.notebook, '/long.ipynb');
+  assert.equal(o.output, localOutput(), 'a gs:// output lands in the local runs folder');
 });

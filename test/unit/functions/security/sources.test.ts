@@ -1,7 +1,9 @@
 /** ALLOWED_SOURCES: default deny, prefixes ending at a `/`, one canonical spelling for patterns and sources. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkSource, defaultSourceAllowlist, parseSourceAllowlist, refusedSource, sourceAllowlist }
+import {
+  checkSource, defaultSourceAllowlist, outputOverSourcesRefusal, parseSourceAllowlist, refusedSource, sourceAllowlist,
+}
   from '../../../../functions/security/sources.js';
 import { parseSourceRef, type ExternalRef } from '../../../../functions/sources/source-ref.js';
 
@@ -9,10 +11,10 @@ const ref = (t: string): ExternalRef => parseSourceRef(t) as ExternalRef;
 const allowed = (patterns: string, source: string): boolean => refusedSource(ref(source), parseSourceAllowlist(patterns)) === undefined;
 
 describe('source allowlist', () => {
-  it('denies everything by default, unless NBTRIGGER_OUTPUT names a bucket', () => {
+  it('denies everything by default, unless NBTRIGGER_OUTPUT names a bucket: then its notebooks/ folder', () => {
     assert.deepEqual(sourceAllowlist({}, undefined), []);
     assert.deepEqual(sourceAllowlist({}, '/runs/{notebook}.ipynb'), []);
-    assert.deepEqual(defaultSourceAllowlist('gs://deploy-bkt/runs/{notebook}/x.ipynb').map((p) => p.origin + p.prefix), ['gs://deploy-bkt/']);
+    assert.deepEqual(defaultSourceAllowlist('gs://deploy-bkt/runs/{notebook}/x.ipynb').map((p) => p.origin + p.prefix), ['gs://deploy-bkt/notebooks/']);
     assert.deepEqual(sourceAllowlist({ ALLOWED_SOURCES: '' }, 'gs://deploy-bkt/runs/'), []);
     assert.throws(() => checkSource(ref('gs://bk1/x.ipynb'), []), (e: unknown) =>
       (e as { code: string }).code === 'SOURCE_NOT_ALLOWED' && /none set/.test((e as Error).message));
@@ -49,5 +51,24 @@ describe('source allowlist', () => {
       assert.throws(() => parseSourceAllowlist(bad), (e: unknown) =>
         (e as { code: string }).code === 'CONFIG' && (e as { details: { field: string } }).details.field === 'ALLOWED_SOURCES', bad);
     }
+  });
+});
+
+describe('a message output where notebooks are read', () => {
+  const patterns = parseSourceAllowlist('gs://bk1/notebooks/ file:///srv/nbs/');
+  const refused = (output: string): string | undefined => outputOverSourcesRefusal(output, 'daily.ipynb', patterns);
+  it('refuses a name that is the same on every run (it could replace a notebook runs read)', () => {
+    assert.match(refused('gs://bk1/notebooks/daily-0123456789abcdef.ipynb') ?? '', /put \{runId\} in the name/);
+    assert.match(refused('gs://bk1/notebooks/{notebook}.ipynb') ?? '', /inside ALLOWED_SOURCES/);
+    assert.match(refused('gs://bk1/notebooks/out/{date}.ipynb') ?? '', /inside ALLOWED_SOURCES/, '{date} is not the run\'s own');
+    assert.match(refused('/srv/nbs/daily.ipynb') ?? '', /inside ALLOWED_SOURCES/);
+  });
+  it('allows a file of the run\'s own beside the sources, and anything outside them', () => {
+    assert.equal(refused('gs://bk1/notebooks/out/{notebook}-{runId}.ipynb'), undefined);
+    assert.equal(refused('gs://bk1/notebooks/out/'), undefined, 'a folder: the default name ends in the run id');
+    assert.equal(refused('gs://bk1/runs/daily.ipynb'), undefined);
+    assert.equal(refused('gs://bk1/notebooks-out/daily.ipynb'), undefined, 'the prefix ends at a folder boundary');
+    assert.equal(refused('gs://bk2/notebooks/daily.ipynb'), undefined);
+    assert.equal(outputOverSourcesRefusal('gs://bk1/notebooks/x.ipynb', 'daily.ipynb', []), undefined);
   });
 });

@@ -3,7 +3,7 @@
 // JSON string). Used by cloudbuild.yaml after `nbtrigger deploy --write-allowed-servers FILE`:
 //
 //   node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N \
-//     [--allowed-jobs projects/P/locations/R/jobs/DEPLOYMENT-*] > env.yaml
+//     [--allowed-jobs projects/P/locations/R/jobs/DEPLOYMENT-*] [--allowed-sources 'gs://B/P/ …'] > env.yaml
 //
 // - ALLOWED_SERVERS: exactly the hosts the deployment's services have (the file deploy wrote, plus the
 //   manifest's own extra entries), checked with the function's own parser. A wildcard that matches
@@ -18,6 +18,9 @@
 // - ALLOWED_JOBS (with --allowed-jobs): the Cloud Run jobs a message may start, the deployment's own
 //   (their ids begin with `DEPLOYMENT-`: deploy/manifest-job.ts). A pattern with no prefix (`jobs/*`)
 //   is refused: it would let whoever can publish start any job of the project.
+// - ALLOWED_SOURCES (with --allowed-sources): the gs:// folders the manifest's `source:` notebooks are
+//   uploaded to (infra/manifest-facts.mjs SOURCE_PREFIXES), checked with the function's own parser;
+//   empty: a message may read no notebook from Cloud Storage or the web (default deny).
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -28,8 +31,8 @@ function fail(message) {
 const args = new Map();
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
-  if (!['--allowed-servers-file', '--bucket', '--max-attempts', '--allowed-jobs'].includes(argv[i]) || argv[i + 1] === undefined) {
-    fail('usage: node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N [--allowed-jobs PATTERN]');
+  if (!['--allowed-servers-file', '--bucket', '--max-attempts', '--allowed-jobs', '--allowed-sources'].includes(argv[i]) || argv[i + 1] === undefined) {
+    fail('usage: node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N [--allowed-jobs PATTERN] [--allowed-sources LIST]');
   }
   args.set(argv[i], argv[i + 1]);
 }
@@ -64,6 +67,17 @@ if (jobs !== undefined && !JOBS_PATTERN.test(jobs)) {
   fail(`--allowed-jobs ${jobs}: expected projects/PROJECT/locations/REGION/jobs/DEPLOYMENT-* (the deployment's jobs)`);
 }
 
+const sourcesText = args.get('--allowed-sources');
+let sources;
+if (sourcesText !== undefined) {
+  const { parseSourceAllowlist } = await import(fileURLToPath(new URL('../dist/functions/security/sources.js', import.meta.url)));
+  try {
+    sources = parseSourceAllowlist(sourcesText).map((p) => p.text).join(' ');
+  } catch (e) {
+    fail(`--allowed-sources: ${e.message}`);
+  }
+}
+
 const env = {
   NODE_ENV: 'production',
   ALLOWED_SERVERS: patterns.map((p) => p.text).join(','),
@@ -72,5 +86,6 @@ const env = {
   ALLOWED_OUTPUTS: `gs://${bucket} server:`,
   NBTRIGGER_MAX_ATTEMPTS: attempts,
   ...(jobs === undefined ? {} : { ALLOWED_JOBS: jobs }),
+  ...(sources === undefined ? {} : { ALLOWED_SOURCES: sources }),
 };
 process.stdout.write(Object.entries(env).map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`).join(''));

@@ -44,6 +44,8 @@ const SAFE = {
   FUNCTION: /^[A-Za-z][A-Za-z0-9_-]{0,62}$/,
   ACCOUNT: /^[a-z0-9][a-z0-9-]*@[a-z0-9.-]+\.gserviceaccount\.com$/,
   BUCKET: /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/,
+  // A gs:// folder in shell-safe characters (a prefix with others is refused here, naming it).
+  SOURCE_PREFIXES: /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]\/[A-Za-z0-9._\/-]*$/,
   FIELD: /^[A-Za-z_][A-Za-z0-9_]*$/,
 };
 const out = [];
@@ -60,6 +62,8 @@ const buckets = [...new Set(m.notebooks.flatMap((n) => n.schedules.map((s) => s.
   .filter((o) => typeof o === 'string' && o.startsWith('gs://'))
   .map((o) => o.slice('gs://'.length).split('/')[0]))].sort();
 const sourceBuckets = [...new Set(m.notebooks.flatMap((n) => (n.source ? [n.source.bucket] : [])))].sort();
+// The folders the notebooks of `source:` are uploaded to: what the function may read (ALLOWED_SOURCES).
+const sourcePrefixes = [...new Set(m.notebooks.flatMap((n) => (n.source ? [`gs://${n.source.bucket}/${n.source.prefix}`] : [])))].sort();
 
 try {
   put('PROJECT', m.project);
@@ -73,6 +77,7 @@ try {
   put('DEFAULT_RUNTIME_SA', services.some((s) => !s.serviceAccount) ? '1' : '0', /^[01]$/);
   put('OUTPUT_BUCKETS', buckets, SAFE.BUCKET);
   put('SOURCE_BUCKETS', sourceBuckets, SAFE.BUCKET);
+  put('SOURCE_PREFIXES', sourcePrefixes);
   // The composite indexes, as `INDEX=COLLECTION FIELD:ORDER FIELD:ORDER …` (orders lowercase, as gcloud takes them).
   const spec = JSON.parse(readFileSync(here('firestore.indexes.json'), 'utf8'));
   for (const ix of spec.indexes) {

@@ -41,6 +41,7 @@ facts="$(node infra/manifest-facts.mjs "$MANIFEST")"
 while IFS='=' read -r key value; do
   case "$key" in
     INDEX) INDEXES+=("$value") ;;
+    SOURCE_PREFIXES) ;; # the function's ALLOWED_SOURCES (cloudbuild.yaml), nothing to set up
     TTL) TTLS+=("$value") ;;
     NO_INDEX) NO_INDEXES+=("$value") ;;
     PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|OUTPUT_BUCKETS|SOURCE_BUCKETS)

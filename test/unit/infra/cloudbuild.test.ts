@@ -77,8 +77,11 @@ function problems(text: string): string[] {
     out.push('nbtrigger-deploy does not deploy the manifest on the built image and write the allowed servers');
   }
   if (!dep.includes(`--built-image ${IMAGE}`)) out.push('nbtrigger-deploy does not use this build\'s image');
-  if (!/node infra\/function-env\.mjs --allowed-servers-file \.allowed-servers \\\s+--bucket "\$\$\{bucket:-\$PROJECT_ID-nbtrigger-runs\}" --max-attempts \$\{_MAX_DELIVERY_ATTEMPTS\} \\\s+--allowed-jobs "projects\/\$PROJECT_ID\/locations\/\$\{_REGION\}\/jobs\/\$\$\{deployment\}-\*" > \.function-env\.yaml/.test(dep)) {
-    out.push('nbtrigger-deploy does not write .function-env.yaml from the allowed servers, the bucket, the max attempts and the allowed jobs');
+  if (!/node infra\/function-env\.mjs --allowed-servers-file \.allowed-servers \\\s+--bucket "\$\$\{bucket:-\$PROJECT_ID-nbtrigger-runs\}" --max-attempts \$\{_MAX_DELIVERY_ATTEMPTS\} \\\s+--allowed-jobs "projects\/\$PROJECT_ID\/locations\/\$\{_REGION\}\/jobs\/\$\$\{deployment\}-\*" \\\s+--allowed-sources "\$\$\{sources\}" > \.function-env\.yaml/.test(dep)) {
+    out.push('nbtrigger-deploy does not write .function-env.yaml from the allowed servers, the bucket, the max attempts, the allowed jobs and the sources');
+  }
+  if (!/sources="\$\$\(node infra\/manifest-facts\.mjs \$\{_MANIFEST\} \| sed -n 's\/\^SOURCE_PREFIXES=\/\/p'\)"/.test(dep)) {
+    out.push('nbtrigger-deploy does not read the sources from the manifest (manifest-facts SOURCE_PREFIXES)');
   }
   if (!/cp -r dist\/functions \.function-source\/dist\/functions/.test(argv('stage-function'))) out.push('stage-function does not stage the compiled function');
   if (!argv('dead-letter').includes(`node bin/nbtrigger.js deploy -f \${_MANIFEST} \\\n  --built-image ${IMAGE}`)) out.push('dead-letter does not deploy again after the function (its trigger subscription)');

@@ -84,3 +84,14 @@ test('function-env: ALLOWED_JOBS is the deployment\'s own jobs; a pattern withou
     assert.match(r.stderr, /--allowed-jobs/);
   }
 });
+
+test('function-env: ALLOWED_SOURCES is the manifest\'s source folders, checked by the function\'s parser', () => {
+  const ok = run('', ['--allowed-sources', 'gs://my-project-nbtrigger-runs/notebooks/ gs://team-nbs/reports/']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal((parse(ok.stdout) as Record<string, string>).ALLOWED_SOURCES, 'gs://my-project-nbtrigger-runs/notebooks/ gs://team-nbs/reports/');
+  const none = run('', ['--allowed-sources', '']);
+  assert.equal((parse(none.stdout) as Record<string, string>).ALLOWED_SOURCES, '', 'no source: notebooks, none readable');
+  const bad = run('', ['--allowed-sources', 'gs://Bad_Bucket/x/']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--allowed-sources: ALLOWED_SOURCES: "gs:\/\/Bad_Bucket\/x\/"/);
+});

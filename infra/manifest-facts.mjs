@@ -57,6 +57,10 @@ function put(key, value, pattern = SAFE[key]) {
 }
 
 const services = m.notebooks.map((n) => n.service);
+// The accounts job-mode notebooks run as (a Cloud Run job task writes records, leases and outputs
+// itself, as the function does); DEFAULT_JOB_RUNTIME_SA=1 when one runs as the default account.
+const jobServices = m.notebooks.filter((n) => n.execution === 'job').map((n) => n.service);
+const jobAccounts = [...new Set(jobServices.map((s) => s.serviceAccount).filter(Boolean))].sort();
 const accounts = [...new Set(services.map((s) => s.serviceAccount).filter(Boolean))].sort();
 const buckets = [...new Set(m.notebooks.flatMap((n) => n.schedules.map((s) => s.output))
   .filter((o) => typeof o === 'string' && o.startsWith('gs://'))
@@ -75,6 +79,8 @@ try {
   put('FUNCTION_SA', m.function.serviceAccount, SAFE.ACCOUNT);
   put('SERVICE_SAS', accounts, SAFE.ACCOUNT);
   put('DEFAULT_RUNTIME_SA', services.some((s) => !s.serviceAccount) ? '1' : '0', /^[01]$/);
+  put('JOB_SAS', jobAccounts, SAFE.ACCOUNT);
+  put('DEFAULT_JOB_RUNTIME_SA', jobServices.some((s) => !s.serviceAccount) ? '1' : '0', /^[01]$/);
   put('OUTPUT_BUCKETS', buckets, SAFE.BUCKET);
   put('SOURCE_BUCKETS', sourceBuckets, SAFE.BUCKET);
   put('SOURCE_PREFIXES', sourcePrefixes);

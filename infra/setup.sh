@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 done
 
 # --- What the manifest says ------------------------------------------------------------------
-SERVICE_SAS='' OUTPUT_BUCKETS='' SOURCE_BUCKETS='' INDEXES=() TTLS=() NO_INDEXES=()
+SERVICE_SAS='' JOB_SAS='' DEFAULT_JOB_RUNTIME_SA=0 OUTPUT_BUCKETS='' SOURCE_BUCKETS='' INDEXES=() TTLS=() NO_INDEXES=()
 facts="$(node infra/manifest-facts.mjs "$MANIFEST")"
 while IFS='=' read -r key value; do
   case "$key" in
@@ -44,7 +44,7 @@ while IFS='=' read -r key value; do
     SOURCE_PREFIXES) ;; # the function's ALLOWED_SOURCES (cloudbuild.yaml), nothing to set up
     TTL) TTLS+=("$value") ;;
     NO_INDEX) NO_INDEXES+=("$value") ;;
-    PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|OUTPUT_BUCKETS|SOURCE_BUCKETS)
+    PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|JOB_SAS|DEFAULT_JOB_RUNTIME_SA|OUTPUT_BUCKETS|SOURCE_BUCKETS)
       printf -v "$key" '%s' "$value" ;;
     *) echo "setup.sh: unexpected line from manifest-facts: $key" >&2; exit 2 ;;
   esac
@@ -235,6 +235,21 @@ if [ "$DEFAULT_RUNTIME_SA" = 1 ]; then runtime_sas="$runtime_sas $COMPUTE_SA"; f
 for account in $runtime_sas; do
   bind secrets add-iam-policy-binding "$TOKEN_SECRET" --member="$(sa "$account")" \
     --role=roles/secretmanager.secretAccessor
+done
+
+# A job-mode notebook's task runs its notebook itself (docs/deploy.md, "Job mode"): it writes the run
+# records and leases, the executed notebook, and reads the notebooks of source:, as the function does.
+job_sas="$JOB_SAS"
+if [ "$DEFAULT_JOB_RUNTIME_SA" = 1 ]; then job_sas="$job_sas $COMPUTE_SA"; fi
+if [ -n "${job_sas// /}" ]; then say "IAM: the Cloud Run jobs' runtime accounts (records, outputs, sources)"; fi
+for account in $job_sas; do
+  bind_project "$account" roles/datastore.user
+  for b in "${BUCKETS[@]}"; do
+    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$account")" --role=roles/storage.objectUser
+  done
+  for b in $SOURCE_BUCKETS; do
+    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$account")" --role=roles/storage.objectViewer
+  done
 done
 
 say "IAM: Google's service agents (Pub/Sub, Cloud Scheduler)"

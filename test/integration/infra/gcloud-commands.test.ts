@@ -115,6 +115,20 @@ test('gcloud accepts every gcloud invocation of cloudbuild.yaml', SLOW, async (t
   }
 });
 
+/** Setup's calls for the example manifest with its notebook in job mode, beyond the example's own. */
+function jobModeCalls(): string[][] {
+  const dir = mkdtempSync(join(tmpdir(), 'nbt-setup-job-'));
+  try {
+    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
+      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: examples/hello.ipynb\n$1execution: job');
+    writeFileSync(join(dir, 'm.yaml'), text);
+    const seen = new Set(setupCalls().map((c) => JSON.stringify(c)));
+    return setupCalls(join(dir, 'm.yaml')).filter((c) => !seen.has(JSON.stringify(c)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('gcloud accepts every gcloud invocation of infra/setup.sh', SLOW, async (t) => {
   if (skipOrFail(t, gcloudMissing(), 'gcloud')) return;
   const sources = sourceBucketCalls();
@@ -124,7 +138,12 @@ test('gcloud accepts every gcloud invocation of infra/setup.sh', SLOW, async (t)
     'storage buckets add-iam-policy-binding gs://my-project-notebooks --role=roles/storage.objectCreator',
     'storage buckets add-iam-policy-binding gs://my-project-notebooks --role=roles/storage.objectViewer',
   ], 'a source: bucket: made, the function reads it, the build uploads to it');
-  const calls = [...setupCalls(), ...sources];
+  const jobs = jobModeCalls();
+  assert.deepEqual(jobs.map((c) => `${c.slice(1, 4).join(' ')} ${c.find((a) => a.startsWith('--role=')) ?? ''}`.trim()), [
+    'projects add-iam-policy-binding my-project --role=roles/datastore.user',
+    'storage buckets add-iam-policy-binding --role=roles/storage.objectUser',
+  ], 'a job-mode notebook\'s account: records and leases, and the outputs');
+  const calls = [...setupCalls(), ...sources, ...jobs];
   const configDir = mkdtempSync(join(tmpdir(), 'nbt-gcloud-config-'));
   try {
     const vs = await gcloudVerdicts(calls, { cwd: PROJECT_ROOT, configDir });

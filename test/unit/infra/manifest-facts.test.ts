@@ -24,7 +24,7 @@ test('manifest-facts: the example manifest', () => {
   assert.equal(r.status, 0, r.stderr);
   for (const want of ['PROJECT=my-project', 'REGION=europe-west1', 'TOPIC=t_nbtrigger', 'TOKEN_SECRET=nbtrigger-jupyter-token', 'FUNCTION=runNotebook',
     'FUNCTION_SA=nbtrigger-function@my-project.iam.gserviceaccount.com', 'SERVICE_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com',
-    'DEFAULT_RUNTIME_SA=0', 'OUTPUT_BUCKETS=my-project-nbtrigger-runs', 'SOURCE_BUCKETS=', 'SOURCE_PREFIXES=', 'TTL=nbtrigger_leases expireAt', 'NO_INDEX=nbtrigger_runs record']) {
+    'DEFAULT_RUNTIME_SA=0', 'JOB_SAS=', 'DEFAULT_JOB_RUNTIME_SA=0', 'OUTPUT_BUCKETS=my-project-nbtrigger-runs', 'SOURCE_BUCKETS=', 'SOURCE_PREFIXES=', 'TTL=nbtrigger_leases expireAt', 'NO_INDEX=nbtrigger_runs record']) {
     assert.ok(r.lines.includes(want), `${want} in\n${r.lines.join('\n')}`);
   }
   assert.equal(r.lines.filter((l) => l.startsWith('INDEX=')).length, 5);
@@ -42,6 +42,21 @@ test('manifest-facts: the gs:// folders of source: notebooks, for the function\'
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.lines.includes('SOURCE_PREFIXES=gs://team-nbs/reports/'), r.lines.join('\n'));
     assert.ok(r.lines.includes('SOURCE_BUCKETS=team-nbs'), r.lines.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('manifest-facts: the accounts job-mode notebooks run as (their tasks write records and outputs)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nbt-facts-'));
+  try {
+    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
+      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: examples/hello.ipynb\n$1execution: job');
+    writeFileSync(join(dir, 'm.yaml'), text);
+    const r = facts(join(dir, 'm.yaml'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.lines.includes('JOB_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com'), r.lines.join('\n'));
+    assert.ok(r.lines.includes('DEFAULT_JOB_RUNTIME_SA=0'), r.lines.join('\n'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@
  * Spec: docs/deploy.md ("Notebooks in Cloud Storage").
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,10 +57,9 @@ const notebook = (code: string): string =>
     1,
   )}\n`;
 
-test('deploy uploads a source: notebook once, again only when it changes, and the job names the object', {
-  timeout: 180_000,
-}, async (t) => {
-  if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
+/** A temp folder, the Cloud Storage server with the bucket `team-nb`, and the deploy backends (trigger seeded); undefined when skipped. */
+async function backends(t: TestContext) {
+  if (skipUnlessEmulator(t, emulatorUnavailableReason())) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-src-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const gcs = await startGcsServer();
@@ -69,6 +68,15 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
   const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT);
   t.after(stop);
   await seedTrigger({ region: REGION, topic: 't_nbtrigger' });
+  return { dir, gcs, run, sch, ps };
+}
+
+test('deploy uploads a source: notebook once, again only when it changes, and the job names the object', {
+  timeout: 180_000,
+}, async (t) => {
+  const setup = await backends(t);
+  if (!setup) return;
+  const { dir, gcs, run, sch, ps } = setup;
   const clients: DeployClients = {
     run: new ServicesClient(run.clientOptions()),
     scheduler: new CloudSchedulerClient(sch.clientOptions()),
@@ -147,15 +155,9 @@ test('deploy uploads a source: notebook once, again only when it changes, and th
 test('the CLI: plan shows the notebook upload; a bad bucket name is refused before any call', {
   timeout: 180_000,
 }, async (t) => {
-  if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
-  const dir = await mkdtemp(join(tmpdir(), 'nbt-src-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const gcs = await startGcsServer();
-  t.after(() => gcs.close());
-  gcs.createBucket('team-nb');
-  const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT);
-  t.after(stop);
-  await seedTrigger({ region: REGION, topic: 't_nbtrigger' });
+  const setup = await backends(t);
+  if (!setup) return;
+  const { dir, gcs, run, sch, ps } = setup;
   await mkdir(join(dir, 'nb'));
   await writeFile(join(dir, 'nb', 'sales.ipynb'), notebook('print(1)'));
   const env = {

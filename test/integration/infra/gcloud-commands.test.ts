@@ -56,12 +56,12 @@ function setupCalls(manifest = join(PROJECT_ROOT, 'infra/nbtrigger.yaml')): stri
   return out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as string[]);
 }
 
-/** Setup's calls for the example manifest with its notebook in a bucket of its own (`source:`) that the example's lack. */
-function sourceBucketCalls(): string[][] {
-  const dir = mkdtempSync(join(tmpdir(), 'nbt-setup-source-'));
+/** Setup's calls for the example manifest with its notebook line changed by `edit`, beyond the example's own. */
+function variantCalls(edit: string): string[][] {
+  const dir = mkdtempSync(join(tmpdir(), 'nbt-setup-variant-'));
   try {
     const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
-      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: hello.ipynb\n$1source: "gs://my-project-notebooks/reports/"');
+      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, edit);
     writeFileSync(join(dir, 'm.yaml'), text);
     const seen = new Set(setupCalls().map((c) => JSON.stringify(c)));
     return setupCalls(join(dir, 'm.yaml')).filter((c) => !seen.has(JSON.stringify(c)));
@@ -69,6 +69,12 @@ function sourceBucketCalls(): string[][] {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The notebook in a bucket of its own (`source:`), which the example's lack. */
+const sourceBucketCalls = (): string[][] =>
+  variantCalls('$1file: hello.ipynb\n$1source: "gs://my-project-notebooks/reports/"');
+/** The notebook in job mode: its task's account needs what the function has. */
+const jobModeCalls = (): string[][] => variantCalls('$1file: examples/hello.ipynb\n$1execution: job');
 
 function report(vs: GcloudVerdict[]): string {
   return vs.filter((v) => !v.parsed).map((v) => `${JSON.stringify(v.argv)}\n  exit ${v.code}: ${v.said}`).join('\n\n');
@@ -114,20 +120,6 @@ test('gcloud accepts every gcloud invocation of cloudbuild.yaml', SLOW, async (t
     rmSync(configDir, { recursive: true, force: true });
   }
 });
-
-/** Setup's calls for the example manifest with its notebook in job mode, beyond the example's own. */
-function jobModeCalls(): string[][] {
-  const dir = mkdtempSync(join(tmpdir(), 'nbt-setup-job-'));
-  try {
-    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
-      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: examples/hello.ipynb\n$1execution: job');
-    writeFileSync(join(dir, 'm.yaml'), text);
-    const seen = new Set(setupCalls().map((c) => JSON.stringify(c)));
-    return setupCalls(join(dir, 'm.yaml')).filter((c) => !seen.has(JSON.stringify(c)));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test('gcloud accepts every gcloud invocation of infra/setup.sh', SLOW, async (t) => {
   if (skipOrFail(t, gcloudMissing(), 'gcloud')) return;

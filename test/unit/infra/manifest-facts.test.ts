@@ -30,36 +30,33 @@ test('manifest-facts: the example manifest', () => {
   assert.equal(r.lines.filter((l) => l.startsWith('INDEX=')).length, 5);
 });
 
-test('manifest-facts: the gs:// folders of source: notebooks, for the function\'s ALLOWED_SOURCES', () => {
+/** The facts of the example manifest with its notebook line changed by `edit` (its hello.ipynb beside it). */
+function variantFacts(edit: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'nbt-facts-'));
   try {
     const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
-      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: hello.ipynb\n$1source: gs://team-nbs/reports/');
-    assert.match(text, /source: gs:\/\/team-nbs/);
+      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, edit);
+    assert.notEqual(text, readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8'), 'the edit applies');
     writeFileSync(join(dir, 'm.yaml'), text);
     writeFileSync(join(dir, 'hello.ipynb'), readFileSync(join(PROJECT_ROOT, 'examples/hello.ipynb')));
     const r = facts(join(dir, 'm.yaml'));
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(r.lines.includes('SOURCE_PREFIXES=gs://team-nbs/reports/'), r.lines.join('\n'));
-    assert.ok(r.lines.includes('SOURCE_BUCKETS=team-nbs'), r.lines.join('\n'));
+    return r.lines;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('manifest-facts: the gs:// folders of source: notebooks, for the function\'s ALLOWED_SOURCES', () => {
+  const lines = variantFacts('$1file: hello.ipynb\n$1source: gs://team-nbs/reports/');
+  assert.ok(lines.includes('SOURCE_PREFIXES=gs://team-nbs/reports/'), lines.join('\n'));
+  assert.ok(lines.includes('SOURCE_BUCKETS=team-nbs'), lines.join('\n'));
 });
 
 test('manifest-facts: the accounts job-mode notebooks run as (their tasks write records and outputs)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nbt-facts-'));
-  try {
-    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
-      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, '$1file: examples/hello.ipynb\n$1execution: job');
-    writeFileSync(join(dir, 'm.yaml'), text);
-    const r = facts(join(dir, 'm.yaml'));
-    assert.equal(r.status, 0, r.stderr);
-    assert.ok(r.lines.includes('JOB_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com'), r.lines.join('\n'));
-    assert.ok(r.lines.includes('DEFAULT_JOB_RUNTIME_SA=0'), r.lines.join('\n'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const lines = variantFacts('$1file: examples/hello.ipynb\n$1execution: job');
+  assert.ok(lines.includes('JOB_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com'), lines.join('\n'));
+  assert.ok(lines.includes('DEFAULT_JOB_RUNTIME_SA=0'), lines.join('\n'));
 });
 
 test('manifest-facts: a service without an account runs as the default one; a bad manifest stops setup', () => {

@@ -5,6 +5,7 @@
  * in the tests too. Pure: no I/O. The table of rules is in docs/deploy.md.
  * @module
  */
+import { STORAGE_RULES } from './rules-storage.js';
 
 /** One rule: a stable id, what it says, where it is written. */
 export interface Rule {
@@ -15,8 +16,6 @@ export interface Rule {
 
 const RUN_CPU_DOC = 'https://cloud.google.com/run/docs/configuring/services/cpu';
 const RUN_MEMORY_DOC = 'https://cloud.google.com/run/docs/configuring/services/memory-limits';
-const STORAGE_BUCKET_NAMES = 'https://cloud.google.com/storage/docs/buckets#naming';
-const STORAGE_OBJECT_NAMES = 'https://cloud.google.com/storage/docs/objects#naming';
 const SCHEDULER_RPC = 'https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1';
 
 export const RULES = {
@@ -119,33 +118,7 @@ export const RULES = {
     url: 'https://cloud.google.com/pubsub/docs/reference/rpc/google.pubsub.v1#deadletterpolicy',
     text: 'a dead-letter policy allows 5 to 100 delivery attempts',
   },
-  bucketNameChars: {
-    id: 'storage.bucket-name-chars',
-    url: STORAGE_BUCKET_NAMES,
-    text: 'a bucket name has only lowercase letters, digits, -, _ and ., and starts and ends with a letter or digit',
-  },
-  bucketNameLength: {
-    id: 'storage.bucket-name-length',
-    url: STORAGE_BUCKET_NAMES,
-    text: 'a bucket name is 3 to 63 characters; with dots up to 222, each dot-separated part at most 63',
-  },
-  bucketNameReserved: {
-    id: 'storage.bucket-name-reserved',
-    url: STORAGE_BUCKET_NAMES,
-    text: 'a bucket name is not an IP address in dotted-decimal form, does not start with "goog" and does not'
-      + ' contain "google" or a close misspelling',
-  },
-  objectNameLength: {
-    id: 'storage.object-name-length',
-    url: STORAGE_OBJECT_NAMES,
-    text: 'an object name is 1 to 1024 bytes in UTF-8',
-  },
-  objectNameChars: {
-    id: 'storage.object-name-chars',
-    url: STORAGE_OBJECT_NAMES,
-    text: 'an object name contains no carriage return or line feed, is not "." or "..", and does not start'
-      + ' with ".well-known/acme-challenge/"',
-  },
+  ...STORAGE_RULES,
   functionCeiling: {
     id: 'functions.event-timeout',
     url: 'https://cloud.google.com/functions/docs/configuring/timeout',

@@ -12,7 +12,7 @@
  */
 import { NbtError, toNbtError } from '../functions/errors.js';
 import { chains, chainErrors, triggerLinks, type Chain } from './chain.js';
-import { deadLetterTopicName, desiredState, INVOKER_ROLE, isManagedBy, requireImages, type DesiredState } from './desired.js';
+import { desiredState, INVOKER_ROLE, isManagedBy, requireImages, type DesiredState } from './desired.js';
 import { GrantWatch, type PropagationOptions } from './iam-propagation.js';
 import { withImages } from './image.js';
 import type { Manifest } from './manifest.js';
@@ -20,11 +20,12 @@ import { isMutating, planDeploy, planDestroy, planJobs, type Action, type Actual
 import type { DeployClients } from './clients/index.js';
 import { planCounts, quotaFindings, renderQuotas, type QuotaFinding } from './quotas.js';
 import { DEFAULT_PACING, forEachBounded, withQuotaRetry, type Pacing } from './pacing.js';
-import { createService, deleteService, getInvokers, listServices, updateInvokers, updateService } from './clients/run.js';
-import { createJob, deleteJob, listJobs, updateJob } from './clients/scheduler.js';
-import { createTopic, deleteTopic, getTopic, listTopicSubscriptions, setDeadLetterPolicy } from './clients/pubsub.js';
-import { existingNotebookObjects, readNotebookSources, uploadNotebook } from './notebook-upload.js';
-import { applyRunJobUpserts, deleteRunJobOf, readRunJobs, runningJobImages } from './apply-runjobs.js';
+import { createService, deleteService, updateInvokers, updateService } from './clients/run.js';
+import { createJob, deleteJob, updateJob } from './clients/scheduler.js';
+import { createTopic, deleteTopic, setDeadLetterPolicy } from './clients/pubsub.js';
+import { readNotebookSources, uploadNotebook } from './notebook-upload.js';
+import { readActual } from './read-actual.js';
+import { applyRunJobUpserts, deleteRunJobOf, runningJobImages } from './apply-runjobs.js';
 
 /** Progress callback: one line per action as it starts/finishes. */
 export type Reporter = (line: string) => void;
@@ -54,37 +55,6 @@ export interface DeployOptions {
 }
 
 /** Reads services, their invokers (for wanted services that exist), the topic and jobs. Read-only. */
-async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
-  const location = `projects/${m.project}/locations/${m.region}`;
-  const topicName = `projects/${m.project}/topics/${m.topic}`;
-  const [services, jobs, topic, subscriptions, deadLetter, notebookObjects, runJobs] = await Promise.all([
-    listServices(clients.run, location),
-    listJobs(clients.scheduler, location),
-    getTopic(clients.pubsub, topicName),
-    listTopicSubscriptions(clients.pubsub, topicName),
-    getTopic(clients.pubsub, deadLetterTopicName(m.project, m.topic)),
-    existingNotebookObjects(clients.storage, m),
-    readRunJobs(clients, m, location),
-  ]);
-  const wanted = new Set(m.notebooks.map((n) => `${location}/services/${n.service.name}`));
-  const invokers = new Map<string, string[]>();
-  // IAM policies have no list call: one read per existing service of the manifest, paced like deploy's writes.
-  const errors: unknown[] = [];
-  await forEachBounded(services.filter((s) => wanted.has(s.name)), DEFAULT_PACING.concurrency, async (s) => {
-    try {
-      invokers.set(s.name, await withQuotaRetry(`read the IAM policy of ${s.name}`, () => getInvokers(clients.run, s.name)));
-    } catch (e) {
-      errors.push(e);
-    }
-  });
-  if (errors.length > 0) throw errors[0];
-  const out: ActualState = {
-    services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined, notebookObjects, ...runJobs,
-  };
-  if (topic) out.topic = topic;
-  return out;
-}
-
 /** Service id → URL of the services that have one. */
 export function serviceUrls(actual: ActualState): Map<string, string> {
   const out = new Map<string, string>();

@@ -149,7 +149,7 @@ export const RULES = {
     id: 'run-jobs.overrides-role',
     url: 'https://cloud.google.com/run/docs/execute/jobs#override-job-configuration',
     text: 'starting a job with overrides needs run.jobs.runWithOverrides on the job '
-      + '(roles/run.jobsExecutorWithOverrides, https://cloud.google.com/run/docs/reference/iam/roles)',
+      + '(roles/run.jobsExecutorWithOverrides, https://cloud.google.com/iam/docs/roles-permissions/run)',
   },
 } as const satisfies Record<string, Rule>;
 

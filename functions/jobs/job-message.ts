@@ -10,7 +10,7 @@
  * - a task runs at most 168 hours (https://cloud.google.com/run/docs/configuring/task-timeout):
  *   the grammar caps `timeouts.runSeconds` at 604800 s, and the override never exceeds it;
  * - RunJob overrides need `run.jobs.runWithOverrides` (roles/run.jobsExecutorWithOverrides,
- *   https://cloud.google.com/run/docs/reference/iam/roles).
+ *   https://cloud.google.com/iam/docs/roles-permissions/run).
  * @module
  */
 import { NbtError } from '../errors.js';

@@ -19,9 +19,16 @@ after(async () => {
 });
 
 const RUNS = 20;
+/**
+ * Hang bounds, not timings: twenty kernels start at once on the machine's cores, and with the heavy
+ * kernels of the CI's second leg (NBTRIGGER_HEAVY: the data-science base imported at start) the last
+ * of them answers only after every other start shared the CPU. The test asserts whose result is
+ * whose; a start that outlasts its limit would be a retryable infrastructure error, not a wrong result.
+ */
+const START_LIMIT_MS = 240_000;
 
 describe('fault: many runs of one notebook at once', () => {
-  test(`${RUNS} concurrent runs with different parameters: each result is its own`, { timeout: 150_000 }, async () => {
+  test(`${RUNS} concurrent runs with different parameters: each result is its own`, { timeout: START_LIMIT_MS + 120_000 }, async () => {
     const nb = await server.writeNotebook('shared.ipynb', [
       { source: 'n = 0\nlabel = "default"', tags: ['parameters'] },
       'import os, time\ntime.sleep(0.3)\nprint(f"{label}:{n}:{os.getpid()}")',
@@ -31,7 +38,7 @@ describe('fault: many runs of one notebook at once', () => {
     const outs = await Promise.all(Array.from({ length: RUNS }, (_, i) => timedRun({
       request: requestFor(server.hostPort, nb, { parameters: { n: i, label: `run-${i}` } }),
       token: server.token,
-      limits: { runTimeoutMs: 120_000, startTimeoutMs: 60_000 },
+      limits: { runTimeoutMs: START_LIMIT_MS + 60_000, startTimeoutMs: START_LIMIT_MS },
     })));
     const seconds = (Date.now() - t0) / 1000;
     const left = await kernelsLeft(server);

@@ -14,9 +14,9 @@ import type { JobsClient, protos } from '@google-cloud/run';
 import { JOB_COMMAND, type RunJobSpec } from '../desired-runjobs.js';
 import { JOBS_EXECUTOR_WITH_OVERRIDES } from '../rules-jobs.js';
 import { apiError } from './errors.js';
+import { editPolicy } from './iam-policy.js';
 
 type IJob = protos.google.cloud.run.v2.IJob;
-type IPolicy = protos.google.iam.v1.IPolicy;
 
 /** Jobs asked for a page (ListJobsRequest.page_size; the server may answer fewer). */
 const LIST_PAGE_SIZE = 500;
@@ -153,17 +153,7 @@ export async function getJobExecutors(client: JobsClient, name: string): Promise
 export async function addJobExecutors(client: JobsClient, name: string, add: string[]): Promise<void> {
   try {
     const [policy] = await client.getIamPolicy({ resource: name });
-    const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...(b.members ?? [])] }));
-    let binding = bindings.find((b) => b.role === JOBS_EXECUTOR_WITH_OVERRIDES && !b.condition);
-    if (!binding) {
-      binding = { role: JOBS_EXECUTOR_WITH_OVERRIDES, members: [] };
-      bindings.push(binding);
-    }
-    for (const m of add) if (!binding.members.includes(m)) binding.members.push(m);
-    const next: IPolicy = { bindings };
-    if (policy.etag && policy.etag.length > 0) next.etag = policy.etag;
-    if (policy.version) next.version = policy.version;
-    await client.setIamPolicy({ resource: name, policy: next });
+    await client.setIamPolicy({ resource: name, policy: editPolicy(policy, JOBS_EXECUTOR_WITH_OVERRIDES, add) });
   } catch (e) {
     throw apiError(`update the IAM policy of ${name}`, e);
   }

@@ -16,9 +16,9 @@ import type { ServicesClient, protos } from '@google-cloud/run';
 import { INVOKER_ROLE, TOKEN_ENV, type ServiceSpec } from '../desired.js';
 import type { ActualService } from '../plan.js';
 import { apiError } from './errors.js';
+import { editPolicy } from './iam-policy.js';
 
 type IService = protos.google.cloud.run.v2.IService;
-type IPolicy = protos.google.iam.v1.IPolicy;
 
 /** Services asked for a page (ListServicesRequest.page_size; the server may answer fewer). */
 const LIST_PAGE_SIZE = 500;
@@ -138,28 +138,10 @@ export async function getInvokers(client: ServicesClient, name: string): Promise
 export async function updateInvokers(client: ServicesClient, name: string, add: string[], remove: string[]): Promise<void> {
   try {
     const [policy] = await client.getIamPolicy({ resource: name });
-    await client.setIamPolicy({ resource: name, policy: editPolicy(policy, add, remove) });
+    await client.setIamPolicy({ resource: name, policy: editPolicy(policy, INVOKER_ROLE, add, remove) });
   } catch (e) {
     throw apiError(`update the IAM policy of ${name}`, e);
   }
-}
-
-/** The policy with the invoker members added/removed; other bindings are kept as they are. */
-function editPolicy(policy: IPolicy, add: string[], remove: string[]): IPolicy {
-  const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...(b.members ?? [])] }));
-  let invoker = bindings.find((b) => b.role === INVOKER_ROLE && !b.condition);
-  if (!invoker && add.length > 0) {
-    invoker = { role: INVOKER_ROLE, members: [] };
-    bindings.push(invoker);
-  }
-  if (invoker) {
-    invoker.members = invoker.members.filter((m) => !remove.includes(m));
-    for (const m of add) if (!invoker.members.includes(m)) invoker.members.push(m);
-  }
-  const out: IPolicy = { bindings: bindings.filter((b) => b.members.length > 0) };
-  if (policy.etag && policy.etag.length > 0) out.etag = policy.etag;
-  if (policy.version) out.version = policy.version;
-  return out;
 }
 
 /** Output-only fields of a Service: never sent back. */

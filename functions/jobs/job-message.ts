@@ -89,21 +89,18 @@ export function checkJobName(v: unknown, field = 'job'): string {
  * and neither JUPYTER_SERVER nor JUPYTER_NOTEBOOK of the function fills anything.
  */
 export function parseJobMessage(text: string, env: GrammarEnv = {}): JobMessage {
-  const o = JSON.parse(text.trim()) as Record<string, unknown>;
-  const job = checkJobName(o.job);
-  const localServer = o.server === undefined;
-  if (typeof o.notebook !== 'string') throw bad('notebook', 'a job message must name its notebook ("notebook")');
+  // Read once, numbers exact (`1.0` stays a float, big integers whole): what the grammar and the job read.
+  const body = { ...(parseExactJson(text.trim()) as Record<string, ParamValue>) };
+  const job = checkJobName(body.job);
+  delete body.job;
+  const localServer = body.server === undefined;
+  if (typeof body.notebook !== 'string') throw bad('notebook', 'a job message must name its notebook ("notebook")');
   const grammarEnv: GrammarEnv = {
     ...(env.JUPYTER_TOKEN ? { JUPYTER_TOKEN: env.JUPYTER_TOKEN } : {}),
     ...(localServer ? { JUPYTER_SERVER: '127.0.0.1:8888' } : {}),
   };
-  // The grammar reads the message without `job` first: a bad field is named before anything else.
-  const plain: Record<string, unknown> = { ...o };
-  delete plain.job;
-  const request = parseMessage(JSON.stringify(plain), grammarEnv);
-  // Passed on with exact numbers (`1.0` stays a float, big integers whole), as the grammar reads them.
-  const body = { ...(parseExactJson(text.trim()) as Record<string, ParamValue>) };
-  delete body.job;
+  // The grammar reads the message without `job`: a bad field is named before anything else.
+  const request = parseMessage(stringifyExactJson(body), grammarEnv);
   return { job, body, request, localServer };
 }
 

@@ -16,14 +16,15 @@
  * Spec: docs/running.md#nbtrigger-job.
  * @module
  */
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { jobConfig, type HandlerEnv } from '../../functions/config.js';
 import { NbtError, toNbtError } from '../../functions/errors.js';
 import { CONCURRENCY_ENV, REQUEST_ENV, SCHEDULE_ENV } from '../../functions/jobs/job-message.js';
 import { createLogger, redactJson } from '../../functions/log.js';
 import { processMessage } from '../../functions/process.js';
-import { parseExactJson, stringifyExactJson, type ParamValue } from '../../functions/notebook/translators/values.js';
+import { JsonNumber, parseExactJson, stringifyExactJson, type ParamValue } from '../../functions/notebook/translators/values.js';
 import { parseMessage } from '../../functions/request/grammar.js';
 import { rejectedRecord, type RunRecord } from '../../functions/run/record.js';
 import { runNotebook } from '../../functions/run/runner.js';
@@ -82,6 +83,7 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
   ];
   for (const [s, h] of handlers) process.on(s, h);
   let local: LocalJupyter | undefined;
+  let emptyRoot: string | undefined;
   let record: RunRecord;
   const secrets: string[] = [];
   try {
@@ -93,31 +95,29 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
       io.env[REQUEST_ENV]!,
       body.server === undefined ? { JUPYTER_SERVER: '127.0.0.1:8888' } : env,
     );
-    if (body.server === undefined && probe.source !== undefined) {
-      // A notebook from a source (gs://, https://) runs on a private server of its own with an empty
-      // root: the source is read through ALLOWED_SOURCES, as the function reads it.
-      const { mkdtemp } = await import('node:fs/promises');
-      const { tmpdir } = await import('node:os');
-      local = await (await import('../local/jupyter-server.js')).startLocalJupyter({
-        rootDir: await mkdtemp(resolve(tmpdir(), 'nbtrigger-job-')),
-      });
+    if (body.server === undefined) {
+      // No server named: the notebook runs on a private Jupyter server started here. A notebook from a
+      // source (gs://, https://) is read through ALLOWED_SOURCES, as the function reads it, and the
+      // server's root is an empty folder of its own. A path is a file below NBTRIGGER_NOTEBOOK_ROOT
+      // (the local stack's root), else NBTRIGGER_ROOT_DIR (the image's notebook folder), else absolute
+      // or relative to the working directory; the server's root is its folder.
+      let rootDir: string;
+      if (probe.source !== undefined) {
+        rootDir = emptyRoot = await mkdtemp(resolve(tmpdir(), 'nbtrigger-job-'));
+      } else {
+        const root = io.env.NBTRIGGER_NOTEBOOK_ROOT ?? io.env.NBTRIGGER_ROOT_DIR;
+        const file = root ? resolve(root, probe.notebook) : resolve(String(body.notebook));
+        const s = await stat(file).catch(() => undefined);
+        if (!s?.isFile())
+          throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`, {
+            details: { field: 'notebook' },
+          });
+        rootDir = dirname(file);
+        body.notebook = basename(file);
+      }
+      local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir });
       const server = `${local.address.host}:${local.address.port}`;
       Object.assign(env, { JUPYTER_SERVER: server, ALLOWED_SERVERS: server, JUPYTER_TOKEN: local.token });
-    } else if (body.server === undefined) {
-      // NBTRIGGER_NOTEBOOK_ROOT (the local stack's root), else NBTRIGGER_ROOT_DIR (the image's notebook
-      // folder) holds the notebook's server-style path; without either the path is a file, absolute or
-      // relative to the working directory.
-      const root = io.env.NBTRIGGER_NOTEBOOK_ROOT ?? io.env.NBTRIGGER_ROOT_DIR;
-      const file = root ? resolve(root, probe.notebook) : resolve(String(body.notebook));
-      const s = await stat(file).catch(() => undefined);
-      if (!s?.isFile())
-        throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`, {
-          details: { field: 'notebook' },
-        });
-      local = await (await import('../local/jupyter-server.js')).startLocalJupyter({ rootDir: dirname(file) });
-      const server = `${local.address.host}:${local.address.port}`;
-      Object.assign(env, { JUPYTER_SERVER: server, ALLOWED_SERVERS: server, JUPYTER_TOKEN: local.token });
-      body.notebook = basename(file);
     }
     if (env.JUPYTER_TOKEN) secrets.push(env.JUPYTER_TOKEN);
     const attributes: Record<string, string> = {};
@@ -143,6 +143,7 @@ export async function jobCommand(argv: string[], io: CommandIo = processIo()): P
     record = rejectedRecord(toNbtError(e), started, Date.now());
   } finally {
     await local?.stop();
+    if (emptyRoot) await rm(emptyRoot, { recursive: true, force: true });
     for (const [s, h] of handlers) process.off(s, h);
   }
   record = redactJson(record, secrets);
@@ -186,20 +187,16 @@ export function requestBody(text: string | undefined): Record<string, ParamValue
     throw new NbtError('USAGE', `${REQUEST_ENV} is not set: it holds the run request`, {
       details: { field: REQUEST_ENV },
     });
-  let o: unknown;
+  // Read with exact numbers (`1.0` stays a float), as the grammar reads parameters.
+  let o: ParamValue;
   try {
-    o = JSON.parse(text);
+    o = parseExactJson(text);
   } catch (e) {
     throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} is not valid JSON: ${(e as Error).message}`, {
       details: { field: REQUEST_ENV },
     });
   }
-  if (o === null || typeof o !== 'object' || Array.isArray(o))
+  if (o === null || typeof o !== 'object' || Array.isArray(o) || o instanceof JsonNumber)
     throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV} must be a JSON object`, { details: { field: REQUEST_ENV } });
-  // Read again with exact numbers (`1.0` stays a float), as the grammar reads parameters.
-  try {
-    return parseExactJson(text) as Record<string, ParamValue>;
-  } catch (e) {
-    throw new NbtError('BAD_MESSAGE', `${REQUEST_ENV}: ${(e as Error).message}`, { details: { field: REQUEST_ENV } });
-  }
+  return o;
 }

@@ -85,7 +85,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const connector = guard.connectorFor(request.server);
   // A notebook read from elsewhere must be in ALLOWED_SOURCES, refused before any request.
   const notebookSource = request.source
-    ? await messageSource(request.source, sourcePatterns(env, cfg), { resolve: deps.resolve, ca: deps.ca,
+    ? await messageSource(request.source, sourceAllowlist(env, cfg.output), { resolve: deps.resolve, ca: deps.ca,
       ...(deps.gcsApiEndpoint ? { gcsApiEndpoint: deps.gcsApiEndpoint } : {}) })
     : undefined;
   const overlap = overlapOf(message.attributes);
@@ -94,7 +94,7 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   // write then fails as an output error in the record, never the run.
   const output = own ?? (cfg.output === undefined ? undefined : configuredOutput(cfg.output, request));
   // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
-  const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), sourcePatterns(env, cfg), cfg.runsDir);
+  const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), sourceAllowlist(env, cfg.output), cfg.runsDir);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
@@ -193,11 +193,6 @@ function checkOutput(template: string, request: RunRequest, patterns: OutputPatt
     outputOverSourcesRefusal(template, request.notebook, sources);
   if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
   return { baseDir: runsDir, confineTo: runsDir };
-}
-
-/** ALLOWED_SOURCES (or its default), a malformed entry being a configuration error. */
-function sourcePatterns(env: HandlerEnv, cfg: FunctionConfig): SourcePattern[] {
-  return sourceAllowlist(env, cfg.output);
 }
 
 /** A message's output with `{sourceDir}` resolved (a bad use is a bad message). */

@@ -18,7 +18,7 @@ type DataOptions = 'session' | 'sequential' | 'cellTimeoutMs' | 'deadline' | 'ma
 
 /** What the machine needs to know of the run's options (no callbacks, no clock). */
 export interface MachineConfig extends Pick<ExecuteOptions, DataOptions> {
-  /** The driver can interrupt the kernel (a timeout then waits `graceMs` for the cell's last output). */
+  /** The driver can interrupt the kernel (a timeout or a cancel then waits `graceMs` for the cell's last output). */
   canInterrupt?: boolean;
   /** The driver can restore a dropped channel (without it a close ends the run). */
   canReconnect?: boolean;

@@ -135,9 +135,20 @@ export class ExecutionMachine extends ExecutionState {
     });
   }
 
-  /** The run was cancelled (`why`: the canceller's own words, such as the job's SIGTERM). */
+  /**
+   * The run was cancelled (`why`: the canceller's own words, such as the job's SIGTERM). The
+   * running cell is interrupted and its last output awaited (bounded), as on a timeout: what it
+   * printed before the cancel is in the kernel's iopub stream ahead of its idle, so the partial
+   * notebook keeps it.
+   */
   onAbort(now: number, why = 'run cancelled'): Effect[] {
-    return this.step(now, false, () => this.failAtCurrent('CANCELLED', why));
+    return this.step(now, false, () => {
+      if (this.grace) return this.finish(); // a timeout's interrupt is under way: it keeps its verdict
+      const p = this.currentCell();
+      if (p?.run.startedAt !== undefined) p.run.endedAt = this.now;
+      this.result.failure ??= new NbtError('CANCELLED', why, { details: p ? { cellIndex: p.cell.index } : {} });
+      this.interruptThenFinish(p);
+    });
   }
 
   /** Stream text for a cell that keeps no more output (or for no pending cell) need not be decoded. */
@@ -280,6 +291,11 @@ export class ExecutionMachine extends ExecutionState {
       p.run.endedAt = this.now;
     }
     this.result.failure = new NbtError('TIMEOUT', message, { details: p ? { cellIndex: p.cell.index } : {} });
+    this.interruptThenFinish(p);
+  }
+
+  /** Ends the run: at once, or once `p` is interrupted and its last output arrived (bounded by the grace). */
+  private interruptThenFinish(p: PendingCell | undefined): void {
     if (!p || !this.config.canInterrupt || this.link !== 'connected' || p.msgId === '') {
       this.finish();
       return;

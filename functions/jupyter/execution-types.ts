@@ -50,9 +50,9 @@ export interface ExecuteOptions {
   /** Most channel drops one run survives (default 10); each drop has its own bounded attempts. */
   maxReconnects?: number;
   /**
-   * Interrupts the kernel. On a cell timeout or the run deadline the executor interrupts, then keeps
-   * the timed-out cell's output for up to `graceMs` (default 2000), so the notebook shows its
-   * KeyboardInterrupt as nbclient's does. Without it the run ends at once.
+   * Interrupts the kernel. On a cell timeout, the run deadline or a cancellation the executor
+   * interrupts, then keeps the cell's output for up to `graceMs` (default 2000), so the notebook shows
+   * what it printed and its KeyboardInterrupt as nbclient's does. Without it the run ends at once.
    */
   interrupt?: () => Promise<void>;
   graceMs?: number;
@@ -71,6 +71,6 @@ export interface ExecuteResult {
   started: number;
   /** Channel drops that were restored. */
   reconnects: number;
-  /** The executor interrupted the kernel (after a timeout). */
+  /** The executor interrupted the kernel (after a timeout or a cancellation). */
   interrupted?: boolean;
 }

@@ -71,7 +71,7 @@ export async function releaseKernel(ctx: RunContext, kernel: AcquiredKernel, res
   }
   const cleanup = AbortSignal.timeout(limits.cleanupTimeoutMs);
   const code = result?.failure?.code;
-  if ((code === 'TIMEOUT' && !result?.interrupted) || code === 'CANCELLED') {
+  if ((code === 'TIMEOUT' || code === 'CANCELLED') && !result?.interrupted) {
     await rest.interruptKernel(kernelId, cleanup)
       .catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
   }

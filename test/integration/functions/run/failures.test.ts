@@ -8,6 +8,7 @@
  * for a loaded machine; lower bounds check that a limit did not fire early.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request as httpRequest } from 'undici';
@@ -129,8 +130,15 @@ describe('runner: cancellation', () => {
 
 describe('runner: kernel death', () => {
   test('the cell kills its own kernel: KERNEL_DIED, no hang', T, async () => {
-    const nb = await server.writeNotebook('suicide.ipynb', ['x = 1', 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)', 'y = 2']);
-    const { record, error, wallMs } = await run(nb, FAULT_LIMITS);
+    // The kill waits until the runner has cell 0's answers: a SIGKILL also drops what the kernel had
+    // not yet written to its sockets, and cell 0's reply must not be among it for "cell 1 died".
+    const gate = join(server.rootDir, 'suicide.go');
+    const nb = await server.writeNotebook('suicide.ipynb', ['x = 1',
+      'import os, signal, time\nwhile not os.path.exists("suicide.go"): time.sleep(0.02)\nos.kill(os.getpid(), signal.SIGKILL)',
+      'y = 2']);
+    const { record, error, wallMs } = await run(nb, FAULT_LIMITS, server.token, (e) => {
+      if (e.type === 'done' && e.cellIndex === 0) void writeFile(gate, 'go');
+    });
     assert.equal(record.status, 'error');
     assert.equal(error?.code, 'KERNEL_DIED');
     assert.equal(record.error?.cellIndex, 1);

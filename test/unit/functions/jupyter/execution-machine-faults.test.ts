@@ -176,13 +176,65 @@ describe('execution machine: kernel death, cancellation', () => {
     assert.match(h.m.result.failure!.message, /a new kernel process answers/);
   });
 
-  it('cancellation is CANCELLED at the current cell', () => {
+  it('cancellation without an interrupt is CANCELLED at the current cell, at once', () => {
     const h = new Harness(2);
     h.start();
     h.deliver(status(h.executes[0]!, 'busy'));
     h.take(h.m.onAbort(h.t));
+    assert.equal(h.finished, true);
     assert.equal(h.m.result.failure?.code, 'CANCELLED');
     assert.equal(h.m.result.failure?.details.cellIndex, 0);
+  });
+
+  it('cancellation interrupts the running cell and keeps what it printed up to its KeyboardInterrupt', () => {
+    const h = new Harness(2, { canInterrupt: true, graceMs: 900 });
+    h.start();
+    const [a, b] = h.executes;
+    h.deliver(status(a!, 'busy'));
+    const fired = h.take(h.m.onAbort(h.t, 'stopped by SIGTERM'));
+    assert.deepEqual(h.types(fired), ['interrupt', 'set-timer']);
+    assert.deepEqual(fired[1], { type: 'set-timer', timer: 'grace', ms: 900 });
+    assert.equal(h.finished, false, 'the interrupted cell\'s last output is awaited');
+    // Printed before the cancel, delivered after it: iopub keeps it ahead of the cell's idle.
+    h.deliver(stream(a!, 'partial'), stream(a!, 'KeyboardInterrupt'));
+    h.deliver(reply(a!, 'error', { ename: 'KeyboardInterrupt' }), reply(b!, 'aborted'));
+    assert.equal(h.finished, false);
+    h.deliver(status(a!, 'idle'));
+    assert.equal(h.finished, true);
+    assert.equal(h.m.result.failure?.code, 'CANCELLED');
+    assert.equal(h.m.result.failure?.message, 'stopped by SIGTERM');
+    assert.equal(h.m.result.failure?.details.cellIndex, 0);
+    assert.equal(h.m.result.interrupted, true);
+    assert.match(JSON.stringify(h.m.result.outputs.outputs(0)), /partial.*KeyboardInterrupt/);
+    assert.deepEqual(h.m.result.cells.map((x) => x.status), ['aborted', 'aborted']);
+  });
+
+  it('a cancellation the kernel does not answer ends at the grace; one during a timeout\'s grace keeps TIMEOUT', () => {
+    const h = new Harness(1, { canInterrupt: true });
+    h.start();
+    h.deliver(status(h.executes[0]!, 'busy'));
+    h.take(h.m.onAbort(h.t));
+    h.take(h.m.onTimer('grace', h.t));
+    assert.equal(h.finished, true);
+    assert.equal(h.m.result.failure?.code, 'CANCELLED');
+
+    const t = new Harness(1, { canInterrupt: true, cellTimeoutMs: 10 });
+    t.start();
+    t.take(t.m.onTimer('cell:1', t.t));
+    assert.equal(t.finished, false);
+    t.take(t.m.onAbort(t.t));
+    assert.equal(t.finished, true, 'a second stop does not wait again');
+    assert.equal(t.m.result.failure?.code, 'TIMEOUT');
+  });
+
+  it('a cancellation before any request reached the socket ends at once, nothing interrupted', () => {
+    const h = new Harness(2, { canInterrupt: true });
+    h.start(false);
+    assert.equal(h.executes.length, 0);
+    h.take(h.m.onAbort(h.t));
+    assert.equal(h.finished, true);
+    assert.equal(h.m.result.failure?.code, 'CANCELLED');
+    assert.equal(h.types().includes('interrupt'), false);
   });
 });
 

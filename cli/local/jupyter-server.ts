@@ -28,6 +28,8 @@ export interface LocalJupyter {
   child: ChildProcess;
   /** Stops the server and its kernels; safe to call twice. */
   stop(): Promise<void>;
+  /** The last `logTailChars` of the server's log (stderr), its token redacted: what a failure report shows. */
+  logTail(): string;
 }
 
 export interface StartOptions {
@@ -40,6 +42,8 @@ export interface StartOptions {
   args?: string[];
   /** Extra environment for the server (e.g. NBTRIGGER_KERNEL_POOL). */
   env?: Record<string, string>;
+  /** How much of the server's log is kept for `logTail` (default 4000 characters). */
+  logTailChars?: number;
 }
 
 
@@ -151,7 +155,7 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     // The server prints its URL with the token: redacted before the tail is cut (redact.ts).
-    stderr = tailRedacted(stderr + d, 4000, [token], '');
+    stderr = tailRedacted(stderr + d, opts.logTailChars ?? 4000, [token], '');
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   child.once('error', () => undefined);
@@ -182,7 +186,7 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
     throw e;
   }
   // Keep draining stderr so the child never blocks on a full pipe.
-  return { address, token, rootDir, child, stop };
+  return { address, token, rootDir, child, stop, logTail: () => stderr };
 }
 
 async function answers(port: number, token: string): Promise<boolean> {

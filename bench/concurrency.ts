@@ -27,7 +27,12 @@ import { nowMs } from './stats.js';
 export const OUTPUT_CAP_MB = DEFAULT_LIMITS.maxOutputChars / 2 ** 20;
 
 /** One run alone, then `n` at once, in one function process. */
-export function concurrentRuns(server: BenchServer, nb: BenchNotebook, n: number, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+export function concurrentRuns(
+  server: BenchServer,
+  nb: BenchNotebook,
+  n: number,
+  root = PROJECT_ROOT,
+): () => Promise<Record<string, number>> {
   return async () => {
     const fn = await startFunctionProcess(root, server);
     try {
@@ -58,7 +63,12 @@ export function concurrentRuns(server: BenchServer, nb: BenchNotebook, n: number
 }
 
 /** A trivial run (modules loaded), then the big-output notebook: peak RSS and its growth. */
-export function bigOutput(server: BenchServer, trivial: BenchNotebook, big: BenchNotebook, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+export function bigOutput(
+  server: BenchServer,
+  trivial: BenchNotebook,
+  big: BenchNotebook,
+  root = PROJECT_ROOT,
+): () => Promise<Record<string, number>> {
   return async () => {
     const fn = await startFunctionProcess(root, server);
     try {
@@ -92,7 +102,13 @@ export function bigOutput(server: BenchServer, trivial: BenchNotebook, big: Benc
  * no kernel may be left. Measures the total against one run, the peak RSS, and the longest
  * event-loop stall the process had meanwhile (loop-stall-probe.ts). Throws when isolation fails.
  */
-export function isolatedRuns(server: BenchServer, notebookDir: string, n: number, serverPid?: number, root = PROJECT_ROOT): () => Promise<Record<string, number>> {
+export function isolatedRuns(
+  server: BenchServer,
+  notebookDir: string,
+  n: number,
+  serverPid?: number,
+  root = PROJECT_ROOT,
+): () => Promise<Record<string, number>> {
   return async () => {
     const path = await writeIsolationNotebook(notebookDir);
     const fn = await startFunctionProcess(root, server, {}, { stallProbe: true });
@@ -100,7 +116,11 @@ export function isolatedRuns(server: BenchServer, notebookDir: string, n: number
     // more, the function is held to the first and the server (with the kernels it starts) to the
     // others, so a stall measured is the function's own, not fifty kernel starts taking its CPU.
     const pinned = serverPid !== undefined && pin(fn.pid, '0') && pin(serverPid, `1-${cpus().length - 1}`);
-    const message = (tag: number): Record<string, unknown> => ({ server: `${server.host}:${server.port}`, notebook: path, parameters: { tag } });
+    const message = (tag: number): Record<string, unknown> => ({
+      server: `${server.host}:${server.port}`,
+      notebook: path,
+      parameters: { tag },
+    });
     try {
       await fn.eventJson(message(-1)); // modules loaded: the process's start is not measured below
       fn.resetPeak();
@@ -147,11 +167,19 @@ async function writeIsolationNotebook(dir: string): Promise<string> {
     'f"{tag}:{os.getpid()}:{os.environ[\'NBT_TAG\']}"',
   ];
   const nb = {
-    nbformat: 4, nbformat_minor: 5,
+    nbformat: 4,
+    nbformat_minor: 5,
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
     cells: cells.map((c, i) => {
       const spec = typeof c === 'string' ? { source: c, tags: [] } : c;
-      return { cell_type: 'code', id: `c${i}`, metadata: { tags: spec.tags }, execution_count: null, outputs: [], source: spec.source };
+      return {
+        cell_type: 'code',
+        id: `c${i}`,
+        metadata: { tags: spec.tags },
+        execution_count: null,
+        outputs: [],
+        source: spec.source,
+      };
     }),
   };
   await writeFile(join(dir, 'isolation-many.ipynb'), JSON.stringify(nb));
@@ -163,10 +191,15 @@ async function checkIsolation(runsDir: string, n: number): Promise<void> {
   const seen = new Map<number, string>();
   for (const file of await readdir(runsDir, { recursive: true })) {
     if (!file.endsWith('.json') || file.endsWith('loop-stall.json')) continue;
-    const record = JSON.parse(await readFile(join(runsDir, file), 'utf8')) as { status?: string; runId?: string; lastResult?: Record<string, string> };
+    const record = JSON.parse(await readFile(join(runsDir, file), 'utf8')) as {
+      status?: string;
+      runId?: string;
+      lastResult?: Record<string, string>;
+    };
     if (record.runId === undefined || record.status === undefined) continue; // a lease, not a run record
     const m = /^'(-?\d+):(\d+):(-?\d+)'$/.exec(record.lastResult?.['text/plain'] ?? '');
-    if (record.status !== 'succeeded' || !m) throw new Error(`a run did not succeed with its own result: ${JSON.stringify(record).slice(0, 400)}`);
+    if (record.status !== 'succeeded' || !m)
+      throw new Error(`a run did not succeed with its own result: ${JSON.stringify(record).slice(0, 400)}`);
     const tag = Number(m[1]);
     if (m[3] !== m[1]) throw new Error(`run ${tag} saw another run's environment: ${m[3]}`);
     if (tag < 0) continue;
@@ -178,6 +211,8 @@ async function checkIsolation(runsDir: string, n: number): Promise<void> {
 }
 
 async function kernelCount(server: BenchServer): Promise<number> {
-  const res = await request(`http://${server.host}:${server.port}/api/kernels`, { headers: { authorization: `token ${server.token}` } });
+  const res = await request(`http://${server.host}:${server.port}/api/kernels`, {
+    headers: { authorization: `token ${server.token}` },
+  });
   return ((await res.body.json()) as unknown[]).length;
 }

@@ -50,7 +50,9 @@ export function killChildren(): void {
   for (const pid of running) {
     try {
       process.kill(-pid, 'SIGKILL');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   running.clear();
 }
@@ -68,11 +70,20 @@ export function trackChild(child: ChildProcess): void {
 }
 
 /** Runs a command in its own process group; times it from spawn to exit. */
-export function timeChild(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<ChildResult> {
+export function timeChild(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     if (stopped) return reject(new Error('bench is stopping'));
     const t0 = nowMs();
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     if (child.pid !== undefined) running.add(child.pid);
     let stdout = '';
     let stderr = '';
@@ -81,7 +92,9 @@ export function timeChild(cmd: string, args: string[], opts: { env?: NodeJS.Proc
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }, opts.timeoutMs ?? 120_000);
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -109,23 +122,41 @@ interface RecordLike {
 }
 
 function checkRecord(rec: RecordLike, nb: BenchNotebook, what: string): void {
-  if (rec.status !== 'succeeded') throw new Error(`${what}: status ${rec.status} (${rec.error?.code}: ${rec.error?.message})`);
+  if (rec.status !== 'succeeded')
+    throw new Error(`${what}: status ${rec.status} (${rec.error?.code}: ${rec.error?.message})`);
   const last = rec.lastResult?.['text/plain'];
-  if (last !== nb.expectedLast) throw new Error(`${what}: last result ${JSON.stringify(last)}, expected ${nb.expectedLast}`);
+  if (last !== nb.expectedLast)
+    throw new Error(`${what}: last result ${JSON.stringify(last)}, expected ${nb.expectedLast}`);
 }
 
 /** `nbtrigger run --json --server …` as a child process (from `opts.root`, default this checkout; `opts.tag` suffixes the names). */
-export function nbtriggerCli(server: BenchServer, nb: BenchNotebook, opts: { sequential?: boolean; root?: string; tag?: string; env?: NodeJS.ProcessEnv } = {}): () => Promise<Record<string, number>> {
+export function nbtriggerCli(
+  server: BenchServer,
+  nb: BenchNotebook,
+  opts: { sequential?: boolean; root?: string; tag?: string; env?: NodeJS.ProcessEnv } = {},
+): () => Promise<Record<string, number>> {
   const name = `nbtrigger${opts.sequential ? ' --sequential' : ''}${opts.tag ?? ''} (${nb.label})`;
   const bin = join(opts.root ?? PROJECT_ROOT, 'bin', 'nbtrigger.js');
-  const args = [bin, 'run', '--json', '--server', `${server.host}:${server.port}`, ...(opts.sequential ? ['--sequential'] : []), nb.serverPath];
+  const args = [
+    bin,
+    'run',
+    '--json',
+    '--server',
+    `${server.host}:${server.port}`,
+    ...(opts.sequential ? ['--sequential'] : []),
+    nb.serverPath,
+  ];
   const env = { ...process.env, ...opts.env, JUPYTER_TOKEN: server.token };
   return async () => {
     const r = await timeChild(process.execPath, args, { env, cwd: opts.root ?? PROJECT_ROOT });
     if (r.code !== 0) throw failure(name, r);
     const rec = JSON.parse(r.stdout) as RecordLike;
     checkRecord(rec, nb, name);
-    return { [name]: r.ms, [`${name} record durationMs`]: rec.durationMs ?? NaN, [`${name} node start + load`]: r.ms - (rec.durationMs ?? NaN) };
+    return {
+      [name]: r.ms,
+      [`${name} record durationMs`]: rec.durationMs ?? NaN,
+      [`${name} node start + load`]: r.ms - (rec.durationMs ?? NaN),
+    };
   };
 }
 
@@ -145,17 +176,26 @@ export interface InProcessOptions {
  * is deleted (or kept, warm): the record is ready earlier (`… to record`), as the CLI and the
  * function write outputs meanwhile (deferCleanup).
  */
-export function nbtriggerInProcess(server: BenchServer, nb: BenchNotebook, opts: InProcessOptions = {}): () => Promise<Record<string, number>> {
+export function nbtriggerInProcess(
+  server: BenchServer,
+  nb: BenchNotebook,
+  opts: InProcessOptions = {},
+): () => Promise<Record<string, number>> {
   const name = `${opts.prefix ?? 'nbtrigger in-process'}${opts.sequential ? ' --sequential' : ''}${opts.warm ? ' warm kernel' : ''}${opts.tag ?? ''} (${nb.label})`;
   const run = opts.run ?? runNotebook;
   return async () => {
     const t0 = nowMs();
     const outcome = await run({
       request: {
-        server: { host: server.host, port: server.port, secure: false }, notebook: nb.serverPath.replace(/^\/+/, ''),
-        verbose: false, timeouts: { runSeconds: 120 }, ...(opts.sequential ? { sequential: true } : {}),
+        server: { host: server.host, port: server.port, secure: false },
+        notebook: nb.serverPath.replace(/^\/+/, ''),
+        verbose: false,
+        timeouts: { runSeconds: 120 },
+        ...(opts.sequential ? { sequential: true } : {}),
       },
-      token: server.token, deferCleanup: true, ...(opts.warm ? { warmKernel: true } : {}),
+      token: server.token,
+      deferCleanup: true,
+      ...(opts.warm ? { warmKernel: true } : {}),
     });
     const toRecord = nowMs() - t0;
     await outcome.cleanup;
@@ -175,8 +215,12 @@ export function jupyterExecute(cmd: string, home: string, nb: BenchNotebook): ()
   const name = `jupyter-execute (${nb.label})`;
   const env = {
     ...process.env,
-    JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
-    IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1',
+    JUPYTER_CONFIG_DIR: join(home, 'config'),
+    JUPYTER_DATA_DIR: join(home, 'data'),
+    JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+    IPYTHONDIR: join(home, 'ipython'),
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    JUPYTER_PLATFORM_DIRS: '1',
   };
   return async () => {
     const r = await timeChild(cmd, [nb.file], { env, cwd: dirname(nb.file) });
@@ -192,16 +236,27 @@ export function findNbconvertPython(): string | undefined {
 }
 
 /** `jupyter nbconvert --to notebook --execute NB` (as `python3 -m nbconvert`), in an isolated Jupyter home. */
-export function nbconvertExecute(python: string, home: string, nb: BenchNotebook): () => Promise<Record<string, number>> {
+export function nbconvertExecute(
+  python: string,
+  home: string,
+  nb: BenchNotebook,
+): () => Promise<Record<string, number>> {
   const name = `nbconvert --execute (${nb.label})`;
   const env = {
     ...process.env,
-    JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
-    IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1',
+    JUPYTER_CONFIG_DIR: join(home, 'config'),
+    JUPYTER_DATA_DIR: join(home, 'data'),
+    JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+    IPYTHONDIR: join(home, 'ipython'),
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    JUPYTER_PLATFORM_DIRS: '1',
   };
   const out = `nbconvert-out-${nb.cells}`;
   return async () => {
-    const r = await timeChild(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--output', out, nb.file], { env, cwd: dirname(nb.file) });
+    const r = await timeChild(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--output', out, nb.file], {
+      env,
+      cwd: dirname(nb.file),
+    });
     if (r.code !== 0) throw failure(name, r);
     return { [name]: r.ms };
   };

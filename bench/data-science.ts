@@ -34,8 +34,10 @@ export function dataScienceUnavailable(python: string): string | undefined {
   const r = spawnSync(python, ['-c', BASE_IMPORT], { encoding: 'utf8', timeout: 60_000 });
   if (r.status === 0) return undefined;
   const last = (r.stderr || r.error?.message || '').trim().split('\n').at(-1);
-  return `${python} cannot ${BASE_IMPORT} (${last}); on Debian: apt-get install --no-install-recommends `
-    + 'python3-numpy python3-pandas python3-matplotlib python3-ipywidgets';
+  return (
+    `${python} cannot ${BASE_IMPORT} (${last}); on Debian: apt-get install --no-install-recommends ` +
+    'python3-numpy python3-pandas python3-matplotlib python3-ipywidgets'
+  );
 }
 
 /** Writes the data-science kernelspec under `jupyterPath`/kernels (put `jupyterPath` on the server's JUPYTER_PATH). */
@@ -55,8 +57,12 @@ export function dataScienceCase(server: BareServer): BenchCase {
   let call = 0;
   const steps: Array<() => Promise<Record<string, number>>> = [
     async () => pick(await measurePhysical(server, ['1'], 'bare'), 'physical kernel start (bare)', BARE),
-    async () => pick(await measurePhysical(server, ['1'], 'base', undefined, '', DATA_SCIENCE_KERNEL),
-      'physical kernel start (base)', BASE),
+    async () =>
+      pick(
+        await measurePhysical(server, ['1'], 'base', undefined, '', DATA_SCIENCE_KERNEL),
+        'physical kernel start (base)',
+        BASE,
+      ),
     async () => {
       const m = await measurePhysical(server, [BASE_IMPORT], 'first cell');
       return { [FIRST]: m['physical kernel start (first cell)']! + m['physical cells pipelined wall (first cell)']! };
@@ -83,8 +89,5 @@ function pick(m: Record<string, number>, from: string, to: string): Record<strin
 export function reportDataScience(s: Samples): string[] {
   if (s.values(BARE).length === 0) return [];
   const m = (name: string): number => s.median(name);
-  return [
-    `ratio ${BASE}/bare: ${fmtRatio(m(BASE), m(BARE))}`,
-    `ratio ${FIRST}/bare: ${fmtRatio(m(FIRST), m(BARE))}`,
-  ];
+  return [`ratio ${BASE}/bare: ${fmtRatio(m(BASE), m(BARE))}`, `ratio ${FIRST}/bare: ${fmtRatio(m(FIRST), m(BARE))}`];
 }

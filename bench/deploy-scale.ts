@@ -25,7 +25,11 @@ import { generatedManifest } from '../test/helpers/manifest-gen.js';
 import { killChildren, timeChild } from './contenders.js';
 import { fmtMs, fmtRatio, Samples } from './stats.js';
 
-const QUIET_GOOGLE = { METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9' };
+const QUIET_GOOGLE = {
+  METADATA_SERVER_DETECTION: 'none',
+  GCE_METADATA_HOST: '127.0.0.1:9',
+  GCE_METADATA_IP: '127.0.0.1:9',
+};
 const REGION = 'europe-west1';
 
 interface Contender {
@@ -36,19 +40,29 @@ interface Contender {
 function contenders(): Contender[] {
   const base = process.env.BENCH_BASELINE ?? '/work/main';
   const out: Contender[] = [{ tag: 'this', root: PROJECT_ROOT }];
-  if (base !== '' && existsSync(join(base, 'dist', 'cli', 'main.js')) && base !== PROJECT_ROOT) out.push({ tag: 'baseline', root: base });
+  if (base !== '' && existsSync(join(base, 'dist', 'cli', 'main.js')) && base !== PROJECT_ROOT)
+    out.push({ tag: 'baseline', root: base });
   return out;
 }
 
-async function cli(c: Contender, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; code: number | null; stderr: string }> {
-  const r = await timeChild(process.execPath, [join(c.root, 'bin', 'nbtrigger.js'), ...args], { env: { ...process.env, ...QUIET_GOOGLE, ...env }, cwd: c.root, timeoutMs: 600_000 });
+async function cli(
+  c: Contender,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ ms: number; code: number | null; stderr: string }> {
+  const r = await timeChild(process.execPath, [join(c.root, 'bin', 'nbtrigger.js'), ...args], {
+    env: { ...process.env, ...QUIET_GOOGLE, ...env },
+    cwd: c.root,
+    timeoutMs: 600_000,
+  });
   return { ms: r.ms, code: r.code, stderr: r.stderr };
 }
 
 /** Calls the local servers received since `mark`, per method (Cloud Run and Scheduler). */
 function callsSince(b: DeployBackends, mark: { run: number; sch: number }): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const c of [...b.run.calls.slice(mark.run), ...b.sch.calls.slice(mark.sch)]) out[c.method] = (out[c.method] ?? 0) + 1;
+  for (const c of [...b.run.calls.slice(mark.run), ...b.sch.calls.slice(mark.sch)])
+    out[c.method] = (out[c.method] ?? 0) + 1;
   return out;
 }
 
@@ -71,14 +85,24 @@ async function main(): Promise<void> {
       const file = join(dir, `m${n}.yaml`);
       const text = generatedManifest(n, { project });
       await writeFile(file, text);
-      for (let i = 0; i < rounds; i++) for (const c of who) record(`plan --check ${n} ${c.tag}`, await cli(c, ['plan', '--check', '-f', file]));
+      for (let i = 0; i < rounds; i++)
+        for (const c of who) record(`plan --check ${n} ${c.tag}`, await cli(c, ['plan', '--check', '-f', file]));
       const b = await startDeployBackends(project);
-      const clients = { run: new ServicesClient(b.run.clientOptions()), scheduler: new CloudSchedulerClient(b.sch.clientOptions()), pubsub: new PubSub({ projectId: project, apiEndpoint: b.ps.host }) };
+      const clients = {
+        run: new ServicesClient(b.run.clientOptions()),
+        scheduler: new CloudSchedulerClient(b.sch.clientOptions()),
+        pubsub: new PubSub({ projectId: project, apiEndpoint: b.ps.host }),
+      };
       try {
         await b.seedTrigger({ region: REGION, topic: 't_nbtrigger' });
         const done = await deploy(clients, parseManifest(text, file));
-        if (done.failures.length > 0) throw new Error(`the first deploy of ${n} failed: ${done.failures[0]!.error.message}`);
-        const env = { NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${b.run.port}`, NBTRIGGER_SCHEDULER_ENDPOINT: `127.0.0.1:${b.sch.port}`, PUBSUB_EMULATOR_HOST: b.ps.host };
+        if (done.failures.length > 0)
+          throw new Error(`the first deploy of ${n} failed: ${done.failures[0]!.error.message}`);
+        const env = {
+          NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${b.run.port}`,
+          NBTRIGGER_SCHEDULER_ENDPOINT: `127.0.0.1:${b.sch.port}`,
+          PUBSUB_EMULATOR_HOST: b.ps.host,
+        };
         for (let i = 0; i < rounds; i++) {
           for (const c of who) {
             for (const verb of ['plan', 'deploy'] as const) {
@@ -98,7 +122,9 @@ async function main(): Promise<void> {
     killChildren();
     await rm(dir, { recursive: true, force: true });
   }
-  process.stdout.write(`# deploy at scale: ${rounds} round(s), medians in ms; contenders: ${who.map((c) => `${c.tag}=${c.root}`).join(', ')}\n`);
+  process.stdout.write(
+    `# deploy at scale: ${rounds} round(s), medians in ms; contenders: ${who.map((c) => `${c.tag}=${c.root}`).join(', ')}\n`,
+  );
   for (const n of sizes) {
     for (const verb of ['plan --check', 'plan', 'deploy']) {
       const cols = who.map((c) => {
@@ -107,7 +133,10 @@ async function main(): Promise<void> {
         const shown = api ? ` calls ${JSON.stringify(api)}` : '';
         return `${c.tag} ${fmtMs(samples.median(name))} (exit ${[...(exits.get(name) ?? [])].join('/')})${shown}`;
       });
-      const ratio = who.length > 1 ? `  ratio this/baseline ${fmtRatio(samples.median(`${verb} ${n} this`), samples.median(`${verb} ${n} baseline`))}` : '';
+      const ratio =
+        who.length > 1
+          ? `  ratio this/baseline ${fmtRatio(samples.median(`${verb} ${n} this`), samples.median(`${verb} ${n} baseline`))}`
+          : '';
       process.stdout.write(`${verb} ${n} notebooks: ${cols.join('  |  ')}${ratio}\n`);
     }
   }

@@ -44,18 +44,35 @@ export interface FunctionProcess {
 }
 
 /** Starts functions-framework from `root` (its package.json `main` is the function) against `server`. */
-export async function startFunctionProcess(root: string, server: BenchServer, env: Record<string, string> = {},
-  opts: { stallProbe?: boolean } = {}): Promise<FunctionProcess> {
+export async function startFunctionProcess(
+  root: string,
+  server: BenchServer,
+  env: Record<string, string> = {},
+  opts: { stallProbe?: boolean } = {},
+): Promise<FunctionProcess> {
   const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-bench-ff-'));
   const stallFile = join(runs, 'loop-stall.json');
   const probe = opts.stallProbe
-    ? { NODE_OPTIONS: `--import=${pathToFileURL(join(PROJECT_ROOT, 'dist/bench/loop-stall-probe.js')).href}`, NBTRIGGER_BENCH_STALL_FILE: stallFile }
+    ? {
+        NODE_OPTIONS: `--import=${pathToFileURL(join(PROJECT_ROOT, 'dist/bench/loop-stall-probe.js')).href}`,
+        NBTRIGGER_BENCH_STALL_FILE: stallFile,
+      }
     : {};
   const fn = await startFunctionServer({
-    root, detached: true, startTimeoutMs: 30_000,
+    root,
+    detached: true,
+    startTimeoutMs: 30_000,
     env: {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', JUPYTER_TOKEN: server.token, ALLOWED_SERVERS: '127.0.0.1:*',
-      NBTRIGGER_RUNS_DIR: runs, METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9', ...probe, ...env,
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      JUPYTER_TOKEN: server.token,
+      ALLOWED_SERVERS: '127.0.0.1:*',
+      NBTRIGGER_RUNS_DIR: runs,
+      METADATA_SERVER_DETECTION: 'none',
+      GCE_METADATA_HOST: '127.0.0.1:9',
+      GCE_METADATA_IP: '127.0.0.1:9',
+      ...probe,
+      ...env,
     },
   }).catch(async (e: unknown) => {
     await rm(runs, { recursive: true, force: true });
@@ -90,10 +107,17 @@ export async function startFunctionProcess(root: string, server: BenchServer, en
 
   async function send(ev: { headers: Record<string, string>; body: string }): Promise<number> {
     const t = nowMs();
-    const res = await request(`${fn.url}/`, { method: 'POST', headers: ev.headers, body: ev.body, headersTimeout: 300_000, bodyTimeout: 300_000 });
+    const res = await request(`${fn.url}/`, {
+      method: 'POST',
+      headers: ev.headers,
+      body: ev.body,
+      headersTimeout: 300_000,
+      bodyTimeout: 300_000,
+    });
     const body = await res.body.text();
     const ms = nowMs() - t;
-    if (res.statusCode !== 204) throw new Error(`function answered ${res.statusCode}: ${body.slice(0, 300)} ${fn.stderr().slice(-300)}`);
+    if (res.statusCode !== 204)
+      throw new Error(`function answered ${res.statusCode}: ${body.slice(0, 300)} ${fn.stderr().slice(-300)}`);
     return ms;
   }
 }

@@ -13,7 +13,11 @@ import { timeChild } from './contenders.js';
 import { startFunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
 
-const QUIET_GOOGLE = { METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9' };
+const QUIET_GOOGLE = {
+  METADATA_SERVER_DETECTION: 'none',
+  GCE_METADATA_HOST: '127.0.0.1:9',
+  GCE_METADATA_IP: '127.0.0.1:9',
+};
 
 /** `node -e "await import(dist/functions/index.js)"`: import time and RSS after it, and the same process's RSS before. */
 export function functionImport(root = PROJECT_ROOT, tag = ''): () => Promise<Record<string, number>> {
@@ -21,7 +25,10 @@ export function functionImport(root = PROJECT_ROOT, tag = ''): () => Promise<Rec
   const script = `const rss0 = process.memoryUsage().rss; const t = performance.now(); await import(${JSON.stringify(entry)});
 process.stdout.write(JSON.stringify({ ms: performance.now() - t, rss0, rss: process.memoryUsage().rss }));`;
   return async () => {
-    const r = await timeChild(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...QUIET_GOOGLE }, cwd: root });
+    const r = await timeChild(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ...QUIET_GOOGLE },
+      cwd: root,
+    });
     if (r.code !== 0) throw new Error(`function import${tag} exited ${r.code}: ${r.stderr.slice(-300)}`);
     const v = JSON.parse(r.stdout) as { ms: number; rss0: number; rss: number };
     return {
@@ -33,7 +40,12 @@ process.stdout.write(JSON.stringify({ ms: performance.now() - t, rss0, rss: proc
 }
 
 /** functions-framework serving the function from `root`: spawn → listening → first event (1 cell) answered 204. */
-export function functionFirstEvent(server: BenchServer, nb: BenchNotebook, root = PROJECT_ROOT, tag = ''): () => Promise<Record<string, number>> {
+export function functionFirstEvent(
+  server: BenchServer,
+  nb: BenchNotebook,
+  root = PROJECT_ROOT,
+  tag = '',
+): () => Promise<Record<string, number>> {
   return async () => {
     const fn = await startFunctionProcess(root, server);
     try {

@@ -12,7 +12,10 @@ import { nbtriggerInProcess, type BenchServer } from './contenders.js';
 import type { BenchNotebook } from './notebooks.js';
 
 /** A proxy in front of `server` adding `oneWayMs` each way. */
-export async function latencyProxy(server: BenchServer, oneWayMs: number): Promise<{ proxy: TcpProxy; server: BenchServer }> {
+export async function latencyProxy(
+  server: BenchServer,
+  oneWayMs: number,
+): Promise<{ proxy: TcpProxy; server: BenchServer }> {
   const proxy = await startTcpProxy({ host: server.host, port: server.port }, { latencyMs: oneWayMs });
   return { proxy, server: { host: '127.0.0.1', port: proxy.port, token: server.token } };
 }
@@ -21,14 +24,32 @@ export async function latencyProxy(server: BenchServer, oneWayMs: number): Promi
  * Pipelined directly and through the proxy: about a second each, so they run in the bench's main
  * rounds (7 samples each), where a difference of a few round trips stands out of the noise.
  */
-export function linkCases(direct: BenchServer, viaProxy: BenchServer, nb: BenchNotebook, oneWayMs: number): BenchCase[] {
+export function linkCases(
+  direct: BenchServer,
+  viaProxy: BenchServer,
+  nb: BenchNotebook,
+  oneWayMs: number,
+): BenchCase[] {
   return [
-    { name: `latency direct (${nb.label})`, run: nbtriggerInProcess(direct, nb, { prefix: 'latency nbtrigger direct' }) },
-    { name: `latency pipelined (${nb.label})`, run: nbtriggerInProcess(viaProxy, nb, { prefix: 'latency nbtrigger', tag: ` via ${oneWayMs} ms proxy` }) },
+    {
+      name: `latency direct (${nb.label})`,
+      run: nbtriggerInProcess(direct, nb, { prefix: 'latency nbtrigger direct' }),
+    },
+    {
+      name: `latency pipelined (${nb.label})`,
+      run: nbtriggerInProcess(viaProxy, nb, { prefix: 'latency nbtrigger', tag: ` via ${oneWayMs} ms proxy` }),
+    },
   ];
 }
 
 /** Sequential through the proxy: one round trip per cell (≈10 s), so it runs in the heavy rounds. */
 export function sequentialLinkCase(viaProxy: BenchServer, nb: BenchNotebook, oneWayMs: number): BenchCase {
-  return { name: `latency sequential (${nb.label})`, run: nbtriggerInProcess(viaProxy, nb, { prefix: 'latency nbtrigger', tag: ` via ${oneWayMs} ms proxy`, sequential: true }) };
+  return {
+    name: `latency sequential (${nb.label})`,
+    run: nbtriggerInProcess(viaProxy, nb, {
+      prefix: 'latency nbtrigger',
+      tag: ` via ${oneWayMs} ms proxy`,
+      sequential: true,
+    }),
+  };
 }

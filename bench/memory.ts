@@ -30,14 +30,21 @@ async function main(): Promise<number> {
     const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
     const samples = new Samples();
     const baseline = process.env.BENCH_BASELINE;
-    const roots: Array<[string, string]> = [['', PROJECT_ROOT], ...(baseline ? [['baseline ', baseline] as [string, string]] : [])];
+    const roots: Array<[string, string]> = [
+      ['', PROJECT_ROOT],
+      ...(baseline ? [['baseline ', baseline] as [string, string]] : []),
+    ];
     for (let r = 0; r < rounds; r++) {
       for (const big of bigs) {
         // Side by side: this checkout and the baseline in turn, the order swapped every round.
         for (const [prefix, root] of r % 2 === 0 ? roots : [...roots].reverse()) {
           const m = await bigOutput(server, trivial, big, root)();
           for (const [k, v] of Object.entries(m)) samples.add(prefix + k, v);
-          process.stderr.write(`bench:memory round ${r + 1}/${rounds} ${prefix}${big.label}: ${Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}\n`);
+          process.stderr.write(
+            `bench:memory round ${r + 1}/${rounds} ${prefix}${big.label}: ${Object.entries(m)
+              .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+              .join(', ')}\n`,
+          );
         }
       }
     }
@@ -45,10 +52,16 @@ async function main(): Promise<number> {
     for (const big of bigs) {
       for (const [prefix] of roots) {
         const growth = samples.median(`${prefix}function ${big.label} peak RSS growth MB`);
-        process.stdout.write(`${prefix}function ${big.label} peak RSS MB: ${samples.median(`${prefix}function ${big.label} peak RSS MB`).toFixed(1)}\n`);
+        process.stdout.write(
+          `${prefix}function ${big.label} peak RSS MB: ${samples.median(`${prefix}function ${big.label} peak RSS MB`).toFixed(1)}\n`,
+        );
         process.stdout.write(`${prefix}function ${big.label} peak RSS growth MB: ${growth.toFixed(1)}\n`);
-        process.stdout.write(`${prefix}function ${big.label} run ms: ${samples.median(`${prefix}function ${big.label} run`).toFixed(1)}\n`);
-        process.stdout.write(`ratio ${prefix}${big.label} peak RSS growth / output cap: ${fmtRatio(growth, OUTPUT_CAP_MB)}\n`);
+        process.stdout.write(
+          `${prefix}function ${big.label} run ms: ${samples.median(`${prefix}function ${big.label} run`).toFixed(1)}\n`,
+        );
+        process.stdout.write(
+          `ratio ${prefix}${big.label} peak RSS growth / output cap: ${fmtRatio(growth, OUTPUT_CAP_MB)}\n`,
+        );
       }
       if (baseline) {
         const g = (p: string): number => samples.median(`${p}function ${big.label} peak RSS growth MB`);

@@ -34,15 +34,24 @@ export async function writeTrivialNotebook(dir: string, cells: number): Promise<
       language_info: { name: 'python' },
     },
     cells: sources.map((source, i) => ({
-      cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source,
+      cell_type: 'code',
+      id: `c${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source,
     })),
   };
   const name = `trivial-${cells}.ipynb`;
   const file = join(dir, name);
   await writeFile(file, JSON.stringify(nb, null, 1));
   return {
-    cells, file, serverPath: `/${name}`, label: cells === 1 ? '1 cell' : `${cells} cells`,
-    expectedLast: String(2 * (cells - 1)), sources,
+    cells,
+    file,
+    serverPath: `/${name}`,
+    label: cells === 1 ? '1 cell' : `${cells} cells`,
+    expectedLast: String(2 * (cells - 1)),
+    sources,
   };
 }
 
@@ -54,14 +63,30 @@ export function writeBigOutputNotebook(dir: string, mb: number): Promise<BenchNo
 
 /** Writes a notebook of one cell printing `mb` MB in a single `print` (one write, one flush). */
 export function writeSinglePrintNotebook(dir: string, mb: number): Promise<BenchNotebook> {
-  return writeOneCell(dir, `print-${mb}mb.ipynb`, `print('x' * (${mb} * 2**20 - 1))\n${mb}`, `${mb} MB-print cell`, String(mb));
+  return writeOneCell(
+    dir,
+    `print-${mb}mb.ipynb`,
+    `print('x' * (${mb} * 2**20 - 1))\n${mb}`,
+    `${mb} MB-print cell`,
+    String(mb),
+  );
 }
 
 /** A one-cell Python notebook `name` in `dir`, whose last result is `expectedLast`. */
-async function writeOneCell(dir: string, name: string, source: string, label: string, expectedLast: string): Promise<BenchNotebook> {
+async function writeOneCell(
+  dir: string,
+  name: string,
+  source: string,
+  label: string,
+  expectedLast: string,
+): Promise<BenchNotebook> {
   const nb = {
-    nbformat: 4, nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      language_info: { name: 'python' },
+    },
     cells: [{ cell_type: 'code', id: 'only', metadata: {}, execution_count: null, outputs: [], source }],
   };
   const file = join(dir, name);

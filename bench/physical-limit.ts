@@ -35,14 +35,31 @@ interface Msg {
 
 function message(session: string, msgType: string, content: Record<string, unknown>): Msg & { buffers: [] } {
   return {
-    header: { msg_id: randomUUID(), session, username: 'bench', date: new Date().toISOString(), msg_type: msgType, version: '5.3' } as Msg['header'],
-    parent_header: {}, metadata: {}, content, channel: 'shell', buffers: [],
+    header: {
+      msg_id: randomUUID(),
+      session,
+      username: 'bench',
+      date: new Date().toISOString(),
+      msg_type: msgType,
+      version: '5.3',
+    } as Msg['header'],
+    parent_header: {},
+    metadata: {},
+    content,
+    channel: 'shell',
+    buffers: [],
   };
 }
 
 /** Measures kernel start and pipelined execution of `sources` on a `kernelName` kernel; always deletes the kernel. */
-export async function measurePhysical(server: BareServer, sources: readonly string[], label: string, timeoutMs = 60_000,
-  tag = '', kernelName = 'python3'): Promise<Record<string, number>> {
+export async function measurePhysical(
+  server: BareServer,
+  sources: readonly string[],
+  label: string,
+  timeoutMs = 60_000,
+  tag = '',
+  kernelName = 'python3',
+): Promise<Record<string, number>> {
   const base = `http://${server.host}:${server.port}`;
   const headers = { authorization: `token ${server.token}`, 'content-type': 'application/json' };
   const t0 = nowMs();
@@ -54,7 +71,10 @@ export async function measurePhysical(server: BareServer, sources: readonly stri
   let ws: WebSocket | undefined;
   try {
     const session = randomUUID();
-    ws = new WebSocket(`ws://${server.host}:${server.port}/api/kernels/${kernel.id}/channels?session_id=${session}`, { headers, perMessageDeflate: false });
+    ws = new WebSocket(`ws://${server.host}:${server.port}/api/kernels/${kernel.id}/channels?session_id=${session}`, {
+      headers,
+      perMessageDeflate: false,
+    });
     const socket = ws;
     const inbox = new Inbox(socket, timeoutMs);
     await new Promise<void>((ok, fail) => {
@@ -62,14 +82,23 @@ export async function measurePhysical(server: BareServer, sources: readonly stri
       socket.once('error', fail);
     });
     const info = message(session, 'kernel_info_request', {});
-    const gotInfo = inbox.waitFor((m) => m.header.msg_type === 'kernel_info_reply' && m.parent_header.msg_id === info.header.msg_id);
+    const gotInfo = inbox.waitFor(
+      (m) => m.header.msg_type === 'kernel_info_reply' && m.parent_header.msg_id === info.header.msg_id,
+    );
     socket.send(JSON.stringify(info));
     await gotInfo;
     const tReady = nowMs();
 
-    const requests = sources.map((code) => message(session, 'execute_request', {
-      code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true,
-    }));
+    const requests = sources.map((code) =>
+      message(session, 'execute_request', {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      }),
+    );
     const ids = new Set(requests.map((r) => r.header.msg_id));
     const replies: Msg[] = [];
     const idles = new Set<string>();
@@ -77,7 +106,8 @@ export async function measurePhysical(server: BareServer, sources: readonly stri
       const parent = m.parent_header.msg_id;
       if (!parent || !ids.has(parent)) return false;
       if (m.header.msg_type === 'execute_reply') {
-        if (m.content.status !== 'ok') throw new Error(`cell failed: ${String(m.content.ename)} ${String(m.content.evalue)}`);
+        if (m.content.status !== 'ok')
+          throw new Error(`cell failed: ${String(m.content.ename)} ${String(m.content.evalue)}`);
         replies.push(m);
       } else if (m.header.msg_type === 'status' && m.content.execution_state === 'idle') {
         idles.add(parent);
@@ -106,11 +136,19 @@ export async function measurePhysical(server: BareServer, sources: readonly stri
   } finally {
     ws?.terminate();
     // A second DELETE after success answers 404, which is fine; on error this is the cleanup.
-    await request(`${base}/api/kernels/${kernel.id}`, { method: 'DELETE', headers }).then((r) => r.body.dump(), () => undefined);
+    await request(`${base}/api/kernels/${kernel.id}`, { method: 'DELETE', headers }).then(
+      (r) => r.body.dump(),
+      () => undefined,
+    );
   }
 }
 
-async function deleteKernel(base: string, headers: Record<string, string>, id: string, suffix: string): Promise<Record<string, number>> {
+async function deleteKernel(
+  base: string,
+  headers: Record<string, string>,
+  id: string,
+  suffix: string,
+): Promise<Record<string, number>> {
   const t = nowMs();
   const res = await request(`${base}/api/kernels/${id}`, { method: 'DELETE', headers });
   await res.body.dump();
@@ -121,7 +159,10 @@ async function deleteKernel(base: string, headers: Record<string, string>, id: s
 class Inbox {
   private waiters: { pred: (m: Msg) => boolean; ok: () => void; fail: (e: unknown) => void }[] = [];
 
-  constructor(ws: WebSocket, private readonly timeoutMs: number) {
+  constructor(
+    ws: WebSocket,
+    private readonly timeoutMs: number,
+  ) {
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as Msg;
       for (const w of [...this.waiters]) {
@@ -140,13 +181,17 @@ class Inbox {
   waitFor(pred: (m: Msg) => boolean): Promise<void> {
     return new Promise((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      this.waiters.push({ pred, ok: () => {
-        clearTimeout(timer);
-        ok();
-      }, fail: (e) => {
-        clearTimeout(timer);
-        fail(e);
-      }  });
+      this.waiters.push({
+        pred,
+        ok: () => {
+          clearTimeout(timer);
+          ok();
+        },
+        fail: (e) => {
+          clearTimeout(timer);
+          fail(e);
+        },
+      });
     });
   }
 

@@ -43,17 +43,29 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
   out.push(`overhead of the link to the record, pipelined (${h}) RTT: ${fmtRatio(pRec - dRec, rtt)}`);
   out.push(`ratio sequential/pipelined ${via} to the record (${h}): ${fmtRatio(sRec, pRec)}`);
 
-  out.push(`function import RSS over node baseline MB: ${fmtMs(m('function import RSS MB') - m('node baseline RSS MB'))}`);
+  out.push(
+    `function import RSS over node baseline MB: ${fmtMs(m('function import RSS MB') - m('node baseline RSS MB'))}`,
+  );
   out.push(`ratio function import/150 ms goal: ${fmtRatio(m('function import'), 150)}`);
   out.push(`ratio function import RSS/60 MB goal: ${fmtRatio(m('function import RSS MB'), 60)}`);
 
   const o = c.one.label;
-  out.push(`ratio ${c.concurrent} runs at once/1 run (${o}): ${fmtRatio(m(`function ${c.concurrent} runs at once total (${o})`), m(`function 1 run (${o})`))}`);
-  out.push(`ratio peak RSS ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS ${c.concurrent} runs at once MB`), m('function peak RSS 1 run MB'))}`);
-  out.push(`ratio peak RSS growth ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS growth ${c.concurrent} runs at once MB`), m('function peak RSS growth 1 run MB'))}`);
-  out.push(`ratio ${c.many} isolated runs at once/1 run: ${fmtRatio(m(`function ${c.many} isolated runs at once total`), m('function 1 isolated run'))}`);
+  out.push(
+    `ratio ${c.concurrent} runs at once/1 run (${o}): ${fmtRatio(m(`function ${c.concurrent} runs at once total (${o})`), m(`function 1 run (${o})`))}`,
+  );
+  out.push(
+    `ratio peak RSS ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS ${c.concurrent} runs at once MB`), m('function peak RSS 1 run MB'))}`,
+  );
+  out.push(
+    `ratio peak RSS growth ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS growth ${c.concurrent} runs at once MB`), m('function peak RSS growth 1 run MB'))}`,
+  );
+  out.push(
+    `ratio ${c.many} isolated runs at once/1 run: ${fmtRatio(m(`function ${c.many} isolated runs at once total`), m('function 1 isolated run'))}`,
+  );
   out.push(`output cap MB: ${fmtMs(OUTPUT_CAP_MB)}`);
-  out.push(`ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS growth MB`), OUTPUT_CAP_MB)}`);
+  out.push(
+    `ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS growth MB`), OUTPUT_CAP_MB)}`,
+  );
 
   const cold = m(`nbtrigger in-process (${o})`);
   const warm = m(`nbtrigger in-process warm kernel (${o})`);
@@ -70,31 +82,59 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
 }
 
 /** Prints the main rounds' medians (spread on stderr) and their derived overhead and ratio lines on stdout. */
-export function reportMain(s: Samples, names: string[], rounds: number, labels: string[], only: RegExp | undefined): void {
+export function reportMain(
+  s: Samples,
+  names: string[],
+  rounds: number,
+  labels: string[],
+  only: RegExp | undefined,
+): void {
   const out: string[] = [`rounds: ${rounds}`];
   for (const name of names) {
     out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
     const v = s.values(name);
-    process.stderr.write(`  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
+    process.stderr.write(
+      `  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`,
+    );
   }
   const m = (name: string): number => s.median(name);
   for (const l of labels) {
-    out.push(`overhead nbtrigger in-process − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l})`) - m(`physical limit (${l})`))}`);
-    out.push(`overhead nbtrigger − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger (${l})`) - m(`physical limit (${l})`))}`);
+    out.push(
+      `overhead nbtrigger in-process − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l})`) - m(`physical limit (${l})`))}`,
+    );
+    out.push(
+      `overhead nbtrigger − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger (${l})`) - m(`physical limit (${l})`))}`,
+    );
     // To the record: the run's own overhead, without the kernel DELETE that overlaps writing outputs.
-    out.push(`overhead nbtrigger in-process to record − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l}) to record`) - m(`physical limit (${l})`))}`);
+    out.push(
+      `overhead nbtrigger in-process to record − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l}) to record`) - m(`physical limit (${l})`))}`,
+    );
   }
   for (const l of labels) {
     if (s.values(`physical limit [before] (${l})`).length === 0) continue;
-    out.push(`overhead nbtrigger in-process − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger in-process [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
-    out.push(`overhead nbtrigger − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger [before] (${l})`) - m(`physical limit [before] (${l})`))}`);
+    out.push(
+      `overhead nbtrigger in-process − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger in-process [before] (${l})`) - m(`physical limit [before] (${l})`))}`,
+    );
+    out.push(
+      `overhead nbtrigger − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger [before] (${l})`) - m(`physical limit [before] (${l})`))}`,
+    );
   }
-  for (const l of labels) out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
-  for (const l of labels) out.push(`ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`);
-  for (const l of labels) out.push(`ratio nbtrigger/nbconvert --execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`nbconvert --execute (${l})`))}`);
-  for (const l of labels) out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
+  for (const l of labels)
+    out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
+  for (const l of labels)
+    out.push(
+      `ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`,
+    );
+  for (const l of labels)
+    out.push(
+      `ratio nbtrigger/nbconvert --execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`nbconvert --execute (${l})`))}`,
+    );
+  for (const l of labels)
+    out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
   const last = labels[labels.length - 1]!;
-  out.push(`ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`);
+  out.push(
+    `ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`,
+  );
   out.push(...reportDataScience(s));
   // With BENCH_ONLY, the derived lines of the cases left out are all n/a: not printed.
   process.stdout.write(`${out.filter((l) => !only || !/: n\/a$/.test(l)).join('\n')}\n`);

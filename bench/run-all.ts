@@ -46,10 +46,19 @@ import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
 import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { bigOutput, concurrentRuns, isolatedRuns } from './concurrency.js';
+import { dataScienceCase, dataScienceUnavailable, writeDataScienceKernelspec } from './data-science.js';
 import {
-  dataScienceCase, dataScienceUnavailable, writeDataScienceKernelspec,
-} from './data-science.js';
-import { findJupyterExecute, findNbconvertPython, jupyterExecute, killChildren, nbconvertExecute, nbtriggerCli, nbtriggerInProcess, nodeStart, pythonImportNbclient, type BenchServer } from './contenders.js';
+  findJupyterExecute,
+  findNbconvertPython,
+  jupyterExecute,
+  killChildren,
+  nbconvertExecute,
+  nbtriggerCli,
+  nbtriggerInProcess,
+  nodeStart,
+  pythonImportNbclient,
+  type BenchServer,
+} from './contenders.js';
 import { functionFirstEvent, functionImport } from './function-start.js';
 import { latencyProxy, linkCases, sequentialLinkCase } from './latency.js';
 import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
@@ -70,7 +79,14 @@ function intEnv(name: string, fallback: number): number {
   return Number.isInteger(v) && v >= 0 ? v : fallback;
 }
 
-function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchNotebook, jx: string | undefined, nbc: string | undefined, jxHome: string): BenchCase[] {
+function buildCases(
+  server: BenchServer,
+  sizes: BenchNotebook[],
+  hundred: BenchNotebook,
+  jx: string | undefined,
+  nbc: string | undefined,
+  jxHome: string,
+): BenchCase[] {
   const cases: BenchCase[] = [];
   const one = sizes[0]!;
   for (const nb of sizes) {
@@ -80,7 +96,10 @@ function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchN
     if (jx) cases.push({ name: `jupyter-execute (${nb.label})`, run: jupyterExecute(jx, jxHome, nb) });
     if (nbc) cases.push({ name: `nbconvert --execute (${nb.label})`, run: nbconvertExecute(nbc, jxHome, nb) });
   }
-  cases.push({ name: `nbtrigger --sequential (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true }) });
+  cases.push({
+    name: `nbtrigger --sequential (${hundred.label})`,
+    run: nbtriggerCli(server, hundred, { sequential: true }),
+  });
   cases.push({ name: 'node start (node -e 0)', run: nodeStart() });
   if (jx) cases.push({ name: 'python start + import nbclient', run: pythonImportNbclient() });
   cases.push({ name: `in-process warm kernel (${one.label})`, run: nbtriggerInProcess(server, one, { warm: true }) });
@@ -94,28 +113,54 @@ function buildCases(server: BenchServer, sizes: BenchNotebook[], hundred: BenchN
  * checkout's own local server: its server and kernel configs (notebook-image/) are part of what
  * is compared, so its physical limit and kernel DELETE are measured there too.
  */
-async function baselineCases(root: string, rootDir: string, one: BenchNotebook, hundred: BenchNotebook): Promise<{ cases: BenchCase[]; jupyter: LocalJupyter }> {
+async function baselineCases(
+  root: string,
+  rootDir: string,
+  one: BenchNotebook,
+  hundred: BenchNotebook,
+): Promise<{ cases: BenchCase[]; jupyter: LocalJupyter }> {
   const tag = ' [before]';
-  const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as { runNotebook: typeof runNotebook };
+  const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as {
+    runNotebook: typeof runNotebook;
+  };
   // The compared checkout has its local server in dist/cli/local/ or dist/cli/, as its commit lays it out.
-  const serverModule = ['local', '.'].map((d) => join(root, 'dist', 'cli', d, 'jupyter-server.js')).find((p) => existsSync(p))
-    ?? join(root, 'dist', 'cli', 'local', 'jupyter-server.js');
+  const serverModule =
+    ['local', '.'].map((d) => join(root, 'dist', 'cli', d, 'jupyter-server.js')).find((p) => existsSync(p)) ??
+    join(root, 'dist', 'cli', 'local', 'jupyter-server.js');
   const js = (await import(pathToFileURL(serverModule).href)) as { startLocalJupyter: typeof startLocalJupyter };
   const jupyter = await js.startLocalJupyter({ rootDir });
   const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
   const cases: BenchCase[] = [];
   for (const nb of [one, hundred]) {
-    cases.push({ name: `physical limit${tag} (${nb.label})`, run: () => measurePhysical(server, nb.sources, nb.label, undefined, tag) });
+    cases.push({
+      name: `physical limit${tag} (${nb.label})`,
+      run: () => measurePhysical(server, nb.sources, nb.label, undefined, tag),
+    });
     cases.push({ name: `nbtrigger${tag} (${nb.label})`, run: nbtriggerCli(server, nb, { root, tag }) });
-    cases.push({ name: `nbtrigger in-process${tag} (${nb.label})`, run: nbtriggerInProcess(server, nb, { run: mod.runNotebook, tag }) });
+    cases.push({
+      name: `nbtrigger in-process${tag} (${nb.label})`,
+      run: nbtriggerInProcess(server, nb, { run: mod.runNotebook, tag }),
+    });
   }
-  cases.push({ name: `nbtrigger --sequential${tag} (${hundred.label})`, run: nbtriggerCli(server, hundred, { sequential: true, root, tag }) });
+  cases.push({
+    name: `nbtrigger --sequential${tag} (${hundred.label})`,
+    run: nbtriggerCli(server, hundred, { sequential: true, root, tag }),
+  });
   cases.push({ name: `function import${tag}`, run: functionImport(root, tag) });
   cases.push({ name: `function first event${tag}`, run: functionFirstEvent(server, one, root, tag) });
   return { cases, jupyter };
 }
 
-function heavyCases(server: BenchServer, viaProxy: BenchServer, oneWayMs: number, one: BenchNotebook, hundred: BenchNotebook, big: BenchNotebook, root: string, serverPid?: number): BenchCase[] {
+function heavyCases(
+  server: BenchServer,
+  viaProxy: BenchServer,
+  oneWayMs: number,
+  one: BenchNotebook,
+  hundred: BenchNotebook,
+  big: BenchNotebook,
+  root: string,
+  serverPid?: number,
+): BenchCase[] {
   return [
     sequentialLinkCase(viaProxy, hundred, oneWayMs),
     { name: 'concurrency', run: concurrentRuns(server, one, CONCURRENT) },
@@ -129,7 +174,14 @@ const CONCURRENT = 20;
 const MANY = intEnv('BENCH_MANY', 50);
 
 /** Runs the rounds; returns the metric names in case order (for a stable report). */
-async function runRounds(cases: BenchCase[], rounds: number, warmup: number, samples: Samples, failures: Map<string, string>, signal: AbortSignal): Promise<string[]> {
+async function runRounds(
+  cases: BenchCase[],
+  rounds: number,
+  warmup: number,
+  samples: Samples,
+  failures: Map<string, string>,
+  signal: AbortSignal,
+): Promise<string[]> {
   const metrics = new Map<string, Set<string>>(cases.map((c) => [c.name, new Set<string>()]));
   for (let r = 0; r < warmup + rounds; r++) {
     const t = nowMs();
@@ -210,9 +262,13 @@ async function main(): Promise<number> {
     jupyter = await startBenchServer(root, jupyterPath);
     const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
     const jx = findJupyterExecute();
-    if (!jx) process.stderr.write('bench: jupyter-execute not found (apt-get install python3-nbclient): its cases are skipped\n');
+    if (!jx)
+      process.stderr.write(
+        'bench: jupyter-execute not found (apt-get install python3-nbclient): its cases are skipped\n',
+      );
     const nbc = findNbconvertPython();
-    if (!nbc) process.stderr.write('bench: nbconvert not found (apt-get install python3-nbconvert): its cases are skipped\n');
+    if (!nbc)
+      process.stderr.write('bench: nbconvert not found (apt-get install python3-nbconvert): its cases are skipped\n');
     const big = await writeBigOutputNotebook(root, 50);
     const baselineRoot = process.env.BENCH_BASELINE;
     const baseline = baselineRoot ? await baselineCases(baselineRoot, root, one, hundred) : undefined;
@@ -225,25 +281,36 @@ async function main(): Promise<number> {
     // (without it, ipykernel 6's shutdown race adds 3 s to some of nbclient's runs).
     const jxHome = join(root, '.jupyter-execute-home');
     await installKernelConfig(join(jxHome, 'ipython', 'profile_default'));
-    const cases = [...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
-      ...linkCases(server, latency.server, hundred, oneWayMs), ...(dsSkipped ? [] : [dataScienceCase(server)]),
-      ...(baseline?.cases ?? []), ...system.cases].filter((c) => !only || only.test(c.name));
-    process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`);
+    const cases = [
+      ...buildCases(server, [one, ten, hundred], hundred, jx, nbc, jxHome),
+      ...linkCases(server, latency.server, hundred, oneWayMs),
+      ...(dsSkipped ? [] : [dataScienceCase(server)]),
+      ...(baseline?.cases ?? []),
+      ...system.cases,
+    ].filter((c) => !only || only.test(c.name));
+    process.stderr.write(
+      `bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`,
+    );
     const samples = new Samples();
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
     await closeWarmKernels();
-    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big, root, jupyter.child.pid)
-      .filter((c) => !only || only.test(c.name));
+    const heavy = heavyCases(server, latency.server, oneWayMs, one, hundred, big, root, jupyter.child.pid).filter(
+      (c) => !only || only.test(c.name),
+    );
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
-    process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`);
-    const heavyNames = heavy.length > 0
-      ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
+    process.stderr.write(
+      `bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`,
+    );
+    const heavyNames =
+      heavy.length > 0 ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
     reportMain(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
     if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, many: MANY, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
     if (!only || only.test('system')) {
-      process.stdout.write(`${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`);
+      process.stdout.write(
+        `${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`,
+      );
     }
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
@@ -258,15 +325,27 @@ async function main(): Promise<number> {
 }
 
 /** `BENCH_ONLY=system`: the system cases alone, in their own interleaved rounds. */
-async function runSystemOnly(system: SystemBench, labels: string[], rounds: number, warmup: number, signal: AbortSignal): Promise<number> {
+async function runSystemOnly(
+  system: SystemBench,
+  labels: string[],
+  rounds: number,
+  warmup: number,
+  signal: AbortSignal,
+): Promise<number> {
   const samples = new Samples();
   const failures = new Map<string, string>();
   const names = await runRounds(system.cases, rounds, warmup, samples, failures, signal);
-  const out = [`rounds: ${rounds}`, ...names.map((n) => (/ CPU s /.test(n)
-    ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`))];
+  const out = [
+    `rounds: ${rounds}`,
+    ...names.map((n) =>
+      / CPU s /.test(n) ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`,
+    ),
+  ];
   for (const n of names) {
     const v = samples.values(n);
-    process.stderr.write(`  ${n}: min ${fmtMs(Math.min(...v))} median ${fmtMs(samples.median(n))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`);
+    process.stderr.write(
+      `  ${n}: min ${fmtMs(Math.min(...v))} median ${fmtMs(samples.median(n))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`,
+    );
   }
   out.push(...reportSystem(samples, labels), await system.isolation());
   for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);

@@ -48,20 +48,43 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions): Promis
   const python = findPython();
   const rootUser = process.getuid?.() === 0 ? ['--allow-root'] : [];
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? home, LANG: process.env.LANG ?? 'C.UTF-8',
-    JUPYTER_TOKEN: opts.token, JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'),
-    JUPYTER_RUNTIME_DIR: join(home, 'runtime'), IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? home,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    JUPYTER_TOKEN: opts.token,
+    JUPYTER_CONFIG_DIR: join(home, 'config'),
+    JUPYTER_DATA_DIR: join(home, 'data'),
+    JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+    IPYTHONDIR: join(home, 'ipython'),
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
   };
-  const [cmd, args] = kind === 'image'
-    ? ['/bin/sh', [join(PROJECT_ROOT, 'notebook-image', 'start-server.sh'), ...rootUser]]
-    : [python, ['-m', 'jupyter_server', '--no-browser', ...rootUser, '--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`,
-      '--ServerApp.port_retries=0', `--ServerApp.root_dir=${opts.root}`]];
+  const [cmd, args] =
+    kind === 'image'
+      ? ['/bin/sh', [join(PROJECT_ROOT, 'notebook-image', 'start-server.sh'), ...rootUser]]
+      : [
+          python,
+          [
+            '-m',
+            'jupyter_server',
+            '--no-browser',
+            ...rootUser,
+            '--ServerApp.ip=127.0.0.1',
+            `--ServerApp.port=${port}`,
+            '--ServerApp.port_retries=0',
+            `--ServerApp.root_dir=${opts.root}`,
+          ],
+        ];
   if (kind === 'image') {
     Object.assign(env, { PORT: String(port), JUPYTER_IP: '127.0.0.1', PYTHON: python, NBTRIGGER_ROOT_DIR: opts.root });
     if (opts.pool !== undefined) env.NBTRIGGER_KERNEL_POOL = opts.pool;
   }
   const spawnedAt = nowMs();
-  const child = spawn(cmd as string, args as string[], { cwd: opts.root, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd as string, args as string[], {
+    cwd: opts.root,
+    env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   trackChild(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
@@ -69,17 +92,23 @@ export async function spawnServer(kind: ServerKind, opts: ServerOptions): Promis
   const stop = async (): Promise<void> => {
     try {
       process.kill(-child.pid!, 'SIGTERM');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     const t = setTimeout(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }, 5000);
     await exited;
     clearTimeout(t);
     try {
       process.kill(-child.pid!, 'SIGKILL'); // anything left in the group
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     await rm(home, { recursive: true, force: true });
   };
   let done = false;

@@ -26,7 +26,7 @@ import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
 import { startFunctionProcess, type FunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
 import type { BenchCase } from './run-all.js';
-import { spawnServer, } from './servers.js';
+import { spawnServer } from './servers.js';
 import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -34,7 +34,9 @@ const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
 const TICK_S = 0.01; // USER_HZ (getconf CLK_TCK) is 100 on Linux
 /** How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules. */
 const CLI_LOADS: [string, NodeJS.ProcessEnv][] = [
-  ['', {}], [' bundle no cache', { NODE_DISABLE_COMPILE_CACHE: '1' }], [' modules', { NBTRIGGER_CLI_BUNDLE: '0' }],
+  ['', {}],
+  [' bundle no cache', { NODE_DISABLE_COMPILE_CACHE: '1' }],
+  [' modules', { NBTRIGGER_CLI_BUNDLE: '0' }],
 ];
 
 export interface SystemBench {
@@ -50,16 +52,28 @@ function cpuSeconds(pid: number): number {
 }
 
 /** The classic client once: wall ms and its CPU seconds; checks the last result. */
-async function classicRun(server: BenchServer, nb: BenchNotebook, python: string): Promise<{ ms: number; cpu: number }> {
-  const r = await timeChild(python, [CLIENT, `${server.host}:${server.port}`, nb.serverPath], { env: { ...process.env, JUPYTER_TOKEN: server.token } });
-  if (r.code !== 0) throw new Error(`classic client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+async function classicRun(
+  server: BenchServer,
+  nb: BenchNotebook,
+  python: string,
+): Promise<{ ms: number; cpu: number }> {
+  const r = await timeChild(python, [CLIENT, `${server.host}:${server.port}`, nb.serverPath], {
+    env: { ...process.env, JUPYTER_TOKEN: server.token },
+  });
+  if (r.code !== 0)
+    throw new Error(`classic client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   const out = JSON.parse(r.stdout) as { last: string | null; cpu: number };
-  if (out.last !== nb.expectedLast) throw new Error(`classic client: last result ${out.last}, expected ${nb.expectedLast}`);
+  if (out.last !== nb.expectedLast)
+    throw new Error(`classic client: last result ${out.last}, expected ${nb.expectedLast}`);
   return { ms: r.ms, cpu: out.cpu };
 }
 
 /** One function event: wall ms and the function process's CPU seconds for it. */
-async function functionRun(fn: FunctionProcess, nb: BenchNotebook, target?: BenchServer): Promise<{ ms: number; cpu: number }> {
+async function functionRun(
+  fn: FunctionProcess,
+  nb: BenchNotebook,
+  target?: BenchServer,
+): Promise<{ ms: number; cpu: number }> {
   const cpu0 = cpuSeconds(fn.pid);
   const ms = await fn.event(nb.serverPath, target);
   return { ms, cpu: cpuSeconds(fn.pid) - cpu0 };
@@ -102,20 +116,29 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
       const s = await spawnServer('stock', { root, token });
       try {
         await classicRun(s, one, python);
-        return { [`cold classic: stock server spawn to result (${one.label})`]: nowMs() - s.spawnedAt, 'cold stock server spawn to ready': s.readyMs };
+        return {
+          [`cold classic: stock server spawn to result (${one.label})`]: nowMs() - s.spawnedAt,
+          'cold stock server spawn to ready': s.readyMs,
+        };
       } finally {
         await s.stop();
       }
     },
   });
-  for (const [tag, pool] of [['', undefined], [' no pool', 'python3:0']] as const) {
+  for (const [tag, pool] of [
+    ['', undefined],
+    [' no pool', 'python3:0'],
+  ] as const) {
     cases.push({
       name: `cold nbtrigger${tag}`,
       run: async () => {
         const s = await spawnServer('image', { root, token, pool });
         try {
           await functionRun(fn, one, s);
-          return { [`cold nbtrigger${tag}: image server spawn to result (${one.label})`]: nowMs() - s.spawnedAt, [`cold image server${tag} spawn to ready`]: s.readyMs };
+          return {
+            [`cold nbtrigger${tag}: image server spawn to result (${one.label})`]: nowMs() - s.spawnedAt,
+            [`cold image server${tag} spawn to ready`]: s.readyMs,
+          };
         } finally {
           await s.stop();
         }
@@ -135,17 +158,41 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
 
 /** Two runs in a row through the function: kernel pids and whether run 1's global is seen by run 2. */
 async function isolation(root: string, fn: FunctionProcess): Promise<string> {
-  const cell = (source: string): unknown => ({ cell_type: 'code', id: 'c', metadata: {}, execution_count: null, outputs: [], source });
-  const write = (name: string, source: string): Promise<void> => writeFile(join(root, name), JSON.stringify({
-    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, cells: [cell(source)],
-  }));
-  await write('isolation-1.ipynb', `import os\nNBTRIGGER_ISOLATION_MARK = 1\nos.environ['NBTRIGGER_ISOLATION_ENV'] = '1'\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals())`);
-  await write('isolation-2.ipynb', `import os\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals() or 'NBTRIGGER_ISOLATION_ENV' in os.environ)`);
+  const cell = (source: string): unknown => ({
+    cell_type: 'code',
+    id: 'c',
+    metadata: {},
+    execution_count: null,
+    outputs: [],
+    source,
+  });
+  const write = (name: string, source: string): Promise<void> =>
+    writeFile(
+      join(root, name),
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+        cells: [cell(source)],
+      }),
+    );
+  await write(
+    'isolation-1.ipynb',
+    `import os\nNBTRIGGER_ISOLATION_MARK = 1\nos.environ['NBTRIGGER_ISOLATION_ENV'] = '1'\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals())`,
+  );
+  await write(
+    'isolation-2.ipynb',
+    `import os\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals() or 'NBTRIGGER_ISOLATION_ENV' in os.environ)`,
+  );
   await fn.event('/isolation-1.ipynb');
   await fn.event('/isolation-2.ipynb');
   const last = async (name: string): Promise<string> => {
-    const files = (await readdir(fn.runsDir, { recursive: true })).filter((f) => f.includes(name) && f.endsWith('.json')).sort();
-    const rec = JSON.parse(await readFile(join(fn.runsDir, files[files.length - 1]!), 'utf8')) as { lastResult?: Record<string, string> };
+    const files = (await readdir(fn.runsDir, { recursive: true }))
+      .filter((f) => f.includes(name) && f.endsWith('.json'))
+      .sort();
+    const rec = JSON.parse(await readFile(join(fn.runsDir, files[files.length - 1]!), 'utf8')) as {
+      lastResult?: Record<string, string>;
+    };
     return rec.lastResult?.['text/plain'] ?? '';
   };
   const [a, b] = [await last('isolation-1'), await last('isolation-2')];
@@ -165,17 +212,27 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
   };
   const out: string[] = [];
   for (const l of labels) {
-    out.push(`ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(`nbtrigger system (${l})`), m(`classic system (${l})`))}`
-      + ` (nbtrigger ${range(`nbtrigger system (${l})`)} ms, classic ${range(`classic system (${l})`)} ms)`);
+    out.push(
+      `ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(`nbtrigger system (${l})`), m(`classic system (${l})`))}` +
+        ` (nbtrigger ${range(`nbtrigger system (${l})`)} ms, classic ${range(`classic system (${l})`)} ms)`,
+    );
     for (const [tag] of CLI_LOADS) {
       const cli = m(`nbtrigger CLI${tag} on stock server (${l})`);
-      out.push(`ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`);
+      out.push(
+        `ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`,
+      );
     }
-    out.push(`CPU s per run, function · classic client (${l}): ${m(`nbtrigger function CPU s (${l})`).toFixed(3)} · ${m(`classic client CPU s (${l})`).toFixed(3)}`);
+    out.push(
+      `CPU s per run, function · classic client (${l}): ${m(`nbtrigger function CPU s (${l})`).toFixed(3)} · ${m(`classic client CPU s (${l})`).toFixed(3)}`,
+    );
   }
   const o = labels[0]!;
   const cold = (name: string): number => m(`${name} spawn to result (${o})`);
-  out.push(`ratio cold path nbtrigger/classic (${o}): ${fmtRatio(cold('cold nbtrigger: image server'), cold('cold classic: stock server'))}`);
-  out.push(`ratio cold path nbtrigger without pool/classic (${o}): ${fmtRatio(cold('cold nbtrigger no pool: image server'), cold('cold classic: stock server'))}`);
+  out.push(
+    `ratio cold path nbtrigger/classic (${o}): ${fmtRatio(cold('cold nbtrigger: image server'), cold('cold classic: stock server'))}`,
+  );
+  out.push(
+    `ratio cold path nbtrigger without pool/classic (${o}): ${fmtRatio(cold('cold nbtrigger no pool: image server'), cold('cold classic: stock server'))}`,
+  );
   return out;
 }

@@ -80,16 +80,27 @@ export async function planFor(clients: DeployClients, manifest: Manifest, opts: 
   const actual = await readActual(clients, m);
   const desired = desiredState(resolveImages(m, actual, opts), serviceUrls(actual));
   const actions = planDeploy(desired, actual);
-  return { desired, actual, actions, chains: chains(desired, actual, actions), quotas: quotaFindings(planCounts(actual, actions)), manifest: m };
+  return {
+    desired,
+    actual,
+    actions,
+    chains: chains(desired, actual, actions),
+    quotas: quotaFindings(planCounts(actual, actions)),
+    manifest: m,
+  };
 }
 
 /** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
 function refuseBrokenChain(p: Planned): void {
-  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }])
-    .filter((l) => l.kind !== 'job' && l.kind !== 'service' && l.kind !== 'runjob');
+  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter(
+    (l) => l.kind !== 'job' && l.kind !== 'service' && l.kind !== 'runjob',
+  );
   if (broken.length === 0) return;
-  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
-    { details: { broken: broken.map((l) => l.name) } });
+  throw new NbtError(
+    'REQUEST_REJECTED',
+    `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
+    { details: { broken: broken.map((l) => l.name) } },
+  );
 }
 
 /** A resource deploy could not change, with why. */
@@ -113,19 +124,29 @@ export interface Deployed {
 export function refuseQuotas(findings: readonly QuotaFinding[]): void {
   const errors = findings.filter((f) => f.level === 'error');
   if (errors.length === 0) return;
-  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${renderQuotas(errors).trimEnd()}`, { details: { quotas: errors.map((f) => f.rule.id) } });
+  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${renderQuotas(errors).trimEnd()}`, {
+    details: { quotas: errors.map((f) => f.rule.id) },
+  });
 }
 
 /** Throws when the plan holds a conflict (a resource of that name that nbtrigger did not make). */
 function refuseConflicts(actions: Action[]): void {
   const conflicts = actions.filter((a) => a.op === 'conflict');
   if (conflicts.length === 0) return;
-  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${conflicts.map((c) => `${c.resource} ${c.name} ${c.changes.join('; ')}`).join('\n  ')}`,
-    { details: { conflicts: conflicts.map((c) => c.name) } });
+  throw new NbtError(
+    'REQUEST_REJECTED',
+    `refusing to deploy: ${conflicts.map((c) => `${c.resource} ${c.name} ${c.changes.join('; ')}`).join('\n  ')}`,
+    { details: { conflicts: conflicts.map((c) => c.name) } },
+  );
 }
 
 /** `nbtrigger deploy`: answers the actions as applied (jobs with their final messages); throws when any failed. */
-export async function applyDeploy(clients: DeployClients, m: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Action[]> {
+export async function applyDeploy(
+  clients: DeployClients,
+  m: Manifest,
+  report: Reporter = () => {},
+  opts: DeployOptions = {},
+): Promise<Action[]> {
   const done = await deploy(clients, m, report, opts);
   if (done.failures.length > 0) throw partialFailure(done);
   return done.actions;
@@ -134,11 +155,19 @@ export async function applyDeploy(clients: DeployClients, m: Manifest, report: R
 /** One error naming every resource a deploy could not change (and how many it did change). */
 export function partialFailure(d: Deployed): NbtError {
   const codes = new Set(d.failures.map((f) => f.error.code));
-  const code = codes.size === 1 ? d.failures[0]!.error.code : d.failures.some((f) => f.error.retryable) ? 'SERVER_ERROR' : 'REQUEST_REJECTED';
+  const code =
+    codes.size === 1
+      ? d.failures[0]!.error.code
+      : d.failures.some((f) => f.error.retryable)
+        ? 'SERVER_ERROR'
+        : 'REQUEST_REJECTED';
   const applied = d.actions.filter(isMutating).length;
-  return new NbtError(code, `${d.failures.length} change(s) failed, ${applied} applied; run deploy again to finish:\n  `
-    + d.failures.map((f) => `${f.resource} ${f.name}: ${f.error.message}`).join('\n  '),
-  { details: { failed: d.failures.map((f) => ({ resource: f.resource, name: f.name, code: f.error.code })) } });
+  return new NbtError(
+    code,
+    `${d.failures.length} change(s) failed, ${applied} applied; run deploy again to finish:\n  ` +
+      d.failures.map((f) => `${f.resource} ${f.name}: ${f.error.message}`).join('\n  '),
+    { details: { failed: d.failures.map((f) => ({ resource: f.resource, name: f.name, code: f.error.code })) } },
+  );
 }
 
 /**
@@ -147,7 +176,12 @@ export function partialFailure(d: Deployed): NbtError {
  * (deploy/pacing.ts); a change that still fails is recorded in `failures` and the others are
  * applied (a job whose new service failed is not written: it would have no URL to call).
  */
-export async function deploy(clients: DeployClients, manifest: Manifest, report: Reporter = () => {}, opts: DeployOptions = {}): Promise<Deployed> {
+export async function deploy(
+  clients: DeployClients,
+  manifest: Manifest,
+  report: Reporter = () => {},
+  opts: DeployOptions = {},
+): Promise<Deployed> {
   const planned = await planFor(clients, manifest, opts);
   const m = planned.manifest;
   const { actual, actions, desired } = planned;
@@ -161,8 +195,11 @@ export async function deploy(clients: DeployClients, manifest: Manifest, report:
   const done: Action[] = [];
   // This deploy's grants; a call refused right after one waits for it (bounded), others fail at once.
   const iam = new GrantWatch({
-    onWait: (what, attempt, ms) => report('permission denied right after this deploy\'s IAM grant; ' +
-      `trying again in ${Math.ceil(ms / 1000)} s (attempt ${attempt}): ${what}`),
+    onWait: (what, attempt, ms) =>
+      report(
+        "permission denied right after this deploy's IAM grant; " +
+          `trying again in ${Math.ceil(ms / 1000)} s (attempt ${attempt}): ${what}`,
+      ),
     ...opts.iamPropagation,
   });
   const failures: Failure[] = [];
@@ -192,16 +229,21 @@ export async function deploy(clients: DeployClients, manifest: Manifest, report:
   };
   // Notebooks first: a job's message names its notebook's object, which must exist before the job does.
   const uploads = actions.filter((a) => a.resource === 'notebook');
-  await forEachBounded(uploads, pacing.concurrency, (a) => apply(a, async () => {
-    const done = a.upload && (await uploadNotebook(clients.storage, a.upload));
-    if (done === 'exists') report(`${a.name} exists already (uploaded by another deploy)`);
-  }));
+  await forEachBounded(uploads, pacing.concurrency, (a) =>
+    apply(a, async () => {
+      const done = a.upload && (await uploadNotebook(clients.storage, a.upload));
+      if (done === 'exists') report(`${a.name} exists already (uploaded by another deploy)`);
+    }),
+  );
   const serviceUpserts = actions.filter((a) => a.resource === 'service' && a.op !== 'delete');
-  await forEachBounded(serviceUpserts, pacing.concurrency, (a) => apply(a, async () => {
-    if (!a.service || (a.op !== 'create' && a.op !== 'update')) return;
-    const after = a.op === 'create' ? await createService(clients.run, a.service) : await updateService(clients.run, a.service);
-    if (after.uri) urls.set(a.service.serviceId, after.uri);
-  }));
+  await forEachBounded(serviceUpserts, pacing.concurrency, (a) =>
+    apply(a, async () => {
+      if (!a.service || (a.op !== 'create' && a.op !== 'update')) return;
+      const after =
+        a.op === 'create' ? await createService(clients.run, a.service) : await updateService(clients.run, a.service);
+      if (after.uri) urls.set(a.service.serviceId, after.uri);
+    }),
+  );
   // The invoker policy of a service that failed is not written (the service may not exist): not counted either.
   total -= actions.filter((a) => a.resource === 'iam' && failedServices.has(a.name) && isMutating(a)).length;
   const invokers = actions.filter((a) => a.resource === 'iam' && !failedServices.has(a.name));
@@ -218,34 +260,49 @@ export async function deploy(clients: DeployClients, manifest: Manifest, report:
   for (const a of actions.filter((x) => x.resource === 'topic' || x.resource === 'subscription')) {
     await apply(a, async () => {
       if (a.resource === 'topic' && a.op === 'create') await createTopic(clients.pubsub, a.name, desired.topic.labels);
-      else if (a.resource === 'subscription' && a.op === 'update' && a.deadLetterPolicy) await setDeadLetterPolicy(clients.pubsub, a.name, a.deadLetterPolicy);
+      else if (a.resource === 'subscription' && a.op === 'update' && a.deadLetterPolicy)
+        await setDeadLetterPolicy(clients.pubsub, a.name, a.deadLetterPolicy);
     });
   }
   const jobActions = planJobs(desiredState(resolved, urls), actual.jobs);
   refuseConflicts(jobActions);
   total += jobActions.filter(isMutating).length - actions.filter((a) => a.resource === 'job' && isMutating(a)).length;
-  await forEachBounded(jobActions, pacing.concurrency, (a) => apply(a, async () => {
-    if (a.op !== 'delete' && a.job && failedServices.has(`${desired.location}/jobs/${a.job.service}`)) {
-      throw new NbtError('REQUEST_REJECTED', `not written: its Cloud Run job ${a.job.service} failed`);
-    }
-    if (a.job?.data === undefined && a.op !== 'delete') {
-      throw new NbtError('REQUEST_REJECTED', `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`);
-    }
-    if (a.job?.request && failedNotebooks.has(a.job.request.notebook)) {
-      throw new NbtError('REQUEST_REJECTED', `not written: the upload of its notebook ${a.job.request.notebook} failed`);
-    }
-    if (a.op === 'create' && a.job) await createJob(clients.scheduler, a.job);
-    else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);
-    else if (a.op === 'delete') await deleteJob(clients.scheduler, a.name);
-  }));
+  await forEachBounded(jobActions, pacing.concurrency, (a) =>
+    apply(a, async () => {
+      if (a.op !== 'delete' && a.job && failedServices.has(`${desired.location}/jobs/${a.job.service}`)) {
+        throw new NbtError('REQUEST_REJECTED', `not written: its Cloud Run job ${a.job.service} failed`);
+      }
+      if (a.job?.data === undefined && a.op !== 'delete') {
+        throw new NbtError(
+          'REQUEST_REJECTED',
+          `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`,
+        );
+      }
+      if (a.job?.request && failedNotebooks.has(a.job.request.notebook)) {
+        throw new NbtError(
+          'REQUEST_REJECTED',
+          `not written: the upload of its notebook ${a.job.request.notebook} failed`,
+        );
+      }
+      if (a.op === 'create' && a.job) await createJob(clients.scheduler, a.job);
+      else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);
+      else if (a.op === 'delete') await deleteJob(clients.scheduler, a.name);
+    }),
+  );
   const isDelete = (a: Action): boolean => (a.resource === 'service' || a.resource === 'runjob') && a.op === 'delete';
-  await forEachBounded(actions.filter(isDelete), pacing.concurrency,
-    (a) => apply(a, () => (a.resource === 'runjob' ? deleteRunJobOf(clients, m, a.name)
-      : deleteService(clients.run, a.name))));
-  const own = new Map(m.notebooks.flatMap((nb) => (urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [])));
+  await forEachBounded(actions.filter(isDelete), pacing.concurrency, (a) =>
+    apply(a, () => (a.resource === 'runjob' ? deleteRunJobOf(clients, m, a.name) : deleteService(clients.run, a.name))),
+  );
+  const own = new Map(
+    m.notebooks.flatMap((nb) =>
+      urls.has(nb.service.name) ? [[nb.service.name, urls.get(nb.service.name)!] as const] : [],
+    ),
+  );
   // Calls finish in any order: answer the actions in plan order.
   const deletes = nonJob.filter(isDelete);
-  const order = new Map([...nonJob.filter((a) => !deletes.includes(a)), ...jobActions, ...deletes].map((a, i) => [a, i]));
+  const order = new Map(
+    [...nonJob.filter((a) => !deletes.includes(a)), ...jobActions, ...deletes].map((a, i) => [a, i]),
+  );
   done.sort((x, y) => (order.get(x) ?? 0) - (order.get(y) ?? 0));
   return { actions: done, urls: own, failures };
 }
@@ -272,7 +329,11 @@ export async function planDestroyFor(clients: DeployClients, m: Manifest): Promi
 }
 
 /** `nbtrigger destroy`: deletes this deployment's jobs, services and (if nbtrigger made it) topic. */
-export async function applyDestroy(clients: DeployClients, m: Manifest, report: Reporter = () => {}): Promise<Action[]> {
+export async function applyDestroy(
+  clients: DeployClients,
+  m: Manifest,
+  report: Reporter = () => {},
+): Promise<Action[]> {
   const actions = await planDestroyFor(clients, m);
   for (const a of actions) {
     if (a.op !== 'delete') continue;

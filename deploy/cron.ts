@@ -27,7 +27,8 @@ export function cronProblem(expr: string): string | undefined {
   for (let i = 0; i < 5; i++) {
     const f = fields[i]!;
     const ok = i >= 3 ? NAMED.test(f) : NUMERIC.test(f);
-    if (!ok) return `${FIELD_NAMES[i]} field "${f}" has characters unix-cron does not allow (digits, * , - / and, for month and day-of-week, 3-letter names)`;
+    if (!ok)
+      return `${FIELD_NAMES[i]} field "${f}" has characters unix-cron does not allow (digits, * , - / and, for month and day-of-week, 3-letter names)`;
   }
   try {
     new Cron(fields.join(' '), { paused: true, mode: '5-part', legacyMode: true });
@@ -62,8 +63,10 @@ function checkZone(tz: string): string | undefined {
   } catch {
     return `"${tz}" is not an IANA time zone name (for example "Europe/Paris", "America/New_York", "UTC")`;
   }
-  if (resolved !== tz && resolved.toLowerCase() === tz.toLowerCase()) return `time zone "${tz}" must be written "${resolved}"`;
-  if (/^[+-]|^GMT[+-]|^UTC[+-]/i.test(tz)) return `"${tz}" is an offset, not an IANA time zone name (use for example "Etc/GMT-2" or a city zone)`;
+  if (resolved !== tz && resolved.toLowerCase() === tz.toLowerCase())
+    return `time zone "${tz}" must be written "${resolved}"`;
+  if (/^[+-]|^GMT[+-]|^UTC[+-]/i.test(tz))
+    return `"${tz}" is an offset, not an IANA time zone name (use for example "Etc/GMT-2" or a city zone)`;
   return undefined;
 }
 
@@ -74,13 +77,28 @@ function formatter(kind: 'show' | 'offset', timeZone: string): Intl.DateTimeForm
   const key = `${kind} ${timeZone}`;
   let f = formatters.get(key);
   if (f) return f;
-  f = kind === 'show'
-    ? new Intl.DateTimeFormat('en-CA', {
-      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
-    })
-    : new Intl.DateTimeFormat('en-US', {
-      timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
-    });
+  f =
+    kind === 'show'
+      ? new Intl.DateTimeFormat('en-CA', {
+          timeZone,
+          year: 'numeric',
+          month: '2-digit',
+          day: '2-digit',
+          hour: '2-digit',
+          minute: '2-digit',
+          hourCycle: 'h23',
+          timeZoneName: 'short',
+        })
+      : new Intl.DateTimeFormat('en-US', {
+          timeZone,
+          year: 'numeric',
+          month: 'numeric',
+          day: 'numeric',
+          hour: 'numeric',
+          minute: 'numeric',
+          second: 'numeric',
+          hourCycle: 'h23',
+        });
   if (formatters.size >= ZONE_CACHE_MAX) formatters.clear();
   formatters.set(key, f);
   return f;
@@ -88,7 +106,12 @@ function formatter(kind: 'show' | 'offset', timeZone: string): Intl.DateTimeForm
 
 /** The next `count` fire times of a valid expression in `timeZone`, strictly after `from`. */
 export function nextFireTimes(expr: string, timeZone: string, count: number, from: Date = new Date()): Date[] {
-  const cron = new Cron(expr.trim().split(/\s+/).join(' '), { paused: true, mode: '5-part', legacyMode: true, timezone: timeZone });
+  const cron = new Cron(expr.trim().split(/\s+/).join(' '), {
+    paused: true,
+    mode: '5-part',
+    legacyMode: true,
+    timezone: timeZone,
+  });
   return cron.nextRuns(count, from);
 }
 

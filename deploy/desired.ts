@@ -139,27 +139,48 @@ function jobDescriptionMarker(deployment: string): string {
 export function desiredState(m: Manifest, serviceUrls: ReadonlyMap<string, string> = new Map()): DesiredState {
   const location = `projects/${m.project}/locations/${m.region}`;
   const labels = managedLabels(m.name);
-  const services = m.notebooks.filter((nb) => nb.execution !== 'job').map((nb): ServiceSpec => {
-    const s = nb.service;
-    const spec: ServiceSpec = {
-      name: `${location}/services/${s.name}`, serviceId: s.name, notebook: nb.name, image: s.image ?? '', cpu: s.cpu, memory: s.memory,
-      concurrency: s.concurrency, cpuIdle: s.billing === 'request', startupCpuBoost: s.startupCpuBoost,
-      minInstances: s.minInstances, maxInstances: s.maxInstances, timeoutSeconds: s.timeoutSeconds, tokenSecret: m.tokenSecret,
-      labels: { ...s.labels, ...labels },
-    };
-    if (s.serviceAccount) spec.serviceAccount = s.serviceAccount;
-    return spec;
-  });
+  const services = m.notebooks
+    .filter((nb) => nb.execution !== 'job')
+    .map((nb): ServiceSpec => {
+      const s = nb.service;
+      const spec: ServiceSpec = {
+        name: `${location}/services/${s.name}`,
+        serviceId: s.name,
+        notebook: nb.name,
+        image: s.image ?? '',
+        cpu: s.cpu,
+        memory: s.memory,
+        concurrency: s.concurrency,
+        cpuIdle: s.billing === 'request',
+        startupCpuBoost: s.startupCpuBoost,
+        minInstances: s.minInstances,
+        maxInstances: s.maxInstances,
+        timeoutSeconds: s.timeoutSeconds,
+        tokenSecret: m.tokenSecret,
+        labels: { ...s.labels, ...labels },
+      };
+      if (s.serviceAccount) spec.serviceAccount = s.serviceAccount;
+      return spec;
+    });
   const topicName = `projects/${m.project}/topics/${m.topic}`;
-  const jobs = m.notebooks.flatMap((nb) => nb.schedules.map((sc) => jobSpec(m, nb, sc, location, topicName, serviceUrls.get(nb.service.name))));
+  const jobs = m.notebooks.flatMap((nb) =>
+    nb.schedules.map((sc) => jobSpec(m, nb, sc, location, topicName, serviceUrls.get(nb.service.name))),
+  );
   return {
-    deployment: m.name, location, project: m.project, services, runJobs: runJobSpecs(m.notebooks, location, labels),
+    deployment: m.name,
+    location,
+    project: m.project,
+    services,
+    runJobs: runJobSpecs(m.notebooks, location, labels),
     invoker: `serviceAccount:${m.function.serviceAccount}`,
-    topic: { name: topicName, labels }, jobs,
+    topic: { name: topicName, labels },
+    jobs,
     notebooks: notebookObjects(m),
     trigger: {
-      functionService: `${location}/services/${m.function.name.toLowerCase()}`, functionName: m.function.name,
-      deadLetterTopic: deadLetterTopicName(m.project, m.topic), maxDeliveryAttempts: m.function.maxDeliveryAttempts,
+      functionService: `${location}/services/${m.function.name.toLowerCase()}`,
+      functionName: m.function.name,
+      deadLetterTopic: deadLetterTopicName(m.project, m.topic),
+      maxDeliveryAttempts: m.function.maxDeliveryAttempts,
     },
   };
 }
@@ -170,7 +191,8 @@ function notebookObjects(m: Manifest): NotebookObjectSpec[] {
     const s = nb.source;
     if (s === undefined) return [];
     const { bucket, object, file, sha256 } = s;
-    if (object === undefined || sha256 === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${file} has not been read`);
+    if (object === undefined || sha256 === undefined)
+      throw new NbtError('CONFIG', `notebook ${nb.name}: ${file} has not been read`);
     return [{ name: sourceUri(bucket, object), notebook: nb.name, bucket, object, file, sha256 }];
   });
 }
@@ -178,15 +200,22 @@ function notebookObjects(m: Manifest): NotebookObjectSpec[] {
 /** Answers `m` when every service's image is known; otherwise refuses, naming the services (see {@link unknownImages}). */
 export function requireImages(m: Manifest): Manifest {
   const unknown = m.notebooks.filter((nb) => nb.service.image === undefined);
-  if (unknown.length > 0) throw unknownImages(m, unknown.map((nb) => nb.service.name));
+  if (unknown.length > 0)
+    throw unknownImages(
+      m,
+      unknown.map((nb) => nb.service.name),
+    );
   return m;
 }
 
 /** The refusal for `build:` services whose image nobody named: deploying them would point at an image nobody built. */
 function unknownImages(m: Manifest, services: string[]): NbtError {
-  return new NbtError('CONFIG', `no image is known for ${services.map((s) => `service ${s}`).join(', ')} (built from a folder by Cloud Build): `
-    + `pass --built-image ${builtImage(m.region, m.project, 'TAG')} (the image a build pushed), or set service.image in ${m.file}`,
-  { details: { services } });
+  return new NbtError(
+    'CONFIG',
+    `no image is known for ${services.map((s) => `service ${s}`).join(', ')} (built from a folder by Cloud Build): ` +
+      `pass --built-image ${builtImage(m.region, m.project, 'TAG')} (the image a build pushed), or set service.image in ${m.file}`,
+    { details: { services } },
+  );
 }
 
 /** The Scheduler job id of a schedule (`_` cannot occur in either name, so ids never collide). */
@@ -194,18 +223,33 @@ export function jobId(deployment: string, schedule: string): string {
   return `${deployment}_${schedule}`;
 }
 
-function jobSpec(m: Manifest, nb: NotebookSpec, sc: ScheduleSpec, location: string, topicName: string, url: string | undefined): JobSpec {
+function jobSpec(
+  m: Manifest,
+  nb: NotebookSpec,
+  sc: ScheduleSpec,
+  location: string,
+  topicName: string,
+  url: string | undefined,
+): JobSpec {
   const on = `${nb.execution === 'job' ? 'Cloud Run job ' : ''}${nb.service.name}`;
   const description = `${jobDescriptionMarker(m.name)} ${sc.description ?? `runs ${nb.file} on ${on}`}`;
   const spec: JobSpec = {
-    name: `${location}/jobs/${jobId(m.name, sc.name)}`, schedule: sc.cron, timeZone: sc.timeZone, description, topicName, service: nb.service.name,
-    attributes: { ...managedLabels(m.name), [ATTR_SCHEDULE]: sc.name, [ATTR_CONCURRENCY]: sc.concurrency satisfies Concurrency },
+    name: `${location}/jobs/${jobId(m.name, sc.name)}`,
+    schedule: sc.cron,
+    timeZone: sc.timeZone,
+    description,
+    topicName,
+    service: nb.service.name,
+    attributes: {
+      ...managedLabels(m.name),
+      [ATTR_SCHEDULE]: sc.name,
+      [ATTR_CONCURRENCY]: sc.concurrency satisfies Concurrency,
+    },
   };
   if (nb.execution === 'job') {
     const source = notebookSource(nb);
     spec.data = jobMessageData(nb, sc, `${location}/jobs/${nb.service.name}`, source ? shownUrl(source) : undefined);
-  }
-  else if (url !== undefined) {
+  } else if (url !== undefined) {
     spec.request = scheduleRequest(nb, sc, url);
     spec.data = encodeData(spec.request);
   }
@@ -218,7 +262,9 @@ export function scheduleRequest(nb: NotebookSpec, sc: ScheduleSpec, serviceUrl: 
   const secure = u.protocol === 'https:';
   const req: RunRequest = {
     server: { host: u.hostname.toLowerCase(), port: u.port === '' ? (secure ? 443 : 80) : Number(u.port), secure },
-    notebook: nb.path, verbose: false, timeouts: { ...(sc.timeouts ?? {}) },
+    notebook: nb.path,
+    verbose: false,
+    timeouts: { ...(sc.timeouts ?? {}) },
   };
   const source = notebookSource(nb);
   if (source) {
@@ -237,6 +283,7 @@ function notebookSource(nb: NotebookSpec): ExternalRef | undefined {
   if (s === undefined) return undefined;
   if (s.object === undefined) throw new NbtError('CONFIG', `notebook ${nb.name}: ${s.file} has not been read`);
   const ref = parseSourceRef(sourceUri(s.bucket, s.object), { field: 'source' });
-  if (ref.kind === 'server') throw new NbtError('CONFIG', `notebook ${nb.name}: ${sourceUri(s.bucket, s.object)} is not a gs:// object`);
+  if (ref.kind === 'server')
+    throw new NbtError('CONFIG', `notebook ${nb.name}: ${sourceUri(s.bucket, s.object)} is not a gs:// object`);
   return ref;
 }

@@ -34,7 +34,8 @@ export class FieldReader {
 
   /** A mapping; unknown keys are problems (they are usually typos), listing the known ones. */
   mapping(v: unknown, path: string, known: readonly string[]): Record<string, unknown> | undefined {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.problem(path, `expected a mapping (key: value), got ${typeName(v)}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return this.problem(path, `expected a mapping (key: value), got ${typeName(v)}`);
     const o = v as Record<string, unknown>;
     for (const key of Object.keys(o)) {
       if (!known.includes(key)) this.problem(join(path, key), `unknown field "${key}" (known: ${known.join(', ')})`);
@@ -44,14 +45,24 @@ export class FieldReader {
 
   list(v: unknown, path: string, opts: { min?: number } = {}): unknown[] | undefined {
     if (!Array.isArray(v)) return this.problem(path, `expected a list, got ${typeName(v)}`);
-    if (opts.min !== undefined && v.length < opts.min) return this.problem(path, `expected at least ${opts.min} item${opts.min === 1 ? '' : 's'}, got ${v.length}`);
+    if (opts.min !== undefined && v.length < opts.min)
+      return this.problem(path, `expected at least ${opts.min} item${opts.min === 1 ? '' : 's'}, got ${v.length}`);
     return v;
   }
 
-  string(v: unknown, path: string, opts: { pattern?: RegExp; expect?: string; optional?: boolean } = {}): string | undefined {
+  string(
+    v: unknown,
+    path: string,
+    opts: { pattern?: RegExp; expect?: string; optional?: boolean } = {},
+  ): string | undefined {
     if (v === undefined && opts.optional) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') return this.problem(path, `expected ${opts.expect ?? 'a non-empty string'}, got ${typeName(v)}`);
-    if (opts.pattern && !opts.pattern.test(v)) return this.problem(path, `expected ${opts.expect ?? `a string matching ${String(opts.pattern)}`}, got ${typeName(v)}`);
+    if (typeof v !== 'string' || v.trim() === '')
+      return this.problem(path, `expected ${opts.expect ?? 'a non-empty string'}, got ${typeName(v)}`);
+    if (opts.pattern && !opts.pattern.test(v))
+      return this.problem(
+        path,
+        `expected ${opts.expect ?? `a string matching ${String(opts.pattern)}`}, got ${typeName(v)}`,
+      );
     return v;
   }
 
@@ -64,13 +75,15 @@ export class FieldReader {
   }
 
   oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T | undefined {
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) return this.problem(path, `expected one of ${allowed.join(', ')}, got ${typeName(v)}`);
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+      return this.problem(path, `expected one of ${allowed.join(', ')}, got ${typeName(v)}`);
     return v as T;
   }
 
   /** A mapping of strings to strings (labels, attributes). */
   stringMap(v: unknown, path: string, keyPattern: RegExp, expect: string): Record<string, string> | undefined {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.problem(path, `expected a mapping of strings, got ${typeName(v)}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return this.problem(path, `expected a mapping of strings, got ${typeName(v)}`);
     const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
       if (!keyPattern.test(k)) this.problem(join(path, k), `expected ${expect} as the key, got "${k}"`);

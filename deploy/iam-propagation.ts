@@ -112,11 +112,13 @@ export class GrantWatch {
     const cause = e instanceof Error ? e.message : String(e);
     const roles = [...new Set(this.log.map((g) => g.role))];
     const resources = [...new Set(this.log.map((g) => g.resource))];
-    return new NbtError('REQUEST_REJECTED',
+    return new NbtError(
+      'REQUEST_REJECTED',
       `${what}: permission denied for ${Math.round(this.windowMs / 1000)} s after this deploy granted ` +
-      `${[...new Set(granted)].join('; ')} (${attempts} attempts). IAM changes typically take effect in ` +
-      `2 minutes, potentially 7 or longer (${IAM_PROPAGATION_URL}): run deploy again later, or check the ` +
-      `role is the one this call needs. Last refusal: ${cause}`,
-      { cause: e, details: { grpcCode: 7, roles, resources } });
+        `${[...new Set(granted)].join('; ')} (${attempts} attempts). IAM changes typically take effect in ` +
+        `2 minutes, potentially 7 or longer (${IAM_PROPAGATION_URL}): run deploy again later, or check the ` +
+        `role is the one this call needs. Last refusal: ${cause}`,
+      { cause: e, details: { grpcCode: 7, roles, resources } },
+    );
   }
 }

@@ -25,7 +25,8 @@ export function builtImage(region: string, project: string, tag: string): string
 }
 
 /** An image reference with an explicit tag or digest (a bare name would mean `:latest`, which never changes name). */
-const PINNED_IMAGE = /^[a-z0-9][^\s:@]*(?::[0-9]+)?[^\s:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/;
+const PINNED_IMAGE =
+  /^[a-z0-9][^\s:@]*(?::[0-9]+)?[^\s:@]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/;
 
 /** Why `ref` cannot be used as `--built-image`, or undefined. */
 export function builtImageProblem(ref: string): string | undefined {
@@ -42,7 +43,7 @@ export function builtImageProblem(ref: string): string | undefined {
 export function withImages(m: Manifest, built: string | undefined, running: ReadonlyMap<string, string>): Manifest {
   const notebooks = m.notebooks.map((nb) => {
     const s = nb.service;
-    const image = s.build ? built ?? s.image ?? running.get(s.name) : s.image;
+    const image = s.build ? (built ?? s.image ?? running.get(s.name)) : s.image;
     return image === undefined ? nb : { ...nb, service: { ...s, image } };
   });
   return { ...m, notebooks };

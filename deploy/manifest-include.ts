@@ -32,16 +32,27 @@ export interface IncludedFile {
  * Reads every file `include` (the value of the manifest's `include:`) reaches, depth first.
  * Problems of the `include` list itself go to `r` (the manifest's); a file's own go to its reader.
  */
-export function readIncludes(include: unknown, manifest: string, r: FieldReader, source: ManifestSource | undefined,
-  out: { files: IncludedFile[]; problems: LocatedProblem[] }): void {
+export function readIncludes(
+  include: unknown,
+  manifest: string,
+  r: FieldReader,
+  source: ManifestSource | undefined,
+  out: { files: IncludedFile[]; problems: LocatedProblem[] },
+): void {
   const seen = new Set([posix.normalize(manifest)]);
   const visit = (list: unknown, from: string, path: string, reader: FieldReader): void => {
     const entries = reader.list(list, path) ?? [];
     entries.forEach((e, i) => {
       const at = join(path, i);
-      const rel = reader.string(e, at, { pattern: /^(?!\/)[^\0\\]+$/, expect: 'a manifest file or folder, relative to this file' });
+      const rel = reader.string(e, at, {
+        pattern: /^(?!\/)[^\0\\]+$/,
+        expect: 'a manifest file or folder, relative to this file',
+      });
       if (rel === undefined) return;
-      if (!source) { reader.problem(at, 'include: needs the manifest to be read from a file'); return; }
+      if (!source) {
+        reader.problem(at, 'include: needs the manifest to be read from a file');
+        return;
+      }
       const target = posix.normalize(posix.join(posix.dirname(from), rel));
       let files: string[];
       try {
@@ -55,7 +66,10 @@ export function readIncludes(include: unknown, manifest: string, r: FieldReader,
           reader.problem(at, `${file} is included more than once (or includes itself)`);
           continue;
         }
-        if (seen.size > MAX_INCLUDED_FILES) { reader.problem(at, `more than ${MAX_INCLUDED_FILES} included files`); return; }
+        if (seen.size > MAX_INCLUDED_FILES) {
+          reader.problem(at, `more than ${MAX_INCLUDED_FILES} included files`);
+          return;
+        }
         seen.add(file);
         let text: string;
         try {
@@ -73,7 +87,11 @@ export function readIncludes(include: unknown, manifest: string, r: FieldReader,
         }
         const own = new FieldReader();
         const o = own.mapping(yaml.value, '', ['notebooks', 'include']);
-        const included: IncludedFile = { yaml, reader: own, notebooks: o ? own.list(o.notebooks ?? [], 'notebooks') ?? [] : [] };
+        const included: IncludedFile = {
+          yaml,
+          reader: own,
+          notebooks: o ? (own.list(o.notebooks ?? [], 'notebooks') ?? []) : [],
+        };
         out.files.push(included);
         if (o?.include !== undefined) visit(o.include, file, 'include', own);
       }

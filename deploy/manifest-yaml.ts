@@ -26,17 +26,26 @@ export function parseYamlFile(text: string, file: string, reportAs: string = fil
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw manifestError(reportAs, doc.errors.map((e) => {
-      const pos = lc.linePos(e.pos[0]);
-      return { file, path: '(yaml)', message: e.message.split('\n')[0]!, line: pos.line, column: pos.col };
-    }));
+    throw manifestError(
+      reportAs,
+      doc.errors.map((e) => {
+        const pos = lc.linePos(e.pos[0]);
+        return { file, path: '(yaml)', message: e.message.split('\n')[0]!, line: pos.line, column: pos.col };
+      }),
+    );
   }
   return { file, doc, lc, value: doc.toJS({ maxAliasCount: 100 }) as unknown };
 }
 
 /** Adds the file, line and column of the field (when the YAML has it) to a problem. */
 export function locate(p: FieldProblem, y: YamlFile): LocatedProblem {
-  const segments = p.path === '(root)' ? [] : p.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const segments =
+    p.path === '(root)'
+      ? []
+      : p.path
+          .split(/\.|\[(\d+)\]/)
+          .filter((s) => s !== undefined && s !== '')
+          .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   for (let n = segments.length; n >= 0; n--) {
     const node = y.doc.getIn(segments.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && Array.isArray(node.range)) {
@@ -49,7 +58,13 @@ export function locate(p: FieldProblem, y: YamlFile): LocatedProblem {
 
 /** The CONFIG error listing every problem of the manifest `file` (and of the files it includes). */
 export function manifestError(file: string, problems: LocatedProblem[]): NbtError {
-  const lines = problems.map((p) => `${p.file ?? file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path === '(yaml)' ? '' : `${p.path}: `}${p.message}`);
-  return new NbtError('CONFIG', `invalid manifest ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
-    { details: { file, problems } });
+  const lines = problems.map(
+    (p) =>
+      `${p.file ?? file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path === '(yaml)' ? '' : `${p.path}: `}${p.message}`,
+  );
+  return new NbtError(
+    'CONFIG',
+    `invalid manifest ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+    { details: { file, problems } },
+  );
 }

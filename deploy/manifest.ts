@@ -95,7 +95,17 @@ const RELATIVE_FILE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[^\0\\]+$/;
 
 const TOP_KEYS = ['name', 'project', 'region', 'function', 'topic', 'tokenSecret', 'notebooks', 'include'] as const;
 const NOTEBOOK_KEYS = ['name', 'file', 'files', 'path', 'service', 'schedules', 'source', 'execution', 'job'] as const;
-const SCHEDULE_KEYS = ['name', 'cron', 'timeZone', 'description', 'parameters', 'output', 'kernel', 'timeouts', 'concurrency'] as const;
+const SCHEDULE_KEYS = [
+  'name',
+  'cron',
+  'timeZone',
+  'description',
+  'parameters',
+  'output',
+  'kernel',
+  'timeouts',
+  'concurrency',
+] as const;
 
 /**
  * Parses and validates manifest text, with the files it includes (read through `source`).
@@ -112,49 +122,130 @@ export function parseManifest(text: string, file: string, source?: ManifestSourc
   return manifest;
 }
 
-function readManifest(v: unknown, file: string, r: FieldReader, source: ManifestSource | undefined,
-  inc: { files: IncludedFile[]; problems: LocatedProblem[] }): Manifest | undefined {
+function readManifest(
+  v: unknown,
+  file: string,
+  r: FieldReader,
+  source: ManifestSource | undefined,
+  inc: { files: IncludedFile[]; problems: LocatedProblem[] },
+): Manifest | undefined {
   const o = r.mapping(v, '', TOP_KEYS);
   if (!o) return undefined;
-  const name = r.string(o.name, 'name', { pattern: NAME, expect: 'a deployment name: lowercase letters, digits and hyphens, starting with a letter, at most 30 characters' });
-  const project = r.string(o.project, 'project', { pattern: PROJECT, expect: 'a Google Cloud project id (6-30 lowercase letters, digits, hyphens)' });
-  const region = r.string(o.region, 'region', { pattern: REGION, expect: 'a Google Cloud region such as "europe-west1"' });
-  const fn = o.function === undefined ? {} : r.mapping(o.function, 'function', ['name', 'serviceAccount', 'maxDeliveryAttempts', 'allowedServers']) ?? {};
-  const fnName = r.string(fn.name ?? 'runNotebook', 'function.name', { pattern: /^[A-Za-z][A-Za-z0-9_-]{0,62}$/, expect: 'a Cloud Functions name' });
-  const fnAccount = r.string(fn.serviceAccount ?? `nbtrigger-function@${project ?? 'PROJECT'}.iam.gserviceaccount.com`, 'function.serviceAccount',
-    { pattern: SERVICE_ACCOUNT, expect: 'a service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)' });
+  const name = r.string(o.name, 'name', {
+    pattern: NAME,
+    expect: 'a deployment name: lowercase letters, digits and hyphens, starting with a letter, at most 30 characters',
+  });
+  const project = r.string(o.project, 'project', {
+    pattern: PROJECT,
+    expect: 'a Google Cloud project id (6-30 lowercase letters, digits, hyphens)',
+  });
+  const region = r.string(o.region, 'region', {
+    pattern: REGION,
+    expect: 'a Google Cloud region such as "europe-west1"',
+  });
+  const fn =
+    o.function === undefined
+      ? {}
+      : (r.mapping(o.function, 'function', ['name', 'serviceAccount', 'maxDeliveryAttempts', 'allowedServers']) ?? {});
+  const fnName = r.string(fn.name ?? 'runNotebook', 'function.name', {
+    pattern: /^[A-Za-z][A-Za-z0-9_-]{0,62}$/,
+    expect: 'a Cloud Functions name',
+  });
+  const fnAccount = r.string(
+    fn.serviceAccount ?? `nbtrigger-function@${project ?? 'PROJECT'}.iam.gserviceaccount.com`,
+    'function.serviceAccount',
+    { pattern: SERVICE_ACCOUNT, expect: 'a service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)' },
+  );
   const maxDeliveryAttempts = readDeliveryAttempts(fn.maxDeliveryAttempts, r);
   const allowedServers = readAllowedServers(fn.allowedServers, r);
-  const topic = r.string(o.topic ?? 't_nbtrigger', 'topic', { pattern: TOPIC, expect: 'a Pub/Sub topic id (3-255 characters, starting with a letter, not "goog")' });
-  const tokenSecret = r.string(o.tokenSecret ?? 'nbtrigger-jupyter-token', 'tokenSecret', { pattern: SECRET, expect: 'a Secret Manager secret id' });
+  const topic = r.string(o.topic ?? 't_nbtrigger', 'topic', {
+    pattern: TOPIC,
+    expect: 'a Pub/Sub topic id (3-255 characters, starting with a letter, not "goog")',
+  });
+  const tokenSecret = r.string(o.tokenSecret ?? 'nbtrigger-jupyter-token', 'tokenSecret', {
+    pattern: SECRET,
+    expect: 'a Secret Manager secret id',
+  });
   // With include:, the notebooks may all live in the included files.
-  const list = o.notebooks === undefined && o.include !== undefined ? [] : r.list(o.notebooks, 'notebooks', { min: o.include === undefined ? 1 : 0 }) ?? [];
+  const list =
+    o.notebooks === undefined && o.include !== undefined
+      ? []
+      : (r.list(o.notebooks, 'notebooks', { min: o.include === undefined ? 1 : 0 }) ?? []);
   if (o.include !== undefined) readIncludes(o.include, file, r, source, inc);
   // Every notebook with the file it is written in, so a name clash across files names both.
   const all = [
     ...list.map((raw, i) => ({ raw, path: join('notebooks', i), reader: r, where: '', file })),
-    ...inc.files.flatMap((f) => f.notebooks.map((raw, i) => ({ raw, path: join('notebooks', i), reader: f.reader, where: `${f.yaml.file}: `, file: f.yaml.file }))),
+    ...inc.files.flatMap((f) =>
+      f.notebooks.map((raw, i) => ({
+        raw,
+        path: join('notebooks', i),
+        reader: f.reader,
+        where: `${f.yaml.file}: `,
+        file: f.yaml.file,
+      })),
+    ),
   ];
-  if (o.include !== undefined && all.length === 0 && r.problems.length === 0) r.problem('include', 'expected at least 1 notebook in the manifest or the files it includes, got none');
-  const notebooks = all.map((n) => readNotebook(n.raw, n.path, n.reader, { deployment: name ?? 'x', project, manifestFile: n.file }));
-  const unique = (what: string, entries: Array<{ value: string | undefined; path: string; reader: FieldReader; where: string }>): void => {
+  if (o.include !== undefined && all.length === 0 && r.problems.length === 0)
+    r.problem('include', 'expected at least 1 notebook in the manifest or the files it includes, got none');
+  const notebooks = all.map((n) =>
+    readNotebook(n.raw, n.path, n.reader, { deployment: name ?? 'x', project, manifestFile: n.file }),
+  );
+  const unique = (
+    what: string,
+    entries: Array<{ value: string | undefined; path: string; reader: FieldReader; where: string }>,
+  ): void => {
     const seen = new Map<string, string>();
     for (const e of entries) {
       if (e.value === undefined) continue;
       const first = seen.get(e.value);
-      if (first !== undefined) e.reader.problem(e.path, `${what} "${e.value}" is already used at ${first}; expected a unique name`);
+      if (first !== undefined)
+        e.reader.problem(e.path, `${what} "${e.value}" is already used at ${first}; expected a unique name`);
       else seen.set(e.value, `${e.where}${e.path}`);
     }
   };
-  unique('notebook name', all.map((n, i) => ({ ...n, value: notebooks[i]?.name, path: join(n.path, 'name') })));
-  unique('Cloud Run service name', all.map((n, i) => ({ ...n, value: notebooks[i]?.service.name, path: join(n.path, 'service.name') })));
+  unique(
+    'notebook name',
+    all.map((n, i) => ({ ...n, value: notebooks[i]?.name, path: join(n.path, 'name') })),
+  );
+  unique(
+    'Cloud Run service name',
+    all.map((n, i) => ({ ...n, value: notebooks[i]?.service.name, path: join(n.path, 'service.name') })),
+  );
   // From the raw data, so a clash is reported even when a notebook has other problems.
-  unique('schedule name', all.flatMap((n) => rawList(n.raw, 'schedules').map((s, j) => ({ ...n, value: rawString(s, 'name'), path: `${n.path}.schedules[${j}].name` }))));
-  const failed = r.problems.length > 0 || inc.problems.length > 0 || inc.files.some((f) => f.reader.problems.length > 0);
-  if (failed || !name || !project || !region || !fnName || !fnAccount || !topic || !tokenSecret || maxDeliveryAttempts === undefined) return undefined;
+  unique(
+    'schedule name',
+    all.flatMap((n) =>
+      rawList(n.raw, 'schedules').map((s, j) => ({
+        ...n,
+        value: rawString(s, 'name'),
+        path: `${n.path}.schedules[${j}].name`,
+      })),
+    ),
+  );
+  const failed =
+    r.problems.length > 0 || inc.problems.length > 0 || inc.files.some((f) => f.reader.problems.length > 0);
+  if (
+    failed ||
+    !name ||
+    !project ||
+    !region ||
+    !fnName ||
+    !fnAccount ||
+    !topic ||
+    !tokenSecret ||
+    maxDeliveryAttempts === undefined
+  )
+    return undefined;
   return {
-    file, name, project, region, function: { name: fnName, serviceAccount: fnAccount, maxDeliveryAttempts, allowedServers }, topic, tokenSecret,
-    notebooks: notebooks as NotebookSpec[], included: inc.files.map((f) => f.yaml.file),
+    file,
+    name,
+    project,
+    region,
+    function: { name: fnName, serviceAccount: fnAccount, maxDeliveryAttempts, allowedServers },
+    topic,
+    tokenSecret,
+    notebooks: notebooks as NotebookSpec[],
+    included: inc.files.map((f) => f.yaml.file),
   };
 }
 
@@ -182,17 +273,42 @@ function readAllowedServers(v: unknown, r: FieldReader): string[] {
   });
 }
 
-function readNotebook(v: unknown, path: string, r: FieldReader,
-  at: { deployment: string; project: string | undefined; manifestFile: string }): NotebookSpec | undefined {
+function readNotebook(
+  v: unknown,
+  path: string,
+  r: FieldReader,
+  at: { deployment: string; project: string | undefined; manifestFile: string },
+): NotebookSpec | undefined {
   const o = r.mapping(v, path, NOTEBOOK_KEYS);
   if (!o) return undefined;
-  const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a notebook name: lowercase letters, digits and hyphens, starting with a letter' });
-  const file = r.string(o.file, join(path, 'file'), o.source === undefined
-    ? { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' } : SOURCE_FILE);
-  const files = o.files === undefined ? [] : (r.list(o.files, join(path, 'files')) ?? []).map((f, i) =>
-    r.string(f, join(join(path, 'files'), i), { pattern: RELATIVE_FILE, expect: 'a relative path inside the repository' }) ?? '');
+  const name = r.string(o.name, join(path, 'name'), {
+    pattern: NAME,
+    expect: 'a notebook name: lowercase letters, digits and hyphens, starting with a letter',
+  });
+  const file = r.string(
+    o.file,
+    join(path, 'file'),
+    o.source === undefined
+      ? { pattern: /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$)).+\.ipynb$/, expect: 'a relative path to an .ipynb file' }
+      : SOURCE_FILE,
+  );
+  const files =
+    o.files === undefined
+      ? []
+      : (r.list(o.files, join(path, 'files')) ?? []).map(
+          (f, i) =>
+            r.string(f, join(join(path, 'files'), i), {
+              pattern: RELATIVE_FILE,
+              expect: 'a relative path inside the repository',
+            }) ?? '',
+        );
   let nbPath: string | undefined;
-  const pathText = o.path === undefined ? (o.source === undefined ? file : sourceServerPath(file)) : r.string(o.path, join(path, 'path'));
+  const pathText =
+    o.path === undefined
+      ? o.source === undefined
+        ? file
+        : sourceServerPath(file)
+      : r.string(o.path, join(path, 'path'));
   if (pathText !== undefined) {
     try {
       nbPath = normalizeNotebookPath(pathText, join(path, 'path'));
@@ -200,16 +316,35 @@ function readNotebook(v: unknown, path: string, r: FieldReader,
       r.problem(join(path, 'path'), (e as Error).message);
     }
   }
-  const service = readService(o.service ?? {}, join(path, 'service'), r, { name: at.deployment, notebook: name ?? 'x' });
-  const source = readSource(o.source, join(path, 'source'), r, { project: at.project, manifestFile: at.manifestFile, file, notebook: name });
+  const service = readService(o.service ?? {}, join(path, 'service'), r, {
+    name: at.deployment,
+    notebook: name ?? 'x',
+  });
+  const source = readSource(o.source, join(path, 'source'), r, {
+    project: at.project,
+    manifestFile: at.manifestFile,
+    file,
+    notebook: name,
+  });
   const mode = readNotebookJob(o, path, r, at.deployment, service?.name);
-  const schedules = o.schedules === undefined ? [] : (r.list(o.schedules, join(path, 'schedules')) ?? [])
-    .map((s, i) => readSchedule(s, join(join(path, 'schedules'), i), r, mode.execution ?? 'service'));
+  const schedules =
+    o.schedules === undefined
+      ? []
+      : (r.list(o.schedules, join(path, 'schedules')) ?? []).map((s, i) =>
+          readSchedule(s, join(join(path, 'schedules'), i), r, mode.execution ?? 'service'),
+        );
   const job = mode.job?.(schedules.map((s) => s?.timeouts?.runSeconds));
-  if (!name || !file || !nbPath || !service || !mode.execution || schedules.some((s) => s === undefined)) return undefined;
+  if (!name || !file || !nbPath || !service || !mode.execution || schedules.some((s) => s === undefined))
+    return undefined;
   if ((o.source !== undefined && !source) || (mode.execution === 'job' && !job)) return undefined;
   const out: NotebookSpec = {
-    name, file, files, path: nbPath, service, schedules: schedules as ScheduleSpec[], execution: mode.execution,
+    name,
+    file,
+    files,
+    path: nbPath,
+    service,
+    schedules: schedules as ScheduleSpec[],
+    execution: mode.execution,
   };
   if (source) out.source = source;
   if (job) out.job = job;
@@ -219,24 +354,41 @@ function readNotebook(v: unknown, path: string, r: FieldReader,
 function readSchedule(v: unknown, path: string, r: FieldReader, execution: Execution): ScheduleSpec | undefined {
   const o = r.mapping(v, path, SCHEDULE_KEYS);
   if (!o) return undefined;
-  const name = r.string(o.name, join(path, 'name'), { pattern: NAME, expect: 'a schedule name: lowercase letters, digits and hyphens, starting with a letter' });
+  const name = r.string(o.name, join(path, 'name'), {
+    pattern: NAME,
+    expect: 'a schedule name: lowercase letters, digits and hyphens, starting with a letter',
+  });
   let cron = r.string(o.cron, join(path, 'cron'), { expect: 'a 5-field unix-cron expression such as "0 6 * * 1-5"' });
   const cronWhy = cron === undefined ? undefined : cronProblem(cron);
   if (cronWhy) cron = r.problem(join(path, 'cron'), cronWhy);
-  let timeZone = r.string(o.timeZone ?? 'UTC', join(path, 'timeZone'), { expect: 'an IANA time zone name such as "Europe/Paris"' });
+  let timeZone = r.string(o.timeZone ?? 'UTC', join(path, 'timeZone'), {
+    expect: 'an IANA time zone name such as "Europe/Paris"',
+  });
   const tzWhy = timeZone === undefined ? undefined : timeZoneProblem(timeZone);
   if (tzWhy) timeZone = r.problem(join(path, 'timeZone'), tzWhy);
   const description = r.string(o.description, join(path, 'description'), { optional: true });
-  const output = r.string(o.output, join(path, 'output'), { optional: true, expect: 'an output location (a path or gs://bucket/prefix)' });
+  const output = r.string(o.output, join(path, 'output'), {
+    optional: true,
+    expect: 'an output location (a path or gs://bucket/prefix)',
+  });
   const kernelName = r.string(o.kernel, join(path, 'kernel'), { optional: true, expect: 'a kernelspec name' });
-  const concurrency = o.concurrency === undefined ? 'skip' : r.oneOf(o.concurrency, join(path, 'concurrency'), CONCURRENCY);
+  const concurrency =
+    o.concurrency === undefined ? 'skip' : r.oneOf(o.concurrency, join(path, 'concurrency'), CONCURRENCY);
   let parameters: Record<string, JsonValue> | undefined;
   if (o.parameters !== undefined) {
     const p = r.mapping(o.parameters, join(path, 'parameters'), Object.keys((o.parameters ?? {}) as object));
     if (p) {
       for (const [k, val] of Object.entries(p)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) r.problem(join(join(path, 'parameters'), k), `expected a Python identifier as the parameter name, got "${k}"`);
-        if (!isJson(val)) r.problem(join(join(path, 'parameters'), k), `expected a JSON value (string, number, boolean, null, list, mapping), got ${typeName(val)}`);
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+          r.problem(
+            join(join(path, 'parameters'), k),
+            `expected a Python identifier as the parameter name, got "${k}"`,
+          );
+        if (!isJson(val))
+          r.problem(
+            join(join(path, 'parameters'), k),
+            `expected a JSON value (string, number, boolean, null, list, mapping), got ${typeName(val)}`,
+          );
       }
       parameters = p as Record<string, JsonValue>;
     }
@@ -246,10 +398,18 @@ function readSchedule(v: unknown, path: string, r: FieldReader, execution: Execu
     const t = r.mapping(o.timeouts, join(path, 'timeouts'), ['start', 'cell', 'run']);
     if (t) {
       timeouts = {};
-      for (const [k, key] of [['start', 'startSeconds'], ['cell', 'cellSeconds'], ['run', 'runSeconds']] as const) {
+      for (const [k, key] of [
+        ['start', 'startSeconds'],
+        ['cell', 'cellSeconds'],
+        ['run', 'runSeconds'],
+      ] as const) {
         if (t[k] === undefined) continue;
         const s = durationSeconds(t[k]);
-        if (s === undefined || s < 1 || s > 604800) r.problem(join(join(path, 'timeouts'), k), `expected a duration from 1 second to 7 days (e.g. 300, "90s", "15m", "2h"), got ${typeName(t[k])}`);
+        if (s === undefined || s < 1 || s > 604800)
+          r.problem(
+            join(join(path, 'timeouts'), k),
+            `expected a duration from 1 second to 7 days (e.g. 300, "90s", "15m", "2h"), got ${typeName(t[k])}`,
+          );
         else timeouts[key] = s;
         const ceiling = k === 'run' && s !== undefined ? runTimeoutProblem(s, execution) : undefined;
         if (ceiling) r.problem(join(join(path, 'timeouts'), k), ceiling);
@@ -280,6 +440,7 @@ function isJson(v: unknown): boolean {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
   if (typeof v === 'number') return Number.isFinite(v);
   if (Array.isArray(v)) return v.every(isJson);
-  if (typeof v === 'object') return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isJson);
+  if (typeof v === 'object')
+    return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isJson);
   return false;
 }

@@ -37,7 +37,8 @@ export const DEFAULT_PACING: Pacing = { concurrency: 8, attempts: 6, maxDelayMs:
 /** The error, or the API error it wraps (deploy/clients/errors.ts keeps it as `cause`). */
 function chain(e: unknown): unknown[] {
   const out: unknown[] = [];
-  for (let x: unknown = e; x !== undefined && x !== null && out.length < 4; x = (x as { cause?: unknown }).cause) out.push(x);
+  for (let x: unknown = e; x !== undefined && x !== null && out.length < 4; x = (x as { cause?: unknown }).cause)
+    out.push(x);
   return out;
 }
 
@@ -45,8 +46,12 @@ function chain(e: unknown): unknown[] {
 export function isQuotaExhausted(e: unknown): boolean {
   return chain(e).some((x) => {
     const o = x as { code?: unknown; status?: unknown; details?: unknown };
-    return o.code === RESOURCE_EXHAUSTED || o.code === 429 || o.status === 429
-      || (o as { details?: { grpcCode?: unknown } }).details?.grpcCode === RESOURCE_EXHAUSTED;
+    return (
+      o.code === RESOURCE_EXHAUSTED ||
+      o.code === 429 ||
+      o.status === 429 ||
+      (o as { details?: { grpcCode?: unknown } }).details?.grpcCode === RESOURCE_EXHAUSTED
+    );
   });
 }
 
@@ -82,7 +87,11 @@ export async function withQuotaRetry<T>(what: string, fn: () => Promise<T>, p: P
 }
 
 /** Calls `fn` on every item, at most `limit` at a time; resolves when all have settled (never rejects). */
-export async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {

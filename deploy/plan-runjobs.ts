@@ -32,8 +32,8 @@ export function planRunJobUpserts(
         op: 'conflict',
         name: spec.name,
         changes: [
-          `exists but was not made by nbtrigger deployment "${desired.deployment}": `
-            + 'rename it in the manifest or remove it by hand',
+          `exists but was not made by nbtrigger deployment "${desired.deployment}": ` +
+            'rename it in the manifest or remove it by hand',
         ],
       };
     }

@@ -11,7 +11,13 @@
  * @module
  */
 import {
-  INVOKER_ROLE, isManagedBy, type DesiredState, type JobSpec, type NotebookObjectSpec, type RunJobSpec, type ServiceSpec,
+  INVOKER_ROLE,
+  isManagedBy,
+  type DesiredState,
+  type JobSpec,
+  type NotebookObjectSpec,
+  type RunJobSpec,
+  type ServiceSpec,
 } from './desired.js';
 import type { ActualSubscription } from './clients/pubsub.js';
 import { planRunJobDeletes, planRunJobUpserts, type ActualRunJob } from './plan-runjobs.js';
@@ -108,19 +114,35 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
   const d = desired.deployment;
   const byName = new Map(actual.services.map((s) => [s.name, s]));
   const serviceActions = desired.services.map((spec) => planService(spec, byName.get(spec.name), d));
-  const iamActions = desired.services.map((spec, i) => planIam(spec, serviceActions[i]!, actual.invokers.get(spec.name), desired.invoker));
+  const iamActions = desired.services.map((spec, i) =>
+    planIam(spec, serviceActions[i]!, actual.invokers.get(spec.name), desired.invoker),
+  );
   const topic: Action = actual.topic
-    ? { resource: 'topic', op: 'noop', name: desired.topic.name, changes: isManagedBy(actual.topic.labels, d) ? [] : ['exists (not made by nbtrigger: used as is)'] }
+    ? {
+        resource: 'topic',
+        op: 'noop',
+        name: desired.topic.name,
+        changes: isManagedBy(actual.topic.labels, d) ? [] : ['exists (not made by nbtrigger: used as is)'],
+      }
     : { resource: 'topic', op: 'create', name: desired.topic.name, changes: [] };
   const wanted = new Set(desired.services.map((s) => s.name));
-  const serviceDeletes = actual.services.filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
+  const serviceDeletes = actual.services
+    .filter((s) => !wanted.has(s.name) && isManagedBy(s.labels, d))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: ['no longer in the manifest'] }));
   const runJobs = actual.runJobs ?? [];
   const wantedRunJobs = new Set(desired.runJobs.map((j) => j.name));
   const runJobDeletes = planRunJobDeletes(d, runJobs, wantedRunJobs, ['no longer in the manifest']);
-  return [...planNotebooks(desired, actual), ...serviceActions, ...iamActions.filter((a): a is Action => a !== undefined),
-    ...planRunJobUpserts(desired, runJobs, actual.runJobExecutors ?? new Map()), topic, ...planTrigger(desired, actual),
-    ...planJobs(desired, actual.jobs), ...runJobDeletes, ...serviceDeletes];
+  return [
+    ...planNotebooks(desired, actual),
+    ...serviceActions,
+    ...iamActions.filter((a): a is Action => a !== undefined),
+    ...planRunJobUpserts(desired, runJobs, actual.runJobExecutors ?? new Map()),
+    topic,
+    ...planTrigger(desired, actual),
+    ...planJobs(desired, actual.jobs),
+    ...runJobDeletes,
+    ...serviceDeletes,
+  ];
 }
 
 /**
@@ -128,10 +150,17 @@ export function planDeploy(desired: DesiredState, actual: ActualState): Action[]
  * that exists holds that content, so it is no change and gets no line.
  */
 function planNotebooks(desired: DesiredState, actual: ActualState): Action[] {
-  return desired.notebooks.filter((n) => !actual.notebookObjects?.has(n.name)).map((n): Action => ({
-    resource: 'notebook', op: 'create', name: n.name, upload: n,
-    changes: [`upload ${n.file} (sha256 ${n.sha256.slice(0, 16)}…)`],
-  }));
+  return desired.notebooks
+    .filter((n) => !actual.notebookObjects?.has(n.name))
+    .map(
+      (n): Action => ({
+        resource: 'notebook',
+        op: 'create',
+        name: n.name,
+        upload: n,
+        changes: [`upload ${n.file} (sha256 ${n.sha256.slice(0, 16)}…)`],
+      }),
+    );
 }
 
 /** The subscriptions on the topic that push to the function (Eventarc's `eventarc-REGION-…`). */
@@ -143,13 +172,22 @@ export function triggerSubscriptions(desired: DesiredState, actual: ActualState)
 
 /** Sets the dead-letter policy on each trigger subscription that lacks it (the chain check reports a missing trigger). */
 function planTrigger(desired: DesiredState, actual: ActualState): Action[] {
-  const want = { deadLetterTopic: desired.trigger.deadLetterTopic, maxDeliveryAttempts: desired.trigger.maxDeliveryAttempts };
+  const want = {
+    deadLetterTopic: desired.trigger.deadLetterTopic,
+    maxDeliveryAttempts: desired.trigger.maxDeliveryAttempts,
+  };
   return triggerSubscriptions(desired, actual).map((s): Action => {
     const cur = s.deadLetterPolicy;
     const same = cur?.deadLetterTopic === want.deadLetterTopic && cur.maxDeliveryAttempts === want.maxDeliveryAttempts;
-    const showPolicy = (p: typeof cur): string => (p ? `${p.deadLetterTopic} after ${p.maxDeliveryAttempts} attempts` : '(none)');
-    return { resource: 'subscription', op: same ? 'noop' : 'update', name: s.name,
-      changes: same ? [] : [`deadLetterPolicy: ${showPolicy(cur)} → ${showPolicy(want)}`], deadLetterPolicy: want };
+    const showPolicy = (p: typeof cur): string =>
+      p ? `${p.deadLetterTopic} after ${p.maxDeliveryAttempts} attempts` : '(none)';
+    return {
+      resource: 'subscription',
+      op: same ? 'noop' : 'update',
+      name: s.name,
+      changes: same ? [] : [`deadLetterPolicy: ${showPolicy(cur)} → ${showPolicy(want)}`],
+      deadLetterPolicy: want,
+    };
   });
 }
 
@@ -170,27 +208,40 @@ export function planJobs(desired: DesiredState, jobs: ActualJob[]): Action[] {
     if (!cur) return { resource: 'job', op: 'create', name: spec.name, changes: pendingNote(spec), job: spec };
     if (!isManagedBy(cur.attributes, d)) return conflict('job', spec.name, d);
     const changes = jobChanges(spec, cur);
-    if (cur.state === 'UPDATE_FAILED') changes.push('state: UPDATE_FAILED (the last update did not take) → the update is applied again');
-    const a: Action = { resource: 'job', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, job: spec };
-    if (cur.state === 'PAUSED') a.notes = ['PAUSED: left paused (deploy does not resume a job paused by hand; gcloud scheduler jobs resume)'];
+    if (cur.state === 'UPDATE_FAILED')
+      changes.push('state: UPDATE_FAILED (the last update did not take) → the update is applied again');
+    const a: Action = {
+      resource: 'job',
+      op: changes.length > 0 ? 'update' : 'noop',
+      name: spec.name,
+      changes,
+      job: spec,
+    };
+    if (cur.state === 'PAUSED')
+      a.notes = ['PAUSED: left paused (deploy does not resume a job paused by hand; gcloud scheduler jobs resume)'];
     if (cur.state === 'DISABLED') a.notes = ['DISABLED by Cloud Scheduler: it publishes nothing until it is resumed'];
     return a;
   });
   const wanted = new Set(desired.jobs.map((j) => j.name));
-  const prunes = jobs.filter((j) => !wanted.has(j.name) && isManagedBy(j.attributes, d))
+  const prunes = jobs
+    .filter((j) => !wanted.has(j.name) && isManagedBy(j.attributes, d))
     .map((j): Action => ({ resource: 'job', op: 'delete', name: j.name, changes: ['no longer in the manifest'] }));
   return [...upserts, ...prunes];
 }
 
 /** The plan for `destroy`: every job, service and (if nbtrigger made it) the topic of this deployment. */
 export function planDestroy(deployment: string, topicName: string, actual: ActualState): Action[] {
-  const jobs = actual.jobs.filter((j) => isManagedBy(j.attributes, deployment))
+  const jobs = actual.jobs
+    .filter((j) => isManagedBy(j.attributes, deployment))
     .map((j): Action => ({ resource: 'job', op: 'delete', name: j.name, changes: [] }));
-  const services = actual.services.filter((s) => isManagedBy(s.labels, deployment))
+  const services = actual.services
+    .filter((s) => isManagedBy(s.labels, deployment))
     .map((s): Action => ({ resource: 'service', op: 'delete', name: s.name, changes: [] }));
-  const topic: Action[] = !actual.topic ? []
-    : isManagedBy(actual.topic.labels, deployment) ? [{ resource: 'topic', op: 'delete', name: topicName, changes: [] }]
-    : [{ resource: 'topic', op: 'noop', name: topicName, changes: ['not made by nbtrigger: kept'] }];
+  const topic: Action[] = !actual.topic
+    ? []
+    : isManagedBy(actual.topic.labels, deployment)
+      ? [{ resource: 'topic', op: 'delete', name: topicName, changes: [] }]
+      : [{ resource: 'topic', op: 'noop', name: topicName, changes: ['not made by nbtrigger: kept'] }];
   return [...jobs, ...planRunJobDeletes(deployment, actual.runJobs ?? [], new Set(), []), ...services, ...topic];
 }
 
@@ -201,13 +252,27 @@ function planService(spec: ServiceSpec, cur: ActualService | undefined, deployme
   return { resource: 'service', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, service: spec };
 }
 
-function planIam(spec: ServiceSpec, serviceAction: Action, members: string[] | undefined, invoker: string): Action | undefined {
+function planIam(
+  spec: ServiceSpec,
+  serviceAction: Action,
+  members: string[] | undefined,
+  invoker: string,
+): Action | undefined {
   if (serviceAction.op === 'conflict') return undefined;
-  const current = serviceAction.op === 'create' ? [] : members ?? [];
+  const current = serviceAction.op === 'create' ? [] : (members ?? []);
   const add = current.includes(invoker) ? [] : [invoker];
   const remove = current.filter((m) => PUBLIC_MEMBERS.includes(m));
-  const changes = [...add.map((m) => `+ ${INVOKER_ROLE} ${m}`), ...remove.map((m) => `- ${INVOKER_ROLE} ${m} (the service is not public)`)];
-  return { resource: 'iam', op: changes.length > 0 ? 'update' : 'noop', name: spec.name, changes, iam: { add, remove } };
+  const changes = [
+    ...add.map((m) => `+ ${INVOKER_ROLE} ${m}`),
+    ...remove.map((m) => `- ${INVOKER_ROLE} ${m} (the service is not public)`),
+  ];
+  return {
+    resource: 'iam',
+    op: changes.length > 0 ? 'update' : 'noop',
+    name: spec.name,
+    changes,
+    iam: { add, remove },
+  };
 }
 
 /** What differs between the wanted service and the one read back (only fields nbtrigger sets). */
@@ -220,7 +285,11 @@ function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] {
   cmp('cpu', spec.cpu, cur.cpu);
   cmp('memory', spec.memory, cur.memory);
   cmp('concurrency', spec.concurrency, cur.concurrency ?? 0);
-  cmp('billing', spec.cpuIdle ? 'request' : 'instance', cur.cpuIdle === undefined ? undefined : cur.cpuIdle ? 'request' : 'instance');
+  cmp(
+    'billing',
+    spec.cpuIdle ? 'request' : 'instance',
+    cur.cpuIdle === undefined ? undefined : cur.cpuIdle ? 'request' : 'instance',
+  );
   cmp('startupCpuBoost', spec.startupCpuBoost, cur.startupCpuBoost);
   cmp('minInstances', spec.minInstances, cur.minInstances ?? 0);
   cmp('maxInstances', spec.maxInstances, cur.maxInstances);
@@ -242,7 +311,8 @@ function jobChanges(spec: JobSpec, cur: ActualJob): string[] {
   cmp('description', spec.description, cur.description);
   cmp('topic', spec.topicName, cur.topicName);
   if (spec.data === undefined) out.push(...pendingNote(spec));
-  else if (spec.data !== cur.data) out.push(`message: ${cur.data === undefined ? '(none)' : decodeForShow(cur.data)} → ${decodeForShow(spec.data)}`);
+  else if (spec.data !== cur.data)
+    out.push(`message: ${cur.data === undefined ? '(none)' : decodeForShow(cur.data)} → ${decodeForShow(spec.data)}`);
   const keys = new Set([...Object.keys(spec.attributes), ...Object.keys(cur.attributes)]);
   for (const k of [...keys].sort()) cmp(`attributes.${k}`, spec.attributes[k], cur.attributes[k]);
   return out;
@@ -253,7 +323,14 @@ function pendingNote(spec: JobSpec): string[] {
 }
 
 function conflict(resource: Resource, name: string, deployment: string): Action {
-  return { resource, op: 'conflict', name, changes: [`exists but was not made by nbtrigger deployment "${deployment}": rename it in the manifest or remove it by hand`] };
+  return {
+    resource,
+    op: 'conflict',
+    name,
+    changes: [
+      `exists but was not made by nbtrigger deployment "${deployment}": rename it in the manifest or remove it by hand`,
+    ],
+  };
 }
 
 function show(v: unknown): string {

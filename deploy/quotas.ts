@@ -27,24 +27,29 @@ export const RUN_WRITES_NOTE_FROM = 100;
 
 export const QUOTAS = {
   schedulerJobs: {
-    id: 'scheduler.jobs-per-region', url: SCHEDULER_QUOTAS,
+    id: 'scheduler.jobs-per-region',
+    url: SCHEDULER_QUOTAS,
     text: `Cloud Scheduler allows ${SCHEDULER_JOBS_DEFAULT} jobs per project and region by default and ${SCHEDULER_JOBS_MAX} at most (by a quota increase)`,
   },
   schedulerWrites: {
-    id: 'scheduler.write-rate', url: SCHEDULER_QUOTAS,
+    id: 'scheduler.write-rate',
+    url: SCHEDULER_QUOTAS,
     text: `Cloud Scheduler takes ${SCHEDULER_WRITES_PER_MINUTE} write requests (create, update, delete) a minute per project`,
   },
   runServices: {
-    id: 'run.services-per-region', url: RUN_QUOTAS,
+    id: 'run.services-per-region',
+    url: RUN_QUOTAS,
     text: `Cloud Run allows ${RUN_SERVICES_PER_REGION} services per project and region`,
   },
   runJobs: {
-    id: 'run.jobs-per-region', url: RUN_QUOTAS,
+    id: 'run.jobs-per-region',
+    url: RUN_QUOTAS,
     text: `Cloud Run allows ${RUN_JOBS_PER_REGION} jobs per project and region`,
   },
   runWrites: {
-    id: 'run.admin-write-rate', url: RUN_QUOTAS,
-    text: 'the Cloud Run Admin API limits write requests per minute per region (the project\'s value is on the Quotas page of the console)',
+    id: 'run.admin-write-rate',
+    url: RUN_QUOTAS,
+    text: "the Cloud Run Admin API limits write requests per minute per region (the project's value is on the Quotas page of the console)",
   },
 } as const satisfies Record<string, Rule>;
 
@@ -68,12 +73,24 @@ export interface QuotaCounts {
 export function quotaFindings(c: QuotaCounts): QuotaFinding[] {
   const out: QuotaFinding[] = [];
   if (c.jobsAfter > SCHEDULER_JOBS_MAX) {
-    out.push({ level: 'error', rule: QUOTAS.schedulerJobs, found: `${c.jobsAfter} jobs in the region: split the deployment over regions or projects` });
+    out.push({
+      level: 'error',
+      rule: QUOTAS.schedulerJobs,
+      found: `${c.jobsAfter} jobs in the region: split the deployment over regions or projects`,
+    });
   } else if (c.jobsAfter > SCHEDULER_JOBS_DEFAULT) {
-    out.push({ level: 'warn', rule: QUOTAS.schedulerJobs, found: `${c.jobsAfter} jobs in the region: above the default quota, creates past the project's quota fail (raise it, then run deploy again)` });
+    out.push({
+      level: 'warn',
+      rule: QUOTAS.schedulerJobs,
+      found: `${c.jobsAfter} jobs in the region: above the default quota, creates past the project's quota fail (raise it, then run deploy again)`,
+    });
   }
   if (c.servicesAfter > RUN_SERVICES_PER_REGION) {
-    out.push({ level: 'warn', rule: QUOTAS.runServices, found: `${c.servicesAfter} services in the region: creates past the project's limit fail (split the deployment over regions or projects)` });
+    out.push({
+      level: 'warn',
+      rule: QUOTAS.runServices,
+      found: `${c.servicesAfter} services in the region: creates past the project's limit fail (split the deployment over regions or projects)`,
+    });
   }
   if ((c.runJobsAfter ?? 0) > RUN_JOBS_PER_REGION) {
     const found = `${c.runJobsAfter} Cloud Run jobs in the region: creates past the project's limit fail`;
@@ -81,18 +98,28 @@ export function quotaFindings(c: QuotaCounts): QuotaFinding[] {
   }
   if (c.schedulerWrites > SCHEDULER_WRITES_PER_MINUTE) {
     const minutes = Math.ceil(c.schedulerWrites / SCHEDULER_WRITES_PER_MINUTE);
-    out.push({ level: 'note', rule: QUOTAS.schedulerWrites, found: `${c.schedulerWrites} job writes take at least ${minutes} minutes; deploy waits out each RESOURCE_EXHAUSTED for the delay the server names` });
+    out.push({
+      level: 'note',
+      rule: QUOTAS.schedulerWrites,
+      found: `${c.schedulerWrites} job writes take at least ${minutes} minutes; deploy waits out each RESOURCE_EXHAUSTED for the delay the server names`,
+    });
   }
   if (c.runWrites >= RUN_WRITES_NOTE_FROM) {
-    out.push({ level: 'note', rule: QUOTAS.runWrites, found: `${c.runWrites} Cloud Run writes (services and their IAM policies); deploy waits out each RESOURCE_EXHAUSTED for the delay the server names` });
+    out.push({
+      level: 'note',
+      rule: QUOTAS.runWrites,
+      found: `${c.runWrites} Cloud Run writes (services and their IAM policies); deploy waits out each RESOURCE_EXHAUSTED for the delay the server names`,
+    });
   }
   return out;
 }
 
 /** Counts from a plan: what exists in the region, less what it deletes, plus what it creates. */
 export function planCounts(actual: ActualState, actions: readonly Action[]): QuotaCounts {
-  const n = (resource: Action['resource'], op: Action['op']): number => actions.filter((a) => a.resource === resource && a.op === op).length;
-  const writes = (...resources: Action['resource'][]): number => actions.filter((a) => resources.includes(a.resource) && a.op !== 'noop' && a.op !== 'conflict').length;
+  const n = (resource: Action['resource'], op: Action['op']): number =>
+    actions.filter((a) => a.resource === resource && a.op === op).length;
+  const writes = (...resources: Action['resource'][]): number =>
+    actions.filter((a) => resources.includes(a.resource) && a.op !== 'noop' && a.op !== 'conflict').length;
   return {
     jobsAfter: actual.jobs.length - n('job', 'delete') + n('job', 'create'),
     servicesAfter: actual.services.length - n('service', 'delete') + n('service', 'create'),
@@ -107,12 +134,17 @@ export function manifestCounts(m: Manifest): QuotaCounts {
   const jobs = m.notebooks.reduce((k, nb) => k + nb.schedules.length, 0);
   const runJobs = m.notebooks.filter((nb) => nb.execution === 'job').length;
   return {
-    jobsAfter: jobs, servicesAfter: m.notebooks.length - runJobs, schedulerWrites: jobs, runWrites: 2 * m.notebooks.length,
+    jobsAfter: jobs,
+    servicesAfter: m.notebooks.length - runJobs,
+    schedulerWrites: jobs,
+    runWrites: 2 * m.notebooks.length,
     runJobsAfter: runJobs,
   };
 }
 
 /** `LEVEL quota: FOUND: RULE (URL)`, one line a finding. */
 export function renderQuotas(findings: readonly QuotaFinding[]): string {
-  return findings.map((f) => `${f.level.toUpperCase()} quota ${f.rule.id}: ${f.found}: ${f.rule.text} (${f.rule.url})\n`).join('');
+  return findings
+    .map((f) => `${f.level.toUpperCase()} quota ${f.rule.id}: ${f.found}: ${f.rule.text} (${f.rule.url})\n`)
+    .join('');
 }

@@ -35,16 +35,29 @@ export async function readActual(clients: DeployClients, m: Manifest): Promise<A
   const invokers = new Map<string, string[]>();
   // IAM policies have no list call: one read per existing service of the manifest, paced like deploy's writes.
   const errors: unknown[] = [];
-  await forEachBounded(services.filter((s) => wanted.has(s.name)), DEFAULT_PACING.concurrency, async (s) => {
-    try {
-      invokers.set(s.name, await withQuotaRetry(`read the IAM policy of ${s.name}`, () => getInvokers(clients.run, s.name)));
-    } catch (e) {
-      errors.push(e);
-    }
-  });
+  await forEachBounded(
+    services.filter((s) => wanted.has(s.name)),
+    DEFAULT_PACING.concurrency,
+    async (s) => {
+      try {
+        invokers.set(
+          s.name,
+          await withQuotaRetry(`read the IAM policy of ${s.name}`, () => getInvokers(clients.run, s.name)),
+        );
+      } catch (e) {
+        errors.push(e);
+      }
+    },
+  );
   if (errors.length > 0) throw errors[0];
   const out: ActualState = {
-    services, invokers, jobs, subscriptions, deadLetterTopicExists: deadLetter !== undefined, notebookObjects, ...runJobs,
+    services,
+    invokers,
+    jobs,
+    subscriptions,
+    deadLetterTopicExists: deadLetter !== undefined,
+    notebookObjects,
+    ...runJobs,
   };
   if (topic) out.topic = topic;
   return out;

@@ -23,12 +23,16 @@ export function summarize(actions: Action[]): Record<Action['op'], number> {
 export function renderPlan(actions: Action[]): string {
   const lines: string[] = [];
   for (const a of actions) {
-    lines.push(`${SIGN[a.op]} ${a.resource.padEnd(7)} ${a.name}${a.op === 'noop' ? ' (unchanged)' : a.op === 'conflict' ? ' (CONFLICT)' : ''}`);
+    lines.push(
+      `${SIGN[a.op]} ${a.resource.padEnd(7)} ${a.name}${a.op === 'noop' ? ' (unchanged)' : a.op === 'conflict' ? ' (CONFLICT)' : ''}`,
+    );
     for (const c of a.changes) lines.push(`      ${c}`);
     for (const n of a.notes ?? []) lines.push(`      note: ${n}`);
   }
   const s = summarize(actions);
-  lines.push(`plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged${s.conflict ? `, ${s.conflict} conflict(s)` : ''}`);
+  lines.push(
+    `plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged${s.conflict ? `, ${s.conflict} conflict(s)` : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -37,8 +41,11 @@ export function renderSchedules(m: Manifest, now: Date = new Date(), count = 3):
   const lines: string[] = [];
   for (const nb of m.notebooks) {
     for (const sc of nb.schedules) {
-      lines.push(`schedule ${sc.name} (${nb.file} on ${nb.service.name}): "${sc.cron}" in ${sc.timeZone}, concurrency ${sc.concurrency}`);
-      for (const t of nextFireTimes(sc.cron, sc.timeZone, count, now)) lines.push(`  next: ${formatInZone(t, sc.timeZone)}  = ${t.toISOString()}`);
+      lines.push(
+        `schedule ${sc.name} (${nb.file} on ${nb.service.name}): "${sc.cron}" in ${sc.timeZone}, concurrency ${sc.concurrency}`,
+      );
+      for (const t of nextFireTimes(sc.cron, sc.timeZone, count, now))
+        lines.push(`  next: ${formatInZone(t, sc.timeZone)}  = ${t.toISOString()}`);
     }
   }
   if (lines.length === 0) lines.push('no schedules');

@@ -25,8 +25,9 @@ export const STORAGE_RULES = {
   bucketNameReserved: {
     id: 'storage.bucket-name-reserved',
     url: STORAGE_BUCKET_NAMES,
-    text: 'a bucket name is not an IP address in dotted-decimal form, does not start with "goog" and does not'
-      + ' contain "google" or a close misspelling',
+    text:
+      'a bucket name is not an IP address in dotted-decimal form, does not start with "goog" and does not' +
+      ' contain "google" or a close misspelling',
   },
   objectNameLength: {
     id: 'storage.object-name-length',
@@ -36,7 +37,8 @@ export const STORAGE_RULES = {
   objectNameChars: {
     id: 'storage.object-name-chars',
     url: STORAGE_OBJECT_NAMES,
-    text: 'an object name contains no carriage return or line feed, is not "." or "..", and does not start'
-      + ' with ".well-known/acme-challenge/"',
+    text:
+      'an object name contains no carriage return or line feed, is not "." or "..", and does not start' +
+      ' with ".well-known/acme-challenge/"',
   },
 } as const satisfies Record<string, Rule>;

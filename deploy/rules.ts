@@ -27,8 +27,9 @@ export const RULES = {
   memoryPerCpu: {
     id: 'run.memory-per-cpu',
     url: RUN_CPU_DOC,
-    text: 'memory per CPU: up to 4 GiB with 1 CPU, up to 8 GiB with 2, 2 to 16 GiB with 4, 4 to 24 GiB '
-      + 'with 6, 4 to 32 GiB with 8',
+    text:
+      'memory per CPU: up to 4 GiB with 1 CPU, up to 8 GiB with 2, 2 to 16 GiB with 4, 4 to 24 GiB ' +
+      'with 6, 4 to 32 GiB with 8',
   },
   memoryBounds: {
     id: 'run.memory-bounds',
@@ -73,14 +74,16 @@ export const RULES = {
   annotations: {
     id: 'run.v2-annotations',
     url: 'https://cloud.google.com/run/docs/reference/rpc/google.cloud.run.v2#service',
-    text: 'the v2 API refuses annotations in the run.googleapis.com, cloud.googleapis.com, '
-      + 'serving.knative.dev and autoscaling.knative.dev namespaces',
+    text:
+      'the v2 API refuses annotations in the run.googleapis.com, cloud.googleapis.com, ' +
+      'serving.knative.dev and autoscaling.knative.dev namespaces',
   },
   notebookConcurrency: {
     id: 'nbtrigger.notebook-concurrency',
     url: 'https://cloud.google.com/run/docs/about-concurrency',
-    text: 'the notebook service needs concurrency of at least 2: a run holds the kernel WebSocket and '
-      + 'calls the REST API at the same time',
+    text:
+      'the notebook service needs concurrency of at least 2: a run holds the kernel WebSocket and ' +
+      'calls the REST API at the same time',
   },
   jobId: {
     id: 'scheduler.job-id',
@@ -110,8 +113,8 @@ export const RULES = {
   pubsubTarget: {
     id: 'scheduler.pubsub-target',
     url: `${SCHEDULER_RPC}#pubsubtarget`,
-    text: 'a Pub/Sub target names projects/PROJECT/topics/TOPIC and carries non-empty data or at least one'
-      + ' attribute',
+    text:
+      'a Pub/Sub target names projects/PROJECT/topics/TOPIC and carries non-empty data or at least one' + ' attribute',
   },
   deliveryAttempts: {
     id: 'pubsub.max-delivery-attempts',
@@ -142,14 +145,16 @@ export const RULES = {
   jobResources: {
     id: 'run-jobs.cpu-memory',
     url: 'https://cloud.google.com/run/docs/configuring/jobs/cpu',
-    text: 'job CPU and memory follow the service rules: CPU 0.08 to 1 in steps of 0.001 or 1, 2, 4, 6, 8; '
-      + 'memory per CPU as for services',
+    text:
+      'job CPU and memory follow the service rules: CPU 0.08 to 1 in steps of 0.001 or 1, 2, 4, 6, 8; ' +
+      'memory per CPU as for services',
   },
   jobOverridesRole: {
     id: 'run-jobs.overrides-role',
     url: 'https://cloud.google.com/run/docs/execute/jobs#override-job-configuration',
-    text: 'starting a job with overrides needs run.jobs.runWithOverrides on the job '
-      + '(roles/run.jobsExecutorWithOverrides, https://cloud.google.com/iam/docs/roles-permissions/run)',
+    text:
+      'starting a job with overrides needs run.jobs.runWithOverrides on the job ' +
+      '(roles/run.jobsExecutorWithOverrides, https://cloud.google.com/iam/docs/roles-permissions/run)',
   },
 } as const satisfies Record<string, Rule>;
 
@@ -185,7 +190,12 @@ function parseMemoryMiB(text: string): number | undefined {
   if (!m) return undefined;
   const n = Number(m[1]);
   const factor: Record<string, number> = {
-    Ki: 1 / 1024, Mi: 1, Gi: 1024, k: 1000 / 1048576, M: 1e6 / 1048576, G: 1e9 / 1048576,
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    k: 1000 / 1048576,
+    M: 1e6 / 1048576,
+    G: 1e9 / 1048576,
   };
   return n * factor[m[2]!]!;
 }
@@ -206,7 +216,11 @@ export interface RunResources {
 
 /** MiB of memory allowed per whole CPU: [min, max]. */
 const CPU_MEMORY: Record<number, [number, number]> = {
-  1: [128, 4096], 2: [128, 8192], 4: [2048, 16384], 6: [4096, 24576], 8: [4096, 32768],
+  1: [128, 4096],
+  2: [128, 8192],
+  4: [2048, 16384],
+  6: [4096, 24576],
+  8: [4096, 32768],
 };
 
 /** Every Cloud Run rule `r` breaks (field names as in the manifest's `service`). */
@@ -264,8 +278,12 @@ export function notebookServiceViolations(r: RunResources): Violation[] {
 }
 
 /** Annotation namespaces the Cloud Run v2 API refuses. */
-const RESERVED_NAMESPACES = ['run.googleapis.com', 'cloud.googleapis.com', 'serving.knative.dev',
-  'autoscaling.knative.dev'];
+const RESERVED_NAMESPACES = [
+  'run.googleapis.com',
+  'cloud.googleapis.com',
+  'serving.knative.dev',
+  'autoscaling.knative.dev',
+];
 
 /** Annotation keys the Cloud Run v2 API refuses. */
 export function reservedAnnotations(annotations: Record<string, string> | undefined): string[] {

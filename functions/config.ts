@@ -114,9 +114,16 @@ export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionCon
   const timeoutSec = positiveNumber(env.FUNCTION_TIMEOUT_SEC, 540);
   const store = (env.NBTRIGGER_STORE ?? 'local').trim().toLowerCase();
   const root = resolve(env.NBTRIGGER_RUNS_DIR ?? (env.K_SERVICE ? join(tmpdir(), 'nbtrigger-runs') : 'runs'));
-  const state: StateConfig = store === 'firestore'
-    ? { kind: 'firestore', runsCollection: env.NBTRIGGER_RUNS_COLLECTION, leasesCollection: env.NBTRIGGER_LEASES_COLLECTION }
-    : store === 'none' ? { kind: 'none' } : { kind: 'local', root };
+  const state: StateConfig =
+    store === 'firestore'
+      ? {
+          kind: 'firestore',
+          runsCollection: env.NBTRIGGER_RUNS_COLLECTION,
+          leasesCollection: env.NBTRIGGER_LEASES_COLLECTION,
+        }
+      : store === 'none'
+        ? { kind: 'none' }
+        : { kind: 'local', root };
   const output = env.NBTRIGGER_OUTPUT ?? (state.kind === 'local' ? join(root, DEFAULT_OUTPUT_SUFFIX) : undefined);
   return {
     token: env.JUPYTER_TOKEN,

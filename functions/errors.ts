@@ -77,7 +77,11 @@ export class NbtError extends Error {
   readonly retryable: boolean;
   readonly details: ErrorDetails;
 
-  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetails; cause?: unknown; retryable?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: ErrorDetails; cause?: unknown; retryable?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'NbtError';
     this.code = code;
@@ -92,8 +96,12 @@ export class NbtError extends Error {
 
 /** True when `e` is an nbtrigger error (by shape, so it survives module duplication). */
 export function isNbtError(e: unknown): e is NbtError {
-  return e instanceof Error && typeof (e as NbtError).code === 'string' && Object.hasOwn(ErrorCodes, (e as NbtError).code) &&
-    typeof (e as NbtError).retryable === 'boolean';
+  return (
+    e instanceof Error &&
+    typeof (e as NbtError).code === 'string' &&
+    Object.hasOwn(ErrorCodes, (e as NbtError).code) &&
+    typeof (e as NbtError).retryable === 'boolean'
+  );
 }
 
 /** Wraps anything thrown into an NbtError; unknown errors become INTERNAL. */

@@ -39,19 +39,30 @@ export function validateEvent(event: PubsubCloudEvent): PubsubMessage {
       throw bad('data', 'event data is not JSON (expected a Pub/Sub MessagePublishedData)');
     }
   }
-  if (typeof data !== 'object' || data === null) throw bad('data', 'event has no data (expected a Pub/Sub MessagePublishedData)');
+  if (typeof data !== 'object' || data === null)
+    throw bad('data', 'event has no data (expected a Pub/Sub MessagePublishedData)');
   const msg = (data as Record<string, unknown>).message;
   if (typeof msg !== 'object' || msg === null) throw bad('data.message', 'event data has no "message" object');
   const m = msg as Record<string, unknown>;
   const messageId = m.messageId ?? m.message_id;
-  if (typeof messageId !== 'string' || messageId === '') throw bad('data.message.messageId', 'message has no messageId');
+  if (typeof messageId !== 'string' || messageId === '')
+    throw bad('data.message.messageId', 'message has no messageId');
   const attributes = m.attributes ?? {};
-  if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes) ||
-    Object.values(attributes).some((v) => typeof v !== 'string')) {
+  if (
+    typeof attributes !== 'object' ||
+    attributes === null ||
+    Array.isArray(attributes) ||
+    Object.values(attributes).some((v) => typeof v !== 'string')
+  ) {
     throw bad('data.message.attributes', 'message attributes must be an object of strings');
   }
-  if (m.data !== undefined && typeof m.data !== 'string') throw bad('data.message.data', 'message data must be a base64 string');
-  const out: PubsubMessage = { data: (m.data as string | undefined) ?? '', messageId, attributes: attributes as Record<string, string> };
+  if (m.data !== undefined && typeof m.data !== 'string')
+    throw bad('data.message.data', 'message data must be a base64 string');
+  const out: PubsubMessage = {
+    data: (m.data as string | undefined) ?? '',
+    messageId,
+    attributes: attributes as Record<string, string>,
+  };
   const publishTime = m.publishTime ?? m.publish_time;
   if (typeof publishTime === 'string') out.publishTime = publishTime;
   const attempt = (data as Record<string, unknown>).deliveryAttempt ?? m.deliveryAttempt;
@@ -62,4 +73,3 @@ export function validateEvent(event: PubsubCloudEvent): PubsubMessage {
 function bad(field: string, message: string): NbtError {
   return new NbtError('BAD_MESSAGE', message, { details: { field } });
 }
-

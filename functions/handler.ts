@@ -77,13 +77,23 @@ function retryError(err: NbtError, secrets: string[]): NbtError {
 }
 
 /** A transient failure is retried only while the message is young and has few attempts. */
-function withinRetryWindow(m: PubsubMessage | undefined, cfg: { retryWindowSec: number; maxAttempts: number }, now: number, log: Logger): boolean {
+function withinRetryWindow(
+  m: PubsubMessage | undefined,
+  cfg: { retryWindowSec: number; maxAttempts: number },
+  now: number,
+  log: Logger,
+): boolean {
   if (!m) return true;
   const published = m.publishTime ? Date.parse(m.publishTime) : NaN;
   const ageSec = Number.isNaN(published) ? 0 : (now - published) / 1000;
   if (ageSec > cfg.retryWindowSec || (m.deliveryAttempt ?? 0) >= cfg.maxAttempts) {
-    log.log('WARNING', 'transient failure outside the retry window: acknowledging, not retrying',
-      { messageId: m.messageId, ageSec: Math.round(ageSec), deliveryAttempt: m.deliveryAttempt, windowSec: cfg.retryWindowSec, maxAttempts: cfg.maxAttempts });
+    log.log('WARNING', 'transient failure outside the retry window: acknowledging, not retrying', {
+      messageId: m.messageId,
+      ageSec: Math.round(ageSec),
+      deliveryAttempt: m.deliveryAttempt,
+      windowSec: cfg.retryWindowSec,
+      maxAttempts: cfg.maxAttempts,
+    });
     return false;
   }
   return true;
@@ -97,7 +107,12 @@ function finalLog(log: Logger, record: RunRecord, retry: boolean): void {
     return;
   }
   const ok = record.status === 'succeeded' || record.status === 'skipped';
-  const severity = record.status === 'succeeded' ? 'INFO' : record.status === 'skipped' ? 'NOTICE' : retry ? 'WARNING' : 'ERROR';
+  const severity =
+    record.status === 'succeeded' ? 'INFO' : record.status === 'skipped' ? 'NOTICE' : retry ? 'WARNING' : 'ERROR';
   const tail = ok ? (record.skip ? `: ${record.skip.detail}` : '') : `: ${record.error?.message ?? ''}`;
-  log.log(severity, `run ${record.status}: ${what}${tail}${retry ? ' (will retry)' : ''}`, { record, ack: !retry, ...(record.skip?.reason === 'duplicate' ? { duplicate: true } : {}) });
+  log.log(severity, `run ${record.status}: ${what}${tail}${retry ? ' (will retry)' : ''}`, {
+    record,
+    ack: !retry,
+    ...(record.skip?.reason === 'duplicate' ? { duplicate: true } : {}),
+  });
 }

@@ -63,21 +63,38 @@ const SCHEDULE_ATTR = 'nbtrigger-schedule';
 const CONCURRENCY_ATTR = 'nbtrigger-concurrency';
 
 /** Handles one message. */
-export async function processMessage(message: PubsubMessage, env: HandlerEnv, cfg: FunctionConfig, deps: ProcessDeps): Promise<Processed> {
+export async function processMessage(
+  message: PubsubMessage,
+  env: HandlerEnv,
+  cfg: FunctionConfig,
+  deps: ProcessDeps,
+): Promise<Processed> {
   const started = deps.now();
   const text = decodeData(message.data);
   // Job mode: a message naming `job` runs as a Cloud Run Job execution, not here (functions/jobs/).
   if (jobField(text) !== undefined && deps.job === undefined) {
     const { dispatchJob } = await import('./jobs/dispatch.js');
     // The local stack runs `nbtrigger job` as a child process; a deployment calls Cloud Run's RunJob.
-    const launcher = deps.launcher ?? (env.NBTRIGGER_LOCAL_JOB_BIN
-      ? (await import('./jobs/local-launcher.js')).localLauncher(env.NBTRIGGER_LOCAL_JOB_BIN, deps.log)
-      : (await import('./jobs/cloud-run-launcher.js')).cloudRunLauncher(env));
-    return dispatchJob(text, message, env, cfg, { launcher, log: deps.log, now: deps.now, resolve: deps.resolve }, overlapOf(message.attributes));
+    const launcher =
+      deps.launcher ??
+      (env.NBTRIGGER_LOCAL_JOB_BIN
+        ? (await import('./jobs/local-launcher.js')).localLauncher(env.NBTRIGGER_LOCAL_JOB_BIN, deps.log)
+        : (await import('./jobs/cloud-run-launcher.js')).cloudRunLauncher(env));
+    return dispatchJob(
+      text,
+      message,
+      env,
+      cfg,
+      { launcher, log: deps.log, now: deps.now, resolve: deps.resolve },
+      overlapOf(message.attributes),
+    );
   }
   const request = parseMessage(text, env);
   const token = cfg.token;
-  if (token === undefined) throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', { details: { field: 'JUPYTER_TOKEN' } });
+  if (token === undefined)
+    throw new NbtError('CONFIG', 'JUPYTER_TOKEN is not set on the function (set it from a secret)', {
+      details: { field: 'JUPYTER_TOKEN' },
+    });
   // SSRF guard: the server must be allowed by its canonical name; every connection of the run and
   // of its outputs goes through one connector that re-checks each resolved address and the peer.
   const guard = guardFromEnv(env, { resolve: deps.resolve, ca: deps.ca });
@@ -85,8 +102,11 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   const connector = guard.connectorFor(request.server);
   // A notebook read from elsewhere must be in ALLOWED_SOURCES, refused before any request.
   const notebookSource = request.source
-    ? await messageSource(request.source, sourceAllowlist(env, cfg.output), { resolve: deps.resolve, ca: deps.ca,
-      ...(deps.gcsApiEndpoint ? { gcsApiEndpoint: deps.gcsApiEndpoint } : {}) })
+    ? await messageSource(request.source, sourceAllowlist(env, cfg.output), {
+        resolve: deps.resolve,
+        ca: deps.ca,
+        ...(deps.gcsApiEndpoint ? { gcsApiEndpoint: deps.gcsApiEndpoint } : {}),
+      })
     : undefined;
   const overlap = overlapOf(message.attributes);
   const own = request.output === undefined ? undefined : withSourceDir(request.output, request);
@@ -94,47 +114,100 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
   // write then fails as an output error in the record, never the run.
   const output = own ?? (cfg.output === undefined ? undefined : configuredOutput(cfg.output, request));
   // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
-  const confined = own === undefined ? undefined : checkOutput(own, request, outputAllowlist(env, cfg.output), sourceAllowlist(env, cfg.output), cfg.runsDir);
+  const confined =
+    own === undefined
+      ? undefined
+      : checkOutput(own, request, outputAllowlist(env, cfg.output), sourceAllowlist(env, cfg.output), cfg.runsDir);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
   const claim = stores ? await storeCall(() => stores.leases.claim(key, cfg.leaseTtlMs)) : undefined;
   const stamp = (r: RunRecord): RunRecord => (deps.job ? Object.assign(r, deps.job) : r);
   if (claim?.state === 'done') {
-    return { record: stamp(skippedRecord('duplicate', `${key} already ran${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`, base, started, deps.now())) };
+    return {
+      record: stamp(
+        skippedRecord(
+          'duplicate',
+          `${key} already ran${claim.recordRef ? ` (record ${claim.recordRef})` : ''}`,
+          base,
+          started,
+          deps.now(),
+        ),
+      ),
+    };
   }
   if (claim?.state === 'running') {
-    throw new NbtError('IN_PROGRESS', `${key} is being run by ${claim.holder} until ${claim.expiresAt}: will retry, not run twice`);
+    throw new NbtError(
+      'IN_PROGRESS',
+      `${key} is being run by ${claim.holder} until ${claim.expiresAt}: will retry, not run twice`,
+    );
   }
   let completed = false;
   let lock: LockResult | undefined;
   // The leases outlive a run of any length: renewed every third of their TTL until the run is recorded.
-  const renewal = stores && claim?.state === 'claimed' ? setInterval(() => {
-    void stores.leases.renew(key, cfg.leaseTtlMs, claim.token).catch(() => false);
-    if (lock?.state === 'acquired') void lock.renew(cfg.leaseTtlMs).catch(() => false);
-  }, Math.max(1000, Math.floor(cfg.leaseTtlMs / 3))) : undefined;
+  const renewal =
+    stores && claim?.state === 'claimed'
+      ? setInterval(
+          () => {
+            void stores.leases.renew(key, cfg.leaseTtlMs, claim.token).catch(() => false);
+            if (lock?.state === 'acquired') void lock.renew(cfg.leaseTtlMs).catch(() => false);
+          },
+          Math.max(1000, Math.floor(cfg.leaseTtlMs / 3)),
+        )
+      : undefined;
   renewal?.unref();
   try {
     if (stores && overlap && overlap.concurrency !== 'allow') {
-      lock = await storeCall(() => stores.leases.lock(overlap.schedule, { mode: overlap.concurrency, ttlMs: cfg.leaseTtlMs, waitMs: cfg.runTimeoutMs / 2 }));
+      lock = await storeCall(() =>
+        stores.leases.lock(overlap.schedule, {
+          mode: overlap.concurrency,
+          ttlMs: cfg.leaseTtlMs,
+          waitMs: cfg.runTimeoutMs / 2,
+        }),
+      );
       if (lock.state === 'skipped') {
         await storeCall(() => stores.leases.complete(key, null));
         completed = true;
-        const record = stamp(skippedRecord('overlap', `schedule ${overlap.schedule} is still running (${lock.holder}): firing skipped`, base, started, deps.now()));
-        const stored = await finishRun({ outcome: { record }, request, runId: newRunId(), token, messageId: message.messageId, schedule: overlap.schedule, store: stores.runs });
+        const record = stamp(
+          skippedRecord(
+            'overlap',
+            `schedule ${overlap.schedule} is still running (${lock.holder}): firing skipped`,
+            base,
+            started,
+            deps.now(),
+          ),
+        );
+        const stored = await finishRun({
+          outcome: { record },
+          request,
+          runId: newRunId(),
+          token,
+          messageId: message.messageId,
+          schedule: overlap.schedule,
+          store: stores.runs,
+        });
         return { record: stored };
       }
       if (lock.state === 'timed_out') {
-        throw new NbtError('IN_PROGRESS', `schedule ${overlap.schedule} still running after ${Math.round(lock.waitedMs / 1000)} s of waiting (queue): will retry`);
+        throw new NbtError(
+          'IN_PROGRESS',
+          `schedule ${overlap.schedule} still running after ${Math.round(lock.waitedMs / 1000)} s of waiting (queue): will retry`,
+        );
       }
     }
     // A private Cloud Run service wants a Google ID token beside Jupyter's own token.
     const extraHeaders = await idTokens(env).headersFor(request.server);
     const waited = deps.now() - started;
     const outcome = await deps.run({
-      request, token, extraHeaders, connector, log: deps.log.child({ messageId: message.messageId }),
+      request,
+      token,
+      extraHeaders,
+      connector,
+      log: deps.log.child({ messageId: message.messageId }),
       limits: { ...cfg.bounds, runTimeoutMs: Math.max(1000, cfg.runTimeoutMs - waited) },
-      deferCleanup: true, warmKernel: cfg.warmKernel, ...(notebookSource ? { notebookSource } : {}),
+      deferCleanup: true,
+      warmKernel: cfg.warmKernel,
+      ...(notebookSource ? { notebookSource } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     stamp(outcome.record);
@@ -142,8 +215,17 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     let stored: StoredRun;
     try {
       stored = await finishRun({
-        outcome, request, runId: newRunId(), token, messageId: message.messageId, output, html: cfg.html,
-        store: stores?.runs, notify: cfg.notify, connector, resolve: deps.resolve,
+        outcome,
+        request,
+        runId: newRunId(),
+        token,
+        messageId: message.messageId,
+        output,
+        html: cfg.html,
+        store: stores?.runs,
+        notify: cfg.notify,
+        connector,
+        resolve: deps.resolve,
         ...(overlap ? { schedule: overlap.schedule } : {}),
         ...(confined ? { sinkDeps: confined } : {}),
       });
@@ -152,7 +234,9 @@ export async function processMessage(message: PubsubMessage, env: HandlerEnv, cf
     }
     // A transient failure gives the key back so the redelivery may run; anything else is final.
     if (stores && !outcome.error?.retryable) {
-      await stores.leases.complete(key, stored.runId).catch((e: unknown) => deps.log.log('WARNING', 'dedupe lease not completed', { key, error: String(e) }));
+      await stores.leases
+        .complete(key, stored.runId)
+        .catch((e: unknown) => deps.log.log('WARNING', 'dedupe lease not completed', { key, error: String(e) }));
       completed = true;
     }
     return { record: stored, ...(outcome.error ? { error: outcome.error } : {}) };
@@ -176,7 +260,11 @@ function overlapOf(attributes: Record<string, string>): { schedule: string; conc
   if (!schedule) return undefined;
   const c = attributes[CONCURRENCY_ATTR] ?? 'skip';
   if (c !== 'skip' && c !== 'queue' && c !== 'allow') {
-    throw new NbtError('BAD_MESSAGE', `attribute ${CONCURRENCY_ATTR} must be skip, queue or allow, got "${c.slice(0, 40)}"`, { details: { field: `attributes.${CONCURRENCY_ATTR}` } });
+    throw new NbtError(
+      'BAD_MESSAGE',
+      `attribute ${CONCURRENCY_ATTR} must be skip, queue or allow, got "${c.slice(0, 40)}"`,
+      { details: { field: `attributes.${CONCURRENCY_ATTR}` } },
+    );
   }
   return { schedule, concurrency: c };
 }
@@ -186,10 +274,15 @@ function overlapOf(attributes: Record<string, string>): { schedule: string; conc
  * (a bad or refused one is a bad message, acknowledged). Returns the sink settings that keep a
  * local output inside the runs folder.
  */
-function checkOutput(template: string, request: RunRequest, patterns: OutputPattern[], sources: SourcePattern[],
-  runsDir: string):
-  { baseDir: string; confineTo: string } {
-  const why = messageOutputRefusal(template, request.notebook, request.server, patterns) ??
+function checkOutput(
+  template: string,
+  request: RunRequest,
+  patterns: OutputPattern[],
+  sources: SourcePattern[],
+  runsDir: string,
+): { baseDir: string; confineTo: string } {
+  const why =
+    messageOutputRefusal(template, request.notebook, request.server, patterns) ??
     outputOverSourcesRefusal(template, request.notebook, sources);
   if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
   return { baseDir: runsDir, confineTo: runsDir };
@@ -205,8 +298,12 @@ function withSourceDir(template: string, request: RunRequest): string {
   }
   // Nothing is written to the server's files for a notebook read elsewhere (or on a kernel-only server).
   if ((request.source || request.kernelOnly) && out.trim().startsWith('server:')) {
-    throw new NbtError('BAD_MESSAGE', 'output: a server: output needs the notebook to be the server\'s own file ' +
-      '(this one is read from elsewhere, or the server is kernel-only): use gs:// or a path', { details: { field: 'output' } });
+    throw new NbtError(
+      'BAD_MESSAGE',
+      "output: a server: output needs the notebook to be the server's own file " +
+        '(this one is read from elsewhere, or the server is kernel-only): use gs:// or a path',
+      { details: { field: 'output' } },
+    );
   }
   return out;
 }
@@ -228,4 +325,3 @@ async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
     throw new NbtError('STORE_UNAVAILABLE', `state store failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
 }
-

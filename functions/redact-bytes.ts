@@ -67,7 +67,10 @@ function* replaceStream(pieces: Iterable<Uint8Array>, form: Uint8Array): Generat
 }
 
 /** The pieces as UTF-8 bytes with every form of every secret replaced by `[REDACTED]`, in `redact`'s order. */
-export function* redactBytes(pieces: Iterable<string | Uint8Array>, secrets: readonly string[]): Generator<Uint8Array, void, undefined> {
+export function* redactBytes(
+  pieces: Iterable<string | Uint8Array>,
+  secrets: readonly string[],
+): Generator<Uint8Array, void, undefined> {
   let out: Iterable<Uint8Array> = (function* asBytes() {
     for (const p of pieces) yield pieceBytes(p);
   })();

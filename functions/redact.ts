@@ -75,8 +75,11 @@ function percent(s: string, keep: RegExp, plus: boolean): string | undefined {
  */
 function urlForms(s: string): string[] {
   return [
-    percent(s, /[A-Za-z0-9\-_.!~*'()]/, false), percent(s, /[A-Za-z0-9\-_.!~*'()]/, true),
-    percent(s, /[A-Za-z0-9*\-._]/, true), percent(s, /[A-Za-z0-9_.\-~/]/, false), percent(s, /[A-Za-z0-9_.\-~]/, true),
+    percent(s, /[A-Za-z0-9\-_.!~*'()]/, false),
+    percent(s, /[A-Za-z0-9\-_.!~*'()]/, true),
+    percent(s, /[A-Za-z0-9*\-._]/, true),
+    percent(s, /[A-Za-z0-9_.\-~/]/, false),
+    percent(s, /[A-Za-z0-9_.\-~]/, true),
   ].filter((f): f is string => f !== undefined);
 }
 
@@ -167,7 +170,10 @@ export function redactTrailingFragment(text: string, secrets: readonly string[])
   let best = 0;
   for (const f of redactionForms(secrets)) {
     for (let k = Math.min(f.length - 1, text.length); k >= MIN_FRAGMENT && k > best; k--) {
-      if (text.endsWith(f.slice(0, k))) { best = k; break; }
+      if (text.endsWith(f.slice(0, k))) {
+        best = k;
+        break;
+      }
     }
   }
   return best === 0 ? text : `${text.slice(0, text.length - best)}${REDACTED}`;
@@ -196,7 +202,10 @@ export function redactLeadingFragment(text: string, secrets: readonly string[]):
   let best = 0;
   for (const f of redactionForms(secrets)) {
     for (let k = Math.min(f.length - 1, text.length); k >= MIN_FRAGMENT && k > best; k--) {
-      if (text.startsWith(f.slice(f.length - k))) { best = k; break; }
+      if (text.startsWith(f.slice(f.length - k))) {
+        best = k;
+        break;
+      }
     }
   }
   return best === 0 ? text : `${REDACTED}${text.slice(best)}`;
@@ -237,6 +246,8 @@ export function tailRedacted(text: string, max: number, secrets: readonly string
  * without its scheme (`token T` → `T`).
  */
 export function headerSecrets(headers: Readonly<Record<string, string>>): string[] {
-  return Object.entries(headers).filter(([k]) => /authorization|token|cookie/i.test(k))
-    .flatMap(([, v]) => [v, v.replace(/^\S+\s+/, '')]).filter((v) => v.length > 0);
+  return Object.entries(headers)
+    .filter(([k]) => /authorization|token|cookie/i.test(k))
+    .flatMap(([, v]) => [v, v.replace(/^\S+\s+/, '')])
+    .filter((v) => v.length > 0);
 }

@@ -25,7 +25,10 @@ export type ParsedArgs<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<
 
 /** Parses `config.args`; on an error or `--help`, writes what the user needs and returns the exit code instead. */
 export function parseCommandArgs<T extends ParseArgsConfig>(
-  command: string, usage: string, config: T, io: Pick<CommandIo, 'stdout' | 'stderr'>,
+  command: string,
+  usage: string,
+  config: T,
+  io: Pick<CommandIo, 'stdout' | 'stderr'>,
 ): ParsedArgs<T> | number {
   let parsed: ParsedArgs<T>;
   try {

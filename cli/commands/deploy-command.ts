@@ -54,14 +54,26 @@ interface Io extends CommandIo {
 
 /** Runs one of the verbs; resolves to the exit code. */
 export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = processIo()): Promise<number> {
-  const parsed = parseCommandArgs(verb, DEPLOY_USAGE, {
-    args: argv, allowPositionals: false, strict: true,
-    options: {
-      file: { type: 'string', short: 'f' }, check: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
-      'built-image': { type: 'string' }, 'write-allowed-servers': { type: 'string' }, 'iam-wait': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+  const parsed = parseCommandArgs(
+    verb,
+    DEPLOY_USAGE,
+    {
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        file: { type: 'string', short: 'f' },
+        check: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        'built-image': { type: 'string' },
+        'write-allowed-servers': { type: 'string' },
+        'iam-wait': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  }, io);
+    io,
+  );
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values;
   let clients: DeployClients | undefined;
@@ -86,20 +98,28 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
     const manifest = await loadManifest(v.file);
     if (v.check) {
       const files = manifest.included.length > 0 ? `, ${manifest.included.length} included file(s)` : '';
-      io.stdout.write(`${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s)${files})\n`);
+      io.stdout.write(
+        `${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s)${files})\n`,
+      );
       const quotas = quotaFindings(manifestCounts(manifest));
       io.stdout.write(renderQuotas(quotas));
       return quotas.some((q) => q.level === 'error') ? 2 : 0;
     }
     // Loaded only past --check: the Google client libraries take longer to load than the check takes.
-    const { allowedServers, applyDestroy, deploy, partialFailure, planDestroyFor, planFor } = await import('../../deploy/apply.js');
+    const { allowedServers, applyDestroy, deploy, partialFailure, planDestroyFor, planFor } = await import(
+      '../../deploy/apply.js'
+    );
     const { chainErrors, renderChains } = await import('../../deploy/chain.js');
     const { renderPlan, renderSchedules, summarize } = await import('../../deploy/render.js');
     if (!io.clients) await checkCredentials(io.env);
-    clients = io.clients ?? (await import('../../deploy/clients/index.js')).createDeployClients(manifest.project, io.env);
+    clients =
+      io.clients ?? (await import('../../deploy/clients/index.js')).createDeployClients(manifest.project, io.env);
     const json = v.json === true;
     const out = (actions: import('../../deploy/plan.js').Action[]): void => {
-      if (json) io.stdout.write(`${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`);
+      if (json)
+        io.stdout.write(
+          `${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`,
+        );
       else io.stdout.write(renderPlan(actions));
     };
     const dry = verb === 'plan' || v['dry-run'] === true;
@@ -110,9 +130,22 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
     }
     if (dry) {
       const { actions, chains, quotas } = await planFor(clients, manifest, opts);
-      if (json) io.stdout.write(`${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains, quotas })}\n`);
-      else io.stdout.write(renderPlan(actions) + renderChains(chains) + renderQuotas(quotas) + renderSchedules(manifest, io.now ?? new Date()));
-      return summarize(actions).conflict > 0 || chainErrors(chains).length > 0 || quotas.some((q) => q.level === 'error') ? 2 : 0;
+      if (json)
+        io.stdout.write(
+          `${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains, quotas })}\n`,
+        );
+      else
+        io.stdout.write(
+          renderPlan(actions) +
+            renderChains(chains) +
+            renderQuotas(quotas) +
+            renderSchedules(manifest, io.now ?? new Date()),
+        );
+      return summarize(actions).conflict > 0 ||
+        chainErrors(chains).length > 0 ||
+        quotas.some((q) => q.level === 'error')
+        ? 2
+        : 0;
     }
     const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
     // On a terminal one line counts the changes (a deploy of 1,000 notebooks makes thousands);
@@ -121,7 +154,9 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
       if (!tty) io.stderr.write(`${l}\n`);
       else if (!/^(create|update|delete) /.test(l)) io.stderr.write(`\r\x1b[2K${l}\n`);
     };
-    if (tty) opts.progress = (finished, total, failed) => io.stderr.write(`\r\x1b[2Kdeploy: ${finished}/${total} changes${failed > 0 ? `, ${failed} failed` : ''}`);
+    if (tty)
+      opts.progress = (finished, total, failed) =>
+        io.stderr.write(`\r\x1b[2Kdeploy: ${finished}/${total} changes${failed > 0 ? `, ${failed} failed` : ''}`);
     const done = await deploy(clients, manifest, line, opts);
     if (tty) io.stderr.write('\r\x1b[2K');
     out(done.actions);

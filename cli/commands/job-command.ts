@@ -24,7 +24,12 @@ import { NbtError, toNbtError } from '../../functions/errors.js';
 import { CONCURRENCY_ENV, REQUEST_ENV, SCHEDULE_ENV } from '../../functions/jobs/job-message.js';
 import { createLogger, redactJson } from '../../functions/log.js';
 import { processMessage } from '../../functions/process.js';
-import { JsonNumber, parseExactJson, stringifyExactJson, type ParamValue } from '../../functions/notebook/translators/values.js';
+import {
+  JsonNumber,
+  parseExactJson,
+  stringifyExactJson,
+  type ParamValue,
+} from '../../functions/notebook/translators/values.js';
 import { parseMessage } from '../../functions/request/grammar.js';
 import { rejectedRecord, type RunRecord } from '../../functions/run/record.js';
 import { runNotebook } from '../../functions/run/runner.js';

@@ -48,34 +48,61 @@ options:
 
 /** Runs the command; resolves to the exit code. */
 export async function localCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs('local', LOCAL_USAGE, {
-    args: argv, allowPositionals: true,
-    options: {
-      json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      file: { type: 'string', short: 'f' }, fire: { type: 'string' }, now: { type: 'string' }, root: { type: 'string' },
-      runs: { type: 'string' }, 'pubsub-port': { type: 'string' },
+  const parsed = parseCommandArgs(
+    'local',
+    LOCAL_USAGE,
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        file: { type: 'string', short: 'f' },
+        fire: { type: 'string' },
+        now: { type: 'string' },
+        root: { type: 'string' },
+        runs: { type: 'string' },
+        'pubsub-port': { type: 'string' },
+      },
     },
-  }, processIo());
+    processIo(),
+  );
   if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
   const manifestOnly = (['fire', 'now', 'root', 'runs', 'pubsub-port'] as const).filter((k) => v[k] !== undefined);
   if (v.file !== undefined || manifestOnly.length > 0) {
     if (v.file === undefined || positionals.length > 0) {
-      process.stderr.write(`nbtrigger local: ${v.file === undefined ? `--${manifestOnly[0]} needs -f MANIFEST` : 'give either NOTEBOOK or -f MANIFEST, not both'}\n\n${LOCAL_USAGE}`);
+      process.stderr.write(
+        `nbtrigger local: ${v.file === undefined ? `--${manifestOnly[0]} needs -f MANIFEST` : 'give either NOTEBOOK or -f MANIFEST, not both'}\n\n${LOCAL_USAGE}`,
+      );
       return 2;
     }
     const { localManifest } = await import('./local-manifest.js');
     return localManifest({
-      file: v.file, fire: v.fire, now: v.now, root: v.root, runs: v.runs, pubsubPort: v['pubsub-port'], json: v.json === true, verbose: v.verbose === true,
+      file: v.file,
+      fire: v.fire,
+      now: v.now,
+      root: v.root,
+      runs: v.runs,
+      pubsubPort: v['pubsub-port'],
+      json: v.json === true,
+      verbose: v.verbose === true,
     });
   }
-  const say = (s: string): void => { if (!v.json) process.stderr.write(`local: ${s}\n`); };
+  const say = (s: string): void => {
+    if (!v.json) process.stderr.write(`local: ${s}\n`);
+  };
   const started = Date.now();
   let jupyter: LocalJupyter | undefined;
   let fn: FunctionServer | undefined;
   let record: RunRecord;
-  const stopAll = async (): Promise<void> => { await Promise.all([fn?.stop(), jupyter?.stop()]); };
-  const onSignal = (): void => { void stopAll().finally(() => process.exit(130)); };
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([fn?.stop(), jupyter?.stop()]);
+  };
+  const onSignal = (): void => {
+    void stopAll().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   try {
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
@@ -85,10 +112,18 @@ export async function localCommand(argv: string[]): Promise<number> {
     // Port and token are chosen up front so the server and the function start side by side.
     const port = await freePort();
     const token = randomBytes(24).toString('hex');
-    const echo = v.verbose ? (l: string): void => { process.stderr.write(`${l}\n`); } : undefined;
+    const echo = v.verbose
+      ? (l: string): void => {
+          process.stderr.write(`${l}\n`);
+        }
+      : undefined;
     const [j, f] = await Promise.allSettled([
       startLocalJupyter({ rootDir: dirname(file), port, token }),
-      startFunctionServer({ env: { ...process.env, JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${port}` }, echo, maxLines: 1000 }),
+      startFunctionServer({
+        env: { ...process.env, JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${port}` },
+        echo,
+        maxLines: 1000,
+      }),
     ]);
     if (j.status === 'fulfilled') jupyter = j.value;
     if (f.status === 'fulfilled') fn = f.value;
@@ -98,7 +133,9 @@ export async function localCommand(argv: string[]): Promise<number> {
     say(`function runNotebook on ${fn!.url}/ (functions-framework, signature cloudevent)`);
     const message = `/${basename(file)}${v.verbose ? ' --verbose' : ''}`;
     const delivery = await deliver(`${fn!.url}/`, message);
-    say(`published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${delivery.status === 204 ? 'acked' : 'retry'})`);
+    say(
+      `published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${delivery.status === 204 ? 'acked' : 'retry'})`,
+    );
     // The function logged the record before it answered: this bounds only reading its stdout pipe (a hang bound).
     record = await fn!.waitForRecord(delivery.messageId, 60_000);
   } catch (e) {

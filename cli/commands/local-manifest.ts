@@ -34,16 +34,28 @@ export interface ManifestModeOptions {
 
 /** Runs the manifest mode; resolves to the exit code. */
 export async function localManifest(o: ManifestModeOptions): Promise<number> {
-  const out = (event: Record<string, unknown>): void => { if (o.json) process.stdout.write(`${JSON.stringify(event)}\n`); };
-  const say = (s: string): void => { if (!o.json) process.stderr.write(`local: ${s}\n`); };
-  const echo = o.verbose ? (l: string): void => { process.stderr.write(`${l}\n`); } : undefined;
+  const out = (event: Record<string, unknown>): void => {
+    if (o.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+  };
+  const say = (s: string): void => {
+    if (!o.json) process.stderr.write(`local: ${s}\n`);
+  };
+  const echo = o.verbose
+    ? (l: string): void => {
+        process.stderr.write(`${l}\n`);
+      }
+    : undefined;
   let stack: LocalStack | undefined;
   const started = Date.now();
   let stopping: Promise<void> | undefined;
   const stopAll = (): Promise<void> => (stopping ??= stack?.stop() ?? Promise.resolve());
   let wake: (() => void) | undefined;
-  const stopped = new Promise<void>((r) => { wake = r; });
-  const onSignal = (): void => { wake?.(); };
+  const stopped = new Promise<void>((r) => {
+    wake = r;
+  });
+  const onSignal = (): void => {
+    wake?.();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -52,17 +64,29 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
     const runsDir = resolve(o.runs ?? join(root, 'runs'));
     await checkNotebooks(m, root);
     const clockStart = o.now === undefined ? undefined : new Date(o.now);
-    if (clockStart && Number.isNaN(clockStart.getTime())) throw new NbtError('USAGE', `--now takes an ISO time such as 2024-01-01T06:59:58Z, got "${o.now}"`);
+    if (clockStart && Number.isNaN(clockStart.getTime()))
+      throw new NbtError('USAGE', `--now takes an ISO time such as 2024-01-01T06:59:58Z, got "${o.now}"`);
     const pubsubPort = o.pubsubPort === undefined ? undefined : Number(o.pubsubPort);
-    if (pubsubPort !== undefined && !(Number.isInteger(pubsubPort) && pubsubPort > 0 && pubsubPort < 65536)) throw new NbtError('USAGE', `--pubsub-port takes a port number, got "${o.pubsubPort}"`);
+    if (pubsubPort !== undefined && !(Number.isInteger(pubsubPort) && pubsubPort > 0 && pubsubPort < 65536))
+      throw new NbtError('USAGE', `--pubsub-port takes a port number, got "${o.pubsubPort}"`);
 
     if (o.fire !== undefined) {
-      const nb = m.notebooks.find((n) => n.schedules.some((s) => s.name === o.fire || `${m.name}_${s.name}` === o.fire));
+      const nb = m.notebooks.find((n) =>
+        n.schedules.some((s) => s.name === o.fire || `${m.name}_${s.name}` === o.fire),
+      );
       if (!nb) {
         const known = m.notebooks.flatMap((n) => n.schedules.map((sc) => sc.name));
         throw new NbtError('USAGE', `no schedule "${o.fire}" in the manifest (known: ${known.join(', ') || 'none'})`);
       }
-      stack = await startLocalStack({ manifest: m, rootDir: root, runsDir, services: [nb!.service.name], pubsub: false, echo, say });
+      stack = await startLocalStack({
+        manifest: m,
+        rootDir: root,
+        runsDir,
+        services: [nb!.service.name],
+        pubsub: false,
+        echo,
+        say,
+      });
       const job = findJob(stack.jobs, o.fire);
       say(`firing ${job.schedule} (${job.jobId}): ${job.text}`);
       const run = await Promise.race([stack.fire(job), stopped.then(() => undefined)]);
@@ -71,7 +95,14 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
         return 130;
       }
       say(`run ${run.record.status}${run.path ? `: record ${run.path}` : ''}`);
-      out({ event: 'run', schedule: job.schedule, messageId: run.messageId, status: run.record.status, path: run.path ?? null, record: run.record });
+      out({
+        event: 'run',
+        schedule: job.schedule,
+        messageId: run.messageId,
+        status: run.record.status,
+        path: run.path ?? null,
+        record: run.record,
+      });
       if (!o.json) printRecord(run.record);
       return exitCode(run.record);
     }
@@ -80,19 +111,34 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
     const now = clockStart ? offsetClock(clockStart) : Date.now;
     const cron = stack.startClock(now, (job, run) => {
       say(`${job.schedule}: run ${run.record.status}${run.path ? ` → ${run.path}` : ''}`);
-      out({ event: 'run', schedule: job.schedule, messageId: run.messageId, status: run.record.status, path: run.path ?? null });
+      out({
+        event: 'run',
+        schedule: job.schedule,
+        messageId: run.messageId,
+        status: run.record.status,
+        path: run.path ?? null,
+      });
     });
     const next = cron.next();
     for (const job of stack.jobs) {
       const at = next.get(job);
-      say(`schedule ${job.schedule} (${job.cron}, ${job.timeZone}): next ${at ? formatInZone(at, job.timeZone) : 'never'}`);
+      say(
+        `schedule ${job.schedule} (${job.cron}, ${job.timeZone}): next ${at ? formatInZone(at, job.timeZone) : 'never'}`,
+      );
     }
     if (clockStart) say(`clock starts at ${clockStart.toISOString()} (--now)`);
     say(`runs are recorded under ${runsDir}; Ctrl-C stops everything`);
     out({
-      event: 'ready', pid: process.pid, runsDir, pubsub: stack.pubsub?.host ?? null, topic: m.topic, project: m.project,
+      event: 'ready',
+      pid: process.pid,
+      runsDir,
+      pubsub: stack.pubsub?.host ?? null,
+      topic: m.topic,
+      project: m.project,
       function: { url: stack.fn.url, pid: stack.fn.child.pid },
-      services: Object.fromEntries([...stack.servers].map(([name, s]) => [name, { url: `http://127.0.0.1:${s.address.port}`, pid: s.child.pid }])),
+      services: Object.fromEntries(
+        [...stack.servers].map(([name, s]) => [name, { url: `http://127.0.0.1:${s.address.port}`, pid: s.child.pid }]),
+      ),
       schedules: Object.fromEntries(stack.jobs.map((j) => [j.schedule, next.get(j)?.toISOString() ?? null])),
     });
     await stopped;
@@ -126,7 +172,10 @@ function localSources(m: Manifest, root: string): Manifest {
     if (nb.source === undefined) return nb;
     const file = relative(root, resolve(nb.source.file)).split(sep).join('/');
     if (file.startsWith('../') || isAbsolute(file)) {
-      throw new NbtError('CONFIG', `${m.file}: notebook ${nb.source.file} (${nb.name}) is not under ${root} (pass --root)`);
+      throw new NbtError(
+        'CONFIG',
+        `${m.file}: notebook ${nb.source.file} (${nb.name}) is not under ${root} (pass --root)`,
+      );
     }
     const local = { ...nb, file, path: file };
     delete local.source;
@@ -139,7 +188,11 @@ function localSources(m: Manifest, root: string): Manifest {
 async function checkNotebooks(m: Manifest, root: string): Promise<void> {
   for (const nb of m.notebooks) {
     const s = await stat(join(root, nb.file)).catch(() => undefined);
-    if (!s?.isFile()) throw new NbtError('CONFIG', `${m.file}: notebook ${nb.file} (${nb.name}) is not a file under ${root} (run from the repository root, or pass --root)`);
+    if (!s?.isFile())
+      throw new NbtError(
+        'CONFIG',
+        `${m.file}: notebook ${nb.file} (${nb.name}) is not a file under ${root} (run from the repository root, or pass --root)`,
+      );
   }
 }
 

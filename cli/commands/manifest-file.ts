@@ -18,7 +18,8 @@ const DEFAULT_MANIFESTS = ['nbtrigger.yaml', 'infra/nbtrigger.yaml'];
 /** Reads and validates the manifest `file` (the first of {@link DEFAULT_MANIFESTS} under `cwd` when undefined). */
 export async function loadManifest(file: string | undefined, cwd = process.cwd()): Promise<Manifest> {
   const path = file ?? DEFAULT_MANIFESTS.find((p) => existsSync(join(cwd, p)));
-  if (path === undefined) throw new NbtError('USAGE', 'no manifest: pass -f MANIFEST (no ./nbtrigger.yaml or ./infra/nbtrigger.yaml here)');
+  if (path === undefined)
+    throw new NbtError('USAGE', 'no manifest: pass -f MANIFEST (no ./nbtrigger.yaml or ./infra/nbtrigger.yaml here)');
   let text: string;
   try {
     text = readManifestText(path);

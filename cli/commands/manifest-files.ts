@@ -15,7 +15,8 @@ export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 /** Reads one manifest file, refusing one above {@link MAX_MANIFEST_BYTES}. */
 export function readManifestText(path: string): string {
   const size = statSync(path).size;
-  if (size > MAX_MANIFEST_BYTES) throw new Error(`${size} bytes, above the ${MAX_MANIFEST_BYTES}-byte bound of a manifest file`);
+  if (size > MAX_MANIFEST_BYTES)
+    throw new Error(`${size} bytes, above the ${MAX_MANIFEST_BYTES}-byte bound of a manifest file`);
   return readFileSync(path, 'utf8');
 }
 
@@ -23,6 +24,9 @@ export const manifestFiles: ManifestSource = {
   read: readManifestText,
   folder(path) {
     if (!statSync(path).isDirectory()) return undefined;
-    return readdirSync(path).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => posix.join(path, f));
+    return readdirSync(path)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => posix.join(path, f));
   },
 };

@@ -82,11 +82,15 @@ export function summary(record: RunRecord, color: boolean): string {
   const name = record.notebook ?? 'notebook';
   const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   if (record.status === 'succeeded') {
-    lines.push(`${paint('32', '✓')} ${name} succeeded in ${secs} s (${c.executed} cell${c.executed === 1 ? '' : 's'} run, ${c.skipped} skipped)`);
+    lines.push(
+      `${paint('32', '✓')} ${name} succeeded in ${secs} s (${c.executed} cell${c.executed === 1 ? '' : 's'} run, ${c.skipped} skipped)`,
+    );
   } else {
     const e = record.error;
     const where = e?.cellIndex !== undefined ? ` at cell ${e.cellIndex}` : '';
-    lines.push(`${paint('31', '✗')} ${name} ${record.status.replace('_', ' ')}${where} after ${secs} s: ${e?.message ?? ''}`);
+    lines.push(
+      `${paint('31', '✗')} ${name} ${record.status.replace('_', ' ')}${where} after ${secs} s: ${e?.message ?? ''}`,
+    );
     if (e?.traceback?.length) {
       const tb = e.traceback.join('\n');
       lines.push(color ? tb : tb.replace(ANSI, ''));

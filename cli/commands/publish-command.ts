@@ -28,13 +28,23 @@ PUBSUB_EMULATOR_HOST=HOST:PORT publishes to the Pub/Sub emulator.
 
 /** Runs the command; resolves to the exit code. Prints the message id on stdout. */
 export async function publishCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
-  const parsed = parseCommandArgs('publish', PUBLISH_USAGE, {
-    args: argv, allowPositionals: true, strict: true,
-    options: {
-      message: { type: 'string', short: 'm' }, attribute: { type: 'string', multiple: true }, project: { type: 'string' },
-      'no-check': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  const parsed = parseCommandArgs(
+    'publish',
+    PUBLISH_USAGE,
+    {
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        message: { type: 'string', short: 'm' },
+        attribute: { type: 'string', multiple: true },
+        project: { type: 'string' },
+        'no-check': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  }, io);
+    io,
+  );
   if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
   let pubsub: PubSub | undefined;
@@ -48,10 +58,16 @@ export async function publishCommand(argv: string[], io: CommandIo = processIo()
       attributes[a.slice(0, eq)] = a.slice(eq + 1);
     }
     // The function fills a missing server/notebook from its own env; here any such gap is allowed.
-    if (!v['no-check']) parseMessage(v.message, { JUPYTER_SERVER: 'function-env:1', JUPYTER_NOTEBOOK: 'function-env.ipynb' });
+    if (!v['no-check'])
+      parseMessage(v.message, { JUPYTER_SERVER: 'function-env:1', JUPYTER_NOTEBOOK: 'function-env.ipynb' });
     const topic = positionals[0]!;
-    const project = v.project ?? /^projects\/([^/]+)\/topics\//.exec(topic)?.[1] ?? io.env.GOOGLE_CLOUD_PROJECT ?? io.env.CLOUDSDK_CORE_PROJECT;
-    if (project === undefined) throw new NbtError('USAGE', 'no project: pass --project, a full topic name, or set GOOGLE_CLOUD_PROJECT');
+    const project =
+      v.project ??
+      /^projects\/([^/]+)\/topics\//.exec(topic)?.[1] ??
+      io.env.GOOGLE_CLOUD_PROJECT ??
+      io.env.CLOUDSDK_CORE_PROJECT;
+    if (project === undefined)
+      throw new NbtError('USAGE', 'no project: pass --project, a full topic name, or set GOOGLE_CLOUD_PROJECT');
     pubsub = createPubSub(project, io.env);
     const id = await publishText(pubsub, topic, v.message, attributes);
     io.stdout.write(`${id}\n`);

@@ -68,15 +68,35 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
     io.stderr.write(`nbtrigger run: ${(e as Error).message}\n\n${RUN_USAGE}`);
     return 2;
   }
-  const parsed = parseCommandArgs('run', RUN_USAGE, {
-    args: argv, allowPositionals: true, strict: true,
-    options: {
-      server: { type: 'string' }, 'use-https': { type: 'boolean' }, token: { type: 'string' }, kernel: { type: 'string' },
-      sequential: { type: 'boolean' }, timeout: { type: 'string' }, 'cell-timeout': { type: 'string' }, 'start-timeout': { type: 'string' },
-      'max-output': { type: 'string' }, 'parameters-file': { type: 'string' }, output: { type: 'string' }, 'output-root': { type: 'string' },
-      html: { type: 'boolean' }, 'no-record': { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  const parsed = parseCommandArgs(
+    'run',
+    RUN_USAGE,
+    {
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        server: { type: 'string' },
+        'use-https': { type: 'boolean' },
+        token: { type: 'string' },
+        kernel: { type: 'string' },
+        sequential: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'cell-timeout': { type: 'string' },
+        'start-timeout': { type: 'string' },
+        'max-output': { type: 'string' },
+        'parameters-file': { type: 'string' },
+        output: { type: 'string' },
+        'output-root': { type: 'string' },
+        html: { type: 'boolean' },
+        'no-record': { type: 'boolean' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  }, io);
+    io,
+  );
   if (typeof parsed === 'number') return parsed;
   const { values: v, positionals } = parsed;
   const json = v.json === true;
@@ -95,18 +115,29 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
   let recordPath: string | undefined;
   const secrets: string[] = [];
   try {
-    if (v['no-record'] && (v.output || v.html)) throw new NbtError('USAGE', '--no-record writes nothing: it excludes --output and --html');
+    if (v['no-record'] && (v.output || v.html))
+      throw new NbtError('USAGE', '--no-record writes nothing: it excludes --output and --html');
     if (positionals.length !== 1) throw new NbtError('USAGE', `expected one NOTEBOOK, got ${positionals.length}`);
     // Bounds on the notebook read come from the same variables as the function's (NBTRIGGER_MAX_…).
     const bounds = readBounds(io.env);
     const limits = {
       ...bounds,
-      runTimeoutMs: seconds(v.timeout, '--timeout'), cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
-      startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'), maxOutputChars: count(v['max-output'], '--max-output'),
+      runTimeoutMs: seconds(v.timeout, '--timeout'),
+      cellTimeoutMs: seconds(v['cell-timeout'], '--cell-timeout'),
+      startTimeoutMs: seconds(v['start-timeout'], '--start-timeout'),
+      maxOutputChars: count(v['max-output'], '--max-output'),
     } satisfies Partial<RunLimits>;
-    const parameters = mergeParameters(v['parameters-file'] === undefined ? undefined : await (await import('../../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']), parseCliParameters(pairs));
+    const parameters = mergeParameters(
+      v['parameters-file'] === undefined
+        ? undefined
+        : await (await import('../../functions/notebook/parameters-file.js')).readParametersFile(v['parameters-file']),
+      parseCliParameters(pairs),
+    );
     const base = {
-      verbose: v.verbose === true, timeouts: {}, ...(v.kernel ? { kernelName: v.kernel } : {}), ...(v.sequential ? { sequential: true } : {}),
+      verbose: v.verbose === true,
+      timeouts: {},
+      ...(v.kernel ? { kernelName: v.kernel } : {}),
+      ...(v.sequential ? { sequential: true } : {}),
       ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
     };
     let request: RunRequest;
@@ -148,12 +179,23 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
       request = { ...base, server: local.address, notebook: basename(file) };
     }
     if (controller.signal.aborted) throw new NbtError('CANCELLED', 'run cancelled');
-    const log = createLogger({ write: (l) => io.stderr.write(l), secrets: [token], minSeverity: v.verbose ? 'DEBUG' : 'WARNING' });
+    const log = createLogger({
+      write: (l) => io.stderr.write(l),
+      secrets: [token],
+      minSeverity: v.verbose ? 'DEBUG' : 'WARNING',
+    });
     const progress = json ? undefined : new Progress({ out: io.stderr });
     try {
       // The executed notebook and the record are written while the kernel is deleted (deferCleanup).
       const outcome = await runNotebook({
-        request, token, limits, notebookText, notebookSource, signal: controller.signal, log, deferCleanup: true,
+        request,
+        token,
+        limits,
+        notebookText,
+        notebookSource,
+        signal: controller.signal,
+        log,
+        deferCleanup: true,
         onPlan: (_nb, cells) => progress?.plan(cells.filter((c) => !c.skip).length),
         onProgress: (e) => progress?.update(e),
       });
@@ -163,9 +205,16 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
           const root = resolve(v['output-root'] ?? 'runs');
           const store = await openRunStore({ kind: 'local', root });
           record = await finishRun({
-            outcome, request, runId: newRunId(), token, html: v.html === true,
+            outcome,
+            request,
+            runId: newRunId(),
+            token,
+            html: v.html === true,
             output: cliOutput(v.output, request.source, request.notebook) ?? join(root, DEFAULT_OUTPUT_SUFFIX),
-            store, onStored: (where) => { recordPath = where; },
+            store,
+            onStored: (where) => {
+              recordPath = where;
+            },
           });
           await store.close();
         }
@@ -232,9 +281,11 @@ async function readLocalNotebook(file: string, maxBytes: number): Promise<string
 }
 
 function tooBig(file: string, maxBytes: number): NbtError {
-  return new NbtError('BAD_NOTEBOOK',
+  return new NbtError(
+    'BAD_NOTEBOOK',
     `notebook "${file}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
-    { details: { field: 'notebook', maxBytes } });
+    { details: { field: 'notebook', maxBytes } },
+  );
 }
 
 /** Pulls `-p NAME VALUE` / `--parameter NAME VALUE` pairs out of argv (parseArgs takes one value per option). */
@@ -243,7 +294,10 @@ function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[str
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') { rest.push(...argv.slice(i)); break; }
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
     if (a === '-p' || a === '--parameter') {
       if (i + 2 >= argv.length) throw new Error(`${a} takes NAME VALUE`);
       pairs.push([argv[i + 1]!, argv[i + 2]!]);

@@ -11,8 +11,14 @@
 import { homedir } from 'node:os';
 import { resolveSourceDir } from '../../functions/sinks/location.js';
 import type { NotebookSource } from '../../functions/sources/reader.js';
-import { isExternalRef, originOf, parseSourceRef, shownUrl, sourceFolder, type ExternalRef }
-  from '../../functions/sources/source-ref.js';
+import {
+  isExternalRef,
+  originOf,
+  parseSourceRef,
+  shownUrl,
+  sourceFolder,
+  type ExternalRef,
+} from '../../functions/sources/source-ref.js';
 
 export interface CliSource {
   ref: ExternalRef;
@@ -34,6 +40,10 @@ export async function cliSource(text: string, cwd: string): Promise<CliSource | 
 }
 
 /** `--output` with `{sourceDir}` resolved against where the notebook came from. */
-export function cliOutput(output: string | undefined, ref: ExternalRef | undefined, serverPath: string): string | undefined {
+export function cliOutput(
+  output: string | undefined,
+  ref: ExternalRef | undefined,
+  serverPath: string,
+): string | undefined {
   return output === undefined ? undefined : resolveSourceDir(output, sourceFolder(ref, serverPath));
 }

@@ -12,8 +12,14 @@ import { dirname, resolve } from 'node:path';
 import type { RunStatus } from '../../functions/run/record.js';
 import { renderHistoryHtml } from '../../functions/report/history-html.js';
 import {
-  formatRunsTable, historyRunProblem, printable, RUN_STATUSES, toRow,
-  type HistoryQuery, type HistoryRun, type RunLister,
+  formatRunsTable,
+  historyRunProblem,
+  printable,
+  RUN_STATUSES,
+  toRow,
+  type HistoryQuery,
+  type HistoryRun,
+  type RunLister,
 } from '../../functions/report/history.js';
 import { jobRunState, jobRunsView, pendingDispatches, type JobRunState } from '../../functions/report/job-runs.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
@@ -41,14 +47,20 @@ export type HistorySource = { kind: 'local'; root: string } | { kind: 'firestore
  * The state of each job run whose job has written no record yet, from its lease in the same store
  * (`running`, `lost`, `dispatched`). A lease store that cannot be read leaves them `dispatched`.
  */
-async function jobStates(source: HistorySource, runs: HistoryRun[], stderr: NodeJS.WritableStream): Promise<Map<HistoryRun, JobRunState | undefined>> {
+async function jobStates(
+  source: HistorySource,
+  runs: HistoryRun[],
+  stderr: NodeJS.WritableStream,
+): Promise<Map<HistoryRun, JobRunState | undefined>> {
   const states = new Map<HistoryRun, JobRunState | undefined>();
   const pending = pendingDispatches(runs).filter((r) => typeof r.runKey === 'string');
   if (pending.length === 0) return states;
   const { openLeaseStore } = await import('../../functions/store/open-stores.js');
   const { join } = await import('node:path');
   try {
-    const leases = await openLeaseStore(source.kind === 'local' ? { kind: 'local', root: join(source.root, '.leases') } : { kind: 'firestore' });
+    const leases = await openLeaseStore(
+      source.kind === 'local' ? { kind: 'local', root: join(source.root, '.leases') } : { kind: 'firestore' },
+    );
     try {
       for (const r of pending) states.set(r, jobRunState(await leases.peek(r.runKey!)));
     } finally {
@@ -71,7 +83,8 @@ class UsageError extends Error {}
 function parseLimit(v: string | undefined, html: boolean): number {
   if (v === undefined) return html ? 1000 : 50;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 1000) throw new UsageError(`--limit must be an integer from 1 to 1000, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1000)
+    throw new UsageError(`--limit must be an integer from 1 to 1000, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -94,21 +107,38 @@ function validRuns(runs: unknown[], stderr: NodeJS.WritableStream): HistoryRun[]
 }
 
 /** Runs the command; resolves to the exit code. `open` is injectable for tests. */
-export async function runsCommand(argv: string[], io: CommandIo = processIo(),
-  open: (s: HistorySource) => Promise<RunLister> = openHistory): Promise<number> {
+export async function runsCommand(
+  argv: string[],
+  io: CommandIo = processIo(),
+  open: (s: HistorySource) => Promise<RunLister> = openHistory,
+): Promise<number> {
   let query: HistoryQuery;
   let source: HistorySource;
-  const parsed = parseCommandArgs('runs', RUNS_USAGE, {
-    args: argv, allowPositionals: false, strict: true,
-    options: {
-      'output-root': { type: 'string' }, firestore: { type: 'boolean' }, notebook: { type: 'string' }, status: { type: 'string' },
-      limit: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  const parsed = parseCommandArgs(
+    'runs',
+    RUNS_USAGE,
+    {
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        'output-root': { type: 'string' },
+        firestore: { type: 'boolean' },
+        notebook: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        html: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  }, io);
+    io,
+  );
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values;
   try {
-    if (v.firestore && v['output-root'] !== undefined) throw new UsageError('--firestore and --output-root exclude each other');
+    if (v.firestore && v['output-root'] !== undefined)
+      throw new UsageError('--firestore and --output-root exclude each other');
     if (v.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(v.status)) {
       throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}, got ${JSON.stringify(v.status)}`);
     }
@@ -116,7 +146,9 @@ export async function runsCommand(argv: string[], io: CommandIo = processIo(),
     query = { limit: parseLimit(v.limit, v.html !== undefined) };
     if (v.notebook) query.notebook = v.notebook;
     if (v.status) query.status = v.status as RunStatus;
-    source = v.firestore ? { kind: 'firestore' } : { kind: 'local', root: resolve(v['output-root'] ?? io.env.NBTRIGGER_RUNS_DIR ?? 'runs') };
+    source = v.firestore
+      ? { kind: 'firestore' }
+      : { kind: 'local', root: resolve(v['output-root'] ?? io.env.NBTRIGGER_RUNS_DIR ?? 'runs') };
   } catch (e) {
     io.stderr.write(`nbtrigger runs: ${(e as Error).message}\n\n${RUNS_USAGE}`);
     return 2;
@@ -124,7 +156,13 @@ export async function runsCommand(argv: string[], io: CommandIo = processIo(),
 
   let lister: RunLister | undefined;
   let runs: HistoryRun[];
-  if (source.kind === 'local' && !(await stat(source.root).then((st) => st.isDirectory(), () => false))) {
+  if (
+    source.kind === 'local' &&
+    !(await stat(source.root).then(
+      (st) => st.isDirectory(),
+      () => false,
+    ))
+  ) {
     io.stderr.write(`nbtrigger runs: no such directory: ${source.root}\n`);
     return 2;
   }
@@ -148,11 +186,14 @@ export async function runsCommand(argv: string[], io: CommandIo = processIo(),
     const shown = v.html !== undefined && v.limit === undefined ? runs.slice(0, 50) : runs;
     const states = await jobStates(source, shown, io.stderr);
     io.stdout.write(formatRunsTable(jobRunsView(shown, states).map(({ run, state }) => toRow(run, state))));
-    if (shown.length < runs.length) io.stdout.write(`(${runs.length - shown.length} older runs are in the HTML page only)\n`);
+    if (shown.length < runs.length)
+      io.stdout.write(`(${runs.length - shown.length} older runs are in the HTML page only)\n`);
   }
   if (v.html !== undefined) {
     const file = resolve(v.html);
-    const filterText = [query.notebook && `notebook=${query.notebook}`, query.status && `status=${query.status}`].filter(Boolean).join(', ');
+    const filterText = [query.notebook && `notebook=${query.notebook}`, query.status && `status=${query.status}`]
+      .filter(Boolean)
+      .join(', ');
     try {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, renderHistoryHtml(runs, filterText ? { filterText } : {}));

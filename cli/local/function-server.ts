@@ -74,9 +74,16 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
   const root = opts.root ?? PROJECT_ROOT;
   const port = opts.port ?? (await freePort());
   const t0 = performance.now();
-  const child = spawn(process.execPath, [ffMain(root), '--target=runNotebook', '--signature-type=cloudevent', `--port=${port}`, `--source=${root}`], {
-    cwd: root, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached === true,
-  });
+  const child = spawn(
+    process.execPath,
+    [ffMain(root), '--target=runNotebook', '--signature-type=cloudevent', `--port=${port}`, `--source=${root}`],
+    {
+      cwd: root,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.detached === true,
+    },
+  );
   live.add(child);
   const keep = (s: string, add: string): string => (opts.keepOutput ? s + add : (s + add).slice(-TAIL));
   let out = '';
@@ -98,12 +105,16 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
     if (opts.maxLines !== undefined && parsed.length > opts.maxLines) parsed.splice(0, parsed.length - opts.maxLines);
     for (const w of waiters) w();
   });
-  child.stderr!.on('data', (chunk: string) => { err = keep(err, chunk); });
-  const exited = new Promise<void>((res) => child.once('exit', () => {
-    live.delete(child);
-    for (const w of waiters) w();
-    res();
-  }));
+  child.stderr!.on('data', (chunk: string) => {
+    err = keep(err, chunk);
+  });
+  const exited = new Promise<void>((res) =>
+    child.once('exit', () => {
+      live.delete(child);
+      for (const w of waiters) w();
+      res();
+    }),
+  );
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const stop = async (): Promise<void> => {
     if (gone()) return;
@@ -118,47 +129,75 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
   const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
-    if (gone()) throw new NbtError('CONFIG', `functions-framework exited before listening (code ${child.exitCode}, signal ${child.signalCode}): ${err.trim().slice(-500)}`);
+    if (gone())
+      throw new NbtError(
+        'CONFIG',
+        `functions-framework exited before listening (code ${child.exitCode}, signal ${child.signalCode}): ${err.trim().slice(-500)}`,
+      );
     if (await canConnect(port)) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new NbtError('CONFIG', `functions-framework did not listen on ${port} within ${Math.round(startTimeoutMs / 1000)} s: ${err.trim().slice(-500)}`);
+      throw new NbtError(
+        'CONFIG',
+        `functions-framework did not listen on ${port} within ${Math.round(startTimeoutMs / 1000)} s: ${err.trim().slice(-500)}`,
+      );
     }
     await sleep(5);
   }
   const listenMs = performance.now() - t0;
-  const waitFor = <T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> => new Promise((resolve, reject) => {
-    const check = (): void => {
-      const hit = find();
-      if (hit !== undefined) {
+  const waitFor = <T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const hit = find();
+        if (hit !== undefined) {
+          done();
+          resolve(hit);
+        } else if (gone()) {
+          done();
+          reject(
+            new NbtError(
+              'SERVER_UNREACHABLE',
+              `the function process exited while waiting for ${what}\nstdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`,
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(() => {
         done();
-        resolve(hit);
-      } else if (gone()) {
-        done();
-        reject(new NbtError('SERVER_UNREACHABLE', `the function process exited while waiting for ${what}\nstdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`));
-      }
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new NbtError('TIMEOUT', `no ${what} within ${timeoutMs} ms\nstdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`));
-    }, timeoutMs);
-    const done = (): void => {
-      clearTimeout(timer);
-      waiters.delete(check);
-    };
-    waiters.add(check);
-    check();
-  });
+        reject(
+          new NbtError(
+            'TIMEOUT',
+            `no ${what} within ${timeoutMs} ms\nstdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`,
+          ),
+        );
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
   return {
-    url: `http://127.0.0.1:${port}`, port, child, listenMs,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    listenMs,
     stdout: () => out,
     stderr: () => err,
     lines: () => [...parsed],
     waitForLine: (pred, timeoutMs = 30_000) => waitFor(() => parsed.find(pred), timeoutMs, 'matching log line'),
-    waitForRecord: (messageId, timeoutMs = 600_000) => waitFor(() => {
-      const hit = parsed.find((l) => typeof l.record === 'object' && l.record !== null && (l.record as RunRecord).messageId === messageId);
-      return hit?.record as RunRecord | undefined;
-    }, timeoutMs, `run record for message ${messageId}`),
+    waitForRecord: (messageId, timeoutMs = 600_000) =>
+      waitFor(
+        () => {
+          const hit = parsed.find(
+            (l) => typeof l.record === 'object' && l.record !== null && (l.record as RunRecord).messageId === messageId,
+          );
+          return hit?.record as RunRecord | undefined;
+        },
+        timeoutMs,
+        `run record for message ${messageId}`,
+      ),
     stop,
   };
 }

@@ -46,7 +46,6 @@ export interface StartOptions {
   logTailChars?: number;
 }
 
-
 /** Kernel settings shared with the notebook image. */
 export const KERNEL_CONFIG = join(PROJECT_ROOT, 'notebook-image', 'ipython_kernel_config.py');
 /** The kernel patches the config loads from beside itself (notebook-image/nbtrigger_kernel_patches.py). */
@@ -75,13 +74,15 @@ export function localServerConfig(): string {
   // JSON string literals are Python string literals.
   const path = JSON.stringify(SERVER_KERNELS_CONFIG);
   const pool = JSON.stringify(KERNEL_POOL_CONFIG);
-  return 'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n'
-    + `with open(${path}, encoding="utf-8") as f:\n`
-    + `    exec(compile(f.read(), ${path}, "exec"), {"__name__": "nbtrigger_server_kernels"})\n`
-    + 'pool = {"__name__": "nbtrigger_kernel_pool"}\n'
-    + `with open(${pool}, encoding="utf-8") as f:\n`
-    + `    exec(compile(f.read(), ${pool}, "exec"), pool)\n`
-    + 'pool["install"](c, os.environ)\n';
+  return (
+    'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n' +
+    `with open(${path}, encoding="utf-8") as f:\n` +
+    `    exec(compile(f.read(), ${path}, "exec"), {"__name__": "nbtrigger_server_kernels"})\n` +
+    'pool = {"__name__": "nbtrigger_kernel_pool"}\n' +
+    `with open(${pool}, encoding="utf-8") as f:\n` +
+    `    exec(compile(f.read(), ${pool}, "exec"), pool)\n` +
+    'pool["install"](c, os.environ)\n'
+  );
 }
 
 /** The Python that has jupyter_server: `NBTRIGGER_PYTHON`, the project's `.venv`, else Debian's `/usr/bin/python3`. */
@@ -136,18 +137,35 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   const python = opts.python ?? findPython();
   // Defaults that `opts.args` may override (traitlets refuses an option given twice).
   const given = new Set((opts.args ?? []).map((a) => a.split('=')[0]));
-  const defaults = ['--ServerApp.iopub_data_rate_limit=1e10', '--ServerApp.iopub_msg_rate_limit=1e10'].filter((a) => !given.has(a.split('=')[0]));
-  const args = ['-m', 'jupyter_server', '--allow-root', '--no-browser', '--ServerApp.ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
-    `--ServerApp.root_dir=${rootDir}`, '--ServerApp.open_browser=False', ...defaults, ...(opts.args ?? [])];
+  const defaults = ['--ServerApp.iopub_data_rate_limit=1e10', '--ServerApp.iopub_msg_rate_limit=1e10'].filter(
+    (a) => !given.has(a.split('=')[0]),
+  );
+  const args = [
+    '-m',
+    'jupyter_server',
+    '--allow-root',
+    '--no-browser',
+    '--ServerApp.ip=127.0.0.1',
+    `--port=${port}`,
+    '--port-retries=0',
+    `--ServerApp.root_dir=${rootDir}`,
+    '--ServerApp.open_browser=False',
+    ...defaults,
+    ...(opts.args ?? []),
+  ];
   const child = spawn(python, args, {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
-      ...process.env, ...opts.env,
+      ...process.env,
+      ...opts.env,
       // The token travels by environment, never on a command line other users could read.
       JUPYTER_TOKEN: token,
-      JUPYTER_CONFIG_DIR: join(home, 'config'), JUPYTER_DATA_DIR: join(home, 'data'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
-      IPYTHONDIR: join(home, 'ipython'), PYDEVD_DISABLE_FILE_VALIDATION: '1',
+      JUPYTER_CONFIG_DIR: join(home, 'config'),
+      JUPYTER_DATA_DIR: join(home, 'data'),
+      JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+      IPYTHONDIR: join(home, 'ipython'),
+      PYDEVD_DISABLE_FILE_VALIDATION: '1',
     },
   });
   live.add(child);
@@ -160,26 +178,34 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   child.once('error', () => undefined);
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopped ??= (async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      killGroup(child, 'SIGTERM');
-      const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-    killGroup(child, 'SIGKILL'); // kernels left in the group, if any
-    live.delete(child);
-    await rm(home, { recursive: true, force: true });
-  })());
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        killGroup(child, 'SIGTERM');
+        const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      killGroup(child, 'SIGKILL'); // kernels left in the group, if any
+      live.delete(child);
+      await rm(home, { recursive: true, force: true });
+    })());
   const address: ServerAddress = { host: '127.0.0.1', port, secure: false };
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  const spawnError = new Promise<never>((_, rej) => child.once('error', (e) => rej(new NbtError('CONFIG', `cannot start ${python}: ${e.message}`))));
+  const spawnError = new Promise<never>((_, rej) =>
+    child.once('error', (e) => rej(new NbtError('CONFIG', `cannot start ${python}: ${e.message}`))),
+  );
   try {
     for (;;) {
       const code = await Promise.race([exited.then((c) => ({ c })), spawnError, delay(60).then(() => undefined)]);
-      if (code) throw new NbtError('SERVER_UNREACHABLE', `local Jupyter server exited (code ${code.c}): ${lastLines(stderr)}`);
+      if (code)
+        throw new NbtError('SERVER_UNREACHABLE', `local Jupyter server exited (code ${code.c}): ${lastLines(stderr)}`);
       if (await answers(port, token)) break;
-      if (Date.now() > deadline) throw new NbtError('SERVER_UNREACHABLE', `local Jupyter server did not answer within ${opts.startTimeoutMs ?? 60000} ms: ${lastLines(stderr)}`);
+      if (Date.now() > deadline)
+        throw new NbtError(
+          'SERVER_UNREACHABLE',
+          `local Jupyter server did not answer within ${opts.startTimeoutMs ?? 60000} ms: ${lastLines(stderr)}`,
+        );
     }
   } catch (e) {
     await stop();
@@ -191,7 +217,11 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
 
 async function answers(port: number, token: string): Promise<boolean> {
   try {
-    const res = await request(`http://127.0.0.1:${port}/api/kernels`, { headers: { authorization: `token ${token}` }, headersTimeout: 2000, bodyTimeout: 2000 });
+    const res = await request(`http://127.0.0.1:${port}/api/kernels`, {
+      headers: { authorization: `token ${token}` },
+      headersTimeout: 2000,
+      bodyTimeout: 2000,
+    });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {
@@ -203,7 +233,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);
-  } catch { /* gone */ }
+  } catch {
+    /* gone */
+  }
 }
 
 function delay(ms: number): Promise<void> {
@@ -211,6 +243,9 @@ function delay(ms: number): Promise<void> {
 }
 
 function lastLines(s: string): string {
-  const lines = s.trim().split('\n').filter((l) => !/^\s*$/.test(l));
+  const lines = s
+    .trim()
+    .split('\n')
+    .filter((l) => !/^\s*$/.test(l));
   return lines.slice(-6).join(' | ') || '(no output)';
 }

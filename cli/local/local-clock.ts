@@ -30,7 +30,11 @@ export function offsetClock(start: Date, realNow: () => number = Date.now): () =
 const MAX_WAIT_MS = 60 * 60_000;
 
 /** Starts timers for `jobs`; `fire(job, at)` is called at each scheduled time (not awaited). */
-export function startCron<J extends CronJob>(jobs: J[], fire: (job: J, scheduledAt: Date) => void, now: () => number = Date.now): LocalCron {
+export function startCron<J extends CronJob>(
+  jobs: J[],
+  fire: (job: J, scheduledAt: Date) => void,
+  now: () => number = Date.now,
+): LocalCron {
   const timers = new Set<NodeJS.Timeout>();
   const nextAt = new Map<CronJob, Date>();
   let stopped = false;
@@ -42,12 +46,15 @@ export function startCron<J extends CronJob>(jobs: J[], fire: (job: J, scheduled
     const wait = (): void => {
       if (stopped) return;
       const ms = next.getTime() - now();
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (next.getTime() - now() > 0) return wait(); // woke early (a capped wait): wait more
-        fire(job, next);
-        arm(job, next);
-      }, Math.min(Math.max(ms, 0), MAX_WAIT_MS));
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          if (next.getTime() - now() > 0) return wait(); // woke early (a capped wait): wait more
+          fire(job, next);
+          arm(job, next);
+        },
+        Math.min(Math.max(ms, 0), MAX_WAIT_MS),
+      );
       timers.add(t);
     };
     wait();

@@ -52,8 +52,13 @@ export function localJobs(m: Manifest, serviceUrls: ReadonlyMap<string, string>)
     // The deploy module's message, decoded with the function's grammar: exactly what Scheduler would send.
     const schedule = job.attributes['nbtrigger-schedule']!;
     const base = {
-      schedule, jobId: jobId(m.name, schedule), notebook: byService.get(job.service)!, service: job.service,
-      cron: job.schedule, timeZone: job.timeZone, attributes: { ...job.attributes },
+      schedule,
+      jobId: jobId(m.name, schedule),
+      notebook: byService.get(job.service)!,
+      service: job.service,
+      cron: job.schedule,
+      timeZone: job.timeZone,
+      attributes: { ...job.attributes },
     };
     const text = decodeData(job.data);
     // Job mode: the message names its Cloud Run job; the local function runs it as `nbtrigger job`.
@@ -74,6 +79,10 @@ function localJobText(text: string): string {
 /** Finds a job by schedule name or Scheduler job id; a helpful error names the known ones. */
 export function findJob(jobs: LocalJob[], name: string): LocalJob {
   const hit = jobs.find((j) => j.schedule === name || j.jobId === name);
-  if (!hit) throw new NbtError('USAGE', `no schedule "${name}" in the manifest (known: ${jobs.map((j) => j.schedule).join(', ') || 'none'})`);
+  if (!hit)
+    throw new NbtError(
+      'USAGE',
+      `no schedule "${name}" in the manifest (known: ${jobs.map((j) => j.schedule).join(', ') || 'none'})`,
+    );
   return hit;
 }

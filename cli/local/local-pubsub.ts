@@ -44,7 +44,10 @@ export async function startLocalPubsub(topicName: string, onPublish: OnPublish, 
   const publish: handleUnaryCall<PublishRequest, string[]> = (call, callback) => {
     const req = call.request;
     if (req.topic !== topicName) {
-      callback({ code: status.NOT_FOUND, details: `Topic not found: ${req.topic} (the local stack serves ${topicName})` });
+      callback({
+        code: status.NOT_FOUND,
+        details: `Topic not found: ${req.topic} (the local stack serves ${topicName})`,
+      });
       return;
     }
     if (req.messages.length === 0) {
@@ -58,12 +61,21 @@ export async function startLocalPubsub(topicName: string, onPublish: OnPublish, 
     });
   };
   server.addService(PUBLISH, { Publish: publish });
-  const bound = await new Promise<number>((res, rej) => server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const bound = await new Promise<number>((res, rej) =>
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return {
     host: `127.0.0.1:${bound}`,
-    stop: () => new Promise<void>((res) => {
-      const t = setTimeout(() => { server.forceShutdown(); res(); }, 2000);
-      server.tryShutdown(() => { clearTimeout(t); res(); });
-    }),
+    stop: () =>
+      new Promise<void>((res) => {
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          res();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          res();
+        });
+      }),
   };
 }

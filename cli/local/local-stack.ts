@@ -84,12 +84,33 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const ports = await Promise.all(wanted.map(() => freePort()));
     const allowed = ports.map((p) => `127.0.0.1:${p}`).join(',');
     const started = await Promise.allSettled([
-      ...wanted.map((nb, i) => startLocalJupyter({ rootDir: opts.rootDir, port: ports[i]!, token }).then((s) => { servers.set(nb.service.name, s); })),
-      startFunctionServer({ env: { ...process.env, JUPYTER_TOKEN: token, ALLOWED_SERVERS: allowed, NBTRIGGER_ID_TOKEN: 'off', NBTRIGGER_STORE: 'local', NBTRIGGER_RUNS_DIR: opts.runsDir, ...localJobEnv(m, opts.rootDir) }, echo: opts.echo, maxLines: 1000 }).then((f) => { fn = f; }),
+      ...wanted.map((nb, i) =>
+        startLocalJupyter({ rootDir: opts.rootDir, port: ports[i]!, token }).then((s) => {
+          servers.set(nb.service.name, s);
+        }),
+      ),
+      startFunctionServer({
+        env: {
+          ...process.env,
+          JUPYTER_TOKEN: token,
+          ALLOWED_SERVERS: allowed,
+          NBTRIGGER_ID_TOKEN: 'off',
+          NBTRIGGER_STORE: 'local',
+          NBTRIGGER_RUNS_DIR: opts.runsDir,
+          ...localJobEnv(m, opts.rootDir),
+        },
+        echo: opts.echo,
+        maxLines: 1000,
+      }).then((f) => {
+        fn = f;
+      }),
     ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const nb of wanted) say(`service ${nb.service.name}: Jupyter server on http://127.0.0.1:${servers.get(nb.service.name)!.address.port} (root ${opts.rootDir})`);
+    for (const nb of wanted)
+      say(
+        `service ${nb.service.name}: Jupyter server on http://127.0.0.1:${servers.get(nb.service.name)!.address.port} (root ${opts.rootDir})`,
+      );
     say(`function ${m.function.name} on ${fn!.url}/ (functions-framework; ALLOWED_SERVERS=${allowed})`);
     const urls = new Map([...servers].map(([name, s]) => [name, `http://127.0.0.1:${s.address.port}`]));
     const jobs = localJobs({ ...m, notebooks: wanted }, urls);
@@ -119,7 +140,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       try {
         const params = parseMessage(text).parameters;
         if (params !== undefined && run.parameters === undefined) run.parameters = params;
-      } catch { /* a message the function rejected: its record says why */ }
+      } catch {
+        /* a message the function rejected: its record says why */
+      }
       try {
         const ref = await store.save(run);
         return { record: rec, messageId, path: ref.location };
@@ -136,16 +159,34 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
     if (opts.pubsub !== false) {
       const topicName = `projects/${m.project}/topics/${m.topic}`;
-      pubsub = await startLocalPubsub(topicName, (msg, id) => {
-        void track(record(msg.data.toString('utf8'), msg.attributes, id)).then((r) => say(`published message ${id}: run ${r.record.status}${r.path ? ` → ${r.path}` : ''}`));
-      }, opts.pubsubPort);
-      say(`Pub/Sub topic ${topicName}: PUBSUB_EMULATOR_HOST=${pubsub.host} nbtrigger publish ${m.topic} --project ${m.project} --message "…"`);
+      pubsub = await startLocalPubsub(
+        topicName,
+        (msg, id) => {
+          void track(record(msg.data.toString('utf8'), msg.attributes, id)).then((r) =>
+            say(`published message ${id}: run ${r.record.status}${r.path ? ` → ${r.path}` : ''}`),
+          );
+        },
+        opts.pubsubPort,
+      );
+      say(
+        `Pub/Sub topic ${topicName}: PUBSUB_EMULATOR_HOST=${pubsub.host} nbtrigger publish ${m.topic} --project ${m.project} --message "…"`,
+      );
     }
     return {
-      jobs, servers, fn: fn!, pubsub, runsDir: opts.runsDir,
+      jobs,
+      servers,
+      fn: fn!,
+      pubsub,
+      runsDir: opts.runsDir,
       fire: (job) => track(record(job.text, job.attributes, newMessageId())),
       startClock(now, onRun) {
-        return startCron(jobs, (job) => { void track(record(job.text, job.attributes, newMessageId())).then((r) => onRun(job, r)); }, now);
+        return startCron(
+          jobs,
+          (job) => {
+            void track(record(job.text, job.attributes, newMessageId())).then((r) => onRun(job, r));
+          },
+          now,
+        );
       },
       async idle() {
         while (pending.size > 0) await Promise.allSettled([...pending]);
@@ -163,10 +204,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
  * on notebooks below the stack's root; the manifest's job-mode notebooks are the allowed jobs.
  */
 function localJobEnv(m: Manifest, rootDir: string): Record<string, string> {
-  const jobs = m.notebooks.filter((nb) => nb.execution === 'job').map((nb) => `projects/${m.project}/locations/${m.region}/jobs/${nb.service.name}`);
+  const jobs = m.notebooks
+    .filter((nb) => nb.execution === 'job')
+    .map((nb) => `projects/${m.project}/locations/${m.region}/jobs/${nb.service.name}`);
   const allowed = [process.env.ALLOWED_JOBS, ...jobs].filter((x) => x !== undefined && x.trim() !== '').join(',');
   return {
-    NBTRIGGER_LOCAL_JOB_BIN: join(PROJECT_ROOT, 'bin', 'nbtrigger.js'), NBTRIGGER_NOTEBOOK_ROOT: rootDir,
+    NBTRIGGER_LOCAL_JOB_BIN: join(PROJECT_ROOT, 'bin', 'nbtrigger.js'),
+    NBTRIGGER_NOTEBOOK_ROOT: rootDir,
     ...(allowed ? { ALLOWED_JOBS: allowed } : {}),
   };
 }
@@ -176,10 +220,16 @@ async function jobRecord(fn: FunctionServer, execution: string, text: string): P
   let runSeconds = 24 * 3600;
   try {
     runSeconds = parseJobMessage(text).request.timeouts.runSeconds ?? runSeconds;
-  } catch { /* the function validated it */ }
-  const line = await fn.waitForLine((l) => l.execution === execution && l.jobExit !== undefined, (runSeconds + 120) * 1000);
+  } catch {
+    /* the function validated it */
+  }
+  const line = await fn.waitForLine(
+    (l) => l.execution === execution && l.jobExit !== undefined,
+    (runSeconds + 120) * 1000,
+  );
   const rec = line.jobRecord as RunRecord | undefined;
-  if (!rec) throw new NbtError('INTERNAL', `job execution ${execution} ended (exit ${String(line.jobExit)}) without a record`);
+  if (!rec)
+    throw new NbtError('INTERNAL', `job execution ${execution} ended (exit ${String(line.jobExit)}) without a record`);
   return rec;
 }
 

@@ -87,12 +87,19 @@ export function structuredEvent(m: PublishedMessage & { id?: string }): EventReq
   const id = m.id ?? randomUUID();
   const data = messagePublishedData(m);
   const event = {
-    specversion: '1.0', type: PUBSUB_CE_TYPE, source: pubsubEventSource(m), id, time: data.message.publishTime,
-    datacontenttype: 'application/json', data,
+    specversion: '1.0',
+    type: PUBSUB_CE_TYPE,
+    source: pubsubEventSource(m),
+    id,
+    time: data.message.publishTime,
+    datacontenttype: 'application/json',
+    data,
   };
   return {
-    id, messageId: data.message.messageId,
-    headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' }, body: JSON.stringify(event),
+    id,
+    messageId: data.message.messageId,
+    headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+    body: JSON.stringify(event),
   };
 }
 
@@ -103,10 +110,19 @@ export interface Delivery {
 }
 
 /** POSTs `text` as a Pub/Sub CloudEvent to `url` and waits for the function's answer. */
-export async function deliver(url: string, text: string,
-  opts: Pick<PublishedMessage, 'topic' | 'project' | 'attributes' | 'messageId'> = {}): Promise<Delivery> {
+export async function deliver(
+  url: string,
+  text: string,
+  opts: Pick<PublishedMessage, 'topic' | 'project' | 'attributes' | 'messageId'> = {},
+): Promise<Delivery> {
   const event = binaryEvent({ ...opts, text });
-  const res = await request(url, { method: 'POST', headers: event.headers, body: event.body, headersTimeout: 0, bodyTimeout: 0 });
+  const res = await request(url, {
+    method: 'POST',
+    headers: event.headers,
+    body: event.body,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   await res.body.dump();
   return { messageId: event.messageId, status: res.statusCode };
 }

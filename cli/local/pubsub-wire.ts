@@ -21,7 +21,11 @@ export interface PublishRequest {
   messages: WireMessage[];
 }
 
-interface Field { no: number; wire: number; value: bigint | Buffer }
+interface Field {
+  no: number;
+  wire: number;
+  value: bigint | Buffer;
+}
 
 /** Splits a protobuf message into its fields (unknown fields are kept, in order). Throws on malformed input. */
 export function readFields(buf: Buffer): Field[] {
@@ -115,10 +119,17 @@ export function encodePublishResponse(messageIds: string[]): Buffer {
 export function encodePublishRequest(req: PublishRequest): Buffer {
   return Buffer.concat([
     lengthDelimited(1, req.topic),
-    ...req.messages.map((m) => lengthDelimited(2, Buffer.concat([
-      lengthDelimited(1, m.data),
-      ...Object.entries(m.attributes).map(([k, v]) => lengthDelimited(2, Buffer.concat([lengthDelimited(1, k), lengthDelimited(2, v)]))),
-      ...(m.orderingKey ? [lengthDelimited(5, m.orderingKey)] : []),
-    ]))),
+    ...req.messages.map((m) =>
+      lengthDelimited(
+        2,
+        Buffer.concat([
+          lengthDelimited(1, m.data),
+          ...Object.entries(m.attributes).map(([k, v]) =>
+            lengthDelimited(2, Buffer.concat([lengthDelimited(1, k), lengthDelimited(2, v)])),
+          ),
+          ...(m.orderingKey ? [lengthDelimited(5, m.orderingKey)] : []),
+        ]),
+      ),
+    ),
   ]);
 }

@@ -20,6 +20,10 @@ export async function checkCredentials(env: NodeJS.ProcessEnv = process.env): Pr
   try {
     await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
   } catch (e) {
-    throw new NbtError('CONFIG', `no Google Cloud credentials (${(e as Error).message.split('. ')[0]}): run "gcloud auth application-default login", or set GOOGLE_APPLICATION_CREDENTIALS`, { cause: e });
+    throw new NbtError(
+      'CONFIG',
+      `no Google Cloud credentials (${(e as Error).message.split('. ')[0]}): run "gcloud auth application-default login", or set GOOGLE_APPLICATION_CREDENTIALS`,
+      { cause: e },
+    );
   }
 }

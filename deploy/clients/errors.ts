@@ -10,7 +10,14 @@
 import { NbtError, isNbtError } from '../../functions/errors.js';
 
 /** gRPC status codes nbtrigger looks at. */
-export const GrpcCode = { NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, UNAUTHENTICATED: 16, UNAVAILABLE: 14, DEADLINE_EXCEEDED: 4 } as const;
+export const GrpcCode = {
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  UNAUTHENTICATED: 16,
+  UNAVAILABLE: 14,
+  DEADLINE_EXCEEDED: 4,
+} as const;
 
 /** The gRPC status code of an error, if it has one. */
 export function grpcCode(e: unknown): number | undefined {
@@ -22,9 +29,14 @@ export function grpcCode(e: unknown): number | undefined {
 export function apiError(what: string, e: unknown): NbtError {
   if (isNbtError(e)) return e;
   const code = grpcCode(e);
-  const detail = (e as { details?: unknown; message?: unknown } | null);
-  const text = typeof detail?.details === 'string' && detail.details !== '' ? detail.details : String(detail?.message ?? e);
-  const transient = code === GrpcCode.UNAVAILABLE || code === GrpcCode.DEADLINE_EXCEEDED || code === 13 || code === 8 || code === 10;
-  return new NbtError(transient ? 'SERVER_ERROR' : 'REQUEST_REJECTED', `${what} failed: ${text}${code !== undefined ? ` (gRPC code ${code})` : ''}`,
-    { cause: e, details: code === undefined ? {} : { grpcCode: code } });
+  const detail = e as { details?: unknown; message?: unknown } | null;
+  const text =
+    typeof detail?.details === 'string' && detail.details !== '' ? detail.details : String(detail?.message ?? e);
+  const transient =
+    code === GrpcCode.UNAVAILABLE || code === GrpcCode.DEADLINE_EXCEEDED || code === 13 || code === 8 || code === 10;
+  return new NbtError(
+    transient ? 'SERVER_ERROR' : 'REQUEST_REJECTED',
+    `${what} failed: ${text}${code !== undefined ? ` (gRPC code ${code})` : ''}`,
+    { cause: e, details: code === undefined ? {} : { grpcCode: code } },
+  );
 }

@@ -38,14 +38,25 @@ export interface Endpoint {
  * gax options for a plaintext endpoint (no TLS, no credentials): what tests and fakes need. The
  * explicit universe domain keeps google-auth-library from looking for credentials at all.
  */
-function insecureOptions(e: Endpoint): { apiEndpoint: string; port: number; sslCreds: ReturnType<typeof credentials.createInsecure>; clientOptions: { universeDomain: string } } {
-  return { apiEndpoint: e.host, port: e.port, sslCreds: credentials.createInsecure(), clientOptions: { universeDomain: 'googleapis.com' } };
+function insecureOptions(e: Endpoint): {
+  apiEndpoint: string;
+  port: number;
+  sslCreds: ReturnType<typeof credentials.createInsecure>;
+  clientOptions: { universeDomain: string };
+} {
+  return {
+    apiEndpoint: e.host,
+    port: e.port,
+    sslCreds: credentials.createInsecure(),
+    clientOptions: { universeDomain: 'googleapis.com' },
+  };
 }
 
 /** Parses `HOST:PORT` from an environment variable. */
 function parseEndpoint(text: string, variable: string): Endpoint {
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text.trim());
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new NbtError('CONFIG', `${variable} must be HOST:PORT, got "${text}"`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw new NbtError('CONFIG', `${variable} must be HOST:PORT, got "${text}"`);
   return { host: m[1]!, port: Number(m[2]) };
 }
 
@@ -56,7 +67,9 @@ export function createDeployClients(project: string, env: NodeJS.ProcessEnv = pr
   const runOptions = runEnv ? insecureOptions(parseEndpoint(runEnv, 'NBTRIGGER_RUN_ENDPOINT')) : {};
   const run = new ServicesClient(runOptions);
   const runJobs = new JobsClient(runOptions);
-  const scheduler = new CloudSchedulerClient(schedulerEnv ? insecureOptions(parseEndpoint(schedulerEnv, 'NBTRIGGER_SCHEDULER_ENDPOINT')) : {});
+  const scheduler = new CloudSchedulerClient(
+    schedulerEnv ? insecureOptions(parseEndpoint(schedulerEnv, 'NBTRIGGER_SCHEDULER_ENDPOINT')) : {},
+  );
   const pubsub = createPubSub(project, env);
   // STORAGE_EMULATOR_HOST, when set, is read by the Storage client itself.
   return { run, runJobs, scheduler, pubsub, storage: createNotebookStore({ projectId: project }) };
@@ -67,7 +80,11 @@ export function createDeployClients(project: string, env: NodeJS.ProcessEnv = pr
  * the emulator by itself; the explicit universe domain then spares a useless credentials lookup.
  */
 export function createPubSub(project: string, env: NodeJS.ProcessEnv = process.env): PubSub {
-  return new PubSub(env.PUBSUB_EMULATOR_HOST ? { projectId: project, clientOptions: { universeDomain: 'googleapis.com' } } : { projectId: project });
+  return new PubSub(
+    env.PUBSUB_EMULATOR_HOST
+      ? { projectId: project, clientOptions: { universeDomain: 'googleapis.com' } }
+      : { projectId: project },
+  );
 }
 
 /** Closes the clients' channels so the process can exit. */

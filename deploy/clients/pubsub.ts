@@ -10,7 +10,10 @@ import type { PubSub } from '@google-cloud/pubsub';
 import { apiError, GrpcCode, grpcCode } from './errors.js';
 
 /** The topic's labels, or undefined when it does not exist. `name` is `projects/P/topics/T`. */
-export async function getTopic(pubsub: PubSub, name: string): Promise<{ name: string; labels: Record<string, string> } | undefined> {
+export async function getTopic(
+  pubsub: PubSub,
+  name: string,
+): Promise<{ name: string; labels: Record<string, string> } | undefined> {
   try {
     const [meta] = await pubsub.topic(name).getMetadata();
     return { name, labels: { ...(meta.labels ?? {}) } };
@@ -41,7 +44,12 @@ export async function deleteTopic(pubsub: PubSub, name: string): Promise<void> {
 }
 
 /** Publishes UTF-8 `text` (the message) with attributes; answers the message id. */
-export async function publishText(pubsub: PubSub, topic: string, text: string, attributes: Record<string, string> = {}): Promise<string> {
+export async function publishText(
+  pubsub: PubSub,
+  topic: string,
+  text: string,
+  attributes: Record<string, string> = {},
+): Promise<string> {
   try {
     return await pubsub.topic(topic).publishMessage({ data: Buffer.from(text, 'utf8'), attributes });
   } catch (e) {
@@ -66,24 +74,34 @@ export async function listTopicSubscriptions(pubsub: PubSub, topic: string): Pro
     if (grpcCode(e) === GrpcCode.NOT_FOUND) return [];
     throw apiError(`list the subscriptions of Pub/Sub topic ${topic}`, e);
   }
-  const out = await Promise.all(names.map(async (name): Promise<ActualSubscription | undefined> => {
-    try {
-      const [meta] = await pubsub.subscription(name).getMetadata();
-      const sub: ActualSubscription = { name };
-      if (meta.pushConfig?.pushEndpoint) sub.pushEndpoint = meta.pushConfig.pushEndpoint;
-      const dl = meta.deadLetterPolicy;
-      if (dl?.deadLetterTopic) sub.deadLetterPolicy = { deadLetterTopic: dl.deadLetterTopic, maxDeliveryAttempts: Number(dl.maxDeliveryAttempts ?? 0) || 5 };
-      return sub;
-    } catch (e) {
-      if (grpcCode(e) === GrpcCode.NOT_FOUND) return undefined;
-      throw apiError(`read Pub/Sub subscription ${name}`, e);
-    }
-  }));
+  const out = await Promise.all(
+    names.map(async (name): Promise<ActualSubscription | undefined> => {
+      try {
+        const [meta] = await pubsub.subscription(name).getMetadata();
+        const sub: ActualSubscription = { name };
+        if (meta.pushConfig?.pushEndpoint) sub.pushEndpoint = meta.pushConfig.pushEndpoint;
+        const dl = meta.deadLetterPolicy;
+        if (dl?.deadLetterTopic)
+          sub.deadLetterPolicy = {
+            deadLetterTopic: dl.deadLetterTopic,
+            maxDeliveryAttempts: Number(dl.maxDeliveryAttempts ?? 0) || 5,
+          };
+        return sub;
+      } catch (e) {
+        if (grpcCode(e) === GrpcCode.NOT_FOUND) return undefined;
+        throw apiError(`read Pub/Sub subscription ${name}`, e);
+      }
+    }),
+  );
   return out.filter((s): s is ActualSubscription => s !== undefined);
 }
 
 /** Sets a subscription's dead-letter policy only (the update mask the client sends names that field alone). */
-export async function setDeadLetterPolicy(pubsub: PubSub, subscription: string, policy: { deadLetterTopic: string; maxDeliveryAttempts: number }): Promise<void> {
+export async function setDeadLetterPolicy(
+  pubsub: PubSub,
+  subscription: string,
+  policy: { deadLetterTopic: string; maxDeliveryAttempts: number },
+): Promise<void> {
   try {
     await pubsub.subscription(subscription).setMetadata({ deadLetterPolicy: policy });
   } catch (e) {

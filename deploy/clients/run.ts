@@ -30,7 +30,10 @@ export async function listServices(client: ServicesClient, location: string): Pr
     const out: ActualService[] = [];
     let pageToken = '';
     do {
-      const [services, next] = await client.listServices({ parent: location, pageSize: LIST_PAGE_SIZE, pageToken }, { autoPaginate: false });
+      const [services, next] = await client.listServices(
+        { parent: location, pageSize: LIST_PAGE_SIZE, pageToken },
+        { autoPaginate: false },
+      );
       out.push(...services.map(toActual));
       pageToken = next?.pageToken ?? '';
     } while (pageToken !== '');
@@ -67,18 +70,29 @@ function ownedFields(current: IService, spec: ServiceSpec): IService {
   if (spec.serviceAccount !== undefined) tpl.serviceAccount = spec.serviceAccount;
   const [first, ...others] = tpl.containers ?? [{}];
   const env = (first?.env ?? []).filter((e) => e.name !== TOKEN_ENV);
-  tpl.containers = [{
-    ...first,
-    image: spec.image,
-    resources: {
-      ...(first?.resources ?? {}),
-      limits: { ...(first?.resources?.limits ?? {}), cpu: spec.cpu, memory: spec.memory },
-      cpuIdle: spec.cpuIdle,
-      startupCpuBoost: spec.startupCpuBoost,
+  tpl.containers = [
+    {
+      ...first,
+      image: spec.image,
+      resources: {
+        ...(first?.resources ?? {}),
+        limits: { ...(first?.resources?.limits ?? {}), cpu: spec.cpu, memory: spec.memory },
+        cpuIdle: spec.cpuIdle,
+        startupCpuBoost: spec.startupCpuBoost,
+      },
+      env: [
+        ...env,
+        { name: TOKEN_ENV, valueSource: { secretKeyRef: { secret: spec.tokenSecret, version: 'latest' } } },
+      ],
     },
-    env: [...env, { name: TOKEN_ENV, valueSource: { secretKeyRef: { secret: spec.tokenSecret, version: 'latest' } } }],
-  }, ...others];
-  return { ...current, labels: { ...(current.labels ?? {}), ...spec.labels }, invokerIamDisabled: false, template: tpl };
+    ...others,
+  ];
+  return {
+    ...current,
+    labels: { ...(current.labels ?? {}), ...spec.labels },
+    invokerIamDisabled: false,
+    template: tpl,
+  };
 }
 
 /** Creates a service and waits until the operation is done; answers it as read back. */
@@ -103,7 +117,10 @@ export async function updateService(client: ServicesClient, spec: ServiceSpec): 
   try {
     const [current] = await client.getService({ name: spec.name });
     const read: IService = { ...writable(current), name: spec.name, etag: current.etag ?? '' };
-    const [op] = await client.updateService({ service: ownedFields(read, spec), updateMask: { paths: SERVICE_UPDATE_PATHS } });
+    const [op] = await client.updateService({
+      service: ownedFields(read, spec),
+      updateMask: { paths: SERVICE_UPDATE_PATHS },
+    });
     const [service] = await op.promise();
     return toActual(service);
   } catch (e) {
@@ -135,7 +152,12 @@ export async function getInvokers(client: ServicesClient, name: string): Promise
  * Adds and removes roles/run.invoker members with a read-modify-write of the policy (the etag
  * read is sent back, so a concurrent change makes the write fail rather than be lost).
  */
-export async function updateInvokers(client: ServicesClient, name: string, add: string[], remove: string[]): Promise<void> {
+export async function updateInvokers(
+  client: ServicesClient,
+  name: string,
+  add: string[],
+  remove: string[],
+): Promise<void> {
   try {
     const [policy] = await client.getIamPolicy({ resource: name });
     await client.setIamPolicy({ resource: name, policy: editPolicy(policy, INVOKER_ROLE, add, remove) });
@@ -145,9 +167,26 @@ export async function updateInvokers(client: ServicesClient, name: string, add: 
 }
 
 /** Output-only fields of a Service: never sent back. */
-const OUTPUT_ONLY = ['uid', 'generation', 'createTime', 'updateTime', 'deleteTime', 'expireTime', 'creator', 'lastModifier', 'observedGeneration',
-  'terminalCondition', 'conditions', 'latestReadyRevision', 'latestCreatedRevision', 'trafficStatuses', 'uri', 'urls', 'reconciling',
-  'satisfiesPzs'] as const;
+const OUTPUT_ONLY = [
+  'uid',
+  'generation',
+  'createTime',
+  'updateTime',
+  'deleteTime',
+  'expireTime',
+  'creator',
+  'lastModifier',
+  'observedGeneration',
+  'terminalCondition',
+  'conditions',
+  'latestReadyRevision',
+  'latestCreatedRevision',
+  'trafficStatuses',
+  'uri',
+  'urls',
+  'reconciling',
+  'satisfiesPzs',
+] as const;
 
 /** A read Service without its output-only fields. */
 export function writable(s: IService): IService {
@@ -172,7 +211,8 @@ function toActual(s: IService): ActualService {
   out.concurrency = Number(t.maxInstanceRequestConcurrency ?? 0);
   if (t.scaling) {
     out.minInstances = Number(t.scaling.minInstanceCount ?? 0);
-    if (t.scaling.maxInstanceCount !== undefined && t.scaling.maxInstanceCount !== null) out.maxInstances = Number(t.scaling.maxInstanceCount);
+    if (t.scaling.maxInstanceCount !== undefined && t.scaling.maxInstanceCount !== null)
+      out.maxInstances = Number(t.scaling.maxInstanceCount);
   }
   if (t.timeout?.seconds !== undefined && t.timeout.seconds !== null) out.timeoutSeconds = Number(t.timeout.seconds);
   if (t.serviceAccount) out.serviceAccount = t.serviceAccount;

@@ -27,7 +27,10 @@ export async function listJobs(client: CloudSchedulerClient, location: string): 
     const out: ActualJob[] = [];
     let pageToken = '';
     do {
-      const [jobs, next] = await client.listJobs({ parent: location, pageSize: 500, pageToken }, { autoPaginate: false });
+      const [jobs, next] = await client.listJobs(
+        { parent: location, pageSize: 500, pageToken },
+        { autoPaginate: false },
+      );
       out.push(...jobs.map(toActualJob));
       pageToken = next?.pageToken ?? '';
     } while (pageToken !== '');
@@ -39,13 +42,21 @@ export async function listJobs(client: CloudSchedulerClient, location: string): 
 
 /** The Job resource for a spec. `data` is the bytes of the message text (base64-decoded `encodeData`). */
 export function toJob(spec: JobSpec): IJob {
-  if (spec.data === undefined) throw apiError(`write Cloud Scheduler job ${spec.name}`, new Error(`the URL of service ${spec.service} is not known`));
+  if (spec.data === undefined)
+    throw apiError(
+      `write Cloud Scheduler job ${spec.name}`,
+      new Error(`the URL of service ${spec.service} is not known`),
+    );
   return {
     name: spec.name,
     description: spec.description,
     schedule: spec.schedule,
     timeZone: spec.timeZone,
-    pubsubTarget: { topicName: spec.topicName, data: Buffer.from(spec.data, 'base64'), attributes: { ...spec.attributes } },
+    pubsubTarget: {
+      topicName: spec.topicName,
+      data: Buffer.from(spec.data, 'base64'),
+      attributes: { ...spec.attributes },
+    },
   };
 }
 
@@ -82,13 +93,17 @@ const STATES = ['STATE_UNSPECIFIED', 'ENABLED', 'PAUSED', 'DISABLED', 'UPDATE_FA
 /** Reads back only what the plan compares; `data` as base64 whatever form the client gave. */
 export function toActualJob(j: IJob): ActualJob {
   const out: ActualJob = {
-    name: j.name ?? '', description: j.description ?? '', schedule: j.schedule ?? '', timeZone: j.timeZone ?? '',
+    name: j.name ?? '',
+    description: j.description ?? '',
+    schedule: j.schedule ?? '',
+    timeZone: j.timeZone ?? '',
     attributes: { ...(j.pubsubTarget?.attributes ?? {}) },
   };
   if (j.pubsubTarget?.topicName) out.topicName = j.pubsubTarget.topicName;
   const state = typeof j.state === 'number' ? STATES[j.state] : j.state;
   if (state) out.state = state as JobState;
   const data = j.pubsubTarget?.data;
-  if (data !== undefined && data !== null) out.data = typeof data === 'string' ? data : Buffer.from(data).toString('base64');
+  if (data !== undefined && data !== null)
+    out.data = typeof data === 'string' ? data : Buffer.from(data).toString('base64');
   return out;
 }

@@ -60,7 +60,10 @@ const DEFAULT_LIFETIME_MS = 55 * 60_000;
 export function audienceFor(server: ServerAddress, env: IdTokenEnv = {}, allowHttp = false): string | undefined {
   const mode = (env.NBTRIGGER_ID_TOKEN ?? 'auto').toLowerCase();
   if (mode === 'off') return undefined;
-  if (mode !== 'auto' && mode !== 'always') throw new NbtError('CONFIG', `NBTRIGGER_ID_TOKEN must be auto, always or off, got "${env.NBTRIGGER_ID_TOKEN}"`, { details: { field: 'NBTRIGGER_ID_TOKEN' } });
+  if (mode !== 'auto' && mode !== 'always')
+    throw new NbtError('CONFIG', `NBTRIGGER_ID_TOKEN must be auto, always or off, got "${env.NBTRIGGER_ID_TOKEN}"`, {
+      details: { field: 'NBTRIGGER_ID_TOKEN' },
+    });
   if (!server.secure && !allowHttp) return undefined; // never send a credential in clear text
   const host = server.host.toLowerCase();
   if (mode === 'auto' && !host.endsWith('.run.app')) return undefined;
@@ -102,7 +105,8 @@ export function createIdTokenProvider(opts: IdTokenOptions = {}): IdTokenProvide
         } catch (e) {
           throw fetchError(audience, e);
         }
-        if (typeof token !== 'string' || token === '') throw new NbtError('CONFIG', `no ID token was returned for audience ${audience}`);
+        if (typeof token !== 'string' || token === '')
+          throw new NbtError('CONFIG', `no ID token was returned for audience ${audience}`);
         cache.set(audience, { token, expires: jwtExpiry(token) ?? now() + DEFAULT_LIFETIME_MS });
         return token;
       })().finally(() => inflight.delete(audience));
@@ -122,7 +126,11 @@ export function createIdTokenProvider(opts: IdTokenOptions = {}): IdTokenProvide
 
 /** google-auth-library's ID token client (Application Default Credentials), loaded lazily. */
 function adcFetcher(): IdTokenFetcher {
-  let auth: Promise<{ getIdTokenClient(aud: string): Promise<{ idTokenProvider: { fetchIdToken(aud: string): Promise<string> } }> }> | undefined;
+  let auth:
+    | Promise<{
+        getIdTokenClient(aud: string): Promise<{ idTokenProvider: { fetchIdToken(aud: string): Promise<string> } }>;
+      }>
+    | undefined;
   return async (audience) => {
     auth ??= import('google-auth-library').then((m) => new m.GoogleAuth());
     const client = await (await auth).getIdTokenClient(audience);
@@ -133,7 +141,13 @@ function adcFetcher(): IdTokenFetcher {
 /** No credentials is a configuration error; anything else (metadata server hiccup) is retried. */
 function fetchError(audience: string, e: unknown): NbtError {
   const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-  const config = /default credentials|could not load|cannot fetch id token|not supported|no (?:id token|credentials)|does not exist|ENOENT/i.test(msg);
-  return new NbtError(config ? 'CONFIG' : 'SERVER_UNREACHABLE', `could not get a Google ID token for ${audience}: ${msg}`,
-    { cause: e, details: { field: 'id-token', audience } });
+  const config =
+    /default credentials|could not load|cannot fetch id token|not supported|no (?:id token|credentials)|does not exist|ENOENT/i.test(
+      msg,
+    );
+  return new NbtError(
+    config ? 'CONFIG' : 'SERVER_UNREACHABLE',
+    `could not get a Google ID token for ${audience}: ${msg}`,
+    { cause: e, details: { field: 'id-token', audience } },
+  );
 }

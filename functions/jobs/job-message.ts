@@ -137,8 +137,16 @@ export function checkJobAllowed(job: string, patterns: string[]): void {
  * overrides show in the execution's details (the job reads JUPYTER_TOKEN from its own secret).
  */
 export const FORWARDED_ENV = [
-  'NODE_ENV', 'NBTRIGGER_STORE', 'NBTRIGGER_RUNS_COLLECTION', 'NBTRIGGER_LEASES_COLLECTION', 'NBTRIGGER_OUTPUT',
-  'ALLOWED_OUTPUTS', 'ALLOWED_SOURCES', 'ALLOWED_SERVERS', 'NBTRIGGER_MAX_NOTEBOOK_BYTES', 'NBTRIGGER_MEMORY_BUDGET_MB',
+  'NODE_ENV',
+  'NBTRIGGER_STORE',
+  'NBTRIGGER_RUNS_COLLECTION',
+  'NBTRIGGER_LEASES_COLLECTION',
+  'NBTRIGGER_OUTPUT',
+  'ALLOWED_OUTPUTS',
+  'ALLOWED_SOURCES',
+  'ALLOWED_SERVERS',
+  'NBTRIGGER_MAX_NOTEBOOK_BYTES',
+  'NBTRIGGER_MEMORY_BUDGET_MB',
 ] as const;
 
 /** What the launcher sends: google.cloud.run.v2.RunJobRequest, camelCase as the client takes it. */

@@ -36,8 +36,12 @@ const RAW_FRAME_BYTES = 64 * 1024;
 const RAW_STRING_BYTES = 1024;
 
 /** Parses one frame, decoding no more of its long strings than can be kept. */
-export function decodeFrame(json: Buffer, isBinary: boolean, maxStringBytes: number | undefined,
-  discard: DiscardTest | undefined): Message {
+export function decodeFrame(
+  json: Buffer,
+  isBinary: boolean,
+  maxStringBytes: number | undefined,
+  discard: DiscardTest | undefined,
+): Message {
   // A large stream frame is parsed without its text: the text stays the frame's bytes
   // (raw-text.ts), or is dropped unread when its cell keeps no more output.
   if (!isBinary && json.length > RAW_FRAME_BYTES) {
@@ -62,7 +66,8 @@ export function decodeFrame(json: Buffer, isBinary: boolean, maxStringBytes: num
   }
   // A huge frame (a cell printing megabytes at once) is parsed with its long strings cut to
   // what the output cap can keep: never two more full copies of output that is thrown away.
-  const clip = maxStringBytes !== undefined && json.length > maxStringBytes ? clipLongStrings(json, maxStringBytes) : undefined;
+  const clip =
+    maxStringBytes !== undefined && json.length > maxStringBytes ? clipLongStrings(json, maxStringBytes) : undefined;
   const msg = parseFrame(clip ? clip.text : json.toString('utf8'));
   if (clip && clip.clipped > 0) msg.clipped = true;
   return msg;
@@ -75,7 +80,8 @@ export function decodeFrame(json: Buffer, isBinary: boolean, maxStringBytes: num
 export function binaryFrame(buf: Buffer): { json: Buffer; buffers: Buffer[] } {
   if (buf.length < 8) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame is too short');
   const n = buf.readUInt32BE(0);
-  if (n < 1 || 4 + 4 * n > buf.length) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame has a bad offset table');
+  if (n < 1 || 4 + 4 * n > buf.length)
+    throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame has a bad offset table');
   const offsets = Array.from({ length: n }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const parts = offsets.map((start, i) => {
     const end = i + 1 < n ? offsets[i + 1]! : buf.length;

@@ -54,13 +54,15 @@ const requireCjs = createRequire(import.meta.url);
  * lexes a CommonJS file for its exports before an ESM import).
  */
 export function preloadWebSocket(): Promise<typeof WebSocket> {
-  wsLoading ??= new Promise((resolve, reject) => setImmediate(() => {
-    try {
-      resolve(requireCjs('ws') as typeof WebSocket);
-    } catch (e) {
-      reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  }));
+  wsLoading ??= new Promise((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(requireCjs('ws') as typeof WebSocket);
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }),
+  );
   return wsLoading;
 }
 
@@ -84,8 +86,12 @@ export class KernelChannel {
   private earlyClose?: NbtError;
   private discard?: DiscardTest;
 
-  private constructor(private readonly ws: WebSocket, private readonly socket: Socket | undefined,
-    private readonly maxStringBytes?: number, maxPayload?: number) {
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket | undefined,
+    private readonly maxStringBytes?: number,
+    maxPayload?: number,
+  ) {
     ws.on('message', (data, isBinary) => {
       if (!this.ackDue) {
         this.ackDue = true;
@@ -106,13 +112,20 @@ export class KernelChannel {
       else this.early.push(msg);
     });
     ws.on('close', (code, reason) => {
-      if (!this.closedByUs) this.fail(new NbtError('KERNEL_DIED', `kernel channel closed unexpectedly (WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+      if (!this.closedByUs)
+        this.fail(
+          new NbtError(
+            'KERNEL_DIED',
+            `kernel channel closed unexpectedly (WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`,
+          ),
+        );
     });
     ws.on('error', (e: Error & { code?: string }) => {
       if (this.closedByUs) return;
       // A frame over the limit would be too big again on a redelivery: a permanent protocol error.
       if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        const why = `a kernel message is larger than the frame limit of ${maxPayload} bytes ` +
+        const why =
+          `a kernel message is larger than the frame limit of ${maxPayload} bytes ` +
           '(set from the output cap and NBTRIGGER_MEMORY_BUDGET_MB)';
         this.fail(new NbtError('PROTOCOL_ERROR', why, { cause: e, retryable: false, details: { maxPayload } }));
       } else this.fail(new NbtError('KERNEL_DIED', `kernel channel failed: ${e.message}`, { cause: e }));
@@ -137,16 +150,18 @@ export class KernelChannel {
         // write.
         // The guard's hands the socket over only once its peer passed the policy: the upgrade request is written then.
         createConnection: (opts.connector
-          ? httpCreateConnection(opts.connector, opts.server.secure, (s) => { socket = s; })
+          ? httpCreateConnection(opts.connector, opts.server.secure, (s) => {
+              socket = s;
+            })
           : (o: Record<string, unknown> & { host: string; servername?: string }) => {
-            if (opts.server.secure) {
-              if (!o.servername && o.servername !== '') o.servername = isIP(o.host) ? '' : o.host;
-              socket = tlsConnect({ ...o, path: undefined } as ConnectionOptions);
-            } else {
-              socket = netConnect({ ...o, path: o.socketPath } as unknown as NetConnectOpts);
-            }
-            return socket;
-          }) as unknown as ClientOptions['createConnection'],
+              if (opts.server.secure) {
+                if (!o.servername && o.servername !== '') o.servername = isIP(o.host) ? '' : o.host;
+                socket = tlsConnect({ ...o, path: undefined } as ConnectionOptions);
+              } else {
+                socket = netConnect({ ...o, path: o.socketPath } as unknown as NetConnectOpts);
+              }
+              return socket;
+            }) as unknown as ClientOptions['createConnection'],
         headers: opts.cookies ? opts.cookies.withCookies(opts.headers, path) : opts.headers,
         perMessageDeflate: false,
         handshakeTimeout,
@@ -165,7 +180,8 @@ export class KernelChannel {
         res.resume();
         ws.terminate();
         if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
-        const code = status === 401 || status === 403 ? 'AUTH_REFUSED' : status === 404 ? 'KERNEL_DIED' : 'SERVER_ERROR';
+        const code =
+          status === 401 || status === 403 ? 'AUTH_REFUSED' : status === 404 ? 'KERNEL_DIED' : 'SERVER_ERROR';
         reject(new NbtError(code, `kernel channel upgrade refused: HTTP ${status}`, { details: { status } }));
       });
       ws.once('open', () => {
@@ -228,7 +244,9 @@ export class KernelChannel {
     this.closedByUs = true;
     try {
       this.ws.close(1000);
-    } catch { /* already closing */ }
+    } catch {
+      /* already closing */
+    }
     // Do not wait for the close handshake of a dead peer.
     setTimeout(() => this.ws.terminate(), 1000).unref();
   }

@@ -66,7 +66,8 @@ export class CookieJar {
     const now = this.#now();
     this.#cookies = this.#cookies.filter((c) => c.expires > now);
     const p = pathOnly(path);
-    const sent = this.#cookies.filter((c) => pathMatch(p, c.path) && (!c.secure || this.#secureOrigin))
+    const sent = this.#cookies
+      .filter((c) => pathMatch(p, c.path) && (!c.secure || this.#secureOrigin))
       // RFC 6265 §5.4 step 2: longer paths first, then the earlier created.
       .sort((a, b) => b.path.length - a.path.length || a.created - b.created);
     return sent.length === 0 ? undefined : sent.map((c) => `${c.name}=${c.value}`).join('; ');
@@ -85,8 +86,12 @@ export class CookieJar {
    * instance of its own, and the kernel would start on one that the later requests do not reach.
    * A request cancelled while it waits goes on at once (its client rejects it unsent).
    */
-  async exchange<R extends Answer>(path: string, headers: Readonly<Record<string, string>>,
-    send: (headers: Record<string, string>) => Promise<R>, signal?: AbortSignal): Promise<R> {
+  async exchange<R extends Answer>(
+    path: string,
+    headers: Readonly<Record<string, string>>,
+    send: (headers: Record<string, string>) => Promise<R>,
+    signal?: AbortSignal,
+  ): Promise<R> {
     while (!this.#contacted && this.#firstContact && !signal?.aborted) await untilEither(this.#firstContact, signal);
     if (this.#contacted) {
       const res = await send(this.withCookies(headers, path));
@@ -94,7 +99,9 @@ export class CookieJar {
       return res;
     }
     let release!: () => void;
-    this.#firstContact = new Promise<void>((resolve) => { release = resolve; });
+    this.#firstContact = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     try {
       const res = await send(this.withCookies(headers, path));
       this.store(res.headers['set-cookie'], path);

@@ -13,8 +13,15 @@ import type { CellRun, ExecuteOptions, ExecuteResult, ProgressEvent } from './ex
 import type { Message } from './messages.js';
 
 /** The data options of the run (executor options without callbacks, signal or clock). */
-type DataOptions = 'session' | 'sequential' | 'cellTimeoutMs' | 'deadline' | 'maxOutputChars' | 'secrets' | 'graceMs' |
-  'maxReconnects';
+type DataOptions =
+  | 'session'
+  | 'sequential'
+  | 'cellTimeoutMs'
+  | 'deadline'
+  | 'maxOutputChars'
+  | 'secrets'
+  | 'graceMs'
+  | 'maxReconnects';
 
 /** What the machine needs to know of the run's options (no callbacks, no clock). */
 export interface MachineConfig extends Pick<ExecuteOptions, DataOptions> {

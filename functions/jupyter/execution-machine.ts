@@ -82,8 +82,11 @@ export class ExecutionMachine extends ExecutionState {
       }
       if (!this.config.canReconnect) return this.failAtCurrent('KERNEL_DIED', err.message, 'error');
       if (++this.drops > (this.config.maxReconnects ?? 10)) {
-        return this.failAtCurrent('KERNEL_DIED', `${err.message}; the channel dropped ${this.drops} times, giving up`,
-          'error');
+        return this.failAtCurrent(
+          'KERNEL_DIED',
+          `${err.message}; the channel dropped ${this.drops} times, giving up`,
+          'error',
+        );
       }
       this.link = 'reconnecting';
       this.lastDrop = err;
@@ -96,8 +99,10 @@ export class ExecutionMachine extends ExecutionState {
     return this.step(now, false, () => {
       this.link = 'connected';
       this.result.reconnects++;
-      this.result.warnings.push(`kernel channel dropped (${this.lastDrop?.message ?? 'closed'}); ` +
-        'reconnected with the same session and resumed');
+      this.result.warnings.push(
+        `kernel channel dropped (${this.lastDrop?.message ?? 'closed'}); ` +
+          'reconnected with the same session and resumed',
+      );
       const barrier = makeRequest(this.config.session, 'kernel_info_request', {});
       this.barriers.set(barrier.header.msg_id, { covers: this.sent, replied: false, idle: false });
       this.emit({ type: 'send', messages: [barrier] });
@@ -208,10 +213,15 @@ export class ExecutionMachine extends ExecutionState {
     }
     const first = lost[0]!;
     const what = first.run.startedAt === undefined ? 'never started' : 'never finished';
-    this.finish(new NbtError('KERNEL_DIED', `kernel channel was restored, but cell ${first.cell.index} (sent before ` +
-      `the connection dropped) ${what}: its request or its answers were lost with the connection, or the kernel ` +
-      'restarted meanwhile; not resent, so it cannot run twice',
-    { details: { cellIndex: first.cell.index, lostCells: lost.map((p) => p.cell.index) } }));
+    this.finish(
+      new NbtError(
+        'KERNEL_DIED',
+        `kernel channel was restored, but cell ${first.cell.index} (sent before ` +
+          `the connection dropped) ${what}: its request or its answers were lost with the connection, or the kernel ` +
+          'restarted meanwhile; not resent, so it cannot run twice',
+        { details: { cellIndex: first.cell.index, lostCells: lost.map((p) => p.cell.index) } },
+      ),
+    );
   }
 
   private onKernelInfo(m: Message): void {
@@ -241,8 +251,10 @@ export class ExecutionMachine extends ExecutionState {
   private onCellStart(p: PendingCell): void {
     p.run.startedAt = this.now;
     this.result.started++;
-    this.emit({ type: 'progress', event: { type: 'start', cellIndex: p.cell.index, position: p.position,
-      total: this.queue.length } });
+    this.emit({
+      type: 'progress',
+      event: { type: 'start', cellIndex: p.cell.index, position: p.position, total: this.queue.length },
+    });
     this.arm(p);
   }
 
@@ -250,7 +262,8 @@ export class ExecutionMachine extends ExecutionState {
     const c = m.content;
     const { result } = this;
     p.replied = true;
-    if (p === this.grace) { // stays timed_out: its KeyboardInterrupt is not a cell error
+    if (p === this.grace) {
+      // stays timed_out: its KeyboardInterrupt is not a cell error
       if (p.idle) this.finish();
       return;
     }
@@ -259,8 +272,9 @@ export class ExecutionMachine extends ExecutionState {
     else if (c.status === 'error') this.onCellError(p, c);
     else p.run.status = 'aborted';
     if (result.failure && c.status !== 'aborted' && p.run.status !== 'error' && p.position > this.failedPosition()) {
-      result.warnings.push(`cell ${p.cell.index} ran after an earlier error: its request reached the kernel after ` +
-        'the abort window');
+      result.warnings.push(
+        `cell ${p.cell.index} ran after an earlier error: its request reached the kernel after the abort window`,
+      );
     }
     this.settle(p);
   }
@@ -274,13 +288,19 @@ export class ExecutionMachine extends ExecutionState {
     // comes from outside the run: jupyter_client interrupts a kernel before every shutdown and
     // restart (the server stopping, another client restarting it), often before the shutdown_reply.
     if (p.run.error.ename === 'KeyboardInterrupt') {
-      this.result.failure = new NbtError('KERNEL_DIED', `cell ${p.cell.index} was interrupted from outside the run ` +
-        '(KeyboardInterrupt): the server stopping or restarting the kernel, or another client',
-      { details: { cellIndex: p.cell.index, ...p.run.error } });
+      this.result.failure = new NbtError(
+        'KERNEL_DIED',
+        `cell ${p.cell.index} was interrupted from outside the run ` +
+          '(KeyboardInterrupt): the server stopping or restarting the kernel, or another client',
+        { details: { cellIndex: p.cell.index, ...p.run.error } },
+      );
       return;
     }
-    this.result.failure = new NbtError('CELL_ERROR', `cell ${p.cell.index} raised ${p.run.error.ename}: ` +
-      p.run.error.evalue, { details: { cellIndex: p.cell.index, ...p.run.error } });
+    this.result.failure = new NbtError(
+      'CELL_ERROR',
+      `cell ${p.cell.index} raised ${p.run.error.ename}: ${p.run.error.evalue}`,
+      { details: { cellIndex: p.cell.index, ...p.run.error } },
+    );
   }
 
   /** A timeout: interrupt, then wait (bounded) for the cell's last output, as nbclient does. */

@@ -11,8 +11,15 @@ import { NbtError } from '../errors.js';
 import type { PlannedCell } from '../notebook/model.js';
 import { OutputStore } from '../notebook/outputs.js';
 import { WidgetStore } from '../notebook/widgets.js';
-import { type Barrier, cellTimer, type ChannelFailure, type Effect, type Link, type MachineConfig,
-  type PendingCell } from './execution-events.js';
+import {
+  type Barrier,
+  cellTimer,
+  type ChannelFailure,
+  type Effect,
+  type Link,
+  type MachineConfig,
+  type PendingCell,
+} from './execution-events.js';
 import type { CellStatus, ExecuteResult } from './execution-types.js';
 import { executeRequest, makeRequest, type Message } from './messages.js';
 import { SeenIds } from './seen-ids.js';
@@ -48,17 +55,32 @@ export class ExecutionState {
   protected deadlineLeftMs = 0;
   protected out: Effect[] = [];
 
-  constructor(cells: PlannedCell[], readonly config: MachineConfig) {
+  constructor(
+    cells: PlannedCell[],
+    readonly config: MachineConfig,
+  ) {
     const outputs = new OutputStore(config.maxOutputChars, config.secrets);
     const widgets = new WidgetStore(config.maxOutputChars);
     this.result = { cells: [], outputs, widgets, warnings: [], started: 0, reconnects: 0 };
     for (const cell of cells) {
-      const run = { index: cell.index, status: (cell.skip ? 'skipped' : 'aborted') as CellStatus,
-        executionCount: null, allowError: cell.allowError };
+      const run = {
+        index: cell.index,
+        status: (cell.skip ? 'skipped' : 'aborted') as CellStatus,
+        executionCount: null,
+        allowError: cell.allowError,
+      };
       this.result.cells.push(run);
       if (cell.skip) continue;
-      this.queue.push({ cell, run, position: this.queue.length + 1, msgId: '', replied: false, idle: false,
-        done: false, armed: false });
+      this.queue.push({
+        cell,
+        run,
+        position: this.queue.length + 1,
+        msgId: '',
+        replied: false,
+        idle: false,
+        done: false,
+        armed: false,
+      });
     }
     this.infoRequest = makeRequest(config.session, 'kernel_info_request', {});
   }
@@ -86,8 +108,10 @@ export class ExecutionState {
     if (p.armed) this.emit({ type: 'clear-timer', timer: cellTimer(p.position) });
     if (p.run.startedAt !== undefined) p.run.endedAt = this.now;
     if (p.run.status !== 'aborted') {
-      this.emit({ type: 'progress', event: { type: 'done', cellIndex: p.cell.index, position: p.position,
-        total: this.queue.length } });
+      this.emit({
+        type: 'progress',
+        event: { type: 'done', cellIndex: p.cell.index, position: p.position, total: this.queue.length },
+      });
     }
     while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
     if (this.head === this.queue.length || (this.config.sequential && this.result.failure)) {
@@ -160,8 +184,10 @@ export class ExecutionState {
     result.warnings.push(...result.widgets!.warnings);
     if (failure && !result.failure) result.failure = failure;
     if (result.failure?.code === 'KERNEL_DIED' && result.started > 0) {
-      result.failure = new NbtError('KERNEL_DIED', result.failure.message,
-        { details: result.failure.details, retryable: false });
+      result.failure = new NbtError('KERNEL_DIED', result.failure.message, {
+        details: result.failure.details,
+        retryable: false,
+      });
     }
     this.emit({ type: 'finish', result });
   }

@@ -19,13 +19,23 @@ import type { Message } from './messages.js';
 export type { CellRun, CellStatus, ExecuteOptions, ExecuteResult, ProgressEvent } from './execution-types.js';
 
 /** Runs the cells; always resolves (the outcome is in `failure`), never rejects. */
-export function executeCells(initial: KernelChannel, cells: PlannedCell[],
-  opts: ExecuteOptions): Promise<ExecuteResult> {
+export function executeCells(
+  initial: KernelChannel,
+  cells: PlannedCell[],
+  opts: ExecuteOptions,
+): Promise<ExecuteResult> {
   const now = opts.now ?? Date.now;
   const machine = new ExecutionMachine(cells, {
-    session: opts.session, sequential: opts.sequential, cellTimeoutMs: opts.cellTimeoutMs, deadline: opts.deadline,
-    maxOutputChars: opts.maxOutputChars, secrets: opts.secrets, canInterrupt: opts.interrupt !== undefined,
-    graceMs: opts.graceMs, canReconnect: opts.reconnect !== undefined, maxReconnects: opts.maxReconnects,
+    session: opts.session,
+    sequential: opts.sequential,
+    cellTimeoutMs: opts.cellTimeoutMs,
+    deadline: opts.deadline,
+    maxOutputChars: opts.maxOutputChars,
+    secrets: opts.secrets,
+    canInterrupt: opts.interrupt !== undefined,
+    graceMs: opts.graceMs,
+    canReconnect: opts.reconnect !== undefined,
+    maxReconnects: opts.maxReconnects,
   });
   let channel = initial;
   const timers = new Map<TimerId, NodeJS.Timeout>();
@@ -35,19 +45,34 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[],
     const apply = (effects: Effect[]): void => {
       for (const e of effects) {
         switch (e.type) {
-          case 'send': channel.sendAll(e.messages); break;
-          case 'listen': channel.listen(onMessage, onClose, discardable); break;
+          case 'send':
+            channel.sendAll(e.messages);
+            break;
+          case 'listen':
+            channel.listen(onMessage, onClose, discardable);
+            break;
           case 'set-timer':
-            timers.set(e.timer, setTimeout(() => apply(machine.onTimer(e.timer, now())), e.ms));
+            timers.set(
+              e.timer,
+              setTimeout(() => apply(machine.onTimer(e.timer, now())), e.ms),
+            );
             break;
           case 'clear-timer':
             clearTimeout(timers.get(e.timer));
             timers.delete(e.timer);
             break;
-          case 'interrupt': opts.interrupt?.().catch(() => undefined); break;
-          case 'reconnect': reconnect(e); break;
-          case 'progress': opts.onProgress?.(e.event); break;
-          case 'observe': opts.onMessage?.(e.message); break;
+          case 'interrupt':
+            opts.interrupt?.().catch(() => undefined);
+            break;
+          case 'reconnect':
+            reconnect(e);
+            break;
+          case 'progress':
+            opts.onProgress?.(e.event);
+            break;
+          case 'observe':
+            opts.onMessage?.(e.message);
+            break;
           case 'finish':
             reconnecting.abort();
             for (const t of timers.values()) clearTimeout(t);
@@ -66,13 +91,16 @@ export function executeCells(initial: KernelChannel, cells: PlannedCell[],
       apply(machine.onAbort(now(), isNbtError(r) && r.code === 'CANCELLED' ? r.message : undefined));
     };
     const reconnect = (e: Extract<Effect, { type: 'reconnect' }>): void => {
-      opts.reconnect!(e.cause, reconnecting.signal).then((ch) => {
-        if (machine.phase === 'finished') return ch.close();
-        channel = ch;
-        // The barrier, then the early frames (which may settle cells or report a close), then what waited.
-        apply(machine.onReconnected(now()));
-        if (channel === ch) apply(machine.onListening(now(), ch.open));
-      }, (err: unknown) => apply(machine.onReconnectFailed(err, now())));
+      opts.reconnect!(e.cause, reconnecting.signal).then(
+        (ch) => {
+          if (machine.phase === 'finished') return ch.close();
+          channel = ch;
+          // The barrier, then the early frames (which may settle cells or report a close), then what waited.
+          apply(machine.onReconnected(now()));
+          if (channel === ch) apply(machine.onListening(now(), ch.open));
+        },
+        (err: unknown) => apply(machine.onReconnectFailed(err, now())),
+      );
     };
 
     if (opts.signal?.aborted) return onAbort();

@@ -13,8 +13,21 @@ import { isObject } from './messages.js';
 export const STARTING_STATUSES = new Set([429, 502, 503, 504]);
 
 /** Network error codes that mean "not reachable (yet)". */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
 
 /**
  * A 403 that Cloud Run's front gave a request carrying the function's identity token, not one
@@ -23,14 +36,20 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'EN
  * (https://cloud.google.com/iam/docs/access-change-propagation), and the front answers 403
  * (https://cloud.google.com/run/docs/troubleshooting#unauthorized-client) until it has.
  */
-export function isFrontRefusal(status: number, body: string, requestHeaders: Readonly<Record<string, string>>): boolean {
+export function isFrontRefusal(
+  status: number,
+  body: string,
+  requestHeaders: Readonly<Record<string, string>>,
+): boolean {
   if (status !== 403) return false;
   const identity = Object.keys(requestHeaders).some((k) => k.toLowerCase() === 'x-serverless-authorization');
   if (!identity) return false;
   try {
     const v: unknown = JSON.parse(body);
     if (isObject(v) && 'message' in v) return false; // Jupyter's own refusal: the token is wrong
-  } catch { /* not JSON: not Jupyter */ }
+  } catch {
+    /* not JSON: not Jupyter */
+  }
   return true;
 }
 
@@ -39,7 +58,9 @@ export function serverMessage(text: string, secrets: readonly string[]): string 
   try {
     const v: unknown = JSON.parse(text);
     if (isObject(v) && typeof v.message === 'string') return clipRedacted(v.message, 200, secrets);
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return clipRedacted(text.replace(/\s+/g, ' ').trim(), 200, secrets);
 }
 
@@ -48,17 +69,27 @@ export function serverMessage(text: string, secrets: readonly string[]): string 
  * AUTH_REFUSED but retryable: the message is redelivered within the handler's retry window
  * (NBTRIGGER_RETRY_WINDOW_SEC, NBTRIGGER_MAX_ATTEMPTS), which bounds the wait for IAM.
  */
-export function httpError(status: number, what: string, message: string, opts: { frontRefusal?: boolean } = {}): NbtError {
+export function httpError(
+  status: number,
+  what: string,
+  message: string,
+  opts: { frontRefusal?: boolean } = {},
+): NbtError {
   let code: ErrorCode = 'REQUEST_REJECTED';
   if (status === 401 || status === 403) code = 'AUTH_REFUSED';
   else if (STARTING_STATUSES.has(status) || status >= 500) code = 'SERVER_ERROR';
   if (code === 'AUTH_REFUSED' && opts.frontRefusal) {
-    return new NbtError(code, `${what}: Cloud Run refused the function's identity (HTTP ${status}); an invoker role granted `
-      + 'minutes ago may still be propagating, so the message is retried within the retry window', { details: { status }, retryable: true });
+    return new NbtError(
+      code,
+      `${what}: Cloud Run refused the function's identity (HTTP ${status}); an invoker role granted ` +
+        'minutes ago may still be propagating, so the message is retried within the retry window',
+      { details: { status }, retryable: true },
+    );
   }
-  const text = code === 'AUTH_REFUSED'
-    ? `${what}: the server refused the token (HTTP ${status})`
-    : `${what}: HTTP ${status}${message ? ` ${message}` : ''}`;
+  const text =
+    code === 'AUTH_REFUSED'
+      ? `${what}: the server refused the token (HTTP ${status})`
+      : `${what}: HTTP ${status}${message ? ` ${message}` : ''}`;
   return new NbtError(code, text, { details: { status } });
 }
 
@@ -74,5 +105,9 @@ export function networkError(e: unknown, what: string, base: string): NbtError {
   }
   const code = err?.code ?? err?.cause?.code ?? '';
   const retryable = NETWORK_CODES.has(code) || code === '';
-  return new NbtError('SERVER_UNREACHABLE', `${what}: cannot reach ${base} (${code || err?.message || 'network error'})`, { cause: e, retryable, details: { network: code } });
+  return new NbtError(
+    'SERVER_UNREACHABLE',
+    `${what}: cannot reach ${base} (${code || err?.message || 'network error'})`,
+    { cause: e, retryable, details: { network: code } },
+  );
 }

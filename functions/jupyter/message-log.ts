@@ -22,7 +22,9 @@ export const LOG_STRING_CHARS = 2000;
 export function logMessage(log: Logger, m: Message, secrets: readonly string[] = []): void {
   const text = m.header.msg_type === 'stream' ? m.content.text : undefined;
   log.log('DEBUG', `kernel ${m.channel} ${m.header.msg_type}`, {
-    channel: m.channel, msgType: m.header.msg_type, parent: m.parent_header.msg_id,
+    channel: m.channel,
+    msgType: m.header.msg_type,
+    parent: m.parent_header.msg_id,
     content: clipped(m.content, 0, secrets),
     ...(typeof text === 'string' || text instanceof RawJsonText ? { textLength: text.length } : {}),
   });

@@ -57,7 +57,14 @@ export function newMsgId(): string {
 /** Builds a request for the shell (or control) channel. */
 export function makeRequest<C>(session: string, msgType: string, content: C, channel: Channel = 'shell'): Message<C> {
   return {
-    header: { msg_id: newMsgId(), session, username: 'nbtrigger', date: new Date().toISOString(), msg_type: msgType, version: '5.3' },
+    header: {
+      msg_id: newMsgId(),
+      session,
+      username: 'nbtrigger',
+      date: new Date().toISOString(),
+      msg_type: msgType,
+      version: '5.3',
+    },
     parent_header: {},
     metadata: {},
     content,
@@ -96,9 +103,11 @@ export function parseFrame(text: string): Message {
   if (!isObject(header)) throw protocol('header', 'frame has no header object');
   if (typeof header.msg_type !== 'string') throw protocol('header.msg_type', 'frame header.msg_type is not a string');
   if (typeof header.msg_id !== 'string') throw protocol('header.msg_id', 'frame header.msg_id is not a string');
-  if (parent !== undefined && parent !== null && !isObject(parent)) throw protocol('parent_header', 'frame parent_header is not an object');
+  if (parent !== undefined && parent !== null && !isObject(parent))
+    throw protocol('parent_header', 'frame parent_header is not an object');
   if (!isObject(content)) throw protocol('content', `frame content of ${header.msg_type} is not an object`);
-  if (typeof channel !== 'string' || !CHANNELS.has(channel as Channel)) throw protocol('channel', `frame channel "${String(channel)}" is not shell/iopub/stdin/control`);
+  if (typeof channel !== 'string' || !CHANNELS.has(channel as Channel))
+    throw protocol('channel', `frame channel "${String(channel)}" is not shell/iopub/stdin/control`);
   if (v.metadata !== undefined && !isObject(v.metadata)) throw protocol('metadata', 'frame metadata is not an object');
   return {
     header: header as unknown as Header,

@@ -66,7 +66,10 @@ export function createReconnector(o: ReconnectOptions): Reconnector {
       try {
         const k = await o.kernelState(signal);
         if (k.state !== 'alive') {
-          throw new NbtError('KERNEL_DIED', `${cause.message}; the kernel is ${k.state === 'gone' ? 'gone from the server (404)' : 'dead'}`);
+          throw new NbtError(
+            'KERNEL_DIED',
+            `${cause.message}; the kernel is ${k.state === 'gone' ? 'gone from the server (404)' : 'dead'}`,
+          );
         }
         o.onAttempt?.(attempt + 1);
         return await o.connect(signal);
@@ -75,7 +78,8 @@ export function createReconnector(o: ReconnectOptions): Reconnector {
         o.onAttempt?.(attempt + 1, err);
         // The kernel is gone, or the server refuses us: retrying cannot help.
         if (err.code === 'KERNEL_DIED' || err.code === 'AUTH_REFUSED' || err.code === 'SERVER_NOT_ALLOWED') {
-          throw err.code === 'KERNEL_DIED' && err.message.startsWith(cause.message) ? err
+          throw err.code === 'KERNEL_DIED' && err.message.startsWith(cause.message)
+            ? err
             : new NbtError(err.code, `${cause.message}; reconnecting failed: ${err.message}`, { details: err.details });
         }
         last = err;
@@ -84,8 +88,11 @@ export function createReconnector(o: ReconnectOptions): Reconnector {
     }
     // Every attempt found no server at all: say so (the executor decides what that means for the run).
     const code = last !== undefined && unreachable ? 'SERVER_UNREACHABLE' : 'KERNEL_DIED';
-    throw new NbtError(code, `${cause.message}; not restored after ${attempts} reconnect attempt(s)${last ? `: ${last.message}` : ''}`,
-      { details: { reconnectAttempts: attempts } });
+    throw new NbtError(
+      code,
+      `${cause.message}; not restored after ${attempts} reconnect attempt(s)${last ? `: ${last.message}` : ''}`,
+      { details: { reconnectAttempts: attempts } },
+    );
   };
 }
 
@@ -113,13 +120,22 @@ export async function fetchKernelState(o: KernelStateOptions, signal?: AbortSign
   try {
     const path = `/api/kernels/${encodeURIComponent(o.kernelId)}`;
     const headers = o.cookies ? o.cookies.withCookies(o.headers, path) : o.headers;
-    const res = await u.request.call(client, { method: 'GET', path, headers, signal: signal ?? null })
-      .catch((e: unknown) => { throw networkError(e, what, o.base); });
+    const res = await u.request
+      .call(client, { method: 'GET', path, headers, signal: signal ?? null })
+      .catch((e: unknown) => {
+        throw networkError(e, what, o.base);
+      });
     o.cookies?.store(res.headers['set-cookie'], path);
-    const text = await res.body.text().catch((e: unknown) => { throw networkError(e, what, o.base); });
+    const text = await res.body.text().catch((e: unknown) => {
+      throw networkError(e, what, o.base);
+    });
     if (res.statusCode === 404) return { state: 'gone' };
-    if (res.statusCode === 401 || res.statusCode === 403) throw new NbtError('AUTH_REFUSED', `${what}: the server refused the token (HTTP ${res.statusCode})`, { details: { status: res.statusCode } });
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new NbtError('SERVER_ERROR', `${what}: HTTP ${res.statusCode}`, { details: { status: res.statusCode } });
+    if (res.statusCode === 401 || res.statusCode === 403)
+      throw new NbtError('AUTH_REFUSED', `${what}: the server refused the token (HTTP ${res.statusCode})`, {
+        details: { status: res.statusCode },
+      });
+    if (res.statusCode < 200 || res.statusCode >= 300)
+      throw new NbtError('SERVER_ERROR', `${what}: HTTP ${res.statusCode}`, { details: { status: res.statusCode } });
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -75,18 +75,27 @@ export class JupyterRest {
    * with it, what its answer sets is kept, and the first requests go one at a time
    * ({@link CookieJar.exchange}).
    */
-  private contact(path: string, go: (headers: Record<string, string>) => Promise<Dispatcher.ResponseData>,
-    extra?: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  private contact(
+    path: string,
+    go: (headers: Record<string, string>) => Promise<Dispatcher.ResponseData>,
+    extra?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
     const headers = extra ? { ...this.headers, ...extra } : { ...this.headers };
     return this.cookies ? this.cookies.exchange(path, headers, go, signal) : go(headers);
   }
 
   /** The keep-alive pool (8 connections, no pipelining, idle sockets kept 30 s). */
   private dispatcher(): Promise<Pool> {
-    this.pool ??= loadUndici().then((u) => new u.Pool(this.base, {
-      connections: 8, pipelining: 1, keepAliveTimeout: 30_000,
-      connect: this.connector ? undiciConnect(this.connector) : { timeout: Math.min(this.timeoutMs, 10_000) },
-    }));
+    this.pool ??= loadUndici().then(
+      (u) =>
+        new u.Pool(this.base, {
+          connections: 8,
+          pipelining: 1,
+          keepAliveTimeout: 30_000,
+          connect: this.connector ? undiciConnect(this.connector) : { timeout: Math.min(this.timeoutMs, 10_000) },
+        }),
+    );
     return this.pool;
   }
 
@@ -99,7 +108,7 @@ export class JupyterRest {
       const spec = isObject(v) && isObject(v.spec) ? v.spec : {};
       specs[name] = { language: String(spec.language ?? ''), displayName: String(spec.display_name ?? name) };
     }
-    return { default: typeof body.default === 'string' ? body.default : Object.keys(specs)[0] ?? '', specs };
+    return { default: typeof body.default === 'string' ? body.default : (Object.keys(specs)[0] ?? ''), specs };
   }
 
   /**
@@ -109,15 +118,31 @@ export class JupyterRest {
    */
   async readText(path: string, signal?: AbortSignal, maxBytes = Infinity): Promise<string> {
     const url = `/api/contents/${encodePath(path)}?type=file&format=text&content=1`;
-    const tooBig = (): NbtError => new NbtError('BAD_NOTEBOOK',
-      `notebook "${path}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
-      { details: { field: 'notebook', maxBytes } });
+    const tooBig = (): NbtError =>
+      new NbtError(
+        'BAD_NOTEBOOK',
+        `notebook "${path}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
+        { details: { field: 'notebook', maxBytes } },
+      );
     const bound = { bytes: 2 * maxBytes + 64 * 1024, error: tooBig };
-    const body = await this.json('GET', url, undefined, signal, (status, message) => {
-      if (status === 404) return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${path}" does not exist on the server`, { details: { status } });
-      if (status === 400 && /directory/i.test(message)) return new NbtError('NOTEBOOK_NOT_FOUND', `"${path}" is a directory, not a notebook`, { details: { status } });
-      return undefined;
-    }, bound);
+    const body = await this.json(
+      'GET',
+      url,
+      undefined,
+      signal,
+      (status, message) => {
+        if (status === 404)
+          return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${path}" does not exist on the server`, {
+            details: { status },
+          });
+        if (status === 400 && /directory/i.test(message))
+          return new NbtError('NOTEBOOK_NOT_FOUND', `"${path}" is a directory, not a notebook`, {
+            details: { status },
+          });
+        return undefined;
+      },
+      bound,
+    );
     if (!isObject(body) || typeof body.content !== 'string') throw badResponse(url, 'content');
     if (body.content.length > maxBytes && Buffer.byteLength(body.content) > maxBytes) throw tooBig();
     return body.content;
@@ -127,7 +152,11 @@ export class JupyterRest {
    * Writes a file through the contents API (PUT, `type=file`, text format). Text given in pieces is
    * sent as a streamed request body, never joined.
    */
-  async writeText(path: string, text: string | (() => Iterable<string | Uint8Array>), signal?: AbortSignal): Promise<void> {
+  async writeText(
+    path: string,
+    text: string | (() => Iterable<string | Uint8Array>),
+    signal?: AbortSignal,
+  ): Promise<void> {
     const url = `/api/contents/${encodePath(path)}`;
     if (typeof text === 'string') await this.json('PUT', url, { type: 'file', format: 'text', content: text }, signal);
     else await this.json('PUT', url, new StreamedJson(() => contentsBody(text())), signal);
@@ -139,7 +168,12 @@ export class JupyterRest {
    * starts the kernel in its own cwd.
    */
   async startKernel(name: string | undefined, signal?: AbortSignal, path?: string): Promise<KernelModel> {
-    const body = await this.json('POST', '/api/kernels', { ...(name === undefined ? {} : { name }), ...(path === undefined ? {} : { path }) }, signal);
+    const body = await this.json(
+      'POST',
+      '/api/kernels',
+      { ...(name === undefined ? {} : { name }), ...(path === undefined ? {} : { path }) },
+      signal,
+    );
     if (!isObject(body) || typeof body.id !== 'string' || body.id === '') throw badResponse('/api/kernels', 'id');
     if (name === undefined && typeof body.name !== 'string') throw badResponse('/api/kernels', 'name');
     return { id: body.id, name: typeof body.name === 'string' ? body.name : name! };
@@ -171,14 +205,29 @@ export class JupyterRest {
    * One request on the server's pool (so through its connector), answered unparsed: for
    * endpoints that do not answer JSON (nbconvert). Redirects are never followed.
    */
-  async send(method: Dispatcher.HttpMethod, path: string,
+  async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
     o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<{ status: number; contentType: string; text: string }> {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     const timeout = o.timeoutMs ?? this.timeoutMs;
     try {
-      const res = await this.contact(path, (headers) => u.request.call(pool, { method, path, headers,
-        body: o.body ?? null, signal: o.signal ?? null, headersTimeout: timeout, bodyTimeout: timeout }), o.headers, o.signal);
+      const res = await this.contact(
+        path,
+        (headers) =>
+          u.request.call(pool, {
+            method,
+            path,
+            headers,
+            body: o.body ?? null,
+            signal: o.signal ?? null,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+          }),
+        o.headers,
+        o.signal,
+      );
       const contentType = String(res.headers['content-type'] ?? '');
       return { status: res.statusCode, contentType, text: await res.body.text() };
     } catch (e) {
@@ -195,15 +244,22 @@ export class JupyterRest {
     const pool = await this.pool?.catch(() => undefined);
     if (!pool) return;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, CLOSE_LIMIT_MS, 'late'); });
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_LIMIT_MS, 'late');
+    });
     const closed = await Promise.race([pool.close().catch(() => undefined), late]);
     clearTimeout(timer);
     if (closed === 'late') await pool.destroy().catch(() => undefined);
   }
 
-  private async json(method: Dispatcher.HttpMethod, path: string, payload: unknown, signal?: AbortSignal,
+  private async json(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    payload: unknown,
+    signal?: AbortSignal,
     special?: (status: number, message: string) => NbtError | undefined | null,
-    bound: BodyBound = DEFAULT_BOUND): Promise<unknown> {
+    bound: BodyBound = DEFAULT_BOUND,
+  ): Promise<unknown> {
     const headers: Record<string, string> = {};
     let body: string | Readable | undefined;
     if (payload instanceof StreamedJson) {
@@ -216,8 +272,21 @@ export class JupyterRest {
     const [u, pool] = await Promise.all([loadUndici(), this.dispatcher()]);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.contact(path, (all) => u.request.call(pool, { method, path, headers: all, body: body ?? null,
-        signal: signal ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }), headers, signal);
+      res = await this.contact(
+        path,
+        (all) =>
+          u.request.call(pool, {
+            method,
+            path,
+            headers: all,
+            body: body ?? null,
+            signal: signal ?? null,
+            headersTimeout: this.timeoutMs,
+            bodyTimeout: this.timeoutMs,
+          }),
+        headers,
+        signal,
+      );
     } catch (e) {
       throw networkError(e, `${method} ${path.split('?')[0]}`, this.base);
     }
@@ -234,7 +303,10 @@ export class JupyterRest {
       try {
         return JSON.parse(text);
       } catch {
-        throw new NbtError('PROTOCOL_ERROR', `${method} ${path.split('?')[0]}: server answered ${status} with a body that is not JSON`);
+        throw new NbtError(
+          'PROTOCOL_ERROR',
+          `${method} ${path.split('?')[0]}: server answered ${status} with a body that is not JSON`,
+        );
       }
     }
     const message = serverMessage(text, [...headerSecrets(this.headers), ...(this.cookies?.secrets() ?? [])]);
@@ -242,7 +314,8 @@ export class JupyterRest {
     if (mapped === null) return null;
     if (mapped) throw mapped;
     throw httpError(status, `${method} ${path.split('?')[0]}`, message, {
-      frontRefusal: isFrontRefusal(status, text, this.headers) });
+      frontRefusal: isFrontRefusal(status, text, this.headers),
+    });
   }
 }
 
@@ -255,7 +328,7 @@ interface BodyBound {
 /** Answers other than a notebook (kernelspecs, kernel models, errors) are small. */
 const DEFAULT_BOUND: BodyBound = {
   bytes: 8 * 1024 * 1024,
-  error: () => new NbtError('PROTOCOL_ERROR', 'the server\'s answer is larger than 8 MiB'),
+  error: () => new NbtError('PROTOCOL_ERROR', "the server's answer is larger than 8 MiB"),
 };
 
 /**

@@ -42,7 +42,10 @@ export async function untilReady<T>(fn: () => Promise<T>, opts: RetryOptions): P
       if (opts.signal?.aborted) throw cancelled(opts.signal);
       if (left <= 0) {
         const last = e as NbtError;
-        throw new NbtError('SERVER_UNREACHABLE', `server not ready before its start timeout: ${last.message}`, { cause: e, details: last.details });
+        throw new NbtError('SERVER_UNREACHABLE', `server not ready before its start timeout: ${last.message}`, {
+          cause: e,
+          details: last.details,
+        });
       }
       await sleep(Math.min(wait, left), opts.signal);
       if (opts.signal?.aborted) throw cancelled(opts.signal);

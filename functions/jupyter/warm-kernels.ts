@@ -48,7 +48,14 @@ _nbt_reset()`;
 
 /** A silent request: no outputs broadcast, no history, no execution count. */
 export function silentExecute(session: string, code: string): Message {
-  return makeRequest(session, 'execute_request', { code, silent: true, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: false });
+  return makeRequest(session, 'execute_request', {
+    code,
+    silent: true,
+    store_history: false,
+    user_expressions: {},
+    allow_stdin: false,
+    stop_on_error: false,
+  });
 }
 
 interface Kept {
@@ -68,19 +75,29 @@ export function warmIdleMs(env: NodeJS.ProcessEnv = process.env): number {
 
 /** The pool key: server, credentials (hashed), kernelspec and the notebook's folder (the kernel's cwd). */
 export function warmKey(base: string, headers: Record<string, string>, kernelName: string, dir: string): string {
-  const who = createHash('sha256').update(JSON.stringify(Object.entries(headers).sort())).digest('hex').slice(0, 16);
+  const who = createHash('sha256')
+    .update(JSON.stringify(Object.entries(headers).sort()))
+    .digest('hex')
+    .slice(0, 16);
   return JSON.stringify([base, who, kernelName, dir]);
 }
 
 /** Takes the kept kernel for `key` if it still lives on the server (it is then the caller's). */
-export async function takeWarmKernel(key: string, rest: JupyterRest,
-  connector?: RestOptions['connector']): Promise<string | undefined> {
+export async function takeWarmKernel(
+  key: string,
+  rest: JupyterRest,
+  connector?: RestOptions['connector'],
+): Promise<string | undefined> {
   const k = kept.get(key);
   if (!k) return undefined;
   kept.delete(key);
   clearTimeout(k.timer);
-  const state = await fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: k.kernelId, connector })
-    .catch(() => undefined);
+  const state = await fetchKernelState({
+    base: rest.base,
+    headers: rest.headers,
+    kernelId: k.kernelId,
+    connector,
+  }).catch(() => undefined);
   if (state?.state === 'alive') return k.kernelId;
   await deleteWith(k.conn, k.kernelId, 5000).catch(() => undefined);
   return undefined;
@@ -90,9 +107,18 @@ export async function takeWarmKernel(key: string, rest: JupyterRest,
  * Resets a kernel whose run succeeded and keeps it for the next run; when the reset fails or
  * a kernel is already kept for `key`, deletes it instead. Throws only when even the delete failed.
  */
-export async function keepWarmKernel(key: string, kernelId: string, conn: RestOptions, idleMs = warmIdleMs()): Promise<'kept' | 'deleted'> {
+export async function keepWarmKernel(
+  key: string,
+  kernelId: string,
+  conn: RestOptions,
+  idleMs = warmIdleMs(),
+): Promise<'kept' | 'deleted'> {
   let ok = false;
-  if (!kept.has(key)) ok = await resetKernel(conn, kernelId).then(() => true, () => false);
+  if (!kept.has(key))
+    ok = await resetKernel(conn, kernelId).then(
+      () => true,
+      () => false,
+    );
   if (!ok || kept.has(key)) {
     await deleteWith(conn, kernelId);
     return 'deleted';
@@ -117,10 +143,12 @@ export function warmKernelCount(): number {
 export async function closeWarmKernels(): Promise<void> {
   const all = [...kept.values()];
   kept.clear();
-  await Promise.all(all.map((k) => {
-    clearTimeout(k.timer);
-    return deleteWith(k.conn, k.kernelId).catch(() => undefined);
-  }));
+  await Promise.all(
+    all.map((k) => {
+      clearTimeout(k.timer);
+      return deleteWith(k.conn, k.kernelId).catch(() => undefined);
+    }),
+  );
 }
 
 /** Deletes a kernel through a client of its own, whose connection pool is closed afterwards. */
@@ -138,8 +166,14 @@ async function resetKernel(conn: RestOptions, kernelId: string, timeoutMs = 10_0
   const rest = new JupyterRest(conn);
   const session = `nbtrigger-reset-${kernelId}`;
   const signal = AbortSignal.timeout(timeoutMs);
-  const ch = await KernelChannel.connect({ server: conn.server, kernelId, sessionId: session, headers: rest.headers, signal,
-    connector: conn.connector });
+  const ch = await KernelChannel.connect({
+    server: conn.server,
+    kernelId,
+    sessionId: session,
+    headers: rest.headers,
+    signal,
+    connector: conn.connector,
+  });
   try {
     const req = silentExecute(session, RESET_CODE);
     await new Promise<void>((resolve, reject) => {
@@ -151,14 +185,21 @@ async function resetKernel(conn: RestOptions, kernelId: string, timeoutMs = 10_0
         if (err) reject(err);
         else resolve();
       };
-      ch.listen((m) => {
-        if (parentId(m) !== req.header.msg_id) return;
-        if (m.channel === 'shell' && m.header.msg_type === 'execute_reply') {
-          if (m.content.status !== 'ok') return done(new NbtError('KERNEL_DIED', `kernel reset failed: ${String(m.content.ename ?? m.content.status)}`));
-          replied = true;
-        } else if (m.channel === 'iopub' && m.header.msg_type === 'status' && m.content.execution_state === 'idle') idle = true;
-        if (replied && idle) done();
-      }, (err) => done(err));
+      ch.listen(
+        (m) => {
+          if (parentId(m) !== req.header.msg_id) return;
+          if (m.channel === 'shell' && m.header.msg_type === 'execute_reply') {
+            if (m.content.status !== 'ok')
+              return done(
+                new NbtError('KERNEL_DIED', `kernel reset failed: ${String(m.content.ename ?? m.content.status)}`),
+              );
+            replied = true;
+          } else if (m.channel === 'iopub' && m.header.msg_type === 'status' && m.content.execution_state === 'idle')
+            idle = true;
+          if (replied && idle) done();
+        },
+        (err) => done(err),
+      );
       ch.send(req);
     });
   } finally {
@@ -205,5 +246,9 @@ const o={method:'DELETE',headers:j.headers,timeout:4000};
 if(j.pin)o.lookup=(h,x,cb)=>x&&x.all?cb(null,[j.pin]):cb(null,j.pin.address,j.pin.family);
 const r=require(u.protocol==='https:'?'https':'http').request(u,o,(res)=>res.resume());
 r.on('error',()=>{});r.on('timeout',()=>r.destroy());r.end()}})`;
-  spawnSync(process.execPath, ['-e', script], { input: JSON.stringify(jobs), timeout: 5000, stdio: ['pipe', 'ignore', 'ignore'] });
+  spawnSync(process.execPath, ['-e', script], {
+    input: JSON.stringify(jobs),
+    timeout: 5000,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
 }

@@ -131,11 +131,17 @@ export function publicServer(server: string | null): string | null {
 /** Where the run stopped: the cell that failed, and the first index not completed. */
 function stopPoint(cellRuns: readonly CellRun[], facts: ExecutedFacts): { fail?: number; stop: number } {
   if (facts.status === 'succeeded') return { stop: Infinity };
-  const failed = cellRuns.find((r) => (r.status === 'error' && !r.allowError) || r.status === 'timed_out' ||
-    (r.status === 'aborted' && r.startedAt !== undefined));
+  const failed = cellRuns.find(
+    (r) =>
+      (r.status === 'error' && !r.allowError) ||
+      r.status === 'timed_out' ||
+      (r.status === 'aborted' && r.startedAt !== undefined),
+  );
   const fail = facts.error?.cellIndex ?? failed?.index;
   if (fail !== undefined) return { fail, stop: fail };
-  const open = cellRuns.find((r) => !(r.status === 'ok' || r.status === 'skipped' || (r.status === 'error' && r.allowError)));
+  const open = cellRuns.find(
+    (r) => !(r.status === 'ok' || r.status === 'skipped' || (r.status === 'error' && r.allowError)),
+  );
   return { stop: open?.index ?? (cellRuns.length === 0 ? 0 : Infinity) };
 }
 
@@ -145,8 +151,13 @@ function stopPoint(cellRuns: readonly CellRun[], facts: ExecutedFacts): { fail?:
  * @param cellRuns the executor's cell runs; `index` is the cell's index in `nb.cells`.
  * @param outputs the run's outputs per cell index (an `OutputStore`).
  */
-export function buildExecutedNotebook(nb: Notebook, cellRuns: readonly CellRun[], outputs: OutputSource, facts: ExecutedFacts,
-  options: BuildOptions = {}): Notebook {
+export function buildExecutedNotebook(
+  nb: Notebook,
+  cellRuns: readonly CellRun[],
+  outputs: OutputSource,
+  facts: ExecutedFacts,
+  options: BuildOptions = {},
+): Notebook {
   const newId = options.newId ?? randomCellId;
   const src = upgradeToNbformat45(structuredClone(nb), newId);
   const runs = new Map(cellRuns.map((r) => [r.index, r]));
@@ -161,7 +172,8 @@ export function buildExecutedNotebook(nb: Notebook, cellRuns: readonly CellRun[]
     const started = run?.startedAt;
     const ended = run?.endedAt;
     let status: 'completed' | 'failed' | 'pending';
-    if (i === fail || (run && ((run.status === 'error' && !run.allowError) || run.status === 'timed_out'))) status = 'failed';
+    if (i === fail || (run && ((run.status === 'error' && !run.allowError) || run.status === 'timed_out')))
+      status = 'failed';
     else if (run && (run.status === 'ok' || run.status === 'error')) status = 'completed';
     else status = i < stop ? 'completed' : 'pending';
     const md = { ...(cell.metadata as Record<string, unknown>) };
@@ -187,7 +199,8 @@ export function buildExecutedNotebook(nb: Notebook, cellRuns: readonly CellRun[]
   });
   const failedCell = anchorAt === undefined ? undefined : cells[anchorAt];
   if (options.errorMarkers !== false && failedCell !== undefined && anchorAt !== undefined) {
-    const count = failedCell.cell_type === 'code' && failedCell.execution_count != null ? String(failedCell.execution_count) : ' ';
+    const count =
+      failedCell.cell_type === 'code' && failedCell.execution_count != null ? String(failedCell.execution_count) : ' ';
     const ids = new Set(cells.map((c) => c.id));
     const id = (): string => {
       let v = newId();
@@ -199,10 +212,20 @@ export function buildExecutedNotebook(nb: Notebook, cellRuns: readonly CellRun[]
     cells.splice(anchorAt, 0, marker(id(), anchor));
     cells.unshift(marker(id(), top));
   }
-  return { metadata: notebookMetadata(src, cells, failedCell, facts), nbformat: 4, nbformat_minor: src.nbformat_minor, cells };
+  return {
+    metadata: notebookMetadata(src, cells, failedCell, facts),
+    nbformat: 4,
+    nbformat_minor: src.nbformat_minor,
+    cells,
+  };
 }
 
-function notebookMetadata(src: Notebook, cells: ICell[], failedCell: ICell | undefined, facts: ExecutedFacts): Notebook['metadata'] {
+function notebookMetadata(
+  src: Notebook,
+  cells: ICell[],
+  failedCell: ICell | undefined,
+  facts: ExecutedFacts,
+): Notebook['metadata'] {
   const md: Record<string, unknown> = { ...(src.metadata as Record<string, unknown>) };
   const language = typeof facts.languageInfo?.name === 'string' ? facts.languageInfo.name : undefined;
   if (!isRecord(md.kernelspec) && facts.kernelName) {
@@ -226,12 +249,15 @@ function notebookMetadata(src: Notebook, cells: ICell[], failedCell: ICell | und
     exception: anyFailed ? true : null,
   };
   const error = facts.error && {
-    code: facts.error.code, message: facts.error.message,
+    code: facts.error.code,
+    message: facts.error.message,
     ...(facts.error.cellIndex === undefined ? {} : { cellIndex: facts.error.cellIndex }),
     ...(failedCell ? { cellId: failedCell.id } : {}),
     ...(failedCell?.cell_type === 'code' ? { executionCount: failedCell.execution_count ?? null } : {}),
   };
-  const truncatedIds = cells.filter((c) => isRecord(c.metadata.nbtrigger) && c.metadata.nbtrigger.outputTruncated === true).map((c) => c.id);
+  const truncatedIds = cells
+    .filter((c) => isRecord(c.metadata.nbtrigger) && c.metadata.nbtrigger.outputTruncated === true)
+    .map((c) => c.id);
   md.nbtrigger = {
     ...(facts.version ? { version: facts.version } : {}),
     runId: facts.runId,
@@ -256,11 +282,15 @@ function notebookMetadata(src: Notebook, cells: ICell[], failedCell: ICell | und
 function markerTexts(error: ExecutedFacts['error'], count: string): [string, string] {
   const link = `<a href="#papermill-error-cell">In [${count}]</a>`;
   if (error === undefined || error.code === 'CELL_ERROR') {
-    return [`<span ${ERROR_STYLE}>An Exception was encountered at '${link}'.</span>`,
-      `<span id="papermill-error-cell" ${ERROR_STYLE}>Execution using nbtrigger encountered an exception here and stopped:</span>`];
+    return [
+      `<span ${ERROR_STYLE}>An Exception was encountered at '${link}'.</span>`,
+      `<span id="papermill-error-cell" ${ERROR_STYLE}>Execution using nbtrigger encountered an exception here and stopped:</span>`,
+    ];
   }
-  return [`<span ${ERROR_STYLE}>Execution stopped (${escapeHtml(error.code)}) at '${link}'.</span>`,
-    `<span id="papermill-error-cell" ${ERROR_STYLE}>Execution using nbtrigger stopped here: ${escapeHtml(error.message)}</span>`];
+  return [
+    `<span ${ERROR_STYLE}>Execution stopped (${escapeHtml(error.code)}) at '${link}'.</span>`,
+    `<span id="papermill-error-cell" ${ERROR_STYLE}>Execution using nbtrigger stopped here: ${escapeHtml(error.message)}</span>`,
+  ];
 }
 
 function marker(id: string, source: string): ICell {

@@ -61,12 +61,18 @@ export function* jsonPieces(value: unknown, indent = 0): Generator<Piece, void, 
     else if (v instanceof Boolean) v = v.valueOf();
     if (v === null) return yield* emit('null');
     switch (typeof v) {
-      case 'boolean': return yield* emit(v ? 'true' : 'false');
-      case 'string': return yield* str(v);
-      case 'number': return yield* emit(Number.isFinite(v) ? String(v) : 'null');
-      case 'bigint': throw new TypeError('Do not know how to serialize a BigInt');
-      case 'object': break;
-      default: return;
+      case 'boolean':
+        return yield* emit(v ? 'true' : 'false');
+      case 'string':
+        return yield* str(v);
+      case 'number':
+        return yield* emit(Number.isFinite(v) ? String(v) : 'null');
+      case 'bigint':
+        throw new TypeError('Do not know how to serialize a BigInt');
+      case 'object':
+        break;
+      default:
+        return;
     }
     const o = v as object;
     if (stack.has(o)) throw new TypeError('Converting circular structure to JSON');
@@ -110,7 +116,7 @@ export function* jsonPieces(value: unknown, indent = 0): Generator<Piece, void, 
 
 /** `s` in slices of at most `size` UTF-16 units, never between the halves of a surrogate pair. */
 export function* stringSlices(s: string, size: number): Generator<string, void, undefined> {
-  for (let i = 0; i < s.length;) {
+  for (let i = 0; i < s.length; ) {
     let end = Math.min(s.length, i + size);
     const last = s.charCodeAt(end - 1);
     if (end < s.length && last >= 0xd800 && last <= 0xdbff) end--;

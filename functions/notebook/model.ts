@@ -67,16 +67,23 @@ export function parseNotebook(text: string, label: string, bounds: NotebookBound
   nb.cells.forEach((c: unknown, i: number) => {
     if (!isObject(c)) throw bad(label, `cell ${i} is not an object`, `cells[${i}]`);
     if (typeof c.cell_type !== 'string' || !CELL_TYPES.has(c.cell_type)) {
-      throw bad(label, `cell ${i} has cell_type ${JSON.stringify(c.cell_type)}, expected code, markdown or raw`, `cells[${i}].cell_type`);
+      throw bad(
+        label,
+        `cell ${i} has cell_type ${JSON.stringify(c.cell_type)}, expected code, markdown or raw`,
+        `cells[${i}].cell_type`,
+      );
     }
-    if (!isSource(c.source)) throw bad(label, `cell ${i} "source" is not a string or list of strings`, `cells[${i}].source`);
+    if (!isSource(c.source))
+      throw bad(label, `cell ${i} "source" is not a string or list of strings`, `cells[${i}].source`);
     const length = typeof c.source === 'string' ? c.source.length : c.source.reduce((n, l) => n + l.length, 0);
     if (length > maxCellSourceChars) {
-      const why = `cell ${i} source is ${length} characters, more than the cap of ${maxCellSourceChars} ` +
+      const why =
+        `cell ${i} source is ${length} characters, more than the cap of ${maxCellSourceChars} ` +
         '(NBTRIGGER_MAX_CELL_SOURCE)';
       throw bad(label, why, `cells[${i}].source`);
     }
-    if (c.metadata !== undefined && !isObject(c.metadata)) throw bad(label, `cell ${i} "metadata" is not an object`, `cells[${i}].metadata`);
+    if (c.metadata !== undefined && !isObject(c.metadata))
+      throw bad(label, `cell ${i} "metadata" is not an object`, `cells[${i}].metadata`);
   });
   if (nb.metadata === undefined) nb.metadata = {};
   return nb as unknown as Notebook;

@@ -44,7 +44,10 @@ export class OutputStore {
    * @param secrets redacted where the cap cuts text: a fragment of one left at the cut would
    *   escape the redaction of the whole notebook, which sees only whole secrets.
    */
-  constructor(private readonly maxChars: number, private readonly secrets: readonly string[] = []) {}
+  constructor(
+    private readonly maxChars: number,
+    private readonly secrets: readonly string[] = [],
+  ) {}
 
   /** `s` cut to `n`, with a fragment of a secret at the cut redacted. */
   private cut(s: string, n: number): string {
@@ -85,9 +88,15 @@ export class OutputStore {
       case 'execute_result': {
         const c = this.cell(cell);
         this.flushClear(cell, c);
-        const out: DisplayOutput = msgType === 'execute_result'
-          ? { output_type: 'execute_result', data: bundle(content.data), metadata: meta(content.metadata), execution_count: count(content.execution_count) }
-          : { output_type: 'display_data', data: bundle(content.data), metadata: meta(content.metadata) };
+        const out: DisplayOutput =
+          msgType === 'execute_result'
+            ? {
+                output_type: 'execute_result',
+                data: bundle(content.data),
+                metadata: meta(content.metadata),
+                execution_count: count(content.execution_count),
+              }
+            : { output_type: 'display_data', data: bundle(content.data), metadata: meta(content.metadata) };
         const id = displayId(content);
         // As in nbclient: a new output with a known display_id also refreshes the earlier ones.
         if (id !== undefined) this.update(id, out.data, out.metadata);
@@ -105,8 +114,12 @@ export class OutputStore {
       case 'error': {
         const c = this.cell(cell);
         this.flushClear(cell, c);
-        this.error(cell, c, { output_type: 'error', ename: String(content.ename ?? ''), evalue: String(content.evalue ?? ''),
-          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [] });
+        this.error(cell, c, {
+          output_type: 'error',
+          ename: String(content.ename ?? ''),
+          evalue: String(content.evalue ?? ''),
+          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [],
+        });
         return;
       }
       case 'clear_output': {

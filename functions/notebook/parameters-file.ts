@@ -13,7 +13,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { NbtError } from '../errors.js';
-import { floatText, JsonNumber, JsonSyntaxError, parseExactJson, type Parameters, type ParamValue } from './translators/values.js';
+import {
+  floatText,
+  JsonNumber,
+  JsonSyntaxError,
+  parseExactJson,
+  type Parameters,
+  type ParamValue,
+} from './translators/values.js';
 
 export type ParametersFormat = 'json' | 'yaml';
 
@@ -27,13 +34,18 @@ function parametersFormat(path: string): ParametersFormat {
  * @param label the file name shown in errors.
  * @throws NbtError USAGE naming the file and what is wrong.
  */
-export function parseParametersText(text: string, label: string, format: ParametersFormat = parametersFormat(label)): Parameters {
+export function parseParametersText(
+  text: string,
+  label: string,
+  format: ParametersFormat = parametersFormat(label),
+): Parameters {
   let value: ParamValue;
   if (format === 'json') {
     try {
       value = parseExactJson(text);
     } catch (e) {
-      if (e instanceof JsonSyntaxError || e instanceof RangeError) throw usage(label, `is not valid JSON: ${e.message}`);
+      if (e instanceof JsonSyntaxError || e instanceof RangeError)
+        throw usage(label, `is not valid JSON: ${e.message}`);
       throw e;
     }
   } else {
@@ -74,14 +86,20 @@ function fromYaml(v: unknown, path: string, label: string): ParamValue {
     return Number.isSafeInteger(n) ? n : new JsonNumber(v.toString());
   }
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw usage(label, `has ${v} at ${path || 'the top'}: NaN and infinities are not JSON values`);
+    if (!Number.isFinite(v))
+      throw usage(label, `has ${v} at ${path || 'the top'}: NaN and infinities are not JSON values`);
     return Number.isInteger(v) || Object.is(v, -0) ? new JsonNumber(floatText(v)) : v;
   }
   if (Array.isArray(v)) return v.map((e, i) => fromYaml(e, `${path}[${i}]`, label));
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: { [k: string]: ParamValue } = {};
     for (const [k, e] of Object.entries(v)) {
-      Object.defineProperty(out, k, { value: fromYaml(e, path === '' ? k : `${path}.${k}`, label), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: fromYaml(e, path === '' ? k : `${path}.${k}`, label),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -17,9 +17,21 @@ import { cellTags, notebookKernelName, type Notebook } from './model.js';
 import { pythonLiteral, pythonNameProblem } from './translators/python.js';
 import { rLiteral, rName, rNameProblem } from './translators/r.js';
 import { TranslateError } from './translators/literal.js';
-import { JsonSyntaxError, parseExactJson, toPlainJson, type Parameters, type ParamValue } from './translators/values.js';
+import {
+  JsonSyntaxError,
+  parseExactJson,
+  toPlainJson,
+  type Parameters,
+  type ParamValue,
+} from './translators/values.js';
 
-export { JsonNumber, parseExactJson, stringifyExactJson, type Parameters, type ParamValue } from './translators/values.js';
+export {
+  JsonNumber,
+  parseExactJson,
+  stringifyExactJson,
+  type Parameters,
+  type ParamValue,
+} from './translators/values.js';
 
 /** Tag of the cell holding a notebook's default parameters. */
 const PARAMETERS_TAG = 'parameters';
@@ -61,7 +73,13 @@ const TRANSLATORS: Record<string, Translator> = {
 
 /** Kernelspec names whose language is known even when the notebook does not say. */
 const KERNEL_LANGUAGES: Record<string, string> = {
-  python: 'python', python2: 'python', python3: 'python', pysparkkernel: 'python', xpython: 'python', ir: 'r', sparkrkernel: 'r',
+  python: 'python',
+  python2: 'python',
+  python3: 'python',
+  pysparkkernel: 'python',
+  xpython: 'python',
+  ir: 'r',
+  sparkrkernel: 'r',
 };
 
 /** The language a notebook declares: `metadata.kernelspec.language`, else `metadata.language_info.name`. */
@@ -83,10 +101,12 @@ export function findTranslator(language: string | undefined, kernelName?: string
   const byKernel = kernelName === undefined ? undefined : TRANSLATORS[KERNEL_LANGUAGES[kernelName.toLowerCase()] ?? ''];
   const t = byLanguage ?? byKernel;
   if (t) return t;
-  throw new NbtError(PARAMETER_ERROR_CODE,
+  throw new NbtError(
+    PARAMETER_ERROR_CODE,
     `cannot inject parameters: no translator for kernel language ${JSON.stringify(language ?? null)} (kernel ${JSON.stringify(kernelName ?? null)}); ` +
-    `nbtrigger writes parameters for ${Object.keys(TRANSLATORS).join(' and ')} kernels`,
-    { details: { field: 'parameters', language: language ?? null, kernelName: kernelName ?? null } });
+      `nbtrigger writes parameters for ${Object.keys(TRANSLATORS).join(' and ')} kernels`,
+    { details: { field: 'parameters', language: language ?? null, kernelName: kernelName ?? null } },
+  );
 }
 
 /**
@@ -102,25 +122,36 @@ const MAX_INJECTED_CELL_BYTES = 8 * 1024 * 1024;
  * each line ending in a newline (papermill's `Translator.codify`).
  * @throws NbtError naming the parameter whose name or value the language cannot take.
  */
-export function translateParameters(params: Readonly<Parameters>, translator: Translator, comment = 'Parameters'): string {
+export function translateParameters(
+  params: Readonly<Parameters>,
+  translator: Translator,
+  comment = 'Parameters',
+): string {
   let out = `${translator.comment(comment)}\n`;
   for (const [name, value] of Object.entries(params)) {
     const problem = translator.nameProblem(name);
     if (problem !== undefined) {
-      throw new NbtError(PARAMETER_ERROR_CODE, `parameter name ${JSON.stringify(name)} ${problem}`, { details: { field: `parameters.${name}` } });
+      throw new NbtError(PARAMETER_ERROR_CODE, `parameter name ${JSON.stringify(name)} ${problem}`, {
+        details: { field: `parameters.${name}` },
+      });
     }
     try {
       out += `${translator.assign(name, value)}\n`;
     } catch (e) {
       if (!(e instanceof TranslateError)) throw e;
-      throw new NbtError(PARAMETER_ERROR_CODE, `parameter ${JSON.stringify(name)}: ${e.message}`, { details: { field: `parameters.${name}`, path: e.path } });
+      throw new NbtError(PARAMETER_ERROR_CODE, `parameter ${JSON.stringify(name)}: ${e.message}`, {
+        details: { field: `parameters.${name}`, path: e.path },
+      });
     }
   }
   const bytes = Buffer.byteLength(JSON.stringify(out));
   if (bytes > MAX_INJECTED_CELL_BYTES) {
-    throw new NbtError(PARAMETER_ERROR_CODE, `parameters: the injected cell would be ${bytes} bytes, over the ` +
-      `${MAX_INJECTED_CELL_BYTES} a kernel message may carry (Jupyter Server closes the WebSocket at 10 MiB)`,
-    { details: { field: 'parameters' } });
+    throw new NbtError(
+      PARAMETER_ERROR_CODE,
+      `parameters: the injected cell would be ${bytes} bytes, over the ` +
+        `${MAX_INJECTED_CELL_BYTES} a kernel message may carry (Jupyter Server closes the WebSocket at 10 MiB)`,
+      { details: { field: 'parameters' } },
+    );
   }
   return out;
 }
@@ -146,7 +177,12 @@ export interface InjectOptions {
  * @param language kernel language (`python`, `R`); defaults to {@link notebookLanguage}.
  * @throws NbtError (see {@link PARAMETER_ERROR_CODE}) for an unknown language, a bad name or value.
  */
-export function injectParameters(nb: Notebook, params: Readonly<Parameters>, language?: string, options: InjectOptions = {}): Notebook {
+export function injectParameters(
+  nb: Notebook,
+  params: Readonly<Parameters>,
+  language?: string,
+  options: InjectOptions = {},
+): Notebook {
   const copy = structuredClone(nb);
   if (Object.keys(params).length === 0) return copy;
   const translator = findTranslator(language ?? notebookLanguage(nb), options.kernelName ?? notebookKernelName(nb));
@@ -156,7 +192,14 @@ export function injectParameters(nb: Notebook, params: Readonly<Parameters>, lan
   const ids = new Set(out.cells.map((c) => c.id));
   let id = newId();
   while (ids.has(id)) id = newId();
-  const cell: ICodeCell = { id, cell_type: 'code', metadata: { tags: [INJECTED_TAG] }, execution_count: null, source, outputs: [] };
+  const cell: ICodeCell = {
+    id,
+    cell_type: 'code',
+    metadata: { tags: [INJECTED_TAG] },
+    execution_count: null,
+    source,
+    outputs: [],
+  };
   const injected = out.cells.findIndex((c) => cellTags(c).includes(INJECTED_TAG));
   const declared = out.cells.findIndex((c) => cellTags(c).includes(PARAMETERS_TAG));
   if (injected >= 0) out.cells.splice(injected, 1, cell);
@@ -192,7 +235,10 @@ export function parseCliValue(text: string): ParamValue {
 export function parseCliParameters(pairs: ReadonlyArray<readonly [string, string]>): Parameters {
   const out = new Map<string, ParamValue>();
   for (const [name, value] of pairs) {
-    if (name.trim() === '') throw new NbtError('USAGE', `-p needs a parameter name, got ${JSON.stringify(name)}`, { details: { field: 'parameters' } });
+    if (name.trim() === '')
+      throw new NbtError('USAGE', `-p needs a parameter name, got ${JSON.stringify(name)}`, {
+        details: { field: 'parameters' },
+      });
     out.set(name, parseCliValue(value));
   }
   return Object.fromEntries(out);

@@ -19,7 +19,10 @@ export class RawJsonText {
    * @param bytes the escaped content (no quotes); must be valid JSON string content.
    * @param length its decoded length in UTF-16 units ({@link decodedLength}).
    */
-  constructor(readonly bytes: Uint8Array, readonly length: number) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly length: number,
+  ) {}
 
   /**
    * Wraps `bytes` (UTF-8, which the caller checks) and measures it; undefined when they are not
@@ -74,7 +77,7 @@ const decoder = new TextDecoder('utf-8');
  */
 export function decodedLength(b: Uint8Array): number {
   let units = 0;
-  for (let i = 0; i < b.length;) {
+  for (let i = 0; i < b.length; ) {
     const c = b[i]!;
     if (c >= 0x20 && c < 0x80 && c !== BACKSLASH && c !== QUOTE) {
       units++;

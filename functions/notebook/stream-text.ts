@@ -63,7 +63,8 @@ export function copyOutput(o: IOutput): IOutput {
   const copy = streamOutput((o as IStream).name as 'stdout' | 'stderr', [...parts]);
   // Keys, not entries: reading `text` would join the pieces.
   for (const k of Object.keys(o)) {
-    if (k !== 'text' && k !== 'output_type' && k !== 'name') (copy as Record<string, unknown>)[k] = (o as Record<string, unknown>)[k];
+    if (k !== 'text' && k !== 'output_type' && k !== 'name')
+      (copy as Record<string, unknown>)[k] = (o as Record<string, unknown>)[k];
   }
   return copy;
 }

@@ -27,8 +27,13 @@ export function randomCellId(): string {
 
 /** v3 output keys that alias mime types, in nbformat's order (`_mime_map`). */
 const MIME_ALIASES: ReadonlyArray<[string, string]> = [
-  ['text', 'text/plain'], ['html', 'text/html'], ['svg', 'image/svg+xml'], ['png', 'image/png'],
-  ['jpeg', 'image/jpeg'], ['latex', 'text/latex'], ['json', 'application/json'],
+  ['text', 'text/plain'],
+  ['html', 'text/html'],
+  ['svg', 'image/svg+xml'],
+  ['png', 'image/png'],
+  ['jpeg', 'image/jpeg'],
+  ['latex', 'text/latex'],
+  ['json', 'application/json'],
   ['javascript', 'application/javascript'],
 ];
 /** Output keys that readers rejoin when stored as a list of lines. */
@@ -69,7 +74,8 @@ function upgradeV3(nb: Json, worksheets: Worksheet[], label: string, newId: () =
   delete metadata.signature;
   const cells: Json[] = [];
   for (const [w, ws] of worksheets.entries()) {
-    for (const [i, cell] of ws.cells.entries()) cells.push(upgradeCell(cell, label, `worksheets[${w}].cells[${i}]`, newId));
+    for (const [i, cell] of ws.cells.entries())
+      cells.push(upgradeCell(cell, label, `worksheets[${w}].cells[${i}]`, newId));
   }
   delete nb.worksheets;
   nb.metadata = metadata;

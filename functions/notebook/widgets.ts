@@ -70,8 +70,8 @@ export class WidgetStore {
       return;
     }
     // ipywidgets 6 opens with the state as the data itself.
-    const v6Open = msgType === 'comm_open' && content.target_name === WIDGET_TARGET
-      && typeof data._model_name === 'string';
+    const v6Open =
+      msgType === 'comm_open' && content.target_name === WIDGET_TARGET && typeof data._model_name === 'string';
     const state = isObject(data.state) ? data.state : v6Open ? data : undefined;
     if (state !== undefined && this.fits(state)) {
       const kept = this.states.get(commId) ?? {};
@@ -83,7 +83,7 @@ export class WidgetStore {
     if (msgType === 'comm_open') {
       const isOutput = state && state._model_name === 'OutputModel' && OUTPUT_MODULES.has(String(state._model_module));
       if (content.target_name === WIDGET_TARGET && isOutput) {
-        const outputs = Array.isArray(state.outputs) ? [...state.outputs as IOutput[]] : [];
+        const outputs = Array.isArray(state.outputs) ? [...(state.outputs as IOutput[])] : [];
         this.outputModels.set(commId, { commId, outputs, clearPending: false, msgId: '' });
       }
     } else if (msgType === 'comm_msg' && state !== undefined) {
@@ -113,7 +113,7 @@ export class WidgetStore {
     }
     if (clipped && !this.clipNoted) {
       this.clipNoted = true;
-      this.warnings.push('an Output widget\'s captured output was cut at the output cap');
+      this.warnings.push("an Output widget's captured output was cut at the output cap");
     }
     const last = model.outputs[model.outputs.length - 1];
     if (!this.fits(out)) return true;
@@ -219,12 +219,18 @@ export function outputFromMessage(msgType: string, c: Json): IOutput | undefined
       return { output_type: 'display_data', data, metadata } as IOutput;
     case 'execute_result':
       return {
-        output_type: 'execute_result', data, metadata,
+        output_type: 'execute_result',
+        data,
+        metadata,
         execution_count: typeof c.execution_count === 'number' ? c.execution_count : null,
       } as IOutput;
     case 'error':
-      return { output_type: 'error', ename: String(c.ename ?? ''), evalue: String(c.evalue ?? ''),
-        traceback: Array.isArray(c.traceback) ? c.traceback.map(String) : [] };
+      return {
+        output_type: 'error',
+        ename: String(c.ename ?? ''),
+        evalue: String(c.evalue ?? ''),
+        traceback: Array.isArray(c.traceback) ? c.traceback.map(String) : [],
+      };
     default:
       return undefined;
   }

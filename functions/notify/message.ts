@@ -10,7 +10,10 @@
 import type { RunRecord } from '../run/record.js';
 
 /** A record as notifications see it (identity and outputs when present). */
-export type NotifyRecord = RunRecord & { runId?: string; outputs?: { notebook?: string; html?: string; [k: string]: string | undefined } };
+export type NotifyRecord = RunRecord & {
+  runId?: string;
+  outputs?: { notebook?: string; html?: string; [k: string]: string | undefined };
+};
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function slackEscape(s: string): string {
@@ -23,21 +26,33 @@ function seconds(ms: number): string {
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-const VERB: Record<RunRecord['status'], string> = { succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out', error: 'could not run', skipped: 'was skipped',
-  dispatched: 'was handed to a job' };
+const VERB: Record<RunRecord['status'], string> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  timed_out: 'timed out',
+  error: 'could not run',
+  skipped: 'was skipped',
+  dispatched: 'was handed to a job',
+};
 
 /**
  * The webhook text: one headline, then the error, the failing cell, the run id and where the
  * executed notebook is. Example: `nbtrigger: reports/daily.ipynb failed after 12.3 s`.
  */
 export function failureText(r: NotifyRecord): string {
-  const lines = [`nbtrigger: ${slackEscape(r.notebook ?? '(unknown notebook)')} ${VERB[r.status]} after ${seconds(r.durationMs)}`];
+  const lines = [
+    `nbtrigger: ${slackEscape(r.notebook ?? '(unknown notebook)')} ${VERB[r.status]} after ${seconds(r.durationMs)}`,
+  ];
   const e = r.error;
   if (e) {
     const what = e.ename ? `${e.ename}${e.evalue ? `: ${e.evalue}` : ''}` : `${e.code}: ${e.message}`;
-    lines.push(`${typeof e.cellIndex === 'number' ? `cell ${e.cellIndex}: ` : ''}${slackEscape(clip(what.replace(/\s+/g, ' ').trim(), 500))}`);
+    lines.push(
+      `${typeof e.cellIndex === 'number' ? `cell ${e.cellIndex}: ` : ''}${slackEscape(clip(what.replace(/\s+/g, ' ').trim(), 500))}`,
+    );
   }
-  const facts = [r.runId && `run ${r.runId}`, `started ${r.startedAt}`, r.server && `server ${r.server}`].filter(Boolean);
+  const facts = [r.runId && `run ${r.runId}`, `started ${r.startedAt}`, r.server && `server ${r.server}`].filter(
+    Boolean,
+  );
   lines.push(slackEscape(facts.join(' · ')));
   if (r.outputs?.notebook) lines.push(`output: ${slackEscape(r.outputs.notebook)}`);
   return lines.join('\n');
@@ -50,7 +65,12 @@ export function webhookBody(r: NotifyRecord): { text: string } {
 
 /** Pub/Sub attribute values must be strings of at most 1024 bytes. */
 function attr(v: string): string {
-  return Buffer.byteLength(v) <= 1024 ? v : Buffer.from(v).subarray(0, 1024).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.byteLength(v) <= 1024
+    ? v
+    : Buffer.from(v)
+        .subarray(0, 1024)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 }
 
 /**

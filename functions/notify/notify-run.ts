@@ -38,20 +38,36 @@ export function notifyConfig(env: NodeJS.ProcessEnv = process.env): NotifyConfig
 }
 
 /** Sends what is configured for this record; resolves to one result per notification sent. */
-export async function notifyRun(record: NotifyRecord, config: NotifyConfig = notifyConfig(),
-  deps: { resolve?: Resolver } = {}): Promise<NotifyResult[]> {
+export async function notifyRun(
+  record: NotifyRecord,
+  config: NotifyConfig = notifyConfig(),
+  deps: { resolve?: Resolver } = {},
+): Promise<NotifyResult[]> {
   const jobs: Array<Promise<NotifyResult>> = [];
   const timeout = config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs };
   if (config.resultsTopic) {
     const topic = config.resultsTopic;
-    jobs.push(import('./results-topic.js').then((m) => m.publishResult(record, { topic, ...(config.projectId ? { projectId: config.projectId } : {}), ...timeout }))
-      .catch((e: unknown) => ({ channel: 'results-topic' as const, target: topic, ok: false, error: String((e as Error)?.message ?? e) })));
+    jobs.push(
+      import('./results-topic.js')
+        .then((m) =>
+          m.publishResult(record, { topic, ...(config.projectId ? { projectId: config.projectId } : {}), ...timeout }),
+        )
+        .catch((e: unknown) => ({
+          channel: 'results-topic' as const,
+          target: topic,
+          ok: false,
+          error: String((e as Error)?.message ?? e),
+        })),
+    );
   }
-  if (config.webhook && record.status !== 'succeeded' && record.status !== 'skipped') jobs.push(postWebhook(config.webhook, webhookBody(record), { ...timeout, ...deps }));
+  if (config.webhook && record.status !== 'succeeded' && record.status !== 'skipped')
+    jobs.push(postWebhook(config.webhook, webhookBody(record), { ...timeout, ...deps }));
   return Promise.all(jobs);
 }
 
 /** Warnings for the run record, one per failed notification. */
 export function notifyWarnings(results: NotifyResult[]): string[] {
-  return results.filter((r) => !r.ok).map((r) => `${r.channel} notification to ${r.target} failed: ${r.error ?? 'unknown error'}`);
+  return results
+    .filter((r) => !r.ok)
+    .map((r) => `${r.channel} notification to ${r.target} failed: ${r.error ?? 'unknown error'}`);
 }

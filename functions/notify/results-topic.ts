@@ -24,7 +24,8 @@ const MAX_DATA_BYTES = 9 * 1024 * 1024;
 export function parseTopic(topic: string, projectId?: string): { projectId?: string; name: string } {
   const m = /^projects\/([^/]+)\/topics\/([^/]+)$/.exec(topic.trim());
   if (m) return { projectId: m[1]!, name: m[2]! };
-  if (!/^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/.test(topic.trim())) throw new Error(`invalid topic name ${JSON.stringify(topic)}`);
+  if (!/^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/.test(topic.trim()))
+    throw new Error(`invalid topic name ${JSON.stringify(topic)}`);
   return projectId ? { projectId, name: topic.trim() } : { name: topic.trim() };
 }
 
@@ -40,21 +41,32 @@ export async function publishResult(record: NotifyRecord, opts: ResultsTopicOpti
     let msg = resultMessage(record);
     if (msg.data.byteLength > MAX_DATA_BYTES) {
       const { lastResult: _dropped, ...rest } = record;
-      msg = resultMessage({ ...rest, warnings: [...record.warnings, 'lastResult left out of the results message (too large)'] });
+      msg = resultMessage({
+        ...rest,
+        warnings: [...record.warnings, 'lastResult left out of the results message (too large)'],
+      });
     }
     const { PubSub } = await import('@google-cloud/pubsub');
     const pubsub = new PubSub(t.projectId ? { projectId: t.projectId } : {});
     client = pubsub;
     const publish = pubsub.topic(t.name).publishMessage(msg);
     publish.catch(() => undefined);
-    const messageId = await Promise.race([publish, new Promise<never>((_r, rej) => {
-      timer = setTimeout(() => rej(new Error(`publish did not finish within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    })]);
+    const messageId = await Promise.race([
+      publish,
+      new Promise<never>((_r, rej) => {
+        timer = setTimeout(() => rej(new Error(`publish did not finish within ${timeoutMs} ms`)), timeoutMs);
+        timer.unref();
+      }),
+    ]);
     return { channel: 'results-topic', target, ok: true, messageId };
   } catch (e) {
     const m = (e as { message?: unknown })?.message;
-    return { channel: 'results-topic', target, ok: false, error: redact(String(typeof m === 'string' ? m : e), []).slice(0, 300) };
+    return {
+      channel: 'results-topic',
+      target,
+      ok: false,
+      error: redact(String(typeof m === 'string' ? m : e), []).slice(0, 300),
+    };
   } finally {
     if (timer) clearTimeout(timer);
     await client?.close().catch(() => undefined);

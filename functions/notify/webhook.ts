@@ -36,7 +36,11 @@ export function webhookTarget(url: string): string {
 }
 
 /** Posts `body` as JSON; resolves to a result within `timeoutMs` (default 10 s), whatever happens. */
-export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?: number; resolve?: Resolver } = {}): Promise<NotifyResult> {
+export async function postWebhook(
+  url: string,
+  body: unknown,
+  opts: { timeoutMs?: number; resolve?: Resolver } = {},
+): Promise<NotifyResult> {
   const target = webhookTarget(url);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const secrets = [url];
@@ -70,8 +74,10 @@ export async function postWebhook(url: string, body: unknown, opts: { timeoutMs?
     return { channel: 'webhook', target, ok: false, error: `HTTP ${res.statusCode}${text ? ` ${text}` : ''}` };
   } catch (e) {
     const err = e as { name?: string; message?: string };
-    const message = err?.name === 'TimeoutError' || err?.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : String(err?.message ?? e);
+    const message =
+      err?.name === 'TimeoutError' || err?.name === 'AbortError'
+        ? `no answer within ${timeoutMs} ms`
+        : String(err?.message ?? e);
     return { channel: 'webhook', target, ok: false, error: clipRedacted(message, 300, secrets) };
   }
 }
-

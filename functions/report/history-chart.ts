@@ -57,7 +57,10 @@ export function byNotebook(rows: RunRow[]): Map<string, RunRow[]> {
 
 /** One notebook's panel as an `<svg>` element. `t0`/`t1` are the shared time range (ms since epoch). */
 export function notebookChart(notebook: string, rows: RunRow[], t0: number, t1: number): string {
-  const pts = rows.map((r) => ({ r, t: Date.parse(r.when) })).filter((p) => !Number.isNaN(p.t)).sort((a, b) => a.t - b.t);
+  const pts = rows
+    .map((r) => ({ r, t: Date.parse(r.when) }))
+    .filter((p) => !Number.isNaN(p.t))
+    .sort((a, b) => a.t - b.t);
   const ymax = niceMax(Math.max(0, ...pts.map((p) => p.r.durationMs)));
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
@@ -65,28 +68,43 @@ export function notebookChart(notebook: string, rows: RunRow[], t0: number, t1: 
   const x = (t: number): number => PAD.left + (t1 > t0 ? ((t - t0) / span) * iw : iw / 2);
   const y = (ms: number): number => PAD.top + ih - (Math.max(0, ms) / ymax) * ih;
   const f = (n: number): string => n.toFixed(1);
-  const grid = [0, 0.5, 1].map((k) => {
-    const yy = f(y(k * ymax));
-    return `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${yy}" y2="${yy}" class="grid"/>` +
-      `<text x="${PAD.left - 6}" y="${yy}" class="ylab" text-anchor="end" dominant-baseline="middle">${escapeHtml(axisLabel(k * ymax))}</text>`;
-  }).join('');
-  const line = pts.length > 1 ? `<polyline class="trend" points="${pts.map((p) => `${f(x(p.t))},${f(y(p.r.durationMs))}`).join(' ')}"/>` : '';
-  const dots = pts.map((p) => {
-    const tip = `${formatWhen(p.r.when)} · ${p.r.status} · ${formatDuration(p.r.durationMs)}` +
-      `${p.r.failingCell !== undefined ? ` · cell ${p.r.failingCell}` : ''}${p.r.failure ? ` · ${p.r.failure}` : ''}`;
-    const status = escapeHtml(p.r.status);
-    return `<circle class="run ${status}" cx="${f(x(p.t))}" cy="${f(y(p.r.durationMs))}" r="4.5"` +
-      ` fill="${escapeHtml(STATUS_COLORS[p.r.status] ?? '#6e7781')}" data-status="${status}">` +
-      `<title>${escapeHtml(tip)}</title></circle>`;
-  }).join('');
+  const grid = [0, 0.5, 1]
+    .map((k) => {
+      const yy = f(y(k * ymax));
+      return (
+        `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${yy}" y2="${yy}" class="grid"/>` +
+        `<text x="${PAD.left - 6}" y="${yy}" class="ylab" text-anchor="end" dominant-baseline="middle">${escapeHtml(axisLabel(k * ymax))}</text>`
+      );
+    })
+    .join('');
+  const line =
+    pts.length > 1
+      ? `<polyline class="trend" points="${pts.map((p) => `${f(x(p.t))},${f(y(p.r.durationMs))}`).join(' ')}"/>`
+      : '';
+  const dots = pts
+    .map((p) => {
+      const tip =
+        `${formatWhen(p.r.when)} · ${p.r.status} · ${formatDuration(p.r.durationMs)}` +
+        `${p.r.failingCell !== undefined ? ` · cell ${p.r.failingCell}` : ''}${p.r.failure ? ` · ${p.r.failure}` : ''}`;
+      const status = escapeHtml(p.r.status);
+      return (
+        `<circle class="run ${status}" cx="${f(x(p.t))}" cy="${f(y(p.r.durationMs))}" r="4.5"` +
+        ` fill="${escapeHtml(STATUS_COLORS[p.r.status] ?? '#6e7781')}" data-status="${status}">` +
+        `<title>${escapeHtml(tip)}</title></circle>`
+      );
+    })
+    .join('');
   const base = f(PAD.top + ih);
-  const xl = t1 > t0
-    ? `<text x="${PAD.left}" y="${H - 8}" class="xlab">${escapeHtml(formatWhen(new Date(t0).toISOString()))}</text>` +
-      `<text x="${W - PAD.right}" y="${H - 8}" class="xlab" text-anchor="end">${escapeHtml(formatWhen(new Date(t1).toISOString()))}</text>`
-    : `<text x="${f(x(t0))}" y="${H - 8}" class="xlab" text-anchor="middle">${escapeHtml(formatWhen(new Date(t0).toISOString()))}</text>`;
+  const xl =
+    t1 > t0
+      ? `<text x="${PAD.left}" y="${H - 8}" class="xlab">${escapeHtml(formatWhen(new Date(t0).toISOString()))}</text>` +
+        `<text x="${W - PAD.right}" y="${H - 8}" class="xlab" text-anchor="end">${escapeHtml(formatWhen(new Date(t1).toISOString()))}</text>`
+      : `<text x="${f(x(t0))}" y="${H - 8}" class="xlab" text-anchor="middle">${escapeHtml(formatWhen(new Date(t0).toISOString()))}</text>`;
   const label = `Durations and outcomes of ${rows.length} run${rows.length === 1 ? '' : 's'} of ${notebook}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(label)}">` +
-    `<title>${escapeHtml(label)}</title>${grid}<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${base}" y2="${base}" class="axis"/>${line}${dots}${xl}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(label)}">` +
+    `<title>${escapeHtml(label)}</title>${grid}<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${base}" y2="${base}" class="axis"/>${line}${dots}${xl}</svg>`
+  );
 }
 
 /** CSS for the charts (inlined by the page). */
@@ -101,6 +119,10 @@ export function renderCharts(rows: RunRow[]): string {
   if (times.length === 0) return '';
   const t0 = Math.min(...times);
   const t1 = Math.max(...times);
-  return [...byNotebook(rows)].map(([nb, rs]) =>
-    `<figure class="panel"><figcaption>${escapeHtml(nb)}</figcaption>${notebookChart(nb, rs, t0, t1)}</figure>`).join('\n');
+  return [...byNotebook(rows)]
+    .map(
+      ([nb, rs]) =>
+        `<figure class="panel"><figcaption>${escapeHtml(nb)}</figcaption>${notebookChart(nb, rs, t0, t1)}</figure>`,
+    )
+    .join('\n');
 }

@@ -67,23 +67,34 @@ function median(xs: number[]): number {
 }
 
 function summary(rows: RunRow[]): string {
-  return [...byNotebook(rows)].map(([nb, rs]) => {
-    const ok = rs.filter((r) => r.status === 'succeeded').length;
-    const last = rs.reduce((a, b) => (Date.parse(b.when) > Date.parse(a.when) ? b : a));
-    return `<div class="card"><b>${escapeHtml(nb)}</b><small>${rs.length} run${rs.length === 1 ? '' : 's'} · ` +
-      `${ok}/${rs.length} succeeded · median ${escapeHtml(formatDuration(median(rs.map((r) => r.durationMs))))}</small>` +
-      `<div>last: ${badge(last.status)} <small>${escapeHtml(formatWhen(last.when))}</small></div></div>`;
-  }).join('');
+  return [...byNotebook(rows)]
+    .map(([nb, rs]) => {
+      const ok = rs.filter((r) => r.status === 'succeeded').length;
+      const last = rs.reduce((a, b) => (Date.parse(b.when) > Date.parse(a.when) ? b : a));
+      return (
+        `<div class="card"><b>${escapeHtml(nb)}</b><small>${rs.length} run${rs.length === 1 ? '' : 's'} · ` +
+        `${ok}/${rs.length} succeeded · median ${escapeHtml(formatDuration(median(rs.map((r) => r.durationMs))))}</small>` +
+        `<div>last: ${badge(last.status)} <small>${escapeHtml(formatWhen(last.when))}</small></div></div>`
+      );
+    })
+    .join('');
 }
 
 function table(rows: RunRow[], linkFor: (l: string) => string | undefined): string {
-  const body = rows.map((r) => `<tr class="run ${escapeHtml(r.status)}" data-run-id="${escapeHtml(r.runId ?? '')}">` +
-    `<td class="when">${escapeHtml(formatWhen(r.when))}</td><td>${escapeHtml(r.notebook)}</td><td>${badge(r.status)}</td>` +
-    `<td class="num">${escapeHtml(formatDuration(r.durationMs))}</td><td class="num">${r.failingCell === undefined ? '' : escapeHtml(r.failingCell)}</td>` +
-    `<td class="err">${escapeHtml(r.failure ?? '')}</td>` +
-    `<td class="out">${link(r.output, linkFor)}${r.html ? ` (${link(r.html, linkFor, 'html')})` : ''}</td></tr>`).join('\n');
-  return `<table id="runs"><thead><tr><th>When (UTC)</th><th>Notebook</th><th>Status</th><th>Duration</th><th>Failing cell</th>` +
-    `<th>Error</th><th>Output</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+  const body = rows
+    .map(
+      (r) =>
+        `<tr class="run ${escapeHtml(r.status)}" data-run-id="${escapeHtml(r.runId ?? '')}">` +
+        `<td class="when">${escapeHtml(formatWhen(r.when))}</td><td>${escapeHtml(r.notebook)}</td><td>${badge(r.status)}</td>` +
+        `<td class="num">${escapeHtml(formatDuration(r.durationMs))}</td><td class="num">${r.failingCell === undefined ? '' : escapeHtml(r.failingCell)}</td>` +
+        `<td class="err">${escapeHtml(r.failure ?? '')}</td>` +
+        `<td class="out">${link(r.output, linkFor)}${r.html ? ` (${link(r.html, linkFor, 'html')})` : ''}</td></tr>`,
+    )
+    .join('\n');
+  return (
+    `<table id="runs"><thead><tr><th>When (UTC)</th><th>Notebook</th><th>Status</th><th>Duration</th><th>Failing cell</th>` +
+    `<th>Error</th><th>Output</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`
+  );
 }
 
 /** Renders the page for runs (any order; shown newest first in the table). */
@@ -93,10 +104,15 @@ export function renderHistoryHtml(runs: HistoryRun[], opts: HistoryPageOptions =
   const linkFor = opts.linkFor ?? defaultLink;
   const when = formatWhen((opts.generatedAt ?? new Date()).toISOString());
   const legend = (Object.keys(STATUS_COLORS) as RunStatus[])
-    .map((s) => `<span><i class="dot" style="background:${STATUS_COLORS[s]}"></i>${escapeHtml(s.replace('_', ' '))}</span>`).join('');
-  const content = rows.length === 0
-    ? '<p class="empty">No runs match.</p>'
-    : `<h2>Notebooks</h2><div class="cards">${summary(rows)}</div>
+    .map(
+      (s) =>
+        `<span><i class="dot" style="background:${STATUS_COLORS[s]}"></i>${escapeHtml(s.replace('_', ' '))}</span>`,
+    )
+    .join('');
+  const content =
+    rows.length === 0
+      ? '<p class="empty">No runs match.</p>'
+      : `<h2>Notebooks</h2><div class="cards">${summary(rows)}</div>
 <h2>Durations and outcomes over time</h2><p class="legend">${legend}</p>
 ${renderCharts(rows)}
 <h2>Runs (newest first)</h2>

@@ -86,9 +86,16 @@ export function selectRuns(runs: HistoryRun[], q: HistoryQuery): HistoryRun[] {
 export function isRunRecord(v: unknown): v is HistoryRun {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r.status === 'string' && (RUN_STATUSES as readonly string[]).includes(r.status) &&
-    typeof r.startedAt === 'string' && !Number.isNaN(Date.parse(r.startedAt)) && typeof r.durationMs === 'number' &&
-    (r.notebook === null || typeof r.notebook === 'string') && typeof r.cells === 'object' && r.cells !== null;
+  return (
+    typeof r.status === 'string' &&
+    (RUN_STATUSES as readonly string[]).includes(r.status) &&
+    typeof r.startedAt === 'string' &&
+    !Number.isNaN(Date.parse(r.startedAt)) &&
+    typeof r.durationMs === 'number' &&
+    (r.notebook === null || typeof r.notebook === 'string') &&
+    typeof r.cells === 'object' &&
+    r.cells !== null
+  );
 }
 
 /**
@@ -102,8 +109,14 @@ export function historyRunProblem(v: unknown): string | undefined {
   if (r.runId !== undefined && (typeof r.runId !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(r.runId))) {
     return 'runId must be letters, digits, _ . -';
   }
-  if (r.outputs !== undefined && (typeof r.outputs !== 'object' || r.outputs === null || Array.isArray(r.outputs) ||
-    Object.values(r.outputs).some((x) => typeof x !== 'string'))) return 'outputs must be an object of strings';
+  if (
+    r.outputs !== undefined &&
+    (typeof r.outputs !== 'object' ||
+      r.outputs === null ||
+      Array.isArray(r.outputs) ||
+      Object.values(r.outputs).some((x) => typeof x !== 'string'))
+  )
+    return 'outputs must be an object of strings';
   const p = r.parameters;
   if (p !== undefined && (typeof p !== 'object' || p === null || Array.isArray(p))) {
     return 'parameters must be an object';
@@ -113,7 +126,12 @@ export function historyRunProblem(v: unknown): string | undefined {
 
 /** The row a run becomes. */
 export function toRow(run: HistoryRun, state?: JobRunState): RunRow {
-  const row: RunRow = { when: run.startedAt, notebook: run.notebook ?? '(none)', status: state ?? run.status, durationMs: run.durationMs };
+  const row: RunRow = {
+    when: run.startedAt,
+    notebook: run.notebook ?? '(none)',
+    status: state ?? run.status,
+    durationMs: run.durationMs,
+  };
   if (run.execution) row.execution = executionId(run.execution);
   if (run.runId) row.runId = run.runId;
   const e = run.error;
@@ -129,13 +147,21 @@ export function toRow(run: HistoryRun, state?: JobRunState): RunRow {
 /** `2026-01-21 23:49:30Z` (UTC, to the second). */
 export function formatWhen(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Removes control characters (a record's text must not drive the terminal), collapses whitespace. */
 export function printable(s: string, max = 80): string {
   // eslint-disable-next-line no-control-regex
-  const t = s.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const t = s
+    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
@@ -144,13 +170,31 @@ export function formatRunsTable(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs found\n';
   // The EXECUTION column only when a job run is listed.
   const jobs = rows.some((r) => r.execution !== undefined);
-  const header = ['WHEN', 'NOTEBOOK', 'STATUS', 'DURATION', 'CELL', 'FAILURE', ...(jobs ? ['EXECUTION'] : []), 'OUTPUT'];
+  const header = [
+    'WHEN',
+    'NOTEBOOK',
+    'STATUS',
+    'DURATION',
+    'CELL',
+    'FAILURE',
+    ...(jobs ? ['EXECUTION'] : []),
+    'OUTPUT',
+  ];
   const lines = rows.map((r) => [
-    printable(formatWhen(r.when), 40), printable(r.notebook, 40), printable(r.status, 12), formatDuration(r.durationMs),
-    r.failingCell === undefined ? '-' : String(r.failingCell), r.failure ? printable(r.failure, 40) : '-',
-    ...(jobs ? [r.execution ? printable(r.execution, 80) : '-'] : []), r.output ? printable(r.output, 200) : '-',
+    printable(formatWhen(r.when), 40),
+    printable(r.notebook, 40),
+    printable(r.status, 12),
+    formatDuration(r.durationMs),
+    r.failingCell === undefined ? '-' : String(r.failingCell),
+    r.failure ? printable(r.failure, 40) : '-',
+    ...(jobs ? [r.execution ? printable(r.execution, 80) : '-'] : []),
+    r.output ? printable(r.output, 200) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cols: string[]): string => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (cols: string[]): string =>
+    cols
+      .map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[fmt(header), ...lines.map(fmt)].join('\n')}\n`;
 }

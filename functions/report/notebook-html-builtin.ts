@@ -28,10 +28,13 @@ function output(o: Json): string {
     return `<div class="${cls}"><pre>${escapeHtml(joinText(o.text))}</pre></div>`;
   }
   if (type === 'error') {
-    const tb = Array.isArray(o.traceback) ? o.traceback.map((l) => stripAnsi(String(l))).join('\n') : `${String(o.ename)}: ${String(o.evalue)}`;
+    const tb = Array.isArray(o.traceback)
+      ? o.traceback.map((l) => stripAnsi(String(l))).join('\n')
+      : `${String(o.ename)}: ${String(o.evalue)}`;
     return `<div class="out err"><pre>${escapeHtml(tb)}</pre></div>`;
   }
-  if (type === 'execute_result' || type === 'display_data') return `<div class="out">${mimeBundle(isObj(o.data) ? o.data : {})}</div>`;
+  if (type === 'execute_result' || type === 'display_data')
+    return `<div class="out">${mimeBundle(isObj(o.data) ? o.data : {})}</div>`;
   return '';
 }
 
@@ -39,12 +42,15 @@ function output(o: Json): string {
 function mimeBundle(data: Json): string {
   for (const mime of ['image/png', 'image/jpeg', 'image/gif']) {
     const v = data[mime];
-    if (v !== undefined) return `<img alt="${escapeHtml(mime)} output" src="data:${mime};base64,${escapeHtml(joinText(v).replace(/\s+/g, ''))}">`;
+    if (v !== undefined)
+      return `<img alt="${escapeHtml(mime)} output" src="data:${mime};base64,${escapeHtml(joinText(v).replace(/\s+/g, ''))}">`;
   }
   const svg = data['image/svg+xml'];
-  if (svg !== undefined) return `<img alt="SVG output" src="data:image/svg+xml;base64,${Buffer.from(joinText(svg), 'utf8').toString('base64')}">`;
+  if (svg !== undefined)
+    return `<img alt="SVG output" src="data:image/svg+xml;base64,${Buffer.from(joinText(svg), 'utf8').toString('base64')}">`;
   const html = data['text/html'];
-  if (html !== undefined) return `<iframe sandbox="" referrerpolicy="no-referrer" srcdoc="${escapeHtml(joinText(html))}"></iframe>`;
+  if (html !== undefined)
+    return `<iframe sandbox="" referrerpolicy="no-referrer" srcdoc="${escapeHtml(joinText(html))}"></iframe>`;
   const text = data['text/plain'];
   if (text !== undefined) return `<pre>${escapeHtml(joinText(text))}</pre>`;
   const json = data['application/json'];
@@ -67,8 +73,12 @@ export function renderNotebookHtmlBuiltin(notebook: unknown, title = 'notebook')
   const nb = isObj(notebook) ? notebook : {};
   const cells = Array.isArray(nb.cells) ? nb.cells : [];
   const meta = isObj(nb.metadata) && isObj(nb.metadata.nbtrigger) ? nb.metadata.nbtrigger : undefined;
-  const facts = meta ? `<p class="meta">${['runId', 'status'].filter((k) => meta[k] !== undefined)
-    .map((k) => `${escapeHtml(k)}: ${escapeHtml(meta[k])}`).join(' · ')}</p>` : '';
+  const facts = meta
+    ? `<p class="meta">${['runId', 'status']
+        .filter((k) => meta[k] !== undefined)
+        .map((k) => `${escapeHtml(k)}: ${escapeHtml(meta[k])}`)
+        .join(' · ')}</p>`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${CSS}</style></head>

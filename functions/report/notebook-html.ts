@@ -25,8 +25,11 @@ import { renderNotebookHtmlBuiltin } from './notebook-html-builtin.js';
  */
 export interface NbconvertServer {
   readonly headers: Record<string, string>;
-  send(method: Dispatcher.HttpMethod, path: string, o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal;
-    timeoutMs?: number }): Promise<{ status: number; contentType: string; text: string }>;
+  send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    o: { body?: string; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<{ status: number; contentType: string; text: string }>;
 }
 
 export interface NotebookHtmlOptions {
@@ -63,13 +66,17 @@ export async function renderNotebookHtml(notebook: unknown, opts: NotebookHtmlOp
   } catch (e) {
     why = (e as Error)?.message ?? String(e);
   }
-  const secrets = Object.entries(opts.server.headers).filter(([k]) => k.toLowerCase() === 'authorization')
+  const secrets = Object.entries(opts.server.headers)
+    .filter(([k]) => k.toLowerCase() === 'authorization')
     .flatMap(([, v]) => [v, v.replace(/^\S+\s+/, '')]);
   return {
     html: renderNotebookHtmlBuiltin(notebook, title),
     via: 'builtin',
-    warning: redact(`HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available ` +
-      `(${clipRedacted(why, 200, secrets)})`, secrets),
+    warning: redact(
+      `HTML rendered by nbtrigger's built-in renderer: the server's nbconvert was not available ` +
+        `(${clipRedacted(why, 200, secrets)})`,
+      secrets,
+    ),
   };
 }
 
@@ -87,15 +94,24 @@ function joinMultiline(notebook: unknown): unknown {
     cells: nb.cells.map((c) => ({
       ...c,
       source: join(c.source),
-      ...(Array.isArray(c.outputs) ? {
-        outputs: (c.outputs as Array<Record<string, unknown>>).map((o) => ({
-          ...o,
-          ...(o.text !== undefined ? { text: join(o.text) } : {}),
-          ...(o.data && typeof o.data === 'object' ? {
-            data: Object.fromEntries(Object.entries(o.data as Record<string, unknown>).map(([k, v]) => [k, k.endsWith('json') ? v : join(v)])),
-          } : {}),
-        })),
-      } : {}),
+      ...(Array.isArray(c.outputs)
+        ? {
+            outputs: (c.outputs as Array<Record<string, unknown>>).map((o) => ({
+              ...o,
+              ...(o.text !== undefined ? { text: join(o.text) } : {}),
+              ...(o.data && typeof o.data === 'object'
+                ? {
+                    data: Object.fromEntries(
+                      Object.entries(o.data as Record<string, unknown>).map(([k, v]) => [
+                        k,
+                        k.endsWith('json') ? v : join(v),
+                      ]),
+                    ),
+                  }
+                : {}),
+            })),
+          }
+        : {}),
     })),
   };
 }
@@ -104,6 +120,8 @@ function messageOf(text: string): string {
   try {
     const v = JSON.parse(text) as { message?: unknown };
     if (typeof v.message === 'string' && v.message) return `: ${v.message}`;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return '';
 }

@@ -95,7 +95,9 @@ export function canonicalHost(written: string): string | undefined {
 }
 
 function bad(field: string, value: string, why: string): NbtError {
-  return new NbtError('BAD_MESSAGE', `${field}: ${why} (got "${clip(hideCredentials(value))}")`, { details: { field } });
+  return new NbtError('BAD_MESSAGE', `${field}: ${why} (got "${clip(hideCredentials(value))}")`, {
+    details: { field },
+  });
 }
 
 /** Blanks a query string and user info, where a token may hide (`?token=…`, `user:pass@`), before echoing. */

@@ -13,14 +13,23 @@ import type { RunRequest } from './grammar.js';
 
 /** True when the request fits the classic form exactly (nothing but server, notebook, https, verbose). */
 export function isClassic(req: RunRequest): boolean {
-  return req.kernelName === undefined && req.sequential === undefined && Object.keys(req.timeouts).length === 0 &&
-    req.parameters === undefined && req.output === undefined && req.runKey === undefined && !/\s/.test(notebookText(req)) &&
-    req.kernelOnly === undefined && req.kernelCwd === undefined;
+  return (
+    req.kernelName === undefined &&
+    req.sequential === undefined &&
+    Object.keys(req.timeouts).length === 0 &&
+    req.parameters === undefined &&
+    req.output === undefined &&
+    req.runKey === undefined &&
+    !/\s/.test(notebookText(req)) &&
+    req.kernelOnly === undefined &&
+    req.kernelCwd === undefined
+  );
 }
 
 /** Encodes a request in the classic form. Throws when it does not fit (see {@link isClassic}). */
 export function encodeClassic(req: RunRequest): string {
-  if (!isClassic(req)) throw new NbtError('BAD_MESSAGE', 'request has fields the classic form cannot carry; use encodeMessage');
+  if (!isClassic(req))
+    throw new NbtError('BAD_MESSAGE', 'request has fields the classic form cannot carry; use encodeMessage');
   const parts = [hostPort(req.server), notebookText(req)];
   if (req.server.secure) parts.push('--use-https');
   if (req.verbose) parts.push('--verbose');

@@ -59,9 +59,18 @@ export interface GrammarEnv {
 
 /** Fields of the rich (JSON) form, with their expected types. `token` is refused on purpose. */
 export const RICH_FIELDS = {
-  server: 'string', notebook: 'string', useHttps: 'boolean', verbose: 'boolean', kernelName: 'string',
-  sequential: 'boolean', timeouts: 'object', parameters: 'object', output: 'string', runKey: 'string',
-  kernelOnly: 'boolean', kernelCwd: 'string',
+  server: 'string',
+  notebook: 'string',
+  useHttps: 'boolean',
+  verbose: 'boolean',
+  kernelName: 'string',
+  sequential: 'boolean',
+  timeouts: 'object',
+  parameters: 'object',
+  output: 'string',
+  runKey: 'string',
+  kernelOnly: 'boolean',
+  kernelCwd: 'string',
 } as const;
 
 const CLASSIC_FLAGS = new Set(['--use-https', '--verbose']);
@@ -125,8 +134,11 @@ function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
       // A flag's value is never echoed: it may be a secret (`--token=…`).
       const name = t.includes('=') ? `${t.slice(0, t.indexOf('='))}=…` : t;
       if (!CLASSIC_FLAGS.has(t)) {
-        throw msgError(quote(name, 40), `unknown flag "${quote(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; ` +
-          'richer options need the JSON form)');
+        throw msgError(
+          quote(name, 40),
+          `unknown flag "${quote(name, 40)}" (known: ${[...CLASSIC_FLAGS].join(', ')}; ` +
+            'richer options need the JSON form)',
+        );
       }
       flags.add(t);
     } else {
@@ -136,7 +148,8 @@ function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
       positionals.push(t);
     }
   }
-  if (positionals.length > 2) throw msgError('data', `expected at most 2 positionals (HOST:PORT /path.ipynb), got ${positionals.length}`);
+  if (positionals.length > 2)
+    throw msgError('data', `expected at most 2 positionals (HOST:PORT /path.ipynb), got ${positionals.length}`);
   let serverText: string | undefined;
   let notebookText: string | undefined;
   if (positionals.length === 2) [serverText, notebookText] = positionals;
@@ -147,12 +160,15 @@ function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
     else serverText = p;
   }
   const useHttps = flags.has('--use-https');
-  const server = serverText !== undefined
-    ? parseServer(serverText, useHttps, 'HOST:PORT', false)
-    : fromEnvServer(env, useHttps);
+  const server =
+    serverText !== undefined ? parseServer(serverText, useHttps, 'HOST:PORT', false) : fromEnvServer(env, useHttps);
   const notebookField = notebookText === undefined ? 'JUPYTER_NOTEBOOK' : 'notebook';
-  return { server, ...notebookRef(notebookText ?? fromEnvNotebook(env), notebookField, quote), verbose: flags.has('--verbose'),
-    timeouts: {} };
+  return {
+    server,
+    ...notebookRef(notebookText ?? fromEnvNotebook(env), notebookField, quote),
+    verbose: flags.has('--verbose'),
+    timeouts: {},
+  };
 }
 
 function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
@@ -162,28 +178,43 @@ function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   } catch (e) {
     throw msgError('data', `message starts with "{" but is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw msgError('data', 'JSON message must be an object');
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw msgError('data', 'JSON message must be an object');
   const o = obj as Record<string, unknown>;
   checkText(o);
   for (const [key, value] of Object.entries(o)) {
-    if (key === 'token') throw msgError('token', 'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function');
+    if (key === 'token')
+      throw msgError(
+        'token',
+        'a token is never accepted in a message; set JUPYTER_TOKEN (or a secret) on the function',
+      );
     // Own keys only: "__proto__", "constructor" and the like are unknown fields, not Object.prototype's.
     const want = Object.hasOwn(RICH_FIELDS, key) ? RICH_FIELDS[key as keyof typeof RICH_FIELDS] : undefined;
     if (want === undefined) {
-      throw msgError(quote(key, 40), `unknown field "${quote(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`);
+      throw msgError(
+        quote(key, 40),
+        `unknown field "${quote(key, 40)}" (known: ${Object.keys(RICH_FIELDS).join(', ')})`,
+      );
     }
     const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
     if (got !== want) throw msgError(key, `field "${key}" must be a ${want}, got ${got}`);
   }
   const useHttps = o.useHttps === true;
-  const server = typeof o.server === 'string' ? parseServer(o.server, useHttps, 'server') : fromEnvServer(env, useHttps);
-  const ref = notebookRef(typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
-    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK', quote);
+  const server =
+    typeof o.server === 'string' ? parseServer(o.server, useHttps, 'server') : fromEnvServer(env, useHttps);
+  const ref = notebookRef(
+    typeof o.notebook === 'string' ? o.notebook : fromEnvNotebook(env),
+    typeof o.notebook === 'string' ? 'notebook' : 'JUPYTER_NOTEBOOK',
+    quote,
+  );
   const req: RunRequest = { server, ...ref, verbose: o.verbose === true, timeouts: parseTimeouts(o.timeouts, quote) };
   if (typeof o.kernelOnly === 'boolean') req.kernelOnly = o.kernelOnly;
   if (typeof o.kernelCwd === 'string') req.kernelCwd = normalizeFolder(o.kernelCwd, 'kernelCwd', quote);
   if (req.kernelOnly === true && req.source === undefined) {
-    throw msgError('notebook', 'kernelOnly: a kernel-only server has no files; name the notebook as gs://, https:// or file://');
+    throw msgError(
+      'notebook',
+      'kernelOnly: a kernel-only server has no files; name the notebook as gs://, https:// or file://',
+    );
   }
   if (typeof o.kernelName === 'string') req.kernelName = nonEmpty(o.kernelName, 'kernelName');
   if (typeof o.sequential === 'boolean') req.sequential = o.sequential;
@@ -217,13 +248,15 @@ function nonEmpty(s: string, field: string): string {
 
 function fromEnvServer(env: GrammarEnv, useHttps: boolean): ServerAddress {
   const s = env.JUPYTER_SERVER;
-  if (s === undefined || s.trim() === '') throw msgError('HOST:PORT', 'no server in the message and JUPYTER_SERVER is not set');
+  if (s === undefined || s.trim() === '')
+    throw msgError('HOST:PORT', 'no server in the message and JUPYTER_SERVER is not set');
   return parseServer(s, useHttps, 'JUPYTER_SERVER');
 }
 
 function fromEnvNotebook(env: GrammarEnv): string {
   const s = env.JUPYTER_NOTEBOOK;
-  if (s === undefined || s.trim() === '') throw msgError('notebook', 'no notebook path in the message and JUPYTER_NOTEBOOK is not set');
+  if (s === undefined || s.trim() === '')
+    throw msgError('notebook', 'no notebook path in the message and JUPYTER_NOTEBOOK is not set');
   return s;
 }
 
@@ -258,12 +291,14 @@ export function normalizeNotebookPath(path: string, field = 'notebook', quote: Q
   const p = path.trim().replace(/^\/+/, '');
   if (p === '') throw msgError(field, `${field}: notebook path is empty`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(p)) throw msgError(field, `${field}: notebook path has a control character or backslash`);
+  if (/[\u0000-\u001f\u007f\\]/.test(p))
+    throw msgError(field, `${field}: notebook path has a control character or backslash`);
   const segments = p.split('/');
   if (segments.some((s) => s === '..' || s === '.' || s === '')) {
     throw msgError(field, `${field}: notebook path "${quote(path)}" must not contain "..", "." or "//"`);
   }
-  if (!p.toLowerCase().endsWith('.ipynb')) throw msgError(field, `${field}: notebook path "${quote(path)}" does not end in .ipynb`);
+  if (!p.toLowerCase().endsWith('.ipynb'))
+    throw msgError(field, `${field}: notebook path "${quote(path)}" does not end in .ipynb`);
   return p;
 }
 

@@ -16,7 +16,12 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  */
 export function checkText(root: Record<string, unknown>): void {
   // Each entry knows its parent and key; a path is spelled out only for the error.
-  interface Entry { v: unknown; key: string | number; parent?: Entry; inParameters: boolean }
+  interface Entry {
+    v: unknown;
+    key: string | number;
+    parent?: Entry;
+    inParameters: boolean;
+  }
   const pathOf = (e: Entry | undefined): string => {
     const keys: Array<string | number> = [];
     for (let x = e; x?.parent !== undefined; x = x.parent) keys.unshift(x.key);
@@ -38,7 +43,8 @@ export function checkText(root: Record<string, unknown>): void {
     } else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         const x: unknown = v[i];
-        if (typeof x === 'object' || typeof x === 'string') stack.push({ v: x, key: i, parent: e, inParameters: e.inParameters });
+        if (typeof x === 'object' || typeof x === 'string')
+          stack.push({ v: x, key: i, parent: e, inParameters: e.inParameters });
       }
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, x] of Object.entries(v)) {

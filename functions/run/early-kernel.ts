@@ -32,7 +32,11 @@ export class EarlyKernel {
    * Starts the kernel `name` (undefined: the server's default) in the folder `path` now.
    * @param deps how kernels are started and deleted.
    */
-  constructor(private readonly deps: EarlyKernelDeps, name: string | undefined, path: string) {
+  constructor(
+    private readonly deps: EarlyKernelDeps,
+    name: string | undefined,
+    path: string,
+  ) {
     this.started = deps.start(name, path).catch(() => undefined);
   }
 

@@ -18,8 +18,11 @@ import type { AcquiredKernel } from './kernel-steps.js';
 import type { RunContext } from './run-context.js';
 
 /** Executes `cells` on `kernel`; resolves with the executor's result (its `failure` says how it ended). */
-export async function executeOnKernel(ctx: RunContext, kernel: AcquiredKernel,
-  cells: PlannedCell[]): Promise<ExecuteResult> {
+export async function executeOnKernel(
+  ctx: RunContext,
+  kernel: AcquiredKernel,
+  cells: PlannedCell[],
+): Promise<ExecuteResult> {
   const { req, limits, rest, opts, log } = ctx;
   // Every channel of the run uses the same session id: a reconnect gets what the server buffered.
   const session = randomUUID();
@@ -28,8 +31,15 @@ export async function executeOnKernel(ctx: RunContext, kernel: AcquiredKernel,
     // Jupyter Server holds the upgrade until the kernel answers: the handshake is part of the kernel's
     // start, bounded by the start timeout (at least 30 s) and never past the run's deadline.
     const ch = await KernelChannel.connect({
-      server: req.server, kernelId: kernel.id, sessionId: session, headers: rest.headers, cookies: ctx.cookies, signal,
-      connector: opts.connector, maxStringBytes: limits.maxOutputChars + 1, deadline: ctx.deadline,
+      server: req.server,
+      kernelId: kernel.id,
+      sessionId: session,
+      headers: rest.headers,
+      cookies: ctx.cookies,
+      signal,
+      connector: opts.connector,
+      maxStringBytes: limits.maxOutputChars + 1,
+      deadline: ctx.deadline,
       connectTimeoutMs: Math.max(30_000, limits.startTimeoutMs),
       maxPayload: frameLimit(limits.maxOutputChars, limits.memoryBudgetBytes),
     });
@@ -45,9 +55,16 @@ export async function executeOnKernel(ctx: RunContext, kernel: AcquiredKernel,
   const interruptTimeoutMs = Math.min(5000, limits.cleanupTimeoutMs);
   try {
     return await executeCells(channel, cells, {
-      reconnect, interrupt: () => rest.interruptKernel(kernel.id, AbortSignal.timeout(interruptTimeoutMs)),
-      session, sequential: req.sequential === true, cellTimeoutMs: limits.cellTimeoutMs, deadline: ctx.deadline,
-      maxOutputChars: limits.maxOutputChars, secrets, signal: ctx.inner.signal, now: ctx.now,
+      reconnect,
+      interrupt: () => rest.interruptKernel(kernel.id, AbortSignal.timeout(interruptTimeoutMs)),
+      session,
+      sequential: req.sequential === true,
+      cellTimeoutMs: limits.cellTimeoutMs,
+      deadline: ctx.deadline,
+      maxOutputChars: limits.maxOutputChars,
+      secrets,
+      signal: ctx.inner.signal,
+      now: ctx.now,
       onProgress: opts.onProgress && ((e) => opts.onProgress!({ ...e, cells: cells.length })),
       onMessage: ctx.debug ? (m) => logMessage(log!, m, secrets) : undefined,
     });
@@ -57,18 +74,35 @@ export async function executeOnKernel(ctx: RunContext, kernel: AcquiredKernel,
 }
 
 /** The reconnect policy for the run's channel (none when the limits allow no attempt). */
-function channelReconnector(ctx: RunContext, kernel: AcquiredKernel,
-  open: (signal: AbortSignal) => Promise<KernelChannel>): Reconnector | undefined {
+function channelReconnector(
+  ctx: RunContext,
+  kernel: AcquiredKernel,
+  open: (signal: AbortSignal) => Promise<KernelChannel>,
+): Reconnector | undefined {
   const { limits, rest, opts, log } = ctx;
   if (limits.reconnectAttempts === 0) return undefined;
   return createReconnector({
     // The executor aborts `signal` when the run ends (which a cancellation of the run also causes).
     connect: open,
-    kernelState: (signal) => fetchKernelState({ base: rest.base, headers: rest.headers, kernelId: kernel.id,
-      connector: opts.connector, cookies: ctx.cookies }, signal),
-    attempts: limits.reconnectAttempts, deadline: ctx.deadline, now: ctx.now,
-    onAttempt: (attempt, err) => log?.log('WARNING',
-      err ? 'kernel channel reconnect attempt failed' : 'kernel channel dropped: reconnecting',
-      { kernelId: kernel.id, attempt, ...(err ? { error: err.message } : {}) }),
+    kernelState: (signal) =>
+      fetchKernelState(
+        {
+          base: rest.base,
+          headers: rest.headers,
+          kernelId: kernel.id,
+          connector: opts.connector,
+          cookies: ctx.cookies,
+        },
+        signal,
+      ),
+    attempts: limits.reconnectAttempts,
+    deadline: ctx.deadline,
+    now: ctx.now,
+    onAttempt: (attempt, err) =>
+      log?.log('WARNING', err ? 'kernel channel reconnect attempt failed' : 'kernel channel dropped: reconnecting', {
+        kernelId: kernel.id,
+        attempt,
+        ...(err ? { error: err.message } : {}),
+      }),
   });
 }

@@ -52,7 +52,10 @@ export async function finishRun(given: FinishOptions): Promise<StoredRun> {
   let o = given;
   // Defence in depth: whatever a notebook printed, the token never reaches a record or an output.
   const secrets = o.token ? [o.token] : [];
-  const record: StoredRun = redactJson({ ...outcome.record, runId: o.runId, warnings: [...outcome.record.warnings] }, secrets);
+  const record: StoredRun = redactJson(
+    { ...outcome.record, runId: o.runId, warnings: [...outcome.record.warnings] },
+    secrets,
+  );
   if (o.messageId !== undefined) record.messageId = o.messageId;
   if (o.schedule !== undefined) record.schedule = o.schedule;
   if (request.parameters) record.parameters = toPlainJson(request.parameters as ParamValue) as Record<string, unknown>;
@@ -60,23 +63,31 @@ export async function finishRun(given: FinishOptions): Promise<StoredRun> {
   // so HTML comes from the built-in renderer and there is no "next to the notebook on the server".
   const filesless = request.source !== undefined || request.kernelOnly === true;
   if (filesless && o.output?.trim().startsWith('server:')) {
-    const message = `server: output refused: the notebook ${request.source ? `came from ${request.notebook}, not ` +
-      'the server' : 'runs on a kernel-only server'}, so nothing is written to the server's files (use a path or gs://)`;
+    const message = `server: output refused: the notebook ${
+      request.source ? `came from ${request.notebook}, not the server` : 'runs on a kernel-only server'
+    }, so nothing is written to the server's files (use a path or gs://)`;
     record.warnings.push(`outputs not written: ${message}`);
     record.outputErrors = [{ kind: 'notebook', location: o.output, code: 'USAGE', message }];
     o = { ...o, output: undefined };
   }
   const needsServer = !filesless && (o.html === true || o.output?.startsWith('server:') === true);
-  const rest = needsServer ? new JupyterRest({ server: request.server, token: o.token, connector: o.connector, cookies: outcome.cookies }) : undefined;
+  const rest = needsServer
+    ? new JupyterRest({ server: request.server, token: o.token, connector: o.connector, cookies: outcome.cookies })
+    : undefined;
   try {
     if (o.output !== undefined && outcome.notebook) {
       const results = await writeNotebook(o, record, rest);
       const { outputs, failures } = summarizeResults(results);
       if (Object.keys(outputs).length > 0) record.outputs = outputs;
       record.warnings.push(...failures);
-      const errors = results.filter((r) => !r.ok).map((r) => ({
-        kind: r.kind ?? 'notebook', location: r.location, code: r.error?.code ?? 'SINK_FAILED', message: r.error?.message ?? 'write failed',
-      }));
+      const errors = results
+        .filter((r) => !r.ok)
+        .map((r) => ({
+          kind: r.kind ?? 'notebook',
+          location: r.location,
+          code: r.error?.code ?? 'SINK_FAILED',
+          message: r.error?.message ?? 'write failed',
+        }));
       if (errors.length > 0) record.outputErrors = errors;
     }
   } catch (e) {
@@ -99,17 +110,41 @@ export async function finishRun(given: FinishOptions): Promise<StoredRun> {
   return record;
 }
 
-async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterRest | undefined): Promise<SinkResult[]> {
+async function writeNotebook(
+  o: FinishOptions,
+  record: StoredRun,
+  rest: JupyterRest | undefined,
+): Promise<SinkResult[]> {
   const { outcome } = o;
   const started = Date.parse(record.startedAt);
-  const executed = buildExecutedNotebook(outcome.notebook!, outcome.exec?.cells ?? [], outcome.exec?.outputs ?? { outputs: () => [] }, {
-    runId: o.runId, notebook: record.notebook ?? o.request.notebook, output: o.output, parameters: o.request.parameters,
-    server: record.server, kernelName: record.kernelName, languageInfo: outcome.exec?.languageInfo,
-    widgets: outcome.exec?.widgets?.metadata(), status: record.status,
-    startedAt: started, endedAt: started + record.durationMs, error: record.error, warnings: record.warnings, messageId: o.messageId,
-  });
+  const executed = buildExecutedNotebook(
+    outcome.notebook!,
+    outcome.exec?.cells ?? [],
+    outcome.exec?.outputs ?? { outputs: () => [] },
+    {
+      runId: o.runId,
+      notebook: record.notebook ?? o.request.notebook,
+      output: o.output,
+      parameters: o.request.parameters,
+      server: record.server,
+      kernelName: record.kernelName,
+      languageInfo: outcome.exec?.languageInfo,
+      widgets: outcome.exec?.widgets?.metadata(),
+      status: record.status,
+      startedAt: started,
+      endedAt: started + record.durationMs,
+      error: record.error,
+      warnings: record.warnings,
+      messageId: o.messageId,
+    },
+  );
   const deps: SinkDeps = { ...o.sinkDeps, secrets: o.token ? [o.token] : [], ...(rest ? { contents: rest } : {}) };
-  const values = { notebook: record.notebook ?? o.request.notebook, runId: o.runId, date: record.startedAt, status: record.status };
+  const values = {
+    notebook: record.notebook ?? o.request.notebook,
+    runId: o.runId,
+    date: record.startedAt,
+    status: record.status,
+  };
   // Streamed: the notebook (up to the output cap per cell) is never one string in memory.
   const body = (): Iterable<Uint8Array> => redactBytes(notebookText(executed), deps.secrets ?? []);
   const results = [await writeOutput({ template: outputTemplate(o.output!), values, body, kind: 'notebook' }, deps)];
@@ -117,7 +152,17 @@ async function writeNotebook(o: FinishOptions, record: StoredRun, rest: JupyterR
     const { renderNotebookHtml } = await import('../report/notebook-html.js');
     const page = await renderNotebookHtml(executed, { server: rest, name: record.notebook ?? undefined });
     if (page.warning) record.warnings.push(page.warning);
-    results.push(await writeOutput({ template: htmlLocationFor(results[0]!.location), values, body: redact(page.html, deps.secrets ?? []), kind: 'html' }, deps));
+    results.push(
+      await writeOutput(
+        {
+          template: htmlLocationFor(results[0]!.location),
+          values,
+          body: redact(page.html, deps.secrets ?? []),
+          kind: 'html',
+        },
+        deps,
+      ),
+    );
   }
   return results;
 }

@@ -36,13 +36,19 @@ export async function acquireKernel(ctx: RunContext, plan: RunPlan, early?: Earl
   const warmCapable = opts.warmKernel === true && plan.spec.language === 'python';
   const key = warmCapable ? warmKey(rest.base, rest.headers, name, ctx.dir) : undefined;
   const warmId = key === undefined ? undefined : await takeWarmKernel(key, rest, opts.connector);
-  const starting = warmId !== undefined ? Promise.resolve({ id: warmId, name })
-    : (early ? early.take(name) : Promise.resolve(undefined)).then((k) => k ??
-      (start.signal.aborted ? Promise.reject(new Error('aborted')) : rest.startKernel(name, undefined, ctx.dir)));
+  const starting =
+    warmId !== undefined
+      ? Promise.resolve({ id: warmId, name })
+      : (early ? early.take(name) : Promise.resolve(undefined)).then(
+          (k) =>
+            k ??
+            (start.signal.aborted ? Promise.reject(new Error('aborted')) : rest.startKernel(name, undefined, ctx.dir)),
+        );
   const kernel = await beforeAbort(starting, start.signal, () => {
     const removal = (k: { id: string }): Promise<void> =>
       deleteKernel(rest, k.id, AbortSignal.timeout(limits.cleanupTimeoutMs));
-    const late = starting.then(removal, () => undefined)
+    const late = starting
+      .then(removal, () => undefined)
       .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { error: String(e) }));
     ctx.sideCleanups.push(() => late);
   });
@@ -72,11 +78,13 @@ export async function releaseKernel(ctx: RunContext, kernel: AcquiredKernel, res
   const cleanup = AbortSignal.timeout(limits.cleanupTimeoutMs);
   const code = result?.failure?.code;
   if ((code === 'TIMEOUT' || code === 'CANCELLED') && !result?.interrupted) {
-    await rest.interruptKernel(kernelId, cleanup)
+    await rest
+      .interruptKernel(kernelId, cleanup)
       .catch((e: unknown) => log?.log('WARNING', 'kernel interrupt failed', { kernelId, error: String(e) }));
   }
-  await deleteKernel(rest, kernelId, cleanup)
-    .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }));
+  await deleteKernel(rest, kernelId, cleanup).catch((e: unknown) =>
+    log?.log('WARNING', 'kernel delete failed', { kernelId, error: String(e) }),
+  );
 }
 
 /**

@@ -32,11 +32,17 @@ export interface RunPlan {
 export function startEarlyKernel(ctx: RunContext): EarlyKernel | undefined {
   if (ctx.opts.warmKernel) return undefined;
   const { rest, limits, log } = ctx;
-  const early = new EarlyKernel({
-    start: (name, path) => rest.startKernel(name, undefined, path),
-    remove: (id) => deleteKernel(rest, id, AbortSignal.timeout(limits.cleanupTimeoutMs))
-      .catch((e: unknown) => log?.log('WARNING', 'kernel delete failed', { kernelId: id, error: String(e) })),
-  }, ctx.req.kernelName, ctx.dir);
+  const early = new EarlyKernel(
+    {
+      start: (name, path) => rest.startKernel(name, undefined, path),
+      remove: (id) =>
+        deleteKernel(rest, id, AbortSignal.timeout(limits.cleanupTimeoutMs)).catch((e: unknown) =>
+          log?.log('WARNING', 'kernel delete failed', { kernelId: id, error: String(e) }),
+        ),
+    },
+    ctx.req.kernelName,
+    ctx.dir,
+  );
   ctx.sideCleanups.push(() => early.discard());
   return early;
 }
@@ -46,10 +52,12 @@ export async function loadPlan(ctx: RunContext): Promise<RunPlan> {
   const { req, limits, found } = ctx;
   const [specs, text] = await readSpecsAndNotebook(ctx);
   if (text.length > limits.maxNotebookBytes && Buffer.byteLength(text) > limits.maxNotebookBytes) {
-    throw new NbtError('BAD_NOTEBOOK',
+    throw new NbtError(
+      'BAD_NOTEBOOK',
       `notebook "${req.notebook}" is larger than the cap of ${limits.maxNotebookBytes} bytes ` +
-      '(NBTRIGGER_MAX_NOTEBOOK_BYTES)',
-      { details: { field: 'notebook', maxBytes: limits.maxNotebookBytes } });
+        '(NBTRIGGER_MAX_NOTEBOOK_BYTES)',
+      { details: { field: 'notebook', maxBytes: limits.maxNotebookBytes } },
+    );
   }
   ctx.start.phase = 'starting the kernel';
   let notebook = parseNotebook(text, req.notebook, limits);
@@ -60,12 +68,15 @@ export async function loadPlan(ctx: RunContext): Promise<RunPlan> {
   const spec = specs.specs[name];
   if (!spec) {
     const has = Object.keys(specs.specs).join(', ') || '(none)';
-    throw new NbtError('NO_SUCH_KERNEL', `kernel "${name}" is not on the server; it has: ${has}`,
-      { details: { field: 'kernelName' } });
+    throw new NbtError('NO_SUCH_KERNEL', `kernel "${name}" is not on the server; it has: ${has}`, {
+      details: { field: 'kernelName' },
+    });
   }
   if (req.parameters && Object.keys(req.parameters).length > 0) {
-    notebook = injectParameters(notebook, req.parameters, spec.language || undefined,
-      { kernelName: name, onWarning: (w) => found.warnings.push(w) });
+    notebook = injectParameters(notebook, req.parameters, spec.language || undefined, {
+      kernelName: name,
+      onWarning: (w) => found.warnings.push(w),
+    });
     found.notebook = notebook;
   }
   const cells = plannedCells(notebook);
@@ -93,17 +104,22 @@ async function readSpecsAndNotebook(ctx: RunContext): Promise<[KernelSpecs, stri
   const source = opts.notebookSource;
   const read = source
     ? beforeAbort(source.read(start.signal, limits.maxNotebookBytes), start.signal).then((r) => {
-      ctx.found.source = { url: r.url, version: r.version };
-      return r.text;
-    })
-    : opts.notebookText ? beforeAbort(opts.notebookText, start.signal)
-      : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready).then(heard)
-        .catch((e: unknown) => kernelOnlyHint(ctx, e));
-  return Promise.all([untilReady(() => rest.kernelspecs(start.signal), ready).then(heard), read]).catch((e: unknown) => {
-    if (answered || !isNbtError(e) || e.code !== 'TIMEOUT' || ctx.inner.signal.aborted) throw e;
-    throw new NbtError('SERVER_UNREACHABLE', `server ${httpBase(req.server)} not ready before the run deadline`,
-      { cause: e });
-  });
+        ctx.found.source = { url: r.url, version: r.version };
+        return r.text;
+      })
+    : opts.notebookText
+      ? beforeAbort(opts.notebookText, start.signal)
+      : untilReady(() => rest.readText(req.notebook, start.signal, limits.maxNotebookBytes), ready)
+          .then(heard)
+          .catch((e: unknown) => kernelOnlyHint(ctx, e));
+  return Promise.all([untilReady(() => rest.kernelspecs(start.signal), ready).then(heard), read]).catch(
+    (e: unknown) => {
+      if (answered || !isNbtError(e) || e.code !== 'TIMEOUT' || ctx.inner.signal.aborted) throw e;
+      throw new NbtError('SERVER_UNREACHABLE', `server ${httpBase(req.server)} not ready before the run deadline`, {
+        cause: e,
+      });
+    },
+  );
 }
 
 /**
@@ -112,10 +128,14 @@ async function readSpecsAndNotebook(ctx: RunContext): Promise<[KernelSpecs, stri
  */
 async function kernelOnlyHint(ctx: RunContext, e: unknown): Promise<never> {
   if (!isNbtError(e) || e.code !== 'NOTEBOOK_NOT_FOUND') throw e;
-  const root = await ctx.rest.send('GET', '/api/contents?content=0', { signal: ctx.start.signal, timeoutMs: 10_000 })
+  const root = await ctx.rest
+    .send('GET', '/api/contents?content=0', { signal: ctx.start.signal, timeoutMs: 10_000 })
     .catch(() => undefined);
   if (root?.status !== 404) throw e;
-  throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${ctx.req.notebook}": the server has no contents API ` +
-    '(kernel-only); name the notebook as gs://, https:// or file:// so nbtrigger reads it itself',
-  { details: { field: 'notebook', status: 404 } });
+  throw new NbtError(
+    'NOTEBOOK_NOT_FOUND',
+    `notebook "${ctx.req.notebook}": the server has no contents API ` +
+      '(kernel-only); name the notebook as gs://, https:// or file:// so nbtrigger reads it itself',
+    { details: { field: 'notebook', status: 404 } },
+  );
 }

@@ -73,18 +73,36 @@ export interface RunRecord {
 /** The record of a request that never reached a server (bad message, bad configuration). */
 export function rejectedRecord(e: NbtError, startedAt: number, now: number): RunRecord {
   return {
-    status: 'error', notebook: null, server: null, kernelName: null, startedAt: new Date(startedAt).toISOString(),
-    durationMs: now - startedAt, cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
-    error: recordError(e), warnings: [],
+    status: 'error',
+    notebook: null,
+    server: null,
+    kernelName: null,
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: now - startedAt,
+    cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+    error: recordError(e),
+    warnings: [],
   };
 }
 
 /** The record of a message handled without running the notebook (a duplicate, an overlapping firing). */
-export function skippedRecord(reason: 'duplicate' | 'overlap', detail: string, base: { notebook: string; server: string }, startedAt: number, now: number): RunRecord {
+export function skippedRecord(
+  reason: 'duplicate' | 'overlap',
+  detail: string,
+  base: { notebook: string; server: string },
+  startedAt: number,
+  now: number,
+): RunRecord {
   return {
-    status: 'skipped', notebook: base.notebook, server: base.server, kernelName: null, startedAt: new Date(startedAt).toISOString(),
-    durationMs: now - startedAt, cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
-    warnings: [], skip: { reason, detail },
+    status: 'skipped',
+    notebook: base.notebook,
+    server: base.server,
+    kernelName: null,
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: now - startedAt,
+    cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+    warnings: [],
+    skip: { reason, detail },
   };
 }
 
@@ -110,10 +128,16 @@ export function countCells(totalCells: number, runs: CellRun[] | undefined, code
   const c: CellCounts = { total: totalCells, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 };
   for (const r of runs ?? []) {
     // A `raises-exception` cell that raised did what it promised: it counts as succeeded.
-    if (r.status === 'ok' || (r.status === 'error' && r.allowError)) { c.executed++; c.succeeded++; }
-    else if (r.status === 'error' && r.startedAt !== undefined) { c.executed++; c.failed++; }
-    else if (r.status === 'timed_out') { c.executed++; c.failed++; }
-    else if (r.status === 'skipped') c.skipped++;
+    if (r.status === 'ok' || (r.status === 'error' && r.allowError)) {
+      c.executed++;
+      c.succeeded++;
+    } else if (r.status === 'error' && r.startedAt !== undefined) {
+      c.executed++;
+      c.failed++;
+    } else if (r.status === 'timed_out') {
+      c.executed++;
+      c.failed++;
+    } else if (r.status === 'skipped') c.skipped++;
     else c.aborted++;
   }
   // Planned cells with no run at all (the run ended before they were queued) are aborted too.
@@ -189,8 +213,12 @@ export function runRecordProblem(v: unknown): string | undefined {
   }
   if (v.lastResult !== undefined && !isObj(v.lastResult)) return 'lastResult must be an object';
   if (v.messageId !== undefined && typeof v.messageId !== 'string') return 'messageId must be a string';
-  const outputError = (o: unknown): boolean => isObj(o) && (o.kind === 'notebook' || o.kind === 'html') &&
-    typeof o.location === 'string' && typeof o.code === 'string' && typeof o.message === 'string';
+  const outputError = (o: unknown): boolean =>
+    isObj(o) &&
+    (o.kind === 'notebook' || o.kind === 'html') &&
+    typeof o.location === 'string' &&
+    typeof o.code === 'string' &&
+    typeof o.message === 'string';
   if (v.outputErrors !== undefined && !(Array.isArray(v.outputErrors) && v.outputErrors.every(outputError))) {
     return 'outputErrors must be a list of {kind, location, code, message}';
   }
@@ -199,7 +227,8 @@ export function runRecordProblem(v: unknown): string | undefined {
     return 'source must be {url, version}';
   }
   const skip = v.skip;
-  const skipOk = isObj(skip) && (skip.reason === 'duplicate' || skip.reason === 'overlap') && typeof skip.detail === 'string';
+  const skipOk =
+    isObj(skip) && (skip.reason === 'duplicate' || skip.reason === 'overlap') && typeof skip.detail === 'string';
   if (skip !== undefined && !skipOk) {
     return 'skip must be {reason: duplicate|overlap, detail}';
   }

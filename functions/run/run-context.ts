@@ -41,8 +41,12 @@ export interface RunLimits {
 }
 
 export const DEFAULT_LIMITS: RunLimits = {
-  startTimeoutMs: 120_000, maxOutputChars: 16 * 1024 * 1024, cleanupTimeoutMs: 10_000,
-  maxNotebookBytes: 64 * 1024 * 1024, ...DEFAULT_NOTEBOOK_BOUNDS, memoryBudgetBytes: 256 * 1024 * 1024,
+  startTimeoutMs: 120_000,
+  maxOutputChars: 16 * 1024 * 1024,
+  cleanupTimeoutMs: 10_000,
+  maxNotebookBytes: 64 * 1024 * 1024,
+  ...DEFAULT_NOTEBOOK_BOUNDS,
+  memoryBudgetBytes: 256 * 1024 * 1024,
 };
 
 export interface RunOptions {
@@ -149,7 +153,10 @@ export function createRunContext(opts: RunOptions): RunContext & { dispose(): vo
   const deadline = limits.runTimeoutMs === undefined ? undefined : started + limits.runTimeoutMs;
   const req = opts.request;
   const conn: RestOptions = {
-    server: req.server, token: opts.token, extraHeaders: opts.extraHeaders, connector: opts.connector,
+    server: req.server,
+    token: opts.token,
+    extraHeaders: opts.extraHeaders,
+    connector: opts.connector,
   };
   const cookies = opts.cookieJar === false ? undefined : new CookieJar(httpBase(req.server));
   const inner = new AbortController();
@@ -163,10 +170,22 @@ export function createRunContext(opts: RunOptions): RunContext & { dispose(): vo
   // start, the channel's opening): every request of that phase is aborted when it passes.
   const start = startPhase(deadline, now, inner.signal);
   return {
-    opts, req, limits, now, started, deadline, conn, rest: new JupyterRest({ ...conn, cookies }), cookies, inner, start,
+    opts,
+    req,
+    limits,
+    now,
+    started,
+    deadline,
+    conn,
+    rest: new JupyterRest({ ...conn, cookies }),
+    cookies,
+    inner,
+    start,
     log: opts.log,
-    debug: req.verbose === true && opts.log?.debugEnabled === true, dir: kernelDir(req, opts),
-    found: { kernelName: req.kernelName ?? null, warnings: [] }, sideCleanups: [],
+    debug: req.verbose === true && opts.log?.debugEnabled === true,
+    dir: kernelDir(req, opts),
+    found: { kernelName: req.kernelName ?? null, warnings: [] },
+    sideCleanups: [],
     /** Ends the start phase and the run's signal; detaches from the caller's signal. Idempotent. */
     dispose: () => {
       opts.signal?.removeEventListener('abort', onOuterAbort);
@@ -191,9 +210,15 @@ function startPhase(deadline: number | undefined, now: () => number, outer: Abor
     phase: 'waiting for the server and reading the notebook',
     done: () => clearTimeout(timer),
   };
-  const timer = deadline === undefined ? undefined : setTimeout(() => {
-    stop.abort(new NbtError('TIMEOUT', `the run deadline passed before the first cell, while ${p.phase}`));
-  }, Math.max(0, deadline - now()));
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => {
+            stop.abort(new NbtError('TIMEOUT', `the run deadline passed before the first cell, while ${p.phase}`));
+          },
+          Math.max(0, deadline - now()),
+        );
   return p;
 }
 
@@ -209,13 +234,16 @@ export function beforeAbort<T>(p: Promise<T>, signal: AbortSignal, onLate?: () =
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    }, (e: unknown) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(e instanceof Error ? e : new Error(String(e)));
-    });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   });
 }
 

@@ -27,25 +27,33 @@ export interface Verdict {
 }
 
 /** Host names that reach a cloud metadata server; never allowed. */
-const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'metadata.goog', 'instance-data',
-  'instance-data.ec2.internal']);
+const METADATA_HOSTS = new Set([
+  'metadata.google.internal',
+  'metadata',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 
 /** Parses `ALLOWED_SERVERS`. Throws on a malformed entry (a configuration error, named). */
 export function parseAllowlist(text: string | undefined): HostPattern[] {
   if (text === undefined) return [];
-  return text.split(/[\s,]+/).filter(Boolean).map((entry) => {
-    const m = /^(\*|\*\.[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}|\*))?$/.exec(entry);
-    if (!m) {
-      throw new Error(`ALLOWED_SERVERS: "${entry}" is not host[:port] (host may be *, *.suffix, a name or an IP)`);
-    }
-    const host = patternHost(m[1]!);
-    if (host === undefined) throw new Error(`ALLOWED_SERVERS: "${entry}" does not name a valid host`);
-    const port = m[2] === undefined || m[2] === '*' ? undefined : Number(m[2]);
-    if (port !== undefined && (port < 1 || port > 65535)) {
-      throw new Error(`ALLOWED_SERVERS: port in "${entry}" is out of range`);
-    }
-    return { host, port, text: entry };
-  });
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((entry) => {
+      const m = /^(\*|\*\.[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}|\*))?$/.exec(entry);
+      if (!m) {
+        throw new Error(`ALLOWED_SERVERS: "${entry}" is not host[:port] (host may be *, *.suffix, a name or an IP)`);
+      }
+      const host = patternHost(m[1]!);
+      if (host === undefined) throw new Error(`ALLOWED_SERVERS: "${entry}" does not name a valid host`);
+      const port = m[2] === undefined || m[2] === '*' ? undefined : Number(m[2]);
+      if (port !== undefined && (port < 1 || port > 65535)) {
+        throw new Error(`ALLOWED_SERVERS: port in "${entry}" is out of range`);
+      }
+      return { host, port, text: entry };
+    });
 }
 
 /** A pattern's host in the canonical form messages are compared in (`*.suffix` keeps its star). */
@@ -77,10 +85,12 @@ export function checkHost(server: ServerAddress, patterns: HostPattern[]): Verdi
     return { allowed: true, privateOk: false };
   }
   return {
-    allowed: false, privateOk: false,
-    reason: patterns.length === 0
-      ? 'no server is allowed: set ALLOWED_SERVERS (or JUPYTER_SERVER) on the function'
-      : `${isIP(host) === 6 ? `[${host}]` : host}:${server.port} is not in ALLOWED_SERVERS`,
+    allowed: false,
+    privateOk: false,
+    reason:
+      patterns.length === 0
+        ? 'no server is allowed: set ALLOWED_SERVERS (or JUPYTER_SERVER) on the function'
+        : `${isIP(host) === 6 ? `[${host}]` : host}:${server.port} is not in ALLOWED_SERVERS`,
   };
 }
 

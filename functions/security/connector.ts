@@ -23,8 +23,11 @@ import { refusedAddress } from './address-policy.js';
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 /** `lookup` as net.connect takes it. */
-export type LookupFn = (hostname: string, options: object,
-  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => void;
+export type LookupFn = (
+  hostname: string,
+  options: object,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
 
 export interface ConnectTarget {
   host: string;
@@ -61,9 +64,10 @@ export interface ConnectorOptions {
 }
 
 /** The system resolver (getaddrinfo, as Node's net uses by default). */
-const systemResolver: Resolver = (hostname) => new Promise((resolve, reject) => {
-  dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
-});
+const systemResolver: Resolver = (hostname) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+  });
 
 /** Builds a connector. */
 export function createConnector(o: ConnectorOptions): Connector {
@@ -77,18 +81,21 @@ export function createConnector(o: ConnectorOptions): Connector {
   };
   const lookup: LookupFn = (hostname, options, callback) => {
     const family = (options as { family?: number }).family;
-    resolve(hostname).then((all) => {
-      const list = all.filter((a) => !family || a.family === family);
-      if (list.length === 0) {
-        return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
-      }
-      for (const a of list) {
-        const err = judge(a.address, (shown, kind) => `${hostname} resolves to ${shown}, ${kind}`);
-        if (err) return callback(err as NodeJS.ErrnoException, []);
-      }
-      if ((options as { all?: boolean }).all) return callback(null, list);
-      return callback(null, list[0]!.address, list[0]!.family);
-    }, (e: unknown) => callback(e as NodeJS.ErrnoException, []));
+    resolve(hostname).then(
+      (all) => {
+        const list = all.filter((a) => !family || a.family === family);
+        if (list.length === 0) {
+          return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
+        }
+        for (const a of list) {
+          const err = judge(a.address, (shown, kind) => `${hostname} resolves to ${shown}, ${kind}`);
+          if (err) return callback(err as NodeJS.ErrnoException, []);
+        }
+        if ((options as { all?: boolean }).all) return callback(null, list);
+        return callback(null, list[0]!.address, list[0]!.family);
+      },
+      (e: unknown) => callback(e as NodeJS.ErrnoException, []),
+    );
   };
 
   let last: LookupAddress | undefined;
@@ -114,7 +121,12 @@ export function createConnector(o: ConnectorOptions): Connector {
       }
     }
     tcp = (o.netConnect ?? netConnect)({
-      host: t.host, port: t.port, lookup, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000,
+      host: t.host,
+      port: t.port,
+      lookup,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
     });
     const onError = (e: Error): void => {
       tcp!.destroy();
@@ -134,7 +146,10 @@ export function createConnector(o: ConnectorOptions): Connector {
       const servername = t.servername ?? (isIP(t.host) ? undefined : t.host);
       // `host` is what the certificate is checked against (Node's default is "localhost").
       const tls = tlsConnect({
-        socket: tcp!, host: servername ?? t.host, ...(servername ? { servername } : {}), ...(o.ca ? { ca: o.ca } : {}),
+        socket: tcp!,
+        host: servername ?? t.host,
+        ...(servername ? { servername } : {}),
+        ...(o.ca ? { ca: o.ca } : {}),
         ALPNProtocols: ['http/1.1'],
       });
       tls.on('error', onError);
@@ -154,8 +169,9 @@ export function undiciConnect(c: Connector): buildConnector.connector {
     const secure = opts.protocol === 'https:';
     const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
     const servername = opts.servername ? { servername: opts.servername } : {};
-    c.open({ host, port: Number(opts.port) || (secure ? 443 : 80), secure, ...servername },
-      (err, socket) => (err || !socket ? callback(err ?? new Error('no socket'), null) : callback(null, socket)));
+    c.open({ host, port: Number(opts.port) || (secure ? 443 : 80), secure, ...servername }, (err, socket) =>
+      err || !socket ? callback(err ?? new Error('no socket'), null) : callback(null, socket),
+    );
   };
 }
 
@@ -164,8 +180,10 @@ export function undiciConnect(c: Connector): buildConnector.connector {
  * over through the callback once it is checked, so the upgrade request is written only then.
  */
 export function httpCreateConnection(c: Connector, secure: boolean, onSocket?: (s: Socket) => void) {
-  return (o: { host?: string; hostname?: string; port?: number | string; servername?: string },
-    oncreate: (err: Error | null, socket?: Socket) => void): undefined => {
+  return (
+    o: { host?: string; hostname?: string; port?: number | string; servername?: string },
+    oncreate: (err: Error | null, socket?: Socket) => void,
+  ): undefined => {
     const raw = o.host ?? o.hostname ?? 'localhost';
     const host = raw.startsWith('[') ? raw.slice(1, -1) : raw;
     const servername = o.servername ? { servername: o.servername } : {};

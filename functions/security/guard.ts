@@ -60,7 +60,10 @@ export function createGuard(patterns: HostPattern[], deps: GuardDeps = {}): Guar
   const verdict = (server: ServerAddress) => checkHost(server, patterns);
   const connectorFor = (server: ServerAddress): Connector =>
     createConnector({
-      privateOk: verdict(server).privateOk, refuse: (why) => refused(server, why), resolve: deps.resolve, ca: deps.ca,
+      privateOk: verdict(server).privateOk,
+      refuse: (why) => refused(server, why),
+      resolve: deps.resolve,
+      ca: deps.ca,
     });
   return {
     check(server) {
@@ -85,7 +88,9 @@ export function endpointConnector(url: URL, deps: GuardDeps = {}): Connector {
   if (isMetadataHost(host)) {
     const err = refuse(`"${host}" is a cloud metadata server`);
     return {
-      open: (_t, cb) => process.nextTick(cb, err), lookup: (_h, _o, cb) => cb(err, []), lastPeer: () => undefined,
+      open: (_t, cb) => process.nextTick(cb, err),
+      lookup: (_h, _o, cb) => cb(err, []),
+      lastPeer: () => undefined,
     };
   }
   return createConnector({ privateOk: isIP(host) !== 0, refuse, resolve: deps.resolve });
@@ -93,7 +98,9 @@ export function endpointConnector(url: URL, deps: GuardDeps = {}): Connector {
 
 function refused(server: ServerAddress, why: string): NbtError {
   const host = isIP(server.host) === 6 ? `[${server.host}]` : server.host;
-  return new NbtError('SERVER_NOT_ALLOWED', `server ${host}:${server.port} refused: ${why}`, { details: { field: 'server' } });
+  return new NbtError('SERVER_NOT_ALLOWED', `server ${host}:${server.port} refused: ${why}`, {
+    details: { field: 'server' },
+  });
 }
 
 /**
@@ -107,7 +114,11 @@ export function sourceConnector(origin: string, deps: GuardDeps = {}): Connector
   const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
   if (isMetadataHost(host)) {
     const err = refuse(`"${host}" is a cloud metadata server`);
-    return { open: (_t, cb) => process.nextTick(cb, err), lookup: (_h, _o, cb) => cb(err, []), lastPeer: () => undefined };
+    return {
+      open: (_t, cb) => process.nextTick(cb, err),
+      lookup: (_h, _o, cb) => cb(err, []),
+      lastPeer: () => undefined,
+    };
   }
   return createConnector({ privateOk: true, refuse, resolve: deps.resolve, ca: deps.ca });
 }

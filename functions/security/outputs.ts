@@ -38,13 +38,17 @@ const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
 /** Parses `ALLOWED_OUTPUTS`. Throws a CONFIG error naming a malformed entry. */
 export function parseOutputAllowlist(text: string): OutputPattern[] {
-  return text.split(/[\s,]+/).filter(Boolean).map(parsePattern);
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(parsePattern);
 }
 
 function parsePattern(entry: string): OutputPattern {
   const bad = (why: string): NbtError =>
-    new NbtError('CONFIG', `ALLOWED_OUTPUTS: "${entry.slice(0, 120)}" ${why}`,
-      { details: { field: 'ALLOWED_OUTPUTS' } });
+    new NbtError('CONFIG', `ALLOWED_OUTPUTS: "${entry.slice(0, 120)}" ${why}`, {
+      details: { field: 'ALLOWED_OUTPUTS' },
+    });
   if (/^gs:\/\//i.test(entry)) {
     const rest = entry.slice(5);
     const slash = rest.indexOf('/');
@@ -64,8 +68,10 @@ function parsePattern(entry: string): OutputPattern {
     const prefix = prefixOf(rest.replace(/^\/+/, ''), bad);
     return { kind: 'server', ...(server ? { server } : {}), prefix, text: entry };
   }
-  throw bad('is not gs://BUCKET[/PREFIX] or server:[//HOST:PORT][/FOLDER] ' +
-    '(local outputs of a message always stay in the runs folder)');
+  throw bad(
+    'is not gs://BUCKET[/PREFIX] or server:[//HOST:PORT][/FOLDER] ' +
+      '(local outputs of a message always stay in the runs folder)',
+  );
 }
 
 /** A prefix without its trailing `/`; `.`/`..` segments and placeholders are refused. */
@@ -91,14 +97,18 @@ export function defaultOutputAllowlist(configuredOutput: string | undefined): Ou
     const base = cut > 'gs://'.length ? fixed.slice(0, cut) : fixed.replace(/\/+$/, '');
     try {
       out.push(parsePattern(base));
-    } catch { /* a malformed NBTRIGGER_OUTPUT fails when it is written, not here */ }
+    } catch {
+      /* a malformed NBTRIGGER_OUTPUT fails when it is written, not here */
+    }
   }
   return out;
 }
 
 /** The patterns in force: `ALLOWED_OUTPUTS` when set, else the defaults. */
-export function outputAllowlist(env: { ALLOWED_OUTPUTS?: string }, configuredOutput: string | undefined):
-  OutputPattern[] {
+export function outputAllowlist(
+  env: { ALLOWED_OUTPUTS?: string },
+  configuredOutput: string | undefined,
+): OutputPattern[] {
   const text = env.ALLOWED_OUTPUTS;
   return text === undefined ? defaultOutputAllowlist(configuredOutput) : parseOutputAllowlist(text);
 }
@@ -112,8 +122,12 @@ function under(path: string, prefix: string): boolean {
  * Why a message may not write to `location` (an expanded, parsed location), or undefined when it
  * may. `text` is the location as the message wrote it; `server` the server the notebook runs on.
  */
-export function refusedOutput(location: Location, text: string, server: ServerAddress, patterns: OutputPattern[]):
-  string | undefined {
+export function refusedOutput(
+  location: Location,
+  text: string,
+  server: ServerAddress,
+  patterns: OutputPattern[],
+): string | undefined {
   const relative = '(use a path relative to the runs folder)';
   switch (location.kind) {
     case 'file': {
@@ -121,7 +135,7 @@ export function refusedOutput(location: Location, text: string, server: ServerAd
       if (/^file:/i.test(text.trim())) return `a file: location is not allowed in a message ${relative}`;
       if (p.startsWith('/')) return `an absolute path is not allowed in a message ${relative}`;
       if (p.startsWith('~')) return 'a path starting with ~ is not allowed in a message';
-      if (p.includes('\\')) return 'a backslash is not allowed in a message\'s output path';
+      if (p.includes('\\')) return "a backslash is not allowed in a message's output path";
       // eslint-disable-next-line no-control-regex
       if (/[\u0000-\u001f\u007f]/.test(p)) return 'the output path contains a control character';
       if (p.split('/').some((s) => s === '..')) return 'a ".." segment is not allowed in a message\'s output path';
@@ -133,12 +147,20 @@ export function refusedOutput(location: Location, text: string, server: ServerAd
       }
       return `gs://${location.bucket}/${location.object} is not in ALLOWED_OUTPUTS (${listed(patterns, 'gcs')})`;
     case 'server':
-      if (patterns.some((q) => q.kind === 'server' && under(location.path, q.prefix) &&
-        (!q.server || (q.server.host === server.host.toLowerCase() && q.server.port === server.port)))) {
+      if (
+        patterns.some(
+          (q) =>
+            q.kind === 'server' &&
+            under(location.path, q.prefix) &&
+            (!q.server || (q.server.host === server.host.toLowerCase() && q.server.port === server.port)),
+        )
+      ) {
         return undefined;
       }
-      return `server:/${location.path} on ${server.host}:${server.port} is not in ALLOWED_OUTPUTS ` +
-        `(${listed(patterns, 'server')})`;
+      return (
+        `server:/${location.path} on ${server.host}:${server.port} is not in ALLOWED_OUTPUTS ` +
+        `(${listed(patterns, 'server')})`
+      );
   }
 }
 
@@ -153,9 +175,16 @@ function listed(patterns: OutputPattern[], kind: OutputPattern['kind']): string 
  * differ in every other placeholder: values hold no `/`, so a folder the patterns compare matches
  * in both only when no placeholder is in it, and then it matches for every run.
  */
-export function messageOutputRefusal(template: string, notebook: string, server: ServerAddress,
-  patterns: OutputPattern[]): string | undefined {
-  const runs = [{ runId: 'a', date: 0, status: 'succeeded' }, { runId: 'bb', date: 4102444799999, status: 'failed' }];
+export function messageOutputRefusal(
+  template: string,
+  notebook: string,
+  server: ServerAddress,
+  patterns: OutputPattern[],
+): string | undefined {
+  const runs = [
+    { runId: 'a', date: 0, status: 'succeeded' },
+    { runId: 'bb', date: 4102444799999, status: 'failed' },
+  ];
   try {
     for (const v of runs) {
       const location = parseLocation(expandPlaceholders(outputTemplate(template), { notebook, ...v }));

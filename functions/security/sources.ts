@@ -34,16 +34,25 @@ export const DEPLOYMENT_NOTEBOOKS = 'notebooks/';
 
 /** Parses `ALLOWED_SOURCES`. Throws a CONFIG error naming a malformed entry. */
 export function parseSourceAllowlist(text: string): SourcePattern[] {
-  return text.split(/[\s,]+/).filter(Boolean).map(parsePattern);
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(parsePattern);
 }
 
 function parsePattern(entry: string): SourcePattern {
   const bad = (why: string): NbtError =>
-    new NbtError('CONFIG', `ALLOWED_SOURCES: "${entry.slice(0, 120)}" ${why}`,
-      { details: { field: 'ALLOWED_SOURCES' } });
+    new NbtError('CONFIG', `ALLOWED_SOURCES: "${entry.slice(0, 120)}" ${why}`, {
+      details: { field: 'ALLOWED_SOURCES' },
+    });
   const folder = (p: string): string => {
     const f = p.endsWith('/') ? p : `${p}/`;
-    if (f.split('/').slice(1, -1).some((s) => s === '.' || s === '..' || s === '')) {
+    if (
+      f
+        .split('/')
+        .slice(1, -1)
+        .some((s) => s === '.' || s === '..' || s === '')
+    ) {
       throw bad('has an empty, "." or ".." segment');
     }
     return f;
@@ -96,8 +105,10 @@ export function defaultSourceAllowlist(configuredOutput: string | undefined): So
 }
 
 /** The patterns in force: `ALLOWED_SOURCES` when set, else the default. */
-export function sourceAllowlist(env: { ALLOWED_SOURCES?: string }, configuredOutput: string | undefined):
-  SourcePattern[] {
+export function sourceAllowlist(
+  env: { ALLOWED_SOURCES?: string },
+  configuredOutput: string | undefined,
+): SourcePattern[] {
   const text = env.ALLOWED_SOURCES;
   return text === undefined ? defaultSourceAllowlist(configuredOutput) : parseSourceAllowlist(text);
 }
@@ -105,9 +116,12 @@ export function sourceAllowlist(env: { ALLOWED_SOURCES?: string }, configuredOut
 /** Origin and path of a canonical reference, as patterns are compared. */
 function originAndPath(ref: ExternalRef): { origin: string; path: string } {
   switch (ref.kind) {
-    case 'gcs': return { origin: `gs://${ref.bucket}`, path: `/${ref.object}` };
-    case 'file': return { origin: 'file://', path: ref.path };
-    case 'http': return { origin: originOf(ref.secure, ref.host, ref.port), path: ref.pathQuery.replace(/\?.*$/s, '') };
+    case 'gcs':
+      return { origin: `gs://${ref.bucket}`, path: `/${ref.object}` };
+    case 'file':
+      return { origin: 'file://', path: ref.path };
+    case 'http':
+      return { origin: originOf(ref.secure, ref.host, ref.port), path: ref.pathQuery.replace(/\?.*$/s, '') };
   }
 }
 
@@ -134,8 +148,11 @@ export function checkSource(ref: ExternalRef, patterns: SourcePattern[]): void {
  * next to the sources (`{sourceDir}/out/{notebook}-{runId}.ipynb`, or a folder: the default name
  * ends in the run id).
  */
-export function outputOverSourcesRefusal(template: string, notebook: string, patterns: SourcePattern[]):
-  string | undefined {
+export function outputOverSourcesRefusal(
+  template: string,
+  notebook: string,
+  patterns: SourcePattern[],
+): string | undefined {
   if (patterns.length === 0) return undefined;
   const at = (runId: string): Location =>
     parseLocation(expandPlaceholders(outputTemplate(template), { notebook, runId, date: 0, status: 'succeeded' }));
@@ -146,11 +163,16 @@ export function outputOverSourcesRefusal(template: string, notebook: string, pat
   } catch {
     return undefined; // a malformed output is refused by the output checks, with their message
   }
-  const inside = (l: Location): boolean => patterns.some((p) =>
-    (l.kind === 'gcs' && p.origin === `gs://${l.bucket}` && `/${l.object}`.startsWith(p.prefix)) ||
-    (l.kind === 'file' && p.origin === 'file://' && `${l.path}`.startsWith(p.prefix)));
+  const inside = (l: Location): boolean =>
+    patterns.some(
+      (p) =>
+        (l.kind === 'gcs' && p.origin === `gs://${l.bucket}` && `/${l.object}`.startsWith(p.prefix)) ||
+        (l.kind === 'file' && p.origin === 'file://' && `${l.path}`.startsWith(p.prefix)),
+    );
   if (!inside(a) && !inside(b)) return undefined;
   if (JSON.stringify(a) !== JSON.stringify(b)) return undefined;
-  return `"${template.slice(0, 200)}" is inside ALLOWED_SOURCES and names the same file on every run: ` +
-    'put {runId} in the name (a run may not replace a notebook that runs read)';
+  return (
+    `"${template.slice(0, 200)}" is inside ALLOWED_SOURCES and names the same file on every run: ` +
+    'put {runId} in the name (a run may not replace a notebook that runs read)'
+  );
 }

@@ -14,28 +14,38 @@ import { failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from
 export class ContentsApiSink implements Sink {
   readonly location: Location & { kind: 'server' };
 
-  constructor(location: Location & { kind: 'server' }, private readonly deps: SinkDeps = {}) {
+  constructor(
+    location: Location & { kind: 'server' },
+    private readonly deps: SinkDeps = {},
+  ) {
     this.location = location;
   }
 
   async write(body: SinkBody, _contentType: string, signal?: AbortSignal): Promise<SinkResult> {
     const where = `server:/${this.location.path}`;
     const contents = this.deps.contents;
-    if (!contents) return failed(where, new Error('a server: location needs a Jupyter server (none is connected to this run)'));
+    if (!contents)
+      return failed(where, new Error('a server: location needs a Jupyter server (none is connected to this run)'));
     const secrets = [...(this.deps.secrets ?? []), ...tokenOf(contents.headers)];
     try {
-      const text = typeof body === 'function' || typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
+      const text =
+        typeof body === 'function' || typeof body === 'string'
+          ? body
+          : new TextDecoder('utf-8', { fatal: true }).decode(body);
       const parts = this.location.path.split('/');
       for (let i = 1; i < parts.length; i++) await contents.makeDirectory(parts.slice(0, i).join('/'), signal);
       let bytes = 0;
       // Streamed text is counted as it goes out (the count is the last attempt's).
-      const counted = typeof text === 'string' ? text : function* count(): Generator<string | Uint8Array> {
-        bytes = 0;
-        for (const p of text()) {
-          bytes += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
-          yield p;
-        }
-      };
+      const counted =
+        typeof text === 'string'
+          ? text
+          : function* count(): Generator<string | Uint8Array> {
+              bytes = 0;
+              for (const p of text()) {
+                bytes += typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength;
+                yield p;
+              }
+            };
       await contents.writeText(this.location.path, counted, signal);
       return { location: where, ok: true, bytes: typeof text === 'string' ? Buffer.byteLength(text) : bytes };
     } catch (e) {

@@ -49,7 +49,6 @@ async function writeAll(fh: FileHandle, piece: string | Uint8Array): Promise<num
   return n;
 }
 
-
 /**
  * Refuses a path outside `root`, by name and by where symbolic links lead: the deepest folder of
  * it that exists must resolve inside `root` (checked before missing folders are made, and again
@@ -79,7 +78,10 @@ export class FileSink implements Sink {
   readonly location: Location & { kind: 'file' };
   private readonly path: string;
 
-  constructor(location: Location & { kind: 'file' }, private readonly deps: SinkDeps = {}) {
+  constructor(
+    location: Location & { kind: 'file' },
+    private readonly deps: SinkDeps = {},
+  ) {
     this.location = location;
     this.path = resolve(deps.baseDir ?? process.cwd(), location.path);
   }

@@ -29,12 +29,20 @@ function client(apiEndpoint: string | undefined, projectId: string | undefined, 
   const key = `${apiEndpoint ?? ''}\u0000${projectId ?? ''}\u0000${timeoutMs}`;
   let c = clients.get(key);
   if (!c) {
-    c = import('@google-cloud/storage').then(({ Storage, IdempotencyStrategy }) => new Storage({
-      ...(apiEndpoint ? { apiEndpoint } : {}),
-      ...(projectId ? { projectId } : {}),
-      // Writing the same bytes to the same name twice is harmless: retry transient failures.
-      retryOptions: { autoRetry: true, maxRetries: 2, totalTimeout: Math.ceil(timeoutMs / 1000), idempotencyStrategy: IdempotencyStrategy.RetryAlways },
-    }));
+    c = import('@google-cloud/storage').then(
+      ({ Storage, IdempotencyStrategy }) =>
+        new Storage({
+          ...(apiEndpoint ? { apiEndpoint } : {}),
+          ...(projectId ? { projectId } : {}),
+          // Writing the same bytes to the same name twice is harmless: retry transient failures.
+          retryOptions: {
+            autoRetry: true,
+            maxRetries: 2,
+            totalTimeout: Math.ceil(timeoutMs / 1000),
+            idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+          },
+        }),
+    );
     c.catch(() => clients.delete(key));
     clients.set(key, c);
   }
@@ -45,7 +53,10 @@ function client(apiEndpoint: string | undefined, projectId: string | undefined, 
 export class GcsSink implements Sink {
   readonly location: Location & { kind: 'gcs' };
 
-  constructor(location: Location & { kind: 'gcs' }, private readonly deps: SinkDeps = {}) {
+  constructor(
+    location: Location & { kind: 'gcs' },
+    private readonly deps: SinkDeps = {},
+  ) {
     this.location = location;
   }
 
@@ -60,15 +71,25 @@ export class GcsSink implements Sink {
       // Text in pieces: up to the threshold it is gathered and sent in one request; past it, the
       // pieces gathered so far and the rest are streamed into a resumable upload, never held whole.
       const head = typeof body === 'function' ? gather(body(), Math.min(threshold, GATHER_LIMIT_BYTES)) : undefined;
-      const data = head ? (head.rest ? undefined : head.data)
-        : typeof body === 'string' ? Buffer.from(body, 'utf8') : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined;
+      const data = head
+        ? head.rest
+          ? undefined
+          : head.data
+        : typeof body === 'string'
+          ? Buffer.from(body, 'utf8')
+          : body instanceof Uint8Array
+            ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+            : undefined;
       const storage = await client(o.apiEndpoint, o.projectId, timeoutMs);
       const file = storage.bucket(this.location.bucket).file(this.location.object);
       const options = { contentType, metadata: { contentType, cacheControl: 'no-cache' }, timeout: timeoutMs };
       let bytes = data?.byteLength ?? 0;
       const upload = data
         ? file.save(data, { ...options, resumable: data.byteLength >= threshold })
-        : pipeline(Readable.from(countBytes(head!, (n) => (bytes = n))), file.createWriteStream({ ...options, resumable: true }));
+        : pipeline(
+            Readable.from(countBytes(head!, (n) => (bytes = n))),
+            file.createWriteStream({ ...options, resumable: true }),
+          );
       const stop = new Promise<never>((_res, rej) => {
         timer = setTimeout(() => rej(new Error(`upload did not finish within ${timeoutMs} ms`)), timeoutMs);
         timer.unref();

@@ -39,7 +39,8 @@ export function resolveSourceDir(template: string, folder: string | undefined): 
   if (!template.startsWith('{sourceDir}') || template.indexOf('{sourceDir}', 1) >= 0) {
     throw usage('{sourceDir} may appear once, at the start of the output location');
   }
-  if (folder === undefined) throw usage('{sourceDir}: the notebook\'s source cannot be written to (use a path or gs://)');
+  if (folder === undefined)
+    throw usage("{sourceDir}: the notebook's source cannot be written to (use a path or gs://)");
   return `${folder.replace(/\/+$/, '')}/${template.slice('{sourceDir}'.length).replace(/^\/+/, '')}`;
 }
 
@@ -101,14 +102,21 @@ export function expandPlaceholders(template: string, values: PlaceholderValues):
   const known = new Set<string>(PLACEHOLDERS);
   return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     if (!known.has(name)) {
-      throw new NbtError('USAGE', `unknown placeholder {${name}} in output location (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`,
-        { details: { field: 'output' } });
+      throw new NbtError(
+        'USAGE',
+        `unknown placeholder {${name}} in output location (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`,
+        { details: { field: 'output' } },
+      );
     }
     switch (name as Placeholder) {
-      case 'notebook': return notebookStem(values.notebook);
-      case 'runId': return safeSegment(values.runId);
-      case 'date': return formatDate(values.date);
-      case 'status': return safeSegment(values.status);
+      case 'notebook':
+        return notebookStem(values.notebook);
+      case 'runId':
+        return safeSegment(values.runId);
+      case 'date':
+        return formatDate(values.date);
+      case 'status':
+        return safeSegment(values.status);
     }
   });
 }
@@ -144,7 +152,8 @@ export function parseLocation(text: string): Location {
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const object = slash < 0 ? '' : rest.slice(slash + 1);
     if (!BUCKET.test(bucket) || bucket.includes('..')) throw usage(`invalid bucket name in ${JSON.stringify(s)}`);
-    if (object === '' || object.endsWith('/')) throw usage(`${JSON.stringify(s)} names no object (add a file name after the bucket)`);
+    if (object === '' || object.endsWith('/'))
+      throw usage(`${JSON.stringify(s)} names no object (add a file name after the bucket)`);
     if (Buffer.byteLength(object, 'utf8') > 1024) throw usage('object name is longer than 1024 bytes');
     checkSegments(object, 'object name');
     return { kind: 'gcs', bucket, object };
@@ -161,7 +170,10 @@ export function parseLocation(text: string): Location {
     return { kind: 'file', path };
   }
   if (s.startsWith('file:')) return { kind: 'file', path: s.slice('file:'.length) };
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s)) throw usage(`unsupported output location scheme: ${JSON.stringify(s.split('://')[0])} (use a path, gs:// or server:)`);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s))
+    throw usage(
+      `unsupported output location scheme: ${JSON.stringify(s.split('://')[0])} (use a path, gs:// or server:)`,
+    );
   // eslint-disable-next-line no-control-regex
   if (/[\u0000]/.test(s)) throw usage('output path contains a NUL character');
   return { kind: 'file', path: s };
@@ -170,9 +182,12 @@ export function parseLocation(text: string): Location {
 /** Renders a location back to its text form (what results and records show). */
 export function formatLocation(l: Location): string {
   switch (l.kind) {
-    case 'gcs': return `gs://${l.bucket}/${l.object}`;
-    case 'server': return `server:/${l.path}`;
-    case 'file': return l.path;
+    case 'gcs':
+      return `gs://${l.bucket}/${l.object}`;
+    case 'server':
+      return `server:/${l.path}`;
+    case 'file':
+      return l.path;
   }
 }
 
@@ -183,8 +198,11 @@ export function formatLocation(l: Location): string {
 export function siblingLocation(l: Location, ext: string): Location {
   const swap = (p: string): string => (/\.ipynb$/i.test(p) ? p.replace(/\.ipynb$/i, ext) : `${p}${ext}`);
   switch (l.kind) {
-    case 'gcs': return { ...l, object: swap(l.object) };
-    case 'server': return { ...l, path: swap(l.path) };
-    case 'file': return { ...l, path: swap(l.path) };
+    case 'gcs':
+      return { ...l, object: swap(l.object) };
+    case 'server':
+      return { ...l, path: swap(l.path) };
+    case 'file':
+      return { ...l, path: swap(l.path) };
   }
 }

@@ -6,16 +6,26 @@
  * Spec: docs/function.md (a sink that fails is an error in the record, never a lost run).
  * @module
  */
-import { expandPlaceholders, formatLocation, parseLocation, siblingLocation, type Location, type PlaceholderValues } from './location.js';
+import {
+  expandPlaceholders,
+  formatLocation,
+  parseLocation,
+  siblingLocation,
+  type Location,
+  type PlaceholderValues,
+} from './location.js';
 import { CONTENT_TYPES, failed, type Sink, type SinkBody, type SinkDeps, type SinkResult } from './sink.js';
 
 /** Opens the sink for a parsed location. Throws only for a `server:` location without a contents client. */
 async function openSink(location: Location | string, deps: SinkDeps = {}): Promise<Sink> {
   const l = typeof location === 'string' ? parseLocation(location) : location;
   switch (l.kind) {
-    case 'file': return new (await import('./file.js')).FileSink(l, deps);
-    case 'gcs': return new (await import('./gcs.js')).GcsSink(l, deps);
-    case 'server': return new (await import('./contents-api.js')).ContentsApiSink(l, deps);
+    case 'file':
+      return new (await import('./file.js')).FileSink(l, deps);
+    case 'gcs':
+      return new (await import('./gcs.js')).GcsSink(l, deps);
+    case 'server':
+      return new (await import('./contents-api.js')).ContentsApiSink(l, deps);
   }
 }
 
@@ -75,13 +85,19 @@ export function htmlLocationFor(notebookLocation: string): string {
  * Folds write results into the run record's shape: `outputs` (kind → location, successful writes
  * only) and one message per failed write for the record's warnings/errors.
  */
-export function summarizeResults(results: SinkResult[]): { outputs: { notebook?: string; html?: string }; failures: string[] } {
+export function summarizeResults(results: SinkResult[]): {
+  outputs: { notebook?: string; html?: string };
+  failures: string[];
+} {
   const outputs: { notebook?: string; html?: string } = {};
   const failures: string[] = [];
   for (const r of results) {
     const kind = r.kind ?? 'notebook';
     if (r.ok) outputs[kind] = r.location;
-    else failures.push(`${kind} not written to ${r.location}: ${r.error?.message ?? 'write failed'} (${r.error?.code ?? 'SINK_FAILED'})`);
+    else
+      failures.push(
+        `${kind} not written to ${r.location}: ${r.error?.message ?? 'write failed'} (${r.error?.code ?? 'SINK_FAILED'})`,
+      );
   }
   return { outputs, failures };
 }

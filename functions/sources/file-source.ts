@@ -15,11 +15,13 @@ export function fileSource(path: string, url: string): NotebookSource {
       if (signal.aborted) throw abortError(signal, url);
       const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
-          throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist`,
-            { details: { field: 'notebook' } });
+          throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist`, {
+            details: { field: 'notebook' },
+          });
         }
-        throw new NbtError('REQUEST_REJECTED', `notebook "${url}" cannot be opened: ${e.code ?? e.message}`,
-          { details: { field: 'notebook' } });
+        throw new NbtError('REQUEST_REJECTED', `notebook "${url}" cannot be opened: ${e.code ?? e.message}`, {
+          details: { field: 'notebook' },
+        });
       });
       try {
         const s = await fh.stat();

@@ -27,10 +27,14 @@ function client(o: GcsSourceOptions): Promise<Storage> {
   if (!c) {
     // No retries inside the client: a transient failure is the run's (retryable) error, and the
     // run's deadline bounds the read, not the client's own retry budget.
-    c = import('@google-cloud/storage').then(({ Storage }) => new Storage({
-      ...(o.apiEndpoint ? { apiEndpoint: o.apiEndpoint } : {}), ...(o.projectId ? { projectId: o.projectId } : {}),
-      retryOptions: { autoRetry: false },
-    }));
+    c = import('@google-cloud/storage').then(
+      ({ Storage }) =>
+        new Storage({
+          ...(o.apiEndpoint ? { apiEndpoint: o.apiEndpoint } : {}),
+          ...(o.projectId ? { projectId: o.projectId } : {}),
+          retryOptions: { autoRetry: false },
+        }),
+    );
     c.catch(() => clients.delete(key));
     clients.set(key, c);
   }
@@ -86,11 +90,14 @@ function classify(e: unknown, url: string, signal: AbortSignal): NbtError {
   const said = message.slice(0, 200);
   const details = { status };
   if (status === 404) {
-    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist`, { details: { ...details, field: 'notebook' } });
+    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist`, {
+      details: { ...details, field: 'notebook' },
+    });
   }
   if (status === 429 || status >= 500) {
     return new NbtError('SERVER_ERROR', `Cloud Storage answered ${status} for ${url}: ${said}`, { details });
   }
-  if (status >= 400 && status < 500) return new NbtError('REQUEST_REJECTED', `Cloud Storage refused ${url} (${status}): ${said}`, { details });
+  if (status >= 400 && status < 500)
+    return new NbtError('REQUEST_REJECTED', `Cloud Storage refused ${url} (${status}): ${said}`, { details });
   return new NbtError('SERVER_UNREACHABLE', `Cloud Storage not reached for ${url}: ${said}`, { cause: e });
 }

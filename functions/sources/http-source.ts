@@ -39,7 +39,9 @@ export function httpSource(ref: HttpRef, o: HttpSourceOptions): NotebookSource {
         let pathQuery = ref.pathQuery;
         for (let hop = 0; ; hop++) {
           const res = await client.request({
-            method: 'GET', path: pathQuery, signal,
+            method: 'GET',
+            path: pathQuery,
+            signal,
             headers: { accept: 'application/x-ipynb+json, application/json, */*' },
           });
           // Abandoning a body (destroy) makes undici emit an abort error: the read already failed with its reason.
@@ -75,8 +77,13 @@ export function httpSource(ref: HttpRef, o: HttpSourceOptions): NotebookSource {
 }
 
 /** The path of a same-origin redirect the allowlist allows; anything else is refused. */
-function redirectTarget(ref: HttpRef, from: string, location: string | string[] | undefined, hop: number,
-  o: HttpSourceOptions): string {
+function redirectTarget(
+  ref: HttpRef,
+  from: string,
+  location: string | string[] | undefined,
+  hop: number,
+  o: HttpSourceOptions,
+): string {
   const origin = originOf(ref.secure, ref.host, ref.port);
   const rejected = (why: string): NbtError => new NbtError('REQUEST_REJECTED', `${shownUrl(ref)}: ${why}`);
   if (hop >= MAX_REDIRECTS) throw rejected(`more than ${MAX_REDIRECTS} redirects`);
@@ -84,8 +91,9 @@ function redirectTarget(ref: HttpRef, from: string, location: string | string[] 
   const target = new URL(location, `${origin}${from}`).href;
   const next = parseSourceRef(target, { field: 'redirect' });
   if (next.kind !== 'http' || originOf(next.secure, next.host, next.port) !== origin) {
-    throw new NbtError('SOURCE_NOT_ALLOWED', `${shownUrl(ref)} redirects to another host (${origin} only): refused`,
-      { details: { field: 'notebook' } });
+    throw new NbtError('SOURCE_NOT_ALLOWED', `${shownUrl(ref)} redirects to another host (${origin} only): refused`, {
+      details: { field: 'notebook' },
+    });
   }
   o.allow(next);
   return next.pathQuery;
@@ -93,8 +101,9 @@ function redirectTarget(ref: HttpRef, from: string, location: string | string[] 
 
 function statusError(status: number, url: string): NbtError {
   if (status === 404 || status === 410) {
-    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist (HTTP ${status})`,
-      { details: { status, field: 'notebook' } });
+    return new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${url}" does not exist (HTTP ${status})`, {
+      details: { status, field: 'notebook' },
+    });
   }
   if (status === 429 || status >= 500) {
     return new NbtError('SERVER_ERROR', `${url} answered HTTP ${status}`, { details: { status } });

@@ -23,11 +23,16 @@ export interface SourceDeps {
 /** The reader for `ref`. */
 export async function openSource(ref: ExternalRef, deps: SourceDeps): Promise<NotebookSource> {
   switch (ref.kind) {
-    case 'file': return (await import('./file-source.js')).fileSource(ref.path, ref.url);
-    case 'gcs': return (await import('./gcs-source.js')).gcsSource(ref.bucket, ref.object,
-      deps.gcsApiEndpoint ? { apiEndpoint: deps.gcsApiEndpoint } : {});
-    case 'http': return (await import('./http-source.js')).httpSource(ref,
-      { connector: deps.connector(), allow: deps.allow });
+    case 'file':
+      return (await import('./file-source.js')).fileSource(ref.path, ref.url);
+    case 'gcs':
+      return (await import('./gcs-source.js')).gcsSource(
+        ref.bucket,
+        ref.object,
+        deps.gcsApiEndpoint ? { apiEndpoint: deps.gcsApiEndpoint } : {},
+      );
+    case 'http':
+      return (await import('./http-source.js')).httpSource(ref, { connector: deps.connector(), allow: deps.allow });
   }
 }
 
@@ -35,8 +40,11 @@ export async function openSource(ref: ExternalRef, deps: SourceDeps): Promise<No
  * The reader for a message's source: refused (SOURCE_NOT_ALLOWED) before any request unless the
  * allowlist names it; an http(s) one connects only through the guarded connector.
  */
-export async function messageSource(ref: ExternalRef, patterns: SourcePattern[],
-  deps: GuardDeps & { gcsApiEndpoint?: string } = {}): Promise<NotebookSource> {
+export async function messageSource(
+  ref: ExternalRef,
+  patterns: SourcePattern[],
+  deps: GuardDeps & { gcsApiEndpoint?: string } = {},
+): Promise<NotebookSource> {
   checkSource(ref, patterns);
   if (ref.kind === 'file') {
     // A symbolic link inside an allowed folder may lead out of it: the real path must be allowed too.
@@ -44,7 +52,12 @@ export async function messageSource(ref: ExternalRef, patterns: SourcePattern[],
     if (real !== undefined) {
       const resolved = { ...ref, path: real };
       checkSource(resolved, patterns);
-      return openSource(resolved, { connector: () => { throw new Error('no connection for a file'); }, allow: () => undefined });
+      return openSource(resolved, {
+        connector: () => {
+          throw new Error('no connection for a file');
+        },
+        allow: () => undefined,
+      });
     }
   }
   const { sourceConnector } = await import('../security/guard.js');

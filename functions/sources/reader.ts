@@ -28,14 +28,19 @@ export interface NotebookSource {
 
 /** The BAD_NOTEBOOK error for a notebook past its cap. */
 export function tooBig(url: string, maxBytes: number): NbtError {
-  return new NbtError('BAD_NOTEBOOK',
+  return new NbtError(
+    'BAD_NOTEBOOK',
     `notebook "${url}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
-    { details: { field: 'notebook', maxBytes } });
+    { details: { field: 'notebook', maxBytes } },
+  );
 }
 
 /** Collects chunks up to `maxBytes`; throws {@link tooBig} past it. Returns the bytes and their sha256. */
-export async function collectBounded(chunks: AsyncIterable<Uint8Array | string>, maxBytes: number, url: string):
-  Promise<{ bytes: Buffer; sha256: string }> {
+export async function collectBounded(
+  chunks: AsyncIterable<Uint8Array | string>,
+  maxBytes: number,
+  url: string,
+): Promise<{ bytes: Buffer; sha256: string }> {
   const parts: Buffer[] = [];
   const hash = createHash('sha256');
   let n = 0;

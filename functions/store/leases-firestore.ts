@@ -21,10 +21,24 @@
  */
 import type { DocumentReference, DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import { NbtError } from '../errors.js';
-import { createFirestore, grpcCode, GrpcCode, loadFirestoreModule, type FirestoreConnection } from './firestore-client.js';
 import {
-  assertTtl, leaseId, lockWith, newHolderId, newToken, viewLease,
-  type ClaimResult, type LeaseStore, type LockOptions, type LockResult,
+  createFirestore,
+  grpcCode,
+  GrpcCode,
+  loadFirestoreModule,
+  type FirestoreConnection,
+} from './firestore-client.js';
+import {
+  assertTtl,
+  leaseId,
+  lockWith,
+  newHolderId,
+  newToken,
+  viewLease,
+  type ClaimResult,
+  type LeaseStore,
+  type LockOptions,
+  type LockResult,
   type LeaseView,
 } from './leases-store.js';
 
@@ -50,8 +64,13 @@ function viewSnapshot(s: { exists: boolean; state?: unknown; ttlMs?: unknown; up
 }
 
 function view(snap: DocumentSnapshot) {
-  return viewSnapshot({ exists: snap.exists, state: snap.get('state'), ttlMs: snap.get('ttlMs'),
-    updateMs: snap.updateTime?.toMillis(), readMs: snap.readTime.toMillis() });
+  return viewSnapshot({
+    exists: snap.exists,
+    state: snap.get('state'),
+    ttlMs: snap.get('ttlMs'),
+    updateMs: snap.updateTime?.toMillis(),
+    readMs: snap.readTime.toMillis(),
+  });
 }
 
 /** The Firestore `LeaseStore`. */
@@ -80,7 +99,11 @@ export class FirestoreLeaseStore implements LeaseStore {
     const { FieldValue, Timestamp } = await loadFirestoreModule();
     const now = Date.now();
     return {
-      key, state: 'running', token, holder: this.holder, ttlMs,
+      key,
+      state: 'running',
+      token,
+      holder: this.holder,
+      ttlMs,
       acquiredAt: FieldValue.serverTimestamp(),
       // For people and the TTL policy; liveness itself is decided on server time (updateTime + ttlMs).
       expiresAt: Timestamp.fromMillis(now + ttlMs),
@@ -90,10 +113,20 @@ export class FirestoreLeaseStore implements LeaseStore {
 
   #seen(key: string, snap: DocumentSnapshot): ClaimResult {
     if (snap.get('state') === 'done') {
-      return { state: 'done', key, recordRef: snap.get('recordRef') ?? null, completedAt: tsIso(snap.get('completedAt')) };
+      return {
+        state: 'done',
+        key,
+        recordRef: snap.get('recordRef') ?? null,
+        completedAt: tsIso(snap.get('completedAt')),
+      };
     }
     const expiresMs = (snap.updateTime?.toMillis() ?? 0) + Number(snap.get('ttlMs') ?? 0);
-    return { state: 'running', key, holder: String(snap.get('holder') ?? ''), expiresAt: new Date(expiresMs).toISOString() };
+    return {
+      state: 'running',
+      key,
+      holder: String(snap.get('holder') ?? ''),
+      expiresAt: new Date(expiresMs).toISOString(),
+    };
   }
 
   #claimed(key: string, token: string, ttlMs: number): ClaimResult {
@@ -149,8 +182,14 @@ export class FirestoreLeaseStore implements LeaseStore {
     const { Timestamp } = await loadFirestoreModule();
     const now = Date.now();
     try {
-      await ref.update({ ttlMs, expiresAt: Timestamp.fromMillis(now + ttlMs), expireAt: Timestamp.fromMillis(now + ttlMs + this.#retentionMs) },
-        { lastUpdateTime: snap.updateTime! });
+      await ref.update(
+        {
+          ttlMs,
+          expiresAt: Timestamp.fromMillis(now + ttlMs),
+          expireAt: Timestamp.fromMillis(now + ttlMs + this.#retentionMs),
+        },
+        { lastUpdateTime: snap.updateTime! },
+      );
       return true;
     } catch (e) {
       if (grpcCode(e) === GrpcCode.FAILED_PRECONDITION) return false;
@@ -162,7 +201,10 @@ export class FirestoreLeaseStore implements LeaseStore {
     const { FieldValue, Timestamp } = await loadFirestoreModule();
     const ref = await this.#ref(key);
     await ref.set({
-      key, state: 'done', recordRef, holder: this.holder,
+      key,
+      state: 'done',
+      recordRef,
+      holder: this.holder,
       completedAt: FieldValue.serverTimestamp(),
       expireAt: Timestamp.fromMillis(Date.now() + this.#retentionMs),
     });

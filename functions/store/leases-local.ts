@@ -18,8 +18,16 @@ import { join } from 'node:path';
 import { NbtError } from '../errors.js';
 import { tempPathBeside, writeFileAtomic } from '../atomic-write.js';
 import {
-  assertTtl, leaseId, lockWith, newHolderId, newToken, viewLease,
-  type ClaimResult, type LeaseStore, type LockOptions, type LockResult,
+  assertTtl,
+  leaseId,
+  lockWith,
+  newHolderId,
+  newToken,
+  viewLease,
+  type ClaimResult,
+  type LeaseStore,
+  type LockOptions,
+  type LockResult,
   type LeaseView,
 } from './leases-store.js';
 
@@ -84,7 +92,11 @@ export class LocalLeaseStore implements LeaseStore {
 
   async #generations(dir: string): Promise<number[]> {
     try {
-      return (await readdir(dir)).map((n) => GEN.exec(n)?.[1]).filter((g): g is string => g !== undefined).map(Number).sort((a, b) => a - b);
+      return (await readdir(dir))
+        .map((n) => GEN.exec(n)?.[1])
+        .filter((g): g is string => g !== undefined)
+        .map(Number)
+        .sort((a, b) => a - b);
     } catch (e) {
       if (errno(e) === 'ENOENT') return [];
       throw e;
@@ -138,8 +150,12 @@ export class LocalLeaseStore implements LeaseStore {
       }
       const now = this.#now();
       const lease: LeaseFile = {
-        key, state: 'running', token: newToken(), holder: this.holder,
-        acquiredAt: new Date(now).toISOString(), expiresAt: new Date(now + ttlMs).toISOString(),
+        key,
+        state: 'running',
+        token: newToken(),
+        holder: this.holder,
+        acquiredAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + ttlMs).toISOString(),
       };
       if (!(await this.#create(dir, next, lease))) continue; // another claimer won this generation
       // A holder may have completed between our first look and our create.
@@ -188,7 +204,13 @@ export class LocalLeaseStore implements LeaseStore {
   async complete(key: string, recordRef: string | null, token = this.#mine.get(key)): Promise<void> {
     const dir = this.#dir(key);
     await mkdir(dir, { recursive: true });
-    const done: DoneFile = { key, state: 'done', recordRef, completedAt: new Date(this.#now()).toISOString(), holder: this.holder };
+    const done: DoneFile = {
+      key,
+      state: 'done',
+      recordRef,
+      completedAt: new Date(this.#now()).toISOString(),
+      holder: this.holder,
+    };
     await writeFileAtomic(join(dir, 'done.json'), JSON.stringify(done));
     if (token) {
       const own = await this.#own(dir, token);
@@ -233,7 +255,11 @@ export class LocalLeaseStore implements LeaseStore {
     for (const name of names) {
       const dir = join(this.root, name);
       const done = await this.#done(dir).catch(() => undefined);
-      if (done ? now - Date.parse(done.completedAt) > olderThanMs : (await this.#generations(dir).catch(() => [0])).length === 0) {
+      if (
+        done
+          ? now - Date.parse(done.completedAt) > olderThanMs
+          : (await this.#generations(dir).catch(() => [0])).length === 0
+      ) {
         await rm(dir, { recursive: true, force: true });
         removed++;
       }

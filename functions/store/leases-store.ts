@@ -68,7 +68,10 @@ export type LockResult =
 export type LeaseView = 'free' | 'live' | 'expired' | 'done';
 
 /** Classifies a stored lease: `expiresAtMs` is compared with `nowMs` (same clock). */
-export function viewLease(lease: { state: 'running' | 'done'; expiresAtMs: number } | undefined, nowMs: number): LeaseView {
+export function viewLease(
+  lease: { state: 'running' | 'done'; expiresAtMs: number } | undefined,
+  nowMs: number,
+): LeaseView {
   if (!lease) return 'free';
   if (lease.state === 'done') return 'done';
   return nowMs < lease.expiresAtMs ? 'live' : 'expired';
@@ -92,7 +95,10 @@ export function lockKey(schedule: string): string {
  */
 export function leaseId(key: string): string {
   if (typeof key !== 'string' || key.length === 0) throw new TypeError('lease key must be a non-empty string');
-  const readable = key.slice(0, 60).replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[._]+/, '');
+  const readable = key
+    .slice(0, 60)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[._]+/, '');
   const digest = createHash('sha256').update(key).digest('hex').slice(0, 32);
   return readable ? `${readable}-${digest}` : digest;
 }
@@ -122,8 +128,12 @@ export function pollDelay(pollMs: number, leftMs: number, random: () => number =
  * The overlap lock on top of any store's claim/release: `allow` never waits, `skip` answers
  * `skipped` when held, `queue` polls (bounded) until free or `waitMs` passes.
  */
-export async function lockWith(store: Pick<LeaseStore, 'claim' | 'release' | 'renew'>, schedule: string, o: LockOptions,
-  now: () => number = Date.now): Promise<LockResult> {
+export async function lockWith(
+  store: Pick<LeaseStore, 'claim' | 'release' | 'renew'>,
+  schedule: string,
+  o: LockOptions,
+  now: () => number = Date.now,
+): Promise<LockResult> {
   const key = lockKey(schedule);
   if (o.mode === 'allow') {
     return { state: 'acquired', key, release: async () => true, renew: async () => true };
@@ -137,7 +147,12 @@ export async function lockWith(store: Pick<LeaseStore, 'claim' | 'release' | 're
     const r = await store.claim(key, o.ttlMs);
     if (r.state === 'claimed') {
       const token = r.token;
-      return { state: 'acquired', key, release: () => store.release(key, token), renew: (ttl) => store.renew(key, ttl, token) };
+      return {
+        state: 'acquired',
+        key,
+        release: () => store.release(key, token),
+        renew: (ttl) => store.renew(key, ttl, token),
+      };
     }
     if (r.state === 'done') {
       throw new NbtError('INTERNAL', `overlap lock ${key} was marked done; locks are released, never completed`);

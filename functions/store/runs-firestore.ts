@@ -16,8 +16,16 @@
 import type { CollectionReference, Firestore, Query } from '@google-cloud/firestore';
 import { createFirestore, loadFirestoreModule, type FirestoreConnection } from './firestore-client.js';
 import {
-  assertRunId, DEFAULT_RUNS_COLLECTION, normalizeQuery, notebookName, notebookPath, type NormalizedQuery,
-  type RunQuery, type RunRef, type RunStore, type StoredRun,
+  assertRunId,
+  DEFAULT_RUNS_COLLECTION,
+  normalizeQuery,
+  notebookName,
+  notebookPath,
+  type NormalizedQuery,
+  type RunQuery,
+  type RunRef,
+  type RunStore,
+  type StoredRun,
 } from './runs-store.js';
 
 /** Firestore's document limit is 1 MiB; keep the record string well below it. */
@@ -49,7 +57,10 @@ export function requiredIndex(q: NormalizedQuery, collection = DEFAULT_RUNS_COLL
   return {
     collectionGroup: collection,
     queryScope: 'COLLECTION',
-    fields: [...eq.map((fieldPath) => ({ fieldPath, order: 'ASCENDING' as const })), { fieldPath: 'startedAt', order: 'DESCENDING' }],
+    fields: [
+      ...eq.map((fieldPath) => ({ fieldPath, order: 'ASCENDING' as const })),
+      { fieldPath: 'startedAt', order: 'DESCENDING' },
+    ],
   };
 }
 
@@ -68,7 +79,9 @@ export function fitRun(run: StoredRun, maxBytes = MAX_RECORD_BYTES): { run: Stor
     json = JSON.stringify(r);
   }
   if (Buffer.byteLength(json) > maxBytes) {
-    throw new RangeError(`run record ${run.runId} is ${Buffer.byteLength(json)} bytes, above ${maxBytes} even without lastResult and traceback`);
+    throw new RangeError(
+      `run record ${run.runId} is ${Buffer.byteLength(json)} bytes, above ${maxBytes} even without lastResult and traceback`,
+    );
   }
   return { run: r, json };
 }
@@ -128,7 +141,8 @@ export class FirestoreRunStore implements RunStore {
     const { Timestamp } = await loadFirestoreModule();
     let fq: Query = await this.#collection();
     if (q.notebook) fq = fq.where(q.notebook.field, '==', q.notebook.value);
-    if (q.statuses) fq = q.statuses.length === 1 ? fq.where('status', '==', q.statuses[0]) : fq.where('status', 'in', q.statuses);
+    if (q.statuses)
+      fq = q.statuses.length === 1 ? fq.where('status', '==', q.statuses[0]) : fq.where('status', 'in', q.statuses);
     if (q.since !== undefined) fq = fq.where('startedAt', '>=', Timestamp.fromDate(new Date(q.since)));
     if (q.until !== undefined) fq = fq.where('startedAt', '<', Timestamp.fromDate(new Date(q.until)));
     const snap = await fq.orderBy('startedAt', 'desc').limit(q.limit).get();

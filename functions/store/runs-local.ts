@@ -12,8 +12,18 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import {
-  assertRunId, compareNewestFirst, inTimeRange, matchesQuery, normalizeQuery, notebookFolder, parseRecordFileName, runStem,
-  type RunQuery, type RunRef, type RunStore, type StoredRun,
+  assertRunId,
+  compareNewestFirst,
+  inTimeRange,
+  matchesQuery,
+  normalizeQuery,
+  notebookFolder,
+  parseRecordFileName,
+  runStem,
+  type RunQuery,
+  type RunRef,
+  type RunStore,
+  type StoredRun,
 } from './runs-store.js';
 
 export interface LocalRunStoreOptions {
@@ -90,7 +100,8 @@ export class LocalRunStore implements RunStore {
     for (const folder of folders) {
       for (const name of await listDir(join(this.root, folder), false)) {
         const parsed = parseRecordFileName(name);
-        if (parsed && inTimeRange(parsed.startedAt, q)) candidates.push({ ...parsed, path: join(this.root, folder, name) });
+        if (parsed && inTimeRange(parsed.startedAt, q))
+          candidates.push({ ...parsed, path: join(this.root, folder, name) });
       }
     }
     candidates.sort(compareNewestFirst);
@@ -112,7 +123,12 @@ export class LocalRunStore implements RunStore {
   async #read(path: string): Promise<StoredRun | undefined> {
     try {
       const run = JSON.parse(await readFile(path, 'utf8')) as StoredRun;
-      if (typeof run !== 'object' || run === null || typeof run.runId !== 'string' || typeof run.startedAt !== 'string') {
+      if (
+        typeof run !== 'object' ||
+        run === null ||
+        typeof run.runId !== 'string' ||
+        typeof run.startedAt !== 'string'
+      ) {
         throw new Error('not a run record');
       }
       return run;

@@ -84,7 +84,9 @@ export function notebookName(notebook: string): string {
 /** The folder a notebook's records go in locally (its base name, made file-name safe; `_unknown` for null). */
 export function notebookFolder(notebook: string | null): string {
   if (!notebook) return '_unknown';
-  const name = notebookName(notebook).replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_');
+  const name = notebookName(notebook)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^\.+/, '_');
   return /[A-Za-z0-9]/.test(name) ? name.slice(0, 100) : '_unknown';
 }
 
@@ -179,7 +181,10 @@ export function matchesQuery(run: StoredRun, q: NormalizedQuery): boolean {
 }
 
 /** Newest first: startedAt desc, then runId desc (a total order, so pages are stable). */
-export function compareNewestFirst(a: { startedAt: string; runId: string }, b: { startedAt: string; runId: string }): number {
+export function compareNewestFirst(
+  a: { startedAt: string; runId: string },
+  b: { startedAt: string; runId: string },
+): number {
   const ta = new Date(a.startedAt).getTime();
   const tb = new Date(b.startedAt).getTime();
   if (ta !== tb) return tb - ta;

@@ -19,7 +19,13 @@ import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../cli/local/jupyter-server.js';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../helpers/functions-framework.js';
 import { endlessContents, startHttpFront, type HttpFront, type Sent } from '../helpers/http-front.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';
 import { recordRow, T } from './common.js';
@@ -40,11 +46,21 @@ const DEFAULT_CAP = 64 * 1024 * 1024;
 before(async () => {
   server = await startTestServer();
   [ff, bounded, trickle, endless, silent, hundred] = await Promise.all([
-    startFunctionServer({ env: { JUPYTER_TOKEN: server.token, ALLOWED_OUTPUTS: `gs://allowed-bucket/reports server://${server.hostPort}/allowed` } }),
-    startFunctionServer({ env: {
-      JUPYTER_TOKEN: server.token, NBTRIGGER_MAX_NOTEBOOK_BYTES: String(CAP), NBTRIGGER_MAX_CELLS: '100', NBTRIGGER_MAX_CELL_SOURCE: '10000',
-      NBTRIGGER_MEMORY_BUDGET_MB: '24',
-    } }),
+    startFunctionServer({
+      env: {
+        JUPYTER_TOKEN: server.token,
+        ALLOWED_OUTPUTS: `gs://allowed-bucket/reports server://${server.hostPort}/allowed`,
+      },
+    }),
+    startFunctionServer({
+      env: {
+        JUPYTER_TOKEN: server.token,
+        NBTRIGGER_MAX_NOTEBOOK_BYTES: String(CAP),
+        NBTRIGGER_MAX_CELLS: '100',
+        NBTRIGGER_MAX_CELL_SOURCE: '10000',
+        NBTRIGGER_MEMORY_BUDGET_MB: '24',
+      },
+    }),
     startHttpFront(server.address, { route: endlessContents('trickle.ipynb', 1024, 100, []) }),
     startHttpFront(server.address, { route: endlessContents('endless.ipynb', 64 * 1024, 0, endlessSent) }),
     startHttpFront(server.address, { holdUpgrades: true }),
@@ -52,7 +68,14 @@ before(async () => {
   ]);
 });
 after(async () => {
-  await Promise.all([ff?.stop(), bounded?.stop(), trickle?.close(), endless?.close(), silent?.close(), hundred?.close()]);
+  await Promise.all([
+    ff?.stop(),
+    bounded?.stop(),
+    trickle?.close(),
+    endless?.close(),
+    silent?.close(),
+    hundred?.close(),
+  ]);
   await server?.close();
 });
 
@@ -73,7 +96,11 @@ async function deliver(fn: FunctionServer, message: Record<string, unknown>): Pr
 }
 
 /** Decision, code, message, bound, no kernel; then the table row. */
-function check(fault: string, d: Delivery, want: { code: string; message: RegExp; maxSeconds: number; minSeconds?: number }): void {
+function check(
+  fault: string,
+  d: Delivery,
+  want: { code: string; message: RegExp; maxSeconds: number; minSeconds?: number },
+): void {
   const e = d.final.record.error;
   assert.equal(e?.code, want.code, JSON.stringify(d.final.record));
   assert.match(e!.message, want.message);
@@ -81,12 +108,20 @@ function check(fault: string, d: Delivery, want: { code: string; message: RegExp
   assert.equal(d.status, 204);
   assert.ok(d.seconds < want.maxSeconds && d.seconds >= (want.minSeconds ?? 0), `${d.seconds} s`);
   assert.equal(d.left, 0, 'no kernel left');
-  recordRow({ fault, expected: `${want.code} (ack)`, observed: `${e!.code} (${d.final.ack ? 'ack' : 'retry'}, HTTP ${d.status})`, seconds: d.seconds,
-    kernelsLeft: d.left });
+  recordRow({
+    fault,
+    expected: `${want.code} (ack)`,
+    observed: `${e!.code} (${d.final.ack ? 'ack' : 'retry'}, HTTP ${d.status})`,
+    seconds: d.seconds,
+    kernelsLeft: d.left,
+  });
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe('fault: a message chooses an output it may not', () => {
@@ -96,7 +131,9 @@ describe('fault: a message chooses an output it may not', () => {
   });
 
   for (const [output, why] of [
-    ['../../x-{runId}.ipynb', /"\.\." segment/], ['/tmp/x.ipynb', /absolute path/], ['file:///tmp/x.ipynb', /file: location/],
+    ['../../x-{runId}.ipynb', /"\.\." segment/],
+    ['/tmp/x.ipynb', /absolute path/],
+    ['file:///tmp/x.ipynb', /file: location/],
     ['gs://not-allowed-bucket/reports/x.ipynb', /not in ALLOWED_OUTPUTS \(gs:\/\/allowed-bucket\/reports\)/],
     ['gs://allowed-bucket/reports-evil/x.ipynb', /not in ALLOWED_OUTPUTS/],
   ] as const) {
@@ -108,8 +145,15 @@ describe('fault: a message chooses an output it may not', () => {
       assert.equal(d.final.record.server, null, 'refused before any run: the record names no server');
       assert.match(d.final.record.error!.message, /^output: /);
       assert.equal(await exists('/tmp/x.ipynb'), tmpBefore, '/tmp/x.ipynb not written');
-      assert.ok(!(await readdir(runsParent)).some((f) => /^x-.*\.ipynb$/.test(f)), 'nothing written beside the runs folder');
-      assert.deepEqual(await readdir(ff.runsDir).catch(() => []), [], 'no record: the message was refused before the claim');
+      assert.ok(
+        !(await readdir(runsParent)).some((f) => /^x-.*\.ipynb$/.test(f)),
+        'nothing written beside the runs folder',
+      );
+      assert.deepEqual(
+        await readdir(ff.runsDir).catch(() => []),
+        [],
+        'no record: the message was refused before the claim',
+      );
       check(`message output ${output}`, d, { code: 'BAD_MESSAGE', message: why, maxSeconds: 10 });
     });
   }
@@ -117,44 +161,89 @@ describe('fault: a message chooses an output it may not', () => {
   test('output server:/allowed/… on another server: BAD_MESSAGE, ack', T, async () => {
     const other = `127.0.0.1:${await freePort()}`;
     const d = await deliver(ff, { server: other, notebook: `/${nb}`, output: 'server:/allowed/x.ipynb' });
-    check('message output server: on another server', d, { code: 'BAD_MESSAGE', message: new RegExp(`on ${other} is not in ALLOWED_OUTPUTS`), maxSeconds: 10 });
+    check('message output server: on another server', d, {
+      code: 'BAD_MESSAGE',
+      message: new RegExp(`on ${other} is not in ALLOWED_OUTPUTS`),
+      maxSeconds: 10,
+    });
   });
 
-  test('output server:/elsewhere/… on its own server, outside the allowed folder: BAD_MESSAGE, nothing written', T, async () => {
-    const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'server:/elsewhere/x.ipynb' });
-    assert.equal(d.final.record.cells?.executed ?? 0, 0, 'nothing ran');
-    const res = await fetch(`http://${server.hostPort}/api/contents/elsewhere/x.ipynb`,
-      { headers: { authorization: `token ${server.token}` } });
-    assert.equal(res.status, 404, 'nothing written on the server');
-    check('message output server:/elsewhere/ on its own server', d,
-      { code: 'BAD_MESSAGE', message: /server:\/elsewhere\/x\.ipynb.* is not in ALLOWED_OUTPUTS/, maxSeconds: 10 });
-  });
+  test(
+    'output server:/elsewhere/… on its own server, outside the allowed folder: BAD_MESSAGE, nothing written',
+    T,
+    async () => {
+      const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'server:/elsewhere/x.ipynb' });
+      assert.equal(d.final.record.cells?.executed ?? 0, 0, 'nothing ran');
+      const res = await fetch(`http://${server.hostPort}/api/contents/elsewhere/x.ipynb`, {
+        headers: { authorization: `token ${server.token}` },
+      });
+      assert.equal(res.status, 404, 'nothing written on the server');
+      check('message output server:/elsewhere/ on its own server', d, {
+        code: 'BAD_MESSAGE',
+        message: /server:\/elsewhere\/x\.ipynb.* is not in ALLOWED_OUTPUTS/,
+        maxSeconds: 10,
+      });
+    },
+  );
 
-  test('allowed outputs still work: a relative path lands in the runs folder, server:/allowed/ on its server', T, async () => {
-    const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'mine/{notebook}-{runId}.ipynb' });
-    assert.equal(d.final.record.status, 'succeeded', JSON.stringify(d.final.record));
-    const written = (d.final.record.outputs as { notebook: string }).notebook;
-    assert.ok(written.startsWith(join(ff.runsDir, 'mine/')), written);
-    assert.ok(await exists(written));
-    const s = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'server:/allowed/{runId}.ipynb' });
-    assert.equal(s.final.record.status, 'succeeded', JSON.stringify(s.final.record));
-    assert.match((s.final.record.outputs as { notebook: string }).notebook, /^server:\/allowed\/[0-9a-f]+\.ipynb$/);
-  });
+  test(
+    'allowed outputs still work: a relative path lands in the runs folder, server:/allowed/ on its server',
+    T,
+    async () => {
+      const d = await deliver(ff, {
+        server: server.hostPort,
+        notebook: `/${nb}`,
+        output: 'mine/{notebook}-{runId}.ipynb',
+      });
+      assert.equal(d.final.record.status, 'succeeded', JSON.stringify(d.final.record));
+      const written = (d.final.record.outputs as { notebook: string }).notebook;
+      assert.ok(written.startsWith(join(ff.runsDir, 'mine/')), written);
+      assert.ok(await exists(written));
+      const s = await deliver(ff, {
+        server: server.hostPort,
+        notebook: `/${nb}`,
+        output: 'server:/allowed/{runId}.ipynb',
+      });
+      assert.equal(s.final.record.status, 'succeeded', JSON.stringify(s.final.record));
+      assert.match((s.final.record.outputs as { notebook: string }).notebook, /^server:\/allowed\/[0-9a-f]+\.ipynb$/);
+    },
+  );
 });
 
 describe('fault: the notebook read and the start are bounded', () => {
-  test('a notebook read trickling 1 KB every 100 ms under a 5 s deadline: TIMEOUT at the deadline, no kernel left', T, async () => {
-    const d = await deliver(ff, { server: trickle.hostPort, notebook: '/trickle.ipynb', timeouts: { runSeconds: 5 } });
-    check('notebook read trickles 1 KB / 100 ms, 5 s deadline', d, { code: 'TIMEOUT', message: /deadline passed before the first cell/, minSeconds: 4.5,
-      maxSeconds: 20 });
-  });
+  test(
+    'a notebook read trickling 1 KB every 100 ms under a 5 s deadline: TIMEOUT at the deadline, no kernel left',
+    T,
+    async () => {
+      const d = await deliver(ff, {
+        server: trickle.hostPort,
+        notebook: '/trickle.ipynb',
+        timeouts: { runSeconds: 5 },
+      });
+      check('notebook read trickles 1 KB / 100 ms, 5 s deadline', d, {
+        code: 'TIMEOUT',
+        message: /deadline passed before the first cell/,
+        minSeconds: 4.5,
+        maxSeconds: 20,
+      });
+    },
+  );
 
-  test('a server that never answers the WebSocket handshake under a 5 s deadline: TIMEOUT, the kernel deleted', T, async () => {
-    const nb = await server.writeNotebook('hs.ipynb', ['1']);
-    const d = await deliver(ff, { server: silent.hostPort, notebook: `/${nb}`, timeouts: { runSeconds: 5 } });
-    assert.ok(silent.upgrades >= 1, 'the handshake was attempted');
-    check('WebSocket handshake never answered, 5 s deadline', d, { code: 'TIMEOUT', message: /kernel channel/, minSeconds: 4.5, maxSeconds: 20 });
-  });
+  test(
+    'a server that never answers the WebSocket handshake under a 5 s deadline: TIMEOUT, the kernel deleted',
+    T,
+    async () => {
+      const nb = await server.writeNotebook('hs.ipynb', ['1']);
+      const d = await deliver(ff, { server: silent.hostPort, notebook: `/${nb}`, timeouts: { runSeconds: 5 } });
+      assert.ok(silent.upgrades >= 1, 'the handshake was attempted');
+      check('WebSocket handshake never answered, 5 s deadline', d, {
+        code: 'TIMEOUT',
+        message: /kernel channel/,
+        minSeconds: 4.5,
+        maxSeconds: 20,
+      });
+    },
+  );
 
   test('an endless notebook answer: BAD_NOTEBOOK naming the cap; the read stopped after about the cap', T, async () => {
     const d = await deliver(bounded, { server: endless.hostPort, notebook: '/endless.ipynb' });
@@ -162,14 +251,24 @@ describe('fault: the notebook read and the start are bounded', () => {
     const sent = endlessSent[0]!.bytes;
     // The client takes at most twice the cap (JSON escaping); the rest is what socket buffers held.
     assert.ok(sent < 2 * CAP + 16 * 1024 * 1024, `the front sent ${sent} bytes before the client closed`);
-    check('notebook answer never ends (cap 4 MiB)', d, { code: 'BAD_NOTEBOOK', message: /larger than the cap of 4194304 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/,
-      maxSeconds: 20 });
+    check('notebook answer never ends (cap 4 MiB)', d, {
+      code: 'BAD_NOTEBOOK',
+      message: /larger than the cap of 4194304 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/,
+      maxSeconds: 20,
+    });
   });
 
   test('a real notebook over the cap on the real server: BAD_NOTEBOOK naming the cap', T, async () => {
-    const nb = await server.writeNotebook('big.ipynb', Array.from({ length: 10 }, (_, i) => `# ${i}\n${'x = 1\n'.repeat(90_000)}`));
+    const nb = await server.writeNotebook(
+      'big.ipynb',
+      Array.from({ length: 10 }, (_, i) => `# ${i}\n${'x = 1\n'.repeat(90_000)}`),
+    );
     const d = await deliver(bounded, { server: server.hostPort, notebook: `/${nb}` });
-    check('notebook over the size cap (real server)', d, { code: 'BAD_NOTEBOOK', message: /larger than the cap of 4194304 bytes/, maxSeconds: 20 });
+    check('notebook over the size cap (real server)', d, {
+      code: 'BAD_NOTEBOOK',
+      message: /larger than the cap of 4194304 bytes/,
+      maxSeconds: 20,
+    });
   });
 
   /**
@@ -189,49 +288,91 @@ describe('fault: the notebook read and the start are bounded', () => {
     // way (tens of MB, seconds on a loaded machine), so a read that ends just before it ends later.
     const ms = Number(r.durationMs);
     assert.equal(d.left, 0, 'no kernel left');
-    recordRow({ fault, expected: 'BAD_NOTEBOOK naming the cap, or TIMEOUT at the deadline (ack)',
-      observed: `${e.code} (${d.final.ack ? 'ack' : 'retry'}), run ${(ms / 1000).toFixed(1)} s`, seconds: d.seconds,
-      kernelsLeft: d.left });
+    recordRow({
+      fault,
+      expected: 'BAD_NOTEBOOK naming the cap, or TIMEOUT at the deadline (ack)',
+      observed: `${e.code} (${d.final.ack ? 'ack' : 'retry'}), run ${(ms / 1000).toFixed(1)} s`,
+      seconds: d.seconds,
+      kernelsLeft: d.left,
+    });
   }
 
-  test('a notebook answer of 100 MB and more, default cap, 15 s deadline: refused by the cap or the deadline', T, async () => {
-    const d = await deliver(ff, { server: hundred.hostPort, notebook: '/hundred.ipynb', timeouts: { runSeconds: 15 } });
-    await hundredSent[0]!.closed;
-    const sent = hundredSent[0]!.bytes;
-    // The client takes at most twice the cap (JSON escaping); the rest is what socket buffers held.
-    assert.ok(sent < 2 * DEFAULT_CAP + 16 * 1024 * 1024, `the front sent ${sent} bytes before the client closed`);
-    capOrDeadline('notebook answer of 100 MB and more (default cap 64 MiB), 15 s deadline', d,
-      /larger than the cap of 67108864 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/);
-  });
+  test(
+    'a notebook answer of 100 MB and more, default cap, 15 s deadline: refused by the cap or the deadline',
+    T,
+    async () => {
+      const d = await deliver(ff, {
+        server: hundred.hostPort,
+        notebook: '/hundred.ipynb',
+        timeouts: { runSeconds: 15 },
+      });
+      await hundredSent[0]!.closed;
+      const sent = hundredSent[0]!.bytes;
+      // The client takes at most twice the cap (JSON escaping); the rest is what socket buffers held.
+      assert.ok(sent < 2 * DEFAULT_CAP + 16 * 1024 * 1024, `the front sent ${sent} bytes before the client closed`);
+      capOrDeadline(
+        'notebook answer of 100 MB and more (default cap 64 MiB), 15 s deadline',
+        d,
+        /larger than the cap of 67108864 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/,
+      );
+    },
+  );
 
-  test('a million cells, default caps, 15 s deadline: refused by the cell cap or the deadline, nothing run', T, async () => {
-    // 47 bytes a cell: 47 MB, under the default size cap, so the cell cap is what refuses it once read.
-    const cell = '{"cell_type":"raw","source":"","metadata":{}}';
-    const text = `{"cells":[${Array<string>(1_000_000).fill(cell).join(',')}],"metadata":{},"nbformat":4,"nbformat_minor":5}`;
-    assert.ok(text.length < DEFAULT_CAP);
-    const nb = await server.writeFile('million.ipynb', text);
-    const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, timeouts: { runSeconds: 15 } });
-    capOrDeadline('a million cells (default caps), 15 s deadline', d,
-      /has 1000000 cells, more than the cap of 10000 \(NBTRIGGER_MAX_CELLS\)/);
-  });
+  test(
+    'a million cells, default caps, 15 s deadline: refused by the cell cap or the deadline, nothing run',
+    T,
+    async () => {
+      // 47 bytes a cell: 47 MB, under the default size cap, so the cell cap is what refuses it once read.
+      const cell = '{"cell_type":"raw","source":"","metadata":{}}';
+      const text = `{"cells":[${Array<string>(1_000_000).fill(cell).join(',')}],"metadata":{},"nbformat":4,"nbformat_minor":5}`;
+      assert.ok(text.length < DEFAULT_CAP);
+      const nb = await server.writeFile('million.ipynb', text);
+      const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, timeouts: { runSeconds: 15 } });
+      capOrDeadline(
+        'a million cells (default caps), 15 s deadline',
+        d,
+        /has 1000000 cells, more than the cap of 10000 \(NBTRIGGER_MAX_CELLS\)/,
+      );
+    },
+  );
 
   test('too many cells: BAD_NOTEBOOK naming the cap', T, async () => {
-    const nb = await server.writeNotebook('cells.ipynb', Array.from({ length: 101 }, (_, i) => String(i)));
+    const nb = await server.writeNotebook(
+      'cells.ipynb',
+      Array.from({ length: 101 }, (_, i) => String(i)),
+    );
     const d = await deliver(bounded, { server: server.hostPort, notebook: `/${nb}` });
-    check('101 cells, cap 100', d, { code: 'BAD_NOTEBOOK', message: /has 101 cells, more than the cap of 100 \(NBTRIGGER_MAX_CELLS\)/, maxSeconds: 20 });
+    check('101 cells, cap 100', d, {
+      code: 'BAD_NOTEBOOK',
+      message: /has 101 cells, more than the cap of 100 \(NBTRIGGER_MAX_CELLS\)/,
+      maxSeconds: 20,
+    });
   });
 
   test('a cell source over its cap: BAD_NOTEBOOK naming the cap and the cell', T, async () => {
     const nb = await server.writeNotebook('source.ipynb', ['1', `x = "${'y'.repeat(10_000)}"`]);
     const d = await deliver(bounded, { server: server.hostPort, notebook: `/${nb}` });
-    check('cell source 10,006 characters, cap 10,000', d, { code: 'BAD_NOTEBOOK',
-      message: /cell 1 source is 10006 characters, more than the cap of 10000 \(NBTRIGGER_MAX_CELL_SOURCE\)/, maxSeconds: 20 });
+    check('cell source 10,006 characters, cap 10,000', d, {
+      code: 'BAD_NOTEBOOK',
+      message: /cell 1 source is 10006 characters, more than the cap of 10000 \(NBTRIGGER_MAX_CELL_SOURCE\)/,
+      maxSeconds: 20,
+    });
   });
 
-  test('a kernel message over the frame limit (8 MiB from a 24 MiB budget): PROTOCOL_ERROR, ack, no kernel left', T, async () => {
-    const nb = await server.writeNotebook('frame.ipynb', ['from IPython.display import display, HTML\ndisplay(HTML("z" * 10_000_000))', '"after"']);
-    const d = await deliver(bounded, { server: server.hostPort, notebook: `/${nb}` });
-    check('kernel message of 10 MB, frame limit 8 MiB', d, { code: 'PROTOCOL_ERROR', message: /larger than the frame limit of 8388608 bytes/,
-      maxSeconds: 30 });
-  });
+  test(
+    'a kernel message over the frame limit (8 MiB from a 24 MiB budget): PROTOCOL_ERROR, ack, no kernel left',
+    T,
+    async () => {
+      const nb = await server.writeNotebook('frame.ipynb', [
+        'from IPython.display import display, HTML\ndisplay(HTML("z" * 10_000_000))',
+        '"after"',
+      ]);
+      const d = await deliver(bounded, { server: server.hostPort, notebook: `/${nb}` });
+      check('kernel message of 10 MB, frame limit 8 MiB', d, {
+        code: 'PROTOCOL_ERROR',
+        message: /larger than the frame limit of 8388608 bytes/,
+        maxSeconds: 30,
+      });
+    },
+  );
 });

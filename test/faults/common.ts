@@ -42,8 +42,11 @@ export async function timedRun(opts: RunOptions): Promise<RunOutcome & { seconds
 
 /** The text of a cell's stream outputs named `name`. */
 export function streamText(out: RunOutcome, cell: number, name = 'stdout'): string {
-  return out.exec!.outputs.outputs(cell).filter((o): o is IStream => o.output_type === 'stream' && o.name === name)
-    .map((o) => (Array.isArray(o.text) ? o.text.join('') : o.text)).join('');
+  return out
+    .exec!.outputs.outputs(cell)
+    .filter((o): o is IStream => o.output_type === 'stream' && o.name === name)
+    .map((o) => (Array.isArray(o.text) ? o.text.join('') : o.text))
+    .join('');
 }
 
 /** Kernels the server still lists (bounded wait: a DELETE in flight may still be landing). */

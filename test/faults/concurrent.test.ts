@@ -28,25 +28,39 @@ const RUNS = 20;
 const START_LIMIT_MS = 240_000;
 
 describe('fault: many runs of one notebook at once', () => {
-  test(`${RUNS} concurrent runs with different parameters: each result is its own`, { timeout: START_LIMIT_MS + 120_000 }, async () => {
+  test(`${RUNS} concurrent runs with different parameters: each result is its own`, {
+    timeout: START_LIMIT_MS + 120_000,
+  }, async () => {
     const nb = await server.writeNotebook('shared.ipynb', [
       { source: 'n = 0\nlabel = "default"', tags: ['parameters'] },
       'import os, time\ntime.sleep(0.3)\nprint(f"{label}:{n}:{os.getpid()}")',
       'n * 1000 + 7',
     ]);
     const t0 = Date.now();
-    const outs = await Promise.all(Array.from({ length: RUNS }, (_, i) => timedRun({
-      request: requestFor(server.hostPort, nb, { parameters: { n: i, label: `run-${i}` } }),
-      token: server.token,
-      limits: { runTimeoutMs: START_LIMIT_MS + 60_000, startTimeoutMs: START_LIMIT_MS },
-    })));
+    const outs = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) =>
+        timedRun({
+          request: requestFor(server.hostPort, nb, { parameters: { n: i, label: `run-${i}` } }),
+          token: server.token,
+          limits: { runTimeoutMs: START_LIMIT_MS + 60_000, startTimeoutMs: START_LIMIT_MS },
+        }),
+      ),
+    );
     const seconds = (Date.now() - t0) / 1000;
     const left = await kernelsLeft(server);
     const pids = new Set<string>();
     outs.forEach((out, i) => {
       // A failure shows the server's own account (kernel starts, restarts, deaths) beside the run's.
-      assert.equal(out.record.status, 'succeeded', `run ${i}: ${JSON.stringify(out.record.error)}\nserver log:\n${server.logTail()}`);
-      assert.deepEqual(out.record.lastResult, { 'text/plain': String(i * 1000 + 7) }, `run ${i} got its own last result`);
+      assert.equal(
+        out.record.status,
+        'succeeded',
+        `run ${i}: ${JSON.stringify(out.record.error)}\nserver log:\n${server.logTail()}`,
+      );
+      assert.deepEqual(
+        out.record.lastResult,
+        { 'text/plain': String(i * 1000 + 7) },
+        `run ${i} got its own last result`,
+      );
       const line = streamText(out, 2).trim();
       const [label, n, pid] = line.split(':');
       assert.equal(label, `run-${i}`, `run ${i} printed ${line}`);
@@ -55,7 +69,12 @@ describe('fault: many runs of one notebook at once', () => {
     });
     assert.equal(pids.size, RUNS, 'each run had its own kernel process');
     assert.equal(left, 0);
-    recordRow({ fault: `${RUNS} runs of one notebook at once (own parameters)`, expected: `${RUNS} succeeded, own results`,
-      observed: `${outs.filter((o) => o.record.status === 'succeeded').length} succeeded, ${pids.size} kernels, results matched`, seconds, kernelsLeft: left });
+    recordRow({
+      fault: `${RUNS} runs of one notebook at once (own parameters)`,
+      expected: `${RUNS} succeeded, own results`,
+      observed: `${outs.filter((o) => o.record.status === 'succeeded').length} succeeded, ${pids.size} kernels, results matched`,
+      seconds,
+      kernelsLeft: left,
+    });
   });
 });

@@ -56,26 +56,43 @@ async function stillAlive(pid: number, ms: number): Promise<boolean> {
 }
 
 describe('fault: the kernel dies', () => {
-  test('kill -9 of the kernel mid-cell: KERNEL_DIED, ack (a cell had started), no hang, no kernel left', T, async () => {
-    const nb = await server.writeNotebook('kill9.ipynb', [pidCell('kill9.pid', 'time.sleep(1000)'), 'y = 2']);
-    const ended = new AbortController();
-    const cell = cellStart(0);
-    const killer = Promise.all([waitForPid(server.rootDir, 'kill9.pid', ended.signal), cell.started]).then(([pid]) => {
-      if (pid) process.kill(pid, 'SIGKILL');
-      return pid;
-    });
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: 60_000 }, onProgress: cell.onProgress });
-    ended.abort();
-    assert.ok(await killer, `the kernel was killed mid-cell (run: ${JSON.stringify(out.record.error)})`);
-    const left = await kernelsLeft(server);
-    assert.equal(out.record.status, 'error');
-    assert.equal(out.record.error?.code, 'KERNEL_DIED');
-    assert.equal(out.record.error?.retryable, false);
-    assert.equal(out.record.error?.cellIndex, 0);
-    assert.equal(left, 0);
-    assert.ok(out.seconds < 60, `${out.seconds} s`);
-    recordRow({ fault: 'kernel kill -9 mid-cell', expected: 'KERNEL_DIED (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: left });
-  });
+  test(
+    'kill -9 of the kernel mid-cell: KERNEL_DIED, ack (a cell had started), no hang, no kernel left',
+    T,
+    async () => {
+      const nb = await server.writeNotebook('kill9.ipynb', [pidCell('kill9.pid', 'time.sleep(1000)'), 'y = 2']);
+      const ended = new AbortController();
+      const cell = cellStart(0);
+      const killer = Promise.all([waitForPid(server.rootDir, 'kill9.pid', ended.signal), cell.started]).then(
+        ([pid]) => {
+          if (pid) process.kill(pid, 'SIGKILL');
+          return pid;
+        },
+      );
+      const out = await timedRun({
+        request: requestFor(server.hostPort, nb),
+        token: server.token,
+        limits: { runTimeoutMs: 60_000 },
+        onProgress: cell.onProgress,
+      });
+      ended.abort();
+      assert.ok(await killer, `the kernel was killed mid-cell (run: ${JSON.stringify(out.record.error)})`);
+      const left = await kernelsLeft(server);
+      assert.equal(out.record.status, 'error');
+      assert.equal(out.record.error?.code, 'KERNEL_DIED');
+      assert.equal(out.record.error?.retryable, false);
+      assert.equal(out.record.error?.cellIndex, 0);
+      assert.equal(left, 0);
+      assert.ok(out.seconds < 60, `${out.seconds} s`);
+      recordRow({
+        fault: 'kernel kill -9 mid-cell',
+        expected: 'KERNEL_DIED (ack)',
+        observed: observed(out),
+        seconds: out.seconds,
+        kernelsLeft: left,
+      });
+    },
+  );
 });
 
 describe('fault: the server goes away mid-run', () => {
@@ -92,7 +109,12 @@ describe('fault: the server goes away mid-run', () => {
           kernelPid = pid;
           if (pid) process.kill(own.child.pid!, signal);
         });
-        const out = await timedRun({ request: requestFor(own.hostPort, nb), token: own.token, limits: { runTimeoutMs: 60_000 }, onProgress: cell.onProgress });
+        const out = await timedRun({
+          request: requestFor(own.hostPort, nb),
+          token: own.token,
+          limits: { runTimeoutMs: 60_000 },
+          onProgress: cell.onProgress,
+        });
         ended.abort();
         await stopper;
         assert.ok(kernelPid > 0, `the server was stopped mid-cell (run: ${JSON.stringify(out.record.error)})`);
@@ -108,7 +130,13 @@ describe('fault: the server goes away mid-run', () => {
         const orphan = await stillAlive(kernelPid, 8000);
         if (orphan) process.kill(kernelPid, 'SIGKILL');
         assert.equal(orphan, false, 'no kernel process outlives the server');
-        recordRow({ fault: `Jupyter server ${signal} mid-run`, expected: 'KERNEL_DIED (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: orphan ? '1 process' : '0 processes' });
+        recordRow({
+          fault: `Jupyter server ${signal} mid-run`,
+          expected: 'KERNEL_DIED (ack)',
+          observed: observed(out),
+          seconds: out.seconds,
+          kernelsLeft: orphan ? '1 process' : '0 processes',
+        });
       } finally {
         await own.close();
       }
@@ -118,12 +146,21 @@ describe('fault: the server goes away mid-run', () => {
 
 describe('fault: cells that do not stop', () => {
   test('a cell printing 50 MB: the run finishes, outputs capped, memory bounded', T, async () => {
-    const nb = await server.writeNotebook('big.ipynb', ['chunk = "x" * 999_999\nfor _ in range(50):\n    print(chunk, flush=True)', '"after"']);
+    const nb = await server.writeNotebook('big.ipynb', [
+      'chunk = "x" * 999_999\nfor _ in range(50):\n    print(chunk, flush=True)',
+      '"after"',
+    ]);
     const cap = 2_000_000;
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 25);
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: 80_000, maxOutputChars: cap } });
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 25);
+    const out = await timedRun({
+      request: requestFor(server.hostPort, nb),
+      token: server.token,
+      limits: { runTimeoutMs: 80_000, maxOutputChars: cap },
+    });
     clearInterval(sampler);
     const left = await kernelsLeft(server);
     const growthMb = (peak - rss0) / 1e6;
@@ -131,18 +168,31 @@ describe('fault: cells that do not stop', () => {
     const kept = streamText(out, 0).length;
     assert.ok(kept <= cap + 200, `kept ${kept} characters of 50 MB (cap ${cap})`);
     assert.ok(kept >= cap / 2, `kept ${kept}: the cap keeps the head`);
-    assert.ok(out.record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(out.record.warnings));
+    assert.ok(
+      out.record.warnings.some((w) => /cell 0: output truncated/.test(w)),
+      JSON.stringify(out.record.warnings),
+    );
     assert.deepEqual(out.record.lastResult, { 'text/plain': "'after'" });
     assert.ok(growthMb < 400, `RSS grew by ${growthMb.toFixed(0)} MB`);
     assert.equal(left, 0);
-    recordRow({ fault: 'cell printing 50 MB', expected: 'succeeded, output capped', observed: `${observed(out)}, kept ${(kept / 1e6).toFixed(1)} MB, RSS +${growthMb.toFixed(0)} MB`, seconds: out.seconds, kernelsLeft: left });
+    recordRow({
+      fault: 'cell printing 50 MB',
+      expected: 'succeeded, output capped',
+      observed: `${observed(out)}, kept ${(kept / 1e6).toFixed(1)} MB, RSS +${growthMb.toFixed(0)} MB`,
+      seconds: out.seconds,
+      kernelsLeft: left,
+    });
   });
 
   // The deadline must land while the endless cell runs: on a machine where the kernel start outlasts
   // it, the run is repeated with a longer one (deadlineInCell); every attempt is a TIMEOUT (ack).
-  test('an endless cell at the run deadline: timed_out, interrupted, kernel deleted, ack', { timeout: 300_000 }, async () => {
+  test('an endless cell at the run deadline: timed_out, interrupted, kernel deleted, ack', {
+    timeout: 300_000,
+  }, async () => {
     const nb = await server.writeNotebook('endless.ipynb', ['x = 1', 'while True: pass', 'y = 2']);
-    const out = await deadlineInCell(3000, 48_000,
+    const out = await deadlineInCell(
+      3000,
+      48_000,
       (ms) => timedRun({ request: requestFor(server.hostPort, nb), token: server.token, limits: { runTimeoutMs: ms } }),
       (r) => r.record.cells.succeeded === 1,
       async (r) => {
@@ -150,14 +200,19 @@ describe('fault: cells that do not stop', () => {
         assert.equal(r.record.error?.code, 'TIMEOUT');
         assert.equal(r.record.error?.retryable, false);
         assert.equal(await kernelsLeft(server), 0);
-      });
+      },
+    );
     assert.equal(out.record.error?.cellIndex, 1, JSON.stringify(out.record));
     assert.match(out.record.error!.message, /deadline/);
     assert.equal(out.exec?.interrupted, true, 'the endless cell was interrupted');
     assert.deepEqual(out.record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
     assert.ok(out.seconds >= (out.deadlineMs - 100) / 1000, `not before the deadline: ${out.seconds} s`);
     recordRow({
-      fault: `endless cell at the run deadline (${out.deadlineMs / 1000} s)`, expected: 'TIMEOUT (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: 0,
+      fault: `endless cell at the run deadline (${out.deadlineMs / 1000} s)`,
+      expected: 'TIMEOUT (ack)',
+      observed: observed(out),
+      seconds: out.seconds,
+      kernelsLeft: 0,
     });
   });
 });

@@ -34,8 +34,15 @@ describe('phase: cells running (the cell wrote its marker)', () => {
     const nb = await server.writeNotebook('run-cancel.ipynb', cells('run-cancel.pid'));
     const ctl = new AbortController();
     const cell = cellStart(1);
-    void Promise.all([waitForPid(join(server.rootDir, 'run-cancel.pid'), ctl.signal), cell.started]).then(() => ctl.abort());
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, signal: ctl.signal, onProgress: cell.onProgress });
+    void Promise.all([waitForPid(join(server.rootDir, 'run-cancel.pid'), ctl.signal), cell.started]).then(() =>
+      ctl.abort(),
+    );
+    const out = await timedRun({
+      request: requestFor(server.hostPort, nb),
+      token: server.token,
+      signal: ctl.signal,
+      onProgress: cell.onProgress,
+    });
     ctl.abort();
     assertMidCell(out, 'CANCELLED');
     const left = await kernelsLeft(server);
@@ -51,11 +58,17 @@ describe('phase: cells running (the cell wrote its marker)', () => {
         const nb = await server.writeNotebook('run-away.ipynb', cells('run-away.pid'));
         const stop = new AbortController();
         const cell = cellStart(1);
-        void Promise.all([waitForPid(join(server.rootDir, 'run-away.pid'), stop.signal), cell.started]).then(([pid]) => {
-          kernelPid = pid;
-          if (pid) process.kill(server.child.pid!, signal);
+        void Promise.all([waitForPid(join(server.rootDir, 'run-away.pid'), stop.signal), cell.started]).then(
+          ([pid]) => {
+            kernelPid = pid;
+            if (pid) process.kill(server.child.pid!, signal);
+          },
+        );
+        const out = await timedRun({
+          request: requestFor(server.hostPort, nb),
+          token: server.token,
+          onProgress: cell.onProgress,
         });
-        const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, onProgress: cell.onProgress });
         stop.abort();
         assert.ok(kernelPid > 0);
         assertMidCell(out, 'KERNEL_DIED');
@@ -72,9 +85,15 @@ describe('phase: cells running (the cell wrote its marker)', () => {
     const nb = await server.writeNotebook('run-restart.ipynb', cells('run-restart.pid'));
     const stop = new AbortController();
     const cell = cellStart(1);
-    const restarted = Promise.all([waitForPid(join(server.rootDir, 'run-restart.pid'), stop.signal), cell.started])
-      .then(([pid]) => (pid ? restartKernel(server) : 0));
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, onProgress: cell.onProgress });
+    const restarted = Promise.all([
+      waitForPid(join(server.rootDir, 'run-restart.pid'), stop.signal),
+      cell.started,
+    ]).then(([pid]) => (pid ? restartKernel(server) : 0));
+    const out = await timedRun({
+      request: requestFor(server.hostPort, nb),
+      token: server.token,
+      onProgress: cell.onProgress,
+    });
     stop.abort();
     assert.equal(await restarted, 200);
     assertMidCell(out, 'KERNEL_DIED');
@@ -89,11 +108,17 @@ describe('phase: cells running (the cell wrote its marker)', () => {
     const nb = await server.writeNotebook('run-kill.ipynb', cells('run-kill.pid'));
     const stop = new AbortController();
     const cell = cellStart(1);
-    const killed = Promise.all([waitForPid(join(server.rootDir, 'run-kill.pid'), stop.signal), cell.started]).then(([pid]) => {
-      if (pid) process.kill(pid, 'SIGKILL');
-      return pid;
+    const killed = Promise.all([waitForPid(join(server.rootDir, 'run-kill.pid'), stop.signal), cell.started]).then(
+      ([pid]) => {
+        if (pid) process.kill(pid, 'SIGKILL');
+        return pid;
+      },
+    );
+    const out = await timedRun({
+      request: requestFor(server.hostPort, nb),
+      token: server.token,
+      onProgress: cell.onProgress,
     });
-    const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, onProgress: cell.onProgress });
     stop.abort();
     assert.ok((await killed) > 0);
     assertMidCell(out, 'KERNEL_DIED');
@@ -110,14 +135,22 @@ describe('phase: after the last cell (outcome returned, kernel deletion under wa
       const own = fault.startsWith('server');
       const { server } = await gateAndServer(own);
       try {
-        const nb = await server.writeNotebook(`after-${faults.indexOf(fault)}.ipynb`, [markerCell(`after-${faults.indexOf(fault)}.pid`, '"done"')]);
+        const nb = await server.writeNotebook(`after-${faults.indexOf(fault)}.ipynb`, [
+          markerCell(`after-${faults.indexOf(fault)}.pid`, '"done"'),
+        ]);
         const ctl = new AbortController();
-        const out = await timedRun({ request: requestFor(server.hostPort, nb), token: server.token, signal: ctl.signal, deferCleanup: true });
+        const out = await timedRun({
+          request: requestFor(server.hostPort, nb),
+          token: server.token,
+          signal: ctl.signal,
+          deferCleanup: true,
+        });
         const kernelPid = await waitForPid(join(server.rootDir, `after-${faults.indexOf(fault)}.pid`));
         if (fault === 'cancel') ctl.abort();
         else if (fault === 'server SIGTERM') process.kill(server.child.pid!, 'SIGTERM');
         else if (fault === 'server SIGKILL') process.kill(server.child.pid!, 'SIGKILL');
-        else if (fault === 'kernel restart') await restartKernel(server, 0).catch(() => 0); // may find the kernel gone already
+        else if (fault === 'kernel restart')
+          await restartKernel(server, 0).catch(() => 0); // may find the kernel gone already
         else if (alive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
         await out.cleanup; // settles, never rejects
         assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));

@@ -57,12 +57,21 @@ export async function restartKernel(server: TestServer, listedWithinMs = 30_000)
     [id] = await server.kernels();
   }
   if (id === undefined) return 404;
-  const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, { method: 'POST', headers: { authorization: `token ${server.token}` } });
+  const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, {
+    method: 'POST',
+    headers: { authorization: `token ${server.token}` },
+  });
   await res.body.dump();
   return res.statusCode;
 }
 
-export function row(fault: string, phase: string, expected: string, out: RunOutcome & { seconds: number }, kernelsLeft: number | string): void {
+export function row(
+  fault: string,
+  phase: string,
+  expected: string,
+  out: RunOutcome & { seconds: number },
+  kernelsLeft: number | string,
+): void {
   recordRow({ fault: `${fault} · ${phase}`, expected, observed: observed(out), seconds: out.seconds, kernelsLeft });
 }
 

@@ -45,7 +45,11 @@ describe('phase: waiting for the server (before the kernel start request)', () =
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: server.address.port });
     proxy.refuseUntil(Infinity);
     try {
-      const out = await timedRun({ request: requestFor(proxy.hostPort, 'x.ipynb'), token: server.token, limits: { startTimeoutMs: 2000 } });
+      const out = await timedRun({
+        request: requestFor(proxy.hostPort, 'x.ipynb'),
+        token: server.token,
+        limits: { startTimeoutMs: 2000 },
+      });
       assert.equal(out.record.error?.code, 'SERVER_UNREACHABLE');
       assert.equal(out.record.error?.retryable, true);
       assert.match(out.record.error!.message, /start timeout/);
@@ -63,7 +67,11 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
       const nb = await server.writeNotebook('start-cancel.ipynb', ['1']);
       const ctl = new AbortController();
       void gate.launched().then(() => ctl.abort());
-      const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token, signal: ctl.signal });
+      const out = await timedRun({
+        request: requestFor(server.hostPort, nb, { kernelName: gate.name }),
+        token: server.token,
+        signal: ctl.signal,
+      });
       await gate.open();
       assert.equal(out.record.error?.code, 'CANCELLED', JSON.stringify(out.record.error));
       assert.equal(out.record.error?.retryable, false);
@@ -82,8 +90,14 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
       const nb = await server.writeNotebook('connect-cancel.ipynb', ['1']);
       const ctl = new AbortController();
       // The runner's upgrade request has started; the server holds it until the gated kernel answers.
-      void Promise.all([gate.launched(), httpRequestStarted(/\/api\/kernels\/[^/]+\/channels/)]).then(() => ctl.abort());
-      const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token, signal: ctl.signal });
+      void Promise.all([gate.launched(), httpRequestStarted(/\/api\/kernels\/[^/]+\/channels/)]).then(() =>
+        ctl.abort(),
+      );
+      const out = await timedRun({
+        request: requestFor(server.hostPort, nb, { kernelName: gate.name }),
+        token: server.token,
+        signal: ctl.signal,
+      });
       await gate.open();
       assert.equal(out.record.error?.code, 'CANCELLED', JSON.stringify(out.record.error));
       assert.equal(out.record.error?.retryable, false);
@@ -106,7 +120,10 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
           kernelPid = pid;
           process.kill(server.child.pid!, signal);
         });
-        const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token });
+        const out = await timedRun({
+          request: requestFor(server.hostPort, nb, { kernelName: gate.name }),
+          token: server.token,
+        });
         assert.ok(kernelPid > 0);
         assertNothingRan(out);
         row(`server ${signal}`, 'kernel starting', 'SERVER_UNREACHABLE or KERNEL_DIED (retry)', out, 'n/a');
@@ -132,7 +149,10 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
         }
         return status;
       });
-      const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token });
+      const out = await timedRun({
+        request: requestFor(server.hostPort, nb, { kernelName: gate.name }),
+        token: server.token,
+      });
       assert.equal(await restarted, 200);
       assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
       assert.deepEqual(out.record.lastResult, { 'text/plain': '2' });
@@ -154,7 +174,10 @@ describe('phase: kernel starting (launched, not yet answering; the channel hands
         await gate.open();
         return next;
       });
-      const out = await timedRun({ request: requestFor(server.hostPort, nb, { kernelName: gate.name }), token: server.token });
+      const out = await timedRun({
+        request: requestFor(server.hostPort, nb, { kernelName: gate.name }),
+        token: server.token,
+      });
       assert.ok((await replaced) > 0);
       assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
       assert.deepEqual(out.record.lastResult, { 'text/plain': '2' });

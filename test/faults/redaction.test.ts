@@ -21,7 +21,9 @@ import { startTestServer, type TestServer } from '../helpers/jupyter.js';
 import { recordRow, T } from './common.js';
 
 /** 48 letters no other text here is made of, so that any 5 of them in a row is a leak. */
-const TOKEN = Array.from({ length: 48 }, (_, i) => 'ghjkmnpqrstvwxyzGHJKMNPQRSTVWXYZ'[(i * 7 + Date.now()) % 32]).join('');
+const TOKEN = Array.from({ length: 48 }, (_, i) => 'ghjkmnpqrstvwxyzGHJKMNPQRSTVWXYZ'[(i * 7 + Date.now()) % 32]).join(
+  '',
+);
 
 function leakOf(text: string, token = TOKEN, n = 5): string | undefined {
   for (let i = 0; i + n <= token.length; i++) if (text.includes(token.slice(i, i + n))) return token.slice(i, i + n);
@@ -42,12 +44,16 @@ after(async () => {
 });
 
 /** The handler as deployed, in this process, with the run it really does; lines and records captured. */
-async function deliver(text: string, env: Partial<HandlerEnv> = {}): Promise<{ record: RunRecord; lines: string; acked: boolean; seconds: number }> {
+async function deliver(
+  text: string,
+  env: Partial<HandlerEnv> = {},
+): Promise<{ record: RunRecord; lines: string; acked: boolean; seconds: number }> {
   const lines: string[] = [];
   const records: RunRecord[] = [];
   const handler = createHandler({
     env: { JUPYTER_TOKEN: TOKEN, ALLOWED_SERVERS: server.hostPort, NBTRIGGER_STORE: 'none', ...env } as HandlerEnv,
-    write: (l) => lines.push(l), onRecord: (r) => records.push(r),
+    write: (l) => lines.push(l),
+    onRecord: (r) => records.push(r),
   });
   const id = `m-${Math.random().toString(36).slice(2)}`;
   const t0 = Date.now();
@@ -75,25 +81,43 @@ describe('fault: secrets at cuts', () => {
 
   test('a server that echoes headers in an error: the record and the log hold no piece of the token', T, async () => {
     const port = (echo.address() as { port: number }).port;
-    const d = await deliver(JSON.stringify({ server: `127.0.0.1:${port}`, notebook: '/a.ipynb' }), { ALLOWED_SERVERS: `127.0.0.1:${port}` });
+    const d = await deliver(JSON.stringify({ server: `127.0.0.1:${port}`, notebook: '/a.ipynb' }), {
+      ALLOWED_SERVERS: `127.0.0.1:${port}`,
+    });
     assert.equal(d.record.status, 'error');
     assert.equal(d.record.error?.code, 'REQUEST_REJECTED', d.record.error?.message);
-    assert.match(d.record.error!.message, /HTTP 400 p+Authorization: (token )?\[REDACTED\]/, 'the message is kept, the token in it is not');
+    assert.match(
+      d.record.error!.message,
+      /HTTP 400 p+Authorization: (token )?\[REDACTED\]/,
+      'the message is kept, the token in it is not',
+    );
     assert.equal(leakOf(JSON.stringify(d.record)), undefined, 'record');
     assert.equal(leakOf(d.lines), undefined, 'log');
     assert.ok(d.acked);
-    recordRow({ fault: 'server echoes the token in an error body; the 200-char cut falls 46 of 48 chars into it', expected: 'no piece of the token in record or log',
-      observed: `REQUEST_REJECTED, "${d.record.error!.message.slice(-40)}", no 5-char piece`, seconds: d.seconds, kernelsLeft: 'n/a' });
+    recordRow({
+      fault: 'server echoes the token in an error body; the 200-char cut falls 46 of 48 chars into it',
+      expected: 'no piece of the token in record or log',
+      observed: `REQUEST_REJECTED, "${d.record.error!.message.slice(-40)}", no 5-char piece`,
+      seconds: d.seconds,
+      kernelsLeft: 'n/a',
+    });
   });
 
   test('--verbose: a kernel-message line cut 47 characters into the token holds no piece of it', T, async () => {
-    await server.writeNotebook('verbose.ipynb', [`t = open("leak.txt").read()\nprint("x" * ${2000 - 47} + t + "y" * 3000)`]);
+    await server.writeNotebook('verbose.ipynb', [
+      `t = open("leak.txt").read()\nprint("x" * ${2000 - 47} + t + "y" * 3000)`,
+    ]);
     const d = await deliver(`${server.hostPort} /verbose.ipynb --verbose`);
     assert.equal(d.record.status, 'succeeded', d.record.error?.message);
     assert.match(d.lines, /"severity":"DEBUG".*x{1953}\[RED/, 'the stream line was logged, cut after the redaction');
     assert.equal(leakOf(d.lines), undefined, 'log');
-    recordRow({ fault: '--verbose kernel-message line cut 47 of 48 chars into the token', expected: 'no piece of the token in the DEBUG line',
-      observed: 'line ends x…[RED…, no 5-char piece', seconds: d.seconds, kernelsLeft: (await server.kernels()).length });
+    recordRow({
+      fault: '--verbose kernel-message line cut 47 of 48 chars into the token',
+      expected: 'no piece of the token in the DEBUG line',
+      observed: 'line ends x…[RED…, no 5-char piece',
+      seconds: d.seconds,
+      kernelsLeft: (await server.kernels()).length,
+    });
   });
 });
 
@@ -112,29 +136,64 @@ describe('fault: a token with &\'<>"%+/ echoed in every encoding', () => {
   });
   after(() => nasty?.close());
 
-  test('no written file (notebook, page, record) and no output line holds the token in any form', { timeout: 180_000 }, async () => {
+  test('no written file (notebook, page, record) and no output line holds the token in any form', {
+    timeout: 180_000,
+  }, async () => {
     const root = join(dir, 'nasty');
     const t0 = Date.now();
-    const cli = await runCli(['run', '--json', '--html', '--output-root', root, '--server', nasty.hostPort, '--token', NASTY, '--verbose', 'echo.ipynb']);
+    const cli = await runCli([
+      'run',
+      '--json',
+      '--html',
+      '--output-root',
+      root,
+      '--server',
+      nasty.hostPort,
+      '--token',
+      NASTY,
+      '--verbose',
+      'echo.ipynb',
+    ]);
     const seconds = (Date.now() - t0) / 1000;
     assert.equal(cli.code, 1, cli.stderr); // the last cell raises
-    const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
+    const files = (await readdir(root, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
       .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
     assert.ok(files.some((f) => f.endsWith('.html')) && files.some((f) => f.endsWith('.ipynb')), files.join(', '));
-    const forms = new Set([NASTY, JSON.stringify(NASTY).slice(1, -1), NASTY.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;').replace(/'/g, '&#x27;'), NASTY.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;').replace(/'/g, '&#39;'), encodeURIComponent(NASTY), new URLSearchParams({ k: NASTY }).toString().slice(2)]);
-    const places: Array<[string, string]> = [['CLI stdout', cli.stdout], ['CLI stderr', cli.stderr],
-      ...(await Promise.all(files.map(async (f) => [f, await readFile(f, 'utf8')] as [string, string])))];
+    const forms = new Set([
+      NASTY,
+      JSON.stringify(NASTY).slice(1, -1),
+      NASTY.replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&#x27;'),
+      NASTY.replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&#39;'),
+      encodeURIComponent(NASTY),
+      new URLSearchParams({ k: NASTY }).toString().slice(2),
+    ]);
+    const places: Array<[string, string]> = [
+      ['CLI stdout', cli.stdout],
+      ['CLI stderr', cli.stderr],
+      ...(await Promise.all(files.map(async (f) => [f, await readFile(f, 'utf8')] as [string, string]))),
+    ];
     for (const [where, text] of places) {
       for (const f of forms) assert.ok(!text.includes(f), `${JSON.stringify(f)} in ${where}`);
       assert.equal(leakOf(text, TOKEN.slice(0, 20), 6), undefined, `a piece of the token in ${where}`);
     }
     const page = places.find(([f]) => f.endsWith('.html'))![1];
     assert.match(page, /\[REDACTED\]/, 'the page shows the outputs, redacted');
-    recordRow({ fault: 'token with &\'<>"%+/ echoed raw, JSON, HTML-escaped and URL-encoded (run --html --verbose)',
-      expected: 'no form in notebook, page, record or output', observed: `${files.length} files and 2 streams clean, [REDACTED] shown`,
-      seconds, kernelsLeft: (await nasty.kernels()).length });
+    recordRow({
+      fault: 'token with &\'<>"%+/ echoed raw, JSON, HTML-escaped and URL-encoded (run --html --verbose)',
+      expected: 'no form in notebook, page, record or output',
+      observed: `${files.length} files and 2 streams clean, [REDACTED] shown`,
+      seconds,
+      kernelsLeft: (await nasty.kernels()).length,
+    });
   });
 });
 
@@ -142,16 +201,51 @@ describe('fault: records that carry markup', () => {
   test('runs --html over a record whose status is <script>: skipped with a warning, no live markup', T, async () => {
     const root = join(dir, 'records');
     await mkdir(join(root, 'x'), { recursive: true });
-    const base = { notebook: 'x.ipynb', server: null, kernelName: null, durationMs: 1, warnings: [],
-      cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 } };
-    await writeFile(join(root, 'x', '2026-01-01T00-00-00.000Z-evil.json'),
-      JSON.stringify({ ...base, status: '<script>alert(1)</script>', startedAt: '2026-01-01T00:00:00.000Z', runId: 'evil' }));
-    await writeFile(join(root, 'x', '2026-01-01T00-00-01.000Z-ok.json'),
-      JSON.stringify({ ...base, notebook: '<img src=x onerror=alert(1)>.ipynb', status: 'failed', startedAt: '2026-01-01T00:00:01.000Z', runId: 'ok',
-        error: { code: 'CELL_ERROR', message: '<script>alert(2)</script>', retryable: false } }));
+    const base = {
+      notebook: 'x.ipynb',
+      server: null,
+      kernelName: null,
+      durationMs: 1,
+      warnings: [],
+      cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+    };
+    await writeFile(
+      join(root, 'x', '2026-01-01T00-00-00.000Z-evil.json'),
+      JSON.stringify({
+        ...base,
+        status: '<script>alert(1)</script>',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        runId: 'evil',
+      }),
+    );
+    await writeFile(
+      join(root, 'x', '2026-01-01T00-00-01.000Z-ok.json'),
+      JSON.stringify({
+        ...base,
+        notebook: '<img src=x onerror=alert(1)>.ipynb',
+        status: 'failed',
+        startedAt: '2026-01-01T00:00:01.000Z',
+        runId: 'ok',
+        error: { code: 'CELL_ERROR', message: '<script>alert(2)</script>', retryable: false },
+      }),
+    );
     let out = '';
     let err = '';
-    const io = { stdout: { write: (s: string) => { out += s; return true; } }, stderr: { write: (s: string) => { err += s; return true; } }, env: {} };
+    const io = {
+      stdout: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      },
+      env: {},
+    };
     const t0 = Date.now();
     const page = join(root, 'runs.html');
     assert.equal(await runsCommand(['--output-root', root, '--html', page], io as never), 0, err);
@@ -161,22 +255,44 @@ describe('fault: records that carry markup', () => {
     assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
     // eslint-disable-next-line no-control-regex
     assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f]/, 'no control character reaches the terminal');
-    recordRow({ fault: 'runs --html: a record with status <script>, another with markup in its fields', expected: 'invalid one skipped with a warning; no live markup',
-      observed: '1 skipped (warning), 1 shown escaped', seconds: (Date.now() - t0) / 1000, kernelsLeft: 'n/a' });
+    recordRow({
+      fault: 'runs --html: a record with status <script>, another with markup in its fields',
+      expected: 'invalid one skipped with a warning; no live markup',
+      observed: '1 skipped (warning), 1 shown escaped',
+      seconds: (Date.now() - t0) / 1000,
+      kernelsLeft: 'n/a',
+    });
   });
 });
 
 describe('fault: malformed messages', () => {
   const msg = (extra: string): string => `{"server":"${server.hostPort}","notebook":"/p.ipynb",${extra}}`;
-  before(() => server.writeNotebook('p.ipynb', [{ source: 'x = 0', tags: ['parameters'] }, 'len(x) if isinstance(x, str) else x']));
+  before(() =>
+    server.writeNotebook('p.ipynb', [{ source: 'x = 0', tags: ['parameters'] }, 'len(x) if isinstance(x, str) else x']),
+  );
 
   const cases: Array<[string, () => string, RegExp | undefined]> = [
     ['parameter 1e400', () => msg('"parameters":{"x":1e400}'), /parameters\.x: number 1e400 is out of range/],
-    ['parameter nested 600 deep', () => msg(`"parameters":{"x":${'['.repeat(600)}${']'.repeat(600)}}`), /nesting deeper than 512 levels/],
-    ['9.6 MB of escapes with a bad one at the end', () => msg(`"parameters":{"x":"${'\\n'.repeat(4_800_000)}\\q"}`), /not valid JSON/],
-    ['9.6 MB of escapes (valid JSON): the cell would pass the kernel message limit', () => msg(`"parameters":{"x":"${'a\\n'.repeat(3_200_000)}"}`),
-      /parameters: the injected cell would be \d+ bytes, over the 8388608/],
-    ['2 MB of escapes (valid JSON): the run gets the value', () => msg(`"parameters":{"x":"${'a\\n'.repeat(700_000)}"}`), undefined],
+    [
+      'parameter nested 600 deep',
+      () => msg(`"parameters":{"x":${'['.repeat(600)}${']'.repeat(600)}}`),
+      /nesting deeper than 512 levels/,
+    ],
+    [
+      '9.6 MB of escapes with a bad one at the end',
+      () => msg(`"parameters":{"x":"${'\\n'.repeat(4_800_000)}\\q"}`),
+      /not valid JSON/,
+    ],
+    [
+      '9.6 MB of escapes (valid JSON): the cell would pass the kernel message limit',
+      () => msg(`"parameters":{"x":"${'a\\n'.repeat(3_200_000)}"}`),
+      /parameters: the injected cell would be \d+ bytes, over the 8388608/,
+    ],
+    [
+      '2 MB of escapes (valid JSON): the run gets the value',
+      () => msg(`"parameters":{"x":"${'a\\n'.repeat(700_000)}"}`),
+      undefined,
+    ],
   ];
   for (const [name, text, re] of cases) {
     test(name, { timeout: 180_000 }, async () => {
@@ -190,9 +306,15 @@ describe('fault: malformed messages', () => {
         assert.equal(d.record.status, 'succeeded', d.record.error?.message);
         assert.deepEqual(d.record.lastResult, { 'text/plain': '1400000' });
       }
-      recordRow({ fault: `message: ${name}`, expected: re ? 'BAD_MESSAGE naming the field, acked' : 'run, acked',
-        observed: re ? `BAD_MESSAGE: ${d.record.error!.message.slice(0, 60)}` : `succeeded, len(x) = ${String(d.record.lastResult?.['text/plain'])}`,
-        seconds: d.seconds, kernelsLeft: (await server.kernels()).length });
+      recordRow({
+        fault: `message: ${name}`,
+        expected: re ? 'BAD_MESSAGE naming the field, acked' : 'run, acked',
+        observed: re
+          ? `BAD_MESSAGE: ${d.record.error!.message.slice(0, 60)}`
+          : `succeeded, len(x) = ${String(d.record.lastResult?.['text/plain'])}`,
+        seconds: d.seconds,
+        kernelsLeft: (await server.kernels()).length,
+      });
     });
   }
 });

@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../helpers/functions-framework.js';
 import { gatedCell, until, waitForFile } from '../helpers/events.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';
 import { kernelsLeft, recordRow, T } from './common.js';
@@ -28,17 +34,29 @@ after(async () => {
   await server?.close();
 });
 
-async function deliver(notebook: string, messageId: string, attributes: Record<string, string> = {}): Promise<{ status: number; final: FinalLine }> {
+async function deliver(
+  notebook: string,
+  messageId: string,
+  attributes: Record<string, string> = {},
+): Promise<{ status: number; final: FinalLine }> {
   const req = binaryEvent({ text: `${server.hostPort} /${notebook}`, messageId, attributes });
   const res = await ff.post(req);
-  return { status: res.status, final: (await ff.waitForLine((l) => l.eventId === req.id && isFinal(l), 60_000)) as FinalLine };
+  return {
+    status: res.status,
+    final: (await ff.waitForLine((l) => l.eventId === req.id && isFinal(l), 60_000)) as FinalLine,
+  };
 }
 
 test('the same message delivered 5 times concurrently: one run', T, async () => {
   const t0 = Date.now();
   const id = `redelivered-${Date.now()}`;
   let answered = 0;
-  const pending = Array.from({ length: 5 }, () => deliver('once.ipynb', id).then((d) => { answered++; return d; }));
+  const pending = Array.from({ length: 5 }, () =>
+    deliver('once.ipynb', id).then((d) => {
+      answered++;
+      return d;
+    }),
+  );
   // One delivery runs and holds its cell on the gate; the other four must be answered meanwhile.
   await waitForFile(join(server.rootDir, 'once.running'));
   await until(() => answered >= 4);
@@ -55,9 +73,11 @@ test('the same message delivered 5 times concurrently: one run', T, async () => 
   const left = await kernelsLeft(server);
   assert.equal(left, 0);
   recordRow({
-    fault: 'same message delivered 5 times at once', expected: '1 run; others retry while it runs, then ack as duplicates',
+    fault: 'same message delivered 5 times at once',
+    expected: '1 run; others retry while it runs, then ack as duplicates',
     observed: `${ran} run, ${retried} IN_PROGRESS (retry), ${acked} duplicate (ack); redelivery after: duplicate (ack)`,
-    seconds: (Date.now() - t0) / 1000, kernelsLeft: left,
+    seconds: (Date.now() - t0) / 1000,
+    kernelsLeft: left,
   });
 });
 
@@ -72,16 +92,31 @@ test('two firings of a skip schedule: one run, one skip record', T, async () => 
   const one = await first;
   assert.equal(one.final.record.status, 'succeeded');
   assert.deepEqual([second.status, second.final.record.status], [204, 'skipped']);
-  const records = await Promise.all((await readdir(join(ff.runsDir, 'overlap'))).filter((f) => f.endsWith('.json'))
-    .map(async (f) => JSON.parse(await readFile(join(ff.runsDir, 'overlap', f), 'utf8')) as { status: string; schedule?: string; skip?: { reason: string } }));
+  const records = await Promise.all(
+    (await readdir(join(ff.runsDir, 'overlap')))
+      .filter((f) => f.endsWith('.json'))
+      .map(
+        async (f) =>
+          JSON.parse(await readFile(join(ff.runsDir, 'overlap', f), 'utf8')) as {
+            status: string;
+            schedule?: string;
+            skip?: { reason: string };
+          },
+      ),
+  );
   const mine = records.filter((r) => r.schedule === schedule);
   assert.deepEqual(mine.map((r) => r.status).sort(), ['skipped', 'succeeded']);
   assert.equal(mine.find((r) => r.status === 'skipped')?.skip?.reason, 'overlap');
   const left = await kernelsLeft(server);
   assert.equal(left, 0);
   recordRow({
-    fault: 'two firings of a skip schedule', expected: '1 run + 1 skip record (ack)',
-    observed: `records: ${mine.map((r) => r.status).sort().join(' + ')}; second HTTP ${second.status}`,
-    seconds: (Date.now() - t0) / 1000, kernelsLeft: left,
+    fault: 'two firings of a skip schedule',
+    expected: '1 run + 1 skip record (ack)',
+    observed: `records: ${mine
+      .map((r) => r.status)
+      .sort()
+      .join(' + ')}; second HTTP ${second.status}`,
+    seconds: (Date.now() - t0) / 1000,
+    kernelsLeft: left,
   });
 });

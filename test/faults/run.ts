@@ -12,15 +12,30 @@ import { fileURLToPath } from 'node:url';
 import { formatTable, readRows, TABLE_ENV } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const files = readdirSync(here).filter((f) => f.endsWith('.test.js')).sort().map((f) => join(here, f));
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.test.js'))
+  .sort()
+  .map((f) => join(here, f));
 const dir = mkdtempSync(join(tmpdir(), 'nbtrigger-faults-'));
 const table = join(dir, 'rows.jsonl');
 const started = Date.now();
-const res = spawnSync(process.execPath, ['--test', `--test-concurrency=${process.env.NBTRIGGER_TEST_CONCURRENCY ?? '3'}`, '--test-timeout=900000', ...process.argv.slice(2), ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, [TABLE_ENV]: table },
-});
+const res = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    `--test-concurrency=${process.env.NBTRIGGER_TEST_CONCURRENCY ?? '3'}`,
+    '--test-timeout=900000',
+    ...process.argv.slice(2),
+    ...files,
+  ],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, [TABLE_ENV]: table },
+  },
+);
 const rows = readRows(table);
 rmSync(dir, { recursive: true, force: true });
-process.stdout.write(`\nnbtrigger fault suite: ${rows.length} faults in ${((Date.now() - started) / 1000).toFixed(1)} s\n${formatTable(rows)}\n`);
+process.stdout.write(
+  `\nnbtrigger fault suite: ${rows.length} faults in ${((Date.now() - started) / 1000).toFixed(1)} s\n${formatTable(rows)}\n`,
+);
 process.exit(res.status ?? 1);

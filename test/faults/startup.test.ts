@@ -11,7 +11,13 @@ import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../cli/local/jupyter-server.js';
 import { createHandler } from '../../functions/handler.js';
 import type { RunRecord } from '../../functions/run/record.js';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../helpers/functions-framework.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { recordRow, T } from './common.js';
@@ -57,41 +63,81 @@ function observedOf(d: Delivery): string {
 }
 
 /** The common checks: decision, code, bound, no kernel; then the table row. */
-function check(fault: string, d: Delivery, want: { code?: string; ack: boolean; maxSeconds: number; minSeconds?: number }): void {
+function check(
+  fault: string,
+  d: Delivery,
+  want: { code?: string; ack: boolean; maxSeconds: number; minSeconds?: number },
+): void {
   assert.equal(d.final.record.error?.code, want.code, JSON.stringify(d.final.record));
   if (!want.code) assert.equal(d.final.record.status, 'succeeded');
   assert.equal(d.final.ack, want.ack);
   assert.equal(d.status, want.ack ? 204 : 500, 'functions-framework answers 204 to a return, 500 to a throw');
   assert.ok(d.seconds < want.maxSeconds && d.seconds >= (want.minSeconds ?? 0), `${d.seconds} s`);
   assert.equal(d.left, 0, 'no kernel left');
-  recordRow({ fault, expected: `${want.code ?? 'succeeded'} (${want.ack ? 'ack' : 'retry'})`, observed: observedOf(d), seconds: d.seconds, kernelsLeft: d.left });
+  recordRow({
+    fault,
+    expected: `${want.code ?? 'succeeded'} (${want.ack ? 'ack' : 'retry'})`,
+    observed: observedOf(d),
+    seconds: d.seconds,
+    kernelsLeft: d.left,
+  });
 }
 
 describe('fault: the server is not (yet) there', () => {
-  test('503 for the first 3 s (cold start behind a front end): retried with backoff, then the run succeeds', T, async () => {
-    const nb = await server.writeNotebook('cold.ipynb', ['1 + 1']);
-    const before = proxy.accepted;
-    proxy.unavailableUntil(Date.now() + 3000);
-    const d = await deliver(ff, JSON.stringify({ server: proxy.hostPort, notebook: `/${nb}`, timeouts: { startSeconds: 30 } }));
-    assert.ok(proxy.accepted - before >= 3, `several attempts met the 503 front (${proxy.accepted - before} connections)`);
-    assert.deepEqual(d.final.record.lastResult, { 'text/plain': '2' });
-    check('server answers 503 for its first 3 s', d, { ack: true, minSeconds: 2.9, maxSeconds: 30 });
-  });
+  test(
+    '503 for the first 3 s (cold start behind a front end): retried with backoff, then the run succeeds',
+    T,
+    async () => {
+      const nb = await server.writeNotebook('cold.ipynb', ['1 + 1']);
+      const before = proxy.accepted;
+      proxy.unavailableUntil(Date.now() + 3000);
+      const d = await deliver(
+        ff,
+        JSON.stringify({ server: proxy.hostPort, notebook: `/${nb}`, timeouts: { startSeconds: 30 } }),
+      );
+      assert.ok(
+        proxy.accepted - before >= 3,
+        `several attempts met the 503 front (${proxy.accepted - before} connections)`,
+      );
+      assert.deepEqual(d.final.record.lastResult, { 'text/plain': '2' });
+      check('server answers 503 for its first 3 s', d, { ack: true, minSeconds: 2.9, maxSeconds: 30 });
+    },
+  );
 
-  test('a server that never comes up (connection refused): SERVER_UNREACHABLE at the start timeout, retry', T, async () => {
-    const port = await freePort();
-    const d = await deliver(ff, JSON.stringify({ server: `127.0.0.1:${port}`, notebook: '/x.ipynb', timeouts: { startSeconds: 2 } }));
-    assert.equal(d.final.record.error?.retryable, true);
-    check('server never comes up (refused)', d, { code: 'SERVER_UNREACHABLE', ack: false, minSeconds: 1.9, maxSeconds: 10 });
-  });
+  test(
+    'a server that never comes up (connection refused): SERVER_UNREACHABLE at the start timeout, retry',
+    T,
+    async () => {
+      const port = await freePort();
+      const d = await deliver(
+        ff,
+        JSON.stringify({ server: `127.0.0.1:${port}`, notebook: '/x.ipynb', timeouts: { startSeconds: 2 } }),
+      );
+      assert.equal(d.final.record.error?.retryable, true);
+      check('server never comes up (refused)', d, {
+        code: 'SERVER_UNREACHABLE',
+        ack: false,
+        minSeconds: 1.9,
+        maxSeconds: 10,
+      });
+    },
+  );
 
   test('a front end that answers 503 for ever: SERVER_UNREACHABLE at the start timeout, retry', T, async () => {
     const dead = await startTcpProxy({ host: '127.0.0.1', port: 9 });
     try {
       dead.unavailableUntil(Infinity);
-      const d = await deliver(ff, JSON.stringify({ server: dead.hostPort, notebook: '/x.ipynb', timeouts: { startSeconds: 2 } }));
+      const d = await deliver(
+        ff,
+        JSON.stringify({ server: dead.hostPort, notebook: '/x.ipynb', timeouts: { startSeconds: 2 } }),
+      );
       assert.match(d.final.record.error!.message, /503/);
-      check('server never comes up (503 for ever)', d, { code: 'SERVER_UNREACHABLE', ack: false, minSeconds: 1.9, maxSeconds: 10 });
+      check('server never comes up (503 for ever)', d, {
+        code: 'SERVER_UNREACHABLE',
+        ack: false,
+        minSeconds: 1.9,
+        maxSeconds: 10,
+      });
     } finally {
       await dead.close();
     }
@@ -102,7 +148,9 @@ describe('fault: permanent problems are acknowledged at once', () => {
   test('a wrong token: AUTH_REFUSED, ack, the token never echoed', T, async () => {
     const nb = await server.writeNotebook('auth.ipynb', ['1']);
     const d = await deliver(ffWrongToken, `${server.hostPort} /${nb}`);
-    assert.ok(!ffWrongToken.stdout().includes('not-the-token-1234') && !ffWrongToken.stderr().includes('not-the-token-1234'));
+    assert.ok(
+      !ffWrongToken.stdout().includes('not-the-token-1234') && !ffWrongToken.stderr().includes('not-the-token-1234'),
+    );
     check('wrong token', d, { code: 'AUTH_REFUSED', ack: true, maxSeconds: 10 });
   });
 
@@ -126,15 +174,26 @@ describe('fault: a message aimed at the metadata server', () => {
 
   test('in-process handler with ALLOWED_SERVERS=*: refused before any connection (no socket opened)', T, async () => {
     let sockets = 0;
-    const count = (): void => { sockets++; };
+    const count = (): void => {
+      sockets++;
+    };
     subscribe('net.client.socket', count);
     subscribe('undici:client:beforeConnect', count);
     const records: RunRecord[] = [];
     const t0 = Date.now();
     try {
-      const handler = createHandler({ env: { JUPYTER_TOKEN: 'secret-token-x', ALLOWED_SERVERS: '*' }, write: () => undefined, onRecord: (r) => records.push(r) });
-      for (const text of ['169.254.169.254 /x.ipynb', '169.254.169.254:80 /x.ipynb --use-https', JSON.stringify({ server: 'http://169.254.169.254:80', notebook: '/x.ipynb' }),
-        'metadata.google.internal /x.ipynb', '[::ffff:169.254.169.254]:80 /x.ipynb']) {
+      const handler = createHandler({
+        env: { JUPYTER_TOKEN: 'secret-token-x', ALLOWED_SERVERS: '*' },
+        write: () => undefined,
+        onRecord: (r) => records.push(r),
+      });
+      for (const text of [
+        '169.254.169.254 /x.ipynb',
+        '169.254.169.254:80 /x.ipynb --use-https',
+        JSON.stringify({ server: 'http://169.254.169.254:80', notebook: '/x.ipynb' }),
+        'metadata.google.internal /x.ipynb',
+        '[::ffff:169.254.169.254]:80 /x.ipynb',
+      ]) {
         const data = { message: { data: Buffer.from(text).toString('base64'), messageId: `m-${records.length}` } };
         await handler({ id: 'e', data });
       }
@@ -147,6 +206,12 @@ describe('fault: a message aimed at the metadata server', () => {
     for (const r of records) assert.equal(r.error?.code, 'SERVER_NOT_ALLOWED', JSON.stringify(r));
     assert.equal(sockets, 0, 'no connection was attempted');
     assert.ok(seconds < 5, `${seconds} s`);
-    recordRow({ fault: 'message aimed at 169.254.169.254 (5 forms, in-process)', expected: 'SERVER_NOT_ALLOWED (ack), 0 sockets', observed: `${records.map((r) => r.error?.code).every((c) => c === 'SERVER_NOT_ALLOWED') ? 'SERVER_NOT_ALLOWED' : 'other'} (ack), ${sockets} sockets`, seconds, kernelsLeft: 'n/a' });
+    recordRow({
+      fault: 'message aimed at 169.254.169.254 (5 forms, in-process)',
+      expected: 'SERVER_NOT_ALLOWED (ack), 0 sockets',
+      observed: `${records.map((r) => r.error?.code).every((c) => c === 'SERVER_NOT_ALLOWED') ? 'SERVER_NOT_ALLOWED' : 'other'} (ack), ${sockets} sockets`,
+      seconds,
+      kernelsLeft: 'n/a',
+    });
   });
 });

@@ -28,15 +28,20 @@ export function readRows(file: string): FaultRow[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as FaultRow);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as FaultRow);
 }
 
 /** A plain-text table, rows sorted by fault name. */
 export function formatTable(rows: FaultRow[]): string {
   const head = ['fault', 'expected', 'observed', 'seconds', 'kernels left'];
-  const body = [...rows].sort((a, b) => a.fault.localeCompare(b.fault))
+  const body = [...rows]
+    .sort((a, b) => a.fault.localeCompare(b.fault))
     .map((r) => [r.fault, r.expected, r.observed, r.seconds.toFixed(1), String(r.kernelsLeft)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)].join('\n');
 }

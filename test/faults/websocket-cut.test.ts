@@ -53,11 +53,19 @@ const QUIET = 600;
 const EXPECTED = Array.from({ length: 25 }, (_, i) => `${i}\n`).join('');
 
 /** Runs `path` through the proxy and cuts the channel `afterMs` after cell `cell` starts. */
-async function runWithCut(path: string, cell: number, afterMs: number, cut: CutOptions, during?: () => Promise<void>): Promise<RunOutcome & { seconds: number; cuts: number }> {
+async function runWithCut(
+  path: string,
+  cell: number,
+  afterMs: number,
+  cut: CutOptions,
+  during?: () => Promise<void>,
+): Promise<RunOutcome & { seconds: number; cuts: number }> {
   let cuts = 0;
   let cutting: Promise<void> | undefined;
   const out = await timedRun({
-    request: requestFor(proxy.hostPort, path), token: server.token, limits: { runTimeoutMs: 60_000 },
+    request: requestFor(proxy.hostPort, path),
+    token: server.token,
+    limits: { runTimeoutMs: 60_000 },
     onProgress: (e) => {
       if (e.type === 'start' && e.cellIndex === cell) {
         cutting = (async () => {
@@ -73,37 +81,68 @@ async function runWithCut(path: string, cell: number, afterMs: number, cut: CutO
 }
 
 describe('fault: kernel WebSocket cut mid-run', () => {
-  test('cut by the proxy (down 1 s): reconnect with the same session, outputs complete and in order, nothing twice', T, async () => {
-    const nb = await tracedNotebook('cut', ['x = 1', LOOP, '"done"']);
-    const before = proxy.accepted;
-    const out = await runWithCut(nb.path, 1, 1000, { quietMs: QUIET, downMs: 1000 });
-    const left = await kernelsLeft(server);
-    assert.ok(out.cuts >= 1, 'the proxy cut a live connection');
-    assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
-    assert.equal(streamText(out, 1), EXPECTED, 'every line once, in order (the lines printed while disconnected were replayed)');
-    assert.equal(out.exec!.reconnects, 1);
-    assert.ok(out.record.warnings.some((w) => /reconnected with the same session/.test(w)), JSON.stringify(out.record.warnings));
-    assert.deepEqual(out.exec!.cells.map((c) => c.executionCount), [1, 2, 3], 'no request ran twice');
-    assert.equal(await nb.trace(), '0\n1\n2\n', 'each cell ran exactly once');
-    assert.deepEqual(out.record.lastResult, { 'text/plain': "'done'" });
-    assert.ok(proxy.accepted > before + 1, 'the runner came back through the proxy');
-    assert.equal(left, 0);
-    assert.ok(out.seconds < 30, `${out.seconds} s`);
-    recordRow({ fault: 'WebSocket cut mid-run (proxy, down 1 s)', expected: 'succeeded, reconnected', observed: `${observed(out)}, ${out.exec!.reconnects} reconnect`, seconds: out.seconds, kernelsLeft: left });
-  });
+  test(
+    'cut by the proxy (down 1 s): reconnect with the same session, outputs complete and in order, nothing twice',
+    T,
+    async () => {
+      const nb = await tracedNotebook('cut', ['x = 1', LOOP, '"done"']);
+      const before = proxy.accepted;
+      const out = await runWithCut(nb.path, 1, 1000, { quietMs: QUIET, downMs: 1000 });
+      const left = await kernelsLeft(server);
+      assert.ok(out.cuts >= 1, 'the proxy cut a live connection');
+      assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
+      assert.equal(
+        streamText(out, 1),
+        EXPECTED,
+        'every line once, in order (the lines printed while disconnected were replayed)',
+      );
+      assert.equal(out.exec!.reconnects, 1);
+      assert.ok(
+        out.record.warnings.some((w) => /reconnected with the same session/.test(w)),
+        JSON.stringify(out.record.warnings),
+      );
+      assert.deepEqual(
+        out.exec!.cells.map((c) => c.executionCount),
+        [1, 2, 3],
+        'no request ran twice',
+      );
+      assert.equal(await nb.trace(), '0\n1\n2\n', 'each cell ran exactly once');
+      assert.deepEqual(out.record.lastResult, { 'text/plain': "'done'" });
+      assert.ok(proxy.accepted > before + 1, 'the runner came back through the proxy');
+      assert.equal(left, 0);
+      assert.ok(out.seconds < 30, `${out.seconds} s`);
+      recordRow({
+        fault: 'WebSocket cut mid-run (proxy, down 1 s)',
+        expected: 'succeeded, reconnected',
+        observed: `${observed(out)}, ${out.exec!.reconnects} reconnect`,
+        seconds: out.seconds,
+        kernelsLeft: left,
+      });
+    },
+  );
 
-  test('clean close by the front end (close frame 1001, as at Cloud Run\'s request timeout): reconnect and finish', T, async () => {
-    const nb = await tracedNotebook('close', ['x = 1', LOOP, '"done"']);
-    const out = await runWithCut(nb.path, 1, 800, { quietMs: QUIET, closeFrame: true });
-    const left = await kernelsLeft(server);
-    assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
-    assert.equal(streamText(out, 1), EXPECTED);
-    assert.equal(out.exec!.reconnects, 1);
-    assert.match(out.record.warnings.join('\n'), /1001/);
-    assert.equal(await nb.trace(), '0\n1\n2\n');
-    assert.equal(left, 0);
-    recordRow({ fault: 'WebSocket closed cleanly by the front end (1001)', expected: 'succeeded, reconnected', observed: `${observed(out)}, ${out.exec!.reconnects} reconnect`, seconds: out.seconds, kernelsLeft: left });
-  });
+  test(
+    "clean close by the front end (close frame 1001, as at Cloud Run's request timeout): reconnect and finish",
+    T,
+    async () => {
+      const nb = await tracedNotebook('close', ['x = 1', LOOP, '"done"']);
+      const out = await runWithCut(nb.path, 1, 800, { quietMs: QUIET, closeFrame: true });
+      const left = await kernelsLeft(server);
+      assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
+      assert.equal(streamText(out, 1), EXPECTED);
+      assert.equal(out.exec!.reconnects, 1);
+      assert.match(out.record.warnings.join('\n'), /1001/);
+      assert.equal(await nb.trace(), '0\n1\n2\n');
+      assert.equal(left, 0);
+      recordRow({
+        fault: 'WebSocket closed cleanly by the front end (1001)',
+        expected: 'succeeded, reconnected',
+        observed: `${observed(out)}, ${out.exec!.reconnects} reconnect`,
+        seconds: out.seconds,
+        kernelsLeft: left,
+      });
+    },
+  );
 
   test('pipelined cells queued behind the running one survive two cuts: each runs once', T, async () => {
     const nb = await tracedNotebook('twice', ['x = 1', loop([8, 16]), 'y = 2', 'print("after")', 'x + y']);
@@ -120,34 +159,61 @@ describe('fault: kernel WebSocket cut mid-run', () => {
     assert.equal(out.exec!.reconnects, 2);
     assert.equal(streamText(out, 1), EXPECTED);
     assert.equal(streamText(out, 3), 'after\n');
-    assert.deepEqual(out.exec!.cells.map((c) => c.executionCount), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      out.exec!.cells.map((c) => c.executionCount),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(await nb.trace(), '0\n1\n2\n3\n4\n');
     assert.deepEqual(out.record.lastResult, { 'text/plain': '3' });
     assert.equal(left, 0);
   });
 
-  test('cut at an arbitrary moment while output streams: never twice, never out of order, a classified end', T, async () => {
-    const nb = await tracedNotebook('anytime', ['x = 1', 'import time\nfor i in range(40):\n    print(i, flush=True)\n    time.sleep(0.02)', '"done"']);
-    const out = await runWithCut(nb.path, 1, 350, { downMs: 200 });
-    const left = await kernelsLeft(server);
-    const lines = streamText(out, 1).split('\n').filter((l) => l !== '').map(Number);
-    for (let i = 1; i < lines.length; i++) assert.ok(lines[i]! > lines[i - 1]!, `line ${lines[i]} after ${lines[i - 1]}: no duplicate, in order`);
-    // What the server had written to the cut connection may be lost (see the header); the rest is not.
-    assert.ok(out.record.status === 'succeeded' || out.record.error?.code === 'KERNEL_DIED', JSON.stringify(out.record.error));
-    const ran = (await nb.trace()).split('\n').filter((l) => l !== '');
-    assert.equal(new Set(ran).size, ran.length, `no cell ran twice (trace ${ran.join(',')})`);
-    if (out.record.status === 'succeeded') assert.deepEqual(ran, ['0', '1', '2']);
-    assert.equal(left, 0);
-    assert.ok(out.seconds < 30, `${out.seconds} s`);
-    recordRow({ fault: 'WebSocket cut at an arbitrary moment', expected: 'succeeded or KERNEL_DIED; no dup', observed: `${observed(out)}, ${lines.length}/40 lines`, seconds: out.seconds, kernelsLeft: left });
-  });
+  test(
+    'cut at an arbitrary moment while output streams: never twice, never out of order, a classified end',
+    T,
+    async () => {
+      const nb = await tracedNotebook('anytime', [
+        'x = 1',
+        'import time\nfor i in range(40):\n    print(i, flush=True)\n    time.sleep(0.02)',
+        '"done"',
+      ]);
+      const out = await runWithCut(nb.path, 1, 350, { downMs: 200 });
+      const left = await kernelsLeft(server);
+      const lines = streamText(out, 1)
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(Number);
+      for (let i = 1; i < lines.length; i++)
+        assert.ok(lines[i]! > lines[i - 1]!, `line ${lines[i]} after ${lines[i - 1]}: no duplicate, in order`);
+      // What the server had written to the cut connection may be lost (see the header); the rest is not.
+      assert.ok(
+        out.record.status === 'succeeded' || out.record.error?.code === 'KERNEL_DIED',
+        JSON.stringify(out.record.error),
+      );
+      const ran = (await nb.trace()).split('\n').filter((l) => l !== '');
+      assert.equal(new Set(ran).size, ran.length, `no cell ran twice (trace ${ran.join(',')})`);
+      if (out.record.status === 'succeeded') assert.deepEqual(ran, ['0', '1', '2']);
+      assert.equal(left, 0);
+      assert.ok(out.seconds < 30, `${out.seconds} s`);
+      recordRow({
+        fault: 'WebSocket cut at an arbitrary moment',
+        expected: 'succeeded or KERNEL_DIED; no dup',
+        observed: `${observed(out)}, ${lines.length}/40 lines`,
+        seconds: out.seconds,
+        kernelsLeft: left,
+      });
+    },
+  );
 
   test('the kernel is deleted while the channel is down: KERNEL_DIED at once, not retried, no hang', T, async () => {
     const nb = await tracedNotebook('gone', ['x = 1', 'import time; time.sleep(30)', 'y = 2']);
     const out = await runWithCut(nb.path, 1, 500, { downMs: 1500 }, async () => {
       // Straight to the server, not through the proxy: someone else shuts the kernel down.
       for (const id of await server.kernels()) {
-        const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}`, { method: 'DELETE', headers: { authorization: `token ${server.token}` } });
+        const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}`, {
+          method: 'DELETE',
+          headers: { authorization: `token ${server.token}` },
+        });
         await res.body.dump();
       }
     });
@@ -160,6 +226,12 @@ describe('fault: kernel WebSocket cut mid-run', () => {
     assert.equal(left, 0);
     assert.ok(out.seconds < 15, `${out.seconds} s: no hang`);
     assert.equal(await nb.trace(), '0\n1\n');
-    recordRow({ fault: 'kernel deleted while the WebSocket is down', expected: 'KERNEL_DIED (ack)', observed: observed(out), seconds: out.seconds, kernelsLeft: left });
+    recordRow({
+      fault: 'kernel deleted while the WebSocket is down',
+      expected: 'KERNEL_DIED (ack)',
+      observed: observed(out),
+      seconds: out.seconds,
+      kernelsLeft: left,
+    });
   });
 });

@@ -46,8 +46,11 @@ export async function startAffinityFront(backends: number[]): Promise<AffinityFr
   const byValue = new Map<string, number>();
   let next = 0;
   const route = (req: IncomingMessage, upgrade: boolean): { backend: number; setCookie?: string } => {
-    const values = (req.headers.cookie ?? '').split(';').map((c) => c.trim())
-      .filter((c) => c.startsWith(`${AFFINITY_COOKIE}=`)).map((c) => c.slice(AFFINITY_COOKIE.length + 1));
+    const values = (req.headers.cookie ?? '')
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c.startsWith(`${AFFINITY_COOKIE}=`))
+      .map((c) => c.slice(AFFINITY_COOKIE.length + 1));
     const known = values.map((v) => byValue.get(v)).find((b) => b !== undefined);
     if (known !== undefined) {
       routed.push({ method: req.method ?? '', url: req.url ?? '', upgrade, backend: known, affine: true });
@@ -106,7 +109,10 @@ export async function startAffinityFront(backends: number[]): Promise<AffinityFr
       up.on('data', onData);
     });
     sockets.add(up);
-    up.on('close', () => { sockets.delete(up); socket.destroy(); });
+    up.on('close', () => {
+      sockets.delete(up);
+      socket.destroy();
+    });
     up.on('error', () => socket.destroy());
     socket.on('error', () => up.destroy());
     socket.on('close', () => up.destroy());

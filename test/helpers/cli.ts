@@ -28,15 +28,25 @@ export const BIN = join(PROJECT_ROOT, 'bin', 'nbtrigger.js');
 /** Starts the CLI; `result` resolves when it exits (or rejects after `timeoutMs`, killing it). */
 export function startCli(args: string[], opts: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult> } {
   const started = Date.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const result = new Promise<CliResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`nbtrigger ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 60000} ms\nstderr: ${stderr}`));
+      reject(
+        new Error(`nbtrigger ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 60000} ms\nstderr: ${stderr}`),
+      );
     }, opts.timeoutMs ?? 60_000);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

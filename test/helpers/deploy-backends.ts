@@ -48,18 +48,38 @@ async function seedTrigger(run: FakeRun, ps: PubsubEmulator, o: TriggerSeed): Pr
   const subscription = `eventarc-${o.region}-${fn}-000000-sub-000`;
   await ps.createTopic(o.topic);
   await ps.createTopic(`${o.topic}-dead-letter`);
-  await ps.createSubscription(`${o.topic}-dead-letter-sub`, { topic: `projects/${project}/topics/${o.topic}-dead-letter` });
-  await ps.createSubscription(subscription, {
-    topic: `projects/${project}/topics/${o.topic}`, ackDeadlineSeconds: 600,
-    pushConfig: { pushEndpoint: o.pushEndpoint ?? `${url}/?__GCP_CloudEventsMode=CUSTOM_PUBSUB_projects%2F${project}%2Ftopics%2F${o.topic}` },
+  await ps.createSubscription(`${o.topic}-dead-letter-sub`, {
+    topic: `projects/${project}/topics/${o.topic}-dead-letter`,
   });
-  return { functionService, subscription: `projects/${project}/subscriptions/${subscription}`, deadLetterTopic: `projects/${project}/topics/${o.topic}-dead-letter` };
+  await ps.createSubscription(subscription, {
+    topic: `projects/${project}/topics/${o.topic}`,
+    ackDeadlineSeconds: 600,
+    pushConfig: {
+      pushEndpoint:
+        o.pushEndpoint ?? `${url}/?__GCP_CloudEventsMode=CUSTOM_PUBSUB_projects%2F${project}%2Ftopics%2F${o.topic}`,
+    },
+  });
+  return {
+    functionService,
+    subscription: `projects/${project}/subscriptions/${subscription}`,
+    deadLetterTopic: `projects/${project}/topics/${o.topic}-dead-letter`,
+  };
 }
 
 /** Starts all three; on a failure, stops the others and rethrows. */
-export async function startDeployBackends(project: string, runOptions: FakeRunOptions = {}, schedulerFaults: FakeFaults = {}): Promise<DeployBackends> {
-  const [ps, run, sch] = await Promise.allSettled([startPubsubEmulator({ project }), startFakeRun(runOptions), startFakeScheduler(schedulerFaults)]);
-  const started = [ps, run, sch].filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ stop(): Promise<void> }>).value);
+export async function startDeployBackends(
+  project: string,
+  runOptions: FakeRunOptions = {},
+  schedulerFaults: FakeFaults = {},
+): Promise<DeployBackends> {
+  const [ps, run, sch] = await Promise.allSettled([
+    startPubsubEmulator({ project }),
+    startFakeRun(runOptions),
+    startFakeScheduler(schedulerFaults),
+  ]);
+  const started = [ps, run, sch]
+    .filter((r) => r.status === 'fulfilled')
+    .map((r) => (r as PromiseFulfilledResult<{ stop(): Promise<void> }>).value);
   const stop = async (): Promise<void> => {
     await Promise.allSettled(started.map((x) => x.stop()));
   };
@@ -70,5 +90,11 @@ export async function startDeployBackends(project: string, runOptions: FakeRunOp
   }
   const r = (run as PromiseFulfilledResult<FakeRun>).value;
   const p = (ps as PromiseFulfilledResult<PubsubEmulator>).value;
-  return { ps: p, run: r, sch: (sch as PromiseFulfilledResult<FakeScheduler>).value, seedTrigger: (o) => seedTrigger(r, p, o), stop };
+  return {
+    ps: p,
+    run: r,
+    sch: (sch as PromiseFulfilledResult<FakeScheduler>).value,
+    seedTrigger: (o) => seedTrigger(r, p, o),
+    stop,
+  };
 }

@@ -78,9 +78,12 @@ function instruction(text: string, line: number): Instruction {
     try {
       parsed = JSON.parse(rest);
     } catch (e) {
-      throw new Error(`line ${line}: ${keyword} looks like exec form but is not a JSON array of strings: ${(e as Error).message}`);
+      throw new Error(
+        `line ${line}: ${keyword} looks like exec form but is not a JSON array of strings: ${(e as Error).message}`,
+      );
     }
-    if (!Array.isArray(parsed) || parsed.some((s) => typeof s !== 'string')) throw new Error(`line ${line}: ${keyword} exec form must be an array of strings`);
+    if (!Array.isArray(parsed) || parsed.some((s) => typeof s !== 'string'))
+      throw new Error(`line ${line}: ${keyword} exec form must be an array of strings`);
     ins.json = parsed as string[];
     ins.args = ins.json;
   } else {
@@ -92,6 +95,8 @@ function instruction(text: string, line: number): Instruction {
 /** The instructions of the final build stage (after the last FROM). */
 export function finalStage(ins: Instruction[]): Instruction[] {
   let last = -1;
-  ins.forEach((x, i) => { if (x.keyword === 'FROM') last = i; });
+  ins.forEach((x, i) => {
+    if (x.keyword === 'FROM') last = i;
+  });
   return last < 0 ? ins : ins.slice(last);
 }

@@ -87,21 +87,29 @@ export async function gatedKernel(dir: string): Promise<GatedKernel> {
   await mkdir(spec, { recursive: true });
   const gate = join(dir, 'go');
   const launcher = join(spec, 'launch.sh');
-  await writeFile(launcher, [
-    '#!/bin/sh',
-    `cd "${dir}" || exit 1`,
-    // noclobber: each launch claims the first free number.
-    'n=1; while ! (set -C; : > "launched.$n") 2>/dev/null; do n=$((n+1)); done',
-    'echo $$ > "launched.$n"',
-    `while [ ! -e "${gate}" ]; do sleep 0.02; done`,
-    `cd - >/dev/null || exit 1`,
-    `exec "${findPython()}" -m ipykernel_launcher -f "$1"`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    launcher,
+    [
+      '#!/bin/sh',
+      `cd "${dir}" || exit 1`,
+      // noclobber: each launch claims the first free number.
+      'n=1; while ! (set -C; : > "launched.$n") 2>/dev/null; do n=$((n+1)); done',
+      'echo $$ > "launched.$n"',
+      `while [ ! -e "${gate}" ]; do sleep 0.02; done`,
+      `cd - >/dev/null || exit 1`,
+      `exec "${findPython()}" -m ipykernel_launcher -f "$1"`,
+      '',
+    ].join('\n'),
+  );
   await chmod(launcher, 0o755);
-  await writeFile(join(spec, 'kernel.json'), JSON.stringify({
-    argv: ['/bin/sh', launcher, '{connection_file}'], display_name: 'Python 3 (gated start)', language: 'python',
-  }));
+  await writeFile(
+    join(spec, 'kernel.json'),
+    JSON.stringify({
+      argv: ['/bin/sh', launcher, '{connection_file}'],
+      display_name: 'Python 3 (gated start)',
+      language: 'python',
+    }),
+  );
   return {
     jupyterPath: dir,
     name: 'gated',
@@ -111,10 +119,20 @@ export async function gatedKernel(dir: string): Promise<GatedKernel> {
 }
 
 /** A progress callback for the runner, and a promise settled once the runner has seen cell `index` start. */
-export function cellStart(index: number): { onProgress: (e: { type: string; cellIndex: number }) => void; started: Promise<void> } {
+export function cellStart(index: number): {
+  onProgress: (e: { type: string; cellIndex: number }) => void;
+  started: Promise<void>;
+} {
   let seen!: () => void;
-  const started = new Promise<void>((r) => { seen = r; });
-  return { onProgress: (e) => { if (e.type === 'start' && e.cellIndex === index) seen(); }, started };
+  const started = new Promise<void>((r) => {
+    seen = r;
+  });
+  return {
+    onProgress: (e) => {
+      if (e.type === 'start' && e.cellIndex === index) seen();
+    },
+    started,
+  };
 }
 
 /**
@@ -143,8 +161,11 @@ export function httpRequestStarted(pattern: RegExp): Promise<void> {
  * kernel never starts fails (with what each attempt saw) instead of hanging.
  */
 export async function deadlineInCell<R>(
-  firstMs: number, maxMs: number, attempt: (deadlineMs: number) => Promise<R>,
-  landed: (r: R) => boolean, check: (r: R) => void | Promise<void>,
+  firstMs: number,
+  maxMs: number,
+  attempt: (deadlineMs: number) => Promise<R>,
+  landed: (r: R) => boolean,
+  check: (r: R) => void | Promise<void>,
 ): Promise<R & { deadlineMs: number }> {
   const seen: string[] = [];
   for (let ms = firstMs; ms <= maxMs; ms *= 2) {
@@ -153,5 +174,7 @@ export async function deadlineInCell<R>(
     if (landed(r)) return { ...r, deadlineMs: ms };
     seen.push(`${ms} ms: ${JSON.stringify((r as { record?: { error?: unknown } }).record?.error ?? r)}`);
   }
-  throw new Error(`no run deadline up to ${maxMs} ms landed in the cell (the kernel never started in time):\n${seen.join('\n')}`);
+  throw new Error(
+    `no run deadline up to ${maxMs} ms landed in the cell (the kernel never started in time):\n${seen.join('\n')}`,
+  );
 }

@@ -49,20 +49,34 @@ let execCount = 0;
 
 function reply(req: Message, channel: Message['channel'], msgType: string, content: Record<string, unknown>): Message {
   return {
-    header: { msg_id: randomUUID(), session: 'kernel-session', username: 'kernel', date: new Date().toISOString(), msg_type: msgType, version: '5.3' },
-    parent_header: req.header, metadata: {}, content, channel,
+    header: {
+      msg_id: randomUUID(),
+      session: 'kernel-session',
+      username: 'kernel',
+      date: new Date().toISOString(),
+      msg_type: msgType,
+      version: '5.3',
+    },
+    parent_header: req.header,
+    metadata: {},
+    content,
+    channel,
   };
 }
 
 /** Starts the fake on 127.0.0.1:0. */
 export async function startFakeKernelServer(hooks: FakeKernelHooks = {}): Promise<FakeKernelServer> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', verifyClient: (info: { req: IncomingMessage }, cb: (ok: boolean, code?: number) => void) => {
-    const n = self.attempts++;
-    const status = hooks.refuseUpgrade?.(n);
-    if (status) cb(false, status);
-    else cb(true);
-    void info;
-  } });
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    verifyClient: (info: { req: IncomingMessage }, cb: (ok: boolean, code?: number) => void) => {
+      const n = self.attempts++;
+      const status = hooks.refuseUpgrade?.(n);
+      if (status) cb(false, status);
+      else cb(true);
+      void info;
+    },
+  });
   await new Promise<void>((res) => wss.once('listening', () => res()));
   const self: FakeKernelServer = {
     port: (wss.address() as { port: number }).port,
@@ -77,17 +91,25 @@ export async function startFakeKernelServer(hooks: FakeKernelHooks = {}): Promis
     answers(req) {
       const type = req.header.msg_type;
       if (type === 'kernel_info_request') {
-        return [reply(req, 'iopub', 'status', { execution_state: 'busy' }),
-          reply(req, 'shell', 'kernel_info_reply', { status: 'ok', protocol_version: '5.3', language_info: { name: 'python' } }),
-          reply(req, 'iopub', 'status', { execution_state: 'idle' })];
+        return [
+          reply(req, 'iopub', 'status', { execution_state: 'busy' }),
+          reply(req, 'shell', 'kernel_info_reply', {
+            status: 'ok',
+            protocol_version: '5.3',
+            language_info: { name: 'python' },
+          }),
+          reply(req, 'iopub', 'status', { execution_state: 'idle' }),
+        ];
       }
       const n = ++execCount;
       const code = String((req.content as { code?: unknown }).code ?? '');
-      return [reply(req, 'iopub', 'status', { execution_state: 'busy' }),
+      return [
+        reply(req, 'iopub', 'status', { execution_state: 'busy' }),
         reply(req, 'iopub', 'execute_input', { code, execution_count: n }),
         reply(req, 'iopub', 'stream', { name: 'stdout', text: `out:${code}\n` }),
         reply(req, 'shell', 'execute_reply', { status: 'ok', execution_count: n, user_expressions: {} }),
-        reply(req, 'iopub', 'status', { execution_state: 'idle' })];
+        reply(req, 'iopub', 'status', { execution_state: 'idle' }),
+      ];
     },
     async close() {
       for (const c of self.connections) c.ws.terminate();

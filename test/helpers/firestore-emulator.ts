@@ -32,15 +32,22 @@ export function firestoreUnavailableReason(): string | undefined {
 }
 
 /** Skips with a visible notice when the emulator is missing; under CI=true fails instead. */
-export function skipUnlessFirestore(t: TestContext, reason: string | undefined = firestoreUnavailableReason()): boolean {
+export function skipUnlessFirestore(
+  t: TestContext,
+  reason: string | undefined = firestoreUnavailableReason(),
+): boolean {
   return skipOrFail(t, reason, 'Firestore');
 }
 
 /** Starts the emulator and waits until it answers. */
-export async function startFirestoreEmulator(opts: { project?: string; startTimeoutMs?: number } = {}): Promise<FirestoreEmulator> {
+export async function startFirestoreEmulator(
+  opts: { project?: string; startTimeoutMs?: number } = {},
+): Promise<FirestoreEmulator> {
   const project = opts.project ?? 'nbtrigger-test';
   const em = await startGcloudEmulator({
-    label: 'Firestore', startTimeoutMs: opts.startTimeoutMs, unset: ['FIRESTORE_EMULATOR_HOST'],
+    label: 'Firestore',
+    startTimeoutMs: opts.startTimeoutMs,
+    unset: ['FIRESTORE_EMULATOR_HOST'],
     env: () => ({ CLOUDSDK_CORE_PROJECT: project }),
     args: (host) => ['emulators', 'firestore', 'start', `--host-port=${host}`],
   });
@@ -50,8 +57,11 @@ export async function startFirestoreEmulator(opts: { project?: string; startTime
     project,
     startMs: em.startMs,
     async reset() {
-      const res = await request(`http://${em.host}/emulator/v1/projects/${project}/databases/(default)/documents`,
-        { method: 'DELETE', headersTimeout: 15_000, bodyTimeout: 15_000 });
+      const res = await request(`http://${em.host}/emulator/v1/projects/${project}/databases/(default)/documents`, {
+        method: 'DELETE',
+        headersTimeout: 15_000,
+        bodyTimeout: 15_000,
+      });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`emulator reset: HTTP ${res.statusCode}: ${text}`);
     },

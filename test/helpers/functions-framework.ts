@@ -12,9 +12,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { startFunctionServer as spawnFunction, type FunctionServer as Served, type LogLine } from '../../cli/local/function-server.js';
 import {
-  binaryEvent as binary, messagePublishedData, structuredEvent as structured, type PublishedMessage,
+  startFunctionServer as spawnFunction,
+  type FunctionServer as Served,
+  type LogLine,
+} from '../../cli/local/function-server.js';
+import {
+  binaryEvent as binary,
+  messagePublishedData,
+  structuredEvent as structured,
+  type PublishedMessage,
 } from '../../cli/local/publish.js';
 
 export type { LogLine };
@@ -50,7 +57,8 @@ export interface HttpRequest {
 }
 
 /** Variables the function reads; the parent's are dropped so they cannot leak into a test. */
-const FUNCTION_VARS = /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXECUTION_ID$|NODE_ENV$|NODE_TEST_CONTEXT$)/;
+const FUNCTION_VARS =
+  /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXECUTION_ID$|NODE_ENV$|NODE_TEST_CONTEXT$)/;
 
 /**
  * Starts functions-framework serving `runNotebook` with `env` (added to a cleaned copy of process.env).
@@ -58,16 +66,26 @@ const FUNCTION_VARS = /^(JUPYTER_|NBTRIGGER_|FUNCTION_|K_SERVICE$|PORT$|LOG_EXEC
  * fresh temp folder (`NBTRIGGER_RUNS_DIR`, removed by `stop()`; `runsDir` says where); pass either to
  * override. All output is kept (tests grep it).
  */
-export async function startFunctionServer(opts: { env?: Record<string, string>; startTimeoutMs?: number; port?: number } = {}): Promise<FunctionServer> {
+export async function startFunctionServer(
+  opts: { env?: Record<string, string>; startTimeoutMs?: number; port?: number } = {},
+): Promise<FunctionServer> {
   const baseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !FUNCTION_VARS.test(k)) baseEnv[k] = v;
-  const ownRuns = opts.env?.NBTRIGGER_RUNS_DIR === undefined ? await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')) : undefined;
-  const env = { ...baseEnv, ALLOWED_SERVERS: '127.0.0.1:*', ...(ownRuns === undefined ? {} : { NBTRIGGER_RUNS_DIR: ownRuns }), ...opts.env };
+  const ownRuns =
+    opts.env?.NBTRIGGER_RUNS_DIR === undefined ? await mkdtemp(join(tmpdir(), 'nbtrigger-ff-runs-')) : undefined;
+  const env = {
+    ...baseEnv,
+    ALLOWED_SERVERS: '127.0.0.1:*',
+    ...(ownRuns === undefined ? {} : { NBTRIGGER_RUNS_DIR: ownRuns }),
+    ...opts.env,
+  };
   let served: Served;
   try {
     // A hang bound, not a speed one: on a loaded CI machine functions-framework may take tens of seconds to listen.
     served = await spawnFunction({
-      env, keepOutput: true, startTimeoutMs: opts.startTimeoutMs ?? 120_000,
+      env,
+      keepOutput: true,
+      startTimeoutMs: opts.startTimeoutMs ?? 120_000,
       ...(opts.port !== undefined ? { port: opts.port } : {}),
     });
   } catch (e) {

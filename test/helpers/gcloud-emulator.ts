@@ -122,16 +122,27 @@ export async function startGcloudEmulator(spec: EmulatorSpec): Promise<RunningEm
 async function startOnce(spec: EmulatorSpec, port: number): Promise<RunningEmulator> {
   const configDir = await mkdtemp(join(tmpdir(), 'nbtrigger-gcloud-'));
   const host = `127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, CLOUDSDK_CONFIG: configDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1', ...spec.env?.(host) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLOUDSDK_CONFIG: configDir,
+    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    ...spec.env?.(host),
+  };
   for (const k of spec.unset ?? []) delete env[k];
   const t0 = Date.now();
   const child = spawn('gcloud', spec.args(host, configDir), { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
   let spawnError: Error | undefined;
-  child.once('error', (e) => { spawnError = e; });
+  child.once('error', (e) => {
+    spawnError = e;
+  });
   const exited = new Promise<void>((res) => child.once('close', () => res()));
   const pid = child.pid;
   let stopped = false;
@@ -157,7 +168,9 @@ async function startOnce(spec: EmulatorSpec, port: number): Promise<RunningEmula
   for (;;) {
     if (spawnError || child.exitCode !== null || child.signalCode !== null) {
       await stop();
-      throw new Error(`${spec.label} emulator exited before it was ready${spawnError ? ` (${spawnError.message})` : ''}:\n${out}`);
+      throw new Error(
+        `${spec.label} emulator exited before it was ready${spawnError ? ` (${spawnError.message})` : ''}:\n${out}`,
+      );
     }
     if (await answersOk(host)) break;
     if (Date.now() > deadline) {

@@ -22,9 +22,11 @@ export interface GcloudVerdict {
 }
 
 /** What gcloud says when it has parsed everything and needs an account. */
-const NEEDS_CREDENTIALS = /You do not currently have an active account selected|gcloud auth login|could not find default credentials|Please run:\s+\$ gcloud auth/i;
+const NEEDS_CREDENTIALS =
+  /You do not currently have an active account selected|gcloud auth login|could not find default credentials|Please run:\s+\$ gcloud auth/i;
 /** What gcloud says when it rejects the command line. */
-const REJECTED = /unrecognized arguments|argument [^\n]* is required|must be specified|Invalid value|Invalid choice|expected one argument|not a valid|Bad syntax|ambiguous option/i;
+const REJECTED =
+  /unrecognized arguments|argument [^\n]* is required|must be specified|Invalid value|Invalid choice|expected one argument|not a valid|Bad syntax|ambiguous option/i;
 
 /** The environment of an isolated, credential-less gcloud. */
 function isolatedGcloudEnv(configDir: string): NodeJS.ProcessEnv {
@@ -53,15 +55,27 @@ function verdict(argv: string[], code: number | null, stderr: string): GcloudVer
 }
 
 /** Runs one command line through the `gcloud` command itself (argv[0] must be `gcloud`) and says whether gcloud accepted it. */
-export function gcloudVerdict(argv: string[], opts: { cwd: string; configDir: string; timeoutMs?: number }): Promise<GcloudVerdict> {
+export function gcloudVerdict(
+  argv: string[],
+  opts: { cwd: string; configDir: string; timeoutMs?: number },
+): Promise<GcloudVerdict> {
   if (argv[0] !== 'gcloud') throw new Error(`not a gcloud command: ${JSON.stringify(argv)}`);
   return new Promise((resolve, reject) => {
-    const child = spawn('gcloud', argv.slice(1), { cwd: opts.cwd, env: isolatedGcloudEnv(opts.configDir), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('gcloud', argv.slice(1), {
+      cwd: opts.cwd,
+      env: isolatedGcloudEnv(opts.configDir),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { if (stderr.length < 64_000) stderr += d; });
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 64_000) stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve(verdict(argv, code, stderr));
@@ -83,30 +97,49 @@ export function gcloudInstall(): { root: string; python: string } | undefined {
  * Runs many command lines through one loaded gcloud (test/helpers/gcloud-batch.py: the SDK's own
  * launcher and entry point, a forked child per command), in order of the input.
  */
-export function gcloudVerdicts(list: string[][], opts: { cwd: string; configDir: string; timeoutMs?: number }): Promise<GcloudVerdict[]> {
+export function gcloudVerdicts(
+  list: string[][],
+  opts: { cwd: string; configDir: string; timeoutMs?: number },
+): Promise<GcloudVerdict[]> {
   const install = gcloudInstall();
   if (!install) throw new Error('no installed gcloud SDK (bin/gcloud with lib/gcloud.py) found');
   for (const argv of list) if (argv[0] !== 'gcloud') throw new Error(`not a gcloud command: ${JSON.stringify(argv)}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(install.python, [join(PROJECT_ROOT, 'test', 'helpers', 'gcloud-batch.py'), install.root],
-      { cwd: opts.cwd, env: isolatedGcloudEnv(opts.configDir), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(install.python, [join(PROJECT_ROOT, 'test', 'helpers', 'gcloud-batch.py'), install.root], {
+      cwd: opts.cwd,
+      env: isolatedGcloudEnv(opts.configDir),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 64_000) stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < 64_000) stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       const lines = stdout.split('\n').filter(Boolean);
       if (code !== 0 || lines.length !== list.length) {
-        reject(new Error(`gcloud-batch.py exited ${code} after ${lines.length} of ${list.length} commands: ${stderr.slice(-2000)}`));
+        reject(
+          new Error(
+            `gcloud-batch.py exited ${code} after ${lines.length} of ${list.length} commands: ${stderr.slice(-2000)}`,
+          ),
+        );
         return;
       }
-      resolve(lines.map((line, i) => {
-        const r = JSON.parse(line) as { code: number; stderr: string };
-        return verdict(list[i]!, r.code, r.stderr);
-      }));
+      resolve(
+        lines.map((line, i) => {
+          const r = JSON.parse(line) as { code: number; stderr: string };
+          return verdict(list[i]!, r.code, r.stderr);
+        }),
+      );
     });
     child.stdin.end(`${list.map((argv) => JSON.stringify(argv.slice(1))).join('\n')}\n`);
   });

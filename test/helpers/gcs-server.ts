@@ -118,8 +118,18 @@ export async function startGcsServer(): Promise<GcsServer> {
   const buckets = new Set<string>();
   const objects = new Map<string, StoredObject>();
   const requests: ReceivedRequest[] = [];
-  const sessions = new Map<string, { bucket: string; name: string; metadata: Record<string, unknown>; contentType: string; chunks: Buffer[]; received: number;
-    ifGenerationMatch?: string }>();
+  const sessions = new Map<
+    string,
+    {
+      bucket: string;
+      name: string;
+      metadata: Record<string, unknown>;
+      contentType: string;
+      chunks: Buffer[];
+      received: number;
+      ifGenerationMatch?: string;
+    }
+  >();
   let failing = { n: 0, status: 503 };
   let generation = 1;
   let endpoint = '';
@@ -131,24 +141,46 @@ export async function startGcsServer(): Promise<GcsServer> {
     res.end(text);
   };
   const error = (res: ServerResponse, status: number, message: string): void =>
-    send(res, status, { error: { code: status, message, errors: [{ message, reason: status === 404 ? 'notFound' : 'invalid' }] } });
+    send(res, status, {
+      error: { code: status, message, errors: [{ message, reason: status === 404 ? 'notFound' : 'invalid' }] },
+    });
   const resource = (o: StoredObject): Record<string, unknown> => ({
-    kind: 'storage#object', id: `${o.bucket}/${o.name}/${o.generation}`, name: o.name, bucket: o.bucket,
-    generation: String(o.generation), metageneration: '1', contentType: o.contentType, size: String(o.body.length),
-    md5Hash: createHash('md5').update(o.body).digest('base64'), crc32c: crc32cBase64(o.body),
+    kind: 'storage#object',
+    id: `${o.bucket}/${o.name}/${o.generation}`,
+    name: o.name,
+    bucket: o.bucket,
+    generation: String(o.generation),
+    metageneration: '1',
+    contentType: o.contentType,
+    size: String(o.body.length),
+    md5Hash: createHash('md5').update(o.body).digest('base64'),
+    crc32c: crc32cBase64(o.body),
     ...(typeof o.metadata.cacheControl === 'string' ? { cacheControl: o.metadata.cacheControl } : {}),
     updated: new Date().toISOString(),
   });
   /** False (and answered 412) when `ifGenerationMatch` is given and the object's generation is not it (0: absent). */
-  const preconditionHolds = (res: ServerResponse, bucket: string, name: string, ifGenerationMatch: string | undefined): boolean => {
+  const preconditionHolds = (
+    res: ServerResponse,
+    bucket: string,
+    name: string,
+    ifGenerationMatch: string | undefined,
+  ): boolean => {
     if (ifGenerationMatch === undefined) return true;
     const generation = objects.get(key(bucket, name))?.generation ?? 0;
     if (generation === Number(ifGenerationMatch)) return true;
     const message = 'At least one of the pre-conditions you specified did not hold.';
-    send(res, 412, { error: { code: 412, message, errors: [{ message, reason: 'conditionNotMet', domain: 'global' }] } });
+    send(res, 412, {
+      error: { code: 412, message, errors: [{ message, reason: 'conditionNotMet', domain: 'global' }] },
+    });
     return false;
   };
-  const store = (bucket: string, name: string, metadata: Record<string, unknown>, contentType: string, body: Buffer): StoredObject => {
+  const store = (
+    bucket: string,
+    name: string,
+    metadata: Record<string, unknown>,
+    contentType: string,
+    body: Buffer,
+  ): StoredObject => {
     const o: StoredObject = { bucket, name, metadata, contentType, body, generation: generation++ };
     objects.set(key(bucket, name), o);
     return o;
@@ -159,7 +191,13 @@ export async function startGcsServer(): Promise<GcsServer> {
       const url = new URL(req.url ?? '/', 'http://x');
       const body = await readBody(req);
       const query = Object.fromEntries(url.searchParams);
-      requests.push({ method: req.method ?? '', path: url.pathname, query, headers: req.headers, bodyBytes: body.length });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        query,
+        headers: req.headers,
+        bodyBytes: body.length,
+      });
       const up = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
       const obj = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
       const list = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
@@ -177,21 +215,43 @@ export async function startGcsServer(): Promise<GcsServer> {
           const meta = JSON.parse(parts[0]!.body.toString('utf8')) as Record<string, unknown>;
           const name = query.name ?? String(meta.name ?? '');
           if (!preconditionHolds(res, bucket, name, query.ifGenerationMatch)) return;
-          const o = store(bucket, name, meta, parts[1]!.headers['content-type'] ?? String(meta.contentType ?? 'application/octet-stream'), parts[1]!.body);
+          const o = store(
+            bucket,
+            name,
+            meta,
+            parts[1]!.headers['content-type'] ?? String(meta.contentType ?? 'application/octet-stream'),
+            parts[1]!.body,
+          );
           return send(res, 200, resource(o));
         }
         if (req.method === 'POST' && type === 'media') {
           if (!preconditionHolds(res, bucket, query.name ?? '', query.ifGenerationMatch)) return;
-          const o = store(bucket, query.name ?? '', {}, String(req.headers['content-type'] ?? 'application/octet-stream'), body);
+          const o = store(
+            bucket,
+            query.name ?? '',
+            {},
+            String(req.headers['content-type'] ?? 'application/octet-stream'),
+            body,
+          );
           return send(res, 200, resource(o));
         }
         if (req.method === 'POST' && type === 'resumable') {
           const meta = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
           const name = query.name ?? String(meta.name ?? '');
           const id = randomUUID();
-          const contentType = String(req.headers['x-upload-content-type'] ?? meta.contentType ?? 'application/octet-stream');
+          const contentType = String(
+            req.headers['x-upload-content-type'] ?? meta.contentType ?? 'application/octet-stream',
+          );
           if (!preconditionHolds(res, bucket, name, query.ifGenerationMatch)) return;
-          sessions.set(id, { bucket, name, metadata: meta, contentType, chunks: [], received: 0, ifGenerationMatch: query.ifGenerationMatch });
+          sessions.set(id, {
+            bucket,
+            name,
+            metadata: meta,
+            contentType,
+            chunks: [],
+            received: 0,
+            ifGenerationMatch: query.ifGenerationMatch,
+          });
           const location = `${endpoint}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`;
           return send(res, 200, undefined, { location });
         }
@@ -205,7 +265,8 @@ export async function startGcsServer(): Promise<GcsServer> {
           if (!m) return error(res, 400, `bad Content-Range ${JSON.stringify(range)}`);
           if (m[1] !== undefined) {
             if (Number(m[1]) !== s.received) return error(res, 400, `chunk starts at ${m[1]}, expected ${s.received}`);
-            if (m[2] !== '*' && Number(m[2]) - Number(m[1]) + 1 !== body.length) return error(res, 400, `chunk ${range} but ${body.length} bytes sent`);
+            if (m[2] !== '*' && Number(m[2]) - Number(m[1]) + 1 !== body.length)
+              return error(res, 400, `chunk ${range} but ${body.length} bytes sent`);
             s.chunks.push(body);
             s.received += body.length;
           }
@@ -213,7 +274,11 @@ export async function startGcsServer(): Promise<GcsServer> {
           if (total !== undefined && s.received === total) {
             sessions.delete(query.upload_id ?? '');
             if (!preconditionHolds(res, s.bucket, s.name, s.ifGenerationMatch)) return;
-            return send(res, 200, resource(store(s.bucket, s.name, s.metadata, s.contentType, Buffer.concat(s.chunks))));
+            return send(
+              res,
+              200,
+              resource(store(s.bucket, s.name, s.metadata, s.contentType, Buffer.concat(s.chunks))),
+            );
           }
           return send(res, 308, undefined, s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {});
         }
@@ -229,8 +294,12 @@ export async function startGcsServer(): Promise<GcsServer> {
         if (!o) return error(res, 404, 'No such object');
         if (query.alt === 'media') {
           const r = resource(o);
-          res.writeHead(200, { 'content-type': o.contentType, 'content-length': String(o.body.length),
-            'x-goog-hash': `crc32c=${String(r.crc32c)},md5=${String(r.md5Hash)}`, 'x-goog-generation': String(o.generation) });
+          res.writeHead(200, {
+            'content-type': o.contentType,
+            'content-length': String(o.body.length),
+            'x-goog-hash': `crc32c=${String(r.crc32c)},md5=${String(r.md5Hash)}`,
+            'x-goog-generation': String(o.generation),
+          });
           return res.end(o.body);
         }
         return send(res, 200, resource(o));
@@ -239,7 +308,9 @@ export async function startGcsServer(): Promise<GcsServer> {
         const bucket = decodeURIComponent(list[1]!);
         if (!buckets.has(bucket)) return error(res, 404, 'The specified bucket does not exist.');
         const prefix = query.prefix ?? '';
-        const items = [...objects.values()].filter((o) => o.bucket === bucket && o.name.startsWith(prefix)).map(resource);
+        const items = [...objects.values()]
+          .filter((o) => o.bucket === bucket && o.name.startsWith(prefix))
+          .map(resource);
         return send(res, 200, { kind: 'storage#objects', items });
       }
       return error(res, 404, `not served here: ${req.method} ${url.pathname}`);
@@ -259,9 +330,10 @@ export async function startGcsServer(): Promise<GcsServer> {
     failUploads(n, status) {
       failing = { n, status };
     },
-    close: () => new Promise<void>((res) => {
-      server.closeAllConnections();
-      server.close(() => res());
-    }),
+    close: () =>
+      new Promise<void>((res) => {
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
   };
 }

@@ -29,7 +29,11 @@ function protosDir(pkg: string): string {
 export function loadProtos(files: string[], pkg: string): grpc.GrpcObject & protoLoader.PackageDefinition {
   const def = protoLoader.loadSync(files, {
     includeDirs: [protosDir(pkg), protosDir('google-gax')],
-    keepCase: false, longs: String, enums: String, defaults: false, oneofs: true,
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
   });
   return Object.assign(grpc.loadPackageDefinition(def), def);
 }
@@ -60,7 +64,12 @@ export function unary(calls: Recorded[], handlers: Record<string, Handler>): grp
   for (const [method, fn] of Object.entries(handlers)) {
     impl[method] = ((call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
       calls.push({ method, request: call.request });
-      Promise.resolve().then(() => fn(call.request)).then((res) => cb(null, res), (e: grpc.ServiceError) => cb(e));
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => cb(null, res),
+          (e: grpc.ServiceError) => cb(e),
+        );
     }) as grpc.UntypedHandleCall;
   }
   return impl;
@@ -73,10 +82,20 @@ export function unary(calls: Recorded[], handlers: Record<string, Handler>): grp
  * Encoded by hand: field numbers from google/rpc/status.proto, error_details.proto, any.proto, duration.proto.
  */
 export function resourceExhausted(details: string, retryDelayMs: number): grpc.ServiceError {
-  const delay = pb([[1, Math.floor(retryDelayMs / 1000)], [2, (retryDelayMs % 1000) * 1_000_000]]);
+  const delay = pb([
+    [1, Math.floor(retryDelayMs / 1000)],
+    [2, (retryDelayMs % 1000) * 1_000_000],
+  ]);
   const retryInfo = pb([[1, delay]]);
-  const any = pb([[1, 'type.googleapis.com/google.rpc.RetryInfo'], [2, retryInfo]]);
-  const statusProto = pb([[1, grpc.status.RESOURCE_EXHAUSTED], [2, details], [3, any]]);
+  const any = pb([
+    [1, 'type.googleapis.com/google.rpc.RetryInfo'],
+    [2, retryInfo],
+  ]);
+  const statusProto = pb([
+    [1, grpc.status.RESOURCE_EXHAUSTED],
+    [2, details],
+    [3, any],
+  ]);
   const metadata = new grpc.Metadata();
   metadata.set('grpc-status-details-bin', statusProto);
   return Object.assign(new Error(details), { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata });
@@ -110,12 +129,20 @@ function pb(fields: Array<[number, number | string | Buffer]>): Buffer {
  * One page of a list (AIP-158): `pageSize` capped at `maxPageSize` (0 or unset: the maximum),
  * `pageToken` the offset the previous page gave. https://google.aip.dev/158
  */
-export function page<T>(items: T[], request: { pageSize?: number; pageToken?: string }, maxPageSize: number): { items: T[]; nextPageToken: string } {
+export function page<T>(
+  items: T[],
+  request: { pageSize?: number; pageToken?: string },
+  maxPageSize: number,
+): { items: T[]; nextPageToken: string } {
   const size = request.pageSize && request.pageSize > 0 ? Math.min(request.pageSize, maxPageSize) : maxPageSize;
   const from = request.pageToken ? Number(Buffer.from(request.pageToken, 'base64url').toString('utf8')) : 0;
-  if (!Number.isInteger(from) || from < 0 || from > items.length) throw status(grpc.status.INVALID_ARGUMENT, `bad page_token "${request.pageToken}"`);
+  if (!Number.isInteger(from) || from < 0 || from > items.length)
+    throw status(grpc.status.INVALID_ARGUMENT, `bad page_token "${request.pageToken}"`);
   const to = Math.min(from + size, items.length);
-  return { items: items.slice(from, to), nextPageToken: to < items.length ? Buffer.from(String(to)).toString('base64url') : '' };
+  return {
+    items: items.slice(from, to),
+    nextPageToken: to < items.length ? Buffer.from(String(to)).toString('base64url') : '',
+  };
 }
 
 /**
@@ -129,14 +156,21 @@ export interface FakeFaults {
 }
 
 /** Wraps handlers so the faults in `f` are answered before the real handler runs. */
-export function withFaults(f: FakeFaults, handlers: Record<string, Handler>, nameOf: (request: any) => string): Record<string, Handler> {
+export function withFaults(
+  f: FakeFaults,
+  handlers: Record<string, Handler>,
+  nameOf: (request: any) => string,
+): Record<string, Handler> {
   let exhausted = false;
   const out: Record<string, Handler> = {};
   for (const [method, fn] of Object.entries(handlers)) {
     out[method] = (req) => {
       if (f.exhaustOnce?.method === method && !exhausted) {
         exhausted = true;
-        throw resourceExhausted(`Quota exceeded for quota metric 'Write requests' (${method}); retry after the delay`, f.exhaustOnce.retryDelayMs);
+        throw resourceExhausted(
+          `Quota exceeded for quota metric 'Write requests' (${method}); retry after the delay`,
+          f.exhaustOnce.retryDelayMs,
+        );
       }
       if (f.failWhen?.method === method && f.failWhen.resource.test(nameOf(req))) {
         throw status(grpc.status.FAILED_PRECONDITION, `${method} ${nameOf(req)}: refused by the fault this test set`);
@@ -179,7 +213,8 @@ export function applyMask(stored: any, request: any, paths: string[], allowed: r
   const out = structuredClone(stored);
   for (const p of paths) {
     const segs = p.split('.').map(camel);
-    if (!allowed.includes(p.split('.')[0]!)) throw status(grpc.status.INVALID_ARGUMENT, `update_mask path "${p}" is not a field of the resource`);
+    if (!allowed.includes(p.split('.')[0]!))
+      throw status(grpc.status.INVALID_ARGUMENT, `update_mask path "${p}" is not a field of the resource`);
     let src = request;
     let dst = out;
     for (const s of segs.slice(0, -1)) {
@@ -197,7 +232,9 @@ export function applyMask(stored: any, request: any, paths: string[], allowed: r
 /** Binds `server` on 127.0.0.1:0 with plaintext credentials. */
 export async function listen(server: grpc.Server): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    );
   });
 }
 
@@ -211,8 +248,18 @@ export function shutdown(server: grpc.Server): Promise<void> {
  * Client options that point a Google client at a fake: plaintext, no credentials. The explicit
  * universe domain stops google-auth-library looking for credentials (and the GCE metadata server).
  */
-export function fakeClientOptions(port: number): { apiEndpoint: string; port: number; sslCreds: grpc.ChannelCredentials; clientOptions: { universeDomain: string } } {
-  return { apiEndpoint: '127.0.0.1', port, sslCreds: grpc.credentials.createInsecure(), clientOptions: { universeDomain: 'googleapis.com' } };
+export function fakeClientOptions(port: number): {
+  apiEndpoint: string;
+  port: number;
+  sslCreds: grpc.ChannelCredentials;
+  clientOptions: { universeDomain: string };
+} {
+  return {
+    apiEndpoint: '127.0.0.1',
+    port,
+    sslCreds: grpc.credentials.createInsecure(),
+    clientOptions: { universeDomain: 'googleapis.com' },
+  };
 }
 
 export { grpc };

@@ -27,8 +27,21 @@
 import { randomUUID } from 'node:crypto';
 import { reservedAnnotations, RULES, runViolations, violationText, type RunResources } from '../../deploy/rules.js';
 import {
-  applyMask, countCalls, fakeClientOptions, grpc, listen, loadProtos, page, serviceDef, shutdown, status, unary, withFaults,
-  type FakeFaults, type FakeServer, type Recorded,
+  applyMask,
+  countCalls,
+  fakeClientOptions,
+  grpc,
+  listen,
+  loadProtos,
+  page,
+  serviceDef,
+  shutdown,
+  status,
+  unary,
+  withFaults,
+  type FakeFaults,
+  type FakeServer,
+  type Recorded,
 } from './grpc-common.js';
 import { JOBS_MUTATING, mountJobs, type FakeRunJobsOptions, type MountedJobs } from './grpc-run-jobs.js';
 
@@ -40,9 +53,36 @@ const MAX_PAGE_SIZE = 100;
 
 const MUTATING = new Set<string>(['CreateService', 'UpdateService', 'DeleteService', 'SetIamPolicy', ...JOBS_MUTATING]);
 /** Top-level Service fields a client may write (snake_case, as update masks name them). */
-const WRITABLE = ['description', 'labels', 'annotations', 'client', 'client_version', 'ingress', 'launch_stage', 'binary_authorization', 'template',
-  'traffic', 'scaling', 'invoker_iam_disabled', 'default_uri_disabled', 'custom_audiences', 'build_config'] as const;
-const OUTPUT_ONLY = ['uid', 'generation', 'createTime', 'updateTime', 'uri', 'urls', 'etag', 'reconciling', 'observedGeneration', 'creator', 'lastModifier'];
+const WRITABLE = [
+  'description',
+  'labels',
+  'annotations',
+  'client',
+  'client_version',
+  'ingress',
+  'launch_stage',
+  'binary_authorization',
+  'template',
+  'traffic',
+  'scaling',
+  'invoker_iam_disabled',
+  'default_uri_disabled',
+  'custom_audiences',
+  'build_config',
+] as const;
+const OUTPUT_ONLY = [
+  'uid',
+  'generation',
+  'createTime',
+  'updateTime',
+  'uri',
+  'urls',
+  'etag',
+  'reconciling',
+  'observedGeneration',
+  'creator',
+  'lastModifier',
+];
 
 export interface FakeRun extends FakeServer {
   services: Map<string, any>;
@@ -63,7 +103,8 @@ function resourcesOf(service: any): RunResources {
   const res = tpl.containers?.[0]?.resources;
   const limits = res?.limits ?? {};
   const out: RunResources = {
-    cpu: limits.cpu ?? '1', memory: limits.memory ?? '512Mi',
+    cpu: limits.cpu ?? '1',
+    memory: limits.memory ?? '512Mi',
     // With resources set, an unset cpu_idle means instance-based billing (revision.proto, ResourceRequirements.cpu_idle).
     cpuIdle: res ? res.cpuIdle === true : true,
   };
@@ -78,11 +119,17 @@ function resourcesOf(service: any): RunResources {
 
 /** Throws INVALID_ARGUMENT naming the first rule `service` breaks. */
 function checkRules(service: any): void {
-  if (!service?.template?.containers?.[0]?.image) throw status(grpc.status.INVALID_ARGUMENT, 'template.containers[0].image is required');
+  if (!service?.template?.containers?.[0]?.image)
+    throw status(grpc.status.INVALID_ARGUMENT, 'template.containers[0].image is required');
   const broken = runViolations(resourcesOf(service));
-  if (broken.length > 0) throw status(grpc.status.INVALID_ARGUMENT, `template: ${broken.map(violationText).join('; ')}`);
+  if (broken.length > 0)
+    throw status(grpc.status.INVALID_ARGUMENT, `template: ${broken.map(violationText).join('; ')}`);
   const reserved = [...reservedAnnotations(service.annotations), ...reservedAnnotations(service.template?.annotations)];
-  if (reserved.length > 0) throw status(grpc.status.INVALID_ARGUMENT, `annotations ${reserved.join(', ')}: ${RULES.annotations.text} (${RULES.annotations.url})`);
+  if (reserved.length > 0)
+    throw status(
+      grpc.status.INVALID_ARGUMENT,
+      `annotations ${reserved.join(', ')}: ${RULES.annotations.text} (${RULES.annotations.url})`,
+    );
 }
 
 /** The caller's IAM as the fake enforces it. */
@@ -105,7 +152,10 @@ export interface FakeRunOptions extends FakeFaults {
 
 /** Starts the fake on a free port. */
 export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> {
-  const def = loadProtos(['google/cloud/run/v2/service.proto', 'google/longrunning/operations.proto'], '@google-cloud/run');
+  const def = loadProtos(
+    ['google/cloud/run/v2/service.proto', 'google/longrunning/operations.proto'],
+    '@google-cloud/run',
+  );
   const services = serviceDef(def, 'google.cloud.run.v2.Services');
   const encodeService = (s: unknown): Buffer => services.GetService!.responseSerialize(s);
   const calls: Recorded[] = [];
@@ -117,7 +167,8 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   const grantedAt = new Map<string, number>();
   const noteGrants = (policy: any): void => {
     for (const b of policy?.bindings ?? []) {
-      for (const m of b.members ?? []) if (!grantedAt.has(`${m} ${b.role}`)) grantedAt.set(`${m} ${b.role}`, Date.now());
+      for (const m of b.members ?? [])
+        if (!grantedAt.has(`${m} ${b.role}`)) grantedAt.set(`${m} ${b.role}`, Date.now());
     }
   };
   const resourceOf = (req: any): string => req?.name ?? req?.resource ?? req?.service?.name ?? req?.parent ?? '';
@@ -125,20 +176,28 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
   const gated = (handlers: Record<string, (req: any) => unknown>): Record<string, (req: any) => unknown> => {
     const iam = opts.iam;
     if (!iam) return handlers;
-    return Object.fromEntries(Object.entries(handlers).map(([method, fn]) => [method, (req: any) => {
-      for (const need of iam.needs) {
-        if (need.method !== method || (need.resource !== undefined && need.resource !== resourceOf(req))) continue;
-        const at = grantedAt.get(`${iam.caller} ${need.role}`);
-        if (at === undefined || Date.now() < at + iam.propagationMs) {
-          const why = `Permission denied on resource '${resourceOf(req)}' (or it may not exist): ${iam.caller} lacks ${need.role}`;
-          throw status(grpc.status.PERMISSION_DENIED, why);
-        }
-      }
-      return fn(req);
-    }]));
+    return Object.fromEntries(
+      Object.entries(handlers).map(([method, fn]) => [
+        method,
+        (req: any) => {
+          for (const need of iam.needs) {
+            if (need.method !== method || (need.resource !== undefined && need.resource !== resourceOf(req))) continue;
+            const at = grantedAt.get(`${iam.caller} ${need.role}`);
+            if (at === undefined || Date.now() < at + iam.propagationMs) {
+              const why = `Permission denied on resource '${resourceOf(req)}' (or it may not exist): ${iam.caller} lacks ${need.role}`;
+              throw status(grpc.status.PERMISSION_DENIED, why);
+            }
+          }
+          return fn(req);
+        },
+      ]),
+    );
   };
 
-  const any = (s: unknown): { typeUrl: string; value: Buffer } => ({ typeUrl: 'type.googleapis.com/google.cloud.run.v2.Service', value: encodeService(s) });
+  const any = (s: unknown): { typeUrl: string; value: Buffer } => ({
+    typeUrl: 'type.googleapis.com/google.cloud.run.v2.Service',
+    value: encodeService(s),
+  });
   const startOp = (location: string, service: any): any => {
     const name = `${location}/operations/${randomUUID()}`;
     operations.set(name, { done: false, service });
@@ -150,93 +209,161 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
     if (!s) throw status(grpc.status.NOT_FOUND, `Resource '${name}' was not found`);
     return s;
   };
-  const withoutOutputOnly = (s: any): any => Object.fromEntries(Object.entries(s ?? {}).filter(([k]) => !OUTPUT_ONLY.includes(k)));
+  const withoutOutputOnly = (s: any): any =>
+    Object.fromEntries(Object.entries(s ?? {}).filter(([k]) => !OUTPUT_ONLY.includes(k)));
   const create = (parent: string, id: string, service: any): any => {
     const name = `${parent}/services/${id}`;
     const region = parent.split('/')[3];
     const uri = opts.uriFor?.(id) ?? `https://${id}-1234567890.${region}.run.app`;
-    const s = { ...withoutOutputOnly(service), name, uid: randomUUID(), generation: '1', uri, urls: [uri, `https://${id}-abcdefghij-ew.a.run.app`], etag: `"e${++etag}"` };
+    const s = {
+      ...withoutOutputOnly(service),
+      name,
+      uid: randomUUID(),
+      generation: '1',
+      uri,
+      urls: [uri, `https://${id}-abcdefghij-ew.a.run.app`],
+      etag: `"e${++etag}"`,
+    };
     store.set(name, s);
     policies.set(name, { version: 1, etag: Buffer.from(`p${++etag}`), bindings: [] });
     return s;
   };
 
   const server = new grpc.Server();
-  const nameOf = (req: any): string => String(req.service?.name ?? (req.serviceId ? `${req.parent}/services/${req.serviceId}` : undefined) ?? req.name ?? req.resource ?? req.parent ?? '');
-  server.addService(services, unary(calls, withFaults(opts, gated({
-    CreateService(req) {
-      if (!/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(req.serviceId ?? '')) throw status(grpc.status.INVALID_ARGUMENT, `bad service id "${req.serviceId}"`);
-      if (store.has(`${req.parent}/services/${req.serviceId}`)) throw status(grpc.status.ALREADY_EXISTS, `Resource '${req.parent}/services/${req.serviceId}' already exists`);
-      checkRules(req.service);
-      if (req.validateOnly) return startOp(req.parent, req.service);
-      return startOp(req.parent, create(req.parent, req.serviceId, req.service));
-    },
-    UpdateService(req) {
-      const name: string = req.service?.name ?? '';
-      fake.beforeUpdate?.(name);
-      const cur = store.get(name);
-      if (!cur) {
-        if (!req.allowMissing) throw status(grpc.status.NOT_FOUND, `Resource '${name}' was not found`);
-        checkRules(req.service);
-        return startOp(locationOf(name), create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), req.service));
-      }
-      if (req.service.etag && req.service.etag !== cur.etag) {
-        throw status(grpc.status.ABORTED, `etag ${req.service.etag} does not match the current etag ${cur.etag}: the service changed since it was read`);
-      }
-      const paths: string[] = req.updateMask?.paths ?? [];
-      const merged = paths.length === 0 ? { ...withoutOutputOnly(req.service), name } : applyMask(cur, req.service, paths, WRITABLE);
-      checkRules(merged);
-      if (req.validateOnly) return startOp(locationOf(name), merged);
-      const s = { ...merged, uid: cur.uid, uri: cur.uri, urls: cur.urls, generation: String(Number(cur.generation) + 1), etag: `"e${++etag}"` };
-      store.set(name, s);
-      return startOp(locationOf(name), s);
-    },
-    DeleteService(req) {
-      const s = mustGet(req.name);
-      store.delete(req.name);
-      policies.delete(req.name);
-      return startOp(locationOf(req.name), s);
-    },
-    GetService: (req) => mustGet(req.name),
-    ListServices(req) {
-      const p = page([...store.values()].filter((s) => locationOf(s.name) === req.parent), req, MAX_PAGE_SIZE);
-      return { services: p.items, nextPageToken: p.nextPageToken };
-    },
-    GetIamPolicy(req) {
-      mustGet(req.resource);
-      if (!policies.has(req.resource)) policies.set(req.resource, { version: 1, etag: Buffer.from(`p${++etag}`), bindings: [] });
-      return policies.get(req.resource);
-    },
-    SetIamPolicy(req) {
-      mustGet(req.resource);
-      const cur = policies.get(req.resource) ?? { etag: Buffer.alloc(0) };
-      const sent = req.policy?.etag as Buffer | undefined;
-      if (sent && sent.length > 0 && !Buffer.from(sent).equals(cur.etag)) throw status(grpc.status.ABORTED, 'etag mismatch: the policy changed');
-      const next = { version: req.policy?.version ?? 1, bindings: req.policy?.bindings ?? [], etag: Buffer.from(`p${++etag}`) };
-      policies.set(req.resource, next);
-      noteGrants(next);
-      return next;
-    },
-  }), nameOf)));
+  const nameOf = (req: any): string =>
+    String(
+      req.service?.name ??
+        (req.serviceId ? `${req.parent}/services/${req.serviceId}` : undefined) ??
+        req.name ??
+        req.resource ??
+        req.parent ??
+        '',
+    );
+  server.addService(
+    services,
+    unary(
+      calls,
+      withFaults(
+        opts,
+        gated({
+          CreateService(req) {
+            if (!/^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(req.serviceId ?? ''))
+              throw status(grpc.status.INVALID_ARGUMENT, `bad service id "${req.serviceId}"`);
+            if (store.has(`${req.parent}/services/${req.serviceId}`))
+              throw status(
+                grpc.status.ALREADY_EXISTS,
+                `Resource '${req.parent}/services/${req.serviceId}' already exists`,
+              );
+            checkRules(req.service);
+            if (req.validateOnly) return startOp(req.parent, req.service);
+            return startOp(req.parent, create(req.parent, req.serviceId, req.service));
+          },
+          UpdateService(req) {
+            const name: string = req.service?.name ?? '';
+            fake.beforeUpdate?.(name);
+            const cur = store.get(name);
+            if (!cur) {
+              if (!req.allowMissing) throw status(grpc.status.NOT_FOUND, `Resource '${name}' was not found`);
+              checkRules(req.service);
+              return startOp(
+                locationOf(name),
+                create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), req.service),
+              );
+            }
+            if (req.service.etag && req.service.etag !== cur.etag) {
+              throw status(
+                grpc.status.ABORTED,
+                `etag ${req.service.etag} does not match the current etag ${cur.etag}: the service changed since it was read`,
+              );
+            }
+            const paths: string[] = req.updateMask?.paths ?? [];
+            const merged =
+              paths.length === 0
+                ? { ...withoutOutputOnly(req.service), name }
+                : applyMask(cur, req.service, paths, WRITABLE);
+            checkRules(merged);
+            if (req.validateOnly) return startOp(locationOf(name), merged);
+            const s = {
+              ...merged,
+              uid: cur.uid,
+              uri: cur.uri,
+              urls: cur.urls,
+              generation: String(Number(cur.generation) + 1),
+              etag: `"e${++etag}"`,
+            };
+            store.set(name, s);
+            return startOp(locationOf(name), s);
+          },
+          DeleteService(req) {
+            const s = mustGet(req.name);
+            store.delete(req.name);
+            policies.delete(req.name);
+            return startOp(locationOf(req.name), s);
+          },
+          GetService: (req) => mustGet(req.name),
+          ListServices(req) {
+            const p = page(
+              [...store.values()].filter((s) => locationOf(s.name) === req.parent),
+              req,
+              MAX_PAGE_SIZE,
+            );
+            return { services: p.items, nextPageToken: p.nextPageToken };
+          },
+          GetIamPolicy(req) {
+            mustGet(req.resource);
+            if (!policies.has(req.resource))
+              policies.set(req.resource, { version: 1, etag: Buffer.from(`p${++etag}`), bindings: [] });
+            return policies.get(req.resource);
+          },
+          SetIamPolicy(req) {
+            mustGet(req.resource);
+            const cur = policies.get(req.resource) ?? { etag: Buffer.alloc(0) };
+            const sent = req.policy?.etag as Buffer | undefined;
+            if (sent && sent.length > 0 && !Buffer.from(sent).equals(cur.etag))
+              throw status(grpc.status.ABORTED, 'etag mismatch: the policy changed');
+            const next = {
+              version: req.policy?.version ?? 1,
+              bindings: req.policy?.bindings ?? [],
+              etag: Buffer.from(`p${++etag}`),
+            };
+            policies.set(req.resource, next);
+            noteGrants(next);
+            return next;
+          },
+        }),
+        nameOf,
+      ),
+    ),
+  );
   const jobs = mountJobs(server, calls, opts.jobs ?? {});
-  server.addService(serviceDef(def, 'google.longrunning.Operations'), unary(calls, {
-    GetOperation(req) {
-      const jobOp = jobs.getOperation(req.name);
-      if (jobOp) return jobOp;
-      const op = operations.get(req.name);
-      if (!op) throw status(grpc.status.NOT_FOUND, `operation ${req.name} not found`);
-      op.done = true;
-      return { name: req.name, done: true, metadata: any(op.service), response: any(op.service) };
-    },
-  }));
+  server.addService(
+    serviceDef(def, 'google.longrunning.Operations'),
+    unary(calls, {
+      GetOperation(req) {
+        const jobOp = jobs.getOperation(req.name);
+        if (jobOp) return jobOp;
+        const op = operations.get(req.name);
+        if (!op) throw status(grpc.status.NOT_FOUND, `operation ${req.name} not found`);
+        op.done = true;
+        return { name: req.name, done: true, metadata: any(op.service), response: any(op.service) };
+      },
+    }),
+  );
   const port = await listen(server);
   const fake: FakeRun = {
-    port, calls, services: store, policies, jobs,
+    port,
+    calls,
+    services: store,
+    policies,
+    jobs,
     mutatingCalls: () => calls.filter((c) => MUTATING.has(c.method)),
     counts: () => countCalls(calls),
     clientOptions: () => fakeClientOptions(port),
     put(name, service) {
-      const s = create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), { template: { containers: [{ image: 'x' }] }, ...service });
+      const s = create(locationOf(name), name.slice(name.lastIndexOf('/') + 1), {
+        template: { containers: [{ image: 'x' }] },
+        ...service,
+      });
       if (typeof service.uri === 'string') Object.assign(s, { uri: service.uri, urls: service.urls ?? [service.uri] });
       return s;
     },

@@ -16,7 +16,20 @@
 import { cronProblem, timeZoneProblem } from '../../deploy/cron.js';
 import { jobIdViolation, RULES, violationText, type Rule } from '../../deploy/rules.js';
 import {
-  countCalls, fakeClientOptions, grpc, listen, loadProtos, page, serviceDef, shutdown, status, unary, withFaults, type FakeFaults, type FakeServer, type Recorded,
+  countCalls,
+  fakeClientOptions,
+  grpc,
+  listen,
+  loadProtos,
+  page,
+  serviceDef,
+  shutdown,
+  status,
+  unary,
+  withFaults,
+  type FakeFaults,
+  type FakeServer,
+  type Recorded,
 } from './grpc-common.js';
 
 /** ListJobs: "The maximum page size is 500. If unspecified, the page size will be the maximum." (ListJobsRequest.page_size) */
@@ -24,7 +37,14 @@ const MAX_PAGE_SIZE = 500;
 
 const MUTATING = new Set(['CreateJob', 'UpdateJob', 'DeleteJob', 'PauseJob', 'ResumeJob', 'RunJob']);
 /** proto field names in an update mask → the camelCase keys proto-loader gives. */
-const MASK_FIELDS: Record<string, string> = { description: 'description', schedule: 'schedule', time_zone: 'timeZone', pubsub_target: 'pubsubTarget', retry_config: 'retryConfig', attempt_deadline: 'attemptDeadline' };
+const MASK_FIELDS: Record<string, string> = {
+  description: 'description',
+  schedule: 'schedule',
+  time_zone: 'timeZone',
+  pubsub_target: 'pubsubTarget',
+  retry_config: 'retryConfig',
+  attempt_deadline: 'attemptDeadline',
+};
 
 export interface FakeScheduler extends FakeServer {
   jobs: Map<string, any>;
@@ -46,13 +66,17 @@ export async function startFakeScheduler(faults: FakeFaults = {}): Promise<FakeS
     throw status(grpc.status.INVALID_ARGUMENT, `${found}: ${rule.text} (${rule.url})`);
   };
   const checkJob = (job: any): void => {
-    if (job.target !== 'pubsubTarget' && !job.pubsubTarget) throw status(grpc.status.INVALID_ARGUMENT, 'this fake takes Pub/Sub targets only');
+    if (job.target !== 'pubsubTarget' && !job.pubsubTarget)
+      throw status(grpc.status.INVALID_ARGUMENT, 'this fake takes Pub/Sub targets only');
     const t = job.pubsubTarget;
-    if (!/^projects\/[^/]+\/topics\/[^/]+$/.test(t?.topicName ?? '')) refuse(RULES.pubsubTarget, `topic name "${t?.topicName}"`);
-    if ((t.data === undefined || t.data.length === 0) && Object.keys(t.attributes ?? {}).length === 0) refuse(RULES.pubsubTarget, 'no data and no attributes');
+    if (!/^projects\/[^/]+\/topics\/[^/]+$/.test(t?.topicName ?? ''))
+      refuse(RULES.pubsubTarget, `topic name "${t?.topicName}"`);
+    if ((t.data === undefined || t.data.length === 0) && Object.keys(t.attributes ?? {}).length === 0)
+      refuse(RULES.pubsubTarget, 'no data and no attributes');
     const id = jobIdViolation(String(job.name).slice(String(job.name).lastIndexOf('/') + 1));
     if (id) throw status(grpc.status.INVALID_ARGUMENT, violationText(id));
-    if ((job.description ?? '').length > 500) refuse(RULES.jobDescription, `description of ${job.description.length} characters`);
+    if ((job.description ?? '').length > 500)
+      refuse(RULES.jobDescription, `description of ${job.description.length} characters`);
     const cron = cronProblem(job.schedule ?? '');
     if (cron) refuse(RULES.schedule, `schedule "${job.schedule}" (${cron})`);
     if (job.timeZone && timeZoneProblem(job.timeZone)) refuse(RULES.timeZone, `time zone "${job.timeZone}"`);
@@ -67,49 +91,70 @@ export async function startFakeScheduler(faults: FakeFaults = {}): Promise<FakeS
 
   const server = new grpc.Server();
   const nameOf = (req: any): string => String(req.job?.name ?? req.name ?? req.parent ?? '');
-  server.addService(serviceDef(def, 'google.cloud.scheduler.v1.CloudScheduler'), unary(calls, withFaults(faults, {
-    CreateJob(req) {
-      const job = req.job ?? {};
-      if (parentOf(job.name ?? '') !== req.parent) throw status(grpc.status.INVALID_ARGUMENT, `job name ${job.name} is not under ${req.parent}`);
-      if (jobs.has(job.name)) throw status(grpc.status.ALREADY_EXISTS, `Job ${job.name} already exists`);
-      checkJob(job);
-      const stored = { ...job, state: 'ENABLED', userUpdateTime: { seconds: String(Math.floor(Date.now() / 1000)) } };
-      jobs.set(job.name, stored);
-      return stored;
-    },
-    UpdateJob(req) {
-      const cur = mustGet(req.job?.name);
-      const paths: string[] = req.updateMask?.paths ?? [];
-      const { state: _ignored, ...sent } = req.job;
-      const next = { ...cur };
-      if (paths.length === 0) Object.assign(next, sent);
-      for (const p of paths) {
-        const key = MASK_FIELDS[p];
-        if (!key) throw status(grpc.status.INVALID_ARGUMENT, `unknown update_mask path "${p}"`);
-        if (req.job[key] === undefined) delete next[key];
-        else next[key] = req.job[key];
-      }
-      checkJob(next);
-      if (next.state === 'UPDATE_FAILED') next.state = 'ENABLED';
-      jobs.set(next.name, next);
-      return next;
-    },
-    DeleteJob(req) {
-      mustGet(req.name);
-      jobs.delete(req.name);
-      return {};
-    },
-    GetJob: (req) => mustGet(req.name),
-    PauseJob: (req) => setState(req.name, 'PAUSED'),
-    ResumeJob: (req) => setState(req.name, 'ENABLED'),
-    ListJobs(req) {
-      const p = page([...jobs.values()].filter((j) => parentOf(j.name) === req.parent), req, MAX_PAGE_SIZE);
-      return { jobs: p.items, nextPageToken: p.nextPageToken };
-    },
-  }, nameOf)));
+  server.addService(
+    serviceDef(def, 'google.cloud.scheduler.v1.CloudScheduler'),
+    unary(
+      calls,
+      withFaults(
+        faults,
+        {
+          CreateJob(req) {
+            const job = req.job ?? {};
+            if (parentOf(job.name ?? '') !== req.parent)
+              throw status(grpc.status.INVALID_ARGUMENT, `job name ${job.name} is not under ${req.parent}`);
+            if (jobs.has(job.name)) throw status(grpc.status.ALREADY_EXISTS, `Job ${job.name} already exists`);
+            checkJob(job);
+            const stored = {
+              ...job,
+              state: 'ENABLED',
+              userUpdateTime: { seconds: String(Math.floor(Date.now() / 1000)) },
+            };
+            jobs.set(job.name, stored);
+            return stored;
+          },
+          UpdateJob(req) {
+            const cur = mustGet(req.job?.name);
+            const paths: string[] = req.updateMask?.paths ?? [];
+            const { state: _ignored, ...sent } = req.job;
+            const next = { ...cur };
+            if (paths.length === 0) Object.assign(next, sent);
+            for (const p of paths) {
+              const key = MASK_FIELDS[p];
+              if (!key) throw status(grpc.status.INVALID_ARGUMENT, `unknown update_mask path "${p}"`);
+              if (req.job[key] === undefined) delete next[key];
+              else next[key] = req.job[key];
+            }
+            checkJob(next);
+            if (next.state === 'UPDATE_FAILED') next.state = 'ENABLED';
+            jobs.set(next.name, next);
+            return next;
+          },
+          DeleteJob(req) {
+            mustGet(req.name);
+            jobs.delete(req.name);
+            return {};
+          },
+          GetJob: (req) => mustGet(req.name),
+          PauseJob: (req) => setState(req.name, 'PAUSED'),
+          ResumeJob: (req) => setState(req.name, 'ENABLED'),
+          ListJobs(req) {
+            const p = page(
+              [...jobs.values()].filter((j) => parentOf(j.name) === req.parent),
+              req,
+              MAX_PAGE_SIZE,
+            );
+            return { jobs: p.items, nextPageToken: p.nextPageToken };
+          },
+        },
+        nameOf,
+      ),
+    ),
+  );
   const port = await listen(server);
   return {
-    port, calls, jobs,
+    port,
+    calls,
+    jobs,
     mutatingCalls: () => calls.filter((c) => MUTATING.has(c.method)),
     counts: () => countCalls(calls),
     clientOptions: () => fakeClientOptions(port),

@@ -27,15 +27,21 @@ export interface HttpFrontOptions {
 }
 
 /** Starts a front on 127.0.0.1 (port 0) before `target`. */
-export async function startHttpFront(target: { host: string; port: number }, opts: HttpFrontOptions = {}): Promise<HttpFront> {
+export async function startHttpFront(
+  target: { host: string; port: number },
+  opts: HttpFrontOptions = {},
+): Promise<HttpFront> {
   const sockets = new Set<Socket>();
   let upgrades = 0;
   const server = createServer((req, res) => {
     if (opts.route?.(req, res)) return;
-    const up = request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -92,7 +98,9 @@ export function endlessContents(path: string, chunkBytes: number, everyMs: numbe
     res.writeHead(200, { 'content-type': 'application/json' });
     const chunk = Buffer.alloc(chunkBytes, 'a');
     let stopped = false;
-    res.on('close', () => { stopped = true; });
+    res.on('close', () => {
+      stopped = true;
+    });
     const write = (): void => {
       if (stopped) return;
       s.bytes += chunk.length;

@@ -29,8 +29,11 @@ export function parsePins(text: string): Pin[] {
       throw new Error(`versions.txt:${i + 1}: expected \`role package debian-version distribution version\``);
     }
     pins.push({
-      role, debianPackage: debianPackage!, debianVersion: debianVersion!,
-      distribution: distribution!, version: version!,
+      role,
+      debianPackage: debianPackage!,
+      debianVersion: debianVersion!,
+      distribution: distribution!,
+      version: version!,
     });
   });
   if (pins.length === 0) throw new Error('versions.txt: no packages');

@@ -32,7 +32,12 @@ export function notebookJson(cells: CellSpec[], metadata: Record<string, unknown
     cells: cells.map((c, i) => {
       const spec = typeof c === 'string' ? { source: c } : c;
       const type = spec.type ?? 'code';
-      const cell: Record<string, unknown> = { cell_type: type, id: `cell-${i}`, metadata: spec.tags ? { tags: spec.tags } : {}, source: spec.source };
+      const cell: Record<string, unknown> = {
+        cell_type: type,
+        id: `cell-${i}`,
+        metadata: spec.tags ? { tags: spec.tags } : {},
+        source: spec.source,
+      };
       if (type === 'code') Object.assign(cell, { execution_count: null, outputs: [] });
       return cell;
     }),
@@ -61,7 +66,9 @@ export async function startTestServer(opts: { token?: string; args?: string[] } 
       // While a kernel is launching the server may answer an error for the list (a model not
       // ready yet): asked again, bounded (a hang bound), then the answer is the failure.
       for (let attempt = 0; ; attempt++) {
-        const res = await request(`${httpBase(server.address)}/api/kernels`, { headers: { authorization: `token ${server.token}` } });
+        const res = await request(`${httpBase(server.address)}/api/kernels`, {
+          headers: { authorization: `token ${server.token}` },
+        });
         const body = (await res.body.json().catch(() => undefined)) as unknown;
         if (res.statusCode === 200 && Array.isArray(body)) return (body as Array<{ id: string }>).map((k) => k.id);
         if (attempt >= 300) throw new Error(`GET /api/kernels: HTTP ${res.statusCode} ${JSON.stringify(body)}`);

@@ -15,9 +15,16 @@ export interface RestServer {
 }
 
 /** A JSON REST call; throws unless the status is `expect`. */
-export async function rest(s: RestServer, method: string, path: string, body?: unknown, expect = 200): Promise<unknown> {
+export async function rest(
+  s: RestServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  expect = 200,
+): Promise<unknown> {
   const res = await request(`http://127.0.0.1:${s.port}${path}`, {
-    method: method as 'GET', headers: { authorization: `token ${s.token}`, 'content-type': 'application/json' },
+    method: method as 'GET',
+    headers: { authorization: `token ${s.token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.body.text();
@@ -27,15 +34,18 @@ export async function rest(s: RestServer, method: string, path: string, body?: u
 
 /** `POST /api/kernels`; returns the kernel id. */
 export async function startKernel(s: RestServer, name: string, path?: string): Promise<string> {
-  const k = (await rest(s, 'POST', '/api/kernels', { name, ...(path === undefined ? {} : { path }) }, 201)) as { id: string };
+  const k = (await rest(s, 'POST', '/api/kernels', { name, ...(path === undefined ? {} : { path }) }, 201)) as {
+    id: string;
+  };
   return k.id;
 }
 
 /** Runs `code` in the kernel; resolves with the text/plain of its result (throws on an error reply). */
 export async function evaluate(s: RestServer, kernelId: string, code: string): Promise<string> {
   const session = randomUUID();
-  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/api/kernels/${kernelId}/channels?session_id=${session}`,
-    { headers: { authorization: `token ${s.token}` } });
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/api/kernels/${kernelId}/channels?session_id=${session}`, {
+    headers: { authorization: `token ${s.token}` },
+  });
   try {
     await new Promise<void>((ok, fail) => {
       ws.once('open', () => ok());
@@ -47,12 +57,17 @@ export async function evaluate(s: RestServer, kernelId: string, code: string): P
       let replied = false;
       let idle = false;
       ws.on('message', (data) => {
-        const m = JSON.parse(data.toString()) as { header: { msg_type: string }; parent_header: { msg_id?: string }; content: Record<string, unknown> };
+        const m = JSON.parse(data.toString()) as {
+          header: { msg_type: string };
+          parent_header: { msg_id?: string };
+          content: Record<string, unknown>;
+        };
         if (m.parent_header.msg_id !== msgId) return;
         const t = m.header.msg_type;
         if (t === 'execute_result') result = (m.content.data as Record<string, string>)['text/plain'];
         if (t === 'execute_reply') {
-          if (m.content.status !== 'ok') return fail(new Error(`${String(m.content.ename)}: ${String(m.content.evalue)}`));
+          if (m.content.status !== 'ok')
+            return fail(new Error(`${String(m.content.ename)}: ${String(m.content.evalue)}`));
           replied = true;
         }
         if (t === 'status' && m.content.execution_state === 'idle') idle = true;
@@ -60,11 +75,30 @@ export async function evaluate(s: RestServer, kernelId: string, code: string): P
       });
       ws.once('close', () => fail(new Error('kernel channel closed')));
     });
-    ws.send(JSON.stringify({
-      header: { msg_id: msgId, session, username: 'test', date: new Date().toISOString(), msg_type: 'execute_request', version: '5.3' },
-      parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
-      content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-    }));
+    ws.send(
+      JSON.stringify({
+        header: {
+          msg_id: msgId,
+          session,
+          username: 'test',
+          date: new Date().toISOString(),
+          msg_type: 'execute_request',
+          version: '5.3',
+        },
+        parent_header: {},
+        metadata: {},
+        channel: 'shell',
+        buffers: [],
+        content: {
+          code,
+          silent: false,
+          store_history: true,
+          user_expressions: {},
+          allow_stdin: false,
+          stop_on_error: true,
+        },
+      }),
+    );
     return await done;
   } finally {
     ws.terminate();
@@ -81,7 +115,9 @@ export function kernelChildren(pid: number): number[] {
       const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(ppid) !== pid || state === 'Z') continue;
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ipykernel')) out.push(Number(entry));
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out.sort((a, b) => a - b);
 }

@@ -8,7 +8,16 @@
  */
 
 /** Time zones the generated schedules cycle through (tz database names). */
-const ZONES = ['Europe/Paris', 'America/New_York', 'Asia/Tokyo', 'UTC', 'Australia/Sydney', 'America/Sao_Paulo', 'Europe/London', 'Asia/Kolkata'];
+const ZONES = [
+  'Europe/Paris',
+  'America/New_York',
+  'Asia/Tokyo',
+  'UTC',
+  'Australia/Sydney',
+  'America/Sao_Paulo',
+  'Europe/London',
+  'Asia/Kolkata',
+];
 
 export interface GeneratedManifest {
   /** Deployment name (default `scale`). */
@@ -20,7 +29,11 @@ export interface GeneratedManifest {
 }
 
 /** The YAML of notebook entries `from` … `from + count - 1` (a list under `notebooks:`). */
-export function notebookEntries(count: number, from = 0, image = 'europe-docker.pkg.dev/my-project/nbtrigger/notebook:v1'): string {
+export function notebookEntries(
+  count: number,
+  from = 0,
+  image = 'europe-docker.pkg.dev/my-project/nbtrigger/notebook:v1',
+): string {
   const out: string[] = [];
   for (let i = from; i < from + count; i++) {
     const id = String(i).padStart(4, '0');
@@ -56,7 +69,10 @@ export function generatedManifest(count: number, o: GeneratedManifest = {}): str
 export function splitManifest(count: number, perTeam: number, o: GeneratedManifest = {}): Map<string, string> {
   const out = new Map([['nbtrigger.yaml', `${header(o)}include: [teams]\n`]]);
   for (let from = 0, t = 0; from < count; from += perTeam, t++) {
-    out.set(`teams/team-${String(t).padStart(2, '0')}.yaml`, `notebooks:\n${notebookEntries(Math.min(perTeam, count - from), from, o.image)}`);
+    out.set(
+      `teams/team-${String(t).padStart(2, '0')}.yaml`,
+      `notebooks:\n${notebookEntries(Math.min(perTeam, count - from), from, o.image)}`,
+    );
   }
   return out;
 }

@@ -13,7 +13,9 @@ register('./module-trace-hooks.js', import.meta.url);
 
 // CommonJS loads (google-gax and the client packages are CommonJS) go through Module._load: record them too.
 const file = process.env.NBTRIGGER_MODULE_TRACE;
-const mod = Module as unknown as { _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown };
+const mod = Module as unknown as {
+  _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown;
+};
 const load = mod._load;
 mod._load = function traced(request, parent, isMain) {
   if (file) appendFileSync(file, `require ${request}\n`);

@@ -110,21 +110,34 @@ export async function runNbclient(opts: NbclientOptions): Promise<NbclientRun> {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        IPYTHONDIR: join(home, 'ipython'), JUPYTER_RUNTIME_DIR: join(home, 'runtime'), JUPYTER_CONFIG_DIR: join(home, 'config'),
-        PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1',
+        IPYTHONDIR: join(home, 'ipython'),
+        JUPYTER_RUNTIME_DIR: join(home, 'runtime'),
+        JUPYTER_CONFIG_DIR: join(home, 'config'),
+        PYDEVD_DISABLE_FILE_VALIDATION: '1',
+        JUPYTER_PLATFORM_DIRS: '1',
         ...opts.env,
       },
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-8000); });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-8000);
+    });
     const limit = opts.hardLimitMs ?? opts.timeoutSeconds * 4000 + 60_000;
     const killer = setTimeout(() => child.kill('SIGKILL'), limit);
-    child.stdin.end(JSON.stringify({
-      notebook: opts.notebookText, cwd: opts.cwd, timeout: opts.timeoutSeconds, allowErrors: opts.allowErrors === true,
-      kernelName: opts.kernelName ?? null, options: opts.options ?? {},
-    }));
+    child.stdin.end(
+      JSON.stringify({
+        notebook: opts.notebookText,
+        cwd: opts.cwd,
+        timeout: opts.timeoutSeconds,
+        allowErrors: opts.allowErrors === true,
+        kernelName: opts.kernelName ?? null,
+        options: opts.options ?? {},
+      }),
+    );
     const code = await new Promise<number | null>((res, rej) => {
       child.once('error', rej);
       child.once('close', (c) => res(c));
@@ -141,9 +154,13 @@ export async function runNbclient(opts: NbclientOptions): Promise<NbclientRun> {
 /** One line for a verdict: `ok`, `failed ZeroDivisionError`, `died`, `timeout`, `no-kernel r`. */
 export function verdictText(v: Verdict): string {
   switch (v.kind) {
-    case 'failed': return `failed ${v.ename}`;
-    case 'no-kernel': return `no-kernel ${v.name}`;
-    case 'other': return `other ${v.message}`;
-    default: return v.kind;
+    case 'failed':
+      return `failed ${v.ename}`;
+    case 'no-kernel':
+      return `no-kernel ${v.name}`;
+    case 'other':
+      return `other ${v.message}`;
+    default:
+      return v.kind;
   }
 }

@@ -9,7 +9,6 @@ import type { RunOutcome } from '../../functions/run/runner.js';
 import assert from 'node:assert/strict';
 import { verdictText, type Verdict } from './nbclient.js';
 
-
 /** One output reduced to what must agree. */
 export interface NormOutput {
   type: string;
@@ -46,8 +45,11 @@ function normText(s: string, n: Normaliser): string {
 }
 
 function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'object' && x !== null && !Array.isArray(x)
-    ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'object' && x !== null && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
 }
 
 export function joinText(v: unknown): string {
@@ -60,7 +62,8 @@ function normData(data: Record<string, unknown>, n: Normaliser): Record<string, 
   const out: Record<string, string> = {};
   for (const key of Object.keys(data).sort()) {
     let v: unknown = data[key];
-    if (key === 'application/vnd.jupyter.widget-view+json' && typeof v === 'object' && v !== null) v = { ...v, model_id: '<MODEL_ID>' };
+    if (key === 'application/vnd.jupyter.widget-view+json' && typeof v === 'object' && v !== null)
+      v = { ...v, model_id: '<MODEL_ID>' };
     let s = joinText(v);
     if (key.startsWith('image/') && key !== 'image/svg+xml') s = s.replace(/\s+/g, '');
     out[key] = normText(s, n);
@@ -71,30 +74,36 @@ function normData(data: Record<string, unknown>, n: Normaliser): Record<string, 
 /** Code cells of an nbformat notebook, normalised; consecutive stream chunks of one name merged. */
 export function normaliseCells(nb: { cells: Array<Record<string, unknown>> } | undefined, n: Normaliser): NormCell[] {
   if (!nb) return [];
-  return nb.cells.filter((c) => c.cell_type === 'code').map((c, code) => {
-    const outputs: NormOutput[] = [];
-    for (const o of (c.outputs as Array<Record<string, unknown>> | undefined) ?? []) {
-      const type = String(o.output_type);
-      if (type === 'stream') {
-        const name = String(o.name);
-        const text = joinText(o.text);
-        const last = outputs[outputs.length - 1];
-        if (last && last.type === 'stream' && last.name === name) last.text += text;
-        else outputs.push({ type, name, text });
-      } else if (type === 'display_data' || type === 'execute_result') {
-        const out: NormOutput = { type, data: normData((o.data ?? {}) as Record<string, unknown>, n), metadata: normText(stableJson(o.metadata ?? {}), n) };
-        if (type === 'execute_result') out.count = (o.execution_count ?? null) as number | null;
-        outputs.push(out);
-      } else if (type === 'error') {
-        outputs.push({ type, ename: String(o.ename), evalue: normText(String(o.evalue), n) });
-      } else {
-        outputs.push({ type });
+  return nb.cells
+    .filter((c) => c.cell_type === 'code')
+    .map((c, code) => {
+      const outputs: NormOutput[] = [];
+      for (const o of (c.outputs as Array<Record<string, unknown>> | undefined) ?? []) {
+        const type = String(o.output_type);
+        if (type === 'stream') {
+          const name = String(o.name);
+          const text = joinText(o.text);
+          const last = outputs[outputs.length - 1];
+          if (last && last.type === 'stream' && last.name === name) last.text += text;
+          else outputs.push({ type, name, text });
+        } else if (type === 'display_data' || type === 'execute_result') {
+          const out: NormOutput = {
+            type,
+            data: normData((o.data ?? {}) as Record<string, unknown>, n),
+            metadata: normText(stableJson(o.metadata ?? {}), n),
+          };
+          if (type === 'execute_result') out.count = (o.execution_count ?? null) as number | null;
+          outputs.push(out);
+        } else if (type === 'error') {
+          outputs.push({ type, ename: String(o.ename), evalue: normText(String(o.evalue), n) });
+        } else {
+          outputs.push({ type });
+        }
       }
-    }
-    for (const o of outputs) if (o.text !== undefined) o.text = normText(o.text, n);
-    const count = (c.execution_count ?? null) as number | null;
-    return { code, executed: count !== null || outputs.length > 0, count, outputs };
-  });
+      for (const o of outputs) if (o.text !== undefined) o.text = normText(o.text, n);
+      const count = (c.execution_count ?? null) as number | null;
+      return { code, executed: count !== null || outputs.length > 0, count, outputs };
+    });
 }
 
 /** Differences between two normalised notebooks, one line each (empty when they agree). */
@@ -104,12 +113,15 @@ export function diffCells(a: NormCell[], b: NormCell[]): string[] {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i]!;
     const y = b[i]!;
-    if (x.executed !== y.executed) diffs.push(`code cell ${i}: executed nbtrigger ${x.executed}, nbclient ${y.executed}`);
+    if (x.executed !== y.executed)
+      diffs.push(`code cell ${i}: executed nbtrigger ${x.executed}, nbclient ${y.executed}`);
     if (x.count !== y.count) diffs.push(`code cell ${i}: execution_count nbtrigger ${x.count}, nbclient ${y.count}`);
     try {
       assert.deepStrictEqual(x.outputs, y.outputs);
     } catch {
-      diffs.push(`code cell ${i}: outputs differ\n  nbtrigger ${JSON.stringify(x.outputs)}\n  nbclient  ${JSON.stringify(y.outputs)}`);
+      diffs.push(
+        `code cell ${i}: outputs differ\n  nbtrigger ${JSON.stringify(x.outputs)}\n  nbclient  ${JSON.stringify(y.outputs)}`,
+      );
     }
   }
   return diffs;
@@ -166,11 +178,15 @@ export function nbtriggerVerdict(out: RunOutcome): Verdict {
   const e = out.error;
   if (!e) return { kind: 'ok' };
   switch (e.code) {
-    case 'CELL_ERROR': return { kind: 'failed', ename: String(e.details.ename ?? ''), evalue: String(e.details.evalue ?? '') };
-    case 'KERNEL_DIED': return { kind: 'died' };
-    case 'TIMEOUT': return { kind: 'timeout' };
-    case 'NO_SUCH_KERNEL': return { kind: 'no-kernel', name: out.record.kernelName ?? '' };
-    default: return { kind: 'other', message: `${e.code}: ${e.message}` };
+    case 'CELL_ERROR':
+      return { kind: 'failed', ename: String(e.details.ename ?? ''), evalue: String(e.details.evalue ?? '') };
+    case 'KERNEL_DIED':
+      return { kind: 'died' };
+    case 'TIMEOUT':
+      return { kind: 'timeout' };
+    case 'NO_SUCH_KERNEL':
+      return { kind: 'no-kernel', name: out.record.kernelName ?? '' };
+    default:
+      return { kind: 'other', message: `${e.code}: ${e.message}` };
   }
 }
-

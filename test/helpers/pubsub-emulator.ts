@@ -46,7 +46,9 @@ export function skipUnlessEmulator(t: TestContext, reason: string | undefined): 
 }
 
 /** Starts the emulator and waits until it answers. */
-export async function startPubsubEmulator(opts: { project?: string; startTimeoutMs?: number } = {}): Promise<PubsubEmulator> {
+export async function startPubsubEmulator(
+  opts: { project?: string; startTimeoutMs?: number } = {},
+): Promise<PubsubEmulator> {
   const project = opts.project ?? 'nbtrigger-test';
   const gcloudEnvFor = (host: string): Record<string, string> => ({
     CLOUDSDK_CORE_PROJECT: project,
@@ -54,18 +56,33 @@ export async function startPubsubEmulator(opts: { project?: string; startTimeout
     CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
   });
   const em = await startGcloudEmulator({
-    label: 'Pub/Sub', startTimeoutMs: opts.startTimeoutMs, unset: ['PUBSUB_EMULATOR_HOST'], env: gcloudEnvFor,
+    label: 'Pub/Sub',
+    startTimeoutMs: opts.startTimeoutMs,
+    unset: ['PUBSUB_EMULATOR_HOST'],
+    env: gcloudEnvFor,
     args: (host, configDir) => {
       const dataDir = join(configDir, 'pubsub-data');
       mkdirSync(dataDir, { recursive: true });
-      return ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, `--project=${project}`, `--data-dir=${dataDir}`];
+      return [
+        'beta',
+        'emulators',
+        'pubsub',
+        'start',
+        `--host-port=${host}`,
+        `--project=${project}`,
+        `--data-dir=${dataDir}`,
+      ];
     },
   });
   const gcloudEnv = { CLOUDSDK_CONFIG: em.configDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1', ...gcloudEnvFor(em.host) };
   const api = `http://${em.host}/v1/projects/${project}`;
   const put = async (path: string, body: unknown): Promise<void> => {
     const res = await request(`${api}/${path}`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), headersTimeout: 15_000, bodyTimeout: 15_000,
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`emulator PUT ${path}: HTTP ${res.statusCode}: ${text}`);
@@ -78,10 +95,16 @@ export async function startPubsubEmulator(opts: { project?: string; startTimeout
     createTopic: (topic) => put(`topics/${topic}`, {}),
     createSubscription: (name, body) => put(`subscriptions/${name}`, body),
     createPushSubscription: (name, topic, pushEndpoint, ackDeadlineSeconds = 60) =>
-      put(`subscriptions/${name}`, { topic: `projects/${project}/topics/${topic}`, pushConfig: { pushEndpoint }, ackDeadlineSeconds }),
+      put(`subscriptions/${name}`, {
+        topic: `projects/${project}/topics/${topic}`,
+        pushConfig: { pushEndpoint },
+        ackDeadlineSeconds,
+      }),
     async publish(topic, message, attributes = {}) {
       const args = ['pubsub', 'topics', 'publish', topic, `--message=${message}`, '--format=json'];
-      const attrs = Object.entries(attributes).map(([k, v]) => `${k}=${v}`).join(',');
+      const attrs = Object.entries(attributes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       if (attrs) args.push(`--attribute=${attrs}`);
       const stdout = await new Promise<string>((res, rej) => {
         execFile('gcloud', args, { env: em.env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, so, se) => {

@@ -21,8 +21,13 @@ export function assertBad(fn: () => unknown, field: string | undefined, message:
 
 export const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
 export const srv = (host: string, port: number, secure = false) => ({ host, port, secure });
-export const req = (server: RunRequest['server'], notebook: string, extra: Partial<RunRequest> = {}): RunRequest =>
-  ({ server, notebook, verbose: false, timeouts: {}, ...extra });
+export const req = (server: RunRequest['server'], notebook: string, extra: Partial<RunRequest> = {}): RunRequest => ({
+  server,
+  notebook,
+  verbose: false,
+  timeouts: {},
+  ...extra,
+});
 
 /** A generator of valid requests (canonical hosts, both forms), deterministic for a seed. */
 export function generator(seed: number): () => RunRequest {
@@ -40,11 +45,12 @@ export function generator(seed: number): () => RunRequest {
   };
   // Hosts in canonical form (what parseServer gives back): a name's last label is not a number
   // (a URL parser would read the name as IPv4), IPv6 compressed as a URL parser writes it.
-  const host = (): string => pick([
-    () => [...Array.from({ length: int(0, 3) }, label), `x${label()}`].join('.'),
-    () => Array.from({ length: 4 }, () => String(int(0, 255))).join('.'),
-    () => pick(['::1', '::', 'fe80::1', '2001:db8::a:b', '2001:db8::1:0:0:1', '::ffff:a00:1']),
-  ])();
+  const host = (): string =>
+    pick([
+      () => [...Array.from({ length: int(0, 3) }, label), `x${label()}`].join('.'),
+      () => Array.from({ length: 4 }, () => String(int(0, 255))).join('.'),
+      () => pick(['::1', '::', 'fe80::1', '2001:db8::a:b', '2001:db8::1:0:0:1', '::ffff:a00:1']),
+    ])();
   const segment = (): string => {
     const s = str('abcXYZ019_-.,+=@~()é日本📓 ', 1, 12);
     return s === '.' || s === '..' ? `${s}x` : s;
@@ -57,18 +63,29 @@ export function generator(seed: number): () => RunRequest {
   const json = (depth: number): JsonValue => {
     const kind = int(0, depth > 2 ? 3 : 5);
     switch (kind) {
-      case 0: return str('ab "\\\n\t\u0001é📓', 0, 8);
-      case 1: return chance(0.5) ? int(-1e6, 1e6) : Math.round(r() * 1e6) / 1e3 + 0.5;
-      case 2: return chance(0.5);
-      case 3: return null;
-      case 4: return Array.from({ length: int(0, 3) }, () => json(depth + 1));
-      default: return Object.fromEntries(Array.from({ length: int(0, 3) }, () => [str('abk _$"', 1, 5), json(depth + 1)]));
+      case 0:
+        return str('ab "\\\n\t\u0001é📓', 0, 8);
+      case 1:
+        return chance(0.5) ? int(-1e6, 1e6) : Math.round(r() * 1e6) / 1e3 + 0.5;
+      case 2:
+        return chance(0.5);
+      case 3:
+        return null;
+      case 4:
+        return Array.from({ length: int(0, 3) }, () => json(depth + 1));
+      default:
+        return Object.fromEntries(Array.from({ length: int(0, 3) }, () => [str('abk _$"', 1, 5), json(depth + 1)]));
     }
   };
   return (): RunRequest => {
     const secure = chance(0.5);
     const port = pick([80, 443, 8888, 1, 65535, int(1, 65535)]);
-    const out: RunRequest = { server: { host: host(), port, secure }, notebook: notebook(), verbose: chance(0.5), timeouts: {} };
+    const out: RunRequest = {
+      server: { host: host(), port, secure },
+      notebook: notebook(),
+      verbose: chance(0.5),
+      timeouts: {},
+    };
     if (chance(0.5)) return out; // classic-sized
     if (chance(0.3)) out.kernelName = str('python3 -_.ir', 1, 10).replace(/^\s+|\s+$/g, 'k') || 'k';
     if (chance(0.3)) out.sequential = chance(0.5);
@@ -76,7 +93,10 @@ export function generator(seed: number): () => RunRequest {
       if (chance(0.3)) out.timeouts[k] = pick([1, 0.25, 604800, int(1, 100000), Math.round(r() * 1e5) / 100 + 0.01]);
     }
     if (chance(0.3)) out.parameters = json(5) as Record<string, JsonValue>;
-    if (out.parameters !== undefined && (typeof out.parameters !== 'object' || out.parameters === null || Array.isArray(out.parameters))) {
+    if (
+      out.parameters !== undefined &&
+      (typeof out.parameters !== 'object' || out.parameters === null || Array.isArray(out.parameters))
+    ) {
       out.parameters = { value: out.parameters };
     }
     if (chance(0.2)) out.output = pick(['gs://b/o.ipynb', 'out/x.ipynb', 'file:///tmp/é.ipynb']);

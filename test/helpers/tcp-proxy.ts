@@ -49,7 +49,10 @@ export interface TcpProxy {
 }
 
 /** Starts a proxy on 127.0.0.1 (port 0) forwarding to `target`. */
-export async function startTcpProxy(target: { host: string; port: number }, opts: TcpProxyOptions = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  opts: TcpProxyOptions = {},
+): Promise<TcpProxy> {
   let latency = opts.latencyMs ?? 0;
   let refuse = 0;
   let unavailable = 0;
@@ -68,7 +71,9 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     }
     if (now < unavailable) {
       client.once('data', () => {
-        client.end('HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nconnection: close\r\n\r\nstarting');
+        client.end(
+          'HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nconnection: close\r\n\r\nstarting',
+        );
       });
       client.on('error', () => undefined);
       return;
@@ -86,11 +91,16 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     upstream.on('error', end).on('close', end);
     forward(client, upstream, () => latency);
     let first = true;
-    forward(upstream, client, () => latency, (chunk) => {
-      lastFromServer = Date.now();
-      if (first && chunk.subarray(0, 12).toString('latin1') === 'HTTP/1.1 101') websockets.add(client);
-      first = false;
-    });
+    forward(
+      upstream,
+      client,
+      () => latency,
+      (chunk) => {
+        lastFromServer = Date.now();
+        if (first && chunk.subarray(0, 12).toString('latin1') === 'HTTP/1.1 101') websockets.add(client);
+        first = false;
+      },
+    );
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const port = (server.address() as { port: number }).port;
@@ -116,7 +126,10 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
           // FIN + close frame 1001 (unmasked, server to client), then FIN to both sides.
           a.end(Buffer.from([0x88, 0x02, 0x03, 0xe9]));
           b.end();
-          setTimeout(() => { a.destroy(); b.destroy(); }, 1000).unref();
+          setTimeout(() => {
+            a.destroy();
+            b.destroy();
+          }, 1000).unref();
           continue;
         }
         a.destroy();

@@ -15,14 +15,19 @@ function describeNonJson(v: unknown): string | undefined {
   if (Array.isArray(v)) return undefined;
   if (typeof v === 'object') {
     const proto = Object.getPrototypeOf(v) as unknown;
-    return proto === Object.prototype || proto === null ? undefined : `an object of type ${(v as object).constructor?.name ?? 'unknown'}`;
+    return proto === Object.prototype || proto === null
+      ? undefined
+      : `an object of type ${(v as object).constructor?.name ?? 'unknown'}`;
   }
   return typeof v === 'bigint' ? 'a bigint' : `a ${typeof v}`;
 }
 
 /** A value a translator cannot write; `path` locates it inside the parameter (`[2].name`). */
 export class TranslateError extends Error {
-  constructor(readonly reason: string, readonly path: string) {
+  constructor(
+    readonly reason: string,
+    readonly path: string,
+  ) {
     super(path === '' ? reason : `${reason} at ${path}`);
     this.name = 'TranslateError';
   }
@@ -55,7 +60,8 @@ export function renderLiteral(v: unknown, syntax: LiteralSyntax): string {
         throw e instanceof TranslateError && e.path === '' ? new TranslateError(e.reason, path) : e;
       }
     }
-    if (depth >= syntax.maxDepth) throw new TranslateError(`lists and objects nest deeper than ${syntax.maxDepth} levels`, path);
+    if (depth >= syntax.maxDepth)
+      throw new TranslateError(`lists and objects nest deeper than ${syntax.maxDepth} levels`, path);
     if (open.has(x)) throw new TranslateError('the value contains itself (a cycle)', path);
     open.add(x);
     try {

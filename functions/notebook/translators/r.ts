@@ -14,8 +14,25 @@ import { codePoints, hex, renderLiteral, TranslateError, type LiteralSyntax } fr
 import { JsonNumber, type ParamValue } from './values.js';
 
 const RESERVED = new Set([
-  'if', 'else', 'repeat', 'while', 'function', 'for', 'next', 'break', 'TRUE', 'FALSE', 'NULL', 'Inf', 'NaN', 'NA',
-  'NA_integer_', 'NA_real_', 'NA_character_', 'NA_complex_', 'in',
+  'if',
+  'else',
+  'repeat',
+  'while',
+  'function',
+  'for',
+  'next',
+  'break',
+  'TRUE',
+  'FALSE',
+  'NULL',
+  'Inf',
+  'NaN',
+  'NA',
+  'NA_integer_',
+  'NA_real_',
+  'NA_character_',
+  'NA_complex_',
+  'in',
 ]);
 
 /** The name R assigns for `name` (papermill drops leading underscores). */
@@ -27,7 +44,8 @@ export function rName(name: string): string {
 export function rNameProblem(name: string): string | undefined {
   const n = rName(name);
   if (n === '') return 'has nothing left once the leading underscores R cannot take are dropped';
-  if (!/^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$/.test(n)) return 'is not a syntactic R name (ASCII letters, digits, "." and "_")';
+  if (!/^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$/.test(n))
+    return 'is not a syntactic R name (ASCII letters, digits, "." and "_")';
   if (RESERVED.has(n) || /^\.\.(?:\.|[0-9]+)$/.test(n)) return 'is an R reserved word';
   return undefined;
 }
@@ -37,7 +55,8 @@ function rString(s: string): string {
   let out = '"';
   for (const cp of codePoints(s)) {
     if (cp === 0) throw new TranslateError('R strings cannot hold the NUL character', '');
-    if (cp >= 0xd800 && cp <= 0xdfff) throw new TranslateError(`R strings cannot hold a lone surrogate (\\u${hex(cp, 4)})`, '');
+    if (cp >= 0xd800 && cp <= 0xdfff)
+      throw new TranslateError(`R strings cannot hold a lone surrogate (\\u${hex(cp, 4)})`, '');
     if (cp === 0x5c) out += '\\\\';
     else if (cp === 0x22) out += '\\"';
     else if (cp === 0x09) out += '\\t';

@@ -29,7 +29,8 @@ export class JsonNumber {
     const m = NUMBER_RE.exec(text);
     if (!m) throw new TypeError(`not a JSON number: ${JSON.stringify(text)}`);
     // Integers have no range limit (Python's are unbounded); a float must fit a double.
-    if ((m[1] !== undefined || m[2] !== undefined) && !Number.isFinite(Number(text))) throw new RangeError(`number ${text} is out of range for a 64-bit float`);
+    if ((m[1] !== undefined || m[2] !== undefined) && !Number.isFinite(Number(text)))
+      throw new RangeError(`number ${text} is out of range for a 64-bit float`);
     this.text = text;
   }
 
@@ -80,7 +81,10 @@ export function floatText(n: number): string {
  */
 export class JsonSyntaxError extends SyntaxError {
   path = '';
-  constructor(readonly reason: string, readonly position: number) {
+  constructor(
+    readonly reason: string,
+    readonly position: number,
+  ) {
     super(`${reason} at position ${position}`);
     this.name = 'JsonSyntaxError';
   }
@@ -89,14 +93,23 @@ export class JsonSyntaxError extends SyntaxError {
 /** The end (after the closing quote) of the JSON string that opens at `start`, or -1 with `bad` set. */
 function stringEnd(text: string, start: number): { end: number; bad?: string; at?: number } {
   // A loop, not a regular expression: a backtracking regex over megabytes of escapes overflows the stack.
-  for (let i = start + 1; i < text.length;) {
+  for (let i = start + 1; i < text.length; ) {
     const c = text.charCodeAt(i);
     if (c === 0x22) return { end: i + 1 };
     if (c < 0x20) return { end: -1, bad: 'control character in a string', at: i };
-    if (c !== 0x5c) { i++; continue; }
+    if (c !== 0x5c) {
+      i++;
+      continue;
+    }
     const e = text[i + 1];
-    if (e !== undefined && SIMPLE_ESCAPES.has(e)) { i += 2; continue; }
-    if (e === 'u' && HEX4_RE.test(text.slice(i + 2, i + 6))) { i += 6; continue; }
+    if (e !== undefined && SIMPLE_ESCAPES.has(e)) {
+      i += 2;
+      continue;
+    }
+    if (e === 'u' && HEX4_RE.test(text.slice(i + 2, i + 6))) {
+      i += 6;
+      continue;
+    }
     return { end: -1, bad: 'bad escape in a string', at: i };
   }
   return { end: -1, bad: 'unterminated string', at: text.length };
@@ -122,7 +135,10 @@ export function parseExactJson(text: string): ParamValue {
     pos = WS_RE.lastIndex;
   };
   const fail = (what: string): never => {
-    throw new JsonSyntaxError(pos >= text.length ? 'unexpected end of JSON' : `${what} ${JSON.stringify(text[pos])}`, pos);
+    throw new JsonSyntaxError(
+      pos >= text.length ? 'unexpected end of JSON' : `${what} ${JSON.stringify(text[pos])}`,
+      pos,
+    );
   };
   const string = (): string => {
     const s = stringEnd(text, pos);
@@ -150,7 +166,10 @@ export function parseExactJson(text: string): ParamValue {
       pos++;
       const obj: { [key: string]: ParamValue } = {};
       ws();
-      if (text[pos] === '}') { pos++; return obj; }
+      if (text[pos] === '}') {
+        pos++;
+        return obj;
+      }
       for (;;) {
         ws();
         if (text[pos] !== '"') fail('expected a string key, got');
@@ -159,11 +178,22 @@ export function parseExactJson(text: string): ParamValue {
         if (text[pos] !== ':') fail('expected ":", got');
         pos++;
         path.push(key);
-        Object.defineProperty(obj, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(obj, key, {
+          value: value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         path.pop();
         ws();
-        if (text[pos] === ',') { pos++; continue; }
-        if (text[pos] === '}') { pos++; return obj; }
+        if (text[pos] === ',') {
+          pos++;
+          continue;
+        }
+        if (text[pos] === '}') {
+          pos++;
+          return obj;
+        }
         fail('expected "," or "}", got');
       }
     }
@@ -171,19 +201,35 @@ export function parseExactJson(text: string): ParamValue {
       pos++;
       const arr: ParamValue[] = [];
       ws();
-      if (text[pos] === ']') { pos++; return arr; }
+      if (text[pos] === ']') {
+        pos++;
+        return arr;
+      }
       for (;;) {
         path.push(arr.length);
         arr.push(value(depth + 1));
         path.pop();
         ws();
-        if (text[pos] === ',') { pos++; continue; }
-        if (text[pos] === ']') { pos++; return arr; }
+        if (text[pos] === ',') {
+          pos++;
+          continue;
+        }
+        if (text[pos] === ']') {
+          pos++;
+          return arr;
+        }
         fail('expected "," or "]", got');
       }
     }
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, pos)) { pos += word.length; return v; }
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return v;
+      }
     }
     NUMBER_TOKEN_RE.lastIndex = pos;
     const m = NUMBER_TOKEN_RE.exec(text);
@@ -213,10 +259,13 @@ export function stringifyExactJson(v: ParamValue): string {
   if (v instanceof JsonNumber) return v.text;
   if (Array.isArray(v)) return `[${v.map(stringifyExactJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`).join(',')}}`;
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${stringifyExactJson(x)}`)
+      .join(',')}}`;
   }
   const s = JSON.stringify(v);
-  if (s === undefined || (typeof v === 'number' && !Number.isFinite(v))) throw new TypeError(`not a JSON value: ${String(v)}`);
+  if (s === undefined || (typeof v === 'number' && !Number.isFinite(v)))
+    throw new TypeError(`not a JSON value: ${String(v)}`);
   return s;
 }
 

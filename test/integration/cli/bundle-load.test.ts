@@ -18,14 +18,23 @@ test('plan through the bundle, three times in a row: the lazy import of the depl
   assert.ok(existsSync(bundle), 'npm run build makes the bundle');
   // bin/nbtrigger.js takes the bundle only when it is at least as new as the compiled modules.
   const compiled = join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
-  assert.ok(statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs, 'the bundle is older than dist/: run npm run build');
+  assert.ok(
+    statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs,
+    'the bundle is older than dist/: run npm run build',
+  );
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-bundle-'));
   for (let i = 0; i < 3; i++) {
     const r = await runCli(['plan', '-f', 'infra/nbtrigger.yaml'], {
       env: {
-        HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), GOOGLE_APPLICATION_CREDENTIALS: undefined,
-        METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9',
-        PUBSUB_EMULATOR_HOST: undefined, NBTRIGGER_RUN_ENDPOINT: undefined, NBTRIGGER_SCHEDULER_ENDPOINT: undefined,
+        HOME: home,
+        CLOUDSDK_CONFIG: join(home, 'gcloud'),
+        GOOGLE_APPLICATION_CREDENTIALS: undefined,
+        METADATA_SERVER_DETECTION: 'none',
+        GCE_METADATA_HOST: '127.0.0.1:9',
+        GCE_METADATA_IP: '127.0.0.1:9',
+        PUBSUB_EMULATOR_HOST: undefined,
+        NBTRIGGER_RUN_ENDPOINT: undefined,
+        NBTRIGGER_SCHEDULER_ENDPOINT: undefined,
         NBTRIGGER_CLI_BUNDLE: undefined,
       },
       timeoutMs: 60_000,

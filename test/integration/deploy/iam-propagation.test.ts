@@ -40,10 +40,15 @@ notebooks:
 `;
 const member = (fn: string): string => `serviceAccount:${fn}@${PROJECT}.iam.gserviceaccount.com`;
 /** The fake refuses `method` on the second service of deployment `d` until `fn` holds run.invoker. */
-const needsInvoker = (fn: string, d: string, propagationMs: number): Partial<FakeRunIam> =>
-  ({ caller: member(fn), propagationMs, needs: [{ method: 'GetIamPolicy', role: 'roles/run.invoker', resource: `${LOC}/services/${d}-second` }] });
+const needsInvoker = (fn: string, d: string, propagationMs: number): Partial<FakeRunIam> => ({
+  caller: member(fn),
+  propagationMs,
+  needs: [{ method: 'GetIamPolicy', role: 'roles/run.invoker', resource: `${LOC}/services/${d}-second` }],
+});
 
-test('a refusal right after the deploy\'s own grant waits for it, within a bound; any other fails at once', { timeout: 180_000 }, async (t) => {
+test("a refusal right after the deploy's own grant waits for it, within a bound; any other fails at once", {
+  timeout: 180_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   // Mutated per case: the caller the fake sees and what it must hold.
   const iam: FakeRunIam = { caller: '', propagationMs: 0, needs: [] };
@@ -65,22 +70,36 @@ test('a refusal right after the deploy\'s own grant waits for it, within a bound
     // Deploy grants run.invoker on a-first, then reads a-second's policy: a call that needs the role it just granted.
     Object.assign(iam, needsInvoker('fn-a', 'a', 1500));
     const lines: string[] = [];
-    const done = await deploy(c, parseManifest(yaml('a', 'fn-a'), 'm.yaml'), (l) => lines.push(l),
-      { iamPropagation: { windowMs: 30_000, firstDelayMs: 200, maxDelayMs: 400 } });
+    const done = await deploy(c, parseManifest(yaml('a', 'fn-a'), 'm.yaml'), (l) => lines.push(l), {
+      iamPropagation: { windowMs: 30_000, firstDelayMs: 200, maxDelayMs: 400 },
+    });
     assert.ok(done.actions.some((a) => a.resource === 'iam' && a.name === `${LOC}/services/a-second`));
     assert.ok(reads(`${LOC}/services/a-second`) > 1, 'the refused read was tried again');
-    assert.ok(lines.some((l) => /permission denied right after this deploy's IAM grant; trying again/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /permission denied right after this deploy's IAM grant; trying again/.test(l)),
+      lines.join('\n'),
+    );
     const second = run.policies.get(`${LOC}/services/a-second`);
-    assert.ok(second.bindings.some((b: { role: string; members: string[] }) => b.role === 'roles/run.invoker' && b.members.includes(member('fn-a'))), 'the grant was made');
+    assert.ok(
+      second.bindings.some(
+        (b: { role: string; members: string[] }) =>
+          b.role === 'roles/run.invoker' && b.members.includes(member('fn-a')),
+      ),
+      'the grant was made',
+    );
   });
 
   await t.test('gives up at the end of the window, naming the role, the member and the resource', async () => {
     Object.assign(iam, needsInvoker('fn-b', 'b', 600_000));
     const lines: string[] = [];
-    const done = await deploy(c, parseManifest(yaml('b', 'fn-b'), 'm.yaml'), (l) => lines.push(l),
-      { iamPropagation: { windowMs: 1500, firstDelayMs: 200, maxDelayMs: 400 } });
+    const done = await deploy(c, parseManifest(yaml('b', 'fn-b'), 'm.yaml'), (l) => lines.push(l), {
+      iamPropagation: { windowMs: 1500, firstDelayMs: 200, maxDelayMs: 400 },
+    });
     // A failed change is reported with the resource it names; the rest of the deploy is applied.
-    assert.deepEqual(done.failures.map((f) => [f.resource, f.name]), [['iam', `${LOC}/services/b-second`]]);
+    assert.deepEqual(
+      done.failures.map((f) => [f.resource, f.name]),
+      [['iam', `${LOC}/services/b-second`]],
+    );
     ((e: unknown) => {
       assert.ok(isNbtError(e) && e.code === 'REQUEST_REJECTED' && !e.retryable, String(e));
       assert.match(e.message, /update iam projects\/nbtrigger-iam\/locations\/europe-west1\/services\/b-second/);
@@ -93,11 +112,16 @@ test('a refusal right after the deploy\'s own grant waits for it, within a bound
   });
 
   await t.test('a refusal with no grant before it in the same deploy fails at once', async () => {
-    Object.assign(iam, { caller: member('fn-c'), propagationMs: 0, needs: [{ method: 'CreateService', role: 'roles/run.admin' }] });
+    Object.assign(iam, {
+      caller: member('fn-c'),
+      propagationMs: 0,
+      needs: [{ method: 'CreateService', role: 'roles/run.admin' }],
+    });
     const creates = run.calls.filter((x) => x.method === 'CreateService').length;
     const lines: string[] = [];
-    const done = await deploy(c, parseManifest(yaml('c', 'fn-c'), 'm.yaml'), (l) => lines.push(l),
-      { iamPropagation: { windowMs: 60_000, firstDelayMs: 200 } });
+    const done = await deploy(c, parseManifest(yaml('c', 'fn-c'), 'm.yaml'), (l) => lines.push(l), {
+      iamPropagation: { windowMs: 60_000, firstDelayMs: 200 },
+    });
     const first = done.failures.find((f) => f.resource === 'service' && f.name.endsWith('c-first'));
     assert.ok(first, JSON.stringify(done.failures.map((f) => f.name)));
     const e = first.error;

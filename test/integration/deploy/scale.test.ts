@@ -33,7 +33,11 @@ const REGION = 'europe-west1';
 const RUN_PAGE = 100;
 const SCHEDULER_PAGE = 500;
 
-async function backends(project: string, run: FakeRunOptions = {}, scheduler: FakeFaults = {}): Promise<{ b: DeployBackends; c: DeployClients; close(): Promise<void> }> {
+async function backends(
+  project: string,
+  run: FakeRunOptions = {},
+  scheduler: FakeFaults = {},
+): Promise<{ b: DeployBackends; c: DeployClients; close(): Promise<void> }> {
   const b = await startDeployBackends(project, run, scheduler);
   const c: DeployClients = {
     run: new ServicesClient(b.run.clientOptions()),
@@ -41,10 +45,19 @@ async function backends(project: string, run: FakeRunOptions = {}, scheduler: Fa
     pubsub: new PubSub({ projectId: project, apiEndpoint: b.ps.host }),
   };
   await b.seedTrigger({ region: REGION, topic: 't_nbtrigger' });
-  return { b, c, close: async () => { await Promise.allSettled([c.run.close(), c.scheduler.close(), c.pubsub.close()]); await b.stop(); } };
+  return {
+    b,
+    c,
+    close: async () => {
+      await Promise.allSettled([c.run.close(), c.scheduler.close(), c.pubsub.close()]);
+      await b.stop();
+    },
+  };
 }
 
-test('1,000 notebooks: deploy, then plan pages its lists (no get per job) and a second deploy changes nothing', { timeout: 600_000 }, async (t) => {
+test('1,000 notebooks: deploy, then plan pages its lists (no get per job) and a second deploy changes nothing', {
+  timeout: 600_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const project = 'nbtrigger-scale';
   const { b, c, close } = await backends(project);
@@ -77,14 +90,23 @@ test('1,000 notebooks: deploy, then plan pages its lists (no get per job) and a 
   b.sch.calls.length = 0;
   const again = await deploy(c, m);
   assert.deepEqual(again.failures, []);
-  assert.deepEqual([...b.run.mutatingCalls(), ...b.sch.mutatingCalls()].map((x) => x.method), [], 'a second deploy makes no mutating call');
+  assert.deepEqual(
+    [...b.run.mutatingCalls(), ...b.sch.mutatingCalls()].map((x) => x.method),
+    [],
+    'a second deploy makes no mutating call',
+  );
 });
 
-test('RESOURCE_EXHAUSTED with a retry delay is retried after that delay, and the deploy completes', { timeout: 300_000 }, async (t) => {
+test('RESOURCE_EXHAUSTED with a retry delay is retried after that delay, and the deploy completes', {
+  timeout: 300_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const project = 'nbtrigger-quota';
-  const { b, c, close } = await backends(project, { exhaustOnce: { method: 'CreateService', retryDelayMs: 1500 } },
-    { exhaustOnce: { method: 'CreateJob', retryDelayMs: 700 } });
+  const { b, c, close } = await backends(
+    project,
+    { exhaustOnce: { method: 'CreateService', retryDelayMs: 1500 } },
+    { exhaustOnce: { method: 'CreateJob', retryDelayMs: 700 } },
+  );
   t.after(close);
   const n = 12;
   const waits: Array<{ what: string; delayMs: number }> = [];
@@ -92,21 +114,33 @@ test('RESOURCE_EXHAUSTED with a retry delay is retried after that delay, and the
   const done = await deploy(c, parseManifest(generatedManifest(n, { project }), 'q.yaml'), () => {}, {
     pacing: {
       onRetry: (what, delayMs) => waits.push({ what, delayMs }),
-      sleep: async (ms) => { slept.push(ms); await new Promise((r) => setTimeout(r, ms)); },
+      sleep: async (ms) => {
+        slept.push(ms);
+        await new Promise((r) => setTimeout(r, ms));
+      },
     },
   });
   assert.deepEqual(done.failures, []);
-  assert.deepEqual(waits.map((w) => w.delayMs).sort((x, y) => x - y), [700, 1500], 'the server\'s delays, as it gave them');
+  assert.deepEqual(
+    waits.map((w) => w.delayMs).sort((x, y) => x - y),
+    [700, 1500],
+    "the server's delays, as it gave them",
+  );
   assert.match(waits.find((w) => w.delayMs === 1500)!.what, /^create service /);
   assert.match(waits.find((w) => w.delayMs === 700)!.what, /^create job /);
-  assert.deepEqual(slept.sort((x, y) => x - y), [700, 1500]);
+  assert.deepEqual(
+    slept.sort((x, y) => x - y),
+    [700, 1500],
+  );
   assert.equal(b.run.counts().CreateService, n + 1, 'one refused, then tried again');
   assert.equal(b.sch.counts().CreateJob, 2 * n + 1);
   assert.equal(b.run.services.size, n + 1);
   assert.equal(b.sch.jobs.size, 2 * n);
 });
 
-test('a server that refuses one resource of many: the rest is applied, the failure named, a rerun finishes', { timeout: 300_000 }, async (t) => {
+test('a server that refuses one resource of many: the rest is applied, the failure named, a rerun finishes', {
+  timeout: 300_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const project = 'nbtrigger-partial';
   const runFaults: FakeRunOptions = { failWhen: { method: 'CreateService', resource: /\/services\/scale-nb-0007$/ } };
@@ -117,9 +151,20 @@ test('a server that refuses one resource of many: the rest is applied, the failu
   const m = parseManifest(generatedManifest(n, { project }), 'p.yaml');
   const first = await deploy(c, m);
   const failed = first.failures.map((f) => `${f.resource} ${f.name.slice(f.name.lastIndexOf('/') + 1)}`).sort();
-  assert.deepEqual(failed, ['job scale_nb-0003-weekly', 'job scale_nb-0007-daily', 'job scale_nb-0007-weekly', 'service scale-nb-0007']);
-  assert.match(first.failures.find((f) => f.resource === 'service')!.error.message, /create Cloud Run service .*scale-nb-0007 failed: .*refused/);
-  assert.match(first.failures.find((f) => f.name.endsWith('0007-daily'))!.error.message, /its service scale-nb-0007 failed/);
+  assert.deepEqual(failed, [
+    'job scale_nb-0003-weekly',
+    'job scale_nb-0007-daily',
+    'job scale_nb-0007-weekly',
+    'service scale-nb-0007',
+  ]);
+  assert.match(
+    first.failures.find((f) => f.resource === 'service')!.error.message,
+    /create Cloud Run service .*scale-nb-0007 failed: .*refused/,
+  );
+  assert.match(
+    first.failures.find((f) => f.name.endsWith('0007-daily'))!.error.message,
+    /its service scale-nb-0007 failed/,
+  );
   assert.equal(b.run.services.size, n, 'every other service (and the function)');
   assert.equal(b.sch.jobs.size, 2 * n - 3, 'every other job');
   await assert.rejects(applyDeploy(c, m), /4 change\(s\) failed, 0 applied; run deploy again to finish/);
@@ -128,8 +173,13 @@ test('a server that refuses one resource of many: the rest is applied, the failu
   schFaults.failWhen = undefined;
   const rerun = await deploy(c, m);
   assert.deepEqual(rerun.failures, []);
-  assert.deepEqual(rerun.actions.filter(isMutating).map((a) => `${a.op} ${a.resource}`).sort(),
-    ['create job', 'create job', 'create job', 'create service', 'update iam']);
+  assert.deepEqual(
+    rerun.actions
+      .filter(isMutating)
+      .map((a) => `${a.op} ${a.resource}`)
+      .sort(),
+    ['create job', 'create job', 'create job', 'create service', 'update iam'],
+  );
   assert.equal(b.run.services.size, n + 1);
   assert.equal(b.sch.jobs.size, 2 * n);
   b.run.calls.length = 0;
@@ -138,36 +188,64 @@ test('a server that refuses one resource of many: the rest is applied, the failu
   assert.deepEqual([...b.run.mutatingCalls(), ...b.sch.mutatingCalls()], []);
 });
 
-test('nbtrigger deploy on a terminal: one counting line, each failure on a line of its own, exit 2 naming them', { timeout: 300_000 }, async (t) => {
+test('nbtrigger deploy on a terminal: one counting line, each failure on a line of its own, exit 2 naming them', {
+  timeout: 300_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const project = 'nbtrigger-tty';
   const runFaults: FakeRunOptions = { failWhen: { method: 'CreateService', resource: /\/services\/scale-nb-0002$/ } };
   const { b, c, close } = await backends(project, runFaults);
   const dir = await mkdtemp(join(tmpdir(), 'nbt-tty-'));
-  t.after(async () => { await close(); await rm(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const file = join(dir, 'm.yaml');
   await writeFile(file, generatedManifest(5, { project }));
   const capture = (tty: boolean): { stream: PassThrough & { isTTY?: boolean }; text(): string } => {
     const stream: PassThrough & { isTTY?: boolean } = new PassThrough();
     if (tty) stream.isTTY = true;
     let text = '';
-    stream.on('data', (d: Buffer) => { text += d.toString('utf8'); });
+    stream.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+    });
     return { stream, text: () => text };
   };
   const out = capture(false);
   const err = capture(true);
-  const code = await deployCommand('deploy', ['-f', file], { stdout: out.stream, stderr: err.stream, env: {}, clients: c });
+  const code = await deployCommand('deploy', ['-f', file], {
+    stdout: out.stream,
+    stderr: err.stream,
+    env: {},
+    clients: c,
+  });
   assert.equal(code, 2, err.text());
   assert.match(err.text(), /\r\x1b\[2Kdeploy: 1\/\d+ changes/);
   assert.match(err.text(), /deploy: (\d+)\/\1 changes, 3 failed/, 'the count reaches the total');
   assert.doesNotMatch(err.text(), /^create job /m, 'no line per change on a terminal');
-  assert.match(err.text(), /\r\x1b\[2KFAILED create service .*scale-nb-0002: .*\n/, 'the failure clears the counting line and keeps a line');
-  assert.match(err.text(), /nbtrigger deploy: 3 change\(s\) failed, \d+ applied; run deploy again to finish:\n {2}service .*scale-nb-0002: /);
+  assert.match(
+    err.text(),
+    /\r\x1b\[2KFAILED create service .*scale-nb-0002: .*\n/,
+    'the failure clears the counting line and keeps a line',
+  );
+  assert.match(
+    err.text(),
+    /nbtrigger deploy: 3 change\(s\) failed, \d+ applied; run deploy again to finish:\n {2}service .*scale-nb-0002: /,
+  );
   assert.match(out.text(), /scale_nb-0004-weekly/, 'the applied changes are printed');
   assert.equal(b.sch.jobs.size, 8);
   runFaults.failWhen = undefined;
   const plain = capture(false);
-  assert.equal(await deployCommand('deploy', ['-f', file], { stdout: capture(false).stream, stderr: plain.stream, env: {}, clients: c }), 0, plain.text());
+  assert.equal(
+    await deployCommand('deploy', ['-f', file], {
+      stdout: capture(false).stream,
+      stderr: plain.stream,
+      env: {},
+      clients: c,
+    }),
+    0,
+    plain.text(),
+  );
   assert.match(plain.text(), /^create service .*scale-nb-0002$/m, 'off a terminal, a line per change');
   assert.equal(b.sch.jobs.size, 10);
 });

@@ -48,12 +48,19 @@ notebooks:
 `;
 
 const sink = (): Writable & { text: string } => {
-  const w = new Writable({ write(chunk, _enc, cb) { w.text += String(chunk); cb(); } }) as Writable & { text: string };
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      w.text += String(chunk);
+      cb();
+    },
+  }) as Writable & { text: string };
   w.text = '';
   return w;
 };
 
-test('updates, refusals, job state and the allowlist against the fakes and the emulator', { timeout: 180_000 }, async (t) => {
+test('updates, refusals, job state and the allowlist against the fakes and the emulator', {
+  timeout: 180_000,
+}, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
   const { run, sch, ps, seedTrigger, stop } = await startDeployBackends(PROJECT);
   const c: DeployClients = {
@@ -78,7 +85,10 @@ test('updates, refusals, job state and the allowlist against the fakes and the e
     s.template.revision = 'reports-sales-by-hand';
     run.calls.length = 0;
     await applyDeploy(c, parseManifest(yaml('8Gi'), 'm.yaml'));
-    assert.deepEqual(run.mutatingCalls().map((x) => x.method), ['UpdateService']);
+    assert.deepEqual(
+      run.mutatingCalls().map((x) => x.method),
+      ['UpdateService'],
+    );
     const after = run.services.get(SALES);
     assert.equal(after.template.containers[0].resources.limits.memory, '8Gi');
     assert.deepEqual(after.annotations, { 'team.example.com/owner': 'data' });
@@ -86,51 +96,96 @@ test('updates, refusals, job state and the allowlist against the fakes and the e
     assert.equal(after.labels['nbtrigger-deployment'], 'reports');
     assert.equal(after.template.labels.tier, 'gold');
     assert.equal(after.template.vpcAccess?.connector, `${LOC}/connectors/c1`);
-    assert.deepEqual(after.template.containers[0].env.map((e: { name: string }) => e.name).sort(), ['EXTRA', 'JUPYTER_TOKEN']);
+    assert.deepEqual(after.template.containers[0].env.map((e: { name: string }) => e.name).sort(), [
+      'EXTRA',
+      'JUPYTER_TOKEN',
+    ]);
     assert.equal(after.template.revision, undefined, 'a hand-set revision name is not reused for a new configuration');
   });
 
-  await t.test('a change made between the read and the update fails the update (ABORTED) instead of being overwritten', async () => {
-    run.beforeUpdate = (name) => {
-      const s = run.services.get(name);
-      s.etag = '"someone-else"';
-      s.template.containers[0].image = 'gcr.io/p/hotfix:9';
-    };
-    try {
-      await assert.rejects(applyDeploy(c, parseManifest(yaml('4Gi'), 'm.yaml')), (e: unknown) => {
-        assert.ok(isNbtError(e));
-        assert.match(e.message, /update Cloud Run service .*reports-sales failed: etag .* does not match .*\(gRPC code 10\)/);
-        return true;
-      });
-    } finally {
-      run.beforeUpdate = undefined;
-    }
-    assert.equal(run.services.get(SALES).template.containers[0].image, 'gcr.io/p/hotfix:9', 'the concurrent change is kept');
-    await applyDeploy(c, parseManifest(yaml('4Gi'), 'm.yaml'));
-    assert.equal(run.services.get(SALES).template.containers[0].resources.limits.memory, '4Gi');
-  });
+  await t.test(
+    'a change made between the read and the update fails the update (ABORTED) instead of being overwritten',
+    async () => {
+      run.beforeUpdate = (name) => {
+        const s = run.services.get(name);
+        s.etag = '"someone-else"';
+        s.template.containers[0].image = 'gcr.io/p/hotfix:9';
+      };
+      try {
+        await assert.rejects(applyDeploy(c, parseManifest(yaml('4Gi'), 'm.yaml')), (e: unknown) => {
+          assert.ok(isNbtError(e));
+          assert.match(
+            e.message,
+            /update Cloud Run service .*reports-sales failed: etag .* does not match .*\(gRPC code 10\)/,
+          );
+          return true;
+        });
+      } finally {
+        run.beforeUpdate = undefined;
+      }
+      assert.equal(
+        run.services.get(SALES).template.containers[0].image,
+        'gcr.io/p/hotfix:9',
+        'the concurrent change is kept',
+      );
+      await applyDeploy(c, parseManifest(yaml('4Gi'), 'm.yaml'));
+      assert.equal(run.services.get(SALES).template.containers[0].resources.limits.memory, '4Gi');
+    },
+  );
 
   await t.test('the fakes refuse what the APIs refuse, naming the rule', async () => {
-    const tpl = { containers: [{ image: 'x', resources: { limits: { cpu: '0.5', memory: '2Gi' }, cpuIdle: true } }], maxInstanceRequestConcurrency: 1 };
-    await assert.rejects(c.run.createService({ parent: LOC, serviceId: 'bad-memory', service: { template: tpl } }),
-      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.fractionalMemory.url));
-    const conc = { containers: [{ image: 'x', resources: { limits: { cpu: '0.5', memory: '512Mi' }, cpuIdle: true } }], maxInstanceRequestConcurrency: 10 };
-    await assert.rejects(c.run.createService({ parent: LOC, serviceId: 'bad-concurrency', service: { template: conc } }),
-      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.fractionalConcurrency.text));
-    await assert.rejects(c.run.updateService({ service: { name: SALES, annotations: { 'run.googleapis.com/ingress': 'all' } }, updateMask: { paths: ['annotations'] } }),
-      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.annotations.url));
-    const job = { name: `${LOC}/jobs/retry`, schedule: '0 1 * * *', pubsubTarget: { topicName: `projects/${PROJECT}/topics/t_reports`, data: Buffer.from('x') } };
-    await assert.rejects(c.scheduler.createJob({ parent: LOC, job: { ...job, retryConfig: { retryCount: 6 } } }),
-      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.retryCount.url));
-    await assert.rejects(c.scheduler.createJob({ parent: LOC, job: { ...job, description: 'x'.repeat(501) } }),
-      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.jobDescription.text));
-    await assert.rejects(c.scheduler.createJob({ parent: LOC, job: { ...job, schedule: '0 0 1 * * *' } }),
-      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.schedule.url));
+    const tpl = {
+      containers: [{ image: 'x', resources: { limits: { cpu: '0.5', memory: '2Gi' }, cpuIdle: true } }],
+      maxInstanceRequestConcurrency: 1,
+    };
+    await assert.rejects(
+      c.run.createService({ parent: LOC, serviceId: 'bad-memory', service: { template: tpl } }),
+      (e: { code?: number; details?: string }) =>
+        e.code === 3 && String(e.details).includes(RULES.fractionalMemory.url),
+    );
+    const conc = {
+      containers: [{ image: 'x', resources: { limits: { cpu: '0.5', memory: '512Mi' }, cpuIdle: true } }],
+      maxInstanceRequestConcurrency: 10,
+    };
+    await assert.rejects(
+      c.run.createService({ parent: LOC, serviceId: 'bad-concurrency', service: { template: conc } }),
+      (e: { code?: number; details?: string }) =>
+        e.code === 3 && String(e.details).includes(RULES.fractionalConcurrency.text),
+    );
+    await assert.rejects(
+      c.run.updateService({
+        service: { name: SALES, annotations: { 'run.googleapis.com/ingress': 'all' } },
+        updateMask: { paths: ['annotations'] },
+      }),
+      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.annotations.url),
+    );
+    const job = {
+      name: `${LOC}/jobs/retry`,
+      schedule: '0 1 * * *',
+      pubsubTarget: { topicName: `projects/${PROJECT}/topics/t_reports`, data: Buffer.from('x') },
+    };
+    await assert.rejects(
+      c.scheduler.createJob({ parent: LOC, job: { ...job, retryConfig: { retryCount: 6 } } }),
+      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.retryCount.url),
+    );
+    await assert.rejects(
+      c.scheduler.createJob({ parent: LOC, job: { ...job, description: 'x'.repeat(501) } }),
+      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.jobDescription.text),
+    );
+    await assert.rejects(
+      c.scheduler.createJob({ parent: LOC, job: { ...job, schedule: '0 0 1 * * *' } }),
+      (e: { code?: number; details?: string }) => e.code === 3 && String(e.details).includes(RULES.schedule.url),
+    );
     assert.equal(run.services.has(`${LOC}/services/bad-memory`), false);
     // The emulator enforces the Pub/Sub rule itself.
     const [subs] = await c.pubsub.topic(`projects/${PROJECT}/topics/t_reports`).getSubscriptions();
-    await assert.rejects(setDeadLetterPolicy(c.pubsub, subs[0]!.name, { deadLetterTopic: `projects/${PROJECT}/topics/t_reports-dead-letter`, maxDeliveryAttempts: 4 }),
-      /minimum value is 5/);
+    await assert.rejects(
+      setDeadLetterPolicy(c.pubsub, subs[0]!.name, {
+        deadLetterTopic: `projects/${PROJECT}/topics/t_reports-dead-letter`,
+        maxDeliveryAttempts: 4,
+      }),
+      /minimum value is 5/,
+    );
   });
 
   await t.test('a PAUSED job is shown and left paused; an UPDATE_FAILED job is updated again', async () => {
@@ -150,27 +205,45 @@ test('updates, refusals, job state and the allowlist against the fakes and the e
     const replan = await planFor(c, parseManifest(yaml(), 'm.yaml'));
     assert.equal(replan.actions.find((x) => x.name === NIGHTLY)!.op, 'update');
     await applyDeploy(c, parseManifest(yaml(), 'm.yaml'));
-    assert.deepEqual(sch.mutatingCalls().map((x) => x.method), ['UpdateJob']);
+    assert.deepEqual(
+      sch.mutatingCalls().map((x) => x.method),
+      ['UpdateJob'],
+    );
     assert.equal(sch.jobs.get(NIGHTLY).state, 'ENABLED');
     sch.calls.length = 0;
     await applyDeploy(c, parseManifest(yaml(), 'm.yaml'));
     assert.deepEqual(sch.mutatingCalls(), [], 'and then it holds');
   });
 
-  await t.test('--write-allowed-servers holds this deployment\'s services (and the extras), not another deployment\'s nor foreign ones', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nbt-allow-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    // Another deployment, and a service nobody deployed with nbtrigger, in the same location.
-    await applyDeploy(c, parseManifest(yaml('4Gi', 'billing'), 'b.yaml'));
-    run.put(`${LOC}/services/by-hand`, {});
-    const manifestFile = join(dir, 'm.yaml');
-    await writeFile(manifestFile, yaml('4Gi', 'reports', ', allowedServers: ["files.example.com:443"]'));
-    const out = join(dir, 'allowed.txt');
-    const [stdout, stderr] = [sink(), sink()];
-    const code = await deployCommand('deploy', ['-f', manifestFile, '--write-allowed-servers', out], { stdout, stderr, env: {}, clients: c });
-    assert.equal(code, 0, stderr.text);
-    const hostOf = (name: string): string => `${new URL(run.services.get(name).uri).hostname}:443`;
-    assert.equal(await readFile(out, 'utf8'), [hostOf(SALES), hostOf(`${LOC}/services/reports-ops`), 'files.example.com:443'].join(','));
-    assert.equal(run.services.has(`${LOC}/services/billing-sales`), true, 'the other deployment is there, and not in the list');
-  });
+  await t.test(
+    "--write-allowed-servers holds this deployment's services (and the extras), not another deployment's nor foreign ones",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'nbt-allow-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      // Another deployment, and a service nobody deployed with nbtrigger, in the same location.
+      await applyDeploy(c, parseManifest(yaml('4Gi', 'billing'), 'b.yaml'));
+      run.put(`${LOC}/services/by-hand`, {});
+      const manifestFile = join(dir, 'm.yaml');
+      await writeFile(manifestFile, yaml('4Gi', 'reports', ', allowedServers: ["files.example.com:443"]'));
+      const out = join(dir, 'allowed.txt');
+      const [stdout, stderr] = [sink(), sink()];
+      const code = await deployCommand('deploy', ['-f', manifestFile, '--write-allowed-servers', out], {
+        stdout,
+        stderr,
+        env: {},
+        clients: c,
+      });
+      assert.equal(code, 0, stderr.text);
+      const hostOf = (name: string): string => `${new URL(run.services.get(name).uri).hostname}:443`;
+      assert.equal(
+        await readFile(out, 'utf8'),
+        [hostOf(SALES), hostOf(`${LOC}/services/reports-ops`), 'files.example.com:443'].join(','),
+      );
+      assert.equal(
+        run.services.has(`${LOC}/services/billing-sales`),
+        true,
+        'the other deployment is there, and not in the list',
+      );
+    },
+  );
 });

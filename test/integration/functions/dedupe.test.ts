@@ -11,13 +11,29 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';
-import { firestoreUnavailableReason, skipUnlessFirestore, startFirestoreEmulator, type FirestoreEmulator } from '../../helpers/firestore-emulator.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../../helpers/functions-framework.js';
+import {
+  firestoreUnavailableReason,
+  skipUnlessFirestore,
+  startFirestoreEmulator,
+  type FirestoreEmulator,
+} from '../../helpers/firestore-emulator.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
 const SLOW = ['import time\ntime.sleep(1.5)', '"done"'];
 
-async function deliver(ff: FunctionServer, text: string, messageId: string, attributes: Record<string, string> = {}): Promise<{ status: number; final: FinalLine }> {
+async function deliver(
+  ff: FunctionServer,
+  text: string,
+  messageId: string,
+  attributes: Record<string, string> = {},
+): Promise<{ status: number; final: FinalLine }> {
   const req = binaryEvent({ text, messageId, attributes });
   const res = await ff.post(req);
   const final = (await ff.waitForLine((l) => l.eventId === req.id && isFinal(l), 30_000)) as FinalLine;
@@ -46,15 +62,24 @@ function suite(name: string, env: () => Promise<Record<string, string>>, skip?: 
     test('the same message delivered 5 times at once runs once', async (t) => {
       if (skip && skipUnlessFirestore(t, skip())) return;
       const id = `dup-${Date.now()}`;
-      const results = await Promise.all(Array.from({ length: 5 }, () => deliver(ff, `${jup.hostPort} /slow.ipynb`, id)));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => deliver(ff, `${jup.hostPort} /slow.ipynb`, id)),
+      );
       const ran = results.filter((r) => r.final.record.status === 'succeeded');
-      assert.equal(ran.length, 1, JSON.stringify(results.map((r) => [r.status, r.final.record.status, r.final.record.error?.code])));
+      assert.equal(
+        ran.length,
+        1,
+        JSON.stringify(results.map((r) => [r.status, r.final.record.status, r.final.record.error?.code])),
+      );
       for (const r of results.filter((x) => x !== ran[0])) {
         // Still running: retry later (never run twice, never lose it); already done: acked duplicate.
         // Either way the final line says it is a duplicate.
         assert.equal(r.final.duplicate, true, JSON.stringify(r.final));
-        const ok = (r.status === 500 && r.final.record.error?.code === 'IN_PROGRESS' && r.final.severity === 'NOTICE') ||
-          (r.status === 204 && r.final.record.status === 'skipped' && (r.final.record.skip as { reason: string }).reason === 'duplicate');
+        const ok =
+          (r.status === 500 && r.final.record.error?.code === 'IN_PROGRESS' && r.final.severity === 'NOTICE') ||
+          (r.status === 204 &&
+            r.final.record.status === 'skipped' &&
+            (r.final.record.skip as { reason: string }).reason === 'duplicate');
         assert.ok(ok, JSON.stringify(r));
       }
       const again = await deliver(ff, `${jup.hostPort} /slow.ipynb`, id);
@@ -87,8 +112,16 @@ function suite(name: string, env: () => Promise<Record<string, string>>, skip?: 
       assert.equal((second.final.record.skip as { reason: string }).reason, 'overlap');
       if (runsDir) {
         const files = (await readdir(join(runsDir, 'slow'))).filter((f) => f.endsWith('.json'));
-        const statuses = await Promise.all(files.map(async (f) => (JSON.parse(await readFile(join(runsDir, 'slow', f), 'utf8')) as { status: string; schedule?: string })));
-        assert.ok(statuses.some((s) => s.status === 'skipped' && s.schedule === attrs['nbtrigger-schedule']), 'the skip is recorded');
+        const statuses = await Promise.all(
+          files.map(
+            async (f) =>
+              JSON.parse(await readFile(join(runsDir, 'slow', f), 'utf8')) as { status: string; schedule?: string },
+          ),
+        );
+        assert.ok(
+          statuses.some((s) => s.status === 'skipped' && s.schedule === attrs['nbtrigger-schedule']),
+          'the skip is recorded',
+        );
       }
       // Once the first is over, the schedule fires again normally.
       const third = await deliver(ff, `${jup.hostPort} /slow.ipynb`, `s3-${Date.now()}`, attrs);
@@ -100,13 +133,20 @@ function suite(name: string, env: () => Promise<Record<string, string>>, skip?: 
       const attrs = { 'nbtrigger-schedule': `sched-queue-${Date.now()}`, 'nbtrigger-concurrency': 'queue' };
       const [a, b] = await Promise.all([
         deliver(ff, `${jup.hostPort} /slow.ipynb`, `q1-${Date.now()}`, attrs),
-        new Promise((r) => setTimeout(r, 300)).then(() => deliver(ff, `${jup.hostPort} /slow.ipynb`, `q2-${Date.now()}`, attrs)),
+        new Promise((r) => setTimeout(r, 300)).then(() =>
+          deliver(ff, `${jup.hostPort} /slow.ipynb`, `q2-${Date.now()}`, attrs),
+        ),
       ]);
       assert.equal(a.final.record.status, 'succeeded');
       assert.equal(b.final.record.status, 'succeeded');
-      const [first, second] = [a, b].sort((x, y) => Date.parse(String(x.final.record.startedAt)) - Date.parse(String(y.final.record.startedAt)));
+      const [first, second] = [a, b].sort(
+        (x, y) => Date.parse(String(x.final.record.startedAt)) - Date.parse(String(y.final.record.startedAt)),
+      );
       const firstEnd = Date.parse(String(first!.final.record.startedAt)) + Number(first!.final.record.durationMs);
-      assert.ok(Date.parse(String(second!.final.record.startedAt)) >= firstEnd - 50, 'the queued run started after the first ended');
+      assert.ok(
+        Date.parse(String(second!.final.record.startedAt)) >= firstEnd - 50,
+        'the queued run started after the first ended',
+      );
     });
 
     test('a transient failure gives the key back: the redelivery is tried again, not deduped', async (t) => {
@@ -126,8 +166,16 @@ function suite(name: string, env: () => Promise<Record<string, string>>, skip?: 
 suite('local', async () => ({ NBTRIGGER_RUNS_DIR: await mkdtemp(join(tmpdir(), 'nbtrigger-dedupe-')) }));
 
 let emulator: FirestoreEmulator | undefined;
-suite('firestore', async () => {
-  emulator = await startFirestoreEmulator();
-  return { NBTRIGGER_STORE: 'firestore', FIRESTORE_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: emulator.project };
-}, firestoreUnavailableReason);
+suite(
+  'firestore',
+  async () => {
+    emulator = await startFirestoreEmulator();
+    return {
+      NBTRIGGER_STORE: 'firestore',
+      FIRESTORE_EMULATOR_HOST: emulator.host,
+      GOOGLE_CLOUD_PROJECT: emulator.project,
+    };
+  },
+  firestoreUnavailableReason,
+);
 after(async () => emulator?.stop());

@@ -12,7 +12,13 @@ import { after, before, describe, test } from 'node:test';
 import { procMemory, resetPeak } from '../../../bench/function-process.js';
 import { DEFAULT_LIMITS } from '../../../functions/run/runner.js';
 import { TRUNCATION_NOTE } from '../../../functions/notebook/outputs.js';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../../helpers/functions-framework.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
 const CAP_MB = DEFAULT_LIMITS.maxOutputChars / 2 ** 20;
@@ -24,7 +30,10 @@ before(async () => {
   if (!linux) return;
   server = await startTestServer();
   await server.writeNotebook('trivial.ipynb', ['1 + 1']);
-  await server.writeNotebook('chunks.ipynb', ['import sys\nfor i in range(50):\n    sys.stdout.write("x" * (2**20 - 1) + "\\n")\n    sys.stdout.flush()', '"after"']);
+  await server.writeNotebook('chunks.ipynb', [
+    'import sys\nfor i in range(50):\n    sys.stdout.write("x" * (2**20 - 1) + "\\n")\n    sys.stdout.flush()',
+    '"after"',
+  ]);
   await server.writeNotebook('print.ipynb', ['print("é" + "y" * (50 * 2**20))', '"after"']);
   ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token } });
 });
@@ -45,19 +54,29 @@ async function measured(path: string): Promise<{ final: FinalLine; growthMb: num
   return { final, growthMb: procMemory(pid).peakMb - before };
 }
 
-describe('a cell printing 50 MB through the served function', { skip: linux ? false : 'no /proc/PID/clear_refs here (not Linux): memory test skipped' }, () => {
+describe('a cell printing 50 MB through the served function', {
+  skip: linux ? false : 'no /proc/PID/clear_refs here (not Linux): memory test skipped',
+}, () => {
   test('control: a trivial run first (loads the modules, sets the baseline)', { timeout: 60_000 }, async () => {
     const { final } = await measured('/trivial.ipynb');
     assert.equal(final.record.status, 'succeeded');
   });
 
-  for (const [name, path] of [['50 × 1 MB flushed chunks', '/chunks.ipynb'], ['one print of 50 MB', '/print.ipynb']] as const) {
-    test(`${name}: peak RSS growth below 2× the ${CAP_MB} MiB cap, notebook written and marked truncated`, { timeout: 120_000 }, async () => {
+  for (const [name, path] of [
+    ['50 × 1 MB flushed chunks', '/chunks.ipynb'],
+    ['one print of 50 MB', '/print.ipynb'],
+  ] as const) {
+    test(`${name}: peak RSS growth below 2× the ${CAP_MB} MiB cap, notebook written and marked truncated`, {
+      timeout: 120_000,
+    }, async () => {
       const { final, growthMb } = await measured(path);
       assert.equal(final.record.status, 'succeeded', JSON.stringify(final.record.error));
       assert.ok(growthMb < 2 * CAP_MB, `peak RSS grew by ${growthMb.toFixed(1)} MB (limit ${2 * CAP_MB} MB)`);
       const nb = JSON.parse(await readFile((final.record.outputs as { notebook: string }).notebook, 'utf8')) as {
-        cells: Array<{ metadata: { nbtrigger?: { outputTruncated?: boolean } }; outputs: Array<{ name?: string; text?: string }> }>;
+        cells: Array<{
+          metadata: { nbtrigger?: { outputTruncated?: boolean } };
+          outputs: Array<{ name?: string; text?: string }>;
+        }>;
       };
       const cell = nb.cells[0]!;
       assert.equal(cell.metadata.nbtrigger?.outputTruncated, true);
@@ -66,7 +85,9 @@ describe('a cell printing 50 MB through the served function', { skip: linux ? fa
       assert.equal(text.length, DEFAULT_LIMITS.maxOutputChars + TRUNCATION_NOTE.length, 'exactly the cap is kept');
       if (path === '/print.ipynb') assert.ok(text.startsWith('éyyy'), 'non-ASCII text survives the byte path');
       assert.deepEqual(await server.kernels(), []);
-      process.stdout.write(`# ${name}: peak RSS growth ${growthMb.toFixed(1)} MB (${(growthMb / CAP_MB).toFixed(2)}× the cap)\n`);
+      process.stdout.write(
+        `# ${name}: peak RSS growth ${growthMb.toFixed(1)} MB (${(growthMb / CAP_MB).toFixed(2)}× the cap)\n`,
+      );
     });
   }
 

@@ -13,8 +13,19 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../../cli/local/jupyter-server.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
-import { isFinal, startFunctionServer, type FinalLine, type FunctionServer, type LogLine } from '../../helpers/functions-framework.js';
-import { emulatorUnavailableReason, skipUnlessEmulator, startPubsubEmulator, type PubsubEmulator } from '../../helpers/pubsub-emulator.js';
+import {
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+  type LogLine,
+} from '../../helpers/functions-framework.js';
+import {
+  emulatorUnavailableReason,
+  skipUnlessEmulator,
+  startPubsubEmulator,
+  type PubsubEmulator,
+} from '../../helpers/pubsub-emulator.js';
 
 const PROJECT = 'nbtrigger-e2e';
 const TOPIC = 't_nbtrigger';
@@ -22,7 +33,10 @@ const TOPIC = 't_nbtrigger';
 const finalsFor = (ff: FunctionServer, messageId: string): FinalLine[] =>
   ff.lines().filter((l): l is FinalLine => isFinal(l) && l.record.messageId === messageId);
 
-const finalFor = (messageId: string) => (l: LogLine): boolean => isFinal(l) && l.record.messageId === messageId;
+const finalFor =
+  (messageId: string) =>
+  (l: LogLine): boolean =>
+    isFinal(l) && l.record.messageId === messageId;
 
 test('Pub/Sub emulator push → functions-framework → notebook', { timeout: 180_000 }, async (t) => {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return;
@@ -38,8 +52,12 @@ test('Pub/Sub emulator push → functions-framework → notebook', { timeout: 18
 
   // Started side by side, each kept as soon as it is up so t.after stops it even if the other fails.
   await Promise.all([
-    startPubsubEmulator({ project: PROJECT }).then((x) => { emu = x; }),
-    startTestServer().then((x) => { jup = x; }),
+    startPubsubEmulator({ project: PROJECT }).then((x) => {
+      emu = x;
+    }),
+    startTestServer().then((x) => {
+      jup = x;
+    }),
   ]);
   assert.ok(emu && jup);
   await jup.writeNotebook('hello.ipynb', ['a = 5\nb = 10', 'a + b']);
@@ -65,36 +83,52 @@ test('Pub/Sub emulator push → functions-framework → notebook', { timeout: 18
   });
 
   await t.test('a JSON message with attributes runs the notebook', async () => {
-    const [id] = await e.publish(TOPIC, JSON.stringify({ server: j.hostPort, notebook: 'hello.ipynb', verbose: true }), { origin: 'e2e' });
+    const [id] = await e.publish(
+      TOPIC,
+      JSON.stringify({ server: j.hostPort, notebook: 'hello.ipynb', verbose: true }),
+      { origin: 'e2e' },
+    );
     const final = (await f.waitForLine(finalFor(id!), 60_000)) as FinalLine;
     assert.equal(final.record.status, 'succeeded');
     assert.deepEqual(final.record.lastResult, { 'text/plain': '15' });
-    assert.ok(f.linesFor(id!).some((l) => l.severity === 'DEBUG'), 'verbose: DEBUG lines for the kernel messages');
+    assert.ok(
+      f.linesFor(id!).some((l) => l.severity === 'DEBUG'),
+      'verbose: DEBUG lines for the kernel messages',
+    );
   });
 
-  await t.test('transient failure: 500 → the emulator redelivers, until the retry window ends (ack); a bad message (204) is delivered once', async () => {
-    const closed = await freePort();
-    const [transient] = await e.publish(TOPIC, JSON.stringify({ server: `127.0.0.1:${closed}`, notebook: 'hello.ipynb', timeouts: { startSeconds: 1 } }));
-    const [bad] = await e.publish(TOPIC, `${j.hostPort} /hello.ipynb --no-such-flag`);
-    const badFinal = (await f.waitForLine(finalFor(bad!), 60_000)) as FinalLine;
-    assert.equal(badFinal.record.error?.code, 'BAD_MESSAGE');
-    assert.equal(badFinal.ack, true);
-    // Each attempt answers 500 and the emulator pushes the same message again, until the message is
-    // older than NBTRIGGER_RETRY_WINDOW_SEC: then the function acknowledges (gives up).
-    const givenUp = (await f.waitForLine((l) => finalFor(transient!)(l) && (l as FinalLine).ack, 60_000)) as FinalLine;
-    const attempts = finalsFor(f, transient!);
-    assert.ok(attempts.length >= 2, `expected redeliveries, got ${attempts.length} attempt(s)`);
-    for (const l of attempts) assert.equal(l.record.error?.code, 'SERVER_UNREACHABLE');
-    for (const l of attempts.slice(0, -1)) {
-      assert.equal(l.ack, false);
-      assert.equal(l.severity, 'WARNING');
-    }
-    assert.equal(attempts.at(-1), givenUp);
-    assert.equal(givenUp.severity, 'ERROR');
-    // Acknowledged messages are not delivered again.
-    await sleep(3000);
-    assert.equal(finalsFor(f, transient!).length, attempts.length, 'redelivered after the function acknowledged');
-    assert.equal(finalsFor(f, bad!).length, 1);
-    assert.ok(!(f.stdout() + f.stderr()).includes(j.token), 'token leaked');
-  });
+  await t.test(
+    'transient failure: 500 → the emulator redelivers, until the retry window ends (ack); a bad message (204) is delivered once',
+    async () => {
+      const closed = await freePort();
+      const [transient] = await e.publish(
+        TOPIC,
+        JSON.stringify({ server: `127.0.0.1:${closed}`, notebook: 'hello.ipynb', timeouts: { startSeconds: 1 } }),
+      );
+      const [bad] = await e.publish(TOPIC, `${j.hostPort} /hello.ipynb --no-such-flag`);
+      const badFinal = (await f.waitForLine(finalFor(bad!), 60_000)) as FinalLine;
+      assert.equal(badFinal.record.error?.code, 'BAD_MESSAGE');
+      assert.equal(badFinal.ack, true);
+      // Each attempt answers 500 and the emulator pushes the same message again, until the message is
+      // older than NBTRIGGER_RETRY_WINDOW_SEC: then the function acknowledges (gives up).
+      const givenUp = (await f.waitForLine(
+        (l) => finalFor(transient!)(l) && (l as FinalLine).ack,
+        60_000,
+      )) as FinalLine;
+      const attempts = finalsFor(f, transient!);
+      assert.ok(attempts.length >= 2, `expected redeliveries, got ${attempts.length} attempt(s)`);
+      for (const l of attempts) assert.equal(l.record.error?.code, 'SERVER_UNREACHABLE');
+      for (const l of attempts.slice(0, -1)) {
+        assert.equal(l.ack, false);
+        assert.equal(l.severity, 'WARNING');
+      }
+      assert.equal(attempts.at(-1), givenUp);
+      assert.equal(givenUp.severity, 'ERROR');
+      // Acknowledged messages are not delivered again.
+      await sleep(3000);
+      assert.equal(finalsFor(f, transient!).length, attempts.length, 'redelivered after the function acknowledged');
+      assert.equal(finalsFor(f, bad!).length, 1);
+      assert.ok(!(f.stdout() + f.stderr()).includes(j.token), 'token leaked');
+    },
+  );
 });

@@ -13,12 +13,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { isFinal, startFunctionServer, structuredEvent, type FunctionServer } from '../../helpers/functions-framework.js';
+import {
+  isFinal,
+  startFunctionServer,
+  structuredEvent,
+  type FunctionServer,
+} from '../../helpers/functions-framework.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
 /** Packages the run path must never load (matched against `node_modules/<name>/` in module paths). */
-const FORBIDDEN = ['@google-cloud/run', '@google-cloud/scheduler', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub',
-  'google-gax', '@grpc/', 'yaml'];
+const FORBIDDEN = [
+  '@google-cloud/run',
+  '@google-cloud/scheduler',
+  '@google-cloud/storage',
+  '@google-cloud/firestore',
+  '@google-cloud/pubsub',
+  'google-gax',
+  '@grpc/',
+  'yaml',
+];
 
 let jupyter: TestServer;
 let fn: FunctionServer | undefined;
@@ -35,18 +48,26 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('one real event: the deploy clients, Google client libraries, gRPC and yaml are never loaded', { timeout: 120_000 }, async () => {
+test('one real event: the deploy clients, Google client libraries, gRPC and yaml are never loaded', {
+  timeout: 120_000,
+}, async () => {
   const out = join(dir, 'modules.json');
   const preload = join(dir, 'dump-modules.mjs');
-  await writeFile(preload, `import { createRequire } from 'node:module';
+  await writeFile(
+    preload,
+    `import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 const require = createRequire(import.meta.url);
 process.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));
-`);
+`,
+  );
   fn = await startFunctionServer({
     env: {
-      JUPYTER_TOKEN: jupyter.token, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`,
-      METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9',
+      JUPYTER_TOKEN: jupyter.token,
+      NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`,
+      METADATA_SERVER_DETECTION: 'none',
+      GCE_METADATA_HOST: '127.0.0.1:9',
+      GCE_METADATA_IP: '127.0.0.1:9',
     },
   });
   const ev = structuredEvent({ text: `${jupyter.hostPort} /nb/hello.ipynb` });
@@ -60,7 +81,9 @@ process.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(Ob
   fn = undefined;
 
   const modules = JSON.parse(await readFile(out, 'utf8')) as string[];
-  const pkgs = new Set(modules.map((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(m)?.[1]).filter((p): p is string => p !== undefined));
+  const pkgs = new Set(
+    modules.map((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(m)?.[1]).filter((p): p is string => p !== undefined),
+  );
   // Positive control: the dump saw the run's own transports.
   assert.ok(pkgs.has('undici') && pkgs.has('ws'), `expected undici and ws among ${[...pkgs].join(', ')}`);
   const loaded = [...pkgs].filter((p) => FORBIDDEN.some((f) => (f.endsWith('/') ? p.startsWith(f) : p === f)));

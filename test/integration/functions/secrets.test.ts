@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../helpers/cli.js';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../../helpers/functions-framework.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
 const TOKEN = `tok${Math.random().toString(36).slice(2)}${Date.now().toString(36)}secret`;
@@ -60,18 +66,41 @@ test('no output of any kind holds the token', { timeout: 180_000 }, async () => 
   assert.equal(ok.record.status, 'succeeded');
   const failed = await deliver(`${server.hostPort} /raises.ipynb`);
   assert.equal(failed.record.status, 'failed');
-  assert.match(String(failed.record.error?.evalue), /token is \[REDACTED\]/, 'the error is kept, the token in it is not');
+  assert.match(
+    String(failed.record.error?.evalue),
+    /token is \[REDACTED\]/,
+    'the error is kept, the token in it is not',
+  );
   await deliver('not a valid --message');
   await deliver(JSON.stringify({ server: '127.0.0.1:9', notebook: '/x.ipynb', timeouts: { startSeconds: 0.5 } })); // retried (500)
-  const cli = await runCli(['run', '--json', '--html', '--output-root', runsDir, '--server', server.hostPort, '--token', TOKEN, '--verbose', 'prints.ipynb']);
+  const cli = await runCli([
+    'run',
+    '--json',
+    '--html',
+    '--output-root',
+    runsDir,
+    '--server',
+    server.hostPort,
+    '--token',
+    TOKEN,
+    '--verbose',
+    'prints.ipynb',
+  ]);
   assert.equal(cli.code, 0, cli.stderr);
 
   const files = await filesUnder(runsDir);
-  assert.ok(files.some((f) => f.endsWith('.ipynb')) && files.some((f) => f.endsWith('.html')) && files.some((f) => f.endsWith('.json')),
-    `notebooks, pages and records were written: ${files.join(', ')}`);
+  assert.ok(
+    files.some((f) => f.endsWith('.ipynb')) &&
+      files.some((f) => f.endsWith('.html')) &&
+      files.some((f) => f.endsWith('.json')),
+    `notebooks, pages and records were written: ${files.join(', ')}`,
+  );
   const places: Array<[string, string]> = [
-    ['function stdout', ff.stdout()], ['function stderr', ff.stderr()], ['HTTP answers', bodies.join('\n')],
-    ['CLI stdout', cli.stdout], ['CLI stderr', cli.stderr],
+    ['function stdout', ff.stdout()],
+    ['function stderr', ff.stderr()],
+    ['HTTP answers', bodies.join('\n')],
+    ['CLI stdout', cli.stdout],
+    ['CLI stderr', cli.stderr],
     ...(await Promise.all(files.map(async (f) => [f, await readFile(f, 'utf8')] as [string, string]))),
   ];
   for (const [where, text] of places) assert.ok(!text.includes(TOKEN), `the token leaked into ${where}`);
@@ -80,7 +109,9 @@ test('no output of any kind holds the token', { timeout: 180_000 }, async () => 
   assert.match(await readFile(nb, 'utf8'), /\[REDACTED\]/);
   // The large print kept its shape: ten tokens replaced, at and across the 64 KiB marks.
   const big = (JSON.parse(await readFile(nb, 'utf8')) as { cells: Array<{ outputs?: Array<{ text?: string }> }> }).cells
-    .flatMap((c) => c.outputs ?? []).map((o) => o.text ?? '').find((t) => t.length > 300_000);
+    .flatMap((c) => c.outputs ?? [])
+    .map((o) => o.text ?? '')
+    .find((t) => t.length > 300_000);
   assert.ok(big, 'the large print is in the notebook');
   assert.equal(big.split('[REDACTED]').length - 1, 10);
   assert.equal(big, `${(`${'x'.repeat(65530)}[REDACTED]é"[REDACTED]`).repeat(5)}\n`);

@@ -8,8 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../../cli/local/jupyter-server.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 import {
-  binaryEvent, isFinal, rawPushRequest, startFunctionServer, structuredEvent,
-  type FinalLine, type FunctionServer, type LogLine, type PubsubEventOptions,
+  binaryEvent,
+  isFinal,
+  rawPushRequest,
+  startFunctionServer,
+  structuredEvent,
+  type FinalLine,
+  type FunctionServer,
+  type LogLine,
+  type PubsubEventOptions,
 } from '../../helpers/functions-framework.js';
 
 const HELLO = ['a = 5\nb = 10\nprint("hello")', 'a + b'];
@@ -19,7 +26,11 @@ type Mode = 'structured' | 'binary';
 const build = (mode: Mode, o: PubsubEventOptions) => (mode === 'structured' ? structuredEvent(o) : binaryEvent(o));
 
 /** POSTs one event and answers the HTTP status, the invocation's lines and its final line. */
-async function invoke(ff: FunctionServer, mode: Mode, o: PubsubEventOptions): Promise<{ status: number; lines: LogLine[]; final: FinalLine }> {
+async function invoke(
+  ff: FunctionServer,
+  mode: Mode,
+  o: PubsubEventOptions,
+): Promise<{ status: number; lines: LogLine[]; final: FinalLine }> {
   const req = build(mode, o);
   const res = await ff.post(req);
   // The final line is written before the function returns, so it is there (or arrives within ms).
@@ -51,9 +62,10 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
   for (const mode of ['structured', 'binary'] as const) {
     for (const form of ['classic', 'json'] as const) {
       test(`${mode} CloudEvent, ${form} message: the hello notebook runs (204, succeeded, 15)`, async () => {
-        const text = form === 'classic'
-          ? `${jup.hostPort} /hello.ipynb`
-          : JSON.stringify({ server: jup.hostPort, notebook: '/hello.ipynb' });
+        const text =
+          form === 'classic'
+            ? `${jup.hostPort} /hello.ipynb`
+            : JSON.stringify({ server: jup.hostPort, notebook: '/hello.ipynb' });
         const { status, final } = await invoke(ff, mode, { text, attributes: { origin: 'test' } });
         assert.equal(status, 204);
         assert.equal(final.severity, 'INFO');
@@ -79,8 +91,14 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
 
   test('a raw push of a message without data (not converted by functions-framework) is acknowledged as BAD_MESSAGE', async () => {
     const messageId = `nodata-${Date.now()}`;
-    const body = { message: { messageId, publishTime: new Date().toISOString(), attributes: { only: 'attributes' } }, subscription: 'projects/p/subscriptions/s' };
-    const res = await ff.post({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, '/projects/p/topics/t_nbtrigger');
+    const body = {
+      message: { messageId, publishTime: new Date().toISOString(), attributes: { only: 'attributes' } },
+      subscription: 'projects/p/subscriptions/s',
+    };
+    const res = await ff.post(
+      { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      '/projects/p/topics/t_nbtrigger',
+    );
     assert.equal(res.status, 204);
     const final = (await ff.waitForLine((l) => isFinal(l) && l.record.messageId === messageId, 10_000)) as FinalLine;
     assert.equal(final.record.error?.code, 'BAD_MESSAGE');
@@ -97,7 +115,8 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
     // Per cell at least: execute_input, status busy, status idle, execute_reply (+ stream / execute_result).
     assert.ok(kernelLines.length >= 8, `expected many kernel DEBUG lines, got ${kernelLines.length}`);
     const types = new Set(kernelLines.map((l) => l.msgType));
-    for (const t of ['execute_reply', 'status', 'execute_input', 'stream', 'execute_result']) assert.ok(types.has(t), `no DEBUG line for ${t}`);
+    for (const t of ['execute_reply', 'status', 'execute_input', 'stream', 'execute_result'])
+      assert.ok(types.has(t), `no DEBUG line for ${t}`);
     for (const l of kernelLines) assert.ok(lines.indexOf(l) < finalIndex);
     // Each kernel message appears once: no msg is logged twice.
     const ids = kernelLines.map((l) => `${l.channel}/${l.msgType}/${l.parent}/${JSON.stringify(l.content)}`);
@@ -112,7 +131,11 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
     const cases: Array<[string, PubsubEventOptions, RegExp]> = [
       ['not base64', { rawData: '%%% not base64 %%%' }, /base64/],
       ['unknown flag', { text: `${jup.hostPort} /hello.ipynb --frobnicate` }, /unknown flag "--frobnicate"/],
-      ['token in a JSON message', { text: JSON.stringify({ server: jup.hostPort, notebook: 'hello.ipynb', token: 'x' }) }, /token/],
+      [
+        'token in a JSON message',
+        { text: JSON.stringify({ server: jup.hostPort, notebook: 'hello.ipynb', token: 'x' }) },
+        /token/,
+      ],
     ];
     for (const [name, o, re] of cases) {
       for (const mode of ['structured', 'binary'] as const) {
@@ -194,7 +217,12 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
     const closed = await freePort();
     const token = `unreach-${Math.random().toString(36).slice(2)}-token`;
     const down = await startFunctionServer({
-      env: { JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${closed}`, JUPYTER_NOTEBOOK: '/hello.ipynb', NBTRIGGER_RETRY_WINDOW_SEC: '600' },
+      env: {
+        JUPYTER_TOKEN: token,
+        JUPYTER_SERVER: `127.0.0.1:${closed}`,
+        JUPYTER_NOTEBOOK: '/hello.ipynb',
+        NBTRIGGER_RETRY_WINDOW_SEC: '600',
+      },
     });
     try {
       const text = JSON.stringify({ timeouts: { startSeconds: 1 } });
@@ -217,7 +245,10 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
         assert.equal(final.ack, true);
         assert.equal(final.severity, 'ERROR');
         assert.equal(final.record.error?.code, 'SERVER_UNREACHABLE');
-        assert.ok(lines.some((l) => l.severity === 'WARNING' && /retry window/.test(l.message)), 'a WARNING says why it gave up');
+        assert.ok(
+          lines.some((l) => l.severity === 'WARNING' && /retry window/.test(l.message)),
+          'a WARNING says why it gave up',
+        );
       }
       assertNoToken(down, token);
     } finally {
@@ -229,7 +260,9 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
     // The notebook path contains the token, so the SERVER_UNREACHABLE message ("GET /api/contents/<path>") does too.
     const token = `leaky${Math.random().toString(36).slice(2, 10)}`;
     const closed = await freePort();
-    const down = await startFunctionServer({ env: { JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${closed}`, JUPYTER_NOTEBOOK: `/${token}.ipynb` } });
+    const down = await startFunctionServer({
+      env: { JUPYTER_TOKEN: token, JUPYTER_SERVER: `127.0.0.1:${closed}`, JUPYTER_NOTEBOOK: `/${token}.ipynb` },
+    });
     try {
       const req = binaryEvent({ text: JSON.stringify({ timeouts: { startSeconds: 1 } }) });
       const res = await down.post(req);

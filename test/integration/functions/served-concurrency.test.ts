@@ -7,7 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { isFinal, startFunctionServer, structuredEvent, type FinalLine, type FunctionServer } from '../../helpers/functions-framework.js';
+import {
+  isFinal,
+  startFunctionServer,
+  structuredEvent,
+  type FinalLine,
+  type FunctionServer,
+} from '../../helpers/functions-framework.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
 const RUNS = 16;
@@ -28,11 +34,20 @@ after(async () => {
   await server?.close();
 });
 
-test(`${RUNS} messages at once through one served function: each run its own, all acked, no kernel left`, { timeout: 240_000 }, async () => {
+test(`${RUNS} messages at once through one served function: each run its own, all acked, no kernel left`, {
+  timeout: 240_000,
+}, async () => {
   const events = Array.from({ length: RUNS }, (_, tag) =>
-    structuredEvent({ text: JSON.stringify({ server: server.hostPort, notebook: '/many.ipynb', parameters: { tag } }) }));
+    structuredEvent({
+      text: JSON.stringify({ server: server.hostPort, notebook: '/many.ipynb', parameters: { tag } }),
+    }),
+  );
   const answers = await Promise.all(events.map((e) => ff.post(e)));
-  assert.deepEqual(answers.map((a) => a.status), Array(RUNS).fill(204), answers.map((a) => a.body).join('\n'));
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    Array(RUNS).fill(204),
+    answers.map((a) => a.body).join('\n'),
+  );
   const pids = new Set<string>();
   for (const [tag, e] of events.entries()) {
     const final = (await ff.waitForLine((l) => l.eventId === e.id && isFinal(l), 10_000)) as FinalLine;
@@ -40,7 +55,7 @@ test(`${RUNS} messages at once through one served function: each run its own, al
     const text = (final.record.lastResult as Record<string, string> | undefined)?.['text/plain'] ?? '';
     const m = /^'(\d+):(\d+):(\d+)'$/.exec(text);
     assert.ok(m, `run ${tag}: ${text}`);
-    assert.equal(Number(m[1]), tag, 'the result is this run\'s own');
+    assert.equal(Number(m[1]), tag, "the result is this run's own");
     assert.equal(m[3], m[1], 'the environment the run saw is its own');
     pids.add(m[2]!);
   }

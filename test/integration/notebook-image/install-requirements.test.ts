@@ -55,12 +55,14 @@ describe('install-requirements.sh holds pip to the pinned packages', { skip: NO_
     const file = join(dir, `requirements-${Math.random().toString(36).slice(2)}.txt`);
     await writeFile(file, requirements);
     const r = spawnSync('/bin/sh', [SCRIPT, file, '--dry-run', '--no-index', '--find-links', dir], {
-      encoding: 'utf8', timeout: 90_000, env: { ...process.env, PYTHON, PIP_CONFIG_FILE: '/dev/null' },
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: { ...process.env, PYTHON, PIP_CONFIG_FILE: '/dev/null' },
     });
     return { status: r.status, out: r.stdout + r.stderr };
   }
 
-  test('a package that fits the pins resolves against Debian\'s copies', T, async () => {
+  test("a package that fits the pins resolves against Debian's copies", T, async () => {
     const r = await install('nbt_fits==1.0\n');
     assert.match(r.out, /Would install nbt_fits-1\.0/, r.out);
     assert.match(r.out, /Requirement already satisfied: numpy>=1\.20 in \/usr\/lib\/python3\/dist-packages/);

@@ -37,8 +37,11 @@ const SCRIPT = readFileSync(join(UPSTREAM, 'repro_lost_event.py'), 'utf8');
 const SCRIPT_CLOSED_PIPE = readFileSync(join(UPSTREAM, 'repro_blocked_wakeup.py'), 'utf8');
 
 function run(mode: string, script = SCRIPT, env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync('/usr/bin/python3', ['-c', script, mode, KERNEL_CONFIG],
-    { encoding: 'utf8', timeout: 30_000, env });
+  const r = spawnSync('/usr/bin/python3', ['-c', script, mode, KERNEL_CONFIG], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env,
+  });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
@@ -48,7 +51,9 @@ test('an event scheduled on the IOPub thread as it stops is lost without the con
   assert.equal(run('with-config'), 'ran');
 });
 
-test('a publish after the IOPub thread closed its end of the pipe blocks for ever without the config, returns and runs with it', { timeout: 60_000 }, () => {
+test('a publish after the IOPub thread closed its end of the pipe blocks for ever without the config, returns and runs with it', {
+  timeout: 60_000,
+}, () => {
   assert.equal(run('plain', SCRIPT_CLOSED_PIPE), 'blocked', 'the race this guards against (ipykernel as shipped)');
   assert.equal(run('with-config', SCRIPT_CLOSED_PIPE), 'ran');
 });
@@ -59,13 +64,18 @@ test('a publish after the IOPub thread closed its end of the pipe blocks for eve
  * when an ipykernel upgrade no longer takes the patch (the code it changes has moved).
  */
 test('the upstream patch applies to the installed ipykernel and fixes both races', { timeout: 60_000 }, async () => {
-  const where = spawnSync('/usr/bin/python3',
-    ['-c', 'import ipykernel, os; print(os.path.dirname(ipykernel.__file__))'], { encoding: 'utf8' });
+  const where = spawnSync(
+    '/usr/bin/python3',
+    ['-c', 'import ipykernel, os; print(os.path.dirname(ipykernel.__file__))'],
+    { encoding: 'utf8' },
+  );
   const dir = await mkdtemp(join(tmpdir(), 'nbt-upstream-'));
   try {
     await cp(where.stdout.trim(), join(dir, 'ipykernel'), { recursive: true });
-    const applied = spawnSync('patch', ['-p1', '--forward', '-i', join(UPSTREAM, 'ipykernel-iostream-shutdown.diff')],
-      { cwd: dir, encoding: 'utf8' });
+    const applied = spawnSync('patch', ['-p1', '--forward', '-i', join(UPSTREAM, 'ipykernel-iostream-shutdown.diff')], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     assert.equal(applied.status, 0, `the patch no longer applies: ${applied.stdout}${applied.stderr}`);
     const env = { ...process.env, PYTHONPATH: dir };
     assert.equal(run('plain', SCRIPT, env), 'ran');
@@ -96,8 +106,11 @@ print(json.dumps([a is not b for a, b in zip(before, methods())]))
 
 function gate(ipykernel: string, jupyterClient: string): { replaced: boolean[]; stderr: string[] } {
   // PYDEVD_DISABLE_FILE_VALIDATION: as the image and the local servers set it (debugpy's start-up notice).
-  const r = spawnSync('/usr/bin/python3', ['-c', GATE, ipykernel, jupyterClient, KERNEL_CONFIG],
-    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' } });
+  const r = spawnSync('/usr/bin/python3', ['-c', GATE, ipykernel, jupyterClient, KERNEL_CONFIG], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' },
+  });
   assert.equal(r.status, 0, r.stderr);
   return { replaced: JSON.parse(r.stdout) as boolean[], stderr: r.stderr.split('\n').filter(Boolean) };
 }
@@ -134,8 +147,9 @@ print(gc.get_freeze_count(), getattr(IOPubThread.stop, "_nbtrigger_drain", False
       getattr(Session.send, "_nbtrigger_split", False))
 `;
 
-test('a real kernel reporting another ipykernel runs unpatched; the tested one patched', { timeout: 90_000 },
-  async () => {
+test('a real kernel reporting another ipykernel runs unpatched; the tested one patched', {
+  timeout: 90_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-other-version-'));
   await writeFile(join(dir, 'sitecustomize.py'), SITECUSTOMIZE);
   const saved = process.env.PYTHONPATH;
@@ -154,11 +168,18 @@ test('a real kernel reporting another ipykernel runs unpatched; the tested one p
     const request = parseMessage(`${server.hostPort} /${nb}`);
     const out = await runNotebook({ request, token: server.token, limits: { startTimeoutMs: 30_000 } });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
-    return out.exec!.outputs.outputs(0).map((o) => (o as { text?: string }).text ?? '').join('').trim();
+    return out
+      .exec!.outputs.outputs(0)
+      .map((o) => (o as { text?: string }).text ?? '')
+      .join('')
+      .trim();
   };
   try {
-    assert.match(await probe(tested), /^[1-9]\d{4,} True True$/,
-      'the tested versions: start-up objects frozen, both patches in');
+    assert.match(
+      await probe(tested),
+      /^[1-9]\d{4,} True True$/,
+      'the tested versions: start-up objects frozen, both patches in',
+    );
     assert.equal(await probe(other), '0 False False');
   } finally {
     await tested.close();

@@ -48,17 +48,28 @@ print(gc.get_freeze_count())
 `;
 }
 
-interface Left { files: Record<string, string | null>; tmpdirRemoved: boolean; freezeCount: number }
+interface Left {
+  files: Record<string, string | null>;
+  tmpdirRemoved: boolean;
+  freezeCount: number;
+}
 
 async function runLeftBehind(server: TestServer): Promise<Left> {
   const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-kernel-exit-'));
   try {
     const nb = await server.writeNotebook('left-behind.ipynb', [leftBehind(dir)]);
-    const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${nb}`), token: server.token, limits: { startTimeoutMs: 20_000, cleanupTimeoutMs: 20_000 } });
+    const out = await runNotebook({
+      request: parseMessage(`${server.hostPort} /${nb}`),
+      token: server.token,
+      limits: { startTimeoutMs: 20_000, cleanupTimeoutMs: 20_000 },
+    });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
     // runNotebook returns once the DELETE answered: the kernel process has exited.
     assert.deepEqual(await server.kernels(), []);
-    const printed = out.exec!.outputs.outputs(0).map((o) => (o as { text?: string }).text ?? '').join('');
+    const printed = out
+      .exec!.outputs.outputs(0)
+      .map((o) => (o as { text?: string }).text ?? '')
+      .join('');
     const files: Record<string, string | null> = {};
     for (const name of ['global', 'cycle', 'module', 'module-cycle', 'atexit', 'thread']) {
       const p = join(dir, name);
@@ -73,7 +84,7 @@ async function runLeftBehind(server: TestServer): Promise<Left> {
 
 const EXPECTED = { global: 'aaaaaaaaaa', cycle: 'b', module: 'c', 'module-cycle': 'd', atexit: 'e', thread: 'f' };
 
-describe('kernel exit: start-up objects frozen, the notebook\'s finalized', () => {
+describe("kernel exit: start-up objects frozen, the notebook's finalized", () => {
   let frozen: TestServer;
   let plain: TestServer;
   before(async () => {
@@ -141,13 +152,16 @@ function pollInterval(mode: 'plain' | 'image' | 'local'): number {
 }
 
 function poll(mode: string): { interval: number; stderr: string } {
-  const r = spawnSync(findPython(), ['-c', POLL, mode, join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_config.py')],
-    { input: mode === 'local' ? localServerConfig() : '', encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(
+    findPython(),
+    ['-c', POLL, mode, join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_config.py')],
+    { input: mode === 'local' ? localServerConfig() : '', encoding: 'utf8', timeout: 30_000 },
+  );
   assert.equal(r.status, 0, r.stderr);
   return { interval: Number(r.stdout.trim()), stderr: r.stderr };
 }
 
-test('servers check for a shutting-down kernel\'s exit every 5 ms (jupyter_client: 100 ms)', T, () => {
+test("servers check for a shutting-down kernel's exit every 5 ms (jupyter_client: 100 ms)", T, () => {
   assert.equal(pollInterval('plain'), 0.1, 'jupyter_client as shipped');
   assert.equal(pollInterval('image'), 0.005, "the image's jupyter_server_config.py");
   assert.equal(pollInterval('local'), 0.005, "the local server's config");
@@ -156,7 +170,9 @@ test('servers check for a shutting-down kernel\'s exit every 5 ms (jupyter_clien
 test('on another jupyter_client the server keeps its 100 ms poll and says so in one line', T, () => {
   const other = poll('image-other-version');
   assert.equal(other.interval, 0.1);
-  assert.deepEqual(other.stderr.split('\n').filter((l) => l.startsWith('nbtrigger')),
-    ['nbtrigger server config: prompt kernel reaping is off: jupyter_client 8.6.3 is not the tested 7.4.9']);
+  assert.deepEqual(
+    other.stderr.split('\n').filter((l) => l.startsWith('nbtrigger')),
+    ['nbtrigger server config: prompt kernel reaping is off: jupyter_client 8.6.3 is not the tested 7.4.9'],
+  );
   assert.doesNotMatch(poll('image').stderr, /nbtrigger server config/);
 });

@@ -14,7 +14,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPython, startLocalJupyter, type LocalJupyter } from '../../../cli/local/jupyter-server.js';
-import { alive, evaluate, evaluateJson, kernelChildren, rest, startKernel, until, type RestServer } from '../../helpers/kernel-exec.js';
+import {
+  alive,
+  evaluate,
+  evaluateJson,
+  kernelChildren,
+  rest,
+  startKernel,
+  until,
+  type RestServer,
+} from '../../helpers/kernel-exec.js';
 
 interface PoolServer extends RestServer {
   jupyter: LocalJupyter;
@@ -29,12 +38,21 @@ async function startPoolServer(pool: string): Promise<PoolServer> {
   // A second kernelspec, identical to python3 but not pooled: what a fresh kernel looks like.
   const specs = join(root, 'jupyter-path');
   await mkdir(join(specs, 'kernels', 'nopool'), { recursive: true });
-  await writeFile(join(specs, 'kernels', 'nopool', 'kernel.json'), JSON.stringify({
-    argv: [findPython(), '-m', 'ipykernel_launcher', '-f', '{connection_file}'], display_name: 'No pool', language: 'python',
-  }));
+  await writeFile(
+    join(specs, 'kernels', 'nopool', 'kernel.json'),
+    JSON.stringify({
+      argv: [findPython(), '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: 'No pool',
+      language: 'python',
+    }),
+  );
   const jupyter = await startLocalJupyter({ rootDir: root, env: { NBTRIGGER_KERNEL_POOL: pool, JUPYTER_PATH: specs } });
   return {
-    jupyter, root, port: jupyter.address.port, token: jupyter.token, pid: jupyter.child.pid!,
+    jupyter,
+    root,
+    port: jupyter.address.port,
+    token: jupyter.token,
+    pid: jupyter.child.pid!,
     async close() {
       await jupyter.stop();
       await rm(root, { recursive: true, force: true });
@@ -67,10 +85,13 @@ describe('kernel pool of size 1', () => {
     const claimed = await startKernel(s, 'python3', 'sub/dir');
     assert.equal(await kernelPid(s, claimed), pooled, 'the pooled kernel is handed out');
     assert.notEqual(await kernelPid(s, fresh), pooled);
-    const [want, got] = [await evaluateJson(s, fresh, PORTRAIT), await evaluateJson(s, claimed, PORTRAIT)] as string[][];
+    const [want, got] = [
+      await evaluateJson(s, fresh, PORTRAIT),
+      await evaluateJson(s, claimed, PORTRAIT),
+    ] as string[][];
     assert.equal(got![0], join(s.root, 'sub', 'dir'));
     assert.deepEqual(got, want);
-    const ids = (await rest(s, 'GET', '/api/kernels') as Array<{ id: string }>).map((k) => k.id).sort();
+    const ids = ((await rest(s, 'GET', '/api/kernels')) as Array<{ id: string }>).map((k) => k.id).sort();
     assert.deepEqual(ids, [fresh, claimed].sort(), 'a pooled kernel is not listed');
     // The replacement: a third kernel process beside the fresh one and the claimed one.
     await until(() => (kernelChildren(s.pid).length === 3 ? true : undefined));
@@ -80,10 +101,17 @@ describe('kernel pool of size 1', () => {
   });
 
   test('a session (POST /api/sessions) gets the environment the server gives a session kernel', async () => {
-    const session = async (name: string): Promise<{ id: string; kernel: { id: string } }> => (await rest(s, 'POST', '/api/sessions',
-      { path: `sub/dir/${name}.ipynb`, type: 'notebook', name: '', kernel: { name } }, 201)) as { id: string; kernel: { id: string } };
+    const session = async (name: string): Promise<{ id: string; kernel: { id: string } }> =>
+      (await rest(
+        s,
+        'POST',
+        '/api/sessions',
+        { path: `sub/dir/${name}.ipynb`, type: 'notebook', name: '', kernel: { name } },
+        201,
+      )) as { id: string; kernel: { id: string } };
     const [fresh, claimed] = [await session('nopool'), await session('python3')];
-    const env = async (id: string): Promise<Record<string, string>> => (await evaluateJson(s, id, `dict(__import__('os').environ)`)) as Record<string, string>;
+    const env = async (id: string): Promise<Record<string, string>> =>
+      (await evaluateJson(s, id, `dict(__import__('os').environ)`)) as Record<string, string>;
     const [want, got] = [await env(fresh.kernel.id), await env(claimed.kernel.id)];
     assert.equal(got.JPY_SESSION_NAME, 'sub/dir/python3.ipynb');
     assert.deepEqual({ ...got, JPY_SESSION_NAME: '' }, { ...want, JPY_SESSION_NAME: '' });
@@ -97,7 +125,11 @@ describe('kernel pool of size 1', () => {
     await rest(s, 'DELETE', `/api/kernels/${first}`, undefined, 204);
     const second = await startKernel(s, 'python3', 'sub/dir');
     assert.notEqual(await kernelPid(s, second), pid1);
-    const seen = await evaluate(s, second, `import os, sys; ('MARK' in globals(), 'tabnanny' in sys.modules, 'NBT_MARK' in os.environ, os.getcwd())`);
+    const seen = await evaluate(
+      s,
+      second,
+      `import os, sys; ('MARK' in globals(), 'tabnanny' in sys.modules, 'NBT_MARK' in os.environ, os.getcwd())`,
+    );
     assert.equal(seen, `(False, False, False, '${join(s.root, 'sub', 'dir')}')`);
     await rest(s, 'DELETE', `/api/kernels/${second}`, undefined, 204);
   });

@@ -50,27 +50,34 @@ interface Found {
 
 function lookup(mode: string, where: 'installed' | 'ipykernel'): Found {
   const config = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_config.py');
-  const r = spawnSync(findPython(), ['-c', LOOKUP, mode, where, config],
-    { input: mode === 'local' ? localServerConfig() : '', encoding: 'utf8', timeout: 50_000 });
+  const r = spawnSync(findPython(), ['-c', LOOKUP, mode, where, config], {
+    input: mode === 'local' ? localServerConfig() : '',
+    encoding: 'utf8',
+    timeout: 50_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Found;
 }
 
 for (const where of ['installed', 'ipykernel'] as const) {
-  test(`the python3 kernelspec (${where}) is jupyter_client's, found without importing IPython, ipykernel or debugpy`, T, () => {
-    const shipped = lookup('plain', where);
-    assert.ok(shipped.imported.includes('ipykernel'), 'jupyter_client as shipped imports ipykernel for python3');
-    for (const mode of ['image', 'local']) {
-      const found = lookup(mode, where);
-      assert.deepEqual(found.imported, [], `${mode}: nothing of IPython, ipykernel or debugpy imported`);
-      const { imported: _a, ...same } = found;
-      const { imported: _b, ...want } = shipped;
-      assert.deepEqual(same, want, `${mode}: the same spec, folders and list as jupyter_client finds`);
-    }
-  });
+  test(
+    `the python3 kernelspec (${where}) is jupyter_client's, found without importing IPython, ipykernel or debugpy`,
+    T,
+    () => {
+      const shipped = lookup('plain', where);
+      assert.ok(shipped.imported.includes('ipykernel'), 'jupyter_client as shipped imports ipykernel for python3');
+      for (const mode of ['image', 'local']) {
+        const found = lookup(mode, where);
+        assert.deepEqual(found.imported, [], `${mode}: nothing of IPython, ipykernel or debugpy imported`);
+        const { imported: _a, ...same } = found;
+        const { imported: _b, ...want } = shipped;
+        assert.deepEqual(same, want, `${mode}: the same spec, folders and list as jupyter_client finds`);
+      }
+    },
+  );
 }
 
-test('on another jupyter_client the lookup is jupyter_client\'s own', T, () => {
+test("on another jupyter_client the lookup is jupyter_client's own", T, () => {
   const found = lookup('image-other-version', 'installed');
   assert.ok(found.imported.includes('ipykernel'));
 });

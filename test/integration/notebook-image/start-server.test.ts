@@ -49,19 +49,36 @@ async function start(env: Record<string, string>, opts: { ipythonConfig?: boolea
   const child = spawn('/bin/sh', [SCRIPT, ...extra], {
     cwd: PROJECT_ROOT,
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, PORT: String(port), JUPYTER_IP: '127.0.0.1', PYTHON: findPython(),
-      NBTRIGGER_ROOT_DIR: PROJECT_ROOT, JUPYTER_CONFIG_DIR: join(home, 'c'), JUPYTER_DATA_DIR: join(home, 'd'), JUPYTER_RUNTIME_DIR: join(home, 'r'),
-      IPYTHONDIR: join(home, 'i'), ...env,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      PORT: String(port),
+      JUPYTER_IP: '127.0.0.1',
+      PYTHON: findPython(),
+      NBTRIGGER_ROOT_DIR: PROJECT_ROOT,
+      JUPYTER_CONFIG_DIR: join(home, 'c'),
+      JUPYTER_DATA_DIR: join(home, 'd'),
+      JUPYTER_RUNTIME_DIR: join(home, 'r'),
+      IPYTHONDIR: join(home, 'i'),
+      ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const stop = async (): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) {
-      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
     }
     const code = await exited;
     await rm(home, { recursive: true, force: true });
@@ -70,7 +87,11 @@ async function start(env: Record<string, string>, opts: { ipythonConfig?: boolea
   return { port, pid: child.pid!, output: () => out, stop, exited };
 }
 
-async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const res = await request(`http://127.0.0.1:${port}${path}`, { headers, headersTimeout: 3000 });
   return { status: res.statusCode, body: await res.body.text() };
 }
@@ -80,14 +101,21 @@ async function waitForApi(s: Started, ms = HANG_MS): Promise<void> {
   for (;;) {
     try {
       if ((await get(s.port, '/api')).status === 200) return;
-    } catch { /* not yet */ }
-    const gone = await Promise.race([s.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]);
+    } catch {
+      /* not yet */
+    }
+    const gone = await Promise.race([
+      s.exited.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 100)),
+    ]);
     if (gone) throw new Error(`server exited: ${s.output()}`);
     if (Date.now() > deadline) throw new Error(`no answer on /api within ${ms} ms: ${s.output()}`);
   }
 }
 
-test('start-server.sh serves /api on $PORT, requires the token and serves notebooks at their repo paths', { timeout: 2 * HANG_MS }, async () => {
+test('start-server.sh serves /api on $PORT, requires the token and serves notebooks at their repo paths', {
+  timeout: 2 * HANG_MS,
+}, async () => {
   const token = randomBytes(24).toString('hex');
   const s = await start({ JUPYTER_TOKEN: token });
   try {
@@ -95,12 +123,20 @@ test('start-server.sh serves /api on $PORT, requires the token and serves notebo
     const api = await get(s.port, '/api');
     assert.match(JSON.parse(api.body).version, /^\d+\./);
     assert.equal((await get(s.port, '/api/kernels')).status, 403, 'no token: refused');
-    assert.equal((await get(s.port, '/api/kernels', { authorization: `token ${'x'.repeat(48)}` })).status, 403, 'wrong token: refused');
+    assert.equal(
+      (await get(s.port, '/api/kernels', { authorization: `token ${'x'.repeat(48)}` })).status,
+      403,
+      'wrong token: refused',
+    );
     assert.equal((await get(s.port, '/api/kernels', { authorization: `token ${token}` })).status, 200);
     const nb = await get(s.port, '/api/contents/examples/hello.ipynb?content=0', { authorization: `token ${token}` });
     assert.equal(nb.status, 200, nb.body);
     assert.equal(JSON.parse(nb.body).path, 'examples/hello.ipynb');
-    assert.equal((await get(s.port, '/api/terminals', { authorization: `token ${token}` })).status, 404, 'terminals are off');
+    assert.equal(
+      (await get(s.port, '/api/terminals', { authorization: `token ${token}` })).status,
+      404,
+      'terminals are off',
+    );
   } finally {
     assert.notEqual(await s.stop(), undefined);
   }
@@ -119,22 +155,38 @@ test('start-server.sh refuses to start without a token, or with a short one', { 
   await short.stop();
 });
 
-test('a run on the image\'s server gets its pooled kernel, with the image\'s kernel settings; no kernel is left', { timeout: 2 * HANG_MS }, async () => {
+test("a run on the image's server gets its pooled kernel, with the image's kernel settings; no kernel is left", {
+  timeout: 2 * HANG_MS,
+}, async () => {
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-image-run-'));
   const token = randomBytes(24).toString('hex');
   const s = await start({ JUPYTER_TOKEN: token, NBTRIGGER_ROOT_DIR: root }, { ipythonConfig: true });
   try {
-    await writeFile(join(root, 'image.ipynb'), notebookJson([
-      'import os\nhist = get_ipython().history_manager.hist_file\n(os.getpid(), str(hist), os.getcwd())',
-    ]));
+    await writeFile(
+      join(root, 'image.ipynb'),
+      notebookJson([
+        'import os\nhist = get_ipython().history_manager.hist_file\n(os.getpid(), str(hist), os.getcwd())',
+      ]),
+    );
     await waitForApi(s);
     // The config's default pool (python3:1): a kernel waits, a child of the server no listing shows.
     const pooled = await until(() => kernelChildren(s.pid)[0]);
-    const out = await runNotebook({ request: parseMessage(`127.0.0.1:${s.port} /image.ipynb`), token, limits: { startTimeoutMs: 60_000 } });
+    const out = await runNotebook({
+      request: parseMessage(`127.0.0.1:${s.port} /image.ipynb`),
+      token,
+      limits: { startTimeoutMs: 60_000 },
+    });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
-    assert.deepEqual(out.record.lastResult, { 'text/plain': `(${pooled}, ':memory:', '${root}')` },
-      'the pooled kernel ran it, in the notebook\'s folder, with the image\'s kernel settings (history in memory)');
-    assert.deepEqual(JSON.parse((await get(s.port, '/api/kernels', { authorization: `token ${token}` })).body), [], 'the run\'s kernel is deleted');
+    assert.deepEqual(
+      out.record.lastResult,
+      { 'text/plain': `(${pooled}, ':memory:', '${root}')` },
+      "the pooled kernel ran it, in the notebook's folder, with the image's kernel settings (history in memory)",
+    );
+    assert.deepEqual(
+      JSON.parse((await get(s.port, '/api/kernels', { authorization: `token ${token}` })).body),
+      [],
+      "the run's kernel is deleted",
+    );
     await until(() => (alive(pooled) ? undefined : true));
   } finally {
     await s.stop();
@@ -144,8 +196,11 @@ test('a run on the image\'s server gets its pooled kernel, with the image\'s ker
 });
 
 test('IPython reads /etc/ipython, where the image puts its kernel settings', { timeout: HANG_MS }, () => {
-  const r = spawnSync(findPython(), ['-c', 'import IPython.core.application as a, json; print(json.dumps(a.SYSTEM_CONFIG_DIRS))'],
-    { encoding: 'utf8', timeout: HANG_MS });
+  const r = spawnSync(
+    findPython(),
+    ['-c', 'import IPython.core.application as a, json; print(json.dumps(a.SYSTEM_CONFIG_DIRS))'],
+    { encoding: 'utf8', timeout: HANG_MS },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.ok((JSON.parse(r.stdout) as string[]).includes('/etc/ipython'), r.stdout);
 });

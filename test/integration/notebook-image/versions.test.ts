@@ -57,7 +57,7 @@ function dpkgVersions(packages: readonly string[]): Record<string, string> {
   return out;
 }
 
-describe('the image\'s pinned versions are what this machine\'s server and kernel run', () => {
+describe("the image's pinned versions are what this machine's server and kernel run", () => {
   let server: TestServer;
   let pins: Pin[];
   let reported: Reported;
@@ -73,7 +73,10 @@ describe('the image\'s pinned versions are what this machine\'s server and kerne
     const runRequest = parseMessage(`${server.hostPort} /${nb}`);
     const out = await runNotebook({ request: runRequest, token: server.token, limits: { startTimeoutMs: 30_000 } });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
-    const text = out.exec!.outputs.outputs(0).map((o) => (o as { text?: string }).text ?? '').join('');
+    const text = out
+      .exec!.outputs.outputs(0)
+      .map((o) => (o as { text?: string }).text ?? '')
+      .join('');
     const got = JSON.parse(text) as { dists: Record<string, string | null>; modules: Record<string, string> };
     modules = got.modules;
     reported = {
@@ -100,12 +103,13 @@ describe('the image\'s pinned versions are what this machine\'s server and kerne
     assert.equal(Object.keys(modules).length, 6);
   });
 
-  test('the data-science base: as pinned where it is installed (required in CI\'s heavy-kernel leg)', T, (t) => {
+  test("the data-science base: as pinned where it is installed (required in CI's heavy-kernel leg)", T, (t) => {
     const base = pins.filter((p) => p.role === 'base');
     const missing = base.filter((p) => reported.debian[p.debianPackage] === undefined).map((p) => p.debianPackage);
     if (missing.length > 0) {
       const reason = `not installed here: ${missing.join(' ')} (scripts/install-test-deps.sh --heavy installs them)`;
-      if (process.env.NBTRIGGER_HEAVY === '1') assert.fail(`the data-science base is required when NBTRIGGER_HEAVY=1: ${reason}`);
+      if (process.env.NBTRIGGER_HEAVY === '1')
+        assert.fail(`the data-science base is required when NBTRIGGER_HEAVY=1: ${reason}`);
       t.skip(reason);
       return;
     }
@@ -113,7 +117,7 @@ describe('the image\'s pinned versions are what this machine\'s server and kerne
   });
 });
 
-describe('versions.py check (the image\'s build step)', () => {
+describe("versions.py check (the image's build step)", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbtrigger-versions-'));
@@ -153,8 +157,10 @@ describe('versions.py check (the image\'s build step)', () => {
 
   test('constraints: DISTRIBUTION==VERSION for every pin but the interpreter', T, async () => {
     const pins = parsePins(await readFile(join(IMAGE, 'versions.txt'), 'utf8'));
-    const r = spawnSync(findPython(), [join(dir, 'versions.py'), 'constraints', join(IMAGE, 'versions.txt')],
-      { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(findPython(), [join(dir, 'versions.py'), 'constraints', join(IMAGE, 'versions.txt')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     const want = pins.filter((p) => p.distribution !== 'python').map((p) => `${p.distribution}==${p.version}`);
     assert.deepEqual(r.stdout.trim().split('\n'), want);

@@ -39,10 +39,18 @@ import { buildExecutedNotebook } from '../../../functions/notebook/executed.js';
 import type { Notebook } from '../../../functions/notebook/model.js';
 import type { RunRequest } from '../../../functions/request/grammar.js';
 import { runNotebook, type RunOutcome } from '../../../functions/run/runner.js';
-import { runNbclient, verdictText, type NbclientRun, } from '../../helpers/nbclient.js';
+import { runNbclient, verdictText, type NbclientRun } from '../../helpers/nbclient.js';
 import { notebookJson, startTestServer, type TestServer } from '../../helpers/jupyter.js';
 import {
-  deadCellCountRace, diffCells, nbtriggerVerdict, normaliseCells, ranAfterErrorGap, verdictKey, type NormCell, type NormOutput, type Normaliser,
+  deadCellCountRace,
+  diffCells,
+  nbtriggerVerdict,
+  normaliseCells,
+  ranAfterErrorGap,
+  verdictKey,
+  type NormCell,
+  type NormOutput,
+  type Normaliser,
 } from '../../helpers/parity-compare.js';
 import { CASES, EXTRA, type Case } from './parity-cases.js';
 
@@ -52,7 +60,10 @@ const DEFAULT_TIMEOUT_S = 60;
 
 function pythonHas(module: string): boolean {
   try {
-    execFileSync(findPython(), ['-c', `import ${module}`], { stdio: 'ignore', env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' } });
+    execFileSync(findPython(), ['-c', `import ${module}`], {
+      stdio: 'ignore',
+      env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' },
+    });
     return true;
   } catch {
     return false;
@@ -91,12 +102,14 @@ before(async () => {
   for (const sub of ['nbclient', 'papermill'] as const) {
     await mkdir(join(server.rootDir, sub), { recursive: true });
     for (const f of await readdir(join(CORPUS, sub))) {
-      if (f.endsWith('.ipynb') || f.endsWith('.png')) await copyFile(join(CORPUS, sub, f), join(server.rootDir, sub, f));
+      if (f.endsWith('.ipynb') || f.endsWith('.png'))
+        await copyFile(join(CORPUS, sub, f), join(server.rootDir, sub, f));
     }
   }
   await mkdir(join(server.rootDir, 'extra'), { recursive: true });
   await copyFile(join(CORPUS, 'nbclient', 'python.png'), join(server.rootDir, 'extra', 'python.png'));
-  for (const [name, cells] of Object.entries(EXTRA)) await writeFile(join(server.rootDir, 'extra', name), notebookJson(cells));
+  for (const [name, cells] of Object.entries(EXTRA))
+    await writeFile(join(server.rootDir, 'extra', name), notebookJson(cells));
   await writeFile(join(server.rootDir, 'papermill', 'check.txt'), 'read_check: the notebook runs in its own folder\n');
 });
 
@@ -106,12 +119,32 @@ after(async () => {
   await rm(join(tmpdir(), `nbtrigger-parity-${process.pid}-history.sqlite`), { force: true });
   if (rows.length > 0) {
     rows.sort((a, b) => a.notebook.localeCompare(b.notebook));
-    const head: Row = { notebook: 'notebook', nbtrigger: 'nbtrigger', nbclient: 'nbclient', compared: -1, equal: 'equal?' };
-    const cells = (r: Row): string[] => [r.notebook, r.nbtrigger, r.nbclient, r.compared < 0 ? 'cells' : String(r.compared), r.equal];
+    const head: Row = {
+      notebook: 'notebook',
+      nbtrigger: 'nbtrigger',
+      nbclient: 'nbclient',
+      compared: -1,
+      equal: 'equal?',
+    };
+    const cells = (r: Row): string[] => [
+      r.notebook,
+      r.nbtrigger,
+      r.nbclient,
+      r.compared < 0 ? 'cells' : String(r.compared),
+      r.equal,
+    ];
     const all = [head, ...rows].map(cells);
     const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
     const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
-    console.log(['', 'nbtrigger ⇄ nbclient parity', line(all[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...all.slice(1).map(line)].join('\n'));
+    console.log(
+      [
+        '',
+        'nbtrigger ⇄ nbclient parity',
+        line(all[0]!),
+        widths.map((w) => '-'.repeat(w)).join('-|-'),
+        ...all.slice(1).map(line),
+      ].join('\n'),
+    );
   }
 });
 
@@ -125,31 +158,69 @@ function stripOutputs(text: string): string {
   return JSON.stringify(nb);
 }
 
-async function runTrigger(path: string, c: Pick<Case, 'timeoutS' | 'kernelName' | 'parameters'>): Promise<{ out: RunOutcome; executed?: Notebook }> {
+async function runTrigger(
+  path: string,
+  c: Pick<Case, 'timeoutS' | 'kernelName' | 'parameters'>,
+): Promise<{ out: RunOutcome; executed?: Notebook }> {
   const timeoutS = c.timeoutS ?? DEFAULT_TIMEOUT_S;
   const request: RunRequest = {
-    server: server.address, notebook: path, verbose: false, timeouts: {},
-    ...(c.kernelName ? { kernelName: c.kernelName } : {}), ...(c.parameters ? { parameters: c.parameters } : {}),
+    server: server.address,
+    notebook: path,
+    verbose: false,
+    timeouts: {},
+    ...(c.kernelName ? { kernelName: c.kernelName } : {}),
+    ...(c.parameters ? { parameters: c.parameters } : {}),
   };
   const started = Date.now();
-  const out = await runNotebook({ request, token: server.token, limits: { startTimeoutMs: 60_000, cellTimeoutMs: timeoutS * 1000, cleanupTimeoutMs: 10_000 } });
+  const out = await runNotebook({
+    request,
+    token: server.token,
+    limits: { startTimeoutMs: 60_000, cellTimeoutMs: timeoutS * 1000, cleanupTimeoutMs: 10_000 },
+  });
   if (!out.notebook) return { out };
-  const executed = buildExecutedNotebook(out.notebook, out.exec?.cells ?? [], out.exec?.outputs ?? { outputs: () => [] }, {
-    runId: 'parity', notebook: path, server: null, kernelName: out.record.kernelName, status: out.record.status,
-    startedAt: started, endedAt: Date.now(), error: out.record.error,
-  }, { errorMarkers: false });
+  const executed = buildExecutedNotebook(
+    out.notebook,
+    out.exec?.cells ?? [],
+    out.exec?.outputs ?? { outputs: () => [] },
+    {
+      runId: 'parity',
+      notebook: path,
+      server: null,
+      kernelName: out.record.kernelName,
+      status: out.record.status,
+      startedAt: started,
+      endedAt: Date.now(),
+      error: out.record.error,
+    },
+    { errorMarkers: false },
+  );
   return { out, executed };
 }
 
-async function runReference(path: string, text: string, c: Pick<Case, 'timeoutS' | 'kernelName' | 'nbclientOptions'>,
-  env?: Record<string, string>): Promise<NbclientRun> {
+async function runReference(
+  path: string,
+  text: string,
+  c: Pick<Case, 'timeoutS' | 'kernelName' | 'nbclientOptions'>,
+  env?: Record<string, string>,
+): Promise<NbclientRun> {
   const dir = join(server.rootDir, path.slice(0, path.lastIndexOf('/')));
-  const once = (): Promise<NbclientRun> => runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: c.timeoutS ?? DEFAULT_TIMEOUT_S,
-    kernelName: c.kernelName, env, options: c.nbclientOptions });
+  const once = (): Promise<NbclientRun> =>
+    runNbclient({
+      notebookText: text,
+      cwd: dir,
+      timeoutSeconds: c.timeoutS ?? DEFAULT_TIMEOUT_S,
+      kernelName: c.kernelName,
+      env,
+      options: c.nbclientOptions,
+    });
   // The reference is a tool, not the subject: when nbclient's own kernel dies before it answers
   // kernel_info (its start, not the notebook), nbclient is asked again, at most twice.
   let ref = await once();
-  for (let i = 0; i < 2 && ref.verdict.kind === 'other' && /Kernel died before replying to kernel_info/.test(ref.stderr); i++) {
+  for (
+    let i = 0;
+    i < 2 && ref.verdict.kind === 'other' && /Kernel died before replying to kernel_info/.test(ref.stderr);
+    i++
+  ) {
     ref = await once();
   }
   return ref;
@@ -167,65 +238,106 @@ function compare(label: string, trig: { out: RunOutcome; executed?: Notebook }, 
   const tk = verdictKey(tv, norm);
   const rk = verdictKey(ref.verdict, norm);
   if (tk !== rk) diffs.unshift(`verdict: nbtrigger ${tk}, nbclient ${rk}`);
-  rows.push({ notebook: label, nbtrigger: verdictText(tv), nbclient: verdictText(ref.verdict), compared: Math.max(a.length, b.length), equal: diffs.length > 0 ? 'NO' : gap2 ? `yes, ${gap2}` : 'yes' });
+  rows.push({
+    notebook: label,
+    nbtrigger: verdictText(tv),
+    nbclient: verdictText(ref.verdict),
+    compared: Math.max(a.length, b.length),
+    equal: diffs.length > 0 ? 'NO' : gap2 ? `yes, ${gap2}` : 'yes',
+  });
   kept.set(label, { trig: a, ref: b, trigVerdict: tk, refVerdict: rk });
   const dump = process.env.NBTRIGGER_PARITY_DUMP;
   if (dump) {
     mkdirSync(dump, { recursive: true });
-    writeFileSync(join(dump, `${label.replace(/[^\w.-]+/g, '_')}.json`), JSON.stringify({ nbtrigger: { verdict: tk, cells: a }, nbclient: { verdict: rk, cells: b }, diffs, gaps: [gap2] }, null, 1));
+    writeFileSync(
+      join(dump, `${label.replace(/[^\w.-]+/g, '_')}.json`),
+      JSON.stringify(
+        { nbtrigger: { verdict: tk, cells: a }, nbclient: { verdict: rk, cells: b }, diffs, gaps: [gap2] },
+        null,
+        1,
+      ),
+    );
   }
-  assert.notEqual(ref.verdict.kind, 'other', `nbclient's own run of ${label} broke, so it is no reference (stderr: ${ref.stderr.slice(-1500)})`);
-  assert.deepEqual(diffs, [], `${label}: nbtrigger and nbclient differ${note ? ` (${note})` : ''}:\n${diffs.join('\n')}`);
+  assert.notEqual(
+    ref.verdict.kind,
+    'other',
+    `nbclient's own run of ${label} broke, so it is no reference (stderr: ${ref.stderr.slice(-1500)})`,
+  );
+  assert.deepEqual(
+    diffs,
+    [],
+    `${label}: nbtrigger and nbclient differ${note ? ` (${note})` : ''}:\n${diffs.join('\n')}`,
+  );
 }
 
 const T = { timeout: 180_000 };
 
-describe('parity with nbclient', { concurrency: 2, skip: !HAVE_CORPUS ? `corpus not found at ${CORPUS}` : !HAVE_NBCLIENT ? 'nbclient is not installed' : false }, () => {
+describe('parity with nbclient', {
+  concurrency: 2,
+  skip: !HAVE_CORPUS ? `corpus not found at ${CORPUS}` : !HAVE_NBCLIENT ? 'nbclient is not installed' : false,
+}, () => {
   for (const c of CASES) {
     const label = `${c.dir}/${c.file}`;
     if (c.skip) {
       test(`${label}: skipped: ${c.skip}`, { skip: c.skip }, () => undefined);
       continue;
     }
-    const depends = c.dependsOn ? `outcome depends on ${c.dependsOn}, ${INSTALLED[c.dependsOn] ? 'installed' : 'not installed'} here` : '';
-    test(`${label}${[depends, c.note].filter(Boolean).map((x) => ` (${x})`).join('')}`, T, async () => {
-      const path = `${c.dir}/${c.file}`;
-      const text = await readFile(join(server.rootDir, path), 'utf8');
-      let trig: { out: RunOutcome; executed?: Notebook };
-      let ref: NbclientRun;
-      if (c.parameters) {
-        // nbclient has no parameters: it runs the notebook nbtrigger built, injected cell included.
-        trig = await runTrigger(path, c);
-        assert.ok(trig.out.notebook, trig.out.error?.message);
-        ref = await runReference(path, stripOutputs(JSON.stringify(trig.out.notebook)), c);
-        const injected = trig.out.notebook.cells.filter((x) => (x.metadata as { tags?: string[] }).tags?.includes('injected-parameters'));
-        assert.equal(injected.length, 1, 'one injected-parameters cell');
-      } else {
-        [trig, ref] = await Promise.all([runTrigger(path, c), runReference(path, stripOutputs(text), c)]);
-      }
-      compare(label, trig, ref, c.note);
-    });
+    const depends = c.dependsOn
+      ? `outcome depends on ${c.dependsOn}, ${INSTALLED[c.dependsOn] ? 'installed' : 'not installed'} here`
+      : '';
+    test(
+      `${label}${[depends, c.note]
+        .filter(Boolean)
+        .map((x) => ` (${x})`)
+        .join('')}`,
+      T,
+      async () => {
+        const path = `${c.dir}/${c.file}`;
+        const text = await readFile(join(server.rootDir, path), 'utf8');
+        let trig: { out: RunOutcome; executed?: Notebook };
+        let ref: NbclientRun;
+        if (c.parameters) {
+          // nbclient has no parameters: it runs the notebook nbtrigger built, injected cell included.
+          trig = await runTrigger(path, c);
+          assert.ok(trig.out.notebook, trig.out.error?.message);
+          ref = await runReference(path, stripOutputs(JSON.stringify(trig.out.notebook)), c);
+          const injected = trig.out.notebook.cells.filter((x) =>
+            (x.metadata as { tags?: string[] }).tags?.includes('injected-parameters'),
+          );
+          assert.equal(injected.length, 1, 'one injected-parameters cell');
+        } else {
+          [trig, ref] = await Promise.all([runTrigger(path, c), runReference(path, stripOutputs(text), c)]);
+        }
+        compare(label, trig, ref, c.note);
+      },
+    );
   }
 
-  test('nbclient/Parallel Execute A + B: run at once on each side, NBEXECUTE_TEST_PARALLEL_TMPDIR set (as nbclient\'s test)', T, async () => {
-    const refDir = await mkdtemp(join(tmpdir(), 'nbtrigger-parallel-ref-'));
-    parallelDirs.push(refDir);
-    const paths = ['nbclient/Parallel Execute A.ipynb', 'nbclient/Parallel Execute B.ipynb'];
-    const texts = await Promise.all(paths.map((p) => readFile(join(server.rootDir, p), 'utf8')));
-    const [trigs, refs] = await Promise.all([
-      Promise.all(paths.map((p) => runTrigger(p, {}))),
-      Promise.all(paths.map((p, i) => runReference(p, stripOutputs(texts[i]!), {}, { NBEXECUTE_TEST_PARALLEL_TMPDIR: refDir }))),
-    ]);
-    const errors: string[] = [];
-    paths.forEach((p, i) => {
-      try {
-        compare(p, trigs[i]!, refs[i]!);
-      } catch (e) {
-        errors.push((e as Error).message);
-      }
-    });
-    assert.deepEqual(errors, []);
-  });
+  test(
+    "nbclient/Parallel Execute A + B: run at once on each side, NBEXECUTE_TEST_PARALLEL_TMPDIR set (as nbclient's test)",
+    T,
+    async () => {
+      const refDir = await mkdtemp(join(tmpdir(), 'nbtrigger-parallel-ref-'));
+      parallelDirs.push(refDir);
+      const paths = ['nbclient/Parallel Execute A.ipynb', 'nbclient/Parallel Execute B.ipynb'];
+      const texts = await Promise.all(paths.map((p) => readFile(join(server.rootDir, p), 'utf8')));
+      const [trigs, refs] = await Promise.all([
+        Promise.all(paths.map((p) => runTrigger(p, {}))),
+        Promise.all(
+          paths.map((p, i) => runReference(p, stripOutputs(texts[i]!), {}, { NBEXECUTE_TEST_PARALLEL_TMPDIR: refDir })),
+        ),
+      ]);
+      const errors: string[] = [];
+      paths.forEach((p, i) => {
+        try {
+          compare(p, trigs[i]!, refs[i]!);
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+      });
+      assert.deepEqual(errors, []);
+    },
+  );
 });
 
 describe('parity: the comparison catches a difference', { skip: !HAVE_CORPUS || !HAVE_NBCLIENT }, () => {
@@ -242,17 +354,85 @@ describe('parity: the comparison catches a difference', { skip: !HAVE_CORPUS || 
 
   test('stream text, MIME keys, text/plain, image data, error name and value, execution count, verdict', () => {
     const cases: Array<[string, string, (k: ReturnType<typeof pick>) => void]> = [
-      ['stream text', 'nbclient/Factorials.ipynb', (k) => { firstWith(k.trig, 'stream').text += 'x'; }],
-      ['stream name', 'nbclient/Factorials.ipynb', (k) => { firstWith(k.trig, 'stream').name = 'stderr'; }],
-      ['split stream vs other output', 'nbclient/HelloWorld.ipynb', (k) => { k.trig[0]!.outputs.push({ type: 'display_data', data: {} }); }],
-      ['MIME key', 'nbclient/SVG.ipynb', (k) => { const o = firstWith(k.trig, 'execute_result'); o.data = { ...o.data, 'text/html': '' }; }],
-      ['text/plain', 'nbclient/update-display-id.ipynb', (k) => { firstWith(k.trig, 'display_data').data!['text/plain'] = '99'; }],
-      ['image data', 'nbclient/Inline Image.ipynb', (k) => { const o = firstWith(k.trig, 'execute_result'); o.data!['image/png'] = o.data!['image/png']!.slice(1); }],
-      ['error name', 'nbclient/Error.ipynb', (k) => { firstWith(k.trig, 'error').ename = 'ValueError'; }],
-      ['error value', 'nbclient/Error.ipynb', (k) => { firstWith(k.trig, 'error').evalue = 'other'; }],
-      ['execution count', 'nbclient/Factorials.ipynb', (k) => { k.trig[1]!.count = 7; }],
-      ['cell not run', 'nbclient/Skip Execution with Cell Tag.ipynb', (k) => { k.trig[0]!.executed = true; }],
-      ['cleared output', 'nbclient/Clear Output.ipynb', (k) => { k.trig[1]!.outputs.unshift({ type: 'stream', name: 'stdout', text: '0\n' }); }],
+      [
+        'stream text',
+        'nbclient/Factorials.ipynb',
+        (k) => {
+          firstWith(k.trig, 'stream').text += 'x';
+        },
+      ],
+      [
+        'stream name',
+        'nbclient/Factorials.ipynb',
+        (k) => {
+          firstWith(k.trig, 'stream').name = 'stderr';
+        },
+      ],
+      [
+        'split stream vs other output',
+        'nbclient/HelloWorld.ipynb',
+        (k) => {
+          k.trig[0]!.outputs.push({ type: 'display_data', data: {} });
+        },
+      ],
+      [
+        'MIME key',
+        'nbclient/SVG.ipynb',
+        (k) => {
+          const o = firstWith(k.trig, 'execute_result');
+          o.data = { ...o.data, 'text/html': '' };
+        },
+      ],
+      [
+        'text/plain',
+        'nbclient/update-display-id.ipynb',
+        (k) => {
+          firstWith(k.trig, 'display_data').data!['text/plain'] = '99';
+        },
+      ],
+      [
+        'image data',
+        'nbclient/Inline Image.ipynb',
+        (k) => {
+          const o = firstWith(k.trig, 'execute_result');
+          o.data!['image/png'] = o.data!['image/png']!.slice(1);
+        },
+      ],
+      [
+        'error name',
+        'nbclient/Error.ipynb',
+        (k) => {
+          firstWith(k.trig, 'error').ename = 'ValueError';
+        },
+      ],
+      [
+        'error value',
+        'nbclient/Error.ipynb',
+        (k) => {
+          firstWith(k.trig, 'error').evalue = 'other';
+        },
+      ],
+      [
+        'execution count',
+        'nbclient/Factorials.ipynb',
+        (k) => {
+          k.trig[1]!.count = 7;
+        },
+      ],
+      [
+        'cell not run',
+        'nbclient/Skip Execution with Cell Tag.ipynb',
+        (k) => {
+          k.trig[0]!.executed = true;
+        },
+      ],
+      [
+        'cleared output',
+        'nbclient/Clear Output.ipynb',
+        (k) => {
+          k.trig[1]!.outputs.unshift({ type: 'stream', name: 'stdout', text: '0\n' });
+        },
+      ],
     ];
     for (const [what, name, perturb] of cases) {
       const k = pick(name);
@@ -262,25 +442,42 @@ describe('parity: the comparison catches a difference', { skip: !HAVE_CORPUS || 
     }
     const e = pick('nbclient/Error.ipynb');
     assert.equal(e.trigVerdict, e.refVerdict);
-    assert.notEqual(verdictKey({ kind: 'failed', ename: 'ZeroDivisionError', evalue: 'x' }, norm), e.refVerdict, 'a changed verdict value is caught');
+    assert.notEqual(
+      verdictKey({ kind: 'failed', ename: 'ZeroDivisionError', evalue: 'x' }, norm),
+      e.refVerdict,
+      'a changed verdict value is caught',
+    );
     assert.notEqual(verdictKey({ kind: 'timeout' }, norm), verdictKey({ kind: 'died' }, norm));
   });
 
   test('the named gaps excuse only their own case', () => {
-    const ran: NormCell = { code: 1, executed: true, count: 2, outputs: [{ type: 'stream', name: 'stdout', text: 'x' }] };
+    const ran: NormCell = {
+      code: 1,
+      executed: true,
+      count: 2,
+      outputs: [{ type: 'stream', name: 'stdout', text: 'x' }],
+    };
     const notRun: NormCell = { code: 1, executed: false, count: null, outputs: [] };
-    const failed: NormCell = { code: 0, executed: true, count: 1, outputs: [{ type: 'error', ename: 'SyntaxError', evalue: 'e' }] };
+    const failed: NormCell = {
+      code: 0,
+      executed: true,
+      count: 1,
+      outputs: [{ type: 'error', ename: 'SyntaxError', evalue: 'e' }],
+    };
     const outcome = (warnings: string[]): RunOutcome => ({
       record: { warnings } as unknown as RunOutcome['record'],
-      notebook: { cells: [{ cell_type: 'markdown' }, { cell_type: 'code' }, { cell_type: 'code' }] } as unknown as Notebook,
+      notebook: {
+        cells: [{ cell_type: 'markdown' }, { cell_type: 'code' }, { cell_type: 'code' }],
+      } as unknown as Notebook,
     });
-    const warned = outcome(['cell 2 ran after an earlier error: its request reached the kernel after the abort window']);
+    const warned = outcome([
+      'cell 2 ran after an earlier error: its request reached the kernel after the abort window',
+    ]);
     let a = [failed, ran];
     assert.match(ranAfterErrorGap(warned, a, [failed, notRun]) ?? '', /code cell 1 ran after the error/);
     assert.deepEqual(diffCells(a, [failed, notRun]), []);
     a = [failed, ran];
     assert.equal(ranAfterErrorGap(outcome([]), a, [failed, notRun]), undefined, 'no warning, no excuse');
     assert.notDeepEqual(diffCells(a, [failed, notRun]), []);
-
   });
 });

@@ -14,7 +14,7 @@ const SHORT_TIMEOUT_S = 3;
  * `--HistoryManager.hist_file=:memory:`; nbtrigger's kernels get the same setting from
  * notebook-image/ipython_kernel_config.py (the image's /etc/ipython, the local server's IPYTHONDIR).
  */
-const HISTORY = 'kernel history in memory on both sides (nbclient\'s launcher; nbtrigger\'s ipython_kernel_config.py)';
+const HISTORY = "kernel history in memory on both sides (nbclient's launcher; nbtrigger's ipython_kernel_config.py)";
 
 export interface Case {
   /** `extra`: notebooks this test writes (EXTRA below). */
@@ -43,7 +43,12 @@ export const CASES: Case[] = [
   { dir: 'nbclient', file: 'Factorials.ipynb' },
   { dir: 'nbclient', file: 'HelloWorld.ipynb' },
   { dir: 'nbclient', file: 'Inline Image.ipynb' },
-  { dir: 'nbclient', file: 'Interrupt.ipynb', timeoutS: SHORT_TIMEOUT_S, note: 'while True: a 3 s cell timeout on both sides' },
+  {
+    dir: 'nbclient',
+    file: 'Interrupt.ipynb',
+    timeoutS: SHORT_TIMEOUT_S,
+    note: 'while True: a 3 s cell timeout on both sides',
+  },
   { dir: 'nbclient', file: 'JupyterWidgets.ipynb', dependsOn: 'ipywidgets' },
   { dir: 'nbclient', file: 'Other Comms.ipynb', dependsOn: 'comm' },
   { dir: 'nbclient', file: 'Output.ipynb', dependsOn: 'ipywidgets' },
@@ -57,30 +62,70 @@ export const CASES: Case[] = [
   { dir: 'nbclient', file: 'UnicodePy3.ipynb' },
   { dir: 'nbclient', file: 'update-display-id.ipynb' },
 
-  { dir: 'extra', file: 'output-edge-cases.ipynb', note: 'written by this test: output folding corners the corpora miss' },
+  {
+    dir: 'extra',
+    file: 'output-edge-cases.ipynb',
+    note: 'written by this test: output folding corners the corpora miss',
+  },
 
-  { dir: 'papermill', file: 'binder.ipynb', note: '%%bash calling papermill\'s CLI from its checkout: fails alike on both sides' },
+  {
+    dir: 'papermill',
+    file: 'binder.ipynb',
+    note: "%%bash calling papermill's CLI from its checkout: fails alike on both sides",
+  },
   { dir: 'papermill', file: 'blank-vscode.ipynb' },
   { dir: 'papermill', file: 'broken.ipynb' },
   { dir: 'papermill', file: 'broken1.ipynb', note: 'old papermill error-marker cells in the input are dropped' },
   { dir: 'papermill', file: 'broken2.ipynb' },
-  { dir: 'papermill', file: 'complex_parameters.ipynb', note: 'its parameters cell ends in a deliberately broken line (`= 2`) for papermill\'s inspect tests', parameters: { msg: 'Hello', a: 0.5, b: ['x', 'y\n"z"'], c: { k: [1, null, true] } } },
-  { dir: 'papermill', file: 'gcs-simple_notebook.ipynb', note: 'papermill reads it from gs://; here it is a plain notebook (sleeps ~14 s)' },
-  { dir: 'papermill', file: 'keyboard_interrupt.ipynb', timeoutS: SHORT_TIMEOUT_S, note: 'papermill\'s test sends SIGINT to its own process; here sleep(60) meets a 3 s cell timeout on both sides' },
+  {
+    dir: 'papermill',
+    file: 'complex_parameters.ipynb',
+    note: "its parameters cell ends in a deliberately broken line (`= 2`) for papermill's inspect tests",
+    parameters: { msg: 'Hello', a: 0.5, b: ['x', 'y\n"z"'], c: { k: [1, null, true] } },
+  },
+  {
+    dir: 'papermill',
+    file: 'gcs-simple_notebook.ipynb',
+    note: 'papermill reads it from gs://; here it is a plain notebook (sleeps ~14 s)',
+  },
+  {
+    dir: 'papermill',
+    file: 'keyboard_interrupt.ipynb',
+    timeoutS: SHORT_TIMEOUT_S,
+    note: "papermill's test sends SIGINT to its own process; here sleep(60) meets a 3 s cell timeout on both sides",
+  },
   { dir: 'papermill', file: 'line_magic_error.ipynb' },
   { dir: 'papermill', file: 'nb_version_4.4.ipynb', parameters: { var: 2 } },
   { dir: 'papermill', file: 'no_parameters.ipynb', parameters: { msg: 'injected at the top' } },
-  { dir: 'papermill', file: 'notimplemented_translator.ipynb', note: 'papermill tests its missing R translator; no R kernel here, so both sides report the missing kernel' },
-  { dir: 'papermill', file: 'read_check.ipynb', note: 'check.txt written next to it, as papermill\'s test does' },
+  {
+    dir: 'papermill',
+    file: 'notimplemented_translator.ipynb',
+    note: 'papermill tests its missing R translator; no R kernel here, so both sides report the missing kernel',
+  },
+  { dir: 'papermill', file: 'read_check.ipynb', note: "check.txt written next to it, as papermill's test does" },
   { dir: 'papermill', file: 'report_mode_test.ipynb', parameters: { a: 2, b: 3 } },
   { dir: 'papermill', file: 'result_no_exec.ipynb', parameters: { foo: 2, bar: 'world' } },
-  { dir: 'papermill', file: 's3-simple_notebook.ipynb', parameters: { msg: 'from s3' }, note: 'papermill reads it from s3://; here a plain notebook' },
+  {
+    dir: 'papermill',
+    file: 's3-simple_notebook.ipynb',
+    parameters: { msg: 'from s3' },
+    note: 'papermill reads it from s3://; here a plain notebook',
+  },
   { dir: 'papermill', file: 'simple_execute.ipynb', parameters: { msg: 'Hello' } },
   { dir: 'papermill', file: 'sysexit.ipynb' },
-  { dir: 'papermill', file: 'sysexit0.ipynb', note: 'papermill itself forgives sys.exit(0); nbclient (and nbtrigger) report SystemExit' },
+  {
+    dir: 'papermill',
+    file: 'sysexit0.ipynb',
+    note: 'papermill itself forgives sys.exit(0); nbclient (and nbtrigger) report SystemExit',
+  },
   { dir: 'papermill', file: 'sysexit1.ipynb' },
   { dir: 'papermill', file: 'systemexit.ipynb' },
-  { dir: 'papermill', file: 'test_autosave.ipynb', kernelName: 'python3', note: 'kernelspec "python" exists on neither side: run under python3 on both; papermill\'s autosave is papermill-only' },
+  {
+    dir: 'papermill',
+    file: 'test_autosave.ipynb',
+    kernelName: 'python3',
+    note: 'kernelspec "python" exists on neither side: run under python3 on both; papermill\'s autosave is papermill-only',
+  },
   { dir: 'papermill', file: 'test_logging.ipynb', note: 'ggplot is not installed: fails alike' },
   { dir: 'papermill', file: 'test_notebooknode_io.ipynb' },
 ];

@@ -45,15 +45,31 @@ export function urlsFor(m: Manifest): Map<string, string> {
 export function appliedState(desired: DesiredState, urls: Map<string, string>): ActualState {
   return {
     services: desired.services.map((s) => ({
-      name: s.name, labels: { ...s.labels }, image: s.image, cpu: s.cpu, memory: s.memory, minInstances: s.minInstances,
-      concurrency: s.concurrency, cpuIdle: s.cpuIdle, startupCpuBoost: s.startupCpuBoost,
-      maxInstances: s.maxInstances, timeoutSeconds: s.timeoutSeconds, tokenSecret: s.tokenSecret, uri: urls.get(s.serviceId)!,
+      name: s.name,
+      labels: { ...s.labels },
+      image: s.image,
+      cpu: s.cpu,
+      memory: s.memory,
+      minInstances: s.minInstances,
+      concurrency: s.concurrency,
+      cpuIdle: s.cpuIdle,
+      startupCpuBoost: s.startupCpuBoost,
+      maxInstances: s.maxInstances,
+      timeoutSeconds: s.timeoutSeconds,
+      tokenSecret: s.tokenSecret,
+      uri: urls.get(s.serviceId)!,
       ...(s.serviceAccount ? { serviceAccount: s.serviceAccount } : {}),
     })),
     invokers: new Map(desired.services.map((s) => [s.name, [desired.invoker]])),
     topic: { name: desired.topic.name, labels: { ...desired.topic.labels } },
     jobs: desired.jobs.map((j) => ({
-      name: j.name, description: j.description, schedule: j.schedule, timeZone: j.timeZone, topicName: j.topicName, data: j.data!, attributes: { ...j.attributes },
+      name: j.name,
+      description: j.description,
+      schedule: j.schedule,
+      timeZone: j.timeZone,
+      topicName: j.topicName,
+      data: j.data!,
+      attributes: { ...j.attributes },
     })),
   };
 }

@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isNbtError, NbtError } from '../../../functions/errors.js';
 import { apiError } from '../../../deploy/clients/errors.js';
-import { DEFAULT_PROPAGATION_WINDOW_MS, GrantWatch, IAM_PROPAGATION_URL, isPermissionDenied } from '../../../deploy/iam-propagation.js';
+import {
+  DEFAULT_PROPAGATION_WINDOW_MS,
+  GrantWatch,
+  IAM_PROPAGATION_URL,
+  isPermissionDenied,
+} from '../../../deploy/iam-propagation.js';
 
 const denied = (): Error => Object.assign(new Error('7 PERMISSION_DENIED: denied'), { code: 7, details: 'denied' });
 
@@ -16,8 +21,14 @@ function watch(windowMs: number): { w: GrantWatch; clock: { t: number }; waits: 
   const clock = { t: 1_000_000 };
   const waits: number[] = [];
   const w = new GrantWatch({
-    windowMs, firstDelayMs: 1000, maxDelayMs: 8000, now: () => clock.t,
-    sleep: async (ms) => { waits.push(ms); clock.t += ms; },
+    windowMs,
+    firstDelayMs: 1000,
+    maxDelayMs: 8000,
+    now: () => clock.t,
+    sleep: async (ms) => {
+      waits.push(ms);
+      clock.t += ms;
+    },
   });
   return { w, clock, waits };
 }
@@ -47,29 +58,44 @@ test('after a grant, a refusal is tried again with backoff until it passes', asy
   assert.deepEqual(waits, [1000, 2000, 4000]);
 });
 
-test('it gives up at the window\'s end with the roles, members and resources granted', async () => {
+test("it gives up at the window's end with the roles, members and resources granted", async () => {
   const { w, waits } = watch(10_000);
   w.granted('roles/run.invoker', ['serviceAccount:f@p.iam.gserviceaccount.com'], 'projects/p/locations/r/services/a');
   let n = 0;
-  await assert.rejects(w.call('update iam projects/p/locations/r/services/b', async () => {
-    n++;
-    throw apiError('read the IAM policy of projects/p/locations/r/services/b', denied());
-  }), (e: unknown) => {
-    assert.ok(isNbtError(e) && e.code === 'REQUEST_REJECTED' && !e.retryable);
-    assert.match(e.message, /^update iam projects\/p\/locations\/r\/services\/b: permission denied/);
-    assert.match(e.message, /roles\/run\.invoker to serviceAccount:f@p\.iam\.gserviceaccount\.com on projects\/p\/locations\/r\/services\/a/);
-    assert.ok(e.message.includes(IAM_PROPAGATION_URL));
-    assert.deepEqual(e.details.roles, ['roles/run.invoker']);
-    return true;
-  });
-  assert.equal(waits.reduce((a, b) => a + b, 0), 10_000, 'it waited exactly to the bound, never past it');
+  await assert.rejects(
+    w.call('update iam projects/p/locations/r/services/b', async () => {
+      n++;
+      throw apiError('read the IAM policy of projects/p/locations/r/services/b', denied());
+    }),
+    (e: unknown) => {
+      assert.ok(isNbtError(e) && e.code === 'REQUEST_REJECTED' && !e.retryable);
+      assert.match(e.message, /^update iam projects\/p\/locations\/r\/services\/b: permission denied/);
+      assert.match(
+        e.message,
+        /roles\/run\.invoker to serviceAccount:f@p\.iam\.gserviceaccount\.com on projects\/p\/locations\/r\/services\/a/,
+      );
+      assert.ok(e.message.includes(IAM_PROPAGATION_URL));
+      assert.deepEqual(e.details.roles, ['roles/run.invoker']);
+      return true;
+    },
+  );
+  assert.equal(
+    waits.reduce((a, b) => a + b, 0),
+    10_000,
+    'it waited exactly to the bound, never past it',
+  );
   assert.equal(n, waits.length + 1);
 });
 
 test('with no grant before it, a refusal fails at once (the original error)', async () => {
   const { w, waits } = watch(60_000);
   const original = apiError('create Cloud Run service x', denied());
-  await assert.rejects(w.call('create service x', async () => { throw original; }), (e) => e === original);
+  await assert.rejects(
+    w.call('create service x', async () => {
+      throw original;
+    }),
+    (e) => e === original,
+  );
   assert.deepEqual(waits, []);
 });
 
@@ -77,7 +103,12 @@ test('other failures are never waited for, grant or not', async () => {
   const { w, waits } = watch(60_000);
   w.granted('roles/run.invoker', ['serviceAccount:f@p.iam.gserviceaccount.com'], 'r');
   const bad = apiError('x', Object.assign(new Error('invalid'), { code: 3 }));
-  await assert.rejects(w.call('x', async () => { throw bad; }), (e) => e === bad);
+  await assert.rejects(
+    w.call('x', async () => {
+      throw bad;
+    }),
+    (e) => e === bad,
+  );
   assert.deepEqual(waits, []);
 });
 
@@ -85,11 +116,21 @@ test('a grant older than the window is not waited for; a window of 0 never waits
   const { w, clock, waits } = watch(5_000);
   w.granted('roles/run.invoker', ['m'], 'r');
   clock.t += 5_000;
-  await assert.rejects(w.call('x', async () => { throw denied(); }), /permission denied for 5 s after this deploy granted/);
+  await assert.rejects(
+    w.call('x', async () => {
+      throw denied();
+    }),
+    /permission denied for 5 s after this deploy granted/,
+  );
   assert.deepEqual(waits, []);
   const zero = watch(0);
   zero.w.granted('roles/run.invoker', ['m'], 'r');
-  await assert.rejects(zero.w.call('x', async () => { throw denied(); }), (e: unknown) => isNbtError(e) && e.code === 'REQUEST_REJECTED');
+  await assert.rejects(
+    zero.w.call('x', async () => {
+      throw denied();
+    }),
+    (e: unknown) => isNbtError(e) && e.code === 'REQUEST_REJECTED',
+  );
   assert.deepEqual(zero.waits, []);
   assert.throws(() => new GrantWatch({ windowMs: -1 }), /window must be ≥ 0/);
 });

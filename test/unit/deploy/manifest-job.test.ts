@@ -73,8 +73,10 @@ test('job settings are checked against the Jobs rules before any call', () => {
   assert.equal(job('cpu: 2, memory: 8Gi, maxRetries: 10, timeout: 168h'), '');
   assert.match(
     job('maxRetries: 11'),
-    new RegExp('job\\.maxRetries: maxRetries 11: max retries per task is an integer from 0 to 10 '
-      + '\\(https://cloud\\.google\\.com/run/docs/configuring/max-retries\\)'),
+    new RegExp(
+      'job\\.maxRetries: maxRetries 11: max retries per task is an integer from 0 to 10 ' +
+        '\\(https://cloud\\.google\\.com/run/docs/configuring/max-retries\\)',
+    ),
   );
   assert.match(job('maxRetries: "3"'), /job\.maxRetries: expected an integer/);
   assert.match(job('timeout: 169h'), /job\.timeout: task timeout 608400 s: .*168 hours.*task-timeout/);

@@ -13,7 +13,7 @@ import { manifest, urlsFor } from './fixtures.js';
 const m = manifest();
 const desired = desiredState(m, urlsFor(m));
 
-test('every job: parseMessage(decodeData(pubsubTarget.data)) equals the schedule\'s request', () => {
+test("every job: parseMessage(decodeData(pubsubTarget.data)) equals the schedule's request", () => {
   assert.equal(desired.jobs.length, 2);
   for (const spec of desired.jobs) {
     const job = toJob(spec);
@@ -24,16 +24,29 @@ test('every job: parseMessage(decodeData(pubsubTarget.data)) equals the schedule
   }
 });
 
-test('the request names the Cloud Run URL over https and carries the schedule\'s options', () => {
+test("the request names the Cloud Run URL over https and carries the schedule's options", () => {
   const nightly = desired.jobs.find((j) => j.name.endsWith('/reports_nightly'))!;
   assert.deepEqual(nightly.request, {
-    server: { host: 'reports-sales-abc.a.run.app', port: 443, secure: true }, notebook: 'notebooks/sales.ipynb', verbose: false, timeouts: {},
-    parameters: { region: 'EU', limit: 10 }, output: 'gs://bucket/runs/',
+    server: { host: 'reports-sales-abc.a.run.app', port: 443, secure: true },
+    notebook: 'notebooks/sales.ipynb',
+    verbose: false,
+    timeouts: {},
+    parameters: { region: 'EU', limit: 10 },
+    output: 'gs://bucket/runs/',
   });
   assert.deepEqual(JSON.parse(decodeData(nightly.data!)), {
-    server: 'reports-sales-abc.a.run.app:443', notebook: '/notebooks/sales.ipynb', useHttps: true, parameters: { region: 'EU', limit: 10 }, output: 'gs://bucket/runs/',
+    server: 'reports-sales-abc.a.run.app:443',
+    notebook: '/notebooks/sales.ipynb',
+    useHttps: true,
+    parameters: { region: 'EU', limit: 10 },
+    output: 'gs://bucket/runs/',
   });
-  assert.deepEqual(nightly.attributes, { 'managed-by': 'nbtrigger', 'nbtrigger-deployment': 'reports', 'nbtrigger-schedule': 'nightly', 'nbtrigger-concurrency': 'skip' });
+  assert.deepEqual(nightly.attributes, {
+    'managed-by': 'nbtrigger',
+    'nbtrigger-deployment': 'reports',
+    'nbtrigger-schedule': 'nightly',
+    'nbtrigger-concurrency': 'skip',
+  });
   assert.match(nightly.description, /^\[managed by nbtrigger, deployment reports\] /);
 });
 
@@ -44,8 +57,15 @@ test('a schedule with nothing but the notebook is sent in the classic form gclou
 
 test('kernel, timeouts and odd parameter values survive the round trip', () => {
   const nb = m.notebooks[0]!;
-  const sc = { name: 'x', cron: '* * * * *', timeZone: 'UTC', concurrency: 'queue' as const, kernelName: 'python3',
-    timeouts: { startSeconds: 300, runSeconds: 1800 }, parameters: { s: 'a b\n"c" é', n: -1.5, b: false, z: null, l: [1, { k: 'v' }] } };
+  const sc = {
+    name: 'x',
+    cron: '* * * * *',
+    timeZone: 'UTC',
+    concurrency: 'queue' as const,
+    kernelName: 'python3',
+    timeouts: { startSeconds: 300, runSeconds: 1800 },
+    parameters: { s: 'a b\n"c" é', n: -1.5, b: false, z: null, l: [1, { k: 'v' }] },
+  };
   const req = scheduleRequest(nb, sc, 'https://svc-xyz.a.run.app');
   const job = toJob({ ...desired.jobs[0]!, request: req, data: encodeData(req) });
   const data = Buffer.from(job.pubsubTarget!.data as Uint8Array).toString('base64');

@@ -223,7 +223,8 @@ test('a missing, oversized or non-notebook file is refused naming it', async () 
 
 test('in an included file, file: of a source: notebook is relative to that file', () => {
   const files: Record<string, string> = {
-    'infra/teams/sales.yaml': 'notebooks:\n  - {name: team, file: nb/team.ipynb, source: bucket, service: {image: "gcr.io/p/k:1"}}\n',
+    'infra/teams/sales.yaml':
+      'notebooks:\n  - {name: team, file: nb/team.ipynb, source: bucket, service: {image: "gcr.io/p/k:1"}}\n',
   };
   const m = parseManifest(`${yaml('bucket')}include: [teams/sales.yaml]\n`, 'infra/m.yaml', {
     read: (path) => files[path] ?? assert.fail(`read ${path}`),

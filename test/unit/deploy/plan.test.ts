@@ -31,74 +31,196 @@ function state(edit: (s: ActualState) => void): ActualState {
   return s;
 }
 
-const foreignJob = { name: `${LOC}/jobs/someone-elses`, description: 'cron by hand', schedule: '* * * * *', timeZone: 'UTC', attributes: {} };
+const foreignJob = {
+  name: `${LOC}/jobs/someone-elses`,
+  description: 'cron by hand',
+  schedule: '* * * * *',
+  timeZone: 'UTC',
+  attributes: {},
+};
 
 const cases: Array<{ name: string; actual: ActualState; expect: string[]; changes?: Record<string, string[]> }> = [
   {
     name: 'nothing exists: create services, grant invoker, create topic and jobs',
     actual: { services: [], invokers: new Map(), jobs: [] },
-    expect: [`create service ${SALES}`, `create service ${OPS}`, `update iam ${SALES}`, `update iam ${OPS}`, `create topic ${TOPIC}`,
-      `create job ${NIGHTLY}`, `create job ${HOURLY}`],
+    expect: [
+      `create service ${SALES}`,
+      `create service ${OPS}`,
+      `update iam ${SALES}`,
+      `update iam ${OPS}`,
+      `create topic ${TOPIC}`,
+      `create job ${NIGHTLY}`,
+      `create job ${HOURLY}`,
+    ],
     changes: { [`iam ${SALES}`]: [`+ roles/run.invoker ${FN}`] },
   },
   {
     name: 'everything as wanted: only no-ops',
     actual: state(() => {}),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`],
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
   },
   {
     name: 'image and memory changed: update the service only',
-    actual: state((s) => { s.services[0]!.image = 'old:v0'; s.services[0]!.memory = '2Gi'; }),
-    expect: [`update service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`],
-    changes: { [`service ${SALES}`]: ['image: "old:v0" → "europe-docker.pkg.dev/my-project/nb/sales:v1"', 'memory: "2Gi" → "4Gi"'] },
+    actual: state((s) => {
+      s.services[0]!.image = 'old:v0';
+      s.services[0]!.memory = '2Gi';
+    }),
+    expect: [
+      `update service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
+    changes: {
+      [`service ${SALES}`]: [
+        'image: "old:v0" → "europe-docker.pkg.dev/my-project/nb/sales:v1"',
+        'memory: "2Gi" → "4Gi"',
+      ],
+    },
   },
   {
     name: 'cron and time zone changed: update the job',
-    actual: state((s) => { s.jobs[0]!.schedule = '0 3 * * *'; s.jobs[0]!.timeZone = 'UTC'; }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `update job ${NIGHTLY}`, `noop job ${HOURLY}`],
+    actual: state((s) => {
+      s.jobs[0]!.schedule = '0 3 * * *';
+      s.jobs[0]!.timeZone = 'UTC';
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `update job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
     changes: { [`job ${NIGHTLY}`]: ['schedule: "0 3 * * *" → "0 2 * * *"', 'timeZone: "UTC" → "Europe/Paris"'] },
   },
   {
     name: 'service URL changed: the message changes',
-    actual: state((s) => { s.jobs[1]!.data = Buffer.from('old-host:443 /ops.ipynb --use-https').toString('base64'); }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `update job ${HOURLY}`],
+    actual: state((s) => {
+      s.jobs[1]!.data = Buffer.from('old-host:443 /ops.ipynb --use-https').toString('base64');
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `update job ${HOURLY}`,
+    ],
   },
   {
-    name: 'a job of this deployment no longer in the manifest is pruned; foreign and other deployments\' jobs are not',
+    name: "a job of this deployment no longer in the manifest is pruned; foreign and other deployments' jobs are not",
     actual: state((s) => {
       s.jobs.push({ ...s.jobs[0]!, name: `${LOC}/jobs/reports_old` });
-      s.jobs.push({ ...s.jobs[0]!, name: `${LOC}/jobs/billing_x`, attributes: { ...s.jobs[0]!.attributes, 'nbtrigger-deployment': 'billing' } });
+      s.jobs.push({
+        ...s.jobs[0]!,
+        name: `${LOC}/jobs/billing_x`,
+        attributes: { ...s.jobs[0]!.attributes, 'nbtrigger-deployment': 'billing' },
+      });
       s.jobs.push(foreignJob);
     }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`,
-      `delete job ${LOC}/jobs/reports_old`],
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+      `delete job ${LOC}/jobs/reports_old`,
+    ],
   },
   {
     name: 'a job of the same name nbtrigger did not make is a conflict',
-    actual: state((s) => { s.jobs[0]!.attributes = {}; }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `conflict job ${NIGHTLY}`, `noop job ${HOURLY}`],
+    actual: state((s) => {
+      s.jobs[0]!.attributes = {};
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `conflict job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
   },
   {
     name: 'a service of the same name nbtrigger did not make is a conflict (and its IAM is left alone)',
-    actual: state((s) => { s.services[1]!.labels = { team: 'x' }; }),
-    expect: [`noop service ${SALES}`, `conflict service ${OPS}`, `noop iam ${SALES}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`],
+    actual: state((s) => {
+      s.services[1]!.labels = { team: 'x' };
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `conflict service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
   },
   {
     name: 'a public service is made private and the function added',
-    actual: state((s) => { (s.invokers as Map<string, string[]>).set(SALES, ['allUsers', 'user:me@example.com']); }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `update iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`],
-    changes: { [`iam ${SALES}`]: [`+ roles/run.invoker ${FN}`, '- roles/run.invoker allUsers (the service is not public)'] },
+    actual: state((s) => {
+      (s.invokers as Map<string, string[]>).set(SALES, ['allUsers', 'user:me@example.com']);
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `update iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
+    changes: {
+      [`iam ${SALES}`]: [`+ roles/run.invoker ${FN}`, '- roles/run.invoker allUsers (the service is not public)'],
+    },
   },
   {
     name: 'a service of this deployment no longer in the manifest is deleted after the jobs',
-    actual: state((s) => { s.services.push({ ...s.services[0]!, name: `${LOC}/services/reports-old` }); s.services.push({ name: `${LOC}/services/other`, labels: {} }); }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`,
-      `delete service ${LOC}/services/reports-old`],
+    actual: state((s) => {
+      s.services.push({ ...s.services[0]!, name: `${LOC}/services/reports-old` });
+      s.services.push({ name: `${LOC}/services/other`, labels: {} });
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+      `delete service ${LOC}/services/reports-old`,
+    ],
   },
   {
     name: 'a topic nbtrigger did not make is used as is',
-    actual: state((s) => { s.topic = { name: TOPIC, labels: {} }; }),
-    expect: [`noop service ${SALES}`, `noop service ${OPS}`, `noop iam ${SALES}`, `noop iam ${OPS}`, `noop topic ${TOPIC}`, `noop job ${NIGHTLY}`, `noop job ${HOURLY}`],
+    actual: state((s) => {
+      s.topic = { name: TOPIC, labels: {} };
+    }),
+    expect: [
+      `noop service ${SALES}`,
+      `noop service ${OPS}`,
+      `noop iam ${SALES}`,
+      `noop iam ${OPS}`,
+      `noop topic ${TOPIC}`,
+      `noop job ${NIGHTLY}`,
+      `noop job ${HOURLY}`,
+    ],
     changes: { [`topic ${TOPIC}`]: ['exists (not made by nbtrigger: used as is)'] },
   },
 ];
@@ -131,12 +253,28 @@ test('planDeploy: an applied plan is a fixed point (no mutating action)', () => 
 const destroyCases: Array<{ name: string; actual: ActualState; expect: string[] }> = [
   {
     name: 'deletes jobs, then services, then the topic nbtrigger made',
-    actual: state((s) => { s.jobs.push(foreignJob); s.services.push({ name: `${LOC}/services/other`, labels: { 'managed-by': 'nbtrigger', 'nbtrigger-deployment': 'billing' } }); }),
-    expect: [`delete job ${NIGHTLY}`, `delete job ${HOURLY}`, `delete service ${SALES}`, `delete service ${OPS}`, `delete topic ${TOPIC}`],
+    actual: state((s) => {
+      s.jobs.push(foreignJob);
+      s.services.push({
+        name: `${LOC}/services/other`,
+        labels: { 'managed-by': 'nbtrigger', 'nbtrigger-deployment': 'billing' },
+      });
+    }),
+    expect: [
+      `delete job ${NIGHTLY}`,
+      `delete job ${HOURLY}`,
+      `delete service ${SALES}`,
+      `delete service ${OPS}`,
+      `delete topic ${TOPIC}`,
+    ],
   },
   {
     name: 'keeps a topic nbtrigger did not make',
-    actual: state((s) => { s.topic = { name: TOPIC, labels: {} }; s.jobs = []; s.services = []; }),
+    actual: state((s) => {
+      s.topic = { name: TOPIC, labels: {} };
+      s.jobs = [];
+      s.services = [];
+    }),
     expect: [`noop topic ${TOPIC}`],
   },
   { name: 'nothing there: nothing to do', actual: { services: [], invokers: new Map(), jobs: [] }, expect: [] },

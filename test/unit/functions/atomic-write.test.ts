@@ -25,11 +25,14 @@ test('a write that fails keeps the old file and removes its temporary file', asy
   const path = join(dir, 'out.ipynb');
   await writeFile(path, 'old');
   let tmp = '';
-  await assert.rejects(replaceAtomically(path, async (p) => {
-    tmp = p;
-    await writeFile(p, 'half');
-    throw new Error('disk full');
-  }), /disk full/);
+  await assert.rejects(
+    replaceAtomically(path, async (p) => {
+      tmp = p;
+      await writeFile(p, 'half');
+      throw new Error('disk full');
+    }),
+    /disk full/,
+  );
   assert.ok(tmp.startsWith(join(dir, '.out.ipynb.')), tmp);
   assert.equal(await readFile(path, 'utf8'), 'old');
   assert.deepEqual(await readdir(dir), ['out.ipynb']);

@@ -1,23 +1,43 @@
 /** The error base: codes, kinds, retryability, exit codes, shape checks. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCodes, exitCodeFor, isNbtError, NbtError, toNbtError, type ErrorCode } from '../../../functions/errors.js';
+import {
+  ErrorCodes,
+  exitCodeFor,
+  isNbtError,
+  NbtError,
+  toNbtError,
+  type ErrorCode,
+} from '../../../functions/errors.js';
 
 describe('ErrorCodes', () => {
   // [code, kind, retryable, exit code] — the contract the CLI and the function rely on.
   const table: [ErrorCode, string, boolean, 1 | 2 | 3][] = [
-    ['USAGE', 'input', false, 2], ['BAD_MESSAGE', 'input', false, 2], ['CONFIG', 'input', false, 2],
-    ['BAD_NOTEBOOK', 'input', false, 2], ['NOTEBOOK_NOT_FOUND', 'input', false, 2], ['AUTH_REFUSED', 'input', false, 2],
-    ['NO_SUCH_KERNEL', 'input', false, 2], ['REQUEST_REJECTED', 'input', false, 2], ['SERVER_NOT_ALLOWED', 'input', false, 2],
-    ['CELL_ERROR', 'notebook', false, 1], ['TIMEOUT', 'timeout', false, 1],
-    ['SERVER_UNREACHABLE', 'infrastructure', true, 3], ['SERVER_ERROR', 'infrastructure', true, 3],
-    ['KERNEL_DIED', 'infrastructure', true, 3], ['PROTOCOL_ERROR', 'infrastructure', true, 3],
-    ['CANCELLED', 'infrastructure', false, 3], ['INTERNAL', 'infrastructure', false, 3],
-    ['JOB_UNAVAILABLE', 'infrastructure', true, 3], ['JOB_REFUSED', 'input', false, 2],
-    ['STORE_UNAVAILABLE', 'infrastructure', true, 3], ['IN_PROGRESS', 'infrastructure', true, 3],
+    ['USAGE', 'input', false, 2],
+    ['BAD_MESSAGE', 'input', false, 2],
+    ['CONFIG', 'input', false, 2],
+    ['BAD_NOTEBOOK', 'input', false, 2],
+    ['NOTEBOOK_NOT_FOUND', 'input', false, 2],
+    ['AUTH_REFUSED', 'input', false, 2],
+    ['NO_SUCH_KERNEL', 'input', false, 2],
+    ['REQUEST_REJECTED', 'input', false, 2],
+    ['SERVER_NOT_ALLOWED', 'input', false, 2],
+    ['CELL_ERROR', 'notebook', false, 1],
+    ['TIMEOUT', 'timeout', false, 1],
+    ['SERVER_UNREACHABLE', 'infrastructure', true, 3],
+    ['SERVER_ERROR', 'infrastructure', true, 3],
+    ['KERNEL_DIED', 'infrastructure', true, 3],
+    ['PROTOCOL_ERROR', 'infrastructure', true, 3],
+    ['CANCELLED', 'infrastructure', false, 3],
+    ['INTERNAL', 'infrastructure', false, 3],
+    ['JOB_UNAVAILABLE', 'infrastructure', true, 3],
+    ['JOB_REFUSED', 'input', false, 2],
+    ['STORE_UNAVAILABLE', 'infrastructure', true, 3],
+    ['IN_PROGRESS', 'infrastructure', true, 3],
     ['SOURCE_NOT_ALLOWED', 'input', false, 2],
   ];
-  it('the table covers every code', () => assert.deepEqual(table.map((r) => r[0]).sort(), Object.keys(ErrorCodes).sort()));
+  it('the table covers every code', () =>
+    assert.deepEqual(table.map((r) => r[0]).sort(), Object.keys(ErrorCodes).sort()));
   for (const [code, kind, retryable, exit] of table) {
     it(`${code}: kind ${kind}, retryable ${retryable}, exit ${exit}`, () => {
       const e = new NbtError(code, 'm');

@@ -37,7 +37,10 @@ describe('createLogger', () => {
     it(`minSeverity ${min ?? '(default)'} writes ${want.join(',')}`, () => {
       const { log, parsed } = capture(min ? { minSeverity: min } : {});
       for (const s of levels) log.log(s, s);
-      assert.deepEqual(parsed().map((r) => r.severity), want);
+      assert.deepEqual(
+        parsed().map((r) => r.severity),
+        want,
+      );
       assert.equal(log.debugEnabled, debug);
     });
   }
@@ -63,8 +66,10 @@ describe('createLogger', () => {
     const { log, parsed } = capture();
     log.log('ERROR', 'failed', { error: new NbtError('TIMEOUT', 'too slow'), list: [new TypeError('t')] });
     assert.deepEqual(parsed()[0], {
-      severity: 'ERROR', message: 'failed',
-      error: { name: 'NbtError', message: 'too slow', code: 'TIMEOUT' }, list: [{ name: 'TypeError', message: 't' }],
+      severity: 'ERROR',
+      message: 'failed',
+      error: { name: 'NbtError', message: 'too slow', code: 'TIMEOUT' },
+      list: [{ name: 'TypeError', message: 't' }],
     });
   });
   it('never throws on a BigInt or a cycle; the other fields survive', () => {
@@ -87,8 +92,11 @@ describe('redaction', () => {
     const { log, lines } = capture({ secrets: [token] });
     const c = log.child({ url: `http://h:8888/api/kernels?token=${token}` });
     c.log('ERROR', `auth failed for ${token}`, {
-      headers: { Authorization: `token ${token}` }, [`key-${token}`]: 1, error: new Error(`bad ${token}`),
-      list: ['a', token, { deep: [token] }], asJson: JSON.stringify({ token }),
+      headers: { Authorization: `token ${token}` },
+      [`key-${token}`]: 1,
+      error: new Error(`bad ${token}`),
+      list: ['a', token, { deep: [token] }],
+      asJson: JSON.stringify({ token }),
     });
     c.log('INFO', token);
     assert.equal(lines.length, 2);
@@ -147,7 +155,10 @@ describe('redaction', () => {
     };
     const alphabet = [...'0123456789abcdefABCDEF-_."\\/\n\t=+é📓'];
     for (let i = 0; i < 300; i++) {
-      const secret = Array.from({ length: 8 + Math.floor(next() * 40) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+      const secret = Array.from(
+        { length: 8 + Math.floor(next() * 40) },
+        () => alphabet[Math.floor(next() * alphabet.length)],
+      ).join('');
       const { log, lines } = capture({ secrets: [secret], minSeverity: 'DEBUG' });
       const where = Math.floor(next() * 4);
       const fields: Record<string, unknown> = { n: i };
@@ -168,7 +179,12 @@ describe('redactJson', () => {
   it('replaces secrets inside string values, keeps keys, and a one-letter secret cannot break the JSON', () => {
     const v = { t: 'tot', a: ['xt', 1, true, null], b: { 'key-t': 'plain' }, n: 5 };
     const r = redactJson(v, ['t']);
-    assert.deepEqual(r, { t: '[REDACTED]o[REDACTED]', a: ['x[REDACTED]', 1, true, null], b: { 'key-t': 'plain' }, n: 5 });
+    assert.deepEqual(r, {
+      t: '[REDACTED]o[REDACTED]',
+      a: ['x[REDACTED]', 1, true, null],
+      b: { 'key-t': 'plain' },
+      n: 5,
+    });
     assert.deepEqual(v.a, ['xt', 1, true, null], 'the input is not changed');
     assert.equal(redactJson(v, ['']), v);
   });

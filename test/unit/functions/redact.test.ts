@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  clipRedacted, headerSecrets, MIN_FRAGMENT, REDACTED, redact, redactionForms, redactCutStrings, redactLeadingFragment, redactTrailingFragment, tailRedacted,
+  clipRedacted,
+  headerSecrets,
+  MIN_FRAGMENT,
+  REDACTED,
+  redact,
+  redactionForms,
+  redactCutStrings,
+  redactLeadingFragment,
+  redactTrailingFragment,
+  tailRedacted,
 } from '../../../functions/redact.js';
 import { escapeHtml } from '../../../functions/report/escape.js';
 
@@ -15,19 +24,47 @@ const NASTY = `t0k&'<>"%+/ é€😀\\q9Z`;
 
 /** What the writers nbtrigger's outputs pass through produce (JS and Python, as they are written). */
 function encodings(s: string): Array<[string, string]> {
-  const markupsafe = s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
-  const pyHtml = s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
+  const markupsafe = s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&#34;')
+    .replace(/'/g, '&#39;');
+  const pyHtml = s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#x27;');
   const mistune = s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const pyJson = JSON.stringify(s).slice(1, -1).replace(/[^\u0020-\u007e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const pyQuotePlus = [...Buffer.from(s)].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b)
-    : b === 0x20 ? '+' : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  const pyJson = JSON.stringify(s)
+    .slice(1, -1)
+    .replace(/[^\u0020-\u007e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const pyQuotePlus = [...Buffer.from(s)]
+    .map((b) =>
+      /[A-Za-z0-9_.~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : b === 0x20
+          ? '+'
+          : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
   return [
-    ['raw', s], ['JSON.stringify', JSON.stringify(s).slice(1, -1)], ['JSON twice', JSON.stringify(JSON.stringify(s).slice(1, -1)).slice(1, -1)],
-    ['Python json.dumps', pyJson], ['escapeHtml', escapeHtml(s)], ['markupsafe', markupsafe], ['html.escape', pyHtml], ['mistune', mistune],
-    ['escapeHtml twice (srcdoc)', escapeHtml(escapeHtml(s))], ['escapeHtml of JSON', escapeHtml(JSON.stringify(s).slice(1, -1))],
+    ['raw', s],
+    ['JSON.stringify', JSON.stringify(s).slice(1, -1)],
+    ['JSON twice', JSON.stringify(JSON.stringify(s).slice(1, -1)).slice(1, -1)],
+    ['Python json.dumps', pyJson],
+    ['escapeHtml', escapeHtml(s)],
+    ['markupsafe', markupsafe],
+    ['html.escape', pyHtml],
+    ['mistune', mistune],
+    ['escapeHtml twice (srcdoc)', escapeHtml(escapeHtml(s))],
+    ['escapeHtml of JSON', escapeHtml(JSON.stringify(s).slice(1, -1))],
     ['JSON of escapeHtml (text/html in a notebook)', JSON.stringify(escapeHtml(s)).slice(1, -1)],
-    ['encodeURIComponent', encodeURIComponent(s)], ['encodeURIComponent, + for space', encodeURIComponent(s).replace(/%20/g, '+')],
-    ['URLSearchParams', new URLSearchParams({ k: s }).toString().slice(2)], ['Python quote_plus', pyQuotePlus],
+    ['encodeURIComponent', encodeURIComponent(s)],
+    ['encodeURIComponent, + for space', encodeURIComponent(s).replace(/%20/g, '+')],
+    ['URLSearchParams', new URLSearchParams({ k: s }).toString().slice(2)],
+    ['Python quote_plus', pyQuotePlus],
   ];
 }
 
@@ -71,8 +108,10 @@ describe('redact', () => {
     for (let i = 1; i < forms.length; i++) assert.ok(forms[i - 1]!.length >= forms[i]!.length);
   });
   it('headerSecrets takes credentials headers, whole and without their scheme', () => {
-    assert.deepEqual(headerSecrets({ authorization: 'token abc', 'X-Serverless-Authorization': 'Bearer e.f.g', accept: 'json' }),
-      ['token abc', 'abc', 'Bearer e.f.g', 'e.f.g']);
+    assert.deepEqual(
+      headerSecrets({ authorization: 'token abc', 'X-Serverless-Authorization': 'Bearer e.f.g', accept: 'json' }),
+      ['token abc', 'abc', 'Bearer e.f.g', 'e.f.g'],
+    );
   });
 });
 
@@ -100,32 +139,55 @@ describe('fragments at a cut', () => {
   const leaked = (out: string, marker: string, end: 'tail' | 'head'): string | undefined => {
     let rest = end === 'tail' ? out.slice(0, -marker.length) : out.slice(marker.length);
     for (let k = REDACTED.length - 1; k > 0; k--) {
-      if (end === 'tail' && rest.endsWith(REDACTED.slice(0, k))) { rest = rest.slice(0, -k); break; }
-      if (end === 'head' && rest.startsWith(REDACTED.slice(-k))) { rest = rest.slice(k); break; }
+      if (end === 'tail' && rest.endsWith(REDACTED.slice(0, k))) {
+        rest = rest.slice(0, -k);
+        break;
+      }
+      if (end === 'head' && rest.startsWith(REDACTED.slice(-k))) {
+        rest = rest.slice(k);
+        break;
+      }
     }
     return /[^xy ]{4,}/.exec(rest.split(REDACTED).join(' '))?.[0];
   };
-  const build = (t: string, bits: string[]): string => bits.map((b, i) => {
-    if (b !== '<T>') return b;
-    const forms = encodings(t);
-    return forms[i % forms.length]![1];
-  }).join('');
+  const build = (t: string, bits: string[]): string =>
+    bits
+      .map((b, i) => {
+        if (b !== '<T>') return b;
+        const forms = encodings(t);
+        return forms[i % forms.length]![1];
+      })
+      .join('');
 
   it('clipRedacted leaves no 4-character piece of a token, wherever the cut falls', () => {
-    fc.assert(fc.property(token, textBits, fc.nat(400), (t, bits, max) => {
-      const text = build(t, bits);
-      const out = clipRedacted(text, max, [t], '…');
-      assert.equal(leaked(text.length > max ? out : `${out}…`, '…', 'tail'), undefined, `leak in ${JSON.stringify(out)} (max ${max})`);
-      assert.ok(out.length <= Math.max(max, redact(text, [t]).length) + 1);
-      if (text.length <= max) assert.equal(out, redact(text, [t]));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(token, textBits, fc.nat(400), (t, bits, max) => {
+        const text = build(t, bits);
+        const out = clipRedacted(text, max, [t], '…');
+        assert.equal(
+          leaked(text.length > max ? out : `${out}…`, '…', 'tail'),
+          undefined,
+          `leak in ${JSON.stringify(out)} (max ${max})`,
+        );
+        assert.ok(out.length <= Math.max(max, redact(text, [t]).length) + 1);
+        if (text.length <= max) assert.equal(out, redact(text, [t]));
+      }),
+      { numRuns: 2000 },
+    );
   });
   it('tailRedacted leaves no 4-character piece of a token, wherever the cut falls', () => {
-    fc.assert(fc.property(token, textBits, fc.nat(400), (t, bits, max) => {
-      const text = build(t, bits);
-      const out = tailRedacted(text, max, [t], '…');
-      assert.equal(leaked(text.length > max ? out : `…${out}`, '…', 'head'), undefined, `leak in ${JSON.stringify(out)} (max ${max})`);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(token, textBits, fc.nat(400), (t, bits, max) => {
+        const text = build(t, bits);
+        const out = tailRedacted(text, max, [t], '…');
+        assert.equal(
+          leaked(text.length > max ? out : `…${out}`, '…', 'head'),
+          undefined,
+          `leak in ${JSON.stringify(out)} (max ${max})`,
+        );
+      }),
+      { numRuns: 2000 },
+    );
   });
   it('the 48-character token that a 200-character cut would split at 46 is redacted before the cut', () => {
     const text = `${'x'.repeat(154)}${T}${'y'.repeat(100)}`;
@@ -143,13 +205,20 @@ describe('redactCutStrings (content of a kernel frame clipped to the output cap)
   const token = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4';
   it('redacts a token fragment at the end of any string, deep in the content; leaves the rest', () => {
     const content = {
-      name: 'stdout', text: `x`.repeat(100) + token.slice(0, 30),
-      data: { 'text/plain': ['ok', `y${token.slice(0, 7)}`], 'image/png': 'iVBOR' }, n: 3, flag: true, none: null,
+      name: 'stdout',
+      text: `x`.repeat(100) + token.slice(0, 30),
+      data: { 'text/plain': ['ok', `y${token.slice(0, 7)}`], 'image/png': 'iVBOR' },
+      n: 3,
+      flag: true,
+      none: null,
     };
     const out = redactCutStrings(content, [token]);
     assert.ok(!JSON.stringify(out).includes(token.slice(0, 7)));
     assert.equal(out.text.startsWith('x'.repeat(100)), true);
-    assert.deepEqual([out.data['image/png'], out.n, out.flag, out.none, out.data['text/plain'][0]], ['iVBOR', 3, true, null, 'ok']);
+    assert.deepEqual(
+      [out.data['image/png'], out.n, out.flag, out.none, out.data['text/plain'][0]],
+      ['iVBOR', 3, true, null, 'ok'],
+    );
   });
   it('is the identity without a secret, and for strings that end in no fragment', () => {
     const content = { text: 'plain text', list: ['a', 'b'] };

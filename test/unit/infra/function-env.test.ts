@@ -19,15 +19,25 @@ function run(servers: string, extra: string[] = []): { status: number | null; st
   const dir = mkdtempSync(join(tmpdir(), 'nbt-fenv-'));
   try {
     writeFileSync(join(dir, 'servers'), servers);
-    const args = ['--allowed-servers-file', join(dir, 'servers'), '--bucket', 'my-project-nbtrigger-runs', '--max-attempts', '5', ...extra];
-    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'infra/function-env.mjs'), ...args], { encoding: 'utf8' });
+    const args = [
+      '--allowed-servers-file',
+      join(dir, 'servers'),
+      '--bucket',
+      'my-project-nbtrigger-runs',
+      '--max-attempts',
+      '5',
+      ...extra,
+    ];
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'infra/function-env.mjs'), ...args], {
+      encoding: 'utf8',
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test('function-env: the deployment\'s hosts, Firestore, the bucket, the max attempts; read back by the function', () => {
+test("function-env: the deployment's hosts, Firestore, the bucket, the max attempts; read back by the function", () => {
   const r = run('reports-hello-abc123-ew.a.run.app:443,jupyter.example.com:443\n');
   assert.equal(r.status, 0, r.stderr);
   const env = parse(r.stdout) as Record<string, string>;
@@ -50,7 +60,11 @@ test('function-env: the deployment\'s hosts, Firestore, the bucket, the max atte
   assert.match(messageOutputRefusal('gs://other-bucket/x/', '/nb.ipynb', server, outputs) ?? '', /ALLOWED_OUTPUTS/);
   const allow = parseAllowlist(env.ALLOWED_SERVERS);
   assert.equal(checkHost({ host: 'reports-hello-abc123-ew.a.run.app', port: 443 } as never, allow).allowed, true);
-  assert.equal(checkHost({ host: 'attacker-xyz-ew.a.run.app', port: 443 } as never, allow).allowed, false, 'another Cloud Run service');
+  assert.equal(
+    checkHost({ host: 'attacker-xyz-ew.a.run.app', port: 443 } as never, allow).allowed,
+    false,
+    'another Cloud Run service',
+  );
 });
 
 test('function-env: no services means no server is allowed (default deny)', () => {
@@ -58,7 +72,10 @@ test('function-env: no services means no server is allowed (default deny)', () =
   assert.equal(r.status, 0, r.stderr);
   const env = parse(r.stdout) as Record<string, string>;
   assert.equal(env.ALLOWED_SERVERS, '');
-  assert.equal(checkHost({ host: 'x-ew.a.run.app', port: 443 } as never, parseAllowlist(env.ALLOWED_SERVERS)).allowed, false);
+  assert.equal(
+    checkHost({ host: 'x-ew.a.run.app', port: 443 } as never, parseAllowlist(env.ALLOWED_SERVERS)).allowed,
+    false,
+  );
 });
 
 test('function-env: refuses what would hand out the token, and bad values', () => {
@@ -72,12 +89,16 @@ test('function-env: refuses what would hand out the token, and bad values', () =
   assert.match(run('a.example.com:443', ['--bucket', 'Bad_Bucket']).stderr, /not a bucket name/);
 });
 
-test('function-env: ALLOWED_JOBS is the deployment\'s own jobs; a pattern without a prefix is refused', () => {
+test("function-env: ALLOWED_JOBS is the deployment's own jobs; a pattern without a prefix is refused", () => {
   const ok = run('', ['--allowed-jobs', 'projects/my-project/locations/europe-west1/jobs/reports-*']);
   assert.equal(ok.status, 0, ok.stderr);
   const loc = 'projects/my-project/locations/europe-west1';
   assert.equal((parse(ok.stdout) as Record<string, string>).ALLOWED_JOBS, `${loc}/jobs/reports-*`);
-  assert.equal((parse(run('').stdout) as Record<string, string>).ALLOWED_JOBS, undefined, 'none without --allowed-jobs');
+  assert.equal(
+    (parse(run('').stdout) as Record<string, string>).ALLOWED_JOBS,
+    undefined,
+    'none without --allowed-jobs',
+  );
   for (const bad of [`${loc}/jobs/*`, `${loc}/jobs/reports-x`]) {
     const r = run('', ['--allowed-jobs', bad]);
     assert.equal(r.status, 2, bad);
@@ -85,12 +106,19 @@ test('function-env: ALLOWED_JOBS is the deployment\'s own jobs; a pattern withou
   }
 });
 
-test('function-env: ALLOWED_SOURCES is the manifest\'s source folders, checked by the function\'s parser', () => {
+test("function-env: ALLOWED_SOURCES is the manifest's source folders, checked by the function's parser", () => {
   const ok = run('', ['--allowed-sources', 'gs://my-project-nbtrigger-runs/notebooks/ gs://team-nbs/reports/']);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.equal((parse(ok.stdout) as Record<string, string>).ALLOWED_SOURCES, 'gs://my-project-nbtrigger-runs/notebooks/ gs://team-nbs/reports/');
+  assert.equal(
+    (parse(ok.stdout) as Record<string, string>).ALLOWED_SOURCES,
+    'gs://my-project-nbtrigger-runs/notebooks/ gs://team-nbs/reports/',
+  );
   const none = run('', ['--allowed-sources', '']);
-  assert.equal((parse(none.stdout) as Record<string, string>).ALLOWED_SOURCES, '', 'no source: notebooks, none readable');
+  assert.equal(
+    (parse(none.stdout) as Record<string, string>).ALLOWED_SOURCES,
+    '',
+    'no source: notebooks, none readable',
+  );
   const bad = run('', ['--allowed-sources', 'gs://Bad_Bucket/x/']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--allowed-sources: ALLOWED_SOURCES: "gs:\/\/Bad_Bucket\/x\/"/);

@@ -22,9 +22,23 @@ function facts(file: string): { status: number | null; lines: string[]; stderr: 
 test('manifest-facts: the example manifest', () => {
   const r = facts(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'));
   assert.equal(r.status, 0, r.stderr);
-  for (const want of ['PROJECT=my-project', 'REGION=europe-west1', 'TOPIC=t_nbtrigger', 'TOKEN_SECRET=nbtrigger-jupyter-token', 'FUNCTION=runNotebook',
-    'FUNCTION_SA=nbtrigger-function@my-project.iam.gserviceaccount.com', 'SERVICE_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com',
-    'DEFAULT_RUNTIME_SA=0', 'JOB_SAS=', 'DEFAULT_JOB_RUNTIME_SA=0', 'OUTPUT_BUCKETS=my-project-nbtrigger-runs', 'SOURCE_BUCKETS=', 'SOURCE_PREFIXES=', 'TTL=nbtrigger_leases expireAt', 'NO_INDEX=nbtrigger_runs record']) {
+  for (const want of [
+    'PROJECT=my-project',
+    'REGION=europe-west1',
+    'TOPIC=t_nbtrigger',
+    'TOKEN_SECRET=nbtrigger-jupyter-token',
+    'FUNCTION=runNotebook',
+    'FUNCTION_SA=nbtrigger-function@my-project.iam.gserviceaccount.com',
+    'SERVICE_SAS=nbtrigger-notebook@my-project.iam.gserviceaccount.com',
+    'DEFAULT_RUNTIME_SA=0',
+    'JOB_SAS=',
+    'DEFAULT_JOB_RUNTIME_SA=0',
+    'OUTPUT_BUCKETS=my-project-nbtrigger-runs',
+    'SOURCE_BUCKETS=',
+    'SOURCE_PREFIXES=',
+    'TTL=nbtrigger_leases expireAt',
+    'NO_INDEX=nbtrigger_runs record',
+  ]) {
     assert.ok(r.lines.includes(want), `${want} in\n${r.lines.join('\n')}`);
   }
   assert.equal(r.lines.filter((l) => l.startsWith('INDEX=')).length, 5);
@@ -34,8 +48,10 @@ test('manifest-facts: the example manifest', () => {
 function variantFacts(edit: string): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'nbt-facts-'));
   try {
-    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8')
-      .replace(/^(\s+)file: examples\/hello\.ipynb.*$/m, edit);
+    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8').replace(
+      /^(\s+)file: examples\/hello\.ipynb.*$/m,
+      edit,
+    );
     assert.notEqual(text, readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8'), 'the edit applies');
     writeFileSync(join(dir, 'm.yaml'), text);
     writeFileSync(join(dir, 'hello.ipynb'), readFileSync(join(PROJECT_ROOT, 'examples/hello.ipynb')));
@@ -47,7 +63,7 @@ function variantFacts(edit: string): string[] {
   }
 }
 
-test('manifest-facts: the gs:// folders of source: notebooks, for the function\'s ALLOWED_SOURCES', () => {
+test("manifest-facts: the gs:// folders of source: notebooks, for the function's ALLOWED_SOURCES", () => {
   const lines = variantFacts('$1file: hello.ipynb\n$1source: gs://team-nbs/reports/');
   assert.ok(lines.includes('SOURCE_PREFIXES=gs://team-nbs/reports/'), lines.join('\n'));
   assert.ok(lines.includes('SOURCE_BUCKETS=team-nbs'), lines.join('\n'));
@@ -62,7 +78,10 @@ test('manifest-facts: the accounts job-mode notebooks run as (their tasks write 
 test('manifest-facts: a service without an account runs as the default one; a bad manifest stops setup', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nbt-facts-'));
   try {
-    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8').replace(/^\s+serviceAccount: nbtrigger-notebook@.*\n/m, '');
+    const text = readFileSync(join(PROJECT_ROOT, 'infra/nbtrigger.yaml'), 'utf8').replace(
+      /^\s+serviceAccount: nbtrigger-notebook@.*\n/m,
+      '',
+    );
     writeFileSync(join(dir, 'm.yaml'), text);
     const r = facts(join(dir, 'm.yaml'));
     assert.equal(r.status, 0, r.stderr);
@@ -79,13 +98,17 @@ test('manifest-facts: a service without an account runs as the default one; a ba
 
 test('firestore.indexes.json has the index of every run query shape, and the leases TTL field', () => {
   const spec = JSON.parse(readFileSync(join(PROJECT_ROOT, 'infra/firestore.indexes.json'), 'utf8')) as {
-    indexes: unknown[]; fieldOverrides: Array<{ collectionGroup: string; fieldPath: string; ttl?: boolean }>;
+    indexes: unknown[];
+    fieldOverrides: Array<{ collectionGroup: string; fieldPath: string; ttl?: boolean }>;
   };
   const have = new Set(spec.indexes.map((ix) => JSON.stringify(ix)));
   const shapes = [
-    { status: 'failed' as const }, { status: ['failed', 'succeeded'] as never },
-    { notebook: 'reports/daily.ipynb' }, { notebook: 'daily' },
-    { notebook: 'reports/daily.ipynb', status: 'failed' as const }, { notebook: 'daily', status: ['failed', 'timeout'] as never },
+    { status: 'failed' as const },
+    { status: ['failed', 'succeeded'] as never },
+    { notebook: 'reports/daily.ipynb' },
+    { notebook: 'daily' },
+    { notebook: 'reports/daily.ipynb', status: 'failed' as const },
+    { notebook: 'daily', status: ['failed', 'timeout'] as never },
     { notebook: 'daily', since: '2026-01-01T00:00:00Z', until: '2026-02-01T00:00:00Z' },
   ];
   for (const q of shapes) {
@@ -94,7 +117,13 @@ test('firestore.indexes.json has the index of every run query shape, and the lea
   }
   assert.equal(requiredIndex(normalizeQuery({ since: '2026-01-01T00:00:00Z' })), undefined);
   const ttl = spec.fieldOverrides.filter((o) => o.ttl === true);
-  assert.deepEqual(ttl.map((o) => [o.collectionGroup, o.fieldPath]), [[DEFAULT_LEASES_COLLECTION, 'expireAt']]);
+  assert.deepEqual(
+    ttl.map((o) => [o.collectionGroup, o.fieldPath]),
+    [[DEFAULT_LEASES_COLLECTION, 'expireAt']],
+  );
   // The lease store writes that field.
-  assert.match(readFileSync(join(PROJECT_ROOT, 'functions/store/leases-firestore.ts'), 'utf8'), /expireAt: Timestamp\.fromMillis/);
+  assert.match(
+    readFileSync(join(PROJECT_ROOT, 'functions/store/leases-firestore.ts'), 'utf8'),
+    /expireAt: Timestamp\.fromMillis/,
+  );
 });

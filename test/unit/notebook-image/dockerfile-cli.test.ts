@@ -119,14 +119,20 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
   ],
   [
     'kernel config not beside the others',
-    (s) => s.replace(' notebook-image/ipython_kernel_config.py notebook-image/nbtrigger_kernel_patches.py /opt/nbtrigger/',
-      ' notebook-image/nbtrigger_kernel_patches.py /opt/nbtrigger/'),
+    (s) =>
+      s.replace(
+        ' notebook-image/ipython_kernel_config.py notebook-image/nbtrigger_kernel_patches.py /opt/nbtrigger/',
+        ' notebook-image/nbtrigger_kernel_patches.py /opt/nbtrigger/',
+      ),
     /ipython_kernel_config\.py, which the CLI's local server reads/,
   ],
   [
     'kernel patches not beside the others',
-    (s) => s.replace(' notebook-image/ipython_kernel_config.py notebook-image/nbtrigger_kernel_patches.py /opt/nbtrigger/',
-      ' notebook-image/ipython_kernel_config.py /opt/nbtrigger/'),
+    (s) =>
+      s.replace(
+        ' notebook-image/ipython_kernel_config.py notebook-image/nbtrigger_kernel_patches.py /opt/nbtrigger/',
+        ' notebook-image/ipython_kernel_config.py /opt/nbtrigger/',
+      ),
     /nbtrigger_kernel_patches\.py, which the CLI's local server reads/,
   ],
   ['wrapper not executable', (s) => s.replace('chmod 0755 /usr/local/bin/nbtrigger', 'true'), /not executable/],

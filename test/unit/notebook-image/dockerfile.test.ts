@@ -27,11 +27,12 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
   const stage = finalStage(all);
   const env = new Map<string, string>();
   for (const i of stage.filter((x) => x.keyword === 'ENV')) {
-    for (const m of i.raw.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env.set(m[1]!, m[2]!.replace(/^"|"$/g, ''));
+    for (const m of i.raw.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g))
+      env.set(m[1]!, m[2]!.replace(/^"|"$/g, ''));
   }
   // FROM (its ARGs resolved to their defaults): Debian bookworm, the test machine's distribution,
   // pinned by a version or dated tag or a digest, never latest.
-  const from = resolveArgs(stage[0]?.keyword === 'FROM' ? stage[0].args[0] ?? '' : '', all);
+  const from = resolveArgs(stage[0]?.keyword === 'FROM' ? (stage[0].args[0] ?? '') : '', all);
   const pinnedTag = /(?::[^/:@]*(?:\d+\.\d+|-\d{8}-)[^/:@]*|@sha256:[0-9a-f]{64})$/;
   if (!pinnedTag.test(from) || /:latest(?:@|$)/.test(from)) {
     problems.push(`FROM "${from}" is not pinned to a version tag or digest`);
@@ -46,58 +47,94 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
   if (env.has('PORT') && env.get('PORT') !== '8080') problems.push(`ENV PORT=${env.get('PORT')} differs from EXPOSE`);
   // Token: never baked in (no ENV/ARG of it, no literal on any line).
   for (const i of all) {
-    if ((i.keyword === 'ENV' || i.keyword === 'ARG') && /\bJUPYTER_TOKEN\b/.test(i.raw)) problems.push(`line ${i.line}: ${i.keyword} sets JUPYTER_TOKEN (it must come from Secret Manager)`);
+    if ((i.keyword === 'ENV' || i.keyword === 'ARG') && /\bJUPYTER_TOKEN\b/.test(i.raw))
+      problems.push(`line ${i.line}: ${i.keyword} sets JUPYTER_TOKEN (it must come from Secret Manager)`);
     if (/token=|--token\b|\.token\s*=/i.test(i.raw)) problems.push(`line ${i.line}: a token literal`);
-    if (/\b[0-9a-f]{32,}\b/i.test(i.raw.replace(/@sha256:[0-9a-f]{64}/g, ''))) problems.push(`line ${i.line}: a long hex string (a token?)`);
+    if (/\b[0-9a-f]{32,}\b/i.test(i.raw.replace(/@sha256:[0-9a-f]{64}/g, '')))
+      problems.push(`line ${i.line}: a long hex string (a token?)`);
   }
   // CMD: exec form, starting the server script that was copied into the image.
   const cmd = [...stage].reverse().find((x) => x.keyword === 'CMD' || x.keyword === 'ENTRYPOINT');
   const script = startScript(cmd, stage, files);
   if (typeof script === 'string') problems.push(script);
   else {
-    if (!/exec\s+"\$\{PYTHON:-python3\}"\s+-m\s+jupyter_server\b/.test(script.text)) problems.push('the start script does not exec `python3 -m jupyter_server`');
-    if (!/--ServerApp\.ip="\$\{JUPYTER_IP:-0\.0\.0\.0\}"/.test(script.text)) problems.push('the start script does not bind 0.0.0.0 by default');
-    if (!/--ServerApp\.port="\$\{PORT(?::-8080)?\}"/.test(script.text)) problems.push('the start script does not listen on $PORT');
-    if (/--(?:ServerApp\.|IdentityProvider\.)?token=/i.test(script.text)) problems.push('the start script puts the token on the command line');
-    if (/lab\s+build|jupyterlab/i.test(script.text + all.map((i) => i.raw).join('\n'))) problems.push('a JupyterLab build or JupyterLab itself (slow start)');
+    if (!/exec\s+"\$\{PYTHON:-python3\}"\s+-m\s+jupyter_server\b/.test(script.text))
+      problems.push('the start script does not exec `python3 -m jupyter_server`');
+    if (!/--ServerApp\.ip="\$\{JUPYTER_IP:-0\.0\.0\.0\}"/.test(script.text))
+      problems.push('the start script does not bind 0.0.0.0 by default');
+    if (!/--ServerApp\.port="\$\{PORT(?::-8080)?\}"/.test(script.text))
+      problems.push('the start script does not listen on $PORT');
+    if (/--(?:ServerApp\.|IdentityProvider\.)?token=/i.test(script.text))
+      problems.push('the start script puts the token on the command line');
+    if (/lab\s+build|jupyterlab/i.test(script.text + all.map((i) => i.raw).join('\n')))
+      problems.push('a JupyterLab build or JupyterLab itself (slow start)');
   }
   // Server config: copied, with every file it loads from its own folder beside it.
-  const cfgCopy = stage.find((x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes('notebook-image/jupyter_server_config.py'));
+  const cfgCopy = stage.find(
+    (x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes('notebook-image/jupyter_server_config.py'),
+  );
   if (!cfgCopy) problems.push('notebook-image/jupyter_server_config.py is not copied into the image');
   else {
-    const beside = [...files('notebook-image/jupyter_server_config.py').matchAll(/os\.path\.dirname\([^\n]*?"([\w.-]+\.py)"/g)].map((m) => m[1]!);
+    const beside = [
+      ...files('notebook-image/jupyter_server_config.py').matchAll(/os\.path\.dirname\([^\n]*?"([\w.-]+\.py)"/g),
+    ].map((m) => m[1]!);
     for (const f of beside) {
-      if (!cfgCopy.args.slice(0, -1).includes(`notebook-image/${f}`)) problems.push(`${f}, which the server config loads from its own folder, is not copied beside it`);
+      if (!cfgCopy.args.slice(0, -1).includes(`notebook-image/${f}`))
+        problems.push(`${f}, which the server config loads from its own folder, is not copied beside it`);
     }
   }
   // Kernel config: where every kernel's IPython reads it, one of IPython's system config folders
   // (the local servers read the same file: cli/local/jupyter-server.ts KERNEL_CONFIG), with the
   // patches module it loads from its own folder.
   const sysDir = /^\/(?:usr\/local\/)?etc\/ipython\/$/;
-  const kernelCfg = stage.some((x) => x.keyword === 'COPY' && ((x.args.length === 2 && x.args[0] === 'notebook-image/ipython_kernel_config.py'
-    && /^\/(?:usr\/local\/)?etc\/ipython\/(?:ipython_kernel_config\.py)?$/.test(x.args[1]!))
-    || (x.args.slice(0, -1).includes('notebook-image/ipython_kernel_config.py') && sysDir.test(x.args.at(-1)!))));
-  if (!kernelCfg) problems.push('notebook-image/ipython_kernel_config.py is not copied to /etc/ipython/ipython_kernel_config.py (where kernels read it)');
-  const patchesBeside = stage.some((x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes('notebook-image/nbtrigger_kernel_patches.py')
-    && sysDir.test(x.args.at(-1)!));
-  if (!patchesBeside) problems.push('notebook-image/nbtrigger_kernel_patches.py is not copied beside the kernel config (/etc/ipython/)');
+  const kernelCfg = stage.some(
+    (x) =>
+      x.keyword === 'COPY' &&
+      ((x.args.length === 2 &&
+        x.args[0] === 'notebook-image/ipython_kernel_config.py' &&
+        /^\/(?:usr\/local\/)?etc\/ipython\/(?:ipython_kernel_config\.py)?$/.test(x.args[1]!)) ||
+        (x.args.slice(0, -1).includes('notebook-image/ipython_kernel_config.py') && sysDir.test(x.args.at(-1)!))),
+  );
+  if (!kernelCfg)
+    problems.push(
+      'notebook-image/ipython_kernel_config.py is not copied to /etc/ipython/ipython_kernel_config.py (where kernels read it)',
+    );
+  const patchesBeside = stage.some(
+    (x) =>
+      x.keyword === 'COPY' &&
+      x.args.slice(0, -1).includes('notebook-image/nbtrigger_kernel_patches.py') &&
+      sysDir.test(x.args.at(-1)!),
+  );
+  if (!patchesBeside)
+    problems.push('notebook-image/nbtrigger_kernel_patches.py is not copied beside the kernel config (/etc/ipython/)');
   // USER: the last one is not root.
   const user = [...stage].reverse().find((x) => x.keyword === 'USER')?.args[0];
-  if (user === undefined || /^(?:root|0)(?::|$)/.test(user)) problems.push(`USER is ${user ?? 'not set'} (runs as root)`);
+  if (user === undefined || /^(?:root|0)(?::|$)/.test(user))
+    problems.push(`USER is ${user ?? 'not set'} (runs as root)`);
   // Notebooks: every manifest notebook is copied to its repo path under the server root.
   const workdir = [...stage].reverse().find((x) => x.keyword === 'WORKDIR')?.args[0] ?? '/';
-  if (env.get('NBTRIGGER_ROOT_DIR') !== workdir) problems.push(`NBTRIGGER_ROOT_DIR (${env.get('NBTRIGGER_ROOT_DIR')}) is not the WORKDIR ${workdir}`);
+  if (env.get('NBTRIGGER_ROOT_DIR') !== workdir)
+    problems.push(`NBTRIGGER_ROOT_DIR (${env.get('NBTRIGGER_ROOT_DIR')}) is not the WORKDIR ${workdir}`);
   for (const nb of notebooks) {
-    const hit = stage.filter((x) => x.keyword === 'COPY' && x.flags.from === undefined).some((c) => {
-      const [srcs, dest] = [c.args.slice(0, -1), c.args.at(-1)!];
-      return srcs.some((s) => {
-        const src = s.replace(/\/+$/, '');
-        const target = posix.resolve(workdir, dest);
-        // A folder's contents go into dest; a file goes into dest/ (or is renamed to dest).
-        const lands = nb === src ? (dest.endsWith('/') ? posix.join(target, posix.basename(src)) : target) : nb.startsWith(`${src}/`) ? posix.join(target, nb.slice(src.length + 1)) : undefined;
-        return lands === posix.join(workdir, nb) && c.flags.chown !== undefined;
+    const hit = stage
+      .filter((x) => x.keyword === 'COPY' && x.flags.from === undefined)
+      .some((c) => {
+        const [srcs, dest] = [c.args.slice(0, -1), c.args.at(-1)!];
+        return srcs.some((s) => {
+          const src = s.replace(/\/+$/, '');
+          const target = posix.resolve(workdir, dest);
+          // A folder's contents go into dest; a file goes into dest/ (or is renamed to dest).
+          const lands =
+            nb === src
+              ? dest.endsWith('/')
+                ? posix.join(target, posix.basename(src))
+                : target
+              : nb.startsWith(`${src}/`)
+                ? posix.join(target, nb.slice(src.length + 1))
+                : undefined;
+          return lands === posix.join(workdir, nb) && c.flags.chown !== undefined;
+        });
       });
-    });
     if (!hit) problems.push(`notebook ${nb} is not copied to ${posix.join(workdir, nb)} (owned by the user)`);
   }
   return problems;
@@ -126,8 +163,10 @@ const OPT = '/opt/nbtrigger';
  */
 function pinProblems(stage: Instruction[], env: Map<string, string>, files: (p: string) => string): string[] {
   const problems: string[] = [];
-  const copied = (src: string): boolean => stage.some((x) => x.keyword === 'COPY'
-    && x.args.slice(0, -1).includes(src) && x.args.at(-1)!.replace(/\/+$/, '') === OPT);
+  const copied = (src: string): boolean =>
+    stage.some(
+      (x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes(src) && x.args.at(-1)!.replace(/\/+$/, '') === OPT,
+    );
   for (const f of ['versions.txt', 'versions.py', 'install-requirements.sh', 'requirements.txt']) {
     if (!copied(`notebook-image/${f}`)) problems.push(`notebook-image/${f} is not copied to ${OPT}/`);
   }
@@ -142,15 +181,19 @@ function pinProblems(stage: Instruction[], env: Map<string, string>, files: (p: 
   if (!list || list[2] !== `${OPT}/versions.txt`) {
     problems.push(`the apt-get install does not take its packages from ${OPT}/versions.txt`);
   } else {
-    const want = parsePins(files('notebook-image/versions.txt'))
-      .map((p) => (p.debianVersion === 'any' ? p.debianPackage : `${p.debianPackage}=${p.debianVersion}`));
+    const want = parsePins(files('notebook-image/versions.txt')).map((p) =>
+      p.debianVersion === 'any' ? p.debianPackage : `${p.debianPackage}=${p.debianVersion}`,
+    );
     const got = runAwk(list[1]!, files('notebook-image/versions.txt'));
     if (got.join(' ') !== want.join(' ')) {
       const listed = got.join(' ') || '(empty)';
       problems.push(`the apt-get install's package list is ${listed}, not the pins ${want.join(' ')}`);
     }
   }
-  const after = runs.slice(aptIndex).map((r) => r.raw).join('\n');
+  const after = runs
+    .slice(aptIndex)
+    .map((r) => r.raw)
+    .join('\n');
   if (!new RegExp(`versions\\.py check ${OPT}/versions\\.txt`).test(after)) {
     problems.push('no build-time check of the installed versions (versions.py check)');
   }
@@ -185,20 +228,39 @@ function runAwk(command: string, text: string): string[] {
   }
 }
 
-function startScript(cmd: Instruction | undefined, stage: Instruction[], files: (p: string) => string): { text: string } | string {
+function startScript(
+  cmd: Instruction | undefined,
+  stage: Instruction[],
+  files: (p: string) => string,
+): { text: string } | string {
   if (!cmd) return 'no CMD/ENTRYPOINT';
-  if (!cmd.json) return `line ${cmd.line}: ${cmd.keyword} is not in exec (JSON) form (signals would not reach the server)`;
+  if (!cmd.json)
+    return `line ${cmd.line}: ${cmd.keyword} is not in exec (JSON) form (signals would not reach the server)`;
   const target = cmd.json.find((a) => a.endsWith('.sh'));
   if (!target) return `line ${cmd.line}: ${cmd.keyword} does not run the start script`;
-  const copy = stage.find((x) => x.keyword === 'COPY' && x.args.slice(0, -1).some((s) => posix.join(x.args.at(-1)!, posix.basename(s)) === target));
+  const copy = stage.find(
+    (x) =>
+      x.keyword === 'COPY' && x.args.slice(0, -1).some((s) => posix.join(x.args.at(-1)!, posix.basename(s)) === target),
+  );
   if (!copy) return `${target} is not copied into the image`;
   const src = copy.args.slice(0, -1).find((s) => posix.basename(s) === posix.basename(target))!;
   return { text: files(src) };
 }
 
 test('parser: continuations, comments inside them, exec form, flags, escape directive', () => {
-  const ins = parseDockerfile('# syntax=docker/dockerfile:1\nFROM --platform=linux/amd64 a:1.2 AS b\nRUN echo 1 \\\n  # a comment\n\n  && echo 2\nCOPY --chown=1:1 ["a b", "c"]\nCMD ["sh", "-c", "x"]\nENTRYPOINT exec x\n');
-  assert.deepEqual(ins.map((i) => [i.keyword, i.line]), [['FROM', 2], ['RUN', 3], ['COPY', 7], ['CMD', 8], ['ENTRYPOINT', 9]]);
+  const ins = parseDockerfile(
+    '# syntax=docker/dockerfile:1\nFROM --platform=linux/amd64 a:1.2 AS b\nRUN echo 1 \\\n  # a comment\n\n  && echo 2\nCOPY --chown=1:1 ["a b", "c"]\nCMD ["sh", "-c", "x"]\nENTRYPOINT exec x\n',
+  );
+  assert.deepEqual(
+    ins.map((i) => [i.keyword, i.line]),
+    [
+      ['FROM', 2],
+      ['RUN', 3],
+      ['COPY', 7],
+      ['CMD', 8],
+      ['ENTRYPOINT', 9],
+    ],
+  );
   assert.deepEqual(ins[0]!.flags, { platform: 'linux/amd64' });
   assert.deepEqual(ins[0]!.args, ['a:1.2', 'AS', 'b']);
   assert.equal(ins[1]!.raw, 'echo 1 && echo 2');
@@ -221,45 +283,110 @@ test('the notebook image meets every rule', () => {
 const broken: Array<[string, (s: string) => string, RegExp]> = [
   ['FROM :latest', (s) => s.replace(/^FROM \$\{DEBIAN_IMAGE\}$/m, 'FROM debian:latest'), /not pinned/],
   ['FROM without a version', (s) => s.replace(/^FROM \$\{DEBIAN_IMAGE\}$/m, 'FROM debian:bookworm-slim'), /not pinned/],
-  ['the base ARG without a version',
+  [
+    'the base ARG without a version',
     (s) => s.replace(/^ARG DEBIAN_IMAGE=.*$/m, 'ARG DEBIAN_IMAGE=debian:bookworm-slim'),
-    /"debian:bookworm-slim" is not pinned/],
-  ['not Debian bookworm', (s) => s.replace(/^FROM \$\{DEBIAN_IMAGE\}$/m, 'FROM python:3.12.8-slim-bookworm'), /not Debian bookworm/],
-  ['the pins not installed', (s) => s.replace(/\$\(awk '[^']*' [^)]*\)/, 'python3-jupyter-server python3-ipykernel'),
-    /not take its packages from/],
-  ['the pins read without their versions', (s) => s.replace('$2 "=" $3', '$2'),
-    /package list is python3\.11 python3-jupyter-server /],
+    /"debian:bookworm-slim" is not pinned/,
+  ],
+  [
+    'not Debian bookworm',
+    (s) => s.replace(/^FROM \$\{DEBIAN_IMAGE\}$/m, 'FROM python:3.12.8-slim-bookworm'),
+    /not Debian bookworm/,
+  ],
+  [
+    'the pins not installed',
+    (s) => s.replace(/\$\(awk '[^']*' [^)]*\)/, 'python3-jupyter-server python3-ipykernel'),
+    /not take its packages from/,
+  ],
+  [
+    'the pins read without their versions',
+    (s) => s.replace('$2 "=" $3', '$2'),
+    /package list is python3\.11 python3-jupyter-server /,
+  ],
   ['recommends installed', (s) => s.replace('install -y --no-install-recommends', 'install -y'), /installs recommends/],
-  ['no version check', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py check [^&]*/, ' '),
-    /no build-time check/],
-  ['no constraints', (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py constraints .*$/m, ''),
-    /no pip constraints/],
-  ['PIP_CONSTRAINT elsewhere', (s) => s.replace(/^ENV PIP_CONSTRAINT=.*$/m, 'ENV PIP_CONSTRAINT=/tmp/c.txt'),
-    /ENV PIP_CONSTRAINT is \/tmp\/c\.txt/],
-  ['requirements not installed', (s) => s.replace(/^RUN sh \/opt\/nbtrigger\/install-requirements\.sh.*$/m, ''),
-    /not installed by install-requirements\.sh/],
-  ['a bare pip install',
+  [
+    'no version check',
+    (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py check [^&]*/, ' '),
+    /no build-time check/,
+  ],
+  [
+    'no constraints',
+    (s) => s.replace(/ && \/usr\/bin\/python3 \/opt\/nbtrigger\/versions\.py constraints .*$/m, ''),
+    /no pip constraints/,
+  ],
+  [
+    'PIP_CONSTRAINT elsewhere',
+    (s) => s.replace(/^ENV PIP_CONSTRAINT=.*$/m, 'ENV PIP_CONSTRAINT=/tmp/c.txt'),
+    /ENV PIP_CONSTRAINT is \/tmp\/c\.txt/,
+  ],
+  [
+    'requirements not installed',
+    (s) => s.replace(/^RUN sh \/opt\/nbtrigger\/install-requirements\.sh.*$/m, ''),
+    /not installed by install-requirements\.sh/,
+  ],
+  [
+    'a bare pip install',
     (s) => s.replace(/^USER /m, 'RUN python3 -m pip install --break-system-packages tornado==6.4\nUSER '),
-    /pip install outside install-requirements\.sh/],
-  ['versions.py not copied', (s) => s.replace(' notebook-image/versions.py ', ' '),
-    /notebook-image\/versions\.py is not copied/],
+    /pip install outside install-requirements\.sh/,
+  ],
+  [
+    'versions.py not copied',
+    (s) => s.replace(' notebook-image/versions.py ', ' '),
+    /notebook-image\/versions\.py is not copied/,
+  ],
   ['no EXPOSE', (s) => s.replace(/^EXPOSE .*$/m, ''), /EXPOSE 8080/],
   ['token in ENV', (s) => s.replace(/^USER /m, 'ENV JUPYTER_TOKEN=abc\nUSER '), /sets JUPYTER_TOKEN/],
-  ['token literal on the CMD', (s) => s.replace(/^CMD .*$/m, 'CMD ["/bin/sh", "/opt/nbtrigger/start-server.sh", "--IdentityProvider.token=x"]'), /token literal/],
+  [
+    'token literal on the CMD',
+    (s) => s.replace(/^CMD .*$/m, 'CMD ["/bin/sh", "/opt/nbtrigger/start-server.sh", "--IdentityProvider.token=x"]'),
+    /token literal/,
+  ],
   ['a hex secret', (s) => s.replace(/^USER /m, `ENV SOMETHING=${'ab12'.repeat(10)}\nUSER `), /long hex/],
   ['shell-form CMD', (s) => s.replace(/^CMD .*$/m, 'CMD /bin/sh /opt/nbtrigger/start-server.sh'), /exec \(JSON\) form/],
-  ['CMD without the script', (s) => s.replace(/^CMD .*$/m, 'CMD ["python", "-m", "jupyter_server"]'), /does not run the start script/],
+  [
+    'CMD without the script',
+    (s) => s.replace(/^CMD .*$/m, 'CMD ["python", "-m", "jupyter_server"]'),
+    /does not run the start script/,
+  ],
   ['script not copied', (s) => s.replace(/ notebook-image\/start-server\.sh/, ''), /not copied into the image/],
-  ['server kernels file not copied', (s) => s.replace(/ notebook-image\/jupyter_server_kernels\.py/, ''), /jupyter_server_kernels\.py, which the server config loads/],
-  ['kernel pool file not copied', (s) => s.replace(/ notebook-image\/jupyter_kernel_pool\.py/, ''), /jupyter_kernel_pool\.py, which the server config loads/],
-  ['kernel config not copied', (s) => s.replace(/^COPY notebook-image\/ipython_kernel_config\.py .*$/m, ''), /ipython_kernel_config\.py is not copied/],
-  ['kernel config elsewhere', (s) => s.replace('nbtrigger_kernel_patches.py /etc/ipython/', 'nbtrigger_kernel_patches.py /opt/nbtrigger/'), /ipython_kernel_config\.py is not copied/],
-  ['kernel patches not copied', (s) => s.replace(' notebook-image/nbtrigger_kernel_patches.py /etc/ipython/', ' /etc/ipython/'), /nbtrigger_kernel_patches\.py is not copied beside/],
+  [
+    'server kernels file not copied',
+    (s) => s.replace(/ notebook-image\/jupyter_server_kernels\.py/, ''),
+    /jupyter_server_kernels\.py, which the server config loads/,
+  ],
+  [
+    'kernel pool file not copied',
+    (s) => s.replace(/ notebook-image\/jupyter_kernel_pool\.py/, ''),
+    /jupyter_kernel_pool\.py, which the server config loads/,
+  ],
+  [
+    'kernel config not copied',
+    (s) => s.replace(/^COPY notebook-image\/ipython_kernel_config\.py .*$/m, ''),
+    /ipython_kernel_config\.py is not copied/,
+  ],
+  [
+    'kernel config elsewhere',
+    (s) => s.replace('nbtrigger_kernel_patches.py /etc/ipython/', 'nbtrigger_kernel_patches.py /opt/nbtrigger/'),
+    /ipython_kernel_config\.py is not copied/,
+  ],
+  [
+    'kernel patches not copied',
+    (s) => s.replace(' notebook-image/nbtrigger_kernel_patches.py /etc/ipython/', ' /etc/ipython/'),
+    /nbtrigger_kernel_patches\.py is not copied beside/,
+  ],
   ['root user', (s) => s.replace(/^USER .*$/m, 'USER root'), /runs as root/],
   ['no user', (s) => s.replace(/^USER .*$/m, ''), /USER is not set/],
-  ['notebooks not copied', (s) => s.replace(/^COPY --chown=1000:1000 examples\/.*$/m, ''), /notebook examples\/hello\.ipynb is not copied/],
+  [
+    'notebooks not copied',
+    (s) => s.replace(/^COPY --chown=1000:1000 examples\/.*$/m, ''),
+    /notebook examples\/hello\.ipynb is not copied/,
+  ],
   ['notebooks copied elsewhere', (s) => s.replace(/\.\/examples\/$/m, './nb/'), /is not copied/],
-  ['root dir not the workdir', (s) => s.replace(/^WORKDIR \/home\/nbtrigger\/work$/m, 'WORKDIR /srv'), /NBTRIGGER_ROOT_DIR/],
+  [
+    'root dir not the workdir',
+    (s) => s.replace(/^WORKDIR \/home\/nbtrigger\/work$/m, 'WORKDIR /srv'),
+    /NBTRIGGER_ROOT_DIR/,
+  ],
   ['lab build', (s) => s.replace(/^USER /m, 'RUN jupyter lab build\nUSER '), /JupyterLab/],
 ];
 for (const [name, mutate, why] of broken) {
@@ -272,20 +399,54 @@ for (const [name, mutate, why] of broken) {
 
 test('a start script that drops $PORT or 0.0.0.0, or puts the token on the command line, is caught', () => {
   const script = read('notebook-image/start-server.sh');
-  const files = (edit: (s: string) => string) => (p: string): string => (p.endsWith('start-server.sh') ? edit(script) : read(p));
-  assert.match(intentProblems(DOCKERFILE, files((s) => s.replace('${PORT:-8080}', '8888'))).join('\n'), /\$PORT/);
-  assert.match(intentProblems(DOCKERFILE, files((s) => s.replace('${JUPYTER_IP:-0.0.0.0}', '${JUPYTER_IP:-127.0.0.1}'))).join('\n'), /0\.0\.0\.0/);
-  assert.match(intentProblems(DOCKERFILE, files((s) => s.replace('--no-browser', '--no-browser --ServerApp.token="$JUPYTER_TOKEN"'))).join('\n'), /token on the command line/);
-  assert.match(intentProblems(DOCKERFILE, files((s) => s.replace('-m jupyter_server', '-m notebook'))).join('\n'), /does not exec/);
+  const files =
+    (edit: (s: string) => string) =>
+    (p: string): string =>
+      p.endsWith('start-server.sh') ? edit(script) : read(p);
+  assert.match(
+    intentProblems(
+      DOCKERFILE,
+      files((s) => s.replace('${PORT:-8080}', '8888')),
+    ).join('\n'),
+    /\$PORT/,
+  );
+  assert.match(
+    intentProblems(
+      DOCKERFILE,
+      files((s) => s.replace('${JUPYTER_IP:-0.0.0.0}', '${JUPYTER_IP:-127.0.0.1}')),
+    ).join('\n'),
+    /0\.0\.0\.0/,
+  );
+  assert.match(
+    intentProblems(
+      DOCKERFILE,
+      files((s) => s.replace('--no-browser', '--no-browser --ServerApp.token="$JUPYTER_TOKEN"')),
+    ).join('\n'),
+    /token on the command line/,
+  );
+  assert.match(
+    intentProblems(
+      DOCKERFILE,
+      files((s) => s.replace('-m jupyter_server', '-m notebook')),
+    ).join('\n'),
+    /does not exec/,
+  );
 });
 
 test('requirements.txt: only pinned lines, none of the Debian-pinned packages, no JupyterLab', () => {
-  const reqs = read('notebook-image/requirements.txt').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  const reqs = read('notebook-image/requirements.txt')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
   for (const r of reqs) assert.match(r, /^[A-Za-z0-9_.-]+==[0-9][^\s]*$/, `not pinned: ${r}`);
   const norm = (n: string): string => n.toLowerCase().replace(/[-_.]+/g, '-');
   const names = reqs.map((r) => norm(r.split('==')[0]!));
   const pinned = parsePins(read('notebook-image/versions.txt')).map((p) => norm(p.distribution));
-  assert.deepEqual(names.filter((n) => pinned.includes(n)), [], 'these come from Debian (versions.txt)');
+  assert.deepEqual(
+    names.filter((n) => pinned.includes(n)),
+    [],
+    'these come from Debian (versions.txt)',
+  );
   assert.ok(!names.some((n) => n === 'jupyterlab' || n === 'notebook'), names.join(','));
 });
 

@@ -42,8 +42,10 @@ test('versions.txt pins the server and kernel path exactly and holds the data-sc
   const broken = PINS.map((p) => (p.distribution === 'tornado' ? { ...p, debianVersion: 'any' } : p));
   assert.match(problems(broken).join('\n'), /tornado: not a `path` pin with an exact Debian version/);
   assert.match(problems(PINS.filter((p) => p.distribution !== 'pyzmq')).join('\n'), /pyzmq is not pinned/);
-  assert.match(problems(PINS.filter((p) => p.distribution !== 'pandas')).join('\n'),
-    /pandas is not in the data-science base/);
+  assert.match(
+    problems(PINS.filter((p) => p.distribution !== 'pandas')).join('\n'),
+    /pandas is not in the data-science base/,
+  );
   assert.throws(() => parsePins('path python3-x 1.0-1 x\n'), /versions\.txt:1/);
 });
 

@@ -14,9 +14,15 @@ test('plan without credentials: exit 2, one clear line, no stack trace', async (
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-noadc-'));
   const r = await runCli(['plan', '-f', 'infra/nbtrigger.yaml'], {
     env: {
-      HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud'), GOOGLE_APPLICATION_CREDENTIALS: undefined,
-      METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', GCE_METADATA_IP: '127.0.0.1:9',
-      PUBSUB_EMULATOR_HOST: undefined, NBTRIGGER_RUN_ENDPOINT: undefined, NBTRIGGER_SCHEDULER_ENDPOINT: undefined,
+      HOME: home,
+      CLOUDSDK_CONFIG: join(home, 'gcloud'),
+      GOOGLE_APPLICATION_CREDENTIALS: undefined,
+      METADATA_SERVER_DETECTION: 'none',
+      GCE_METADATA_HOST: '127.0.0.1:9',
+      GCE_METADATA_IP: '127.0.0.1:9',
+      PUBSUB_EMULATOR_HOST: undefined,
+      NBTRIGGER_RUN_ENDPOINT: undefined,
+      NBTRIGGER_SCHEDULER_ENDPOINT: undefined,
     },
     timeoutMs: 60_000,
   });

@@ -29,7 +29,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('--json: the function\'s record of the run, exit 0, the private server stopped', T, async () => {
+test("--json: the function's record of the run, exit 0, the private server stopped", T, async () => {
   const r = await runCli(['local', '--json', join(dir, 'ok.ipynb')], { timeoutMs: HANG_MS });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
@@ -38,7 +38,7 @@ test('--json: the function\'s record of the run, exit 0, the private server stop
   assert.equal(rec.status, 'succeeded', JSON.stringify(rec.error));
   assert.deepEqual(rec.lastResult, { 'text/plain': '15' });
   assert.equal(rec.notebook, 'ok.ipynb');
-  assert.match(rec.messageId ?? '', /^\d+$/, 'the record is the function\'s, for the delivered message');
+  assert.match(rec.messageId ?? '', /^\d+$/, "the record is the function's, for the delivered message");
   assert.match(rec.server!, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.ok(await portClosed(rec.server!), 'the private server is stopped after the run');
 });

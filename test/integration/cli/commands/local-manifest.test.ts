@@ -47,10 +47,10 @@ notebooks:
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'nbtrigger-local-manifest-'));
   await mkdir(join(root, 'nb'));
-  await writeFile(join(root, 'nb', 'report.ipynb'), notebookJson([
-    { source: 'greeting = "default"\nrepeat = 0', tags: ['parameters'] },
-    'f"{greeting}-{repeat}"',
-  ]));
+  await writeFile(
+    join(root, 'nb', 'report.ipynb'),
+    notebookJson([{ source: 'greeting = "default"\nrepeat = 0', tags: ['parameters'] }, 'f"{greeting}-{repeat}"']),
+  );
   await writeFile(join(root, 'nb', 'broken.ipynb'), notebookJson(['1 / 0']));
   manifest = join(root, 'nbtrigger.yaml');
   await writeFile(manifest, MANIFEST);
@@ -62,7 +62,11 @@ after(async () => {
 async function records(runs: string, notebook: string): Promise<StoredRun[]> {
   const dir = join(runs, notebook);
   const names = await readdir(dir).catch(() => [] as string[]);
-  return Promise.all(names.filter((n) => n.endsWith('.json')).map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as StoredRun));
+  return Promise.all(
+    names
+      .filter((n) => n.endsWith('.json'))
+      .map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as StoredRun),
+  );
 }
 
 /**
@@ -100,11 +104,20 @@ const alive = (pid: number): boolean => {
   }
 };
 
-test('--fire runs the schedule\'s message now, writes its record and exits with the run\'s code', { timeout: TEST_MS }, async () => {
+test("--fire runs the schedule's message now, writes its record and exits with the run's code", {
+  timeout: TEST_MS,
+}, async () => {
   const runs = join(root, 'runs-fire');
-  const r = await runCli(['local', '-f', manifest, '--root', root, '--runs', runs, '--fire', 'on-demand', '--json'], { timeoutMs: HANG_MS });
+  const r = await runCli(['local', '-f', manifest, '--root', root, '--runs', runs, '--fire', 'on-demand', '--json'], {
+    timeoutMs: HANG_MS,
+  });
   assert.equal(r.code, 0, r.stderr);
-  const event = JSON.parse(r.stdout.trim().split('\n').find((l) => l.includes('"event":"run"'))!) as { schedule: string; messageId: string; status: string; path: string };
+  const event = JSON.parse(
+    r.stdout
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('"event":"run"'))!,
+  ) as { schedule: string; messageId: string; status: string; path: string };
   assert.equal(event.schedule, 'on-demand');
   assert.equal(event.status, 'succeeded');
   const [rec, ...more] = await records(runs, 'report');
@@ -114,15 +127,19 @@ test('--fire runs the schedule\'s message now, writes its record and exits with 
   assert.equal(rec.status, 'succeeded');
   assert.equal(rec.messageId, event.messageId);
   assert.equal(rec.notebook, 'nb/report.ipynb', 'the manifest path, served from the repository root');
-  assert.deepEqual(rec.lastResult, { 'text/plain': "'fired-2'" }, 'the schedule\'s parameters were injected');
+  assert.deepEqual(rec.lastResult, { 'text/plain': "'fired-2'" }, "the schedule's parameters were injected");
   assert.equal(rec.schedule, 'on-demand');
 });
 
-test('a notebook with source: (Cloud Storage) runs locally from its file, no bucket involved', { timeout: TEST_MS }, async () => {
+test('a notebook with source: (Cloud Storage) runs locally from its file, no bucket involved', {
+  timeout: TEST_MS,
+}, async () => {
   const runs = join(root, 'runs-source');
   const sourced = join(root, 'nb', 'sourced.yaml');
   // file: is relative to the manifest naming it (nb/), as for a deploy that uploads it.
-  await writeFile(sourced, `
+  await writeFile(
+    sourced,
+    `
 name: localsrc
 project: local-project
 region: europe-west1
@@ -132,8 +149,11 @@ notebooks:
     source: gs://team-notebooks/reports/
     schedules:
       - {name: now, cron: "0 0 1 1 *", parameters: { greeting: stored, repeat: 3 }}
-`);
-  const r = await runCli(['local', '-f', sourced, '--root', root, '--runs', runs, '--fire', 'now'], { timeoutMs: HANG_MS });
+`,
+  );
+  const r = await runCli(['local', '-f', sourced, '--root', root, '--runs', runs, '--fire', 'now'], {
+    timeoutMs: HANG_MS,
+  });
   assert.equal(r.code, 0, r.stderr);
   const [rec] = await records(runs, 'report');
   assert.equal(rec?.status, 'succeeded');
@@ -141,9 +161,13 @@ notebooks:
   assert.deepEqual(rec?.lastResult, { 'text/plain': "'stored-3'" });
 });
 
-test('--fire of a failing notebook exits 1 with its record; an unknown schedule exits 2 naming the known ones', { timeout: TEST_MS }, async () => {
+test('--fire of a failing notebook exits 1 with its record; an unknown schedule exits 2 naming the known ones', {
+  timeout: TEST_MS,
+}, async () => {
   const runs = join(root, 'runs-broken');
-  const r = await runCli(['local', '-f', manifest, '--root', root, '--runs', runs, '--fire', 'localtest_broken-now'], { timeoutMs: HANG_MS });
+  const r = await runCli(['local', '-f', manifest, '--root', root, '--runs', runs, '--fire', 'localtest_broken-now'], {
+    timeoutMs: HANG_MS,
+  });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /ZeroDivisionError/);
   const [rec] = await records(runs, 'broken');
@@ -156,38 +180,82 @@ test('--fire of a failing notebook exits 1 with its record; an unknown schedule 
   assert.match(noFile.stderr, /--fire needs -f MANIFEST/);
 });
 
-test('the clock fires a schedule at 07:00 Asia/Tokyo (--now just before), publish reaches the stack, SIGTERM stops every child', { timeout: TEST_MS }, async () => {
+test('the clock fires a schedule at 07:00 Asia/Tokyo (--now just before), publish reaches the stack, SIGTERM stops every child', {
+  timeout: TEST_MS,
+}, async () => {
   const runs = join(root, 'runs-clock');
   // 21:59:57 UTC is 06:59:57 in Tokyo: tokyo-seven fires about three seconds after start.
-  const cli = startCli(['local', '-f', manifest, '--root', root, '--runs', runs, '--now', '2024-01-01T21:59:57Z', '--json'], { timeoutMs: 2 * HANG_MS });
+  const cli = startCli(
+    ['local', '-f', manifest, '--root', root, '--runs', runs, '--now', '2024-01-01T21:59:57Z', '--json'],
+    { timeoutMs: 2 * HANG_MS },
+  );
   let stdout = '';
   let stderr = '';
-  cli.child.stdout!.on('data', (d: string) => { stdout += d; });
-  cli.child.stderr!.on('data', (d: string) => { stderr += d; });
+  cli.child.stdout!.on('data', (d: string) => {
+    stdout += d;
+  });
+  cli.child.stderr!.on('data', (d: string) => {
+    stderr += d;
+  });
   const watched = { child: cli.child, stderr: () => stderr };
-  const events = (): Array<Record<string, unknown>> => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = (): Array<Record<string, unknown>> =>
+    stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   try {
-    const ready = await until('the ready event', HANG_MS, async () => events().find((e) => e.event === 'ready'), watched) as {
-      pubsub: string; function: { pid: number }; services: Record<string, { pid: number; url: string }>; schedules: Record<string, string>;
+    const ready = (await until(
+      'the ready event',
+      HANG_MS,
+      async () => events().find((e) => e.event === 'ready'),
+      watched,
+    )) as {
+      pubsub: string;
+      function: { pid: number };
+      services: Record<string, { pid: number; url: string }>;
+      schedules: Record<string, string>;
     };
     assert.equal(ready.schedules['tokyo-seven'], '2024-01-01T22:00:00.000Z');
     assert.equal(ready.schedules['on-demand'], '2025-01-01T00:00:00.000Z');
     assert.deepEqual(Object.keys(ready.services).sort(), ['localtest-broken', 'localtest-report']);
-    const fired = await until('the clock\'s run', HANG_MS, async () => events().find((e) => e.event === 'run' && e.schedule === 'tokyo-seven'), watched);
+    const fired = await until(
+      "the clock's run",
+      HANG_MS,
+      async () => events().find((e) => e.event === 'run' && e.schedule === 'tokyo-seven'),
+      watched,
+    );
     assert.equal(fired.status, 'succeeded');
     const rec = (await records(runs, 'report')).find((r) => r.schedule === 'tokyo-seven');
-    assert.ok(rec, 'the clock\'s run was recorded');
+    assert.ok(rec, "the clock's run was recorded");
     assert.deepEqual(rec.lastResult, { 'text/plain': "'clock-1'" });
-    assert.ok(rec.outputs?.notebook?.startsWith(join(runs, 'report')), `gs:// output mapped to the runs folder: ${JSON.stringify(rec.outputs)}`);
+    assert.ok(
+      rec.outputs?.notebook?.startsWith(join(runs, 'report')),
+      `gs:// output mapped to the runs folder: ${JSON.stringify(rec.outputs)}`,
+    );
 
     // nbtrigger publish, unchanged, reaches the local stack as it would reach an emulator.
-    const message = JSON.stringify({ server: new URL(ready.services['localtest-report']!.url).host, notebook: '/nb/report.ipynb', parameters: { greeting: 'published', repeat: 7 } });
-    const pub = await runCli(['publish', 't_local', '--project', 'local-project', '--message', message], { env: { PUBSUB_EMULATOR_HOST: ready.pubsub }, timeoutMs: HANG_MS });
+    const message = JSON.stringify({
+      server: new URL(ready.services['localtest-report']!.url).host,
+      notebook: '/nb/report.ipynb',
+      parameters: { greeting: 'published', repeat: 7 },
+    });
+    const pub = await runCli(['publish', 't_local', '--project', 'local-project', '--message', message], {
+      env: { PUBSUB_EMULATOR_HOST: ready.pubsub },
+      timeoutMs: HANG_MS,
+    });
     assert.equal(pub.code, 0, pub.stderr);
     const messageId = pub.stdout.trim();
-    const published = await until('the published run\'s record', HANG_MS, async () => (await records(runs, 'report')).find((r) => r.messageId === messageId), watched);
+    const published = await until(
+      "the published run's record",
+      HANG_MS,
+      async () => (await records(runs, 'report')).find((r) => r.messageId === messageId),
+      watched,
+    );
     assert.deepEqual(published.lastResult, { 'text/plain': "'published-7'" });
-    const wrongTopic = await runCli(['publish', 'other', '--project', 'local-project', '--message', message], { env: { PUBSUB_EMULATOR_HOST: ready.pubsub }, timeoutMs: HANG_MS });
+    const wrongTopic = await runCli(['publish', 'other', '--project', 'local-project', '--message', message], {
+      env: { PUBSUB_EMULATOR_HOST: ready.pubsub },
+      timeoutMs: HANG_MS,
+    });
     assert.notEqual(wrongTopic.code, 0, 'another topic is not served');
 
     const pids = [ready.function.pid, ...Object.values(ready.services).map((s) => s.pid)];

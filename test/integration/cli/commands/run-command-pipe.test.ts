@@ -34,8 +34,9 @@ sys.stdout.buffer.write(json.dumps({"code": code, "size": len(data)}).encode() +
 `;
 
 async function throughSlowPipe(args: string[]): Promise<{ code: number; bytes: Buffer }> {
-  const child = spawn(findPython(), ['-c', SLOW_READER, process.execPath, BIN, ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(findPython(), ['-c', SLOW_READER, process.execPath, BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => chunks.push(d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -63,8 +64,10 @@ describe('nbtrigger run into a slow pipe', () => {
     const { code, bytes } = await throughSlowPipe(['run', '--json', '--no-record', join(dir, 'big.ipynb')]);
     assert.equal(code, 0);
     const text = bytes.toString('utf8');
-    assert.ok(bytes.length > big && text.endsWith('}\n'),
-      `${bytes.length} bytes, ending ${JSON.stringify(text.slice(-20))}`);
+    assert.ok(
+      bytes.length > big && text.endsWith('}\n'),
+      `${bytes.length} bytes, ending ${JSON.stringify(text.slice(-20))}`,
+    );
     const rec = JSON.parse(text) as { status: string; lastResult: Record<string, string> };
     assert.equal(rec.status, 'succeeded');
     assert.ok(rec.lastResult['text/plain'] === `'${'x'.repeat(big)}'`, 'the last result is whole');

@@ -28,9 +28,15 @@ describe('nbtrigger run (private local server)', () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-'));
-    await writeFile(join(dir, 'ok.ipynb'), notebookJson(['a = 5', 'b = 10', { type: 'markdown', source: '# x' }, 'a + b']));
+    await writeFile(
+      join(dir, 'ok.ipynb'),
+      notebookJson(['a = 5', 'b = 10', { type: 'markdown', source: '# x' }, 'a + b']),
+    );
     await writeFile(join(dir, 'fail.ipynb'), notebookJson(['x = 1', 'raise ValueError("boom")', 'x + 1']));
-    await writeFile(join(dir, 'sleep.ipynb'), notebookJson(['import time\nprint("sleeping", flush=True)\ntime.sleep(60)']));
+    await writeFile(
+      join(dir, 'sleep.ipynb'),
+      notebookJson(['import time\nprint("sleeping", flush=True)\ntime.sleep(60)']),
+    );
     await writeFile(join(dir, 'ctrl-c.ipynb'), notebookJson([markerCell('ctrl-c.running', 'time.sleep(60)')]));
     await writeFile(join(dir, 'bad.ipynb'), '{"nbformat": 3, "cells": []}');
   });
@@ -54,16 +60,38 @@ describe('nbtrigger run (private local server)', () => {
     const rec = record(r.stdout) as RunRecord & { runId: string; outputs: { notebook: string } };
     assert.match(rec.runId, /^[0-9a-f]{12}$/);
     assert.ok(rec.outputs.notebook.startsWith(join(root, 'fail')), rec.outputs.notebook);
-    const nb = JSON.parse(await readFile(rec.outputs.notebook, 'utf8')) as { cells: Array<{ outputs?: Array<{ output_type: string; ename?: string }> }>; metadata: Record<string, unknown> };
-    assert.ok(nb.cells.some((c) => c.outputs?.some((o) => o.output_type === 'error' && o.ename === 'ValueError')), 'the failing cell holds its error');
+    const nb = JSON.parse(await readFile(rec.outputs.notebook, 'utf8')) as {
+      cells: Array<{ outputs?: Array<{ output_type: string; ename?: string }> }>;
+      metadata: Record<string, unknown>;
+    };
+    assert.ok(
+      nb.cells.some((c) => c.outputs?.some((o) => o.output_type === 'error' && o.ename === 'ValueError')),
+      'the failing cell holds its error',
+    );
     assert.equal((nb.metadata.nbtrigger as { runId: string }).runId, rec.runId);
-    const stored = JSON.parse(await readFile(rec.outputs.notebook.replace(/\.ipynb$/, '.json'), 'utf8')) as { runId: string; status: string };
+    const stored = JSON.parse(await readFile(rec.outputs.notebook.replace(/\.ipynb$/, '.json'), 'utf8')) as {
+      runId: string;
+      status: string;
+    };
     assert.deepEqual([stored.runId, stored.status], [rec.runId, 'failed']);
-    const check = spawnSync('/usr/bin/python3', ['-W', 'error', '-c', 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', rec.outputs.notebook], { encoding: 'utf8' });
+    const check = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-W',
+        'error',
+        '-c',
+        'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))',
+        rec.outputs.notebook,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(check.status, 0, check.stderr);
     const runs = await runCli(['runs', '--output-root', root, '--json']);
     assert.equal(runs.code, 0, runs.stderr);
-    assert.deepEqual((JSON.parse(runs.stdout) as Array<{ runId: string }>).map((x) => x.runId), [rec.runId]);
+    assert.deepEqual(
+      (JSON.parse(runs.stdout) as Array<{ runId: string }>).map((x) => x.runId),
+      [rec.runId],
+    );
   });
 
   test('--html writes a page beside the notebook; a failing output is an error in the record, never a lost run', async () => {
@@ -72,21 +100,40 @@ describe('nbtrigger run (private local server)', () => {
     assert.equal(r.code, 0, r.stderr);
     const rec = record(r.stdout) as RunRecord & { outputs: { notebook: string; html: string } };
     assert.equal(rec.outputs.html, rec.outputs.notebook.replace(/\.ipynb$/, '.html'));
-    assert.match(await readFile(rec.outputs.html, "utf8"), /<html[\s\S]*<pre>15\s*<\/pre>/);
-    const bad = await runCli(['run', '--json', '--output-root', root, '--output', join(dir, 'ok.ipynb', 'below-a-file', '{runId}.ipynb'), join(dir, 'ok.ipynb')]);
+    assert.match(await readFile(rec.outputs.html, 'utf8'), /<html[\s\S]*<pre>15\s*<\/pre>/);
+    const bad = await runCli([
+      'run',
+      '--json',
+      '--output-root',
+      root,
+      '--output',
+      join(dir, 'ok.ipynb', 'below-a-file', '{runId}.ipynb'),
+      join(dir, 'ok.ipynb'),
+    ]);
     assert.equal(bad.code, 0, 'the notebook succeeded: the exit code says so');
     const b = record(bad.stdout) as RunRecord & { runId: string };
     assert.equal(b.status, 'succeeded');
     assert.equal(b.outputErrors?.[0]?.kind, 'notebook');
     assert.equal(b.outputErrors?.[0]?.code, 'SINK_FAILED');
     const stored = await runCli(['runs', '--output-root', root, '--json']);
-    assert.ok((JSON.parse(stored.stdout) as Array<{ runId: string }>).some((x) => x.runId === b.runId), 'the run is still recorded');
+    assert.ok(
+      (JSON.parse(stored.stdout) as Array<{ runId: string }>).some((x) => x.runId === b.runId),
+      'the run is still recorded',
+    );
   });
 
   test('the person at the CLI chooses any output: an absolute path outside the output root, a "../" path', async () => {
     const root = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-free-'));
     const elsewhere = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-elsewhere-'));
-    const abs = await runCli(['run', '--json', '--output-root', root, '--output', join(elsewhere, 'x-{runId}.ipynb'), join(dir, 'ok.ipynb')]);
+    const abs = await runCli([
+      'run',
+      '--json',
+      '--output-root',
+      root,
+      '--output',
+      join(elsewhere, 'x-{runId}.ipynb'),
+      join(dir, 'ok.ipynb'),
+    ]);
     assert.equal(abs.code, 0, abs.stderr);
     const a = record(abs.stdout) as RunRecord & { runId: string; outputs: { notebook: string } };
     assert.equal(a.outputs.notebook, join(elsewhere, `x-${a.runId}.ipynb`));
@@ -96,7 +143,10 @@ describe('nbtrigger run (private local server)', () => {
     assert.match(upPath, /^\.\.\//);
     const up = await runCli(['run', '--json', '--output-root', root, '--output', upPath, join(dir, 'ok.ipynb')]);
     assert.equal(up.code, 0, up.stderr);
-    assert.equal((record(up.stdout) as RunRecord & { outputs: { notebook: string } }).outputs.notebook, join(elsewhere, 'up.ipynb'));
+    assert.equal(
+      (record(up.stdout) as RunRecord & { outputs: { notebook: string } }).outputs.notebook,
+      join(elsewhere, 'up.ipynb'),
+    );
   });
 
   test('human output: progress lines on a pipe, summary on stderr, last result on stdout', async () => {
@@ -139,17 +189,24 @@ describe('nbtrigger run (private local server)', () => {
       assert.equal(record(r.stdout).error?.code, code, args.join(' '));
     }
     // A local notebook over NBTRIGGER_MAX_NOTEBOOK_BYTES is refused before a server starts, naming the cap.
-    const big = await runCli(['run', '--json', join(dir, 'ok.ipynb')], { env: { NBTRIGGER_MAX_NOTEBOOK_BYTES: '100' } });
+    const big = await runCli(['run', '--json', join(dir, 'ok.ipynb')], {
+      env: { NBTRIGGER_MAX_NOTEBOOK_BYTES: '100' },
+    });
     assert.equal(big.code, 2, big.stderr);
     assert.equal(record(big.stdout).error?.code, 'BAD_NOTEBOOK');
-    assert.match(record(big.stdout).error!.message, /larger than the cap of 100 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/);
+    assert.match(
+      record(big.stdout).error!.message,
+      /larger than the cap of 100 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/,
+    );
     const unknown = await runCli(['run', '--output-root', runsRoot, '--frobnicate', 'x.ipynb']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /frobnicate/);
   });
 
   test('--timeout: an endless cell times out, exit 1', async () => {
-    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--timeout', '3', join(dir, 'sleep.ipynb')], { timeoutMs: 30_000 });
+    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--timeout', '3', join(dir, 'sleep.ipynb')], {
+      timeoutMs: 30_000,
+    });
     assert.equal(r.code, 1, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.status, 'timed_out');
@@ -158,7 +215,9 @@ describe('nbtrigger run (private local server)', () => {
   });
 
   test('Ctrl-C mid-cell: exit 130 within seconds, server and kernel stopped', async () => {
-    const { child, result } = startCli(['run', '--output-root', runsRoot, '--json', join(dir, 'ctrl-c.ipynb')], { timeoutMs: 60_000 });
+    const { child, result } = startCli(['run', '--output-root', runsRoot, '--json', join(dir, 'ctrl-c.ipynb')], {
+      timeoutMs: 60_000,
+    });
     // Mid-cell: the cell has written its marker (the kernel runs in the notebook's folder).
     await Promise.race([waitForFile(join(dir, 'ctrl-c.running')), result]);
     const sent = Date.now();
@@ -181,7 +240,10 @@ describe('nbtrigger run --server (a running server)', () => {
   after(() => server.close());
 
   test('runs the notebook at its server path, token from JUPYTER_TOKEN; kernel deleted', async () => {
-    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '/nb/hello.ipynb'], { env: { JUPYTER_TOKEN: server.token } });
+    const r = await runCli(
+      ['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '/nb/hello.ipynb'],
+      { env: { JUPYTER_TOKEN: server.token } },
+    );
     assert.equal(r.code, 0, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.status, 'succeeded');
@@ -192,13 +254,37 @@ describe('nbtrigger run --server (a running server)', () => {
   });
 
   test('--token flag; --sequential gives the same result', async () => {
-    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--sequential', '--server', server.hostPort, '--token', server.token, 'nb/hello.ipynb'], { env: { JUPYTER_TOKEN: undefined } });
+    const r = await runCli(
+      [
+        'run',
+        '--output-root',
+        runsRoot,
+        '--json',
+        '--sequential',
+        '--server',
+        server.hostPort,
+        '--token',
+        server.token,
+        'nb/hello.ipynb',
+      ],
+      { env: { JUPYTER_TOKEN: undefined } },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(record(r.stdout).lastResult, { 'text/plain': '15' });
   });
 
   test('wrong token: exit 2, AUTH_REFUSED, not retryable', async () => {
-    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '--token', 'wrong-token', 'nb/hello.ipynb']);
+    const r = await runCli([
+      'run',
+      '--output-root',
+      runsRoot,
+      '--json',
+      '--server',
+      server.hostPort,
+      '--token',
+      'wrong-token',
+      'nb/hello.ipynb',
+    ]);
     assert.equal(r.code, 2);
     const rec = record(r.stdout);
     assert.equal(rec.error?.code, 'AUTH_REFUSED');
@@ -207,14 +293,36 @@ describe('nbtrigger run --server (a running server)', () => {
   });
 
   test('missing notebook on the server: exit 2', async () => {
-    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '--token', server.token, 'nb/missing.ipynb']);
+    const r = await runCli([
+      'run',
+      '--output-root',
+      runsRoot,
+      '--json',
+      '--server',
+      server.hostPort,
+      '--token',
+      server.token,
+      'nb/missing.ipynb',
+    ]);
     assert.equal(r.code, 2);
     assert.equal(record(r.stdout).error?.code, 'NOTEBOOK_NOT_FOUND');
   });
 
   test('server down: exit 3 after the start timeout, not before', async () => {
     const port = await freePort();
-    const r = await runCli(['run', '--output-root', runsRoot, '--json', '--start-timeout', '1.5', '--server', `127.0.0.1:${port}`, '--token', 't', 'nb.ipynb']);
+    const r = await runCli([
+      'run',
+      '--output-root',
+      runsRoot,
+      '--json',
+      '--start-timeout',
+      '1.5',
+      '--server',
+      `127.0.0.1:${port}`,
+      '--token',
+      't',
+      'nb.ipynb',
+    ]);
     assert.equal(r.code, 3, r.stderr);
     const rec = record(r.stdout);
     assert.equal(rec.error?.code, 'SERVER_UNREACHABLE');

@@ -38,14 +38,18 @@ describe('nbtrigger run --server with a notebook source', { timeout: 180_000 }, 
   });
 
   const run = async (nb: string, env: Record<string, string> = {}): Promise<RunRecord> => {
-    const r = await runCli(['run', '--server', jup.hostPort, '--json', '--output-root', join(dir, 'runs'), nb],
-      { env: { JUPYTER_TOKEN: jup.token, ...env }, timeoutMs: 120_000 });
+    const r = await runCli(['run', '--server', jup.hostPort, '--json', '--output-root', join(dir, 'runs'), nb], {
+      env: { JUPYTER_TOKEN: jup.token, ...env },
+      timeoutMs: 120_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as RunRecord;
   };
 
   test('./relative and file:/// paths run the local file and record its sha256', async () => {
-    const sha = `sha256:${createHash('sha256').update(await readFile(file)).digest('hex')}`;
+    const sha = `sha256:${createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex')}`;
     let rel = relative(PROJECT_ROOT, file);
     if (!rel.startsWith('..')) rel = `./${rel}`;
     for (const nb of [rel, `file://${file}`]) {
@@ -64,11 +68,16 @@ describe('nbtrigger run --server with a notebook source', { timeout: 180_000 }, 
     });
     try {
       gcs.createBucket('nbt-cli');
-      await new Storage({ apiEndpoint: gcs.endpoint, projectId: 'p' }).bucket('nbt-cli').file('a/nb.ipynb')
+      await new Storage({ apiEndpoint: gcs.endpoint, projectId: 'p' })
+        .bucket('nbt-cli')
+        .file('a/nb.ipynb')
         .save(notebookJson(['"from gcs"']), { resumable: false });
       const fromGcs = await run('gs://nbt-cli/a/nb.ipynb', { STORAGE_EMULATOR_HOST: `${gcs.endpoint}/storage/v1` });
       assert.equal(fromGcs.lastResult?.['text/plain'], "'from gcs'");
-      assert.deepEqual(fromGcs.source, { url: 'gs://nbt-cli/a/nb.ipynb', version: String(gcs.get('nbt-cli', 'a/nb.ipynb')!.generation) });
+      assert.deepEqual(fromGcs.source, {
+        url: 'gs://nbt-cli/a/nb.ipynb',
+        version: String(gcs.get('nbt-cli', 'a/nb.ipynb')!.generation),
+      });
       await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(web.address() as { port: number }).port}/w/nb.ipynb`;
       const fromWeb = await run(url);
@@ -80,7 +89,7 @@ describe('nbtrigger run --server with a notebook source', { timeout: 180_000 }, 
     }
   });
 
-  test('a plain /path keeps meaning the server\'s file', async () => {
+  test("a plain /path keeps meaning the server's file", async () => {
     const rec = await run('/mine.ipynb');
     assert.equal(rec.lastResult?.['text/plain'], "'server copy'");
     assert.equal(rec.source, undefined);

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startLocalJupyter } from '../../../../cli/local/jupyter-server.js';
 
-test('the log tail holds the server\'s lines, bounded, its token redacted; stop ends the process', { timeout: 120_000 }, async () => {
+test("the log tail holds the server's lines, bounded, its token redacted; stop ends the process", {
+  timeout: 120_000,
+}, async () => {
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-local-jupyter-'));
   const token = `tok${'x'.repeat(40)}`;
   const server = await startLocalJupyter({ rootDir: root, token, logTailChars: 600 });

@@ -23,10 +23,14 @@ describe('redirects are not followed', () => {
   let requests = 0;
 
   before(async () => {
-    trap = createServer((s) => { connections++; s.destroy(); });
+    trap = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
     await new Promise<void>((r) => trap.listen({ port: 0, host: '::', ipv6Only: false }, r));
     trapPort = (trap.address() as { port: number }).port;
-    const answer = (status: number): string => `HTTP/1.1 ${status} Found\r\nLocation: http://localhost:${trapPort}/api/kernelspecs\r\nContent-Length: 0\r\n\r\n`;
+    const answer = (status: number): string =>
+      `HTTP/1.1 ${status} Found\r\nLocation: http://localhost:${trapPort}/api/kernelspecs\r\nContent-Length: 0\r\n\r\n`;
     redirector = createHttpServer((req, res) => {
       requests++;
       req.resume();
@@ -52,7 +56,10 @@ describe('redirects are not followed', () => {
     for (const c of [connector(), undefined]) {
       const rest = new JupyterRest({ server: server(), token: 'tok-redirect', ...(c ? { connector: c } : {}) });
       try {
-        await assert.rejects(rest.kernelspecs(), (e: unknown) => isNbtError(e) && e.code === 'REQUEST_REJECTED' && /HTTP 302/.test(e.message));
+        await assert.rejects(
+          rest.kernelspecs(),
+          (e: unknown) => isNbtError(e) && e.code === 'REQUEST_REJECTED' && /HTTP 302/.test(e.message),
+        );
         const out = await rest.send('POST', '/nbconvert/html', { body: '{}' });
         assert.equal(out.status, 302);
       } finally {
@@ -65,9 +72,17 @@ describe('redirects are not followed', () => {
 
   test('WebSocket: a 3xx answer to the upgrade is an error', async () => {
     for (const c of [connector(), undefined]) {
-      await assert.rejects(KernelChannel.connect({ server: server(), kernelId: 'k', sessionId: 's', headers: { authorization: 'token tok' },
-        connectTimeoutMs: 5000, ...(c ? { connector: c } : {}) }),
-      (e: unknown) => isNbtError(e) && /upgrade refused: HTTP 302/.test(e.message));
+      await assert.rejects(
+        KernelChannel.connect({
+          server: server(),
+          kernelId: 'k',
+          sessionId: 's',
+          headers: { authorization: 'token tok' },
+          connectTimeoutMs: 5000,
+          ...(c ? { connector: c } : {}),
+        }),
+        (e: unknown) => isNbtError(e) && /upgrade refused: HTTP 302/.test(e.message),
+      );
     }
     assert.equal(connections, 0);
   });

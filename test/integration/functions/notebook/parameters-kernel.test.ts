@@ -18,7 +18,12 @@ import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functi
 import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 import { HOSTILE, normalize, randomValue, seeded } from './param-cases.js';
 
-const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cellTimeoutMs: 30_000, runTimeoutMs: 60_000, cleanupTimeoutMs: 10_000 };
+const LIMITS: Partial<RunLimits> = {
+  startTimeoutMs: 10_000,
+  cellTimeoutMs: 30_000,
+  runTimeoutMs: 60_000,
+  cleanupTimeoutMs: 10_000,
+};
 const T = { timeout: 90_000 };
 const CORPUS = new URL('../../../../../test/corpus/papermill/', import.meta.url);
 
@@ -33,13 +38,21 @@ after(async () => {
 /** Writes the notebook under the server root and runs it; no kernel may be left behind. */
 async function run(path: string, nb: Notebook): Promise<RunOutcome> {
   await server.writeFile(path, JSON.stringify(nb));
-  const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${path}`), token: server.token, limits: LIMITS });
+  const out = await runNotebook({
+    request: parseMessage(`${server.hostPort} /${path}`),
+    token: server.token,
+    limits: LIMITS,
+  });
   assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
   return out;
 }
 
 function stdout(out: RunOutcome, cell: number): string {
-  return out.exec!.outputs.outputs(cell).filter((o): o is IStream => o.output_type === 'stream' && o.name === 'stdout').map((o) => String(o.text)).join('');
+  return out
+    .exec!.outputs.outputs(cell)
+    .filter((o): o is IStream => o.output_type === 'stream' && o.name === 'stdout')
+    .map((o) => String(o.text))
+    .join('');
 }
 
 /** A notebook with defaults in a `parameters` cell, then a cell printing each name's value as JSON. */
@@ -53,13 +66,20 @@ function echoNotebook(names: string[]): Notebook {
 async function roundTrip(path: string, params: Parameters): Promise<void> {
   const names = Object.keys(params);
   const nb = injectParameters(echoNotebook(names), params, undefined);
-  assert.deepEqual(nb.cells.map((c) => c.metadata.tags), [['parameters'], [INJECTED_TAG], undefined]);
+  assert.deepEqual(
+    nb.cells.map((c) => c.metadata.tags),
+    [['parameters'], [INJECTED_TAG], undefined],
+  );
   const out = await run(path, nb);
   assert.equal(out.error, undefined, out.error?.message);
   assert.equal(out.record.status, 'succeeded');
   const printed = parseExactJson(stdout(out, 2)) as Record<string, ParamValue>;
   for (const name of names) {
-    assert.deepEqual(normalize(printed[name]), normalize(params[name]), `${name}: sent ${JSON.stringify(params[name])?.slice(0, 60)}, kernel printed ${JSON.stringify(printed[name])?.slice(0, 60)}`);
+    assert.deepEqual(
+      normalize(printed[name]),
+      normalize(params[name]),
+      `${name}: sent ${JSON.stringify(params[name])?.slice(0, 60)}, kernel printed ${JSON.stringify(printed[name])?.slice(0, 60)}`,
+    );
   }
 }
 
@@ -70,15 +90,30 @@ describe('parameters through a real kernel', () => {
 
   test('typed values: ints, floats (1.0, -0.0, 1e300), big ints, null, booleans, lists, objects', T, async () => {
     await roundTrip('typed.ipynb', {
-      ...parseCliParameters([['one', '1'], ['onef', '1.0'], ['negz', '-0.0'], ['huge', '1e300'], ['big', '123456789012345678901234567890'],
-        ['word', 'hello'], ['quoted', '"007"'], ['flag', 'true'], ['nothing', 'null'], ['list', '[1, 2.0, "x"]'], ['obj', '{"k\\"": {"n": [null]}}']]),
-      frac: 0.1, neg: -42,
+      ...parseCliParameters([
+        ['one', '1'],
+        ['onef', '1.0'],
+        ['negz', '-0.0'],
+        ['huge', '1e300'],
+        ['big', '123456789012345678901234567890'],
+        ['word', 'hello'],
+        ['quoted', '"007"'],
+        ['flag', 'true'],
+        ['nothing', 'null'],
+        ['list', '[1, 2.0, "x"]'],
+        ['obj', '{"k\\"": {"n": [null]}}'],
+      ]),
+      frac: 0.1,
+      neg: -42,
     });
   });
 
   test('seeded random values', T, async () => {
     const rand = seeded(7);
-    await roundTrip('random.ipynb', Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`r${i}`, randomValue(rand, 3)])));
+    await roundTrip(
+      'random.ipynb',
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`r${i}`, randomValue(rand, 3)])),
+    );
   });
 
   test('a second injection replaces the first: the kernel sees only the new values', T, async () => {
@@ -97,7 +132,10 @@ async function corpus(name: string): Promise<Notebook> {
 describe("papermill's test notebooks", () => {
   test('simple_execute.ipynb: msg injected after the parameters cell is printed', T, async () => {
     const nb = injectParameters(await corpus('simple_execute.ipynb'), { msg: 'Hello "papermill" \\ 😀' }, undefined);
-    assert.deepEqual(nb.cells.map((c) => c.metadata.tags ?? []), [['parameters'], [INJECTED_TAG], [], []]);
+    assert.deepEqual(
+      nb.cells.map((c) => c.metadata.tags ?? []),
+      [['parameters'], [INJECTED_TAG], [], []],
+    );
     const out = await run(join('pm', 'simple_execute.ipynb'), nb);
     assert.equal(out.record.status, 'succeeded', out.error?.message);
     assert.equal(stdout(out, 2), 'Hello "papermill" \\ 😀\n');
@@ -113,7 +151,9 @@ describe("papermill's test notebooks", () => {
 
   test('no_parameters.ipynb: injected at the top, with a warning', T, async () => {
     const warnings: string[] = [];
-    const nb = injectParameters(await corpus('no_parameters.ipynb'), { msg: 'top' }, undefined, { onWarning: (w) => warnings.push(w) });
+    const nb = injectParameters(await corpus('no_parameters.ipynb'), { msg: 'top' }, undefined, {
+      onWarning: (w) => warnings.push(w),
+    });
     assert.equal(warnings.length, 1);
     assert.deepEqual(nb.cells[0]!.metadata.tags, [INJECTED_TAG]);
     const out = await run(join('pm', 'no_parameters.ipynb'), nb);

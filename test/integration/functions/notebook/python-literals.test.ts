@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { findTranslator, translateParameters } from '../../../../functions/notebook/parameters.js';
-import { JsonNumber, parseExactJson, type Parameters, type ParamValue } from '../../../../functions/notebook/translators/values.js';
+import {
+  JsonNumber,
+  parseExactJson,
+  type Parameters,
+  type ParamValue,
+} from '../../../../functions/notebook/translators/values.js';
 import { HOSTILE, normalize, randomValue, seeded } from './param-cases.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -48,7 +53,11 @@ async function roundTrip(sets: Parameters[]): Promise<void> {
     const got = parseExactJson(back[i]!) as Record<string, ParamValue>;
     assert.deepEqual(Object.keys(got), Object.keys(params), `set ${i}: the names assigned are exactly the parameters`);
     for (const [name, value] of Object.entries(params)) {
-      assert.deepEqual(normalize(got[name]), normalize(value), `set ${i}, ${name}: ${JSON.stringify(value)?.slice(0, 80)} came back as ${JSON.stringify(got[name])?.slice(0, 80)}\n${sources[i]!.slice(0, 300)}`);
+      assert.deepEqual(
+        normalize(got[name]),
+        normalize(value),
+        `set ${i}, ${name}: ${JSON.stringify(value)?.slice(0, 80)} came back as ${JSON.stringify(got[name])?.slice(0, 80)}\n${sources[i]!.slice(0, 300)}`,
+      );
     }
   });
 }
@@ -59,23 +68,55 @@ describe('Python reads injected parameters back exactly', () => {
   });
 
   test('numbers: ints stay ints, floats stay floats, values exact', { timeout: 30_000 }, async () => {
-    const numbers = ['0', '-0', '1', '-1', '1.0', '-0.0', '0.1', '1e300', '-1e-300', '5e-324', '1.7976931348623157e308', '9007199254740993',
-      '123456789012345678901234567890', '-98765432109876543210', '1E+2', '2.5e-5', `1${'0'.repeat(5000)}`];
+    const numbers = [
+      '0',
+      '-0',
+      '1',
+      '-1',
+      '1.0',
+      '-0.0',
+      '0.1',
+      '1e300',
+      '-1e-300',
+      '5e-324',
+      '1.7976931348623157e308',
+      '9007199254740993',
+      '123456789012345678901234567890',
+      '-98765432109876543210',
+      '1E+2',
+      '2.5e-5',
+      `1${'0'.repeat(5000)}`,
+    ];
     const params = Object.fromEntries(numbers.map((t, i) => [`n${i}`, parseExactJson(t)]));
-    await roundTrip([{ ...params, plainNegZero: -0, plainUnsafe: 2 ** 60, plainBig: 1e21, plainFrac: 0.30000000000000004 }]);
+    await roundTrip([
+      { ...params, plainNegZero: -0, plainUnsafe: 2 ** 60, plainBig: 1e21, plainFrac: 0.30000000000000004 },
+    ]);
   });
 
   test('structures: nested lists and objects with hostile keys, null, booleans', { timeout: 30_000 }, async () => {
-    await roundTrip([{
-      obj: { 'k"ey': [1, new JsonNumber('2.0'), { '\\': null }], "'); import os #": true, '': false, '😀\ud800': 'v' },
-      deep: JSON.parse(`${'['.repeat(150)}1${']'.repeat(150)}`) as ParamValue,
-      empty: [], emptyObj: {}, __proto__x: 'x', _: 'underscore', café: 'é',
-    }]);
+    await roundTrip([
+      {
+        obj: {
+          'k"ey': [1, new JsonNumber('2.0'), { '\\': null }],
+          "'); import os #": true,
+          '': false,
+          '😀\ud800': 'v',
+        },
+        deep: JSON.parse(`${'['.repeat(150)}1${']'.repeat(150)}`) as ParamValue,
+        empty: [],
+        emptyObj: {},
+        __proto__x: 'x',
+        _: 'underscore',
+        café: 'é',
+      },
+    ]);
   });
 
   test('seeded fuzz: 300 sets of random strings and values', { timeout: 60_000 }, async () => {
     const rand = seeded(20240105);
-    const sets = Array.from({ length: 300 }, () => Object.fromEntries(Array.from({ length: 5 }, (_, j) => [`p${j}`, randomValue(rand, 3)])));
+    const sets = Array.from({ length: 300 }, () =>
+      Object.fromEntries(Array.from({ length: 5 }, (_, j) => [`p${j}`, randomValue(rand, 3)])),
+    );
     await roundTrip(sets);
   });
 });

@@ -23,8 +23,9 @@ const VALIDATE = 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[
 
 function python(args: string[], input?: string): Promise<{ out: string; err: string; code: number }> {
   return new Promise((resolve) => {
-    const child = execFile('/usr/bin/python3', args, { maxBuffer: 64 << 20 },
-      (e, out, err) => resolve({ out, err, code: e ? 1 : 0 }));
+    const child = execFile('/usr/bin/python3', args, { maxBuffer: 64 << 20 }, (e, out, err) =>
+      resolve({ out, err, code: e ? 1 : 0 }),
+    );
     child.stdin!.end(input ?? '');
   });
 }
@@ -57,12 +58,24 @@ function mergedStreams(outputs: Array<Record<string, unknown>>): Array<Record<st
 /** What must agree between the two executed notebooks: each cell's type, source and outputs. */
 function cellsOf(nb: { cells: unknown[] }): unknown[] {
   return (nb.cells as Cell[]).map((c) => ({
-    type: c.cell_type, source: text(c.source), count: c.execution_count ?? null,
+    type: c.cell_type,
+    source: text(c.source),
+    count: c.execution_count ?? null,
     outputs: mergedStreams(c.outputs ?? []).map((o) => ({
-      type: o.output_type, name: o.name, text: o.text === undefined ? undefined : text(o.text),
-      ename: o.ename, evalue: o.evalue,
-      data: o.data === undefined ? undefined : Object.fromEntries(Object.entries(o.data as Record<string, unknown>)
-        .map(([k, v]) => [k, text(v).replace(/0x[0-9a-f]+/g, '0x…')])),
+      type: o.output_type,
+      name: o.name,
+      text: o.text === undefined ? undefined : text(o.text),
+      ename: o.ename,
+      evalue: o.evalue,
+      data:
+        o.data === undefined
+          ? undefined
+          : Object.fromEntries(
+              Object.entries(o.data as Record<string, unknown>).map(([k, v]) => [
+                k,
+                text(v).replace(/0x[0-9a-f]+/g, '0x…'),
+              ]),
+            ),
     })),
   }));
 }
@@ -71,13 +84,23 @@ describe('nbformat 2 and 3 upgraded as nbformat upgrades them', () => {
   const cases: Array<[string, unknown]> = [
     ['v3 (IPython 2)', V3_NOTEBOOK],
     ['v2 (IPython 0.12)', V2_NOTEBOOK],
-    ['v3 with a transient origin and a heading with a trailing newline', {
-      nbformat: 3, nbformat_minor: 0, orig_nbformat: 2, metadata: { name: '' },
-      worksheets: [{ cells: [
-        { cell_type: 'heading', level: 2, metadata: {}, source: 'Title\n' },
-        { cell_type: 'raw', metadata: {}, source: ['a\n', 'b'] },
-      ] }],
-    }],
+    [
+      'v3 with a transient origin and a heading with a trailing newline',
+      {
+        nbformat: 3,
+        nbformat_minor: 0,
+        orig_nbformat: 2,
+        metadata: { name: '' },
+        worksheets: [
+          {
+            cells: [
+              { cell_type: 'heading', level: 2, metadata: {}, source: 'Title\n' },
+              { cell_type: 'raw', metadata: {}, source: ['a\n', 'b'] },
+            ],
+          },
+        ],
+      },
+    ],
   ];
   for (const [name, nb] of cases) {
     test(name, async () => {
@@ -106,14 +129,22 @@ describe('a v3 notebook runs and is written as nbformat 4.5', () => {
   test('same cells and outputs as nbclient; valid nbformat 4.5 with the origin recorded', T, async () => {
     const text = JSON.stringify(V3_NOTEBOOK);
     await server.writeFile('old.ipynb', text);
-    const out = await runNotebook({ request: parseMessage(`${server.hostPort} /old.ipynb`), token: server.token,
-      limits: { startTimeoutMs: 60_000, cellTimeoutMs: 30_000 } });
+    const out = await runNotebook({
+      request: parseMessage(`${server.hostPort} /old.ipynb`),
+      token: server.token,
+      limits: { startTimeoutMs: 60_000, cellTimeoutMs: 30_000 },
+    });
     assert.equal(out.record.status, 'succeeded', out.error?.message);
     const started = Date.parse(out.record.startedAt);
     const built = buildExecutedNotebook(out.notebook!, out.exec!.cells, out.exec!.outputs, {
-      runId: 'r', notebook: 'old.ipynb', server: out.record.server, kernelName: out.record.kernelName,
+      runId: 'r',
+      notebook: 'old.ipynb',
+      server: out.record.server,
+      kernelName: out.record.kernelName,
       languageInfo: out.exec!.languageInfo,
-      status: out.record.status, startedAt: started, endedAt: started + out.record.durationMs,
+      status: out.record.status,
+      startedAt: started,
+      endedAt: started + out.record.durationMs,
     });
     assert.deepEqual([built.nbformat, built.nbformat_minor], [4, 5]);
     const md = built.metadata as Record<string, unknown>;

@@ -63,7 +63,8 @@ other = Comm(target_name='something.else', data={'hello': 1})
 const STALE = {
   [WIDGET_STATE_MIME]: {
     state: { stale0: { model_name: 'OldModel', model_module: 'x', model_module_version: '1', state: {} } },
-    version_major: 2, version_minor: 0,
+    version_major: 2,
+    version_minor: 0,
   },
 };
 
@@ -80,18 +81,24 @@ interface Model {
 const joined = (t: unknown): string => (Array.isArray(t) ? t.join('') : String(t));
 /** Outputs as both write them, with consecutive streams of one name merged (nbclient 0.7 keeps them apart). */
 function outputs(nb: Nb): Out[][] {
-  return nb.cells.filter((c) => c.cell_type === 'code').map((c) => (c.outputs ?? []).reduce<Out[]>((acc, o) => {
-    const last = acc[acc.length - 1];
-    const o2 = o.output_type === 'stream' ? { ...o, text: joined(o.text) } : { ...o };
-    // nbformat's writer stores text data as lists of lines.
-    if (o2.data) {
-      o2.data = Object.fromEntries(Object.entries(o2.data).map(([k, v]) => [k, k.startsWith('text/') ? joined(v) : v]));
-    }
-    const merges = last?.output_type === 'stream' && o2.output_type === 'stream' && last.name === o2.name;
-    if (merges) last.text = String(last.text) + String(o2.text);
-    else acc.push(o2);
-    return acc;
-  }, []));
+  return nb.cells
+    .filter((c) => c.cell_type === 'code')
+    .map((c) =>
+      (c.outputs ?? []).reduce<Out[]>((acc, o) => {
+        const last = acc[acc.length - 1];
+        const o2 = o.output_type === 'stream' ? { ...o, text: joined(o.text) } : { ...o };
+        // nbformat's writer stores text data as lists of lines.
+        if (o2.data) {
+          o2.data = Object.fromEntries(
+            Object.entries(o2.data).map(([k, v]) => [k, k.startsWith('text/') ? joined(v) : v]),
+          );
+        }
+        const merges = last?.output_type === 'stream' && o2.output_type === 'stream' && last.name === o2.name;
+        if (merges) last.text = String(last.text) + String(o2.text);
+        else acc.push(o2);
+        return acc;
+      }, []),
+    );
 }
 /**
  * Models by model name (ids are random on each run), with outputs' text joined and references
@@ -100,8 +107,13 @@ function outputs(nb: Nb): Out[][] {
 function models(nb: Nb): Record<string, Model> {
   const bundle = (nb.metadata.widgets as Record<string, { state: Record<string, Model> }>)[WIDGET_STATE_MIME]!;
   const out: Record<string, Model> = {};
-  const named = (v: unknown): unknown => JSON.parse(JSON.stringify(v)
-    .replace(/IPY_MODEL_([0-9a-f]+)/g, (_, id: string) => `IPY_MODEL_${bundle.state[id]?.model_name ?? 'MISSING'}`));
+  const named = (v: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(v).replace(
+        /IPY_MODEL_([0-9a-f]+)/g,
+        (_, id: string) => `IPY_MODEL_${bundle.state[id]?.model_name ?? 'MISSING'}`,
+      ),
+    );
   for (const m of Object.values(bundle.state)) {
     const state = named(m.state) as Model['state'];
     if (Array.isArray(state.outputs)) {
@@ -114,7 +126,9 @@ function models(nb: Nb): Record<string, Model> {
 /** Widget-view outputs with their model id replaced by the model's name. */
 function views(nb: Nb): string[] {
   const bundle = (nb.metadata.widgets as Record<string, { state: Record<string, Model> }>)[WIDGET_STATE_MIME]!;
-  return outputs(nb).flat().filter((o) => (o.data as Record<string, unknown> | undefined)?.[VIEW])
+  return outputs(nb)
+    .flat()
+    .filter((o) => (o.data as Record<string, unknown> | undefined)?.[VIEW])
     .map((o) => (o.data as Record<string, { model_id: string }>)[VIEW]!.model_id)
     .map((id) => bundle.state[id]?.model_name ?? 'MISSING');
 }
@@ -139,8 +153,9 @@ describe('widget notebooks', () => {
     assert.equal(r.code, 0, r.stderr);
     const rec = JSON.parse(r.stdout) as { outputs: { notebook: string }; warnings: string[] };
     assert.deepEqual(rec.warnings, []);
-    const check = spawnSync('/usr/bin/python3', ['-W', 'error', '-c', VALIDATE, rec.outputs.notebook],
-      { encoding: 'utf8' });
+    const check = spawnSync('/usr/bin/python3', ['-W', 'error', '-c', VALIDATE, rec.outputs.notebook], {
+      encoding: 'utf8',
+    });
     assert.equal(check.status, 0, check.stderr);
     return JSON.parse(await readFile(rec.outputs.notebook, 'utf8')) as Nb;
   }
@@ -153,7 +168,10 @@ describe('widget notebooks', () => {
     const theirs = ref.notebook as unknown as Nb;
 
     // What the Output widget captured is the widget's, not the cell's.
-    assert.deepEqual(outputs(ours)[1]!.filter((o) => o.output_type === 'stream'), [stdout('before\nafter\n')]);
+    assert.deepEqual(
+      outputs(ours)[1]!.filter((o) => o.output_type === 'stream'),
+      [stdout('before\nafter\n')],
+    );
     const m = models(ours);
     assert.deepEqual(m.OutputModel!.state.outputs, [
       stdout('captured 1\ncaptured 2\n'),
@@ -164,7 +182,7 @@ describe('widget notebooks', () => {
     const png = Buffer.from('\x89PNG\x00\x01', 'latin1').toString('base64');
     assert.deepEqual(m.ImageModel!.buffers, [{ data: png, encoding: 'base64', path: ['value'] }]);
     assert.ok(m.ButtonModel, 'a closed model keeps its state');
-    assert.equal(m.OldModel, undefined, 'the input\'s stale state is replaced');
+    assert.equal(m.OldModel, undefined, "the input's stale state is replaced");
     assert.deepEqual(views(ours), ['IntSliderModel', 'OutputModel'], 'every widget view refers to a saved model');
 
     // And all of it exactly as nbclient has it.
@@ -189,7 +207,10 @@ describe('widget notebooks', () => {
     assert.equal(m.IntSliderModel!.state.value, 4);
     assert.equal(m.IntSliderModel!.model_module, 'jupyter-js-widgets');
     assert.deepEqual(m.OutputModel!.state.outputs, [stdout('in the v6 output\n')]);
-    assert.deepEqual(outputs(ours)[1]!.filter((o) => o.name === 'stdout'), [stdout('cell text\nafter\n')]);
+    assert.deepEqual(
+      outputs(ours)[1]!.filter((o) => o.name === 'stdout'),
+      [stdout('cell text\nafter\n')],
+    );
     assert.deepEqual(views(ours), ['IntSliderModel', 'OutputModel']);
     // The reference: nbclient reading protocol 1 in protocol 2's form (test/helpers/nbclient.ts).
     const ref = await runNbclient({ notebookText: text, cwd: dir, timeoutSeconds: 60 });
@@ -200,7 +221,7 @@ describe('widget notebooks', () => {
     assert.deepEqual(views(ours), views(theirs));
   });
 
-  test('language_info from the kernel replaces the notebook\'s, even with no code cell to run', T, async () => {
+  test("language_info from the kernel replaces the notebook's, even with no code cell to run", T, async () => {
     const stale = { name: 'python', version: '2.7.0', codemirror_mode: { name: 'ipython', version: 2 } };
     const textOnly = [{ type: 'markdown' as const, source: '# only text' }];
     const allSkipped = [{ source: 'print(1)', tags: ['skip-execution'] }];

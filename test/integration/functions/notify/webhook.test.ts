@@ -7,11 +7,23 @@ import type { NotifyRecord } from '../../../../functions/notify/message.js';
 import { notifyRun } from '../../../../functions/notify/notify-run.js';
 import { postWebhook } from '../../../../functions/notify/webhook.js';
 
-interface Received { method: string; url: string; headers: IncomingMessage['headers']; body: string }
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
 
 const record: NotifyRecord = {
-  status: 'failed', notebook: 'daily.ipynb', server: 'http://127.0.0.1:8888', kernelName: 'python3', startedAt: '2026-01-21T23:49:30.123Z',
-  durationMs: 2100, runId: 'r-7', cells: { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 }, warnings: [],
+  status: 'failed',
+  notebook: 'daily.ipynb',
+  server: 'http://127.0.0.1:8888',
+  kernelName: 'python3',
+  startedAt: '2026-01-21T23:49:30.123Z',
+  durationMs: 2100,
+  runId: 'r-7',
+  cells: { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 },
+  warnings: [],
   error: { code: 'CELL_ERROR', message: 'x', retryable: false, cellIndex: 1, ename: 'KeyError', evalue: "'k'" },
 };
 
@@ -24,20 +36,31 @@ describe('webhook notifications (local receiver)', () => {
   before(async () => {
     server = createServer((req, res) => {
       let body = '';
-      req.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => {
-        received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-        if (mode === 'hang') return; // never answers
-        if (mode === 'fail') {
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('invalid_token for /services/T1/B2/SECRET');
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      });
+      req
+        .setEncoding('utf8')
+        .on('data', (d: string) => {
+          body += d;
+        })
+        .on('end', () => {
+          received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+          if (mode === 'hang') return; // never answers
+          if (mode === 'fail') {
+            res.writeHead(500, { 'content-type': 'text/plain' }).end('invalid_token for /services/T1/B2/SECRET');
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
 
   it('posts Slack-compatible JSON for a failed run', async () => {
     mode = 'ok';
@@ -72,7 +95,11 @@ describe('webhook notifications (local receiver)', () => {
 
   it('an unreachable or invalid URL is a result, not an exception', async () => {
     const port = (server.address() as AddressInfo).port;
-    const dead = await postWebhook(`http://127.0.0.1:${port + 0}/x`.replace(String(port), '1'), { text: 'x' }, { timeoutMs: 2000 });
+    const dead = await postWebhook(
+      `http://127.0.0.1:${port + 0}/x`.replace(String(port), '1'),
+      { text: 'x' },
+      { timeoutMs: 2000 },
+    );
     assert.equal(dead.ok, false);
     assert.match(dead.error ?? '', /ECONNREFUSED|connect/i);
     const bad = await postWebhook('ftp://example.invalid/x', { text: 'x' });

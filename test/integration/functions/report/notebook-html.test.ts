@@ -12,14 +12,34 @@ import { renderNotebookHtml } from '../../../../functions/report/notebook-html.j
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
 const executed = {
-  nbformat: 4, nbformat_minor: 5,
+  nbformat: 4,
+  nbformat_minor: 5,
   metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
   cells: [
     { cell_type: 'markdown', id: 'm1', metadata: {}, source: '# Daily *report*' },
-    { cell_type: 'code', id: 'c1', metadata: {}, execution_count: 1, source: 'print("hello <world>")',
-      outputs: [{ output_type: 'stream', name: 'stdout', text: 'hello <world>\n' }] },
-    { cell_type: 'code', id: 'c2', metadata: {}, execution_count: 2, source: '1/0',
-      outputs: [{ output_type: 'error', ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: ['\u001b[0;31mZeroDivisionError\u001b[0m: division by zero'] }] },
+    {
+      cell_type: 'code',
+      id: 'c1',
+      metadata: {},
+      execution_count: 1,
+      source: 'print("hello <world>")',
+      outputs: [{ output_type: 'stream', name: 'stdout', text: 'hello <world>\n' }],
+    },
+    {
+      cell_type: 'code',
+      id: 'c2',
+      metadata: {},
+      execution_count: 2,
+      source: '1/0',
+      outputs: [
+        {
+          output_type: 'error',
+          ename: 'ZeroDivisionError',
+          evalue: 'division by zero',
+          traceback: ['\u001b[0;31mZeroDivisionError\u001b[0m: division by zero'],
+        },
+      ],
+    },
   ],
 };
 
@@ -34,11 +54,19 @@ describe('notebook HTML', () => {
     server = await startTestServer();
     rest = new JupyterRest({ server: server.address, token: server.token });
     fake = createServer((req, res) => {
-      req.resume().on('end', () => res.writeHead(fakeStatus, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ message: fakeStatus === 500 ? 'Could not import nbconvert: No module named nbconvert' : 'Not Found' })));
+      req.resume().on('end', () =>
+        res.writeHead(fakeStatus, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            message: fakeStatus === 500 ? 'Could not import nbconvert: No module named nbconvert' : 'Not Found',
+          }),
+        ),
+      );
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
-    fakeRest = new JupyterRest({ server: { host: '127.0.0.1', port: (fake.address() as AddressInfo).port, secure: false }, token: 's3cr3t-tok' });
+    fakeRest = new JupyterRest({
+      server: { host: '127.0.0.1', port: (fake.address() as AddressInfo).port, secure: false },
+      token: 's3cr3t-tok',
+    });
   });
   after(async () => {
     await rest?.close();
@@ -47,7 +75,7 @@ describe('notebook HTML', () => {
     await new Promise<void>((r) => fake.close(() => r()));
   });
 
-  it('uses the server\'s nbconvert when it has one', async () => {
+  it("uses the server's nbconvert when it has one", async () => {
     const r = await renderNotebookHtml(executed, { server: rest, name: 'reports/daily.ipynb' });
     assert.equal(r.via, 'nbconvert', r.warning);
     assert.equal(r.warning, undefined);
@@ -62,9 +90,22 @@ describe('notebook HTML', () => {
       ...executed,
       cells: [
         { cell_type: 'markdown', id: 'm1', metadata: {}, source: ['# Lines\n', 'of *markdown*'] },
-        { cell_type: 'code', id: 'c1', metadata: {}, execution_count: 1, source: ['x = 1\n', 'print(x)'],
-          outputs: [{ output_type: 'stream', name: 'stdout', text: ['one\n', 'two\n'] },
-            { output_type: 'execute_result', execution_count: 1, metadata: {}, data: { 'text/plain': ['a\n', 'b'], 'application/json': { k: ['v'] } } }] },
+        {
+          cell_type: 'code',
+          id: 'c1',
+          metadata: {},
+          execution_count: 1,
+          source: ['x = 1\n', 'print(x)'],
+          outputs: [
+            { output_type: 'stream', name: 'stdout', text: ['one\n', 'two\n'] },
+            {
+              output_type: 'execute_result',
+              execution_count: 1,
+              metadata: {},
+              data: { 'text/plain': ['a\n', 'b'], 'application/json': { k: ['v'] } },
+            },
+          ],
+        },
       ],
     };
     const r = await renderNotebookHtml(lines, { server: rest, name: 'lines.ipynb' });

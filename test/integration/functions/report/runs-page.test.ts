@@ -28,22 +28,52 @@ function skipUnlessChromium(t: TestContext): boolean {
 
 /** Runs headless Chromium with a fresh profile; resolves to stdout. */
 async function chromium(args: string[], profile: string): Promise<string> {
-  const base = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${profile}`];
+  const base = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-dev-shm-usage',
+    `--user-data-dir=${profile}`,
+  ];
   return new Promise((res, rej) => {
-    execFile(CHROMIUM, [...base, ...args], { timeout: 90_000, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`));
-      else res(stdout);
-    });
+    execFile(
+      CHROMIUM,
+      [...base, ...args],
+      { timeout: 90_000, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) rej(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`));
+        else res(stdout);
+      },
+    );
   });
 }
 
-function io(): { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv; out: () => string; err: () => string } {
+function io(): {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  out: () => string;
+  err: () => string;
+} {
   let out = '';
   let err = '';
   return {
-    stdout: { write: (s: string) => { out += s; return true; } } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => { err += s; return true; } } as unknown as NodeJS.WritableStream,
+    stdout: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+    stderr: {
+      write: (s: string) => {
+        err += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
     env: {},
     out: () => out,
     err: () => err,
@@ -57,10 +87,19 @@ describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbt-runs-'));
     for (const r of runs) {
-      const folder = join(dir, (r.notebook ?? '_unknown').replace(/^.*\//, '').replace(/\.ipynb$/, '').replace(/[^A-Za-z0-9_.-]/g, '_'));
+      const folder = join(
+        dir,
+        (r.notebook ?? '_unknown')
+          .replace(/^.*\//, '')
+          .replace(/\.ipynb$/, '')
+          .replace(/[^A-Za-z0-9_.-]/g, '_'),
+      );
       await mkdir(folder, { recursive: true });
       await writeFile(join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.json`), JSON.stringify(r));
-      await writeFile(join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.ipynb`), '{"cells": [], "nbformat": 4}');
+      await writeFile(
+        join(folder, `${r.startedAt.replace(/:/g, '-')}-${r.runId}.ipynb`),
+        '{"cells": [], "nbformat": 4}',
+      );
     }
     await writeFile(join(dir, 'package.json'), '{"name": "not a record"}');
     await writeFile(join(dir, 'broken.json'), '{');
@@ -73,23 +112,46 @@ describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
     const lines = o.out().trimEnd().split('\n');
     assert.equal(lines.length, runs.length + 1);
     assert.match(lines[0]!, /^WHEN +NOTEBOOK +STATUS +DURATION +CELL +FAILURE +OUTPUT$/);
-    assert.match(lines[1]!, /^2026-01-21 21:00:00Z +reports\/daily\.ipynb +succeeded +6\.4 s +- +- +\/srv\/runs\/daily\/daily-7\.ipynb$/);
-    assert.match(o.out(), /\n2026-01-20 12:00:00Z +etl\/load\.ipynb +timed_out +5 min 00 s +- +TIMEOUT: run exceeded 300 s +-\n/);
+    assert.match(
+      lines[1]!,
+      /^2026-01-21 21:00:00Z +reports\/daily\.ipynb +succeeded +6\.4 s +- +- +\/srv\/runs\/daily\/daily-7\.ipynb$/,
+    );
+    assert.match(
+      o.out(),
+      /\n2026-01-20 12:00:00Z +etl\/load\.ipynb +timed_out +5 min 00 s +- +TIMEOUT: run exceeded 300 s +-\n/,
+    );
   });
 
   it('filters by notebook and status, limits, and prints --json records', async () => {
     const o = io();
-    assert.equal(await runsCommand(['--output-root', dir, '--notebook', 'daily', '--status', 'failed', '--json'], o), 0, o.err());
+    assert.equal(
+      await runsCommand(['--output-root', dir, '--notebook', 'daily', '--status', 'failed', '--json'], o),
+      0,
+      o.err(),
+    );
     const got = JSON.parse(o.out()) as Array<{ runId: string; error: { cellIndex: number } }>;
-    assert.deepEqual(got.map((r) => r.runId), ['daily-6', 'daily-3']);
+    assert.deepEqual(
+      got.map((r) => r.runId),
+      ['daily-6', 'daily-3'],
+    );
     assert.equal(got[0]!.error.cellIndex, 2);
     const l = io();
     assert.equal(await runsCommand(['--output-root', dir, '--limit', '2', '--json'], l), 0);
-    assert.deepEqual((JSON.parse(l.out()) as Array<{ runId: string }>).map((r) => r.runId), ['daily-7', 'evil-0']);
+    assert.deepEqual(
+      (JSON.parse(l.out()) as Array<{ runId: string }>).map((r) => r.runId),
+      ['daily-7', 'evil-0'],
+    );
   });
 
   it('refuses bad input with exit 2', async () => {
-    for (const argv of [['--status', 'broken'], ['--limit', '0'], ['--limit', 'x'], ['--bogus'], ['positional'], ['--firestore', '--output-root', dir]]) {
+    for (const argv of [
+      ['--status', 'broken'],
+      ['--limit', '0'],
+      ['--limit', 'x'],
+      ['--bogus'],
+      ['positional'],
+      ['--firestore', '--output-root', dir],
+    ]) {
       const o = io();
       assert.equal(await runsCommand(argv, o), 2, argv.join(' '));
       assert.match(o.err(), /usage: nbtrigger runs/);
@@ -119,7 +181,10 @@ describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
       assert.match(dom, /x\/&lt;script&gt;alert\(1\)&lt;\/script&gt;\.ipynb/);
 
       const shot = join(dir, 'report', 'runs.png');
-      await chromium(['--hide-scrollbars', '--window-size=1200,1900', `--screenshot=${shot}`, pathToFileURL(page).href], profile);
+      await chromium(
+        ['--hide-scrollbars', '--window-size=1200,1900', `--screenshot=${shot}`, pathToFileURL(page).href],
+        profile,
+      );
       const png = await readFile(shot);
       assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
       assert.ok((await stat(shot)).size > 20_000, 'a screenshot with content');
@@ -132,26 +197,69 @@ describe('nbtrigger runs (local records) and the HTML page in Chromium', () => {
 
 describe('nbtrigger runs over records that carry markup', () => {
   let dir: string;
-  const base = { notebook: 'hostile.ipynb', server: 'http://127.0.0.1:1', kernelName: 'python3', durationMs: 5,
-    cells: { total: 1, executed: 1, succeeded: 0, failed: 1, aborted: 0, skipped: 0 }, warnings: [] };
+  const base = {
+    notebook: 'hostile.ipynb',
+    server: 'http://127.0.0.1:1',
+    kernelName: 'python3',
+    durationMs: 5,
+    cells: { total: 1, executed: 1, succeeded: 0, failed: 1, aborted: 0, skipped: 0 },
+    warnings: [],
+  };
   const SCRIPT = '<script>document.title="pwned"</script>';
   const records: Array<[string, unknown]> = [
     ['bad-status', { ...base, status: SCRIPT, startedAt: '2026-02-01T00:00:00.000Z', runId: 'bad-status' }],
-    ['bad-duration', { ...base, status: 'failed', durationMs: '<img src=x onerror=alert(1)>', startedAt: '2026-02-01T00:00:01.000Z', runId: 'bad-duration' }],
-    ['bad-runid', { ...base, status: 'failed', startedAt: '2026-02-01T00:00:02.000Z', runId: `"><svg onload=alert(1)>` }],
+    [
+      'bad-duration',
+      {
+        ...base,
+        status: 'failed',
+        durationMs: '<img src=x onerror=alert(1)>',
+        startedAt: '2026-02-01T00:00:01.000Z',
+        runId: 'bad-duration',
+      },
+    ],
+    [
+      'bad-runid',
+      { ...base, status: 'failed', startedAt: '2026-02-01T00:00:02.000Z', runId: `"><svg onload=alert(1)>` },
+    ],
     ['bad-when', { ...base, status: 'failed', startedAt: `2026-02-01T00:00:03Z${SCRIPT}`, runId: 'bad-when' }],
-    ['bad-cells', { ...base, status: 'failed', startedAt: '2026-02-01T00:00:04.000Z', runId: 'bad-cells', cells: SCRIPT }],
+    [
+      'bad-cells',
+      { ...base, status: 'failed', startedAt: '2026-02-01T00:00:04.000Z', runId: 'bad-cells', cells: SCRIPT },
+    ],
     // Valid records whose text fields all carry markup and terminal escapes: shown, escaped.
-    ['markup', { ...base, notebook: `x/${SCRIPT}.ipynb`, status: 'failed', startedAt: '2026-02-01T00:00:05.000Z', runId: 'markup',
-      kernelName: SCRIPT, server: SCRIPT, warnings: [SCRIPT],
-      error: { code: `<b>CELL_ERROR</b>`, message: SCRIPT, retryable: false, cellIndex: 0, ename: `<i>E</i>\u001b[2J`, evalue: `${SCRIPT}\u001b]0;title\u0007` },
-      outputs: { notebook: `javascript:alert(1)//${SCRIPT}`, html: `"><script>alert(2)</script>` } }],
+    [
+      'markup',
+      {
+        ...base,
+        notebook: `x/${SCRIPT}.ipynb`,
+        status: 'failed',
+        startedAt: '2026-02-01T00:00:05.000Z',
+        runId: 'markup',
+        kernelName: SCRIPT,
+        server: SCRIPT,
+        warnings: [SCRIPT],
+        error: {
+          code: `<b>CELL_ERROR</b>`,
+          message: SCRIPT,
+          retryable: false,
+          cellIndex: 0,
+          ename: `<i>E</i>\u001b[2J`,
+          evalue: `${SCRIPT}\u001b]0;title\u0007`,
+        },
+        outputs: { notebook: `javascript:alert(1)//${SCRIPT}`, html: `"><script>alert(2)</script>` },
+      },
+    ],
   ];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbt-runs-hostile-'));
     await mkdir(join(dir, 'hostile'));
-    for (const [name, r] of records) await writeFile(join(dir, 'hostile', `2026-02-01T00-00-0${records.findIndex(([n]) => n === name)}.000Z-${name}.json`), JSON.stringify(r));
+    for (const [name, r] of records)
+      await writeFile(
+        join(dir, 'hostile', `2026-02-01T00-00-0${records.findIndex(([n]) => n === name)}.000Z-${name}.json`),
+        JSON.stringify(r),
+      );
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -171,14 +279,24 @@ describe('nbtrigger runs over records that carry markup', () => {
     assert.doesNotMatch(o.out(), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     const html = await readFile(page, 'utf8');
     assert.doesNotMatch(html, /<script|<img|<svg onload|<b>CELL|<i>E|href="javascript|pwned"/i);
-    assert.ok(html.includes('&lt;i&gt;E&lt;/i&gt;') && html.includes('javascript:alert(1)//&lt;script'), 'fields shown as text, not links');
-    assert.ok(html.includes('&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;'), 'the markup is shown as text');
+    assert.ok(
+      html.includes('&lt;i&gt;E&lt;/i&gt;') && html.includes('javascript:alert(1)//&lt;script'),
+      'fields shown as text, not links',
+    );
+    assert.ok(
+      html.includes('&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;'),
+      'the markup is shown as text',
+    );
     if (skipUnlessChromium(t)) return;
     const profile = await mkdtemp(join(tmpdir(), 'nbt-chromium-'));
     try {
       const dom = await chromium(['--virtual-time-budget=2000', '--dump-dom', pathToFileURL(page).href], profile);
       assert.equal((dom.match(/<tr class="run /g) ?? []).length, 1);
-      assert.doesNotMatch(dom, /<script|<img|<b>CELL|<i>E|onload=|<a href="javascript/i, 'record text never became markup');
+      assert.doesNotMatch(
+        dom,
+        /<script|<img|<b>CELL|<i>E|onload=|<a href="javascript/i,
+        'record text never became markup',
+      );
       assert.match(dom, /<title>nbtrigger runs<\/title>/, 'no script changed the title');
     } finally {
       await rm(profile, { recursive: true, force: true });

@@ -20,10 +20,15 @@ before(async () => {
   // A second kernelspec, told apart by an environment variable its kernels get.
   specs = await mkdtemp(join(tmpdir(), 'nbtrigger-kernelspecs-'));
   await mkdir(join(specs, 'kernels', 'py-alt'), { recursive: true });
-  await writeFile(join(specs, 'kernels', 'py-alt', 'kernel.json'), JSON.stringify({
-    argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
-    display_name: 'Python (alt)', language: 'python', env: { NBT_KERNELSPEC: 'py-alt' },
-  }));
+  await writeFile(
+    join(specs, 'kernels', 'py-alt', 'kernel.json'),
+    JSON.stringify({
+      argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: 'Python (alt)',
+      language: 'python',
+      env: { NBT_KERNELSPEC: 'py-alt' },
+    }),
+  );
   process.env.JUPYTER_PATH = specs;
   server = await startTestServer();
   if (saved === undefined) delete process.env.JUPYTER_PATH;
@@ -36,9 +41,14 @@ after(async () => {
 
 const probe = 'import os\nos.environ.get("NBT_KERNELSPEC", "default")';
 
-for (const [want, expected] of [['python3', "'default'"], ['py-alt', "'py-alt'"]] as const) {
+for (const [want, expected] of [
+  ['python3', "'default'"],
+  ['py-alt', "'py-alt'"],
+] as const) {
   test(`a notebook asking for ${want} runs in ${want}; no kernel is left`, { timeout: 60_000 }, async () => {
-    const nb = await server.writeNotebook(`sub/${want}.ipynb`, [probe], { kernelspec: { name: want, display_name: want, language: 'python' } });
+    const nb = await server.writeNotebook(`sub/${want}.ipynb`, [probe], {
+      kernelspec: { name: want, display_name: want, language: 'python' },
+    });
     const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${nb}`), token: server.token });
     assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
     assert.equal(out.record.kernelName, want);
@@ -48,7 +58,10 @@ for (const [want, expected] of [['python3', "'default'"], ['py-alt', "'py-alt'"]
 }
 
 test('the early kernel of a run that fails before starting one is deleted', { timeout: 60_000 }, async () => {
-  const out = await runNotebook({ request: parseMessage(`${server.hostPort} /sub/missing.ipynb`), token: server.token });
+  const out = await runNotebook({
+    request: parseMessage(`${server.hostPort} /sub/missing.ipynb`),
+    token: server.token,
+  });
   assert.equal(out.record.error?.code, 'NOTEBOOK_NOT_FOUND');
   assert.deepEqual(await server.kernels(), []);
 });

@@ -41,7 +41,12 @@ function request(path: string, extra: Partial<RunRequest> = {}, hostPort = serve
   return { ...parseMessage(`${hostPort} /${path}`), ...extra };
 }
 
-async function run(path: string, limits: Partial<RunLimits>, token = server.token, onProgress?: RunOptions['onProgress']): Promise<RunOutcome & { wallMs: number }> {
+async function run(
+  path: string,
+  limits: Partial<RunLimits>,
+  token = server.token,
+  onProgress?: RunOptions['onProgress'],
+): Promise<RunOutcome & { wallMs: number }> {
   const t0 = Date.now();
   const out = await runNotebook({ request: request(path), token, limits: { ...LIMITS, ...limits }, onProgress });
   const wallMs = Date.now() - t0;
@@ -59,7 +64,10 @@ describe('runner: timeouts', () => {
     assert.equal(record.error?.cellIndex, 1);
     // Interrupted, and the interrupt's KeyboardInterrupt is kept in the cell (as nbclient keeps it), not a cell error.
     assert.equal(exec?.interrupted, true);
-    assert.deepEqual(exec?.outputs.outputs(1).map((o) => [o.output_type, (o as { ename?: string }).ename]), [['error', 'KeyboardInterrupt']]);
+    assert.deepEqual(
+      exec?.outputs.outputs(1).map((o) => [o.output_type, (o as { ename?: string }).ename]),
+      [['error', 'KeyboardInterrupt']],
+    );
     assert.equal(exec?.cells.find((c) => c.index === 1)?.status, 'timed_out');
     assert.match(record.error!.message, /cell 1/);
     assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
@@ -70,20 +78,29 @@ describe('runner: timeouts', () => {
     const nb = await server.writeNotebook('sleep.ipynb', ['x = 1', 'import time; time.sleep(1000)', 'y = 2']);
     // The deadline must land while cell 1 sleeps: on a machine where the kernel start outlasts it,
     // the run is repeated with a longer one (deadlineInCell); every attempt is a TIMEOUT.
-    const { record, wallMs, deadlineMs } = await deadlineInCell(6000, 96_000, (ms) => run(nb, { runTimeoutMs: ms }),
+    const { record, wallMs, deadlineMs } = await deadlineInCell(
+      6000,
+      96_000,
+      (ms) => run(nb, { runTimeoutMs: ms }),
       (r) => r.record.cells.succeeded === 1,
       (r) => {
         assert.equal(r.record.status, 'timed_out', JSON.stringify(r.record));
         assert.equal(r.error?.code, 'TIMEOUT');
         assert.match(r.record.error!.message, /deadline/);
-      });
+      },
+    );
     assert.equal(record.error?.cellIndex, 1);
     assert.deepEqual(record.cells, { total: 3, executed: 2, succeeded: 1, failed: 1, aborted: 1, skipped: 0 });
-    assert.ok(wallMs >= deadlineMs && wallMs < deadlineMs + HANG_MS, `returned after ${wallMs} ms (deadline ${deadlineMs} ms)`);
+    assert.ok(
+      wallMs >= deadlineMs && wallMs < deadlineMs + HANG_MS,
+      `returned after ${wallMs} ms (deadline ${deadlineMs} ms)`,
+    );
   });
 
   test('a cell that ignores SIGINT still ends at its timeout and its kernel is deleted', T, async () => {
-    const nb = await server.writeNotebook('stubborn.ipynb', ['import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass']);
+    const nb = await server.writeNotebook('stubborn.ipynb', [
+      'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass',
+    ]);
     const { record, wallMs } = await run(nb, { cellTimeoutMs: 1000 });
     assert.equal(record.status, 'timed_out');
     assert.equal(record.error?.code, 'TIMEOUT');
@@ -95,7 +112,11 @@ describe('runner: timeouts', () => {
   test('the run deadline also bounds the server wait', T, async () => {
     const port = await freePort();
     const t0 = Date.now();
-    const { record } = await runNotebook({ request: request('x.ipynb', {}, `127.0.0.1:${port}`), token: 't', limits: { startTimeoutMs: 60_000, runTimeoutMs: 1200 } });
+    const { record } = await runNotebook({
+      request: request('x.ipynb', {}, `127.0.0.1:${port}`),
+      token: 't',
+      limits: { startTimeoutMs: 60_000, runTimeoutMs: 1200 },
+    });
     const wallMs = Date.now() - t0;
     assert.equal(record.status, 'error');
     assert.equal(record.error?.code, 'SERVER_UNREACHABLE');
@@ -106,16 +127,28 @@ describe('runner: timeouts', () => {
 
 describe('runner: cancellation', () => {
   test('an aborted signal mid-cell (Ctrl-C): CANCELLED, kernel interrupted and deleted, no hang', T, async () => {
-    const nb = await server.writeNotebook('cancel.ipynb', ['x = 1', markerCell('cancel.running', 'time.sleep(1000)'), 'y = 2']);
+    const nb = await server.writeNotebook('cancel.ipynb', [
+      'x = 1',
+      markerCell('cancel.running', 'time.sleep(1000)'),
+      'y = 2',
+    ]);
     const ctl = new AbortController();
     const ended = new AbortController();
     const cell = cellStart(1);
-    const canceller = Promise.all([waitForPid(join(server.rootDir, 'cancel.running'), ended.signal), cell.started]).then(([pid]) => {
+    const canceller = Promise.all([
+      waitForPid(join(server.rootDir, 'cancel.running'), ended.signal),
+      cell.started,
+    ]).then(([pid]) => {
       if (pid) ctl.abort();
       return pid;
     });
-    const { record, error } = await runNotebook({ request: request(nb), token: server.token, signal: ctl.signal, onProgress: cell.onProgress,
-      limits: { ...LIMITS, cellTimeoutMs: HANG_MS } });
+    const { record, error } = await runNotebook({
+      request: request(nb),
+      token: server.token,
+      signal: ctl.signal,
+      onProgress: cell.onProgress,
+      limits: { ...LIMITS, cellTimeoutMs: HANG_MS },
+    });
     ended.abort();
     assert.ok(await canceller, `the cell ran before the cancel (run: ${JSON.stringify(record.error)})`);
     assert.deepEqual(await server.kernels(), []);
@@ -133,9 +166,11 @@ describe('runner: kernel death', () => {
     // The kill waits until the runner has cell 0's answers: a SIGKILL also drops what the kernel had
     // not yet written to its sockets, and cell 0's reply must not be among it for "cell 1 died".
     const gate = join(server.rootDir, 'suicide.go');
-    const nb = await server.writeNotebook('suicide.ipynb', ['x = 1',
+    const nb = await server.writeNotebook('suicide.ipynb', [
+      'x = 1',
       'import os, signal, time\nwhile not os.path.exists("suicide.go"): time.sleep(0.02)\nos.kill(os.getpid(), signal.SIGKILL)',
-      'y = 2']);
+      'y = 2',
+    ]);
     const { record, error, wallMs } = await run(nb, FAULT_LIMITS, server.token, (e) => {
       if (e.type === 'done' && e.cellIndex === 0) void writeFile(gate, 'go');
     });
@@ -151,10 +186,12 @@ describe('runner: kernel death', () => {
     const nb = await server.writeNotebook('victim.ipynb', [markerCell('victim.pid', 'time.sleep(1000)'), 'y = 2']);
     const ended = new AbortController();
     const cell = cellStart(0);
-    const killer = Promise.all([waitForPid(join(server.rootDir, 'victim.pid'), ended.signal), cell.started]).then(([pid]) => {
-      if (pid) process.kill(pid, 'SIGKILL');
-      return pid;
-    });
+    const killer = Promise.all([waitForPid(join(server.rootDir, 'victim.pid'), ended.signal), cell.started]).then(
+      ([pid]) => {
+        if (pid) process.kill(pid, 'SIGKILL');
+        return pid;
+      },
+    );
     const { record, error, wallMs } = await run(nb, FAULT_LIMITS, server.token, cell.onProgress);
     ended.abort();
     assert.ok((await killer) > 0, `the kernel was killed mid-cell (run: ${JSON.stringify(record.error)})`);
@@ -167,13 +204,22 @@ describe('runner: kernel death', () => {
   });
 
   test('another client restarts the kernel mid-cell: KERNEL_DIED, kernel still deleted', T, async () => {
-    const nb = await server.writeNotebook('restarted.ipynb', ['x = 1', markerCell('restarted.running', 'time.sleep(1000)')]);
+    const nb = await server.writeNotebook('restarted.ipynb', [
+      'x = 1',
+      markerCell('restarted.running', 'time.sleep(1000)'),
+    ]);
     const ended = new AbortController();
     const cell = cellStart(1);
-    const restarter = Promise.all([waitForPid(join(server.rootDir, 'restarted.running'), ended.signal), cell.started]).then(async ([pid]) => {
+    const restarter = Promise.all([
+      waitForPid(join(server.rootDir, 'restarted.running'), ended.signal),
+      cell.started,
+    ]).then(async ([pid]) => {
       if (!pid) return 0;
       const [id] = await server.kernels();
-      const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, { method: 'POST', headers: { authorization: `token ${server.token}` } });
+      const res = await httpRequest(`http://${server.hostPort}/api/kernels/${id}/restart`, {
+        method: 'POST',
+        headers: { authorization: `token ${server.token}` },
+      });
       await res.body.dump();
       return res.statusCode;
     });
@@ -205,7 +251,11 @@ describe('runner: server problems', () => {
   test('a server that is down: SERVER_UNREACHABLE after the start timeout, retryable', T, async () => {
     const port = await freePort();
     const t0 = Date.now();
-    const { record, error } = await runNotebook({ request: request('x.ipynb', {}, `127.0.0.1:${port}`), token: 't', limits: { startTimeoutMs: 1500 } });
+    const { record, error } = await runNotebook({
+      request: request('x.ipynb', {}, `127.0.0.1:${port}`),
+      token: 't',
+      limits: { startTimeoutMs: 1500 },
+    });
     const wallMs = Date.now() - t0;
     assert.equal(record.status, 'error');
     assert.equal(error?.code, 'SERVER_UNREACHABLE');
@@ -218,32 +268,42 @@ describe('runner: server problems', () => {
 });
 
 describe('runner: the server goes away mid-cell', () => {
-  test('the server stops while a cell runs: KERNEL_DIED (not a KeyboardInterrupt in the notebook), no hang', T, async () => {
-    const own = await startTestServer();
-    try {
-      const nb = await own.writeNotebook('away.ipynb', ['x = 1', markerCell('away.running', 'time.sleep(1000)')]);
-      const req = { ...parseMessage(`${own.hostPort} /${nb}`) };
-      const ended = new AbortController();
-      const cell = cellStart(1);
-      const stopper = Promise.all([waitForPid(join(own.rootDir, 'away.running'), ended.signal), cell.started]).then(([pid]) => {
-        if (pid) process.kill(own.child.pid!, 'SIGTERM');
-        return pid;
-      });
-      const t0 = Date.now();
-      const { record, error } = await runNotebook({ request: req, token: own.token, onProgress: cell.onProgress,
-        limits: { ...LIMITS, ...FAULT_LIMITS } });
-      const wallMs = Date.now() - t0;
-      ended.abort();
-      assert.ok(await stopper, `the server was stopped mid-cell (run: ${JSON.stringify(record.error)})`);
-      assert.equal(record.status, 'error');
-      assert.equal(error?.code, 'KERNEL_DIED');
-      assert.match(record.error!.message, /shut down by the server|closed unexpectedly|not restored/);
-      assert.equal(record.error?.cellIndex, 1);
-      assert.equal(record.error?.retryable, false);
-      assert.deepEqual(record.cells, { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 });
-      assert.ok(wallMs < HANG_MS, `returned after ${wallMs} ms`);
-    } finally {
-      await own.close();
-    }
-  });
+  test(
+    'the server stops while a cell runs: KERNEL_DIED (not a KeyboardInterrupt in the notebook), no hang',
+    T,
+    async () => {
+      const own = await startTestServer();
+      try {
+        const nb = await own.writeNotebook('away.ipynb', ['x = 1', markerCell('away.running', 'time.sleep(1000)')]);
+        const req = { ...parseMessage(`${own.hostPort} /${nb}`) };
+        const ended = new AbortController();
+        const cell = cellStart(1);
+        const stopper = Promise.all([waitForPid(join(own.rootDir, 'away.running'), ended.signal), cell.started]).then(
+          ([pid]) => {
+            if (pid) process.kill(own.child.pid!, 'SIGTERM');
+            return pid;
+          },
+        );
+        const t0 = Date.now();
+        const { record, error } = await runNotebook({
+          request: req,
+          token: own.token,
+          onProgress: cell.onProgress,
+          limits: { ...LIMITS, ...FAULT_LIMITS },
+        });
+        const wallMs = Date.now() - t0;
+        ended.abort();
+        assert.ok(await stopper, `the server was stopped mid-cell (run: ${JSON.stringify(record.error)})`);
+        assert.equal(record.status, 'error');
+        assert.equal(error?.code, 'KERNEL_DIED');
+        assert.match(record.error!.message, /shut down by the server|closed unexpectedly|not restored/);
+        assert.equal(record.error?.cellIndex, 1);
+        assert.equal(record.error?.retryable, false);
+        assert.deepEqual(record.cells, { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 });
+        assert.ok(wallMs < HANG_MS, `returned after ${wallMs} ms`);
+      } finally {
+        await own.close();
+      }
+    },
+  );
 });

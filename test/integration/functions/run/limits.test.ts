@@ -15,7 +15,11 @@ const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cellTimeoutMs: 20_0
 const T = { timeout: 45_000 };
 
 async function run(server: TestServer, path: string, limits: Partial<RunLimits> = {}): Promise<RunOutcome> {
-  const out = await runNotebook({ request: parseMessage(`${server.hostPort} /${path}`), token: server.token, limits: { ...LIMITS, ...limits } });
+  const out = await runNotebook({
+    request: parseMessage(`${server.hostPort} /${path}`),
+    token: server.token,
+    limits: { ...LIMITS, ...limits },
+  });
   assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
   return out;
 }
@@ -23,7 +27,9 @@ async function run(server: TestServer, path: string, limits: Partial<RunLimits> 
 describe('the server iopub rate limit', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ args: ['--ServerApp.iopub_data_rate_limit=20000', '--ServerApp.rate_limit_window=0.5'] });
+    server = await startTestServer({
+      args: ['--ServerApp.iopub_data_rate_limit=20000', '--ServerApp.rate_limit_window=0.5'],
+    });
   });
   after(async () => {
     await server?.close();
@@ -44,7 +50,11 @@ describe('the server iopub rate limit', () => {
     const rate = record.warnings.filter((w) => /rate limit/i.test(w));
     assert.equal(rate.length, 1, `one rate-limit warning: ${JSON.stringify(record.warnings)}`);
     assert.match(rate[0]!, /^cell 1:/);
-    const text = exec!.outputs.outputs(1).filter((o): o is IStream => o.output_type === 'stream').map((o) => String(o.text)).join('');
+    const text = exec!.outputs
+      .outputs(1)
+      .filter((o): o is IStream => o.output_type === 'stream')
+      .map((o) => String(o.text))
+      .join('');
     assert.match(text, /IOPub data rate exceeded/);
     assert.ok(text.length < 2 * 200 * 1001, 'some output was dropped by the server');
   });
@@ -80,7 +90,10 @@ describe('the per-cell output cap', () => {
     }
     assert.deepEqual(exec!.outputs.outputs(2), [{ output_type: 'stream', name: 'stdout', text: 'small\n' }]);
     const truncated = record.warnings.filter((w) => /truncated/.test(w));
-    assert.deepEqual(truncated.map((w) => w.slice(0, 7)), ['cell 0:', 'cell 1:']);
+    assert.deepEqual(
+      truncated.map((w) => w.slice(0, 7)),
+      ['cell 0:', 'cell 1:'],
+    );
   });
 
   test('one huge frame of escaped text is cut before it is decoded, and still marked truncated', T, async () => {
@@ -94,31 +107,59 @@ describe('the per-cell output cap', () => {
     assert.ok(text.length <= 10_000 + TRUNCATION_NOTE.length);
     assert.ok(text.endsWith(TRUNCATION_NOTE), 'the cut is noted in the cell');
     assert.equal(exec!.outputs.truncated(0), true);
-    assert.ok(record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(record.warnings));
+    assert.ok(
+      record.warnings.some((w) => /cell 0: output truncated/.test(w)),
+      JSON.stringify(record.warnings),
+    );
   });
 
-  test('the kernels nbtrigger starts send a big print as messages of at most 1 MiB; the cell gets it whole', T, async () => {
-    const nb = await server.writeNotebook('chunks.ipynb', ['print("z" * 5_000_000)']);
-    const sizes: number[] = [];
-    const log = { debugEnabled: true, child: () => log, log: (_s: string, _m: string, f?: Record<string, unknown>) => {
-      // DEBUG lines clip the text and say how long it was.
-      if (f?.msgType === 'stream' && typeof f.textLength === 'number') sizes.push(f.textLength);
-    } };
-    const out = await runNotebook({ request: { ...parseMessage(`${server.hostPort} /${nb}`), verbose: true }, token: server.token, log, limits: LIMITS });
-    assert.equal(out.record.status, 'succeeded');
-    assert.ok(sizes.length >= 5 && Math.max(...sizes) <= 1 << 20, `stream messages of ${sizes.join(', ')} characters`);
-    const text = (out.exec!.outputs.outputs(0) as IStream[]).map((o) => String(o.text)).join('');
-    assert.equal(text, `${'z'.repeat(5_000_000)}\n`);
-  });
+  test(
+    'the kernels nbtrigger starts send a big print as messages of at most 1 MiB; the cell gets it whole',
+    T,
+    async () => {
+      const nb = await server.writeNotebook('chunks.ipynb', ['print("z" * 5_000_000)']);
+      const sizes: number[] = [];
+      const log = {
+        debugEnabled: true,
+        child: () => log,
+        log: (_s: string, _m: string, f?: Record<string, unknown>) => {
+          // DEBUG lines clip the text and say how long it was.
+          if (f?.msgType === 'stream' && typeof f.textLength === 'number') sizes.push(f.textLength);
+        },
+      };
+      const out = await runNotebook({
+        request: { ...parseMessage(`${server.hostPort} /${nb}`), verbose: true },
+        token: server.token,
+        log,
+        limits: LIMITS,
+      });
+      assert.equal(out.record.status, 'succeeded');
+      assert.ok(
+        sizes.length >= 5 && Math.max(...sizes) <= 1 << 20,
+        `stream messages of ${sizes.join(', ')} characters`,
+      );
+      const text = (out.exec!.outputs.outputs(0) as IStream[]).map((o) => String(o.text)).join('');
+      assert.equal(text, `${'z'.repeat(5_000_000)}\n`);
+    },
+  );
 
   test('a 1 MB display_data is not kept whole', T, async () => {
-    const nb = await server.writeNotebook('bigdisplay.ipynb', ['from IPython.display import display, HTML\ndisplay(HTML("<p>" + "z" * 1_000_000 + "</p>"))']);
+    const nb = await server.writeNotebook('bigdisplay.ipynb', [
+      'from IPython.display import display, HTML\ndisplay(HTML("<p>" + "z" * 1_000_000 + "</p>"))',
+    ]);
     const { record, exec } = await run(server, nb, { maxOutputChars: 10_000 });
     assert.equal(record.status, 'succeeded');
     const outs = exec!.outputs.outputs(0);
-    assert.ok(!outs.some((o) => o.output_type === 'display_data' && String((o as IDisplayData).data['text/html']).length > 10_000));
+    assert.ok(
+      !outs.some(
+        (o) => o.output_type === 'display_data' && String((o as IDisplayData).data['text/html']).length > 10_000,
+      ),
+    );
     assert.equal(exec!.outputs.truncated(0), true);
-    assert.ok(record.warnings.some((w) => /cell 0: output truncated/.test(w)), JSON.stringify(record.warnings));
+    assert.ok(
+      record.warnings.some((w) => /cell 0: output truncated/.test(w)),
+      JSON.stringify(record.warnings),
+    );
   });
 });
 
@@ -131,16 +172,23 @@ describe('the notebook read is bounded', () => {
     await server?.close();
   });
 
-  test('a notebook over maxNotebookBytes, too many cells, a cell source over its cap: BAD_NOTEBOOK naming the cap, no kernel left', T, async () => {
-    const nb = await server.writeNotebook('capped.ipynb', ['1', `"${'y'.repeat(50_000)}"`]);
-    const size = await run(server, nb, { maxNotebookBytes: 20_000 });
-    assert.equal(size.error?.code, 'BAD_NOTEBOOK');
-    assert.match(size.error!.message, /"capped\.ipynb" is larger than the cap of 20000 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/);
-    const cells = await run(server, nb, { maxCells: 1 });
-    assert.match(cells.error!.message, /has 2 cells, more than the cap of 1/);
-    const source = await run(server, nb, { maxCellSourceChars: 1000 });
-    assert.match(source.error!.message, /cell 1 source is 50002 characters, more than the cap of 1000/);
-    const fits = await run(server, nb, { maxNotebookBytes: 200_000, maxCells: 2, maxCellSourceChars: 50_002 });
-    assert.equal(fits.record.status, 'succeeded', fits.error?.message);
-  });
+  test(
+    'a notebook over maxNotebookBytes, too many cells, a cell source over its cap: BAD_NOTEBOOK naming the cap, no kernel left',
+    T,
+    async () => {
+      const nb = await server.writeNotebook('capped.ipynb', ['1', `"${'y'.repeat(50_000)}"`]);
+      const size = await run(server, nb, { maxNotebookBytes: 20_000 });
+      assert.equal(size.error?.code, 'BAD_NOTEBOOK');
+      assert.match(
+        size.error!.message,
+        /"capped\.ipynb" is larger than the cap of 20000 bytes \(NBTRIGGER_MAX_NOTEBOOK_BYTES\)/,
+      );
+      const cells = await run(server, nb, { maxCells: 1 });
+      assert.match(cells.error!.message, /has 2 cells, more than the cap of 1/);
+      const source = await run(server, nb, { maxCellSourceChars: 1000 });
+      assert.match(source.error!.message, /cell 1 source is 50002 characters, more than the cap of 1000/);
+      const fits = await run(server, nb, { maxNotebookBytes: 200_000, maxCells: 2, maxCellSourceChars: 50_002 });
+      assert.equal(fits.record.status, 'succeeded', fits.error?.message);
+    },
+  );
 });

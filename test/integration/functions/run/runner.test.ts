@@ -10,7 +10,12 @@ import { parseMessage, type RunRequest } from '../../../../functions/request/gra
 import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functions/run/runner.js';
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
-const LIMITS: Partial<RunLimits> = { startTimeoutMs: 10_000, cellTimeoutMs: 20_000, runTimeoutMs: 40_000, cleanupTimeoutMs: 10_000 };
+const LIMITS: Partial<RunLimits> = {
+  startTimeoutMs: 10_000,
+  cellTimeoutMs: 20_000,
+  runTimeoutMs: 40_000,
+  cleanupTimeoutMs: 10_000,
+};
 const T = { timeout: 60_000 };
 
 /** A 1×1 PNG. */
@@ -29,8 +34,16 @@ function request(path: string, extra: Partial<RunRequest> = {}): RunRequest {
   return { ...parseMessage(`${server.hostPort} /${path}`), ...extra };
 }
 
-async function run(path: string, extra: Partial<RunRequest> = {}, limits: Partial<RunLimits> = {}): Promise<RunOutcome> {
-  const out = await runNotebook({ request: request(path, extra), token: server.token, limits: { ...LIMITS, ...limits } });
+async function run(
+  path: string,
+  extra: Partial<RunRequest> = {},
+  limits: Partial<RunLimits> = {},
+): Promise<RunOutcome> {
+  const out = await runNotebook({
+    request: request(path, extra),
+    token: server.token,
+    limits: { ...LIMITS, ...limits },
+  });
   assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
   return out;
 }
@@ -50,8 +63,13 @@ describe('runner: notebooks that run', () => {
     assert.equal(record.kernelName, 'python3');
     assert.equal(record.notebook, 'hello.ipynb');
     assert.equal(record.error, undefined);
-    assert.deepEqual(exec!.cells.map((c) => c.executionCount), [1, 2, 3]);
-    assert.deepEqual(exec!.outputs.outputs(2), [{ output_type: 'execute_result', data: { 'text/plain': '15' }, metadata: {}, execution_count: 3 }]);
+    assert.deepEqual(
+      exec!.cells.map((c) => c.executionCount),
+      [1, 2, 3],
+    );
+    assert.deepEqual(exec!.outputs.outputs(2), [
+      { output_type: 'execute_result', data: { 'text/plain': '15' }, metadata: {}, execution_count: 3 },
+    ]);
     assert.ok(!JSON.stringify(record).includes(server.token), 'the token is not in the record');
   });
 
@@ -71,7 +89,9 @@ describe('runner: notebooks that run', () => {
     assert.deepEqual(record.cells, { total: 7, executed: 3, succeeded: 3, failed: 0, aborted: 0, skipped: 4 });
     assert.equal(record.lastResult, undefined, 'no execute_result in this notebook');
     // Five flushed stdout messages fold into one stream output.
-    assert.deepEqual(streams({ record, exec }, 1), [{ output_type: 'stream', name: 'stdout', text: '0\n1\n2\n3\n4\n' }]);
+    assert.deepEqual(streams({ record, exec }, 1), [
+      { output_type: 'stream', name: 'stdout', text: '0\n1\n2\n3\n4\n' },
+    ]);
     assert.deepEqual(streams({ record, exec }, 2), [{ output_type: 'stream', name: 'stderr', text: 'e1\ne2\n' }]);
     const shown = exec!.outputs.outputs(5);
     assert.equal(shown.length, 1);
@@ -84,30 +104,56 @@ describe('runner: notebooks that run', () => {
 
   test('the kernel runs in the notebook folder (relative paths work)', T, async () => {
     await server.writeFile('sub/dir/data.txt', 'beside the notebook');
-    const nb = await server.writeNotebook('sub/dir/cwd.ipynb', ['import os\nprint(os.path.basename(os.getcwd()))', 'open("data.txt").read()']);
+    const nb = await server.writeNotebook('sub/dir/cwd.ipynb', [
+      'import os\nprint(os.path.basename(os.getcwd()))',
+      'open("data.txt").read()',
+    ]);
     const { record, error, exec } = await run(nb);
     assert.equal(error, undefined, error?.message);
     assert.deepEqual(exec!.outputs.outputs(0), [{ output_type: 'stream', name: 'stdout', text: 'dir\n' }]);
     assert.deepEqual(record.lastResult, { 'text/plain': "'beside the notebook'" });
   });
 
-  test('100 cells pipelined and sequential give identical outputs and execution counts', { timeout: 90_000 }, async () => {
-    const cells = Array.from({ length: 100 }, (_, i) => `x${i} = ${i} * 2\nprint("cell", ${i}, flush=True)\nx${i} + (x${i - 1} if ${i} else 0)`);
+  test('100 cells pipelined and sequential give identical outputs and execution counts', {
+    timeout: 90_000,
+  }, async () => {
+    const cells = Array.from(
+      { length: 100 },
+      (_, i) => `x${i} = ${i} * 2\nprint("cell", ${i}, flush=True)\nx${i} + (x${i - 1} if ${i} else 0)`,
+    );
     const nb = await server.writeNotebook('hundred.ipynb', cells);
     const piped = await run(nb);
     const seq = await run(nb, { sequential: true });
     for (const out of [piped, seq]) {
       assert.equal(out.error, undefined, out.error?.message);
       assert.equal(out.record.status, 'succeeded');
-      assert.deepEqual(out.record.cells, { total: 100, executed: 100, succeeded: 100, failed: 0, aborted: 0, skipped: 0 });
+      assert.deepEqual(out.record.cells, {
+        total: 100,
+        executed: 100,
+        succeeded: 100,
+        failed: 0,
+        aborted: 0,
+        skipped: 0,
+      });
       assert.deepEqual(out.record.lastResult, { 'text/plain': String(99 * 2 + 98 * 2) });
     }
-    assert.deepEqual(piped.exec!.cells.map((c) => c.executionCount), Array.from({ length: 100 }, (_, i) => i + 1));
-    assert.deepEqual(seq.exec!.cells.map((c) => c.executionCount), piped.exec!.cells.map((c) => c.executionCount));
+    assert.deepEqual(
+      piped.exec!.cells.map((c) => c.executionCount),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      seq.exec!.cells.map((c) => c.executionCount),
+      piped.exec!.cells.map((c) => c.executionCount),
+    );
     for (let i = 0; i < 100; i++) {
       const expected = [
         { output_type: 'stream', name: 'stdout', text: `cell ${i}\n` },
-        { output_type: 'execute_result', data: { 'text/plain': String(i * 2 + (i ? (i - 1) * 2 : 0)) }, metadata: {}, execution_count: i + 1 },
+        {
+          output_type: 'execute_result',
+          data: { 'text/plain': String(i * 2 + (i ? (i - 1) * 2 : 0)) },
+          metadata: {},
+          execution_count: i + 1,
+        },
       ];
       assert.deepEqual(piped.exec!.outputs.outputs(i), expected, `pipelined cell ${i}`);
       assert.deepEqual(seq.exec!.outputs.outputs(i), expected, `sequential cell ${i}`);
@@ -134,7 +180,15 @@ describe('runner: cell errors and tags', () => {
     assert.ok(Array.isArray(record.error?.traceback) && record.error!.traceback.some((l) => l.includes('ValueError')));
     assert.equal(record.error?.retryable, false);
     assert.deepEqual(record.cells, { total: 5, executed: 2, succeeded: 1, failed: 1, aborted: 2, skipped: 1 });
-    assert.deepEqual(exec!.cells.map((c) => [c.index, c.status]), [[0, 'ok'], [2, 'error'], [3, 'aborted'], [4, 'aborted']]);
+    assert.deepEqual(
+      exec!.cells.map((c) => [c.index, c.status]),
+      [
+        [0, 'ok'],
+        [2, 'error'],
+        [3, 'aborted'],
+        [4, 'aborted'],
+      ],
+    );
     assert.equal(exec!.outputs.outputs(2)[0]?.output_type, 'error');
     assert.deepEqual(exec!.outputs.outputs(4), []);
     assert.deepEqual(record.warnings, []);
@@ -159,7 +213,14 @@ describe('runner: cell errors and tags', () => {
       assert.equal(error, undefined, error?.message);
       assert.equal(record.status, 'succeeded');
       assert.deepEqual(record.lastResult, { 'text/plain': "'ran'" });
-      assert.deepEqual(exec!.cells.map((c) => [c.index, c.status]), [[0, 'error'], [1, 'skipped'], [2, 'ok']]);
+      assert.deepEqual(
+        exec!.cells.map((c) => [c.index, c.status]),
+        [
+          [0, 'error'],
+          [1, 'skipped'],
+          [2, 'ok'],
+        ],
+      );
       assert.equal(exec!.cells[0]!.error?.ename, 'KeyError');
       assert.equal(record.cells.skipped, 1);
       assert.equal(record.cells.aborted, 0);
@@ -191,7 +252,11 @@ describe('runner: notebooks that cannot run', () => {
 
   const bad: Array<[string, string, RegExp]> = [
     ['not-json.ipynb', 'this is not json', /not JSON/],
-    ['v3.ipynb', JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [{ cells: [] }] }), /no cells/],
+    [
+      'v3.ipynb',
+      JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [{ cells: [] }] }),
+      /no cells/,
+    ],
     ['v1.ipynb', JSON.stringify({ nbformat: 1, nbformat_minor: 0, metadata: {}, cells: [] }), /nbformat 4, 3 or 2/],
     ['empty.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }), /no cells/],
     ['array.ipynb', '[1, 2]', /not a JSON object/],
@@ -218,11 +283,17 @@ describe('runner: notebooks that cannot run', () => {
     assert.match(record.error!.message, /"nope"/);
     assert.match(record.error!.message, /python3/);
     assert.equal(record.error?.retryable, false);
-    assert.deepEqual(record.cells, { total: 1, executed: 0, succeeded: 0, failed: 0, aborted: 1, skipped: 0 }, 'the code cell was not run');
+    assert.deepEqual(
+      record.cells,
+      { total: 1, executed: 0, succeeded: 0, failed: 0, aborted: 1, skipped: 0 },
+      'the code cell was not run',
+    );
   });
 
   test('a kernelspec the server lacks (notebook metadata): NO_SUCH_KERNEL', T, async () => {
-    const nb = await server.writeNotebook('julia.ipynb', ['1'], { kernelspec: { name: 'julia-1.9', display_name: 'Julia', language: 'julia' } });
+    const nb = await server.writeNotebook('julia.ipynb', ['1'], {
+      kernelspec: { name: 'julia-1.9', display_name: 'Julia', language: 'julia' },
+    });
     const { record } = await run(nb);
     assert.equal(record.error?.code, 'NO_SUCH_KERNEL');
     assert.match(record.error!.message, /julia-1\.9.*python3/);

@@ -47,7 +47,9 @@ async function kernelsLeft(): Promise<string[][]> {
 
 const limits = { startTimeoutMs: 20_000, runTimeoutMs: 60_000, reconnectAttempts: 0 };
 
-test('with the run\'s cookie jar every request reaches the server of the kernel; nothing is left on either', { timeout: 120_000 }, async () => {
+test("with the run's cookie jar every request reaches the server of the kernel; nothing is left on either", {
+  timeout: 120_000,
+}, async () => {
   front.routed.length = 0;
   const request = parseMessage(`${front.hostPort} /nb/affinity.ipynb`);
   const outcome = await runNotebook({ request, token: TOKEN, limits, deferCleanup: true });
@@ -56,27 +58,60 @@ test('with the run\'s cookie jar every request reaches the server of the kernel;
   assert.equal(outcome.record.status, 'succeeded');
   assert.deepEqual(outcome.record.lastResult, { 'text/plain': '21' });
   // The executed notebook back onto the server, and its HTML through nbconvert: the same run, the same server.
-  const stored = await finishRun({ outcome, request, runId: 'r1', token: TOKEN, output: 'server:/out/{runId}.ipynb', html: true });
+  const stored = await finishRun({
+    outcome,
+    request,
+    runId: 'r1',
+    token: TOKEN,
+    output: 'server:/out/{runId}.ipynb',
+    html: true,
+  });
   assert.ok(stored.outputs, JSON.stringify(stored.warnings));
   const routed = front.routed;
-  assert.equal(routed.filter((r) => !r.affine).length, 1, `one first contact, then only affine requests: ${JSON.stringify(routed)}`);
+  assert.equal(
+    routed.filter((r) => !r.affine).length,
+    1,
+    `one first contact, then only affine requests: ${JSON.stringify(routed)}`,
+  );
   const backend = routed[0]!.backend;
-  assert.ok(routed.every((r) => r.backend === backend), 'every request went to one server');
-  assert.ok(routed.some((r) => r.upgrade), 'the kernel WebSocket went through the front');
-  assert.ok(routed.some((r) => r.method === 'DELETE' && r.url.startsWith('/api/kernels/')), 'the kernel deletion went through the front');
-  assert.ok(routed.some((r) => r.method === 'PUT' && r.url.startsWith('/api/contents/out/')), 'the write-back went through the front');
+  assert.ok(
+    routed.every((r) => r.backend === backend),
+    'every request went to one server',
+  );
+  assert.ok(
+    routed.some((r) => r.upgrade),
+    'the kernel WebSocket went through the front',
+  );
+  assert.ok(
+    routed.some((r) => r.method === 'DELETE' && r.url.startsWith('/api/kernels/')),
+    'the kernel deletion went through the front',
+  );
+  assert.ok(
+    routed.some((r) => r.method === 'PUT' && r.url.startsWith('/api/contents/out/')),
+    'the write-back went through the front',
+  );
   assert.deepEqual(await kernelsLeft(), [[], []]);
   // The cookie is a credential: it is in no record.
-  for (const value of front.issued) assert.ok(!JSON.stringify(stored).includes(value), 'the cookie is not in the record');
+  for (const value of front.issued)
+    assert.ok(!JSON.stringify(stored).includes(value), 'the cookie is not in the record');
 });
 
-test('a reconnect carries the cookie too (the channel dropped by the front, the kernel kept)', { timeout: 120_000 }, async () => {
+test('a reconnect carries the cookie too (the channel dropped by the front, the kernel kept)', {
+  timeout: 120_000,
+}, async () => {
   front.routed.length = 0;
   const request = parseMessage(`${front.hostPort} /nb/slow.ipynb`);
   let cut = 0;
   const outcome = await runNotebook({
-    request, token: TOKEN, limits: { ...limits, reconnectAttempts: 5 },
-    onProgress: (e) => { if (e.type === 'start' && e.position === 2) setTimeout(() => { cut += front.cutWebSockets(); }, 500); },
+    request,
+    token: TOKEN,
+    limits: { ...limits, reconnectAttempts: 5 },
+    onProgress: (e) => {
+      if (e.type === 'start' && e.position === 2)
+        setTimeout(() => {
+          cut += front.cutWebSockets();
+        }, 500);
+    },
   });
   assert.equal(outcome.error, undefined, outcome.error?.message);
   assert.deepEqual(outcome.record.lastResult, { 'text/plain': '2' });
@@ -92,13 +127,22 @@ test('without a cookie jar the same run fails or leaves a kernel behind', { time
   const outcome = await runNotebook({ request, token: TOKEN, limits, cookieJar: false });
   const left = await kernelsLeft();
   const clean = outcome.record.status === 'succeeded' && left.every((k) => k.length === 0);
-  assert.ok(!clean, `without affinity the run must break: ${outcome.record.status} ${outcome.error?.message ?? ''} left ${JSON.stringify(left)}`);
-  assert.ok(front.routed.every((r) => !r.affine), 'no request carried the cookie');
+  assert.ok(
+    !clean,
+    `without affinity the run must break: ${outcome.record.status} ${outcome.error?.message ?? ''} left ${JSON.stringify(left)}`,
+  );
+  assert.ok(
+    front.routed.every((r) => !r.affine),
+    'no request carried the cookie',
+  );
   assert.ok(new Set(front.routed.map((r) => r.backend)).size === 2, 'requests were spread over both servers');
   // Tidy up what the broken run left.
   for (const [i, ids] of left.entries()) {
     for (const id of ids) {
-      await fetch(`http://${servers[i]!.hostPort}/api/kernels/${id}`, { method: 'DELETE', headers: { authorization: `token ${TOKEN}` } });
+      await fetch(`http://${servers[i]!.hostPort}/api/kernels/${id}`, {
+        method: 'DELETE',
+        headers: { authorization: `token ${TOKEN}` },
+      });
     }
   }
 });

@@ -36,7 +36,12 @@ after(async () => {
 });
 
 function run(path: string): Promise<RunOutcome> {
-  return runNotebook({ request: parseMessage(`${server.hostPort} /${path}`), token: server.token, warmKernel: true, limits: { runTimeoutMs: 60_000 } });
+  return runNotebook({
+    request: parseMessage(`${server.hostPort} /${path}`),
+    token: server.token,
+    warmKernel: true,
+    limits: { runTimeoutMs: 60_000 },
+  });
 }
 
 describe('warm kernels (opt-in)', () => {
@@ -68,14 +73,24 @@ describe('warm kernels (opt-in)', () => {
 
   // `guarded`: the connections go through the SSRF guard's connector, and the exit's DELETE (sent by
   // a child process) is pinned to the address that connector approved.
-  for (const [ending, guarded] of [['natural', false], ['process.exit', false], ['SIGTERM', false], ['process.exit', true]] as const) {
-    test(`no kernel is left after the process ends (${ending}${guarded ? ', guarded connections' : ''})`, T, async () => {
-      const script = join(server.rootDir, `child-${ending.replace('.', '-')}${guarded ? '-guarded' : ''}.mjs`);
-      const runner = new URL('../../../../functions/run/runner.js', import.meta.url).href;
-      const grammar = new URL('../../../../functions/request/grammar.js', import.meta.url).href;
-      const guard = new URL('../../../../functions/security/guard.js', import.meta.url).href;
-      const hostPort = guarded ? `localhost:${server.address.port}` : server.hostPort;
-      await writeFile(script, `
+  for (const [ending, guarded] of [
+    ['natural', false],
+    ['process.exit', false],
+    ['SIGTERM', false],
+    ['process.exit', true],
+  ] as const) {
+    test(
+      `no kernel is left after the process ends (${ending}${guarded ? ', guarded connections' : ''})`,
+      T,
+      async () => {
+        const script = join(server.rootDir, `child-${ending.replace('.', '-')}${guarded ? '-guarded' : ''}.mjs`);
+        const runner = new URL('../../../../functions/run/runner.js', import.meta.url).href;
+        const grammar = new URL('../../../../functions/request/grammar.js', import.meta.url).href;
+        const guard = new URL('../../../../functions/security/guard.js', import.meta.url).href;
+        const hostPort = guarded ? `localhost:${server.address.port}` : server.hostPort;
+        await writeFile(
+          script,
+          `
 const { runNotebook } = await import(${JSON.stringify(runner)});
 const { parseMessage } = await import(${JSON.stringify(grammar)});
 const { guardFromEnv } = await import(${JSON.stringify(guard)});
@@ -84,22 +99,26 @@ const connector = ${guarded} ? guardFromEnv({ ALLOWED_SERVERS: ${JSON.stringify(
 const out = await runNotebook({ request, connector, token: ${JSON.stringify(server.token)}, warmKernel: true });
 process.stdout.write(out.record.status + '\\n');
 ${ending === 'process.exit' ? 'process.exit(0);' : ending === 'SIGTERM' ? 'setInterval(() => {}, 1000);' : ''}
-`);
-      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      const ready = new Promise<void>((res) => child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        if (out.includes('\n')) res();
-      }));
-      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-      await Promise.race([ready, exited]);
-      assert.equal(out.trim(), 'succeeded');
-      if (ending === 'SIGTERM') {
-        assert.equal((await server.kernels()).length, 1, 'kept while the process lives');
-        child.kill('SIGTERM');
-      }
-      await exited;
-      assert.deepEqual(await server.kernels(), [], 'the kept kernel was deleted when the process ended');
-    });
+`,
+        );
+        const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        const ready = new Promise<void>((res) =>
+          child.stdout.setEncoding('utf8').on('data', (d: string) => {
+            out += d;
+            if (out.includes('\n')) res();
+          }),
+        );
+        const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+        await Promise.race([ready, exited]);
+        assert.equal(out.trim(), 'succeeded');
+        if (ending === 'SIGTERM') {
+          assert.equal((await server.kernels()).length, 1, 'kept while the process lives');
+          child.kill('SIGTERM');
+        }
+        await exited;
+        assert.deepEqual(await server.kernels(), [], 'the kept kernel was deleted when the process ended');
+      },
+    );
   }
 });

@@ -64,9 +64,16 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     return { resolve, state };
   }
 
-  async function fire(output: string, webhook: string, rebind: boolean): Promise<{ record: RunRecord; lookupsAfter: number; log: string }> {
+  async function fire(
+    output: string,
+    webhook: string,
+    rebind: boolean,
+  ): Promise<{ record: RunRecord; lookupsAfter: number; log: string }> {
     const env: HandlerEnv = {
-      JUPYTER_TOKEN: TOKEN, ALLOWED_SERVERS: `${NB_HOST}:${jupyter.address.port}`, NBTRIGGER_STORE: 'none', NBTRIGGER_HTML: '1',
+      JUPYTER_TOKEN: TOKEN,
+      ALLOWED_SERVERS: `${NB_HOST}:${jupyter.address.port}`,
+      NBTRIGGER_STORE: 'none',
+      NBTRIGGER_HTML: '1',
       NBTRIGGER_RUNS_DIR: dir,
       NOTIFY_WEBHOOK: webhook,
     } as HandlerEnv;
@@ -74,7 +81,10 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     const records: RunRecord[] = [];
     const lines: string[] = [];
     const handler = createHandler({
-      env, resolve, write: (l) => lines.push(l), onRecord: (r) => records.push(r as RunRecord),
+      env,
+      resolve,
+      write: (l) => lines.push(l),
+      onRecord: (r) => records.push(r as RunRecord),
       // The real runner; the name rebinds as soon as it returns, before the finish step connects.
       run: async (o) => {
         const out = await runNotebook(o);
@@ -83,7 +93,10 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
       },
     });
     const text = JSON.stringify({ server: `${NB_HOST}:${jupyter.address.port}`, notebook: '/rb/nb.ipynb', output });
-    await handler({ id: `ev-${Math.random()}`, data: { message: { data: Buffer.from(text).toString('base64'), messageId: `m-${Math.random()}` } } });
+    await handler({
+      id: `ev-${Math.random()}`,
+      data: { message: { data: Buffer.from(text).toString('base64'), messageId: `m-${Math.random()}` } },
+    });
     const record = records.at(-1)!;
     assert.equal(record.status, 'failed', JSON.stringify(record.error));
     assert.equal(record.error?.ename, 'ValueError');
@@ -93,7 +106,11 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
   test('control: without rebinding, the write-back, nbconvert and the webhook (by its address) all succeed', async () => {
     const before = hookRequests;
     const { record } = await fire('server:/out/control-{runId}.ipynb', `http://127.0.0.1:${hookPort}/x`, false);
-    assert.deepEqual(record.warnings.filter((w) => !/^\d+ cells? /.test(w)), [], JSON.stringify(record.warnings));
+    assert.deepEqual(
+      record.warnings.filter((w) => !/^\d+ cells? /.test(w)),
+      [],
+      JSON.stringify(record.warnings),
+    );
     assert.match(String(record.outputs?.notebook), /^server:\/out\/control-/);
     assert.match(String(record.outputs?.html), /^server:\/out\/control-.*\.html$/);
     assert.equal(hookRequests, before + 1);
@@ -101,12 +118,22 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
 
   test('the contents-API write-back and the webhook by name: refused after the rebinding, nothing reaches them', async () => {
     const before = hookRequests;
-    const { record, lookupsAfter, log } = await fire('server:/out/rebound-{runId}.ipynb', `http://${HOOK_HOST}:${hookPort}/x`, true);
+    const { record, lookupsAfter, log } = await fire(
+      'server:/out/rebound-{runId}.ipynb',
+      `http://${HOOK_HOST}:${hookPort}/x`,
+      true,
+    );
     assert.equal(record.outputs?.notebook, undefined, 'the notebook was not written');
     const all = [...record.warnings, ...(record.outputErrors ?? []).map((e) => e.message)].join('\n');
-    assert.match(all, new RegExp(`${NB_HOST.replace(/\./g, '\\.')} resolves to 169\\.254\\.169\\.254, a cloud metadata address`));
+    assert.match(
+      all,
+      new RegExp(`${NB_HOST.replace(/\./g, '\\.')} resolves to 169\\.254\\.169\\.254, a cloud metadata address`),
+    );
     // The webhook's name resolves to loopback: an endpoint named by a host name must be public.
-    assert.match(all, /webhook notification to http:\/\/hook\.rebind\.test:\d+\/… failed: .*resolves to 127\.0\.0\.1, a private address \(loopback\)/);
+    assert.match(
+      all,
+      /webhook notification to http:\/\/hook\.rebind\.test:\d+\/… failed: .*resolves to 127\.0\.0\.1, a private address \(loopback\)/,
+    );
     assert.equal(hookRequests, before, 'the webhook listener saw no request');
     assert.ok(lookupsAfter >= 1, 'the write-back asked the resolver again');
     assert.ok(!log.includes(TOKEN), 'the token is never logged');
@@ -117,7 +144,11 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     assert.match(String(record.outputs?.notebook), /\.ipynb$/);
     assert.match(String(record.outputs?.html), /\.html$/);
     const nbconvert = record.warnings.find((w) => /built-in renderer/.test(w));
-    assert.match(nbconvert ?? '', /resolves to 169\.254\.169\.254, a cloud metadata address/, JSON.stringify(record.warnings));
+    assert.match(
+      nbconvert ?? '',
+      /resolves to 169\.254\.169\.254, a cloud metadata address/,
+      JSON.stringify(record.warnings),
+    );
     assert.ok(lookupsAfter >= 1);
   });
 });

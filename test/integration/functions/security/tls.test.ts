@@ -37,21 +37,43 @@ const NB_HOST = 'nb.tls.test';
 async function selfSigned(dir: string): Promise<{ key: string; cert: string }> {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${NB_HOST}`,
-    '-addext', `subjectAltName=DNS:${NB_HOST},IP:127.0.0.1`]);
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${NB_HOST}`,
+    '-addext',
+    `subjectAltName=DNS:${NB_HOST},IP:127.0.0.1`,
+  ]);
   return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
 }
 
 /** Counts TCP connections and bytes received, and pipes each connection to `targetPort`. */
-interface Front { server: Server; port: number; stats: { connections: number; bytes: number } }
+interface Front {
+  server: Server;
+  port: number;
+  stats: { connections: number; bytes: number };
+}
 
 async function countingFront(targetPort: number): Promise<Front> {
   const stats = { connections: 0, bytes: 0 };
   const server = createServer((s) => {
     stats.connections++;
     const up = netConnect({ host: '127.0.0.1', port: targetPort });
-    s.on('data', (d) => { stats.bytes += d.length; });
+    s.on('data', (d) => {
+      stats.bytes += d.length;
+    });
     s.pipe(up).pipe(s);
     s.on('error', () => up.destroy());
     up.on('error', () => s.destroy());
@@ -107,13 +129,19 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
   /** Runs one message through the handler (the real runner); `onRan` fires when the runner returns. */
   async function fire(text: string, o: FireOptions): Promise<RunRecord> {
     const env = {
-      JUPYTER_TOKEN: TOKEN, ALLOWED_SERVERS: o.allowed, NBTRIGGER_STORE: 'none', NBTRIGGER_RUNS_DIR: dir,
+      JUPYTER_TOKEN: TOKEN,
+      ALLOWED_SERVERS: o.allowed,
+      NBTRIGGER_STORE: 'none',
+      NBTRIGGER_RUNS_DIR: dir,
     } as HandlerEnv;
     const records: RunRecord[] = [];
     const lines: string[] = [];
     const handler = createHandler({
-      env, write: (l) => lines.push(l), onRecord: (r) => records.push(r as RunRecord),
-      ...(o.resolve ? { resolve: o.resolve } : {}), ...(o.ca ? { ca: o.ca } : {}),
+      env,
+      write: (l) => lines.push(l),
+      onRecord: (r) => records.push(r as RunRecord),
+      ...(o.resolve ? { resolve: o.resolve } : {}),
+      ...(o.ca ? { ca: o.ca } : {}),
       run: async (opts) => {
         const out = await runNotebook(opts);
         o.onRan?.();
@@ -121,8 +149,9 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
       },
     });
     const data = Buffer.from(text).toString('base64');
-    await handler({ id: `ev-${Math.random()}`, data: { message: { data, messageId: `m-${Math.random()}` } } })
-      .catch(() => undefined); // a transient failure throws (redelivery); the record says what happened
+    await handler({ id: `ev-${Math.random()}`, data: { message: { data, messageId: `m-${Math.random()}` } } }).catch(
+      () => undefined,
+    ); // a transient failure throws (redelivery); the record says what happened
     assert.ok(!lines.join('\n').includes(TOKEN), 'the token is never logged');
     return records.at(-1)!;
   }
@@ -134,19 +163,25 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
 
   test('a --use-https run reaches the allowed TLS server (by IP and by name), only with its CA trusted', async () => {
     const before = { conns: front.stats.connections, secured };
-    const byIp = await fire(`127.0.0.1:${front.port} /tls/nb.ipynb --use-https`,
-      { allowed: `127.0.0.1:${front.port}`, ca });
+    const byIp = await fire(`127.0.0.1:${front.port} /tls/nb.ipynb --use-https`, {
+      allowed: `127.0.0.1:${front.port}`,
+      ca,
+    });
     assert.equal(byIp.status, 'succeeded', JSON.stringify(byIp.error));
     assert.match(byIp.server ?? '', /^https:\/\/127\.0\.0\.1:/);
-    const byName = await fire(`${NB_HOST}:${front.port} /tls/nb.ipynb --use-https`,
-      { allowed: `${NB_HOST}:${front.port}`, resolve: loopback, ca });
+    const byName = await fire(`${NB_HOST}:${front.port} /tls/nb.ipynb --use-https`, {
+      allowed: `${NB_HOST}:${front.port}`,
+      resolve: loopback,
+      ca,
+    });
     assert.equal(byName.status, 'succeeded', JSON.stringify(byName.error));
     assert.ok(front.stats.connections > before.conns, 'connections arrived at the listener');
     assert.ok(secured > before.secured, 'TLS handshakes completed at the server');
     // The same run without the CA: the self-signed certificate is refused by the client.
     const securedBefore = secured;
-    const untrusted = await fire(`127.0.0.1:${front.port} /tls/nb.ipynb --use-https`,
-      { allowed: `127.0.0.1:${front.port}` });
+    const untrusted = await fire(`127.0.0.1:${front.port} /tls/nb.ipynb --use-https`, {
+      allowed: `127.0.0.1:${front.port}`,
+    });
     assert.notEqual(untrusted.status, 'succeeded');
     assert.match(untrusted.error?.message ?? '', /SELF_SIGNED_CERT/, JSON.stringify(untrusted.error));
     assert.equal(secured, securedBefore, 'no handshake completed without the CA');
@@ -156,8 +191,11 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
   test('a certificate that does not name the host: permanent, and the run ends', { timeout: 60_000 }, async () => {
     // The name resolves to the server, whose certificate names nb.tls.test and 127.0.0.1 only.
     const other: Resolver = async () => [{ address: '127.0.0.1', family: 4 }];
-    const record = await fire(`other.tls.test:${front.port} /tls/nb.ipynb --use-https`,
-      { allowed: `other.tls.test:${front.port}`, resolve: other, ca });
+    const record = await fire(`other.tls.test:${front.port} /tls/nb.ipynb --use-https`, {
+      allowed: `other.tls.test:${front.port}`,
+      resolve: other,
+      ca,
+    });
     assert.equal(record.error?.code, 'SERVER_UNREACHABLE', JSON.stringify(record.error));
     assert.equal(record.error?.retryable, false);
     assert.match(record.error?.message ?? '', /ERR_TLS_CERT_ALTNAME_INVALID/);
@@ -165,8 +203,11 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
 
   test('a name that resolves to loopback through a wildcard: refused at lookup, no connection', async () => {
     const before = front.stats.connections;
-    const record = await fire(`${NB_HOST}:${front.port} /tls/nb.ipynb --use-https`,
-      { allowed: '*.tls.test', resolve: loopback, ca });
+    const record = await fire(`${NB_HOST}:${front.port} /tls/nb.ipynb --use-https`, {
+      allowed: '*.tls.test',
+      resolve: loopback,
+      ca,
+    });
     assert.equal(record.error?.code, 'SERVER_NOT_ALLOWED', JSON.stringify(record.error));
     assert.equal(record.error?.retryable, false);
     assert.match(record.error?.message ?? '', /resolves to 127\.0\.0\.1, a private address \(loopback\)/);
@@ -181,11 +222,18 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
       return [{ address: rebound ? '169.254.169.254' : '127.0.0.1', family: 4 }];
     };
     const text = JSON.stringify({
-      server: `https://${NB_HOST}:${front.port}`, notebook: '/tls/nb.ipynb', output: 'server:/out/tls-{runId}.ipynb',
+      server: `https://${NB_HOST}:${front.port}`,
+      notebook: '/tls/nb.ipynb',
+      output: 'server:/out/tls-{runId}.ipynb',
     });
     const record = await fire(text, {
-      allowed: `${NB_HOST}:${front.port}`, resolve, ca,
-      onRan: () => { rebound = true; atRebind = front.stats.connections; },
+      allowed: `${NB_HOST}:${front.port}`,
+      resolve,
+      ca,
+      onRan: () => {
+        rebound = true;
+        atRebind = front.stats.connections;
+      },
     });
     assert.equal(record.status, 'succeeded', JSON.stringify(record.error));
     assert.equal(record.outputs?.notebook, undefined, 'the notebook was not written back');
@@ -199,10 +247,12 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
     const c = createConnector({ privateOk: false, refuse, ca });
     const before = front.stats.connections;
     for (const host of ['127.0.0.1', '::1', '::ffff:7f00:1', '0.0.0.0']) {
-      const err = await new Promise<Error | null>((res) => c.open({ host, port: front.port, secure: true }, (e, s) => {
-        s?.destroy();
-        res(e);
-      }));
+      const err = await new Promise<Error | null>((res) =>
+        c.open({ host, port: front.port, secure: true }, (e, s) => {
+          s?.destroy();
+          res(e);
+        }),
+      );
       assert.ok(isNbtError(err) && err.code === 'SERVER_NOT_ALLOWED', `${host}: ${String(err)}`);
     }
     assert.equal(front.stats.connections, before);
@@ -217,11 +267,12 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
     const before = { ...front.stats };
     const securedBefore = secured;
     const target = { host: 'public.tls.test', port: front.port, secure: true };
-    const err = await new Promise<Error | null>((res) => c.open(target,
-      (e, s: Socket | undefined) => {
+    const err = await new Promise<Error | null>((res) =>
+      c.open(target, (e, s: Socket | undefined) => {
         s?.destroy();
         res(e);
-      }));
+      }),
+    );
     assert.match(String(err), /the connected peer 127\.0\.0\.1 is a private address \(loopback\)/);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(front.stats.connections, before.connections + 1, 'the TCP handshake happened…');
@@ -229,8 +280,9 @@ describe('guarded connector over TLS', { timeout: 180_000 }, () => {
     assert.equal(secured, securedBefore);
     // Control: the same connector with the peer check passing (private addresses fine) completes the handshake.
     const ok = createConnector({ privateOk: true, refuse, resolve: publicOnly, netConnect: skipLookup, ca });
-    const sock = await new Promise<Socket>((res, rej) => ok.open({ host: NB_HOST, port: front.port, secure: true },
-      (e, s) => (e ? rej(e) : res(s!))));
+    const sock = await new Promise<Socket>((res, rej) =>
+      ok.open({ host: NB_HOST, port: front.port, secure: true }, (e, s) => (e ? rej(e) : res(s!))),
+    );
     assert.equal((sock as Socket & { authorized?: boolean }).authorized, true);
     sock.destroy();
     assert.ok(front.stats.bytes > before.bytes, 'the control wrote its ClientHello');

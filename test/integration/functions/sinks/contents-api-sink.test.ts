@@ -27,11 +27,22 @@ describe('server: sink (real Jupyter server)', () => {
 
   it('writes a notebook into new nested folders, readable through the contents API', async () => {
     const body = notebookJson(['print("ü ✓")']);
-    const r = await writeOutput({ template: 'server:/out/{notebook}/{date}-{runId}.ipynb', values, body, kind: 'notebook' }, { contents: rest });
-    assert.deepEqual(r, { location: 'server:/out/daily/2026-01-21T23-49-30.123Z-r-9.ipynb', ok: true, bytes: Buffer.byteLength(body), kind: 'notebook' });
+    const r = await writeOutput(
+      { template: 'server:/out/{notebook}/{date}-{runId}.ipynb', values, body, kind: 'notebook' },
+      { contents: rest },
+    );
+    assert.deepEqual(r, {
+      location: 'server:/out/daily/2026-01-21T23-49-30.123Z-r-9.ipynb',
+      ok: true,
+      bytes: Buffer.byteLength(body),
+      kind: 'notebook',
+    });
     assert.equal(await rest.readText('out/daily/2026-01-21T23-49-30.123Z-r-9.ipynb'), body);
     assert.equal(await readFile(join(server.rootDir, 'out/daily/2026-01-21T23-49-30.123Z-r-9.ipynb'), 'utf8'), body);
-    const again = await writeOutput({ template: 'server:/out/daily/second.html', values, body: '<p>x</p>', kind: 'html' }, { contents: rest });
+    const again = await writeOutput(
+      { template: 'server:/out/daily/second.html', values, body: '<p>x</p>', kind: 'html' },
+      { contents: rest },
+    );
     assert.equal(again.ok, true, JSON.stringify(again));
     assert.equal(await readFile(join(server.rootDir, 'out/daily/second.html'), 'utf8'), '<p>x</p>');
   });
@@ -40,15 +51,26 @@ describe('server: sink (real Jupyter server)', () => {
     const chunk = Buffer.from('"quoted" \\ line\n'.repeat(50_000));
     const body = (): Iterable<string | Uint8Array> => ['{"cells": "', chunk, 'ü ✓ ', chunk.subarray(0, 7), '"}'];
     const want = `{"cells": "${chunk.toString()}ü ✓ ${chunk.subarray(0, 7).toString()}"}`;
-    const r = await writeOutput({ template: 'server:/pieces/{runId}.ipynb', values, body, kind: 'notebook' }, { contents: rest });
-    assert.deepEqual(r, { location: 'server:/pieces/r-9.ipynb', ok: true, bytes: Buffer.byteLength(want), kind: 'notebook' });
+    const r = await writeOutput(
+      { template: 'server:/pieces/{runId}.ipynb', values, body, kind: 'notebook' },
+      { contents: rest },
+    );
+    assert.deepEqual(r, {
+      location: 'server:/pieces/r-9.ipynb',
+      ok: true,
+      bytes: Buffer.byteLength(want),
+      kind: 'notebook',
+    });
     assert.equal(await readFile(join(server.rootDir, 'pieces/r-9.ipynb'), 'utf8'), want);
   });
 
   it('a refused token is a failed result that does not show the token', async () => {
     const bad = new JupyterRest({ server: server.address, token: 'wrong-token-123456' });
     try {
-      const r = await writeOutput({ template: 'server:/x/y.ipynb', values, body: '{}', kind: 'notebook' }, { contents: bad });
+      const r = await writeOutput(
+        { template: 'server:/x/y.ipynb', values, body: '{}', kind: 'notebook' },
+        { contents: bad },
+      );
       assert.equal(r.ok, false);
       assert.equal(r.error?.code, 'SINK_FAILED');
       assert.match(r.error?.message ?? '', /HTTP 403|HTTP 401/);
@@ -60,7 +82,10 @@ describe('server: sink (real Jupyter server)', () => {
 
   it('a path under a file is a failed result', async () => {
     await server.writeFile('plain.txt', 'x');
-    const r = await writeOutput({ template: 'server:/plain.txt/y.ipynb', values, body: '{}', kind: 'notebook' }, { contents: rest });
+    const r = await writeOutput(
+      { template: 'server:/plain.txt/y.ipynb', values, body: '{}', kind: 'notebook' },
+      { contents: rest },
+    );
     assert.equal(r.ok, false);
     assert.equal(r.location, 'server:/plain.txt/y.ipynb');
   });

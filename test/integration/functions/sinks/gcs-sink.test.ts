@@ -28,8 +28,16 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
   it('uploads a notebook in one multipart request, placeholders expanded, no credentials sent', async () => {
     const body = JSON.stringify({ cells: [], metadata: { note: 'ünïcode ✓' }, nbformat: 4, nbformat_minor: 5 });
     const before = gcs.requests.length;
-    const r = await writeOutput({ template: 'gs://nbt-out/runs/{notebook}/{date}-{runId}.ipynb', values, body, kind: 'notebook' }, deps);
-    assert.deepEqual(r, { location: 'gs://nbt-out/runs/daily/2026-01-21T23-49-30.123Z-r-1.ipynb', ok: true, bytes: Buffer.byteLength(body), kind: 'notebook' });
+    const r = await writeOutput(
+      { template: 'gs://nbt-out/runs/{notebook}/{date}-{runId}.ipynb', values, body, kind: 'notebook' },
+      deps,
+    );
+    assert.deepEqual(r, {
+      location: 'gs://nbt-out/runs/daily/2026-01-21T23-49-30.123Z-r-1.ipynb',
+      ok: true,
+      bytes: Buffer.byteLength(body),
+      kind: 'notebook',
+    });
     const o = gcs.get('nbt-out', 'runs/daily/2026-01-21T23-49-30.123Z-r-1.ipynb');
     assert.ok(o, 'object stored');
     assert.equal(o.body.toString('utf8'), body);
@@ -47,7 +55,10 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
 
   it('a body in pieces (text and bytes): small ones in one multipart request, large ones streamed into a resumable upload', async () => {
     const small = (): Iterable<string | Uint8Array> => ['{"a": "', Buffer.from('ü ✓'), '"}'];
-    const r1 = await writeOutput({ template: 'gs://nbt-out/pieces/small.ipynb', values, body: small, kind: 'notebook' }, deps);
+    const r1 = await writeOutput(
+      { template: 'gs://nbt-out/pieces/small.ipynb', values, body: small, kind: 'notebook' },
+      deps,
+    );
     assert.equal(r1.ok, true, JSON.stringify(r1));
     assert.equal(gcs.get('nbt-out', 'pieces/small.ipynb')!.body.toString('utf8'), '{"a": "ü ✓"}');
     assert.equal(r1.bytes, Buffer.byteLength('{"a": "ü ✓"}'));
@@ -56,7 +67,10 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
     const big = (): Iterable<string | Uint8Array> => ['[', chunk, 'é', chunk, '"', chunk, ']'];
     const want = `[${'a'.repeat(1 << 20)}é${'a'.repeat(1 << 20)}"${'a'.repeat(1 << 20)}]`;
     const before = gcs.requests.length;
-    const r2 = await writeOutput({ template: 'gs://nbt-out/pieces/big.ipynb', values, body: big, kind: 'notebook' }, deps);
+    const r2 = await writeOutput(
+      { template: 'gs://nbt-out/pieces/big.ipynb', values, body: big, kind: 'notebook' },
+      deps,
+    );
     assert.equal(r2.ok, true, JSON.stringify(r2));
     assert.equal(r2.bytes, Buffer.byteLength(want));
     const sent = gcs.requests.slice(before);
@@ -67,13 +81,18 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
   it('uses a resumable upload at or above the threshold, and the client reads the object back (alt=media)', async () => {
     const big = `${'x'.repeat(300_000)}é`;
     const before = gcs.requests.length;
-    const r = await writeOutput({ template: 'gs://nbt-out/big/{runId}.html', values, body: big, kind: 'html' },
-      { gcs: { ...deps.gcs, resumableThresholdBytes: 64 * 1024 } });
+    const r = await writeOutput(
+      { template: 'gs://nbt-out/big/{runId}.html', values, body: big, kind: 'html' },
+      { gcs: { ...deps.gcs, resumableThresholdBytes: 64 * 1024 } },
+    );
     assert.equal(r.ok, true, JSON.stringify(r));
     const sent = gcs.requests.slice(before);
     assert.equal(sent[0]!.method, 'POST');
     assert.equal(sent[0]!.query.uploadType, 'resumable');
-    assert.ok(sent.some((s) => s.method === 'PUT' && s.query.upload_id), 'a PUT to the session URI');
+    assert.ok(
+      sent.some((s) => s.method === 'PUT' && s.query.upload_id),
+      'a PUT to the session URI',
+    );
     const o = gcs.get('nbt-out', 'big/r-1.html');
     assert.ok(o);
     assert.equal(o.body.toString('utf8'), big);
@@ -94,7 +113,10 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
   });
 
   it('a missing bucket is a failed result, not an exception', async () => {
-    const r = await writeOutput({ template: 'gs://no-such-bucket/x/{runId}.ipynb', values, body: '{}', kind: 'notebook' }, deps);
+    const r = await writeOutput(
+      { template: 'gs://no-such-bucket/x/{runId}.ipynb', values, body: '{}', kind: 'notebook' },
+      deps,
+    );
     assert.equal(r.ok, false);
     assert.equal(r.location, 'gs://no-such-bucket/x/r-1.ipynb');
     assert.equal(r.error?.code, 'SINK_FAILED');
@@ -109,8 +131,10 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
       });
     });
     const t0 = Date.now();
-    const r = await writeOutput({ template: 'gs://nbt-out/x.ipynb', values, body: '{}', kind: 'notebook' },
-      { gcs: { apiEndpoint: `http://127.0.0.1:${port}`, timeoutMs: 3000 } });
+    const r = await writeOutput(
+      { template: 'gs://nbt-out/x.ipynb', values, body: '{}', kind: 'notebook' },
+      { gcs: { apiEndpoint: `http://127.0.0.1:${port}`, timeoutMs: 3000 } },
+    );
     assert.equal(r.ok, false);
     assert.equal(r.error?.code, 'SINK_FAILED');
     assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);

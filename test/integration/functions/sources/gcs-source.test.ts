@@ -16,7 +16,13 @@ import { runNotebook } from '../../../../functions/run/runner.js';
 import { resolveSourceDir } from '../../../../functions/sinks/location.js';
 import { sourceFolder } from '../../../../functions/sources/source-ref.js';
 import { gcsSource } from '../../../../functions/sources/gcs-source.js';
-import { binaryEvent, isFinal, startFunctionServer, type FinalLine, type FunctionServer } from '../../../helpers/functions-framework.js';
+import {
+  binaryEvent,
+  isFinal,
+  startFunctionServer,
+  type FinalLine,
+  type FunctionServer,
+} from '../../../helpers/functions-framework.js';
 import { startGcsServer, type GcsServer } from '../../../helpers/gcs-server.js';
 import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
 
@@ -31,7 +37,10 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
     gcs.createBucket('nbt-src');
     const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'nbt-test' });
     put = async (name, text) => {
-      await storage.bucket('nbt-src').file(name).save(text, { resumable: false, contentType: 'application/x-ipynb+json' });
+      await storage
+        .bucket('nbt-src')
+        .file(name)
+        .save(text, { resumable: false, contentType: 'application/x-ipynb+json' });
     };
     jup = await startTestServer({ token: `tok-${Math.random().toString(36).slice(2)}` });
   });
@@ -44,7 +53,11 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
     const request = parseMessage(`${jup.hostPort} ${ref}`);
     assert.equal(request.source?.kind, 'gcs');
     const s = request.source as { bucket: string; object: string };
-    return runNotebook({ request, token: jup.token, notebookSource: gcsSource(s.bucket, s.object, { apiEndpoint: gcs.endpoint }) });
+    return runNotebook({
+      request,
+      token: jup.token,
+      notebookSource: gcsSource(s.bucket, s.object, { apiEndpoint: gcs.endpoint }),
+    });
   };
 
   test('runs the object and records its generation; an overwrite runs the new version', async () => {
@@ -71,9 +84,19 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
     const out = await run('gs://nbt-src/nbs/side/w.ipynb');
     const request = parseMessage(`${jup.hostPort} gs://nbt-src/nbs/side/w.ipynb`);
     const output = resolveSourceDir('{sourceDir}/out/{notebook}.ipynb', sourceFolder(request.source));
-    const record = await finishRun({ outcome: out, request, runId: 'r1', token: jup.token, output, html: true,
-      sinkDeps: { gcs: { apiEndpoint: gcs.endpoint, projectId: 'nbt-test' } } });
-    assert.deepEqual(record.outputs, { notebook: 'gs://nbt-src/nbs/side/out/w.ipynb', html: 'gs://nbt-src/nbs/side/out/w.html' });
+    const record = await finishRun({
+      outcome: out,
+      request,
+      runId: 'r1',
+      token: jup.token,
+      output,
+      html: true,
+      sinkDeps: { gcs: { apiEndpoint: gcs.endpoint, projectId: 'nbt-test' } },
+    });
+    assert.deepEqual(record.outputs, {
+      notebook: 'gs://nbt-src/nbs/side/out/w.ipynb',
+      html: 'gs://nbt-src/nbs/side/out/w.html',
+    });
     assert.match(gcs.get('nbt-src', 'nbs/side/out/w.ipynb')!.body.toString('utf8'), /written/);
   });
 
@@ -88,19 +111,26 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
     await put('nbs/big.ipynb', notebookJson(['1', `"${'x'.repeat(4000)}"`]));
     const seen = gcs.requests.length;
     const source = gcsSource('nbt-src', 'nbs/big.ipynb', { apiEndpoint: gcs.endpoint });
-    await assert.rejects(source.read(new AbortController().signal, 1000),
-      (e: unknown) => e instanceof NbtError && e.code === 'BAD_NOTEBOOK' && /cap of 1000 bytes/.test(e.message));
+    await assert.rejects(
+      source.read(new AbortController().signal, 1000),
+      (e: unknown) => e instanceof NbtError && e.code === 'BAD_NOTEBOOK' && /cap of 1000 bytes/.test(e.message),
+    );
     assert.ok(!gcs.requests.slice(seen).some((r) => r.query.alt === 'media'), 'no content download');
   });
 
   describe('through the served function', () => {
     let ff: FunctionServer;
     before(async () => {
-      ff = await startFunctionServer({ env: {
-        // The client takes STORAGE_EMULATOR_HOST as its JSON-API base URL, path included.
-        JUPYTER_TOKEN: jup.token, STORAGE_EMULATOR_HOST: `${gcs.endpoint}/storage/v1`, ALLOWED_SOURCES: 'gs://nbt-src/nbs/',
-        NBTRIGGER_STORE: 'none', ALLOWED_OUTPUTS: 'gs://nbt-src/nbs/done',
-      } });
+      ff = await startFunctionServer({
+        env: {
+          // The client takes STORAGE_EMULATOR_HOST as its JSON-API base URL, path included.
+          JUPYTER_TOKEN: jup.token,
+          STORAGE_EMULATOR_HOST: `${gcs.endpoint}/storage/v1`,
+          ALLOWED_SOURCES: 'gs://nbt-src/nbs/',
+          NBTRIGGER_STORE: 'none',
+          ALLOWED_OUTPUTS: 'gs://nbt-src/nbs/done',
+        },
+      });
     });
     after(async () => ff?.stop());
 
@@ -113,14 +143,24 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
 
     test('a gs:// message runs end to end: the record holds the source and its generation, the executed notebook is written', async () => {
       await put('nbs/e2e.ipynb', notebookJson(['import os', '6 * 7']));
-      const { status, final } = await invoke(JSON.stringify({
-        server: jup.hostPort, notebook: 'gs://nbt-src/nbs/e2e.ipynb', output: 'done/{notebook}.ipynb',
-      }));
+      const { status, final } = await invoke(
+        JSON.stringify({
+          server: jup.hostPort,
+          notebook: 'gs://nbt-src/nbs/e2e.ipynb',
+          output: 'done/{notebook}.ipynb',
+        }),
+      );
       assert.equal(status, 204);
-      const r = final.record as FinalLine['record'] & { source?: { url: string; version: string }; outputs?: { notebook?: string } };
+      const r = final.record as FinalLine['record'] & {
+        source?: { url: string; version: string };
+        outputs?: { notebook?: string };
+      };
       assert.equal(r.status, 'succeeded', JSON.stringify(r));
       assert.equal(r.lastResult?.['text/plain'], '42');
-      assert.deepEqual(r.source, { url: 'gs://nbt-src/nbs/e2e.ipynb', version: String(gcs.get('nbt-src', 'nbs/e2e.ipynb')!.generation) });
+      assert.deepEqual(r.source, {
+        url: 'gs://nbt-src/nbs/e2e.ipynb',
+        version: String(gcs.get('nbt-src', 'nbs/e2e.ipynb')!.generation),
+      });
       assert.equal(r.outputs?.notebook, join(ff.runsDir, 'done', 'e2e.ipynb'));
       const written = JSON.parse(await readFile(r.outputs!.notebook!, 'utf8')) as { cells: unknown[] };
       assert.equal(written.cells.length, 2);
@@ -137,8 +177,13 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
 
     test('a server: output with a gs:// source is a bad message, refused before any read', async () => {
       const seen = gcs.requests.length;
-      const { status, final } = await invoke(JSON.stringify({
-        server: jup.hostPort, notebook: 'gs://nbt-src/nbs/e2e.ipynb', output: 'server:/out/x.ipynb' }));
+      const { status, final } = await invoke(
+        JSON.stringify({
+          server: jup.hostPort,
+          notebook: 'gs://nbt-src/nbs/e2e.ipynb',
+          output: 'server:/out/x.ipynb',
+        }),
+      );
       assert.equal(status, 204);
       assert.equal(final.record.error?.code, 'BAD_MESSAGE');
       assert.match(final.record.error?.message ?? '', /server's own file/);

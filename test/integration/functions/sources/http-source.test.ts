@@ -25,9 +25,25 @@ import { notebookJson, startTestServer, type TestServer } from '../../../helpers
 async function selfSigned(dir: string): Promise<{ key: string; cert: string }> {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]);
   return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
 }
 
@@ -94,14 +110,25 @@ describe('https:// notebook source', { timeout: 180_000 }, () => {
   const source = (path: string) => {
     const ref = parseSourceRef(`https://127.0.0.1:${port}${path}`) as ExternalRef & { kind: 'http' };
     checkSource(ref, patterns());
-    return httpSource(ref, { connector: sourceConnector(`https://127.0.0.1:${port}`, { ca: cert }), allow: (r) => checkSource(r, patterns()) });
+    return httpSource(ref, {
+      connector: sourceConnector(`https://127.0.0.1:${port}`, { ca: cert }),
+      allow: (r) => checkSource(r, patterns()),
+    });
   };
-  const read = (path: string, maxBytes = 1 << 20, signal = new AbortController().signal) => source(path).read(signal, maxBytes);
-  const rejectsWith = (p: Promise<unknown>, code: string, re?: RegExp) => assert.rejects(p,
-    (e: unknown) => e instanceof NbtError && e.code === code && (re === undefined || re.test(e.message)));
+  const read = (path: string, maxBytes = 1 << 20, signal = new AbortController().signal) =>
+    source(path).read(signal, maxBytes);
+  const rejectsWith = (p: Promise<unknown>, code: string, re?: RegExp) =>
+    assert.rejects(
+      p,
+      (e: unknown) => e instanceof NbtError && e.code === code && (re === undefined || re.test(e.message)),
+    );
 
   test('the ETag is the version; a same-origin redirect inside the allowlist is followed', async () => {
-    assert.deepEqual(await read('/nbs/ok.ipynb'), { text: NB, url: `https://127.0.0.1:${port}/nbs/ok.ipynb`, version: '"v-17"' });
+    assert.deepEqual(await read('/nbs/ok.ipynb'), {
+      text: NB,
+      url: `https://127.0.0.1:${port}/nbs/ok.ipynb`,
+      version: '"v-17"',
+    });
     assert.equal((await read('/nbs/moved.ipynb')).version, '"v-17"');
   });
 
@@ -118,14 +145,19 @@ describe('https:// notebook source', { timeout: 180_000 }, () => {
 
   test('404 is NOTEBOOK_NOT_FOUND (permanent), 503 SERVER_ERROR (retryable)', async () => {
     await rejectsWith(read('/nbs/none.ipynb'), 'NOTEBOOK_NOT_FOUND');
-    await assert.rejects(read('/nbs/down.ipynb'), (e: unknown) => e instanceof NbtError && e.code === 'SERVER_ERROR' && e.retryable);
+    await assert.rejects(
+      read('/nbs/down.ipynb'),
+      (e: unknown) => e instanceof NbtError && e.code === 'SERVER_ERROR' && e.retryable,
+    );
   });
 
   test('outside ALLOWED_SOURCES: refused before any request; the metadata server never reached', async () => {
     const before = hits.length;
     const other = parseSourceRef(`https://127.0.0.1:${port}/other/ok.ipynb`) as ExternalRef;
-    await assert.rejects(messageSource(other, patterns(), { ca: cert }),
-      (e: unknown) => e instanceof NbtError && e.code === 'SOURCE_NOT_ALLOWED');
+    await assert.rejects(
+      messageSource(other, patterns(), { ca: cert }),
+      (e: unknown) => e instanceof NbtError && e.code === 'SOURCE_NOT_ALLOWED',
+    );
     assert.equal(hits.length, before, 'the server saw no request');
     const meta = parseSourceRef('http://169.254.169.254/computeMetadata/v1/nb.ipynb') as ExternalRef;
     const s = await messageSource(meta, parseSourceAllowlist('http://169.254.169.254/'));
@@ -140,16 +172,24 @@ describe('https:// notebook source', { timeout: 180_000 }, () => {
 
   describe('in a run', () => {
     let jup: TestServer;
-    before(async () => { jup = await startTestServer({ token: `tok-${Math.random().toString(36).slice(2)}` }); });
+    before(async () => {
+      jup = await startTestServer({ token: `tok-${Math.random().toString(36).slice(2)}` });
+    });
     after(async () => jup?.close());
     const request = (path: string, runSeconds?: number) => ({
-      server: { host: '127.0.0.1', port: jup.address.port, secure: false }, notebook: `https://127.0.0.1:${port}${path}`,
-      source: parseSourceRef(`https://127.0.0.1:${port}${path}`) as ExternalRef, verbose: false,
+      server: { host: '127.0.0.1', port: jup.address.port, secure: false },
+      notebook: `https://127.0.0.1:${port}${path}`,
+      source: parseSourceRef(`https://127.0.0.1:${port}${path}`) as ExternalRef,
+      verbose: false,
       timeouts: runSeconds ? { runSeconds } : {},
     });
 
     test('the notebook runs and the record holds its URL and ETag', async () => {
-      const out = await runNotebook({ request: request('/nbs/ok.ipynb'), token: jup.token, notebookSource: source('/nbs/ok.ipynb') });
+      const out = await runNotebook({
+        request: request('/nbs/ok.ipynb'),
+        token: jup.token,
+        notebookSource: source('/nbs/ok.ipynb'),
+      });
       assert.equal(out.record.status, 'succeeded', JSON.stringify(out.record.error));
       assert.equal(out.record.lastResult?.['text/plain'], '33');
       assert.deepEqual(out.record.source, { url: `https://127.0.0.1:${port}/nbs/ok.ipynb`, version: '"v-17"' });
@@ -157,7 +197,11 @@ describe('https:// notebook source', { timeout: 180_000 }, () => {
     });
 
     test('a server that trickles ends at the run deadline (TIMEOUT), no kernel left', async () => {
-      const out = await runNotebook({ request: request('/nbs/slow.ipynb', 2), token: jup.token, notebookSource: source('/nbs/slow.ipynb') });
+      const out = await runNotebook({
+        request: request('/nbs/slow.ipynb', 2),
+        token: jup.token,
+        notebookSource: source('/nbs/slow.ipynb'),
+      });
       assert.equal(out.record.error?.code, 'TIMEOUT', JSON.stringify(out.record.error));
       await out.cleanup;
       assert.deepEqual(await jup.kernels(), []);

@@ -25,15 +25,18 @@ describe('a local notebook on a kernel-only server', { timeout: 180_000 }, () =>
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nbt-kernel-only-'));
     jup = await startTestServer({ token: `tok-${Math.random().toString(36).slice(2)}` });
-    front = await startHttpFront({ host: '127.0.0.1', port: jup.address.port }, {
-      route: (req, res) => {
-        if (/^\/api\/(kernels|kernelspecs)(\/|\?|$)/.test(req.url ?? '')) return false;
-        refused.push(`${req.method} ${req.url}`);
-        res.writeHead(404, { 'content-type': 'text/html' });
-        res.end('<html>Not Found</html>');
-        return true;
+    front = await startHttpFront(
+      { host: '127.0.0.1', port: jup.address.port },
+      {
+        route: (req, res) => {
+          if (/^\/api\/(kernels|kernelspecs)(\/|\?|$)/.test(req.url ?? '')) return false;
+          refused.push(`${req.method} ${req.url}`);
+          res.writeHead(404, { 'content-type': 'text/html' });
+          res.end('<html>Not Found</html>');
+          return true;
+        },
       },
-    });
+    );
   });
   after(async () => {
     await front?.close();
@@ -46,22 +49,46 @@ describe('a local notebook on a kernel-only server', { timeout: 180_000 }, () =>
     await writeFile(file, notebookJson(['import os', 'print("from a file")', 'sum(range(5))']));
     const ref = parseSourceRef(`file://${file}`) as ExternalRef & { kind: 'file' };
     const request = {
-      server: { host: '127.0.0.1', port: front.port, secure: false }, notebook: ref.url, source: ref, kernelOnly: true,
-      verbose: false, timeouts: {},
+      server: { host: '127.0.0.1', port: front.port, secure: false },
+      notebook: ref.url,
+      source: ref,
+      kernelOnly: true,
+      verbose: false,
+      timeouts: {},
     };
-    const outcome = await runNotebook({ request, token: jup.token, notebookSource: fileSource(ref.path, ref.url), deferCleanup: true });
+    const outcome = await runNotebook({
+      request,
+      token: jup.token,
+      notebookSource: fileSource(ref.path, ref.url),
+      deferCleanup: true,
+    });
     try {
       assert.equal(outcome.record.status, 'succeeded', JSON.stringify(outcome.record.error));
       assert.equal(outcome.record.lastResult?.['text/plain'], '10');
       assert.match(outcome.record.source?.version ?? '', /^sha256:[0-9a-f]{64}$/);
-      const record = await finishRun({ outcome, request, runId: 'r1', token: jup.token, output: join(dir, 'out', '{notebook}.ipynb'), html: true });
+      const record = await finishRun({
+        outcome,
+        request,
+        runId: 'r1',
+        token: jup.token,
+        output: join(dir, 'out', '{notebook}.ipynb'),
+        html: true,
+      });
       assert.equal(record.outputs?.notebook, join(dir, 'out', 'local.ipynb'));
-      const executed = JSON.parse(await readFile(record.outputs!.notebook!, 'utf8')) as { cells: Array<{ outputs?: Array<{ text?: string[] | string }> }> };
+      const executed = JSON.parse(await readFile(record.outputs!.notebook!, 'utf8')) as {
+        cells: Array<{ outputs?: Array<{ text?: string[] | string }> }>;
+      };
       assert.match(JSON.stringify(executed.cells[1]!.outputs), /from a file/);
       const html = await readFile(record.outputs!.html!, 'utf8');
       assert.match(html, /from a file/);
 
-      const onServer = await finishRun({ outcome, request, runId: 'r2', token: jup.token, output: 'server:/out/x.ipynb' });
+      const onServer = await finishRun({
+        outcome,
+        request,
+        runId: 'r2',
+        token: jup.token,
+        output: 'server:/out/x.ipynb',
+      });
       assert.equal(onServer.outputs, undefined);
       assert.match(onServer.outputErrors?.[0]?.message ?? '', /nothing is written to the server's files/);
     } finally {
@@ -73,7 +100,12 @@ describe('a local notebook on a kernel-only server', { timeout: 180_000 }, () =>
 
   test('a server path on a kernel-only server: NOTEBOOK_NOT_FOUND saying the server has no contents API', async () => {
     await jup.writeNotebook('there.ipynb', ['1']);
-    const request = { server: { host: '127.0.0.1', port: front.port, secure: false }, notebook: 'there.ipynb', verbose: false, timeouts: {} };
+    const request = {
+      server: { host: '127.0.0.1', port: front.port, secure: false },
+      notebook: 'there.ipynb',
+      verbose: false,
+      timeouts: {},
+    };
     const out = await runNotebook({ request, token: jup.token });
     assert.equal(out.record.error?.code, 'NOTEBOOK_NOT_FOUND');
     assert.match(out.record.error?.message ?? '', /no contents API \(kernel-only\)/);

@@ -11,7 +11,11 @@ import type { Firestore } from '@google-cloud/firestore';
 import { createFirestore } from '../../../../functions/store/firestore-client.js';
 import { FirestoreLeaseStore } from '../../../../functions/store/leases-firestore.js';
 import { leaseId, type ClaimResult } from '../../../../functions/store/leases-store.js';
-import { skipUnlessFirestore, startFirestoreEmulator, type FirestoreEmulator } from '../../../helpers/firestore-emulator.js';
+import {
+  skipUnlessFirestore,
+  startFirestoreEmulator,
+  type FirestoreEmulator,
+} from '../../../helpers/firestore-emulator.js';
 
 const winners = (rs: ClaimResult[]): number => rs.filter((r) => r.state === 'claimed').length;
 
@@ -73,7 +77,11 @@ test('Firestore lease store on the emulator', { timeout: 180_000 }, async (t) =>
     assert.equal((await next.claim('msg:3', ttl)).state, 'running');
     assert.equal(await crashed.renew('msg:3', 60_000), true, 'the holder renews in time');
     await sleep(Math.max(0, t0 + ttl + 500 - Date.now()));
-    assert.equal((await next.claim('msg:3', 60_000)).state, 'running', 'still live past the first TTL thanks to the renewal');
+    assert.equal(
+      (await next.claim('msg:3', 60_000)).state,
+      'running',
+      'still live past the first TTL thanks to the renewal',
+    );
     assert.equal(await crashed.renew('msg:3', 300), true, 'the holder shortens its lease');
     const deadline = Date.now() + 30_000;
     let state = 'running';
@@ -117,7 +125,9 @@ test('Firestore lease store on the emulator', { timeout: 180_000 }, async (t) =>
 
   await t.test('20 concurrent claims across 4 separate clients: exactly one claimed', async () => {
     const dbs = await Promise.all([0, 1, 2, 3].map(() => client()));
-    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => store(`c${i}`, dbs[i % 4]).claim('race:clients', 60_000)));
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store(`c${i}`, dbs[i % 4]).claim('race:clients', 60_000)),
+    );
     assert.equal(winners(rs), 1, rs.map((r) => r.state).join(','));
   });
 
@@ -136,7 +146,10 @@ test('Firestore lease store on the emulator', { timeout: 180_000 }, async (t) =>
   await t.test('a claim racing a complete never runs a finished key again', async () => {
     const a = store('A');
     assert.equal((await a.claim('msg:4', 60_000)).state, 'claimed');
-    const [, ...rs] = await Promise.all([a.complete('msg:4', 'ref-4'), ...Array.from({ length: 10 }, (_, i) => store(`x${i}`).claim('msg:4', 60_000))]);
+    const [, ...rs] = await Promise.all([
+      a.complete('msg:4', 'ref-4'),
+      ...Array.from({ length: 10 }, (_, i) => store(`x${i}`).claim('msg:4', 60_000)),
+    ]);
     assert.equal(winners(rs), 0);
     assert.equal((await store('late').claim('msg:4', 60_000)).state, 'done');
   });
@@ -149,7 +162,10 @@ test('Firestore lease store on the emulator', { timeout: 180_000 }, async (t) =>
     assert.equal((await b.lock('nightly', { mode: 'skip', ttlMs: 60_000 })).state, 'skipped');
     assert.equal((await b.lock('nightly', { mode: 'allow', ttlMs: 60_000 })).state, 'acquired');
     const t0 = Date.now();
-    assert.equal((await b.lock('nightly', { mode: 'queue', ttlMs: 60_000, waitMs: 400, pollMs: 100 })).state, 'timed_out');
+    assert.equal(
+      (await b.lock('nightly', { mode: 'queue', ttlMs: 60_000, waitMs: 400, pollMs: 100 })).state,
+      'timed_out',
+    );
     assert.ok(Date.now() - t0 >= 400);
     const queued = b.lock('nightly', { mode: 'queue', ttlMs: 60_000, waitMs: 10_000, pollMs: 50 });
     await sleep(300);

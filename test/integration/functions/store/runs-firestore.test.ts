@@ -16,7 +16,11 @@ import { LocalRunStore } from '../../../../functions/store/runs-local.js';
 import { openRunStore } from '../../../../functions/store/open-stores.js';
 import type { RunQuery, StoredRun } from '../../../../functions/store/runs-store.js';
 import { sampleRun } from '../../../unit/functions/store/fixtures.js';
-import { skipUnlessFirestore, startFirestoreEmulator, type FirestoreEmulator } from '../../../helpers/firestore-emulator.js';
+import {
+  skipUnlessFirestore,
+  startFirestoreEmulator,
+  type FirestoreEmulator,
+} from '../../../helpers/firestore-emulator.js';
 
 const at = (minute: number): string => new Date(Date.UTC(2026, 0, 21, 10, minute)).toISOString();
 
@@ -38,10 +42,22 @@ test('Firestore run store on the emulator', { timeout: 120_000 }, async (t) => {
   await t.test('save/get round-trips awkward records (nested arrays, MIME keys, unicode, nulls)', async () => {
     const store = new FirestoreRunStore({ db: sharedDb, collection: 'rt' });
     const run = sampleRun({
-      runId: 'rt-1', messageId: '1234', parameters: { m: [[1, 2], [3]], s: 'q"\\\n☃', n: null, o: { 'a.b/c': true } },
-      lastResult: { 'application/json': { grid: [[1, 2], [3, 4]] }, 'text/plain': 'grid' },
+      runId: 'rt-1',
+      messageId: '1234',
+      parameters: { m: [[1, 2], [3]], s: 'q"\\\n☃', n: null, o: { 'a.b/c': true } },
+      lastResult: {
+        'application/json': {
+          grid: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+        'text/plain': 'grid',
+      },
       error: { code: 'CELL_ERROR', message: 'boom', retryable: false, cellIndex: 1, traceback: ['l1', 'l2'] },
-      status: 'failed', outputs: { notebook: 'gs://b/runs/daily/x.ipynb', html: 'gs://b/runs/daily/x.html' }, schedule: 'nightly',
+      status: 'failed',
+      outputs: { notebook: 'gs://b/runs/daily/x.ipynb', html: 'gs://b/runs/daily/x.html' },
+      schedule: 'nightly',
     });
     const ref = await store.save(run);
     assert.equal(ref.location, 'rt/rt-1');
@@ -71,16 +87,28 @@ test('Firestore run store on the emulator', { timeout: 120_000 }, async (t) => {
     const statuses = ['succeeded', 'failed', 'error', 'timed_out'] as const;
     const runs: StoredRun[] = [];
     for (let i = 0; i < 24; i++) {
-      runs.push(sampleRun({
-        runId: `r${String(i).padStart(2, '0')}`, startedAt: at(i % 20), status: statuses[i % 4]!,
-        notebook: i % 3 === 0 ? '/other/daily.ipynb' : i % 3 === 1 ? '/reports/daily.ipynb' : '/weekly.ipynb',
-      }));
+      runs.push(
+        sampleRun({
+          runId: `r${String(i).padStart(2, '0')}`,
+          startedAt: at(i % 20),
+          status: statuses[i % 4]!,
+          notebook: i % 3 === 0 ? '/other/daily.ipynb' : i % 3 === 1 ? '/reports/daily.ipynb' : '/weekly.ipynb',
+        }),
+      );
     }
     await Promise.all(runs.flatMap((r) => [fsStore.save(r), local.save(r)]));
     const queries: RunQuery[] = [
-      {}, { limit: 5 }, { notebook: 'daily' }, { notebook: 'weekly', limit: 2 }, { notebook: '/reports/daily.ipynb' },
-      { status: 'failed' }, { status: ['failed', 'error'] }, { notebook: 'daily', status: ['succeeded', 'timed_out'] },
-      { since: at(5), until: at(9) }, { notebook: 'daily', status: 'error', since: at(2) }, { notebook: 'nope' },
+      {},
+      { limit: 5 },
+      { notebook: 'daily' },
+      { notebook: 'weekly', limit: 2 },
+      { notebook: '/reports/daily.ipynb' },
+      { status: 'failed' },
+      { status: ['failed', 'error'] },
+      { notebook: 'daily', status: ['succeeded', 'timed_out'] },
+      { since: at(5), until: at(9) },
+      { notebook: 'daily', status: 'error', since: at(2) },
+      { notebook: 'nope' },
     ];
     for (const q of queries) {
       const a = (await fsStore.list(q)).map((r) => r.runId);
@@ -88,12 +116,20 @@ test('Firestore run store on the emulator', { timeout: 120_000 }, async (t) => {
       assert.deepEqual(a, b, `query ${JSON.stringify(q)}`);
     }
     // Ties on startedAt (r00 and r20 share a minute) are ordered by runId desc in both.
-    assert.deepEqual((await fsStore.list({ since: at(0), until: at(1) })).map((r) => r.runId), ['r20', 'r00']);
+    assert.deepEqual(
+      (await fsStore.list({ since: at(0), until: at(1) })).map((r) => r.runId),
+      ['r20', 'r00'],
+    );
     assert.equal((await fsStore.list()).length, 24);
   });
 
   await t.test('openRunStore opens its own client from the connection settings', async () => {
-    const store = await openRunStore({ kind: 'firestore', emulatorHost: emu!.host, projectId: emu!.project, collection: 'own' });
+    const store = await openRunStore({
+      kind: 'firestore',
+      emulatorHost: emu!.host,
+      projectId: emu!.project,
+      collection: 'own',
+    });
     await store.save(sampleRun({ runId: 'own-1' }));
     assert.equal((await store.list())[0]?.runId, 'own-1');
     await store.close();

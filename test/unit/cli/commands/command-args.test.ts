@@ -10,10 +10,13 @@ function io(): { stdout: PassThrough; stderr: PassThrough; text: (s: PassThrough
   return { stdout, stderr, text: (s) => String(s.read() ?? '') };
 }
 
-const config = (args: string[]) => ({
-  args, strict: true, allowPositionals: true,
-  options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-} as const);
+const config = (args: string[]) =>
+  ({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  }) as const;
 
 test('valid arguments come back parsed', () => {
   const o = io();

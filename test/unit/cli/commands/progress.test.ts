@@ -6,7 +6,15 @@ import type { RunRecord } from '../../../../functions/run/record.js';
 
 function sink(isTTY: boolean): NodeJS.WritableStream & { isTTY: boolean; columns: number; text: () => string } {
   let text = '';
-  return { isTTY, columns: 80, write: (s: string) => { text += s; return true; }, text: () => text } as never;
+  return {
+    isTTY,
+    columns: 80,
+    write: (s: string) => {
+      text += s;
+      return true;
+    },
+    text: () => text,
+  } as never;
 }
 
 describe('Progress', () => {
@@ -37,13 +45,33 @@ describe('Progress', () => {
 
 describe('summary', () => {
   const base: RunRecord = {
-    status: 'succeeded', notebook: 'nb.ipynb', server: 'http://h:1', kernelName: 'python3', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1234,
-    cells: { total: 3, executed: 2, succeeded: 2, failed: 0, aborted: 0, skipped: 1 }, warnings: [],
+    status: 'succeeded',
+    notebook: 'nb.ipynb',
+    server: 'http://h:1',
+    kernelName: 'python3',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    durationMs: 1234,
+    cells: { total: 3, executed: 2, succeeded: 2, failed: 0, aborted: 0, skipped: 1 },
+    warnings: [],
   };
-  it('a success: one line', () => assert.equal(summary(base, false), '✓ nb.ipynb succeeded in 1.23 s (2 cells run, 1 skipped)\n'));
+  it('a success: one line', () =>
+    assert.equal(summary(base, false), '✓ nb.ipynb succeeded in 1.23 s (2 cells run, 1 skipped)\n'));
   it('a failure: where, why, the traceback without colour on a pipe, what did not run', () => {
-    const failed: RunRecord = { ...base, status: 'failed', cells: { ...base.cells, aborted: 1 },
-      error: { code: 'CELL_ERROR', message: 'cell 1 raised ValueError: boom', retryable: false, cellIndex: 1, traceback: ['\x1b[0;31mValueError\x1b[0m: boom'] } };
-    assert.equal(summary(failed, false), '✗ nb.ipynb failed at cell 1 after 1.23 s: cell 1 raised ValueError: boom\nValueError: boom\n1 cell not run\n');
+    const failed: RunRecord = {
+      ...base,
+      status: 'failed',
+      cells: { ...base.cells, aborted: 1 },
+      error: {
+        code: 'CELL_ERROR',
+        message: 'cell 1 raised ValueError: boom',
+        retryable: false,
+        cellIndex: 1,
+        traceback: ['\x1b[0;31mValueError\x1b[0m: boom'],
+      },
+    };
+    assert.equal(
+      summary(failed, false),
+      '✗ nb.ipynb failed at cell 1 after 1.23 s: cell 1 raised ValueError: boom\nValueError: boom\n1 cell not run\n',
+    );
   });
 });

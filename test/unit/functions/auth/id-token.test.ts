@@ -6,7 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { audienceFor, createIdTokenProvider, jwtExpiry, SERVERLESS_AUTHORIZATION, type IdTokenEnv } from '../../../../functions/auth/id-token.js';
+import {
+  audienceFor,
+  createIdTokenProvider,
+  jwtExpiry,
+  SERVERLESS_AUTHORIZATION,
+  type IdTokenEnv,
+} from '../../../../functions/auth/id-token.js';
 import { isNbtError } from '../../../../functions/errors.js';
 import type { ServerAddress } from '../../../../functions/request/address.js';
 
@@ -22,14 +28,29 @@ test('audience: https *.run.app gets its URL; http, other hosts and "off" get no
     [{ ...RUN, port: 8443 }, {}, 'https://reports-hello-abc123-ew.a.run.app:8443'],
     [{ ...RUN, secure: false, port: 80 }, {}, undefined],
     [{ host: 'jupyter.example.com', port: 443, secure: true }, {}, undefined],
-    [{ host: 'jupyter.example.com', port: 443, secure: true }, { NBTRIGGER_ID_TOKEN: 'always' }, 'https://jupyter.example.com'],
-    [{ host: 'jupyter.example.com', port: 443, secure: true }, { NBTRIGGER_ID_TOKEN: 'always', NBTRIGGER_ID_TOKEN_AUDIENCE: 'https://svc-x.a.run.app' }, 'https://svc-x.a.run.app'],
+    [
+      { host: 'jupyter.example.com', port: 443, secure: true },
+      { NBTRIGGER_ID_TOKEN: 'always' },
+      'https://jupyter.example.com',
+    ],
+    [
+      { host: 'jupyter.example.com', port: 443, secure: true },
+      { NBTRIGGER_ID_TOKEN: 'always', NBTRIGGER_ID_TOKEN_AUDIENCE: 'https://svc-x.a.run.app' },
+      'https://svc-x.a.run.app',
+    ],
     [RUN, { NBTRIGGER_ID_TOKEN: 'off' }, undefined],
     [{ host: 'run.app.evil.com', port: 443, secure: true }, {}, undefined],
   ];
-  for (const [server, env, want] of cases) assert.equal(audienceFor(server, env), want, `${server.host}:${server.port} ${JSON.stringify(env)}`);
-  assert.equal(audienceFor({ host: '127.0.0.1', port: 9, secure: false }, { NBTRIGGER_ID_TOKEN: 'always' }, true), 'http://127.0.0.1:9');
-  assert.throws(() => audienceFor(RUN, { NBTRIGGER_ID_TOKEN: 'yes' }), (e: unknown) => isNbtError(e) && e.code === 'CONFIG');
+  for (const [server, env, want] of cases)
+    assert.equal(audienceFor(server, env), want, `${server.host}:${server.port} ${JSON.stringify(env)}`);
+  assert.equal(
+    audienceFor({ host: '127.0.0.1', port: 9, secure: false }, { NBTRIGGER_ID_TOKEN: 'always' }, true),
+    'http://127.0.0.1:9',
+  );
+  assert.throws(
+    () => audienceFor(RUN, { NBTRIGGER_ID_TOKEN: 'yes' }),
+    (e: unknown) => isNbtError(e) && e.code === 'CONFIG',
+  );
 });
 
 test('jwtExpiry reads exp; garbage gives undefined', () => {
@@ -41,7 +62,13 @@ test('jwtExpiry reads exp; garbage gives undefined', () => {
 
 test('headers: X-Serverless-Authorization with a Bearer ID token; none for servers that need none', async () => {
   const seen: string[] = [];
-  const p = createIdTokenProvider({ env: {}, fetch: async (aud) => { seen.push(aud); return jwt(2_000_000_000); } });
+  const p = createIdTokenProvider({
+    env: {},
+    fetch: async (aud) => {
+      seen.push(aud);
+      return jwt(2_000_000_000);
+    },
+  });
   assert.deepEqual(await p.headersFor(RUN), { [SERVERLESS_AUTHORIZATION]: `Bearer ${jwt(2_000_000_000)}` });
   assert.deepEqual(await p.headersFor({ host: '127.0.0.1', port: 8888, secure: false }), {});
   assert.deepEqual(seen, ['https://reports-hello-abc123-ew.a.run.app']);
@@ -53,7 +80,14 @@ test('cache: reused until five minutes before exp, then fetched again; per audie
   let clock = 1_000_000_000_000;
   let n = 0;
   const fetched: string[] = [];
-  const p = createIdTokenProvider({ env: {}, now: () => clock, fetch: async (aud) => { fetched.push(aud); return jwt(clock / 1000 + 3600, ++n); } });
+  const p = createIdTokenProvider({
+    env: {},
+    now: () => clock,
+    fetch: async (aud) => {
+      fetched.push(aud);
+      return jwt(clock / 1000 + 3600, ++n);
+    },
+  });
   const first = await p.headersFor(RUN);
   clock += 54 * 60_000;
   assert.deepEqual(await p.headersFor(RUN), first, 'still fresh at 54 minutes');
@@ -61,7 +95,11 @@ test('cache: reused until five minutes before exp, then fetched again; per audie
   const second = await p.headersFor(RUN);
   assert.notDeepEqual(second, first);
   await p.headersFor({ ...RUN, host: 'other-xyz.a.run.app' });
-  assert.deepEqual(fetched, ['https://reports-hello-abc123-ew.a.run.app', 'https://reports-hello-abc123-ew.a.run.app', 'https://other-xyz.a.run.app']);
+  assert.deepEqual(fetched, [
+    'https://reports-hello-abc123-ew.a.run.app',
+    'https://reports-hello-abc123-ew.a.run.app',
+    'https://other-xyz.a.run.app',
+  ]);
 });
 
 test('cache: a token without a readable exp lasts 55 minutes', async () => {
@@ -101,8 +139,17 @@ test('concurrent callers share one fetch; a failed fetch is not cached', async (
 });
 
 test('no credentials is a configuration error (not retried); an empty token is refused', async () => {
-  const none = createIdTokenProvider({ env: {}, fetch: async () => { throw new Error('Could not load the default credentials. Browse to …'); } });
-  await assert.rejects(none.headersFor(RUN), (e: unknown) => isNbtError(e) && e.code === 'CONFIG' && !e.retryable && /ID token for https:\/\/reports-hello/.test(e.message));
+  const none = createIdTokenProvider({
+    env: {},
+    fetch: async () => {
+      throw new Error('Could not load the default credentials. Browse to …');
+    },
+  });
+  await assert.rejects(
+    none.headersFor(RUN),
+    (e: unknown) =>
+      isNbtError(e) && e.code === 'CONFIG' && !e.retryable && /ID token for https:\/\/reports-hello/.test(e.message),
+  );
   const empty = createIdTokenProvider({ env: {}, fetch: async () => '' });
   await assert.rejects(empty.headersFor(RUN), (e: unknown) => isNbtError(e) && e.code === 'CONFIG');
 });
@@ -114,7 +161,10 @@ test('the default fetcher loads google-auth-library only when a token is needed'
   const env = { ...process.env };
   process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent/nbtrigger-test-credentials.json';
   try {
-    await assert.rejects(p.headersFor(RUN), (e: unknown) => isNbtError(e) && e.code === 'CONFIG' && /could not get a Google ID token/.test(e.message));
+    await assert.rejects(
+      p.headersFor(RUN),
+      (e: unknown) => isNbtError(e) && e.code === 'CONFIG' && /could not get a Google ID token/.test(e.message),
+    );
   } finally {
     process.env = env;
   }

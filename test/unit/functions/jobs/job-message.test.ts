@@ -148,8 +148,12 @@ describe('buildRunJob', () => {
   it("the deployment's settings travel with it, never a secret", () => {
     const m = parseJobMessage(`{"job": "${JOB}", "notebook": "gs://bkt/nb.ipynb"}`);
     const deployment = {
-      NBTRIGGER_STORE: 'firestore', NBTRIGGER_OUTPUT: 'gs://b/runs/', ALLOWED_SOURCES: 'gs://b/notebooks/',
-      JUPYTER_TOKEN: 'secret-token-value', GOOGLE_APPLICATION_CREDENTIALS: '/k.json', PATH: '/bin',
+      NBTRIGGER_STORE: 'firestore',
+      NBTRIGGER_OUTPUT: 'gs://b/runs/',
+      ALLOWED_SOURCES: 'gs://b/notebooks/',
+      JUPYTER_TOKEN: 'secret-token-value',
+      GOOGLE_APPLICATION_CREDENTIALS: '/k.json',
+      PATH: '/bin',
     };
     const env = buildRunJob(m, 'k', undefined, deployment).overrides.containerOverrides[0]!.env;
     assert.deepEqual(env.slice(1), [

@@ -30,20 +30,31 @@ function binary(json: string, ...buffers: Buffer[]): Buffer {
 test('binary frame: the JSON and its buffers, split by the offset table', () => {
   const f = binaryFrame(binary('{"a":1}', Buffer.from([1, 2]), Buffer.from([3])));
   assert.equal(f.json.toString(), '{"a":1}');
-  assert.deepEqual(f.buffers.map((b) => [...b]), [[1, 2], [3]]);
+  assert.deepEqual(
+    f.buffers.map((b) => [...b]),
+    [[1, 2], [3]],
+  );
 });
 
 test('binary frame: a short frame, an empty table, offsets out of range are protocol errors', () => {
   for (const bad of [Buffer.alloc(4), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0, 0, 0, 1, 0, 0, 0, 99])]) {
-    assert.throws(() => binaryFrame(bad), (e: { code?: string }) => e.code === 'PROTOCOL_ERROR');
+    assert.throws(
+      () => binaryFrame(bad),
+      (e: { code?: string }) => e.code === 'PROTOCOL_ERROR',
+    );
   }
 });
 
 function streamFrame(text: string): Buffer {
-  return Buffer.from(JSON.stringify({
-    header: { msg_id: 'm', msg_type: 'stream', session: 's', username: '', date: '', version: '5.3' },
-    parent_header: {}, metadata: {}, content: { name: 'stdout', text }, channel: 'iopub',
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      header: { msg_id: 'm', msg_type: 'stream', session: 's', username: '', date: '', version: '5.3' },
+      parent_header: {},
+      metadata: {},
+      content: { name: 'stdout', text },
+      channel: 'iopub',
+    }),
+  );
 }
 
 test('decode: a large stream frame whose cell keeps no more output is dropped unread, marked clipped', () => {
@@ -59,11 +70,15 @@ test('decode: a large stream frame that is kept holds its whole text', () => {
 });
 
 test('decode: in a frame that is not a stream, long strings beyond the cap are cut before decoding', () => {
-  const frame = Buffer.from(JSON.stringify({
-    header: { msg_id: 'm', msg_type: 'execute_result', session: 's', username: '', date: '', version: '5.3' },
-    parent_header: {}, metadata: {}, channel: 'iopub',
-    content: { execution_count: 1, data: { 'text/plain': 'z'.repeat(200_000) }, metadata: {} },
-  }));
+  const frame = Buffer.from(
+    JSON.stringify({
+      header: { msg_id: 'm', msg_type: 'execute_result', session: 's', username: '', date: '', version: '5.3' },
+      parent_header: {},
+      metadata: {},
+      channel: 'iopub',
+      content: { execution_count: 1, data: { 'text/plain': 'z'.repeat(200_000) }, metadata: {} },
+    }),
+  );
   const m = decodeFrame(frame, false, 1000, undefined);
   assert.equal(m.clipped, true);
   const text = (m.content.data as Record<string, string>)['text/plain']!;

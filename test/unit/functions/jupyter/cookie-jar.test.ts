@@ -10,13 +10,16 @@ import { CookieJar, MAX_COOKIE_BYTES, MAX_COOKIES } from '../../../../functions/
 
 const ORIGIN = 'https://nb-abc123-ew.a.run.app';
 
-test('Cloud Run\'s affinity cookie is kept and sent on every later request', () => {
+test("Cloud Run's affinity cookie is kept and sent on every later request", () => {
   const jar = new CookieJar(ORIGIN);
   assert.equal(jar.header('/api/kernelspecs'), undefined);
   jar.store('GOOGAPPUID=xCgsIAxDJAiCpvqXvBg; Path=/; Max-Age=2592000; HttpOnly', '/api/kernelspecs');
   assert.equal(jar.header('/api/kernels'), 'GOOGAPPUID=xCgsIAxDJAiCpvqXvBg');
   assert.equal(jar.header('/api/kernels/k1/channels?session_id=s'), 'GOOGAPPUID=xCgsIAxDJAiCpvqXvBg');
-  assert.deepEqual(jar.withCookies({ authorization: 'token t' }, '/'), { authorization: 'token t', cookie: 'GOOGAPPUID=xCgsIAxDJAiCpvqXvBg' });
+  assert.deepEqual(jar.withCookies({ authorization: 'token t' }, '/'), {
+    authorization: 'token t',
+    cookie: 'GOOGAPPUID=xCgsIAxDJAiCpvqXvBg',
+  });
 });
 
 test('a cookie of the same name and path is replaced; several are sent longest path first', () => {
@@ -29,7 +32,7 @@ test('a cookie of the same name and path is replaced; several are sent longest p
   assert.equal(jar.header('/api/kernelsX'), 'a=3', 'path-match is by segment');
 });
 
-test('without Path the default path is the request path\'s directory (§5.1.4)', () => {
+test("without Path the default path is the request path's directory (§5.1.4)", () => {
   const jar = new CookieJar(ORIGIN);
   jar.store('d=1', '/api/kernels/k1?x=1');
   assert.equal(jar.header('/api/kernels/k2'), 'd=1');
@@ -55,7 +58,7 @@ test('Expires and Max-Age: expired cookies are not sent, Max-Age wins, a past ex
   assert.equal(jar.header('/'), 'd=1', 'an unparsable Expires is ignored: a session cookie');
 });
 
-test('Domain must domain-match the origin\'s host, else the cookie is ignored', () => {
+test("Domain must domain-match the origin's host, else the cookie is ignored", () => {
   const jar = new CookieJar(ORIGIN);
   jar.store('a=1; Domain=.a.run.app', '/');
   jar.store('b=1; Domain=nb-abc123-ew.a.run.app', '/');
@@ -111,7 +114,10 @@ test('two jars share nothing', () => {
 });
 
 /** A request whose answer the test gives when it likes. */
-function pending(): { answer: (status: number, setCookie?: string) => void; promise: Promise<{ statusCode: number; headers: Record<string, string> }> } {
+function pending(): {
+  answer: (status: number, setCookie?: string) => void;
+  promise: Promise<{ statusCode: number; headers: Record<string, string> }>;
+} {
   let answer!: (status: number, setCookie?: string) => void;
   const promise = new Promise<{ statusCode: number; headers: Record<string, string> }>((resolve) => {
     answer = (statusCode, setCookie) => resolve({ statusCode, headers: setCookie ? { 'set-cookie': setCookie } : {} });
@@ -123,9 +129,18 @@ test('first contact goes alone: later requests wait for its answer, then carry t
   const jar = new CookieJar('http://127.0.0.1:8888');
   const first = pending();
   const sent: Array<string | undefined> = [];
-  const a = jar.exchange('/api/kernelspecs', { authorization: 'token t' }, (h) => { sent.push(h.cookie); return first.promise; });
-  const b = jar.exchange('/api/contents/nb.ipynb', {}, async (h) => { sent.push(h.cookie); return { statusCode: 200, headers: {} }; });
-  const c = jar.exchange('/api/kernels', {}, async (h) => { sent.push(h.cookie); return { statusCode: 201, headers: {} }; });
+  const a = jar.exchange('/api/kernelspecs', { authorization: 'token t' }, (h) => {
+    sent.push(h.cookie);
+    return first.promise;
+  });
+  const b = jar.exchange('/api/contents/nb.ipynb', {}, async (h) => {
+    sent.push(h.cookie);
+    return { statusCode: 200, headers: {} };
+  });
+  const c = jar.exchange('/api/kernels', {}, async (h) => {
+    sent.push(h.cookie);
+    return { statusCode: 201, headers: {} };
+  });
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(sent, [undefined], 'the others wait');
   first.answer(200, 'GOOGAPPUID=v1; Path=/');
@@ -137,10 +152,19 @@ test('an answer that is not 2xx and sets no cookie keeps the gate; a 2xx without
   const jar = new CookieJar('http://127.0.0.1:8888');
   const order: string[] = [];
   const starting = pending();
-  const a = jar.exchange('/api/kernelspecs', {}, () => { order.push('a'); return starting.promise; });
+  const a = jar.exchange('/api/kernelspecs', {}, () => {
+    order.push('a');
+    return starting.promise;
+  });
   const ready = pending();
-  const b = jar.exchange('/api/kernelspecs', {}, () => { order.push('b'); return ready.promise; });
-  const c = jar.exchange('/api/contents/x', {}, async () => { order.push('c'); return { statusCode: 200, headers: {} }; });
+  const b = jar.exchange('/api/kernelspecs', {}, () => {
+    order.push('b');
+    return ready.promise;
+  });
+  const c = jar.exchange('/api/contents/x', {}, async () => {
+    order.push('c');
+    return { statusCode: 200, headers: {} };
+  });
   await new Promise((r) => setImmediate(r));
   starting.answer(503);
   await a;
@@ -157,7 +181,14 @@ test('a waiting request that is cancelled goes on at once (its client rejects it
   const first = pending();
   void jar.exchange('/a', {}, () => first.promise);
   const ac = new AbortController();
-  const waiting = jar.exchange('/b', {}, async () => { throw new Error('aborted before sending'); }, ac.signal);
+  const waiting = jar.exchange(
+    '/b',
+    {},
+    async () => {
+      throw new Error('aborted before sending');
+    },
+    ac.signal,
+  );
   ac.abort();
   await assert.rejects(waiting, /aborted before sending/);
   first.answer(200);

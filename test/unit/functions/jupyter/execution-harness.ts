@@ -11,11 +11,21 @@ export function cells(n: number, o: Partial<PlannedCell> = {}): PlannedCell[] {
   return Array.from({ length: n }, (_, i) => ({ index: i, source: `c${i}`, skip: false, allowError: false, ...o }));
 }
 
-export function msg(parent: Message | string, channel: Message['channel'], type: string,
-  content: Record<string, unknown>, session = KERNEL): Message {
+export function msg(
+  parent: Message | string,
+  channel: Message['channel'],
+  type: string,
+  content: Record<string, unknown>,
+  session = KERNEL,
+): Message {
   const pid = typeof parent === 'string' ? parent : parent.header.msg_id;
-  return { header: { msg_id: `k${++ids}`, session, username: 'k', date: '', msg_type: type, version: '5.3' },
-    parent_header: { msg_id: pid }, metadata: {}, content, channel };
+  return {
+    header: { msg_id: `k${++ids}`, session, username: 'k', date: '', msg_type: type, version: '5.3' },
+    parent_header: { msg_id: pid },
+    metadata: {},
+    content,
+    channel,
+  };
 }
 export const status = (req: Message, state: string, session?: string): Message =>
   msg(req, 'iopub', 'status', { execution_state: state }, session);
@@ -29,15 +39,22 @@ export class Harness {
   readonly effects: Effect[] = [];
   t = 1000;
   constructor(n: number | PlannedCell[], config: Partial<MachineConfig> = {}) {
-    this.m = new ExecutionMachine(typeof n === 'number' ? cells(n) : n,
-      { session: 'client', maxOutputChars: 1000, ...config });
+    this.m = new ExecutionMachine(typeof n === 'number' ? cells(n) : n, {
+      session: 'client',
+      maxOutputChars: 1000,
+      ...config,
+    });
   }
   take(effects: Effect[]): Effect[] {
     this.effects.push(...effects);
     return effects;
   }
-  start(writable = true): Effect[] { return this.take(this.m.onStart(this.t, writable)); }
-  deliver(...ms: Message[]): Effect[] { return ms.flatMap((m) => this.take(this.m.onMessage(m, this.t, true))); }
+  start(writable = true): Effect[] {
+    return this.take(this.m.onStart(this.t, writable));
+  }
+  deliver(...ms: Message[]): Effect[] {
+    return ms.flatMap((m) => this.take(this.m.onMessage(m, this.t, true)));
+  }
   /** The execute_requests sent so far (info and barrier requests left out). */
   get executes(): Message[] {
     return this.sent.filter((m) => m.header.msg_type === 'execute_request');
@@ -47,8 +64,12 @@ export class Harness {
   }
   /** A cell's whole answer: busy, output, reply, idle. */
   run(req: Message, st = 'ok', extra: Record<string, unknown> = {}): Effect[] {
-    return this.deliver(status(req, 'busy'), stream(req, `out ${String(req.content.code)}`), reply(req, st, extra),
-      status(req, 'idle'));
+    return this.deliver(
+      status(req, 'busy'),
+      stream(req, `out ${String(req.content.code)}`),
+      reply(req, st, extra),
+      status(req, 'idle'),
+    );
   }
   get finished(): boolean {
     return this.effects.some((e) => e.type === 'finish');

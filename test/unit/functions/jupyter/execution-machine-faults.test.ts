@@ -36,7 +36,10 @@ describe('execution machine: drops and reconnects', () => {
     assert.equal(h.finished, true);
     assert.equal(h.m.result.failure?.code, 'KERNEL_DIED');
     assert.equal(h.m.result.failure?.retryable, false); // a cell had started: never redelivered
-    assert.deepEqual(h.m.result.cells.map((c) => c.status), ['ok', 'error']);
+    assert.deepEqual(
+      h.m.result.cells.map((c) => c.status),
+      ['ok', 'error'],
+    );
   });
 
   it('a protocol error keeps its verdict (a frame over the limit stays too big)', () => {
@@ -194,7 +197,7 @@ describe('execution machine: kernel death, cancellation', () => {
     const fired = h.take(h.m.onAbort(h.t, 'stopped by SIGTERM'));
     assert.deepEqual(h.types(fired), ['interrupt', 'set-timer']);
     assert.deepEqual(fired[1], { type: 'set-timer', timer: 'grace', ms: 900 });
-    assert.equal(h.finished, false, 'the interrupted cell\'s last output is awaited');
+    assert.equal(h.finished, false, "the interrupted cell's last output is awaited");
     // Printed before the cancel, delivered after it: iopub keeps it ahead of the cell's idle.
     h.deliver(stream(a!, 'partial'), stream(a!, 'KeyboardInterrupt'));
     h.deliver(reply(a!, 'error', { ename: 'KeyboardInterrupt' }), reply(b!, 'aborted'));
@@ -206,10 +209,13 @@ describe('execution machine: kernel death, cancellation', () => {
     assert.equal(h.m.result.failure?.details.cellIndex, 0);
     assert.equal(h.m.result.interrupted, true);
     assert.match(JSON.stringify(h.m.result.outputs.outputs(0)), /partial.*KeyboardInterrupt/);
-    assert.deepEqual(h.m.result.cells.map((x) => x.status), ['aborted', 'aborted']);
+    assert.deepEqual(
+      h.m.result.cells.map((x) => x.status),
+      ['aborted', 'aborted'],
+    );
   });
 
-  it('a cancellation the kernel does not answer ends at the grace; one during a timeout\'s grace keeps TIMEOUT', () => {
+  it("a cancellation the kernel does not answer ends at the grace; one during a timeout's grace keeps TIMEOUT", () => {
     const h = new Harness(1, { canInterrupt: true });
     h.start();
     h.deliver(status(h.executes[0]!, 'busy'));
@@ -263,7 +269,7 @@ describe('execution machine: outputs', () => {
     assert.equal(h.m.discardable(msg('nobody', 'iopub', 'stream', { text: 'x' })), true);
   });
 
-  it('warns once per cell about the server\'s iopub rate limit', () => {
+  it("warns once per cell about the server's iopub rate limit", () => {
     const h = new Harness(1);
     h.start();
     const [a] = h.executes;

@@ -13,15 +13,20 @@ describe('execution machine: sending', () => {
   it('pipelines every request in one write after the kernel_info_request, and finishes when all are done', () => {
     const h = new Harness(3);
     const first = h.start();
-    assert.deepEqual(first.map((e) => (e.type === 'send' ? e.messages.map((m) => m.header.msg_type) : e.type)),
-      [['kernel_info_request'], ['execute_request', 'execute_request', 'execute_request']]);
+    assert.deepEqual(
+      first.map((e) => (e.type === 'send' ? e.messages.map((m) => m.header.msg_type) : e.type)),
+      [['kernel_info_request'], ['execute_request', 'execute_request', 'execute_request']],
+    );
     const [a, b, c] = h.executes;
     h.run(a!);
     h.run(b!);
     assert.equal(h.finished, false);
     h.run(c!);
     assert.equal(h.finished, true);
-    assert.deepEqual(h.m.result.cells.map((x) => x.status), ['ok', 'ok', 'ok']);
+    assert.deepEqual(
+      h.m.result.cells.map((x) => x.status),
+      ['ok', 'ok', 'ok'],
+    );
     assert.equal(h.m.result.failure, undefined);
     assert.deepEqual(h.effects.filter((e) => e.type === 'progress').length, 6);
     assert.equal(h.m.result.outputs.outputs(1).length, 1);
@@ -64,12 +69,18 @@ describe('execution machine: sending', () => {
     list[2]!.allowError = true;
     const h = new Harness(list);
     h.start();
-    assert.deepEqual(h.executes.map((m) => m.content.code), ['c0', 'c2']);
+    assert.deepEqual(
+      h.executes.map((m) => m.content.code),
+      ['c0', 'c2'],
+    );
     assert.equal(h.executes[1]!.content.stop_on_error, false);
     h.run(h.executes[0]!);
     h.run(h.executes[1]!, 'error', { ename: 'E', evalue: 'v' });
     assert.equal(h.m.result.failure, undefined);
-    assert.deepEqual(h.m.result.cells.map((x) => x.status), ['ok', 'skipped', 'error']);
+    assert.deepEqual(
+      h.m.result.cells.map((x) => x.status),
+      ['ok', 'skipped', 'error'],
+    );
   });
 });
 
@@ -83,7 +94,10 @@ describe('execution machine: an error stops the rest', () => {
     assert.equal(h.finished, true);
     assert.equal(h.m.result.failure?.code, 'CELL_ERROR');
     assert.equal(h.m.result.failure?.details.cellIndex, 0);
-    assert.deepEqual(h.m.result.cells.map((x) => x.status), ['error', 'aborted', 'aborted']);
+    assert.deepEqual(
+      h.m.result.cells.map((x) => x.status),
+      ['error', 'aborted', 'aborted'],
+    );
     assert.deepEqual(h.m.result.cells[0]!.error, { ename: 'ValueError', evalue: 'bad', traceback: ['t'] });
   });
 
@@ -118,7 +132,10 @@ describe('execution machine: timeouts', () => {
     assert.equal(h.finished, true);
     assert.equal(h.m.result.failure?.code, 'TIMEOUT');
     assert.equal(h.m.result.interrupted, true);
-    assert.deepEqual(h.m.result.cells.map((x) => x.status), ['timed_out', 'aborted']);
+    assert.deepEqual(
+      h.m.result.cells.map((x) => x.status),
+      ['timed_out', 'aborted'],
+    );
     assert.equal(h.m.result.outputs.outputs(0).length, 1);
   });
 

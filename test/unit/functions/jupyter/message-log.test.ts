@@ -8,19 +8,39 @@ import { RawJsonText } from '../../../../functions/notebook/raw-text.js';
 
 function capture(): { log: Logger; lines: Array<{ message: string; fields?: Record<string, unknown> }> } {
   const lines: Array<{ message: string; fields?: Record<string, unknown> }> = [];
-  const log: Logger = { debugEnabled: true, child: () => log, log: (_s, message, fields) => lines.push({ message, fields }) };
+  const log: Logger = {
+    debugEnabled: true,
+    child: () => log,
+    log: (_s, message, fields) => lines.push({ message, fields }),
+  };
   return { log, lines };
 }
 
 function msg(type: string, content: Record<string, unknown>): Message {
-  return { header: { msg_id: 'm', msg_type: type, session: 's', username: 'u', date: '', version: '5.3' }, parent_header: { msg_id: 'p' },
-    metadata: {}, content, channel: 'iopub' } as Message;
+  return {
+    header: { msg_id: 'm', msg_type: type, session: 's', username: 'u', date: '', version: '5.3' },
+    parent_header: { msg_id: 'p' },
+    metadata: {},
+    content,
+    channel: 'iopub',
+  } as Message;
 }
 
 test('a small message is logged whole', () => {
   const { log, lines } = capture();
   logMessage(log, msg('stream', { name: 'stdout', text: 'hi\n' }));
-  assert.deepEqual(lines, [{ message: 'kernel iopub stream', fields: { channel: 'iopub', msgType: 'stream', parent: 'p', content: { name: 'stdout', text: 'hi\n' }, textLength: 3 } }]);
+  assert.deepEqual(lines, [
+    {
+      message: 'kernel iopub stream',
+      fields: {
+        channel: 'iopub',
+        msgType: 'stream',
+        parent: 'p',
+        content: { name: 'stdout', text: 'hi\n' },
+        textLength: 3,
+      },
+    },
+  ]);
 });
 
 test('long strings, nested or kept as bytes, are clipped and their length said', () => {
@@ -32,7 +52,10 @@ test('long strings, nested or kept as bytes, are clipped and their length said',
   assert.equal(f0.textLength, 1_000_000);
   assert.equal((f0.content as { text: string }).text, `${'é'.repeat(LOG_STRING_CHARS)}… [1000000 characters]`);
   const f1 = lines[1]!.fields!;
-  assert.equal((f1.content as { traceback: string[] }).traceback[0], `${'x'.repeat(LOG_STRING_CHARS)}… [5000 characters]`);
+  assert.equal(
+    (f1.content as { traceback: string[] }).traceback[0],
+    `${'x'.repeat(LOG_STRING_CHARS)}… [5000 characters]`,
+  );
   assert.equal(f1.textLength, undefined);
   assert.ok(JSON.stringify(lines).length < 20_000);
 });
@@ -46,7 +69,10 @@ test('a token that the cut splits is redacted, not left as its prefix (raw text 
     logMessage(log, msg('stream', { name: 'stdout', text: RawJsonText.of(Buffer.from(text))! }), [token]);
     for (const l of lines) {
       const t = (l.fields!.content as { text: string }).text;
-      assert.ok(t.startsWith(`${'x'.repeat(at)}${'[REDACTED]'.slice(0, LOG_STRING_CHARS - at)}`), t.slice(at - 5, at + 20));
+      assert.ok(
+        t.startsWith(`${'x'.repeat(at)}${'[REDACTED]'.slice(0, LOG_STRING_CHARS - at)}`),
+        t.slice(at - 5, at + 20),
+      );
       assert.ok(!t.includes(token.slice(0, 4)), `a fragment of the token at ${at}`);
     }
   }

@@ -21,13 +21,26 @@ const anyString = fc.string({ unit: 'binary', maxLength: 40 });
 
 describe('jsonPieces', () => {
   it('equals JSON.stringify for generated JSON values and indents', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 0, max: 3 }), (v, indent) => {
-      assert.equal(text(jsonPieces(v, indent)), JSON.stringify(v, null, indent));
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 0, max: 3 }), (v, indent) => {
+        assert.equal(text(jsonPieces(v, indent)), JSON.stringify(v, null, indent));
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('equals JSON.stringify on JS values: undefined, functions, non-finite numbers, toJSON, boxed values', () => {
-    const v = { a: undefined, b: () => 1, c: [undefined, () => 2, NaN, -Infinity, -0], d: new Date(0), e: Object(3), f: Object('s'), g: { toJSON: (k: string) => `key:${k}` }, h: {}, i: [] };
+    const v = {
+      a: undefined,
+      b: () => 1,
+      c: [undefined, () => 2, NaN, -Infinity, -0],
+      d: new Date(0),
+      e: Object(3),
+      f: Object('s'),
+      g: { toJSON: (k: string) => `key:${k}` },
+      h: {},
+      i: [],
+    };
     for (const indent of [0, 1, 2]) assert.equal(text(jsonPieces(v, indent)), JSON.stringify(v, null, indent));
   });
 
@@ -46,15 +59,37 @@ describe('jsonPieces', () => {
   });
 
   it('serializes a stream output kept as pieces (strings and raw bytes) as its joined text, without reading `text`', () => {
-    fc.assert(fc.property(fc.array(fc.oneof(anyString, anyString.map((s) => ({ raw: s }))), { maxLength: 6 }), (spec) => {
-      const parts = spec.map((p) => (typeof p === 'string' ? p : RawJsonText.of(Buffer.from(JSON.stringify(p.raw).slice(1, -1)))!));
-      const out = streamOutput('stdout', parts);
-      const joined = spec.map((p) => (typeof p === 'string' ? p : p.raw)).join('');
-      assert.equal(out.text, joined);
-      const nb = { cells: [{ outputs: [out, copyOutput(out)] }] };
-      assert.deepEqual(JSON.parse(text(jsonPieces(nb, 1))), { cells: [{ outputs: [
-        { output_type: 'stream', name: 'stdout', text: joined }, { output_type: 'stream', name: 'stdout', text: joined }] }] });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            anyString,
+            anyString.map((s) => ({ raw: s })),
+          ),
+          { maxLength: 6 },
+        ),
+        (spec) => {
+          const parts = spec.map((p) =>
+            typeof p === 'string' ? p : RawJsonText.of(Buffer.from(JSON.stringify(p.raw).slice(1, -1)))!,
+          );
+          const out = streamOutput('stdout', parts);
+          const joined = spec.map((p) => (typeof p === 'string' ? p : p.raw)).join('');
+          assert.equal(out.text, joined);
+          const nb = { cells: [{ outputs: [out, copyOutput(out)] }] };
+          assert.deepEqual(JSON.parse(text(jsonPieces(nb, 1))), {
+            cells: [
+              {
+                outputs: [
+                  { output_type: 'stream', name: 'stdout', text: joined },
+                  { output_type: 'stream', name: 'stdout', text: joined },
+                ],
+              },
+            ],
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('yields raw parts as the very bytes that arrived (no copy)', () => {

@@ -20,25 +20,31 @@ function clipText(s: string, n: number): string {
 
 describe('RawJsonText', () => {
   it('measures and decodes any string, in both encodings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
-      for (const b of encodings(s)) {
-        const r = RawJsonText.of(b)!;
-        assert.equal(r.length, s.length);
-        assert.equal(r.toString(), s);
-        assert.equal(JSON.stringify({ t: r }), JSON.stringify({ t: s }));
-      }
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
+        for (const b of encodings(s)) {
+          const r = RawJsonText.of(b)!;
+          assert.equal(r.length, s.length);
+          assert.equal(r.toString(), s);
+          assert.equal(JSON.stringify({ t: r }), JSON.stringify({ t: s }));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('clips at n UTF-16 units as clipText does on the decoded string (well-formed text)', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.nat(80), (s, n) => {
-      for (const b of encodings(s)) {
-        const c = RawJsonText.of(b)!.clip(n);
-        const want = clipText(s, n);
-        assert.equal(c.toString(), want);
-        assert.equal(c.length, want.length);
-      }
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.nat(80), (s, n) => {
+        for (const b of encodings(s)) {
+          const c = RawJsonText.of(b)!.clip(n);
+          const want = clipText(s, n);
+          assert.equal(c.toString(), want);
+          assert.equal(c.length, want.length);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('refuses content that is not valid inside a JSON string', () => {

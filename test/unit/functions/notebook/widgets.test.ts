@@ -5,8 +5,11 @@ import { outputFromMessage, WIDGET_STATE_MIME, WidgetStore } from '../../../../f
 
 const CONTROLS = { _model_module: '@jupyter-widgets/controls', _model_module_version: '2.0.0' };
 const OUTPUT = {
-  _model_name: 'OutputModel', _model_module: '@jupyter-widgets/output', _model_module_version: '1.0.0',
-  outputs: [], msg_id: '',
+  _model_name: 'OutputModel',
+  _model_module: '@jupyter-widgets/output',
+  _model_module_version: '1.0.0',
+  outputs: [],
+  msg_id: '',
 };
 const open = (w: WidgetStore, id: string, state: Record<string, unknown>, extra: Record<string, unknown> = {}): void =>
   w.comm('comm_open', { comm_id: id, target_name: 'jupyter.widget', data: { state, buffer_paths: [], ...extra } });
@@ -40,10 +43,16 @@ describe('WidgetStore: model state', () => {
     w.comm('comm_msg', { comm_id: 's', data: { method: 'custom', content: { event: 'click' } } }); // no state: ignored
     assert.deepEqual(w.metadata(), {
       [WIDGET_STATE_MIME]: {
-        state: { s: {
-          model_name: 'IntSliderModel', model_module: '@jupyter-widgets/controls', model_module_version: '2.0.0',
-          state: { ...CONTROLS, _model_name: 'IntSliderModel', value: 5, description: 'x' } } },
-        version_major: 2, version_minor: 0,
+        state: {
+          s: {
+            model_name: 'IntSliderModel',
+            model_module: '@jupyter-widgets/controls',
+            model_module_version: '2.0.0',
+            state: { ...CONTROLS, _model_name: 'IntSliderModel', value: 5, description: 'x' },
+          },
+        },
+        version_major: 2,
+        version_minor: 0,
       },
     });
   });
@@ -51,10 +60,14 @@ describe('WidgetStore: model state', () => {
   it('buffers: kept base64 by path, a later buffer at the same path replaces the earlier one', () => {
     const w = new WidgetStore(10_000);
     open(w, 'i', { ...CONTROLS, _model_name: 'ImageModel' });
-    w.comm('comm_msg', { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value'], ['extra', 0]] } },
-      [Uint8Array.from([1, 2, 3]), Buffer.from('hi')]);
-    w.comm('comm_msg', { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value']] } },
-      [Uint8Array.from([9])]);
+    w.comm(
+      'comm_msg',
+      { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value'], ['extra', 0]] } },
+      [Uint8Array.from([1, 2, 3]), Buffer.from('hi')],
+    );
+    w.comm('comm_msg', { comm_id: 'i', data: { method: 'update', state: {}, buffer_paths: [['value']] } }, [
+      Uint8Array.from([9]),
+    ]);
     assert.deepEqual(saved(w).state.i!.buffers, [
       { data: 'CQ==', encoding: 'base64', path: ['value'] },
       { data: 'aGk=', encoding: 'base64', path: ['extra', 0] },
@@ -71,12 +84,18 @@ describe('WidgetStore: model state', () => {
 
   it('ipywidgets 6: the comm_open data is the state itself', () => {
     const w = new WidgetStore(10_000);
-    w.comm('comm_open', { comm_id: 'v6', target_name: 'jupyter.widget',
-      data: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 3 } });
+    w.comm('comm_open', {
+      comm_id: 'v6',
+      target_name: 'jupyter.widget',
+      data: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 3 },
+    });
     update(w, 'v6', { value: 4 });
     assert.deepEqual(saved(w).state.v6, {
-      model_name: 'IntSliderModel', model_module: 'jupyter-js-widgets', model_module_version: null,
-      state: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 4 } });
+      model_name: 'IntSliderModel',
+      model_module: 'jupyter-js-widgets',
+      model_module_version: null,
+      state: { _model_module: 'jupyter-js-widgets', _model_name: 'IntSliderModel', value: 4 },
+    });
   });
 
   it('state over the cap is not kept, with one warning', () => {
@@ -124,11 +143,15 @@ describe('WidgetStore: Output widget capture', () => {
     assert.deepEqual(saved(w).state.o!.state.outputs, []);
     w.capture('r', 'stream', stream('2\n'));
     w.capture('r', 'clear_output', { wait: true });
-    assert.deepEqual(saved(w).state.o!.state.outputs, [{ output_type: 'stream', name: 'stdout', text: '2\n' }],
-      'kept until the next output');
+    assert.deepEqual(
+      saved(w).state.o!.state.outputs,
+      [{ output_type: 'stream', name: 'stdout', text: '2\n' }],
+      'kept until the next output',
+    );
     w.capture('r', 'error', { ename: 'E', evalue: 'v', traceback: ['t'] });
-    assert.deepEqual(saved(w).state.o!.state.outputs,
-      [{ output_type: 'error', ename: 'E', evalue: 'v', traceback: ['t'] }]);
+    assert.deepEqual(saved(w).state.o!.state.outputs, [
+      { output_type: 'error', ename: 'E', evalue: 'v', traceback: ['t'] },
+    ]);
   });
 
   it('nested Output widgets: the innermost captures; closing a widget ends its capture', () => {
@@ -152,8 +175,11 @@ describe('WidgetStore: Output widget capture', () => {
 
   it('ipywidgets 6 Output model captures too; other models never do', () => {
     const w = new WidgetStore(10_000);
-    w.comm('comm_open', { comm_id: 'o6', target_name: 'jupyter.widget',
-      data: { _model_module: 'jupyter-js-widgets', _model_name: 'OutputModel', msg_id: '' } });
+    w.comm('comm_open', {
+      comm_id: 'o6',
+      target_name: 'jupyter.widget',
+      data: { _model_module: 'jupyter-js-widgets', _model_name: 'OutputModel', msg_id: '' },
+    });
     open(w, 'box', { ...CONTROLS, _model_name: 'BoxModel' });
     update(w, 'box', { msg_id: 'r' });
     assert.equal(w.capture('r', 'stream', stream('no\n')), false);
@@ -166,7 +192,7 @@ describe('WidgetStore: Output widget capture', () => {
     const w = new WidgetStore(300);
     open(w, 'o', OUTPUT);
     update(w, 'o', { msg_id: 'r' });
-    assert.equal(w.capture('r', 'stream', stream('x'.repeat(500))), true, 'still the widget\'s, just not kept');
+    assert.equal(w.capture('r', 'stream', stream('x'.repeat(500))), true, "still the widget's, just not kept");
     assert.deepEqual(saved(w).state.o!.state.outputs, []);
     assert.equal(w.warnings.length, 1);
   });
@@ -175,10 +201,17 @@ describe('WidgetStore: Output widget capture', () => {
 describe('outputFromMessage', () => {
   it('builds nbformat outputs as nbformat.v4.output_from_msg', () => {
     const result = { data: { 'text/plain': '1' }, metadata: {}, execution_count: 3, transient: {} };
-    assert.deepEqual(outputFromMessage('execute_result', result),
-      { output_type: 'execute_result', data: { 'text/plain': '1' }, metadata: {}, execution_count: 3 });
-    assert.deepEqual(outputFromMessage('stream', { name: 'stderr', text: ['a', 'b'] }),
-      { output_type: 'stream', name: 'stderr', text: 'ab' });
+    assert.deepEqual(outputFromMessage('execute_result', result), {
+      output_type: 'execute_result',
+      data: { 'text/plain': '1' },
+      metadata: {},
+      execution_count: 3,
+    });
+    assert.deepEqual(outputFromMessage('stream', { name: 'stderr', text: ['a', 'b'] }), {
+      output_type: 'stream',
+      name: 'stderr',
+      text: 'ab',
+    });
     assert.equal(outputFromMessage('status', {}), undefined);
   });
 });

@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
 import { test } from 'node:test';
 import {
-  collector, GC_EVERY_BYTES, GC_HINT_NODE_MAJORS, gcHintCount, noteGarbage,
+  collector,
+  GC_EVERY_BYTES,
+  GC_HINT_NODE_MAJORS,
+  gcHintCount,
+  noteGarbage,
 } from '../../../../functions/patches/gc-hint.js';
 
 test('asks for a collection once enough bytes passed, after the current turn, and once per threshold', async () => {
@@ -23,10 +27,12 @@ test('asks for a collection once enough bytes passed, after the current turn, an
 
 test('the running Node is one the patch targets (on an upgrade: re-check the flag, then add the version)', () => {
   const major = Number(process.versions.node.split('.')[0]);
-  assert.ok(GC_HINT_NODE_MAJORS.includes(major),
+  assert.ok(
+    GC_HINT_NODE_MAJORS.includes(major),
     `Node ${process.versions.node} is not among the targeted majors ${GC_HINT_NODE_MAJORS.join(', ')}: check ` +
-    "that setFlagsFromString('--expose-gc') still hands out gc and that gc({ type: 'minor' }) runs a " +
-    'young-generation collection');
+      "that setFlagsFromString('--expose-gc') still hands out gc and that gc({ type: 'minor' }) runs a " +
+      'young-generation collection',
+  );
 });
 
 test('the targeted Node hands out a collector that takes a minor collection', () => {

@@ -38,12 +38,17 @@ describe('history page', () => {
 
   it('links outputs it can link, and only those', () => {
     assert.match(html, /<a href="file:\/\/\/srv\/runs\/daily\/daily-0\.ipynb">\/srv\/runs\/daily\/daily-0\.ipynb<\/a>/);
-    assert.match(html, /<a href="https:\/\/storage\.cloud\.google\.com\/nbt-out\/etl\/load-0\.ipynb">gs:\/\/nbt-out\/etl\/load-0\.ipynb<\/a>/);
+    assert.match(
+      html,
+      /<a href="https:\/\/storage\.cloud\.google\.com\/nbt-out\/etl\/load-0\.ipynb">gs:\/\/nbt-out\/etl\/load-0\.ipynb<\/a>/,
+    );
     assert.match(html, /\(<a href="file:\/\/\/srv\/runs\/daily\/daily-7\.html">html<\/a>\)/);
     assert.equal(defaultLink('server:/x.ipynb'), undefined);
     assert.equal(defaultLink('rel/x.ipynb'), undefined);
     assert.equal(defaultLink('/a b/#x.ipynb'), 'file:///a%20b/%23x.ipynb');
-    const custom = renderHistoryHtml([run({ startedAt: '2026-01-01T00:00:00Z', outputs: { notebook: 'x' } })], { linkFor: () => 'javascript:alert(1)' });
+    const custom = renderHistoryHtml([run({ startedAt: '2026-01-01T00:00:00Z', outputs: { notebook: 'x' } })], {
+      linkFor: () => 'javascript:alert(1)',
+    });
     assert.doesNotMatch(custom, /href=/);
   });
 
@@ -58,8 +63,20 @@ describe('history page', () => {
 
   it('scales the chart: the longest run touches the top grid, a single run sits mid-axis', () => {
     assert.deepEqual([0, 1, 999, 1000, 1001, 4200, 61_000].map(niceMax), [1000, 1, 1000, 1000, 2000, 5000, 100_000]);
-    assert.deepEqual([0, 500, 2000, 12_500, 500_000, 7_560_000].map(axisLabel), ['0', '500 ms', '2 s', '12.5 s', '8.3 min', '2.1 h']);
-    const one = notebookChart('nb', [toRow(run({ startedAt: '2026-01-01T00:00:00Z', durationMs: 1000 }))], Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-01-01T00:00:00Z'));
+    assert.deepEqual([0, 500, 2000, 12_500, 500_000, 7_560_000].map(axisLabel), [
+      '0',
+      '500 ms',
+      '2 s',
+      '12.5 s',
+      '8.3 min',
+      '2.1 h',
+    ]);
+    const one = notebookChart(
+      'nb',
+      [toRow(run({ startedAt: '2026-01-01T00:00:00Z', durationMs: 1000 }))],
+      Date.parse('2026-01-01T00:00:00Z'),
+      Date.parse('2026-01-01T00:00:00Z'),
+    );
     assert.match(one, /<circle class="run succeeded" cx="404\.0" cy="14\.0"/);
   });
 });

@@ -4,17 +4,54 @@ import { renderNotebookHtmlBuiltin } from '../../../../functions/report/notebook
 import { renderNotebookHtml } from '../../../../functions/report/notebook-html.js';
 
 const nb = {
-  nbformat: 4, nbformat_minor: 5, metadata: { nbtrigger: { runId: 'r<1>', status: 'failed' } },
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: { nbtrigger: { runId: 'r<1>', status: 'failed' } },
   cells: [
     { cell_type: 'markdown', id: 'm', metadata: {}, source: ['# Title <b>bold</b>'] },
-    { cell_type: 'code', id: 'a', metadata: {}, execution_count: 1, source: 'print("<hi>")',
-      outputs: [{ output_type: 'stream', name: 'stdout', text: ['<hi>\n'] }, { output_type: 'stream', name: 'stderr', text: 'warn' }] },
-    { cell_type: 'code', id: 'b', metadata: {}, execution_count: 2, source: 'x',
-      outputs: [{ output_type: 'execute_result', execution_count: 2, metadata: {}, data: { 'text/html': '<script>alert(1)</script><b>t</b>', 'text/plain': 'T' } },
+    {
+      cell_type: 'code',
+      id: 'a',
+      metadata: {},
+      execution_count: 1,
+      source: 'print("<hi>")',
+      outputs: [
+        { output_type: 'stream', name: 'stdout', text: ['<hi>\n'] },
+        { output_type: 'stream', name: 'stderr', text: 'warn' },
+      ],
+    },
+    {
+      cell_type: 'code',
+      id: 'b',
+      metadata: {},
+      execution_count: 2,
+      source: 'x',
+      outputs: [
+        {
+          output_type: 'execute_result',
+          execution_count: 2,
+          metadata: {},
+          data: { 'text/html': '<script>alert(1)</script><b>t</b>', 'text/plain': 'T' },
+        },
         { output_type: 'display_data', metadata: {}, data: { 'image/png': 'iVBORw0KGgo=\n' } },
-        { output_type: 'display_data', metadata: {}, data: { 'image/svg+xml': '<svg onload="alert(1)"></svg>' } }] },
-    { cell_type: 'code', id: 'c', metadata: {}, execution_count: 3, source: '1/0',
-      outputs: [{ output_type: 'error', ename: 'ZeroDivisionError', evalue: 'division by zero', traceback: ['\u001b[0;31mZeroDivisionError\u001b[0m: division by zero'] }] },
+        { output_type: 'display_data', metadata: {}, data: { 'image/svg+xml': '<svg onload="alert(1)"></svg>' } },
+      ],
+    },
+    {
+      cell_type: 'code',
+      id: 'c',
+      metadata: {},
+      execution_count: 3,
+      source: '1/0',
+      outputs: [
+        {
+          output_type: 'error',
+          ename: 'ZeroDivisionError',
+          evalue: 'division by zero',
+          traceback: ['\u001b[0;31mZeroDivisionError\u001b[0m: division by zero'],
+        },
+      ],
+    },
   ],
 };
 
@@ -41,7 +78,12 @@ describe('built-in notebook HTML', () => {
   });
 
   it('survives junk input', () => {
-    for (const junk of [null, 42, { cells: 'x' }, { cells: [null, { cell_type: 'code', outputs: [null, { output_type: 'weird' }] }] }]) {
+    for (const junk of [
+      null,
+      42,
+      { cells: 'x' },
+      { cells: [null, { cell_type: 'code', outputs: [null, { output_type: 'weird' }] }] },
+    ]) {
       assert.match(renderNotebookHtmlBuiltin(junk), /<\/html>/);
     }
   });

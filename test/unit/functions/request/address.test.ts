@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NbtError } from '../../../../functions/errors.js';
-import { canonicalHost, clip, hostPort, httpBase, parseServer, wsBase, type ServerAddress } from '../../../../functions/request/address.js';
+import {
+  canonicalHost,
+  clip,
+  hostPort,
+  httpBase,
+  parseServer,
+  wsBase,
+  type ServerAddress,
+} from '../../../../functions/request/address.js';
 
 describe('parseServer', () => {
   const ok: [string, boolean, boolean, ServerAddress][] = [
@@ -23,7 +31,8 @@ describe('parseServer', () => {
     ['http://h:443', false, true, { host: 'h', port: 443, secure: false }],
   ];
   for (const [text, https, scheme, want] of ok) {
-    it(`parses ${JSON.stringify(text)} (useHttps=${https}, allowScheme=${scheme})`, () => assert.deepEqual(parseServer(text, https, 'server', scheme), want));
+    it(`parses ${JSON.stringify(text)} (useHttps=${https}, allowScheme=${scheme})`, () =>
+      assert.deepEqual(parseServer(text, https, 'server', scheme), want));
   }
 
   const bad: [string, boolean, boolean, RegExp][] = [
@@ -58,15 +67,18 @@ describe('parseServer', () => {
   ];
   for (const [text, https, scheme, message] of bad) {
     it(`rejects ${JSON.stringify(text)}`, () => {
-      assert.throws(() => parseServer(text, https, 'JUPYTER_SERVER', scheme), (e: unknown) => {
-        assert.ok(e instanceof NbtError);
-        assert.equal(e.code, 'BAD_MESSAGE');
-        assert.equal(e.details.field, 'JUPYTER_SERVER');
-        assert.match(e.message, /^JUPYTER_SERVER: /);
-        assert.match(e.message, message);
-        if (!/[?#@]/.test(text)) assert.ok(e.message.includes(`(got "${clip(text)}")`), e.message);
-        return true;
-      });
+      assert.throws(
+        () => parseServer(text, https, 'JUPYTER_SERVER', scheme),
+        (e: unknown) => {
+          assert.ok(e instanceof NbtError);
+          assert.equal(e.code, 'BAD_MESSAGE');
+          assert.equal(e.details.field, 'JUPYTER_SERVER');
+          assert.match(e.message, /^JUPYTER_SERVER: /);
+          assert.match(e.message, message);
+          if (!/[?#@]/.test(text)) assert.ok(e.message.includes(`(got "${clip(text)}")`), e.message);
+          return true;
+        },
+      );
     });
   }
 });
@@ -83,12 +95,15 @@ describe('parseServer error messages hide credentials', () => {
   ];
   for (const [text, echoed] of cases) {
     it(JSON.stringify(text), () => {
-      assert.throws(() => parseServer(text, false, 'JUPYTER_SERVER'), (e: unknown) => {
-        assert.ok(e instanceof NbtError);
-        assert.ok(e.message.includes(echoed), e.message);
-        assert.ok(!e.message.includes(token.slice(0, 6)), `token leaked: ${e.message}`);
-        return true;
-      });
+      assert.throws(
+        () => parseServer(text, false, 'JUPYTER_SERVER'),
+        (e: unknown) => {
+          assert.ok(e instanceof NbtError);
+          assert.ok(e.message.includes(echoed), e.message);
+          assert.ok(!e.message.includes(token.slice(0, 6)), `token leaked: ${e.message}`);
+          return true;
+        },
+      );
     });
   }
 });
@@ -116,17 +131,33 @@ describe('URL builders', () => {
 });
 
 describe('clip', () => {
-  const cases: [string, number, string][] = [['abc', 3, 'abc'], ['abcd', 3, 'abc…'], ['', 0, ''], ['x'.repeat(81), 80, `${'x'.repeat(80)}…`]];
+  const cases: [string, number, string][] = [
+    ['abc', 3, 'abc'],
+    ['abcd', 3, 'abc…'],
+    ['', 0, ''],
+    ['x'.repeat(81), 80, `${'x'.repeat(80)}…`],
+  ];
   for (const [s, max, want] of cases) it(`clip(${s.length} chars, ${max})`, () => assert.equal(clip(s, max), want));
   it('defaults to 80', () => assert.equal(clip('y'.repeat(100)), `${'y'.repeat(80)}…`));
 });
 
 /** Every numeric spelling of a forbidden address, as the SSRF guard must see it: canonical. */
 export const SPELLINGS: [string, string][] = [
-  ['2130706433', '127.0.0.1'], ['0x7f.1', '127.0.0.1'], ['0177.0.0.1', '127.0.0.1'], ['127.1', '127.0.0.1'], ['0', '0.0.0.0'],
-  ['0x7f000001', '127.0.0.1'], ['017700000001', '127.0.0.1'], ['[0:0::1]', '::1'], ['[::0:1]', '::1'],
-  ['[0:0:0:0:0:ffff:7f00:1]', '::ffff:7f00:1'], ['2852039166', '169.254.169.254'], ['0xa9fea9fe', '169.254.169.254'],
-  ['0251.0376.0251.0376', '169.254.169.254'], ['169.254.43518', '169.254.169.254'], ['169.254.169.254.', '169.254.169.254'],
+  ['2130706433', '127.0.0.1'],
+  ['0x7f.1', '127.0.0.1'],
+  ['0177.0.0.1', '127.0.0.1'],
+  ['127.1', '127.0.0.1'],
+  ['0', '0.0.0.0'],
+  ['0x7f000001', '127.0.0.1'],
+  ['017700000001', '127.0.0.1'],
+  ['[0:0::1]', '::1'],
+  ['[::0:1]', '::1'],
+  ['[0:0:0:0:0:ffff:7f00:1]', '::ffff:7f00:1'],
+  ['2852039166', '169.254.169.254'],
+  ['0xa9fea9fe', '169.254.169.254'],
+  ['0251.0376.0251.0376', '169.254.169.254'],
+  ['169.254.43518', '169.254.169.254'],
+  ['169.254.169.254.', '169.254.169.254'],
   ['[0:0:0:0:0:ffff:a9fe:a9fe]', '::ffff:a9fe:a9fe'],
 ];
 
@@ -139,15 +170,28 @@ describe('canonical hosts (WHATWG URL host parsing)', () => {
     });
   }
   const names: [string, string][] = [
-    ['Jupyter.EXAMPLE.com.', 'jupyter.example.com'], ['LOCALHOST.', 'localhost'], ['METADATA.google.internal.', 'metadata.google.internal'],
-    ['0X7F.1.', '127.0.0.1'], ['%31%32%37.0.0.1', '127.0.0.1'], ['１２７.0.0.1', '127.0.0.1'], ['exämple.com', 'xn--exmple-cua.com'], ['[::FFFF:127.0.0.1]', '::ffff:7f00:1'],
+    ['Jupyter.EXAMPLE.com.', 'jupyter.example.com'],
+    ['LOCALHOST.', 'localhost'],
+    ['METADATA.google.internal.', 'metadata.google.internal'],
+    ['0X7F.1.', '127.0.0.1'],
+    ['%31%32%37.0.0.1', '127.0.0.1'],
+    ['１２７.0.0.1', '127.0.0.1'],
+    ['exämple.com', 'xn--exmple-cua.com'],
+    ['[::FFFF:127.0.0.1]', '::ffff:7f00:1'],
   ];
-  for (const [written, canonical] of names) it(`${written} is ${canonical}`, () => assert.equal(canonicalHost(written), canonical));
+  for (const [written, canonical] of names)
+    it(`${written} is ${canonical}`, () => assert.equal(canonicalHost(written), canonical));
   for (const bad of ['1.2.3.4.5', '09.1', 'a..b', '-h', 'x_y', 'h/x', 'a\\b', '[1.2.3.4]']) {
     it(`"${bad}" is not a host`, () => assert.equal(canonicalHost(bad), undefined));
   }
   it('the message names the field and the host as written', () => {
-    assert.throws(() => parseServer('1.2.3.4.5:80', false, 'HOST:PORT', false), (e: unknown) =>
-      e instanceof NbtError && e.code === 'BAD_MESSAGE' && e.details.field === 'HOST:PORT' && /"1\.2\.3\.4\.5" is not a valid host/.test(e.message));
+    assert.throws(
+      () => parseServer('1.2.3.4.5:80', false, 'HOST:PORT', false),
+      (e: unknown) =>
+        e instanceof NbtError &&
+        e.code === 'BAD_MESSAGE' &&
+        e.details.field === 'HOST:PORT' &&
+        /"1\.2\.3\.4\.5" is not a valid host/.test(e.message),
+    );
   });
 });

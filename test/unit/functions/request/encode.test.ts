@@ -4,13 +4,26 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeClassic, encodeData, encodeMessage, encodeRich, isClassic } from '../../../../functions/request/encode.js';
+import {
+  encodeClassic,
+  encodeData,
+  encodeMessage,
+  encodeRich,
+  isClassic,
+} from '../../../../functions/request/encode.js';
 import { decodeData, normalizeNotebookPath, parseMessage } from '../../../../functions/request/grammar.js';
 import { assertBad, generator, req, srv } from '../../../helpers/run-requests.js';
 
 describe('encoders', () => {
   it('encodeClassic refuses a request the classic form cannot carry', () => {
-    for (const extra of [{ kernelName: 'k' }, { sequential: false }, { timeouts: { runSeconds: 1 } }, { parameters: {} }, { output: 'o' }, { runKey: 'r' }]) {
+    for (const extra of [
+      { kernelName: 'k' },
+      { sequential: false },
+      { timeouts: { runSeconds: 1 } },
+      { parameters: {} },
+      { output: 'o' },
+      { runKey: 'r' },
+    ]) {
       const r = req(srv('h', 1), 'a.ipynb', extra);
       assert.equal(isClassic(r), false, JSON.stringify(extra));
       assertBad(() => encodeClassic(r), undefined, /classic form cannot carry/);

@@ -16,7 +16,14 @@ describe('grammar: notebook sources', () => {
     const c = parseMessage('h:8888 gs://bkt/r/nb.ipynb');
     assert.equal(c.notebook, 'gs://bkt/r/nb.ipynb');
     assert.deepEqual(c.source, { kind: 'gcs', bucket: 'bkt', object: 'r/nb.ipynb', url: 'gs://bkt/r/nb.ipynb' });
-    const j = parseMessage(JSON.stringify({ server: 'h:1', notebook: 'HTTPS://Host./nb.ipynb?sig=s3cret', kernelOnly: true, kernelCwd: '/w/' }));
+    const j = parseMessage(
+      JSON.stringify({
+        server: 'h:1',
+        notebook: 'HTTPS://Host./nb.ipynb?sig=s3cret',
+        kernelOnly: true,
+        kernelCwd: '/w/',
+      }),
+    );
     assert.equal(j.notebook, 'https://host/nb.ipynb?…');
     assert.equal(j.source?.url, 'https://host/nb.ipynb?sig=s3cret');
     assert.equal(j.kernelOnly, true);
@@ -26,9 +33,25 @@ describe('grammar: notebook sources', () => {
   });
   it('refuses relative paths (server paths), user info and kernelOnly with a server path, naming the field', () => {
     assertBad(() => parseMessage('h:1 ./nb.ipynb'), 'notebook', /must not contain/);
-    assertBad(() => parseMessage(JSON.stringify({ server: 'h:1', notebook: 'https://a@b/nb.ipynb' })), 'notebook', /user info/);
-    assertBad(() => parseMessage(JSON.stringify({ server: 'h:1', notebook: '/nb.ipynb', kernelOnly: true })), 'notebook', /kernel-only/);
-    assertBad(() => parseMessage(JSON.stringify({ server: 'h:1', notebook: 'gs://b/nb.ipynb' })), 'notebook', /bucket name/);
-    assertBad(() => parseMessage(JSON.stringify({ server: 'h:1', notebook: 'gs://bkt/nb.ipynb', kernelCwd: 'a/../b' })), 'kernelCwd', /\.\./);
+    assertBad(
+      () => parseMessage(JSON.stringify({ server: 'h:1', notebook: 'https://a@b/nb.ipynb' })),
+      'notebook',
+      /user info/,
+    );
+    assertBad(
+      () => parseMessage(JSON.stringify({ server: 'h:1', notebook: '/nb.ipynb', kernelOnly: true })),
+      'notebook',
+      /kernel-only/,
+    );
+    assertBad(
+      () => parseMessage(JSON.stringify({ server: 'h:1', notebook: 'gs://b/nb.ipynb' })),
+      'notebook',
+      /bucket name/,
+    );
+    assertBad(
+      () => parseMessage(JSON.stringify({ server: 'h:1', notebook: 'gs://bkt/nb.ipynb', kernelCwd: 'a/../b' })),
+      'kernelCwd',
+      /\.\./,
+    );
   });
 });

@@ -4,11 +4,14 @@ import { describe, it } from 'node:test';
 import type { KernelModel } from '../../../../functions/jupyter/rest.js';
 import { EarlyKernel, type EarlyKernelDeps } from '../../../../functions/run/early-kernel.js';
 
-function deps(result: KernelModel | Error): EarlyKernelDeps & { started: Array<[string | undefined, string]>; removed: string[] } {
+function deps(
+  result: KernelModel | Error,
+): EarlyKernelDeps & { started: Array<[string | undefined, string]>; removed: string[] } {
   const started: Array<[string | undefined, string]> = [];
   const removed: string[] = [];
   return {
-    started, removed,
+    started,
+    removed,
     start: async (name, path) => {
       started.push([name, path]);
       await new Promise((r) => setTimeout(r, 5));
@@ -27,7 +30,10 @@ describe('EarlyKernel', () => {
     const d = deps({ id: 'k1', name: 'python3' });
     void new EarlyKernel(d, undefined, 'reports').discard();
     void new EarlyKernel(d, 'ir', '').discard();
-    assert.deepEqual(d.started, [[undefined, 'reports'], ['ir', '']]);
+    assert.deepEqual(d.started, [
+      [undefined, 'reports'],
+      ['ir', ''],
+    ]);
   });
 
   it('is adopted when its kernelspec is the one wanted: never deleted here', async () => {

@@ -8,15 +8,25 @@ const srv = (host: string, port = 443) => ({ host, port, secure: port === 443 })
 describe('parseAllowlist', () => {
   test('parses hosts, wildcards, ports, IPv6 and separators', () => {
     const p = parseAllowlist('jupyter-abc.a.run.app, *.run.app:443  127.0.0.1:8888 [::1]:* *');
-    assert.deepEqual(p.map((x) => [x.host, x.port]), [
-      ['jupyter-abc.a.run.app', undefined], ['*.run.app', 443], ['127.0.0.1', 8888], ['::1', undefined], ['*', undefined],
-    ]);
+    assert.deepEqual(
+      p.map((x) => [x.host, x.port]),
+      [
+        ['jupyter-abc.a.run.app', undefined],
+        ['*.run.app', 443],
+        ['127.0.0.1', 8888],
+        ['::1', undefined],
+        ['*', undefined],
+      ],
+    );
     assert.deepEqual(parseAllowlist(undefined), []);
     assert.deepEqual(parseAllowlist(''), []);
   });
   for (const bad of ['http://x.com', 'x.com/path', 'x.com:0', 'x.com:99999', 'a b:c', 'user@x.com']) {
     test(`refuses "${bad}" naming it`, () => {
-      assert.throws(() => parseAllowlist(bad), (e: Error) => e.message.includes('ALLOWED_SERVERS'));
+      assert.throws(
+        () => parseAllowlist(bad),
+        (e: Error) => e.message.includes('ALLOWED_SERVERS'),
+      );
     });
   }
 });
@@ -67,8 +77,25 @@ describe('checkHost', () => {
 });
 
 describe('address classes', () => {
-  const priv = ['127.0.0.1', '10.1.1.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.1.1', '100.64.0.1', '0.0.0.0',
-    '::1', '::', 'fe80::1', 'fc00::1', 'fd12::1', '::ffff:10.0.0.1', '::ffff:a00:1', '::ffff:127.0.0.1', '224.0.0.1'];
+  const priv = [
+    '127.0.0.1',
+    '10.1.1.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.1.1',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd12::1',
+    '::ffff:10.0.0.1',
+    '::ffff:a00:1',
+    '::ffff:127.0.0.1',
+    '224.0.0.1',
+  ];
   const pub = ['8.8.8.8', '172.32.0.1', '172.15.0.1', '100.128.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8'];
   for (const ip of priv) test(`${ip} is private`, () => assert.equal(isPrivateAddress(ip), true));
   for (const ip of pub) test(`${ip} is public`, () => assert.equal(isPrivateAddress(ip), false));
@@ -83,7 +110,10 @@ describe('address classes', () => {
 describe('canonical patterns and spellings', () => {
   test('patterns are canonicalised as messages are', () => {
     const p = parseAllowlist('127.1:8888 [0:0::1] 0x0a000005 JUPYTER.example.COM. *.Example.ORG.');
-    assert.deepEqual(p.map((x) => x.host), ['127.0.0.1', '::1', '10.0.0.5', 'jupyter.example.com', '*.example.org']);
+    assert.deepEqual(
+      p.map((x) => x.host),
+      ['127.0.0.1', '::1', '10.0.0.5', 'jupyter.example.com', '*.example.org'],
+    );
     assert.equal(checkHost(srv('127.0.0.1', 8888), p).privateOk, true);
     assert.throws(() => parseAllowlist('1.2.3.4.5'), /ALLOWED_SERVERS: "1\.2\.3\.4\.5" does not name a valid host/);
   });
@@ -91,7 +121,16 @@ describe('canonical patterns and spellings', () => {
     assert.throws(() => parseAllowlist('*.0.1'), /does not name a valid host/);
   });
   // The canonical form of every listed spelling (request/address.ts), refused through a `*` pattern.
-  const canonical = ['127.0.0.1', '0.0.0.0', '::1', '::ffff:7f00:1', '169.254.169.254', '::ffff:a9fe:a9fe', '10.0.0.1', '64:ff9b::7f00:1'];
+  const canonical = [
+    '127.0.0.1',
+    '0.0.0.0',
+    '::1',
+    '::ffff:7f00:1',
+    '169.254.169.254',
+    '::ffff:a9fe:a9fe',
+    '10.0.0.1',
+    '64:ff9b::7f00:1',
+  ];
   for (const host of canonical) {
     test(`${host} is refused through *`, () => {
       const v = checkHost(srv(host, 80), parseAllowlist('*'));

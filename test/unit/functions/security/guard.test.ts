@@ -11,8 +11,11 @@ function resolve(lookup: LookupFn, host: string): Promise<string> {
 describe('guard', () => {
   test('check() throws SERVER_NOT_ALLOWED, permanent, naming the server', () => {
     const g = createGuard(parseAllowlist('good.example.com'));
-    assert.throws(() => g.check({ host: 'evil.example.com', port: 443, secure: true }), (e: unknown) =>
-      isNbtError(e) && e.code === 'SERVER_NOT_ALLOWED' && !e.retryable && e.message.includes('evil.example.com:443'));
+    assert.throws(
+      () => g.check({ host: 'evil.example.com', port: 443, secure: true }),
+      (e: unknown) =>
+        isNbtError(e) && e.code === 'SERVER_NOT_ALLOWED' && !e.retryable && e.message.includes('evil.example.com:443'),
+    );
     g.check({ host: 'good.example.com', port: 443, secure: true });
   });
 
@@ -24,7 +27,10 @@ describe('guard', () => {
   });
 
   test('a malformed ALLOWED_SERVERS is a CONFIG error', () => {
-    assert.throws(() => guardFromEnv({ ALLOWED_SERVERS: 'http://x' }), (e: unknown) => isNbtError(e) && e.code === 'CONFIG');
+    assert.throws(
+      () => guardFromEnv({ ALLOWED_SERVERS: 'http://x' }),
+      (e: unknown) => isNbtError(e) && e.code === 'CONFIG',
+    );
   });
 
   test('lookup re-checks resolved addresses: localhost via a wildcard is refused (DNS rebinding)', async () => {

@@ -2,22 +2,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  checkSource, defaultSourceAllowlist, outputOverSourcesRefusal, parseSourceAllowlist, refusedSource, sourceAllowlist,
-}
-  from '../../../../functions/security/sources.js';
+  checkSource,
+  defaultSourceAllowlist,
+  outputOverSourcesRefusal,
+  parseSourceAllowlist,
+  refusedSource,
+  sourceAllowlist,
+} from '../../../../functions/security/sources.js';
 import { parseSourceRef, type ExternalRef } from '../../../../functions/sources/source-ref.js';
 
 const ref = (t: string): ExternalRef => parseSourceRef(t) as ExternalRef;
-const allowed = (patterns: string, source: string): boolean => refusedSource(ref(source), parseSourceAllowlist(patterns)) === undefined;
+const allowed = (patterns: string, source: string): boolean =>
+  refusedSource(ref(source), parseSourceAllowlist(patterns)) === undefined;
 
 describe('source allowlist', () => {
   it('denies everything by default, unless NBTRIGGER_OUTPUT names a bucket: then its notebooks/ folder', () => {
     assert.deepEqual(sourceAllowlist({}, undefined), []);
     assert.deepEqual(sourceAllowlist({}, '/runs/{notebook}.ipynb'), []);
-    assert.deepEqual(defaultSourceAllowlist('gs://deploy-bkt/runs/{notebook}/x.ipynb').map((p) => p.origin + p.prefix), ['gs://deploy-bkt/notebooks/']);
+    assert.deepEqual(
+      defaultSourceAllowlist('gs://deploy-bkt/runs/{notebook}/x.ipynb').map((p) => p.origin + p.prefix),
+      ['gs://deploy-bkt/notebooks/'],
+    );
     assert.deepEqual(sourceAllowlist({ ALLOWED_SOURCES: '' }, 'gs://deploy-bkt/runs/'), []);
-    assert.throws(() => checkSource(ref('gs://bk1/x.ipynb'), []), (e: unknown) =>
-      (e as { code: string }).code === 'SOURCE_NOT_ALLOWED' && /none set/.test((e as Error).message));
+    assert.throws(
+      () => checkSource(ref('gs://bk1/x.ipynb'), []),
+      (e: unknown) => (e as { code: string }).code === 'SOURCE_NOT_ALLOWED' && /none set/.test((e as Error).message),
+    );
   });
   it('matches gs:// prefixes at a folder boundary', () => {
     assert.ok(allowed('gs://bk1/reports/', 'gs://bk1/reports/daily.ipynb'));
@@ -47,9 +57,22 @@ describe('source allowlist', () => {
     assert.ok(!allowed('gs://bk1/', 'file:///srv/nbs/nb.ipynb'));
   });
   it('refuses malformed patterns as CONFIG naming ALLOWED_SOURCES', () => {
-    for (const bad of ['gs://Bad_Bucket/', 'https://*.run.app/', 'https://u@h/', 's3://b/', 'file://h/x/', 'gs://bk1/../x/', 'plain']) {
-      assert.throws(() => parseSourceAllowlist(bad), (e: unknown) =>
-        (e as { code: string }).code === 'CONFIG' && (e as { details: { field: string } }).details.field === 'ALLOWED_SOURCES', bad);
+    for (const bad of [
+      'gs://Bad_Bucket/',
+      'https://*.run.app/',
+      'https://u@h/',
+      's3://b/',
+      'file://h/x/',
+      'gs://bk1/../x/',
+      'plain',
+    ]) {
+      assert.throws(
+        () => parseSourceAllowlist(bad),
+        (e: unknown) =>
+          (e as { code: string }).code === 'CONFIG' &&
+          (e as { details: { field: string } }).details.field === 'ALLOWED_SOURCES',
+        bad,
+      );
     }
   });
 });
@@ -60,10 +83,14 @@ describe('a message output where notebooks are read', () => {
   it('refuses a name that is the same on every run (it could replace a notebook runs read)', () => {
     assert.match(refused('gs://bk1/notebooks/daily-0123456789abcdef.ipynb') ?? '', /put \{runId\} in the name/);
     assert.match(refused('gs://bk1/notebooks/{notebook}.ipynb') ?? '', /inside ALLOWED_SOURCES/);
-    assert.match(refused('gs://bk1/notebooks/out/{date}.ipynb') ?? '', /inside ALLOWED_SOURCES/, '{date} is not the run\'s own');
+    assert.match(
+      refused('gs://bk1/notebooks/out/{date}.ipynb') ?? '',
+      /inside ALLOWED_SOURCES/,
+      "{date} is not the run's own",
+    );
     assert.match(refused('/srv/nbs/daily.ipynb') ?? '', /inside ALLOWED_SOURCES/);
   });
-  it('allows a file of the run\'s own beside the sources, and anything outside them', () => {
+  it("allows a file of the run's own beside the sources, and anything outside them", () => {
     assert.equal(refused('gs://bk1/notebooks/out/{notebook}-{runId}.ipynb'), undefined);
     assert.equal(refused('gs://bk1/notebooks/out/'), undefined, 'a folder: the default name ends in the run id');
     assert.equal(refused('gs://bk1/runs/daily.ipynb'), undefined);

@@ -1,7 +1,13 @@
 /** Notebook references: classified and canonicalised; every bad spelling a BAD_MESSAGE naming the field. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isExternalRef, parseSourceRef, shownUrl, sourceFolder, type ExternalRef } from '../../../../functions/sources/source-ref.js';
+import {
+  isExternalRef,
+  parseSourceRef,
+  shownUrl,
+  sourceFolder,
+  type ExternalRef,
+} from '../../../../functions/sources/source-ref.js';
 import { resolveSourceDir } from '../../../../functions/sinks/location.js';
 
 const ext = (text: string, local?: { cwd: string; home: string }): ExternalRef => {
@@ -10,9 +16,13 @@ const ext = (text: string, local?: { cwd: string; home: string }): ExternalRef =
   return r as ExternalRef;
 };
 const refused = (text: string, why: RegExp, local?: { cwd: string; home: string }): void => {
-  assert.throws(() => parseSourceRef(text, { field: 'notebook', ...(local ? { local } : {}) }),
-    (e: unknown) => (e as { code: string }).code === 'BAD_MESSAGE' && why.test((e as Error).message) &&
-      (e as { details: { field: string } }).details.field === 'notebook');
+  assert.throws(
+    () => parseSourceRef(text, { field: 'notebook', ...(local ? { local } : {}) }),
+    (e: unknown) =>
+      (e as { code: string }).code === 'BAD_MESSAGE' &&
+      why.test((e as Error).message) &&
+      (e as { details: { field: string } }).details.field === 'notebook',
+  );
 };
 
 describe('parseSourceRef', () => {
@@ -23,8 +33,12 @@ describe('parseSourceRef', () => {
     }
   });
   it('gs:// keeps the object literally and refuses dot segments and capital buckets', () => {
-    assert.deepEqual(ext('gs://my-bucket/reports/daily.ipynb'),
-      { kind: 'gcs', bucket: 'my-bucket', object: 'reports/daily.ipynb', url: 'gs://my-bucket/reports/daily.ipynb' });
+    assert.deepEqual(ext('gs://my-bucket/reports/daily.ipynb'), {
+      kind: 'gcs',
+      bucket: 'my-bucket',
+      object: 'reports/daily.ipynb',
+      url: 'gs://my-bucket/reports/daily.ipynb',
+    });
     assert.equal(ext('GS://b12/x.ipynb').url, 'gs://b12/x.ipynb');
     refused('gs://Bucket/../x.ipynb', /not a bucket name/);
     refused('gs://bucket/../x.ipynb', /"\.", "\.\." or empty segments/);
@@ -33,8 +47,10 @@ describe('parseSourceRef', () => {
     refused('gs://bucket/x.txt', /does not end in \.ipynb/);
     refused('gs://bucket', /names no object/);
     // Percent signs are part of a GCS object name (the client encodes them): never decoded into a `..`.
-    assert.equal(ext('gs://bucket/%2e%2e/x.ipynb').kind === 'gcs' && ext('gs://bucket/%2e%2e/x.ipynb').url,
-      'gs://bucket/%2e%2e/x.ipynb');
+    assert.equal(
+      ext('gs://bucket/%2e%2e/x.ipynb').kind === 'gcs' && ext('gs://bucket/%2e%2e/x.ipynb').url,
+      'gs://bucket/%2e%2e/x.ipynb',
+    );
   });
   it('https:// is canonical as a URL parser reads it', () => {
     const r = ext('HTTPS://HOST./p/nb.ipynb');
@@ -58,7 +74,11 @@ describe('parseSourceRef', () => {
     refused('https://h/nb.txt?x=.ipynb', /does not end in \.ipynb/);
   });
   it('file:// must be absolute; relative and ~ paths only on the command line', () => {
-    assert.deepEqual(ext('file:///tmp/a/../b/nb%20x.ipynb'), { kind: 'file', path: '/tmp/b/nb x.ipynb', url: 'file:///tmp/b/nb%20x.ipynb' });
+    assert.deepEqual(ext('file:///tmp/a/../b/nb%20x.ipynb'), {
+      kind: 'file',
+      path: '/tmp/b/nb x.ipynb',
+      url: 'file:///tmp/b/nb%20x.ipynb',
+    });
     refused('file://host/nb.ipynb', /absolute/);
     refused('./nb.ipynb', /only the command line/);
     refused('~/nb.ipynb', /only the command line/);
@@ -76,14 +96,26 @@ describe('parseSourceRef', () => {
 
 describe('{sourceDir} outputs', () => {
   it('writes next to a gs:// or local source, or the server file', () => {
-    assert.equal(resolveSourceDir('{sourceDir}/out/{notebook}.ipynb', sourceFolder(ext('gs://bk1/r/nb.ipynb'))), 'gs://bk1/r/out/{notebook}.ipynb');
-    assert.equal(resolveSourceDir('{sourceDir}/{notebook}.out.ipynb', sourceFolder(ext('gs://bk1/nb.ipynb'))), 'gs://bk1/{notebook}.out.ipynb');
+    assert.equal(
+      resolveSourceDir('{sourceDir}/out/{notebook}.ipynb', sourceFolder(ext('gs://bk1/r/nb.ipynb'))),
+      'gs://bk1/r/out/{notebook}.ipynb',
+    );
+    assert.equal(
+      resolveSourceDir('{sourceDir}/{notebook}.out.ipynb', sourceFolder(ext('gs://bk1/nb.ipynb'))),
+      'gs://bk1/{notebook}.out.ipynb',
+    );
     assert.equal(resolveSourceDir('{sourceDir}/o.ipynb', sourceFolder(ext('file:///t/nb.ipynb'))), '/t/o.ipynb');
-    assert.equal(resolveSourceDir('{sourceDir}/o.ipynb', sourceFolder(undefined, 'a/b/nb.ipynb')), 'server:/a/b/o.ipynb');
+    assert.equal(
+      resolveSourceDir('{sourceDir}/o.ipynb', sourceFolder(undefined, 'a/b/nb.ipynb')),
+      'server:/a/b/o.ipynb',
+    );
     assert.equal(resolveSourceDir('out/x.ipynb', undefined), 'out/x.ipynb');
   });
   it('is a usage error for an https source or anywhere but the start', () => {
-    assert.throws(() => resolveSourceDir('{sourceDir}/o.ipynb', sourceFolder(ext('https://h/nb.ipynb'))), /cannot be written/);
+    assert.throws(
+      () => resolveSourceDir('{sourceDir}/o.ipynb', sourceFolder(ext('https://h/nb.ipynb'))),
+      /cannot be written/,
+    );
     assert.throws(() => resolveSourceDir('x/{sourceDir}/o.ipynb', 'gs://b/'), /at the start/);
   });
 });

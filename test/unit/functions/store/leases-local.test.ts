@@ -11,12 +11,23 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { LocalLeaseStore } from '../../../../functions/store/leases-local.js';
-import { dedupeKey, leaseId, lockKey, pollDelay, viewLease, type ClaimResult } from '../../../../functions/store/leases-store.js';
+import {
+  dedupeKey,
+  leaseId,
+  lockKey,
+  pollDelay,
+  viewLease,
+  type ClaimResult,
+} from '../../../../functions/store/leases-store.js';
 import { openLeaseStore } from '../../../../functions/store/open-stores.js';
 
 let root: string;
-before(async () => { root = await mkdtemp(join(tmpdir(), 'nbt-leases-')); });
-after(async () => { await rm(root, { recursive: true, force: true }); });
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'nbt-leases-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 const states = (rs: ClaimResult[]): string[] => rs.map((r) => r.state).sort();
 
@@ -34,8 +45,14 @@ test('pure rules: keys, ids, lease views, poll delays', () => {
   assert.equal(viewLease({ state: 'running', expiresAtMs: 10 }, 9), 'live');
   assert.equal(viewLease({ state: 'running', expiresAtMs: 10 }, 10), 'expired');
   assert.equal(viewLease({ state: 'done', expiresAtMs: 0 }, 99), 'done');
-  assert.equal(pollDelay(1000, 50, () => 1), 50);
-  assert.equal(pollDelay(1000, 5000, () => 0), 800);
+  assert.equal(
+    pollDelay(1000, 50, () => 1),
+    50,
+  );
+  assert.equal(
+    pollDelay(1000, 5000, () => 0),
+    800,
+  );
   assert.ok(Math.abs(pollDelay(1000, 5000, () => 1) - 1200) < 1e-9);
 });
 
@@ -51,7 +68,10 @@ test('claim → running for others → complete → done with the record ref', a
   assert.equal(await b.release('msg:1'), false, 'B holds nothing');
   await a.complete('msg:1', 'runs/daily/x.json');
   const third = await b.claim('msg:1', 60_000);
-  assert.deepEqual({ ...third, completedAt: undefined }, { state: 'done', key: 'msg:1', recordRef: 'runs/daily/x.json', completedAt: undefined });
+  assert.deepEqual(
+    { ...third, completedAt: undefined },
+    { state: 'done', key: 'msg:1', recordRef: 'runs/daily/x.json', completedAt: undefined },
+  );
   assert.equal(await a.release('msg:1'), false, 'release never undoes done');
   assert.equal((await b.claim('msg:1', 60_000)).state, 'done');
 });
@@ -114,11 +134,24 @@ process.stdout.write(JSON.stringify(rs.map((r) => r.state)));
 async function raceChildren(key: string, n: number): Promise<string[]> {
   const module = new URL('../../../../functions/store/leases-local.js', import.meta.url).href;
   const at = String(Date.now() + 600); // all start together, after node has loaded
-  const outs = await Promise.all(Array.from({ length: n }, () => new Promise<string[]>((res, rej) => {
-    execFile(process.execPath, ['--input-type=module', '-e', CHILD], {
-      env: { ...process.env, NBT_MODULE: module, NBT_ROOT: root, NBT_AT: at, NBT_KEY: key }, timeout: 30_000,
-    }, (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(JSON.parse(stdout) as string[])));
-  })));
+  const outs = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<string[]>((res, rej) => {
+          execFile(
+            process.execPath,
+            ['--input-type=module', '-e', CHILD],
+            {
+              env: { ...process.env, NBT_MODULE: module, NBT_ROOT: root, NBT_AT: at, NBT_KEY: key },
+              timeout: 30_000,
+            },
+            (err, stdout, stderr) =>
+              err ? rej(new Error(`${err.message}\n${stderr}`)) : res(JSON.parse(stdout) as string[]),
+          );
+        }),
+    ),
+  );
   return outs.flat().sort();
 }
 
@@ -126,7 +159,11 @@ test('5 child processes × 3 claims race for one key: exactly one claimed', asyn
   for (let round = 0; round < 3; round++) {
     const all = await raceChildren(`proc:${round}`, 5);
     assert.equal(all.length, 15);
-    assert.deepEqual(all.filter((s) => s === 'claimed'), ['claimed'], `round ${round}: ${all.join(',')}`);
+    assert.deepEqual(
+      all.filter((s) => s === 'claimed'),
+      ['claimed'],
+      `round ${round}: ${all.join(',')}`,
+    );
     assert.ok(all.every((s) => s === 'claimed' || s === 'running'));
   }
 });
@@ -138,7 +175,11 @@ test('5 child processes race to take over one expired lease: exactly one claimed
     assert.equal((await crashed.claim(key, 1)).state, 'claimed');
     await sleep(5);
     const all = await raceChildren(key, 5);
-    assert.deepEqual(all.filter((s) => s === 'claimed'), ['claimed'], `round ${round}: ${all.join(',')}`);
+    assert.deepEqual(
+      all.filter((s) => s === 'claimed'),
+      ['claimed'],
+      `round ${round}: ${all.join(',')}`,
+    );
   }
 });
 

@@ -9,13 +9,21 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../../../../cli/project-root.js';
 import {
-  assertRunId, compareNewestFirst, matchesQuery, normalizeQuery, notebookFolder, notebookName, notebookPath,
-  parseRecordFileName, parseStamp, runStem, stampOf,
+  assertRunId,
+  compareNewestFirst,
+  matchesQuery,
+  normalizeQuery,
+  notebookFolder,
+  notebookName,
+  notebookPath,
+  parseRecordFileName,
+  parseStamp,
+  runStem,
+  stampOf,
 } from '../../../../functions/store/runs-store.js';
 import { fitRun, requiredIndex, type IndexSpec } from '../../../../functions/store/runs-firestore.js';
 import type { RunStatus } from '../../../../functions/run/record.js';
 import { sampleRun } from './fixtures.js';
-
 
 test('stamps are file-name safe, sortable and round-trip', () => {
   const s = stampOf('2026-01-21T23:49:30.123Z');
@@ -37,7 +45,8 @@ test('record file names parse back to startedAt and runId (runIds with dashes to
 });
 
 test('runIds are checked (no path tricks)', () => {
-  for (const bad of ['', '../x', 'a/b', '.hidden', 'a..b', 'x'.repeat(129), 5]) assert.throws(() => assertRunId(bad), TypeError, String(bad));
+  for (const bad of ['', '../x', 'a/b', '.hidden', 'a..b', 'x'.repeat(129), 5])
+    assert.throws(() => assertRunId(bad), TypeError, String(bad));
   assert.doesNotThrow(() => assertRunId('01HQZ-x_y.z'));
 });
 
@@ -53,7 +62,10 @@ test('notebook names, paths and folders', () => {
 test('normalizeQuery: name vs path, statuses, bounds, limit', () => {
   assert.deepEqual(normalizeQuery({ notebook: 'daily' }).notebook, { field: 'notebookName', value: 'daily' });
   assert.deepEqual(normalizeQuery({ notebook: 'daily.ipynb' }).notebook, { field: 'notebookName', value: 'daily' });
-  assert.deepEqual(normalizeQuery({ notebook: '/reports/daily.ipynb' }).notebook, { field: 'notebookPath', value: 'reports/daily' });
+  assert.deepEqual(normalizeQuery({ notebook: '/reports/daily.ipynb' }).notebook, {
+    field: 'notebookPath',
+    value: 'reports/daily',
+  });
   assert.deepEqual(normalizeQuery({ status: 'failed' }).statuses, ['failed']);
   assert.deepEqual(normalizeQuery({ status: ['failed', 'failed', 'error'] }).statuses, ['failed', 'error']);
   assert.equal(normalizeQuery({ since: new Date(0) }).since, '1970-01-01T00:00:00.000Z');
@@ -71,7 +83,10 @@ test('matchesQuery applies every filter', () => {
   assert.ok(matchesQuery(r, normalizeQuery({ notebook: 'reports/daily.ipynb' })));
   assert.ok(!matchesQuery(r, normalizeQuery({ notebook: 'other/daily' })));
   assert.ok(!matchesQuery(r, normalizeQuery({ status: 'failed' })));
-  assert.ok(matchesQuery(r, normalizeQuery({ since: r.startedAt, until: '2026-01-22T00:00:00Z' })), 'since is inclusive');
+  assert.ok(
+    matchesQuery(r, normalizeQuery({ since: r.startedAt, until: '2026-01-22T00:00:00Z' })),
+    'since is inclusive',
+  );
   assert.ok(!matchesQuery(r, normalizeQuery({ until: r.startedAt })), 'until is exclusive');
   assert.ok(!matchesQuery(sampleRun({ notebook: null }), normalizeQuery({ notebook: 'daily' })));
 });
@@ -82,7 +97,10 @@ test('compareNewestFirst: time desc, then runId desc', () => {
     { startedAt: '2026-01-02T00:00:00.000Z', runId: 'a' },
     { startedAt: '2026-01-01T00:00:00.000Z', runId: 'b' },
   ];
-  assert.deepEqual(rows.sort(compareNewestFirst).map((r) => `${r.startedAt.slice(8, 10)}${r.runId}`), ['02a', '01b', '01a']);
+  assert.deepEqual(
+    rows.sort(compareNewestFirst).map((r) => `${r.startedAt.slice(8, 10)}${r.runId}`),
+    ['02a', '01b', '01a'],
+  );
 });
 
 test('fitRun drops lastResult, then the traceback, to fit Firestore', () => {
@@ -104,7 +122,9 @@ test('fitRun drops lastResult, then the traceback, to fit Firestore', () => {
 });
 
 test('infra/firestore.indexes.json holds every composite index the run queries need', () => {
-  const file = JSON.parse(readFileSync(join(PROJECT_ROOT, 'infra', 'firestore.indexes.json'), 'utf8')) as { indexes: IndexSpec[] };
+  const file = JSON.parse(readFileSync(join(PROJECT_ROOT, 'infra', 'firestore.indexes.json'), 'utf8')) as {
+    indexes: IndexSpec[];
+  };
   const have = new Set(file.indexes.map((i) => JSON.stringify(i)));
   const statuses: (RunStatus[] | undefined)[] = [undefined, ['failed'], ['failed', 'error']];
   let needed = 0;

@@ -31,24 +31,40 @@ process.stdout.write(JSON.stringify({ before, after: loaded() }));
 test('the local stores do not load @google-cloud/firestore; loadFirestoreModule does', async () => {
   const base = new URL('../../../../functions/store/', import.meta.url).href;
   const out = await new Promise<string>((res, rej) => {
-    execFile(process.execPath, ['--input-type=module', '-e', CHILD], { env: { ...process.env, NBT_BASE: base }, timeout: 30_000 },
-      (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout)));
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', CHILD],
+      { env: { ...process.env, NBT_BASE: base }, timeout: 30_000 },
+      (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(stdout)),
+    );
   });
   assert.deepEqual(JSON.parse(out), { before: false, after: true });
 });
 
 test('emulator settings: plain text, fixed project, no metadata-server probe', () => {
   assert.deepEqual(firestoreSettings({}), { ignoreUndefinedProperties: true });
-  assert.deepEqual(firestoreSettings({ projectId: 'p', databaseId: 'd' }), { ignoreUndefinedProperties: true, projectId: 'p', databaseId: 'd' });
-  assert.deepEqual(firestoreSettings({ emulatorHost: '127.0.0.1:8080' }),
-    { ignoreUndefinedProperties: true, host: '127.0.0.1:8080', ssl: false, projectId: 'nbtrigger-local', universeDomain: 'googleapis.com' });
+  assert.deepEqual(firestoreSettings({ projectId: 'p', databaseId: 'd' }), {
+    ignoreUndefinedProperties: true,
+    projectId: 'p',
+    databaseId: 'd',
+  });
+  assert.deepEqual(firestoreSettings({ emulatorHost: '127.0.0.1:8080' }), {
+    ignoreUndefinedProperties: true,
+    host: '127.0.0.1:8080',
+    ssl: false,
+    projectId: 'nbtrigger-local',
+    universeDomain: 'googleapis.com',
+  });
 });
 
 test('emulator fixture: a missing emulator skips with a notice, or fails when CI=true', (t) => {
   const calls: string[] = [];
   const fake = { skip: (m: string) => calls.push(`skip:${m}`) } as unknown as TestContext;
   const saved = process.env.CI;
-  t.after(() => { if (saved === undefined) delete process.env.CI; else process.env.CI = saved; });
+  t.after(() => {
+    if (saved === undefined) delete process.env.CI;
+    else process.env.CI = saved;
+  });
   delete process.env.CI;
   assert.equal(skipUnlessFirestore(fake, undefined), false);
   assert.equal(skipUnlessFirestore(fake, 'no gcloud'), true);

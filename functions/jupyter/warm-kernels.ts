@@ -27,7 +27,8 @@ import { NbtError } from '../errors.js';
 import { KernelChannel } from './channel.js';
 import { makeRequest, parentId, type Message } from './messages.js';
 import { fetchKernelState } from './reconnect.js';
-import { JupyterRest, type RestOptions } from './rest.js';
+import { JupyterRest } from './rest.js';
+import type { RestOptions } from './rest-transport.js';
 
 /** Runs before the first run's cells: what the reset restores. */
 export const SNAPSHOT_CODE = `import os as _nbt_os, sys as _nbt_sys

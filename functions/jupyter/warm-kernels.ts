@@ -242,7 +242,8 @@ function deleteAllSync(): void {
     return [{ url: `${rest.base}/api/kernels/${encodeURIComponent(k.kernelId)}`, headers: rest.headers, pin }];
   });
   kept.clear();
-  const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const j of JSON.parse(s)){const u=new URL(j.url);
+  const script = `let s='';
+process.stdin.on('data',d=>s+=d).on('end',()=>{for(const j of JSON.parse(s)){const u=new URL(j.url);
 const o={method:'DELETE',headers:j.headers,timeout:4000};
 if(j.pin)o.lookup=(h,x,cb)=>x&&x.all?cb(null,[j.pin]):cb(null,j.pin.address,j.pin.family);
 const r=require(u.protocol==='https:'?'https':'http').request(u,o,(res)=>res.resume());

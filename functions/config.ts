@@ -48,7 +48,10 @@ export interface HandlerEnv extends GrammarEnv {
   NBTRIGGER_MEMORY_BUDGET_MB?: string;
   /** `1`/`true`: also write an HTML rendering next to each executed notebook. */
   NBTRIGGER_HTML?: string;
-  /** `1`/`true`: keep a reset kernel for the next run of the same notebook folder (functions/jupyter/warm-kernels.ts). */
+  /**
+   * `1`/`true`: keep a reset kernel for the next run of the same notebook folder
+   * (functions/jupyter/warm-kernels.ts).
+   */
   NBTRIGGER_WARM_KERNEL?: string;
   /** Job mode: the Cloud Run Jobs a message may start (full names, comma separated, a trailing `*` a prefix). */
   ALLOWED_JOBS?: string;
@@ -109,7 +112,10 @@ export function readBounds(env: NodeJS.ProcessEnv | HandlerEnv): ReadBounds {
   return Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) as ReadBounds;
 }
 
-/** Reads the configuration. Never throws: bad values fall back to defaults (and ALLOWED_SERVERS is checked by the guard). */
+/**
+ * Reads the configuration. Never throws: bad values fall back to defaults (and ALLOWED_SERVERS is
+ * checked by the guard).
+ */
 export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionConfig {
   const timeoutSec = positiveNumber(env.FUNCTION_TIMEOUT_SEC, 540);
   const store = (env.NBTRIGGER_STORE ?? 'local').trim().toLowerCase();
@@ -142,7 +148,10 @@ export function functionConfig(env: HandlerEnv & NodeJS.ProcessEnv): FunctionCon
   };
 }
 
-/** A job's dedupe and overlap leases (NBTRIGGER_JOB_LEASE_SEC): short, renewed while the run lasts, so a lost task frees them soon. */
+/**
+ * A job's dedupe and overlap leases (NBTRIGGER_JOB_LEASE_SEC): short, renewed while the run lasts,
+ * so a lost task frees them soon.
+ */
 export const JOB_LEASE_TTL_MS = 5 * 60_000;
 
 /**

@@ -20,18 +20,16 @@ import type { JobLauncher } from './jobs/job-launcher.js';
 import { jobField } from './jobs/job-message.js';
 import type { Logger } from './log.js';
 import { httpBase } from './request/address.js';
-import { decodeData, parseMessage, type RunRequest } from './request/grammar.js';
+import { messageOutputs } from './message-output.js';
+import { decodeData, parseMessage } from './request/grammar.js';
 import { finishRun } from './run/finish.js';
 import { newRunId, skippedRecord, type RunRecord } from './run/record.js';
 import type { RunOptions, RunOutcome } from './run/runner.js';
 import type { Resolver } from './security/connector.js';
 import type { StoredRun } from './store/runs-store.js';
 import { guardFromEnv } from './security/guard.js';
-import { messageOutputRefusal, outputAllowlist, type OutputPattern } from './security/outputs.js';
-import { outputOverSourcesRefusal, sourceAllowlist, type SourcePattern } from './security/sources.js';
-import { resolveSourceDir } from './sinks/location.js';
+import { sourceAllowlist } from './security/sources.js';
 import { messageSource } from './sources/open-source.js';
-import { sourceFolder } from './sources/source-ref.js';
 import { storesFor } from './store/open-stores.js';
 import { dedupeKey, type Concurrency, type LockResult } from './store/leases-store.js';
 
@@ -109,15 +107,7 @@ export async function processMessage(
       })
     : undefined;
   const overlap = overlapOf(message.attributes);
-  const own = request.output === undefined ? undefined : withSourceDir(request.output, request);
-  // The deployment's own output may use {sourceDir} too; for a source with no folder (https) the
-  // write then fails as an output error in the record, never the run.
-  const output = own ?? (cfg.output === undefined ? undefined : configuredOutput(cfg.output, request));
-  // A message's own output is confined (security/outputs.ts); a local one lands in the runs folder.
-  const confined =
-    own === undefined
-      ? undefined
-      : checkOutput(own, request, outputAllowlist(env, cfg.output), sourceAllowlist(env, cfg.output), cfg.runsDir);
+  const { output, confined } = messageOutputs(request, env, cfg);
   const stores = await storesFor(cfg.state);
   const base = { notebook: request.notebook, server: httpBase(request.server) };
   const key = dedupeKey({ runKey: request.runKey, messageId: message.messageId })!;
@@ -191,7 +181,8 @@ export async function processMessage(
       if (lock.state === 'timed_out') {
         throw new NbtError(
           'IN_PROGRESS',
-          `schedule ${overlap.schedule} still running after ${Math.round(lock.waitedMs / 1000)} s of waiting (queue): will retry`,
+          `schedule ${overlap.schedule} still running after ${Math.round(lock.waitedMs / 1000)} s ` +
+            'of waiting (queue): will retry',
         );
       }
     }
@@ -267,53 +258,6 @@ function overlapOf(attributes: Record<string, string>): { schedule: string; conc
     );
   }
   return { schedule, concurrency: c };
-}
-
-/**
- * A message's output template must parse and be one a message may choose, before anything runs
- * (a bad or refused one is a bad message, acknowledged). Returns the sink settings that keep a
- * local output inside the runs folder.
- */
-function checkOutput(
-  template: string,
-  request: RunRequest,
-  patterns: OutputPattern[],
-  sources: SourcePattern[],
-  runsDir: string,
-): { baseDir: string; confineTo: string } {
-  const why =
-    messageOutputRefusal(template, request.notebook, request.server, patterns) ??
-    outputOverSourcesRefusal(template, request.notebook, sources);
-  if (why !== undefined) throw new NbtError('BAD_MESSAGE', `output: ${why}`, { details: { field: 'output' } });
-  return { baseDir: runsDir, confineTo: runsDir };
-}
-
-/** A message's output with `{sourceDir}` resolved (a bad use is a bad message). */
-function withSourceDir(template: string, request: RunRequest): string {
-  let out: string;
-  try {
-    out = resolveSourceDir(template, sourceFolder(request.source, request.notebook));
-  } catch (e) {
-    throw new NbtError('BAD_MESSAGE', `output: ${(e as Error).message}`, { details: { field: 'output' } });
-  }
-  // Nothing is written to the server's files for a notebook read elsewhere (or on a kernel-only server).
-  if ((request.source || request.kernelOnly) && out.trim().startsWith('server:')) {
-    throw new NbtError(
-      'BAD_MESSAGE',
-      "output: a server: output needs the notebook to be the server's own file " +
-        '(this one is read from elsewhere, or the server is kernel-only): use gs:// or a path',
-      { details: { field: 'output' } },
-    );
-  }
-  return out;
-}
-
-function configuredOutput(template: string, request: RunRequest): string {
-  try {
-    return resolveSourceDir(template, sourceFolder(request.source, request.notebook));
-  } catch {
-    return template;
-  }
 }
 
 /** Store errors are transient (retry), except our own classified ones. */

@@ -5,9 +5,9 @@
  * One rule: redact first, then cut. A secret is replaced in every encoding the outputs use (raw,
  * JSON-escaped, HTML-escaped, URL-encoded, the combinations a page or a log line nests, and its
  * bytes in base64 and hex), and a text cut short (a log line, an error quoting a server's answer)
- * also loses any fragment of a secret left at the cut: a suffix of the kept text that is a prefix of some form of a secret (or,
- * for text cut from the front, a prefix that is a suffix of one), from {@link MIN_FRAGMENT}
- * characters up.
+ * also loses any fragment of a secret left at the cut: a suffix of the kept text that is a prefix
+ * of some form of a secret (or, for text cut from the front, a prefix that is a suffix of one),
+ * from {@link MIN_FRAGMENT} characters up.
  *
  * Spec: docs/security.md (redaction); https://html.spec.whatwg.org/multipage/parsing.html#escapingString
  * (HTML), https://url.spec.whatwg.org/#application/x-www-form-urlencoded (form encoding).

@@ -138,13 +138,24 @@ function adcFetcher(): IdTokenFetcher {
   };
 }
 
+/** What the auth library says when no credentials are configured (as opposed to a transient failure). */
+const NO_CREDENTIALS = new RegExp(
+  [
+    'default credentials',
+    'could not load',
+    'cannot fetch id token',
+    'not supported',
+    'no (?:id token|credentials)',
+    'does not exist',
+    'ENOENT',
+  ].join('|'),
+  'i',
+);
+
 /** No credentials is a configuration error; anything else (metadata server hiccup) is retried. */
 function fetchError(audience: string, e: unknown): NbtError {
   const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-  const config =
-    /default credentials|could not load|cannot fetch id token|not supported|no (?:id token|credentials)|does not exist|ENOENT/i.test(
-      msg,
-    );
+  const config = NO_CREDENTIALS.test(msg);
   return new NbtError(
     config ? 'CONFIG' : 'SERVER_UNREACHABLE',
     `could not get a Google ID token for ${audience}: ${msg}`,

@@ -116,7 +116,8 @@ export class KernelChannel {
         this.fail(
           new NbtError(
             'KERNEL_DIED',
-            `kernel channel closed unexpectedly (WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`,
+            'kernel channel closed unexpectedly ' +
+              `(WebSocket code ${code}${reason.length ? `: ${reason.toString()}` : ''})`,
           ),
         );
     });
@@ -134,7 +135,8 @@ export class KernelChannel {
 
   /** Opens the channel; resolves once the server has accepted the upgrade. */
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
-    const path = `/api/kernels/${encodeURIComponent(opts.kernelId)}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
+    const kernel = encodeURIComponent(opts.kernelId);
+    const path = `/api/kernels/${kernel}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
     const url = `${wsBase(opts.server)}${path}`;
     const WebSocket = await preloadWebSocket();
     if (opts.signal?.aborted) throw cancelledBy(opts.signal);

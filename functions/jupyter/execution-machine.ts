@@ -22,21 +22,24 @@
  *    the kernel has finished and all its messages were delivered (live or replayed). One still
  *    not done then was lost: the run ends with KERNEL_DIED naming the cell, it is not resent.
  *
+ * The checks that the kernel answering is still the run's (lifecycle messages, the barrier) are in
+ * execution-kernel-watch.ts; the state and steps every handler builds on in execution-state.ts.
+ *
  * Handlers are named after protocol steps, as nbclient's NotebookClient and @jupyterlab/services'
  * kernel future name theirs. Spec: docs/jupyter-protocol.md;
  * https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
  * @module
  */
 import { NbtError } from '../errors.js';
-import type { Barrier, Effect, PendingCell, TimerId } from './execution-events.js';
+import type { Effect, PendingCell, TimerId } from './execution-events.js';
 import { onCellOutput } from './execution-output.js';
-import { ExecutionState } from './execution-state.js';
+import { KernelWatch } from './execution-kernel-watch.js';
 import { isExecuteReply, isStatus, makeRequest, type Message, parentId, type ExecuteReplyContent } from './messages.js';
 
 /** How long a run with no cell to send waits for the kernel's language_info. */
 export const INFO_WAIT_MS = 60_000;
 
-export class ExecutionMachine extends ExecutionState {
+export class ExecutionMachine extends KernelWatch {
   /** The run begins on an open channel: ask for language_info, send the first requests, arm the timers. */
   onStart(now: number, writable: boolean): Effect[] {
     return this.step(now, writable, () => {
@@ -160,68 +163,6 @@ export class ExecutionMachine extends ExecutionState {
   discardable(m: Message): boolean {
     const p = this.byMsg.get(m.parent_header.msg_id ?? '');
     return p === undefined || p.done || this.result.outputs.truncated(p.cell.index);
-  }
-
-  /** Status and shutdown messages that end the run; true when the message was one. */
-  private onKernelLifecycle(m: Message): boolean {
-    if (isStatus(m)) {
-      const state = m.content.execution_state;
-      if (state === 'restarting' || state === 'dead') {
-        this.failAtCurrent('KERNEL_DIED', `kernel died (status ${state})`, 'error');
-        return true;
-      }
-    }
-    // ipykernel 6 broadcasts shutdown_reply on iopub. We never send shutdown_request (the runner
-    // deletes over REST after closing the channel), so this is the server stopping or another
-    // client shutting the kernel down; the running cell is interrupted next and must not be
-    // reported as a KeyboardInterrupt in the notebook.
-    if (m.channel === 'iopub' && m.header.msg_type === 'shutdown_reply') {
-      const how = m.content.restart === true ? 'restarted' : 'shut down';
-      this.failAtCurrent('KERNEL_DIED', `kernel was ${how} by the server or another client`, 'error');
-      return true;
-    }
-    // Every kernel process signs its messages with its own session id: a new one on the shell
-    // channel or in a busy/idle status means another kernel process answers now (a restart by
-    // another client or by the server), even when the old one's shutdown_reply never reached us.
-    if (m.channel === 'shell' || (isStatus(m) && m.content.execution_state !== 'starting')) {
-      this.kernelSession ??= m.header.session;
-      if (m.header.session !== this.kernelSession) {
-        const message = 'kernel was restarted by the server or another client (a new kernel process answers)';
-        this.failAtCurrent('KERNEL_DIED', message, 'error');
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private onBarrierMessage(id: string, barrier: Barrier, m: Message): void {
-    if (m.channel === 'shell' && m.header.msg_type === 'kernel_info_reply') barrier.replied = true;
-    else if (isStatus(m) && m.content.execution_state === 'idle') barrier.idle = true;
-    if (!barrier.replied || !barrier.idle) return;
-    this.barriers.delete(id);
-    this.onBarrierPassed(barrier.covers);
-  }
-
-  /** Every request sent before the barrier must be done by now; one that is not was lost. */
-  private onBarrierPassed(covers: number): void {
-    const lost = this.queue.slice(0, covers).filter((p) => !p.done);
-    if (lost.length === 0) return;
-    for (const p of lost) {
-      if (p.run.startedAt === undefined) continue;
-      p.run.status = 'error';
-      p.run.endedAt = this.now;
-    }
-    const first = lost[0]!;
-    const what = first.run.startedAt === undefined ? 'never started' : 'never finished';
-    this.finish(
-      new NbtError(
-        'KERNEL_DIED',
-        `kernel channel was restored, but cell ${first.cell.index} (sent before ` +
-          `the connection dropped) ${what}: its request or its answers were lost with the connection, or the kernel ` +
-          'restarted meanwhile; not resent, so it cannot run twice',
-        { details: { cellIndex: first.cell.index, lostCells: lost.map((p) => p.cell.index) } },
-      ),
-    );
   }
 
   private onKernelInfo(m: Message): void {

@@ -79,7 +79,10 @@ export function clipLongStrings(buf: Uint8Array, maxBytes: number): Clipped {
   return { text: Buffer.concat(parts).toString('utf8'), clipped: long.length };
 }
 
-/** The stand-in {@link extractLongStrings} writes for its `k`-th long string (cannot occur in kernel text by chance). */
+/**
+ * The stand-in {@link extractLongStrings} writes for its `k`-th long string (cannot occur in kernel
+ * text by chance).
+ */
 export function placeholder(k: number): string {
   return `\u0000nbtrigger-raw-${k}\u0000`;
 }

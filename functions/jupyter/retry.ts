@@ -58,7 +58,10 @@ export function cancelled(signal: AbortSignal): NbtError {
   return signal.reason instanceof NbtError ? signal.reason : new NbtError('CANCELLED', 'run cancelled');
 }
 
-/** Jittered exponential backoff for attempt `attempt` (0-based): uniform in [step/2, step], step = min(max, base·2^attempt). */
+/**
+ * Jittered exponential backoff for attempt `attempt` (0-based): uniform in [step/2, step],
+ * step = min(max, base·2^attempt).
+ */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
   const step = Math.min(maxMs, baseMs * 2 ** attempt);
   return step / 2 + Math.random() * (step / 2);

@@ -27,7 +27,8 @@ import { NbtError } from '../errors.js';
 import { KernelChannel } from './channel.js';
 import { makeRequest, parentId, type Message } from './messages.js';
 import { fetchKernelState } from './reconnect.js';
-import { JupyterRest, type RestOptions } from './rest.js';
+import { JupyterRest } from './rest.js';
+import type { RestOptions } from './rest-transport.js';
 
 /** Runs before the first run's cells: what the reset restores. */
 export const SNAPSHOT_CODE = `import os as _nbt_os, sys as _nbt_sys
@@ -241,7 +242,8 @@ function deleteAllSync(): void {
     return [{ url: `${rest.base}/api/kernels/${encodeURIComponent(k.kernelId)}`, headers: rest.headers, pin }];
   });
   kept.clear();
-  const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const j of JSON.parse(s)){const u=new URL(j.url);
+  const script = `let s='';
+process.stdin.on('data',d=>s+=d).on('end',()=>{for(const j of JSON.parse(s)){const u=new URL(j.url);
 const o={method:'DELETE',headers:j.headers,timeout:4000};
 if(j.pin)o.lookup=(h,x,cb)=>x&&x.all?cb(null,[j.pin]):cb(null,j.pin.address,j.pin.family);
 const r=require(u.protocol==='https:'?'https':'http').request(u,o,(res)=>res.resume());

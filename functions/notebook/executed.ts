@@ -12,19 +12,17 @@
  *
  * Spec: docs/function.md; https://nbformat.readthedocs.io/en/latest/format_description.html ;
  * https://github.com/nteract/papermill/blob/main/papermill/engines.py (NotebookExecutionManager) and
- * papermill/execute.py (error markers).
+ * papermill/execute.py (error markers, written by error-markers.ts).
  * @module
  */
 import type { ICell, IOutput, MultilineString } from '@jupyterlab/nbformat';
 import type { CellRun } from '../jupyter/executor.js';
 import type { RunStatus } from '../run/record.js';
+import { ERROR_MARKER_TAG, insertErrorMarkers } from './error-markers.js';
 import { cellTags, type Notebook } from './model.js';
 import { copyOutput } from './stream-text.js';
 import { toPlainJson, type Parameters, type ParamValue } from './translators/values.js';
 import { randomCellId } from './upgrade.js';
-
-/** Tag of papermill's error-marker cells; markers from an earlier run are dropped. */
-export const ERROR_MARKER_TAG = 'papermill-error-cell-tag';
 
 /** Where a cell's outputs come from: the run's `OutputStore` fits. */
 export interface OutputSource {
@@ -77,7 +75,6 @@ const CELL_KEYS: Record<string, string[]> = {
   markdown: ['id', 'cell_type', 'metadata', 'attachments', 'source'],
   raw: ['id', 'cell_type', 'metadata', 'attachments', 'source'],
 };
-const ERROR_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"';
 
 export { randomCellId };
 
@@ -199,18 +196,7 @@ export function buildExecutedNotebook(
   });
   const failedCell = anchorAt === undefined ? undefined : cells[anchorAt];
   if (options.errorMarkers !== false && failedCell !== undefined && anchorAt !== undefined) {
-    const count =
-      failedCell.cell_type === 'code' && failedCell.execution_count != null ? String(failedCell.execution_count) : ' ';
-    const ids = new Set(cells.map((c) => c.id));
-    const id = (): string => {
-      let v = newId();
-      while (ids.has(v)) v = newId();
-      ids.add(v);
-      return v;
-    };
-    const [top, anchor] = markerTexts(facts.error, count);
-    cells.splice(anchorAt, 0, marker(id(), anchor));
-    cells.unshift(marker(id(), top));
+    insertErrorMarkers(cells, anchorAt, facts.error, newId);
   }
   return {
     metadata: notebookMetadata(src, cells, failedCell, facts),
@@ -278,25 +264,6 @@ function notebookMetadata(
   return md as Notebook['metadata'];
 }
 
-/** Papermill's marker texts: a notice at the top linking to an anchor just before the failing cell. */
-function markerTexts(error: ExecutedFacts['error'], count: string): [string, string] {
-  const link = `<a href="#papermill-error-cell">In [${count}]</a>`;
-  if (error === undefined || error.code === 'CELL_ERROR') {
-    return [
-      `<span ${ERROR_STYLE}>An Exception was encountered at '${link}'.</span>`,
-      `<span id="papermill-error-cell" ${ERROR_STYLE}>Execution using nbtrigger encountered an exception here and stopped:</span>`,
-    ];
-  }
-  return [
-    `<span ${ERROR_STYLE}>Execution stopped (${escapeHtml(error.code)}) at '${link}'.</span>`,
-    `<span id="papermill-error-cell" ${ERROR_STYLE}>Execution using nbtrigger stopped here: ${escapeHtml(error.message)}</span>`,
-  ];
-}
-
-function marker(id: string, source: string): ICell {
-  return { id, cell_type: 'markdown', metadata: { tags: [ERROR_MARKER_TAG] }, source };
-}
-
 /** A copy of a cell with only the keys nbformat 4.5 allows for its type. */
 function pick(cell: ICell): ICell {
   const out: Record<string, unknown> = {};
@@ -310,8 +277,4 @@ function pick(cell: ICell): ICell {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import type { IDisplayData, IError, IExecuteResult, IMimeBundle, IOutput, IStream } from '@jupyterlab/nbformat';
+import { approxSize, clipText, displayId, executionCount, mimeBundle, outputMetadata } from './output-content.js';
 import { RawJsonText } from './raw-text.js';
 import { appendText, streamOutput, type TextPart } from './stream-text.js';
 import { redactTrailingFragment } from '../redact.js';
@@ -92,11 +93,15 @@ export class OutputStore {
           msgType === 'execute_result'
             ? {
                 output_type: 'execute_result',
-                data: bundle(content.data),
-                metadata: meta(content.metadata),
-                execution_count: count(content.execution_count),
+                data: mimeBundle(content.data),
+                metadata: outputMetadata(content.metadata),
+                execution_count: executionCount(content.execution_count),
               }
-            : { output_type: 'display_data', data: bundle(content.data), metadata: meta(content.metadata) };
+            : {
+                output_type: 'display_data',
+                data: mimeBundle(content.data),
+                metadata: outputMetadata(content.metadata),
+              };
         const id = displayId(content);
         // As in nbclient: a new output with a known display_id also refreshes the earlier ones.
         if (id !== undefined) this.update(id, out.data, out.metadata);
@@ -108,7 +113,7 @@ export class OutputStore {
       }
       case 'update_display_data': {
         const id = displayId(content);
-        if (id !== undefined) this.update(id, bundle(content.data), meta(content.metadata));
+        if (id !== undefined) this.update(id, mimeBundle(content.data), outputMetadata(content.metadata));
         return;
       }
       case 'error': {
@@ -259,49 +264,9 @@ export class OutputStore {
   }
 }
 
-/** The first `n` UTF-16 units of `s`, never ending in half a surrogate pair. */
-function clipText(s: string, n: number): string {
-  if (s.length <= n) return s;
-  const code = s.charCodeAt(n - 1);
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
-}
-
 /** A result over the cap keeps only a clipped `text/plain` (or nothing but the note). */
 function clippedResult(data: IMimeBundle, cut: (s: string, n: number) => string, maxChars: number): IMimeBundle {
   const plain = data['text/plain'];
   const text = plain === undefined ? '' : Array.isArray(plain) ? plain.join('') : String(plain);
   return { 'text/plain': cut(text, maxChars) + TRUNCATION_NOTE.trimEnd() };
-}
-
-function bundle(v: unknown): IMimeBundle {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as IMimeBundle) : {};
-}
-
-function meta(v: unknown): Record<string, never> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, never>) : {};
-}
-
-function count(v: unknown): number | null {
-  return typeof v === 'number' ? v : null;
-}
-
-function displayId(content: Record<string, unknown>): string | undefined {
-  const t = content.transient;
-  if (typeof t === 'object' && t !== null && typeof (t as Record<string, unknown>).display_id === 'string') {
-    return (t as Record<string, string>).display_id;
-  }
-  return undefined;
-}
-
-/** Cheap size estimate: the length of the strings in a bundle (no serialization on the hot path). */
-function approxSize(out: unknown): number {
-  let n = 0;
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') n += v.length;
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (typeof v === 'object' && v !== null) Object.values(v).forEach(walk);
-    else n += 8;
-  };
-  walk(out);
-  return n;
 }

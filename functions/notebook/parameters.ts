@@ -103,7 +103,8 @@ export function findTranslator(language: string | undefined, kernelName?: string
   if (t) return t;
   throw new NbtError(
     PARAMETER_ERROR_CODE,
-    `cannot inject parameters: no translator for kernel language ${JSON.stringify(language ?? null)} (kernel ${JSON.stringify(kernelName ?? null)}); ` +
+    `cannot inject parameters: no translator for kernel language ${JSON.stringify(language ?? null)} ` +
+      `(kernel ${JSON.stringify(kernelName ?? null)}); ` +
       `nbtrigger writes parameters for ${Object.keys(TRANSLATORS).join(' and ')} kernels`,
     { details: { field: 'parameters', language: language ?? null, kernelName: kernelName ?? null } },
   );

@@ -46,9 +46,8 @@ export function failureText(r: NotifyRecord): string {
   const e = r.error;
   if (e) {
     const what = e.ename ? `${e.ename}${e.evalue ? `: ${e.evalue}` : ''}` : `${e.code}: ${e.message}`;
-    lines.push(
-      `${typeof e.cellIndex === 'number' ? `cell ${e.cellIndex}: ` : ''}${slackEscape(clip(what.replace(/\s+/g, ' ').trim(), 500))}`,
-    );
+    const where = typeof e.cellIndex === 'number' ? `cell ${e.cellIndex}: ` : '';
+    lines.push(`${where}${slackEscape(clip(what.replace(/\s+/g, ' ').trim(), 500))}`);
   }
   const facts = [r.runId && `run ${r.runId}`, `started ${r.startedAt}`, r.server && `server ${r.server}`].filter(
     Boolean,

@@ -73,7 +73,8 @@ export function notebookChart(notebook: string, rows: RunRow[], t0: number, t1: 
       const yy = f(y(k * ymax));
       return (
         `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${yy}" y2="${yy}" class="grid"/>` +
-        `<text x="${PAD.left - 6}" y="${yy}" class="ylab" text-anchor="end" dominant-baseline="middle">${escapeHtml(axisLabel(k * ymax))}</text>`
+        `<text x="${PAD.left - 6}" y="${yy}" class="ylab" text-anchor="end" dominant-baseline="middle">` +
+        `${escapeHtml(axisLabel(k * ymax))}</text>`
       );
     })
     .join('');
@@ -95,20 +96,24 @@ export function notebookChart(notebook: string, rows: RunRow[], t0: number, t1: 
     })
     .join('');
   const base = f(PAD.top + ih);
+  const when = (t: number): string => escapeHtml(formatWhen(new Date(t).toISOString()));
   const xl =
     t1 > t0
-      ? `<text x="${PAD.left}" y="${H - 8}" class="xlab">${escapeHtml(formatWhen(new Date(t0).toISOString()))}</text>` +
-        `<text x="${W - PAD.right}" y="${H - 8}" class="xlab" text-anchor="end">${escapeHtml(formatWhen(new Date(t1).toISOString()))}</text>`
-      : `<text x="${f(x(t0))}" y="${H - 8}" class="xlab" text-anchor="middle">${escapeHtml(formatWhen(new Date(t0).toISOString()))}</text>`;
+      ? `<text x="${PAD.left}" y="${H - 8}" class="xlab">${when(t0)}</text>` +
+        `<text x="${W - PAD.right}" y="${H - 8}" class="xlab" text-anchor="end">${when(t1)}</text>`
+      : `<text x="${f(x(t0))}" y="${H - 8}" class="xlab" text-anchor="middle">${when(t0)}</text>`;
   const label = `Durations and outcomes of ${rows.length} run${rows.length === 1 ? '' : 's'} of ${notebook}`;
+  const axis = `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${base}" y2="${base}" class="axis"/>`;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(label)}">` +
-    `<title>${escapeHtml(label)}</title>${grid}<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${base}" y2="${base}" class="axis"/>${line}${dots}${xl}</svg>`
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"` +
+    ` role="img" aria-label="${escapeHtml(label)}">` +
+    `<title>${escapeHtml(label)}</title>${grid}${axis}${line}${dots}${xl}</svg>`
   );
 }
 
 /** CSS for the charts (inlined by the page). */
-export const CHART_CSS = `.chart{display:block;max-width:100%;height:auto;background:#fff;border:1px solid #d8dee4;border-radius:6px}
+export const CHART_CSS = `.chart{display:block;max-width:100%;height:auto;background:#fff;
+border:1px solid #d8dee4;border-radius:6px}
 .chart .grid{stroke:#eaeef2;stroke-width:1}.chart .axis{stroke:#8c959f;stroke-width:1}
 .chart .trend{fill:none;stroke:#8c959f;stroke-width:1.5}.chart circle{stroke:#fff;stroke-width:1.5}
 .chart text{font:11px system-ui,sans-serif;fill:#57606a}`;

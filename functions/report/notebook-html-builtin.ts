@@ -42,12 +42,16 @@ function output(o: Json): string {
 function mimeBundle(data: Json): string {
   for (const mime of ['image/png', 'image/jpeg', 'image/gif']) {
     const v = data[mime];
-    if (v !== undefined)
-      return `<img alt="${escapeHtml(mime)} output" src="data:${mime};base64,${escapeHtml(joinText(v).replace(/\s+/g, ''))}">`;
+    if (v !== undefined) {
+      const base64 = escapeHtml(joinText(v).replace(/\s+/g, ''));
+      return `<img alt="${escapeHtml(mime)} output" src="data:${mime};base64,${base64}">`;
+    }
   }
   const svg = data['image/svg+xml'];
-  if (svg !== undefined)
-    return `<img alt="SVG output" src="data:image/svg+xml;base64,${Buffer.from(joinText(svg), 'utf8').toString('base64')}">`;
+  if (svg !== undefined) {
+    const base64 = Buffer.from(joinText(svg), 'utf8').toString('base64');
+    return `<img alt="SVG output" src="data:image/svg+xml;base64,${base64}">`;
+  }
   const html = data['text/html'];
   if (html !== undefined)
     return `<iframe sandbox="" referrerpolicy="no-referrer" srcdoc="${escapeHtml(joinText(html))}"></iframe>`;
@@ -65,7 +69,8 @@ function cell(c: unknown): string {
   if (c.cell_type === 'raw') return `<div class="cell raw"><pre>${source}</pre></div>`;
   const count = typeof c.execution_count === 'number' ? String(c.execution_count) : ' ';
   const outs = Array.isArray(c.outputs) ? c.outputs.filter(isObj).map(output).join('') : '';
-  return `<div class="cell code"><div class="prompt">In [${escapeHtml(count)}]:</div><div class="src"><pre>${source}</pre></div>${outs}</div>`;
+  const prompt = `<div class="prompt">In [${escapeHtml(count)}]:</div>`;
+  return `<div class="cell code">${prompt}<div class="src"><pre>${source}</pre></div>${outs}</div>`;
 }
 
 /** Renders a notebook (parsed nbformat 4 JSON) as one self-contained HTML page. */

@@ -2,9 +2,11 @@
  * The message grammar: parses both forms of a run request (encode.ts writes them, so the deploy
  * module writes exactly what the function reads; a round-trip test holds the two together). Pure: no I/O.
  *
- * Classic form (byte-compatible with `gcloud pubsub topics publish T --message="HOST:PORT /nb.ipynb --use-https --verbose"`):
- * whitespace-split tokens, positionals first, `JUPYTER_SERVER`/`JUPYTER_NOTEBOOK` fill missing ones.
- * Rich form: a JSON object (see {@link RICH_FIELDS}). Spec: docs/function.md.
+ * Classic form (byte-compatible with
+ * `gcloud pubsub topics publish T --message="HOST:PORT /nb.ipynb --use-https --verbose"`): whitespace-split
+ * tokens, positionals first, `JUPYTER_SERVER`/`JUPYTER_NOTEBOOK` fill missing ones.
+ * Rich form: a JSON object (see {@link RICH_FIELDS}); checks of single fields are in rich-fields.ts.
+ * Spec: docs/function.md.
  * @module
  */
 import { NbtError } from '../errors.js';
@@ -13,6 +15,7 @@ import { clipRedacted } from '../redact.js';
 import { hasScheme, parseSourceRef, shownUrl, type ExternalRef } from '../sources/source-ref.js';
 import { clip, parseServer, type ServerAddress } from './address.js';
 import { checkText, exactParameters } from './json-checks.js';
+import { nonEmpty, normalizeFolder, parseTimeouts } from './rich-fields.js';
 
 /** JSON values allowed as notebook parameters (numbers kept exact: `1.0` stays a float). */
 export type JsonValue = ParamValue;
@@ -39,7 +42,10 @@ export interface RunRequest {
   source?: ExternalRef;
   /** The server has only kernels (no contents API): nothing is read from or written to its files. */
   kernelOnly?: boolean;
-  /** The kernel's working folder on the server (relative to its root); default: the notebook's folder, or the server's. */
+  /**
+   * The kernel's working folder on the server (relative to its root); default: the notebook's
+   * folder, or the server's.
+   */
   kernelCwd?: string;
   verbose: boolean;
   kernelName?: string;
@@ -123,7 +129,8 @@ export function parseMessage(text: string, env: GrammarEnv = {}): RunRequest {
   }
 }
 
-type Quote = (s: string, max?: number) => string;
+/** Quotes a piece of the message in an error: cut, and with the token redacted. */
+export type Quote = (s: string, max?: number) => string;
 
 function parseClassic(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   const tokens = text.split(/\s+/).filter(Boolean);
@@ -225,27 +232,6 @@ function parseRich(text: string, env: GrammarEnv, quote: Quote): RunRequest {
   return req;
 }
 
-function parseTimeouts(v: unknown, quote: Quote): Timeouts {
-  if (v === undefined) return {};
-  const out: Timeouts = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    if (k !== 'startSeconds' && k !== 'cellSeconds' && k !== 'runSeconds') {
-      const field = `timeouts.${quote(k, 40)}`;
-      throw msgError(field, `unknown field "${field}" (known: startSeconds, cellSeconds, runSeconds)`);
-    }
-    if (typeof val !== 'number' || !Number.isFinite(val) || val <= 0 || val > 7 * 24 * 3600) {
-      throw msgError(`timeouts.${k}`, `field "timeouts.${k}" must be a number of seconds > 0 and at most 604800`);
-    }
-    out[k] = val;
-  }
-  return out;
-}
-
-function nonEmpty(s: string, field: string): string {
-  if (s.trim() === '') throw msgError(field, `field "${field}" must not be empty`);
-  return s;
-}
-
 function fromEnvServer(env: GrammarEnv, useHttps: boolean): ServerAddress {
   const s = env.JUPYTER_SERVER;
   if (s === undefined || s.trim() === '')
@@ -270,17 +256,6 @@ function notebookRef(text: string, field: string, quote: Quote): { notebook: str
   const ref = parseSourceRef(text, { field });
   if (ref.kind === 'server') return { notebook: normalizeNotebookPath(ref.path, field, quote) };
   return { notebook: shownUrl(ref), source: ref };
-}
-
-/** A folder on the server: relative, no `..`, `.` or empty segments (`''` is the root). */
-function normalizeFolder(path: string, field: string, quote: Quote): string {
-  const p = path.trim().replace(/^\/+|\/+$/g, '');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(p)) throw msgError(field, `${field}: a control character or backslash`);
-  if (p !== '' && p.split('/').some((s) => s === '..' || s === '.' || s === '')) {
-    throw msgError(field, `${field}: folder "${quote(path)}" must not contain "..", "." or "//"`);
-  }
-  return p;
 }
 
 /**

@@ -10,7 +10,8 @@
  */
 import { toNbtError } from '../errors.js';
 import type { ExecuteResult } from '../jupyter/executor.js';
-import type { JupyterRest, RestOptions } from '../jupyter/rest.js';
+import type { JupyterRest } from '../jupyter/rest.js';
+import type { RestOptions } from '../jupyter/rest-transport.js';
 import { keepWarmKernel, takeWarmKernel, warmKey } from '../jupyter/warm-kernels.js';
 import type { EarlyKernel } from './early-kernel.js';
 import type { RunPlan } from './plan-step.js';

@@ -10,7 +10,8 @@
 import { NbtError } from '../errors.js';
 import { CookieJar } from '../jupyter/cookie-jar.js';
 import type { ExecuteResult, ProgressEvent } from '../jupyter/executor.js';
-import { JupyterRest, type RestOptions } from '../jupyter/rest.js';
+import { JupyterRest } from '../jupyter/rest.js';
+import type { RestOptions } from '../jupyter/rest-transport.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_NOTEBOOK_BOUNDS, type Notebook, type PlannedCell } from '../notebook/model.js';
 import { httpBase } from '../request/address.js';

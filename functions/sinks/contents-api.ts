@@ -4,7 +4,8 @@
  * answers 500), so each missing parent is created first with `PUT {"type": "directory"}`, which is
  * idempotent. Every request goes through the run's REST client, so through its guarded connector.
  *
- * Spec: docs/function.md (`server:/path.ipynb`); https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html.
+ * Spec: docs/function.md (`server:/path.ipynb`);
+ * https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html.
  * @module
  */
 import type { Location } from './location.js';

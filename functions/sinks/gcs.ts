@@ -1,7 +1,8 @@
 /**
  * Cloud Storage sink on the real `@google-cloud/storage` client, imported only when a `gs://` location
  * is written. Small bodies go up in one multipart request (`uploadType=multipart`), larger ones as a
- * resumable upload (a body given in pieces, once past 1 MiB, is streamed into it, never held whole); the client checks the CRC32C/MD5 the service answers against what it sent.
+ * resumable upload (a body given in pieces, once past 1 MiB, is streamed into it, never held
+ * whole); the client checks the CRC32C/MD5 the service answers against what it sent.
  * `apiEndpoint` (or the client's own `STORAGE_EMULATOR_HOST`) points it at another JSON-API server, in
  * which case the client sends no credentials.
  *

@@ -77,7 +77,10 @@ export function safeSegment(value: string, fallback = '_'): string {
   return s === '' ? fallback : s.slice(0, MAX_VALUE_LENGTH);
 }
 
-/** `{date}` text: the run's start in UTC, `YYYY-MM-DDTHH-MM-SS.mmmZ` (ISO 8601 with `-` for `:`: sortable, safe in any file system). */
+/**
+ * `{date}` text: the run's start in UTC, `YYYY-MM-DDTHH-MM-SS.mmmZ` (ISO 8601 with `-` for `:`:
+ * sortable, safe in any file system).
+ */
 export function formatDate(d: Date | string | number): string {
   const date = d instanceof Date ? d : new Date(d);
   if (Number.isNaN(date.getTime())) throw new NbtError('INTERNAL', `invalid date for {date}: ${String(d)}`);

@@ -96,7 +96,8 @@ export function summarizeResults(results: SinkResult[]): {
     if (r.ok) outputs[kind] = r.location;
     else
       failures.push(
-        `${kind} not written to ${r.location}: ${r.error?.message ?? 'write failed'} (${r.error?.code ?? 'SINK_FAILED'})`,
+        `${kind} not written to ${r.location}: ` +
+          `${r.error?.message ?? 'write failed'} (${r.error?.code ?? 'SINK_FAILED'})`,
       );
   }
   return { outputs, failures };

@@ -16,7 +16,8 @@
  *   old documents; `retentionMs` after completion (default 8 days, above Pub/Sub's 7-day retention).
  *
  * Spec: docs/function.md, "No overlap";
- * https://cloud.google.com/firestore/docs/manage-data/transactions (preconditions), https://cloud.google.com/firestore/docs/ttl.
+ * https://cloud.google.com/firestore/docs/manage-data/transactions (preconditions),
+ * https://cloud.google.com/firestore/docs/ttl.
  * @module
  */
 import type { DocumentReference, DocumentSnapshot, Firestore } from '@google-cloud/firestore';

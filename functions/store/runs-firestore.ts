@@ -10,7 +10,8 @@
  * infra/firestore.indexes.json (`requiredIndex` names the one a query uses); the emulator needs none.
  *
  * Spec: docs/function.md; https://cloud.google.com/firestore/docs/query-data/queries,
- * https://cloud.google.com/firestore/quotas (1 MiB document), https://firebase.google.com/docs/reference/firestore/indexes.
+ * https://cloud.google.com/firestore/quotas (1 MiB document),
+ * https://firebase.google.com/docs/reference/firestore/indexes.
  * @module
  */
 import type { CollectionReference, Firestore, Query } from '@google-cloud/firestore';
@@ -80,7 +81,8 @@ export function fitRun(run: StoredRun, maxBytes = MAX_RECORD_BYTES): { run: Stor
   }
   if (Buffer.byteLength(json) > maxBytes) {
     throw new RangeError(
-      `run record ${run.runId} is ${Buffer.byteLength(json)} bytes, above ${maxBytes} even without lastResult and traceback`,
+      `run record ${run.runId} is ${Buffer.byteLength(json)} bytes, ` +
+        `above ${maxBytes} even without lastResult and traceback`,
     );
   }
   return { run: r, json };

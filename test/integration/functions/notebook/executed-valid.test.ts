@@ -12,11 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ICodeCell, IStream } from '@jupyterlab/nbformat';
-import {
-  buildExecutedNotebook,
-  ERROR_MARKER_TAG,
-  type ExecutedFacts,
-} from '../../../../functions/notebook/executed.js';
+import { buildExecutedNotebook, type ExecutedFacts } from '../../../../functions/notebook/executed.js';
+import { ERROR_MARKER_TAG } from '../../../../functions/notebook/error-markers.js';
 import { parseNotebook, type Notebook } from '../../../../functions/notebook/model.js';
 import { injectParameters } from '../../../../functions/notebook/parameters.js';
 import { parseMessage } from '../../../../functions/request/grammar.js';

@@ -8,13 +8,13 @@ import type { ICell, ICodeCell, IOutput } from '@jupyterlab/nbformat';
 import type { CellRun } from '../../../../functions/jupyter/executor.js';
 import {
   buildExecutedNotebook,
-  ERROR_MARKER_TAG,
   papermillTime,
   publicServer,
   upgradeToNbformat45,
   type ExecutedFacts,
   type OutputSource,
 } from '../../../../functions/notebook/executed.js';
+import { ERROR_MARKER_TAG } from '../../../../functions/notebook/error-markers.js';
 import type { Notebook } from '../../../../functions/notebook/model.js';
 import { JsonNumber } from '../../../../functions/notebook/translators/values.js';
 

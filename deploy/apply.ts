@@ -1,17 +1,17 @@
 /**
- * Reads the actual state from the APIs and applies a plan: Cloud Run services (waiting on each
- * long-running operation) and their invoker IAM, the topic, then the Scheduler jobs, re-planned
- * once new services have their URLs (a job's message names its service's URL), then prunes.
- * A plan with a conflict, or a chain with a broken link (deploy/chain.ts), is refused before
- * anything changes. A second deploy with no change makes no mutating call. A call refused
- * (PERMISSION_DENIED) right after a grant of the same deploy is tried again within a bounded
- * window, as IAM changes take minutes to take effect (deploy/iam-propagation.ts).
+ * Reads the actual state from the APIs and applies a plan: Cloud Run services (waiting on each long-running
+ * operation) and their invoker IAM, the topic, then the Scheduler jobs, re-planned once new services have their
+ * URLs (a job's message names its service's URL), then prunes. A plan with a conflict, or a chain with a broken
+ * link (deploy/chain.ts), is refused before anything changes (deploy/apply-refusals.ts). A second deploy with no
+ * change makes no mutating call. A call refused (PERMISSION_DENIED) right after a grant of the same deploy is
+ * tried again within a bounded window, as IAM changes take minutes to take effect (deploy/iam-propagation.ts).
  *
  * Spec: docs/deploy.md.
  * @module
  */
 import { NbtError, toNbtError } from '../functions/errors.js';
-import { chains, chainErrors, triggerLinks, type Chain } from './chain.js';
+import { refuseBrokenChain, refuseConflicts, refuseJobWrite, refuseQuotas } from './apply-refusals.js';
+import { chains, type Chain } from './chain.js';
 import { desiredState, INVOKER_ROLE, isManagedBy, requireImages, type DesiredState } from './desired.js';
 import { GrantWatch, type PropagationOptions } from './iam-propagation.js';
 import { withImages } from './image.js';
@@ -54,7 +54,6 @@ export interface DeployOptions {
   progress?: (finished: number, total: number, failed: number) => void;
 }
 
-/** Reads services, their invokers (for wanted services that exist), the topic and jobs. Read-only. */
 /** Service id → URL of the services that have one. */
 export function serviceUrls(actual: ActualState): Map<string, string> {
   const out = new Map<string, string>();
@@ -90,19 +89,6 @@ export async function planFor(clients: DeployClients, manifest: Manifest, opts: 
   };
 }
 
-/** Throws when a link deploy cannot mend is broken (no function, no trigger, no dead-letter topic). */
-function refuseBrokenChain(p: Planned): void {
-  const broken = chainErrors([...p.chains, { job: '', links: triggerLinks(p.desired, p.actual, p.actions) }]).filter(
-    (l) => l.kind !== 'job' && l.kind !== 'service' && l.kind !== 'runjob',
-  );
-  if (broken.length === 0) return;
-  throw new NbtError(
-    'REQUEST_REJECTED',
-    `refusing to deploy: the chain to the function is broken:\n  ${broken.map((l) => `${l.kind} ${l.name}: ${l.detail}`).join('\n  ')}`,
-    { details: { broken: broken.map((l) => l.name) } },
-  );
-}
-
 /** A resource deploy could not change, with why. */
 export interface Failure {
   resource: Action['resource'];
@@ -118,26 +104,6 @@ export interface Deployed {
   urls: Map<string, string>;
   /** What could not be applied: the rest was. A second deploy tries them again. */
   failures: Failure[];
-}
-
-/** Throws when the plan breaks a quota no project can have raised (deploy/quotas.ts). */
-export function refuseQuotas(findings: readonly QuotaFinding[]): void {
-  const errors = findings.filter((f) => f.level === 'error');
-  if (errors.length === 0) return;
-  throw new NbtError('REQUEST_REJECTED', `refusing to deploy: ${renderQuotas(errors).trimEnd()}`, {
-    details: { quotas: errors.map((f) => f.rule.id) },
-  });
-}
-
-/** Throws when the plan holds a conflict (a resource of that name that nbtrigger did not make). */
-function refuseConflicts(actions: Action[]): void {
-  const conflicts = actions.filter((a) => a.op === 'conflict');
-  if (conflicts.length === 0) return;
-  throw new NbtError(
-    'REQUEST_REJECTED',
-    `refusing to deploy: ${conflicts.map((c) => `${c.resource} ${c.name} ${c.changes.join('; ')}`).join('\n  ')}`,
-    { details: { conflicts: conflicts.map((c) => c.name) } },
-  );
 }
 
 /** `nbtrigger deploy`: answers the actions as applied (jobs with their final messages); throws when any failed. */
@@ -269,21 +235,7 @@ export async function deploy(
   total += jobActions.filter(isMutating).length - actions.filter((a) => a.resource === 'job' && isMutating(a)).length;
   await forEachBounded(jobActions, pacing.concurrency, (a) =>
     apply(a, async () => {
-      if (a.op !== 'delete' && a.job && failedServices.has(`${desired.location}/jobs/${a.job.service}`)) {
-        throw new NbtError('REQUEST_REJECTED', `not written: its Cloud Run job ${a.job.service} failed`);
-      }
-      if (a.job?.data === undefined && a.op !== 'delete') {
-        throw new NbtError(
-          'REQUEST_REJECTED',
-          `not written: its service ${a.job?.service ?? ''} failed, so its URL is not known`,
-        );
-      }
-      if (a.job?.request && failedNotebooks.has(a.job.request.notebook)) {
-        throw new NbtError(
-          'REQUEST_REJECTED',
-          `not written: the upload of its notebook ${a.job.request.notebook} failed`,
-        );
-      }
+      refuseJobWrite(a, desired.location, failedServices, failedNotebooks);
       if (a.op === 'create' && a.job) await createJob(clients.scheduler, a.job);
       else if (a.op === 'update' && a.job) await updateJob(clients.scheduler, a.job);
       else if (a.op === 'delete') await deleteJob(clients.scheduler, a.name);

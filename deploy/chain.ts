@@ -69,7 +69,9 @@ export function triggerLinks(desired: DesiredState, actual: ActualState, actions
         kind: 'function',
         name: t.functionService,
         status: 'error',
-        detail: `function ${t.functionName} is not deployed (no Cloud Run service of that name): deploy it with --trigger-topic`,
+        detail:
+          `function ${t.functionName} is not deployed (no Cloud Run service of that name): ` +
+          'deploy it with --trigger-topic',
       };
   const subs = triggerSubscriptions(desired, actual);
   const triggers: Link[] = subs.map((s) => {
@@ -87,7 +89,8 @@ export function triggerLinks(desired: DesiredState, actual: ActualState, actions
       name: desired.topic.name,
       status: 'error',
       detail: fnService
-        ? `no subscription on the topic pushes to function ${t.functionName}: messages would be published into a topic nobody reads ` +
+        ? `no subscription on the topic pushes to function ${t.functionName}: ` +
+          'messages would be published into a topic nobody reads ' +
           '(deploy the function with --trigger-topic set to this topic)'
         : 'cannot be found while the function is missing',
     });

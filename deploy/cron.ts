@@ -22,13 +22,17 @@ const NAMED = /^(?:[0-9*,/-]|[A-Za-z]{3})+$/;
 export function cronProblem(expr: string): string | undefined {
   const fields = expr.trim().split(/\s+/).filter(Boolean);
   if (fields.length !== 5) {
-    return `expected a 5-field unix-cron expression (minute hour day-of-month month day-of-week), got ${fields.length} field${fields.length === 1 ? '' : 's'} in "${expr}"`;
+    const got = `${fields.length} field${fields.length === 1 ? '' : 's'} in "${expr}"`;
+    return `expected a 5-field unix-cron expression (minute hour day-of-month month day-of-week), got ${got}`;
   }
   for (let i = 0; i < 5; i++) {
     const f = fields[i]!;
     const ok = i >= 3 ? NAMED.test(f) : NUMERIC.test(f);
     if (!ok)
-      return `${FIELD_NAMES[i]} field "${f}" has characters unix-cron does not allow (digits, * , - / and, for month and day-of-week, 3-letter names)`;
+      return (
+        `${FIELD_NAMES[i]} field "${f}" has characters unix-cron does not allow ` +
+        '(digits, * , - / and, for month and day-of-week, 3-letter names)'
+      );
   }
   try {
     new Cron(fields.join(' '), { paused: true, mode: '5-part', legacyMode: true });
@@ -123,7 +127,8 @@ export function formatInZone(date: Date, timeZone: string): string {
   const sign = offsetMin < 0 ? '-' : '+';
   const abs = Math.abs(offsetMin);
   const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')} (${offset})`;
+  const day = `${get('year')}-${get('month')}-${get('day')}`;
+  return `${day} ${get('hour')}:${get('minute')} ${get('timeZoneName')} (${offset})`;
 }
 
 /** Offset of `timeZone` from UTC at `date`, in minutes (east positive). */

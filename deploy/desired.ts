@@ -197,7 +197,10 @@ function notebookObjects(m: Manifest): NotebookObjectSpec[] {
   });
 }
 
-/** Answers `m` when every service's image is known; otherwise refuses, naming the services (see {@link unknownImages}). */
+/**
+ * Answers `m` when every service's image is known; otherwise refuses, naming the services (see
+ * {@link unknownImages}).
+ */
 export function requireImages(m: Manifest): Manifest {
   const unknown = m.notebooks.filter((nb) => nb.service.image === undefined);
   if (unknown.length > 0)
@@ -213,7 +216,8 @@ function unknownImages(m: Manifest, services: string[]): NbtError {
   return new NbtError(
     'CONFIG',
     `no image is known for ${services.map((s) => `service ${s}`).join(', ')} (built from a folder by Cloud Build): ` +
-      `pass --built-image ${builtImage(m.region, m.project, 'TAG')} (the image a build pushed), or set service.image in ${m.file}`,
+      `pass --built-image ${builtImage(m.region, m.project, 'TAG')} (the image a build pushed), ` +
+      `or set service.image in ${m.file}`,
     { details: { services } },
   );
 }

@@ -31,7 +31,8 @@ const PINNED_IMAGE =
 /** Why `ref` cannot be used as `--built-image`, or undefined. */
 export function builtImageProblem(ref: string): string | undefined {
   if (PINNED_IMAGE.test(ref)) return undefined;
-  return `--built-image must be an image with an explicit tag or digest, such as ${builtImage('REGION', 'PROJECT', 'TAG')}; got "${ref}"`;
+  const example = builtImage('REGION', 'PROJECT', 'TAG');
+  return `--built-image must be an image with an explicit tag or digest, such as ${example}; got "${ref}"`;
 }
 
 /**

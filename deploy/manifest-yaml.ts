@@ -58,13 +58,14 @@ export function locate(p: FieldProblem, y: YamlFile): LocatedProblem {
 
 /** The CONFIG error listing every problem of the manifest `file` (and of the files it includes). */
 export function manifestError(file: string, problems: LocatedProblem[]): NbtError {
-  const lines = problems.map(
-    (p) =>
-      `${p.file ?? file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path === '(yaml)' ? '' : `${p.path}: `}${p.message}`,
-  );
+  const lines = problems.map((p) => {
+    const where = `${p.file ?? file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}`;
+    return `${where}: ${p.path === '(yaml)' ? '' : `${p.path}: `}${p.message}`;
+  });
   return new NbtError(
     'CONFIG',
-    `invalid manifest ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${lines.join('\n  ')}`,
+    `invalid manifest ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+      `  ${lines.join('\n  ')}`,
     { details: { file, problems } },
   );
 }

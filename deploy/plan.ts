@@ -5,7 +5,8 @@
  * one is a `conflict`, which `deploy` refuses to apply. Pure: no I/O.
  *
  * The function's trigger subscription gets the dead-letter policy the manifest asks for; the
- * chain each schedule's message travels is checked in deploy/chain.ts.
+ * chain each schedule's message travels is checked in deploy/chain.ts. What differs between a wanted
+ * resource and the one read back is described in deploy/plan-changes.ts.
  *
  * Spec: docs/deploy.md.
  * @module
@@ -20,6 +21,7 @@ import {
   type ServiceSpec,
 } from './desired.js';
 import type { ActualSubscription } from './clients/pubsub.js';
+import { conflict, jobChanges, pendingNote, serviceChanges } from './plan-changes.js';
 import { planRunJobDeletes, planRunJobUpserts, type ActualRunJob } from './plan-runjobs.js';
 
 export type { ActualSubscription } from './clients/pubsub.js';
@@ -81,7 +83,10 @@ export interface ActualState {
 }
 
 export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
-/** `job`: a Cloud Scheduler job; `runjob`: a Cloud Run job; `runjob-iam`: who may start it; `notebook`: a gs:// upload. */
+/**
+ * `job`: a Cloud Scheduler job; `runjob`: a Cloud Run job; `runjob-iam`: who may start it; `notebook`: a gs://
+ * upload.
+ */
 export type Resource = 'service' | 'iam' | 'topic' | 'job' | 'subscription' | 'runjob' | 'runjob-iam' | 'notebook';
 
 /** One step of a plan. `changes` says what differs (for update) or why (conflict, noop notes). */
@@ -170,7 +175,10 @@ export function triggerSubscriptions(desired: DesiredState, actual: ActualState)
   return (actual.subscriptions ?? []).filter((s) => s.pushEndpoint !== undefined && hosts.has(hostOf(s.pushEndpoint)));
 }
 
-/** Sets the dead-letter policy on each trigger subscription that lacks it (the chain check reports a missing trigger). */
+/**
+ * Sets the dead-letter policy on each trigger subscription that lacks it (the chain check reports a missing
+ * trigger).
+ */
 function planTrigger(desired: DesiredState, actual: ActualState): Action[] {
   const want = {
     deadLetterTopic: desired.trigger.deadLetterTopic,
@@ -273,70 +281,4 @@ function planIam(
     changes,
     iam: { add, remove },
   };
-}
-
-/** What differs between the wanted service and the one read back (only fields nbtrigger sets). */
-function serviceChanges(spec: ServiceSpec, cur: ActualService): string[] {
-  const out: string[] = [];
-  const cmp = (field: string, want: unknown, got: unknown): void => {
-    if (want !== got) out.push(`${field}: ${show(got)} → ${show(want)}`);
-  };
-  cmp('image', spec.image, cur.image);
-  cmp('cpu', spec.cpu, cur.cpu);
-  cmp('memory', spec.memory, cur.memory);
-  cmp('concurrency', spec.concurrency, cur.concurrency ?? 0);
-  cmp(
-    'billing',
-    spec.cpuIdle ? 'request' : 'instance',
-    cur.cpuIdle === undefined ? undefined : cur.cpuIdle ? 'request' : 'instance',
-  );
-  cmp('startupCpuBoost', spec.startupCpuBoost, cur.startupCpuBoost);
-  cmp('minInstances', spec.minInstances, cur.minInstances ?? 0);
-  cmp('maxInstances', spec.maxInstances, cur.maxInstances);
-  cmp('timeout', spec.timeoutSeconds, cur.timeoutSeconds);
-  if (spec.serviceAccount !== undefined) cmp('serviceAccount', spec.serviceAccount, cur.serviceAccount);
-  cmp('tokenSecret', spec.tokenSecret, cur.tokenSecret);
-  for (const [k, v] of Object.entries(spec.labels)) cmp(`labels.${k}`, v, cur.labels[k]);
-  return out;
-}
-
-/** What differs between the wanted job and the one read back. */
-function jobChanges(spec: JobSpec, cur: ActualJob): string[] {
-  const out: string[] = [];
-  const cmp = (field: string, want: unknown, got: unknown): void => {
-    if (want !== got) out.push(`${field}: ${show(got)} → ${show(want)}`);
-  };
-  cmp('schedule', spec.schedule, cur.schedule);
-  cmp('timeZone', spec.timeZone, cur.timeZone);
-  cmp('description', spec.description, cur.description);
-  cmp('topic', spec.topicName, cur.topicName);
-  if (spec.data === undefined) out.push(...pendingNote(spec));
-  else if (spec.data !== cur.data)
-    out.push(`message: ${cur.data === undefined ? '(none)' : decodeForShow(cur.data)} → ${decodeForShow(spec.data)}`);
-  const keys = new Set([...Object.keys(spec.attributes), ...Object.keys(cur.attributes)]);
-  for (const k of [...keys].sort()) cmp(`attributes.${k}`, spec.attributes[k], cur.attributes[k]);
-  return out;
-}
-
-function pendingNote(spec: JobSpec): string[] {
-  return spec.data === undefined ? [`message: set once service ${spec.service} has its URL`] : [];
-}
-
-function conflict(resource: Resource, name: string, deployment: string): Action {
-  return {
-    resource,
-    op: 'conflict',
-    name,
-    changes: [
-      `exists but was not made by nbtrigger deployment "${deployment}": rename it in the manifest or remove it by hand`,
-    ],
-  };
-}
-
-function show(v: unknown): string {
-  return v === undefined ? '(unset)' : JSON.stringify(v);
-}
-
-function decodeForShow(b64: string): string {
-  return JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'));
 }

@@ -20,21 +20,28 @@ export const SCHEDULER_JOBS_MAX = 5000;
 export const SCHEDULER_WRITES_PER_MINUTE = 500;
 /** Cloud Run: "Service: maximum number of services, 1000, per project and region". */
 export const RUN_SERVICES_PER_REGION = 1000;
-/** From this many Cloud Run writes in one deploy, plan says that the per-region write quota paces them (nbtrigger's threshold). */
 /** Cloud Run jobs per project and region (https://cloud.google.com/run/quotas). */
 export const RUN_JOBS_PER_REGION = 1000;
+/**
+ * From this many Cloud Run writes in one deploy, plan says that the per-region write quota paces them
+ * (nbtrigger's threshold).
+ */
 export const RUN_WRITES_NOTE_FROM = 100;
 
 export const QUOTAS = {
   schedulerJobs: {
     id: 'scheduler.jobs-per-region',
     url: SCHEDULER_QUOTAS,
-    text: `Cloud Scheduler allows ${SCHEDULER_JOBS_DEFAULT} jobs per project and region by default and ${SCHEDULER_JOBS_MAX} at most (by a quota increase)`,
+    text:
+      `Cloud Scheduler allows ${SCHEDULER_JOBS_DEFAULT} jobs per project and region by default ` +
+      `and ${SCHEDULER_JOBS_MAX} at most (by a quota increase)`,
   },
   schedulerWrites: {
     id: 'scheduler.write-rate',
     url: SCHEDULER_QUOTAS,
-    text: `Cloud Scheduler takes ${SCHEDULER_WRITES_PER_MINUTE} write requests (create, update, delete) a minute per project`,
+    text:
+      `Cloud Scheduler takes ${SCHEDULER_WRITES_PER_MINUTE} write requests (create, update, delete) ` +
+      'a minute per project',
   },
   runServices: {
     id: 'run.services-per-region',
@@ -49,7 +56,9 @@ export const QUOTAS = {
   runWrites: {
     id: 'run.admin-write-rate',
     url: RUN_QUOTAS,
-    text: "the Cloud Run Admin API limits write requests per minute per region (the project's value is on the Quotas page of the console)",
+    text:
+      'the Cloud Run Admin API limits write requests per minute per region ' +
+      "(the project's value is on the Quotas page of the console)",
   },
 } as const satisfies Record<string, Rule>;
 
@@ -82,14 +91,18 @@ export function quotaFindings(c: QuotaCounts): QuotaFinding[] {
     out.push({
       level: 'warn',
       rule: QUOTAS.schedulerJobs,
-      found: `${c.jobsAfter} jobs in the region: above the default quota, creates past the project's quota fail (raise it, then run deploy again)`,
+      found:
+        `${c.jobsAfter} jobs in the region: above the default quota, ` +
+        "creates past the project's quota fail (raise it, then run deploy again)",
     });
   }
   if (c.servicesAfter > RUN_SERVICES_PER_REGION) {
     out.push({
       level: 'warn',
       rule: QUOTAS.runServices,
-      found: `${c.servicesAfter} services in the region: creates past the project's limit fail (split the deployment over regions or projects)`,
+      found:
+        `${c.servicesAfter} services in the region: creates past the project's limit fail ` +
+        '(split the deployment over regions or projects)',
     });
   }
   if ((c.runJobsAfter ?? 0) > RUN_JOBS_PER_REGION) {
@@ -101,14 +114,18 @@ export function quotaFindings(c: QuotaCounts): QuotaFinding[] {
     out.push({
       level: 'note',
       rule: QUOTAS.schedulerWrites,
-      found: `${c.schedulerWrites} job writes take at least ${minutes} minutes; deploy waits out each RESOURCE_EXHAUSTED for the delay the server names`,
+      found:
+        `${c.schedulerWrites} job writes take at least ${minutes} minutes; ` +
+        'deploy waits out each RESOURCE_EXHAUSTED for the delay the server names',
     });
   }
   if (c.runWrites >= RUN_WRITES_NOTE_FROM) {
     out.push({
       level: 'note',
       rule: QUOTAS.runWrites,
-      found: `${c.runWrites} Cloud Run writes (services and their IAM policies); deploy waits out each RESOURCE_EXHAUSTED for the delay the server names`,
+      found:
+        `${c.runWrites} Cloud Run writes (services and their IAM policies); ` +
+        'deploy waits out each RESOURCE_EXHAUSTED for the delay the server names',
     });
   }
   return out;

@@ -18,7 +18,10 @@ import { existingNotebookObjects } from './notebook-upload.js';
 import { DEFAULT_PACING, forEachBounded, withQuotaRetry } from './pacing.js';
 import type { ActualState } from './plan.js';
 
-/** Reads what exists of the manifest's deployment. */
+/**
+ * Reads what exists of the manifest's deployment: services, their invokers (for wanted services that
+ * exist), the topic and jobs. Read-only.
+ */
 export async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
   const location = `projects/${m.project}/locations/${m.region}`;
   const topicName = `projects/${m.project}/topics/${m.topic}`;

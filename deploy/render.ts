@@ -23,15 +23,15 @@ export function summarize(actions: Action[]): Record<Action['op'], number> {
 export function renderPlan(actions: Action[]): string {
   const lines: string[] = [];
   for (const a of actions) {
-    lines.push(
-      `${SIGN[a.op]} ${a.resource.padEnd(7)} ${a.name}${a.op === 'noop' ? ' (unchanged)' : a.op === 'conflict' ? ' (CONFLICT)' : ''}`,
-    );
+    const tag = a.op === 'noop' ? ' (unchanged)' : a.op === 'conflict' ? ' (CONFLICT)' : '';
+    lines.push(`${SIGN[a.op]} ${a.resource.padEnd(7)} ${a.name}${tag}`);
     for (const c of a.changes) lines.push(`      ${c}`);
     for (const n of a.notes ?? []) lines.push(`      note: ${n}`);
   }
   const s = summarize(actions);
+  const conflicts = s.conflict ? `, ${s.conflict} conflict(s)` : '';
   lines.push(
-    `plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged${s.conflict ? `, ${s.conflict} conflict(s)` : ''}`,
+    `plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.noop} unchanged${conflicts}`,
   );
   return `${lines.join('\n')}\n`;
 }
@@ -41,9 +41,8 @@ export function renderSchedules(m: Manifest, now: Date = new Date(), count = 3):
   const lines: string[] = [];
   for (const nb of m.notebooks) {
     for (const sc of nb.schedules) {
-      lines.push(
-        `schedule ${sc.name} (${nb.file} on ${nb.service.name}): "${sc.cron}" in ${sc.timeZone}, concurrency ${sc.concurrency}`,
-      );
+      const where = `${nb.file} on ${nb.service.name}`;
+      lines.push(`schedule ${sc.name} (${where}): "${sc.cron}" in ${sc.timeZone}, concurrency ${sc.concurrency}`);
       for (const t of nextFireTimes(sc.cron, sc.timeZone, count, now))
         lines.push(`  next: ${formatInZone(t, sc.timeZone)}  = ${t.toISOString()}`);
     }

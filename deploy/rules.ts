@@ -5,6 +5,7 @@
  * in the tests too. Pure: no I/O. The table of rules is in docs/deploy.md.
  * @module
  */
+import { parseCpu, parseMemoryMiB } from './resource-quantities.js';
 import { STORAGE_RULES } from './rules-storage.js';
 
 /** One rule: a stable id, what it says, where it is written. */
@@ -176,29 +177,6 @@ const FUNCTION_MAX_SECONDS = 540;
 const FUNCTION_MARGIN_SECONDS = 30;
 /** The longest run a schedule can ask for. */
 export const MAX_RUN_SECONDS = FUNCTION_MAX_SECONDS - FUNCTION_MARGIN_SECONDS;
-
-/** CPU text (`1`, `0.5`, `500m`) → CPUs, or undefined. */
-function parseCpu(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(text.trim());
-  if (!m) return undefined;
-  return m[2] === 'm' ? Number(m[1]) / 1000 : Number(m[1]);
-}
-
-/** Memory text (`512Mi`, `2Gi`, `1G`, `500M`, `1048576Ki`) → MiB, or undefined. */
-function parseMemoryMiB(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)$/.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const factor: Record<string, number> = {
-    Ki: 1 / 1024,
-    Mi: 1,
-    Gi: 1024,
-    k: 1000 / 1048576,
-    M: 1e6 / 1048576,
-    G: 1e9 / 1048576,
-  };
-  return n * factor[m[2]!]!;
-}
 
 /** What the Cloud Run rules look at on a service's revision template. */
 export interface RunResources {

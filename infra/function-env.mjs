@@ -30,9 +30,13 @@ function fail(message) {
 }
 const args = new Map();
 const argv = process.argv.slice(2);
+const FLAGS = ['--allowed-servers-file', '--bucket', '--max-attempts', '--allowed-jobs', '--allowed-sources'];
 for (let i = 0; i < argv.length; i += 2) {
-  if (!['--allowed-servers-file', '--bucket', '--max-attempts', '--allowed-jobs', '--allowed-sources'].includes(argv[i]) || argv[i + 1] === undefined) {
-    fail('usage: node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N [--allowed-jobs PATTERN] [--allowed-sources LIST]');
+  if (!FLAGS.includes(argv[i]) || argv[i + 1] === undefined) {
+    fail(
+      'usage: node infra/function-env.mjs --allowed-servers-file FILE --bucket BUCKET --max-attempts N ' +
+        '[--allowed-jobs PATTERN] [--allowed-sources LIST]',
+    );
   }
   args.set(argv[i], argv[i + 1]);
 }
@@ -62,7 +66,9 @@ if (!/^\d+$/.test(attempts) || Number(attempts) < 5 || Number(attempts) > 100) {
 }
 
 const jobs = args.get('--allowed-jobs');
-const JOBS_PATTERN = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z]+-[a-z]+[0-9]+\/jobs\/[a-z][a-z0-9-]*-\*$/;
+const JOBS_PATTERN = new RegExp(
+  '^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/locations/[a-z]+-[a-z]+[0-9]+/jobs/[a-z][a-z0-9-]*-\\*$',
+);
 if (jobs !== undefined && !JOBS_PATTERN.test(jobs)) {
   fail(`--allowed-jobs ${jobs}: expected projects/PROJECT/locations/REGION/jobs/DEPLOYMENT-* (the deployment's jobs)`);
 }
@@ -70,7 +76,8 @@ if (jobs !== undefined && !JOBS_PATTERN.test(jobs)) {
 const sourcesText = args.get('--allowed-sources');
 let sources;
 if (sourcesText !== undefined) {
-  const { parseSourceAllowlist } = await import(fileURLToPath(new URL('../dist/functions/security/sources.js', import.meta.url)));
+  const sourcesModule = new URL('../dist/functions/security/sources.js', import.meta.url);
+  const { parseSourceAllowlist } = await import(fileURLToPath(sourcesModule));
   try {
     sources = parseSourceAllowlist(sourcesText).map((p) => p.text).join(' ');
   } catch (e) {

@@ -10,8 +10,9 @@
 // Keys: PROJECT REGION DEPLOYMENT TOPIC TOKEN_SECRET FUNCTION FUNCTION_SA SERVICE_SAS (the accounts
 // the Cloud Run services run as, from `service.serviceAccount`), DEFAULT_RUNTIME_SA (1 when a service
 // has none: it then runs as the project's default compute account), OUTPUT_BUCKETS (buckets of the
-// schedules' gs:// outputs), SOURCE_BUCKETS (buckets of the notebooks' `source:`), one INDEX line per composite index of the run history, and the field
-// overrides (TTL, NO_INDEX) of infra/firestore.indexes.json.
+// schedules' gs:// outputs), SOURCE_BUCKETS (buckets of the notebooks' `source:`), one INDEX line per
+// composite index of the run history, and the field overrides (TTL, NO_INDEX) of
+// infra/firestore.indexes.json.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,8 @@ const SAFE = {
   // A gs:// folder in shell-safe characters (a prefix with others is refused here, naming it).
   SOURCE_PREFIXES: /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]\/[A-Za-z0-9._\/-]*$/,
   FIELD: /^[A-Za-z_][A-Za-z0-9_]*$/,
+  // A field override (TTL, NO_INDEX): `COLLECTION FIELD`.
+  COLLECTION_FIELD: /^[A-Za-z_][A-Za-z0-9_]* [A-Za-z_][A-Za-z0-9_]*$/,
 };
 const out = [];
 function put(key, value, pattern = SAFE[key]) {
@@ -67,7 +70,9 @@ const buckets = [...new Set(m.notebooks.flatMap((n) => n.schedules.map((s) => s.
   .map((o) => o.slice('gs://'.length).split('/')[0]))].sort();
 const sourceBuckets = [...new Set(m.notebooks.flatMap((n) => (n.source ? [n.source.bucket] : [])))].sort();
 // The folders the notebooks of `source:` are uploaded to: what the function may read (ALLOWED_SOURCES).
-const sourcePrefixes = [...new Set(m.notebooks.flatMap((n) => (n.source ? [`gs://${n.source.bucket}/${n.source.prefix}`] : [])))].sort();
+const sourcePrefixes = [
+  ...new Set(m.notebooks.flatMap((n) => (n.source ? [`gs://${n.source.bucket}/${n.source.prefix}`] : []))),
+].sort();
 
 try {
   put('PROJECT', m.project);
@@ -103,8 +108,8 @@ try {
   // indexes off: large strings, and a TTL field whose timestamps only grow).
   for (const o of spec.fieldOverrides ?? []) {
     const pair = `${o.collectionGroup} ${o.fieldPath}`;
-    if (o.ttl === true) put('TTL', pair, /^[A-Za-z_][A-Za-z0-9_]* [A-Za-z_][A-Za-z0-9_]*$/);
-    if (Array.isArray(o.indexes) && o.indexes.length === 0) put('NO_INDEX', pair, /^[A-Za-z_][A-Za-z0-9_]* [A-Za-z_][A-Za-z0-9_]*$/);
+    if (o.ttl === true) put('TTL', pair, SAFE.COLLECTION_FIELD);
+    if (Array.isArray(o.indexes) && o.indexes.length === 0) put('NO_INDEX', pair, SAFE.COLLECTION_FIELD);
   }
 } catch (e) {
   process.stderr.write(`${e.message}\n`);

@@ -44,7 +44,8 @@ while IFS='=' read -r key value; do
     SOURCE_PREFIXES) ;; # the function's ALLOWED_SOURCES (cloudbuild.yaml), nothing to set up
     TTL) TTLS+=("$value") ;;
     NO_INDEX) NO_INDEXES+=("$value") ;;
-    PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|JOB_SAS|DEFAULT_JOB_RUNTIME_SA|OUTPUT_BUCKETS|SOURCE_BUCKETS)
+    PROJECT|REGION|DEPLOYMENT|TOPIC|TOKEN_SECRET|FUNCTION|FUNCTION_SA|SERVICE_SAS|DEFAULT_RUNTIME_SA|\
+    JOB_SAS|DEFAULT_JOB_RUNTIME_SA|OUTPUT_BUCKETS|SOURCE_BUCKETS)
       printf -v "$key" '%s' "$value" ;;
     *) echo "setup.sh: unexpected line from manifest-facts: $key" >&2; exit 2 ;;
   esac
@@ -61,60 +62,15 @@ SOURCE_BUCKET="${PROJECT}_cloudbuild"   # where `gcloud builds submit` uploads t
 # shellcheck disable=SC2206  # space-separated lists of validated names
 BUCKETS=($(printf '%s\n' "$BUCKET" $OUTPUT_BUCKETS | sort -u))
 
-# --- How gcloud is called --------------------------------------------------------------------
-say() { printf '\n== %s\n' "$*" >&2; }
-exec 3>&1   # the dry run's lines go to the script's stdout, also from inside $(…)
-json_argv() {   # one JSON array a line on fd 3; arguments never hold control characters
-  local out='[' sep='' a
-  for a in "$@"; do a="${a//\\/\\\\}"; a="${a//\"/\\\"}"; out+="${sep}\"${a}\""; sep=','; done
-  printf '%s]\n' "$out" >&3
-}
-# A call that must succeed.
-gc() {
-  if (( DRY_RUN )); then json_argv gcloud "$@" --project="$PROJECT" --quiet; return 0; fi
-  gcloud "$@" --project="$PROJECT" --quiet
-}
-# A create that is fine when the resource is already there (no describe-then-create race).
-create() {
-  if (( DRY_RUN )); then json_argv gcloud "$@" --project="$PROJECT" --quiet; return 0; fi
-  local err
-  if err="$(gcloud "$@" --project="$PROJECT" --quiet 2>&1 >/dev/null)"; then return 0; fi
-  if grep -qiE 'already exists|ALREADY_EXISTS|already own it' <<<"$err"; then
-    echo "   (already there)" >&2
-    return 0
-  fi
-  printf '%s\n' "$err" >&2
-  return 1
-}
-# An IAM binding (idempotent). A service account made a moment ago can take a while to be visible
-# to IAM ("does not exist"): retried for IAM_WAIT_SECONDS seconds.
-bind() {
-  if (( DRY_RUN )); then json_argv gcloud "$@" --project="$PROJECT" --quiet; return 0; fi
-  local waited=0 err
-  until err="$(gcloud "$@" --project="$PROJECT" --quiet 2>&1 >/dev/null)"; do
-    if ! grep -qiE 'does not exist|not found' <<<"$err" || (( waited >= ${IAM_WAIT_SECONDS:-60} )); then
-      printf '%s\n' "$err" >&2
-      return 1
-    fi
-    sleep 5; waited=$((waited + 5))
-  done
-}
-# Output of a read-only call (dry run: printed, and the answer is empty).
-query() {
-  if (( DRY_RUN )); then json_argv gcloud "$@" --project="$PROJECT" --quiet; return 0; fi
-  gcloud "$@" --project="$PROJECT" --quiet
-}
+# --- How gcloud is called (infra/setup-gcloud.sh) ---------------------------------------------
+# shellcheck source=infra/setup-gcloud.sh
+. infra/setup-gcloud.sh
 
 PROJECT_NUMBER="$(query projects describe "$PROJECT" --format='value(projectNumber)')"
 if (( DRY_RUN )); then PROJECT_NUMBER=123456789012; fi
 PUBSUB_AGENT="service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
 SCHEDULER_AGENT="service-${PROJECT_NUMBER}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
 COMPUTE_SA="${PROJECT_NUMBER}-compute@developer.gserviceaccount.com"   # Cloud Run's default runtime account
-sa() { printf 'serviceAccount:%s' "$1"; }
-# A role on the project, unconditional: bind_project ACCOUNT ROLE.
-bind_project() {
-  bind projects add-iam-policy-binding "$PROJECT" --member="$(sa "$1")" --role="$2" --condition=None
-}
 
 say "APIs"
 gc services enable run.googleapis.com cloudfunctions.googleapis.com cloudbuild.googleapis.com \
@@ -173,10 +129,12 @@ for b in "${BUCKETS[@]}"; do
     --public-access-prevention
   gc storage buckets update "gs://${b}" --lifecycle-file=infra/output-lifecycle.json
 done
-# Buckets of the notebooks' source: not made above: no age rule (a schedule reads its notebook as long as it runs).
+# Buckets of the notebooks' source: not made above: no age rule (a schedule reads its notebook as
+# long as it runs).
 for b in $SOURCE_BUCKETS; do
   [[ " ${BUCKETS[*]} " == *" ${b} "* ]] && continue
-  create storage buckets create "gs://${b}" --location="$REGION" --uniform-bucket-level-access --public-access-prevention
+  create storage buckets create "gs://${b}" --location="$REGION" --uniform-bucket-level-access \
+    --public-access-prevention
 done
 create storage buckets create "gs://${SOURCE_BUCKET}" --location="$REGION" --uniform-bucket-level-access \
   --public-access-prevention
@@ -226,7 +184,8 @@ done
 # Reads the notebooks of source: (docs/deploy.md, "Notebooks in Cloud Storage"). objectViewer: get and list.
 # https://cloud.google.com/storage/docs/access-control/iam-roles
 for b in $SOURCE_BUCKETS; do
-  bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$FUNCTION_SA")" --role=roles/storage.objectViewer
+  bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$FUNCTION_SA")" \
+    --role=roles/storage.objectViewer
 done
 
 say "IAM: the Cloud Run services' runtime accounts read the token (mounted as JUPYTER_TOKEN)"
@@ -245,10 +204,12 @@ if [ -n "${job_sas// /}" ]; then say "IAM: the Cloud Run jobs' runtime accounts 
 for account in $job_sas; do
   bind_project "$account" roles/datastore.user
   for b in "${BUCKETS[@]}"; do
-    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$account")" --role=roles/storage.objectUser
+    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$account")" \
+      --role=roles/storage.objectUser
   done
   for b in $SOURCE_BUCKETS; do
-    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$account")" --role=roles/storage.objectViewer
+    bind storage buckets add-iam-policy-binding "gs://${b}" --member="$(sa "$account")" \
+      --role=roles/storage.objectViewer
   done
 done
 

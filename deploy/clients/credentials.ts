@@ -22,7 +22,8 @@ export async function checkCredentials(env: NodeJS.ProcessEnv = process.env): Pr
   } catch (e) {
     throw new NbtError(
       'CONFIG',
-      `no Google Cloud credentials (${(e as Error).message.split('. ')[0]}): run "gcloud auth application-default login", or set GOOGLE_APPLICATION_CREDENTIALS`,
+      `no Google Cloud credentials (${(e as Error).message.split('. ')[0]}): ` +
+        'run "gcloud auth application-default login", or set GOOGLE_APPLICATION_CREDENTIALS',
       { cause: e },
     );
   }

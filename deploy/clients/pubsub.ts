@@ -64,7 +64,10 @@ export interface ActualSubscription {
   deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number };
 }
 
-/** The subscriptions attached to a topic (none when the topic does not exist), with their push endpoint and dead-letter policy. */
+/**
+ * The subscriptions attached to a topic (none when the topic does not exist), with their push endpoint and
+ * dead-letter policy.
+ */
 export async function listTopicSubscriptions(pubsub: PubSub, topic: string): Promise<ActualSubscription[]> {
   let names: string[];
   try {

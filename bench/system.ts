@@ -25,7 +25,7 @@ import { PROJECT_ROOT } from '../cli/project-root.js';
 import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
 import { startFunctionProcess, type FunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
-import type { BenchCase } from './run-all.js';
+import type { BenchCase } from './rounds.js';
 import { spawnServer } from './servers.js';
 import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';

@@ -5,7 +5,7 @@
  * `BENCH_ONLY=system` run, the whole-system cases alone in rounds of their own.
  * @module
  */
-import { fmtMs, nowMs, Samples } from './stats.js';
+import { fmtMs, nowMs, Samples, spreadLine } from './stats.js';
 import { reportSystem, type SystemBench } from './system.js';
 
 /** One thing measured once per round; returns named wall times in ms. */
@@ -63,12 +63,7 @@ export async function runSystemOnly(
       / CPU s /.test(n) ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`,
     ),
   ];
-  for (const n of names) {
-    const v = samples.values(n);
-    process.stderr.write(
-      `  ${n}: min ${fmtMs(Math.min(...v))} median ${fmtMs(samples.median(n))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`,
-    );
-  }
+  for (const n of names) process.stderr.write(spreadLine(n, samples));
   out.push(...reportSystem(samples, labels), await system.isolation());
   for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);
   process.stdout.write(`${out.join('\n')}\n`);

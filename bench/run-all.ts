@@ -136,9 +136,8 @@ async function main(): Promise<number> {
       ...(baseline?.cases ?? []),
       ...system.cases,
     ].filter((c) => !only || only.test(c.name));
-    process.stderr.write(
-      `bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`,
-    );
+    const plan = `${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved`;
+    process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${plan}\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
@@ -147,9 +146,8 @@ async function main(): Promise<number> {
       (c) => !only || only.test(c.name),
     );
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
-    process.stderr.write(
-      `bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`,
-    );
+    const heavyPlan = `${heavy.length} cases, ${heavyRounds} rounds, interleaved`;
+    process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavyPlan}\n`);
     const heavyNames =
       heavy.length > 0 ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
     reportMain(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);

@@ -163,7 +163,13 @@ async function writeIsolationNotebook(dir: string): Promise<string> {
   const cells = [
     { source: 'tag = -100', tags: ['parameters'] },
     // Anything an earlier run left would be seen here: a global, an environment variable.
-    'import os, time\nassert "nbt_seen" not in globals() and "NBT_TAG" not in os.environ\nnbt_seen = tag\nos.environ["NBT_TAG"] = str(tag)\ntime.sleep(0.2)',
+    [
+      'import os, time',
+      'assert "nbt_seen" not in globals() and "NBT_TAG" not in os.environ',
+      'nbt_seen = tag',
+      'os.environ["NBT_TAG"] = str(tag)',
+      'time.sleep(0.2)',
+    ].join('\n'),
     'f"{tag}:{os.getpid()}:{os.environ[\'NBT_TAG\']}"',
   ];
   const nb = {

@@ -129,7 +129,10 @@ function checkRecord(rec: RecordLike, nb: BenchNotebook, what: string): void {
     throw new Error(`${what}: last result ${JSON.stringify(last)}, expected ${nb.expectedLast}`);
 }
 
-/** `nbtrigger run --json --server …` as a child process (from `opts.root`, default this checkout; `opts.tag` suffixes the names). */
+/**
+ * `nbtrigger run --json --server …` as a child process (from `opts.root`, default this checkout;
+ * `opts.tag` suffixes the names).
+ */
 export function nbtriggerCli(
   server: BenchServer,
   nb: BenchNotebook,
@@ -181,7 +184,8 @@ export function nbtriggerInProcess(
   nb: BenchNotebook,
   opts: InProcessOptions = {},
 ): () => Promise<Record<string, number>> {
-  const name = `${opts.prefix ?? 'nbtrigger in-process'}${opts.sequential ? ' --sequential' : ''}${opts.warm ? ' warm kernel' : ''}${opts.tag ?? ''} (${nb.label})`;
+  const modes = `${opts.sequential ? ' --sequential' : ''}${opts.warm ? ' warm kernel' : ''}`;
+  const name = `${opts.prefix ?? 'nbtrigger in-process'}${modes}${opts.tag ?? ''} (${nb.label})`;
   const run = opts.run ?? runNotebook;
   return async () => {
     const t0 = nowMs();

@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchCase } from './run-all.js';
+import type { BenchCase } from './rounds.js';
 import { measurePhysical, type BareServer } from './physical-limit.js';
 import { fmtRatio, type Samples } from './stats.js';
 

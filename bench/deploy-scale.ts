@@ -122,9 +122,8 @@ async function main(): Promise<void> {
     killChildren();
     await rm(dir, { recursive: true, force: true });
   }
-  process.stdout.write(
-    `# deploy at scale: ${rounds} round(s), medians in ms; contenders: ${who.map((c) => `${c.tag}=${c.root}`).join(', ')}\n`,
-  );
+  const roots = who.map((c) => `${c.tag}=${c.root}`).join(', ');
+  process.stdout.write(`# deploy at scale: ${rounds} round(s), medians in ms; contenders: ${roots}\n`);
   for (const n of sizes) {
     for (const verb of ['plan --check', 'plan', 'deploy']) {
       const cols = who.map((c) => {
@@ -133,10 +132,8 @@ async function main(): Promise<void> {
         const shown = api ? ` calls ${JSON.stringify(api)}` : '';
         return `${c.tag} ${fmtMs(samples.median(name))} (exit ${[...(exits.get(name) ?? [])].join('/')})${shown}`;
       });
-      const ratio =
-        who.length > 1
-          ? `  ratio this/baseline ${fmtRatio(samples.median(`${verb} ${n} this`), samples.median(`${verb} ${n} baseline`))}`
-          : '';
+      const thisOverBaseline = fmtRatio(samples.median(`${verb} ${n} this`), samples.median(`${verb} ${n} baseline`));
+      const ratio = who.length > 1 ? `  ratio this/baseline ${thisOverBaseline}` : '';
       process.stdout.write(`${verb} ${n} notebooks: ${cols.join('  |  ')}${ratio}\n`);
     }
   }

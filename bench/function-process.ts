@@ -25,7 +25,10 @@ export interface FunctionProcess {
   pid: number;
   /** ms from spawn until the port accepted a connection. */
   listenMs: number;
-  /** Sends one event for `notebook` (server path; on `target`, default the server it started with); resolves with its wall time, ms. Throws on a non-204. */
+  /**
+   * Sends one event for `notebook` (server path; on `target`, default the server it started with);
+   * resolves with its wall time, ms. Throws on a non-204.
+   */
   event(notebook: string, target?: BenchServer): Promise<number>;
   /** Where its run records go (NBTRIGGER_RUNS_DIR). */
   runsDir: string;

@@ -19,11 +19,16 @@ const QUIET_GOOGLE = {
   GCE_METADATA_IP: '127.0.0.1:9',
 };
 
-/** `node -e "await import(dist/functions/index.js)"`: import time and RSS after it, and the same process's RSS before. */
+/**
+ * `node -e "await import(dist/functions/index.js)"`: import time and RSS after it, and the same
+ * process's RSS before.
+ */
 export function functionImport(root = PROJECT_ROOT, tag = ''): () => Promise<Record<string, number>> {
   const entry = pathToFileURL(join(root, 'dist', 'functions', 'index.js')).href;
-  const script = `const rss0 = process.memoryUsage().rss; const t = performance.now(); await import(${JSON.stringify(entry)});
-process.stdout.write(JSON.stringify({ ms: performance.now() - t, rss0, rss: process.memoryUsage().rss }));`;
+  const script = [
+    `const rss0 = process.memoryUsage().rss; const t = performance.now(); await import(${JSON.stringify(entry)});`,
+    'process.stdout.write(JSON.stringify({ ms: performance.now() - t, rss0, rss: process.memoryUsage().rss }));',
+  ].join('\n');
   return async () => {
     const r = await timeChild(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, ...QUIET_GOOGLE },

@@ -7,7 +7,7 @@
  * @module
  */
 import { startTcpProxy, type TcpProxy } from '../test/helpers/tcp-proxy.js';
-import type { BenchCase } from './run-all.js';
+import type { BenchCase } from './rounds.js';
 import { nbtriggerInProcess, type BenchServer } from './contenders.js';
 import type { BenchNotebook } from './notebooks.js';
 

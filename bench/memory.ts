@@ -52,9 +52,8 @@ async function main(): Promise<number> {
     for (const big of bigs) {
       for (const [prefix] of roots) {
         const growth = samples.median(`${prefix}function ${big.label} peak RSS growth MB`);
-        process.stdout.write(
-          `${prefix}function ${big.label} peak RSS MB: ${samples.median(`${prefix}function ${big.label} peak RSS MB`).toFixed(1)}\n`,
-        );
+        const peak = samples.median(`${prefix}function ${big.label} peak RSS MB`);
+        process.stdout.write(`${prefix}function ${big.label} peak RSS MB: ${peak.toFixed(1)}\n`);
         process.stdout.write(`${prefix}function ${big.label} peak RSS growth MB: ${growth.toFixed(1)}\n`);
         process.stdout.write(
           `${prefix}function ${big.label} run ms: ${samples.median(`${prefix}function ${big.label} run`).toFixed(1)}\n`,

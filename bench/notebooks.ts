@@ -57,7 +57,13 @@ export async function writeTrivialNotebook(dir: string, cells: number): Promise<
 
 /** Writes a notebook of one cell printing `mb` chunks of 1 MB, each flushed (one stream message each). */
 export function writeBigOutputNotebook(dir: string, mb: number): Promise<BenchNotebook> {
-  const source = `import sys\nfor i in range(${mb}):\n    sys.stdout.write('x' * (2**20 - 1) + '\\n')\n    sys.stdout.flush()\n${mb}`;
+  const source = [
+    'import sys',
+    `for i in range(${mb}):`,
+    "    sys.stdout.write('x' * (2**20 - 1) + '\\n')",
+    '    sys.stdout.flush()',
+    `${mb}`,
+  ].join('\n');
   return writeOneCell(dir, `output-${mb}mb.ipynb`, source, `${mb} MB-output cell`, String(mb));
 }
 

@@ -1,14 +1,14 @@
 /**
- * The bench's derived lines for the link, start, concurrency and warm-kernel figures (docs/benchmarks.md) and for BENCH_BASELINE runs, from the medians:
- * latency overhead in round trips, function start against its goals, concurrency and memory
- * ratios, the warm kernel's gain, and `ratio after/before` for every `[before]` metric; and the main
- * rounds' overhead and ratio lines.
+ * The bench's derived lines for the link, start, concurrency and warm-kernel figures
+ * (docs/benchmarks.md) and for BENCH_BASELINE runs, from the medians: latency overhead in round
+ * trips, function start against its goals, concurrency and memory ratios, the warm kernel's gain,
+ * and `ratio after/before` for every `[before]` metric; and the main rounds' overhead and ratio lines.
  * @module
  */
 import { OUTPUT_CAP_MB } from './concurrency.js';
 import { reportDataScience } from './data-science.js';
 import type { BenchNotebook } from './notebooks.js';
-import { fmtMs, fmtRatio, type Samples } from './stats.js';
+import { fmtMs, fmtRatio, spreadLine, type Samples } from './stats.js';
 
 export interface ExtrasContext {
   one: BenchNotebook;
@@ -24,6 +24,8 @@ export interface ExtrasContext {
 /** Prints the derived `name: value` and `ratio …` lines on stdout. */
 export function reportExtras(s: Samples, c: ExtrasContext): void {
   const m = (name: string): number => s.median(name);
+  /** `LABEL: median(a)/median(b)`. */
+  const ratio = (label: string, a: string, b: string): string => `${label}: ${fmtRatio(m(a), m(b))}`;
   const out: string[] = [`heavy rounds: ${c.heavyRounds}`];
   const rtt = 2 * c.oneWayMs;
   const h = c.hundred.label;
@@ -50,22 +52,26 @@ export function reportExtras(s: Samples, c: ExtrasContext): void {
   out.push(`ratio function import RSS/60 MB goal: ${fmtRatio(m('function import RSS MB'), 60)}`);
 
   const o = c.one.label;
+  const atOnce = `${c.concurrent} runs at once`;
+  out.push(ratio(`ratio ${atOnce}/1 run (${o})`, `function ${atOnce} total (${o})`, `function 1 run (${o})`));
+  out.push(ratio(`ratio peak RSS ${atOnce}/1 run`, `function peak RSS ${atOnce} MB`, 'function peak RSS 1 run MB'));
   out.push(
-    `ratio ${c.concurrent} runs at once/1 run (${o}): ${fmtRatio(m(`function ${c.concurrent} runs at once total (${o})`), m(`function 1 run (${o})`))}`,
+    ratio(
+      `ratio peak RSS growth ${atOnce}/1 run`,
+      `function peak RSS growth ${atOnce} MB`,
+      'function peak RSS growth 1 run MB',
+    ),
   );
   out.push(
-    `ratio peak RSS ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS ${c.concurrent} runs at once MB`), m('function peak RSS 1 run MB'))}`,
-  );
-  out.push(
-    `ratio peak RSS growth ${c.concurrent} runs at once/1 run: ${fmtRatio(m(`function peak RSS growth ${c.concurrent} runs at once MB`), m('function peak RSS growth 1 run MB'))}`,
-  );
-  out.push(
-    `ratio ${c.many} isolated runs at once/1 run: ${fmtRatio(m(`function ${c.many} isolated runs at once total`), m('function 1 isolated run'))}`,
+    ratio(
+      `ratio ${c.many} isolated runs at once/1 run`,
+      `function ${c.many} isolated runs at once total`,
+      'function 1 isolated run',
+    ),
   );
   out.push(`output cap MB: ${fmtMs(OUTPUT_CAP_MB)}`);
-  out.push(
-    `ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(m(`function ${c.big.label} peak RSS growth MB`), OUTPUT_CAP_MB)}`,
-  );
+  const bigGrowth = m(`function ${c.big.label} peak RSS growth MB`);
+  out.push(`ratio ${c.big.label} peak RSS growth/output cap: ${fmtRatio(bigGrowth, OUTPUT_CAP_MB)}`);
 
   const cold = m(`nbtrigger in-process (${o})`);
   const warm = m(`nbtrigger in-process warm kernel (${o})`);
@@ -92,38 +98,47 @@ export function reportMain(
   const out: string[] = [`rounds: ${rounds}`];
   for (const name of names) {
     out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
-    const v = s.values(name);
-    process.stderr.write(
-      `  ${name}: min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`,
-    );
+    process.stderr.write(spreadLine(name, s));
   }
   const m = (name: string): number => s.median(name);
+  /** `LABEL ms: median(a) − median(b)`. */
+  const overhead = (label: string, a: string, b: string): string => `${label} ms: ${fmtMs(m(a) - m(b))}`;
+  /** `LABEL: median(a)/median(b)`. */
+  const ratio = (label: string, a: string, b: string): string => `${label}: ${fmtRatio(m(a), m(b))}`;
   for (const l of labels) {
-    out.push(
-      `overhead nbtrigger in-process − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l})`) - m(`physical limit (${l})`))}`,
-    );
-    out.push(
-      `overhead nbtrigger − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger (${l})`) - m(`physical limit (${l})`))}`,
-    );
+    const limit = `physical limit (${l})`;
+    out.push(overhead(`overhead nbtrigger in-process − physical limit (${l})`, `nbtrigger in-process (${l})`, limit));
+    out.push(overhead(`overhead nbtrigger − physical limit (${l})`, `nbtrigger (${l})`, limit));
     // To the record: the run's own overhead, without the kernel DELETE that overlaps writing outputs.
     out.push(
-      `overhead nbtrigger in-process to record − physical limit (${l}) ms: ${fmtMs(m(`nbtrigger in-process (${l}) to record`) - m(`physical limit (${l})`))}`,
+      overhead(
+        `overhead nbtrigger in-process to record − physical limit (${l})`,
+        `nbtrigger in-process (${l}) to record`,
+        limit,
+      ),
     );
   }
   for (const l of labels) {
     if (s.values(`physical limit [before] (${l})`).length === 0) continue;
+    const limit = `physical limit [before] (${l})`;
     out.push(
-      `overhead nbtrigger in-process − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger in-process [before] (${l})`) - m(`physical limit [before] (${l})`))}`,
+      overhead(
+        `overhead nbtrigger in-process − physical limit [before] (${l})`,
+        `nbtrigger in-process [before] (${l})`,
+        limit,
+      ),
     );
-    out.push(
-      `overhead nbtrigger − physical limit [before] (${l}) ms: ${fmtMs(m(`nbtrigger [before] (${l})`) - m(`physical limit [before] (${l})`))}`,
-    );
+    out.push(overhead(`overhead nbtrigger − physical limit [before] (${l})`, `nbtrigger [before] (${l})`, limit));
   }
   for (const l of labels)
     out.push(`ratio nbtrigger/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`jupyter-execute (${l})`))}`);
   for (const l of labels)
     out.push(
-      `ratio nbtrigger in-process/jupyter-execute (${l}): ${fmtRatio(m(`nbtrigger in-process (${l})`), m(`jupyter-execute (${l})`))}`,
+      ratio(
+        `ratio nbtrigger in-process/jupyter-execute (${l})`,
+        `nbtrigger in-process (${l})`,
+        `jupyter-execute (${l})`,
+      ),
     );
   for (const l of labels)
     out.push(
@@ -132,9 +147,7 @@ export function reportMain(
   for (const l of labels)
     out.push(`ratio nbtrigger/physical limit (${l}): ${fmtRatio(m(`nbtrigger (${l})`), m(`physical limit (${l})`))}`);
   const last = labels[labels.length - 1]!;
-  out.push(
-    `ratio sequential/pipelined (${last}): ${fmtRatio(m(`nbtrigger --sequential (${last})`), m(`nbtrigger (${last})`))}`,
-  );
+  out.push(ratio(`ratio sequential/pipelined (${last})`, `nbtrigger --sequential (${last})`, `nbtrigger (${last})`));
   out.push(...reportDataScience(s));
   // With BENCH_ONLY, the derived lines of the cases left out are all n/a: not printed.
   process.stdout.write(`${out.filter((l) => !only || !/: n\/a$/.test(l)).join('\n')}\n`);

@@ -36,174 +36,22 @@
  * The server and any child still running are stopped on every path, Ctrl-C included.
  * @module
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { findPython, installKernelConfig, startLocalJupyter, type LocalJupyter } from '../cli/local/jupyter-server.js';
 import { closeWarmKernels } from '../functions/jupyter/warm-kernels.js';
-import type { runNotebook } from '../functions/run/runner.js';
 import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
-import { bigOutput, concurrentRuns, isolatedRuns } from './concurrency.js';
+import { baselineCases, buildCases, CONCURRENT, heavyCases, intEnv, MANY } from './cases.js';
 import { dataScienceCase, dataScienceUnavailable, writeDataScienceKernelspec } from './data-science.js';
-import {
-  findJupyterExecute,
-  findNbconvertPython,
-  jupyterExecute,
-  killChildren,
-  nbconvertExecute,
-  nbtriggerCli,
-  nbtriggerInProcess,
-  nodeStart,
-  pythonImportNbclient,
-  type BenchServer,
-} from './contenders.js';
-import { functionFirstEvent, functionImport } from './function-start.js';
-import { latencyProxy, linkCases, sequentialLinkCase } from './latency.js';
-import { writeBigOutputNotebook, writeTrivialNotebook, type BenchNotebook } from './notebooks.js';
+import { findJupyterExecute, findNbconvertPython, killChildren, type BenchServer } from './contenders.js';
+import { latencyProxy, linkCases } from './latency.js';
+import { writeBigOutputNotebook, writeTrivialNotebook } from './notebooks.js';
 import { reportExtras, reportMain } from './report.js';
-import { measurePhysical } from './physical-limit.js';
-import { fmtMs, nowMs, Samples } from './stats.js';
+import { runRounds, runSystemOnly } from './rounds.js';
+import { nowMs, Samples } from './stats.js';
 import { reportSystem, systemBench, type SystemBench } from './system.js';
 import { randomBytes } from 'node:crypto';
-
-/** One thing measured once per round; returns named wall times in ms. */
-export interface BenchCase {
-  name: string;
-  run: () => Promise<Record<string, number>>;
-}
-
-function intEnv(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v >= 0 ? v : fallback;
-}
-
-function buildCases(
-  server: BenchServer,
-  sizes: BenchNotebook[],
-  hundred: BenchNotebook,
-  jx: string | undefined,
-  nbc: string | undefined,
-  jxHome: string,
-): BenchCase[] {
-  const cases: BenchCase[] = [];
-  const one = sizes[0]!;
-  for (const nb of sizes) {
-    cases.push({ name: `physical limit (${nb.label})`, run: () => measurePhysical(server, nb.sources, nb.label) });
-    cases.push({ name: `nbtrigger (${nb.label})`, run: nbtriggerCli(server, nb) });
-    cases.push({ name: `nbtrigger in-process (${nb.label})`, run: nbtriggerInProcess(server, nb) });
-    if (jx) cases.push({ name: `jupyter-execute (${nb.label})`, run: jupyterExecute(jx, jxHome, nb) });
-    if (nbc) cases.push({ name: `nbconvert --execute (${nb.label})`, run: nbconvertExecute(nbc, jxHome, nb) });
-  }
-  cases.push({
-    name: `nbtrigger --sequential (${hundred.label})`,
-    run: nbtriggerCli(server, hundred, { sequential: true }),
-  });
-  cases.push({ name: 'node start (node -e 0)', run: nodeStart() });
-  if (jx) cases.push({ name: 'python start + import nbclient', run: pythonImportNbclient() });
-  cases.push({ name: `in-process warm kernel (${one.label})`, run: nbtriggerInProcess(server, one, { warm: true }) });
-  cases.push({ name: 'function import', run: functionImport() });
-  cases.push({ name: 'function first event', run: functionFirstEvent(server, one) });
-  return cases;
-}
-
-/**
- * The same cases from another checkout (before/after in one interleaved run), against that
- * checkout's own local server: its server and kernel configs (notebook-image/) are part of what
- * is compared, so its physical limit and kernel DELETE are measured there too.
- */
-async function baselineCases(
-  root: string,
-  rootDir: string,
-  one: BenchNotebook,
-  hundred: BenchNotebook,
-): Promise<{ cases: BenchCase[]; jupyter: LocalJupyter }> {
-  const tag = ' [before]';
-  const mod = (await import(pathToFileURL(join(root, 'dist', 'functions', 'run', 'runner.js')).href)) as {
-    runNotebook: typeof runNotebook;
-  };
-  // The compared checkout has its local server in dist/cli/local/ or dist/cli/, as its commit lays it out.
-  const serverModule =
-    ['local', '.'].map((d) => join(root, 'dist', 'cli', d, 'jupyter-server.js')).find((p) => existsSync(p)) ??
-    join(root, 'dist', 'cli', 'local', 'jupyter-server.js');
-  const js = (await import(pathToFileURL(serverModule).href)) as { startLocalJupyter: typeof startLocalJupyter };
-  const jupyter = await js.startLocalJupyter({ rootDir });
-  const server: BenchServer = { host: jupyter.address.host, port: jupyter.address.port, token: jupyter.token };
-  const cases: BenchCase[] = [];
-  for (const nb of [one, hundred]) {
-    cases.push({
-      name: `physical limit${tag} (${nb.label})`,
-      run: () => measurePhysical(server, nb.sources, nb.label, undefined, tag),
-    });
-    cases.push({ name: `nbtrigger${tag} (${nb.label})`, run: nbtriggerCli(server, nb, { root, tag }) });
-    cases.push({
-      name: `nbtrigger in-process${tag} (${nb.label})`,
-      run: nbtriggerInProcess(server, nb, { run: mod.runNotebook, tag }),
-    });
-  }
-  cases.push({
-    name: `nbtrigger --sequential${tag} (${hundred.label})`,
-    run: nbtriggerCli(server, hundred, { sequential: true, root, tag }),
-  });
-  cases.push({ name: `function import${tag}`, run: functionImport(root, tag) });
-  cases.push({ name: `function first event${tag}`, run: functionFirstEvent(server, one, root, tag) });
-  return { cases, jupyter };
-}
-
-function heavyCases(
-  server: BenchServer,
-  viaProxy: BenchServer,
-  oneWayMs: number,
-  one: BenchNotebook,
-  hundred: BenchNotebook,
-  big: BenchNotebook,
-  root: string,
-  serverPid?: number,
-): BenchCase[] {
-  return [
-    sequentialLinkCase(viaProxy, hundred, oneWayMs),
-    { name: 'concurrency', run: concurrentRuns(server, one, CONCURRENT) },
-    { name: 'isolated concurrency', run: isolatedRuns(server, root, MANY, serverPid) },
-    { name: 'big output', run: bigOutput(server, one, big) },
-  ];
-}
-
-const CONCURRENT = 20;
-/** Isolated runs at once through one function process (BENCH_MANY): what one instance is set to carry. */
-const MANY = intEnv('BENCH_MANY', 50);
-
-/** Runs the rounds; returns the metric names in case order (for a stable report). */
-async function runRounds(
-  cases: BenchCase[],
-  rounds: number,
-  warmup: number,
-  samples: Samples,
-  failures: Map<string, string>,
-  signal: AbortSignal,
-): Promise<string[]> {
-  const metrics = new Map<string, Set<string>>(cases.map((c) => [c.name, new Set<string>()]));
-  for (let r = 0; r < warmup + rounds; r++) {
-    const t = nowMs();
-    const counted = r >= warmup;
-    const shift = r % cases.length;
-    for (const c of [...cases.slice(shift), ...cases.slice(0, shift)]) {
-      if (signal.aborted) throw new Error('interrupted');
-      try {
-        const values = await c.run();
-        if (counted) samples.addAll(values);
-        for (const k of Object.keys(values)) metrics.get(c.name)!.add(k);
-      } catch (e) {
-        if (signal.aborted) throw new Error('interrupted');
-        if (!failures.has(c.name)) failures.set(c.name, e instanceof Error ? e.message : String(e));
-        process.stderr.write(`  ${c.name}: FAILED: ${e instanceof Error ? e.message : String(e)}\n`);
-      }
-    }
-    const label = counted ? `round ${r - warmup + 1}/${rounds}` : `warm-up ${r + 1}/${warmup}`;
-    process.stderr.write(`bench: ${label} done in ${((nowMs() - t) / 1000).toFixed(1)} s\n`);
-  }
-  return [...metrics.values()].flatMap((set) => [...set]).filter((name) => samples.values(name).length > 0);
-}
 
 /** Starts the bench's server; with `jupyterPath`, its kernelspecs are found there too (JUPYTER_PATH). */
 async function startBenchServer(rootDir: string, jupyterPath: string | undefined): Promise<LocalJupyter> {
@@ -288,9 +136,8 @@ async function main(): Promise<number> {
       ...(baseline?.cases ?? []),
       ...system.cases,
     ].filter((c) => !only || only.test(c.name));
-    process.stderr.write(
-      `bench: Jupyter on ${server.host}:${server.port}; ${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved\n`,
-    );
+    const plan = `${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved`;
+    process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${plan}\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();
     const names = await runRounds(cases, rounds, warmup, samples, failures, interrupted.signal);
@@ -299,9 +146,8 @@ async function main(): Promise<number> {
       (c) => !only || only.test(c.name),
     );
     const heavyRounds = Math.max(1, intEnv('BENCH_HEAVY_ROUNDS', 2));
-    process.stderr.write(
-      `bench: sequential through the link, concurrency and memory: ${heavy.length} cases, ${heavyRounds} rounds, interleaved\n`,
-    );
+    const heavyPlan = `${heavy.length} cases, ${heavyRounds} rounds, interleaved`;
+    process.stderr.write(`bench: sequential through the link, concurrency and memory: ${heavyPlan}\n`);
     const heavyNames =
       heavy.length > 0 ? await runRounds(heavy, heavyRounds, 0, samples, failures, interrupted.signal) : [];
     reportMain(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
@@ -322,35 +168,6 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
-}
-
-/** `BENCH_ONLY=system`: the system cases alone, in their own interleaved rounds. */
-async function runSystemOnly(
-  system: SystemBench,
-  labels: string[],
-  rounds: number,
-  warmup: number,
-  signal: AbortSignal,
-): Promise<number> {
-  const samples = new Samples();
-  const failures = new Map<string, string>();
-  const names = await runRounds(system.cases, rounds, warmup, samples, failures, signal);
-  const out = [
-    `rounds: ${rounds}`,
-    ...names.map((n) =>
-      / CPU s /.test(n) ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`,
-    ),
-  ];
-  for (const n of names) {
-    const v = samples.values(n);
-    process.stderr.write(
-      `  ${n}: min ${fmtMs(Math.min(...v))} median ${fmtMs(samples.median(n))} max ${fmtMs(Math.max(...v))} (n=${v.length})\n`,
-    );
-  }
-  out.push(...reportSystem(samples, labels), await system.isolation());
-  for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);
-  process.stdout.write(`${out.join('\n')}\n`);
-  return failures.size > 0 ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -56,6 +56,13 @@ export function fmtRatio(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : 'n/a';
 }
 
+/** `  NAME: min … median … max … (n=…)`, the spread of one metric's samples (a stderr line). */
+export function spreadLine(name: string, s: Samples): string {
+  const v = s.values(name);
+  const spread = `min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))}`;
+  return `  ${name}: ${spread} (n=${v.length})\n`;
+}
+
 /** Parses a Jupyter ISO date (microsecond precision) into epoch milliseconds with the fraction kept. */
 export function isoToEpochMs(iso: string): number {
   const m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/.exec(iso);

@@ -25,7 +25,7 @@ import { PROJECT_ROOT } from '../cli/project-root.js';
 import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
 import { startFunctionProcess, type FunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
-import type { BenchCase } from './run-all.js';
+import type { BenchCase } from './rounds.js';
 import { spawnServer } from './servers.js';
 import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
@@ -178,7 +178,12 @@ async function isolation(root: string, fn: FunctionProcess): Promise<string> {
     );
   await write(
     'isolation-1.ipynb',
-    `import os\nNBTRIGGER_ISOLATION_MARK = 1\nos.environ['NBTRIGGER_ISOLATION_ENV'] = '1'\n(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals())`,
+    [
+      'import os',
+      'NBTRIGGER_ISOLATION_MARK = 1',
+      "os.environ['NBTRIGGER_ISOLATION_ENV'] = '1'",
+      "(os.getpid(), 'NBTRIGGER_ISOLATION_MARK' in globals())",
+    ].join('\n'),
   );
   await write(
     'isolation-2.ipynb',
@@ -200,7 +205,8 @@ async function isolation(root: string, fn: FunctionProcess): Promise<string> {
   const m2 = /^\((\d+), (True|False)\)$/.exec(b);
   if (!m1 || !m2) throw new Error(`isolation: unexpected results ${a} / ${b}`);
   const ok = m1[1] !== m2[1] && m2[2] === 'False';
-  return `isolation: ${ok ? 'ok' : 'FAILED'} (run 1 kernel pid ${m1[1]}, run 2 kernel pid ${m2[1]}, run 1's global or environment seen by run 2: ${m2[2]})`;
+  const pids = `run 1 kernel pid ${m1[1]}, run 2 kernel pid ${m2[1]}`;
+  return `isolation: ${ok ? 'ok' : 'FAILED'} (${pids}, run 1's global or environment seen by run 2: ${m2[2]})`;
 }
 
 /** The system lines: medians, ratios nbtrigger/classic, CPU seconds side by side. */
@@ -212,9 +218,10 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
   };
   const out: string[] = [];
   for (const l of labels) {
+    const [system, classic] = [`nbtrigger system (${l})`, `classic system (${l})`];
     out.push(
-      `ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(`nbtrigger system (${l})`), m(`classic system (${l})`))}` +
-        ` (nbtrigger ${range(`nbtrigger system (${l})`)} ms, classic ${range(`classic system (${l})`)} ms)`,
+      `ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(system), m(classic))}` +
+        ` (nbtrigger ${range(system)} ms, classic ${range(classic)} ms)`,
     );
     for (const [tag] of CLI_LOADS) {
       const cli = m(`nbtrigger CLI${tag} on stock server (${l})`);
@@ -222,17 +229,18 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
         `ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`,
       );
     }
+    const cpu = (name: string): string => m(`${name} CPU s (${l})`).toFixed(3);
     out.push(
-      `CPU s per run, function · classic client (${l}): ${m(`nbtrigger function CPU s (${l})`).toFixed(3)} · ${m(`classic client CPU s (${l})`).toFixed(3)}`,
+      `CPU s per run, function · classic client (${l}): ${cpu('nbtrigger function')} · ${cpu('classic client')}`,
     );
   }
   const o = labels[0]!;
   const cold = (name: string): number => m(`${name} spawn to result (${o})`);
+  const classicCold = cold('cold classic: stock server');
+  out.push(`ratio cold path nbtrigger/classic (${o}): ${fmtRatio(cold('cold nbtrigger: image server'), classicCold)}`);
   out.push(
-    `ratio cold path nbtrigger/classic (${o}): ${fmtRatio(cold('cold nbtrigger: image server'), cold('cold classic: stock server'))}`,
-  );
-  out.push(
-    `ratio cold path nbtrigger without pool/classic (${o}): ${fmtRatio(cold('cold nbtrigger no pool: image server'), cold('cold classic: stock server'))}`,
+    `ratio cold path nbtrigger without pool/classic (${o}): ` +
+      fmtRatio(cold('cold nbtrigger no pool: image server'), classicCold),
   );
   return out;
 }

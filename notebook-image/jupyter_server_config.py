@@ -36,7 +36,10 @@ os.environ.pop("JUPYTER_TOKEN", None)
 os.environ.pop("JUPYTER_TOKEN_FILE", None)
 if len(_token) < 16:
     # Never run an open (or trivially guessable) server: Cloud Run would expose it to the invoker.
-    sys.exit("nbtrigger: JUPYTER_TOKEN (or JUPYTER_TOKEN_FILE) must hold a token of at least 16 characters; refusing to start")
+    sys.exit(
+        "nbtrigger: JUPYTER_TOKEN (or JUPYTER_TOKEN_FILE) must hold a token of at least 16 characters;"
+        " refusing to start"
+    )
 
 if int(jupyter_server.__version__.split(".")[0]) >= 2:
     c.IdentityProvider.token = _token
@@ -73,7 +76,7 @@ with open(_kernels, encoding="utf-8") as _f:
 # Pre-started kernels (jupyter_kernel_pool.py): one python3 kernel by default, so a run does not wait
 # for a kernel start. NBTRIGGER_KERNEL_POOL overrides it (`python3:0` turns it off).
 _pool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_kernel_pool.py")
-_pool_ns = {"__name__": "nbtrigger_kernel_pool"}
+_pool_ns = {"__name__": "nbtrigger_kernel_pool", "__file__": _pool}  # it loads its parts from beside itself
 with open(_pool, encoding="utf-8") as _f:
     exec(compile(_f.read(), _pool, "exec"), _pool_ns)
 _pool_ns["install"](c, os.environ, default="python3:1")

@@ -30,7 +30,8 @@ for (const file of files) {
     problems.push(`${file}: ${lines.length} lines (at most ${MAX_LINES})`);
   }
   lines.forEach((line, i) => {
-    if (line.length > MAX_COLUMNS) problems.push(`${file}:${i + 1}: ${line.length} characters (at most ${MAX_COLUMNS})`);
+    if (line.length > MAX_COLUMNS)
+      problems.push(`${file}:${i + 1}: ${line.length} characters (at most ${MAX_COLUMNS})`);
   });
 }
 for (const p of problems) console.error(p);
@@ -38,4 +39,5 @@ if (problems.length > 0) {
   console.error(`check-sizes: ${problems.length} problem(s) in ${files.length} files`);
   process.exit(1);
 }
-console.log(`check-sizes: ${files.length} files, every line within ${MAX_COLUMNS} characters, every file within ${MAX_LINES} lines`);
+const within = `every line within ${MAX_COLUMNS} characters, every file within ${MAX_LINES} lines`;
+console.log(`check-sizes: ${files.length} files, ${within}`);

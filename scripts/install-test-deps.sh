@@ -18,7 +18,8 @@ else
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "nbtrigger: no apt-get: cannot install ${need[*]} (the tests that need them will skip or, under CI=true, fail)" >&2
+  echo "nbtrigger: no apt-get: cannot install ${need[*]}" \
+    "(the tests that need them will skip or, under CI=true, fail)" >&2
   exit 0
 fi
 SUDO=""

@@ -98,8 +98,9 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
     const manifest = await loadManifest(v.file);
     if (v.check) {
       const files = manifest.included.length > 0 ? `, ${manifest.included.length} included file(s)` : '';
+      const schedules = manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0);
       io.stdout.write(
-        `${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${manifest.notebooks.reduce((n, nb) => n + nb.schedules.length, 0)} schedule(s)${files})\n`,
+        `${manifest.file}: valid (${manifest.notebooks.length} notebook(s), ${schedules} schedule(s)${files})\n`,
       );
       const quotas = quotaFindings(manifestCounts(manifest));
       io.stdout.write(renderQuotas(quotas));
@@ -116,11 +117,13 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
       io.clients ?? (await import('../../deploy/clients/index.js')).createDeployClients(manifest.project, io.env);
     const json = v.json === true;
     const out = (actions: import('../../deploy/plan.js').Action[]): void => {
-      if (json)
-        io.stdout.write(
-          `${JSON.stringify(actions.map(({ job, service, ...rest }) => ({ ...rest, ...(job?.request ? { request: job.request } : {}) })))}\n`,
-        );
-      else io.stdout.write(renderPlan(actions));
+      if (json) {
+        const shown = actions.map(({ job, service, ...rest }) => ({
+          ...rest,
+          ...(job?.request ? { request: job.request } : {}),
+        }));
+        io.stdout.write(`${JSON.stringify(shown)}\n`);
+      } else io.stdout.write(renderPlan(actions));
     };
     const dry = verb === 'plan' || v['dry-run'] === true;
     if (verb === 'destroy') {

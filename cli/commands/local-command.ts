@@ -73,9 +73,11 @@ export async function localCommand(argv: string[]): Promise<number> {
   const manifestOnly = (['fire', 'now', 'root', 'runs', 'pubsub-port'] as const).filter((k) => v[k] !== undefined);
   if (v.file !== undefined || manifestOnly.length > 0) {
     if (v.file === undefined || positionals.length > 0) {
-      process.stderr.write(
-        `nbtrigger local: ${v.file === undefined ? `--${manifestOnly[0]} needs -f MANIFEST` : 'give either NOTEBOOK or -f MANIFEST, not both'}\n\n${LOCAL_USAGE}`,
-      );
+      const problem =
+        v.file === undefined
+          ? `--${manifestOnly[0]} needs -f MANIFEST`
+          : 'give either NOTEBOOK or -f MANIFEST, not both';
+      process.stderr.write(`nbtrigger local: ${problem}\n\n${LOCAL_USAGE}`);
       return 2;
     }
     const { localManifest } = await import('./local-manifest.js');
@@ -133,9 +135,8 @@ export async function localCommand(argv: string[]): Promise<number> {
     say(`function runNotebook on ${fn!.url}/ (functions-framework, signature cloudevent)`);
     const message = `/${basename(file)}${v.verbose ? ' --verbose' : ''}`;
     const delivery = await deliver(`${fn!.url}/`, message);
-    say(
-      `published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${delivery.status === 204 ? 'acked' : 'retry'})`,
-    );
+    const outcome = delivery.status === 204 ? 'acked' : 'retry';
+    say(`published "${message}" as message ${delivery.messageId}: HTTP ${delivery.status} (${outcome})`);
     // The function logged the record before it answered: this bounds only reading its stdout pipe (a hang bound).
     record = await fn!.waitForRecord(delivery.messageId, 60_000);
   } catch (e) {

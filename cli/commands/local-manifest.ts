@@ -122,9 +122,8 @@ export async function localManifest(o: ManifestModeOptions): Promise<number> {
     const next = cron.next();
     for (const job of stack.jobs) {
       const at = next.get(job);
-      say(
-        `schedule ${job.schedule} (${job.cron}, ${job.timeZone}): next ${at ? formatInZone(at, job.timeZone) : 'never'}`,
-      );
+      const nextRun = at ? formatInZone(at, job.timeZone) : 'never';
+      say(`schedule ${job.schedule} (${job.cron}, ${job.timeZone}): next ${nextRun}`);
     }
     if (clockStart) say(`clock starts at ${clockStart.toISOString()} (--now)`);
     say(`runs are recorded under ${runsDir}; Ctrl-C stops everything`);
@@ -191,7 +190,8 @@ async function checkNotebooks(m: Manifest, root: string): Promise<void> {
     if (!s?.isFile())
       throw new NbtError(
         'CONFIG',
-        `${m.file}: notebook ${nb.file} (${nb.name}) is not a file under ${root} (run from the repository root, or pass --root)`,
+        `${m.file}: notebook ${nb.file} (${nb.name}) is not a file under ${root}` +
+          ' (run from the repository root, or pass --root)',
       );
   }
 }

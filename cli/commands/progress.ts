@@ -82,9 +82,8 @@ export function summary(record: RunRecord, color: boolean): string {
   const name = record.notebook ?? 'notebook';
   const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   if (record.status === 'succeeded') {
-    lines.push(
-      `${paint('32', '✓')} ${name} succeeded in ${secs} s (${c.executed} cell${c.executed === 1 ? '' : 's'} run, ${c.skipped} skipped)`,
-    );
+    const cells = `${c.executed} cell${c.executed === 1 ? '' : 's'} run, ${c.skipped} skipped`;
+    lines.push(`${paint('32', '✓')} ${name} succeeded in ${secs} s (${cells})`);
   } else {
     const e = record.error;
     const where = e?.cellIndex !== undefined ? ` at cell ${e.cellIndex}` : '';

@@ -14,7 +14,9 @@ import { createPubSub } from '../../deploy/clients/index.js';
 import { publishText } from '../../deploy/clients/pubsub.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
 
-const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message "HOST:PORT /path/nb.ipynb [--use-https] [--verbose]" [options]
+/** The classic message form, as the usage shows it. */
+const CLASSIC_MESSAGE = '"HOST:PORT /path/nb.ipynb [--use-https] [--verbose]"';
+const PUBLISH_USAGE = `usage: nbtrigger publish TOPIC --message ${CLASSIC_MESSAGE} [options]
 
   TOPIC                  topic id (project from --project) or projects/P/topics/T
 options:

@@ -7,7 +7,6 @@
  * Spec: docs/running.md (options, exit codes, the run record).
  * @module
  */
-import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readBounds } from '../../functions/config.js';
 import { ErrorCodes, exitCodeFor, NbtError, toNbtError, type ErrorCode } from '../../functions/errors.js';
@@ -26,6 +25,8 @@ import { isExternalRef } from '../../functions/sources/source-ref.js';
 import { Progress, summary } from './progress.js';
 import { cliOutput, cliSource } from './run-source.js';
 import { parseCommandArgs, processIo, type CommandIo } from './command-args.js';
+import { count, seconds, takeParameterPairs } from './run-args.js';
+import { checkLocalNotebook, readLocalNotebook } from './run-local-notebook.js';
 
 const RUN_USAGE = `usage: nbtrigger run [options] NOTEBOOK
 
@@ -250,73 +251,4 @@ export function exitCode(record: RunRecord): number {
   if (record.status === 'failed' || record.status === 'timed_out') return 1;
   const code = record.error?.code;
   return code !== undefined && code in ErrorCodes ? exitCodeFor(ErrorCodes[code as ErrorCode].kind) : 3;
-}
-
-async function checkLocalNotebook(file: string, maxBytes: number): Promise<void> {
-  if (!file.toLowerCase().endsWith('.ipynb')) throw new NbtError('BAD_NOTEBOOK', `"${file}" does not end in .ipynb`);
-  const s = await stat(file).catch(() => undefined);
-  if (!s) throw new NbtError('NOTEBOOK_NOT_FOUND', `notebook "${file}" does not exist`);
-  if (s.isDirectory()) throw new NbtError('NOTEBOOK_NOT_FOUND', `"${file}" is a directory, not a notebook`);
-  if (s.size > maxBytes) throw tooBig(file, maxBytes);
-}
-
-/** Reads a local notebook, never more than `maxBytes` + 1 MiB of it (a file may grow after its size was checked). */
-async function readLocalNotebook(file: string, maxBytes: number): Promise<string> {
-  const fh = await open(file, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for (;;) {
-      const b = Buffer.allocUnsafe(1 << 20);
-      const { bytesRead } = await fh.read(b, 0, b.length, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > maxBytes) throw tooBig(file, maxBytes);
-      chunks.push(b.subarray(0, bytesRead));
-    }
-    return Buffer.concat(chunks, n).toString('utf8');
-  } finally {
-    await fh.close();
-  }
-}
-
-function tooBig(file: string, maxBytes: number): NbtError {
-  return new NbtError(
-    'BAD_NOTEBOOK',
-    `notebook "${file}" is larger than the cap of ${maxBytes} bytes (NBTRIGGER_MAX_NOTEBOOK_BYTES)`,
-    { details: { field: 'notebook', maxBytes } },
-  );
-}
-
-/** Pulls `-p NAME VALUE` / `--parameter NAME VALUE` pairs out of argv (parseArgs takes one value per option). */
-function takeParameterPairs(argv: string[]): { rest: string[]; pairs: Array<[string, string]> } {
-  const rest: string[] = [];
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    if (a === '-p' || a === '--parameter') {
-      if (i + 2 >= argv.length) throw new Error(`${a} takes NAME VALUE`);
-      pairs.push([argv[i + 1]!, argv[i + 2]!]);
-      i += 2;
-    } else rest.push(a);
-  }
-  return { rest, pairs };
-}
-
-function seconds(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new NbtError('USAGE', `${flag} takes a number of seconds > 0, got "${v}"`);
-  return n * 1000;
-}
-
-function count(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new NbtError('USAGE', `${flag} takes a whole number > 0, got "${v}"`);
-  return n;
 }

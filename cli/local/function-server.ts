@@ -129,17 +129,17 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
   const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
-    if (gone())
-      throw new NbtError(
-        'CONFIG',
-        `functions-framework exited before listening (code ${child.exitCode}, signal ${child.signalCode}): ${err.trim().slice(-500)}`,
-      );
+    if (gone()) {
+      const exit = `code ${child.exitCode}, signal ${child.signalCode}`;
+      throw new NbtError('CONFIG', `functions-framework exited before listening (${exit}): ${err.trim().slice(-500)}`);
+    }
     if (await canConnect(port)) break;
     if (Date.now() > deadline) {
       await stop();
+      const within = `${Math.round(startTimeoutMs / 1000)} s`;
       throw new NbtError(
         'CONFIG',
-        `functions-framework did not listen on ${port} within ${Math.round(startTimeoutMs / 1000)} s: ${err.trim().slice(-500)}`,
+        `functions-framework did not listen on ${port} within ${within}: ${err.trim().slice(-500)}`,
       );
     }
     await sleep(5);
@@ -157,7 +157,8 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
           reject(
             new NbtError(
               'SERVER_UNREACHABLE',
-              `the function process exited while waiting for ${what}\nstdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`,
+              `the function process exited while waiting for ${what}\n` +
+                `stdout:\n${out.slice(-4000)}\nstderr:\n${err.slice(-4000)}`,
             ),
           );
         }

@@ -78,7 +78,8 @@ export function localServerConfig(): string {
     'import os\nc.ServerApp.token = os.environ.pop("JUPYTER_TOKEN", "")\n' +
     `with open(${path}, encoding="utf-8") as f:\n` +
     `    exec(compile(f.read(), ${path}, "exec"), {"__name__": "nbtrigger_server_kernels"})\n` +
-    'pool = {"__name__": "nbtrigger_kernel_pool"}\n' +
+    // `__file__`: the pool loads its parts from its own folder.
+    `pool = {"__name__": "nbtrigger_kernel_pool", "__file__": ${pool}}\n` +
     `with open(${pool}, encoding="utf-8") as f:\n` +
     `    exec(compile(f.read(), ${pool}, "exec"), pool)\n` +
     'pool["install"](c, os.environ)\n'

@@ -107,10 +107,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const nb of wanted)
-      say(
-        `service ${nb.service.name}: Jupyter server on http://127.0.0.1:${servers.get(nb.service.name)!.address.port} (root ${opts.rootDir})`,
-      );
+    for (const nb of wanted) {
+      const port = servers.get(nb.service.name)!.address.port;
+      say(`service ${nb.service.name}: Jupyter server on http://127.0.0.1:${port} (root ${opts.rootDir})`);
+    }
     say(`function ${m.function.name} on ${fn!.url}/ (functions-framework; ALLOWED_SERVERS=${allowed})`);
     const urls = new Map([...servers].map(([name, s]) => [name, `http://127.0.0.1:${s.address.port}`]));
     const jobs = localJobs({ ...m, notebooks: wanted }, urls);
@@ -168,9 +168,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         },
         opts.pubsubPort,
       );
-      say(
-        `Pub/Sub topic ${topicName}: PUBSUB_EMULATOR_HOST=${pubsub.host} nbtrigger publish ${m.topic} --project ${m.project} --message "…"`,
-      );
+      const publish = `nbtrigger publish ${m.topic} --project ${m.project} --message "…"`;
+      say(`Pub/Sub topic ${topicName}: PUBSUB_EMULATOR_HOST=${pubsub.host} ${publish}`);
     }
     return {
       jobs,

@@ -8,7 +8,8 @@
 import os, sys, threading, time, zmq
 if sys.argv[1] == "with-config":
     from traitlets.config import Config
-    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), {"c": Config(), "get_config": Config, "__file__": sys.argv[2]})
+    config_ns = {"c": Config(), "get_config": Config, "__file__": sys.argv[2]}
+    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), config_ns)
 from ipykernel.iostream import IOPubThread
 closed, hold = threading.Event(), threading.Event()
 def thread_main(self):  # ipykernel's, then held alive after its end of the event pipe is closed

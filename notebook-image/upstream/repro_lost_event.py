@@ -7,7 +7,8 @@
 import sys, threading, zmq
 if sys.argv[1] == "with-config":
     from traitlets.config import Config
-    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), {"c": Config(), "get_config": Config, "__file__": sys.argv[2]})
+    config_ns = {"c": Config(), "get_config": Config, "__file__": sys.argv[2]}
+    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), config_ns)
 from ipykernel.iostream import IOPubThread
 ctx = zmq.Context()
 t = IOPubThread(ctx.socket(zmq.PUB))

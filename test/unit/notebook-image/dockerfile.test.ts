@@ -69,15 +69,22 @@ function intentProblems(text: string, files: (p: string) => string = read): stri
     if (/lab\s+build|jupyterlab/i.test(script.text + all.map((i) => i.raw).join('\n')))
       problems.push('a JupyterLab build or JupyterLab itself (slow start)');
   }
-  // Server config: copied, with every file it loads from its own folder beside it.
+  // Server config: copied, with every file it loads from its own folder beside it, and every file
+  // those load from theirs (jupyter_kernel_pool.py runs its parts from beside itself).
   const cfgCopy = stage.find(
     (x) => x.keyword === 'COPY' && x.args.slice(0, -1).includes('notebook-image/jupyter_server_config.py'),
   );
   if (!cfgCopy) problems.push('notebook-image/jupyter_server_config.py is not copied into the image');
   else {
-    const beside = [
-      ...files('notebook-image/jupyter_server_config.py').matchAll(/os\.path\.dirname\([^\n]*?"([\w.-]+\.py)"/g),
-    ].map((m) => m[1]!);
+    const beside: string[] = [];
+    const pending = ['jupyter_server_config.py'];
+    for (let f = pending.shift(); f !== undefined; f = pending.shift()) {
+      for (const m of files(`notebook-image/${f}`).matchAll(/os\.path\.dirname\([^\n]*?"([\w.-]+\.py)"/g)) {
+        if (beside.includes(m[1]!)) continue;
+        beside.push(m[1]!);
+        pending.push(m[1]!);
+      }
+    }
     for (const f of beside) {
       if (!cfgCopy.args.slice(0, -1).includes(`notebook-image/${f}`))
         problems.push(`${f}, which the server config loads from its own folder, is not copied beside it`);
@@ -358,6 +365,11 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
     'kernel pool file not copied',
     (s) => s.replace(/ notebook-image\/jupyter_kernel_pool\.py/, ''),
     /jupyter_kernel_pool\.py, which the server config loads/,
+  ],
+  [
+    'a kernel pool part not copied',
+    (s) => s.replace(/ notebook-image\/jupyter_kernel_pool_kernels\.py/, ''),
+    /jupyter_kernel_pool_kernels\.py, which the server config loads/,
   ],
   [
     'kernel config not copied',

@@ -2,7 +2,7 @@
  * Deploy at scale (docs/benchmarks.md, "Deploy"): `nbtrigger plan --check`, `plan` and a no-change
  * `deploy` of generated manifests of 1, 100 and 1,000 notebooks × 2 schedules, timed as child
  * processes (Node start included, as a person runs them), with this checkout and a baseline
- * checkout (`BENCH_BASELINE`, default /work/main when it has a build) side by side in interleaved
+ * checkout (`BENCH_BASELINE`: its root, with a build; none when unset) side by side in interleaved
  * rounds. `plan` and `deploy` talk to the local Cloud Run / Scheduler gRPC servers and the Pub/Sub
  * emulator, already holding the deployment (deployed once by this checkout); the calls each
  * command made are counted per method.
@@ -38,7 +38,7 @@ interface Contender {
 }
 
 function contenders(): Contender[] {
-  const base = process.env.BENCH_BASELINE ?? '/work/main';
+  const base = process.env.BENCH_BASELINE ?? '';
   const out: Contender[] = [{ tag: 'this', root: PROJECT_ROOT }];
   if (base !== '' && existsSync(join(base, 'dist', 'cli', 'main.js')) && base !== PROJECT_ROOT)
     out.push({ tag: 'baseline', root: base });

@@ -50,14 +50,17 @@ test('chain: everything in place: every link ok', () => {
   );
 });
 
-test('chain: a trigger without the dead-letter policy is updated by deploy; one on the deterministic URL counts', () => {
-  const s = state((x) => {
-    x.subscriptions = [{ name: SUB, pushEndpoint: 'https://runnotebook-123456.europe-west1.run.app/' }];
-  });
-  assert.deepEqual(statuses(s)[2], 'update trigger');
-  const a = planDeploy(desired, s).find((x) => x.resource === 'subscription')!;
-  assert.deepEqual([a.op, a.deadLetterPolicy], ['update', DLQ]);
-});
+test(
+  'chain: a trigger without the dead-letter policy is updated by deploy; ' + 'one on the deterministic URL counts',
+  () => {
+    const s = state((x) => {
+      x.subscriptions = [{ name: SUB, pushEndpoint: 'https://runnotebook-123456.europe-west1.run.app/' }];
+    });
+    assert.deepEqual(statuses(s)[2], 'update trigger');
+    const a = planDeploy(desired, s).find((x) => x.resource === 'subscription')!;
+    assert.deepEqual([a.op, a.deadLetterPolicy], ['update', DLQ]);
+  },
+);
 
 const broken: Array<[string, (s: ActualState) => void, string, RegExp]> = [
   [

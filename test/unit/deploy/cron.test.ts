@@ -1,6 +1,7 @@
 /**
  * Cron and time zones as Cloud Scheduler reads them; next fire times in the schedule's zone,
- * across a daylight-saving change. Spec: docs/deploy.md; https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules.
+ * across a daylight-saving change.
+ * Spec: docs/deploy.md; https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -72,7 +72,10 @@ test("it gives up at the window's end with the roles, members and resources gran
       assert.match(e.message, /^update iam projects\/p\/locations\/r\/services\/b: permission denied/);
       assert.match(
         e.message,
-        /roles\/run\.invoker to serviceAccount:f@p\.iam\.gserviceaccount\.com on projects\/p\/locations\/r\/services\/a/,
+        new RegExp(
+          /roles\/run\.invoker to serviceAccount:f@p\.iam\.gserviceaccount\.com /.source +
+            /on projects\/p\/locations\/r\/services\/a/.source,
+        ),
       );
       assert.ok(e.message.includes(IAM_PROPAGATION_URL));
       assert.deepEqual(e.details.roles, ['roles/run.invoker']);

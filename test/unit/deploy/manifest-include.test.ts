@@ -107,17 +107,19 @@ test('a name used in two files is refused, naming both', () => {
   });
   assert.ok(
     lines.some((l) =>
-      /^infra\/teams\/b\.yaml:\d+:\d+: notebooks\[0\]\.name: notebook name "sales-a" is already used at infra\/teams\/a\.yaml: notebooks\[0\]\.name/.test(
-        l,
-      ),
+      new RegExp(
+        /^infra\/teams\/b\.yaml:\d+:\d+: notebooks\[0\]\.name: notebook name "sales-a" /.source +
+          /is already used at infra\/teams\/a\.yaml: notebooks\[0\]\.name/.source,
+      ).test(l),
     ),
     lines.join('\n'),
   );
   assert.ok(
     lines.some((l) =>
-      /schedule name "sales-a-daily" is already used at infra\/teams\/a\.yaml: notebooks\[0\]\.schedules\[0\]\.name/.test(
-        l,
-      ),
+      new RegExp(
+        /schedule name "sales-a-daily" is already used at /.source +
+          /infra\/teams\/a\.yaml: notebooks\[0\]\.schedules\[0\]\.name/.source,
+      ).test(l),
     ),
     lines.join('\n'),
   );

@@ -42,14 +42,18 @@ test('manifest: defaults are filled in', () => {
   assert.deepEqual(ops!.schedules, []);
 });
 
-test('manifest: the example infra/nbtrigger.yaml is valid and builds its image from notebook-image/ (no image until one is named)', () => {
-  const file = join(PROJECT_ROOT, 'infra', 'nbtrigger.yaml');
-  const m = parseManifest(readFileSync(file, 'utf8'), file);
-  assert.equal(m.notebooks[0]!.service.build?.context, 'notebook-image');
-  assert.equal(m.notebooks[0]!.service.image, undefined);
-  assert.equal(m.notebooks[0]!.service.timeoutSeconds, 3600);
-  assert.deepEqual(m.notebooks[0]!.schedules[0]!.timeouts, { startSeconds: 300, runSeconds: 480 });
-});
+test(
+  'manifest: the example infra/nbtrigger.yaml is valid and builds its image from notebook-image/ ' +
+    '(no image until one is named)',
+  () => {
+    const file = join(PROJECT_ROOT, 'infra', 'nbtrigger.yaml');
+    const m = parseManifest(readFileSync(file, 'utf8'), file);
+    assert.equal(m.notebooks[0]!.service.build?.context, 'notebook-image');
+    assert.equal(m.notebooks[0]!.service.image, undefined);
+    assert.equal(m.notebooks[0]!.service.timeoutSeconds, 3600);
+    assert.deepEqual(m.notebooks[0]!.schedules[0]!.timeouts, { startSeconds: 300, runSeconds: 480 });
+  },
+);
 
 /** Replaces one line of the fixture. */
 function edit(from: string, to: string): string {

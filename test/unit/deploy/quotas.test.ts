@@ -46,7 +46,11 @@ test('edges: at a quota nothing is said, one past it is', () => {
   );
   assert.match(
     renderQuotas(over),
-    /^WARN quota scheduler\.jobs-per-region: 1001 jobs in the region: .*\(https:\/\/cloud\.google\.com\/scheduler\/quotas\)$/m,
+    new RegExp(
+      /^WARN quota scheduler\.jobs-per-region: 1001 jobs in the region: /.source +
+        /.*\(https:\/\/cloud\.google\.com\/scheduler\/quotas\)$/.source,
+      'm',
+    ),
   );
   assert.match(renderQuotas(over), /501 job writes take at least 2 minutes/);
   const max = quotaFindings({ ...none, jobsAfter: SCHEDULER_JOBS_MAX + 1 });

@@ -179,34 +179,41 @@ test('rules: the fractional-CPU rules hold together, and the ceiling is 540 − 
   );
 });
 
-test('images: one naming rule; --built-image must be pinned; a build: service with no known image is refused by name', () => {
-  assert.equal(
-    builtImage('europe-west1', 'my-project', 'abc123'),
-    'europe-west1-docker.pkg.dev/my-project/nbtrigger/notebook:abc123',
-  );
-  assert.equal(builtImageProblem(builtImage('europe-west1', 'p', 'abc')), undefined);
-  assert.match(builtImageProblem('europe-west1-docker.pkg.dev/p/nbtrigger/notebook') ?? '', /explicit tag or digest/);
-  const m = parseManifest(
-    yaml('').replace('service: {image: "gcr.io/my-project/nb:1"}', 'service: {build: notebook-image}'),
-    'b.yaml',
-  );
-  assert.throws(
-    () => requireImages(withImages(m, undefined, new Map())),
-    (e: unknown) => {
-      assert.ok(isNbtError(e));
-      assert.equal(e.code, 'CONFIG');
-      assert.match(
-        e.message,
-        /no image is known for service rules-nb .*--built-image europe-west1-docker\.pkg\.dev\/my-project\/nbtrigger\/notebook:TAG/,
-      );
-      return true;
-    },
-  );
-  const ref = builtImage('europe-west1', 'my-project', 'b1');
-  assert.equal(desiredState(withImages(m, ref, new Map())).services[0]!.image, ref);
-  // Without --built-image, the image the deployment's service runs now is kept (no change shown after a Cloud Build deploy).
-  assert.equal(desiredState(withImages(m, undefined, new Map([['rules-nb', ref]]))).services[0]!.image, ref);
-  // An image: service keeps its own image whatever --built-image says.
-  const fixed = parseManifest(yaml(''), 'f.yaml');
-  assert.equal(desiredState(withImages(fixed, ref, new Map())).services[0]!.image, 'gcr.io/my-project/nb:1');
-});
+test(
+  'images: one naming rule; --built-image must be pinned; ' + 'a build: service with no known image is refused by name',
+  () => {
+    assert.equal(
+      builtImage('europe-west1', 'my-project', 'abc123'),
+      'europe-west1-docker.pkg.dev/my-project/nbtrigger/notebook:abc123',
+    );
+    assert.equal(builtImageProblem(builtImage('europe-west1', 'p', 'abc')), undefined);
+    assert.match(builtImageProblem('europe-west1-docker.pkg.dev/p/nbtrigger/notebook') ?? '', /explicit tag or digest/);
+    const m = parseManifest(
+      yaml('').replace('service: {image: "gcr.io/my-project/nb:1"}', 'service: {build: notebook-image}'),
+      'b.yaml',
+    );
+    assert.throws(
+      () => requireImages(withImages(m, undefined, new Map())),
+      (e: unknown) => {
+        assert.ok(isNbtError(e));
+        assert.equal(e.code, 'CONFIG');
+        assert.match(
+          e.message,
+          new RegExp(
+            /no image is known for service rules-nb .*/.source +
+              /--built-image europe-west1-docker\.pkg\.dev\/my-project\/nbtrigger\/notebook:TAG/.source,
+          ),
+        );
+        return true;
+      },
+    );
+    const ref = builtImage('europe-west1', 'my-project', 'b1');
+    assert.equal(desiredState(withImages(m, ref, new Map())).services[0]!.image, ref);
+    // Without --built-image, the image the deployment's service runs now is kept (no change shown after a
+    // Cloud Build deploy).
+    assert.equal(desiredState(withImages(m, undefined, new Map([['rules-nb', ref]]))).services[0]!.image, ref);
+    // An image: service keeps its own image whatever --built-image says.
+    const fixed = parseManifest(yaml(''), 'f.yaml');
+    assert.equal(desiredState(withImages(fixed, ref, new Map())).services[0]!.image, 'gcr.io/my-project/nb:1');
+  },
+);

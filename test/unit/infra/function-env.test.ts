@@ -1,7 +1,8 @@
 /**
  * infra/function-env.mjs, run for real: the function's environment file (Firestore store, bucket
- * output and the outputs a message may choose, max attempts, exactly the deployment's hosts), read back by the function's own config and
- * allowlist; wildcards that would hand the token to anyone's Cloud Run service are refused.
+ * output and the outputs a message may choose, max attempts, exactly the deployment's hosts), read
+ * back by the function's own config and allowlist; wildcards that would hand the token to anyone's
+ * Cloud Run service are refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -89,23 +89,26 @@ test('Pub/Sub wire: PublishRequest round trip, attributes map, unknown fields sk
   );
 });
 
-test('cron with an injected clock: fires at 03:00 Europe/Paris on the DST morning, then arms the next day', async () => {
-  // 2024-03-31: Paris jumps from 02:00 CET to 03:00 CEST at 01:00Z; 03:00 CEST is 01:00Z.
-  const now = offsetClock(new Date('2024-03-31T00:59:59.700Z'));
-  const job = { cron: '0 3 * * *', timeZone: 'Europe/Paris' };
-  const fired: Array<[Date, number]> = [];
-  const cron = startCron([job], (_j, at) => fired.push([at, now()]), now);
-  try {
-    assert.equal(cron.next().get(job)?.toISOString(), '2024-03-31T01:00:00.000Z');
-    await new Promise((r) => setTimeout(r, 700));
-    assert.equal(fired.length, 1);
-    assert.equal(fired[0]![0].toISOString(), '2024-03-31T01:00:00.000Z');
-    assert.ok(fired[0]![1] >= Date.parse('2024-03-31T01:00:00Z'), 'not fired early');
-    assert.equal(cron.next().get(job)?.toISOString(), '2024-04-01T01:00:00.000Z');
-  } finally {
-    cron.stop();
-  }
-});
+test(
+  'cron with an injected clock: fires at 03:00 Europe/Paris on the DST morning, ' + 'then arms the next day',
+  async () => {
+    // 2024-03-31: Paris jumps from 02:00 CET to 03:00 CEST at 01:00Z; 03:00 CEST is 01:00Z.
+    const now = offsetClock(new Date('2024-03-31T00:59:59.700Z'));
+    const job = { cron: '0 3 * * *', timeZone: 'Europe/Paris' };
+    const fired: Array<[Date, number]> = [];
+    const cron = startCron([job], (_j, at) => fired.push([at, now()]), now);
+    try {
+      assert.equal(cron.next().get(job)?.toISOString(), '2024-03-31T01:00:00.000Z');
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(fired.length, 1);
+      assert.equal(fired[0]![0].toISOString(), '2024-03-31T01:00:00.000Z');
+      assert.ok(fired[0]![1] >= Date.parse('2024-03-31T01:00:00Z'), 'not fired early');
+      assert.equal(cron.next().get(job)?.toISOString(), '2024-04-01T01:00:00.000Z');
+    } finally {
+      cron.stop();
+    }
+  },
+);
 
 test('cron: nothing fires before its time, and nothing after stop()', async () => {
   const now = offsetClock(new Date('2024-01-01T06:59:59.600Z'));

@@ -1,4 +1,7 @@
-/** One IAM policy edit for every role nbtrigger grants: the role's members changed, the rest kept, the etag sent back. */
+/**
+ * One IAM policy edit for every role nbtrigger grants: the role's members changed, the rest kept,
+ * the etag sent back.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { editPolicy } from '../../../../deploy/clients/iam-policy.js';

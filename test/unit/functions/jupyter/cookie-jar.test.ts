@@ -1,7 +1,8 @@
 /**
  * The run's cookie jar (RFC 6265 subset for one origin): what is kept, what is sent where, the
  * bounds, and that its values are never printed.
- * Spec: https://www.rfc-editor.org/rfc/rfc6265 §5.1–5.4; https://cloud.google.com/run/docs/configuring/session-affinity.
+ * Spec: https://www.rfc-editor.org/rfc/rfc6265 §5.1–5.4;
+ * https://cloud.google.com/run/docs/configuring/session-affinity.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

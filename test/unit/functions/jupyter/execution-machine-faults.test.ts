@@ -158,16 +158,20 @@ describe('execution machine: kernel death, cancellation', () => {
     assert.match(h.m.result.failure!.message, /kernel was restarted by the server or another client/);
   });
 
-  it('a KeyboardInterrupt nbtrigger did not send (a server shutting down interrupts first) is KERNEL_DIED, not a cell error', () => {
-    const h = new Harness(2);
-    h.start();
-    const [a] = h.executes;
-    h.run(a!);
-    h.deliver(status(h.executes[1]!, 'busy'), reply(h.executes[1]!, 'error', { ename: 'KeyboardInterrupt' }));
-    assert.equal(h.m.result.failure?.code, 'KERNEL_DIED');
-    assert.equal(h.m.result.failure?.details.cellIndex, 1);
-    assert.match(h.m.result.failure!.message, /interrupted from outside the run/);
-  });
+  it(
+    'a KeyboardInterrupt nbtrigger did not send (a server shutting down interrupts first) ' +
+      'is KERNEL_DIED, not a cell error',
+    () => {
+      const h = new Harness(2);
+      h.start();
+      const [a] = h.executes;
+      h.run(a!);
+      h.deliver(status(h.executes[1]!, 'busy'), reply(h.executes[1]!, 'error', { ename: 'KeyboardInterrupt' }));
+      assert.equal(h.m.result.failure?.code, 'KERNEL_DIED');
+      assert.equal(h.m.result.failure?.details.cellIndex, 1);
+      assert.match(h.m.result.failure!.message, /interrupted from outside the run/);
+    },
+  );
 
   it('a new kernel session answering means another kernel process: KERNEL_DIED', () => {
     const h = new Harness(2);

@@ -1,105 +1,20 @@
 /**
- * Unit: the executed notebook built from a notebook, cell runs, outputs and run facts (pure).
- * nbformat validation of built notebooks is in test/integration/functions/notebook/executed-valid.test.ts.
+ * Unit: the executed notebook built from a notebook, cell runs, outputs and run facts (pure): a run
+ * that succeeded, the notebook format, and the helpers. A run that failed is in
+ * executed-failed.test.ts; nbformat validation of built notebooks is in
+ * test/integration/functions/notebook/executed-valid.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ICell, ICodeCell, IOutput } from '@jupyterlab/nbformat';
-import type { CellRun } from '../../../../functions/jupyter/executor.js';
+import type { ICodeCell } from '@jupyterlab/nbformat';
 import {
   buildExecutedNotebook,
   papermillTime,
   publicServer,
   upgradeToNbformat45,
-  type ExecutedFacts,
-  type OutputSource,
 } from '../../../../functions/notebook/executed.js';
 import { ERROR_MARKER_TAG } from '../../../../functions/notebook/error-markers.js';
-import type { Notebook } from '../../../../functions/notebook/model.js';
-import { JsonNumber } from '../../../../functions/notebook/translators/values.js';
-
-const T0 = Date.UTC(2024, 0, 5, 10, 11, 12, 345);
-const STALE: IOutput[] = [{ output_type: 'stream', name: 'stdout', text: 'stale from an earlier run\n' }];
-
-/** md, ok, raises-exception error, skip-execution, empty, error, after, md. */
-function notebook(): Notebook {
-  const code = (id: string, source: string, tags?: string[]): ICodeCell => ({
-    id,
-    cell_type: 'code',
-    metadata: tags ? { tags } : {},
-    source,
-    execution_count: 7,
-    outputs: structuredClone(STALE),
-  });
-  return {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-      papermill: { parameters: { a: 1 } },
-    },
-    cells: [
-      { id: 'md0', cell_type: 'markdown', metadata: {}, source: '# Title' },
-      code('ok1', 'print("hi")'),
-      code('allow2', 'raise KeyError(1)', ['raises-exception']),
-      code('skip3', 'x', ['skip-execution']),
-      code('empty4', '   '),
-      code('err5', 'raise ValueError("boom")'),
-      code('after6', 'print("never")'),
-      { id: 'md7', cell_type: 'markdown', metadata: {}, source: 'end' },
-    ],
-  };
-}
-
-const ERR = {
-  output_type: 'error',
-  ename: 'ValueError',
-  evalue: 'boom',
-  traceback: ['Traceback', 'ValueError: boom'],
-} as IOutput;
-function store(map: Record<number, IOutput[]>, truncated: number[] = []): OutputSource {
-  return { outputs: (i) => map[i] ?? [], truncated: (i) => truncated.includes(i) };
-}
-const OUTS = store({
-  1: [{ output_type: 'stream', name: 'stdout', text: 'hi\n' }],
-  2: [{ output_type: 'error', ename: 'KeyError', evalue: '1', traceback: [] }],
-  5: [ERR],
-});
-const run = (
-  index: number,
-  status: CellRun['status'],
-  count: number | null,
-  at?: number,
-  allowError = false,
-): CellRun => ({
-  index,
-  status,
-  executionCount: count,
-  allowError,
-  ...(at === undefined ? {} : { startedAt: T0 + at, endedAt: T0 + at + 250 }),
-});
-
-function facts(extra: Partial<ExecutedFacts> = {}): ExecutedFacts {
-  return {
-    runId: 'run-1',
-    notebook: 'dir/nb.ipynb',
-    output: 'runs/nb/x.ipynb',
-    parameters: { a: 1, f: new JsonNumber('1.0') },
-    server: 'http://user:pw@127.0.0.1:8888/?token=SECRET#x',
-    kernelName: 'python3',
-    status: 'succeeded',
-    startedAt: T0 - 1000,
-    endedAt: T0 + 5000,
-    languageInfo: { name: 'python', version: '3.11.2' },
-    warnings: ['w1'],
-    ...extra,
-  };
-}
-const pm = (c: ICell | undefined): Record<string, unknown> => {
-  const papermill = (c?.metadata as Record<string, Record<string, unknown>> | undefined)?.papermill;
-  assert.ok(papermill, 'the cell has papermill metadata');
-  return papermill;
-};
+import { counterIds, facts, notebook, OUTS, pm, run, store, T0 } from './executed-fixtures.js';
 
 describe('buildExecutedNotebook: a run that succeeded', () => {
   const runs = [run(1, 'ok', 1, 0), run(2, 'error', 2, 1000, true), run(3, 'skipped', null)];
@@ -187,138 +102,6 @@ describe('buildExecutedNotebook: a run that succeeded', () => {
   });
 });
 
-describe('buildExecutedNotebook: a run that failed', () => {
-  const runs = [
-    run(1, 'ok', 1, 0),
-    run(2, 'error', 2, 1000, true),
-    run(3, 'skipped', null),
-    run(5, 'error', 3, 2000),
-    run(6, 'aborted', null),
-  ];
-  const error = { code: 'CELL_ERROR', message: 'cell 5 raised ValueError: boom', cellIndex: 5 };
-
-  test('the failing cell keeps its error; later cells untouched and pending; papermill markers point at it', () => {
-    const out = buildExecutedNotebook(notebook(), runs, OUTS, facts({ status: 'failed', error }), {
-      newId: counterIds(),
-    });
-    assert.deepEqual(
-      out.cells.map((c) => c.id),
-      ['gen1', 'md0', 'ok1', 'allow2', 'skip3', 'empty4', 'gen0', 'err5', 'after6', 'md7'],
-    );
-    const failing = out.cells[7] as ICodeCell;
-    assert.deepEqual(failing.outputs, [ERR]);
-    assert.equal(failing.execution_count, 3);
-    assert.deepEqual(pm(failing), {
-      exception: true,
-      start_time: '2024-01-05T10:11:14.345000',
-      end_time: '2024-01-05T10:11:14.595000',
-      duration: 0.25,
-      status: 'failed',
-    });
-    const after = out.cells[8] as ICodeCell;
-    assert.deepEqual([after.outputs, after.execution_count], [[], null], 'stale outputs of a cell not run are cleared');
-    assert.deepEqual(pm(after), {
-      exception: null,
-      start_time: null,
-      end_time: null,
-      duration: null,
-      status: 'pending',
-    });
-    assert.equal(pm(out.cells[9]).status, 'pending');
-    assert.equal(pm(out.cells[5]).status, 'completed', 'an empty cell before the failure');
-    const top = out.cells[0]!;
-    const anchor = out.cells[6]!;
-    assert.equal(
-      top.source,
-      `<span style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;">An Exception was encountered at '<a href="#papermill-error-cell">In [3]</a>'.</span>`,
-    );
-    assert.match(
-      String(anchor.source),
-      /^<span id="papermill-error-cell" .*>Execution using nbtrigger encountered an exception here and stopped:<\/span>$/,
-    );
-    for (const m of [top, anchor])
-      assert.deepEqual([m.cell_type, m.metadata], ['markdown', { tags: [ERROR_MARKER_TAG] }]);
-    const md = out.metadata as Record<string, Record<string, unknown>>;
-    assert.equal(md.papermill!.exception, true);
-    assert.deepEqual(md.nbtrigger!.error, {
-      code: 'CELL_ERROR',
-      message: 'cell 5 raised ValueError: boom',
-      cellIndex: 5,
-      cellId: 'err5',
-      executionCount: 3,
-    });
-    assert.equal(md.nbtrigger!.status, 'failed');
-  });
-
-  test('without facts.error the failing cell is found from the runs; errorMarkers: false adds none', () => {
-    const out = buildExecutedNotebook(notebook(), runs, OUTS, facts({ status: 'failed' }), { errorMarkers: false });
-    assert.equal(out.cells.length, 8);
-    assert.deepEqual(
-      out.cells.map((c) => pm(c).status),
-      ['completed', 'completed', 'completed', 'completed', 'completed', 'failed', 'pending', 'pending'],
-    );
-  });
-
-  test('markers of an earlier run are dropped before new ones are added', () => {
-    const input = notebook();
-    input.cells.splice(2, 0, {
-      id: 'old',
-      cell_type: 'markdown',
-      metadata: { tags: [ERROR_MARKER_TAG] },
-      source: 'old marker',
-    });
-    const shifted = runs.map((r) => ({ ...r, index: r.index >= 2 ? r.index + 1 : r.index }));
-    const outs = store({ 1: OUTS.outputs(1), 3: OUTS.outputs(2), 6: [ERR] });
-    const out = buildExecutedNotebook(
-      input,
-      shifted,
-      outs,
-      facts({ status: 'failed', error: { ...error, cellIndex: 6 } }),
-    );
-    assert.equal(out.cells.filter((c) => String(c.source).includes('old marker')).length, 0);
-    assert.equal(
-      out.cells.filter((c) => (c.metadata.tags as string[] | undefined)?.includes(ERROR_MARKER_TAG)).length,
-      2,
-    );
-    assert.deepEqual((out.cells.find((c) => c.id === 'err5') as ICodeCell).outputs, [ERR]);
-  });
-
-  test('a timeout: the cell is failed and the marker says why, HTML-escaped', () => {
-    const timed = [run(1, 'ok', 1, 0), run(5, 'timed_out', 2, 2000)];
-    const msg = 'cell 5 exceeded its 1.0 s timeout <script>';
-    const out = buildExecutedNotebook(
-      notebook(),
-      timed,
-      OUTS,
-      facts({ status: 'timed_out', error: { code: 'TIMEOUT', message: msg, cellIndex: 5 } }),
-    );
-    assert.match(
-      String(out.cells[0]!.source),
-      /Execution stopped \(TIMEOUT\) at '<a href="#papermill-error-cell">In \[2\]<\/a>'/,
-    );
-    const anchor = out.cells.find((c) => String(c.source).includes('papermill-error-cell" '))!;
-    assert.match(String(anchor.source), /stopped here: cell 5 exceeded its 1\.0 s timeout &#60;script&#62;<\/span>$/);
-    assert.equal(pm(out.cells.find((c) => c.id === 'err5')).status, 'failed');
-  });
-
-  test('a run that never reached a cell: every cell pending, no markers, no outputs', () => {
-    const out = buildExecutedNotebook(
-      notebook(),
-      [],
-      OUTS,
-      facts({ status: 'error', error: { code: 'NO_SUCH_KERNEL', message: 'no kernel' } }),
-    );
-    assert.equal(out.cells.length, 8);
-    assert.ok(out.cells.every((c) => pm(c).status === 'pending'));
-    assert.ok(
-      out.cells.every(
-        (c) => c.cell_type !== 'code' || ((c as ICodeCell).outputs.length === 0 && c.execution_count === null),
-      ),
-    );
-    assert.equal((out.metadata as Record<string, Record<string, unknown>>).papermill!.exception, null);
-  });
-});
-
 describe('buildExecutedNotebook: format', () => {
   test('truncated cells say so in cell and notebook metadata', () => {
     const out = buildExecutedNotebook(
@@ -397,8 +180,3 @@ describe('helpers', () => {
     assert.equal(nb.metadata.orig_nbformat_minor, undefined);
   });
 });
-
-function counterIds(): () => string {
-  let n = 0;
-  return () => `gen${n++}`;
-}

@@ -58,39 +58,42 @@ describe('jsonPieces', () => {
     assert.equal(pieces.join(''), JSON.stringify({ long }, null, 1));
   });
 
-  it('serializes a stream output kept as pieces (strings and raw bytes) as its joined text, without reading `text`', () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.oneof(
-            anyString,
-            anyString.map((s) => ({ raw: s })),
+  it(
+    'serializes a stream output kept as pieces (strings and raw bytes) as its joined text, ' + 'without reading `text`',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.oneof(
+              anyString,
+              anyString.map((s) => ({ raw: s })),
+            ),
+            { maxLength: 6 },
           ),
-          { maxLength: 6 },
+          (spec) => {
+            const parts = spec.map((p) =>
+              typeof p === 'string' ? p : RawJsonText.of(Buffer.from(JSON.stringify(p.raw).slice(1, -1)))!,
+            );
+            const out = streamOutput('stdout', parts);
+            const joined = spec.map((p) => (typeof p === 'string' ? p : p.raw)).join('');
+            assert.equal(out.text, joined);
+            const nb = { cells: [{ outputs: [out, copyOutput(out)] }] };
+            assert.deepEqual(JSON.parse(text(jsonPieces(nb, 1))), {
+              cells: [
+                {
+                  outputs: [
+                    { output_type: 'stream', name: 'stdout', text: joined },
+                    { output_type: 'stream', name: 'stdout', text: joined },
+                  ],
+                },
+              ],
+            });
+          },
         ),
-        (spec) => {
-          const parts = spec.map((p) =>
-            typeof p === 'string' ? p : RawJsonText.of(Buffer.from(JSON.stringify(p.raw).slice(1, -1)))!,
-          );
-          const out = streamOutput('stdout', parts);
-          const joined = spec.map((p) => (typeof p === 'string' ? p : p.raw)).join('');
-          assert.equal(out.text, joined);
-          const nb = { cells: [{ outputs: [out, copyOutput(out)] }] };
-          assert.deepEqual(JSON.parse(text(jsonPieces(nb, 1))), {
-            cells: [
-              {
-                outputs: [
-                  { output_type: 'stream', name: 'stdout', text: joined },
-                  { output_type: 'stream', name: 'stdout', text: joined },
-                ],
-              },
-            ],
-          });
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it('yields raw parts as the very bytes that arrived (no copy)', () => {
     const raw = RawJsonText.of(Buffer.from('a\\nb'.repeat(100_000)))!;

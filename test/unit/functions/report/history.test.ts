@@ -68,11 +68,17 @@ describe('history listing', () => {
     assert.match(lines[0]!, /^WHEN\s+NOTEBOOK\s+STATUS\s+DURATION\s+CELL\s+FAILURE\s+OUTPUT$/);
     assert.match(
       lines[1]!,
-      /^2026-01-21 21:00:00Z {2}reports\/daily\.ipynb {16}succeeded {2}6\.4 s {5}- {5}- +\/srv\/runs\/daily\/daily-7\.ipynb$/,
+      new RegExp(
+        /^2026-01-21 21:00:00Z {2}reports\/daily\.ipynb {16}succeeded {2}/.source +
+          /6\.4 s {5}- {5}- +\/srv\/runs\/daily\/daily-7\.ipynb$/.source,
+      ),
     );
     assert.match(
       lines[2]!,
-      /^2026-01-21 18:00:00Z {2}x\/<script>alert\(1\)<\/script>\.ipynb {2}failed +1\.2 s +0 +BadRED line +javascript:alert\(3\)$/,
+      new RegExp(
+        /^2026-01-21 18:00:00Z {2}x\/<script>alert\(1\)<\/script>\.ipynb {2}/.source +
+          /failed +1\.2 s +0 +BadRED line +javascript:alert\(3\)$/.source,
+      ),
     );
     assert.doesNotMatch(text, /\u001b/);
     assert.match(text, /BadRED line/);

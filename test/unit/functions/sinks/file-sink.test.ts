@@ -64,27 +64,30 @@ describe('file sink and writeOutput', () => {
     assert.deepEqual(await readdir(join(dir, 'broken')), []);
   });
 
-  it('confined to a folder: paths and symbolic links leading out of it are failed writes, nothing written outside', async () => {
-    const runs = join(dir, 'confined');
-    const outside = join(dir, 'outside');
-    await mkdir(outside, { recursive: true });
-    await mkdir(runs, { recursive: true });
-    await symlink(outside, join(runs, 'escape'));
-    const deps = { baseDir: runs, confineTo: runs };
-    const ok = await writeOutput({ template: 'fine/{runId}.ipynb', values, body: '{}', kind: 'notebook' }, deps);
-    assert.deepEqual([ok.ok, ok.location], [true, join(runs, 'fine/r1.ipynb')]);
-    for (const template of [
-      'escape/x.ipynb',
-      'escape/deeper/x.ipynb',
-      '../outside/y.ipynb',
-      '/tmp/never-written-by-nbtrigger.ipynb',
-    ]) {
-      const r = await writeOutput({ template, values, body: '{}', kind: 'notebook' }, deps);
-      assert.equal(r.ok, false, template);
-      assert.match(r.error!.message, /outside/, template);
-    }
-    assert.deepEqual(await readdir(outside), [], 'nothing was written, and no folder made, through the link');
-  });
+  it(
+    'confined to a folder: paths and symbolic links leading out of it are failed writes, ' + 'nothing written outside',
+    async () => {
+      const runs = join(dir, 'confined');
+      const outside = join(dir, 'outside');
+      await mkdir(outside, { recursive: true });
+      await mkdir(runs, { recursive: true });
+      await symlink(outside, join(runs, 'escape'));
+      const deps = { baseDir: runs, confineTo: runs };
+      const ok = await writeOutput({ template: 'fine/{runId}.ipynb', values, body: '{}', kind: 'notebook' }, deps);
+      assert.deepEqual([ok.ok, ok.location], [true, join(runs, 'fine/r1.ipynb')]);
+      for (const template of [
+        'escape/x.ipynb',
+        'escape/deeper/x.ipynb',
+        '../outside/y.ipynb',
+        '/tmp/never-written-by-nbtrigger.ipynb',
+      ]) {
+        const r = await writeOutput({ template, values, body: '{}', kind: 'notebook' }, deps);
+        assert.equal(r.ok, false, template);
+        assert.match(r.error!.message, /outside/, template);
+      }
+      assert.deepEqual(await readdir(outside), [], 'nothing was written, and no folder made, through the link');
+    },
+  );
 
   it('a write that fails is a result, not an exception', async () => {
     await writeFile(join(dir, 'blocker'), 'a file, not a folder');

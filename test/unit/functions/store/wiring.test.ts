@@ -15,7 +15,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 const base = process.env.NBT_BASE;
-const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@google-cloud/firestore'));
+const loaded = () =>
+  Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@google-cloud/firestore'));
 const { openLeaseStore, openRunStore } = await import(base + 'open-stores.js');
 const root = await mkdtemp(join(tmpdir(), 'nbt-lazy-'));
 const runs = await openRunStore({ kind: 'local', root: join(root, 'runs') });

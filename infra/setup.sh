@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     -f|--file) MANIFEST="${2:?-f needs a manifest}"; shift 2 ;;
     --token-file) TOKEN_FILE="${2:?--token-file needs a file (or - for stdin)}"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

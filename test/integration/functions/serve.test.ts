@@ -89,24 +89,23 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
     assert.deepEqual(final.record.lastResult, { 'text/plain': '15' });
   });
 
-  test(
-    'a raw push of a message without data (not converted by ' + 'functions-framework) is acknowledged as BAD_MESSAGE',
-    async () => {
-      const messageId = `nodata-${Date.now()}`;
-      const body = {
-        message: { messageId, publishTime: new Date().toISOString(), attributes: { only: 'attributes' } },
-        subscription: 'projects/p/subscriptions/s',
-      };
-      const res = await ff.post(
-        { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
-        '/projects/p/topics/t_nbtrigger',
-      );
-      assert.equal(res.status, 204);
-      const final = (await ff.waitForLine((l) => isFinal(l) && l.record.messageId === messageId, 10_000)) as FinalLine;
-      assert.equal(final.record.error?.code, 'BAD_MESSAGE');
-      assert.match(final.record.error?.message ?? '', /message data is empty/);
-    },
-  );
+  const rawPushWithoutDataTitle =
+    'a raw push of a message without data (not converted by functions-framework) is acknowledged as BAD_MESSAGE';
+  test(rawPushWithoutDataTitle, async () => {
+    const messageId = `nodata-${Date.now()}`;
+    const body = {
+      message: { messageId, publishTime: new Date().toISOString(), attributes: { only: 'attributes' } },
+      subscription: 'projects/p/subscriptions/s',
+    };
+    const res = await ff.post(
+      { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      '/projects/p/topics/t_nbtrigger',
+    );
+    assert.equal(res.status, 204);
+    const final = (await ff.waitForLine((l) => isFinal(l) && l.record.messageId === messageId, 10_000)) as FinalLine;
+    assert.equal(final.record.error?.code, 'BAD_MESSAGE');
+    assert.match(final.record.error?.message ?? '', /message data is empty/);
+  });
 
   test('--verbose adds one DEBUG line per kernel message before the final line', async () => {
     const { status, lines, final } = await invoke(ff, 'binary', { text: `${jup.hostPort} /hello.ipynb --verbose` });

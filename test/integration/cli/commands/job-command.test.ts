@@ -63,35 +63,34 @@ describe('nbtrigger job', () => {
     );
   });
 
-  test(
-    'runs past the function deadline, records execution ' + 'and attempt; a retried attempt does not run again',
-    async () => {
-      // FUNCTION_TIMEOUT_SEC=40 gives the function a 10 s run deadline; the job's cell sleeps 12 s.
-      assert.equal(functionConfig({ FUNCTION_TIMEOUT_SEC: '40' }).runTimeoutMs, 10_000);
-      const request = { notebook: join(dir, 'long.ipynb'), runKey: 'msg:long-1' };
-      const r = await runCli(['job'], { env: env(request, 'nb-job-abc12'), timeoutMs: 120_000 });
-      assert.equal(r.code, 0, r.stderr);
-      const rec = record(r.stdout);
-      assert.equal(rec.status, 'succeeded', JSON.stringify(rec.error));
-      assert.deepEqual(rec.lastResult, { 'text/plain': '42' });
-      assert.ok(rec.durationMs > 10_000, `ran ${rec.durationMs} ms, past the function's 10 s deadline`);
-      assert.equal(rec.execution, 'nb-job-abc12');
-      assert.equal(rec.attempt, 0);
-      const nb = JSON.parse(await readFile(rec.outputs!.notebook!, 'utf8')) as { cells: unknown[] };
-      assert.equal(nb.cells.length, 2);
-      const stored = JSON.parse(await readFile(rec.outputs!.notebook!.replace(/\.ipynb$/, '.json'), 'utf8')) as Stored;
-      assert.equal(stored.execution, 'nb-job-abc12');
+  const pastDeadlineTitle =
+    'runs past the function deadline, records execution and attempt; a retried attempt does not run again';
+  test(pastDeadlineTitle, async () => {
+    // FUNCTION_TIMEOUT_SEC=40 gives the function a 10 s run deadline; the job's cell sleeps 12 s.
+    assert.equal(functionConfig({ FUNCTION_TIMEOUT_SEC: '40' }).runTimeoutMs, 10_000);
+    const request = { notebook: join(dir, 'long.ipynb'), runKey: 'msg:long-1' };
+    const r = await runCli(['job'], { env: env(request, 'nb-job-abc12'), timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const rec = record(r.stdout);
+    assert.equal(rec.status, 'succeeded', JSON.stringify(rec.error));
+    assert.deepEqual(rec.lastResult, { 'text/plain': '42' });
+    assert.ok(rec.durationMs > 10_000, `ran ${rec.durationMs} ms, past the function's 10 s deadline`);
+    assert.equal(rec.execution, 'nb-job-abc12');
+    assert.equal(rec.attempt, 0);
+    const nb = JSON.parse(await readFile(rec.outputs!.notebook!, 'utf8')) as { cells: unknown[] };
+    assert.equal(nb.cells.length, 2);
+    const stored = JSON.parse(await readFile(rec.outputs!.notebook!.replace(/\.ipynb$/, '.json'), 'utf8')) as Stored;
+    assert.equal(stored.execution, 'nb-job-abc12');
 
-      // Cloud Run retries the task (attempt 1) of the same execution: the run is done, not run twice.
-      const again = await runCli(['job'], { env: env(request, 'nb-job-abc12', 1), timeoutMs: 60_000 });
-      assert.equal(again.code, 0, again.stderr);
-      const dup = record(again.stdout);
-      assert.equal(dup.status, 'skipped');
-      assert.equal(dup.skip?.reason, 'duplicate');
-      assert.equal(dup.attempt, 1);
-      assert.equal(await readFile(join(dir, 'long.count'), 'utf8'), 'run\n', 'the notebook ran once');
-    },
-  );
+    // Cloud Run retries the task (attempt 1) of the same execution: the run is done, not run twice.
+    const again = await runCli(['job'], { env: env(request, 'nb-job-abc12', 1), timeoutMs: 60_000 });
+    assert.equal(again.code, 0, again.stderr);
+    const dup = record(again.stdout);
+    assert.equal(dup.status, 'skipped');
+    assert.equal(dup.skip?.reason, 'duplicate');
+    assert.equal(dup.attempt, 1);
+    assert.equal(await readFile(join(dir, 'long.count'), 'utf8'), 'run\n', 'the notebook ran once');
+  });
 
   test('SIGTERM mid-cell: the run is recorded with its partial notebook, no kernel is left, exit 143', async () => {
     const request = { notebook: join(dir, 'term.ipynb'), runKey: 'msg:term-1' };

@@ -44,69 +44,68 @@ async function parentOf(pid: number): Promise<number> {
 }
 
 describe('nbtrigger runs: job runs', { timeout: 120_000 }, () => {
-  test(
-    'killed job → lost (lease expired); live lease → ' + 'running; recorded → its own record, with the execution',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-'));
-      const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-store-'));
-      await writeFile(join(dir, 'long.ipynb'), notebookJson([markerCell('long.running', 'time.sleep(120)')]));
-      await writeFile(join(dir, 'quick.ipynb'), notebookJson(['6 * 7']));
-      const store = await openRunStore({ kind: 'local', root: runs });
-      await store.save(dispatched('nb-long-lost1', 'msg:lost', '2026-12-01T10:00:00.000Z'));
-      await store.save(dispatched('nb-long-busy1', 'msg:busy', '2026-12-01T11:00:00.000Z'));
-      await store.save({
-        ...dispatched('nb-long-done1', 'msg:done', '2026-12-01T12:00:00.000Z'),
-        notebook: 'quick.ipynb',
-      });
-      await store.close();
-      const env = (file: string, execution: string, key: string): Record<string, string> => ({
-        NBTRIGGER_REQUEST: JSON.stringify({ notebook: join(dir, file), runKey: key }),
-        CLOUD_RUN_EXECUTION: execution,
-        CLOUD_RUN_TASK_INDEX: '0',
-        CLOUD_RUN_TASK_ATTEMPT: '0',
-        NBTRIGGER_STORE: 'local',
-        NBTRIGGER_RUNS_DIR: runs,
-        NBTRIGGER_JOB_LEASE_SEC: '2',
-      });
+  const jobStatesTitle =
+    'killed job → lost (lease expired); live lease → running; recorded → its own record, with the execution';
+  test(jobStatesTitle, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-'));
+    const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-store-'));
+    await writeFile(join(dir, 'long.ipynb'), notebookJson([markerCell('long.running', 'time.sleep(120)')]));
+    await writeFile(join(dir, 'quick.ipynb'), notebookJson(['6 * 7']));
+    const store = await openRunStore({ kind: 'local', root: runs });
+    await store.save(dispatched('nb-long-lost1', 'msg:lost', '2026-12-01T10:00:00.000Z'));
+    await store.save(dispatched('nb-long-busy1', 'msg:busy', '2026-12-01T11:00:00.000Z'));
+    await store.save({
+      ...dispatched('nb-long-done1', 'msg:done', '2026-12-01T12:00:00.000Z'),
+      notebook: 'quick.ipynb',
+    });
+    await store.close();
+    const env = (file: string, execution: string, key: string): Record<string, string> => ({
+      NBTRIGGER_REQUEST: JSON.stringify({ notebook: join(dir, file), runKey: key }),
+      CLOUD_RUN_EXECUTION: execution,
+      CLOUD_RUN_TASK_INDEX: '0',
+      CLOUD_RUN_TASK_ATTEMPT: '0',
+      NBTRIGGER_STORE: 'local',
+      NBTRIGGER_RUNS_DIR: runs,
+      NBTRIGGER_JOB_LEASE_SEC: '2',
+    });
 
-      // The finished one: its job recorded the run.
-      const done = await runCli(['job'], { env: env('quick.ipynb', 'nb-long-done1', 'msg:done'), timeoutMs: 60_000 });
-      assert.equal(done.code, 0, done.stderr);
+    // The finished one: its job recorded the run.
+    const done = await runCli(['job'], { env: env('quick.ipynb', 'nb-long-done1', 'msg:done'), timeoutMs: 60_000 });
+    assert.equal(done.code, 0, done.stderr);
 
-      // The lost one: the job is killed mid-cell (no record), with its private server and kernel.
-      const { child, result } = startCli(['job'], {
-        env: env('long.ipynb', 'nb-long-lost1', 'msg:lost'),
-        timeoutMs: 60_000,
-      });
-      const kernel = Number(await Promise.race([waitForFile(join(dir, 'long.running')), result.then(() => '0')]));
-      assert.ok(kernel > 0, 'the cell started');
-      const server = await parentOf(kernel);
-      child.kill('SIGKILL');
-      await result;
-      try {
-        process.kill(-server, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      // The busy one: a live lease, as a running job holds it.
-      const leases = new LocalLeaseStore({ root: join(runs, '.leases') });
-      assert.equal((await leases.claim('run:msg:busy', 60_000)).state, 'claimed');
+    // The lost one: the job is killed mid-cell (no record), with its private server and kernel.
+    const { child, result } = startCli(['job'], {
+      env: env('long.ipynb', 'nb-long-lost1', 'msg:lost'),
+      timeoutMs: 60_000,
+    });
+    const kernel = Number(await Promise.race([waitForFile(join(dir, 'long.running')), result.then(() => '0')]));
+    assert.ok(kernel > 0, 'the cell started');
+    const server = await parentOf(kernel);
+    child.kill('SIGKILL');
+    await result;
+    try {
+      process.kill(-server, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    // The busy one: a live lease, as a running job holds it.
+    const leases = new LocalLeaseStore({ root: join(runs, '.leases') });
+    assert.equal((await leases.claim('run:msg:busy', 60_000)).state, 'claimed');
 
-      // The killed job's lease (2 s, renewed while it ran) expires: the run is lost. Waited on, bounded.
-      const line = (out: string, id: string): string => out.split('\n').find((l) => l.includes(id)) ?? '';
-      for (let i = 0; i < 300 && (await leases.peek('run:msg:lost')) !== 'expired'; i++) await sleep(100);
-      assert.equal(await leases.peek('run:msg:lost'), 'expired');
-      const r = await runCli(['runs', '--output-root', runs]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout.split('\n')[0]!, /EXECUTION/);
-      assert.match(line(r.stdout, 'nb-long-lost1'), /\blost\b/, r.stdout);
-      assert.match(line(r.stdout, 'nb-long-busy1'), /\brunning\b/, r.stdout);
-      const doneLines = r.stdout.split('\n').filter((l) => l.includes('nb-long-done1'));
-      assert.equal(doneLines.length, 1, `the job's record stands for the run: ${r.stdout}`);
-      assert.match(doneLines[0]!, /\bsucceeded\b/);
-      // ipykernel exits when its server is killed (docs/outcomes.md); the test leaves nothing behind.
-      for (let i = 0; i < 100 && alive(kernel); i++) await sleep(100);
-      assert.equal(alive(kernel), false, 'no kernel left by the test');
-    },
-  );
+    // The killed job's lease (2 s, renewed while it ran) expires: the run is lost. Waited on, bounded.
+    const line = (out: string, id: string): string => out.split('\n').find((l) => l.includes(id)) ?? '';
+    for (let i = 0; i < 300 && (await leases.peek('run:msg:lost')) !== 'expired'; i++) await sleep(100);
+    assert.equal(await leases.peek('run:msg:lost'), 'expired');
+    const r = await runCli(['runs', '--output-root', runs]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0]!, /EXECUTION/);
+    assert.match(line(r.stdout, 'nb-long-lost1'), /\blost\b/, r.stdout);
+    assert.match(line(r.stdout, 'nb-long-busy1'), /\brunning\b/, r.stdout);
+    const doneLines = r.stdout.split('\n').filter((l) => l.includes('nb-long-done1'));
+    assert.equal(doneLines.length, 1, `the job's record stands for the run: ${r.stdout}`);
+    assert.match(doneLines[0]!, /\bsucceeded\b/);
+    // ipykernel exits when its server is killed (docs/outcomes.md); the test leaves nothing behind.
+    for (let i = 0; i < 100 && alive(kernel); i++) await sleep(100);
+    assert.equal(alive(kernel), false, 'no kernel left by the test');
+  });
 });

@@ -52,113 +52,110 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     await fake?.stop();
   });
 
-  test(
-    'exhausted once: retried; then RunJob with overrides, ' + 'the execution recorded, acked; then a duplicate',
-    async () => {
-      const body = {
-        job: JOB,
-        notebook: 'reports/daily.ipynb',
-        timeouts: { runSeconds: 7200 },
-        parameters: { day: '2026-12-01' },
-      };
-      const first = await deliver(ff, body, 'm-1');
-      assert.equal(first.status, 500, 'RESOURCE_EXHAUSTED: retried');
-      assert.equal(first.final.record.error?.code, 'JOB_UNAVAILABLE');
-      assert.match(first.final.record.error!.message, /nb-long/);
+  const exhaustedThenRunTitle =
+    'exhausted once: retried; then RunJob with overrides, the execution recorded, acked; then a duplicate';
+  test(exhaustedThenRunTitle, async () => {
+    const body = {
+      job: JOB,
+      notebook: 'reports/daily.ipynb',
+      timeouts: { runSeconds: 7200 },
+      parameters: { day: '2026-12-01' },
+    };
+    const first = await deliver(ff, body, 'm-1');
+    assert.equal(first.status, 500, 'RESOURCE_EXHAUSTED: retried');
+    assert.equal(first.final.record.error?.code, 'JOB_UNAVAILABLE');
+    assert.match(first.final.record.error!.message, /nb-long/);
 
-      const r = await deliver(ff, body, 'm-1');
-      assert.equal(r.status, 204, JSON.stringify(r.final));
-      const rec = r.final.record as Record<string, unknown>;
-      assert.equal(rec.status, 'dispatched');
-      assert.equal(rec.job, JOB);
-      assert.equal(rec.server, null, 'the job starts its own server');
-      assert.equal(rec.runKey, 'run:msg:m-1');
-      const execution = String(rec.execution);
-      assert.match(execution, new RegExp(`^${JOB}/executions/nb-long-[a-z0-9]{5}$`));
-      // The RunJob operation completes only when polled (GetOperation): the function never waited on it.
-      assert.equal(
-        fake.calls.filter((c) => c.method === 'GetOperation').length,
-        0,
-        'acked without waiting for the execution',
-      );
-      const runJobs = fake.calls.filter((c) => c.method === 'RunJob');
-      assert.equal(runJobs.length, 2);
-      const exec = fake.executions.get(execution);
-      assert.ok(exec, 'the fake holds the execution');
-      const env = exec.template.containers[0].env as Array<{ name: string; value: string }>;
-      const request = JSON.parse(env.find((e) => e.name === 'NBTRIGGER_REQUEST')!.value) as Record<string, unknown>;
-      assert.deepEqual(request, {
-        notebook: 'reports/daily.ipynb',
-        timeouts: { runSeconds: 7200 },
-        parameters: { day: '2026-12-01' },
-        runKey: 'msg:m-1',
-      });
-      assert.equal(Number(exec.template.timeout.seconds), 7230, 'the run deadline plus the margin to record');
-      // The dispatched record is stored with the execution.
-      const store = await openRunStore({ kind: 'local', root: ff.runsDir });
-      const stored = (await store.list({ limit: 50 })).filter((x) => x.status === 'dispatched');
-      assert.deepEqual(
-        stored.map((x) => x.execution),
-        [execution],
-      );
+    const r = await deliver(ff, body, 'm-1');
+    assert.equal(r.status, 204, JSON.stringify(r.final));
+    const rec = r.final.record as Record<string, unknown>;
+    assert.equal(rec.status, 'dispatched');
+    assert.equal(rec.job, JOB);
+    assert.equal(rec.server, null, 'the job starts its own server');
+    assert.equal(rec.runKey, 'run:msg:m-1');
+    const execution = String(rec.execution);
+    assert.match(execution, new RegExp(`^${JOB}/executions/nb-long-[a-z0-9]{5}$`));
+    // The RunJob operation completes only when polled (GetOperation): the function never waited on it.
+    assert.equal(
+      fake.calls.filter((c) => c.method === 'GetOperation').length,
+      0,
+      'acked without waiting for the execution',
+    );
+    const runJobs = fake.calls.filter((c) => c.method === 'RunJob');
+    assert.equal(runJobs.length, 2);
+    const exec = fake.executions.get(execution);
+    assert.ok(exec, 'the fake holds the execution');
+    const env = exec.template.containers[0].env as Array<{ name: string; value: string }>;
+    const request = JSON.parse(env.find((e) => e.name === 'NBTRIGGER_REQUEST')!.value) as Record<string, unknown>;
+    assert.deepEqual(request, {
+      notebook: 'reports/daily.ipynb',
+      timeouts: { runSeconds: 7200 },
+      parameters: { day: '2026-12-01' },
+      runKey: 'msg:m-1',
+    });
+    assert.equal(Number(exec.template.timeout.seconds), 7230, 'the run deadline plus the margin to record');
+    // The dispatched record is stored with the execution.
+    const store = await openRunStore({ kind: 'local', root: ff.runsDir });
+    const stored = (await store.list({ limit: 50 })).filter((x) => x.status === 'dispatched');
+    assert.deepEqual(
+      stored.map((x) => x.execution),
+      [execution],
+    );
 
-      const dup = await deliver(ff, body, 'm-1');
-      assert.equal(dup.status, 204);
-      assert.equal(dup.final.record.status, 'skipped');
-      assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, 2, 'one execution for one message');
-    },
-  );
+    const dup = await deliver(ff, body, 'm-1');
+    assert.equal(dup.status, 204);
+    assert.equal(dup.final.record.status, 'skipped');
+    assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, 2, 'one execution for one message');
+  });
 
-  test(
-    'refused: not in ALLOWED_JOBS, a bad name, no such ' + 'job: acked, nothing started, the field or job named',
-    async () => {
-      const n = fake.calls.filter((c) => c.method === 'RunJob').length;
-      const notAllowed = await deliver(
-        ff,
-        { job: 'projects/p1-test/locations/europe-west1/jobs/other', notebook: 'a.ipynb' },
-        'm-2',
-      );
-      assert.equal(notAllowed.status, 204);
-      assert.equal(notAllowed.final.record.error?.code, 'CONFIG');
-      assert.match(notAllowed.final.record.error!.message, /jobs\/other is not in ALLOWED_JOBS/);
-      const badName = await deliver(ff, { job: 'nb-long', notebook: 'a.ipynb' }, 'm-3');
-      assert.equal(badName.final.record.error?.code, 'BAD_MESSAGE');
-      assert.match(badName.final.record.error!.message, /field "job" must be a job's full name/);
-      // A named server passes the same guard as any run (ALLOWED_SERVERS: 127.0.0.1:* here).
-      const server = await deliver(ff, { job: JOB, server: 'jupyter.example.com:443', notebook: 'a.ipynb' }, 'm-3b');
-      assert.equal(server.status, 204);
-      assert.equal(server.final.record.error?.code, 'SERVER_NOT_ALLOWED');
-      assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, n, 'nothing reached RunJob');
-      const gone = await deliver(
-        ff,
-        { job: 'projects/p1-test/locations/europe-west1/jobs/gone-1', notebook: 'a.ipynb' },
-        'm-4',
-      );
-      assert.equal(gone.status, 204, 'NOT_FOUND is permanent');
-      assert.equal(gone.final.record.error?.code, 'JOB_REFUSED');
-      assert.match(gone.final.record.error!.message, /jobs\/gone-1 does not exist/);
-    },
-  );
+  const refusedTitle =
+    'refused: not in ALLOWED_JOBS, a bad name, no such job: acked, nothing started, the field or job named';
+  test(refusedTitle, async () => {
+    const n = fake.calls.filter((c) => c.method === 'RunJob').length;
+    const notAllowed = await deliver(
+      ff,
+      { job: 'projects/p1-test/locations/europe-west1/jobs/other', notebook: 'a.ipynb' },
+      'm-2',
+    );
+    assert.equal(notAllowed.status, 204);
+    assert.equal(notAllowed.final.record.error?.code, 'CONFIG');
+    assert.match(notAllowed.final.record.error!.message, /jobs\/other is not in ALLOWED_JOBS/);
+    const badName = await deliver(ff, { job: 'nb-long', notebook: 'a.ipynb' }, 'm-3');
+    assert.equal(badName.final.record.error?.code, 'BAD_MESSAGE');
+    assert.match(badName.final.record.error!.message, /field "job" must be a job's full name/);
+    // A named server passes the same guard as any run (ALLOWED_SERVERS: 127.0.0.1:* here).
+    const server = await deliver(ff, { job: JOB, server: 'jupyter.example.com:443', notebook: 'a.ipynb' }, 'm-3b');
+    assert.equal(server.status, 204);
+    assert.equal(server.final.record.error?.code, 'SERVER_NOT_ALLOWED');
+    assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, n, 'nothing reached RunJob');
+    const gone = await deliver(
+      ff,
+      { job: 'projects/p1-test/locations/europe-west1/jobs/gone-1', notebook: 'a.ipynb' },
+      'm-4',
+    );
+    assert.equal(gone.status, 204, 'NOT_FOUND is permanent');
+    assert.equal(gone.final.record.error?.code, 'JOB_REFUSED');
+    assert.match(gone.final.record.error!.message, /jobs\/gone-1 does not exist/);
+  });
 });
 
 describe('job mode: the overrides role (fake with IAM)', { timeout: 60_000 }, () => {
-  test(
-    'without roles/run.jobsExecutorWithOverrides: ' + 'PERMISSION_DENIED, acked, naming the job and the role',
-    async () => {
-      const fake = await startFakeRunJobs({ iam: { caller: CALLER, propagationMs: 0, needs: [] } });
-      fake.put(JOB, {});
-      const ff = await startFunctionServer({
-        env: { NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${fake.port}`, ALLOWED_JOBS: JOB },
-      });
-      try {
-        const r = await deliver(ff, { job: JOB, notebook: 'a.ipynb' }, 'm-5');
-        assert.equal(r.status, 204, JSON.stringify(r.final));
-        assert.equal(r.final.record.error?.code, 'JOB_REFUSED');
-        assert.match(r.final.record.error!.message, /nb-long: permission denied.*jobsExecutorWithOverrides/);
-      } finally {
-        await ff.stop();
-        await fake.stop();
-      }
-    },
-  );
+  const withoutOverridesRoleTitle =
+    'without roles/run.jobsExecutorWithOverrides: PERMISSION_DENIED, acked, naming the job and the role';
+  test(withoutOverridesRoleTitle, async () => {
+    const fake = await startFakeRunJobs({ iam: { caller: CALLER, propagationMs: 0, needs: [] } });
+    fake.put(JOB, {});
+    const ff = await startFunctionServer({
+      env: { NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${fake.port}`, ALLOWED_JOBS: JOB },
+    });
+    try {
+      const r = await deliver(ff, { job: JOB, notebook: 'a.ipynb' }, 'm-5');
+      assert.equal(r.status, 204, JSON.stringify(r.final));
+      assert.equal(r.final.record.error?.code, 'JOB_REFUSED');
+      assert.match(r.final.record.error!.message, /nb-long: permission denied.*jobsExecutorWithOverrides/);
+    } finally {
+      await ff.stop();
+      await fake.stop();
+    }
+  });
 });

@@ -163,17 +163,13 @@ describe("papermill's test notebooks", () => {
     assert.equal(stdout(out, 2), 'None\n');
   });
 
-  test(
-    'notimplemented_translator.ipynb: an R kernel gets R ' + 'code; a kernel language with no translator is refused',
-    async () => {
-      const nb = injectParameters(await corpus('notimplemented_translator.ipynb'), { msg: 'x', n: 1 }, undefined);
-      assert.equal(nb.cells[1]!.source, '# Parameters\nmsg = "x"\nn = 1\n');
-      const julia = await corpus('notimplemented_translator.ipynb');
-      julia.metadata.kernelspec = { name: 'julia-1.9', display_name: 'Julia', language: 'julia' };
-      assert.throws(
-        () => injectParameters(julia, { msg: 'x' }, undefined),
-        /no translator for kernel language "julia"/,
-      );
-    },
-  );
+  const translatorTitle =
+    'notimplemented_translator.ipynb: an R kernel gets R code; a kernel language with no translator is refused';
+  test(translatorTitle, async () => {
+    const nb = injectParameters(await corpus('notimplemented_translator.ipynb'), { msg: 'x', n: 1 }, undefined);
+    assert.equal(nb.cells[1]!.source, '# Parameters\nmsg = "x"\nn = 1\n');
+    const julia = await corpus('notimplemented_translator.ipynb');
+    julia.metadata.kernelspec = { name: 'julia-1.9', display_name: 'Julia', language: 'julia' };
+    assert.throws(() => injectParameters(julia, { msg: 'x' }, undefined), /no translator for kernel language "julia"/);
+  });
 });

@@ -106,50 +106,48 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     return { record, lookupsAfter: state.lookupsAfter, log: lines.join('\n') };
   }
 
-  test(
-    'control: without rebinding, the write-back, nbconvert ' + 'and the webhook (by its address) all succeed',
-    async () => {
-      const before = hookRequests;
-      const { record } = await fire('server:/out/control-{runId}.ipynb', `http://127.0.0.1:${hookPort}/x`, false);
-      assert.deepEqual(
-        record.warnings.filter((w) => !/^\d+ cells? /.test(w)),
-        [],
-        JSON.stringify(record.warnings),
-      );
-      assert.match(String(record.outputs?.notebook), /^server:\/out\/control-/);
-      assert.match(String(record.outputs?.html), /^server:\/out\/control-.*\.html$/);
-      assert.equal(hookRequests, before + 1);
-    },
-  );
+  const controlTitle =
+    'control: without rebinding, the write-back, nbconvert and the webhook (by its address) all succeed';
+  test(controlTitle, async () => {
+    const before = hookRequests;
+    const { record } = await fire('server:/out/control-{runId}.ipynb', `http://127.0.0.1:${hookPort}/x`, false);
+    assert.deepEqual(
+      record.warnings.filter((w) => !/^\d+ cells? /.test(w)),
+      [],
+      JSON.stringify(record.warnings),
+    );
+    assert.match(String(record.outputs?.notebook), /^server:\/out\/control-/);
+    assert.match(String(record.outputs?.html), /^server:\/out\/control-.*\.html$/);
+    assert.equal(hookRequests, before + 1);
+  });
 
-  test(
-    'the contents-API write-back and the webhook by name: ' + 'refused after the rebinding, nothing reaches them',
-    async () => {
-      const before = hookRequests;
-      const { record, lookupsAfter, log } = await fire(
-        'server:/out/rebound-{runId}.ipynb',
-        `http://${HOOK_HOST}:${hookPort}/x`,
-        true,
-      );
-      assert.equal(record.outputs?.notebook, undefined, 'the notebook was not written');
-      const all = [...record.warnings, ...(record.outputErrors ?? []).map((e) => e.message)].join('\n');
-      assert.match(
-        all,
-        new RegExp(`${NB_HOST.replace(/\./g, '\\.')} resolves to 169\\.254\\.169\\.254, a cloud metadata address`),
-      );
-      // The webhook's name resolves to loopback: an endpoint named by a host name must be public.
-      assert.match(
-        all,
-        new RegExp(
-          /webhook notification to http:\/\/hook\.rebind\.test:\d+\/… failed: /.source +
-            /.*resolves to 127\.0\.0\.1, a private address \(loopback\)/.source,
-        ),
-      );
-      assert.equal(hookRequests, before, 'the webhook listener saw no request');
-      assert.ok(lookupsAfter >= 1, 'the write-back asked the resolver again');
-      assert.ok(!log.includes(TOKEN), 'the token is never logged');
-    },
-  );
+  const reboundWritesTitle =
+    'the contents-API write-back and the webhook by name: refused after the rebinding, nothing reaches them';
+  test(reboundWritesTitle, async () => {
+    const before = hookRequests;
+    const { record, lookupsAfter, log } = await fire(
+      'server:/out/rebound-{runId}.ipynb',
+      `http://${HOOK_HOST}:${hookPort}/x`,
+      true,
+    );
+    assert.equal(record.outputs?.notebook, undefined, 'the notebook was not written');
+    const all = [...record.warnings, ...(record.outputErrors ?? []).map((e) => e.message)].join('\n');
+    assert.match(
+      all,
+      new RegExp(`${NB_HOST.replace(/\./g, '\\.')} resolves to 169\\.254\\.169\\.254, a cloud metadata address`),
+    );
+    // The webhook's name resolves to loopback: an endpoint named by a host name must be public.
+    assert.match(
+      all,
+      new RegExp(
+        /webhook notification to http:\/\/hook\.rebind\.test:\d+\/… failed: /.source +
+          /.*resolves to 127\.0\.0\.1, a private address \(loopback\)/.source,
+      ),
+    );
+    assert.equal(hookRequests, before, 'the webhook listener saw no request');
+    assert.ok(lookupsAfter >= 1, 'the write-back asked the resolver again');
+    assert.ok(!log.includes(TOKEN), 'the token is never logged');
+  });
 
   test('nbconvert after the rebinding: refused, the page comes from the built-in renderer', async () => {
     const { record, lookupsAfter } = await fire('rebound/{runId}.ipynb', `http://127.0.0.1:${hookPort}/x`, true);

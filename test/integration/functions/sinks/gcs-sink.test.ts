@@ -82,35 +82,34 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
     },
   );
 
-  it(
-    'uses a resumable upload at or above the threshold, ' + 'and the client reads the object back (alt=media)',
-    async () => {
-      const big = `${'x'.repeat(300_000)}é`;
-      const before = gcs.requests.length;
-      const r = await writeOutput(
-        { template: 'gs://nbt-out/big/{runId}.html', values, body: big, kind: 'html' },
-        { gcs: { ...deps.gcs, resumableThresholdBytes: 64 * 1024 } },
-      );
-      assert.equal(r.ok, true, JSON.stringify(r));
-      const sent = gcs.requests.slice(before);
-      assert.equal(sent[0]!.method, 'POST');
-      assert.equal(sent[0]!.query.uploadType, 'resumable');
-      assert.ok(
-        sent.some((s) => s.method === 'PUT' && s.query.upload_id),
-        'a PUT to the session URI',
-      );
-      const o = gcs.get('nbt-out', 'big/r-1.html');
-      assert.ok(o);
-      assert.equal(o.body.toString('utf8'), big);
-      assert.equal(o.contentType, 'text/html; charset=utf-8');
+  const resumableUploadTitle =
+    'uses a resumable upload at or above the threshold, and the client reads the object back (alt=media)';
+  it(resumableUploadTitle, async () => {
+    const big = `${'x'.repeat(300_000)}é`;
+    const before = gcs.requests.length;
+    const r = await writeOutput(
+      { template: 'gs://nbt-out/big/{runId}.html', values, body: big, kind: 'html' },
+      { gcs: { ...deps.gcs, resumableThresholdBytes: 64 * 1024 } },
+    );
+    assert.equal(r.ok, true, JSON.stringify(r));
+    const sent = gcs.requests.slice(before);
+    assert.equal(sent[0]!.method, 'POST');
+    assert.equal(sent[0]!.query.uploadType, 'resumable');
+    assert.ok(
+      sent.some((s) => s.method === 'PUT' && s.query.upload_id),
+      'a PUT to the session URI',
+    );
+    const o = gcs.get('nbt-out', 'big/r-1.html');
+    assert.ok(o);
+    assert.equal(o.body.toString('utf8'), big);
+    assert.equal(o.contentType, 'text/html; charset=utf-8');
 
-      const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'nbt-test' });
-      const [bytes] = await storage.bucket('nbt-out').file('big/r-1.html').download();
-      assert.equal(bytes.toString('utf8'), big);
-      const get = gcs.requests.filter((s) => s.method === 'GET' && s.query.alt === 'media');
-      assert.equal(get.at(-1)?.path, '/storage/v1/b/nbt-out/o/big%2Fr-1.html');
-    },
-  );
+    const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'nbt-test' });
+    const [bytes] = await storage.bucket('nbt-out').file('big/r-1.html').download();
+    assert.equal(bytes.toString('utf8'), big);
+    const get = gcs.requests.filter((s) => s.method === 'GET' && s.query.alt === 'media');
+    assert.equal(get.at(-1)?.path, '/storage/v1/b/nbt-out/o/big%2Fr-1.html');
+  });
 
   it('retries a transient 503 and then succeeds', async () => {
     gcs.failUploads(1, 503);

@@ -1,11 +1,8 @@
 /**
- * What a message may choose, and the bounds on what a run reads, through the served function
- * (functions-framework child process posting Pub/Sub CloudEvents), so each row shows the ack or
- * retry decision the platform sees:
+ * The bounds on what a run reads, through the served function (functions-framework child
+ * process posting Pub/Sub CloudEvents), so each row shows the ack or retry decision the platform
+ * sees (what a message may choose as its output is in bounds-outputs.test.ts):
  *
- * - outputs a message may not choose (`../../x-{runId}.ipynb`, `/tmp/x.ipynb`,
- *   `file:///tmp/x.ipynb`, a bucket not allowed, `server:` on a server or in a folder not allowed): BAD_MESSAGE,
- *   acknowledged, nothing run, nothing written;
  * - a notebook read that trickles 1 KB every 100 ms under a 5 s deadline, a server that never
  *   answers the WebSocket handshake: TIMEOUT at the deadline, no kernel left;
  * - a notebook over the size cap (an endless answer from a front: the read stops after about the
@@ -14,20 +11,11 @@
  *   kernel message over the frame limit: permanent errors naming the cap, no kernel left.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../cli/local/jupyter-server.js';
-import {
-  binaryEvent,
-  isFinal,
-  startFunctionServer,
-  type FinalLine,
-  type FunctionServer,
-} from '../helpers/functions-framework.js';
+import { startFunctionServer, type FunctionServer } from '../helpers/functions-framework.js';
 import { endlessContents, startHttpFront, type HttpFront, type Sent } from '../helpers/http-front.js';
 import { startTestServer, type TestServer } from '../helpers/jupyter.js';
+import { check, deliver as deliverTo, type Delivery } from './bounds-common.js';
 import { recordRow, T } from './common.js';
 
 const CAP = 4 * 1024 * 1024;
@@ -79,136 +67,8 @@ after(async () => {
   await server?.close();
 });
 
-interface Delivery {
-  status: number;
-  final: FinalLine;
-  seconds: number;
-  left: number;
-}
-
-async function deliver(fn: FunctionServer, message: Record<string, unknown>): Promise<Delivery> {
-  const req = binaryEvent({ text: JSON.stringify(message) });
-  const t0 = Date.now();
-  const res = await fn.post(req);
-  const seconds = (Date.now() - t0) / 1000;
-  const final = (await fn.waitForLine((l) => l.eventId === req.id && isFinal(l), 60_000)) as FinalLine;
-  return { status: res.status, final, seconds, left: (await server.kernels()).length };
-}
-
-/** Decision, code, message, bound, no kernel; then the table row. */
-function check(
-  fault: string,
-  d: Delivery,
-  want: { code: string; message: RegExp; maxSeconds: number; minSeconds?: number },
-): void {
-  const e = d.final.record.error;
-  assert.equal(e?.code, want.code, JSON.stringify(d.final.record));
-  assert.match(e!.message, want.message);
-  assert.equal(d.final.ack, true, 'a permanent outcome is acknowledged');
-  assert.equal(d.status, 204);
-  assert.ok(d.seconds < want.maxSeconds && d.seconds >= (want.minSeconds ?? 0), `${d.seconds} s`);
-  assert.equal(d.left, 0, 'no kernel left');
-  recordRow({
-    fault,
-    expected: `${want.code} (ack)`,
-    observed: `${e!.code} (${d.final.ack ? 'ack' : 'retry'}, HTTP ${d.status})`,
-    seconds: d.seconds,
-    kernelsLeft: d.left,
-  });
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-describe('fault: a message chooses an output it may not', () => {
-  let nb: string;
-  before(async () => {
-    nb = await server.writeNotebook(`out-${randomUUID().slice(0, 8)}.ipynb`, ['print("ran")']);
-  });
-
-  for (const [output, why] of [
-    ['../../x-{runId}.ipynb', /"\.\." segment/],
-    ['/tmp/x.ipynb', /absolute path/],
-    ['file:///tmp/x.ipynb', /file: location/],
-    ['gs://not-allowed-bucket/reports/x.ipynb', /not in ALLOWED_OUTPUTS \(gs:\/\/allowed-bucket\/reports\)/],
-    ['gs://allowed-bucket/reports-evil/x.ipynb', /not in ALLOWED_OUTPUTS/],
-  ] as const) {
-    test(`output ${output}: BAD_MESSAGE naming output, ack, nothing run or written`, T, async () => {
-      const tmpBefore = await exists('/tmp/x.ipynb');
-      const runsParent = dirname(dirname(ff.runsDir));
-      const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output });
-      assert.equal(d.final.record.cells?.executed ?? 0, 0, 'nothing ran');
-      assert.equal(d.final.record.server, null, 'refused before any run: the record names no server');
-      assert.match(d.final.record.error!.message, /^output: /);
-      assert.equal(await exists('/tmp/x.ipynb'), tmpBefore, '/tmp/x.ipynb not written');
-      assert.ok(
-        !(await readdir(runsParent)).some((f) => /^x-.*\.ipynb$/.test(f)),
-        'nothing written beside the runs folder',
-      );
-      assert.deepEqual(
-        await readdir(ff.runsDir).catch(() => []),
-        [],
-        'no record: the message was refused before the claim',
-      );
-      check(`message output ${output}`, d, { code: 'BAD_MESSAGE', message: why, maxSeconds: 10 });
-    });
-  }
-
-  test('output server:/allowed/… on another server: BAD_MESSAGE, ack', T, async () => {
-    const other = `127.0.0.1:${await freePort()}`;
-    const d = await deliver(ff, { server: other, notebook: `/${nb}`, output: 'server:/allowed/x.ipynb' });
-    check('message output server: on another server', d, {
-      code: 'BAD_MESSAGE',
-      message: new RegExp(`on ${other} is not in ALLOWED_OUTPUTS`),
-      maxSeconds: 10,
-    });
-  });
-
-  test(
-    'output server:/elsewhere/… on its own server, outside the allowed folder: BAD_MESSAGE, nothing written',
-    T,
-    async () => {
-      const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, output: 'server:/elsewhere/x.ipynb' });
-      assert.equal(d.final.record.cells?.executed ?? 0, 0, 'nothing ran');
-      const res = await fetch(`http://${server.hostPort}/api/contents/elsewhere/x.ipynb`, {
-        headers: { authorization: `token ${server.token}` },
-      });
-      assert.equal(res.status, 404, 'nothing written on the server');
-      check('message output server:/elsewhere/ on its own server', d, {
-        code: 'BAD_MESSAGE',
-        message: /server:\/elsewhere\/x\.ipynb.* is not in ALLOWED_OUTPUTS/,
-        maxSeconds: 10,
-      });
-    },
-  );
-
-  test(
-    'allowed outputs still work: a relative path lands in the runs folder, server:/allowed/ on its server',
-    T,
-    async () => {
-      const d = await deliver(ff, {
-        server: server.hostPort,
-        notebook: `/${nb}`,
-        output: 'mine/{notebook}-{runId}.ipynb',
-      });
-      assert.equal(d.final.record.status, 'succeeded', JSON.stringify(d.final.record));
-      const written = (d.final.record.outputs as { notebook: string }).notebook;
-      assert.ok(written.startsWith(join(ff.runsDir, 'mine/')), written);
-      assert.ok(await exists(written));
-      const s = await deliver(ff, {
-        server: server.hostPort,
-        notebook: `/${nb}`,
-        output: 'server:/allowed/{runId}.ipynb',
-      });
-      assert.equal(s.final.record.status, 'succeeded', JSON.stringify(s.final.record));
-      assert.match((s.final.record.outputs as { notebook: string }).notebook, /^server:\/allowed\/[0-9a-f]+\.ipynb$/);
-    },
-  );
-});
+const deliver = (fn: FunctionServer, message: Record<string, unknown>): Promise<Delivery> =>
+  deliverTo(server, fn, message);
 
 describe('fault: the notebook read and the start are bounded', () => {
   test(
@@ -324,7 +184,8 @@ describe('fault: the notebook read and the start are bounded', () => {
     async () => {
       // 47 bytes a cell: 47 MB, under the default size cap, so the cell cap is what refuses it once read.
       const cell = '{"cell_type":"raw","source":"","metadata":{}}';
-      const text = `{"cells":[${Array<string>(1_000_000).fill(cell).join(',')}],"metadata":{},"nbformat":4,"nbformat_minor":5}`;
+      const cells = Array<string>(1_000_000).fill(cell).join(',');
+      const text = `{"cells":[${cells}],"metadata":{},"nbformat":4,"nbformat_minor":5}`;
       assert.ok(text.length < DEFAULT_CAP);
       const nb = await server.writeFile('million.ipynb', text);
       const d = await deliver(ff, { server: server.hostPort, notebook: `/${nb}`, timeouts: { runSeconds: 15 } });

@@ -23,7 +23,8 @@ after(async () => {
 
 /** A first cell that writes the kernel's pid to `file` (atomically) and then runs `rest`. */
 function pidCell(file: string, rest: string): string {
-  return `import os, time\nwith open("${file}.tmp", "w") as f: f.write(str(os.getpid()))\nos.rename("${file}.tmp", "${file}")\n${rest}`;
+  const writePid = `with open("${file}.tmp", "w") as f: f.write(str(os.getpid()))\nos.rename("${file}.tmp", "${file}")`;
+  return `import os, time\n${writePid}\n${rest}`;
 }
 
 /** Polls for the pid file until it appears (→ pid) or `stop` aborts (→ 0). */

@@ -35,7 +35,6 @@ const res = spawnSync(
 );
 const rows = readRows(table);
 rmSync(dir, { recursive: true, force: true });
-process.stdout.write(
-  `\nnbtrigger fault suite: ${rows.length} faults in ${((Date.now() - started) / 1000).toFixed(1)} s\n${formatTable(rows)}\n`,
-);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+process.stdout.write(`\nnbtrigger fault suite: ${rows.length} faults in ${seconds} s\n${formatTable(rows)}\n`);
 process.exit(res.status ?? 1);

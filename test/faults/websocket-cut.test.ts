@@ -45,7 +45,8 @@ async function tracedNotebook(name: string, bodies: string[]): Promise<{ path: s
 
 /** 25 lines, 80 ms apart, with a 3 s lull after each line in `lulls`. */
 function loop(lulls: number[]): string {
-  return `import time\nfor i in range(25):\n    print(i, flush=True)\n    time.sleep(3.0 if i in ${JSON.stringify(lulls)} else 0.08)`;
+  const sleep = `time.sleep(3.0 if i in ${JSON.stringify(lulls)} else 0.08)`;
+  return `import time\nfor i in range(25):\n    print(i, flush=True)\n    ${sleep}`;
 }
 const LOOP = loop([9]);
 /** Cut in a lull: once the server has sent nothing for this long. */

@@ -23,7 +23,8 @@ function pause(): Promise<void> {
  * and then runs `rest`.
  */
 export function markerCell(marker: string, rest: string): string {
-  return `import os, time\nwith open("${marker}.tmp", "w") as f: f.write(str(os.getpid()))\nos.rename("${marker}.tmp", "${marker}")\n${rest}`;
+  const writePid = `with open("${marker}.tmp", "w") as f: f.write(str(os.getpid()))`;
+  return `import os, time\n${writePid}\nos.rename("${marker}.tmp", "${marker}")\n${rest}`;
 }
 
 /** Python for a cell that writes `marker`, then waits until the file `gate` exists. */

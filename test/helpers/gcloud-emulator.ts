@@ -41,7 +41,8 @@ export function gcloudComponentMissing(component: string, label: string): string
   try {
     const root = dirname(dirname(realpathSync(gcloud)));
     if (existsSync(join(root, 'lib', 'gcloud.py')) && !existsSync(join(root, 'platform', component))) {
-      return `the ${component} component is not installed in ${root} (gcloud components install ${component}, or apt-get install google-cloud-cli-${component})`;
+      const install = `gcloud components install ${component}, or apt-get install google-cloud-cli-${component}`;
+      return `the ${component} component is not installed in ${root} (${install})`;
     }
   } catch {
     /* unknown layout: let the start attempt decide */

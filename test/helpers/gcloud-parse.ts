@@ -22,11 +22,30 @@ export interface GcloudVerdict {
 }
 
 /** What gcloud says when it has parsed everything and needs an account. */
-const NEEDS_CREDENTIALS =
-  /You do not currently have an active account selected|gcloud auth login|could not find default credentials|Please run:\s+\$ gcloud auth/i;
+const NEEDS_CREDENTIALS = new RegExp(
+  [
+    'You do not currently have an active account selected',
+    'gcloud auth login',
+    'could not find default credentials',
+    'Please run:\\s+\\$ gcloud auth',
+  ].join('|'),
+  'i',
+);
 /** What gcloud says when it rejects the command line. */
-const REJECTED =
-  /unrecognized arguments|argument [^\n]* is required|must be specified|Invalid value|Invalid choice|expected one argument|not a valid|Bad syntax|ambiguous option/i;
+const REJECTED = new RegExp(
+  [
+    'unrecognized arguments',
+    'argument [^\\n]* is required',
+    'must be specified',
+    'Invalid value',
+    'Invalid choice',
+    'expected one argument',
+    'not a valid',
+    'Bad syntax',
+    'ambiguous option',
+  ].join('|'),
+  'i',
+);
 
 /** The environment of an isolated, credential-less gcloud. */
 function isolatedGcloudEnv(configDir: string): NodeJS.ProcessEnv {
@@ -54,7 +73,10 @@ function verdict(argv: string[], code: number | null, stderr: string): GcloudVer
   return { argv, parsed: code === 1 && NEEDS_CREDENTIALS.test(stderr) && !REJECTED.test(stderr), code, said };
 }
 
-/** Runs one command line through the `gcloud` command itself (argv[0] must be `gcloud`) and says whether gcloud accepted it. */
+/**
+ * Runs one command line through the `gcloud` command itself (argv[0] must be `gcloud`) and says
+ * whether gcloud accepted it.
+ */
 export function gcloudVerdict(
   argv: string[],
   opts: { cwd: string; configDir: string; timeoutMs?: number },

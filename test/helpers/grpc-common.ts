@@ -58,7 +58,10 @@ export function status(code: grpc.status, details: string): grpc.ServiceError {
 
 type Handler = (request: any) => unknown;
 
-/** Wraps plain `(request) => response` functions (sync or async, throwing a status) as unary handlers that record calls. */
+/**
+ * Wraps plain `(request) => response` functions (sync or async, throwing a status) as unary
+ * handlers that record calls.
+ */
 export function unary(calls: Recorded[], handlers: Record<string, Handler>): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [method, fn] of Object.entries(handlers)) {

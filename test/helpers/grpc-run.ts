@@ -9,7 +9,8 @@
  * billing, first generation), concurrency and timeout ranges, instance bounds, reserved
  * annotations: INVALID_ARGUMENT naming the rule. UpdateService honours `update_mask` (fields
  * outside it keep their values; no mask replaces the service) and the etag: a stale one fails
- * with ABORTED. Output-only fields (uri, urls, uid, generation, etag) are the server's.
+ * with ABORTED. Output-only fields (uri, urls, uid, generation, etag) are the server's. These
+ * rules, the writable fields and the IAM gate are in test/helpers/grpc-run-rules.ts.
  *
  * IAM propagation (option `iam`): a role that SetIamPolicy grants takes effect only `propagationMs`
  * later, as IAM changes do (https://cloud.google.com/iam/docs/access-change-propagation); a call
@@ -25,7 +26,6 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { reservedAnnotations, RULES, runViolations, violationText, type RunResources } from '../../deploy/rules.js';
 import {
   applyMask,
   countCalls,
@@ -44,6 +44,7 @@ import {
   type Recorded,
 } from './grpc-common.js';
 import { JOBS_MUTATING, mountJobs, type FakeRunJobsOptions, type MountedJobs } from './grpc-run-jobs.js';
+import { checkRules, OUTPUT_ONLY, servicesIamGate, WRITABLE } from './grpc-run-rules.js';
 
 /**
  * ListServicesRequest.page_size documents no maximum: this fake answers at most 100 a page, so
@@ -52,37 +53,6 @@ import { JOBS_MUTATING, mountJobs, type FakeRunJobsOptions, type MountedJobs } f
 const MAX_PAGE_SIZE = 100;
 
 const MUTATING = new Set<string>(['CreateService', 'UpdateService', 'DeleteService', 'SetIamPolicy', ...JOBS_MUTATING]);
-/** Top-level Service fields a client may write (snake_case, as update masks name them). */
-const WRITABLE = [
-  'description',
-  'labels',
-  'annotations',
-  'client',
-  'client_version',
-  'ingress',
-  'launch_stage',
-  'binary_authorization',
-  'template',
-  'traffic',
-  'scaling',
-  'invoker_iam_disabled',
-  'default_uri_disabled',
-  'custom_audiences',
-  'build_config',
-] as const;
-const OUTPUT_ONLY = [
-  'uid',
-  'generation',
-  'createTime',
-  'updateTime',
-  'uri',
-  'urls',
-  'etag',
-  'reconciling',
-  'observedGeneration',
-  'creator',
-  'lastModifier',
-];
 
 export interface FakeRun extends FakeServer {
   services: Map<string, any>;
@@ -95,41 +65,6 @@ export interface FakeRun extends FakeServer {
   put(name: string, service: Record<string, unknown>): any;
   /** Called as an UpdateService arrives, before it is checked (a test changes the service here: a concurrent edit). */
   beforeUpdate?: (name: string) => void;
-}
-
-/** What the Cloud Run rules look at, from a Service as a client sent it. */
-function resourcesOf(service: any): RunResources {
-  const tpl = service?.template ?? {};
-  const res = tpl.containers?.[0]?.resources;
-  const limits = res?.limits ?? {};
-  const out: RunResources = {
-    cpu: limits.cpu ?? '1',
-    memory: limits.memory ?? '512Mi',
-    // With resources set, an unset cpu_idle means instance-based billing (revision.proto, ResourceRequirements.cpu_idle).
-    cpuIdle: res ? res.cpuIdle === true : true,
-  };
-  if (tpl.maxInstanceRequestConcurrency !== undefined) out.concurrency = Number(tpl.maxInstanceRequestConcurrency);
-  if (tpl.timeout?.seconds !== undefined) out.timeoutSeconds = Number(tpl.timeout.seconds);
-  if (tpl.scaling?.minInstanceCount !== undefined) out.minInstances = Number(tpl.scaling.minInstanceCount);
-  if (tpl.scaling?.maxInstanceCount !== undefined) out.maxInstances = Number(tpl.scaling.maxInstanceCount);
-  if (tpl.executionEnvironment === 'EXECUTION_ENVIRONMENT_GEN2') out.executionEnvironment = 'gen2';
-  if (tpl.executionEnvironment === 'EXECUTION_ENVIRONMENT_GEN1') out.executionEnvironment = 'gen1';
-  return out;
-}
-
-/** Throws INVALID_ARGUMENT naming the first rule `service` breaks. */
-function checkRules(service: any): void {
-  if (!service?.template?.containers?.[0]?.image)
-    throw status(grpc.status.INVALID_ARGUMENT, 'template.containers[0].image is required');
-  const broken = runViolations(resourcesOf(service));
-  if (broken.length > 0)
-    throw status(grpc.status.INVALID_ARGUMENT, `template: ${broken.map(violationText).join('; ')}`);
-  const reserved = [...reservedAnnotations(service.annotations), ...reservedAnnotations(service.template?.annotations)];
-  if (reserved.length > 0)
-    throw status(
-      grpc.status.INVALID_ARGUMENT,
-      `annotations ${reserved.join(', ')}: ${RULES.annotations.text} (${RULES.annotations.url})`,
-    );
 }
 
 /** The caller's IAM as the fake enforces it. */
@@ -171,28 +106,8 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
         if (!grantedAt.has(`${m} ${b.role}`)) grantedAt.set(`${m} ${b.role}`, Date.now());
     }
   };
-  const resourceOf = (req: any): string => req?.name ?? req?.resource ?? req?.service?.name ?? req?.parent ?? '';
   /** The handlers, each refusing first what the caller may not do yet (option `iam`). */
-  const gated = (handlers: Record<string, (req: any) => unknown>): Record<string, (req: any) => unknown> => {
-    const iam = opts.iam;
-    if (!iam) return handlers;
-    return Object.fromEntries(
-      Object.entries(handlers).map(([method, fn]) => [
-        method,
-        (req: any) => {
-          for (const need of iam.needs) {
-            if (need.method !== method || (need.resource !== undefined && need.resource !== resourceOf(req))) continue;
-            const at = grantedAt.get(`${iam.caller} ${need.role}`);
-            if (at === undefined || Date.now() < at + iam.propagationMs) {
-              const why = `Permission denied on resource '${resourceOf(req)}' (or it may not exist): ${iam.caller} lacks ${need.role}`;
-              throw status(grpc.status.PERMISSION_DENIED, why);
-            }
-          }
-          return fn(req);
-        },
-      ]),
-    );
-  };
+  const gated = servicesIamGate(opts.iam, grantedAt);
 
   const any = (s: unknown): { typeUrl: string; value: Buffer } => ({
     typeUrl: 'type.googleapis.com/google.cloud.run.v2.Service',
@@ -271,10 +186,8 @@ export async function startFakeRun(opts: FakeRunOptions = {}): Promise<FakeRun> 
               );
             }
             if (req.service.etag && req.service.etag !== cur.etag) {
-              throw status(
-                grpc.status.ABORTED,
-                `etag ${req.service.etag} does not match the current etag ${cur.etag}: the service changed since it was read`,
-              );
+              const why = `etag ${req.service.etag} does not match the current etag ${cur.etag}`;
+              throw status(grpc.status.ABORTED, `${why}: the service changed since it was read`);
             }
             const paths: string[] = req.updateMask?.paths ?? [];
             const merged =

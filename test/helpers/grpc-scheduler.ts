@@ -32,7 +32,10 @@ import {
   type Recorded,
 } from './grpc-common.js';
 
-/** ListJobs: "The maximum page size is 500. If unspecified, the page size will be the maximum." (ListJobsRequest.page_size) */
+/**
+ * ListJobs: "The maximum page size is 500. If unspecified, the page size will be the maximum."
+ * (ListJobsRequest.page_size)
+ */
 const MAX_PAGE_SIZE = 500;
 
 const MUTATING = new Set(['CreateJob', 'UpdateJob', 'DeleteJob', 'PauseJob', 'ResumeJob', 'RunJob']);

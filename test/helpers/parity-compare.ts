@@ -120,7 +120,8 @@ export function diffCells(a: NormCell[], b: NormCell[]): string[] {
       assert.deepStrictEqual(x.outputs, y.outputs);
     } catch {
       diffs.push(
-        `code cell ${i}: outputs differ\n  nbtrigger ${JSON.stringify(x.outputs)}\n  nbclient  ${JSON.stringify(y.outputs)}`,
+        `code cell ${i}: outputs differ\n` +
+          `  nbtrigger ${JSON.stringify(x.outputs)}\n  nbclient  ${JSON.stringify(y.outputs)}`,
       );
     }
   }

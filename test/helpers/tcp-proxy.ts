@@ -72,7 +72,8 @@ export async function startTcpProxy(
     if (now < unavailable) {
       client.once('data', () => {
         client.end(
-          'HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nconnection: close\r\n\r\nstarting',
+          'HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n' +
+            'content-length: 8\r\nconnection: close\r\n\r\nstarting',
         );
       });
       client.on('error', () => undefined);

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { runCli } from '../../helpers/cli.js';
 
-test('plan through the bundle, three times in a row: the lazy import of the deploy clients works each time', async () => {
+const threePlansTitle =
+  'plan through the bundle, three times in a row: the lazy import of the deploy clients works each time';
+test(threePlansTitle, async () => {
   const bundle = join(PROJECT_ROOT, 'dist', 'bundle', 'nbtrigger.cjs');
   assert.ok(existsSync(bundle), 'npm run build makes the bundle');
   // bin/nbtrigger.js takes the bundle only when it is at least as new as the compiled modules.

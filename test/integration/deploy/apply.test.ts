@@ -6,6 +6,7 @@
  * The function, its trigger subscription and the dead-letter topic are seeded first, as the
  * function's deployment and the one-time setup leave them (deploy refuses a broken chain).
  * Skips with a notice without the emulator, except under CI=true. Spec: docs/deploy.md.
+ * The manifest and the foreign resources are in apply-manifest.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,29 +21,7 @@ import type { DeployClients } from '../../../deploy/clients/index.js';
 import { parseManifest } from '../../../deploy/manifest.js';
 import { startDeployBackends } from '../../helpers/deploy-backends.js';
 import { emulatorUnavailableReason, skipUnlessEmulator } from '../../helpers/pubsub-emulator.js';
-
-const PROJECT = 'nbtrigger-deploy';
-const LOC = `projects/${PROJECT}/locations/europe-west1`;
-const FN = `serviceAccount:fn@${PROJECT}.iam.gserviceaccount.com`;
-const TOPIC = `projects/${PROJECT}/topics/t_reports`;
-
-const yaml = (
-  over: { cron?: string; image?: string; extraSchedule?: boolean; extraNotebook?: boolean } = {},
-): string => `
-name: reports
-project: ${PROJECT}
-region: europe-west1
-function: {serviceAccount: fn@${PROJECT}.iam.gserviceaccount.com}
-topic: t_reports
-notebooks:
-  - name: sales
-    file: notebooks/sales.ipynb
-    service: {image: "${over.image ?? 'europe-docker.pkg.dev/p/nb/sales:v1'}", cpu: 2, memory: 4Gi, maxInstances: 1, timeout: 30m}
-    schedules:
-      - {name: nightly, cron: "${over.cron ?? '0 2 * * *'}", timeZone: Europe/Paris, parameters: {region: EU}, output: "gs://b/runs/"}
-${over.extraSchedule === false ? '' : '      - {name: hourly, cron: "15 * * * *", concurrency: allow}'}
-${over.extraNotebook ? '  - {name: taken, file: t.ipynb, service: {name: foreign-svc, image: "gcr.io/p/t:1"}}' : ''}
-`;
+import { FN, LOC, PROJECT, seedForeignResources, TOPIC, yaml } from './apply-manifest.js';
 
 test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the Pub/Sub emulator', {
   timeout: 180_000,
@@ -88,31 +67,11 @@ test('deploy and destroy against fake Cloud Run / Scheduler gRPC servers and the
   });
   const seeded = await seedTrigger({ region: 'europe-west1', topic: 't_reports' });
 
-  // Foreign resources nbtrigger must never touch.
-  sch.jobs.set(`${LOC}/jobs/by-hand`, {
-    name: `${LOC}/jobs/by-hand`,
-    schedule: '* * * * *',
-    timeZone: 'UTC',
-    pubsubTarget: { topicName: TOPIC, data: Buffer.from('x') },
-  });
-  sch.jobs.set(`${LOC}/jobs/billing_daily`, {
-    name: `${LOC}/jobs/billing_daily`,
-    schedule: '0 0 * * *',
-    timeZone: 'UTC',
-    pubsubTarget: {
-      topicName: TOPIC,
-      data: Buffer.from('x'),
-      attributes: { 'managed-by': 'nbtrigger', 'nbtrigger-deployment': 'billing' },
-    },
-  });
-  run.services.set(`${LOC}/services/foreign-svc`, {
-    name: `${LOC}/services/foreign-svc`,
-    labels: { team: 'other' },
-    template: { containers: [{ image: 'x' }] },
-  });
+  seedForeignResources(run, sch);
 
   await t.test(
-    'first deploy creates the services (waiting on the operation), grants invoker, sets the trigger dead-letter policy, creates the jobs',
+    'first deploy creates the services (waiting on the operation), grants invoker, ' +
+      'sets the trigger dead-letter policy, creates the jobs',
     async () => {
       reset();
       await applyDeploy(c, parseManifest(yaml(), 'm.yaml'));

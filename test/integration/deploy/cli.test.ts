@@ -38,7 +38,8 @@ test('nbtrigger plan --check names the file, the field path and what was expecte
     assert.match(
       r.stderr,
       new RegExp(
-        `${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: notebooks\\[0\\]\\.schedules\\[0\\]\\.cron: expected a 5-field unix-cron`,
+        `${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: ` +
+          /notebooks\[0\]\.schedules\[0\]\.cron: expected a 5-field unix-cron/.source,
       ),
     );
     const ok = await runCli(['plan', '--check', '-f', join(process.cwd(), 'infra', 'nbtrigger.yaml')]);
@@ -86,7 +87,11 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stdout,
-      /^ {2}ERROR {2}function {4}projects\/nbtrigger-cli\/locations\/us-central1\/services\/runnotebook {2}\(function runNotebook is not deployed/m,
+      new RegExp(
+        /^ {2}ERROR {2}function {4}projects\/nbtrigger-cli\/locations\/us-central1\/services\/runnotebook/.source +
+          / {2}\(function runNotebook is not deployed/.source,
+        'm',
+      ),
     );
     assert.match(r.stdout, /^ {2}ERROR {2}dead-letter {1}projects\/nbtrigger-cli\/topics\/t_nbtrigger-dead-letter/m);
     assert.match(r.stdout, /chain: \d broken link\(s\)/);
@@ -107,7 +112,14 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
     assert.match(r.stdout, /plan: 2 to create, 2 to update, 0 to delete, 1 unchanged/);
     assert.match(
       r.stdout,
-      /^chain of projects\/nbtrigger-cli\/locations\/us-central1\/jobs\/cli_morning:\n {2}create job .*\n {2}ok {5}topic .*\n {2}update trigger .*\n {2}ok {5}dead-letter .*\n {2}ok {5}function .*\n {2}create service /m,
+      new RegExp(
+        [
+          /^chain of projects\/nbtrigger-cli\/locations\/us-central1\/jobs\/cli_morning:\n/.source,
+          / {2}create job .*\n {2}ok {5}topic .*\n {2}update trigger .*\n/.source,
+          / {2}ok {5}dead-letter .*\n {2}ok {5}function .*\n {2}create service /.source,
+        ].join(''),
+        'm',
+      ),
     );
     assert.equal(r.stdout.match(/ {2}next: \d{4}-\d\d-\d\d 07:00 E[SD]T \(-0[45]:00\)/g)?.length, 3, r.stdout);
     assert.deepEqual([...run.mutatingCalls(), ...sch.mutatingCalls()], []);
@@ -121,7 +133,8 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
     assert.doesNotMatch(first.stderr, /MetadataLookupWarning|Could not load the default credentials/);
     assert.deepEqual([...sch.jobs.keys()], [`projects/${PROJECT}/locations/us-central1/jobs/cli_morning`]);
     const before = run.mutatingCalls().length + sch.mutatingCalls().length;
-    assert.equal(before, 3); // CreateService, SetIamPolicy, CreateJob (and the subscription's dead-letter policy, in the emulator)
+    // CreateService, SetIamPolicy, CreateJob (and the subscription's dead-letter policy, in the emulator)
+    assert.equal(before, 3);
     const second = await cli(['deploy', '-f', file, '--json']);
     assert.equal(second.code, 0, second.stderr);
     const actions = JSON.parse(second.stdout) as Array<{ op: string }>;
@@ -173,7 +186,8 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
   });
 
   await t.test(
-    'a build: service with no known image: plan and deploy refuse it by name; plan --check stays offline; --built-image gives it',
+    'a build: service with no known image: plan and deploy refuse ' +
+      'it by name; plan --check stays offline; --built-image gives it',
     async () => {
       const built = join(dir, 'built.yaml');
       await writeFile(
@@ -189,7 +203,10 @@ test('nbtrigger plan / deploy / destroy / publish against the fakes and the emul
         assert.equal(r.code, 2, r.stderr);
         assert.match(
           r.stderr,
-          /no image is known for service built-hello .*pass --built-image us-central1-docker\.pkg\.dev\/nbtrigger-cli\/nbtrigger\/notebook:TAG/,
+          new RegExp(
+            /no image is known for service built-hello .*/.source +
+              /pass --built-image us-central1-docker\.pkg\.dev\/nbtrigger-cli\/nbtrigger\/notebook:TAG/.source,
+          ),
         );
       }
       assert.equal(run.mutatingCalls().length + sch.mutatingCalls().length, before, 'nothing was deployed');

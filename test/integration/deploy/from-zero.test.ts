@@ -173,7 +173,8 @@ test('from zero: setup → deploy → idempotent → a scheduled message runs th
     f.lines().filter((l): l is FinalLine => isFinal(l) && l.record.messageId === id);
 
   await t.test(
-    "the Scheduler job's payload, published into the topic, reaches the function through the trigger and runs the notebook",
+    "the Scheduler job's payload, published into the topic, " +
+      'reaches the function through the trigger and runs the notebook',
     async () => {
       assert.ok(payload.includes(j.hostPort), `the job's message names the service: ${payload}`);
       const [id] = await ps.publish(TOPIC, payload, attributes);
@@ -185,7 +186,8 @@ test('from zero: setup → deploy → idempotent → a scheduled message runs th
   );
 
   await t.test(
-    `with the server stopped, the message fails on each delivery and lands on the dead-letter topic after ${ATTEMPTS} attempts`,
+    'with the server stopped, the message fails on each delivery ' +
+      `and lands on the dead-letter topic after ${ATTEMPTS} attempts`,
     async () => {
       await j.close();
       const [id] = await ps.publish(TOPIC, payload, attributes);

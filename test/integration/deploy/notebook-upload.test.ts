@@ -57,7 +57,10 @@ const notebook = (code: string): string =>
     1,
   )}\n`;
 
-/** A temp folder, the Cloud Storage server with the bucket `team-nb`, and the deploy backends (trigger seeded); undefined when skipped. */
+/**
+ * A temp folder, the Cloud Storage server with the bucket `team-nb`, and the deploy backends
+ * (trigger seeded); undefined when skipped.
+ */
 async function backends(t: TestContext) {
   if (skipUnlessEmulator(t, emulatorUnavailableReason())) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'nbt-src-'));

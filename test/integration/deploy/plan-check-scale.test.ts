@@ -85,7 +85,8 @@ test('plan --check of 1,000 notebooks split a folder per team: the same counts, 
     assert.match(
       bad.stderr,
       new RegExp(
-        `${join(dir, 'teams', 'team-03.yaml').replace(/[.]/g, '\\.')}:\\d+:\\d+: notebooks\\[\\d+\\]\\.schedules\\[\\d\\]\\.timeZone: "Asia/Tokio" is not an IANA time zone`,
+        `${join(dir, 'teams', 'team-03.yaml').replace(/[.]/g, '\\.')}:\\d+:\\d+: ` +
+          /notebooks\[\d+\]\.schedules\[\d\]\.timeZone: "Asia\/Tokio" is not an IANA time zone/.source,
       ),
     );
   } finally {

@@ -216,7 +216,8 @@ test('updates, refusals, job state and the allowlist against the fakes and the e
   });
 
   await t.test(
-    "--write-allowed-servers holds this deployment's services (and the extras), not another deployment's nor foreign ones",
+    "--write-allowed-servers holds this deployment's services " +
+      "(and the extras), not another deployment's nor foreign ones",
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'nbt-allow-'));
       t.after(() => rm(dir, { recursive: true, force: true }));

@@ -98,7 +98,8 @@ test('Pub/Sub emulator push → functions-framework → notebook', { timeout: 18
   });
 
   await t.test(
-    'transient failure: 500 → the emulator redelivers, until the retry window ends (ack); a bad message (204) is delivered once',
+    'transient failure: 500 → the emulator redelivers, until the ' +
+      'retry window ends (ack); a bad message (204) is delivered once',
     async () => {
       const closed = await freePort();
       const [transient] = await e.publish(

@@ -72,7 +72,8 @@ test('no output of any kind holds the token', { timeout: 180_000 }, async () => 
     'the error is kept, the token in it is not',
   );
   await deliver('not a valid --message');
-  await deliver(JSON.stringify({ server: '127.0.0.1:9', notebook: '/x.ipynb', timeouts: { startSeconds: 0.5 } })); // retried (500)
+  // retried (500)
+  await deliver(JSON.stringify({ server: '127.0.0.1:9', notebook: '/x.ipynb', timeouts: { startSeconds: 0.5 } }));
   const cli = await runCli([
     'run',
     '--json',

@@ -89,7 +89,9 @@ describe('runNotebook served by functions-framework', { timeout: 240_000 }, () =
     assert.deepEqual(final.record.lastResult, { 'text/plain': '15' });
   });
 
-  test('a raw push of a message without data (not converted by functions-framework) is acknowledged as BAD_MESSAGE', async () => {
+  const rawPushWithoutDataTitle =
+    'a raw push of a message without data (not converted by functions-framework) is acknowledged as BAD_MESSAGE';
+  test(rawPushWithoutDataTitle, async () => {
     const messageId = `nodata-${Date.now()}`;
     const body = {
       message: { messageId, publishTime: new Date().toISOString(), attributes: { only: 'attributes' } },

@@ -24,7 +24,8 @@ before(async () => {
   server = await startTestServer();
   await server.writeNotebook('many.ipynb', [
     { source: 'tag = -1', tags: ['parameters'] },
-    'import os\nassert "seen" not in globals() and "NBT_TAG" not in os.environ\nseen = tag\nos.environ["NBT_TAG"] = str(tag)',
+    'import os\nassert "seen" not in globals() and "NBT_TAG" not ' +
+      'in os.environ\nseen = tag\nos.environ["NBT_TAG"] = str(tag)',
     'f"{tag}:{os.getpid()}:{os.environ[\'NBT_TAG\']}"',
   ]);
   ff = await startFunctionServer({ env: { JUPYTER_TOKEN: server.token } });

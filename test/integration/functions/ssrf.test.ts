@@ -95,21 +95,28 @@ describe('SSRF guard of the served function', { timeout: 120_000 }, () => {
     ['169.254.169.254.', '169.254.169.254'],
     ['[0:0:0:0:0:ffff:a9fe:a9fe]', '[::ffff:a9fe:a9fe]'],
   ];
-  test('every numeric spelling of loopback or metadata, with ALLOWED_SERVERS=*: refused by its canonical form, no connection', async () => {
-    for (const [host, canonical] of spellings) {
-      const final = await refused(wildcard, `${host}:${trapPort} /nb.ipynb`);
-      // Decided on the canonical address itself, before any DNS: the name check and the client agree.
-      assert.ok(
-        final.record.error!.message.startsWith(`server ${canonical}:${trapPort} refused: `),
-        final.record.error!.message,
-      );
-      assert.match(final.record.error!.message, /metadata|private address/, host);
-      assert.doesNotMatch(final.record.error!.message, /resolves to/, host);
-      await refused(
-        wildcard,
-        JSON.stringify({ server: `http://${host.toUpperCase().replace('X', 'x')}:${trapPort}`, notebook: '/nb.ipynb' }),
-      );
-    }
-    assert.equal(connections, 0, 'no TCP connection reached the trap');
-  });
+  test(
+    'every numeric spelling of loopback or metadata, with ' +
+      'ALLOWED_SERVERS=*: refused by its canonical form, no connection',
+    async () => {
+      for (const [host, canonical] of spellings) {
+        const final = await refused(wildcard, `${host}:${trapPort} /nb.ipynb`);
+        // Decided on the canonical address itself, before any DNS: the name check and the client agree.
+        assert.ok(
+          final.record.error!.message.startsWith(`server ${canonical}:${trapPort} refused: `),
+          final.record.error!.message,
+        );
+        assert.match(final.record.error!.message, /metadata|private address/, host);
+        assert.doesNotMatch(final.record.error!.message, /resolves to/, host);
+        await refused(
+          wildcard,
+          JSON.stringify({
+            server: `http://${host.toUpperCase().replace('X', 'x')}:${trapPort}`,
+            notebook: '/nb.ipynb',
+          }),
+        );
+      }
+      assert.equal(connections, 0, 'no TCP connection reached the trap');
+    },
+  );
 });

@@ -51,7 +51,8 @@ test('an event scheduled on the IOPub thread as it stops is lost without the con
   assert.equal(run('with-config'), 'ran');
 });
 
-test('a publish after the IOPub thread closed its end of the pipe blocks for ever without the config, returns and runs with it', {
+test('a publish after the IOPub thread closed its end of the pipe ' +
+  'blocks for ever without the config, returns and runs with it', {
   timeout: 60_000,
 }, () => {
   assert.equal(run('plain', SCRIPT_CLOSED_PIPE), 'blocked', 'the race this guards against (ipykernel as shipped)');
@@ -100,7 +101,8 @@ from jupyter_client.session import Session
 methods = lambda: [Session.send, IOPubThread.stop, IOPubThread.schedule, IPKernelApp.start]
 before = methods()
 from traitlets.config import Config
-exec(compile(open(sys.argv[3]).read(), sys.argv[3], "exec"), {"c": Config(), "get_config": Config, "__file__": sys.argv[3]})
+exec(compile(open(sys.argv[3]).read(), sys.argv[3], "exec"),
+     {"c": Config(), "get_config": Config, "__file__": sys.argv[3]})
 print(json.dumps([a is not b for a, b in zip(before, methods())]))
 `;
 

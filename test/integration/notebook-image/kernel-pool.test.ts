@@ -79,26 +79,30 @@ describe('kernel pool of size 1', () => {
     await s?.close();
   });
 
-  test('a POST gets the waiting kernel, moved to the folder and environment a fresh kernel gets; a replacement starts', async () => {
-    const pooled = await until(() => kernelChildren(s.pid)[0]);
-    const fresh = await startKernel(s, 'nopool', 'sub/dir');
-    const claimed = await startKernel(s, 'python3', 'sub/dir');
-    assert.equal(await kernelPid(s, claimed), pooled, 'the pooled kernel is handed out');
-    assert.notEqual(await kernelPid(s, fresh), pooled);
-    const [want, got] = [
-      await evaluateJson(s, fresh, PORTRAIT),
-      await evaluateJson(s, claimed, PORTRAIT),
-    ] as string[][];
-    assert.equal(got![0], join(s.root, 'sub', 'dir'));
-    assert.deepEqual(got, want);
-    const ids = ((await rest(s, 'GET', '/api/kernels')) as Array<{ id: string }>).map((k) => k.id).sort();
-    assert.deepEqual(ids, [fresh, claimed].sort(), 'a pooled kernel is not listed');
-    // The replacement: a third kernel process beside the fresh one and the claimed one.
-    await until(() => (kernelChildren(s.pid).length === 3 ? true : undefined));
-    await rest(s, 'DELETE', `/api/kernels/${fresh}`, undefined, 204);
-    await rest(s, 'DELETE', `/api/kernels/${claimed}`, undefined, 204);
-    assert.equal(alive(pooled), false, 'DELETE of a claimed kernel ends its process');
-  });
+  test(
+    'a POST gets the waiting kernel, moved to the folder and ' +
+      'environment a fresh kernel gets; a replacement starts',
+    async () => {
+      const pooled = await until(() => kernelChildren(s.pid)[0]);
+      const fresh = await startKernel(s, 'nopool', 'sub/dir');
+      const claimed = await startKernel(s, 'python3', 'sub/dir');
+      assert.equal(await kernelPid(s, claimed), pooled, 'the pooled kernel is handed out');
+      assert.notEqual(await kernelPid(s, fresh), pooled);
+      const [want, got] = [
+        await evaluateJson(s, fresh, PORTRAIT),
+        await evaluateJson(s, claimed, PORTRAIT),
+      ] as string[][];
+      assert.equal(got![0], join(s.root, 'sub', 'dir'));
+      assert.deepEqual(got, want);
+      const ids = ((await rest(s, 'GET', '/api/kernels')) as Array<{ id: string }>).map((k) => k.id).sort();
+      assert.deepEqual(ids, [fresh, claimed].sort(), 'a pooled kernel is not listed');
+      // The replacement: a third kernel process beside the fresh one and the claimed one.
+      await until(() => (kernelChildren(s.pid).length === 3 ? true : undefined));
+      await rest(s, 'DELETE', `/api/kernels/${fresh}`, undefined, 204);
+      await rest(s, 'DELETE', `/api/kernels/${claimed}`, undefined, 204);
+      assert.equal(alive(pooled), false, 'DELETE of a claimed kernel ends its process');
+    },
+  );
 
   test('a session (POST /api/sessions) gets the environment the server gives a session kernel', async () => {
     const session = async (name: string): Promise<{ id: string; kernel: { id: string } }> =>

@@ -124,7 +124,9 @@ export const CASES: Case[] = [
     dir: 'papermill',
     file: 'test_autosave.ipynb',
     kernelName: 'python3',
-    note: 'kernelspec "python" exists on neither side: run under python3 on both; papermill\'s autosave is papermill-only',
+    note:
+      'kernelspec "python" exists on neither side: run under python3 on both; ' +
+      "papermill's autosave is papermill-only",
   },
   { dir: 'papermill', file: 'test_logging.ipynb', note: 'ggplot is not installed: fails alike' },
   { dir: 'papermill', file: 'test_notebooknode_io.ipynb' },
@@ -135,13 +137,15 @@ export const EXTRA: Record<string, CellSpec[]> = {
   'output-edge-cases.ipynb': [
     'import sys\nfrom IPython.display import display, update_display, clear_output, HTML, Markdown, JSON, Image\n' +
       'print("a")\nprint("b", file=sys.stderr)\nprint("c")\nsys.stdout.write("no newline")\nsys.stdout.flush()\n' +
-      'display(HTML("<b>x</b>"))\nprint("after display")\nprint("err", file=sys.stderr)\nprint("err 2", file=sys.stderr)',
+      'display(HTML("<b>x</b>"))\nprint("after display")\nprint("err", file=sys.stderr)\n' +
+      'print("err 2", file=sys.stderr)',
     'h = display("first", display_id="shared")',
     '# a new display with a known id refreshes the earlier one, then this cell is cleared\n' +
       'display("second", display_id="shared")\nclear_output()\nprint("second cell cleared")',
     'h.update("third")  # reaches the first cell only',
     'update_display("nobody", display_id="never-shown")\nprint("unknown id ignored")',
-    'display("pending", display_id="p")\nclear_output(wait=True)\nupdate_display("updated while the clear waits", display_id="p")',
+    'display("pending", display_id="p")\nclear_output(wait=True)\n' +
+      'update_display("updated while the clear waits", display_id="p")',
     'for i in range(3):\n    clear_output(wait=True)\n    print(i)',
     'print("x\\ry")\nprint("progress 1", end="\\r")\nprint("progress 2")',
     'display(Markdown("**md**"), JSON({"b": 1, "a": [1, 2]}), metadata={"custom": True})',

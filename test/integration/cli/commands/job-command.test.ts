@@ -63,7 +63,9 @@ describe('nbtrigger job', () => {
     );
   });
 
-  test('runs past the function deadline, records execution and attempt; a retried attempt does not run again', async () => {
+  const pastDeadlineTitle =
+    'runs past the function deadline, records execution and attempt; a retried attempt does not run again';
+  test(pastDeadlineTitle, async () => {
     // FUNCTION_TIMEOUT_SEC=40 gives the function a 10 s run deadline; the job's cell sleeps 12 s.
     assert.equal(functionConfig({ FUNCTION_TIMEOUT_SEC: '40' }).runTimeoutMs, 10_000);
     const request = { notebook: join(dir, 'long.ipynb'), runKey: 'msg:long-1' };

@@ -180,7 +180,8 @@ test('--fire of a failing notebook exits 1 with its record; an unknown schedule 
   assert.match(noFile.stderr, /--fire needs -f MANIFEST/);
 });
 
-test('the clock fires a schedule at 07:00 Asia/Tokyo (--now just before), publish reaches the stack, SIGTERM stops every child', {
+test('the clock fires a schedule at 07:00 Asia/Tokyo (--now just ' +
+  'before), publish reaches the stack, SIGTERM stops every child', {
   timeout: TEST_MS,
 }, async () => {
   const runs = join(root, 'runs-clock');

@@ -1,28 +1,22 @@
 /**
- * `nbtrigger run` end to end as a user runs it: the real command, a real Jupyter server
- * (private, or a running one with --server), exit codes 0/1/2/3/130, one JSON record with
- * --json, human output otherwise, and no server or kernel left behind.
+ * `nbtrigger run` end to end as a user runs it: the real command, a private Jupyter server it
+ * starts, exit codes 0/1/2/130, one JSON record with --json, human output otherwise, and no server
+ * or kernel left behind. A running server named with --server is in run-command-server.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../../../cli/local/jupyter-server.js';
+import { before, describe, test } from 'node:test';
 import type { RunRecord } from '../../../../functions/run/record.js';
 import { BIN, portClosed, runCli, startCli } from '../../../helpers/cli.js';
 import { markerCell, waitForFile } from '../../../helpers/events.js';
-import { notebookJson, startTestServer, type TestServer } from '../../../helpers/jupyter.js';
+import { notebookJson } from '../../../helpers/jupyter.js';
+import { record } from './run-record.js';
 
 /** Where these tests' runs write their records and executed notebooks. */
 const runsRoot = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-runs-'));
-
-function record(stdout: string): RunRecord {
-  const lines = stdout.trim().split('\n');
-  assert.equal(lines.length, 1, `--json prints exactly one line, got: ${stdout}`);
-  return JSON.parse(lines[0]!) as RunRecord;
-}
 
 describe('nbtrigger run (private local server)', () => {
   let dir: string;
@@ -53,7 +47,9 @@ describe('nbtrigger run (private local server)', () => {
     assert.ok(await portClosed(rec.server!), 'private server stopped after the run');
   });
 
-  test('writes the executed notebook (valid nbformat 4) and the run record side by side; nbtrigger runs lists it', async () => {
+  const writesTitle =
+    'writes the executed notebook (valid nbformat 4) and the run record side by side; nbtrigger runs lists it';
+  test(writesTitle, async () => {
     const root = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-out-'));
     const r = await runCli(['run', '--json', '--output-root', root, '-p', 'unused', '1', join(dir, 'fail.ipynb')]);
     assert.equal(r.code, 1, r.stderr);
@@ -94,7 +90,9 @@ describe('nbtrigger run (private local server)', () => {
     );
   });
 
-  test('--html writes a page beside the notebook; a failing output is an error in the record, never a lost run', async () => {
+  const htmlTitle =
+    '--html writes a page beside the notebook; a failing output is an error in the record, never a lost run';
+  test(htmlTitle, async () => {
     const root = await mkdtemp(join(tmpdir(), 'nbtrigger-cli-html-'));
     const r = await runCli(['run', '--json', '--html', '--output-root', root, join(dir, 'ok.ipynb')]);
     assert.equal(r.code, 0, r.stderr);
@@ -228,105 +226,5 @@ describe('nbtrigger run (private local server)', () => {
     const rec = record(r.stdout);
     assert.equal(rec.error?.code, 'CANCELLED');
     if (rec.server) assert.ok(await portClosed(rec.server), 'server stopped');
-  });
-});
-
-describe('nbtrigger run --server (a running server)', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-    await server.writeNotebook('nb/hello.ipynb', ['a = 5', 'b = 10', 'a + b']);
-  });
-  after(() => server.close());
-
-  test('runs the notebook at its server path, token from JUPYTER_TOKEN; kernel deleted', async () => {
-    const r = await runCli(
-      ['run', '--output-root', runsRoot, '--json', '--server', server.hostPort, '/nb/hello.ipynb'],
-      { env: { JUPYTER_TOKEN: server.token } },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const rec = record(r.stdout);
-    assert.equal(rec.status, 'succeeded');
-    assert.deepEqual(rec.lastResult, { 'text/plain': '15' });
-    assert.equal(rec.notebook, 'nb/hello.ipynb');
-    assert.deepEqual(await server.kernels(), []);
-    assert.ok(!r.stdout.includes(server.token) && !r.stderr.includes(server.token), 'token never printed');
-  });
-
-  test('--token flag; --sequential gives the same result', async () => {
-    const r = await runCli(
-      [
-        'run',
-        '--output-root',
-        runsRoot,
-        '--json',
-        '--sequential',
-        '--server',
-        server.hostPort,
-        '--token',
-        server.token,
-        'nb/hello.ipynb',
-      ],
-      { env: { JUPYTER_TOKEN: undefined } },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(record(r.stdout).lastResult, { 'text/plain': '15' });
-  });
-
-  test('wrong token: exit 2, AUTH_REFUSED, not retryable', async () => {
-    const r = await runCli([
-      'run',
-      '--output-root',
-      runsRoot,
-      '--json',
-      '--server',
-      server.hostPort,
-      '--token',
-      'wrong-token',
-      'nb/hello.ipynb',
-    ]);
-    assert.equal(r.code, 2);
-    const rec = record(r.stdout);
-    assert.equal(rec.error?.code, 'AUTH_REFUSED');
-    assert.equal(rec.error?.retryable, false);
-    assert.ok(!r.stdout.includes('wrong-token') && !r.stderr.includes('wrong-token'));
-  });
-
-  test('missing notebook on the server: exit 2', async () => {
-    const r = await runCli([
-      'run',
-      '--output-root',
-      runsRoot,
-      '--json',
-      '--server',
-      server.hostPort,
-      '--token',
-      server.token,
-      'nb/missing.ipynb',
-    ]);
-    assert.equal(r.code, 2);
-    assert.equal(record(r.stdout).error?.code, 'NOTEBOOK_NOT_FOUND');
-  });
-
-  test('server down: exit 3 after the start timeout, not before', async () => {
-    const port = await freePort();
-    const r = await runCli([
-      'run',
-      '--output-root',
-      runsRoot,
-      '--json',
-      '--start-timeout',
-      '1.5',
-      '--server',
-      `127.0.0.1:${port}`,
-      '--token',
-      't',
-      'nb.ipynb',
-    ]);
-    assert.equal(r.code, 3, r.stderr);
-    const rec = record(r.stdout);
-    assert.equal(rec.error?.code, 'SERVER_UNREACHABLE');
-    assert.equal(rec.error?.retryable, true);
-    assert.ok(rec.durationMs >= 1400 && rec.durationMs < 10_000, `waited ${rec.durationMs} ms`);
   });
 });

@@ -44,7 +44,9 @@ async function parentOf(pid: number): Promise<number> {
 }
 
 describe('nbtrigger runs: job runs', { timeout: 120_000 }, () => {
-  test('killed job → lost (lease expired); live lease → running; recorded → its own record, with the execution', async () => {
+  const jobStatesTitle =
+    'killed job → lost (lease expired); live lease → running; recorded → its own record, with the execution';
+  test(jobStatesTitle, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-'));
     const runs = await mkdtemp(join(tmpdir(), 'nbtrigger-runs-jobs-store-'));
     await writeFile(join(dir, 'long.ipynb'), notebookJson([markerCell('long.running', 'time.sleep(120)')]));

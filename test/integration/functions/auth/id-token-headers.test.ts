@@ -24,17 +24,23 @@ interface Seen {
   authorization?: string;
 }
 
-const ID_TOKEN = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ exp: 4_000_000_000 })).toString('base64url')}.sig`;
+const ID_TOKEN_HEADER = Buffer.from('{"alg":"RS256"}').toString('base64url');
+const ID_TOKEN_CLAIMS = Buffer.from(JSON.stringify({ exp: 4_000_000_000 })).toString('base64url');
+const ID_TOKEN = `${ID_TOKEN_HEADER}.${ID_TOKEN_CLAIMS}.sig`;
 let jupyter: TestServer;
 let front: Server;
 let frontPort: number;
 const seen: Seen[] = [];
 /** Whether the invoker role has reached the front: false answers as Cloud Run does before it has. */
 let granted = true;
-/** Cloud Run's answer to a caller without the invoker role (https://cloud.google.com/run/docs/troubleshooting#unauthorized-client). */
+/**
+ * Cloud Run's answer to a caller without the invoker role
+ * (https://cloud.google.com/run/docs/troubleshooting#unauthorized-client).
+ */
 const FRONT_403 =
   '<html><head><title>403 Forbidden</title></head><body><h1>Error: Forbidden</h1>' +
-  '<h2>Your client does not have permission to get URL <code>/api/kernelspecs</code> from this server.</h2></body></html>';
+  '<h2>Your client does not have permission to get URL <code>/api/kernelspecs</code> from this server.</h2>' +
+  '</body></html>';
 
 /** Cloud Run's front end, reduced to the part under test. */
 function startFront(upstream: number): Promise<Server> {
@@ -108,9 +114,10 @@ after(async () => {
   await jupyter?.close();
 });
 
-test("with the provider's headers as extraHeaders, both credentials reach the service on every request and the run succeeds", {
-  timeout: 60_000,
-}, async () => {
+const BOTH_CREDENTIALS =
+  "with the provider's headers as extraHeaders, both credentials reach the service on every request " +
+  'and the run succeeds';
+test(BOTH_CREDENTIALS, { timeout: 60_000 }, async () => {
   seen.length = 0;
   const server: ServerAddress = { host: '127.0.0.1', port: frontPort, secure: false };
   const audiences: string[] = [];
@@ -168,7 +175,8 @@ test('without the ID token the front end refuses and the run fails as refused, n
   assert.ok(!seen.some((s) => s.upgrade), 'no kernel channel was opened');
 });
 
-test('a 403 from the front to a caller with an ID token (the invoker role still propagating) is AUTH_REFUSED but retryable; once granted the run succeeds', {
+test('a 403 from the front to a caller with an ID token (the invoker role still ' +
+  'propagating) is AUTH_REFUSED but retryable; once granted the run succeeds', {
   timeout: 60_000,
 }, async () => {
   const server: ServerAddress = { host: '127.0.0.1', port: frontPort, secure: false };

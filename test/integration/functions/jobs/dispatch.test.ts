@@ -52,7 +52,9 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     await fake?.stop();
   });
 
-  test('exhausted once: retried; then RunJob with overrides, the execution recorded, acked; then a duplicate', async () => {
+  const exhaustedThenRunTitle =
+    'exhausted once: retried; then RunJob with overrides, the execution recorded, acked; then a duplicate';
+  test(exhaustedThenRunTitle, async () => {
     const body = {
       job: JOB,
       notebook: 'reports/daily.ipynb',
@@ -106,7 +108,9 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
     assert.equal(fake.calls.filter((c) => c.method === 'RunJob').length, 2, 'one execution for one message');
   });
 
-  test('refused: not in ALLOWED_JOBS, a bad name, no such job: acked, nothing started, the field or job named', async () => {
+  const refusedTitle =
+    'refused: not in ALLOWED_JOBS, a bad name, no such job: acked, nothing started, the field or job named';
+  test(refusedTitle, async () => {
     const n = fake.calls.filter((c) => c.method === 'RunJob').length;
     const notAllowed = await deliver(
       ff,
@@ -136,7 +140,9 @@ describe('job mode: dispatch to Cloud Run Jobs (fake)', { timeout: 120_000 }, ()
 });
 
 describe('job mode: the overrides role (fake with IAM)', { timeout: 60_000 }, () => {
-  test('without roles/run.jobsExecutorWithOverrides: PERMISSION_DENIED, acked, naming the job and the role', async () => {
+  const withoutOverridesRoleTitle =
+    'without roles/run.jobsExecutorWithOverrides: PERMISSION_DENIED, acked, naming the job and the role';
+  test(withoutOverridesRoleTitle, async () => {
     const fake = await startFakeRunJobs({ iam: { caller: CALLER, propagationMs: 0, needs: [] } });
     fake.put(JOB, {});
     const ff = await startFunctionServer({

@@ -172,7 +172,8 @@ describe('kernel protocol facts', () => {
         if (idle < reply) idleBeforeReply++;
       }
       t.diagnostic(
-        `of 60 cells: output after execute_reply in ${outputAfterReply}, idle before execute_reply in ${idleBeforeReply}`,
+        `of 60 cells: output after execute_reply in ${outputAfterReply}, ` +
+          `idle before execute_reply in ${idleBeforeReply}`,
       );
     });
   });

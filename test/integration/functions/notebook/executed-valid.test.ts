@@ -129,7 +129,8 @@ describe('executed notebooks from real runs are valid nbformat', () => {
     { source: 'n = 1\nlabel = "default"', tags: ['parameters'] },
     'import sys\nprint("out", n)\nsys.stderr.write("err\\n")',
     `import base64\nfrom IPython.display import Image, display\ndisplay(Image(data=base64.b64decode("${PNG_B64}")))`,
-    'from IPython.display import display, clear_output\nh = display("a", display_id=True)\nh.update("b")\nclear_output(wait=True)\nprint("after clear")',
+    'from IPython.display import display, clear_output\nh = display("a", ' +
+      'display_id=True)\nh.update("b")\nclear_output(wait=True)\nprint("after clear")',
     { source: 'raise KeyError("allowed")', tags: ['raises-exception'] },
     { source: 'raise RuntimeError("skipped")', tags: ['skip-execution'] },
     '',

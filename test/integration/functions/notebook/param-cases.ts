@@ -91,10 +91,13 @@ export function randomValue(rand: () => number, depth: number): ParamValue {
   if (k < 0.68) return Math.floor((rand() - 0.5) * 2 ** 40);
   if (k < 0.76) return (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20);
   if (k < 0.8) return new JsonNumber(`${Math.floor(rand() * 1000)}.0`);
-  if (k < 0.84)
-    return new JsonNumber(
-      `${rand() < 0.5 ? '-' : ''}${Math.floor(rand() * 9) + 1}${Array.from({ length: 30 }, () => Math.floor(rand() * 10)).join('')}`,
-    );
+  if (k < 0.84) {
+    // Drawn in this order: the sign, the leading digit, then 30 more digits.
+    const sign = rand() < 0.5 ? '-' : '';
+    const lead = Math.floor(rand() * 9) + 1;
+    const digits = Array.from({ length: 30 }, () => Math.floor(rand() * 10)).join('');
+    return new JsonNumber(`${sign}${lead}${digits}`);
+  }
   if (k < 0.9) return rand() < 0.5;
   return null;
 }

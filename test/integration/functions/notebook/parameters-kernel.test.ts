@@ -58,7 +58,8 @@ function stdout(out: RunOutcome, cell: number): string {
 /** A notebook with defaults in a `parameters` cell, then a cell printing each name's value as JSON. */
 function echoNotebook(names: string[]): Notebook {
   const defaults = names.map((n) => `${n} = None`).join('\n');
-  const echo = `import json, sys\nsys.set_int_max_str_digits(0)\nprint(json.dumps({n: globals()[n] for n in ${pythonLiteral(names)}}))`;
+  const print = `print(json.dumps({n: globals()[n] for n in ${pythonLiteral(names)}}))`;
+  const echo = `import json, sys\nsys.set_int_max_str_digits(0)\n${print}`;
   return parseNotebook(notebookJson([{ source: defaults, tags: ['parameters'] }, echo]), 'echo.ipynb');
 }
 
@@ -78,7 +79,8 @@ async function roundTrip(path: string, params: Parameters): Promise<void> {
     assert.deepEqual(
       normalize(printed[name]),
       normalize(params[name]),
-      `${name}: sent ${JSON.stringify(params[name])?.slice(0, 60)}, kernel printed ${JSON.stringify(printed[name])?.slice(0, 60)}`,
+      `${name}: sent ${JSON.stringify(params[name])?.slice(0, 60)}, ` +
+        `kernel printed ${JSON.stringify(printed[name])?.slice(0, 60)}`,
     );
   }
 }
@@ -161,7 +163,9 @@ describe("papermill's test notebooks", () => {
     assert.equal(stdout(out, 2), 'None\n');
   });
 
-  test('notimplemented_translator.ipynb: an R kernel gets R code; a kernel language with no translator is refused', async () => {
+  const translatorTitle =
+    'notimplemented_translator.ipynb: an R kernel gets R code; a kernel language with no translator is refused';
+  test(translatorTitle, async () => {
     const nb = injectParameters(await corpus('notimplemented_translator.ipynb'), { msg: 'x', n: 1 }, undefined);
     assert.equal(nb.cells[1]!.source, '# Parameters\nmsg = "x"\nn = 1\n');
     const julia = await corpus('notimplemented_translator.ipynb');

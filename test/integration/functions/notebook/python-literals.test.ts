@@ -56,7 +56,8 @@ async function roundTrip(sets: Parameters[]): Promise<void> {
       assert.deepEqual(
         normalize(got[name]),
         normalize(value),
-        `set ${i}, ${name}: ${JSON.stringify(value)?.slice(0, 80)} came back as ${JSON.stringify(got[name])?.slice(0, 80)}\n${sources[i]!.slice(0, 300)}`,
+        `set ${i}, ${name}: ${JSON.stringify(value)?.slice(0, 80)} ` +
+          `came back as ${JSON.stringify(got[name])?.slice(0, 80)}\n${sources[i]!.slice(0, 300)}`,
       );
     }
   });

@@ -2,55 +2,17 @@
  * `nbtrigger runs` over a local output root (table, filters, --json, errors), and the `--html` page
  * opened in headless Chromium (Debian's `chromium`): the rendered DOM holds one table row and one chart
  * dot per run, no script ran or was created from record text, and a screenshot is taken. Skips with a
- * notice when chromium is missing (fails instead under CI=true).
+ * notice when chromium is missing (fails instead under CI=true); running it is in headless-chromium.ts.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { runsCommand } from '../../../../cli/commands/runs-command.js';
 import { sampleRuns } from '../../../unit/functions/report/fixtures.js';
-
-const CHROMIUM = process.env.NBTRIGGER_CHROMIUM ?? '/usr/bin/chromium';
-
-function skipUnlessChromium(t: TestContext): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  const reason = `${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`;
-  if (process.env.CI === 'true') assert.fail(`chromium required when CI=true: ${reason}`);
-  console.log(`# SKIP headless Chromium checks: ${reason}`);
-  t.skip(reason);
-  return true;
-}
-
-/** Runs headless Chromium with a fresh profile; resolves to stdout. */
-async function chromium(args: string[], profile: string): Promise<string> {
-  const base = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-dev-shm-usage',
-    `--user-data-dir=${profile}`,
-  ];
-  return new Promise((res, rej) => {
-    execFile(
-      CHROMIUM,
-      [...base, ...args],
-      { timeout: 90_000, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) rej(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`));
-        else res(stdout);
-      },
-    );
-  });
-}
+import { chromium, skipUnlessChromium } from './headless-chromium.js';
 
 function io(): {
   stdout: NodeJS.WritableStream;

@@ -1,11 +1,13 @@
 /**
  * Integration: the runner's failure paths against a real local Jupyter Server with ipykernel:
- * cell timeout, run deadline, a kernel that ignores interrupts, a kernel killed mid-cell, a wrong
- * token, a server that is down. Each ends in bounded time with no kernel left behind.
+ * cell timeout, run deadline, a kernel that ignores interrupts, a kernel killed mid-cell. Each
+ * ends in bounded time with no kernel left behind.
  *
  * A test that means "mid-cell" waits until the cell runs (the cell writes a marker file) and the
- * runner knows it (its progress event for that cell), never for a time. Upper bounds on the wall time are hang checks, generous enough
- * for a loaded machine; lower bounds check that a limit did not fire early.
+ * runner knows it (its progress event for that cell), never for a time. Upper bounds on the wall
+ * time are hang checks, generous enough for a loaded machine; lower bounds check that a limit did
+ * not fire early. A wrong token, a server that is down and one that stops mid-cell are in
+ * failures-server.test.ts.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -13,20 +15,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request as httpRequest } from 'undici';
 import { freePort } from '../../../../cli/local/jupyter-server.js';
-import { parseMessage, type RunRequest } from '../../../../functions/request/grammar.js';
 import { runNotebook, type RunLimits, type RunOptions, type RunOutcome } from '../../../../functions/run/runner.js';
 import { cellStart, deadlineInCell, markerCell, waitForPid } from '../../../helpers/events.js';
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
-
-/**
- * Hang bounds: a kernel start on a loaded machine with heavy packages can take tens of seconds. A
- * fault test whose cell would sleep forever sets the cell timeout to HANG_MS and checks it ended
- * before it (the fault was seen, the timeout did not end it).
- */
-const HANG_MS = 120_000;
-const LIMITS: Partial<RunLimits> = { startTimeoutMs: 60_000, cleanupTimeoutMs: 10_000 };
-const T = { timeout: 300_000 };
-const FAULT_LIMITS: Partial<RunLimits> = { cellTimeoutMs: HANG_MS, runTimeoutMs: HANG_MS + 30_000 };
+import { FAULT_LIMITS, HANG_MS, LIMITS, requestFor, runOn, T } from './failures-common.js';
 
 let server: TestServer;
 
@@ -37,22 +29,12 @@ after(async () => {
   await server?.close();
 });
 
-function request(path: string, extra: Partial<RunRequest> = {}, hostPort = server.hostPort): RunRequest {
-  return { ...parseMessage(`${hostPort} /${path}`), ...extra };
-}
-
-async function run(
+const run = (
   path: string,
   limits: Partial<RunLimits>,
   token = server.token,
   onProgress?: RunOptions['onProgress'],
-): Promise<RunOutcome & { wallMs: number }> {
-  const t0 = Date.now();
-  const out = await runNotebook({ request: request(path), token, limits: { ...LIMITS, ...limits }, onProgress });
-  const wallMs = Date.now() - t0;
-  assert.deepEqual(await server.kernels(), [], 'no kernel is left on the server');
-  return { ...out, wallMs };
-}
+): Promise<RunOutcome & { wallMs: number }> => runOn(server, path, limits, token, onProgress);
 
 describe('runner: timeouts', () => {
   test('a busy-looping cell exceeds its cell timeout: timed_out, interrupted, kernel deleted', T, async () => {
@@ -113,7 +95,7 @@ describe('runner: timeouts', () => {
     const port = await freePort();
     const t0 = Date.now();
     const { record } = await runNotebook({
-      request: request('x.ipynb', {}, `127.0.0.1:${port}`),
+      request: requestFor(`127.0.0.1:${port}`, 'x.ipynb'),
       token: 't',
       limits: { startTimeoutMs: 60_000, runTimeoutMs: 1200 },
     });
@@ -143,7 +125,7 @@ describe('runner: cancellation', () => {
       return pid;
     });
     const { record, error } = await runNotebook({
-      request: request(nb),
+      request: requestFor(server.hostPort, nb),
       token: server.token,
       signal: ctl.signal,
       onProgress: cell.onProgress,
@@ -168,7 +150,8 @@ describe('runner: kernel death', () => {
     const gate = join(server.rootDir, 'suicide.go');
     const nb = await server.writeNotebook('suicide.ipynb', [
       'x = 1',
-      'import os, signal, time\nwhile not os.path.exists("suicide.go"): time.sleep(0.02)\nos.kill(os.getpid(), signal.SIGKILL)',
+      'import os, signal, time\nwhile not os.path.exists("suicide.go"): ' +
+        'time.sleep(0.02)\nos.kill(os.getpid(), signal.SIGKILL)',
       'y = 2',
     ]);
     const { record, error, wallMs } = await run(nb, FAULT_LIMITS, server.token, (e) => {
@@ -234,76 +217,4 @@ describe('runner: kernel death', () => {
     assert.deepEqual(record.cells, { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 });
     assert.ok(wallMs < HANG_MS, `returned after ${wallMs} ms`);
   });
-});
-
-describe('runner: server problems', () => {
-  test('a wrong token: AUTH_REFUSED, not retryable, token not echoed', T, async () => {
-    const nb = await server.writeNotebook('auth.ipynb', ['1']);
-    const { record, error, wallMs } = await run(nb, {}, 'wrong-token-value');
-    assert.equal(record.status, 'error');
-    assert.equal(error?.code, 'AUTH_REFUSED');
-    assert.equal(record.error?.retryable, false);
-    assert.ok(!JSON.stringify(record).includes('wrong-token-value'));
-    assert.deepEqual(record.cells, { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 });
-    assert.ok(wallMs < 50_000, `auth refusal is not retried until the 60 s start timeout (${wallMs} ms)`);
-  });
-
-  test('a server that is down: SERVER_UNREACHABLE after the start timeout, retryable', T, async () => {
-    const port = await freePort();
-    const t0 = Date.now();
-    const { record, error } = await runNotebook({
-      request: request('x.ipynb', {}, `127.0.0.1:${port}`),
-      token: 't',
-      limits: { startTimeoutMs: 1500 },
-    });
-    const wallMs = Date.now() - t0;
-    assert.equal(record.status, 'error');
-    assert.equal(error?.code, 'SERVER_UNREACHABLE');
-    assert.equal(record.error?.retryable, true);
-    assert.match(record.error!.message, /start timeout/);
-    assert.equal(record.server, `http://127.0.0.1:${port}`);
-    assert.deepEqual(record.cells, { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 });
-    assert.ok(wallMs >= 1400 && wallMs < 15_000, `returned after ${wallMs} ms`);
-  });
-});
-
-describe('runner: the server goes away mid-cell', () => {
-  test(
-    'the server stops while a cell runs: KERNEL_DIED (not a KeyboardInterrupt in the notebook), no hang',
-    T,
-    async () => {
-      const own = await startTestServer();
-      try {
-        const nb = await own.writeNotebook('away.ipynb', ['x = 1', markerCell('away.running', 'time.sleep(1000)')]);
-        const req = { ...parseMessage(`${own.hostPort} /${nb}`) };
-        const ended = new AbortController();
-        const cell = cellStart(1);
-        const stopper = Promise.all([waitForPid(join(own.rootDir, 'away.running'), ended.signal), cell.started]).then(
-          ([pid]) => {
-            if (pid) process.kill(own.child.pid!, 'SIGTERM');
-            return pid;
-          },
-        );
-        const t0 = Date.now();
-        const { record, error } = await runNotebook({
-          request: req,
-          token: own.token,
-          onProgress: cell.onProgress,
-          limits: { ...LIMITS, ...FAULT_LIMITS },
-        });
-        const wallMs = Date.now() - t0;
-        ended.abort();
-        assert.ok(await stopper, `the server was stopped mid-cell (run: ${JSON.stringify(record.error)})`);
-        assert.equal(record.status, 'error');
-        assert.equal(error?.code, 'KERNEL_DIED');
-        assert.match(record.error!.message, /shut down by the server|closed unexpectedly|not restored/);
-        assert.equal(record.error?.cellIndex, 1);
-        assert.equal(record.error?.retryable, false);
-        assert.deepEqual(record.cells, { total: 2, executed: 2, succeeded: 1, failed: 1, aborted: 0, skipped: 0 });
-        assert.ok(wallMs < HANG_MS, `returned after ${wallMs} ms`);
-      } finally {
-        await own.close();
-      }
-    },
-  );
 });

@@ -39,7 +39,8 @@ describe('the server iopub rate limit', () => {
     const nb = await server.writeNotebook('flood.ipynb', [
       'print("small")',
       // Two floods, with a pause longer than the window between them: the server warns twice.
-      'import time\nfor burst in range(2):\n    for i in range(200): print("x" * 1000, flush=True)\n    time.sleep(1.2)',
+      'import time\nfor burst in range(2):\n    for i in range(200): ' +
+        'print("x" * 1000, flush=True)\n    time.sleep(1.2)',
       'import time; time.sleep(1.2)\n"after"',
     ]);
     const { record, error, exec } = await run(server, nb);
@@ -173,7 +174,8 @@ describe('the notebook read is bounded', () => {
   });
 
   test(
-    'a notebook over maxNotebookBytes, too many cells, a cell source over its cap: BAD_NOTEBOOK naming the cap, no kernel left',
+    'a notebook over maxNotebookBytes, too many cells, a cell source ' +
+      'over its cap: BAD_NOTEBOOK naming the cap, no kernel left',
     T,
     async () => {
       const nb = await server.writeNotebook('capped.ipynb', ['1', `"${'y'.repeat(50_000)}"`]);

@@ -129,7 +129,8 @@ test('without a cookie jar the same run fails or leaves a kernel behind', { time
   const clean = outcome.record.status === 'succeeded' && left.every((k) => k.length === 0);
   assert.ok(
     !clean,
-    `without affinity the run must break: ${outcome.record.status} ${outcome.error?.message ?? ''} left ${JSON.stringify(left)}`,
+    `without affinity the run must break: ${outcome.record.status} ${outcome.error?.message ?? ''} ` +
+      `left ${JSON.stringify(left)}`,
   );
   assert.ok(
     front.routed.every((r) => !r.affine),

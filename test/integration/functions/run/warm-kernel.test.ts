@@ -21,7 +21,8 @@ let server: TestServer;
 before(async () => {
   server = await startTestServer();
   await server.writeNotebook('w/set.ipynb', [
-    'import os, sys\nsecret = 42\nos.makedirs("sub", exist_ok=True)\nos.chdir("sub")\nos.environ["NBT_LEAK"] = "1"\nsys.path.append("/leak")',
+    'import os, sys\nsecret = 42\nos.makedirs("sub", ' +
+      'exist_ok=True)\nos.chdir("sub")\nos.environ["NBT_LEAK"] = "1"\nsys.path.append("/leak")',
     'secret',
   ]);
   await server.writeNotebook('w/check.ipynb', [
@@ -95,7 +96,9 @@ const { runNotebook } = await import(${JSON.stringify(runner)});
 const { parseMessage } = await import(${JSON.stringify(grammar)});
 const { guardFromEnv } = await import(${JSON.stringify(guard)});
 const request = parseMessage(${JSON.stringify(`${hostPort} /w/check.ipynb`)});
-const connector = ${guarded} ? guardFromEnv({ ALLOWED_SERVERS: ${JSON.stringify(hostPort)} }).connectorFor(request.server) : undefined;
+const connector = ${guarded}
+  ? guardFromEnv({ ALLOWED_SERVERS: ${JSON.stringify(hostPort)} }).connectorFor(request.server)
+  : undefined;
 const out = await runNotebook({ request, connector, token: ${JSON.stringify(server.token)}, warmKernel: true });
 process.stdout.write(out.record.status + '\\n');
 ${ending === 'process.exit' ? 'process.exit(0);' : ending === 'SIGTERM' ? 'setInterval(() => {}, 1000);' : ''}

@@ -50,7 +50,10 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Resolves the server's name to loopback, or (once `rebound`) to the metadata server; the hook's name to loopback. */
+  /**
+   * Resolves the server's name to loopback, or (once `rebound`) to the metadata server; the hook's
+   * name to loopback.
+   */
   function resolver(): { resolve: Resolver; state: { rebound: boolean; lookupsAfter: number } } {
     const state = { rebound: false, lookupsAfter: 0 };
     const resolve: Resolver = async (host) => {
@@ -103,7 +106,9 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     return { record, lookupsAfter: state.lookupsAfter, log: lines.join('\n') };
   }
 
-  test('control: without rebinding, the write-back, nbconvert and the webhook (by its address) all succeed', async () => {
+  const controlTitle =
+    'control: without rebinding, the write-back, nbconvert and the webhook (by its address) all succeed';
+  test(controlTitle, async () => {
     const before = hookRequests;
     const { record } = await fire('server:/out/control-{runId}.ipynb', `http://127.0.0.1:${hookPort}/x`, false);
     assert.deepEqual(
@@ -116,7 +121,9 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     assert.equal(hookRequests, before + 1);
   });
 
-  test('the contents-API write-back and the webhook by name: refused after the rebinding, nothing reaches them', async () => {
+  const reboundWritesTitle =
+    'the contents-API write-back and the webhook by name: refused after the rebinding, nothing reaches them';
+  test(reboundWritesTitle, async () => {
     const before = hookRequests;
     const { record, lookupsAfter, log } = await fire(
       'server:/out/rebound-{runId}.ipynb',
@@ -132,7 +139,10 @@ describe('DNS rebinding after the run', { timeout: 180_000 }, () => {
     // The webhook's name resolves to loopback: an endpoint named by a host name must be public.
     assert.match(
       all,
-      /webhook notification to http:\/\/hook\.rebind\.test:\d+\/… failed: .*resolves to 127\.0\.0\.1, a private address \(loopback\)/,
+      new RegExp(
+        /webhook notification to http:\/\/hook\.rebind\.test:\d+\/… failed: /.source +
+          /.*resolves to 127\.0\.0\.1, a private address \(loopback\)/.source,
+      ),
     );
     assert.equal(hookRequests, before, 'the webhook listener saw no request');
     assert.ok(lookupsAfter >= 1, 'the write-back asked the resolver again');

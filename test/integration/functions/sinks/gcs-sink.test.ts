@@ -53,32 +53,38 @@ describe('gs:// sink (real client, local JSON-API server)', () => {
     assert.equal(sent[0]!.headers.authorization, undefined);
   });
 
-  it('a body in pieces (text and bytes): small ones in one multipart request, large ones streamed into a resumable upload', async () => {
-    const small = (): Iterable<string | Uint8Array> => ['{"a": "', Buffer.from('ü ✓'), '"}'];
-    const r1 = await writeOutput(
-      { template: 'gs://nbt-out/pieces/small.ipynb', values, body: small, kind: 'notebook' },
-      deps,
-    );
-    assert.equal(r1.ok, true, JSON.stringify(r1));
-    assert.equal(gcs.get('nbt-out', 'pieces/small.ipynb')!.body.toString('utf8'), '{"a": "ü ✓"}');
-    assert.equal(r1.bytes, Buffer.byteLength('{"a": "ü ✓"}'));
-    // 3 MiB in 1 MiB byte pieces and text between them: past the 1 MiB gather limit, so streamed.
-    const chunk = Buffer.alloc(1 << 20, 0x61);
-    const big = (): Iterable<string | Uint8Array> => ['[', chunk, 'é', chunk, '"', chunk, ']'];
-    const want = `[${'a'.repeat(1 << 20)}é${'a'.repeat(1 << 20)}"${'a'.repeat(1 << 20)}]`;
-    const before = gcs.requests.length;
-    const r2 = await writeOutput(
-      { template: 'gs://nbt-out/pieces/big.ipynb', values, body: big, kind: 'notebook' },
-      deps,
-    );
-    assert.equal(r2.ok, true, JSON.stringify(r2));
-    assert.equal(r2.bytes, Buffer.byteLength(want));
-    const sent = gcs.requests.slice(before);
-    assert.equal(sent[0]!.query.uploadType, 'resumable', 'a large streamed body is a resumable upload');
-    assert.equal(gcs.get('nbt-out', 'pieces/big.ipynb')!.body.toString('utf8'), want);
-  });
+  it(
+    'a body in pieces (text and bytes): small ones in one ' +
+      'multipart request, large ones streamed into a resumable upload',
+    async () => {
+      const small = (): Iterable<string | Uint8Array> => ['{"a": "', Buffer.from('ü ✓'), '"}'];
+      const r1 = await writeOutput(
+        { template: 'gs://nbt-out/pieces/small.ipynb', values, body: small, kind: 'notebook' },
+        deps,
+      );
+      assert.equal(r1.ok, true, JSON.stringify(r1));
+      assert.equal(gcs.get('nbt-out', 'pieces/small.ipynb')!.body.toString('utf8'), '{"a": "ü ✓"}');
+      assert.equal(r1.bytes, Buffer.byteLength('{"a": "ü ✓"}'));
+      // 3 MiB in 1 MiB byte pieces and text between them: past the 1 MiB gather limit, so streamed.
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      const big = (): Iterable<string | Uint8Array> => ['[', chunk, 'é', chunk, '"', chunk, ']'];
+      const want = `[${'a'.repeat(1 << 20)}é${'a'.repeat(1 << 20)}"${'a'.repeat(1 << 20)}]`;
+      const before = gcs.requests.length;
+      const r2 = await writeOutput(
+        { template: 'gs://nbt-out/pieces/big.ipynb', values, body: big, kind: 'notebook' },
+        deps,
+      );
+      assert.equal(r2.ok, true, JSON.stringify(r2));
+      assert.equal(r2.bytes, Buffer.byteLength(want));
+      const sent = gcs.requests.slice(before);
+      assert.equal(sent[0]!.query.uploadType, 'resumable', 'a large streamed body is a resumable upload');
+      assert.equal(gcs.get('nbt-out', 'pieces/big.ipynb')!.body.toString('utf8'), want);
+    },
+  );
 
-  it('uses a resumable upload at or above the threshold, and the client reads the object back (alt=media)', async () => {
+  const resumableUploadTitle =
+    'uses a resumable upload at or above the threshold, and the client reads the object back (alt=media)';
+  it(resumableUploadTitle, async () => {
     const big = `${'x'.repeat(300_000)}é`;
     const before = gcs.requests.length;
     const r = await writeOutput(

@@ -141,30 +141,34 @@ describe('gs:// notebook source', { timeout: 240_000 }, () => {
       return { status: res.status, final };
     };
 
-    test('a gs:// message runs end to end: the record holds the source and its generation, the executed notebook is written', async () => {
-      await put('nbs/e2e.ipynb', notebookJson(['import os', '6 * 7']));
-      const { status, final } = await invoke(
-        JSON.stringify({
-          server: jup.hostPort,
-          notebook: 'gs://nbt-src/nbs/e2e.ipynb',
-          output: 'done/{notebook}.ipynb',
-        }),
-      );
-      assert.equal(status, 204);
-      const r = final.record as FinalLine['record'] & {
-        source?: { url: string; version: string };
-        outputs?: { notebook?: string };
-      };
-      assert.equal(r.status, 'succeeded', JSON.stringify(r));
-      assert.equal(r.lastResult?.['text/plain'], '42');
-      assert.deepEqual(r.source, {
-        url: 'gs://nbt-src/nbs/e2e.ipynb',
-        version: String(gcs.get('nbt-src', 'nbs/e2e.ipynb')!.generation),
-      });
-      assert.equal(r.outputs?.notebook, join(ff.runsDir, 'done', 'e2e.ipynb'));
-      const written = JSON.parse(await readFile(r.outputs!.notebook!, 'utf8')) as { cells: unknown[] };
-      assert.equal(written.cells.length, 2);
-    });
+    test(
+      'a gs:// message runs end to end: the record holds the ' +
+        'source and its generation, the executed notebook is written',
+      async () => {
+        await put('nbs/e2e.ipynb', notebookJson(['import os', '6 * 7']));
+        const { status, final } = await invoke(
+          JSON.stringify({
+            server: jup.hostPort,
+            notebook: 'gs://nbt-src/nbs/e2e.ipynb',
+            output: 'done/{notebook}.ipynb',
+          }),
+        );
+        assert.equal(status, 204);
+        const r = final.record as FinalLine['record'] & {
+          source?: { url: string; version: string };
+          outputs?: { notebook?: string };
+        };
+        assert.equal(r.status, 'succeeded', JSON.stringify(r));
+        assert.equal(r.lastResult?.['text/plain'], '42');
+        assert.deepEqual(r.source, {
+          url: 'gs://nbt-src/nbs/e2e.ipynb',
+          version: String(gcs.get('nbt-src', 'nbs/e2e.ipynb')!.generation),
+        });
+        assert.equal(r.outputs?.notebook, join(ff.runsDir, 'done', 'e2e.ipynb'));
+        const written = JSON.parse(await readFile(r.outputs!.notebook!, 'utf8')) as { cells: unknown[] };
+        assert.equal(written.cells.length, 2);
+      },
+    );
 
     test('a source outside ALLOWED_SOURCES is refused before any request to Cloud Storage', async () => {
       const seen = gcs.requests.length;

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPython } from '../../cli/local/jupyter-server.js';
+import { findPython, installKernelConfig } from '../../cli/local/jupyter-server.js';
 
 export type Verdict =
   | { kind: 'ok' }
@@ -106,6 +106,10 @@ export async function runNbclient(opts: NbclientOptions): Promise<NbclientRun> {
   const home = await mkdtemp(join(tmpdir(), 'nbtrigger-nbclient-'));
   const started = Date.now();
   try {
+    // nbclient's kernels read the same kernel config as the test servers' kernels (the image's): the
+    // comparison is of the runners, not of two kernels, one of them with ipykernel's stock flush and
+    // shutdown races (docs/kernel.md).
+    await installKernelConfig(join(home, 'ipython', 'profile_default'));
     const child = spawn(findPython(), ['-c', SCRIPT], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {

@@ -63,7 +63,8 @@ import {
 before(startParity);
 after(stopParity);
 
-const T = { timeout: 180_000 };
+// A hang bound per notebook: the kernel's start alone may take up to the runner's 240 s start limit.
+const T = { timeout: 420_000 };
 
 describe('parity with nbclient', {
   concurrency: 2,

@@ -35,6 +35,12 @@ import { EXTRA, type Case } from './parity-cases.js';
 export const CORPUS = join(PROJECT_ROOT, 'test', 'corpus');
 export const HAVE_CORPUS = existsSync(join(CORPUS, 'nbclient')) && existsSync(join(CORPUS, 'papermill'));
 const DEFAULT_TIMEOUT_S = 60;
+/**
+ * A hang bound, not a timing: the kernel's start and the channel's handshake (which Jupyter Server
+ * holds until the kernel answers) share the CPU with nbclient's kernel, heavy imports and the rest
+ * of the suite. nbclient waits for its kernel without a limit of its own worth comparing.
+ */
+const START_LIMIT_MS = 240_000;
 
 function pythonHas(module: string): boolean {
   try {
@@ -155,7 +161,7 @@ export async function runTrigger(
   const out = await runNotebook({
     request,
     token: server.token,
-    limits: { startTimeoutMs: 60_000, cellTimeoutMs: timeoutS * 1000, cleanupTimeoutMs: 10_000 },
+    limits: { startTimeoutMs: START_LIMIT_MS, cellTimeoutMs: timeoutS * 1000, cleanupTimeoutMs: 10_000 },
   });
   if (!out.notebook) return { out };
   const executed = buildExecutedNotebook(

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrorCodes, isNbtError, type NbtError } from '../../functions/errors.js';
 import type { HandlerEnv, PubsubCloudEvent } from '../../functions/handler.js';
+import type { RunRecord } from '../../functions/run/record.js';
 import { RICH_FIELDS } from '../../functions/request/grammar.js';
 
 export const RUNS = 10_000;
@@ -200,3 +201,17 @@ export function timed<T>(fn: () => T): { value?: T; error?: unknown; ms: number 
 }
 
 export const MESSAGE_CODES = new Set(['BAD_MESSAGE', 'CONFIG']);
+
+/** The record a stub runner returns: the run of `notebook` succeeded, with nothing in it. */
+export function succeededRecord(notebook: string): RunRecord {
+  return {
+    status: 'succeeded',
+    notebook,
+    server: 'x',
+    kernelName: 'python3',
+    startedAt: new Date().toISOString(),
+    durationMs: 1,
+    cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
+    warnings: [],
+  };
+}

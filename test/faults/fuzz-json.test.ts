@@ -11,6 +11,7 @@ import { createHandler, type HandlerEnv } from '../../functions/handler.js';
 import type { RunRecord } from '../../functions/run/record.js';
 import type { RunOptions, RunOutcome } from '../../functions/run/runner.js';
 import { recordRow } from './common.js';
+import { succeededRecord } from './fuzz-arbitraries.js';
 
 /** JSON values that are not text or not numbers a double holds, and shapes that strain a parser. */
 const hostileValue: fc.Arbitrary<string> = fc.oneof(
@@ -82,16 +83,7 @@ test('300 malformed JSON messages through createHandler: never INTERNAL, always 
       const run = async (opts: RunOptions): Promise<RunOutcome> => {
         calls++;
         return {
-          record: {
-            status: 'succeeded',
-            notebook: opts.request.notebook,
-            server: 'x',
-            kernelName: 'python3',
-            startedAt: new Date().toISOString(),
-            durationMs: 1,
-            cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
-            warnings: [],
-          },
+          record: succeededRecord(opts.request.notebook),
         };
       };
       const handler = createHandler({ env: handlerEnv, run, write: () => undefined, onRecord: (r) => records.push(r) });

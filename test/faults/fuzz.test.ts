@@ -27,6 +27,7 @@ import {
   rich,
   SLOW_MS,
   timed,
+  succeededRecord,
 } from './fuzz-arbitraries.js';
 import { forbiddenSpelling } from './ssrf-spellings.js';
 
@@ -133,16 +134,7 @@ describe('fault: random messages (fast-check)', () => {
         const run = async (opts: RunOptions): Promise<RunOutcome> => {
           calls.push(opts);
           return {
-            record: {
-              status: 'succeeded',
-              notebook: opts.request.notebook,
-              server: 'x',
-              kernelName: 'python3',
-              startedAt: new Date().toISOString(),
-              durationMs: 1,
-              cells: { total: 0, executed: 0, succeeded: 0, failed: 0, aborted: 0, skipped: 0 },
-              warnings: [],
-            },
+            record: succeededRecord(opts.request.notebook),
           };
         };
         const handler = createHandler({

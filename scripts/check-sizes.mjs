@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 const MAX_COLUMNS = 120;
 const MAX_LINES = 300;
 const SOURCE = /\.(ts|mjs|js|py|sh)$|(^|\/)Dockerfile$|\.ya?ml$/;
-/** Generated or vendored text, not read as code. */
-const EXEMPT = /(^|\/)(package-lock\.json|node_modules\/|dist\/)/;
+/** Vendored or built files (reachable only as paths given on the command line). */
+const EXEMPT = /(^|\/)(node_modules|dist)\//;
 
 const given = process.argv.slice(2);
 const files = (

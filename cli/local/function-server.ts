@@ -29,7 +29,7 @@ export interface FunctionServer {
   url: string;
   port: number;
   child: ChildProcess;
-  /** ms from spawn until the port accepted a connection. */
+  /** ms from spawn until it listened. */
   listenMs: number;
   /** What was written to stdout / stderr: all of it with `keepOutput`, else the last 64 KiB. */
   stdout(): string;
@@ -48,6 +48,8 @@ export interface FunctionServerOptions {
   /** The child's whole environment (nothing is added from this process's). */
   env: NodeJS.ProcessEnv;
   port?: number;
+  /** Picks a free port when `port` is not given (default: freePort; tests hand out a taken one). */
+  pickPort?: () => Promise<number>;
   /** Project whose built function is served (default: this one; the bench passes another checkout). */
   root?: string;
   /** Bound on the wait until it listens (default 120 s: a hang bound, see below). */
@@ -69,10 +71,30 @@ function ffMain(root = PROJECT_ROOT): string {
   return join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 }
 
-/** Starts the function on a free port (or `port`); resolves once it accepts connections. */
+/** The port the child was given was taken before it could listen (another process got it first). */
+class PortTaken extends Error {}
+
+/**
+ * Starts the function on a free port (or `port`); resolves once it listens. A free port is only
+ * free when it is picked: another process may bind it before functions-framework does, and then
+ * that process, not this child, accepts connections on it. So readiness is the child's own word
+ * ("Serving function..." on stdout, printed from its listen callback), and a child that exits
+ * with EADDRINUSE is started again on another port.
+ */
 export async function startFunctionServer(opts: FunctionServerOptions): Promise<FunctionServer> {
+  const pick = opts.pickPort ?? freePort;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(opts, opts.port ?? (await pick()));
+    } catch (e) {
+      if (!(e instanceof PortTaken)) throw e;
+      if (opts.port !== undefined || attempt >= 5) throw new NbtError('CONFIG', `functions-framework: ${e.message}`);
+    }
+  }
+}
+
+async function startOn(opts: FunctionServerOptions, port: number): Promise<FunctionServer> {
   const root = opts.root ?? PROJECT_ROOT;
-  const port = opts.port ?? (await freePort());
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -90,6 +112,7 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
   let err = '';
   let partial = '';
   const parsed: LogLine[] = [];
+  let serving = false;
   const waiters = new Set<() => void>();
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
@@ -98,6 +121,7 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
     const parts = (partial + chunk).split('\n');
     partial = parts.pop() ?? '';
     for (const line of parts) {
+      if (line === 'Serving function...') serving = true;
       opts.echo?.(line);
       const l = parseLine(line);
       if (l) parsed.push(l);
@@ -130,10 +154,12 @@ export async function startFunctionServer(opts: FunctionServerOptions): Promise<
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (gone()) {
+      if (/EADDRINUSE/.test(err)) throw new PortTaken(`port ${port} is taken by another process`);
       const exit = `code ${child.exitCode}, signal ${child.signalCode}`;
       throw new NbtError('CONFIG', `functions-framework exited before listening (${exit}): ${err.trim().slice(-500)}`);
     }
-    if (await canConnect(port)) break;
+    // functions-framework prints its banner only outside production; there, a connection must do.
+    if (serving || (opts.env.NODE_ENV === 'production' && (await canConnect(port)))) break;
     if (Date.now() > deadline) {
       await stop();
       const within = `${Math.round(startTimeoutMs / 1000)} s`;

@@ -32,7 +32,8 @@ The pool is three files, copied side by side into the image (notebook-image/Dock
 notebook-image/ by the local servers. This one is loaded by path, with `__file__` set to it; it runs
 the other two in its own namespace, so the three read as one module: jupyter_kernel_pool_limits.py
 (how many kernels the pool may hold), jupyter_kernel_pool_kernels.py (the pool: starting, watching,
-claiming and moving kernels), then, below, the hook into the server's kernel manager.
+claiming and moving kernels), jupyter_kernel_pool_adopt.py (adopting the kernel server_main.py
+started beside the server's imports), then, below, the hook into the server's kernel manager.
 """
 import asyncio
 import os
@@ -43,7 +44,8 @@ _CLIENT_MAJORS = ("7", "8")
 
 _LIMITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_kernel_pool_limits.py")
 _KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_kernel_pool_kernels.py")
-for _part in (_LIMITS, _KERNELS):
+_ADOPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_kernel_pool_adopt.py")
+for _part in (_LIMITS, _KERNELS, _ADOPT):
     with open(_part, encoding="utf-8") as _f:
         exec(compile(_f.read(), _part, "exec"), globals())
 
@@ -84,16 +86,21 @@ def install(c, environ, default=""):
     """Makes the server's kernel manager pool kernels as NBTRIGGER_KERNEL_POOL (else `default`) says."""
     sizes = parse_pool_sizes(environ.get("NBTRIGGER_KERNEL_POOL", default))
     if not sizes or environ.get("JUPYTER_GATEWAY_URL"):  # no pool asked for, or kernels run elsewhere
+        drop_prelaunched("no kernel pool")
         return
     if "kernel_manager_class" in c.ServerApp:
-        print("nbtrigger: kernel pool disabled: ServerApp.kernel_manager_class is configured", file=sys.stderr)
+        refused = "ServerApp.kernel_manager_class is configured"
+    else:
+        unknown = _versions_known()
+        if unknown is None:  # not a Jupyter server
+            drop_prelaunched("no kernel pool")
+            return
+        refused = unknown and f"{unknown} is not a version it targets"
+    if refused:
+        print(f"nbtrigger: kernel pool disabled: {refused}", file=sys.stderr)
+        drop_prelaunched("the kernel pool is disabled")
         return
-    unknown = _versions_known()
-    if unknown is None:
-        return
-    if unknown:
-        print(f"nbtrigger: kernel pool disabled: {unknown} is not a version it targets", file=sys.stderr)
-        return
+    drop_prelaunched("the pool holds no kernel of its kernelspec", keep=sizes)
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
     budget = memory_budget(environ)

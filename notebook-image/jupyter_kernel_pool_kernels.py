@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import string
+import sys
 import tempfile
 from collections import deque
 
@@ -67,6 +68,10 @@ async def _shell_call(client, msg_id, timeout):
             return reply
 
 
+def _prelaunched():
+    return getattr(sys.modules.get("nbtrigger_prelaunch"), "kernels", None) or {}
+
+
 class KernelPool:
     def __init__(self, mkm, sizes, budget):
         self.mkm = mkm
@@ -74,7 +79,9 @@ class KernelPool:
         self.budget = budget
         self.queues = {name: deque() for name in sizes}
         self.rss = {}
-        self.folder = tempfile.mkdtemp(prefix="nbtrigger-kernel-pool-")
+        # The kernels server_main.py started wait in the folder it made for the pool.
+        self.folder = next((k.folder for k in _prelaunched().values()), None) or tempfile.mkdtemp(
+            prefix="nbtrigger-kernel-pool-")
         self.closed = False
         self.watcher = None
 
@@ -100,6 +107,9 @@ class KernelPool:
     def _start(self, name):
         km, _, kernel_id = self.mkm.pre_start_kernel(name, {})
         km.autorestart = False  # a pooled kernel that dies is replaced, not restarted in place
+        pre = take_prelaunched(name)
+        if pre is not None:  # started beside the server's imports: adopted by this manager's first launch
+            km.provisioner = adopting_provisioner(km, kernel_id, pre)
         entry = _Pooled(km, launch_env(os.environ, km.kernel_spec))
         entry.ready = asyncio.ensure_future(self._boot(entry, name, kernel_id))
         return entry
@@ -126,6 +136,9 @@ class KernelPool:
         client = entry.client = km.client()
         client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
         await _shell_call(client, client.kernel_info(), _READY_TIMEOUT)
+        pre = getattr(km.provisioner, "_nbtrigger_pre_done", None)
+        if pre is not None:  # it answered: it has read its connection file, whose key need not stay on disk
+            pre.remove_connection_file()
 
     async def claim(self, name, cwd, env):
         """A started kernel moved to `cwd` and `env`, its replacement starting; None when there is none."""

@@ -7,6 +7,9 @@ memory), and one kernel's resident memory as /proc reports it, which the pool me
 that budget (jupyter_kernel_pool_kernels.py).
 """
 
+# The pool when NBTRIGGER_KERNEL_POOL is not set: one python3 kernel (server_main.py starts it).
+DEFAULT_POOL = "python3:1"
+
 
 def parse_pool_sizes(text):
     """`python3:1,ir:2` -> {"python3": 1, "ir": 2}; sizes 0 and bad entries are left out."""

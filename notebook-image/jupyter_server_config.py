@@ -74,9 +74,10 @@ with open(_kernels, encoding="utf-8") as _f:
     exec(compile(_f.read(), _kernels, "exec"), {"__name__": "nbtrigger_server_kernels"})
 
 # Pre-started kernels (jupyter_kernel_pool.py): one python3 kernel by default, so a run does not wait
-# for a kernel start. NBTRIGGER_KERNEL_POOL overrides it (`python3:0` turns it off).
+# for a kernel start; server_main.py starts it beside the server's imports. NBTRIGGER_KERNEL_POOL
+# overrides it (`python3:0` turns it off).
 _pool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter_kernel_pool.py")
 _pool_ns = {"__name__": "nbtrigger_kernel_pool", "__file__": _pool}  # it loads its parts from beside itself
 with open(_pool, encoding="utf-8") as _f:
     exec(compile(_f.read(), _pool, "exec"), _pool_ns)
-_pool_ns["install"](c, os.environ, default="python3:1")
+_pool_ns["install"](c, os.environ, default=_pool_ns["DEFAULT_POOL"])

@@ -11,7 +11,9 @@ if [ -z "${JUPYTER_TOKEN:-}" ] && [ -z "${JUPYTER_TOKEN_FILE:-}" ]; then
   echo "nbtrigger: JUPYTER_TOKEN is not set (mount it from Secret Manager); refusing to start" >&2
   exit 64
 fi
-exec "${PYTHON:-python3}" -m jupyter_server \
+# server_main.py starts the kernel pool's first kernel beside the server's imports, then runs
+# Jupyter Server in the same process (as `python3 -m jupyter_server` would).
+exec "${PYTHON:-python3}" "$here/server_main.py" \
   --config="${NBTRIGGER_JUPYTER_CONFIG:-$here/jupyter_server_config.py}" \
   --ServerApp.ip="${JUPYTER_IP:-0.0.0.0}" \
   --ServerApp.port="${PORT:-8080}" \

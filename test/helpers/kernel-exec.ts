@@ -146,3 +146,11 @@ export async function evaluateJson(s: RestServer, kernelId: string, expr: string
   const code = `type('J', (), {'__repr__': lambda self, v=(${expr}): __import__('json').dumps(v)})()`;
   return JSON.parse(await evaluate(s, kernelId, code));
 }
+
+/**
+ * A Python expression for everything a notebook could tell apart between two kernels: folder,
+ * environment, import path, IPython's folder history, execution count, user names, loaded modules.
+ */
+export const KERNEL_PORTRAIT = `([__import__('os').getcwd(), dict(__import__('os').environ), __import__('sys').path,
+ [str(d) for d in _dh], get_ipython().execution_count, sorted(k for k in globals() if not k.startswith('_')),
+ sorted(__import__('sys').modules)])`;

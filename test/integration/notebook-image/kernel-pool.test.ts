@@ -18,6 +18,7 @@ import {
   alive,
   evaluate,
   evaluateJson,
+  KERNEL_PORTRAIT as PORTRAIT,
   kernelChildren,
   rest,
   startKernel,
@@ -59,12 +60,6 @@ async function startPoolServer(pool: string): Promise<PoolServer> {
     },
   };
 }
-
-// Everything a notebook could tell apart: folder, environment, import path, IPython's folder history,
-// execution count, user names, loaded modules.
-const PORTRAIT = `([__import__('os').getcwd(), dict(__import__('os').environ), __import__('sys').path,
- [str(d) for d in _dh], get_ipython().execution_count, sorted(k for k in globals() if not k.startswith('_')),
- sorted(__import__('sys').modules)])`;
 
 async function kernelPid(s: RestServer, id: string): Promise<number> {
   return Number(await evaluate(s, id, `__import__('os').getpid()`));

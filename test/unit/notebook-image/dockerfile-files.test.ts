@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { parsePins } from '../../helpers/image-pins.js';
 import { DOCKERFILE, intentProblems, read } from './dockerfile-intent.js';
 
-test('a start script that drops $PORT or 0.0.0.0, or puts the token on the command line, is caught', () => {
+test('a start script that drops $PORT or 0.0.0.0, puts the token on its command line or runs no server: caught', () => {
   const script = read('notebook-image/start-server.sh');
   const files =
     (edit: (s: string) => string) =>
@@ -39,9 +39,15 @@ test('a start script that drops $PORT or 0.0.0.0, or puts the token on the comma
   assert.match(
     intentProblems(
       DOCKERFILE,
-      files((s) => s.replace('-m jupyter_server', '-m notebook')),
+      files((s) => s.replace('"$here/server_main.py"', '-m notebook')),
     ).join('\n'),
-    /does not exec/,
+    /does not exec server_main\.py/,
+  );
+  assert.match(
+    intentProblems(DOCKERFILE, (p) =>
+      p.endsWith('server_main.py') ? read(p).replace('launch_new_instance', 'main') : read(p),
+    ).join('\n'),
+    /server_main\.py does not run jupyter_server/,
   );
 });
 

@@ -62,8 +62,13 @@ export function intentProblems(text: string, files: (p: string) => string = read
   const script = startScript(cmd, stage, files);
   if (typeof script === 'string') problems.push(script);
   else {
-    if (!/exec\s+"\$\{PYTHON:-python3\}"\s+-m\s+jupyter_server\b/.test(script.text))
-      problems.push('the start script does not exec `python3 -m jupyter_server`');
+    // It execs server_main.py, copied beside it, which runs jupyter_server in its own process.
+    if (!/exec\s+"\$\{PYTHON:-python3\}"\s+"\$here\/server_main\.py"/.test(script.text))
+      problems.push('the start script does not exec server_main.py beside it');
+    else if (!script.copy.args.slice(0, -1).includes('notebook-image/server_main.py'))
+      problems.push('server_main.py, which the start script runs, is not copied beside it');
+    else if (!/from jupyter_server\.serverapp import launch_new_instance/.test(files('notebook-image/server_main.py')))
+      problems.push('server_main.py does not run jupyter_server');
     if (!/--ServerApp\.ip="\$\{JUPYTER_IP:-0\.0\.0\.0\}"/.test(script.text))
       problems.push('the start script does not bind 0.0.0.0 by default');
     if (!/--ServerApp\.port="\$\{PORT(?::-8080)?\}"/.test(script.text))
@@ -244,7 +249,7 @@ function startScript(
   cmd: Instruction | undefined,
   stage: Instruction[],
   files: (p: string) => string,
-): { text: string } | string {
+): { text: string; copy: Instruction } | string {
   if (!cmd) return 'no CMD/ENTRYPOINT';
   if (!cmd.json)
     return `line ${cmd.line}: ${cmd.keyword} is not in exec (JSON) form (signals would not reach the server)`;
@@ -256,5 +261,5 @@ function startScript(
   );
   if (!copy) return `${target} is not copied into the image`;
   const src = copy.args.slice(0, -1).find((s) => posix.basename(s) === posix.basename(target))!;
-  return { text: files(src) };
+  return { text: files(src), copy };
 }

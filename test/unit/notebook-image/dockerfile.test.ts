@@ -128,6 +128,16 @@ const broken: Array<[string, (s: string) => string, RegExp]> = [
     /jupyter_kernel_pool_kernels\.py, which the server config loads/,
   ],
   [
+    'the kernel pool adoption part not copied',
+    (s) => s.replace(/ notebook-image\/jupyter_kernel_pool_adopt\.py/, ''),
+    /jupyter_kernel_pool_adopt\.py, which the server config loads/,
+  ],
+  [
+    'server_main.py not copied',
+    (s) => s.replace(/ notebook-image\/server_main\.py/, ''),
+    /server_main\.py, which the start script runs, is not copied/,
+  ],
+  [
     'kernel config not copied',
     (s) => s.replace(/^COPY notebook-image\/ipython_kernel_config\.py .*$/m, ''),
     /ipython_kernel_config\.py is not copied/,

@@ -4,7 +4,7 @@
  * pid started before the server answered is the one a POST gets), moved to the folder and the
  * environment a fresh kernel gets (compared with a kernel of an unpooled copy of the spec), with the
  * server's token in neither its environment nor its process's initial environment, and its connection
- * file gone. A python3 kernelspec other than the one started: the kernel is stopped, not adopted, and
+ * file gone; a restart starts a new process as for any kernel. A python3 kernelspec other than the one started: the kernel is stopped, not adopted, and
  * the pool starts its own. Pool size 0: nothing is started beside the server. Every wait is on a
  * state, bounded by the test's timeout.
  */
@@ -103,9 +103,15 @@ test('the kernel started beside the server is adopted: handed out, moved as a fr
     );
     assert.equal(await evaluate(im, claimed, `${environ}.find(b'JUPYTER_TOKEN')`), '-1');
     assert.equal(existsSync(connectionFile), false, 'its connection file (the key) is gone once it answered');
+    // A restart, after the adoption, starts a new process as jupyter_client does, on the kernel's ports.
+    await rest(im, 'POST', `/api/kernels/${claimed}/restart`);
+    await until(() => (alive(early) ? undefined : true));
+    const restarted = Number(await evaluate(im, claimed, pid));
+    assert.notEqual(restarted, early);
+    assert.equal(await evaluate(im, claimed, '6 * 7'), '42');
     await rest(im, 'DELETE', `/api/kernels/${fresh}`, undefined, 204);
     await rest(im, 'DELETE', `/api/kernels/${claimed}`, undefined, 204);
-    assert.equal(alive(early), false, 'DELETE ends it like any kernel');
+    assert.equal(alive(restarted), false, 'DELETE ends it like any kernel');
   } finally {
     await im.close();
   }

@@ -18,8 +18,9 @@ environment against those of the kernel it would start and adopts the kernel onl
 equal; otherwise it stops it and starts its own (one warning line in the server's log).
 
 This process is the kernel's parent, so the server reaps it like any kernel it started. A kernel the
-pool never adopts (no pool, the pool disabled, the server stopped early) is stopped when this process
-exits. No kernel is started when NBTRIGGER_KERNEL_POOL gives `python3` no pooled kernel, when kernels
+pool does not adopt (no pool, the pool disabled) is stopped when the pool's config says so, or when
+this process exits, or once NBTRIGGER_KERNEL_PRELAUNCH_ADOPT_SEC (default 120) have passed without
+an adoption (a config that never loads the pool). No kernel is started when NBTRIGGER_KERNEL_POOL gives `python3` no pooled kernel, when kernels
 run elsewhere (JUPYTER_GATEWAY_URL), or with NBTRIGGER_KERNEL_PRELAUNCH=0.
 
 Imports only the standard library's light modules: every millisecond here delays both starts.
@@ -32,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import types
 import uuid
 
@@ -125,6 +127,11 @@ def main():
     sys.modules[registry.__name__] = registry
     if kernel:
         atexit.register(kernel.stop)
+        # Whoever takes it from the registry first owns it (dict.pop is atomic): the pool or this timer.
+        unclaimed = threading.Timer(float(os.environ.get("NBTRIGGER_KERNEL_PRELAUNCH_ADOPT_SEC", "120")),
+                                    lambda: registry.kernels.pop(NAME, None) and kernel.stop())
+        unclaimed.daemon = True
+        unclaimed.start()
     # As `python3 -m jupyter_server` runs it (jupyter_server/__main__.py), with this process's argv.
     sys.argv[0] = "jupyter-server"
     from jupyter_server.serverapp import launch_new_instance

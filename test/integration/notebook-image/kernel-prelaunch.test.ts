@@ -2,18 +2,19 @@
  * The kernel notebook-image/server_main.py starts beside the server's imports, on the image's
  * server for real (start-server.sh): the pool adopts it and hands it out as its pooled kernel (the
  * pid started before the server answered is the one a POST gets), moved to the folder and the
- * environment a fresh kernel gets (compared with a kernel of an unpooled copy of the spec), with the
- * server's token in neither its environment nor its process's initial environment, and its connection
- * file gone; a restart starts a new process as for any kernel. A python3 kernelspec other than the one started: the kernel is stopped, not adopted, and
- * the pool starts its own. Pool size 0: nothing is started beside the server. Every wait is on a
- * state, bounded by the test's timeout.
+ * environment a fresh kernel gets (compared with a kernel of an unpooled copy of the spec), with
+ * the server's token in neither its environment nor its process's initial environment, and its
+ * connection file gone; a restart starts a new process as for any kernel. A python3 kernelspec
+ * other than the one started: the kernel is stopped, not adopted, and the pool starts its own. A
+ * config that never loads the pool: it is stopped after its adoption window. Pool size 0: nothing
+ * is started beside the server. Every wait is on a state, bounded by the test's timeout.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { findPython } from '../../../cli/local/jupyter-server.js';
 import { HANG_MS, startImageServer, waitForApi, type Started } from '../../helpers/image-server.js';
@@ -146,5 +147,22 @@ test('pool size 0: no kernel is started beside the server', { timeout: 2 * HANG_
     await rest(im, 'DELETE', `/api/kernels/${id}`, undefined, 204);
   } finally {
     await im.close();
+  }
+});
+
+test('a server config that never loads the pool: the kernel started beside it is stopped, unadopted', {
+  timeout: 2 * HANG_MS,
+}, async () => {
+  const config = join(await mkdtemp(join(tmpdir(), 'nbtrigger-prelaunch-config-')), 'bare_config.py');
+  await writeFile(config, '# no kernel pool\n');
+  const im = await image({ NBTRIGGER_JUPYTER_CONFIG: config, NBTRIGGER_KERNEL_PRELAUNCH_ADOPT_SEC: '1' });
+  try {
+    const early = await until(() => kernelChildren(im.s.pid)[0]);
+    await waitForApi(im.s);
+    await until(() => (alive(early) ? undefined : true));
+    assert.doesNotMatch(im.s.output(), /adopted/);
+  } finally {
+    await im.close();
+    await rm(dirname(config), { recursive: true, force: true });
   }
 });

@@ -20,8 +20,9 @@ equal; otherwise it stops it and starts its own (one warning line in the server'
 This process is the kernel's parent, so the server reaps it like any kernel it started. A kernel the
 pool does not adopt (no pool, the pool disabled) is stopped when the pool's config says so, or when
 this process exits, or once NBTRIGGER_KERNEL_PRELAUNCH_ADOPT_SEC (default 120) have passed without
-an adoption (a config that never loads the pool). No kernel is started when NBTRIGGER_KERNEL_POOL gives `python3` no pooled kernel, when kernels
-run elsewhere (JUPYTER_GATEWAY_URL), or with NBTRIGGER_KERNEL_PRELAUNCH=0.
+an adoption (a config that never loads the pool). No kernel is started when NBTRIGGER_KERNEL_POOL
+gives `python3` no pooled kernel, when kernels run elsewhere (JUPYTER_GATEWAY_URL), or with
+NBTRIGGER_KERNEL_PRELAUNCH=0.
 
 Imports only the standard library's light modules: every millisecond here delays both starts.
 """

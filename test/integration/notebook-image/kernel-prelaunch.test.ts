@@ -73,7 +73,7 @@ async function image(env: Record<string, string>, specs: Record<string, string[]
 
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
-test('the kernel started beside the server is adopted: handed out, moved as a fresh kernel, no token, no connection file', {
+test('the kernel started beside the server is adopted: handed out as a fresh kernel, no token, no connection file', {
   timeout: 2 * HANG_MS,
 }, async () => {
   const im = await image({}, { nopool: [] });

@@ -28,9 +28,9 @@ Targets jupyter_server 1.x and 2.x (the pool replaces the mapping kernel manager
 `pre_start_kernel`, `_async_start_kernel`); tested on Debian's jupyter_server 1.23 and jupyter_client
 7.4. On any other version the pool is disabled with one warning line.
 
-The pool is three files, copied side by side into the image (notebook-image/Dockerfile) and read from
+The pool is four files, copied side by side into the image (notebook-image/Dockerfile) and read from
 notebook-image/ by the local servers. This one is loaded by path, with `__file__` set to it; it runs
-the other two in its own namespace, so the three read as one module: jupyter_kernel_pool_limits.py
+the other three in its own namespace, so the four read as one module: jupyter_kernel_pool_limits.py
 (how many kernels the pool may hold), jupyter_kernel_pool_kernels.py (the pool: starting, watching,
 claiming and moving kernels), jupyter_kernel_pool_adopt.py (adopting the kernel server_main.py
 started beside the server's imports), then, below, the hook into the server's kernel manager.

@@ -26,8 +26,10 @@ def drop_prelaunched(why, keep=()):
     """Stops the kernels server_main.py started that the pool will not adopt (all but those in `keep`)."""
     kernels = getattr(sys.modules.get(_REGISTRY), "kernels", None)
     for name in [n for n in kernels or {} if n not in keep]:
-        print(f"nbtrigger: the {name} kernel started beside the server is stopped: {why}", file=sys.stderr)
-        kernels.pop(name).stop()
+        pre = kernels.pop(name, None)  # None: server_main.py's own timer took it first
+        if pre is not None:
+            print(f"nbtrigger: the {name} kernel started beside the server is stopped: {why}", file=sys.stderr)
+            pre.stop()
 
 
 def _without(argv, path):

@@ -6,8 +6,9 @@
  * the server's token in neither its environment nor its process's initial environment, and its
  * connection file gone; a restart starts a new process as for any kernel. A python3 kernelspec
  * other than the one started: the kernel is stopped, not adopted, and the pool starts its own. A
- * config that never loads the pool: it is stopped after its adoption window. Pool size 0: nothing
- * is started beside the server. Every wait is on a state, bounded by the test's timeout.
+ * config that never loads the pool: it is stopped after its adoption window; one that disables the
+ * pool: it is stopped at once. Pool size 0: nothing is started beside the server. Every wait is on
+ * a state, bounded by the test's timeout.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { findPython } from '../../../cli/local/jupyter-server.js';
+import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { HANG_MS, startImageServer, waitForApi, type Started } from '../../helpers/image-server.js';
 import {
   alive,
@@ -164,5 +166,30 @@ test('a server config that never loads the pool: the kernel started beside it is
   } finally {
     await im.close();
     await rm(dirname(config), { recursive: true, force: true });
+  }
+});
+
+test('the pool disabled by the config (its own kernel manager): the kernel started beside the server is stopped', {
+  timeout: 2 * HANG_MS,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-prelaunch-config-'));
+  const imageConfig = join(PROJECT_ROOT, 'notebook-image', 'jupyter_server_config.py');
+  // The image's config after a kernel manager class of the user's own, which turns the pool off.
+  await writeFile(
+    join(dir, 'own_manager_config.py'),
+    'c.ServerApp.kernel_manager_class = "jupyter_server.services.kernels.kernelmanager.AsyncMappingKernelManager"\n' +
+      `_image = ${JSON.stringify(imageConfig)}\n` +
+      'exec(compile(open(_image).read(), _image, "exec"), dict(globals(), __file__=_image))\n',
+  );
+  const im = await image({ NBTRIGGER_JUPYTER_CONFIG: join(dir, 'own_manager_config.py') });
+  try {
+    const early = await until(() => kernelChildren(im.s.pid)[0]);
+    await waitForApi(im.s);
+    await until(() => (alive(early) ? undefined : true));
+    assert.match(im.s.output(), /kernel pool disabled: ServerApp\.kernel_manager_class is configured/);
+    assert.match(im.s.output(), /python3 kernel started beside the server is stopped: the kernel pool is disabled/);
+  } finally {
+    await im.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

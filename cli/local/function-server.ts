@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NbtError } from '../../functions/errors.js';
 import type { RunRecord } from '../../functions/run/record.js';
 import { PROJECT_ROOT } from '../project-root.js';
-import { freePort } from './jupyter-server.js';
+import { onFreePort } from './jupyter-server.js';
 
 /** One parsed Cloud Logging JSON line from the function's stdout. */
 export interface LogLine {
@@ -71,27 +71,19 @@ function ffMain(root = PROJECT_ROOT): string {
   return join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 }
 
-/** The port the child was given was taken before it could listen (another process got it first). */
-class PortTaken extends Error {}
-
 /**
  * Starts the function on a free port (or `port`); resolves once it listens. A free port is only
  * free when it is picked: another process may bind it before functions-framework does, and then
  * that process, not this child, accepts connections on it. So readiness is the child's own word
  * ("Serving function..." on stdout, printed from its listen callback), and a child that exits
- * with EADDRINUSE is started again on another port.
+ * with EADDRINUSE is started again on another port (onFreePort).
  */
-export async function startFunctionServer(opts: FunctionServerOptions): Promise<FunctionServer> {
-  const pick = opts.pickPort ?? freePort;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOn(opts, opts.port ?? (await pick()));
-    } catch (e) {
-      if (!(e instanceof PortTaken)) throw e;
-      if (opts.port !== undefined || attempt >= 5) throw new NbtError('CONFIG', `functions-framework: ${e.message}`);
-    }
-  }
+export function startFunctionServer(opts: FunctionServerOptions): Promise<FunctionServer> {
+  const taken = (e: unknown): boolean => e instanceof NbtError && e.message.endsWith(TAKEN);
+  return onFreePort(opts.port, (port) => startOn(opts, port), taken, 5, opts.pickPort);
 }
+
+const TAKEN = 'is taken by another process';
 
 async function startOn(opts: FunctionServerOptions, port: number): Promise<FunctionServer> {
   const root = opts.root ?? PROJECT_ROOT;
@@ -154,7 +146,7 @@ async function startOn(opts: FunctionServerOptions, port: number): Promise<Funct
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (gone()) {
-      if (/EADDRINUSE/.test(err)) throw new PortTaken(`port ${port} is taken by another process`);
+      if (/EADDRINUSE/.test(err)) throw new NbtError('CONFIG', `functions-framework: port ${port} ${TAKEN}`);
       const exit = `code ${child.exitCode}, signal ${child.signalCode}`;
       throw new NbtError('CONFIG', `functions-framework exited before listening (${exit}): ${err.trim().slice(-500)}`);
     }

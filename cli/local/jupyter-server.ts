@@ -111,18 +111,31 @@ process.once('exit', () => {
   for (const c of live) killGroup(c, 'SIGKILL');
 });
 
-/** Starts a server and waits until it answers `GET /api/kernels` with the token. */
-export async function startLocalJupyter(opts: StartOptions): Promise<LocalJupyter> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
+/**
+ * Runs `start` on `port` when given, else on a free port. A free port is only free when it is picked:
+ * when `taken(error)` says another process bound it first, another is picked, up to `attempts` starts
+ * in all; any other error, and the last, is thrown as it is.
+ */
+export async function onFreePort<T>(
+  port: number | undefined,
+  start: (port: number) => Promise<T>,
+  taken: (e: unknown) => boolean,
+  attempts: number,
+  pick: () => Promise<number> = freePort,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(opts, opts.port ?? (await freePort()));
+      return await start(port ?? (await pick()));
     } catch (e) {
-      lastError = e;
-      if (opts.port !== undefined || !(e instanceof NbtError) || !/in use|Address already/i.test(e.message)) throw e;
+      if (port !== undefined || attempt >= attempts || !taken(e)) throw e;
     }
   }
-  throw lastError;
+}
+
+/** Starts a server and waits until it answers `GET /api/kernels` with the token. */
+export function startLocalJupyter(opts: StartOptions): Promise<LocalJupyter> {
+  const taken = (e: unknown): boolean => e instanceof NbtError && /in use|Address already/i.test(e.message);
+  return onFreePort(opts.port, (port) => startOnce(opts, port), taken, 3);
 }
 
 async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter> {

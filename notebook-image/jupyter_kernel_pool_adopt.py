@@ -13,19 +13,20 @@ new process).
 import os
 import sys
 
-_REGISTRY = "nbtrigger_prelaunch"
+def prelaunched():
+    """server_main.py's registry (kernelspec name -> Prelaunched); empty when it started none."""
+    return getattr(sys.modules.get("nbtrigger_prelaunch"), "kernels", None) or {}
 
 
 def take_prelaunched(name):
     """The kernel server_main.py started for kernelspec `name`, once; None when there is none."""
-    kernels = getattr(sys.modules.get(_REGISTRY), "kernels", None)
-    return kernels.pop(name, None) if kernels else None
+    return prelaunched().pop(name, None)
 
 
 def drop_prelaunched(why, keep=()):
     """Stops the kernels server_main.py started that the pool will not adopt (all but those in `keep`)."""
-    kernels = getattr(sys.modules.get(_REGISTRY), "kernels", None)
-    for name in [n for n in kernels or {} if n not in keep]:
+    kernels = prelaunched()
+    for name in [n for n in kernels if n not in keep]:
         pre = kernels.pop(name, None)  # None: server_main.py's own timer took it first
         if pre is not None:
             print(f"nbtrigger: the {name} kernel started beside the server is stopped: {why}", file=sys.stderr)
@@ -74,7 +75,6 @@ def adopting_provisioner(km, kernel_id, pre):
                 pre.stop()
                 return await super().launch_kernel(cmd, **kwargs)
             pre.adopted = True
-            self._nbtrigger_pre_done = pre
             self.process = pre.process
             self.pid = pre.process.pid
             self.pgid = pre.process.pid  # its own session (start_new_session), as launch_kernel starts one
@@ -84,5 +84,4 @@ def adopting_provisioner(km, kernel_id, pre):
 
     provisioner = AdoptingProvisioner(kernel_id=kernel_id, kernel_spec=km.kernel_spec, parent=km)
     provisioner._nbtrigger_pre = pre
-    provisioner._nbtrigger_pre_done = None
     return provisioner

@@ -10,7 +10,6 @@ import asyncio
 import os
 import shutil
 import string
-import sys
 import tempfile
 from collections import deque
 
@@ -52,9 +51,10 @@ if isinstance(dh, list) and dh:
 
 
 class _Pooled:
-    def __init__(self, km, env):
+    def __init__(self, km, env, pre=None):
         self.km = km
         self.env = env  # the launch environment it was started with
+        self.pre = pre  # the kernel server_main.py started, when this manager adopts it
         self.client = None
         self.ready = None  # task: True once it answered a kernel_info_request
 
@@ -68,10 +68,6 @@ async def _shell_call(client, msg_id, timeout):
             return reply
 
 
-def _prelaunched():
-    return getattr(sys.modules.get("nbtrigger_prelaunch"), "kernels", None) or {}
-
-
 class KernelPool:
     def __init__(self, mkm, sizes, budget):
         self.mkm = mkm
@@ -80,7 +76,7 @@ class KernelPool:
         self.queues = {name: deque() for name in sizes}
         self.rss = {}
         # The kernels server_main.py started wait in the folder it made for the pool.
-        self.folder = next((k.folder for k in _prelaunched().values()), None) or tempfile.mkdtemp(
+        self.folder = next((k.folder for k in prelaunched().values()), None) or tempfile.mkdtemp(
             prefix="nbtrigger-kernel-pool-")
         self.closed = False
         self.watcher = None
@@ -110,7 +106,7 @@ class KernelPool:
         pre = take_prelaunched(name)
         if pre is not None:  # started beside the server's imports: adopted by this manager's first launch
             km.provisioner = adopting_provisioner(km, kernel_id, pre)
-        entry = _Pooled(km, launch_env(os.environ, km.kernel_spec))
+        entry = _Pooled(km, launch_env(os.environ, km.kernel_spec), pre)
         entry.ready = asyncio.ensure_future(self._boot(entry, name, kernel_id))
         return entry
 
@@ -136,9 +132,8 @@ class KernelPool:
         client = entry.client = km.client()
         client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
         await _shell_call(client, client.kernel_info(), _READY_TIMEOUT)
-        pre = getattr(km.provisioner, "_nbtrigger_pre_done", None)
-        if pre is not None:  # it answered: it has read its connection file, whose key need not stay on disk
-            pre.remove_connection_file()
+        if entry.pre is not None:  # it answered, so it has read its connection file: the key leaves the disk
+            entry.pre.remove_connection_file()
 
     async def claim(self, name, cwd, env):
         """A started kernel moved to `cwd` and `env`, its replacement starting; None when there is none."""

@@ -6,13 +6,14 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { findPython, freePort, installKernelConfig } from '../../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../../cli/project-root.js';
+import { liveKernels } from './kernel-exec.js';
 
 const SCRIPT = join(PROJECT_ROOT, 'notebook-image', 'start-server.sh');
 
@@ -111,18 +112,13 @@ export async function waitForApi(s: Started, ms = HANG_MS): Promise<void> {
  * names `pid` as JPY_PARENT_PID (a kernel outlives its server until its parent poller notices).
  */
 export function kernelsStartedBy(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ipykernel')) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (env.includes(`JPY_PARENT_PID=${pid}`)) out.push(Number(entry));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
+  return liveKernels()
+    .map((k) => k.pid)
+    .filter((k) => {
+      try {
+        return readFileSync(`/proc/${k}/environ`, 'utf8').split('\0').includes(`JPY_PARENT_PID=${pid}`);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
 }

@@ -6,8 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request } from 'undici';
 import WebSocket from 'ws';
+import { findPython } from '../../cli/local/jupyter-server.js';
 
 export interface RestServer {
   port: number;
@@ -105,21 +108,29 @@ export async function evaluate(s: RestServer, kernelId: string, code: string): P
   }
 }
 
-/** The pids of the ipykernel processes whose parent is `pid`, zombies left out. */
-export function kernelChildren(pid: number): number[] {
-  const out: number[] = [];
+/** The ipykernel processes that are alive (zombies left out), with their parent's pid; sorted by pid. */
+export function liveKernels(): Array<{ pid: number; ppid: number }> {
+  const out: Array<{ pid: number; ppid: number }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) !== pid || state === 'Z') continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ipykernel')) out.push(Number(entry));
+      if (state === 'Z') continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ipykernel'))
+        out.push({ pid: Number(entry), ppid: Number(ppid) });
     } catch {
       /* gone meanwhile */
     }
   }
-  return out.sort((a, b) => a - b);
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** The pids of the ipykernel processes whose parent is `pid`, zombies left out. */
+export function kernelChildren(pid: number): number[] {
+  return liveKernels()
+    .filter((k) => k.ppid === pid)
+    .map((k) => k.pid);
 }
 
 /** True while `pid` is a live process (a zombie, exited but not yet reaped, is not). */
@@ -154,3 +165,24 @@ export async function evaluateJson(s: RestServer, kernelId: string, expr: string
 export const KERNEL_PORTRAIT = `([__import__('os').getcwd(), dict(__import__('os').environ), __import__('sys').path,
  [str(d) for d in _dh], get_ipython().execution_count, sorted(k for k in globals() if not k.startswith('_')),
  sorted(__import__('sys').modules)])`;
+
+/**
+ * Writes the kernelspec `name` into the `JUPYTER_PATH` folder `jupyterPath`: ipykernel's own python3
+ * argv with this machine's Python, then `extraArgs`.
+ */
+export async function writePythonKernelspec(
+  jupyterPath: string,
+  name: string,
+  extraArgs: string[] = [],
+): Promise<void> {
+  const dir = join(jupyterPath, 'kernels', name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, 'kernel.json'),
+    JSON.stringify({
+      argv: [findPython(), '-m', 'ipykernel_launcher', '-f', '{connection_file}', ...extraArgs],
+      display_name: name,
+      language: 'python',
+    }),
+  );
+}

@@ -10,10 +10,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPython, startLocalJupyter, type LocalJupyter } from '../../../cli/local/jupyter-server.js';
+import { startLocalJupyter, type LocalJupyter } from '../../../cli/local/jupyter-server.js';
 import {
   alive,
   evaluate,
@@ -23,6 +23,7 @@ import {
   rest,
   startKernel,
   until,
+  writePythonKernelspec,
   type RestServer,
 } from '../../helpers/kernel-exec.js';
 
@@ -38,15 +39,7 @@ async function startPoolServer(pool: string): Promise<PoolServer> {
   await mkdir(join(root, 'sub', 'dir'), { recursive: true });
   // A second kernelspec, identical to python3 but not pooled: what a fresh kernel looks like.
   const specs = join(root, 'jupyter-path');
-  await mkdir(join(specs, 'kernels', 'nopool'), { recursive: true });
-  await writeFile(
-    join(specs, 'kernels', 'nopool', 'kernel.json'),
-    JSON.stringify({
-      argv: [findPython(), '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
-      display_name: 'No pool',
-      language: 'python',
-    }),
-  );
+  await writePythonKernelspec(specs, 'nopool');
   const jupyter = await startLocalJupyter({ rootDir: root, env: { NBTRIGGER_KERNEL_POOL: pool, JUPYTER_PATH: specs } });
   return {
     jupyter,

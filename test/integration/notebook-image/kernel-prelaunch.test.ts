@@ -17,7 +17,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { findPython } from '../../../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { HANG_MS, startImageServer, waitForApi, type Started } from '../../helpers/image-server.js';
 import {
@@ -29,6 +28,7 @@ import {
   rest,
   startKernel,
   until,
+  writePythonKernelspec,
 } from '../../helpers/kernel-exec.js';
 
 interface Image {
@@ -43,17 +43,7 @@ interface Image {
 async function image(env: Record<string, string>, specs: Record<string, string[]> = {}): Promise<Image> {
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-prelaunch-'));
   await mkdir(join(root, 'sub', 'dir'), { recursive: true });
-  for (const [name, tail] of Object.entries(specs)) {
-    await mkdir(join(root, 'jp', 'kernels', name), { recursive: true });
-    await writeFile(
-      join(root, 'jp', 'kernels', name, 'kernel.json'),
-      JSON.stringify({
-        argv: [findPython(), '-m', 'ipykernel_launcher', '-f', '{connection_file}', ...tail],
-        display_name: name,
-        language: 'python',
-      }),
-    );
-  }
+  for (const [name, tail] of Object.entries(specs)) await writePythonKernelspec(join(root, 'jp'), name, tail);
   const token = randomBytes(24).toString('hex');
   const s = await startImageServer({
     JUPYTER_TOKEN: token,

@@ -4,8 +4,8 @@
  * processes (Node start included, as a person runs them), with this checkout and a baseline
  * checkout (`BENCH_BASELINE`: its root, with a build; none when unset) side by side in interleaved
  * rounds. `plan` and `deploy` talk to the local Cloud Run / Scheduler gRPC servers and the Pub/Sub
- * emulator, already holding the deployment (deployed once by this checkout); the calls each
- * command made are counted per method.
+ * emulator, already holding the deployment (deployed once by this checkout), with the local Cloud
+ * Asset search over the Run server's IAM policies; the calls each command made are counted per method.
  *
  * Run: `npm run bench:deploy` (BENCH_ROUNDS, default 3; BENCH_SIZES, default 1,100,1000).
  * @module
@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AssetServiceClient } from '@google-cloud/asset';
 import { ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
@@ -58,10 +59,10 @@ async function cli(
   return { ms: r.ms, code: r.code, stderr: r.stderr };
 }
 
-/** Calls the local servers received since `mark`, per method (Cloud Run and Scheduler). */
-function callsSince(b: DeployBackends, mark: { run: number; sch: number }): Record<string, number> {
+/** Calls the local servers received since `mark`, per method (Cloud Run, Scheduler, Cloud Asset). */
+function callsSince(b: DeployBackends, mark: { run: number; sch: number; asset: number }): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const c of [...b.run.calls.slice(mark.run), ...b.sch.calls.slice(mark.sch)])
+  for (const c of [...b.run.calls.slice(mark.run), ...b.sch.calls.slice(mark.sch), ...b.asset.calls.slice(mark.asset)])
     out[c.method] = (out[c.method] ?? 0) + 1;
   return out;
 }
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
         run: new ServicesClient(b.run.clientOptions()),
         scheduler: new CloudSchedulerClient(b.sch.clientOptions()),
         pubsub: new PubSub({ projectId: project, apiEndpoint: b.ps.host }),
+        asset: new AssetServiceClient(b.asset.clientOptions()),
       };
       try {
         await b.seedTrigger({ region: REGION, topic: 't_nbtrigger' });
@@ -102,11 +104,12 @@ async function main(): Promise<void> {
           NBTRIGGER_RUN_ENDPOINT: `127.0.0.1:${b.run.port}`,
           NBTRIGGER_SCHEDULER_ENDPOINT: `127.0.0.1:${b.sch.port}`,
           PUBSUB_EMULATOR_HOST: b.ps.host,
+          NBTRIGGER_ASSET_ENDPOINT: `127.0.0.1:${b.asset.port}`,
         };
         for (let i = 0; i < rounds; i++) {
           for (const c of who) {
             for (const verb of ['plan', 'deploy'] as const) {
-              const mark = { run: b.run.calls.length, sch: b.sch.calls.length };
+              const mark = { run: b.run.calls.length, sch: b.sch.calls.length, asset: b.asset.calls.length };
               const name = `${verb} ${n} ${c.tag}`;
               record(name, await cli(c, [verb, '-f', file], env));
               calls.set(name, callsSince(b, mark));
@@ -114,7 +117,12 @@ async function main(): Promise<void> {
           }
         }
       } finally {
-        await Promise.allSettled([clients.run.close(), clients.scheduler.close(), clients.pubsub.close()]);
+        await Promise.allSettled([
+          clients.run.close(),
+          clients.scheduler.close(),
+          clients.pubsub.close(),
+          clients.asset.close(),
+        ]);
         await b.stop();
       }
     }

@@ -26,6 +26,7 @@ import { createTopic, deleteTopic, setDeadLetterPolicy } from './clients/pubsub.
 import { readNotebookSources, uploadNotebook } from './notebook-upload.js';
 import { readActual } from './read-actual.js';
 import { applyRunJobUpserts, deleteRunJobOf, runningJobImages } from './apply-runjobs.js';
+export { allowedServers } from './allowed-servers.js';
 
 /** Progress callback: one line per action as it starts/finishes. */
 export type Reporter = (line: string) => void;
@@ -50,6 +51,11 @@ export interface DeployOptions {
   iamPropagation?: PropagationOptions;
   /** Concurrency and quota backoff of deploy's calls (deploy/pacing.ts); {@link DEFAULT_PACING} by default. */
   pacing?: Partial<Pacing>;
+  /**
+   * `--live-iam`: read every service's invoker policy from Cloud Run, not from the Cloud Asset
+   * index (deploy/read-invokers.ts).
+   */
+  liveIam?: boolean;
   /** Told after each change is applied or has failed: how many are finished, of how many, how many failed. */
   progress?: (finished: number, total: number, failed: number) => void;
 }
@@ -76,7 +82,7 @@ function resolveImages(m: Manifest, actual: ActualState, opts: DeployOptions): M
 /** `nbtrigger plan`: reads, changes nothing. */
 export async function planFor(clients: DeployClients, manifest: Manifest, opts: DeployOptions = {}): Promise<Planned> {
   const m = await readNotebookSources(manifest);
-  const actual = await readActual(clients, m);
+  const actual = await readActual(clients, m, { live: opts.liveIam === true });
   const desired = desiredState(resolveImages(m, actual, opts), serviceUrls(actual));
   const actions = planDeploy(desired, actual);
   return {
@@ -154,6 +160,7 @@ export async function deploy(
   refuseConflicts(actions);
   refuseBrokenChain(planned);
   refuseQuotas(planned.quotas);
+  for (const n of actual.notes ?? []) report(`note: ${n}`);
   for (const q of planned.quotas) report(renderQuotas([q]).trimEnd());
   const pacing: Pacing = { ...DEFAULT_PACING, ...opts.pacing };
   const resolved = resolveImages(m, actual, opts);
@@ -257,22 +264,6 @@ export async function deploy(
   );
   done.sort((x, y) => (order.get(x) ?? 0) - (order.get(y) ?? 0));
   return { actions: done, urls: own, failures };
-}
-
-/**
- * The servers the deployment's function may call: each of its services as `host:port` (from the
- * service's URL), then the manifest's `function.allowedServers`. Nothing else.
- */
-export function allowedServers(m: Manifest, urls: ReadonlyMap<string, string>): string[] {
-  const out: string[] = [];
-  for (const nb of m.notebooks) {
-    const url = urls.get(nb.service.name);
-    if (url === undefined) continue;
-    const u = new URL(url);
-    out.push(`${u.hostname.toLowerCase()}:${u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : u.port}`);
-  }
-  out.push(...m.function.allowedServers);
-  return [...new Set(out)];
 }
 
 /** The plan `nbtrigger destroy` would apply. Read-only. */

@@ -20,6 +20,17 @@ const NAMED = /^(?:[0-9*,/-]|[A-Za-z]{3})+$/;
  * naming the field). Extensions Cloud Scheduler does not take (`L`, `W`, `#`, `?`, seconds, `@daily`) are refused.
  */
 export function cronProblem(expr: string): string | undefined {
+  // A manifest of thousands of schedules repeats a few dozen expressions: the answer is kept per text.
+  if (cronAnswers.has(expr)) return cronAnswers.get(expr);
+  const answer = checkCron(expr);
+  if (cronAnswers.size >= ZONE_CACHE_MAX) cronAnswers.clear();
+  cronAnswers.set(expr, answer);
+  return answer;
+}
+
+const cronAnswers = new Map<string, string | undefined>();
+
+function checkCron(expr: string): string | undefined {
   const fields = expr.trim().split(/\s+/).filter(Boolean);
   if (fields.length !== 5) {
     const got = `${fields.length} field${fields.length === 1 ? '' : 's'} in "${expr}"`;

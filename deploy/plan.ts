@@ -80,6 +80,8 @@ export interface ActualState {
   runJobs?: ActualRunJob[];
   /** Members holding roles/run.jobsExecutorWithOverrides, per Cloud Run job name (existing jobs nbtrigger wants). */
   runJobExecutors?: ReadonlyMap<string, string[]>;
+  /** What the reads want the person to know (e.g. IAM policies read one at a time, and why). */
+  notes?: string[];
 }
 
 export type Op = 'create' | 'update' | 'delete' | 'noop' | 'conflict';
@@ -107,7 +109,7 @@ export interface Action {
 }
 
 /** Members that would make a service public; nbtrigger removes them from roles/run.invoker. */
-const PUBLIC_MEMBERS = ['allUsers', 'allAuthenticatedUsers'];
+export const PUBLIC_MEMBERS: readonly string[] = ['allUsers', 'allAuthenticatedUsers'];
 
 /** True when applying the plan would call a mutating API. */
 export function isMutating(a: Action): boolean {

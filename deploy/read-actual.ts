@@ -1,8 +1,8 @@
 /**
  * The actual state of a deployment, read from the APIs: one paged list per resource type (Cloud Run
  * services and jobs, Scheduler jobs, the topic's subscriptions), the topics, which notebook objects
- * exist, and the invoker policy of each existing service the manifest wants (IAM has no list call:
- * one read each, paced like deploy's writes).
+ * exist, and the invoker policy of each existing service the manifest wants (deploy/read-invokers.ts:
+ * in pages from the Cloud Asset index where it can, else one read a service, paced like deploy's writes).
  *
  * Spec: docs/deploy.md (Scale).
  * @module
@@ -10,21 +10,26 @@
 import { readRunJobs } from './apply-runjobs.js';
 import type { DeployClients } from './clients/index.js';
 import { getTopic, listTopicSubscriptions } from './clients/pubsub.js';
-import { getInvokers, listServices } from './clients/run.js';
+import { listServices } from './clients/run.js';
 import { listJobs } from './clients/scheduler.js';
 import { deadLetterTopicName } from './desired.js';
 import type { Manifest } from './manifest.js';
 import { existingNotebookObjects } from './notebook-upload.js';
-import { DEFAULT_PACING, forEachBounded, withQuotaRetry } from './pacing.js';
 import type { ActualState } from './plan.js';
+import { readInvokers, startIndexRead, type InvokerReadOptions } from './read-invokers.js';
 
 /**
  * Reads what exists of the manifest's deployment: services, their invokers (for wanted services that
  * exist), the topic and jobs. Read-only.
  */
-export async function readActual(clients: DeployClients, m: Manifest): Promise<ActualState> {
+export async function readActual(
+  clients: DeployClients,
+  m: Manifest,
+  opts: InvokerReadOptions = {},
+): Promise<ActualState> {
   const location = `projects/${m.project}/locations/${m.region}`;
   const topicName = `projects/${m.project}/topics/${m.topic}`;
+  const index = startIndexRead(clients, m.project, opts);
   const [services, jobs, topic, subscriptions, deadLetter, notebookObjects, runJobs] = await Promise.all([
     listServices(clients.run, location),
     listJobs(clients.scheduler, location),
@@ -35,27 +40,15 @@ export async function readActual(clients: DeployClients, m: Manifest): Promise<A
     readRunJobs(clients, m, location),
   ]);
   const wanted = new Set(m.notebooks.map((n) => `${location}/services/${n.service.name}`));
-  const invokers = new Map<string, string[]>();
-  // IAM policies have no list call: one read per existing service of the manifest, paced like deploy's writes.
-  const errors: unknown[] = [];
-  await forEachBounded(
-    services.filter((s) => wanted.has(s.name)),
-    DEFAULT_PACING.concurrency,
-    async (s) => {
-      try {
-        invokers.set(
-          s.name,
-          await withQuotaRetry(`read the IAM policy of ${s.name}`, () => getInvokers(clients.run, s.name)),
-        );
-      } catch (e) {
-        errors.push(e);
-      }
-    },
+  const read = await readInvokers(
+    clients,
+    index,
+    services.filter((s) => wanted.has(s.name)).map((s) => s.name),
+    `serviceAccount:${m.function.serviceAccount}`,
   );
-  if (errors.length > 0) throw errors[0];
   const out: ActualState = {
     services,
-    invokers,
+    invokers: read.invokers,
     jobs,
     subscriptions,
     deadLetterTopicExists: deadLetter !== undefined,
@@ -63,5 +56,6 @@ export async function readActual(clients: DeployClients, m: Manifest): Promise<A
     ...runJobs,
   };
   if (topic) out.topic = topic;
+  if (read.notes.length > 0) out.notes = read.notes;
   return out;
 }

@@ -76,7 +76,8 @@ say "APIs"
 gc services enable run.googleapis.com cloudfunctions.googleapis.com cloudbuild.googleapis.com \
   artifactregistry.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com \
   secretmanager.googleapis.com eventarc.googleapis.com firestore.googleapis.com storage.googleapis.com \
-  iam.googleapis.com iamcredentials.googleapis.com cloudresourcemanager.googleapis.com logging.googleapis.com
+  iam.googleapis.com iamcredentials.googleapis.com cloudresourcemanager.googleapis.com logging.googleapis.com \
+  cloudasset.googleapis.com
 
 say "Service identities (created lazily by Google otherwise: bindings to them would fail)"
 gc beta services identity create --service=pubsub.googleapis.com
@@ -254,6 +255,9 @@ bind_project "$BUILD_SA" roles/cloudfunctions.developer
 # nbtrigger deploy: Cloud Run services and their invoker bindings (also the function's invoker
 # binding: a 2nd gen function is a Cloud Run service). https://cloud.google.com/run/docs/reference/iam/roles
 bind_project "$BUILD_SA" roles/run.admin
+# nbtrigger plan/deploy: the services' invoker policies read in pages (searchAllIamPolicies) rather
+# than one call a service. https://cloud.google.com/asset-inventory/docs/access-control#required_permissions
+bind_project "$BUILD_SA" roles/cloudasset.viewer
 # nbtrigger deploy: Scheduler jobs. https://cloud.google.com/scheduler/docs/access-control
 bind_project "$BUILD_SA" roles/cloudscheduler.admin
 # nbtrigger deploy: the topic, and the dead-letter policy on the trigger's subscription.

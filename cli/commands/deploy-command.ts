@@ -38,11 +38,13 @@ options:
   --iam-wait SECONDS    deploy: how long a call refused (permission denied) right after this
                         deploy granted a role is tried again while IAM takes effect
                         (default 420; 0: never)
+  --live-iam            plan/deploy: read each service's invoker policy from Cloud Run (one
+                        call a service), not from the Cloud Asset index (one call a page)
   --dry-run             deploy/destroy: print the plan, change nothing
   --json                print the actions as JSON on stdout
 
 environment: Application Default Credentials; PUBSUB_EMULATOR_HOST, NBTRIGGER_RUN_ENDPOINT,
-NBTRIGGER_SCHEDULER_ENDPOINT (HOST:PORT, plaintext), STORAGE_EMULATOR_HOST (http://HOST:PORT)
+NBTRIGGER_SCHEDULER_ENDPOINT, NBTRIGGER_ASSET_ENDPOINT (HOST:PORT, plaintext), STORAGE_EMULATOR_HOST (http://HOST:PORT)
 point the clients elsewhere.
 `;
 
@@ -69,6 +71,7 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
         'built-image': { type: 'string' },
         'write-allowed-servers': { type: 'string' },
         'iam-wait': { type: 'string' },
+        'live-iam': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     },
@@ -91,6 +94,10 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
         throw new NbtError('USAGE', `--iam-wait must be whole seconds from 0 to 3600, got "${v['iam-wait']}"`);
       }
       opts.iamPropagation = { windowMs: seconds * 1000 };
+    }
+    if (v['live-iam'] === true) {
+      if (verb === 'destroy') throw new NbtError('USAGE', '--live-iam is for plan and deploy');
+      opts.liveIam = true;
     }
     if (v['write-allowed-servers'] !== undefined && (verb !== 'deploy' || v['dry-run'])) {
       throw new NbtError('USAGE', '--write-allowed-servers is for deploy (it writes what was deployed)');
@@ -132,7 +139,8 @@ export async function deployCommand(verb: DeployVerb, argv: string[], io: Io = p
       return 0;
     }
     if (dry) {
-      const { actions, chains, quotas } = await planFor(clients, manifest, opts);
+      const { actions, actual, chains, quotas } = await planFor(clients, manifest, opts);
+      for (const n of actual.notes ?? []) io.stderr.write(`note: ${n}\n`);
       if (json)
         io.stdout.write(
           `${JSON.stringify({ actions: actions.map(({ job, service, ...rest }) => rest), chains, quotas })}\n`,

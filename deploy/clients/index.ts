@@ -1,14 +1,16 @@
 /**
  * The Google Cloud clients deploy uses, built in one place. Endpoints can be overridden
- * (tests, local fakes): `NBTRIGGER_RUN_ENDPOINT` / `NBTRIGGER_SCHEDULER_ENDPOINT` as `HOST:PORT`
- * select a plaintext gRPC endpoint (the way `PUBSUB_EMULATOR_HOST` does for Pub/Sub, which the
- * Pub/Sub client reads itself). Credentials otherwise come from Application Default Credentials.
+ * (tests, local fakes): `NBTRIGGER_RUN_ENDPOINT` / `NBTRIGGER_SCHEDULER_ENDPOINT` /
+ * `NBTRIGGER_ASSET_ENDPOINT` as `HOST:PORT` select a plaintext gRPC endpoint (the way
+ * `PUBSUB_EMULATOR_HOST` does for Pub/Sub, which the Pub/Sub client reads itself). Credentials
+ * otherwise come from Application Default Credentials.
  *
  * Spec: docs/deploy.md (clients injected so tests point them at local servers);
  * https://github.com/googleapis/gax-nodejs/blob/main/client-libraries.md#creating-the-client-instance.
  * @module
  */
 import { credentials } from '@grpc/grpc-js';
+import { AssetServiceClient } from '@google-cloud/asset';
 import { JobsClient, ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
@@ -24,6 +26,11 @@ export interface DeployClients {
   runJobs?: JobsClient;
   scheduler: CloudSchedulerClient;
   pubsub: PubSub;
+  /**
+   * Cloud Asset Inventory, to read the services' IAM policies in pages (deploy/read-invokers.ts);
+   * without it each policy is read from Cloud Run.
+   */
+  asset?: AssetServiceClient;
   /** Cloud Storage, for notebooks with a `source:` (its library is imported by its first call). */
   storage?: NotebookStore;
 }
@@ -72,7 +79,14 @@ export function createDeployClients(project: string, env: NodeJS.ProcessEnv = pr
   );
   const pubsub = createPubSub(project, env);
   // STORAGE_EMULATOR_HOST, when set, is read by the Storage client itself.
-  return { run, runJobs, scheduler, pubsub, storage: createNotebookStore({ projectId: project }) };
+  const out: DeployClients = { run, runJobs, scheduler, pubsub, storage: createNotebookStore({ projectId: project }) };
+  // A local Cloud Run endpoint is a fake: Google's Asset index knows nothing of its services, so
+  // the Asset client is made for Google's Cloud Run, or for a local Asset endpoint.
+  const assetEnv = env.NBTRIGGER_ASSET_ENDPOINT;
+  if (assetEnv)
+    out.asset = new AssetServiceClient(insecureOptions(parseEndpoint(assetEnv, 'NBTRIGGER_ASSET_ENDPOINT')));
+  else if (!runEnv) out.asset = new AssetServiceClient();
+  return out;
 }
 
 /**
@@ -89,5 +103,11 @@ export function createPubSub(project: string, env: NodeJS.ProcessEnv = process.e
 
 /** Closes the clients' channels so the process can exit. */
 export async function closeDeployClients(c: DeployClients): Promise<void> {
-  await Promise.allSettled([c.run.close(), c.runJobs?.close(), c.scheduler.close(), c.pubsub.close()]);
+  await Promise.allSettled([
+    c.run.close(),
+    c.runJobs?.close(),
+    c.scheduler.close(),
+    c.pubsub.close(),
+    c.asset?.close(),
+  ]);
 }

@@ -1,9 +1,11 @@
 /**
- * The three back ends the deploy tests talk to, started side by side: the in-process Cloud Run and
- * Cloud Scheduler gRPC servers (built from the client packages' own protos) and Google's Pub/Sub
- * emulator. `stop()` ends whichever of them started, even when another failed to.
+ * The back ends the deploy tests talk to, started side by side: the in-process Cloud Run and
+ * Cloud Scheduler gRPC servers (built from the client packages' own protos), Google's Pub/Sub
+ * emulator, and the Cloud Asset search over the Run fake's IAM policies (an index kept up to date:
+ * a test of its lag starts its own). `stop()` ends whichever of them started, even when another failed to.
  * @module
  */
+import { startFakeAsset, type FakeAsset, type FakePolicy } from './grpc-asset.js';
 import { startFakeRun, type FakeRun, type FakeRunOptions } from './grpc-run.js';
 import { startFakeScheduler, type FakeScheduler } from './grpc-scheduler.js';
 import type { FakeFaults } from './grpc-common.js';
@@ -13,6 +15,7 @@ export interface DeployBackends {
   run: FakeRun;
   sch: FakeScheduler;
   ps: PubsubEmulator;
+  asset: FakeAsset;
   /** What exists before `nbtrigger deploy` runs: the function, its trigger, the dead-letter topic. */
   seedTrigger(o: TriggerSeed): Promise<SeededTrigger>;
   stop(): Promise<void>;
@@ -90,11 +93,29 @@ export async function startDeployBackends(
   }
   const r = (run as PromiseFulfilledResult<FakeRun>).value;
   const p = (ps as PromiseFulfilledResult<PubsubEmulator>).value;
+  let asset: FakeAsset;
+  try {
+    asset = await startFakeAsset({
+      project: { id: project, number: '123456789012' },
+      source: () => indexed(r),
+      live: true,
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  started.push(asset);
   return {
     ps: p,
     run: r,
+    asset,
     sch: (sch as PromiseFulfilledResult<FakeScheduler>).value,
     seedTrigger: (o) => seedTrigger(r, p, o),
     stop,
   };
+}
+
+/** The Run fake's existing services with their policies, as the Asset fake indexes them. */
+export function indexed(run: FakeRun): Array<[string, FakePolicy | undefined]> {
+  return [...run.services.keys()].map((name) => [name, run.policies.get(name)]);
 }

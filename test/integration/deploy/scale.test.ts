@@ -2,7 +2,8 @@
  * Deploy at scale against the local Cloud Run / Scheduler gRPC servers (which page their lists
  * and count calls per method) and Google's Pub/Sub emulator: a generated manifest of 1,000
  * notebooks × 2 schedules deploys; `plan` then makes one paged list per resource type (calls grow
- * with pages, never a get per job or service); a second deploy makes no mutating call. A server
+ * with pages, never a get per job or service; the services' IAM policies come from the Cloud Asset
+ * search, `--live-iam` reads each); a second deploy makes no mutating call. A server
  * that answers RESOURCE_EXHAUSTED with a retry delay is retried after that delay and the deploy
  * completes; a server that refuses one resource of many leaves the rest applied and the failure
  * named, and a rerun finishes the job. Skips without the emulator, except under CI=true.
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { deployCommand } from '../../../cli/commands/deploy-command.js';
+import { AssetServiceClient } from '@google-cloud/asset';
 import { ServicesClient } from '@google-cloud/run';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { PubSub } from '@google-cloud/pubsub';
@@ -32,6 +34,8 @@ const REGION = 'europe-west1';
 /** The local servers' page sizes (test/helpers/grpc-run.ts, grpc-scheduler.ts). */
 const RUN_PAGE = 100;
 const SCHEDULER_PAGE = 500;
+/** SearchAllIamPoliciesRequest.page_size's cap (deploy/clients/asset.ts). */
+const ASSET_PAGE = 500;
 
 async function backends(
   project: string,
@@ -43,13 +47,14 @@ async function backends(
     run: new ServicesClient(b.run.clientOptions()),
     scheduler: new CloudSchedulerClient(b.sch.clientOptions()),
     pubsub: new PubSub({ projectId: project, apiEndpoint: b.ps.host }),
+    asset: new AssetServiceClient(b.asset.clientOptions()),
   };
   await b.seedTrigger({ region: REGION, topic: 't_nbtrigger' });
   return {
     b,
     c,
     close: async () => {
-      await Promise.allSettled([c.run.close(), c.scheduler.close(), c.pubsub.close()]);
+      await Promise.allSettled([c.run.close(), c.scheduler.close(), c.pubsub.close(), c.asset?.close()]);
       await b.stop();
     },
   };
@@ -73,6 +78,7 @@ test('1,000 notebooks: deploy, then plan pages its lists (no get per job) and a 
 
   b.run.calls.length = 0;
   b.sch.calls.length = 0;
+  b.asset.calls.length = 0;
   const planned = await planFor(c, m);
   assert.deepEqual(planned.actions.filter(isMutating), [], 'nothing to change');
   const run = b.run.counts();
@@ -81,10 +87,19 @@ test('1,000 notebooks: deploy, then plan pages its lists (no get per job) and a 
   assert.equal(sch.ListJobs, Math.ceil((2 * n) / SCHEDULER_PAGE), `Scheduler calls ${JSON.stringify(sch)}`);
   assert.equal(sch.GetJob, undefined, 'no job is read on its own');
   assert.equal(run.GetService, undefined, 'no service is read on its own');
-  // IAM policies have no list call: one read per existing service of the manifest (docs/deploy.md, "Scale").
-  assert.ok((run.GetIamPolicy ?? 0) <= n, `IAM reads ${run.GetIamPolicy}`);
+  // IAM policies: Cloud Run has no list call; the Cloud Asset search pages them, 500 a page
+  // (the function's service has no policy, so it is not in the index).
+  assert.deepEqual(b.asset.counts(), { SearchAllIamPolicies: Math.ceil(n / ASSET_PAGE) });
   assert.deepEqual(Object.keys(sch), ['ListJobs']);
-  assert.deepEqual(Object.keys(run).sort(), ['GetIamPolicy', 'ListServices']);
+  assert.deepEqual(Object.keys(run).sort(), ['ListServices'], 'no IAM policy read on its own');
+  assert.equal(planned.actual.notes, undefined);
+
+  b.run.calls.length = 0;
+  b.asset.calls.length = 0;
+  const live = await planFor(c, m, { liveIam: true });
+  assert.deepEqual(live.actions.filter(isMutating), []);
+  assert.equal(b.run.counts().GetIamPolicy, n, '--live-iam: one read a service');
+  assert.deepEqual(b.asset.counts(), {}, '--live-iam: no search');
 
   b.run.calls.length = 0;
   b.sch.calls.length = 0;

@@ -31,6 +31,8 @@ import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
 
 const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
+/** The same run in the least Node it takes: what no Node client (the CLI included) can beat. */
+const FLOOR_CLIENT = join(PROJECT_ROOT, 'bench', 'node-floor-client.mjs');
 const TICK_S = 0.01; // USER_HZ (getconf CLK_TCK) is 100 on Linux
 /** How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules. */
 const CLI_LOADS: [string, NodeJS.ProcessEnv][] = [
@@ -51,21 +53,23 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * TICK_S; // utime, stime (fields 14 and 15)
 }
 
-/** The classic client once: wall ms and its CPU seconds; checks the last result. */
+/** The classic client (with `floor`: the Node floor client) once: wall ms, CPU seconds; checks the last result. */
 async function classicRun(
   server: BenchServer,
   nb: BenchNotebook,
   python: string,
+  floor = false,
 ): Promise<{ ms: number; cpu: number }> {
-  const r = await timeChild(python, [CLIENT, `${server.host}:${server.port}`, nb.serverPath], {
+  const [cmd, script, who] = floor ? [process.execPath, FLOOR_CLIENT, 'node floor'] : [python, CLIENT, 'classic'];
+  const r = await timeChild(cmd, [script, `${server.host}:${server.port}`, nb.serverPath], {
     env: { ...process.env, JUPYTER_TOKEN: server.token },
   });
   if (r.code !== 0)
-    throw new Error(`classic client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const out = JSON.parse(r.stdout) as { last: string | null; cpu: number };
+    throw new Error(`${who} client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const out = JSON.parse(r.stdout) as { last: string | null; cpu?: number };
   if (out.last !== nb.expectedLast)
-    throw new Error(`classic client: last result ${out.last}, expected ${nb.expectedLast}`);
-  return { ms: r.ms, cpu: out.cpu };
+    throw new Error(`${who} client: last result ${out.last}, expected ${nb.expectedLast}`);
+  return { ms: r.ms, cpu: out.cpu ?? Number.NaN };
 }
 
 /** One function event: wall ms and the function process's CPU seconds for it. */
@@ -94,6 +98,10 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
         const r = await classicRun(stock, nb, python);
         return { [`classic system (${nb.label})`]: r.ms, [`classic client CPU s (${nb.label})`]: r.cpu };
       },
+    });
+    cases.push({
+      name: `node floor client (${nb.label})`,
+      run: async () => ({ [`node floor client (${nb.label})`]: (await classicRun(stock, nb, python, true)).ms }),
     });
     cases.push({
       name: `nbtrigger system (${nb.label})`,
@@ -229,6 +237,10 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
         `ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`,
       );
     }
+    out.push(
+      `ratio node floor client on stock server/classic client (${l}): ` +
+        fmtRatio(m(`node floor client (${l})`), m(`classic system (${l})`)),
+    );
     const cpu = (name: string): string => m(`${name} CPU s (${l})`).toFixed(3);
     out.push(
       `CPU s per run, function · classic client (${l}): ${cpu('nbtrigger function')} · ${cpu('classic client')}`,

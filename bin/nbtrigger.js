@@ -44,13 +44,43 @@ if (!existsSync(fileURLToPath(compiled))) {
   process.stderr.write('nbtrigger: not built yet: run `npm run setup` (or `npm run build`) in the project first\n');
   await exitFlushed(2);
 }
-const main = await loadMain();
+// `run --server` on a loopback server: its kernel is asked for now, before the CLI loads
+// (bin/early-kernel.js). Until the command has a signal handler of its own (it stops the run and
+// deletes its kernels), a signal deletes that kernel and ends the process.
+const preStarted =
+  process.argv[2] === 'run'
+    ? (await import('./early-kernel.js')).preStartKernel(process.argv.slice(3), process.env)
+    : undefined;
+const SIGNALS = ['SIGINT', 'SIGTERM'];
+let stopping = false;
+const onEarlySignal = (signal) => {
+  if (process.listenerCount(signal) > 1) return; // the command's own handler takes it
+  stopping = true;
+  void preStarted.discard().finally(() => exitFlushed(signal === 'SIGINT' ? 130 : 143));
+};
+if (preStarted) for (const s of SIGNALS) process.on(s, onEarlySignal);
+await preStarted?.leaving;
+let main;
+try {
+  main = await loadMain();
+} catch (e) {
+  await preStarted?.discard();
+  throw e;
+}
+// Stopped by a signal while loading: the process ends once that kernel is deleted; the command never starts.
+if (stopping) await new Promise(() => {});
 // Client libraries (google-gax, google-auth-library) can leave a rejected promise behind after the
 // command has already reported the same failure: never crash with a stack trace because of one.
 // A command that claimed success while something failed unseen still exits non-zero.
 const stray = [];
 process.on('unhandledRejection', (e) => stray.push(e));
-const code = await main(process.argv.slice(2));
+let code;
+try {
+  code = await main(process.argv.slice(2), preStarted ? { preStarted } : {});
+} finally {
+  await preStarted?.discard(); // the run took it, or it goes now
+  for (const s of SIGNALS) process.off(s, onEarlySignal);
+}
 let exit = code;
 if (code === 0 && stray.length > 0) {
   process.stderr.write(`nbtrigger: unexpected failure: ${stray[0]?.message ?? String(stray[0])}\n`);

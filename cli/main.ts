@@ -5,6 +5,7 @@
  * Spec: docs/architecture.md (cli: run, publish, deploy, plan, runs, local).
  * @module
  */
+import type { PreStartedKernel } from '../functions/run/early-kernel.js';
 
 export const USAGE = `usage: nbtrigger <command> [options]
 
@@ -25,12 +26,18 @@ commands:
 Run 'nbtrigger <command> --help' for a command's options.
 `;
 
+/** What `bin/nbtrigger.js` did before loading the CLI. */
+export interface MainOptions {
+  /** The kernel `bin/early-kernel.js` asked for (`run` on a loopback server); `run` takes or deletes it. */
+  preStarted?: PreStartedKernel;
+}
+
 /** Runs the CLI; resolves to the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
-      return (await import('./commands/run-command.js')).runCommand(rest);
+      return (await import('./commands/run-command.js')).runCommand(rest, undefined, opts.preStarted);
     case 'local':
       return (await import('./commands/local-command.js')).localCommand(rest);
     case 'job':

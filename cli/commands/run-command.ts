@@ -16,6 +16,7 @@ import { mergeParameters, parseCliParameters } from '../../functions/notebook/pa
 import { normalizeNotebookPath, type RunRequest } from '../../functions/request/grammar.js';
 import { DEFAULT_OUTPUT_SUFFIX } from '../../functions/sinks/location.js';
 import { describeResult, newRunId, rejectedRecord, type RunRecord } from '../../functions/run/record.js';
+import type { PreStartedKernel } from '../../functions/run/early-kernel.js';
 import { finishRun } from '../../functions/run/finish.js';
 import { DEFAULT_LIMITS, runNotebook, type RunLimits } from '../../functions/run/runner.js';
 import { openRunStore } from '../../functions/store/open-stores.js';
@@ -60,8 +61,15 @@ options:
   --verbose              log every kernel message (JSON lines on stderr)
 `;
 
-/** Runs the command; resolves to the exit code. */
-export async function runCommand(argv: string[], io: CommandIo = processIo()): Promise<number> {
+/**
+ * Runs the command; resolves to the exit code. `preStarted`: a kernel `bin/early-kernel.js` asked
+ * for before the CLI loaded; the run takes it or has it deleted (the bin deletes it otherwise).
+ */
+export async function runCommand(
+  argv: string[],
+  io: CommandIo = processIo(),
+  preStarted?: PreStartedKernel,
+): Promise<number> {
   let pairs: Array<[string, string]>;
   try {
     ({ rest: argv, pairs } = takeParameterPairs(argv));
@@ -197,6 +205,7 @@ export async function runCommand(argv: string[], io: CommandIo = processIo()): P
         signal: controller.signal,
         log,
         deferCleanup: true,
+        ...(preStarted ? { preStarted } : {}),
         onPlan: (_nb, cells) => progress?.plan(cells.filter((c) => !c.skip).length),
         onProgress: (e) => progress?.update(e),
       });

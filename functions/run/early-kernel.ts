@@ -15,6 +15,24 @@
  */
 import type { KernelModel } from '../jupyter/rest.js';
 
+/**
+ * A kernel the process asked for before the runner was even loaded (the CLI's `bin/early-kernel.js`,
+ * for a run on a loopback server): the run takes it when it is the very kernel its early start would
+ * ask for (same server, kernelspec and folder), and otherwise has it deleted.
+ */
+export interface PreStartedKernel {
+  /** `http://host:port` of the server it was started on, as `httpBase` writes it (request/address.ts). */
+  readonly origin: string;
+  /** The kernelspec asked for (undefined: the server's default). */
+  readonly name: string | undefined;
+  /** The folder it was started in (relative to the server root). */
+  readonly path: string;
+  /** Hands the kernel over (undefined: its start failed): from then on the caller deletes it. */
+  take(): Promise<KernelModel | undefined>;
+  /** Deletes it unless it was taken; resolves once it is gone. Never rejects. */
+  discard(): Promise<void>;
+}
+
 /** What an early kernel needs: starting and deleting kernels (the runner's REST client and delete). */
 export interface EarlyKernelDeps {
   start(name: string | undefined, path: string): Promise<KernelModel>;

@@ -27,20 +27,36 @@ export interface RunPlan {
 
 /**
  * Starts the kernel the run most likely needs now, beside the reads (see early-kernel.ts); none
- * when the run may reuse a warm kernel.
+ * when the run may reuse a warm kernel. A kernel started before the runner loaded
+ * (`opts.preStarted`) stands in for that start when it was asked of the same server, kernelspec
+ * and folder; any other is deleted.
  */
 export function startEarlyKernel(ctx: RunContext): EarlyKernel | undefined {
+  const { rest, limits, log, req } = ctx;
+  const pre = ctx.opts.preStarted;
+  const usable =
+    pre !== undefined &&
+    !ctx.opts.warmKernel &&
+    pre.origin === httpBase(req.server) &&
+    pre.name === req.kernelName &&
+    pre.path === ctx.dir;
+  if (pre && !usable) {
+    const gone = pre.discard();
+    ctx.sideCleanups.push(() => gone);
+  }
   if (ctx.opts.warmKernel) return undefined;
-  const { rest, limits, log } = ctx;
   const early = new EarlyKernel(
     {
-      start: (name, path) => rest.startKernel(name, undefined, path),
+      start: (name, path) =>
+        usable
+          ? pre.take().then((k) => k ?? rest.startKernel(name, undefined, path))
+          : rest.startKernel(name, undefined, path),
       remove: (id) =>
         deleteKernel(rest, id, AbortSignal.timeout(limits.cleanupTimeoutMs)).catch((e: unknown) =>
           log?.log('WARNING', 'kernel delete failed', { kernelId: id, error: String(e) }),
         ),
     },
-    ctx.req.kernelName,
+    req.kernelName,
     ctx.dir,
   );
   ctx.sideCleanups.push(() => early.discard());

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { DEFAULT_NOTEBOOK_BOUNDS, type Notebook, type PlannedCell } from '../notebook/model.js';
 import { httpBase } from '../request/address.js';
 import type { RunRequest } from '../request/grammar.js';
+import type { PreStartedKernel } from './early-kernel.js';
 import type { Connector } from '../security/connector.js';
 import type { NotebookSource } from '../sources/reader.js';
 import type { RunRecord } from './record.js';
@@ -86,6 +87,8 @@ export interface RunOptions {
   warmKernel?: boolean;
   /** `false`: no cookie jar (tests show what a run without session affinity does). Default: one jar per run. */
   cookieJar?: false;
+  /** A kernel started before the runner loaded, taken as the early kernel when it matches (run/early-kernel.ts). */
+  preStarted?: PreStartedKernel;
 }
 
 /** What a run produced: the record, and the notebook and outputs when it got that far. */

@@ -27,8 +27,8 @@ function call(method, path, body, expect) {
           text += d;
         });
         res.on('end', () => {
-          if (res.statusCode !== expect) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
-          else resolve(text ? JSON.parse(text) : undefined);
+          if (res.statusCode === expect) resolve(text ? JSON.parse(text) : undefined);
+          else reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
         });
       },
     );

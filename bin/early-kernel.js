@@ -11,7 +11,8 @@
 // `..` segment: each part starts with a letter, a digit or `_`).
 // Anything else: no early kernel, and the run starts its own as usual.
 //
-// Spec: docs/running.md (the kernel asked for first); https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html
+// Spec: docs/running.md (the kernel asked for first);
+// https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html
 import { request } from 'node:http';
 
 /** `run` options that take a value (cli/commands/run-command.ts), and the one that takes two. */

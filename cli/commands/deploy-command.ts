@@ -44,8 +44,8 @@ options:
   --json                print the actions as JSON on stdout
 
 environment: Application Default Credentials; PUBSUB_EMULATOR_HOST, NBTRIGGER_RUN_ENDPOINT,
-NBTRIGGER_SCHEDULER_ENDPOINT, NBTRIGGER_ASSET_ENDPOINT (HOST:PORT, plaintext), STORAGE_EMULATOR_HOST (http://HOST:PORT)
-point the clients elsewhere.
+NBTRIGGER_SCHEDULER_ENDPOINT, NBTRIGGER_ASSET_ENDPOINT (HOST:PORT, plaintext),
+STORAGE_EMULATOR_HOST (http://HOST:PORT) point the clients elsewhere.
 `;
 
 interface Io extends CommandIo {

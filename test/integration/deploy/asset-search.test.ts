@@ -7,10 +7,10 @@
  * Spec: https://cloud.google.com/asset-inventory/docs/reference/rpc/google.cloud.asset.v1#searchalliampoliciesrequest.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { AssetServiceClient } from '@google-cloud/asset';
 import { searchServiceInvokers } from '../../../deploy/clients/asset.js';
-import { startFakeAsset, type FakePolicy } from '../../helpers/grpc-asset.js';
+import { startFakeAsset, type FakeAsset, type FakePolicy } from '../../helpers/grpc-asset.js';
 
 const LOC = 'projects/p-1/locations/europe-west1/services';
 
@@ -31,13 +31,19 @@ function policies(): Array<[string, FakePolicy | undefined]> {
   return out;
 }
 
-test('searchServiceInvokers follows every page and keeps roles/run.invoker members per service', async (t) => {
+/** The Asset server over policies(), 3 results a page at most, and a client of it. */
+async function started(t: TestContext): Promise<{ fake: FakeAsset; client: AssetServiceClient }> {
   const fake = await startFakeAsset({ project: { id: 'p-1', number: '77' }, source: policies, maxPageSize: 3 });
   const client = new AssetServiceClient(fake.clientOptions());
   t.after(async () => {
     await client.close();
     await fake.stop();
   });
+  return { fake, client };
+}
+
+test('searchServiceInvokers follows every page and keeps roles/run.invoker members per service', async (t) => {
+  const { fake, client } = await started(t);
   const got = await searchServiceInvokers(client, 'p-1');
   assert.equal(got.pages, 3, '7 results, 3 a page');
   assert.equal(fake.counts().SearchAllIamPolicies, 3);
@@ -52,12 +58,7 @@ test('searchServiceInvokers follows every page and keeps roles/run.invoker membe
 });
 
 test('the Asset server refuses what the API refuses', async (t) => {
-  const fake = await startFakeAsset({ project: { id: 'p-1', number: '77' }, source: policies, maxPageSize: 3 });
-  const client = new AssetServiceClient(fake.clientOptions());
-  t.after(async () => {
-    await client.close();
-    await fake.stop();
-  });
+  const { client } = await started(t);
   const invalid = { code: 3 };
   await assert.rejects(client.searchAllIamPolicies({ scope: 'project/p-1' }, { autoPaginate: false }), invalid);
   await assert.rejects(

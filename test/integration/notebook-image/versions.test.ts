@@ -20,6 +20,7 @@ import { findPython } from '../../../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
 import { parseMessage } from '../../../functions/request/grammar.js';
 import { runNotebook } from '../../../functions/run/runner.js';
+import { dpkgVersions, needsImagePackages } from '../../helpers/image-base.js';
 import { parsePins, pinDifferences, type Pin, type Reported } from '../../helpers/image-pins.js';
 import { startTestServer, type TestServer } from '../../helpers/jupyter.js';
 
@@ -42,19 +43,6 @@ modules = {"ipykernel": ipykernel.__version__, "jupyter_client": jupyter_client.
            "tornado": tornado.version, "traitlets": traitlets.__version__}
 print(json.dumps({"dists": dists, "modules": modules}))
 `;
-}
-
-/** Debian versions of `packages` on this machine (absent ones left out). */
-function dpkgVersions(packages: readonly string[]): Record<string, string> {
-  const format = '-f=${Package} ${Version} ${db:Status-Status}\\n';
-  const r = spawnSync('dpkg-query', ['-W', format, ...packages], { encoding: 'utf8', timeout: 20_000 });
-  assert.ok(r.status === 0 || r.status === 1, `dpkg-query: ${r.stderr}`);
-  const out: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const [name, version, status] = line.split(' ');
-    if (name && version && status === 'installed') out[name.replace(/:.*/, '')] = version;
-  }
-  return out;
 }
 
 describe("the image's pinned versions are what this machine's server and kernel run", () => {
@@ -135,12 +123,7 @@ describe("versions.py check (the image's build step)", () => {
   test('passes on this machine, fails naming the package when a pin differs', T, async (t) => {
     const text = await readFile(join(IMAGE, 'versions.txt'), 'utf8');
     const pins = parsePins(text);
-    const installed = dpkgVersions(pins.map((p) => p.debianPackage));
-    const usable = pins.every((p) => installed[p.debianPackage] !== undefined);
-    if (!usable && process.env.NBTRIGGER_HEAVY !== '1') {
-      t.skip('the data-science base is not installed here');
-      return;
-    }
+    if (!needsImagePackages(t)) return;
     const ok = check(join(IMAGE, 'versions.txt'));
     assert.equal(ok.status, 0, ok.out);
     assert.match(ok.out, new RegExp(`all ${pins.length} packages as pinned`));

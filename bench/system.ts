@@ -95,8 +95,13 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
     cases.push({
       name: `classic system (${nb.label})`,
       run: async () => {
+        const server0 = cpuSeconds(stock.pid);
         const r = await classicRun(stock, nb, python);
-        return { [`classic system (${nb.label})`]: r.ms, [`classic client CPU s (${nb.label})`]: r.cpu };
+        return {
+          [`classic system (${nb.label})`]: r.ms,
+          [`classic client CPU s (${nb.label})`]: r.cpu,
+          [`stock server CPU s, classic client (${nb.label})`]: cpuSeconds(stock.pid) - server0,
+        };
       },
     });
     cases.push({
@@ -115,7 +120,15 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
     for (const [tag, env] of CLI_LOADS) {
       const name = `nbtrigger CLI${tag} on stock server (${nb.label})`;
       const cli = nbtriggerCli(stock, nb, { tag: `${tag} on stock server`, env });
-      cases.push({ name, run: async () => ({ [name]: Object.values(await cli())[0]! }) });
+      const serverCpu = `stock server CPU s, nbtrigger CLI${tag} (${nb.label})`;
+      cases.push({
+        name,
+        run: async () => {
+          const server0 = cpuSeconds(stock.pid);
+          const ms = Object.values(await cli())[0]!;
+          return { [name]: ms, [serverCpu]: cpuSeconds(stock.pid) - server0 };
+        },
+      });
     }
   }
   cases.push({
@@ -244,6 +257,12 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
     const cpu = (name: string): string => m(`${name} CPU s (${l})`).toFixed(3);
     out.push(
       `CPU s per run, function · classic client (${l}): ${cpu('nbtrigger function')} · ${cpu('classic client')}`,
+    );
+    // The server's share: the kernel WebSocket's v1 subprotocol spares it decoding and re-encoding each message.
+    const server = (who: string): string => m(`stock server CPU s, ${who} (${l})`).toFixed(3);
+    out.push(
+      `stock server CPU s per run, nbtrigger CLI · classic client (${l}): ${server('nbtrigger CLI')} · ` +
+        server('classic client'),
     );
   }
   const o = labels[0]!;

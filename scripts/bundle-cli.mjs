@@ -9,9 +9,9 @@
 //   in a CommonJS bundle it stays a `require` inside that module's initialiser, run at its `import()`.
 //   Every package the bundle uses is CommonJS (checked by `require` at build time, below).
 // - Every package is external (loaded from node_modules on first use, as from dist/) except the parts
-//   of undici and ws the run path uses: CommonJS files that functions/jupyter/undici-lean.ts and
-//   channel.ts load with a `require` made by createRequire; the bundle makes those plain `require`
-//   calls so the files are bundled, still initialised at the call.
+//   of undici and ws the run path uses: CommonJS files that functions/patches/undici-lean.ts and
+//   functions/jupyter/channel-open.ts load with a `require` made by createRequire; the bundle makes
+//   those plain `require` calls so the files are bundled, still initialised at the call.
 // - `import.meta.url` (the project root, createRequire) is the bundle file's own URL.
 // Spec: https://esbuild.github.io/api/#bundle, https://esbuild.github.io/api/#external
 import { createRequire } from 'node:module';
@@ -24,24 +24,26 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist', 'cli', 'main.js');
 const outdir = join(root, 'dist', 'bundle');
 
-/** The packages bundled in: the deep undici files and ws, which the run path requires. */
-const BUNDLED = /^(undici\/lib\/|ws$)/;
+/** The packages bundled in: the deep undici files (and the version they are checked against) and ws. */
+const BUNDLED = /^(undici\/lib\/|undici\/package\.json$|ws$)/;
 
 /**
  * The createRequire bindings of the two CommonJS loaders, made plain `require` calls so esbuild
- * sees (and bundles) the files they load. Each must be found: a source that changed its loader
- * fails the build rather than leaving a bundle that loads those files from disk.
+ * sees (and bundles) the files they load. Each must be found, in a file the bundle holds: a source
+ * that changed its loader, or moved, fails the build rather than leaving a bundle that loads those
+ * files from disk.
  */
 const REWRITES = [
   {
-    file: /dist[\\/]functions[\\/]jupyter[\\/]undici-lean\.js$/,
+    file: /dist[\\/]functions[\\/]patches[\\/]undici-lean\.js$/,
     from: 'const require = createRequire(import.meta.url);',
     to: '',
   },
-  { file: /dist[\\/]functions[\\/]jupyter[\\/]channel\.js$/, from: "requireCjs('ws')", to: "require('ws')" },
+  { file: /dist[\\/]functions[\\/]jupyter[\\/]channel-open\.js$/, from: "requireCjs('ws')", to: "require('ws')" },
 ];
 
 const externals = new Set();
+const applied = new Set();
 const plugin = {
   name: 'nbtrigger-cli',
   setup(b) {
@@ -57,6 +59,7 @@ const plugin = {
       b.onLoad({ filter: r.file }, async (args) => {
         const text = await readFile(args.path, 'utf8');
         if (!text.includes(r.from)) throw new Error(`bundle-cli: "${r.from}" not found in ${args.path}`);
+        applied.add(r);
         return { contents: text.replace(r.from, r.to), loader: 'js' };
       });
     }
@@ -78,6 +81,10 @@ await build({
   define: { 'import.meta.url': '__nbtriggerBundleUrl' },
   banner: { js: "const __nbtriggerBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+for (const r of REWRITES) {
+  if (!applied.has(r)) throw new Error(`bundle-cli: no bundled file matches ${r.file}: its loader stays on disk`);
+}
 
 // A package that only ESM can load would fail at its first use on Node 20: fail the build instead.
 const requireFromRoot = createRequire(join(root, 'package.json'));

@@ -74,8 +74,8 @@ export function decodeFrame(
 }
 
 /**
- * Splits a binary frame, `[nbufs:u32be][offsets:u32be × nbufs][json][buffers…]` (Jupyter Server's
- * v1 binary serialization), into its JSON and its buffers (views of the frame: widget state keeps them).
+ * Splits a binary frame of the default protocol, `[nbufs:u32be][offsets:u32be × nbufs][json][buffers…]`,
+ * into its JSON and its buffers (views of the frame: widget state keeps them).
  */
 export function binaryFrame(buf: Buffer): { json: Buffer; buffers: Buffer[] } {
   if (buf.length < 8) throw new NbtError('PROTOCOL_ERROR', 'binary kernel frame is too short');

@@ -1,70 +1,26 @@
 /**
  * The kernel channel: one WebSocket (ws) to `/api/kernels/{id}/channels?session_id=S`
- * carrying shell/iopub/stdin/control messages as JSON text frames (binary frames with
- * buffers are decoded too). Validates every frame; reports an unexpected close.
+ * carrying shell/iopub/stdin/control messages: binary frames of the v1 subprotocol where the
+ * server agreed to it (channel-v1.ts, channel-open.ts), else JSON text frames (binary frames
+ * with buffers are decoded too). Validates every frame; reports an unexpected close.
  *
  * Spec: docs/jupyter-protocol.md and
  * https://jupyter-server.readthedocs.io/en/latest/developers/websocket-protocols.html
  * @module
  */
-import { createRequire } from 'node:module';
-import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
-import type { ClientOptions } from 'ws';
-import { isNbtError, NbtError } from '../errors.js';
-import { wsBase, type ServerAddress } from '../request/address.js';
-import { httpCreateConnection, type Connector } from '../security/connector.js';
-import type { CookieJar } from './cookie-jar.js';
+import { NbtError } from '../errors.js';
 import { noteGarbage } from '../patches/gc-hint.js';
 import { binaryFrame, decodeFrame, type DiscardTest } from './channel-frames.js';
-import type { Message } from './messages.js';
+import { openChannelSocket, type ChannelOptions } from './channel-open.js';
+import { decodeV1Frame, encodeV1Frame } from './channel-v1.js';
+import type { Channel, Message } from './messages.js';
 
-export interface ChannelOptions {
-  /** Strings longer than this (bytes) in a frame are cut before decoding: the output cap + 1. */
-  maxStringBytes?: number;
-  /** Opens the connection (the function's SSRF guard: security/connector.ts); default: a plain socket. */
-  connector?: Connector;
-  server: ServerAddress;
-  kernelId: string;
-  sessionId: string;
-  /** Headers for the upgrade request (Authorization and any extra). */
-  headers: Record<string, string>;
-  /** The run's cookie jar: sent on the upgrade, and what the upgrade's answer sets is kept (session affinity). */
-  cookies?: CookieJar;
-  connectTimeoutMs?: number;
-  /** The run's deadline (ms since epoch): the opening handshake never waits past it. */
-  deadline?: number;
-  /** The largest frame accepted (ws buffers a frame whole before it is parsed): see {@link frameLimit}. */
-  maxPayload?: number;
-  signal?: AbortSignal;
-}
+export { preloadWebSocket, type ChannelOptions } from './channel-open.js';
 
 /** ws's readyState for an open socket. */
 const OPEN = 1;
-
-let wsLoading: Promise<typeof WebSocket> | undefined;
-const requireCjs = createRequire(import.meta.url);
-
-/**
- * Loads ws (once). It is off the module's import path (ws pulls in http, https, tls and zlib);
- * the runner calls this when a run begins, so the load overlaps the kernel's start: it runs on
- * the next turn of the event loop, once the run's first requests are under way. ws is
- * CommonJS: `require` (createRequire) loads it in ≈3.5 ms where `import('ws')` took ≈15 (Node
- * lexes a CommonJS file for its exports before an ESM import).
- */
-export function preloadWebSocket(): Promise<typeof WebSocket> {
-  wsLoading ??= new Promise((resolve, reject) =>
-    setImmediate(() => {
-      try {
-        resolve(requireCjs('ws') as typeof WebSocket);
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    }),
-  );
-  return wsLoading;
-}
 
 export type MessageListener = (m: Message) => void;
 export type { DiscardTest } from './channel-frames.js';
@@ -89,6 +45,8 @@ export class KernelChannel {
   private constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket | undefined,
+    /** The v1 subprotocol was agreed (channel-v1.ts): binary frames both ways. */
+    readonly v1: boolean,
     private readonly maxStringBytes?: number,
     maxPayload?: number,
   ) {
@@ -99,11 +57,7 @@ export class KernelChannel {
       }
       let msg: Message;
       try {
-        const frame = isBinary ? binaryFrame(data as Buffer) : undefined;
-        const json = frame ? frame.json : (data as Buffer);
-        noteGarbage(json.length);
-        msg = decodeFrame(json, isBinary, this.maxStringBytes, this.discard);
-        if (frame && frame.buffers.length > 0) msg.buffers = frame.buffers;
+        msg = this.decode(data as Buffer, isBinary);
       } catch (e) {
         this.fail(e as NbtError);
         return;
@@ -135,74 +89,31 @@ export class KernelChannel {
 
   /** Opens the channel; resolves once the server has accepted the upgrade. */
   static async connect(opts: ChannelOptions): Promise<KernelChannel> {
-    const kernel = encodeURIComponent(opts.kernelId);
-    const path = `/api/kernels/${kernel}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
-    const url = `${wsBase(opts.server)}${path}`;
-    const WebSocket = await preloadWebSocket();
-    if (opts.signal?.aborted) throw cancelledBy(opts.signal);
-    // The handshake never outlasts the run's deadline.
-    const left = opts.deadline === undefined ? Infinity : opts.deadline - Date.now();
-    if (left <= 0) throw pastDeadline();
-    const handshakeTimeout = Math.max(1, Math.min(opts.connectTimeoutMs ?? 30_000, left));
-    const maxPayload = opts.maxPayload ?? 512 * 1024 * 1024;
-    return new Promise((resolve, reject) => {
-      let socket: Socket | undefined;
-      const ws = new WebSocket(url, {
-        // ws's own connectors (or the guard's), keeping the socket so that a burst of frames can be corked into one
-        // write.
-        // The guard's hands the socket over only once its peer passed the policy: the upgrade request is written then.
-        createConnection: (opts.connector
-          ? httpCreateConnection(opts.connector, opts.server.secure, (s) => {
-              socket = s;
-            })
-          : (o: Record<string, unknown> & { host: string; servername?: string }) => {
-              if (opts.server.secure) {
-                if (!o.servername && o.servername !== '') o.servername = isIP(o.host) ? '' : o.host;
-                socket = tlsConnect({ ...o, path: undefined } as ConnectionOptions);
-              } else {
-                socket = netConnect({ ...o, path: o.socketPath } as unknown as NetConnectOpts);
-              }
-              return socket;
-            }) as unknown as ClientOptions['createConnection'],
-        headers: opts.cookies ? opts.cookies.withCookies(opts.headers, path) : opts.headers,
-        perMessageDeflate: false,
-        handshakeTimeout,
-        maxPayload,
-      });
-      const onAbort = (): void => {
-        ws.terminate();
-        const reason: unknown = opts.signal?.reason;
-        reject(isNbtError(reason) ? reason : new NbtError('CANCELLED', 'run cancelled'));
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      ws.once('upgrade', (res) => opts.cookies?.store(res.headers['set-cookie'], path));
-      ws.once('unexpected-response', (_req, res) => {
-        opts.cookies?.store(res.headers['set-cookie'], path);
-        const status = res.statusCode ?? 0;
-        res.resume();
-        ws.terminate();
-        if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
-        const code =
-          status === 401 || status === 403 ? 'AUTH_REFUSED' : status === 404 ? 'KERNEL_DIED' : 'SERVER_ERROR';
-        reject(new NbtError(code, `kernel channel upgrade refused: HTTP ${status}`, { details: { status } }));
-      });
-      ws.once('open', () => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        ws.removeAllListeners('error');
-        ws.removeAllListeners('unexpected-response');
-        ws.removeAllListeners('upgrade');
-        ws.setMaxListeners(0);
-        resolve(new KernelChannel(ws, socket, opts.maxStringBytes, maxPayload));
-      });
-      ws.once('error', (e) => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        // Our own abort terminates the handshake, which ws reports as an error: it is a cancellation.
-        if (opts.signal?.aborted) return reject(cancelledBy(opts.signal));
-        if (isNbtError(e)) reject(e);
-        else if (opts.deadline !== undefined && Date.now() >= opts.deadline - 10) reject(pastDeadline());
-        else reject(new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
-      });
-    });
+    return openChannelSocket(
+      opts,
+      ({ ws, socket, v1, maxPayload }) => new KernelChannel(ws, socket, v1, opts.maxStringBytes, maxPayload),
+    );
+  }
+
+  /**
+   * One frame as a message. On v1 every frame is binary and its channel is the server's; a text
+   * frame is the default protocol's JSON, a binary one its buffers layout.
+   */
+  private decode(data: Buffer, isBinary: boolean): Message {
+    let json = data;
+    let buffers: Buffer[] = [];
+    let channel: Channel | undefined;
+    if (isBinary && this.v1) ({ json, buffers, channel } = decodeV1Frame(data));
+    else if (isBinary) ({ json, buffers } = binaryFrame(data));
+    noteGarbage(json.length);
+    const msg = decodeFrame(json, isBinary && (!this.v1 || buffers.length > 0), this.maxStringBytes, this.discard);
+    if (channel) msg.channel = channel;
+    if (buffers.length > 0) msg.buffers = buffers;
+    return msg;
+  }
+
+  private encode(m: Message): Buffer | string {
+    return this.v1 ? encodeV1Frame(m) : JSON.stringify(m);
   }
 
   /** Sets the listeners (one of each; the executor owns the channel while it runs). */
@@ -216,9 +127,9 @@ export class KernelChannel {
     if (this.earlyClose) onClose(this.earlyClose);
   }
 
-  /** Sends one message as a JSON text frame. */
+  /** Sends one message (a JSON text frame, or a binary frame on v1). */
   send(m: Message): void {
-    this.ws.send(JSON.stringify(m));
+    this.ws.send(this.encode(m));
   }
 
   /**
@@ -230,7 +141,7 @@ export class KernelChannel {
     const s = ms.length > 1 ? this.socket : undefined;
     s?.cork();
     try {
-      for (const m of ms) this.ws.send(JSON.stringify(m));
+      for (const m of ms) this.ws.send(this.encode(m));
     } finally {
       s?.uncork();
     }
@@ -272,13 +183,4 @@ export class KernelChannel {
     if (this.onClose) this.onClose(err);
     else this.earlyClose = err;
   }
-}
-
-function pastDeadline(): NbtError {
-  return new NbtError('TIMEOUT', 'the run deadline passed while the kernel channel was opening');
-}
-
-/** The error an aborted signal stands for: its reason when that is an NbtError, else CANCELLED. */
-function cancelledBy(signal: AbortSignal): NbtError {
-  return isNbtError(signal.reason) ? signal.reason : new NbtError('CANCELLED', 'run cancelled');
 }

@@ -4,17 +4,22 @@
  * only shows by chance: a request lost in a cut, messages delivered twice after a reconnect, an
  * upgrade refused. It answers `kernel_info_request` and `execute_request` the way ipykernel does
  * (busy → execute_input → stream → execute_reply → idle) unless a hook says otherwise, and
- * records every connection's session id and every request it received.
+ * records every connection's session id and every request it received. Like Jupyter Server, it
+ * agrees to the v1 subprotocol when the client offers it (binary frames both ways), unless told to
+ * speak only the default JSON protocol.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { decodeV1Frame, encodeV1Frame, V1_PROTOCOL } from '../../functions/jupyter/channel-v1.js';
 import type { Message } from '../../functions/jupyter/messages.js';
 
 export interface FakeConnection {
   ws: WebSocket;
   sessionId: string;
+  /** The subprotocol agreed on this connection ('' for none). */
+  protocol: string;
   /** Every message this server sent on this connection, in order. */
   sent: Message[];
 }
@@ -29,6 +34,8 @@ export interface FakeKernelHooks {
   onOpen?: (conn: number, server: FakeKernelServer) => void;
   /** Answers the upgrade with this HTTP status instead (e.g. 503), for connection `conn`. */
   refuseUpgrade?: (conn: number) => number | undefined;
+  /** 'legacy': answers every upgrade with no subprotocol, as a server without v1 does. Default: v1 when offered. */
+  protocol?: 'v1' | 'legacy';
 }
 
 export interface FakeKernelServer {
@@ -76,6 +83,8 @@ export async function startFakeKernelServer(hooks: FakeKernelHooks = {}): Promis
       else cb(true);
       void info;
     },
+    handleProtocols: (offered: Set<string>) =>
+      hooks.protocol !== 'legacy' && offered.has(V1_PROTOCOL) ? V1_PROTOCOL : false,
   });
   await new Promise<void>((res) => wss.once('listening', () => res()));
   const self: FakeKernelServer = {
@@ -86,7 +95,7 @@ export async function startFakeKernelServer(hooks: FakeKernelHooks = {}): Promis
     send(conn, m) {
       const c = self.connections[conn]!;
       c.sent.push(m);
-      if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(m));
+      if (c.ws.readyState === c.ws.OPEN) c.ws.send(c.protocol === V1_PROTOCOL ? encodeV1Frame(m) : JSON.stringify(m));
     },
     answers(req) {
       const type = req.header.msg_type;
@@ -119,10 +128,14 @@ export async function startFakeKernelServer(hooks: FakeKernelHooks = {}): Promis
   wss.on('connection', (ws, req) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const conn = self.connections.length;
-    self.connections.push({ ws, sessionId: url.searchParams.get('session_id') ?? '', sent: [] });
+    self.connections.push({ ws, sessionId: url.searchParams.get('session_id') ?? '', protocol: ws.protocol, sent: [] });
     hooks.onOpen?.(conn, self);
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as Message;
+    ws.on('message', (data, isBinary) => {
+      const msg = (
+        isBinary && ws.protocol === V1_PROTOCOL
+          ? { ...JSON.parse(decodeV1Frame(data as Buffer).json.toString()) }
+          : JSON.parse(data.toString())
+      ) as Message;
       self.requests.push({ conn, msg });
       if (hooks.onRequest?.(msg, conn, self) === false) return;
       for (const m of self.answers(msg)) self.send(conn, m);

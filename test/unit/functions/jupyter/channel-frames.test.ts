@@ -13,7 +13,7 @@ test('frame limit: twice the output cap plus 1 MiB, at least 8 MiB, at most a th
   assert.ok(frameLimit(16 * MiB, 256 * MiB) < 512 * MiB);
 });
 
-/** `[nbufs][offsets…][json][buffers…]`, Jupyter Server's v1 binary layout. */
+/** `[nbufs][offsets…][json][buffers…]`, the default protocol's binary layout. */
 function binary(json: string, ...buffers: Buffer[]): Buffer {
   const parts = [Buffer.from(json), ...buffers];
   const head = 4 + 4 * parts.length;

@@ -80,6 +80,8 @@ export function preloadWebSocket(): Promise<typeof WebSocket> {
 const legacyServers = new Set<string>();
 /** What ws says when the server agreed to no subprotocol of those offered. */
 const NO_SUBPROTOCOL = 'Server sent no subprotocol';
+/** What ws says when the upgrade's answer did not come within handshakeTimeout. */
+const HANDSHAKE_TIMEOUT = 'Opening handshake has timed out';
 
 /**
  * Opens the channel's WebSocket; resolves, once the server has accepted the upgrade, to what `take`
@@ -169,6 +171,13 @@ function handshake<T>(opts: ChannelOptions, offerV1: boolean, take: (s: OpenedSo
           reject(
             new NbtError('PROTOCOL_ERROR', 'the server agreed to no subprotocol', { details: { noSubprotocol: true } }),
           );
+        } else if (e.message === HANDSHAKE_TIMEOUT) {
+          // Jupyter Server answers the upgrade once the kernel has answered it: a kernel that never
+          // started holds the upgrade (so does a stalled link). No cell ran: retryable.
+          const why =
+            `kernel channel could not connect: the upgrade was not answered in ${seconds(handshakeTimeout)} s ` +
+            '(the server answers it once the kernel answers: a kernel that did not start, or a stalled link)';
+          reject(new NbtError('SERVER_UNREACHABLE', why, { cause: e, details: { neverAnswered: true } }));
         } else {
           reject(new NbtError('SERVER_UNREACHABLE', `kernel channel could not connect: ${e.message}`, { cause: e }));
         }
@@ -184,4 +193,8 @@ function pastDeadline(): NbtError {
 /** The error an aborted signal stands for: its reason when that is an NbtError, else CANCELLED. */
 export function cancelledBy(signal: AbortSignal): NbtError {
   return isNbtError(signal.reason) ? signal.reason : new NbtError('CANCELLED', 'run cancelled');
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
 }

@@ -5,9 +5,9 @@
  * named state and returns the effects for the driver (executor.ts) to carry out.
  *
  * A cell is done only when both its `execute_reply` and its iopub `idle` have arrived. Kernel
- * death, an unexpected close, a cell timeout, the run deadline and cancellation each end the run
- * at once with a classified error: never a hang. Cells are pipelined (all requests sent at once)
- * or sequential.
+ * death, a kernel silent past the start limit, an unexpected close, a cell timeout, the run deadline
+ * and cancellation each end the run at once with a classified error: never a hang. Cells are
+ * pipelined (all requests sent at once) or sequential.
  *
  * Reconnect (`canReconnect`): an unexpected close is not the end. The machine stops sending, asks
  * for a new channel on the same session (Jupyter Server replays what it buffered), drops any
@@ -25,14 +25,15 @@
  * The checks that the kernel answering is still the run's (lifecycle messages, the barrier) are in
  * execution-kernel-watch.ts; the state and steps every handler builds on in execution-state.ts.
  *
- * Handlers are named after protocol steps, as nbclient's NotebookClient and @jupyterlab/services'
- * kernel future name theirs. Spec: docs/jupyter-protocol.md;
+ * Handlers are named after protocol steps, as nbclient's and @jupyterlab/services' are.
+ * Spec: docs/jupyter-protocol.md;
  * https://jupyter-client.readthedocs.io/en/stable/messaging.html#execute
  * @module
  */
 import { NbtError } from '../errors.js';
 import type { Effect, PendingCell, TimerId } from './execution-events.js';
 import { onCellOutput } from './execution-output.js';
+import { MIN_ANSWER_MS } from './execution-types.js';
 import { KernelWatch } from './execution-kernel-watch.js';
 import { isExecuteReply, isStatus, makeRequest, type Message, parentId, type ExecuteReplyContent } from './messages.js';
 
@@ -40,6 +41,10 @@ import { isExecuteReply, isStatus, makeRequest, type Message, parentId, type Exe
 export const INFO_WAIT_MS = 60_000;
 
 export class ExecutionMachine extends KernelWatch {
+  /** Some message came from the kernel; `answerMs`: how long it was given for the first. */
+  private heard = false;
+  private answerMs = 0;
+
   /** The run begins on an open channel: ask for language_info, send the first requests, arm the timers. */
   onStart(now: number, writable: boolean): Effect[] {
     return this.step(now, writable, () => {
@@ -47,6 +52,10 @@ export class ExecutionMachine extends KernelWatch {
       if (deadline !== undefined) {
         this.deadlineLeftMs = Math.max(0, deadline - now);
         this.emit({ type: 'set-timer', timer: 'deadline', ms: this.deadlineLeftMs });
+      }
+      if (this.config.answerDeadline !== undefined) {
+        this.answerMs = Math.max(MIN_ANSWER_MS, this.config.answerDeadline - now);
+        this.emit({ type: 'set-timer', timer: 'answer', ms: this.answerMs });
       }
       this.emit({ type: 'send', messages: [this.infoRequest] });
       if (this.queue.length === 0) {
@@ -62,10 +71,15 @@ export class ExecutionMachine extends KernelWatch {
   /** A kernel message arrived (any channel). */
   onMessage(m: Message, now: number, writable: boolean): Effect[] {
     return this.step(now, writable, () => {
+      const pid = parentId(m);
+      // An answer to a request (the server's own notices have no parent) shows the kernel is up.
+      if (!this.heard && pid) {
+        this.heard = true;
+        this.emit({ type: 'clear-timer', timer: 'answer' });
+      }
       if (this.seen.check(m.header.msg_id)) return;
       this.emit({ type: 'observe', message: m });
       if (this.onKernelLifecycle(m)) return;
-      const pid = parentId(m);
       const barrier = pid === undefined ? undefined : this.barriers.get(pid);
       if (barrier) return this.onBarrierMessage(pid!, barrier, m);
       if (pid === this.infoRequest.header.msg_id) return this.onKernelInfo(m);
@@ -74,6 +88,20 @@ export class ExecutionMachine extends KernelWatch {
       if (m.channel === 'iopub') this.onIopub(p, m);
       else if (isExecuteReply(m)) this.onExecuteReply(p, m);
     });
+  }
+
+  /** No answer by the start limit: the kernel never started, no cell ran; retryable (a new kernel may work). */
+  private onSilentKernel(): void {
+    if (this.heard) return;
+    const waited = (this.answerMs / 1000).toFixed(1);
+    this.finish(
+      new NbtError(
+        'KERNEL_DIED',
+        `the kernel never answered: no message in the ${waited} s its channel was open before the start ` +
+          'limit; its process did not start (the server log says why); no cell ran',
+        { retryable: true, details: { neverAnswered: true } },
+      ),
+    );
   }
 
   /** The channel ended without the driver closing it. */
@@ -133,6 +161,7 @@ export class ExecutionMachine extends KernelWatch {
   onTimer(timer: TimerId, now: number): Effect[] {
     return this.step(now, false, () => {
       if (timer === 'grace' || timer === 'info') return this.finish();
+      if (timer === 'answer') return this.onSilentKernel();
       if (timer === 'deadline') {
         const left = (this.deadlineLeftMs / 1000).toFixed(1);
         return this.onTimeout(this.currentCell(), `run exceeded its deadline (${left} s left at start)`);

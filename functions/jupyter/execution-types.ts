@@ -37,6 +37,13 @@ export interface ExecuteOptions {
   cellTimeoutMs?: number;
   /** Absolute time (ms since epoch) by which the run must end. */
   deadline?: number;
+  /**
+   * Absolute time (ms since epoch) by which the kernel must have sent its first message (at least
+   * {@link MIN_ANSWER_MS} after the run begins). A kernel silent until then never started: its
+   * process may have died or hung in its start-up (a port taken between the server choosing it
+   * and the kernel binding it). KERNEL_DIED, retryable: no cell ran.
+   */
+  answerDeadline?: number;
   maxOutputChars: number;
   /** Secrets whose fragment a cut at the output cap must not leave behind (redact.ts). */
   secrets?: readonly string[];
@@ -74,3 +81,6 @@ export interface ExecuteResult {
   /** The executor interrupted the kernel (after a timeout or a cancellation). */
   interrupted?: boolean;
 }
+
+/** The least time a kernel gets to answer once its channel is open, however late the channel opened. */
+export const MIN_ANSWER_MS = 5000;

@@ -30,6 +30,7 @@ export function executeCells(
     sequential: opts.sequential,
     cellTimeoutMs: opts.cellTimeoutMs,
     deadline: opts.deadline,
+    answerDeadline: opts.answerDeadline,
     maxOutputChars: opts.maxOutputChars,
     secrets: opts.secrets,
     canInterrupt: opts.interrupt !== undefined,

@@ -61,6 +61,8 @@ export async function executeOnKernel(
       sequential: req.sequential === true,
       cellTimeoutMs: limits.cellTimeoutMs,
       deadline: ctx.deadline,
+      // The kernel's start is bounded as the server's readiness is: from the run's start.
+      answerDeadline: ctx.started + limits.startTimeoutMs,
       maxOutputChars: limits.maxOutputChars,
       secrets,
       signal: ctx.inner.signal,

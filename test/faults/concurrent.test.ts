@@ -27,9 +27,24 @@ const RUNS = 20;
  */
 const START_LIMIT_MS = 240_000;
 
+/**
+ * One run as the function meets it: a retryable failure before any cell ran is redelivered by
+ * Pub/Sub, so it is run once more. Twenty kernels started at once can meet Jupyter's own start race
+ * (a port chosen by the server and taken before the kernel binds it: the kernel never answers);
+ * the run then ends retryable at the start limit, and the redelivery gets a new kernel.
+ */
+async function runAsDelivered(
+  opts: Parameters<typeof timedRun>[0],
+): Promise<{ out: Awaited<ReturnType<typeof timedRun>>; redelivered: boolean }> {
+  const out = await timedRun(opts);
+  const { record } = out;
+  const retry = record.status === 'error' && record.error?.retryable === true && record.cells.executed === 0;
+  return retry ? { out: await timedRun(opts), redelivered: true } : { out, redelivered: false };
+}
+
 describe('fault: many runs of one notebook at once', () => {
   test(`${RUNS} concurrent runs with different parameters: each result is its own`, {
-    timeout: START_LIMIT_MS + 120_000,
+    timeout: 2 * START_LIMIT_MS + 120_000,
   }, async () => {
     const nb = await server.writeNotebook('shared.ipynb', [
       { source: 'n = 0\nlabel = "default"', tags: ['parameters'] },
@@ -37,9 +52,9 @@ describe('fault: many runs of one notebook at once', () => {
       'n * 1000 + 7',
     ]);
     const t0 = Date.now();
-    const outs = await Promise.all(
+    const delivered = await Promise.all(
       Array.from({ length: RUNS }, (_, i) =>
-        timedRun({
+        runAsDelivered({
           request: requestFor(server.hostPort, nb, { parameters: { n: i, label: `run-${i}` } }),
           token: server.token,
           limits: { runTimeoutMs: START_LIMIT_MS + 60_000, startTimeoutMs: START_LIMIT_MS },
@@ -47,6 +62,8 @@ describe('fault: many runs of one notebook at once', () => {
       ),
     );
     const seconds = (Date.now() - t0) / 1000;
+    const outs = delivered.map((d) => d.out);
+    const redelivered = delivered.filter((d) => d.redelivered).length;
     const left = await kernelsLeft(server);
     const pids = new Set<string>();
     outs.forEach((out, i) => {
@@ -73,7 +90,7 @@ describe('fault: many runs of one notebook at once', () => {
     recordRow({
       fault: `${RUNS} runs of one notebook at once (own parameters)`,
       expected: `${RUNS} succeeded, own results`,
-      observed: `${succeeded} succeeded, ${pids.size} kernels, results matched`,
+      observed: `${succeeded} succeeded (${redelivered} redelivered), ${pids.size} kernels, results matched`,
       seconds,
       kernelsLeft: left,
     });

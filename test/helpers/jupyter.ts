@@ -48,9 +48,17 @@ export function notebookJson(cells: CellSpec[], metadata: Record<string, unknown
 }
 
 /** Starts a server on a fresh temp root. */
-export async function startTestServer(opts: { token?: string; args?: string[] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { token?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const root = await mkdtemp(join(tmpdir(), 'nbtrigger-test-root-'));
-  const server = await startLocalJupyter({ rootDir: root, token: opts.token, args: opts.args, logTailChars: 64_000 });
+  const server = await startLocalJupyter({
+    rootDir: root,
+    token: opts.token,
+    args: opts.args,
+    env: opts.env,
+    logTailChars: 64_000,
+  });
   const write = async (path: string, text: string): Promise<string> => {
     const full = join(root, path);
     await mkdir(dirname(full), { recursive: true });

@@ -5,9 +5,11 @@
  * failures.test.ts.
  */
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../../../cli/local/jupyter-server.js';
+import { findPython, freePort } from '../../../../cli/local/jupyter-server.js';
 import { parseMessage } from '../../../../functions/request/grammar.js';
 import { runNotebook, type RunLimits, type RunOutcome } from '../../../../functions/run/runner.js';
 import { cellStart, markerCell, waitForPid } from '../../../helpers/events.js';
@@ -101,6 +103,40 @@ describe('runner: the server goes away mid-cell', () => {
         assert.ok(wallMs < HANG_MS, `returned after ${wallMs} ms`);
       } finally {
         await own.close();
+      }
+    },
+  );
+});
+
+describe('runner: a kernel that never starts', () => {
+  test(
+    'its process lives but never answers: a retryable failure within the start bound, no kernel left',
+    T,
+    async () => {
+      // A kernelspec whose process sleeps instead of binding the kernel's ports: what a kernel that
+      // lost Jupyter's port race (or hung in its start-up) looks like to the server.
+      const path = await mkdtemp(join(tmpdir(), 'nbtrigger-silent-kernel-'));
+      const dir = join(path, 'kernels', 'silent');
+      await mkdir(dir, { recursive: true });
+      const argv = [findPython(), '-c', 'import time; time.sleep(600)', '{connection_file}'];
+      await writeFile(join(dir, 'kernel.json'), JSON.stringify({ argv, display_name: 'silent', language: 'python' }));
+      const own = await startTestServer({ env: { JUPYTER_PATH: path } });
+      try {
+        const nb = await own.writeNotebook('silent.ipynb', ['1'], {
+          kernelspec: { name: 'silent', display_name: 'silent', language: 'python' },
+        });
+        const t0 = Date.now();
+        const { record } = await runOn(own, nb, { startTimeoutMs: 3000, runTimeoutMs: 120_000 });
+        const wallMs = Date.now() - t0;
+        assert.equal(record.status, 'error');
+        assert.equal(record.error?.retryable, true, 'no cell ran: a redelivery may get a kernel that starts');
+        assert.match(record.error!.message, /not answered in 30\.0 s|never answered/);
+        assert.equal(record.cells.executed, 0);
+        assert.ok(wallMs < 60_000, `returned after ${wallMs} ms`);
+        assert.deepEqual(await own.kernels(), [], 'the silent kernel is deleted');
+      } finally {
+        await own.close();
+        await rm(path, { recursive: true, force: true });
       }
     },
   );

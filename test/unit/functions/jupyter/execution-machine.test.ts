@@ -183,4 +183,34 @@ describe('execution machine: timeouts', () => {
     silent.take(silent.m.onTimer('info', silent.t));
     assert.equal(silent.finished, true);
   });
+
+  it('a kernel silent until the start limit: KERNEL_DIED, retryable, no cell counted as run', () => {
+    const h = new Harness(2, { answerDeadline: 9000, deadline: 60_000 });
+    assert.ok(h.start().some((e) => e.type === 'set-timer' && e.timer === 'answer' && e.ms === 8000));
+    // The server's own notice (no parent) is not the kernel answering.
+    h.deliver({ ...msg('', 'iopub', 'status', { execution_state: 'starting' }), parent_header: {} });
+    assert.ok(!h.effects.some((e) => e.type === 'clear-timer' && e.timer === 'answer'));
+    h.t += 8000;
+    const fired = h.take(h.m.onTimer('answer', h.t));
+    assert.ok(h.types(fired).includes('finish'));
+    assert.ok(!fired.some((e) => e.type === 'interrupt'), 'no cell runs: nothing to interrupt');
+    assert.equal(h.finished, true);
+    assert.equal(h.m.result.failure?.code, 'KERNEL_DIED');
+    assert.equal(h.m.result.failure?.retryable, true);
+    assert.equal(h.m.result.failure?.details.neverAnswered, true);
+    assert.match(h.m.result.failure!.message, /never answered: no message in the 8\.0 s/);
+    assert.equal(h.m.result.started, 0);
+  });
+
+  it('the answer timer: at least 5 s however late the channel opened; cleared by the first answer', () => {
+    const late = new Harness(1, { answerDeadline: 500 });
+    assert.ok(late.start().some((e) => e.type === 'set-timer' && e.timer === 'answer' && e.ms === 5000));
+    const h = new Harness(1, { answerDeadline: 9000 });
+    h.start();
+    h.run(h.executes[0]!);
+    assert.ok(h.effects.some((e) => e.type === 'clear-timer' && e.timer === 'answer'));
+    assert.equal(h.m.result.failure, undefined);
+    const none = new Harness(1);
+    assert.ok(!none.start().some((e) => e.type === 'set-timer' && e.timer === 'answer'));
+  });
 });

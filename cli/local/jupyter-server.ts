@@ -151,9 +151,15 @@ async function startOnce(opts: StartOptions, port: number): Promise<LocalJupyter
   const python = opts.python ?? findPython();
   // Defaults that `opts.args` may override (traitlets refuses an option given twice).
   const given = new Set((opts.args ?? []).map((a) => a.split('=')[0]));
-  const defaults = ['--ServerApp.iopub_data_rate_limit=1e10', '--ServerApp.iopub_msg_rate_limit=1e10'].filter(
-    (a) => !given.has(a.split('=')[0]),
-  );
+  // Kernels reach the server over Unix sockets in its runtime folder, not TCP ports: jupyter_client
+  // picks a kernel's five ports by binding port 0 and letting go, and a port taken again before the
+  // kernel binds it (by another start, or any outgoing connection) leaves a kernel that never
+  // answers. Concurrent starts on one machine meet that race; an ipc socket is named per kernel.
+  const defaults = [
+    '--ServerApp.iopub_data_rate_limit=1e10',
+    '--ServerApp.iopub_msg_rate_limit=1e10',
+    '--KernelManager.transport=ipc',
+  ].filter((a) => !given.has(a.split('=')[0]));
   const args = [
     '-m',
     'jupyter_server',

@@ -70,17 +70,14 @@ describe('the per-cell output cap', () => {
     await server?.close();
   });
 
-  // A thousand flushed prints each wait for the kernel's iopub thread: a latency-bound cell that a
-  // machine crowded with starting kernels (the CI's heavy leg) slows tenfold. Its limits are hang bounds.
-  test('a cell printing 1 MB keeps at most the cap, with a warning', { timeout: 200_000 }, async () => {
+  test('a cell printing 1 MB keeps at most the cap, with a warning', T, async () => {
     const nb = await server.writeNotebook('big.ipynb', [
       'print("x" * 1_000_000)',
       'for i in range(1000): print("y" * 999, flush=True)',
       'print("small")',
       '"done"',
     ]);
-    const hang = { cellTimeoutMs: 120_000, runTimeoutMs: 180_000 };
-    const { record, error, exec } = await run(server, nb, { maxOutputChars: 10_000, ...hang });
+    const { record, error, exec } = await run(server, nb, { maxOutputChars: 10_000 });
     assert.equal(error, undefined, error?.message);
     assert.equal(record.status, 'succeeded');
     assert.deepEqual(record.lastResult, { 'text/plain': "'done'" });

@@ -92,19 +92,19 @@ export async function openChannelSocket<T>(opts: ChannelOptions, take: (s: Opene
   const base = wsBase(opts.server);
   if (!legacyServers.has(base)) {
     try {
-      return await handshake(opts, true, take);
+      return await handshake(opts, base, true, take);
     } catch (e) {
       if (!(isNbtError(e) && e.details?.noSubprotocol === true)) throw e;
       legacyServers.add(base);
     }
   }
-  return handshake(opts, false, take);
+  return handshake(opts, base, false, take);
 }
 
-function handshake<T>(opts: ChannelOptions, offerV1: boolean, take: (s: OpenedSocket) => T): Promise<T> {
+function handshake<T>(opts: ChannelOptions, base: string, offerV1: boolean, take: (s: OpenedSocket) => T): Promise<T> {
   const kernel = encodeURIComponent(opts.kernelId);
   const path = `/api/kernels/${kernel}/channels?session_id=${encodeURIComponent(opts.sessionId)}`;
-  const url = `${wsBase(opts.server)}${path}`;
+  const url = `${base}${path}`;
   return preloadWebSocket().then((WebSocket) => {
     if (opts.signal?.aborted) throw cancelledBy(opts.signal);
     // The handshake never outlasts the run's deadline.

@@ -41,7 +41,7 @@ import { isExecuteReply, isStatus, makeRequest, type Message, parentId, type Exe
 export const INFO_WAIT_MS = 60_000;
 
 export class ExecutionMachine extends KernelWatch {
-  /** Some message came from the kernel; `answerMs`: how long it was given for the first. */
+  /** The kernel answered a request; `answerMs`: how long it was given to. */
   private heard = false;
   private answerMs = 0;
 

@@ -38,8 +38,8 @@ export interface ExecuteOptions {
   /** Absolute time (ms since epoch) by which the run must end. */
   deadline?: number;
   /**
-   * Absolute time (ms since epoch) by which the kernel must have sent its first message (at least
-   * {@link MIN_ANSWER_MS} after the run begins). A kernel silent until then never started: its
+   * Absolute time (ms since epoch) by which the kernel must have answered a request (at least
+   * {@link MIN_ANSWER_MS} after its channel opened). A kernel silent until then never started: its
    * process may have died or hung in its start-up (a port taken between the server choosing it
    * and the kernel binding it). KERNEL_DIED, retryable: no cell ran.
    */

@@ -29,9 +29,8 @@ const START_LIMIT_MS = 240_000;
 
 /**
  * One run as the function meets it: a retryable failure before any cell ran is redelivered by
- * Pub/Sub, so it is run once more. Twenty kernels started at once can meet Jupyter's own start race
- * (a port chosen by the server and taken before the kernel binds it: the kernel never answers);
- * the run then ends retryable at the start limit, and the redelivery gets a new kernel.
+ * Pub/Sub, so it is run once more (a kernel that never answered gets a new kernel). The row says how
+ * many were; the test server's ipc sockets leave no port race, so it is none in practice.
  */
 async function runAsDelivered(
   opts: Parameters<typeof timedRun>[0],

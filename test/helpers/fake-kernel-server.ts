@@ -133,7 +133,7 @@ export async function startFakeKernelServer(hooks: FakeKernelHooks = {}): Promis
     ws.on('message', (data, isBinary) => {
       const msg = (
         isBinary && ws.protocol === V1_PROTOCOL
-          ? { ...JSON.parse(decodeV1Frame(data as Buffer).json.toString()) }
+          ? JSON.parse(decodeV1Frame(data as Buffer).json.toString())
           : JSON.parse(data.toString())
       ) as Message;
       self.requests.push({ conn, msg });

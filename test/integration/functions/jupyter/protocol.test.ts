@@ -18,6 +18,7 @@ import { executeCells } from '../../../../functions/jupyter/executor.js';
 import { executeRequest, makeRequest, parentId, type Message } from '../../../../functions/jupyter/messages.js';
 import { JupyterRest } from '../../../../functions/jupyter/rest.js';
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
+import { withKernelChannel } from '../../../helpers/kernel-channel.js';
 
 const T = { timeout: 40_000 };
 
@@ -55,24 +56,8 @@ after(async () => {
 });
 
 /** A kernel and an open channel for one test; deleted (and checked gone) afterwards. */
-async function withChannel(
-  body: (ch: KernelChannel, session: string, kernelId: string) => Promise<void>,
-): Promise<void> {
-  const kernel = await rest.startKernel('python3');
-  const session = randomUUID();
-  const ch = await KernelChannel.connect({
-    server: server.address,
-    kernelId: kernel.id,
-    sessionId: session,
-    headers: rest.headers,
-  });
-  try {
-    await body(ch, session, kernel.id);
-  } finally {
-    ch.close();
-    await rest.deleteKernel(kernel.id);
-    assert.deepEqual(await server.kernels(), []);
-  }
+function withChannel(body: (ch: KernelChannel, session: string, kernelId: string) => Promise<void>): Promise<void> {
+  return withKernelChannel(server, rest, body);
 }
 
 /** Collects every message until `done` says so; rejects on close or after `ms`. */

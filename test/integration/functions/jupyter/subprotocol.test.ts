@@ -5,12 +5,11 @@
  * subprotocol, and the channel speaks JSON to it. The same cells give the same record on both.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { KernelChannel } from '../../../../functions/jupyter/channel.js';
 import { executeCells, type ExecuteResult } from '../../../../functions/jupyter/executor.js';
 import { JupyterRest } from '../../../../functions/jupyter/rest.js';
 import { startTestServer, type TestServer } from '../../../helpers/jupyter.js';
+import { withKernelChannel } from '../../../helpers/kernel-channel.js';
 
 const T = { timeout: 60_000 };
 
@@ -39,25 +38,13 @@ after(async () => {
 /** Runs CELLS on a fresh kernel of `server`; the kernel is deleted and checked gone. */
 async function runOn(server: TestServer): Promise<{ v1: boolean; result: ExecuteResult }> {
   const rest = new JupyterRest({ server: server.address, token: server.token });
-  const kernel = await rest.startKernel('python3');
-  const session = randomUUID();
   try {
-    const ch = await KernelChannel.connect({
-      server: server.address,
-      kernelId: kernel.id,
-      sessionId: session,
-      headers: rest.headers,
-    });
-    try {
+    return await withKernelChannel(server, rest, async (ch, session) => {
       const result = await executeCells(ch, CELLS, { session, maxOutputChars: 1_000_000, cellTimeoutMs: 30_000 });
       return { v1: ch.v1, result };
-    } finally {
-      ch.close();
-    }
+    });
   } finally {
-    await rest.deleteKernel(kernel.id);
     await rest.close();
-    assert.deepEqual(await server.kernels(), []);
   }
 }
 

@@ -5,13 +5,11 @@ Usage: JUPYTER_TOKEN=... classic-client.py HOST:PORT /path/nb.ipynb
 Reads the notebook through the contents API, starts a kernel (POST /api/kernels), opens its channel
 WebSocket (websocket-client), sends every code cell's execute_request at once, is done at the last
 cell's execute_reply and idle status, deletes the kernel and waits for the DELETE. Prints one JSON line: the last
-execute_result's text/plain, the kernel id, and this process's own CPU seconds (user + system,
-getrusage) for the whole run, interpreter start included as far as getrusage sees it.
+execute_result's text/plain and the kernel id. The bench measures its CPU from outside, as for the Node clients.
 """
 import http.client
 import json
 import os
-import resource
 import sys
 import uuid
 
@@ -72,8 +70,7 @@ def main():
         ws.close()
     finally:
         call("DELETE", f"/api/kernels/{kernel}", expect=204)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"last": results.get(last), "kernel": kernel, "cpu": usage.ru_utime + usage.ru_stime}))
+    print(json.dumps({"last": results.get(last), "kernel": kernel}))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { runNotebook } from '../functions/run/runner.js';
 import { PROJECT_ROOT } from '../cli/project-root.js';
 import type { BenchNotebook } from './notebooks.js';
+import { childrenCpuSeconds } from './proc-cpu.js';
 import { nowMs } from './stats.js';
 
 export interface BenchServer {
@@ -37,6 +38,8 @@ export interface ChildResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The child's CPU seconds (user + system), NaN where /proc is missing. */
+  cpu: number;
 }
 
 /** Children still running (killed by {@link killChildren} on the way out). */
@@ -77,6 +80,7 @@ export function timeChild(
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     if (stopped) return reject(new Error('bench is stopping'));
+    const cpu0 = childrenCpuSeconds();
     const t0 = nowMs();
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
@@ -104,7 +108,7 @@ export function timeChild(
       const ms = nowMs() - t0;
       clearTimeout(timer);
       if (child.pid !== undefined) running.delete(child.pid);
-      resolve({ ms, code: signal ? null : code, stdout, stderr });
+      resolve({ ms, code: signal ? null : code, stdout, stderr, cpu: childrenCpuSeconds() - cpu0 });
     });
   });
 }
@@ -157,6 +161,7 @@ export function nbtriggerCli(
     checkRecord(rec, nb, name);
     return {
       [name]: r.ms,
+      [`${name} CPU s`]: r.cpu,
       [`${name} record durationMs`]: rec.durationMs ?? NaN,
       [`${name} node start + load`]: r.ms - (rec.durationMs ?? NaN),
     };

@@ -8,7 +8,7 @@
 import { OUTPUT_CAP_MB } from './concurrency.js';
 import { reportDataScience } from './data-science.js';
 import type { BenchNotebook } from './notebooks.js';
-import { fmtMs, fmtRatio, spreadLine, type Samples } from './stats.js';
+import { fmtMs, fmtRatio, metricLine, spreadLine, type Samples } from './stats.js';
 
 export interface ExtrasContext {
   one: BenchNotebook;
@@ -97,7 +97,7 @@ export function reportMain(
 ): void {
   const out: string[] = [`rounds: ${rounds}`];
   for (const name of names) {
-    out.push(`${/ MB$/.test(name) ? name : `${name} ms`}: ${fmtMs(s.median(name))}`);
+    out.push(metricLine(name, s));
     process.stderr.write(spreadLine(name, s));
   }
   const m = (name: string): number => s.median(name);

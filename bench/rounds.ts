@@ -5,7 +5,7 @@
  * `BENCH_ONLY=system` run, the whole-system cases alone in rounds of their own.
  * @module
  */
-import { fmtMs, nowMs, Samples, spreadLine } from './stats.js';
+import { metricLine, nowMs, Samples, spreadLine } from './stats.js';
 import { reportSystem, type SystemBench } from './system.js';
 
 /** One thing measured once per round; returns named wall times in ms. */
@@ -57,12 +57,7 @@ export async function runSystemOnly(
   const samples = new Samples();
   const failures = new Map<string, string>();
   const names = await runRounds(system.cases, rounds, warmup, samples, failures, signal);
-  const out = [
-    `rounds: ${rounds}`,
-    ...names.map((n) =>
-      / CPU s /.test(n) ? `${n}: ${samples.median(n).toFixed(3)}` : `${n} ms: ${fmtMs(samples.median(n))}`,
-    ),
-  ];
+  const out = [`rounds: ${rounds}`, ...names.map((n) => metricLine(n, samples))];
   for (const n of names) process.stderr.write(spreadLine(n, samples));
   out.push(...reportSystem(samples, labels), await system.isolation());
   for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);

@@ -153,7 +153,7 @@ async function main(): Promise<number> {
     reportMain(samples, [...names, ...heavyNames], rounds, [one.label, ten.label, hundred.label], only);
     if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, many: MANY, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
-    if (!only || only.test('system')) {
+    if (!only || system.cases.some((c) => only.test(c.name))) {
       process.stdout.write(
         `${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`,
       );

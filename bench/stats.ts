@@ -56,10 +56,25 @@ export function fmtRatio(a: number, b: number): string {
   return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : 'n/a';
 }
 
+/** True for a metric of CPU seconds (` CPU s ` in its name), printed with three decimals. */
+const isCpu = (name: string): boolean => / CPU s\b/.test(name);
+
+/** One value of metric `name` as printed: CPU seconds with three decimals, else {@link fmtMs}. */
+export function fmtValue(name: string, x: number): string {
+  return isCpu(name) ? (Number.isFinite(x) ? x.toFixed(3) : 'n/a') : fmtMs(x);
+}
+
+/** `NAME ms: median` (`NAME: median` for CPU seconds and MB), a metric's stdout line. */
+export function metricLine(name: string, s: Samples): string {
+  const unit = isCpu(name) || / MB$/.test(name) ? '' : ' ms';
+  return `${name}${unit}: ${fmtValue(name, s.median(name))}`;
+}
+
 /** `  NAME: min … median … max … (n=…)`, the spread of one metric's samples (a stderr line). */
 export function spreadLine(name: string, s: Samples): string {
   const v = s.values(name);
-  const spread = `min ${fmtMs(Math.min(...v))} median ${fmtMs(s.median(name))} max ${fmtMs(Math.max(...v))}`;
+  const f = (x: number): string => fmtValue(name, x);
+  const spread = `min ${f(Math.min(...v))} median ${f(s.median(name))} max ${f(Math.max(...v))}`;
   return `  ${name}: ${spread} (n=${v.length})\n`;
 }
 

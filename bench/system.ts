@@ -18,7 +18,6 @@
  * @module
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPython } from '../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../cli/project-root.js';
@@ -26,14 +25,14 @@ import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
 import { startFunctionProcess, type FunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
 import type { BenchCase } from './rounds.js';
+import { cpuSeconds } from './proc-cpu.js';
 import { spawnServer } from './servers.js';
-import { fmtMs, fmtRatio, nowMs, type Samples } from './stats.js';
+import { fmtMs, fmtRatio, fmtValue, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
 
 const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
 /** The same run in the least Node it takes: what no Node client (the CLI included) can beat. */
 const FLOOR_CLIENT = join(PROJECT_ROOT, 'bench', 'node-floor-client.mjs');
-const TICK_S = 0.01; // USER_HZ (getconf CLK_TCK) is 100 on Linux
 /** How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules. */
 const CLI_LOADS: [string, NodeJS.ProcessEnv][] = [
   ['', {}],
@@ -45,12 +44,6 @@ export interface SystemBench {
   cases: BenchCase[];
   isolation(): Promise<string>;
   stop(): Promise<void>;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_S; // utime, stime (fields 14 and 15)
 }
 
 /** The classic client (with `floor`: the Node floor client) once: wall ms, CPU seconds; checks the last result. */
@@ -66,10 +59,10 @@ async function classicRun(
   });
   if (r.code !== 0)
     throw new Error(`${who} client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const out = JSON.parse(r.stdout) as { last: string | null; cpu?: number };
+  const out = JSON.parse(r.stdout) as { last: string | null };
   if (out.last !== nb.expectedLast)
     throw new Error(`${who} client: last result ${out.last}, expected ${nb.expectedLast}`);
-  return { ms: r.ms, cpu: out.cpu ?? Number.NaN };
+  return { ms: r.ms, cpu: r.cpu };
 }
 
 /** One function event: wall ms and the function process's CPU seconds for it. */
@@ -106,7 +99,10 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
     });
     cases.push({
       name: `node floor client (${nb.label})`,
-      run: async () => ({ [`node floor client (${nb.label})`]: (await classicRun(stock, nb, python, true)).ms }),
+      run: async () => {
+        const r = await classicRun(stock, nb, python, true);
+        return { [`node floor client (${nb.label})`]: r.ms, [`node floor client CPU s (${nb.label})`]: r.cpu };
+      },
     });
     cases.push({
       name: `nbtrigger system (${nb.label})`,
@@ -125,8 +121,13 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
         name,
         run: async () => {
           const server0 = cpuSeconds(stock.pid);
-          const ms = Object.values(await cli())[0]!;
-          return { [name]: ms, [serverCpu]: cpuSeconds(stock.pid) - server0 };
+          const r = await cli();
+          const own = `nbtrigger${tag} on stock server (${nb.label})`; // nbtriggerCli's names
+          return {
+            [name]: r[own]!,
+            [`nbtrigger CLI${tag} CPU s (${nb.label})`]: r[`${own} CPU s`]!,
+            [serverCpu]: cpuSeconds(stock.pid) - server0,
+          };
         },
       });
     }
@@ -254,12 +255,13 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
       `ratio node floor client on stock server/classic client (${l}): ` +
         fmtRatio(m(`node floor client (${l})`), m(`classic system (${l})`)),
     );
-    const cpu = (name: string): string => m(`${name} CPU s (${l})`).toFixed(3);
+    const cpu = (name: string): string => fmtValue(' CPU s', m(`${name} CPU s (${l})`));
     out.push(
-      `CPU s per run, function · classic client (${l}): ${cpu('nbtrigger function')} · ${cpu('classic client')}`,
+      `CPU s per run, function · CLI · node floor client · classic client (${l}): ${cpu('nbtrigger function')} · ` +
+        `${cpu('nbtrigger CLI')} · ${cpu('node floor client')} · ${cpu('classic client')}`,
     );
     // The server's share: the kernel WebSocket's v1 subprotocol spares it decoding and re-encoding each message.
-    const server = (who: string): string => m(`stock server CPU s, ${who} (${l})`).toFixed(3);
+    const server = (who: string): string => fmtValue(' CPU s', m(`stock server CPU s, ${who} (${l})`));
     out.push(
       `stock server CPU s per run, nbtrigger CLI · classic client (${l}): ${server('nbtrigger CLI')} · ` +
         server('classic client'),

@@ -5,6 +5,7 @@
  * Spec: docs/architecture.md (cli: run, publish, deploy, plan, runs, local).
  * @module
  */
+import { baselineWasmOnly } from '../functions/patches/wasm-baseline.js';
 import type { PreStartedKernel } from '../functions/run/early-kernel.js';
 
 export const USAGE = `usage: nbtrigger <command> [options]
@@ -34,6 +35,7 @@ export interface MainOptions {
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
+  baselineWasmOnly(); // before any command's first HTTP response (functions/patches/wasm-baseline.ts)
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':

@@ -22,6 +22,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Client, Dispatcher, Pool } from 'undici';
+import { baselineWasmOnly } from './wasm-baseline.js';
 
 const require = createRequire(import.meta.url);
 
@@ -44,6 +45,7 @@ export let undiciLoadedBy: 'deep files' | 'fallback' | undefined;
 /** Loads (once) the pool, the client and the request API. */
 export function loadUndici(): Promise<LeanUndici> {
   loading ??= new Promise<LeanUndici>((resolve) => {
+    baselineWasmOnly(); // before undici compiles its HTTP parser (wasm-baseline.ts)
     try {
       if (installedUndici() !== UNDICI_TARGET) throw new Error('not the targeted undici');
       resolve(loadDeep());

@@ -26,6 +26,7 @@ import { startFunctionProcess, type FunctionProcess } from './function-process.j
 import type { BenchNotebook } from './notebooks.js';
 import type { BenchCase } from './rounds.js';
 import { cpuSeconds } from './proc-cpu.js';
+import { processStartCases, reportProcessStart } from './process-start.js';
 import { spawnServer } from './servers.js';
 import { fmtMs, fmtRatio, fmtValue, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
@@ -132,6 +133,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
       });
     }
   }
+  cases.push(...processStartCases(python));
   cases.push({
     name: 'cold classic',
     run: async () => {
@@ -267,6 +269,7 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
         server('classic client'),
     );
   }
+  out.push(reportProcessStart(s));
   const o = labels[0]!;
   const cold = (name: string): number => m(`${name} spawn to result (${o})`);
   const classicCold = cold('cold classic: stock server');

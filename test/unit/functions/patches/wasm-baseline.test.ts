@@ -15,10 +15,11 @@ const dist = new URL('../../../../functions/patches/', import.meta.url);
 
 /** A child that serves 150 responses of a dozen headers to itself through undici. */
 function child(setup: 'none' | 'patch' | 'loader'): string {
+  const patch = JSON.stringify(new URL('wasm-baseline.js', dist).href);
   return `
 import { createServer } from 'node:http';
 const lean = await import(${JSON.stringify(new URL('undici-lean.js', dist).href)});
-${setup === 'patch' ? `(await import(${JSON.stringify(new URL('wasm-baseline.js', dist).href)})).baselineWasmOnly();` : ''}
+${setup === 'patch' ? `(await import(${patch})).baselineWasmOnly();` : ''}
 const u = ${setup === 'loader' ? 'await lean.loadUndici()' : 'lean.loadDeep()'};
 const headers = {};
 for (let i = 0; i < 12; i++) headers['x-header-' + i] = 'v'.repeat(40);

@@ -6,6 +6,7 @@
  * recorded with its execution, and the exit code is the run's.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { startLocalStack } from '../../../../cli/local/local-stack.js';
 import { loadManifest } from '../../../../cli/commands/manifest-file.js';
 import { runCli } from '../../../helpers/cli.js';
 import { alive, markerCell, waitForFile } from '../../../helpers/events.js';
+import { alive as running } from '../../../helpers/kernel-exec.js';
 import { notebookJson } from '../../../helpers/jupyter.js';
 
 const MANIFEST = `
@@ -43,6 +45,23 @@ notebooks:
       - name: sleepy-now
         cron: "0 0 1 1 *"
 `;
+
+/** The `nbtrigger job` processes writing to `runsDir` (the env the local stack gives its function). */
+function jobProcesses(runsDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[2] !== 'job' || !argv[1]?.endsWith('nbtrigger.js')) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`NBTRIGGER_RUNS_DIR=${runsDir}`))
+        pids.push(Number(entry));
+    } catch {
+      /* gone meanwhile, or not ours to read */
+    }
+  }
+  return pids;
+}
 
 let root: string;
 before(async () => {
@@ -111,18 +130,24 @@ test('a local stack stopped mid-job leaves no job, kernel or server: the job rec
     pubsub: false,
   });
   let kernel = 0;
+  let jobs: number[] = [];
   try {
     const job = stack.jobs.find((j) => j.schedule === 'sleepy-now')!;
     const fired = stack.fire(job);
     fired.catch(() => undefined);
     kernel = Number(await waitForFile(join(root, 'nb', 'sleepy.running')));
     assert.ok(kernel > 0 && alive(kernel), 'the job runs the cell');
+    jobs = jobProcesses(runs);
+    assert.equal(jobs.length, 1, `one job process runs the notebook: ${jobs.join(', ')}`);
   } finally {
     await stack.stop();
   }
-  // The function's exit SIGTERMs its job child: it interrupts, records and deletes the kernel (bounded waits).
+  // The function's exit SIGTERMs its job child: it interrupts, records, deletes the kernel and gives
+  // its dedupe lease back (bounded waits), then exits; nothing writes under the runs folder after it.
   for (let i = 0; i < 300 && alive(kernel); i++) await sleep(100);
   assert.equal(alive(kernel), false, 'no kernel left');
+  for (let i = 0; i < 300 && jobs.some(running); i++) await sleep(100);
+  assert.deepEqual(jobs.filter(running), [], 'no job process left');
   let cancelled: StoredRun | undefined;
   for (let i = 0; i < 300 && !cancelled; i++) {
     const names = await readdir(join(runs, 'sleepy')).catch(() => [] as string[]);

@@ -35,26 +35,37 @@ const RAW_FRAME_BYTES = 64 * 1024;
 /** Strings above this size are taken out of such a frame before it is parsed (header fields are far shorter). */
 const RAW_STRING_BYTES = 1024;
 
+/**
+ * A frame's JSON text: one buffer (the default protocol), or the v1 subprotocol's pieces around the
+ * content part (channel-v1.ts), which is then searched for long strings without being copied.
+ */
+export type FrameJson = Buffer | { head: Buffer; body: Buffer; tail: Buffer };
+
+const NONE = Buffer.alloc(0);
+
 /** Parses one frame, decoding no more of its long strings than can be kept. */
 export function decodeFrame(
-  json: Buffer,
+  json: FrameJson,
   isBinary: boolean,
   maxStringBytes: number | undefined,
   discard: DiscardTest | undefined,
 ): Message {
+  const { head, body, tail } = Buffer.isBuffer(json) ? { head: NONE, body: json, tail: NONE } : json;
+  const around = (text: string): string =>
+    head.length + tail.length === 0 ? text : head.toString('utf8') + text + tail.toString('utf8');
   // A large stream frame is parsed without its text: the text stays the frame's bytes
   // (raw-text.ts), or is dropped unread when its cell keeps no more output.
-  if (!isBinary && json.length > RAW_FRAME_BYTES) {
-    const x = extractLongStrings(json, RAW_STRING_BYTES);
+  if (!isBinary && head.length + body.length + tail.length > RAW_FRAME_BYTES) {
+    const x = extractLongStrings(body, RAW_STRING_BYTES);
     if (x.ranges.length === 1) {
-      const small = parseFrame(x.text);
+      const small = parseFrame(around(x.text));
       if (small.header.msg_type === 'stream' && small.content.text === placeholder(0)) {
         if (discard?.(small)) {
           small.content.text = '';
           small.clipped = true;
           return small;
         }
-        const bytes = json.subarray(x.ranges[0]!.start, x.ranges[0]!.end);
+        const bytes = body.subarray(x.ranges[0]!.start, x.ranges[0]!.end);
         const raw = isUtf8(bytes) ? RawJsonText.of(bytes) : undefined;
         if (raw) {
           small.content.text = raw;
@@ -66,10 +77,13 @@ export function decodeFrame(
   }
   // A huge frame (a cell printing megabytes at once) is parsed with its long strings cut to
   // what the output cap can keep: never two more full copies of output that is thrown away.
-  const clip =
-    maxStringBytes !== undefined && json.length > maxStringBytes ? clipLongStrings(json, maxStringBytes) : undefined;
-  const msg = parseFrame(clip ? clip.text : json.toString('utf8'));
-  if (clip && clip.clipped > 0) msg.clipped = true;
+  // The head (v1: header, parent header, metadata) is cut the same way when it is that large.
+  const cut = (b: Buffer) =>
+    maxStringBytes !== undefined && b.length > maxStringBytes ? clipLongStrings(b, maxStringBytes) : undefined;
+  const [clipHead, clipBody] = [cut(head), cut(body)];
+  const text = (b: Buffer, c: ReturnType<typeof cut>): string => (c ? c.text : b.toString('utf8'));
+  const msg = parseFrame(text(head, clipHead) + text(body, clipBody) + tail.toString('utf8'));
+  if ((clipHead?.clipped ?? 0) + (clipBody?.clipped ?? 0) > 0) msg.clipped = true;
   return msg;
 }
 

@@ -39,8 +39,27 @@ export interface V1Frame {
   buffers: Buffer[];
 }
 
+/**
+ * A v1 frame's message as JSON text in three pieces, so that the content (a stream's megabyte of
+ * text) is never copied: `head` holds the header, parent header and metadata with their keys, `body`
+ * is the content part itself (a view of the frame), `tail` closes the object with the channel.
+ */
+export interface V1Text {
+  channel: Channel;
+  head: Buffer;
+  body: Buffer;
+  tail: Buffer;
+  buffers: Buffer[];
+}
+
 /** Splits a v1 frame; throws PROTOCOL_ERROR on a frame whose offsets do not describe it. */
 export function decodeV1Frame(buf: Buffer): V1Frame {
+  const { channel, head, body, tail, buffers } = splitV1Frame(buf);
+  return { channel, json: Buffer.concat([head, body, tail]), buffers };
+}
+
+/** Splits a v1 frame into its message's JSON pieces; throws PROTOCOL_ERROR as {@link decodeV1Frame}. */
+export function splitV1Frame(buf: Buffer): V1Text {
   if (buf.length < 8) throw bad('is too short');
   const count = buf.readBigUInt64LE(0);
   // channel + the four parts need 6 offsets; the table itself must fit in the frame.
@@ -63,16 +82,20 @@ export function decodeV1Frame(buf: Buffer): V1Frame {
   const part = (i: number): Buffer => buf.subarray(offsets[i]!, offsets[i + 1]!);
   const channel = part(0).toString('latin1');
   if (!CHANNELS.has(channel)) throw bad(`names channel "${channel.slice(0, 40)}", not shell/iopub/stdin/control`);
-  const pieces: Buffer[] = [];
-  for (let i = 0; i < MESSAGE_PARTS; i++) {
-    const p = part(i + 1);
-    // An empty part (a kernel that sent no metadata) reads as an empty object.
-    pieces.push(KEYS[i]!, p.length === 0 ? EMPTY_OBJECT : p);
-  }
-  pieces.push(CLOSE.get(channel)!);
+  // An empty part (a kernel that sent no metadata) reads as an empty object.
+  const json = (i: number): Buffer => (part(i + 1).length === 0 ? EMPTY_OBJECT : part(i + 1));
+  const head: Buffer[] = [];
+  for (let i = 0; i < MESSAGE_PARTS - 1; i++) head.push(KEYS[i]!, json(i));
+  head.push(KEYS[MESSAGE_PARTS - 1]!);
   const buffers: Buffer[] = [];
   for (let i = MESSAGE_PARTS + 1; i < n - 1; i++) buffers.push(part(i));
-  return { channel: channel as Channel, json: Buffer.concat(pieces), buffers };
+  return {
+    channel: channel as Channel,
+    head: Buffer.concat(head),
+    body: json(MESSAGE_PARTS - 1),
+    tail: CLOSE.get(channel)!,
+    buffers,
+  };
 }
 
 const EMPTY_OBJECT = Buffer.from('{}');

@@ -12,9 +12,9 @@ import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { NbtError } from '../errors.js';
 import { noteGarbage } from '../patches/gc-hint.js';
-import { binaryFrame, decodeFrame, type DiscardTest } from './channel-frames.js';
+import { binaryFrame, decodeFrame, type DiscardTest, type FrameJson } from './channel-frames.js';
 import { openChannelSocket, type ChannelOptions } from './channel-open.js';
-import { decodeV1Frame, encodeV1Frame } from './channel-v1.js';
+import { encodeV1Frame, splitV1Frame } from './channel-v1.js';
 import type { Channel, Message } from './messages.js';
 
 export { preloadWebSocket, type ChannelOptions } from './channel-open.js';
@@ -100,12 +100,15 @@ export class KernelChannel {
    * frame is the default protocol's JSON, a binary one its buffers layout.
    */
   private decode(data: Buffer, isBinary: boolean): Message {
-    let json = data;
+    let json: FrameJson = data;
     let buffers: Buffer[] = [];
     let channel: Channel | undefined;
-    if (isBinary && this.v1) ({ json, buffers, channel } = decodeV1Frame(data));
-    else if (isBinary) ({ json, buffers } = binaryFrame(data));
-    noteGarbage(json.length);
+    if (isBinary && this.v1) {
+      const v1 = splitV1Frame(data);
+      ({ buffers, channel } = v1);
+      json = v1;
+    } else if (isBinary) ({ json, buffers } = binaryFrame(data));
+    noteGarbage(data.length);
     const msg = decodeFrame(json, isBinary && (!this.v1 || buffers.length > 0), this.maxStringBytes, this.discard);
     if (channel) msg.channel = channel;
     if (buffers.length > 0) msg.buffers = buffers;

@@ -1,9 +1,10 @@
 /** The v1 subprotocol's frames (channel-v1.ts): Jupyter Server's own layout, both ways, and every bad frame refused. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeV1Frame, encodeV1Frame } from '../../../../functions/jupyter/channel-v1.js';
+import { decodeV1Frame, encodeV1Frame, splitV1Frame } from '../../../../functions/jupyter/channel-v1.js';
 import { decodeFrame } from '../../../../functions/jupyter/channel-frames.js';
 import { makeRequest, parseFrame } from '../../../../functions/jupyter/messages.js';
+import { RawJsonText } from '../../../../functions/notebook/raw-text.js';
 
 /**
  * A stream message with one buffer, as Jupyter Server 1.23 lays it out:
@@ -94,6 +95,38 @@ test('long strings in a v1 frame go through the same decoder: stream text kept a
   const cut = decodeFrame(decodeV1Frame(frame(['iopub', head, '{}', '{}', result])).json, false, 1000, undefined);
   assert.equal(cut.clipped, true);
   assert.equal((cut.content.data as Record<string, string>)['text/plain']!.length, 1000);
+});
+
+test("a v1 frame's pieces decode as its whole JSON does, and a stream's text stays a view of the frame", () => {
+  const text = 'z'.repeat(200_000);
+  const streamFrame = frame([
+    'iopub',
+    HEADER.replace('status', 'stream'),
+    '{"msg_id":"p"}',
+    '{}',
+    JSON.stringify({ name: 'stdout', text }),
+  ]);
+  const pieces = splitV1Frame(streamFrame);
+  const m = decodeFrame(pieces, false, 1000, undefined);
+  assert.deepEqual(
+    { ...m, content: { ...m.content, text: String(m.content.text) } },
+    { ...parseFrame(decodeV1Frame(streamFrame).json.toString()), content: { name: 'stdout', text } },
+  );
+  const raw = m.content.text as RawJsonText;
+  assert.ok(raw instanceof RawJsonText);
+  assert.equal(raw.bytes.buffer, streamFrame.buffer, 'the text is not copied out of the frame');
+  const result = JSON.stringify({ data: { 'text/plain': text }, metadata: {}, execution_count: 1 });
+  const resultFrame = frame(['iopub', HEADER.replace('status', 'execute_result'), '{}', '{"k":"v"}', result]);
+  const cut = decodeFrame(splitV1Frame(resultFrame), false, 1000, undefined);
+  assert.equal(cut.clipped, true);
+  assert.deepEqual(cut.metadata, { k: 'v' });
+  assert.equal((cut.content.data as Record<string, string>)['text/plain'], 'z'.repeat(1000));
+  // A long string in the metadata (the head) is cut as well.
+  const meta = frame(['iopub', HEADER, '{}', JSON.stringify({ big: text }), '{"execution_state":"idle"}']);
+  const m2 = decodeFrame(splitV1Frame(meta), false, 1000, undefined);
+  assert.equal(m2.clipped, true);
+  assert.equal((m2.metadata as { big: string }).big.length, 1000);
+  assert.deepEqual(m2.content, { execution_state: 'idle' });
 });
 
 test('bad frames are PROTOCOL_ERRORs naming what is wrong', () => {

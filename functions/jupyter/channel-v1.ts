@@ -6,9 +6,10 @@
  * and encode it again as JSON for the socket, and the reverse for each request: on a machine where
  * the server, the kernel and the client share the cores, that work is time the cells wait.
  *
- * A frame is turned into the JSON text of the default protocol (its parts copied into one object),
- * so one decoder (channel-frames.ts: the frame limits, long strings cut, stream text kept as bytes)
- * serves both protocols. The parts come from the kernel, which may write any message it likes; the
+ * A frame is read as the JSON text of the default protocol, so one decoder (channel-frames.ts: the
+ * frame limits, long strings cut, stream text kept as bytes) serves both protocols: the small parts
+ * are joined, the content part is passed on as a view of the frame (a stream's megabyte of text is
+ * never copied, {@link splitV1Frame}). The parts come from the kernel, which may write any message it likes; the
  * channel is the server's word and is set from the frame, never from the parts.
  *
  * Spec: https://jupyter-server.readthedocs.io/en/latest/developers/websocket-protocols.html

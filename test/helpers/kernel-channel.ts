@@ -14,6 +14,8 @@ export async function withKernelChannel<T>(
   server: TestServer,
   rest: JupyterRest,
   body: (ch: KernelChannel, session: string, kernelId: string) => Promise<T>,
+  /** How the kernel is deleted (default `rest.deleteKernel`), e.g. one the test killed. */
+  remove: (kernelId: string) => Promise<unknown> = (id) => rest.deleteKernel(id),
 ): Promise<T> {
   const kernel = await rest.startKernel('python3');
   const session = randomUUID();
@@ -30,7 +32,7 @@ export async function withKernelChannel<T>(
       ch.close();
     }
   } finally {
-    await rest.deleteKernel(kernel.id);
+    await remove(kernel.id);
     assert.deepEqual(await server.kernels(), []);
   }
 }

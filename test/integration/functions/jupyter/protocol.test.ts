@@ -193,31 +193,27 @@ describe('kernel protocol facts', () => {
     'a killed kernel shows as status "restarting" with an empty parent header; DELETE then may answer 500',
     T,
     async (t) => {
-      const kernel = await rest.startKernel('python3');
-      const session = randomUUID();
-      const ch = await KernelChannel.connect({
-        server: server.address,
-        kernelId: kernel.id,
-        sessionId: session,
-        headers: rest.headers,
-      });
-      try {
-        const req = executeRequest(session, 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)');
-        const done = collect(ch, (all) =>
-          all.some((m) => m.header.msg_type === 'status' && m.content.execution_state === 'restarting'),
-        );
-        ch.send(req);
-        const all = await done;
-        const restarting = all.find((m) => m.content.execution_state === 'restarting')!;
-        assert.equal(restarting.channel, 'iopub');
-        assert.equal(parentId(restarting), undefined);
-        assert.ok(!all.some((m) => isReply(m, req.header.msg_id)), 'the dying request gets no reply');
-      } finally {
-        ch.close();
-        const statuses = await deleteWhileRestarting(rest, kernel.id);
+      const removeDead = async (id: string): Promise<void> => {
+        const statuses = await deleteWhileRestarting(rest, id);
         t.diagnostic(`DELETE right after the death: ${statuses.join(' → ')}`);
-        assert.deepEqual(await server.kernels(), []);
-      }
+      };
+      await withKernelChannel(
+        server,
+        rest,
+        async (ch, session) => {
+          const req = executeRequest(session, 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)');
+          const done = collect(ch, (all) =>
+            all.some((m) => m.header.msg_type === 'status' && m.content.execution_state === 'restarting'),
+          );
+          ch.send(req);
+          const all = await done;
+          const restarting = all.find((m) => m.content.execution_state === 'restarting')!;
+          assert.equal(restarting.channel, 'iopub');
+          assert.equal(parentId(restarting), undefined);
+          assert.ok(!all.some((m) => isReply(m, req.header.msg_id)), 'the dying request gets no reply');
+        },
+        removeDead,
+      );
     },
   );
 

@@ -13,4 +13,8 @@ rm -rf dist
 npm run build --silent
 # Only *.test.js files: node would also load every file under a test/ folder (helpers) as a test.
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find dist/test -name '*.test.js' | sort); fi
-exec node --test --test-concurrency="${NBTRIGGER_TEST_CONCURRENCY:-3}" --test-timeout=900000 "${files[@]}"
+# TAP on stdout; the failed tests again on stderr once all have run (scripts/test-failures.mjs), so the
+# tail of a long log names them.
+exec node --test --test-concurrency="${NBTRIGGER_TEST_CONCURRENCY:-3}" --test-timeout=900000 \
+  --test-reporter=tap --test-reporter-destination=stdout \
+  --test-reporter="$PWD/scripts/test-failures.mjs" --test-reporter-destination=stderr "${files[@]}"

@@ -5,7 +5,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,9 @@ const files = readdirSync(here)
   .map((f) => join(here, f));
 const dir = mkdtempSync(join(tmpdir(), 'nbtrigger-faults-'));
 const table = join(dir, 'rows.jsonl');
+// The failed tests, repeated after the table so the tail of a long log names them.
+const failures = join(dir, 'failures.txt');
+const reporter = join(here, '..', '..', '..', 'scripts', 'test-failures.mjs');
 const started = Date.now();
 const res = spawnSync(
   process.execPath,
@@ -25,6 +28,10 @@ const res = spawnSync(
     '--test',
     `--test-concurrency=${process.env.NBTRIGGER_TEST_CONCURRENCY ?? '3'}`,
     '--test-timeout=900000',
+    '--test-reporter=tap',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${reporter}`,
+    `--test-reporter-destination=${failures}`,
     ...process.argv.slice(2),
     ...files,
   ],
@@ -34,7 +41,9 @@ const res = spawnSync(
   },
 );
 const rows = readRows(table);
+const failed = existsSync(failures) ? readFileSync(failures, 'utf8') : '';
 rmSync(dir, { recursive: true, force: true });
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 process.stdout.write(`\nnbtrigger fault suite: ${rows.length} faults in ${seconds} s\n${formatTable(rows)}\n`);
+if (failed) process.stderr.write(failed);
 process.exit(res.status ?? 1);

@@ -56,7 +56,7 @@ export interface Barrier {
 }
 
 /** The timers the driver keeps for the machine; each fires as `onTimer(id)`. */
-export type TimerId = 'deadline' | 'answer' | 'grace' | 'info' | `cell:${number}`;
+export type TimerId = 'deadline' | 'answer' | 'grace' | 'info' | 'probe' | `cell:${number}`;
 
 /** Whether the machine has a channel to write to or waits for the reconnector. */
 export type Link = 'connected' | 'reconnecting';

@@ -32,15 +32,15 @@
  */
 import { NbtError } from '../errors.js';
 import type { Effect, PendingCell, TimerId } from './execution-events.js';
-import { onCellOutput } from './execution-output.js';
+import { onCellError, onCellOutput } from './execution-output.js';
 import { MIN_ANSWER_MS } from './execution-types.js';
-import { KernelWatch } from './execution-kernel-watch.js';
+import { IopubWatch } from './execution-iopub-watch.js';
 import { isExecuteReply, isStatus, makeRequest, type Message, parentId, type ExecuteReplyContent } from './messages.js';
 
 /** How long a run with no cell to send waits for the kernel's language_info. */
 export const INFO_WAIT_MS = 60_000;
 
-export class ExecutionMachine extends KernelWatch {
+export class ExecutionMachine extends IopubWatch {
   /** The kernel answered a request; `answerMs`: how long it was given to. */
   private heard = false;
   private answerMs = 0;
@@ -80,6 +80,8 @@ export class ExecutionMachine extends KernelWatch {
       if (this.seen.check(m.header.msg_id)) return;
       this.emit({ type: 'observe', message: m });
       if (this.onKernelLifecycle(m)) return;
+      if (m.channel === 'iopub') this.noteIopub();
+      if (pid !== undefined && this.onProbeMessage(pid, m)) return;
       const barrier = pid === undefined ? undefined : this.barriers.get(pid);
       if (barrier) return this.onBarrierMessage(pid!, barrier, m);
       if (pid === this.infoRequest.header.msg_id) return this.onKernelInfo(m);
@@ -158,10 +160,11 @@ export class ExecutionMachine extends KernelWatch {
   }
 
   /** A timer the machine set fired. */
-  onTimer(timer: TimerId, now: number): Effect[] {
-    return this.step(now, false, () => {
+  onTimer(timer: TimerId, now: number, writable = false): Effect[] {
+    return this.step(now, writable, () => {
       if (timer === 'grace' || timer === 'info') return this.finish();
       if (timer === 'answer') return this.onSilentKernel();
+      if (timer === 'probe') return this.onProbeTimer();
       if (timer === 'deadline') {
         const left = (this.deadlineLeftMs / 1000).toFixed(1);
         return this.onTimeout(this.currentCell(), `run exceeded its deadline (${left} s left at start)`);
@@ -203,6 +206,7 @@ export class ExecutionMachine extends KernelWatch {
   }
 
   private onIopub(p: PendingCell, m: Message): void {
+    this.onLaterIopub(p);
     if (!isStatus(m)) {
       onCellOutput(this, p, m);
       return;
@@ -215,6 +219,7 @@ export class ExecutionMachine extends KernelWatch {
         return;
       }
       this.settle(p);
+      this.watchIdle();
     }
   }
 
@@ -239,7 +244,7 @@ export class ExecutionMachine extends KernelWatch {
     }
     if (typeof c.execution_count === 'number') p.run.executionCount = c.execution_count;
     if (c.status === 'ok') p.run.status = 'ok';
-    else if (c.status === 'error') this.onCellError(p, c);
+    else if (c.status === 'error') onCellError(this.result, p, c);
     else p.run.status = 'aborted';
     if (result.failure && c.status !== 'aborted' && p.run.status !== 'error' && p.position > this.failedPosition()) {
       result.warnings.push(
@@ -247,30 +252,7 @@ export class ExecutionMachine extends KernelWatch {
       );
     }
     this.settle(p);
-  }
-
-  private onCellError(p: PendingCell, c: ExecuteReplyContent): void {
-    p.run.status = 'error';
-    const traceback = Array.isArray(c.traceback) ? c.traceback.map(String) : [];
-    p.run.error = { ename: String(c.ename ?? ''), evalue: String(c.evalue ?? ''), traceback };
-    if (p.cell.allowError || this.result.failure) return;
-    // A KeyboardInterrupt nbtrigger did not ask for (its own, after a timeout, is the grace cell's)
-    // comes from outside the run: jupyter_client interrupts a kernel before every shutdown and
-    // restart (the server stopping, another client restarting it), often before the shutdown_reply.
-    if (p.run.error.ename === 'KeyboardInterrupt') {
-      this.result.failure = new NbtError(
-        'KERNEL_DIED',
-        `cell ${p.cell.index} was interrupted from outside the run ` +
-          '(KeyboardInterrupt): the server stopping or restarting the kernel, or another client',
-        { details: { cellIndex: p.cell.index, ...p.run.error } },
-      );
-      return;
-    }
-    this.result.failure = new NbtError(
-      'CELL_ERROR',
-      `cell ${p.cell.index} raised ${p.run.error.ename}: ${p.run.error.evalue}`,
-      { details: { cellIndex: p.cell.index, ...p.run.error } },
-    );
+    this.watchIdle();
   }
 
   /** A timeout: interrupt, then wait (bounded) for the cell's last output, as nbclient does. */

@@ -1,15 +1,17 @@
 /**
  * What a cell's iopub messages other than `status` do to the run: execution counts, widget
  * comms, and outputs (with the Output widget's capture, the iopub rate-limit notice and frames
- * the channel clipped at the output cap). Pure: part of the execution machine's on-iopub step.
+ * the channel clipped at the output cap); and what an error reply does to it. Pure: part of the
+ * execution machine's steps.
  *
  * Spec: https://jupyter-client.readthedocs.io/en/stable/messaging.html#messages-on-the-iopub-pub-sub-channel
  * @module
  */
+import { NbtError } from '../errors.js';
 import { redactCutStrings } from '../redact.js';
 import type { PendingCell } from './execution-events.js';
 import type { ExecuteResult } from './execution-types.js';
-import type { Message } from './messages.js';
+import type { ExecuteReplyContent, Message } from './messages.js';
 
 /** The server's notice that it dropped output over its iopub rate limit. */
 export const RATE_LIMIT_RE = /IOPub (data|message) rate exceeded/;
@@ -53,4 +55,24 @@ export function onCellOutput(s: OutputState, p: PendingCell, m: Message): void {
   }
   outputs.apply(p.cell.index, type, m.content);
   if (m.clipped) outputs.truncate(p.cell.index);
+}
+
+/** An execute_reply with status `error`: the cell's error, and the run's failure unless allowed or already failed. */
+export function onCellError(result: ExecuteResult, p: PendingCell, c: ExecuteReplyContent): void {
+  p.run.status = 'error';
+  const traceback = Array.isArray(c.traceback) ? c.traceback.map(String) : [];
+  p.run.error = { ename: String(c.ename ?? ''), evalue: String(c.evalue ?? ''), traceback };
+  if (p.cell.allowError || result.failure) return;
+  const details = { cellIndex: p.cell.index, ...p.run.error };
+  // A KeyboardInterrupt nbtrigger did not ask for (its own, after a timeout, is the grace cell's)
+  // comes from outside the run: jupyter_client interrupts a kernel before every shutdown and
+  // restart (the server stopping, another client restarting it), often before the shutdown_reply.
+  if (p.run.error.ename === 'KeyboardInterrupt') {
+    const why = 'the server stopping or restarting the kernel, or another client';
+    const message = `cell ${p.cell.index} was interrupted from outside the run (KeyboardInterrupt): ${why}`;
+    result.failure = new NbtError('KERNEL_DIED', message, { details });
+    return;
+  }
+  const message = `cell ${p.cell.index} raised ${p.run.error.ename}: ${p.run.error.evalue}`;
+  result.failure = new NbtError('CELL_ERROR', message, { details });
 }

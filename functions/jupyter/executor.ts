@@ -55,7 +55,7 @@ export function executeCells(
           case 'set-timer':
             timers.set(
               e.timer,
-              setTimeout(() => apply(machine.onTimer(e.timer, now())), e.ms),
+              setTimeout(() => apply(machine.onTimer(e.timer, now(), channel.open)), e.ms),
             );
             break;
           case 'clear-timer':

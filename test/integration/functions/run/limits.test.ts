@@ -70,15 +70,13 @@ describe('the per-cell output cap', () => {
     await server?.close();
   });
 
-  // Skipped in CI's heavy-kernel leg (NBTRIGGER_HEAVY=1): there, beside the other suites, its second
-  // cell (1,000 flushed prints past the cap) stops answering until its timeout, a 20 s or a 120 s
-  // bound alike, while the same file passes alone and with the run suites, heavy packages installed.
-  // The cap is checked in the light leg; the cause of that hang is not found.
-  const heavyLeg = process.env.NBTRIGGER_HEAVY === '1' ? 'open: a hang seen only in the heavy leg' : false;
-  test('a cell printing 1 MB keeps at most the cap, with a warning', { ...T, skip: heavyLeg }, async () => {
+  // 300 flushed prints: past the cap many times over, and fewer messages than the kernel's iopub queue
+  // holds, so a busy machine's slow server cannot make ZeroMQ drop any (that loss is a fault test of
+  // its own: test/faults/iopub-loss.test.ts).
+  test('a cell printing 1 MB keeps at most the cap, with a warning', T, async () => {
     const nb = await server.writeNotebook('big.ipynb', [
       'print("x" * 1_000_000)',
-      'for i in range(1000): print("y" * 999, flush=True)',
+      'for i in range(300): print("y" * 999, flush=True)',
       'print("small")',
       '"done"',
     ]);

@@ -147,8 +147,40 @@ def freeze_startup_objects():
     IPKernelApp.start = start
 
 
+# A kernel's iopub is a ZeroMQ PUB socket: when the server reads it more slowly than the kernel
+# publishes (a busy or paused server, thousands of flushed prints), ZeroMQ drops whatever does not
+# fit in the queue towards the server (its high-water mark, 1000 messages by default), a cell's
+# outputs and its `idle` status among them, and nothing tells anyone. Here that queue is unbounded
+# (SNDHWM 0): a slow server delays output and loses none, and the kernel holds what the server has
+# not read yet (at most what its cells printed; ZeroMQ's own default before version 3). The runner
+# copes with a lost `idle` from any other kernel (docs/jupyter-protocol.md, Lost iopub messages).
+# NBTRIGGER_KERNEL_IOPUB_HWM=N bounds the queue at N messages again.
+def keep_iopub_messages():
+    import os
+    try:
+        import ipykernel
+        import zmq
+        from ipykernel.kernelapp import IPKernelApp
+    except Exception:  # not an ipykernel process: nothing to do
+        return
+    original = IPKernelApp._bind_socket
+    if getattr(original, "_nbtrigger_hwm", False) or not _tested(ipykernel, "the unbounded iopub queue"):
+        return
+    hwm = int(os.environ.get("NBTRIGGER_KERNEL_IOPUB_HWM", "0"))
+
+    def _bind_socket(self, s, port):
+        # Set before the bind: a high-water mark applies to the connections made after it is set.
+        if s.socket_type == zmq.PUB:
+            s.sndhwm = hwm
+        return original(self, s, port)
+
+    _bind_socket._nbtrigger_hwm = True
+    IPKernelApp._bind_socket = _bind_socket
+
+
 def apply():
     """Applies every patch (each checks its versions, and is applied at most once per process)."""
     split_large_streams()
     drain_iopub_at_stop()
     freeze_startup_objects()
+    keep_iopub_messages()

@@ -98,7 +98,7 @@ if sys.argv[1] != "as-installed":
 from ipykernel.iostream import IOPubThread
 from ipykernel.kernelapp import IPKernelApp
 from jupyter_client.session import Session
-methods = lambda: [Session.send, IOPubThread.stop, IOPubThread.schedule, IPKernelApp.start]
+methods = lambda: [Session.send, IOPubThread.stop, IOPubThread.schedule, IPKernelApp.start, IPKernelApp._bind_socket]
 before = methods()
 from traitlets.config import Config
 exec(compile(open(sys.argv[3]).read(), sys.argv[3], "exec"),
@@ -118,19 +118,20 @@ function gate(ipykernel: string, jupyterClient: string): { replaced: boolean[]; 
 }
 
 test('on the tested versions every patch applies, silently', () => {
-  assert.deepEqual(gate('as-installed', ''), { replaced: [true, true, true, true], stderr: [] });
+  assert.deepEqual(gate('as-installed', ''), { replaced: [true, true, true, true, true], stderr: [] });
 });
 
 test('on other versions no patch applies, and each says so in one line', () => {
   const other = gate('6.29.5', '8.6.3');
-  assert.deepEqual(other.replaced, [false, false, false, false]);
+  assert.deepEqual(other.replaced, [false, false, false, false, false]);
   assert.deepEqual(other.stderr, [
     'nbtrigger kernel config: stream splitting is off: jupyter_client 8.6.3 is not the tested 7.4.9',
     'nbtrigger kernel config: the IOPub shutdown fix is off: ipykernel 6.29.5 is not the tested 6.17.0',
     'nbtrigger kernel config: the start-up gc.freeze is off: ipykernel 6.29.5 is not the tested 6.17.0',
+    'nbtrigger kernel config: the unbounded iopub queue is off: ipykernel 6.29.5 is not the tested 6.17.0',
   ]);
   // Only the mismatched package's patches are off.
-  assert.deepEqual(gate('6.29.5', '7.4.9').replaced, [true, false, false, false]);
+  assert.deepEqual(gate('6.29.5', '7.4.9').replaced, [true, false, false, false, false]);
 });
 
 /** In kernel processes only (the server loads it too): ipykernel and jupyter_client report other versions. */

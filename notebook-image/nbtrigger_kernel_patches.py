@@ -26,6 +26,20 @@ def _tested(module, patch):
     return False
 
 
+def _replaceable(cls, name, module, patch):
+    """`cls.name` as shipped, to be replaced by `patch`; None when it is replaced already (the config
+    loaded twice) or `module` is not the tested version (which `_tested` reports)."""
+    original = getattr(cls, name)
+    if getattr(original, "_nbtrigger", False) or not _tested(module, patch):
+        return None
+    return original
+
+
+def _replace(cls, name, method):
+    method._nbtrigger = True
+    setattr(cls, name, method)
+
+
 # Large outputs go out as several iopub messages of at most 1 MiB of text each, not one message of
 # everything a cell printed since the last flush (a loop printing 50 MB would otherwise be one
 # 50 MB message, held whole by the Jupyter server, the WebSocket and nbtrigger). Front ends and
@@ -36,9 +50,9 @@ def split_large_streams(limit=1 << 20):
         from jupyter_client.session import Session
     except Exception:  # not a kernel process with jupyter_client: nothing to do
         return
-    if getattr(Session.send, "_nbtrigger_split", False) or not _tested(jupyter_client, "stream splitting"):
+    original = _replaceable(Session, "send", jupyter_client, "stream splitting")
+    if original is None:
         return
-    original = Session.send
 
     def send(self, stream, msg_or_type, content=None, *args, **kwargs):
         if msg_or_type == "stream" and isinstance(content, dict):
@@ -50,8 +64,7 @@ def split_large_streams(limit=1 << 20):
                 return sent
         return original(self, stream, msg_or_type, content, *args, **kwargs)
 
-    send._nbtrigger_split = True
-    Session.send = send
+    _replace(Session, "send", send)
 
 
 
@@ -79,8 +92,8 @@ def drain_iopub_at_stop():
         from ipykernel.iostream import IOPubThread
     except Exception:  # not an ipykernel process: nothing to do
         return
-    original = IOPubThread.stop
-    if getattr(original, "_nbtrigger_drain", False) or not _tested(ipykernel, "the IOPub shutdown fix"):
+    original = _replaceable(IOPubThread, "stop", ipykernel, "the IOPub shutdown fix")
+    if original is None:
         return
 
     def drain(thread):
@@ -108,9 +121,8 @@ def drain_iopub_at_stop():
         else:
             f()
 
-    stop._nbtrigger_drain = True
-    IOPubThread.stop = stop
-    IOPubThread.schedule = schedule
+    _replace(IOPubThread, "stop", stop)
+    _replace(IOPubThread, "schedule", schedule)
 
 
 
@@ -135,16 +147,15 @@ def freeze_startup_objects():
         from ipykernel.kernelapp import IPKernelApp
     except Exception:  # not an ipykernel process: nothing to do
         return
-    original = IPKernelApp.start
-    if getattr(original, "_nbtrigger_freeze", False) or not _tested(ipykernel, "the start-up gc.freeze"):
+    original = _replaceable(IPKernelApp, "start", ipykernel, "the start-up gc.freeze")
+    if original is None:
         return
 
     def start(self, *args, **kwargs):
         gc.freeze()
         return original(self, *args, **kwargs)
 
-    start._nbtrigger_freeze = True
-    IPKernelApp.start = start
+    _replace(IPKernelApp, "start", start)
 
 
 # A kernel's iopub is a ZeroMQ PUB socket: when the server reads it more slowly than the kernel
@@ -163,8 +174,8 @@ def keep_iopub_messages():
         from ipykernel.kernelapp import IPKernelApp
     except Exception:  # not an ipykernel process: nothing to do
         return
-    original = IPKernelApp._bind_socket
-    if getattr(original, "_nbtrigger_hwm", False) or not _tested(ipykernel, "the unbounded iopub queue"):
+    original = _replaceable(IPKernelApp, "_bind_socket", ipykernel, "the unbounded iopub queue")
+    if original is None:
         return
     hwm = int(os.environ.get("NBTRIGGER_KERNEL_IOPUB_HWM", "0"))
 
@@ -174,8 +185,7 @@ def keep_iopub_messages():
             s.sndhwm = hwm
         return original(self, s, port)
 
-    _bind_socket._nbtrigger_hwm = True
-    IPKernelApp._bind_socket = _bind_socket
+    _replace(IPKernelApp, "_bind_socket", _bind_socket)
 
 
 def apply():

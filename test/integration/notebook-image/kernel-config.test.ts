@@ -146,8 +146,8 @@ const PROBE = `
 import gc
 from ipykernel.iostream import IOPubThread
 from jupyter_client.session import Session
-print(gc.get_freeze_count(), getattr(IOPubThread.stop, "_nbtrigger_drain", False),
-      getattr(Session.send, "_nbtrigger_split", False))
+print(gc.get_freeze_count(), getattr(IOPubThread.stop, "_nbtrigger", False),
+      getattr(Session.send, "_nbtrigger", False))
 `;
 
 test('a real kernel reporting another ipykernel runs unpatched; the tested one patched', {

@@ -140,7 +140,7 @@ function checkRecord(rec: RecordLike, nb: BenchNotebook, what: string): void {
 export function nbtriggerCli(
   server: BenchServer,
   nb: BenchNotebook,
-  opts: { sequential?: boolean; root?: string; tag?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { sequential?: boolean; root?: string; tag?: string; env?: NodeJS.ProcessEnv; node?: string } = {},
 ): () => Promise<Record<string, number>> {
   const name = `nbtrigger${opts.sequential ? ' --sequential' : ''}${opts.tag ?? ''} (${nb.label})`;
   const bin = join(opts.root ?? PROJECT_ROOT, 'bin', 'nbtrigger.js');
@@ -155,7 +155,7 @@ export function nbtriggerCli(
   ];
   const env = { ...process.env, ...opts.env, JUPYTER_TOKEN: server.token };
   return async () => {
-    const r = await timeChild(process.execPath, args, { env, cwd: opts.root ?? PROJECT_ROOT });
+    const r = await timeChild(opts.node ?? process.execPath, args, { env, cwd: opts.root ?? PROJECT_ROOT });
     if (r.code !== 0) throw failure(name, r);
     const rec = JSON.parse(r.stdout) as RecordLike;
     checkRecord(rec, nb, name);

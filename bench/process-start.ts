@@ -3,10 +3,12 @@
  * empty Node process (`node -e 0`), the same without NODE_EXTRA_CA_CERTS when the environment sets
  * it (Node reads and parses that whole certificate file as it starts, before any code runs), and
  * Python importing what the classic client imports. Every Node client (the CLI, the floor client)
- * pays the first; the classic client pays the last.
+ * pays the first; the classic client pays the last. The two Node starts again on the second Node
+ * version when there is one (bench/other-node.ts).
  * @module
  */
 import { timeChild } from './contenders.js';
+import type { OtherNode } from './other-node.js';
 import type { BenchCase } from './rounds.js';
 import { fmtMs, type Samples } from './stats.js';
 
@@ -25,27 +27,41 @@ async function timed(
   return { [name]: r.ms };
 }
 
+/** The case names of a Node's two starts; `major` names the second Node (`22`), empty for the bench's. */
+function nodeNames(major: string): [string, string] {
+  const node = major ? `node ${major}` : 'node';
+  return [NODE.replace('node', node), NODE_NO_CA.replace('node', node)];
+}
+
 /** The cases: one per kind of process start. */
-export function processStartCases(python: string): BenchCase[] {
+export function processStartCases(python: string, other?: OtherNode): BenchCase[] {
   const cases: BenchCase[] = [
-    { name: NODE, run: () => timed(NODE, process.execPath, ['-e', '0'], process.env) },
     {
       name: PYTHON,
       run: () => timed(PYTHON, python, ['-c', 'import websocket, http.client, json, uuid'], process.env),
     },
   ];
-  if (process.env.NODE_EXTRA_CA_CERTS) {
-    const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
-    cases.push({ name: NODE_NO_CA, run: () => timed(NODE_NO_CA, process.execPath, ['-e', '0'], env) });
+  const { NODE_EXTRA_CA_CERTS: ca, ...noCa } = process.env;
+  for (const [node, major] of [[process.execPath, ''], ...(other ? [[other.path, other.major]] : [])] as const) {
+    const [name, nameNoCa] = nodeNames(major);
+    cases.push({ name, run: () => timed(name, node, ['-e', '0'], process.env) });
+    if (ca) cases.push({ name: nameNoCa, run: () => timed(nameNoCa, node, ['-e', '0'], noCa) });
   }
   return cases;
 }
 
-/** One line: the three medians side by side (n/a for one not measured). */
-export function reportProcessStart(s: Samples): string {
-  const ca = process.env.NODE_EXTRA_CA_CERTS ? fmtMs(s.median(NODE_NO_CA)) : 'n/a (not set)';
+/** One line: the medians side by side (n/a for one not measured). */
+export function reportProcessStart(s: Samples, other?: OtherNode): string {
+  const starts = (major: string): string => {
+    const [name, nameNoCa] = nodeNames(major);
+    const ca = process.env.NODE_EXTRA_CA_CERTS ? fmtMs(s.median(nameNoCa)) : 'n/a (not set)';
+    return `${fmtMs(s.median(name))} · ${ca}`;
+  };
+  const second = other
+    ? [` · node ${other.major} · node ${other.major} without NODE_EXTRA_CA_CERTS`, ` · ${starts(other.major)}`]
+    : ['', ''];
   return (
-    `process start ms, node · node without NODE_EXTRA_CA_CERTS · python with the classic client's imports: ` +
-    `${fmtMs(s.median(NODE))} · ${ca} · ${fmtMs(s.median(PYTHON))}`
+    `process start ms, node · node without NODE_EXTRA_CA_CERTS${second[0]} · python with the classic client's ` +
+    `imports: ${starts('')}${second[1]} · ${fmtMs(s.median(PYTHON))}`
   );
 }

@@ -26,6 +26,7 @@ import { startFunctionProcess, type FunctionProcess } from './function-process.j
 import type { BenchNotebook } from './notebooks.js';
 import type { BenchCase } from './rounds.js';
 import { cpuSeconds } from './proc-cpu.js';
+import { otherNode, type OtherNode } from './other-node.js';
 import { processStartCases, reportProcessStart } from './process-start.js';
 import { spawnServer } from './servers.js';
 import { fmtMs, fmtRatio, fmtValue, nowMs, type Samples } from './stats.js';
@@ -34,12 +35,18 @@ import { writeFile } from 'node:fs/promises';
 const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
 /** The same run in the least Node it takes: what no Node client (the CLI included) can beat. */
 const FLOOR_CLIENT = join(PROJECT_ROOT, 'bench', 'node-floor-client.mjs');
-/** How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules. */
-const CLI_LOADS: [string, NodeJS.ProcessEnv][] = [
-  ['', {}],
-  [' bundle no cache', { NODE_DISABLE_COMPILE_CACHE: '1' }],
-  [' modules', { NBTRIGGER_CLI_BUNDLE: '0' }],
-];
+/**
+ * How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules; and as
+ * installed on a second Node version when there is one (bench/other-node.ts). [tag, env, node binary]
+ */
+function cliLoads(other: OtherNode | undefined): [string, NodeJS.ProcessEnv, string?][] {
+  return [
+    ['', {}],
+    [' bundle no cache', { NODE_DISABLE_COMPILE_CACHE: '1' }],
+    [' modules', { NBTRIGGER_CLI_BUNDLE: '0' }],
+    ...(other ? [[other.tag, {}, other.path] as [string, NodeJS.ProcessEnv, string]] : []),
+  ];
+}
 
 export interface SystemBench {
   cases: BenchCase[];
@@ -85,6 +92,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
   const fn = await startFunctionProcess(PROJECT_ROOT, image);
   await fn.event(one.serverPath); // warm: modules loaded, as an instance that has served before
   const cases: BenchCase[] = [];
+  const other = otherNode();
   for (const nb of sizes) {
     cases.push({
       name: `classic system (${nb.label})`,
@@ -114,9 +122,9 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
     });
     // The CLI as installed (its bundle, with the code cache), and the two steps under it: the bundle
     // without a code cache, and the compiled modules (bin/nbtrigger.js, bin/load-bundle.js).
-    for (const [tag, env] of CLI_LOADS) {
+    for (const [tag, env, node] of cliLoads(other)) {
       const name = `nbtrigger CLI${tag} on stock server (${nb.label})`;
-      const cli = nbtriggerCli(stock, nb, { tag: `${tag} on stock server`, env });
+      const cli = nbtriggerCli(stock, nb, { tag: `${tag} on stock server`, env, node });
       const serverCpu = `stock server CPU s, nbtrigger CLI${tag} (${nb.label})`;
       cases.push({
         name,
@@ -133,7 +141,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
       });
     }
   }
-  cases.push(...processStartCases(python));
+  cases.push(...processStartCases(python, other));
   cases.push({
     name: 'cold classic',
     run: async () => {
@@ -236,6 +244,7 @@ async function isolation(root: string, fn: FunctionProcess): Promise<string> {
 /** The system lines: medians, ratios nbtrigger/classic, CPU seconds side by side. */
 export function reportSystem(s: Samples, labels: string[]): string[] {
   const m = (name: string): number => s.median(name);
+  const other = otherNode();
   const range = (name: string): string => {
     const v = s.values(name);
     return v.length ? `${fmtMs(Math.min(...v))}–${fmtMs(Math.max(...v))}` : 'n/a';
@@ -247,7 +256,7 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
       `ratio nbtrigger system/classic system (${l}): ${fmtRatio(m(system), m(classic))}` +
         ` (nbtrigger ${range(system)} ms, classic ${range(classic)} ms)`,
     );
-    for (const [tag] of CLI_LOADS) {
+    for (const [tag] of cliLoads(other)) {
       const cli = m(`nbtrigger CLI${tag} on stock server (${l})`);
       out.push(
         `ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`,
@@ -269,7 +278,7 @@ export function reportSystem(s: Samples, labels: string[]): string[] {
         server('classic client'),
     );
   }
-  out.push(reportProcessStart(s));
+  out.push(reportProcessStart(s, other));
   const o = labels[0]!;
   const cold = (name: string): number => m(`${name} spawn to result (${o})`);
   const classicCold = cold('cold classic: stock server');

@@ -32,10 +32,10 @@ export function otherNode(env: NodeJS.ProcessEnv = process.env): OtherNode | und
   if (asked === 'none') return undefined;
   const path = asked || (existsSync(NODE22) ? NODE22 : undefined);
   if (path === undefined) return undefined;
-  // A missing or broken binary named by BENCH_OTHER_NODE fails here, with its path in the message.
+  // A missing or broken binary fails here, with its path in the message.
   const version = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
   const major = /^v(\d+)\./.exec(version)?.[1];
-  if (major === undefined) throw new Error(`BENCH_OTHER_NODE: ${path} printed ${JSON.stringify(version)}, no version`);
+  if (major === undefined) throw new Error(`second Node: ${path} printed ${JSON.stringify(version)}, no version`);
   if (major === process.versions.node.split('.')[0]) return undefined;
   return { path, major, tag: ` Node ${major}` };
 }

@@ -12,8 +12,6 @@ import type { OtherNode } from './other-node.js';
 import type { BenchCase } from './rounds.js';
 import { fmtMs, type Samples } from './stats.js';
 
-const NODE = 'process start: node -e 0';
-const NODE_NO_CA = 'process start: node -e 0 without NODE_EXTRA_CA_CERTS';
 const PYTHON = "process start: python3 -c 'import websocket, http.client, json, uuid'";
 
 async function timed(
@@ -29,8 +27,8 @@ async function timed(
 
 /** The case names of a Node's two starts; `major` names the second Node (`22`), empty for the bench's. */
 function nodeNames(major: string): [string, string] {
-  const node = major ? `node ${major}` : 'node';
-  return [NODE.replace('node', node), NODE_NO_CA.replace('node', node)];
+  const name = `process start: node${major ? ` ${major}` : ''} -e 0`;
+  return [name, `${name} without NODE_EXTRA_CA_CERTS`];
 }
 
 /** The cases: one per kind of process start. */

@@ -59,7 +59,7 @@ export async function runSystemOnly(
   const names = await runRounds(system.cases, rounds, warmup, samples, failures, signal);
   const out = [`rounds: ${rounds}`, ...names.map((n) => metricLine(n, samples))];
   for (const n of names) process.stderr.write(spreadLine(n, samples));
-  out.push(...reportSystem(samples, labels), await system.isolation());
+  out.push(...reportSystem(samples, labels, system.other), await system.isolation());
   for (const [name, msg] of failures) out.push(`failed ${name}: ${msg}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return failures.size > 0 ? 1 : 0;

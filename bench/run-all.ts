@@ -154,9 +154,8 @@ async function main(): Promise<number> {
     if (!only) reportExtras(samples, { one, hundred, big, oneWayMs, concurrent: CONCURRENT, many: MANY, heavyRounds });
     if (dsSkipped) process.stdout.write(`skipped kernel start with the data-science base: ${dsSkipped}\n`);
     if (!only || system.cases.some((c) => only.test(c.name))) {
-      process.stdout.write(
-        `${[...reportSystem(samples, [one.label, hundred.label]), await system.isolation()].join('\n')}\n`,
-      );
+      const lines = reportSystem(samples, [one.label, hundred.label], system.other);
+      process.stdout.write(`${[...lines, await system.isolation()].join('\n')}\n`);
     }
     for (const [name, msg] of failures) process.stdout.write(`failed ${name}: ${msg}\n`);
     process.stderr.write(`bench: total ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);

@@ -50,6 +50,8 @@ function cliLoads(other: OtherNode | undefined): [string, NodeJS.ProcessEnv, str
 
 export interface SystemBench {
   cases: BenchCase[];
+  /** The second Node the CLI's cases also ran on (bench/other-node.ts), if any. */
+  other: OtherNode | undefined;
   isolation(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -179,6 +181,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
   }
   return {
     cases,
+    other,
     isolation: () => isolation(root, fn),
     async stop() {
       await fn.stop();
@@ -242,9 +245,8 @@ async function isolation(root: string, fn: FunctionProcess): Promise<string> {
 }
 
 /** The system lines: medians, ratios nbtrigger/classic, CPU seconds side by side. */
-export function reportSystem(s: Samples, labels: string[]): string[] {
+export function reportSystem(s: Samples, labels: string[], other: OtherNode | undefined): string[] {
   const m = (name: string): number => s.median(name);
-  const other = otherNode();
   const range = (name: string): string => {
     const v = s.values(name);
     return v.length ? `${fmtMs(Math.min(...v))}–${fmtMs(Math.max(...v))}` : 'n/a';

@@ -3,11 +3,16 @@
 // loads), so the kernel starts as soon as a Node process can ask for one. No checks, no record, no
 // output written: it is a yardstick, not a runner. Its time against the classic client's is the least
 // the nbtrigger CLI (a Node process) can take against it (docs/benchmarks.md).
+// Everything is loaded with `require`, the cheapest way: an ESM import of node:http reads its lazy
+// WebSocket getters on Node 22 (Node's own undici, ≈50 ms), and one of `ws` lexes each of its files.
 //
 // Usage: JUPYTER_TOKEN=... node node-floor-client.mjs HOST:PORT /path/nb.ipynb
 // Prints one JSON line: the last execute_result's text/plain and the kernel id.
-import { request } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import module from 'node:module';
+
+const require = module.createRequire(import.meta.url);
+const { request } = require('node:http');
+const { randomUUID } = require('node:crypto');
 
 const [hostPort, nbPath] = process.argv.slice(2);
 const at = hostPort.lastIndexOf(':');
@@ -15,8 +20,11 @@ const host = hostPort.slice(0, at);
 const port = Number(hostPort.slice(at + 1));
 const auth = `token ${process.env.JUPYTER_TOKEN}`;
 
-/** One REST call: resolves to the parsed body; rejects on an unexpected status. */
-function call(method, path, body, expect) {
+/**
+ * One REST call: resolves to the parsed body; rejects on an unexpected status. `onSent` is told once
+ * the request has left for the socket (or failed).
+ */
+function call(method, path, body, expect, onSent = () => {}) {
   return new Promise((resolve, reject) => {
     const req = request(
       { host, port, method, path, headers: { Authorization: auth, 'Content-Type': 'application/json' } },
@@ -32,20 +40,33 @@ function call(method, path, body, expect) {
         });
       },
     );
-    req.on('error', reject);
+    req.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => setImmediate(onSent));
+      else setImmediate(onSent);
+    });
+    req.on('error', (e) => {
+      onSent();
+      reject(e);
+    });
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
-const started = call('POST', '/api/kernels', { name: 'python3' }, 201);
+let sent;
+const leaving = new Promise((resolve) => {
+  sent = resolve;
+});
+const started = call('POST', '/api/kernels', { name: 'python3' }, 201, () => sent());
 const read = call('GET', `/api/contents/${nbPath.replace(/^\/+/, '')}?type=notebook&content=1`, undefined, 200);
 read.catch(() => {}); // awaited below, once the kernel it may outlive is in hand
-const loading = import('ws');
+// The synchronous load waits until the POST has left: it would hold the request back in Node's hands.
+await leaving;
+const WebSocket = require('ws');
 const kernel = await started;
 let last;
 const results = new Map();
 try {
-  const [{ default: WebSocket }, model] = await Promise.all([loading, read]);
+  const model = await read;
   const session = randomUUID();
   const ws = new WebSocket(`ws://${hostPort}/api/kernels/${kernel.id}/channels?session_id=${session}`, {
     headers: { Authorization: auth },

@@ -13,7 +13,12 @@
 //
 // Spec: docs/running.md (the kernel asked for first);
 // https://jupyter-server.readthedocs.io/en/latest/developers/rest-api.html
-import { request } from 'node:http';
+import module from 'node:module';
+
+// node:http through `require`, not `import`: an ESM import of a builtin reads every export, and on
+// Node 22 node:http's lazy WebSocket getters load Node's own undici then, ≈50 ms before the POST
+// could leave (docs/benchmarks.md).
+const { request } = module.createRequire(import.meta.url)('node:http');
 
 /** `run` options that take a value (cli/commands/run-command.ts), and the one that takes two. */
 const VALUED = new Set([

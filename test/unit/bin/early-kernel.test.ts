@@ -1,8 +1,13 @@
 /** Which `nbtrigger run` command lines get a kernel before the CLI loads (bin/early-kernel.js), and with what. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { NODE22 } from '../../../bench/other-node.js';
 import { PROJECT_ROOT } from '../../../cli/project-root.js';
 
 interface EarlyArgs {
@@ -53,4 +58,36 @@ test('anything else: no early kernel', () => {
   none(['--server', '127.0.0.1:8888', '/nb.py']);
   none(['--server', '127.0.0.1:8888', '/a.ipynb', '/b.ipynb']);
   none(['/nb.ipynb']);
+});
+
+/**
+ * Whether importing `file` in a fresh `node` loads Node's own undici (through node:http's lazy
+ * WebSocket getters, which an ESM import of node:http reads on Node 22), and whether that Node has
+ * those getters at all.
+ */
+function undiciLoadedBy(node: string, file: string): { getters: boolean; loaded: boolean } {
+  const probe = [
+    `await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    "const { createRequire } = await import('node:module');",
+    "const http = createRequire(import.meta.url)('node:http');",
+    "const getters = typeof Object.getOwnPropertyDescriptor(http, 'WebSocket')?.get === 'function';",
+    "const loaded = process.moduleLoadList.some((m) => m.includes('internal/deps/undici'));",
+    'console.log(JSON.stringify({ getters, loaded }));',
+  ].join('\n');
+  const out = execFileSync(node, ['--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 30_000 });
+  return JSON.parse(out) as { getters: boolean; loaded: boolean };
+}
+
+test('it loads no more than the POST needs: not the undici Node 22 loads for an ESM import of node:http', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nbtrigger-early-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const esmHttp = join(dir, 'esm-http.mjs');
+  await writeFile(esmHttp, "import { request } from 'node:http';\nexport { request };\n");
+  const nodes = [process.execPath, ...(existsSync(NODE22) ? [NODE22] : [])];
+  for (const node of new Set(nodes)) {
+    const early = undiciLoadedBy(node, join(PROJECT_ROOT, 'bin', 'early-kernel.js'));
+    assert.equal(early.loaded, false, `${node}: bin/early-kernel.js loads Node's undici`);
+    // Where node:http has the getters, the probe sees an ESM import load undici: the check above bites.
+    if (early.getters) assert.equal(undiciLoadedBy(node, esmHttp).loaded, true, `${node}: the probe sees nothing`);
+  }
 });

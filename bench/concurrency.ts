@@ -154,7 +154,7 @@ export function isolatedRuns(
 }
 
 /** Sets the CPUs of a process and all its threads (`taskset`); false where that cannot be done. */
-function pin(pid: number, cpuList: string): boolean {
+export function pin(pid: number, cpuList: string): boolean {
   if (cpus().length < 2) return false;
   return spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' }).status === 0;
 }

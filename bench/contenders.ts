@@ -72,12 +72,12 @@ export function trackChild(child: ChildProcess): void {
   child.once('exit', () => running.delete(pid));
 }
 
+/** `cpus`: the child is held to these CPUs (`taskset -c`). */
+export type ChildOptions = { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; cpus?: string };
+
 /** Runs a command in its own process group; times it from spawn to exit. */
-export function timeChild(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<ChildResult> {
+export function timeChild(cmd: string, args: string[], opts: ChildOptions = {}): Promise<ChildResult> {
+  if (opts.cpus !== undefined) [cmd, args] = ['taskset', ['-c', opts.cpus, cmd, ...args]];
   return new Promise((resolve, reject) => {
     if (stopped) return reject(new Error('bench is stopping'));
     const cpu0 = childrenCpuSeconds();
@@ -140,7 +140,7 @@ function checkRecord(rec: RecordLike, nb: BenchNotebook, what: string): void {
 export function nbtriggerCli(
   server: BenchServer,
   nb: BenchNotebook,
-  opts: { sequential?: boolean; root?: string; tag?: string; env?: NodeJS.ProcessEnv; node?: string } = {},
+  opts: { sequential?: boolean; root?: string; tag?: string; node?: string } & Pick<ChildOptions, 'env' | 'cpus'> = {},
 ): () => Promise<Record<string, number>> {
   const name = `nbtrigger${opts.sequential ? ' --sequential' : ''}${opts.tag ?? ''} (${nb.label})`;
   const bin = join(opts.root ?? PROJECT_ROOT, 'bin', 'nbtrigger.js');
@@ -154,8 +154,9 @@ export function nbtriggerCli(
     nb.serverPath,
   ];
   const env = { ...process.env, ...opts.env, JUPYTER_TOKEN: server.token };
+  const cwd = opts.root ?? PROJECT_ROOT;
   return async () => {
-    const r = await timeChild(opts.node ?? process.execPath, args, { env, cwd: opts.root ?? PROJECT_ROOT });
+    const r = await timeChild(opts.node ?? process.execPath, args, { env, cwd, cpus: opts.cpus });
     if (r.code !== 0) throw failure(name, r);
     const rec = JSON.parse(r.stdout) as RecordLike;
     checkRecord(rec, nb, name);

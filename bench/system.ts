@@ -21,20 +21,19 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findPython } from '../cli/local/jupyter-server.js';
 import { PROJECT_ROOT } from '../cli/project-root.js';
-import { nbtriggerCli, timeChild, type BenchServer } from './contenders.js';
+import { clientRun } from './clients.js';
+import { nbtriggerCli, type BenchServer } from './contenders.js';
 import { startFunctionProcess, type FunctionProcess } from './function-process.js';
 import type { BenchNotebook } from './notebooks.js';
 import type { BenchCase } from './rounds.js';
 import { cpuSeconds } from './proc-cpu.js';
 import { otherNode, type OtherNode } from './other-node.js';
+import { ownCpusBench, reportOwnCpus } from './own-cpus.js';
 import { processStartCases, reportProcessStart } from './process-start.js';
 import { spawnServer } from './servers.js';
 import { fmtMs, fmtRatio, fmtValue, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
 
-const CLIENT = join(PROJECT_ROOT, 'bench', 'classic-client.py');
-/** The same run in the least Node it takes: what no Node client (the CLI included) can beat. */
-const FLOOR_CLIENT = join(PROJECT_ROOT, 'bench', 'node-floor-client.mjs');
 /**
  * How the CLI is loaded: as installed, its bundle without a code cache, its compiled modules; and as
  * installed on a second Node version when there is one (bench/other-node.ts). [tag, env, node binary]
@@ -54,25 +53,6 @@ export interface SystemBench {
   other: OtherNode | undefined;
   isolation(): Promise<string>;
   stop(): Promise<void>;
-}
-
-/** The classic client (with `floor`: the Node floor client) once: wall ms, CPU seconds; checks the last result. */
-async function classicRun(
-  server: BenchServer,
-  nb: BenchNotebook,
-  python: string,
-  floor = false,
-): Promise<{ ms: number; cpu: number }> {
-  const [cmd, script, who] = floor ? [process.execPath, FLOOR_CLIENT, 'node floor'] : [python, CLIENT, 'classic'];
-  const r = await timeChild(cmd, [script, `${server.host}:${server.port}`, nb.serverPath], {
-    env: { ...process.env, JUPYTER_TOKEN: server.token },
-  });
-  if (r.code !== 0)
-    throw new Error(`${who} client exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const out = JSON.parse(r.stdout) as { last: string | null };
-  if (out.last !== nb.expectedLast)
-    throw new Error(`${who} client: last result ${out.last}, expected ${nb.expectedLast}`);
-  return { ms: r.ms, cpu: r.cpu };
 }
 
 /** One function event: wall ms and the function process's CPU seconds for it. */
@@ -100,7 +80,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
       name: `classic system (${nb.label})`,
       run: async () => {
         const server0 = cpuSeconds(stock.pid);
-        const r = await classicRun(stock, nb, python);
+        const r = await clientRun(stock, nb, python);
         return {
           [`classic system (${nb.label})`]: r.ms,
           [`classic client CPU s (${nb.label})`]: r.cpu,
@@ -111,7 +91,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
     cases.push({
       name: `node floor client (${nb.label})`,
       run: async () => {
-        const r = await classicRun(stock, nb, python, true);
+        const r = await clientRun(stock, nb, python, { floorNode: process.execPath });
         return { [`node floor client (${nb.label})`]: r.ms, [`node floor client CPU s (${nb.label})`]: r.cpu };
       },
     });
@@ -143,13 +123,14 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
       });
     }
   }
-  cases.push(...processStartCases(python, other));
+  const ownCpus = await ownCpusBench(root, sizes, token, python, other);
+  cases.push(...ownCpus.cases, ...processStartCases(python, other));
   cases.push({
     name: 'cold classic',
     run: async () => {
       const s = await spawnServer('stock', { root, token });
       try {
-        await classicRun(s, one, python);
+        await clientRun(s, one, python);
         return {
           [`cold classic: stock server spawn to result (${one.label})`]: nowMs() - s.spawnedAt,
           'cold stock server spawn to ready': s.readyMs,
@@ -185,8 +166,7 @@ export async function systemBench(root: string, sizes: BenchNotebook[], token: s
     isolation: () => isolation(root, fn),
     async stop() {
       await fn.stop();
-      await image.stop();
-      await stock.stop();
+      await Promise.all([image.stop(), stock.stop(), ownCpus.stop()]);
     },
   };
 }
@@ -280,7 +260,7 @@ export function reportSystem(s: Samples, labels: string[], other: OtherNode | un
         server('classic client'),
     );
   }
-  out.push(reportProcessStart(s, other));
+  out.push(...reportOwnCpus(s, labels, other), reportProcessStart(s, other));
   const o = labels[0]!;
   const cold = (name: string): number => m(`${name} spawn to result (${o})`);
   const classicCold = cold('cold classic: stock server');

@@ -52,6 +52,12 @@ export async function runNotebook(opts: RunOptions): Promise<RunOutcome> {
     // still needs the connection pool: it is closed after it.
     cleanup = Promise.all([cleanup, ...ctx.sideCleanups.map((c) => c())]).then(() => ctx.rest.close());
     if (!opts.deferCleanup) await cleanup;
+    // The caller builds and writes its record while the kernel is deleted: the DELETE goes on the wire
+    // first, not after the caller's synchronous work (≈9 ms of a CLI run). Its request reaches undici
+    // a few microtasks from now, and undici writes it on an idle keep-alive socket in the check phase
+    // (it first reads what the server may have sent on that socket meanwhile); an Immediate queued
+    // from an Immediate runs in the next loop iteration's check phase, after that write.
+    else await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
   }
   const { notebook, exec } = ctx.found;
   return { record: recordRun(ctx, error), error, notebook, exec, cleanup, cookies: ctx.cookies };

@@ -14,10 +14,16 @@ import type { BenchNotebook } from './notebooks.js';
 import type { OtherNode } from './other-node.js';
 import type { BenchCase } from './rounds.js';
 import { spawnServer } from './servers.js';
-import { fmtRatio, type Samples } from './stats.js';
+import { fmtRatios } from './paired.js';
+import type { Samples } from './stats.js';
 
 const CLIENT_CPU = '0';
 const SUFFIX = ', server on own CPUs';
+/**
+ * The CLI again without NODE_EXTRA_CA_CERTS when the environment sets it: Node 20 parses that file
+ * as it starts, before any code runs (Node 22 only once a TLS connection needs it).
+ */
+const NO_CERTS = ' without NODE_EXTRA_CA_CERTS';
 
 export interface OwnCpusBench {
   cases: BenchCase[];
@@ -62,6 +68,13 @@ export async function ownCpusBench(
       const own = `nbtrigger${tag}${SUFFIX} (${nb.label})`; // nbtriggerCli's name
       cases.push({ name, run: async () => ({ [name]: (await cli())[own]! }) });
     }
+    if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
+      const name = `nbtrigger CLI${NO_CERTS}${SUFFIX} (${nb.label})`;
+      const env = { NODE_EXTRA_CA_CERTS: undefined };
+      const cli = nbtriggerCli(server, nb, { tag: `${NO_CERTS}${SUFFIX}`, env, cpus: CLIENT_CPU });
+      const own = `nbtrigger${NO_CERTS}${SUFFIX} (${nb.label})`;
+      cases.push({ name, run: async () => ({ [name]: (await cli())[own]! }) });
+    }
   }
   return { cases, stop: () => server.stop() };
 }
@@ -72,10 +85,11 @@ export function reportOwnCpus(s: Samples, labels: string[], other: OtherNode | u
   for (const l of labels) {
     const classic = s.values(`classic client${SUFFIX} (${l})`);
     if (classic.length === 0) continue;
-    const base = s.median(`classic client${SUFFIX} (${l})`);
-    for (const [tag] of nodes(other))
-      for (const who of [`nbtrigger CLI${tag}`, `node floor client${tag}`])
-        out.push(`ratio ${who}/classic client${SUFFIX} (${l}): ${fmtRatio(s.median(`${who}${SUFFIX} (${l})`), base)}`);
+    const base = `classic client${SUFFIX} (${l})`;
+    const who = nodes(other).flatMap(([tag]) => [`nbtrigger CLI${tag}`, `node floor client${tag}`]);
+    if (s.values(`nbtrigger CLI${NO_CERTS}${SUFFIX} (${l})`).length > 0) who.splice(1, 0, `nbtrigger CLI${NO_CERTS}`);
+    for (const w of who)
+      out.push(`ratio ${w}/classic client${SUFFIX} (${l}): ${fmtRatios(s, `${w}${SUFFIX} (${l})`, base)}`);
   }
   return out;
 }

@@ -27,6 +27,7 @@ export async function runRounds(
   for (let r = 0; r < warmup + rounds; r++) {
     const t = nowMs();
     const counted = r >= warmup;
+    samples.startRound(r);
     const shift = r % cases.length;
     for (const c of [...cases.slice(shift), ...cases.slice(0, shift)]) {
       if (signal.aborted) throw new Error('interrupted');

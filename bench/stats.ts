@@ -19,14 +19,29 @@ export function median(xs: readonly number[]): number {
 /** Samples of many metrics, each a list of values in ms collected over the rounds. */
 export class Samples {
   private readonly byName = new Map<string, number[]>();
+  /** The round each value was measured in, in the order of `byName`'s lists (pairs cases by round). */
+  private readonly roundsByName = new Map<string, number[]>();
+  private round = 0;
+
+  /** Values added from now on belong to round `r` (runRounds calls this at each round's start). */
+  startRound(r: number): void {
+    this.round = r;
+  }
 
   add(name: string, value: number): void {
     let list = this.byName.get(name);
     if (!list) {
       list = [];
       this.byName.set(name, list);
+      this.roundsByName.set(name, []);
     }
     list.push(value);
+    this.roundsByName.get(name)!.push(this.round);
+  }
+
+  /** The round of each of `values(name)`. */
+  rounds(name: string): readonly number[] {
+    return this.roundsByName.get(name) ?? [];
   }
 
   addAll(values: Record<string, number>): void {

@@ -31,6 +31,7 @@ import { otherNode, type OtherNode } from './other-node.js';
 import { ownCpusBench, reportOwnCpus } from './own-cpus.js';
 import { processStartCases, reportProcessStart } from './process-start.js';
 import { spawnServer } from './servers.js';
+import { fmtRatios } from './paired.js';
 import { fmtMs, fmtRatio, fmtValue, nowMs, type Samples } from './stats.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -239,14 +240,12 @@ export function reportSystem(s: Samples, labels: string[], other: OtherNode | un
         ` (nbtrigger ${range(system)} ms, classic ${range(classic)} ms)`,
     );
     for (const [tag] of cliLoads(other)) {
-      const cli = m(`nbtrigger CLI${tag} on stock server (${l})`);
-      out.push(
-        `ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatio(cli, m(`classic system (${l})`))}`,
-      );
+      const cli = `nbtrigger CLI${tag} on stock server (${l})`;
+      out.push(`ratio nbtrigger CLI${tag} on stock server/classic client (${l}): ${fmtRatios(s, cli, classic)}`);
     }
     out.push(
       `ratio node floor client on stock server/classic client (${l}): ` +
-        fmtRatio(m(`node floor client (${l})`), m(`classic system (${l})`)),
+        fmtRatios(s, `node floor client (${l})`, classic),
     );
     const cpu = (name: string): string => fmtValue(' CPU s', m(`${name} CPU s (${l})`));
     out.push(

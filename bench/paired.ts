@@ -6,6 +6,7 @@
  * resampling uses a seeded generator: the same samples always print the same interval.
  * @module
  */
+import { seededRandom } from './seeded.js';
 import { median, type Samples } from './stats.js';
 
 export interface PairedRatio {
@@ -21,17 +22,6 @@ export interface PairedRatio {
 const RESAMPLES = 2000;
 /** Fewer pairs than this make no interval. */
 const MIN_PAIRS = 3;
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), 1 | t);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Round → value for metric `name`; undefined when a round holds two values (nothing to pair). */
 function byRound(s: Samples, name: string): Map<number, number> | undefined {
@@ -52,7 +42,7 @@ export function pairedRatio(s: Samples, a: string, b: string): PairedRatio | und
   }
   const n = ratios.length;
   if (n < MIN_PAIRS) return undefined;
-  const rand = seeded(0x9e3779b9);
+  const rand = seededRandom(0x9e3779b9);
   const medians: number[] = [];
   for (let i = 0; i < RESAMPLES; i++)
     medians.push(median(Array.from({ length: n }, () => ratios[Math.floor(rand() * n)]!)));

@@ -1,10 +1,13 @@
 /**
- * How the bench measures: a case is run once per round, every round in an order rotated by one
- * (interleaved, so a noisy neighbour on this shared machine hits every case alike), the warm-up
- * rounds uncounted; a failed case is reported once and the rounds go on. Also the
+ * How the bench measures: a case is run once per round, every round in its own seeded shuffle
+ * (interleaved, so a noisy neighbour on this shared machine hits every case alike, and no case
+ * always follows the same one: bench/seeded.ts), each case started on quiet CPUs (bench/settle.ts),
+ * the warm-up rounds uncounted; a failed case is reported once and the rounds go on. Also the
  * `BENCH_ONLY=system` run, the whole-system cases alone in rounds of their own.
  * @module
  */
+import { roundOrder } from './seeded.js';
+import { settle, type Settled } from './settle.js';
 import { metricLine, nowMs, Samples, spreadLine } from './stats.js';
 import { reportSystem, type SystemBench } from './system.js';
 
@@ -12,6 +15,20 @@ import { reportSystem, type SystemBench } from './system.js';
 export interface BenchCase {
   name: string;
   run: () => Promise<Record<string, number>>;
+}
+
+/** `BENCH_SEED`: the seed of the rounds' case orders (default 1). */
+export function benchSeed(): number {
+  const seed = Number(process.env.BENCH_SEED ?? 1);
+  if (!Number.isInteger(seed)) throw new Error(`BENCH_SEED must be an integer, not ${process.env.BENCH_SEED}`);
+  return seed;
+}
+
+export interface RoundOptions {
+  /** The seed of each round's case order (default: benchSeed()). */
+  seed?: number;
+  /** Waits before each case (default: bench/settle.ts on this machine's CPUs). */
+  settle?: () => Promise<Settled>;
 }
 
 /** Runs the rounds; returns the metric names in case order (for a stable report). */
@@ -22,14 +39,21 @@ export async function runRounds(
   samples: Samples,
   failures: Map<string, string>,
   signal: AbortSignal,
+  opts: RoundOptions = {},
 ): Promise<string[]> {
+  const seed = opts.seed ?? benchSeed();
+  const quiet = opts.settle ?? (() => settle());
   const metrics = new Map<string, Set<string>>(cases.map((c) => [c.name, new Set<string>()]));
   for (let r = 0; r < warmup + rounds; r++) {
     const t = nowMs();
     const counted = r >= warmup;
     samples.startRound(r);
-    const shift = r % cases.length;
-    for (const c of [...cases.slice(shift), ...cases.slice(0, shift)]) {
+    let [waitedMs, busy] = [0, 0];
+    for (const c of roundOrder(cases, seed, r)) {
+      if (signal.aborted) throw new Error('interrupted');
+      const settled = await quiet();
+      waitedMs += settled.waitedMs;
+      if (!settled.quiet) busy++;
       if (signal.aborted) throw new Error('interrupted');
       try {
         const values = await c.run();
@@ -42,7 +66,8 @@ export async function runRounds(
       }
     }
     const label = counted ? `round ${r - warmup + 1}/${rounds}` : `warm-up ${r + 1}/${warmup}`;
-    process.stderr.write(`bench: ${label} done in ${((nowMs() - t) / 1000).toFixed(1)} s\n`);
+    const waited = `${(waitedMs / 1000).toFixed(1)} s of it waiting for quiet CPUs, ${busy} cases started busy`;
+    process.stderr.write(`bench: ${label} done in ${((nowMs() - t) / 1000).toFixed(1)} s (${waited})\n`);
   }
   return [...metrics.values()].flatMap((set) => [...set]).filter((name) => samples.values(name).length > 0);
 }

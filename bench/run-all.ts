@@ -4,8 +4,9 @@
  *
  * How: one local Jupyter server is started for the whole bench (cli/local/jupyter-server.ts) with
  * a temporary root holding notebooks of 1, 10 and 100 trivial cells. Each round runs every case
- * once, one at a time, in an order rotated every round (interleaved, so a noisy neighbour on
- * this shared machine hits every case alike); one warm-up round is not counted. Cases:
+ * once, one at a time, in an order shuffled every round (BENCH_SEED, default 1), each case started
+ * on quiet CPUs (bench/rounds.ts; interleaved, so a noisy neighbour on this shared machine hits
+ * every case alike); one warm-up round is not counted. Cases:
  * the physical limit (bare client: kernel start + pipelined cells), `nbtrigger run --json
  * --server` as a child process (pipelined; and `--sequential` for 100 cells), `runNotebook()`
  * in-process, nbclient's `jupyter-execute` and `jupyter nbconvert --to notebook --execute` (as
@@ -48,7 +49,7 @@ import { findJupyterExecute, findNbconvertPython, killChildren, type BenchServer
 import { latencyProxy, linkCases } from './latency.js';
 import { writeBigOutputNotebook, writeTrivialNotebook } from './notebooks.js';
 import { reportExtras, reportMain } from './report.js';
-import { runRounds, runSystemOnly } from './rounds.js';
+import { benchSeed, runRounds, runSystemOnly } from './rounds.js';
 import { nowMs, Samples } from './stats.js';
 import { reportSystem, systemBench, type SystemBench } from './system.js';
 import { randomBytes } from 'node:crypto';
@@ -136,7 +137,7 @@ async function main(): Promise<number> {
       ...(baseline?.cases ?? []),
       ...system.cases,
     ].filter((c) => !only || only.test(c.name));
-    const plan = `${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved`;
+    const plan = `${cases.length} cases, ${warmup} warm-up + ${rounds} rounds, interleaved (seed ${benchSeed()})`;
     process.stderr.write(`bench: Jupyter on ${server.host}:${server.port}; ${plan}\n`);
     const samples = new Samples();
     const failures = new Map<string, string>();

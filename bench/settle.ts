@@ -11,6 +11,8 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
+import { sleep as wait } from '../functions/jupyter/retry.js';
+import { nowMs } from './stats.js';
 
 /** Jiffies spent in all states, and in idle + iowait, over all CPUs. */
 export interface CpuTimes {
@@ -60,8 +62,8 @@ export async function settle(opts: SettleOptions = {}): Promise<Settled> {
   const windowMs = opts.windowMs ?? 100;
   const quietShare = opts.quietShare ?? 0.1;
   const readStat = opts.readStat ?? readProcStat;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const now = opts.now ?? (() => performance.now());
+  const sleep = opts.sleep ?? wait;
+  const now = opts.now ?? nowMs;
   const t0 = now();
   let before = await readStat();
   if (!before) return { waitedMs: 0, quiet: true };
